@@ -1,0 +1,129 @@
+/**
+ * Backend selection. `auto` prefers tfjs-node-gpu (when it loads AND a CUDA GPU is visible), then
+ * tfjs-node, then wasm, then the pure-JS cpu backend. The tfjs-node packages are optional
+ * dependencies (their install downloads libtensorflow), so they are imported dynamically and
+ * their absence is a reason, not an error. Every command reports the choice on stderr.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { LogolabError } from '../errors.js';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendReport {
+  /** the choice as the user named it */
+  name: Exclude<BackendChoice, 'auto'>;
+  /** tfjs's own backend name ('tensorflow', 'wasm', 'cpu') */
+  tfName: string;
+  /** why each better backend was not used */
+  skipped: { name: string; why: string }[];
+  /** extra notes (e.g. native kernels active) */
+  notes: string[];
+}
+
+const require = createRequire(import.meta.url);
+
+/** Version of an installed package (found by walking up from its resolved entry point, since some
+ * packages do not export their package.json), or null when it is not installed. */
+export function packageVersion(pkg: string): string | null {
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(pkg));
+  } catch {
+    return null;
+  }
+  for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) {
+      const j = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (j.name === pkg) return j.version ?? null;
+    }
+  }
+  return null;
+}
+
+/** Whether a CUDA GPU looks visible to this process (driver present). */
+export function gpuVisible(): { ok: boolean; why: string } {
+  if (process.env.CUDA_VISIBLE_DEVICES === '' || process.env.CUDA_VISIBLE_DEVICES === '-1') return { ok: false, why: 'CUDA_VISIBLE_DEVICES hides all GPUs' };
+  if (existsSync('/proc/driver/nvidia/version') || existsSync('/dev/nvidia0')) return { ok: true, why: 'NVIDIA driver found' };
+  return { ok: false, why: 'no NVIDIA driver (/proc/driver/nvidia/version, /dev/nvidia0 absent)' };
+}
+
+async function tryNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string | null> {
+  try {
+    await import(pkg);
+    return null;
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0] ?? String(e);
+    return packageVersion(pkg) === null ? `${pkg} is not installed (optional dependency; needs network to fetch libtensorflow)` : `${pkg} failed to load: ${msg}`;
+  }
+}
+
+let current: BackendReport | null = null;
+
+export function currentBackend(): BackendReport | null {
+  return current;
+}
+
+/** Hooks run after a backend is set (the native-kernel module registers itself here). */
+const afterSetHooks: ((r: BackendReport) => void | Promise<void>)[] = [];
+export function onBackendSet(hook: (r: BackendReport) => void | Promise<void>): void {
+  afterSetHooks.push(hook);
+}
+
+async function activate(tfName: string): Promise<boolean> {
+  try {
+    const ok = await tf.setBackend(tfName);
+    await tf.ready();
+    return ok && tf.getBackend() === tfName;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sets the tfjs backend. `requested` defaults to $LOGOLAB_BACKEND or 'auto'. An explicitly
+ * requested backend that cannot be used is an error; `auto` falls through the list.
+ */
+export async function initBackend(requested?: string, opts: { quiet?: boolean } = {}): Promise<BackendReport> {
+  const want = (requested ?? process.env.LOGOLAB_BACKEND ?? 'auto') as BackendChoice;
+  if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`--backend: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
+  const skipped: { name: string; why: string }[] = [];
+  const order: Exclude<BackendChoice, 'auto'>[] = want === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [want];
+  for (const name of order) {
+    let why: string | null = null;
+    let tfName = name as string;
+    if (name === 'tensorflow-gpu') {
+      const gpu = gpuVisible();
+      why = gpu.ok ? await tryNode('@tensorflow/tfjs-node-gpu') : gpu.why;
+      tfName = 'tensorflow';
+    } else if (name === 'tensorflow') {
+      why = await tryNode('@tensorflow/tfjs-node');
+    } else if (name === 'wasm') {
+      try {
+        await import('@tensorflow/tfjs-backend-wasm');
+      } catch (e) {
+        why = `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message}`;
+      }
+    }
+    if (why === null && !(await activate(tfName))) why = `tf.setBackend('${tfName}') failed`;
+    if (why !== null) {
+      if (want !== 'auto') throw new LogolabError(`--backend ${name}: not available: ${why}`);
+      skipped.push({ name, why });
+      continue;
+    }
+    current = { name, tfName, skipped, notes: [] };
+    for (const h of afterSetHooks) await h(current);
+    if (!opts.quiet) reportBackend(current);
+    return current;
+  }
+  throw new LogolabError('no tfjs backend could be initialised');
+}
+
+export function reportBackend(r: BackendReport): void {
+  const why = r.skipped.map((s) => `${s.name}: ${s.why}`).join('; ');
+  process.stderr.write(`[logolab] backend: ${r.name}${r.notes.length ? ` (${r.notes.join(', ')})` : ''}${why ? ` — not used: ${why}` : ''}\n`);
+}

@@ -1,0 +1,66 @@
+/**
+ * CLI entry. Each sub-command lives in src/cli/commands/<name>.ts and exports `command`
+ * (a yargs CommandModule); they are discovered from that folder so adding one touches no
+ * shared file. Only the CLI ties `src/` and `training/` together.
+ */
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { LogolabError } from '../errors.js';
+import { BACKEND_CHOICES } from '../backend/index.js';
+
+const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
+
+async function loadCommands(): Promise<CommandModule[]> {
+  const files = readdirSync(commandsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_')).sort();
+  const mods: CommandModule[] = [];
+  for (const f of files) {
+    const m = (await import(pathToFileURL(join(commandsDir, f)).href)) as { command?: CommandModule };
+    if (m.command) mods.push(m.command);
+  }
+  return mods;
+}
+
+/** Adds the options every command shares. */
+export function withGlobalOptions<T>(y: Argv<T>) {
+  return y
+    .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], describe: 'tfjs backend (default $LOGOLAB_BACKEND or auto)' })
+    .option('log-level', { type: 'string', choices: ['debug', 'info', 'warn', 'error'], default: 'info', describe: 'stderr verbosity' });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const commands = await loadCommands();
+  let y = withGlobalOptions(yargs(argv).scriptName('logolab'))
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg);
+    });
+  for (const c of commands) y = y.command(c);
+  try {
+    await y.parseAsync();
+  } catch (e) {
+    code = reportError(e);
+  }
+  return process.exitCode && process.exitCode !== 0 ? Number(process.exitCode) : code;
+}
+
+class UsageError extends Error {}
+
+function reportError(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`logolab: usage error: ${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof LogolabError) {
+    process.stderr.write(`logolab: error: ${e.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`logolab: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}

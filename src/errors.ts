@@ -1,0 +1,14 @@
+/**
+ * A user-facing error: one line naming the file/key/field at fault. The CLI prints its message
+ * alone (no stack) and exits non-zero; anything else is a bug and is printed with its stack.
+ */
+export class LogolabError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LogolabError';
+  }
+}
+
+export function fail(message: string): never {
+  throw new LogolabError(message);
+}

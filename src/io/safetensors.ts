@@ -1,0 +1,377 @@
+/**
+ * safetensors reader and writer (https://github.com/huggingface/safetensors format):
+ *   [u64 little-endian header length N][N bytes JSON header][raw tensor bytes]
+ * The header maps tensor name → {dtype, shape, data_offsets: [begin, end]} (offsets relative to
+ * the end of the header), plus an optional "__metadata__" string map.
+ *
+ * The reader opens the file, parses and validates the header only, and reads each tensor on
+ * demand with positioned reads into its own (aligned) buffer. So a 1.7 GB CLIPModel checkpoint is
+ * never held in one Buffer, files over 2 GiB work, and loading just the vision tower reads only its
+ * bytes. F16/BF16 are widened to float32, I64 narrowed to int32 (with a range check).
+ */
+import { closeSync, fstatSync, openSync, readFileSync, readSync, existsSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { LogolabError } from '../errors.js';
+import { withAtomicFile } from './atomic.js';
+
+export type StDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64' | 'U8' | 'I8' | 'BOOL';
+const ITEMSIZE: Record<StDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8, U8: 1, I8: 1, BOOL: 1 };
+const READABLE = new Set<StDtype>(['F32', 'F16', 'BF16', 'I32', 'I64', 'F64', 'U8', 'I8', 'BOOL']);
+
+export interface TensorInfo {
+  dtype: StDtype;
+  shape: number[];
+  /** absolute byte offsets in the file */
+  begin: number;
+  end: number;
+}
+
+/** A tensor as read: float dtypes become Float32Array, integer/bool dtypes Int32Array. */
+export interface HostTensor {
+  dtype: 'float32' | 'int32';
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+// ---------- half precision conversions ----------
+
+const f32buf = new Float32Array(1);
+const u32buf = new Uint32Array(f32buf.buffer);
+
+export function halfToFloat(h: number): number {
+  const s = (h & 0x8000) >> 15;
+  const e = (h & 0x7c00) >> 10;
+  const f = h & 0x03ff;
+  let v: number;
+  if (e === 0) v = f * 2 ** -24;
+  else if (e === 0x1f) v = f ? NaN : Infinity;
+  else v = (1 + f / 1024) * 2 ** (e - 15);
+  return s ? -v : v;
+}
+
+/** float32 → IEEE half, round-to-nearest-even, overflow → ±Inf. */
+export function floatToHalf(x: number): number {
+  f32buf[0] = x;
+  const b = u32buf[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h += 1;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h += 1; // may carry into exponent: still correct
+  return sign | h;
+}
+
+function convert(file: string, name: string, info: TensorInfo, bytes: Buffer): HostTensor {
+  const n = numel(info.shape);
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  switch (info.dtype) {
+    case 'F32':
+      return { dtype: 'float32', shape: info.shape, data: new Float32Array(ab, 0, n) };
+    case 'F64':
+      return { dtype: 'float32', shape: info.shape, data: Float32Array.from(new Float64Array(ab, 0, n)) };
+    case 'F16': {
+      const src = new Uint16Array(ab, 0, n);
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(src[i]!);
+      return { dtype: 'float32', shape: info.shape, data: out };
+    }
+    case 'BF16': {
+      const src = new Uint16Array(ab, 0, n);
+      const out = new Float32Array(n);
+      const u = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) u[i] = src[i]! << 16;
+      return { dtype: 'float32', shape: info.shape, data: out };
+    }
+    case 'I32':
+      return { dtype: 'int32', shape: info.shape, data: new Int32Array(ab, 0, n) };
+    case 'I64': {
+      const src = new BigInt64Array(ab, 0, n);
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = src[i]!;
+        if (v > 2147483647n || v < -2147483648n) throw new LogolabError(`${file}: tensor '${name}': I64 value ${v} does not fit int32`);
+        out[i] = Number(v);
+      }
+      return { dtype: 'int32', shape: info.shape, data: out };
+    }
+    case 'U8':
+    case 'BOOL':
+      return { dtype: 'int32', shape: info.shape, data: Int32Array.from(new Uint8Array(ab, 0, n)) };
+    case 'I8':
+      return { dtype: 'int32', shape: info.shape, data: Int32Array.from(new Int8Array(ab, 0, n)) };
+  }
+}
+
+// ---------- reader ----------
+
+export class SafetensorsFile {
+  readonly path: string;
+  readonly tensors: Map<string, TensorInfo>;
+  readonly metadata: Record<string, string>;
+  private fd: number | null;
+
+  private constructor(path: string, fd: number, tensors: Map<string, TensorInfo>, metadata: Record<string, string>) {
+    this.path = path;
+    this.fd = fd;
+    this.tensors = tensors;
+    this.metadata = metadata;
+  }
+
+  static open(path: string): SafetensorsFile {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw new LogolabError(`${path}: cannot open safetensors file (${(e as NodeJS.ErrnoException).code ?? e})`);
+    }
+    try {
+      const { tensors, metadata } = parseHeader(path, fd);
+      return new SafetensorsFile(path, fd, tensors, metadata);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  keys(): string[] {
+    return [...this.tensors.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  info(name: string): TensorInfo {
+    const t = this.tensors.get(name);
+    if (!t) throw new LogolabError(`${this.path}: missing tensor '${name}'`);
+    return t;
+  }
+
+  read(name: string): HostTensor {
+    const info = this.info(name);
+    if (this.fd === null) throw new Error(`${this.path}: file already closed`);
+    const len = info.end - info.begin;
+    // A fresh Buffer per tensor (not from the pool) so the typed-array view is aligned.
+    const buf = Buffer.allocUnsafeSlow(len);
+    let got = 0;
+    while (got < len) {
+      const r = readSync(this.fd, buf, got, len - got, info.begin + got);
+      if (r === 0) throw new LogolabError(`${this.path}: tensor '${name}': file truncated`);
+      got += r;
+    }
+    return convert(this.path, name, info, buf);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+function parseHeader(path: string, fd: number): { tensors: Map<string, TensorInfo>; metadata: Record<string, string> } {
+  const size = fstatSync(fd).size;
+  if (size < 8) throw new LogolabError(`${path}: not a safetensors file (only ${size} bytes)`);
+  const lenBuf = Buffer.alloc(8);
+  readSync(fd, lenBuf, 0, 8, 0);
+  const headerLen = Number(lenBuf.readBigUInt64LE(0));
+  if (headerLen <= 1 || headerLen > 100_000_000 || 8 + headerLen > size) {
+    throw new LogolabError(`${path}: corrupt safetensors header length ${headerLen} (file has ${size} bytes)`);
+  }
+  const hb = Buffer.alloc(headerLen);
+  readSync(fd, hb, 0, headerLen, 8);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(hb.toString('utf8'));
+  } catch (e) {
+    throw new LogolabError(`${path}: corrupt safetensors header (invalid JSON: ${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new LogolabError(`${path}: corrupt safetensors header (not a JSON object)`);
+  }
+  const dataStart = 8 + headerLen;
+  const dataLen = size - dataStart;
+  const tensors = new Map<string, TensorInfo>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = (raw ?? {}) as Record<string, string>;
+      continue;
+    }
+    const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof r !== 'object' || r === null) throw new LogolabError(`${path}: tensor '${name}': header entry is not an object`);
+    const dtype = r.dtype as StDtype;
+    if (typeof dtype !== 'string' || !READABLE.has(dtype)) throw new LogolabError(`${path}: tensor '${name}': unsupported dtype ${JSON.stringify(r.dtype)}`);
+    const shape = r.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new LogolabError(`${path}: tensor '${name}': invalid shape ${JSON.stringify(shape)}`);
+    const offs = r.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new LogolabError(`${path}: tensor '${name}': invalid data_offsets ${JSON.stringify(offs)}`);
+    }
+    const [b, e] = offs as [number, number];
+    if (e < b || e > dataLen) throw new LogolabError(`${path}: tensor '${name}': data_offsets [${b}, ${e}] outside the data section (${dataLen} bytes)`);
+    const expect = numel(shape as number[]) * ITEMSIZE[dtype];
+    if (e - b !== expect) throw new LogolabError(`${path}: tensor '${name}': shape ${JSON.stringify(shape)} × ${dtype} needs ${expect} bytes, offsets give ${e - b}`);
+    tensors.set(name, { dtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e });
+  }
+  // Overlap check: sort by begin, each must start at or after the previous end.
+  const sorted = [...tensors.entries()].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+  for (let i = 1; i < sorted.length; i++) {
+    const [pn, p] = sorted[i - 1]!;
+    const [cn, c] = sorted[i]!;
+    if (c.begin < p.end && c.end > c.begin) throw new LogolabError(`${path}: tensors '${pn}' and '${cn}' overlap in the data section`);
+  }
+  return { tensors, metadata };
+}
+
+/** Reads every tensor of a (small) file into memory. */
+export function readSafetensors(path: string): Map<string, HostTensor> {
+  const f = SafetensorsFile.open(path);
+  try {
+    const out = new Map<string, HostTensor>();
+    for (const k of f.keys()) out.set(k, f.read(k));
+    return out;
+  } finally {
+    f.close();
+  }
+}
+
+// ---------- checkpoints (single or sharded) ----------
+
+/** A set of tensors spread over one or more safetensors files, read lazily. */
+export class TensorStore {
+  private readonly files: SafetensorsFile[];
+  private readonly where = new Map<string, SafetensorsFile>();
+  readonly source: string;
+
+  constructor(source: string, files: SafetensorsFile[]) {
+    this.source = source;
+    this.files = files;
+    for (const f of files) for (const k of f.keys()) this.where.set(k, f);
+  }
+
+  keys(): string[] {
+    return [...this.where.keys()];
+  }
+  has(name: string): boolean {
+    return this.where.has(name);
+  }
+  info(name: string): TensorInfo {
+    const f = this.where.get(name);
+    if (!f) throw new LogolabError(`${this.source}: missing tensor '${name}'`);
+    return f.info(name);
+  }
+  read(name: string): HostTensor {
+    const f = this.where.get(name);
+    if (!f) throw new LogolabError(`${this.source}: missing tensor '${name}'`);
+    return f.read(name);
+  }
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+}
+
+/**
+ * Opens `model.safetensors` in a folder, or the shards listed in `model.safetensors.index.json`,
+ * or a file path directly.
+ */
+export function openTensorStore(pathOrDir: string, baseName = 'model.safetensors'): TensorStore {
+  if (pathOrDir.endsWith('.safetensors')) return new TensorStore(pathOrDir, [SafetensorsFile.open(pathOrDir)]);
+  const single = join(pathOrDir, baseName);
+  const index = join(pathOrDir, `${baseName}.index.json`);
+  if (existsSync(single)) return new TensorStore(single, [SafetensorsFile.open(single)]);
+  if (existsSync(index)) {
+    let idx: { weight_map?: Record<string, string> };
+    try {
+      idx = JSON.parse(readFileSync(index, 'utf8'));
+    } catch (e) {
+      throw new LogolabError(`${index}: invalid JSON (${(e as Error).message})`);
+    }
+    if (!idx.weight_map || typeof idx.weight_map !== 'object') throw new LogolabError(`${index}: missing 'weight_map'`);
+    const shardNames = [...new Set(Object.values(idx.weight_map))].sort();
+    const files = shardNames.map((s) => SafetensorsFile.open(join(dirname(index), s)));
+    const store = new TensorStore(index, files);
+    for (const [k, shard] of Object.entries(idx.weight_map)) {
+      if (!store.has(k)) throw new LogolabError(`${index}: tensor '${k}' listed for ${shard} but not found there`);
+    }
+    return store;
+  }
+  throw new LogolabError(`${pathOrDir}: no ${baseName} or ${baseName}.index.json found`);
+}
+
+// ---------- writer ----------
+
+export interface WriteTensor {
+  shape: number[];
+  data: Float32Array | Int32Array | Uint16Array;
+  /** output dtype; default F32 for Float32Array, I32 for Int32Array. 'F16' converts float32 data. */
+  dtype?: 'F32' | 'F16' | 'I32' | 'I64';
+}
+
+/** Writes tensors atomically (temp + rename), streaming each tensor, keys in sorted order. */
+export function writeSafetensors(path: string, tensors: Record<string, WriteTensor> | Map<string, WriteTensor>, metadata?: Record<string, string>): void {
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  const plan: { name: string; t: WriteTensor; dtype: 'F32' | 'F16' | 'I32' | 'I64'; bytes: number }[] = [];
+  for (const [name, t] of entries) {
+    const n = numel(t.shape);
+    if (t.data.length !== n) throw new LogolabError(`${path}: tensor '${name}': shape ${JSON.stringify(t.shape)} needs ${n} values, got ${t.data.length}`);
+    const dtype = t.dtype ?? (t.data instanceof Int32Array ? 'I32' : t.data instanceof Uint16Array ? 'F16' : 'F32');
+    const bytes = n * ITEMSIZE[dtype];
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    plan.push({ name, t, dtype, bytes });
+    offset += bytes;
+  }
+  let hjson = JSON.stringify(header);
+  while ((8 + Buffer.byteLength(hjson)) % 8 !== 0) hjson += ' ';
+  const hbuf = Buffer.from(hjson, 'utf8');
+  withAtomicFile(path, (fd) => {
+    const lenBuf = Buffer.alloc(8);
+    lenBuf.writeBigUInt64LE(BigInt(hbuf.length));
+    writeAll(fd, lenBuf);
+    writeAll(fd, hbuf);
+    for (const { t, dtype } of plan) writeAll(fd, encode(t, dtype));
+  });
+}
+
+function encode(t: WriteTensor, dtype: 'F32' | 'F16' | 'I32' | 'I64'): Uint8Array {
+  const d = t.data;
+  if (dtype === 'F16') {
+    if (d instanceof Uint16Array) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    const out = new Uint16Array(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = floatToHalf(d[i]!);
+    return new Uint8Array(out.buffer);
+  }
+  if (dtype === 'I64') {
+    const out = new BigInt64Array(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = BigInt(Math.round(d[i]!));
+    return new Uint8Array(out.buffer);
+  }
+  if (dtype === 'F32' && !(d instanceof Float32Array)) return new Uint8Array(Float32Array.from(d).buffer);
+  if (dtype === 'I32' && !(d instanceof Int32Array)) return new Uint8Array(Int32Array.from(d).buffer);
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+}

@@ -1,0 +1,80 @@
+/**
+ * Shared building blocks of the transformer models. Frozen weights are plain tensors (backward
+ * never computes their gradients); only LoRA adapters (and heads) are tf.Variables.
+ *
+ * Linear weights are kept PRE-TRANSPOSED as [in, out] (HF/PyTorch store [out, in]) so the forward
+ * pass is a plain, non-transposed matmul — the fast path of the wasm backend (XNNPACK).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** LoRA adapter on one Linear: y = x·W + b + scaling · dropout(x)·A·B, with A = lora_A^T, B = lora_B^T. */
+export interface LoraAdapter {
+  /** lora_A^T: [in, r] (peft stores lora_A.weight as [r, in]); kaiming-uniform init */
+  A: tf.Variable;
+  /** lora_B^T: [r, out] (peft stores lora_B.weight as [out, r]); zero init */
+  B: tf.Variable;
+  scaling: number;
+  dropout: number;
+}
+
+export interface Linear {
+  /** W^T: [in, out] */
+  weight: tf.Tensor2D;
+  bias: tf.Tensor1D | null;
+  /** active adapter, if any */
+  lora: LoraAdapter | null;
+}
+
+/** What a forward pass needs to know beyond its inputs. */
+export interface ForwardContext {
+  /** dropout active (LoRA dropout) */
+  training: boolean;
+  /** seeded source of integer seeds for tf.dropout; required when training with dropout > 0 */
+  nextSeed?: () => number;
+}
+
+export const INFERENCE: ForwardContext = { training: false };
+
+/** x: [..., in] → [..., out] */
+export function applyLinear(x: tf.Tensor, l: Linear, ctx: ForwardContext = INFERENCE): tf.Tensor {
+  return tf.tidy(() => {
+    const inDim = x.shape[x.shape.length - 1]!;
+    const lead = x.shape.slice(0, -1);
+    const x2 = x.reshape([-1, inDim]) as tf.Tensor2D;
+    let y: tf.Tensor2D = l.bias ? tf.add(tf.matMul(x2, l.weight), l.bias) : tf.matMul(x2, l.weight);
+    if (l.lora) {
+      const { A, B, scaling, dropout } = l.lora;
+      let xin = x2;
+      if (ctx.training && dropout > 0) {
+        if (!ctx.nextSeed) throw new Error('LoRA dropout needs a seeded ForwardContext.nextSeed');
+        xin = tf.dropout(x2, dropout, undefined, ctx.nextSeed()) as tf.Tensor2D;
+      }
+      y = tf.add(y, tf.mul(tf.matMul(tf.matMul(xin, A as tf.Tensor2D), B as tf.Tensor2D), scaling));
+    }
+    return y.reshape([...lead, l.weight.shape[1]]);
+  });
+}
+
+export interface LayerNormParams {
+  weight: tf.Tensor1D;
+  bias: tf.Tensor1D;
+  eps: number;
+}
+
+/** LayerNorm over the last axis (biased variance, as torch). */
+export function layerNorm(x: tf.Tensor, p: LayerNormParams): tf.Tensor {
+  return tf.tidy(() => {
+    const axis = x.shape.length - 1;
+    const { mean, variance } = tf.moments(x, axis, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, p.eps))), p.weight), p.bias);
+  });
+}
+
+export function disposeLinear(l: Linear): void {
+  l.weight.dispose();
+  l.bias?.dispose();
+  if (l.lora) {
+    l.lora.A.dispose();
+    l.lora.B.dispose();
+  }
+}

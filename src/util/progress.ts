@@ -1,0 +1,92 @@
+/**
+ * Progress on stderr with rate and ETA. Redraws in place on a TTY; otherwise prints a line at
+ * most every `intervalMs` so logs stay readable. Results never go here (stdout/files only).
+ */
+export interface ProgressOptions {
+  label: string;
+  total?: number;
+  unit?: string;
+  intervalMs?: number;
+  stream?: NodeJS.WriteStream;
+  /** silence entirely (tests) */
+  quiet?: boolean;
+}
+
+export function formatDuration(sec: number): string {
+  if (!Number.isFinite(sec)) return '?';
+  const s = Math.round(sec);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}
+
+export class Progress {
+  private done = 0;
+  private readonly start = Date.now();
+  private lastDraw = 0;
+  private extra = '';
+  private readonly o: Required<Omit<ProgressOptions, 'total'>> & { total?: number };
+
+  constructor(opts: ProgressOptions) {
+    this.o = {
+      unit: 'it',
+      intervalMs: process.stderr.isTTY ? 100 : 2000,
+      stream: process.stderr,
+      quiet: process.env.LOGOLAB_QUIET === '1',
+      ...opts,
+    };
+  }
+
+  get count(): number {
+    return this.done;
+  }
+
+  /** Advance by n; `info` is shown after the counters (e.g. "loss 0.31 lr 1e-4"). */
+  tick(n = 1, info?: string): void {
+    this.done += n;
+    if (info !== undefined) this.extra = info;
+    const now = Date.now();
+    if (now - this.lastDraw >= this.o.intervalMs || (this.o.total !== undefined && this.done >= this.o.total)) {
+      this.lastDraw = now;
+      this.draw(false);
+    }
+  }
+
+  set info(s: string) {
+    this.extra = s;
+  }
+
+  line(): string {
+    const el = (Date.now() - this.start) / 1000;
+    const rate = el > 0 ? this.done / el : 0;
+    const t = this.o.total;
+    const pct = t ? ` ${((100 * this.done) / t).toFixed(0).padStart(3)}%` : '';
+    const eta = t && rate > 0 ? ` ETA ${formatDuration((t - this.done) / rate)}` : '';
+    const rateStr = rate >= 10 ? rate.toFixed(0) : rate.toFixed(2);
+    return `${this.o.label}${pct} ${this.done}${t ? `/${t}` : ''} ${this.o.unit} | ${rateStr} ${this.o.unit}/s | ${formatDuration(el)}${eta}${this.extra ? ` | ${this.extra}` : ''}`;
+  }
+
+  private draw(final: boolean): void {
+    if (this.o.quiet) return;
+    const tty = this.o.stream.isTTY;
+    this.o.stream.write(tty ? `\r\x1b[2K${this.line()}${final ? '\n' : ''}` : `${this.line()}\n`);
+  }
+
+  /** Final line (always printed unless quiet). */
+  finish(info?: string): void {
+    if (info !== undefined) this.extra = info;
+    this.draw(true);
+  }
+}
+
+/** Leveled stderr logger shared by commands. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+let level: LogLevel = (process.env.LOGOLAB_LOG_LEVEL as LogLevel) ?? 'info';
+export function setLogLevel(l: LogLevel): void {
+  level = l;
+}
+export function log(l: LogLevel, msg: string): void {
+  if (ORDER[l] >= ORDER[level] && process.env.LOGOLAB_QUIET !== '1') process.stderr.write(`[logolab] ${l === 'info' ? '' : l + ': '}${msg}\n`);
+}
