@@ -92,7 +92,13 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean } 
   const want = (requested ?? process.env.LOGOLAB_BACKEND ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`--backend: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
   const skipped: { name: string; why: string }[] = [];
-  const order: Exclude<BackendChoice, 'auto'>[] = want === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [want];
+  // [native-kernels] loading src/backend/native.ts registers its onBackendSet hook (cpu → native
+  // BLAS kernels). Dynamic import: native.ts imports this module. With the addon built, cpu+native
+  // is measured faster than wasm (scripts/bench-native.ts), so `auto` tries cpu before wasm.
+  const native = await import('./native.js');
+  const cpuFirst = native.nativeKernelsStatus().available;
+  const order: Exclude<BackendChoice, 'auto'>[] =
+    want === 'auto' ? (cpuFirst ? ['tensorflow-gpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) : [want];
   for (const name of order) {
     let why: string | null = null;
     let tfName = name as string;

@@ -81,7 +81,8 @@ export function floatToHalf(x: number): number {
 
 function convert(file: string, name: string, info: TensorInfo, bytes: Buffer): HostTensor {
   const n = numel(info.shape);
-  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  // read() hands over a Buffer that owns its whole ArrayBuffer: use it without another copy
+  const ab = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   switch (info.dtype) {
     case 'F32':
       return { dtype: 'float32', shape: info.shape, data: new Float32Array(ab, 0, n) };
@@ -212,7 +213,10 @@ function parseHeader(path: string, fd: number): { tensors: Map<string, TensorInf
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = (raw ?? {}) as Record<string, string>;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+        throw new LogolabError(`${path}: corrupt safetensors header ('__metadata__' must map strings to strings)`);
+      }
+      metadata = raw as Record<string, string>;
       continue;
     }
     const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
@@ -231,12 +235,13 @@ function parseHeader(path: string, fd: number): { tensors: Map<string, TensorInf
     if (e - b !== expect) throw new LogolabError(`${path}: tensor '${name}': shape ${JSON.stringify(shape)} × ${dtype} needs ${expect} bytes, offsets give ${e - b}`);
     tensors.set(name, { dtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e });
   }
-  // Overlap check: sort by begin, each must start at or after the previous end.
-  const sorted = [...tensors.entries()].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
-  for (let i = 1; i < sorted.length; i++) {
-    const [pn, p] = sorted[i - 1]!;
-    const [cn, c] = sorted[i]!;
-    if (c.begin < p.end && c.end > c.begin) throw new LogolabError(`${path}: tensors '${pn}' and '${cn}' overlap in the data section`);
+  // Overlap check: in order of begin, each non-empty tensor must start at or after the furthest
+  // end seen so far (comparing only neighbours misses an overlap behind an empty tensor).
+  const sorted = [...tensors.entries()].filter(([, t]) => t.end > t.begin).sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+  let far: [string, TensorInfo] | null = null;
+  for (const cur of sorted) {
+    if (far && cur[1].begin < far[1].end) throw new LogolabError(`${path}: tensors '${far[0]}' and '${cur[0]}' overlap in the data section`);
+    if (!far || cur[1].end > far[1].end) far = cur;
   }
   return { tensors, metadata };
 }
@@ -264,7 +269,13 @@ export class TensorStore {
   constructor(source: string, files: SafetensorsFile[]) {
     this.source = source;
     this.files = files;
-    for (const f of files) for (const k of f.keys()) this.where.set(k, f);
+    for (const f of files) {
+      for (const k of f.keys()) {
+        const prev = this.where.get(k);
+        if (prev) throw new LogolabError(`${source}: tensor '${k}' is in both ${prev.path} and ${f.path}`);
+        this.where.set(k, f);
+      }
+    }
   }
 
   keys(): string[] {
@@ -318,11 +329,13 @@ export function openTensorStore(pathOrDir: string, baseName = 'model.safetensors
 
 // ---------- writer ----------
 
+export type WriteDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
+
 export interface WriteTensor {
   shape: number[];
   data: Float32Array | Int32Array | Uint16Array;
-  /** output dtype; default F32 for Float32Array, I32 for Int32Array. 'F16' converts float32 data. */
-  dtype?: 'F32' | 'F16' | 'I32' | 'I64';
+  /** output dtype; default F32 for Float32Array, I32 for Int32Array. 'F16'/'BF16' convert float32 data. */
+  dtype?: WriteDtype;
 }
 
 /** Writes tensors atomically (temp + rename), streaming each tensor, keys in sorted order. */
@@ -331,7 +344,7 @@ export function writeSafetensors(path: string, tensors: Record<string, WriteTens
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
-  const plan: { name: string; t: WriteTensor; dtype: 'F32' | 'F16' | 'I32' | 'I64'; bytes: number }[] = [];
+  const plan: { name: string; t: WriteTensor; dtype: WriteDtype; bytes: number }[] = [];
   for (const [name, t] of entries) {
     const n = numel(t.shape);
     if (t.data.length !== n) throw new LogolabError(`${path}: tensor '${name}': shape ${JSON.stringify(t.shape)} needs ${n} values, got ${t.data.length}`);
@@ -353,8 +366,22 @@ export function writeSafetensors(path: string, tensors: Record<string, WriteTens
   });
 }
 
-function encode(t: WriteTensor, dtype: 'F32' | 'F16' | 'I32' | 'I64'): Uint8Array {
+/** float32 → bfloat16 bits, round-to-nearest-even (as torch), NaN kept quiet. */
+export function floatToBf16(x: number): number {
+  f32buf[0] = x;
+  const b = u32buf[0]!;
+  if ((b & 0x7f800000) === 0x7f800000 && b & 0x7fffff) return ((b >>> 16) | 0x40) & 0xffff;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+function encode(t: WriteTensor, dtype: WriteDtype): Uint8Array {
   const d = t.data;
+  if (dtype === 'BF16') {
+    if (d instanceof Uint16Array) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    const out = new Uint16Array(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = floatToBf16(d[i]!);
+    return new Uint8Array(out.buffer);
+  }
   if (dtype === 'F16') {
     if (d instanceof Uint16Array) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     const out = new Uint16Array(d.length);

@@ -21,6 +21,11 @@ export const command: CommandModule = {
         lines.push(`  ${b}: unavailable — ${(e as Error).message.replace(/^--backend \S+: not available: /, '')}`);
       }
     }
+    // [native-kernels] which cpu kernels run natively (OpenBLAS addon), or why none do
+    const nk = (await import('../../backend/native.js')).nativeKernelsStatus();
+    lines.push(nk.active.length
+      ? `native cpu kernels: active (${nk.active.join(', ')}; OpenBLAS ×${nk.threads} threads${nk.blas ? `, ${nk.blas}` : ''})`
+      : `native cpu kernels: ${nk.available ? 'built, not active (cpu backend not initialised)' : `off — ${nk.why}`}`);
     const auto = await initBackend('auto', { quiet: true });
     lines.push(`auto picks: ${auto.name}`);
     const gpu = gpuVisible();

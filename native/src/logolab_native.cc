@@ -1,0 +1,547 @@
+// logolab native kernels: float32 BLAS matmul (OpenBLAS cblas_sgemm) and a few memory-bound
+// kernels (broadcasting binary ops, transpose, softmax, im2col conv) for the tfjs `cpu` backend.
+//
+// Every function is synchronous and writes into an output Float32Array that JS allocated, so all
+// memory stays owned by V8. napi_get_typedarray_info returns the data pointer already advanced by
+// the view's byteOffset, so sub-views (tensors that share one ArrayBuffer) are handled correctly.
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <cblas.h>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+#include <algorithm>
+#include <thread>
+
+extern "C" {
+// declared in OpenBLAS's cblas.h on Debian, repeated so other cblas headers also work
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+}
+
+namespace {
+
+// split batched small gemms over threads (setBatchThreads(false) to compare)
+bool g_batchThreads = true;
+// threads for the memory-bound kernels (= the BLAS thread count, set by setThreads)
+int g_threads = 1;
+
+// Runs f(begin, end) over [0, n) split into up to g_threads contiguous chunks of at least `grain`
+// items (the calling thread takes the first chunk). Small work stays on the calling thread.
+template <class F> void parallelFor(int64_t n, int64_t grain, F f) {
+  const int64_t w = std::min<int64_t>(g_threads, grain > 0 ? n / grain : n);
+  if (w <= 1) { if (n > 0) f(int64_t(0), n); return; }
+  const int64_t chunk = (n + w - 1) / w;
+  std::vector<std::thread> ths;
+  for (int64_t i = 1; i < w; i++) {
+    const int64_t b = i * chunk, e = std::min(n, b + chunk);
+    if (b < e) ths.emplace_back([=] { f(b, e); });
+  }
+  f(int64_t(0), std::min(n, chunk));
+  for (auto &t : ths) t.join();
+}
+constexpr int64_t GRAIN = 1 << 16;  // elements per thread below which splitting does not pay
+
+#define CHECK(call)                                                            \
+  do {                                                                         \
+    if ((call) != napi_ok) {                                                   \
+      napi_throw_error(env, nullptr, "logolab_native: N-API call failed: " #call); \
+      return nullptr;                                                          \
+    }                                                                          \
+  } while (0)
+
+struct F32 { float *p; size_t n; };
+struct I32 { int32_t *p; size_t n; };
+
+bool getF32(napi_env env, napi_value v, F32 *out, const char *what) {
+  bool isTa = false;
+  napi_is_typedarray(env, v, &isTa);
+  if (!isTa) { napi_throw_type_error(env, nullptr, (std::string("logolab_native: ") + what + " must be a Float32Array").c_str()); return false; }
+  napi_typedarray_type t; size_t len; void *data; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, v, &t, &len, &data, &ab, &off) != napi_ok || t != napi_float32_array) {
+    napi_throw_type_error(env, nullptr, (std::string("logolab_native: ") + what + " must be a Float32Array").c_str()); return false;
+  }
+  out->p = static_cast<float *>(data); out->n = len; return true;
+}
+
+bool getI32(napi_env env, napi_value v, I32 *out, const char *what) {
+  bool isTa = false;
+  napi_is_typedarray(env, v, &isTa);
+  if (!isTa) { napi_throw_type_error(env, nullptr, (std::string("logolab_native: ") + what + " must be an Int32Array").c_str()); return false; }
+  napi_typedarray_type t; size_t len; void *data; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, v, &t, &len, &data, &ab, &off) != napi_ok || t != napi_int32_array) {
+    napi_throw_type_error(env, nullptr, (std::string("logolab_native: ") + what + " must be an Int32Array").c_str()); return false;
+  }
+  out->p = static_cast<int32_t *>(data); out->n = len; return true;
+}
+
+bool getInt(napi_env env, napi_value v, int64_t *out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) { napi_throw_type_error(env, nullptr, "logolab_native: expected an integer"); return false; }
+  return true;
+}
+bool getDouble(napi_env env, napi_value v, double *out) {
+  if (napi_get_value_double(env, v, out) != napi_ok) { napi_throw_type_error(env, nullptr, "logolab_native: expected a number"); return false; }
+  return true;
+}
+bool isNullish(napi_env env, napi_value v) {
+  napi_valuetype t; napi_typeof(env, v, &t); return t == napi_null || t == napi_undefined;
+}
+void fail(napi_env env, const char *msg) { napi_throw_range_error(env, nullptr, msg); }
+
+// ---------------------------------------------------------------------------------------------
+// matmul(a, b, out, M, N, K, transA, transB, aIdx: Int32Array, bIdx: Int32Array,
+//        bias: Float32Array|null, act: int, alpha: number)
+// out[bi] = op(a[aIdx[bi]]) · op(b[bIdx[bi]]) (+ bias[N]) then activation, for bi < aIdx.length.
+// act: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 leakyrelu(alpha), 5 elu
+void epilogue(float *c, int64_t M, int64_t N, const float *bias, int act, float alpha) {
+  const int64_t n = M * N;
+  if (bias) {
+    for (int64_t i = 0; i < M; i++) {
+      float *r = c + i * N;
+      for (int64_t j = 0; j < N; j++) r[j] += bias[j];
+    }
+  }
+  switch (act) {
+    case 0: break;
+    case 1: for (int64_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? 0.f : c[i]; break;
+    case 2: for (int64_t i = 0; i < n; i++) c[i] = std::min(std::max(c[i], 0.f), 6.f); break;
+    case 3: for (int64_t i = 0; i < n; i++) c[i] = 1.f / (1.f + std::exp(-c[i])); break;
+    case 4: for (int64_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? alpha * c[i] : c[i]; break;
+    case 5: for (int64_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? std::expm1(c[i]) : c[i]; break;
+  }
+}
+
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  size_t argc = 13; napi_value argv[13];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 10) { fail(env, "matmul: needs at least 10 arguments"); return nullptr; }
+  F32 a, b, c; I32 ai, bi; int64_t M, N, K; bool ta, tb;
+  if (!getF32(env, argv[0], &a, "a") || !getF32(env, argv[1], &b, "b") || !getF32(env, argv[2], &c, "out")) return nullptr;
+  if (!getInt(env, argv[3], &M) || !getInt(env, argv[4], &N) || !getInt(env, argv[5], &K)) return nullptr;
+  CHECK(napi_get_value_bool(env, argv[6], &ta));
+  CHECK(napi_get_value_bool(env, argv[7], &tb));
+  if (!getI32(env, argv[8], &ai, "aIdx") || !getI32(env, argv[9], &bi, "bIdx")) return nullptr;
+  F32 bias{nullptr, 0}; int64_t act = 0; double alpha = 0;
+  if (argc > 10 && !isNullish(env, argv[10]) && !getF32(env, argv[10], &bias, "bias")) return nullptr;
+  if (argc > 11 && !getInt(env, argv[11], &act)) return nullptr;
+  if (argc > 12 && !getDouble(env, argv[12], &alpha)) return nullptr;
+  const size_t batch = ai.n;
+  if (bi.n != batch) { fail(env, "matmul: aIdx and bIdx lengths differ"); return nullptr; }
+  if (M < 0 || N < 0 || K < 0) { fail(env, "matmul: negative dimension"); return nullptr; }
+  const size_t aSz = size_t(M * K), bSz = size_t(K * N), cSz = size_t(M * N);
+  if (c.n < batch * cSz) { fail(env, "matmul: out too small"); return nullptr; }
+  if (bias.p && bias.n != size_t(N)) { fail(env, "matmul: bias length must be N"); return nullptr; }
+  for (size_t i = 0; i < batch; i++) {
+    if (ai.p[i] < 0 || size_t(ai.p[i] + 1) * aSz > a.n || bi.p[i] < 0 || size_t(bi.p[i] + 1) * bSz > b.n) {
+      fail(env, "matmul: batch index out of range"); return nullptr;
+    }
+  }
+  if (cSz == 0) return nullptr;
+  auto one = [&](size_t i) {
+    float *ci = c.p + i * cSz;
+    if (K == 0) {
+      std::memset(ci, 0, cSz * sizeof(float));
+    } else {
+      const float *ap = a.p + size_t(ai.p[i]) * aSz, *bp = b.p + size_t(bi.p[i]) * bSz;
+      // row-major: A is [M,K] (or [K,M] when transposed), B is [K,N] (or [N,K])
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.0f,
+                  ap, ta ? int(M) : int(K), bp, tb ? int(K) : int(N), 0.0f, ci, int(N));
+    }
+    if (bias.p || act) epilogue(ci, M, N, bias.p, int(act), float(alpha));
+  };
+  // Many small products (attention: [B·H, T, dh]): OpenBLAS's own threading does not pay for one small
+  // gemm, so the batch is split over threads, each running single-threaded sgemm.
+  const int nt = openblas_get_num_threads();
+  const double macs = double(M) * double(N) * double(K);
+  if (nt > 1 && batch >= 2 && macs < 16e6 && g_batchThreads) {
+    const int workers = int(std::min<size_t>(size_t(nt), batch));
+    openblas_set_num_threads(1);
+    std::vector<std::thread> ths;
+    for (int w = 1; w < workers; w++) ths.emplace_back([&, w] { for (size_t i = w; i < batch; i += workers) one(i); });
+    for (size_t i = 0; i < batch; i += workers) one(i);
+    for (auto &t : ths) t.join();
+    openblas_set_num_threads(nt);
+  } else {
+    for (size_t i = 0; i < batch; i++) one(i);
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// binary(op, a, b, out, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array)
+// out (contiguous, `shape`) = a ∘ b with element strides per dim (0 = broadcast).
+// op: 0 add, 1 sub, 2 mul, 3 div, 4 squared difference, 5 maximum, 6 minimum, 7 pow
+template <int OP> inline float bop(float x, float y) {
+  if (OP == 0) return x + y;
+  if (OP == 1) return x - y;
+  if (OP == 2) return x * y;
+  if (OP == 3) return x / y;
+  if (OP == 4) { float d = x - y; return d * d; }
+  if (OP == 5) return (x != x || y != y) ? NAN : (x > y ? x : y);
+  if (OP == 6) return (x != x || y != y) ? NAN : (x < y ? x : y);
+  return float(std::pow(double(x), double(y)));
+}
+
+template <int OP>
+void binaryRec(int d, int rank, const int32_t *shape, const int32_t *sa, const int32_t *sb, const float *a, const float *b, float *&o) {
+  const int64_t n = shape[d];
+  if (d == rank - 1) {
+    const int64_t xa = sa[d], xb = sb[d];
+    if (xa == 1 && xb == 1) { for (int64_t i = 0; i < n; i++) o[i] = bop<OP>(a[i], b[i]); }
+    else if (xa == 1 && xb == 0) { const float y = b[0]; for (int64_t i = 0; i < n; i++) o[i] = bop<OP>(a[i], y); }
+    else if (xa == 0 && xb == 1) { const float x = a[0]; for (int64_t i = 0; i < n; i++) o[i] = bop<OP>(x, b[i]); }
+    else { for (int64_t i = 0; i < n; i++) o[i] = bop<OP>(a[i * xa], b[i * xb]); }
+    o += n;
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) binaryRec<OP>(d + 1, rank, shape, sa, sb, a + i * sa[d], b + i * sb[d], o);
+}
+
+template <int OP> void binaryRun(int rank, const int32_t *shape, const int32_t *sa, const int32_t *sb, const float *a, const float *b, float *o) {
+  if (rank == 0) { o[0] = bop<OP>(a[0], b[0]); return; }
+  if (rank == 1) {
+    const int64_t xa = sa[0], xb = sb[0];
+    parallelFor(shape[0], GRAIN, [=](int64_t s, int64_t e) {
+      int32_t n1 = int32_t(e - s), z = 0;
+      float *op = o + s;
+      binaryRec<OP>(0, 1, &n1, xa ? &sa[0] : &z, xb ? &sb[0] : &z, a + s * xa, b + s * xb, op);
+    });
+    return;
+  }
+  int64_t inner = 1;
+  for (int d = 1; d < rank; d++) inner *= shape[d];
+  parallelFor(shape[0], std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, inner)), [=](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) {
+      float *op = o + i * inner;
+      binaryRec<OP>(1, rank, shape, sa, sb, a + i * sa[0], b + i * sb[0], op);
+    }
+  });
+}
+
+napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 7; napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 7) { fail(env, "binary: needs 7 arguments"); return nullptr; }
+  int64_t op; F32 a, b, o; I32 shape, sa, sb;
+  if (!getInt(env, argv[0], &op) || !getF32(env, argv[1], &a, "a") || !getF32(env, argv[2], &b, "b") || !getF32(env, argv[3], &o, "out")) return nullptr;
+  if (!getI32(env, argv[4], &shape, "shape") || !getI32(env, argv[5], &sa, "aStrides") || !getI32(env, argv[6], &sb, "bStrides")) return nullptr;
+  const int rank = int(shape.n);
+  if (sa.n != shape.n || sb.n != shape.n) { fail(env, "binary: stride ranks differ"); return nullptr; }
+  size_t total = 1, aMax = 0, bMax = 0;
+  for (int d = 0; d < rank; d++) {
+    if (shape.p[d] <= 0) return nullptr;  // empty output: nothing to do
+    total *= size_t(shape.p[d]);
+    aMax += size_t(shape.p[d] - 1) * size_t(sa.p[d]);
+    bMax += size_t(shape.p[d] - 1) * size_t(sb.p[d]);
+  }
+  if (o.n < total || a.n <= aMax || b.n <= bMax) { fail(env, "binary: array too small for shape/strides"); return nullptr; }
+  switch (op) {
+    case 0: binaryRun<0>(rank, shape.p, sa.p, sb.p, a.p, b.p, o.p); break;
+    case 1: binaryRun<1>(rank, shape.p, sa.p, sb.p, a.p, b.p, o.p); break;
+    case 2: binaryRun<2>(rank, shape.p, sa.p, sb.p, a.p, b.p, o.p); break;
+    case 3: binaryRun<3>(rank, shape.p, sa.p, sb.p, a.p, b.p, o.p); break;
+    case 4: binaryRun<4>(rank, shape.p, sa.p, sb.p, a.p, b.p, o.p); break;
+    case 5: binaryRun<5>(rank, shape.p, sa.p, sb.p, a.p, b.p, o.p); break;
+    case 6: binaryRun<6>(rank, shape.p, sa.p, sb.p, a.p, b.p, o.p); break;
+    case 7: binaryRun<7>(rank, shape.p, sa.p, sb.p, a.p, b.p, o.p); break;
+    default: fail(env, "binary: unknown op"); return nullptr;
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// transpose(x, out, shape: Int32Array (OUTPUT shape), strides: Int32Array (input element stride of
+// each output dim)). Output is written contiguously. The last two dims are tiled so a plain 2-D
+// transpose reads and writes cache lines, not single floats.
+void transposeRec(int d, int rank, const int32_t *shape, const int32_t *st, const float *x, float *&o) {
+  const int64_t n = shape[d];
+  if (d == rank - 1) {
+    const int64_t s = st[d];
+    if (s == 1) { std::memcpy(o, x, size_t(n) * sizeof(float)); }
+    else { for (int64_t i = 0; i < n; i++) o[i] = x[i * s]; }
+    o += n;
+    return;
+  }
+  if (d == rank - 2 && st[rank - 1] != 1) {
+    const int64_t m = shape[rank - 1], s0 = st[d], s1 = st[rank - 1];
+    const int64_t T = 32;
+    for (int64_t i0 = 0; i0 < n; i0 += T) {
+      const int64_t i1 = std::min(n, i0 + T);
+      for (int64_t j0 = 0; j0 < m; j0 += T) {
+        const int64_t j1 = std::min(m, j0 + T);
+        for (int64_t i = i0; i < i1; i++) {
+          const float *xr = x + i * s0;
+          float *orow = o + i * m;
+          for (int64_t j = j0; j < j1; j++) orow[j] = xr[j * s1];
+        }
+      }
+    }
+    o += n * m;
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) transposeRec(d + 1, rank, shape, st, x + i * st[d], o);
+}
+
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 4) { fail(env, "transpose: needs 4 arguments"); return nullptr; }
+  F32 x, o; I32 shape, st;
+  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &o, "out") || !getI32(env, argv[2], &shape, "shape") || !getI32(env, argv[3], &st, "strides")) return nullptr;
+  const int rank = int(shape.n);
+  if (st.n != shape.n) { fail(env, "transpose: stride rank differs"); return nullptr; }
+  size_t total = 1, xMax = 0;
+  for (int d = 0; d < rank; d++) {
+    if (shape.p[d] <= 0) return nullptr;
+    total *= size_t(shape.p[d]);
+    xMax += size_t(shape.p[d] - 1) * size_t(st.p[d]);
+  }
+  if (o.n < total || x.n <= xMax) { fail(env, "transpose: array too small"); return nullptr; }
+  if (rank == 0) { o.p[0] = x.p[0]; return nullptr; }
+  const int32_t *sh = shape.p, *sp = st.p;
+  const float *xp = x.p; float *obase = o.p;
+  int64_t inner = 1;
+  for (int d = 1; d < rank; d++) inner *= sh[d];
+  // split dim 0 over threads: each range is a sub-transpose with the same strides
+  parallelFor(sh[0], std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, inner)), [=](int64_t s, int64_t e) {
+    std::vector<int32_t> sub(sh, sh + rank);
+    sub[0] = int32_t(e - s);
+    float *op = obase + s * inner;
+    transposeRec(0, rank, sub.data(), sp, xp + s * sp[0], op);
+  });
+  return nullptr;
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// exp in float32 that the compiler vectorises (Cephes expf: range reduction by ln2, degree-6
+// polynomial, 2^n built in the exponent bits), ≤ 2 ulp; NaN, overflow and underflow as std::exp.
+// Branch-free so loops over it become SIMD; hot loops are compiled for AVX2+FMA and baseline.
+#define LL_CLONES __attribute__((target_clones("avx2", "default")))
+static inline float fexp(float x) {
+  const float xc = std::min(std::max(x, -88.0f), 88.75f);
+  const float t = xc * 1.44269504088896341f + 12582912.0f;  // round to nearest via the 1.5·2^23 trick
+  const float n = t - 12582912.0f;
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const float z = r * r;
+  float y = ((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r + 4.1665795894E-2f) * r + 1.6666665459E-1f) * r + 5.0000001201E-1f;
+  y = y * z + r + 1.0f;
+  // 2^n as two factors so n = ±128 stays representable
+  const int32_t ni = int32_t(n), h = ni >> 1;
+  int32_t b1 = (h + 127) << 23, b2 = (ni - h + 127) << 23;
+  float f1, f2;
+  std::memcpy(&f1, &b1, 4);
+  std::memcpy(&f2, &b2, 4);
+  float res = y * f1 * f2;
+  res = x > 88.7228f ? INFINITY : res;
+  res = x < -103.98f ? 0.0f : res;
+  return x != x ? x : res;
+}
+
+LL_CLONES void softmaxRows(const float *x, float *o, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols; float *orow = o + r * cols;
+    float mm[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    int64_t j = 0;
+    for (; j + 8 <= cols; j += 8)
+      for (int k = 0; k < 8; k++) mm[k] = xr[j + k] > mm[k] ? xr[j + k] : mm[k];
+    float m = -INFINITY;
+    for (; j < cols; j++) m = xr[j] > m ? xr[j] : m;
+    for (int k = 0; k < 8; k++) m = mm[k] > m ? mm[k] : m;
+    for (j = 0; j < cols; j++) orow[j] = fexp(xr[j] - m);
+    double s[4] = {0, 0, 0, 0};
+    for (j = 0; j + 4 <= cols; j += 4)
+      for (int k = 0; k < 4; k++) s[k] += orow[j + k];
+    for (; j < cols; j++) s[0] += orow[j];
+    const float inv = float(1.0 / ((s[0] + s[1]) + (s[2] + s[3])));
+    for (j = 0; j < cols; j++) orow[j] *= inv;
+  }
+}
+LL_CLONES void sigmoidF(const float *x, float *o, size_t n) {
+  for (size_t i = 0; i < n; i++) o[i] = 1.0f / (1.0f + fexp(-x[i]));
+}
+LL_CLONES void expF(const float *x, float *o, size_t n) {
+  for (size_t i = 0; i < n; i++) o[i] = fexp(x[i]);
+}
+// ---------------------------------------------------------------------------------------------
+// softmax(x, out, rows, cols): row-wise softmax over the last axis, max-subtracted.
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 4) { fail(env, "softmax: needs 4 arguments"); return nullptr; }
+  F32 x, o; int64_t rows, cols;
+  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &o, "out") || !getInt(env, argv[2], &rows) || !getInt(env, argv[3], &cols)) return nullptr;
+  if (rows < 0 || cols < 0 || x.n < size_t(rows * cols) || o.n < size_t(rows * cols)) { fail(env, "softmax: array too small"); return nullptr; }
+  const float *xp = x.p; float *op = o.p;
+  parallelFor(rows, std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, cols)), [=](int64_t s, int64_t e) {
+    softmaxRows(xp + s * cols, op + s * cols, e - s, cols);
+  });
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv2d(x, filter, out, params: Int32Array[N,H,W,C, fh,fw, sh,sw, dh,dw, padTop,padLeft, outH,outW, outC])
+// NHWC input, HWIO filter, NHWC output: im2col per image then one sgemm.
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 4) { fail(env, "conv2d: needs 4 arguments"); return nullptr; }
+  F32 x, w, o; I32 p;
+  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &w, "filter") || !getF32(env, argv[2], &o, "out") || !getI32(env, argv[3], &p, "params")) return nullptr;
+  if (p.n < 15) { fail(env, "conv2d: params too short"); return nullptr; }
+  const int64_t N = p.p[0], H = p.p[1], W = p.p[2], C = p.p[3], fh = p.p[4], fw = p.p[5], sh = p.p[6], sw = p.p[7], dh = p.p[8], dw = p.p[9],
+                pt = p.p[10], pl = p.p[11], oh = p.p[12], ow = p.p[13], oc = p.p[14];
+  if (x.n < size_t(N * H * W * C) || w.n < size_t(fh * fw * C * oc) || o.n < size_t(N * oh * ow * oc)) { fail(env, "conv2d: array too small"); return nullptr; }
+  const int64_t KK = fh * fw * C, P = oh * ow;
+  if (N * P * oc == 0) return nullptr;
+  if (KK == 0) { std::memset(o.p, 0, size_t(N * P * oc) * sizeof(float)); return nullptr; }
+  std::vector<float> col(size_t(P * KK));
+  for (int64_t n = 0; n < N; n++) {
+    const float *xn = x.p + n * H * W * C;
+    for (int64_t r = 0; r < oh; r++) {
+      for (int64_t q = 0; q < ow; q++) {
+        float *cr = col.data() + (r * ow + q) * KK;
+        for (int64_t i = 0; i < fh; i++) {
+          const int64_t yy = r * sh + i * dh - pt;
+          for (int64_t j = 0; j < fw; j++) {
+            const int64_t xx = q * sw + j * dw - pl;
+            float *dst = cr + (i * fw + j) * C;
+            if (yy < 0 || yy >= H || xx < 0 || xx >= W) std::memset(dst, 0, size_t(C) * sizeof(float));
+            else std::memcpy(dst, xn + (yy * W + xx) * C, size_t(C) * sizeof(float));
+          }
+        }
+      }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(P), int(oc), int(KK), 1.0f, col.data(), int(KK), w.p, int(oc), 0.0f,
+                o.p + n * P * oc, int(oc));
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// unary(op, x, out): computed in double and rounded to float32, as the stock JS kernels do
+// (erf uses the same Abramowitz–Stegun 7.1.26 polynomial as tfjs so results match it).
+// op: 0 sigmoid, 1 exp, 2 erf, 3 tanh, 4 rsqrt, 5 square, 6 sqrt, 7 neg, 8 relu, 9 log, 10 abs
+template <int OP> inline float uop(double x) {
+  if (OP == 0) return float(1.0 / (1.0 + std::exp(-x)));
+  if (OP == 1) return float(std::exp(x));
+  if (OP == 2) {
+    const double p = 0.3275911, a1 = 0.254829592, a2 = -0.284496736, a3 = 1.421413741, a4 = -1.453152027, a5 = 1.061405429;
+    const double sign = x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0, v = std::fabs(x), t = 1.0 / (1.0 + p * v);
+    return float(sign * (1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * std::exp(-v * v)));
+  }
+  if (OP == 3) return float(std::tanh(x));
+  if (OP == 4) return float(1.0 / std::sqrt(x));
+  if (OP == 5) return float(x * x);
+  if (OP == 6) return float(std::sqrt(x));
+  if (OP == 7) return float(-x);
+  if (OP == 8) return x < 0 ? 0.f : float(x);
+  if (OP == 9) return float(std::log(x));
+  return float(std::fabs(x));
+}
+template <int OP> void unaryRun(const float *x, float *o, size_t n) {
+  for (size_t i = 0; i < n; i++) o[i] = uop<OP>(double(x[i]));
+}
+
+napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 3) { fail(env, "unary: needs 3 arguments"); return nullptr; }
+  int64_t op; F32 x, o;
+  if (!getInt(env, argv[0], &op) || !getF32(env, argv[1], &x, "x") || !getF32(env, argv[2], &o, "out")) return nullptr;
+  if (o.n < x.n) { fail(env, "unary: out too small"); return nullptr; }
+  if (op < 0 || op > 10) { fail(env, "unary: unknown op"); return nullptr; }
+  const float *xp = x.p; float *opp = o.p;
+  parallelFor(int64_t(x.n), GRAIN, [=](int64_t s, int64_t e) {
+    const float *xs = xp + s; float *os = opp + s; const size_t n = size_t(e - s);
+    switch (op) {
+      case 0: sigmoidF(xs, os, n); break;
+      case 1: expF(xs, os, n); break;
+      case 2: unaryRun<2>(xs, os, n); break;
+      case 3: unaryRun<3>(xs, os, n); break;
+      case 4: unaryRun<4>(xs, os, n); break;
+      case 5: unaryRun<5>(xs, os, n); break;
+      case 6: unaryRun<6>(xs, os, n); break;
+      case 7: unaryRun<7>(xs, os, n); break;
+      case 8: unaryRun<8>(xs, os, n); break;
+      case 9: unaryRun<9>(xs, os, n); break;
+      default: unaryRun<10>(xs, os, n); break;
+    }
+  });
+  return nullptr;
+}
+
+// rowsum(x, out, rows, cols, scale): out[r] = scale · Σ_j x[r, j], accumulated in double.
+napi_value Rowsum(napi_env env, napi_callback_info info) {
+  size_t argc = 5; napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 5) { fail(env, "rowsum: needs 5 arguments"); return nullptr; }
+  F32 x, o; int64_t rows, cols; double scale;
+  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &o, "out") || !getInt(env, argv[2], &rows) || !getInt(env, argv[3], &cols) ||
+      !getDouble(env, argv[4], &scale)) return nullptr;
+  if (rows < 0 || cols < 0 || x.n < size_t(rows * cols) || o.n < size_t(rows)) { fail(env, "rowsum: array too small"); return nullptr; }
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x.p + r * cols;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t j = 0;
+    for (; j + 4 <= cols; j += 4) { s0 += xr[j]; s1 += xr[j + 1]; s2 += xr[j + 2]; s3 += xr[j + 3]; }
+    for (; j < cols; j++) s0 += xr[j];
+    o.p[r] = float(((s0 + s1) + (s2 + s3)) * scale);
+  }
+  return nullptr;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int64_t n = 1;
+  if (argc < 1 || !getInt(env, argv[0], &n)) return nullptr;
+  openblas_set_num_threads(int(std::max<int64_t>(1, n)));
+  g_threads = int(std::max<int64_t>(1, n));
+  return nullptr;
+}
+
+napi_value SetBatchThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  bool on = true;
+  if (argc >= 1) CHECK(napi_get_value_bool(env, argv[0], &on));
+  g_batchThreads = on;
+  return nullptr;
+}
+
+napi_value GetInfo(napi_env env, napi_callback_info info) {
+  napi_value obj, v;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &v));
+  CHECK(napi_set_named_property(env, obj, "threads", v));
+  const char *cfg = openblas_get_config();
+  CHECK(napi_create_string_utf8(env, cfg ? cfg : "", NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, obj, "blas", v));
+  return obj;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rowsum", nullptr, Rowsum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setBatchThreads", nullptr, SetBatchThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, GetInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

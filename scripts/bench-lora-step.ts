@@ -1,0 +1,71 @@
+/**
+ * Benchmark: ONE LoRA training step (forward + backward, InfoNCE on image_embeds) of a random-weight
+ * CLIP vision tower, with or without per-block recomputation. Prints one JSON line to stdout:
+ * trainable parameters, step time, tf peak bytes (tf.profile peakBytes: all live tensors, weights
+ * included) and the process's peak RSS. Run each mode in its own process so peak RSS is its own:
+ *   node --import tsx scripts/bench-lora-step.ts --preset vit-l14 --batch 2 --recompute
+ * Options: --preset tiny|vit-b16|vit-l14 (default tiny) --batch N (2) --recompute --backend wasm|cpu
+ *          --r 16 --alpha 32 --freeze-layers N (default: half the layers) --targets q_proj,v_proj
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/backend/index.js';
+import { buildVisionModel } from '../src/models/vision/index.js';
+import { applyLora, loraSummary } from '../src/models/lora/index.js';
+import { createHead } from '../src/models/heads.js';
+import { log } from '../src/util/progress.js';
+import { getLoss } from '../training/losses/index.js';
+import { lossAndGrads } from '../training/recompute.js';
+import { visionGraph } from '../training/vision_graph.js';
+
+const { values: a } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'tiny' },
+    batch: { type: 'string', default: '2' },
+    recompute: { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'wasm' },
+    r: { type: 'string', default: '16' },
+    alpha: { type: 'string', default: '32' },
+    'freeze-layers': { type: 'string' },
+    targets: { type: 'string', default: 'q_proj,v_proj' },
+  },
+});
+
+const mb = (b: number) => Math.round(b / 2 ** 20);
+await initBackend(a.backend, { quiet: true });
+let t0 = performance.now();
+const model = buildVisionModel('clip', a.preset as never, 'random', 0);
+const buildS = (performance.now() - t0) / 1000;
+const L = model.config.num_hidden_layers;
+const applied = applyLora(model, {
+  r: Number(a.r), lora_alpha: Number(a.alpha), lora_dropout: 0.1,
+  freeze_layers: a['freeze-layers'] !== undefined ? Number(a['freeze-layers']) : Math.floor(L / 2),
+  target_modules: a.targets!.split(',') as never,
+});
+const summary = loraSummary(model);
+log('info', summary.text);
+const b = Number(a.batch);
+const s = model.config.image_size;
+const pixels = tf.randomNormal([b, 3, s, s], 0, 1, 'float32', 1) as tf.Tensor4D;
+const labels = Int32Array.from({ length: b }, (_, i) => Math.floor(i / 2));
+const head = createHead('clip', model);
+const before = { tfBytes: tf.memory().numBytes, rss: process.memoryUsage().rss };
+let seed = 1;
+const ctx = { training: true, nextSeed: () => seed++ };
+t0 = performance.now();
+let loss = NaN;
+const prof = await tf.profile(() => {
+  const r = lossAndGrads(visionGraph(model, head, pixels, labels, getLoss('infonce')), { recompute: a.recompute!, ctx });
+  loss = r.loss.dataSync()[0]!;
+  r.loss.dispose();
+  for (const g of Object.values(r.grads)) g.dispose();
+});
+const stepS = (performance.now() - t0) / 1000;
+console.log(JSON.stringify({
+  preset: a.preset, backend: a.backend, batch: b, recompute: a.recompute, layers_adapted: applied.layers.length, of_layers: L,
+  r: Number(a.r), targets: a.targets, trainable: summary.trainable, frozen: summary.frozen,
+  build_s: +buildS.toFixed(1), step_s: +stepS.toFixed(2), loss: +loss.toFixed(4),
+  tf_bytes_before_mb: mb(before.tfBytes), tf_peak_mb: mb(prof.peakBytes), tf_peak_above_weights_mb: mb(prof.peakBytes - before.tfBytes),
+  rss_before_mb: mb(before.rss), max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), kernels: prof.kernels.length,
+}));
+model.dispose();

@@ -1,0 +1,205 @@
+/**
+ * Benchmark of the native cpu kernels (src/backend/native.ts) against the stock cpu backend, wasm,
+ * and PyTorch (scripts/bench_torch_peer.py) in the same run. Every cell runs in its own child
+ * process (clean heap, own peak RSS, backend chosen before tfjs warms up).
+ *
+ *   npx tsx scripts/bench-native.ts [--section matmul,e2e] [--models tiny,vit-l14] [--backends cpu,native,wasm,torch]
+ *        [--modes infer,train] [--tiny-batch 64] [--l14-batch 1] [--reps 3] [--budget 60] [--threads 2] [--json out.json]
+ *
+ * matmul: GFLOP/s on ViT-L shapes (B·257 tokens): the linear forward x·W, its two backward products
+ *   (dY·Wᵀ, Xᵀ·dY), and the attention batch [B·16, 257, 64] (Q·Kᵀ, P·V). The stock cpu kernel runs
+ *   at ~1 GFLOP/s, so it is measured on 64 rows (its GFLOP/s does not depend on M).
+ * e2e: images/s of a CLIP-style ViT from buildVisionModel (random weights): inference (forward to
+ *   image_embeds) and LoRA training (r=8 on q_proj, v_proj of the upper half, loss Σ embeds²,
+ *   gradients of the adapters) — the same model and step as the PyTorch peer. Median of reps.
+ * Results: a markdown table on stdout (ratio = logolab images/s ÷ PyTorch images/s), JSON with --json.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { loadavg } from 'node:os';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SELF = fileURLToPath(import.meta.url);
+
+type BackendName = 'cpu' | 'native' | 'wasm' | 'torch';
+interface Cell { kind: 'matmul' | 'e2e'; backend: BackendName; model?: string; mode?: 'infer' | 'train'; batch?: number; reps: number; budget: number; threads: number }
+interface Result { [k: string]: unknown }
+
+// tiny: 64 px, patch 8, 4 layers × 128, MLP 512 (the issue's tiny ViT)
+const MODELS: Record<string, Record<string, number>> = {
+  tiny: { image_size: 64, patch_size: 8, hidden_size: 128, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 512, projection_dim: 128 },
+  'vit-b16': { image_size: 224, patch_size: 16, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, projection_dim: 512 },
+  'vit-l14': { image_size: 224, patch_size: 14, hidden_size: 1024, num_hidden_layers: 24, num_attention_heads: 16, intermediate_size: 4096, projection_dim: 768 },
+};
+
+// ------------------------------------------------------------------------------------------------
+// child: one cell
+async function runCell(cell: Cell): Promise<Result> {
+  const tf = await import('@tensorflow/tfjs');
+  const { initBackend } = await import('../src/backend/index.js');
+  await initBackend(cell.backend === 'native' ? 'cpu' : cell.backend, { quiet: true });
+  const native = await import('../src/backend/native.js');
+  if (cell.backend === 'native' && native.nativeKernelsStatus().active.length === 0) throw new Error(`native kernels not active: ${native.nativeKernelsStatus().why}`);
+  native.setNativeThreads(cell.threads);
+  const timeIt = (f: () => void): { s: number; reps: number } => {
+    f(); // warm-up
+    const ts: number[] = [];
+    const t0 = performance.now();
+    while (ts.length < cell.reps && (ts.length === 0 || (performance.now() - t0) / 1000 < cell.budget)) {
+      const t = performance.now();
+      f();
+      ts.push((performance.now() - t) / 1000);
+    }
+    return { s: ts.sort((a, b) => a - b)[ts.length >> 1]!, reps: ts.length };
+  };
+  const rss = () => process.resourceUsage().maxRSS / 1024;
+
+  if (cell.kind === 'matmul') {
+    const rows = cell.backend === 'cpu' ? 64 : 257 * (cell.batch ?? 1);
+    const bh = cell.backend === 'cpu' ? 2 : 16 * (cell.batch ?? 1);
+    const shapes: [string, number[], number[], boolean, boolean][] = [
+      ['linear x·W', [rows, 1024], [1024, 4096], false, false],
+      ['grad dY·Wᵀ', [rows, 4096], [1024, 4096], false, true],
+      ['grad Xᵀ·dY', [rows, 1024], [rows, 4096], true, false],
+      ['attn Q·Kᵀ', [bh, 257, 64], [bh, 257, 64], false, true],
+      ['attn P·V', [bh, 257, 257], [bh, 257, 64], false, false],
+    ];
+    const out: Result = { rows, bh };
+    for (const [name, as, bs, ta, tb] of shapes) {
+      const a = tf.randomNormal(as), b = tf.randomNormal(bs);
+      const M = ta ? as[as.length - 1]! : as[as.length - 2]!, K = ta ? as[as.length - 2]! : as[as.length - 1]!, N = tb ? bs[bs.length - 2]! : bs[bs.length - 1]!;
+      const batch = as.length === 3 ? as[0]! : 1;
+      const { s } = timeIt(() => tf.tidy(() => void tf.matMul(a, b, ta, tb).dataSync()));
+      out[name] = (2 * M * N * K * batch) / s / 1e9;
+      tf.dispose([a, b]);
+    }
+    return out;
+  }
+
+  const { buildVisionModel } = await import('../src/models/vision/index.js');
+  const model = buildVisionModel('clip', MODELS[cell.model!]! as never);
+  const S = model.config.image_size, B = cell.batch!;
+  const px = tf.randomNormal([B, 3, S, S]) as import('@tensorflow/tfjs').Tensor4D;
+  let step: () => void;
+  if (cell.mode === 'infer') {
+    step = () => tf.tidy(() => void model.forward(px).imageEmbeds.dataSync());
+  } else {
+    // LoRA r=8 (alpha 16) on q_proj and v_proj of the upper half, as the PyTorch peer
+    const vars: import('@tensorflow/tfjs').Variable[] = [];
+    for (const layer of model.layers.slice(model.layers.length >> 1)) {
+      for (const l of [layer.q_proj, layer.v_proj]) {
+        const d = l.weight.shape[0], o = l.weight.shape[1];
+        l.lora = { A: tf.variable(tf.mul(tf.randomNormal([d, 8]), 0.01)), B: tf.variable(tf.zeros([8, o])), scaling: 2, dropout: 0 };
+        vars.push(l.lora.A, l.lora.B);
+      }
+    }
+    step = () => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.forward(px, { training: true }).imageEmbeds)) as import('@tensorflow/tfjs').Scalar, vars);
+      value.dataSync();
+      for (const g of Object.values(grads)) g.dataSync();
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+  }
+  const { s, reps } = timeIt(step);
+  return { images_per_s: B / s, seconds_per_batch: s, reps, peak_rss_mb: rss(), tensors_after: tf.memory().numTensors };
+}
+
+// ------------------------------------------------------------------------------------------------
+// parent
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+function python(): string | null {
+  for (const p of [process.env.LOGOLAB_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean) as string[]) {
+    if (spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return p;
+  }
+  return null;
+}
+
+function spawnCell(cell: Cell): Result {
+  const env = { ...process.env, LOGOLAB_NATIVE: cell.backend === 'cpu' ? '0' : '1', OPENBLAS_NUM_THREADS: String(cell.threads), OMP_NUM_THREADS: String(cell.threads) };
+  let r;
+  if (cell.backend === 'torch') {
+    const py = python();
+    if (!py) return { error: 'python3-torch not importable (apt-get install python3-torch)' };
+    r = spawnSync(py, [join(ROOT, 'scripts/bench_torch_peer.py'), '--model', cell.model!, '--batch', String(cell.batch), '--mode', cell.mode!, '--reps', String(cell.reps),
+      '--budget', String(cell.budget), '--threads', String(cell.threads)], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  } else {
+    r = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--cell', JSON.stringify(cell)], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  }
+  const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) return { error: ((r.stderr ?? '').trim().split('\n').filter((l) => /error/i.test(l))[0] ?? `exit ${r.status}`).slice(0, 200) };
+  return JSON.parse(line) as Result;
+}
+
+async function main(): Promise<void> {
+  const cellArg = process.argv.indexOf('--cell');
+  if (cellArg >= 0) {
+    const res = await runCell(JSON.parse(process.argv[cellArg + 1]!) as Cell);
+    process.stdout.write(JSON.stringify(res) + '\n');
+    return;
+  }
+  const sections = arg('section', 'matmul,e2e').split(',');
+  const backends = arg('backends', 'cpu,native,wasm,torch').split(',') as BackendName[];
+  const models = arg('models', 'tiny,vit-l14').split(',');
+  const modes = arg('modes', 'infer,train').split(',') as ('infer' | 'train')[];
+  const reps = Number(arg('reps', '3')), budget = Number(arg('budget', '60'));
+  const threads = Number(arg('threads', process.env.LOGOLAB_THREADS ?? process.env.OPENBLAS_NUM_THREADS ?? '2'));
+  const batchOf = (m: string) => Number(m === 'tiny' ? arg('tiny-batch', '64') : arg('l14-batch', '1'));
+  const log = (s: string) => process.stderr.write(`[bench-native] ${s}\n`);
+  const md: string[] = [];
+  const all: Result = { date: new Date().toISOString(), loadavg_start: loadavg(), threads, cells: [] as Result[] };
+  md.push(`threads ${threads}; load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')} (machine shared: treat as indicative)`);
+
+  if (sections.includes('matmul')) {
+    md.push('', '| matmul GFLOP/s (B=' + arg('l14-batch', '1') + ') | ' + backends.filter((b) => b !== 'torch').join(' | ') + ' |', '|---|' + backends.filter((b) => b !== 'torch').map(() => '---:|').join(''));
+    const res: Record<string, Result> = {};
+    for (const b of backends.filter((x) => x !== 'torch')) {
+      log(`matmul on ${b}`);
+      res[b] = spawnCell({ kind: 'matmul', backend: b, batch: batchOf('vit-l14'), reps, budget, threads });
+      (all.cells as Result[]).push({ kind: 'matmul', backend: b, ...res[b] });
+    }
+    for (const name of ['linear x·W', 'grad dY·Wᵀ', 'grad Xᵀ·dY', 'attn Q·Kᵀ', 'attn P·V']) {
+      md.push(`| ${name} | ` + Object.values(res).map((r) => (r.error ? 'error' : (r[name] as number).toFixed(1))).join(' | ') + ' |');
+    }
+    for (const [b, r] of Object.entries(res)) if (r.error) md.push(`- ${b}: ${r.error}`);
+  }
+
+  if (sections.includes('e2e')) {
+    md.push('', '| model | batch | mode | backend | images/s | ratio vs PyTorch | peak RSS MB |', '|---|---:|---|---|---:|---:|---:|');
+    for (const model of models) {
+      const batch = batchOf(model);
+      for (const mode of modes) {
+        const row: Record<string, Result> = {};
+        // torch first so the ratio column can be filled
+        for (const b of ['torch', ...backends.filter((x) => x !== 'torch')] as BackendName[]) {
+          if (!backends.includes(b)) continue;
+          if (b === 'cpu' && model !== 'tiny' && !process.argv.includes('--stock-cpu-large')) {
+            row[b] = { error: 'skipped (stock cpu ≈1 GFLOP/s: minutes per image; --stock-cpu-large to run)' };
+          } else {
+            log(`${model} ${mode} batch ${batch} on ${b}`);
+            row[b] = spawnCell({ kind: 'e2e', backend: b, model, mode, batch, reps, budget, threads });
+          }
+          (all.cells as Result[]).push({ kind: 'e2e', model, mode, batch, backend: b, ...row[b] });
+          const r = row[b]!;
+          const ips = r.images_per_s as number | undefined;
+          const ref = row.torch?.images_per_s as number | undefined;
+          md.push(`| ${model} | ${batch} | ${mode} | ${b === 'native' ? 'cpu+native' : b} | ${r.error ? String(r.error) : ips!.toFixed(2)} | ${ips && ref && b !== 'torch' ? (ips / ref).toFixed(2) : ''} | ${r.peak_rss_mb ? (r.peak_rss_mb as number).toFixed(0) : ''} |`);
+          log(md[md.length - 1]!);
+        }
+      }
+    }
+  }
+  all.loadavg_end = loadavg();
+  md.push('', `load average at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  process.stdout.write(md.join('\n') + '\n');
+  const jsonOut = arg('json', '');
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(all, null, 2));
+}
+
+if (!existsSync(join(ROOT, 'node_modules'))) throw new Error('run from a checkout with node_modules');
+await main();

@@ -1,0 +1,450 @@
+/**
+ * Native kernels for the tfjs `cpu` backend: when the optional addon (native/, built at `npm install`
+ * by scripts/build-native.mjs over OpenBLAS) loads, the heavy cpu kernels are replaced by
+ * `tf.registerKernel` versions that call it. Model code is unchanged: the ops (and their gradients,
+ * which are themselves BatchMatMuls with transpose flags, Transposes, Sums, ...) dispatch here.
+ *
+ * Backend data on the cpu backend are plain TypedArrays (`backend.data.get(dataId).values`); every
+ * kernel here reads them, lets the addon write into a fresh Float32Array and returns it with
+ * `backend.makeTensorInfo`. Anything the addon does not cover (non-float32 dtypes, complex, NCHW
+ * convs, prelu) falls through to the stock kernel, kept in `stock`.
+ *
+ * Replaced kernels (chosen by measurement, see scripts/bench-native.ts):
+ *   BatchMatMul, _FusedMatMul       — cblas_sgemm, transposes as BLAS flags (never materialised),
+ *                                     true broadcasting of batch dims
+ *   Conv2D (NHWC)                   — im2col + sgemm
+ *   Add Sub Multiply RealDiv SquaredDifference Maximum Minimum — broadcasting by strides (the stock
+ *                                     broadcasting path allocates index arrays per element)
+ *   Transpose                       — strided copy with tiled 2-D inner block (stock: per-element index math)
+ *   Softmax                         — one pass per row (stock: 5 kernels incl. 2 broadcasting ones)
+ *   Sum Mean                        — reduced axes moved innermost by the native transpose, one pass per row
+ *   Pow and unary Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs — the stock unary loop is
+ *                                     megamorphic (one shared loop calls every op's closure): ~4M elements/s
+ *
+ * Threads: LOGOLAB_THREADS, else OPENBLAS_NUM_THREADS, else all cores. LOGOLAB_NATIVE=0 disables.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { onBackendSet, type BackendReport } from './index.js';
+
+interface Addon {
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, transA: boolean, transB: boolean,
+    aIdx: Int32Array, bIdx: Int32Array, bias?: Float32Array | null, act?: number, alpha?: number): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array): void;
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, strides: Int32Array): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  rowsum(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
+  setBatchThreads(on: boolean): void;
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, params: Int32Array): void;
+  setThreads(n: number): void;
+  info(): { threads: number; blas: string };
+}
+
+export const ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/logolab_native.node', import.meta.url));
+
+let addon: Addon | null = null;
+let loadWhy = '';
+function load(): Addon | null {
+  if (addon || loadWhy) return addon;
+  if (!existsSync(ADDON_PATH)) {
+    loadWhy = 'addon not built (needs g++ and libopenblas-dev at npm install; rebuild: node scripts/build-native.mjs)';
+    return null;
+  }
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+    const env = process.env.LOGOLAB_THREADS ?? process.env.OPENBLAS_NUM_THREADS;
+    const n = env !== undefined && /^\d+$/.test(env) && Number(env) > 0 ? Number(env) : availableParallelism();
+    addon.setThreads(n);
+  } catch (e) {
+    addon = null;
+    loadWhy = `addon failed to load: ${((e as Error).message ?? String(e)).split('\n')[0]}`;
+  }
+  return addon;
+}
+
+// ------------------------------------------------------------------------------------------------
+// minimal view of tfjs-backend-cpu's MathBackendCPU that the kernels use
+type DataId = object;
+interface CpuBackend {
+  data: { get(id: DataId): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  disposeIntermediateTensorInfo(t: tf.TensorInfo): void;
+}
+type Args = { inputs: tf.NamedTensorInfoMap; backend: CpuBackend; attrs?: tf.NamedAttrMap };
+type Impl = (args: Args) => tf.TensorInfo | null;
+
+/** Stock cpu kernels as registered by tfjs-backend-cpu (kept for fallbacks and parity tests). */
+const stock = new Map<string, tf.KernelConfig>();
+function stockFunc(name: string): tf.KernelFunc {
+  const k = stock.get(name) ?? tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`no stock cpu kernel ${name}`);
+  return k.kernelFunc;
+}
+
+/** The stock cpu kernel function of `name` (whether or not the native one is installed). */
+export function stockKernel(name: string): tf.KernelFunc {
+  return stockFunc(name);
+}
+
+/**
+ * Output array for a kernel. Every native kernel writes all of its output, so large outputs skip the
+ * zero fill (a whole extra memory pass) through an uninitialised, unpooled Buffer. The view has
+ * byteOffset 0 and owns its ArrayBuffer, like `new Float32Array(n)`.
+ */
+function alloc(n: number): Float32Array {
+  if (n < 1024) return new Float32Array(n);
+  const b = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
+}
+
+function f32(backend: CpuBackend, t: tf.TensorInfo): Float32Array | null {
+  if (t.dtype !== 'float32') return null;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : null;
+}
+
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+function stridesOf(shape: number[]): number[] {
+  const st = new Array<number>(shape.length);
+  for (let i = shape.length - 1, s = 1; i >= 0; i--) {
+    st[i] = s;
+    s *= shape[i]!;
+  }
+  return st;
+}
+
+// ------------------------------------------------------------------------------------------------
+// matmul
+const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5 };
+
+interface MatmulPlan { outShape: number[]; M: number; N: number; K: number; aIdx: Int32Array; bIdx: Int32Array }
+function planMatmul(aShape: number[], bShape: number[], ta: boolean, tb: boolean): MatmulPlan {
+  const ra = aShape.length, rb = bShape.length;
+  if (ra < 2 || rb < 2) throw new Error(`Error in matMul: inputs must be rank >= 2, got ${aShape} and ${bShape}`);
+  const M = ta ? aShape[ra - 1]! : aShape[ra - 2]!;
+  const Ka = ta ? aShape[ra - 2]! : aShape[ra - 1]!;
+  const Kb = tb ? bShape[rb - 1]! : bShape[rb - 2]!;
+  const N = tb ? bShape[rb - 2]! : bShape[rb - 1]!;
+  if (Ka !== Kb) {
+    throw new Error(`Error in matMul: inner shapes (${Ka}) and (${Kb}) of Tensors with shapes ${aShape} and ${bShape} and transposeA=${ta} and transposeB=${tb} must match.`);
+  }
+  const aB = aShape.slice(0, -2), bB = bShape.slice(0, -2);
+  const oB = tf.broadcast_util.assertAndGetBroadcastShape(aB, bB);
+  const nb = size(oB), r = oB.length;
+  const aIdx = new Int32Array(nb), bIdx = new Int32Array(nb);
+  // true broadcasting of the batch dims (numpy rules); index of each output batch in a and b
+  const pa = [...new Array<number>(r - aB.length).fill(1), ...aB], pb = [...new Array<number>(r - bB.length).fill(1), ...bB];
+  const sa = stridesOf(pa), sb = stridesOf(pb);
+  const loc = new Array<number>(r).fill(0);
+  for (let i = 0; i < nb; i++) {
+    let ia = 0, ib = 0;
+    for (let d = 0; d < r; d++) {
+      if (pa[d] !== 1) ia += loc[d]! * sa[d]!;
+      if (pb[d] !== 1) ib += loc[d]! * sb[d]!;
+    }
+    aIdx[i] = ia;
+    bIdx[i] = ib;
+    for (let d = r - 1; d >= 0; d--) {
+      if (++loc[d]! < oB[d]!) break;
+      loc[d] = 0;
+    }
+  }
+  return { outShape: [...oB, M, N], M, N, K: Ka, aIdx, bIdx };
+}
+
+const batchMatMul: Impl = ({ inputs, backend, attrs }) => {
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const av = f32(backend, a), bv = f32(backend, b);
+  if (!av || !bv) return null;
+  const ta = !!attrs?.transposeA, tb = !!attrs?.transposeB;
+  const p = planMatmul(a.shape, b.shape, ta, tb);
+  const out = alloc(size(p.outShape));
+  addon!.matmul(av, bv, out, p.M, p.N, p.K, ta, tb, p.aIdx, p.bIdx);
+  return backend.makeTensorInfo(p.outShape, 'float32', out);
+};
+
+const fusedMatMul: Impl = ({ inputs, backend, attrs }) => {
+  const { a, b, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo | undefined>;
+  const av = f32(backend, a!), bv = f32(backend, b!);
+  if (!av || !bv || (bias && !f32(backend, bias))) return null;
+  const ta = !!attrs?.transposeA, tb = !!attrs?.transposeB;
+  const activation = (attrs?.activation as string | undefined) ?? 'linear';
+  const p = planMatmul(a!.shape, b!.shape, ta, tb);
+  // bias fused natively when it is a row vector over N ([N], [1,N], ...), activation when simple
+  const biasRow = bias && size(bias.shape) === p.N && bias.shape[bias.shape.length - 1] === p.N && bias.shape.length <= p.outShape.length;
+  const act = ACT[activation];
+  const fuseAct = act !== undefined && (!bias || biasRow);
+  const out = alloc(size(p.outShape));
+  addon!.matmul(av, bv, out, p.M, p.N, p.K, ta, tb, p.aIdx, p.bIdx, biasRow ? f32(backend, bias!) : null, fuseAct ? act : 0,
+    Number(attrs?.leakyreluAlpha ?? 0.2));
+  let cur = backend.makeTensorInfo(p.outShape, 'float32', out);
+  if (bias && !biasRow) {
+    const next = (kernels.Add as Impl)({ inputs: { a: cur, b: bias }, backend }) ?? (stockFunc('Add')({ inputs: { a: cur, b: bias }, backend: backend as never }) as tf.TensorInfo);
+    backend.disposeIntermediateTensorInfo(cur);
+    cur = next;
+  }
+  if (!fuseAct && activation !== 'linear') {
+    let next: tf.TensorInfo;
+    const run = (name: string, inp: tf.NamedTensorInfoMap, at?: tf.NamedAttrMap) => stockFunc(name)({ inputs: inp, backend: backend as never, attrs: at }) as tf.TensorInfo;
+    if (activation === 'prelu') next = run('Prelu', { x: cur, alpha: preluActivationWeights! });
+    else if (activation === 'leakyrelu') next = run('LeakyRelu', { x: cur }, { alpha: Number(attrs?.leakyreluAlpha ?? 0.2) });
+    else if (activation === 'relu') next = run('Relu', { x: cur });
+    else if (activation === 'relu6') next = run('Relu6', { x: cur });
+    else if (activation === 'elu') next = run('Elu', { x: cur });
+    else if (activation === 'sigmoid') next = run('Sigmoid', { x: cur });
+    else throw new Error(`Activation ${activation} has not been implemented for the CPU backend.`);
+    backend.disposeIntermediateTensorInfo(cur);
+    cur = next;
+  }
+  return cur;
+};
+
+// ------------------------------------------------------------------------------------------------
+// elementwise binary ops with broadcasting
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6, Pow: 7 };
+
+/** Collapses a broadcast into the fewest dims: drops size-1 output dims, merges dims contiguous in both inputs. */
+export function planBroadcast(aShape: number[], bShape: number[]): { outShape: number[]; shape: Int32Array; sa: Int32Array; sb: Int32Array } {
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
+  const r = outShape.length;
+  const pa = [...new Array<number>(r - aShape.length).fill(1), ...aShape], pb = [...new Array<number>(r - bShape.length).fill(1), ...bShape];
+  const ca = stridesOf(pa), cb = stridesOf(pb);
+  const dims: { n: number; sa: number; sb: number }[] = [];
+  for (let d = 0; d < r; d++) {
+    const n = outShape[d]!;
+    if (n === 1) continue;
+    const cur = { n, sa: pa[d] === 1 ? 0 : ca[d]!, sb: pb[d] === 1 ? 0 : cb[d]! };
+    const prev = dims[dims.length - 1];
+    if (prev && prev.sa === cur.sa * cur.n && prev.sb === cur.sb * cur.n) {
+      prev.n *= cur.n;
+      prev.sa = cur.sa;
+      prev.sb = cur.sb;
+    } else dims.push(cur);
+  }
+  return { outShape, shape: Int32Array.from(dims, (d) => d.n), sa: Int32Array.from(dims, (d) => d.sa), sb: Int32Array.from(dims, (d) => d.sb) };
+}
+
+function binaryKernel(name: string): Impl {
+  const op = BINARY_OPS[name]!;
+  return ({ inputs, backend }) => {
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const av = f32(backend, a), bv = f32(backend, b);
+    if (!av || !bv) return null;
+    const p = planBroadcast(a.shape, b.shape);
+    const out = alloc(size(p.outShape));
+    if (out.length > 0) addon!.binary(op, av, bv, out, p.shape, p.sa, p.sb);
+    return backend.makeTensorInfo(p.outShape, 'float32', out);
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// transpose
+/** Output shape, and per output dim the input stride, with size-1 dims dropped and runs merged. */
+export function planTranspose(xShape: number[], perm: number[]): { outShape: number[]; shape: Int32Array; strides: Int32Array } {
+  const xs = stridesOf(xShape);
+  const outShape = perm.map((p) => xShape[p]!);
+  const dims: { n: number; s: number }[] = [];
+  for (let d = 0; d < perm.length; d++) {
+    const n = outShape[d]!;
+    if (n === 1) continue;
+    const cur = { n, s: xs[perm[d]!]! };
+    const prev = dims[dims.length - 1];
+    if (prev && prev.s === cur.s * cur.n) {
+      prev.n *= cur.n;
+      prev.s = cur.s;
+    } else dims.push(cur);
+  }
+  return { outShape, shape: Int32Array.from(dims, (d) => d.n), strides: Int32Array.from(dims, (d) => d.s) };
+}
+
+function transposeInfo(backend: CpuBackend, x: tf.TensorInfo, xv: Float32Array, perm: number[]): tf.TensorInfo {
+  const p = planTranspose(x.shape, perm);
+  const n = size(p.outShape);
+  const out = p.shape.length <= 1 ? xv.slice(0, n) : alloc(n);
+  if (p.shape.length > 1) addon!.transpose(xv, out, p.shape, p.strides);
+  return backend.makeTensorInfo(p.outShape, 'float32', out);
+}
+
+const transpose: Impl = ({ inputs, backend, attrs }) => {
+  const x = inputs.x as tf.TensorInfo;
+  const xv = f32(backend, x);
+  if (!xv) return null;
+  return transposeInfo(backend, x, xv, attrs!.perm as number[]);
+};
+
+// ------------------------------------------------------------------------------------------------
+const softmax: Impl = ({ inputs, backend, attrs }) => {
+  const x = inputs.logits as tf.TensorInfo;
+  const xv = f32(backend, x);
+  const r = x.shape.length;
+  const dim = attrs?.dim as number;
+  if (!xv || r === 0 || (dim !== -1 && dim !== r - 1)) return null;
+  const cols = x.shape[r - 1]!;
+  const out = alloc(size(x.shape));
+  if (out.length > 0) addon!.softmax(xv, out, out.length / cols, cols);
+  return backend.makeTensorInfo(x.shape.slice(), 'float32', out);
+};
+
+/**
+ * Sum / Mean: reduced axes moved innermost by the native transpose when needed (the stock kernels
+ * transpose per element), then one native pass per row, accumulated in double.
+ */
+function reduceKernel(mean: boolean): Impl {
+  return ({ inputs, backend, attrs }) => {
+    const x = inputs.x as tf.TensorInfo;
+    const xv = f32(backend, x);
+    if (!xv) return null;
+    const r = x.shape.length;
+    const axes = tf.util.parseAxisParam(attrs!.axis as number | number[], x.shape);
+    const perm = tf.backend_util.getAxesPermutation(axes, r);
+    let src = xv;
+    let t: tf.TensorInfo | null = null;
+    let shape = x.shape;
+    if (perm != null) {
+      t = transposeInfo(backend, x, xv, perm);
+      src = backend.data.get(t.dataId).values as Float32Array;
+      shape = t.shape;
+    }
+    const [outShape, reduceShape] = tf.backend_util.computeOutAndReduceShapes(shape, tf.backend_util.getInnerMostAxes(axes.length, r));
+    const cols = size(reduceShape), rows = size(outShape);
+    const out = alloc(rows);
+    if (rows > 0) addon!.rowsum(src, out, rows, cols, mean && cols > 0 ? 1 / cols : 1); // empty mean: 0, as stock
+    if (t) backend.disposeIntermediateTensorInfo(t);
+    return backend.makeTensorInfo(attrs!.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'float32', out);
+  };
+}
+
+const UNARY_OPS: Record<string, number> = { Sigmoid: 0, Exp: 1, Erf: 2, Tanh: 3, Rsqrt: 4, Square: 5, Sqrt: 6, Neg: 7, Relu: 8, Log: 9, Abs: 10 };
+function unaryKernel(name: string): Impl {
+  const op = UNARY_OPS[name]!;
+  return ({ inputs, backend }) => {
+    const x = inputs.x as tf.TensorInfo;
+    const xv = f32(backend, x);
+    if (!xv) return null;
+    const out = alloc(xv.length);
+    if (out.length > 0) addon!.unary(op, xv, out);
+    return backend.makeTensorInfo(x.shape.slice(), 'float32', out);
+  };
+}
+
+const conv2d: Impl = ({ inputs, backend, attrs }) => {
+  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const xv = f32(backend, x), fv = f32(backend, filter);
+  if (!xv || !fv) return null;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as {
+    strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat: 'NHWC' | 'NCHW';
+    dilations: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
+  if (fmt !== 'channelsLast') return null;
+  const c = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+    strides, dilations, pad, dimRoundingMode, false, fmt);
+  const out = alloc(size(c.outShape));
+  addon!.conv2d(xv, fv, out, Int32Array.from([c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.strideHeight,
+    c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left, c.outHeight, c.outWidth, c.outChannels]));
+  return backend.makeTensorInfo(c.outShape.slice(), 'float32', out);
+};
+
+const kernels: Record<string, Impl> = {
+  BatchMatMul: batchMatMul,
+  _FusedMatMul: fusedMatMul,
+  Conv2D: conv2d,
+  Transpose: transpose,
+  Softmax: softmax,
+  Sum: reduceKernel(false),
+  Mean: reduceKernel(true),
+  ...Object.fromEntries(Object.keys(BINARY_OPS).map((k) => [k, binaryKernel(k)])),
+  ...Object.fromEntries(Object.keys(UNARY_OPS).map((k) => [k, unaryKernel(k)])),
+};
+
+/** The native implementation of `name` (falls back to the stock kernel where the addon does not apply). */
+export function nativeKernel(name: string): tf.KernelFunc {
+  const impl = kernels[name];
+  if (!impl) throw new Error(`no native kernel ${name}`);
+  return (args) => (impl(args as unknown as Args) ?? stockFunc(name)(args)) as tf.TensorInfo;
+}
+
+export const NATIVE_KERNEL_NAMES = Object.keys(kernels);
+
+// ------------------------------------------------------------------------------------------------
+let installed = false;
+
+/** Registers the native kernels on the cpu backend (idempotent). False when the addon is unavailable. */
+export function installNativeKernels(): boolean {
+  if (installed) return true;
+  if (!load()) return false;
+  for (const name of NATIVE_KERNEL_NAMES) {
+    const k = tf.getKernel(name, 'cpu');
+    if (!k) continue;
+    stock.set(name, k);
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: nativeKernel(name) });
+  }
+  installed = true;
+  return true;
+}
+
+/** Puts the stock cpu kernels back. */
+export function uninstallNativeKernels(): void {
+  if (!installed) return;
+  for (const [name, k] of stock) {
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel(k);
+  }
+  installed = false;
+}
+
+export interface NativeKernelsStatus {
+  /** the addon is built and loads */
+  available: boolean;
+  /** why not, when not available or disabled */
+  why: string;
+  /** kernels currently replaced on the cpu backend */
+  active: string[];
+  threads: number;
+  blas: string;
+}
+
+export function nativeDisabled(): boolean {
+  return process.env.LOGOLAB_NATIVE === '0';
+}
+
+export function nativeKernelsStatus(): NativeKernelsStatus {
+  const a = load();
+  const i = a?.info();
+  return {
+    available: a !== null && !nativeDisabled(),
+    why: a === null ? loadWhy : nativeDisabled() ? 'disabled by LOGOLAB_NATIVE=0' : '',
+    active: installed ? [...stock.keys()] : [],
+    threads: i?.threads ?? 0,
+    blas: i?.blas.trim() ?? '',
+  };
+}
+
+/** Sets the BLAS thread count (also used by benchmarks). */
+export function setNativeThreads(n: number): void {
+  load()?.setThreads(n);
+}
+
+/** Whether batched small matmuls are split over threads (default on; benchmarks compare). */
+export function setNativeBatchThreads(on: boolean): void {
+  load()?.setBatchThreads(on);
+}
+
+onBackendSet((r: BackendReport) => {
+  if (r.tfName !== 'cpu') return;
+  if (nativeDisabled()) {
+    uninstallNativeKernels();
+    return;
+  }
+  if (installNativeKernels()) {
+    const s = nativeKernelsStatus();
+    r.notes.push(`native kernels: OpenBLAS ×${s.threads} threads`);
+  } else {
+    r.notes.push(`native kernels off: ${loadWhy}`);
+  }
+});

@@ -1,0 +1,103 @@
+/**
+ * Options and helpers shared by `eval` and `compare` (a '_' file: not a command itself).
+ */
+import type { Argv } from 'yargs';
+import { LogolabError } from '../../errors.js';
+import { AGGREGATIONS, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../match/matchers.js';
+import { COUNTINGS, type Counting } from '../../eval/counting.js';
+import { defaultCachePath, type PassOptions } from '../../eval/run.js';
+import type { SampleOptions } from '../../eval/sample.js';
+import { parseEnumList, parseNumberList, type SweepSpec } from '../../eval/sweep.js';
+import type { CropEncoder } from '../../eval/encoder.js';
+import { visionCropEncoder } from '../../eval/vision-encoder.js';
+import { loadVisionModel, type VisionModel } from '../../models/vision/index.js';
+import type { PreprocessMode } from '../../preprocess/processors.js';
+
+export function withEvalOptions<T>(y: Argv<T>) {
+  return y
+    .option('data', { type: 'string', describe: 'prepared data dir (logolab prepare / synth)' })
+    .option('embeddings', { type: 'string', describe: 'embeddings exchange file (logolab embed --data … --out f) instead of computing them' })
+    .option('num-logos', { alias: 'n', type: 'number', default: 10, describe: 'reference logos to sample' })
+    .option('refs-per-logo', { type: 'number', default: 3, describe: 'reference crops per logo' })
+    .option('positive-samples', { type: 'number', default: 5, describe: 'test images containing the logo, per logo' })
+    .option('negative-samples', { type: 'number', default: 20, describe: 'test images without the logo, per logo' })
+    .option('seed', { alias: 's', type: 'number', default: 42, describe: 'sampling seed' })
+    .option('matching-method', { type: 'string', choices: MATCHING_METHODS as unknown as string[], default: 'margin' })
+    .option('threshold', { alias: 't', type: 'number', default: 0.7, describe: 'similarity threshold' })
+    .option('margin', { type: 'number', default: 0.05, describe: 'margin over the second best (margin, multi-ref, averaged)' })
+    .option('min-matching-refs', { type: 'number', default: 1, describe: 'multi-ref: refs that must be ≥ threshold' })
+    .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], default: 'mean', describe: 'multi-ref per-logo score (reference default mean; --aggregation max = --use-max-similarity)' })
+    .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the reference's per-region counting" })
+    .option('detector', { type: 'string', default: 'gt-boxes', describe: 'region proposals: gt-boxes | whole-image | detr:<dir> (detr:detr-r50 = random weights)' })
+    .option('detr-threshold', { alias: 'd', type: 'number', default: 0.5 })
+    .option('min-box-size', { type: 'number', default: 20 })
+    .option('nms-iou', { type: 'number', default: 0.5 })
+    .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], default: 'default' })
+    .option('batch-size', { type: 'number', default: 16 })
+    .option('cache', { type: 'string', describe: 'embedding cache file (default <data>/embedding_cache.sqlite or $LOGOLAB_CACHE)' })
+    .option('no-cache', { type: 'boolean', default: false, describe: 'do not read or write the embedding cache' })
+    .option('clear-cache', { type: 'boolean', default: false, describe: 'delete the embedding cache first' })
+    .option('sweep-thresholds', { type: 'string', default: '0.5:0.95:0.01', describe: 'sweep thresholds: start:end:step or a,b,c' })
+    .option('sweep-margins', { type: 'string', describe: 'sweep margins (default: --margin)' })
+    .option('sweep-min-refs', { type: 'string', describe: 'sweep min_matching_refs (default: --min-matching-refs)' })
+    .option('sweep-aggregations', { type: 'string', describe: 'sweep aggregations mean,max (default: --aggregation)' })
+    .option('sweep-methods', { type: 'string', describe: 'sweep methods (default: --matching-method)' });
+}
+
+export type EvalArgv = Record<string, unknown>;
+
+const int = (a: EvalArgv, k: string) => {
+  const v = a[k] as number;
+  if (!Number.isInteger(v)) throw new LogolabError(`--${k}: must be an integer, got ${String(v)}`);
+  return v;
+};
+
+export function sampleOptions(a: EvalArgv): SampleOptions {
+  return { numLogos: int(a, 'num-logos'), refsPerLogo: int(a, 'refs-per-logo'), positiveSamples: int(a, 'positive-samples'), negativeSamples: int(a, 'negative-samples'), seed: int(a, 'seed') };
+}
+
+export function matchOptions(a: EvalArgv): MatchOptions {
+  return validateMatchOptions({
+    method: a['matching-method'] as MatchOptions['method'],
+    threshold: a.threshold as number,
+    margin: a.margin as number,
+    minMatchingRefs: int(a, 'min-matching-refs'),
+    aggregation: a.aggregation as MatchOptions['aggregation'],
+  });
+}
+
+export function passOptions(a: EvalArgv): PassOptions {
+  // yargs turns --no-cache into cache: false
+  const noCache = a['no-cache'] === true || a.cache === false;
+  const cachePath = typeof a.cache === 'string' ? a.cache : a.data ? defaultCachePath(a.data as string) : null;
+  return {
+    detector: a.detector as string,
+    detrThreshold: a['detr-threshold'] as number,
+    minBoxSize: a['min-box-size'] as number,
+    nmsIou: a['nms-iou'] as number,
+    cache: noCache ? null : cachePath,
+    clearCache: a['clear-cache'] as boolean,
+    batchSize: int(a, 'batch-size'),
+  };
+}
+
+export function counting(a: EvalArgv): Counting {
+  return a.counting as Counting;
+}
+
+export function sweepSpec(a: EvalArgv, m: MatchOptions): SweepSpec {
+  return {
+    methods: a['sweep-methods'] ? parseEnumList(a['sweep-methods'] as string, MATCHING_METHODS, '--sweep-methods') : [m.method],
+    thresholds: parseNumberList(a['sweep-thresholds'] as string, '--sweep-thresholds'),
+    margins: a['sweep-margins'] ? parseNumberList(a['sweep-margins'] as string, '--sweep-margins') : [m.margin],
+    minMatchingRefs: a['sweep-min-refs'] ? parseNumberList(a['sweep-min-refs'] as string, '--sweep-min-refs') : [m.minMatchingRefs],
+    aggregations: a['sweep-aggregations'] ? parseEnumList(a['sweep-aggregations'] as string, AGGREGATIONS, '--sweep-aggregations') : [m.aggregation],
+  };
+}
+
+/** Loads a model folder (+ adapter) as a CropEncoder; the caller disposes `model`. */
+export async function loadEncoder(dir: string, adapter: string | undefined, preprocessMode: string, batchSize: number): Promise<{ encoder: CropEncoder; model: VisionModel }> {
+  const model = await loadVisionModel(dir, { adapter, preprocessMode: preprocessMode as PreprocessMode });
+  const name = adapter ? `${dir} + ${adapter}` : dir;
+  return { encoder: visionCropEncoder(model, { name, preprocessMode, batchSize }), model };
+}

@@ -1,0 +1,104 @@
+/**
+ * `logolab bench embed --model <dir|vit-l14|vit-b16|tiny> --batch N [--family clip] [--iters K]`:
+ * images/s of the vision encoder's forward pass (random pixels of the processor's output size;
+ * presets have random weights of the real shapes, no download). One warm-up batch, then K timed
+ * batches. `--per-layer` times the embeddings, ONE encoder layer and the pooling and extrapolates
+ * to the full depth (for runs that would take minutes, e.g. ViT-L on the cpu backend); the
+ * result says `"estimated": true`.
+ */
+import type { CommandModule } from 'yargs';
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../../backend/index.js';
+import { LogolabError } from '../../../errors.js';
+import { buildVisionModel, loadVisionModel, type VisionModel } from '../../../models/vision/index.js';
+import { VISION_FAMILIES, type VisionFamily } from '../../../models/vision/config.js';
+import { isPresetName, PRESET_NAMES } from '../../../models/vision/presets.js';
+import { log } from '../../../util/progress.js';
+
+async function timeIt(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+export const command: CommandModule = {
+  command: 'embed',
+  describe: 'vision encoder forward images/s',
+  builder: (y) =>
+    y
+      .option('model', { type: 'string', demandOption: true, describe: `model folder or preset (${PRESET_NAMES.join('|')})` })
+      .option('family', { type: 'string', choices: VISION_FAMILIES as unknown as string[], default: 'clip', describe: 'family of a preset' })
+      .option('batch', { type: 'number', default: 8 })
+      .option('iters', { type: 'number', default: 3, describe: 'timed batches' })
+      .option('seed', { type: 'number', default: 0 })
+      .option('per-layer', { type: 'boolean', default: false, describe: 'time one layer and extrapolate (estimate)' }),
+  handler: async (argv) => {
+    const backend = await initBackend(argv.backend as string | undefined);
+    const name = argv.model as string;
+    const batch = argv.batch as number;
+    const iters = argv.iters as number;
+    if (!Number.isInteger(batch) || batch < 1) throw new LogolabError(`--batch: must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(iters) || iters < 1) throw new LogolabError(`--iters: must be a positive integer, got ${iters}`);
+    let model!: VisionModel;
+    const loadS = await timeIt(async () => {
+      if (isPresetName(name) && !existsSync(name)) model = buildVisionModel(argv.family as VisionFamily, name, 'random', argv.seed as number);
+      else model = await loadVisionModel(name);
+    });
+    try {
+      const { height: h, width: w } = model.processor.outputSize;
+      const x = tf.randomUniform([batch, 3, h, w], -2, 2, 'float32', argv.seed as number) as tf.Tensor4D;
+      const result: Record<string, unknown> = {
+        model: name, family: model.family, backend: backend.name, batch, image_size: h, layers: model.layers.length, load_s: +loadS.toFixed(2),
+      };
+      if (argv['per-layer']) {
+        // embeddings + one layer + pool, extrapolated to all layers
+        const run = async (): Promise<{ emb: number; layer: number; pool: number }> => {
+          const hs = tf.tidy(() => model.embeddings(x));
+          await hs.data();
+          const emb = await timeIt(async () => tf.tidy(() => model.embeddings(x)).data().then(() => undefined));
+          let layer = 0;
+          const y = model.layers[0]!.forward(hs);
+          await y.data();
+          y.dispose();
+          layer = await timeIt(async () => {
+            const z = model.layers[0]!.forward(hs);
+            await z.data();
+            z.dispose();
+          });
+          const pool = await timeIt(async () => {
+            const p = tf.tidy(() => model.project(model.pool(hs).poolerOutput));
+            await p.data();
+            p.dispose();
+          });
+          hs.dispose();
+          return { emb, layer, pool };
+        };
+        log('info', `bench embed: timing embeddings + 1 of ${model.layers.length} layers, batch ${batch}`);
+        const r = await run();
+        const total = r.emb + model.layers.length * r.layer + r.pool;
+        Object.assign(result, { estimated: true, layer_s: +r.layer.toFixed(3), batch_s: +total.toFixed(2), images_per_s: +(batch / total).toFixed(3) });
+      } else {
+        const once = async () => {
+          const out = model.forward(x);
+          await out.imageEmbeds.data();
+          tf.dispose([out.imageEmbeds, out.poolerOutput, out.lastHiddenState]);
+        };
+        log('info', `bench embed: warm-up batch of ${batch} (${h}×${w})`);
+        const warm = await timeIt(once);
+        const times: number[] = [];
+        for (let i = 0; i < iters; i++) {
+          times.push(await timeIt(once));
+          log('info', `bench embed: batch ${i + 1}/${iters}: ${times[i]!.toFixed(3)} s (${(batch / times[i]!).toFixed(2)} img/s)`);
+        }
+        const mean = times.reduce((a, b) => a + b, 0) / times.length;
+        Object.assign(result, { estimated: false, warmup_s: +warm.toFixed(3), iters, batch_s: +mean.toFixed(3), images_per_s: +(batch / mean).toFixed(3) });
+      }
+      x.dispose();
+      result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
+      process.stdout.write(JSON.stringify(result) + '\n');
+    } finally {
+      model.dispose();
+    }
+  },
+};

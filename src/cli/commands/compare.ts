@@ -1,0 +1,72 @@
+/**
+ * `logolab compare`: baseline vs candidate (model folder, or a LoRA adapter folder applied to the
+ * baseline) on the same sample; writes report.html (inline SVG plots), report.md, report.json.
+ */
+import type { CommandModule } from 'yargs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend } from '../../backend/index.js';
+import { LogolabError } from '../../errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
+import { log } from '../../util/progress.js';
+import { drawSample, embeddingPass, openSource, type Source } from '../../eval/run.js';
+import { parseNumberList } from '../../eval/sweep.js';
+import { compareModels } from '../../report/compare.js';
+import { renderHtml, renderMarkdown } from '../../report/render.js';
+import { counting, loadEncoder, matchOptions, passOptions, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+
+export const command: CommandModule = {
+  command: 'compare',
+  describe: 'compare a baseline and a candidate model on the same sample; write an HTML/markdown/JSON report',
+  builder: (y) =>
+    withEvalOptions(y)
+      .option('baseline', { type: 'string', describe: 'baseline model folder' })
+      .option('candidate', { type: 'string', describe: 'candidate model folder, or a LoRA adapter folder (applied to --baseline)' })
+      .option('baseline-embeddings', { type: 'string', describe: 'exchange file for the baseline (instead of --baseline)' })
+      .option('candidate-embeddings', { type: 'string', describe: 'exchange file for the candidate (instead of --candidate)' })
+      .option('report', { type: 'string', demandOption: true, describe: 'output folder for report.html, report.md, report.json' }),
+  handler: async (argv) => {
+    const a = argv as EvalArgv;
+    await initBackend(a.backend as string | undefined);
+    const m = matchOptions(a);
+    const cnt = counting(a);
+    const so = sampleOptions(a);
+    const po = passOptions(a);
+    const srcB: Source = openSource({ data: a.data as string | undefined, embeddings: a['baseline-embeddings'] as string | undefined });
+    const srcC: Source = a['candidate-embeddings'] ? openSource({ embeddings: a['candidate-embeddings'] as string }) : a.data ? openSource({ data: a.data as string }) : srcB;
+    const sample = drawSample(srcB, so);
+    // the same sample for both: the candidate's dataset must hold the same ids
+    const sampleC = drawSample(srcC, so);
+    if (JSON.stringify(sampleC.images.map((i) => i.id)) !== JSON.stringify(sample.images.map((i) => i.id)) || JSON.stringify(sampleC.refs.map((r) => r.id)) !== JSON.stringify(sample.refs.map((r) => r.id))) {
+      throw new LogolabError('baseline and candidate embeddings come from different datasets (their samples differ); export both from the same data dir');
+    }
+    log('info', `sample: ${sample.logos.length} logos, ${sample.refs.length} reference crops, ${sample.images.length} test images (seed ${so.seed})`);
+    const side = async (label: string, src: Source, modelDir: string | undefined, adapter: string | undefined) => {
+      let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
+      if (!src.exchange) {
+        if (!modelDir) throw new LogolabError(`give --${label} <model dir> (or --${label}-embeddings <file>)`);
+        loaded = await loadEncoder(modelDir, adapter, a['preprocess-mode'] as string, po.batchSize ?? 16);
+      }
+      try {
+        const pass = await embeddingPass(src, src === srcB ? sample : sampleC, loaded?.encoder ?? null, po);
+        return { label, name: pass.model, prepared: pass.prepared, detector: pass.detector };
+      } finally {
+        loaded?.model.dispose();
+      }
+    };
+    const cand = a.candidate as string | undefined;
+    const candIsAdapter = !!cand && existsSync(join(cand, 'adapter_config.json'));
+    const b = await side('baseline', srcB, a.baseline as string | undefined, undefined);
+    const c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : cand, candIsAdapter ? cand : undefined);
+    const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...sweepSpec(a, m).thresholds])].sort((x, y) => x - y);
+    const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: so.refsPerLogo, positiveSamples: so.positiveSamples, negativeSamples: so.negativeSamples });
+    const dir = a.report as string;
+    mkdirSync(dir, { recursive: true });
+    writeJsonAtomic(join(dir, 'report.json'), data);
+    writeFileAtomic(join(dir, 'report.md'), renderMarkdown(data));
+    writeFileAtomic(join(dir, 'report.html'), renderHtml(data));
+    const f = (x: number) => `${(x * 100).toFixed(1)}%`;
+    for (const s of data.models) process.stdout.write(`${s.label.padEnd(9)} @${m.threshold}: P ${f(s.atThreshold.precision)} R ${f(s.atThreshold.recall)} F1 ${f(s.atThreshold.f1)} | best F1 ${f(s.best.counts.f1)} @${s.best.threshold}  (${s.name})\n`);
+    process.stdout.write(`per logo: ${data.wins} wins, ${data.losses} losses, ${data.ties} ties for the candidate\nreport: ${join(dir, 'report.html')}\n`);
+  },
+};

@@ -1,0 +1,30 @@
+/** `logolab convert <hf-dir> --out <dir> [--dtype float32|float16]`: HF checkpoint → logolab model folder. */
+import type { CommandModule } from 'yargs';
+import { convertModel, type StoreDtype } from '../../models/format.js';
+import { summariseKeys } from '../../models/vision/weights.js';
+import { log, Progress } from '../../util/progress.js';
+
+export const command: CommandModule = {
+  command: 'convert <hf-dir>',
+  describe: 'convert an HF CLIP/DINOv2/SigLIP checkpoint folder into a logolab model folder (vision tower only; see src/models/format.ts)',
+  builder: (y) =>
+    y
+      .positional('hf-dir', { type: 'string', demandOption: true, describe: 'HF checkpoint folder (config.json + model.safetensors or sharded index) or a converted folder' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output folder (written atomically; replaced if it exists)' })
+      .option('dtype', { type: 'string', choices: ['float32', 'float16'], default: 'float32', describe: 'stored dtype (float16 halves the file; computed in float32)' }),
+  handler: async (argv) => {
+    const t0 = Date.now();
+    let progress: Progress | null = null;
+    const r = await convertModel(argv['hf-dir'] as string, argv.out as string, {
+      dtype: argv.dtype as StoreDtype,
+      onTensor: (done, total) => {
+        progress ??= new Progress({ label: 'convert', total, unit: 'tensors' });
+        progress.tick(1);
+        if (done === total) progress.finish();
+      },
+    });
+    if (r.unused.length) log('info', `ignored ${r.unused.length} source tensors: ${summariseKeys(r.unused)}`);
+    const summary = { out: argv.out, family: r.family, parameters: r.parameters, dtype: argv.dtype, bytes: r.bytes, unused_source_tensors: r.unused.length, seconds: (Date.now() - t0) / 1000 };
+    process.stdout.write(JSON.stringify(summary) + '\n');
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * `logolab eval`: the reference's test_logo_detection.py — sample, one embedding pass, matching,
+ * counting, its summary block — plus single-pass sweeps, calibration, retrieval metrics.
+ */
+import type { CommandModule } from 'yargs';
+import { appendFileSync } from 'node:fs';
+import { initBackend } from '../../backend/index.js';
+import { LogolabError } from '../../errors.js';
+import { writeJsonAtomic } from '../../io/atomic.js';
+import { log } from '../../util/progress.js';
+import { evaluate } from '../../eval/evaluate.js';
+import { formatFileBlock, formatSummary } from '../../eval/format.js';
+import { formatDetails, similarityDetails } from '../../eval/details.js';
+import { calibrate, formatCalibration, formatSweepTable, parseCalibrationTarget, runSweep } from '../../eval/sweep.js';
+import { drawSample, embeddingPass, openSource, runInfo } from '../../eval/run.js';
+import { referenceRetrieval } from '../../eval/retrieval.js';
+import { formatRetrieval } from '../../eval/summary.js';
+import { counting, loadEncoder, matchOptions, passOptions, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+
+export const command: CommandModule = {
+  command: 'eval',
+  describe: 'evaluate logo matching on a prepared data dir (the reference test_logo_detection.py)',
+  builder: (y) =>
+    withEvalOptions(y)
+      .option('model', { alias: 'e', type: 'string', describe: 'vision model folder (HF or converted)' })
+      .option('adapter', { type: 'string', describe: 'LoRA adapter folder' })
+      .option('output-file', { type: 'string', describe: 'append the summary block to this file' })
+      .option('similarity-details', { type: 'boolean', default: false, describe: 'similarity distribution analysis + suggested threshold' })
+      .option('sweep', { type: 'boolean', default: false, describe: 'print every --sweep-* cell from the same embedding pass' })
+      .option('calibrate', { type: 'string', describe: 'precision=0.9 | recall=0.8 | f1: choose the threshold on a calibration half, report on the other' })
+      .option('retrieval', { type: 'boolean', default: true, describe: 'retrieval metrics over the reference crops' })
+      .option('json', { type: 'string', describe: 'also write the results as JSON here' }),
+  handler: async (argv) => {
+    const a = argv as EvalArgv;
+    await initBackend(a.backend as string | undefined);
+    const m = matchOptions(a);
+    const cnt = counting(a);
+    const so = sampleOptions(a);
+    const po = passOptions(a);
+    const src = openSource({ data: a.data as string | undefined, embeddings: a.embeddings as string | undefined });
+    const sample = drawSample(src, so);
+    log('info', `sample: ${sample.logos.length} logos, ${sample.refs.length} reference crops, ${sample.images.length} test images (seed ${so.seed})`);
+    let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
+    if (!src.exchange) {
+      if (!a.model) throw new LogolabError('give --model <dir> (or --embeddings <file>)');
+      loaded = await loadEncoder(a.model as string, a.adapter as string | undefined, a['preprocess-mode'] as string, po.batchSize ?? 16);
+    }
+    const t0 = Date.now();
+    let pass;
+    try {
+      pass = await embeddingPass(src, sample, loaded?.encoder ?? null, po);
+    } finally {
+      loaded?.model.dispose();
+    }
+    const secs = (Date.now() - t0) / 1000;
+    log('info', `embedding pass: ${secs.toFixed(2)} s${pass.cacheStats ? ` (cache: ${pass.cacheStats.hits} hits, ${pass.cacheStats.misses} misses)` : ''}`);
+    const r = evaluate(pass.prepared, m, cnt);
+    const info = runInfo(pass, { preprocessMode: a['preprocess-mode'] as string, detrThreshold: po.detrThreshold, counting: cnt });
+    let out = formatSummary(info, m, r);
+    const details = a['similarity-details'] ? similarityDetails(pass.prepared, r) : null;
+    if (details) out += formatDetails(details);
+    const retrieval = a.retrieval ? referenceRetrieval(pass.prepared.set) : null;
+    out += formatRetrieval(retrieval);
+    const sweep = a.sweep ? runSweep(pass.prepared, sweepSpec(a, m), cnt) : null;
+    if (sweep) out += `\nSWEEP (${sweep.length} cells, one embedding pass)\n` + formatSweepTable(sweep);
+    const cal = a.calibrate ? calibrate(pass.prepared, m, sweepSpec(a, m).thresholds, parseCalibrationTarget(a.calibrate as string), so.seed, cnt) : null;
+    if (cal) out += formatCalibration(cal);
+    process.stdout.write(out);
+    if (a['output-file']) {
+      appendFileSync(a['output-file'] as string, formatFileBlock(info, m, r));
+      process.stdout.write(`\nResults appended to: ${a['output-file'] as string}\n`);
+    }
+    if (a.json) {
+      const { outcomes: _o, ...counts } = r;
+      writeJsonAtomic(a.json as string, { info, options: m, result: counts, outcomes: r.outcomes, details, retrieval, sweep, calibration: cal, embeddingPassSeconds: secs, cache: pass.cacheStats });
+    }
+  },
+};

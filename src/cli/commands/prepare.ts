@@ -1,0 +1,23 @@
+/** `logolab prepare`: LogoDet-3K layout → reference crops + test images + SQLite ground truth. */
+import type { CommandModule } from 'yargs';
+import { prepareDataset } from '../../data/prepare.js';
+
+export const command: CommandModule = {
+  command: 'prepare',
+  describe: 'ingest a LogoDet-3K-layout dataset (<Category>/<Brand>/*.jpg + .xml) into a data dir (resumable)',
+  builder: (y) =>
+    y
+      .option('dataset', { type: 'string', demandOption: true, describe: 'LogoDet-3K folder (or a `logolab synth` output)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'data dir to create or complete' })
+      .option('limit-brands', { type: 'number', describe: 'only the first N brand folders (sorted)' })
+      .option('concurrency', { type: 'number', default: 2, describe: 'images decoded in parallel' }),
+  handler: async (argv) => {
+    const s = await prepareDataset({
+      dataset: argv.dataset as string,
+      out: argv.out as string,
+      limitBrands: argv['limit-brands'] as number | undefined,
+      concurrency: argv.concurrency as number,
+    });
+    process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+  },
+};

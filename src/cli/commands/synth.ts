@@ -1,0 +1,47 @@
+/** `logolab synth`: a dataset of synthetic scenes from real brand logos (npm logo packages). */
+import type { CommandModule } from 'yargs';
+import { resolve } from 'node:path';
+import { synthesize, type SynthLayout } from '../../data/synth/writer.js';
+import { listBrands, type BrandSet } from '../../data/synth/sources.js';
+
+export const command: CommandModule = {
+  command: 'synth',
+  describe: 'write a synthetic logo dataset (LogoDet-3K or folder layout) from real brand logos',
+  builder: (y) =>
+    y
+      .option('out', { type: 'string', describe: 'output folder (created; replaced only if it is an earlier synth output)' })
+      .option('brands', { type: 'number', default: 20, describe: 'number of brands' })
+      .option('seed', { type: 'number', default: 0, describe: 'seed: same seed → byte-identical files' })
+      .option('images-per-brand', { type: 'number', default: 6, describe: 'scenes per brand' })
+      .option('negatives', { type: 'number', describe: 'scenes with no selected brand (default 15% of the brand scenes)' })
+      .option('layout', { type: 'string', choices: ['logodet3k', 'folders'], default: 'logodet3k' })
+      .option('brand-set', { type: 'string', choices: ['A', 'B', 'all'], default: 'all', describe: 'disjoint halves by a fixed hash of the brand slug (train on A, evaluate on B)' })
+      .option('min-side', { type: 'number', default: 256, describe: 'scene size range (px)' })
+      .option('max-side', { type: 'number', default: 512 })
+      .option('references-per-brand', { type: 'number', default: 4, describe: 'folders layout: clean reference images per brand' })
+      .option('contact-sheet', { type: 'string', describe: 'also write a PNG grid of sample scenes with their boxes' })
+      .option('list-brands', { type: 'boolean', default: false, describe: 'print the available brands (slug, set, packs) and exit' }),
+  handler: async (argv) => {
+    if (argv['list-brands']) {
+      const bs = listBrands((argv['brand-set'] as BrandSet) ?? 'all');
+      for (const b of bs) process.stdout.write(`${b.slug}\t${b.set}\t${b.category}\t${[b.simpleIcon ? 'simple-icons' : '', b.logos.length ? `logos×${b.logos.length}` : ''].filter(Boolean).join(',')}\t${b.title}\n`);
+      process.stderr.write(`[logolab] ${bs.length} brands\n`);
+      return;
+    }
+    if (!argv.out) throw new (await import('../../errors.js')).LogolabError('--out is required');
+    const s = await synthesize({
+      out: resolve(argv.out as string),
+      brands: argv.brands as number,
+      seed: argv.seed as number,
+      imagesPerBrand: argv['images-per-brand'] as number,
+      negatives: argv.negatives as number | undefined,
+      layout: argv.layout as SynthLayout,
+      brandSet: argv['brand-set'] as BrandSet,
+      minSide: argv['min-side'] as number,
+      maxSide: argv['max-side'] as number,
+      referencesPerBrand: argv['references-per-brand'] as number,
+      contactSheet: argv['contact-sheet'] ? resolve(argv['contact-sheet'] as string) : undefined,
+    });
+    process.stdout.write(JSON.stringify({ ...s, brands: s.brands.map((b) => b.slug) }, null, 2) + '\n');
+  },
+};

@@ -1,0 +1,75 @@
+/**
+ * `logolab train --config f.yaml [--learning-rate 5e-6 --max-epochs 30 …] [--resume ckpt]`
+ * Every TrainingConfig key is also a kebab-case option (training/config.ts). On SIGINT/SIGTERM the
+ * trainer finishes the current step, saves `<checkpoint_dir>/last.ckpt` and exits (130 / 143).
+ * At the end the best checkpoint (or the last one without validation) is exported to output_dir.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { initBackend } from '../../backend/index.js';
+import { log, setLogLevel, type LogLevel } from '../../util/progress.js';
+import { CONFIG_FIELDS, CONFIG_KEYS, applyOverrides, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../../training/config.js';
+import { loadCheckpoint } from '../../../training/checkpoint.js';
+import { buildTrainableModel } from '../../../training/model.js';
+import { Trainer } from '../../../training/trainer.js';
+import { dbDataSource } from '../../../training/data_source.js';
+import { exportCheckpoint } from '../../../training/export.js';
+
+const kebab = (k: string) => k.replace(/_/g, '-');
+
+export const command: CommandModule = {
+  command: 'train',
+  describe: 'fine-tune (LoRA) or train an encoder with contrastive losses',
+  builder: (y: Argv) => {
+    let b = y
+      .option('config', { type: 'string', describe: 'YAML training config (configs/*.yaml)' })
+      .option('resume', { type: 'string', describe: 'checkpoint to resume from (.ckpt); without --config its own config is used' })
+      .option('no-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' });
+    for (const k of CONFIG_KEYS) {
+      const f = CONFIG_FIELDS[k];
+      b = b.option(kebab(k), { type: f.kind === 'bool' ? 'boolean' : 'string', describe: f.help, group: 'Training config overrides:' });
+    }
+    return b;
+  },
+  handler: async (argv) => {
+    setLogLevel((argv['log-level'] as LogLevel) ?? 'info');
+    await initBackend(argv.backend as string | undefined);
+    const resume = argv.resume as string | undefined;
+    const ck = resume ? loadCheckpoint(resume) : null;
+    let cfg: TrainingConfig = argv.config ? loadConfigFile(argv.config as string) : ck ? { ...defaultConfig(), ...ck.state.config } : defaultConfig();
+    const overrides: Record<string, unknown> = {};
+    for (const k of CONFIG_KEYS) if (argv[kebab(k)] !== undefined) overrides[k] = argv[kebab(k)];
+    const r = applyOverrides(cfg, overrides);
+    cfg = r.config;
+    for (const a of r.applied) log('info', `override: ${a}`);
+    if (ck) {
+      const diff = CONFIG_KEYS.filter((k) => JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k]));
+      if (diff.length) log('warn', `config differs from the checkpoint's in: ${diff.join(', ')} (the resumed run will not match an uninterrupted one)`);
+    }
+    for (const w of validateConfig(cfg)) log('warn', `config warning: ${w}`);
+    const tm = await buildTrainableModel(cfg);
+    let trainer: Trainer | null = null;
+    try {
+      const data = dbDataSource(cfg, tm.model.processor);
+      log('info', data.info);
+      trainer = new Trainer(cfg, tm, data, { handleSignals: true });
+      if (ck) {
+        trainer.resume(ck, resume!);
+        log('info', `resumed from ${resume}: epoch ${ck.state.epoch + 1}, step ${ck.state.global_step}`);
+      }
+      const res = await trainer.train();
+      process.stdout.write(JSON.stringify({ status: res.status, epochs: res.epochs, steps: res.steps, best_separation: res.best_separation, best_epoch: res.best_epoch, last_checkpoint: res.last_checkpoint, best_checkpoint: res.best_checkpoint, seconds: +res.seconds.toFixed(1) }, null, 2) + '\n');
+      if (res.status === 'interrupted') {
+        process.exitCode = trainer.signal === 'SIGTERM' ? 143 : 130;
+        return;
+      }
+      if (!argv['no-export']) {
+        const src = res.best_checkpoint ?? res.last_checkpoint;
+        const e = await exportCheckpoint(src, cfg.output_dir, { format: cfg.lora_r > 0 ? 'logolab' : 'hf' });
+        log('info', `exported ${src} → ${e.dir} (${e.format}${e.merged ? ', LoRA merged' : ''})`);
+      }
+    } finally {
+      trainer?.dispose();
+      tm.dispose();
+    }
+  },
+};

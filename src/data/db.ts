@@ -1,0 +1,483 @@
+/**
+ * The prepared data directory and its SQLite database (better-sqlite3): schema, typed read API,
+ * and the small write API `prepare` uses.
+ *
+ * Data-dir layout (names follow the reference's prepare_test_data.py where it had them):
+ *
+ *   <data>/
+ *     test_data_mapping.db                     this database (DB_FILENAME)
+ *     reference_logos/<Category>/<Brand>/<stem>_<k>.jpg
+ *                                              one crop per annotated object (k = the object's
+ *                                              index in the VOC XML), JPEG q95 4:4:4 of the
+ *                                              decoded 8-bit RGB image, box clipped to the image
+ *     test_images/<Category>/<Brand>/<stem>.<ext>
+ *                                              the full source images, bytes unchanged (hard link
+ *                                              when possible, else a copy)
+ *
+ * Every path stored in the database is relative to its folder (`reference_logos/` or
+ * `test_images/`) with '/' separators; the read API also returns the absolute path.
+ *
+ * Tables (see SCHEMA):
+ *   meta(key, value)                 schema_version, dataset path, …
+ *   categories(id, name)
+ *   logo_names(id, name, category_id)        the reference's table name; name is the brand folder
+ *                                            (unique; a brand folder name seen in two categories
+ *                                            becomes "Brand (Category)" for the second one)
+ *   test_images(id, filename, source, width, height, converted, num_objects)
+ *                                            converted: null | 'grayscale' | 'cmyk' | '16bit' |
+ *                                            'palette' … (decodable images that needed a
+ *                                            conversion to 8-bit RGB are INGESTED and counted)
+ *   test_image_logos(id, test_image_id, logo_name_id, object_index, x0, y0, x1, y1, clipped)
+ *                                            ground truth: one row per valid object; boxes in
+ *                                            pixels, half-open [x0,x1)×[y0,y1), clipped to image
+ *   reference_logos(id, filename, logo_name_id, test_image_id, object_index, x0, y0, x1, y1,
+ *                   width, height)           one crop per valid object (same box as above)
+ *   skipped(id, source, object_index, kind, detail)
+ *                                            faults: one row per skipped file or object
+ *   progress(source, status, kind)           one row per source image/XML processed; written in
+ *                                            the same transaction as its rows so an interrupted
+ *                                            run resumes exactly where it stopped
+ *
+ * A test image with no rows in test_image_logos is a negative (e.g. synth negatives).
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LogolabError } from '../errors.js';
+
+export const DB_FILENAME = 'test_data_mapping.db';
+export const REFERENCE_DIR = 'reference_logos';
+export const TEST_IMAGES_DIR = 'test_images';
+export const SCHEMA_VERSION = 1;
+
+/** [x0, y0, x1, y1] in pixels, half-open. */
+export type Box = [number, number, number, number];
+
+export const SKIP_KINDS = [
+  'malformed_xml', // XML does not parse or lacks required fields → whole image skipped
+  'missing_image', // XML without its image → skipped
+  'missing_xml', // image without its XML → skipped
+  'corrupt_image', // image does not decode → skipped
+  'degenerate_box', // box empty after clipping (or non-numeric / inverted) → that object skipped
+  'no_valid_objects', // every object of an annotated image was skipped → image skipped (not a negative)
+] as const;
+export type SkipKind = (typeof SKIP_KINDS)[number];
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS logo_names (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  category_id INTEGER NOT NULL REFERENCES categories(id)
+);
+CREATE TABLE IF NOT EXISTS test_images (
+  id INTEGER PRIMARY KEY,
+  filename TEXT NOT NULL UNIQUE,
+  source TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  converted TEXT,
+  num_objects INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS test_image_logos (
+  id INTEGER PRIMARY KEY,
+  test_image_id INTEGER NOT NULL REFERENCES test_images(id),
+  logo_name_id INTEGER NOT NULL REFERENCES logo_names(id),
+  object_index INTEGER NOT NULL,
+  x0 INTEGER NOT NULL, y0 INTEGER NOT NULL, x1 INTEGER NOT NULL, y1 INTEGER NOT NULL,
+  clipped INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (test_image_id, object_index)
+);
+CREATE TABLE IF NOT EXISTS reference_logos (
+  id INTEGER PRIMARY KEY,
+  filename TEXT NOT NULL UNIQUE,
+  logo_name_id INTEGER NOT NULL REFERENCES logo_names(id),
+  test_image_id INTEGER NOT NULL REFERENCES test_images(id),
+  object_index INTEGER NOT NULL,
+  x0 INTEGER NOT NULL, y0 INTEGER NOT NULL, x1 INTEGER NOT NULL, y1 INTEGER NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  UNIQUE (test_image_id, object_index)
+);
+CREATE TABLE IF NOT EXISTS skipped (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  object_index INTEGER,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS progress (
+  source TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  kind TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_ref_logo ON reference_logos(logo_name_id);
+CREATE INDEX IF NOT EXISTS idx_gt_image ON test_image_logos(test_image_id);
+CREATE INDEX IF NOT EXISTS idx_gt_logo ON test_image_logos(logo_name_id);
+`;
+
+export interface LogoInfo {
+  id: number;
+  name: string;
+  category: string;
+  /** number of reference crops */
+  numReferences: number;
+  /** number of test images whose ground truth contains this logo */
+  numImages: number;
+}
+
+export interface ReferenceCrop {
+  id: number;
+  logoId: number;
+  logoName: string;
+  category: string;
+  /** relative to <data>/reference_logos */
+  file: string;
+  /** absolute path */
+  path: string;
+  /** box in the source image */
+  box: Box;
+  width: number;
+  height: number;
+  sourceImageId: number;
+  objectIndex: number;
+}
+
+export interface TestImage {
+  id: number;
+  /** relative to <data>/test_images */
+  file: string;
+  path: string;
+  /** path inside the source dataset */
+  source: string;
+  width: number;
+  height: number;
+  converted: string | null;
+  /** number of valid ground-truth objects (0 = negative) */
+  numObjects: number;
+}
+
+export interface GroundTruthObject {
+  testImageId: number;
+  logoId: number;
+  logoName: string;
+  objectIndex: number;
+  box: Box;
+  clipped: boolean;
+}
+
+export interface SkippedRow {
+  source: string;
+  objectIndex: number | null;
+  kind: SkipKind;
+  detail: string;
+}
+
+export interface DataStats {
+  categories: number;
+  logos: number;
+  referenceCrops: number;
+  testImages: number;
+  negativeImages: number;
+  groundTruthObjects: number;
+  clippedBoxes: number;
+  converted: Record<string, number>;
+  skipped: Record<string, number>;
+}
+
+type Row = Record<string, unknown>;
+
+/** Read API over a prepared data dir. Cheap to open; call close() when done. */
+export class DataDb {
+  readonly dir: string;
+  readonly dbPath: string;
+  readonly db: Database.Database;
+
+  constructor(dir: string, db: Database.Database) {
+    this.dir = resolve(dir);
+    this.dbPath = join(this.dir, DB_FILENAME);
+    this.db = db;
+  }
+
+  get referenceDir(): string {
+    return join(this.dir, REFERENCE_DIR);
+  }
+  get testImagesDir(): string {
+    return join(this.dir, TEST_IMAGES_DIR);
+  }
+
+  meta(key: string): string | undefined {
+    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined;
+    return r ? String(r.value) : undefined;
+  }
+
+  /** All logos with at least one reference crop or ground-truth object, ORDER BY name. */
+  listLogos(): LogoInfo[] {
+    const rows = this.db
+      .prepare(
+        `SELECT ln.id, ln.name, c.name AS category,
+           (SELECT COUNT(*) FROM reference_logos rl WHERE rl.logo_name_id = ln.id) AS nref,
+           (SELECT COUNT(DISTINCT g.test_image_id) FROM test_image_logos g WHERE g.logo_name_id = ln.id) AS nimg
+         FROM logo_names ln JOIN categories c ON c.id = ln.category_id
+         ORDER BY ln.name`,
+      )
+      .all() as Row[];
+    return rows.map((r) => ({ id: Number(r.id), name: String(r.name), category: String(r.category), numReferences: Number(r.nref), numImages: Number(r.nimg) }));
+  }
+
+  /** Reference crops, ORDER BY logo name then id (the reference's `_load_logo_mappings` order). */
+  referenceCrops(logoId?: number): ReferenceCrop[] {
+    const where = logoId === undefined ? '' : 'WHERE rl.logo_name_id = ?';
+    const rows = this.db
+      .prepare(
+        `SELECT rl.*, ln.name AS logo_name, c.name AS category FROM reference_logos rl
+         JOIN logo_names ln ON rl.logo_name_id = ln.id JOIN categories c ON c.id = ln.category_id
+         ${where} ORDER BY ln.name, rl.id`,
+      )
+      .all(...(logoId === undefined ? [] : [logoId])) as Row[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      logoId: Number(r.logo_name_id),
+      logoName: String(r.logo_name),
+      category: String(r.category),
+      file: String(r.filename),
+      path: join(this.referenceDir, String(r.filename)),
+      box: [Number(r.x0), Number(r.y0), Number(r.x1), Number(r.y1)],
+      width: Number(r.width),
+      height: Number(r.height),
+      sourceImageId: Number(r.test_image_id),
+      objectIndex: Number(r.object_index),
+    }));
+  }
+
+  /** logo name → absolute crop paths, names in ORDER BY name — what splits.ts takes. */
+  logoToImages(): Map<string, string[]> {
+    const m = new Map<string, string[]>();
+    for (const c of this.referenceCrops()) {
+      let a = m.get(c.logoName);
+      if (!a) m.set(c.logoName, (a = []));
+      a.push(c.path);
+    }
+    return m;
+  }
+
+  testImages(): TestImage[] {
+    const rows = this.db.prepare('SELECT * FROM test_images ORDER BY id').all() as Row[];
+    return rows.map((r) => this.toTestImage(r));
+  }
+
+  testImage(id: number): TestImage {
+    const r = this.db.prepare('SELECT * FROM test_images WHERE id = ?').get(id) as Row | undefined;
+    if (!r) throw new LogolabError(`${this.dbPath}: no test image with id ${id}`);
+    return this.toTestImage(r);
+  }
+
+  /** Ground-truth objects of one image (empty for a negative), ORDER BY object_index. */
+  groundTruth(imageId: number): GroundTruthObject[] {
+    const rows = this.db
+      .prepare(
+        `SELECT g.*, ln.name AS logo_name FROM test_image_logos g JOIN logo_names ln ON ln.id = g.logo_name_id
+         WHERE g.test_image_id = ? ORDER BY g.object_index`,
+      )
+      .all(imageId) as Row[];
+    return rows.map(toGt);
+  }
+
+  /** Ground truth of every image in one query: image id → objects (negatives map to []). */
+  groundTruthAll(): Map<number, GroundTruthObject[]> {
+    const m = new Map<number, GroundTruthObject[]>();
+    for (const r of this.db.prepare('SELECT id FROM test_images ORDER BY id').all() as Row[]) m.set(Number(r.id), []);
+    const rows = this.db
+      .prepare(
+        `SELECT g.*, ln.name AS logo_name FROM test_image_logos g JOIN logo_names ln ON ln.id = g.logo_name_id
+         ORDER BY g.test_image_id, g.object_index`,
+      )
+      .all() as Row[];
+    for (const r of rows) m.get(Number(r.test_image_id))!.push(toGt(r));
+    return m;
+  }
+
+  /** Set of logo names present in an image (the image-level ground truth the reference scored). */
+  expectedLogos(imageId: number): Set<string> {
+    return new Set(this.groundTruth(imageId).map((g) => g.logoName));
+  }
+
+  skipped(): SkippedRow[] {
+    const rows = this.db.prepare('SELECT * FROM skipped ORDER BY id').all() as Row[];
+    return rows.map((r) => ({ source: String(r.source), objectIndex: r.object_index === null ? null : Number(r.object_index), kind: r.kind as SkipKind, detail: String(r.detail) }));
+  }
+
+  stats(): DataStats {
+    const one = (sql: string) => Number((this.db.prepare(sql).get() as Row).n);
+    const converted: Record<string, number> = {};
+    for (const r of this.db.prepare('SELECT converted AS k, COUNT(*) AS n FROM test_images WHERE converted IS NOT NULL GROUP BY converted ORDER BY converted').all() as Row[]) converted[String(r.k)] = Number(r.n);
+    const skipped: Record<string, number> = {};
+    for (const r of this.db.prepare('SELECT kind AS k, COUNT(*) AS n FROM skipped GROUP BY kind ORDER BY kind').all() as Row[]) skipped[String(r.k)] = Number(r.n);
+    return {
+      categories: one('SELECT COUNT(*) AS n FROM categories'),
+      logos: one('SELECT COUNT(*) AS n FROM logo_names'),
+      referenceCrops: one('SELECT COUNT(*) AS n FROM reference_logos'),
+      testImages: one('SELECT COUNT(*) AS n FROM test_images'),
+      negativeImages: one('SELECT COUNT(*) AS n FROM test_images WHERE num_objects = 0'),
+      groundTruthObjects: one('SELECT COUNT(*) AS n FROM test_image_logos'),
+      clippedBoxes: one('SELECT COUNT(*) AS n FROM test_image_logos WHERE clipped = 1'),
+      converted,
+      skipped,
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private toTestImage(r: Row): TestImage {
+    return {
+      id: Number(r.id),
+      file: String(r.filename),
+      path: join(this.testImagesDir, String(r.filename)),
+      source: String(r.source),
+      width: Number(r.width),
+      height: Number(r.height),
+      converted: r.converted === null ? null : String(r.converted),
+      numObjects: Number(r.num_objects),
+    };
+  }
+}
+
+function toGt(r: Row): GroundTruthObject {
+  return {
+    testImageId: Number(r.test_image_id),
+    logoId: Number(r.logo_name_id),
+    logoName: String(r.logo_name),
+    objectIndex: Number(r.object_index),
+    box: [Number(r.x0), Number(r.y0), Number(r.x1), Number(r.y1)],
+    clipped: Number(r.clipped) === 1,
+  };
+}
+
+/** Opens a prepared data dir read-only. Errors name the missing file. */
+export function openDataDb(dir: string): DataDb {
+  const p = join(resolve(dir), DB_FILENAME);
+  if (!existsSync(p)) throw new LogolabError(`${p}: no prepared database (run \`logolab prepare\` or \`logolab synth\` + \`prepare\` first)`);
+  let db: Database.Database;
+  try {
+    db = new Database(p, { readonly: true, fileMustExist: true });
+    const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as Row | undefined;
+    if (!v) throw new Error('no schema_version in meta');
+    if (Number(v.value) !== SCHEMA_VERSION) throw new Error(`schema_version ${String(v.value)}, this logolab reads ${SCHEMA_VERSION}`);
+  } catch (e) {
+    throw new LogolabError(`${p}: not a logolab data database (${(e as Error).message})`);
+  }
+  return new DataDb(dir, db);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write side (used by prepare.ts; kept here so the schema has one owner).
+
+export interface ImageRecord {
+  filename: string;
+  source: string;
+  width: number;
+  height: number;
+  converted: string | null;
+  objects: {
+    objectIndex: number;
+    logoName: string;
+    category: string;
+    box: Box;
+    clipped: boolean;
+    cropFile: string;
+    cropWidth: number;
+    cropHeight: number;
+  }[];
+}
+
+/** Opens (creating if needed) a data dir for writing; WAL so a killed writer leaves a consistent DB. */
+export class DataDbWriter extends DataDb {
+  private readonly logoIds = new Map<string, number>();
+
+  static open(dir: string): DataDbWriter {
+    const d = resolve(dir);
+    mkdirSync(join(d, REFERENCE_DIR), { recursive: true });
+    mkdirSync(join(d, TEST_IMAGES_DIR), { recursive: true });
+    const db = new Database(join(d, DB_FILENAME));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.exec(SCHEMA);
+    const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as Row | undefined;
+    if (v && Number(v.value) !== SCHEMA_VERSION) {
+      db.close();
+      throw new LogolabError(`${join(d, DB_FILENAME)}: schema_version ${String(v.value)}, this logolab writes ${SCHEMA_VERSION}`);
+    }
+    db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    return new DataDbWriter(d, db);
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** Sources already finished (ingested or skipped) by an earlier (possibly interrupted) run. */
+  doneSources(): Set<string> {
+    return new Set((this.db.prepare('SELECT source FROM progress').all() as Row[]).map((r) => String(r.source)));
+  }
+
+  /** logo names already present (any category), for collision renaming */
+  logoCategory(name: string): string | undefined {
+    const r = this.db.prepare('SELECT c.name AS c FROM logo_names ln JOIN categories c ON c.id = ln.category_id WHERE ln.name = ?').get(name) as Row | undefined;
+    return r ? String(r.c) : undefined;
+  }
+
+  private logoId(name: string, category: string): number {
+    const key = name;
+    const cached = this.logoIds.get(key);
+    if (cached !== undefined) return cached;
+    this.db.prepare('INSERT OR IGNORE INTO categories(name) VALUES (?)').run(category);
+    const cat = Number((this.db.prepare('SELECT id FROM categories WHERE name = ?').get(category) as Row).id);
+    this.db.prepare('INSERT OR IGNORE INTO logo_names(name, category_id) VALUES (?, ?)').run(name, cat);
+    const id = Number((this.db.prepare('SELECT id FROM logo_names WHERE name = ?').get(name) as Row).id);
+    this.logoIds.set(key, id);
+    return id;
+  }
+
+  /**
+   * Records one finished source: its image + objects (or null when the whole source was skipped),
+   * its per-object/per-file skips, and the progress mark — all in ONE transaction.
+   */
+  recordSource(source: string, image: ImageRecord | null, skips: SkippedRow[]): void {
+    const tx = this.db.transaction(() => {
+      if (this.db.prepare('SELECT 1 FROM progress WHERE source = ?').get(source)) return;
+      for (const s of skips) this.db.prepare('INSERT INTO skipped(source, object_index, kind, detail) VALUES (?, ?, ?, ?)').run(s.source, s.objectIndex, s.kind, s.detail);
+      let kind: string | null = null;
+      if (image) {
+        const info = this.db
+          .prepare('INSERT INTO test_images(filename, source, width, height, converted, num_objects) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(image.filename, image.source, image.width, image.height, image.converted, image.objects.length);
+        const imgId = Number(info.lastInsertRowid);
+        for (const o of image.objects) {
+          const lid = this.logoId(o.logoName, o.category);
+          const [x0, y0, x1, y1] = o.box;
+          this.db
+            .prepare('INSERT INTO test_image_logos(test_image_id, logo_name_id, object_index, x0, y0, x1, y1, clipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(imgId, lid, o.objectIndex, x0, y0, x1, y1, o.clipped ? 1 : 0);
+          this.db
+            .prepare('INSERT INTO reference_logos(filename, logo_name_id, test_image_id, object_index, x0, y0, x1, y1, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(o.cropFile, lid, imgId, o.objectIndex, x0, y0, x1, y1, o.cropWidth, o.cropHeight);
+        }
+      } else {
+        kind = skips[0]?.kind ?? null;
+      }
+      this.db.prepare('INSERT INTO progress(source, status, kind) VALUES (?, ?, ?)').run(source, image ? 'ingested' : 'skipped', kind);
+    });
+    tx();
+  }
+
+  /** End of a run: fold the WAL into the main file and leave rollback-journal mode, so the .db
+   * alone is complete and read-only openers need no -wal/-shm files. */
+  finish(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.pragma('journal_mode = DELETE');
+  }
+}

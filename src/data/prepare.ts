@@ -1,0 +1,306 @@
+/**
+ * `logolab prepare`: LogoDet-3K layout (`<Category>/<Brand>/<stem>.jpg` + `<stem>.xml`) → a
+ * prepared data dir (see db.ts for its layout and schema).
+ *
+ * Per source image (one unit of work): parse the VOC XML, decode the image, clip every box to
+ * the image, crop each valid object into reference_logos/, link/copy the image into
+ * test_images/, then record the image, its ground truth, its crops, its skipped objects and a
+ * progress mark in ONE transaction. Files are written atomically before the transaction and
+ * deterministically, so a run killed at any point re-does at most the unfinished source and a
+ * second run changes nothing (no duplicate rows, identical file bytes).
+ *
+ * Faults (never abort the run; counted per kind in the summary and the `skipped` table):
+ *   malformed_xml, missing_image, missing_xml, corrupt_image → the source is skipped
+ *   degenerate_box (NaN, inverted, or < 2 px after clipping) → that object is skipped
+ *   no_valid_objects (an annotated image whose objects were all skipped) → the image is skipped,
+ *     so it is not mistaken for a negative
+ * Not faults (ingested and counted): boxes partly outside the image are CLIPPED (clipped = 1);
+ * grayscale / CMYK / 16-bit / palette / alpha images that decode are CONVERTED to 8-bit RGB by
+ * decodeImage (PIL convert('RGB') rules) and ingested; test_images.converted names the
+ * conversion. An XML with no <object> is a negative image (no ground truth rows).
+ *
+ * Boxes: VOC xmin..xmax are read as the half-open pixel range [xmin, xmax) — what PIL's
+ * img.crop((xmin, ymin, xmax, ymax)) cuts — with fractional values rounded half-to-even as PIL does.
+ *
+ * Object names: an object's <name> names its logo when it matches a brand folder of the
+ * dataset (exactly, else case-insensitively); otherwise the object belongs to the folder's brand
+ * (LogoDet-3K spells some names differently from their folders).
+ */
+import sharp, { type Metadata } from 'sharp';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { LogolabError } from '../errors.js';
+import { tempPathFor, writeFileAtomic } from '../io/atomic.js';
+import { cropImage, decodeImage, toSharp } from '../preprocess/image.js';
+import { log, Progress } from '../util/progress.js';
+import { DataDbWriter, REFERENCE_DIR, TEST_IMAGES_DIR, type Box, type DataStats, type ImageRecord, type SkipKind, type SkippedRow } from './db.js';
+import { parseVoc, type VocAnnotation } from './voc.js';
+
+export const IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'];
+
+export interface PrepareOptions {
+  dataset: string;
+  out: string;
+  /** only the first N brand folders (sorted by category, then brand) */
+  limitBrands?: number;
+  concurrency?: number;
+  quiet?: boolean;
+  /** test hook: throw after recording this many sources (simulates an interrupted run) */
+  abortAfter?: number;
+}
+
+export interface PrepareSummary {
+  dataset: string;
+  out: string;
+  sources: number;
+  alreadyDone: number;
+  processed: number;
+  ingestedImages: number;
+  negativeImages: number;
+  objects: number;
+  clippedBoxes: number;
+  converted: Record<string, number>;
+  skipped: Partial<Record<SkipKind, number>>;
+  /** totals in the database after this run */
+  totals: DataStats;
+}
+
+interface Source {
+  /** key: "<Category>/<Brand>/<stem>" */
+  key: string;
+  category: string;
+  brand: string;
+  stem: string;
+  image?: string;
+  xml?: string;
+}
+
+interface BrandFolder {
+  category: string;
+  folder: string;
+  /** logo name in the DB (folder name, or "Folder (Category)" on a cross-category collision) */
+  name: string;
+}
+
+const sortStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const isDir = (p: string) => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** Scans the dataset: brand folders (sorted) and their sources. */
+export function scanDataset(dataset: string, limitBrands?: number): { brands: BrandFolder[]; sources: Source[] } {
+  if (!isDir(dataset)) throw new LogolabError(`--dataset ${dataset}: not a folder`);
+  const brands: BrandFolder[] = [];
+  const names = new Set<string>();
+  for (const cat of readdirSync(dataset).sort(sortStr)) {
+    if (cat.startsWith('.') || !isDir(join(dataset, cat))) continue;
+    for (const b of readdirSync(join(dataset, cat)).sort(sortStr)) {
+      if (b.startsWith('.') || !isDir(join(dataset, cat, b))) continue;
+      const name = names.has(b) ? `${b} (${cat})` : b;
+      names.add(name);
+      brands.push({ category: cat, folder: b, name });
+    }
+  }
+  if (brands.length === 0) throw new LogolabError(`--dataset ${dataset}: no <Category>/<Brand>/ folders found (expected the LogoDet-3K layout)`);
+  if (limitBrands !== undefined && (!Number.isInteger(limitBrands) || limitBrands < 1)) throw new LogolabError(`--limit-brands: ${String(limitBrands)} is not a positive integer`);
+  const used = limitBrands ? brands.slice(0, limitBrands) : brands;
+  const sources: Source[] = [];
+  for (const bf of used) {
+    const dir = join(dataset, bf.category, bf.folder);
+    const byStem = new Map<string, Source>();
+    for (const f of readdirSync(dir).sort(sortStr)) {
+      if (f.startsWith('.')) continue;
+      const ext = extname(f).toLowerCase();
+      const stem = basename(f, extname(f));
+      const isImg = IMAGE_EXTS.includes(ext);
+      if (!isImg && ext !== '.xml') continue;
+      let s = byStem.get(stem);
+      if (!s) byStem.set(stem, (s = { key: `${bf.category}/${bf.folder}/${stem}`, category: bf.category, brand: bf.folder, stem }));
+      if (ext === '.xml') s.xml = join(dir, f);
+      else if (!s.image) s.image = join(dir, f); // several images with one stem: the first by name
+    }
+    sources.push(...[...byStem.values()].sort((a, b) => sortStr(a.key, b.key)));
+  }
+  return { brands, sources };
+}
+
+/** Which conversion decodeImage applies, from sharp's metadata (null = plain 8-bit RGB). */
+export function conversionKind(m: Metadata): string | null {
+  const k: string[] = [];
+  if (m.space === 'cmyk') k.push('cmyk');
+  else if (m.space === 'b-w' || m.space === 'grey16' || (!m.isPalette && (m.channels ?? 3) <= 2)) k.push('grayscale');
+  if (m.depth && m.depth !== 'uchar' && m.depth !== 'char') k.push('16bit');
+  if (m.isPalette) k.push('palette');
+  if (m.hasAlpha) k.push('alpha');
+  return k.length ? k.join('+') : null;
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Clips a VOC box to a w×h image. null = degenerate. */
+export function clipBox(box: [number, number, number, number], w: number, h: number): { box: Box; clipped: boolean } | null {
+  if (box.some((v) => !Number.isFinite(v))) return null;
+  const r = box.map(roundHalfEven) as Box;
+  if (r[2] <= r[0] || r[3] <= r[1]) return null;
+  const c: Box = [Math.max(0, r[0]), Math.max(0, r[1]), Math.min(w, r[2]), Math.min(h, r[3])];
+  if (c[2] - c[0] < 2 || c[3] - c[1] < 2) return null;
+  return { box: c, clipped: c.some((v, i) => v !== r[i]) };
+}
+
+/** Hard link (same filesystem) else copy, atomically; an existing identical target is kept. */
+function linkOrCopy(src: string, dst: string): void {
+  if (existsSync(dst) && statSync(dst).size === statSync(src).size) return;
+  mkdirSync(dirname(dst), { recursive: true });
+  const tmp = tempPathFor(dst);
+  try {
+    linkSync(src, tmp);
+  } catch {
+    copyFileSync(src, tmp);
+  }
+  renameSync(tmp, dst);
+}
+
+/** Removes temp files an interrupted run may have left (names from io/atomic's tempPathFor). */
+function removeStaleTemps(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) removeStaleTemps(p);
+    else if (/^\..+\.\d+\.\d+\.tmp$/.test(e.name)) rmSync(p, { force: true });
+  }
+}
+
+interface Outcome {
+  image: ImageRecord | null;
+  skips: SkippedRow[];
+}
+
+export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSummary> {
+  const dataset = resolve(opts.dataset);
+  const out = resolve(opts.out);
+  if (out === dataset || out.startsWith(dataset + '/')) throw new LogolabError(`--out ${out}: must not be inside --dataset`);
+  const { brands, sources } = scanDataset(dataset, opts.limitBrands);
+  const exact = new Map(brands.map((b) => [b.folder, b] as const));
+  const lower = new Map<string, BrandFolder>();
+  for (const b of brands) if (!lower.has(b.folder.toLowerCase())) lower.set(b.folder.toLowerCase(), b);
+  const folderOf = new Map(brands.map((b) => [`${b.category}/${b.folder}`, b] as const));
+
+  removeStaleTemps(join(out, REFERENCE_DIR));
+  removeStaleTemps(join(out, TEST_IMAGES_DIR));
+  const db = DataDbWriter.open(out);
+  try {
+    db.setMeta('dataset', dataset);
+    const done = db.doneSources();
+    const pending = sources.filter((s) => !done.has(s.key));
+    const summary: PrepareSummary = {
+      dataset,
+      out,
+      sources: sources.length,
+      alreadyDone: sources.length - pending.length,
+      processed: 0,
+      ingestedImages: 0,
+      negativeImages: 0,
+      objects: 0,
+      clippedBoxes: 0,
+      converted: {},
+      skipped: {},
+      totals: db.stats(),
+    };
+    if (summary.alreadyDone) log('info', `prepare: ${summary.alreadyDone} of ${sources.length} sources already done (resuming)`);
+    const progress = new Progress({ label: 'prepare', total: pending.length, unit: 'img', quiet: opts.quiet });
+    const killAfter = process.env.LOGOLAB_PREPARE_KILL_AFTER ? Number(process.env.LOGOLAB_PREPARE_KILL_AFTER) : undefined;
+
+    const processOne = async (s: Source): Promise<Outcome> => {
+      const skip = (kind: SkipKind, detail: string, objectIndex: number | null = null): SkippedRow => ({ source: s.key, objectIndex, kind, detail });
+      if (!s.xml) return { image: null, skips: [skip('missing_xml', `${s.image}: no ${s.stem}.xml beside it`)] };
+      if (!s.image) return { image: null, skips: [skip('missing_image', `${s.xml}: no image ${s.stem}.{jpg,png,…} beside it`)] };
+      let ann: VocAnnotation;
+      try {
+        ann = parseVoc(readFileSync(s.xml, 'utf8'), s.xml);
+      } catch (e) {
+        return { image: null, skips: [skip('malformed_xml', (e as Error).message)] };
+      }
+      let converted: string | null;
+      let img;
+      try {
+        converted = conversionKind(await sharp(s.image).metadata());
+        img = await decodeImage(s.image);
+      } catch (e) {
+        return { image: null, skips: [skip('corrupt_image', (e as Error).message.replace(/^cannot decode image /, ''))] };
+      }
+      const skips: SkippedRow[] = [];
+      const objects: ImageRecord['objects'] = [];
+      const own = folderOf.get(`${s.category}/${s.brand}`)!;
+      for (let k = 0; k < ann.objects.length; k++) {
+        const o = ann.objects[k]!;
+        const c = clipBox(o.box, img.width, img.height);
+        if (!c) {
+          skips.push(skip('degenerate_box', `${s.xml}: object #${k} (${o.name}) box [${o.box.join(', ')}] is empty inside the ${img.width}x${img.height} image`, k));
+          continue;
+        }
+        const bf = exact.get(o.name) ?? lower.get(o.name.toLowerCase()) ?? own;
+        const crop = cropImage(img, c.box);
+        const stemPart = encodeURIComponent(s.stem);
+        const file = bf === own ? `${bf.category}/${bf.folder}/${stemPart}_${k}.jpg` : `${bf.category}/${bf.folder}/${stemPart}_${k}@${encodeURIComponent(s.category)}@${encodeURIComponent(s.brand)}.jpg`;
+        const jpeg = await toSharp(crop).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer();
+        writeFileAtomic(join(out, REFERENCE_DIR, file), jpeg);
+        objects.push({ objectIndex: k, logoName: bf.name, category: bf.category, box: c.box, clipped: c.clipped, cropFile: file, cropWidth: crop.width, cropHeight: crop.height });
+      }
+      if (ann.objects.length > 0 && objects.length === 0) {
+        skips.push(skip('no_valid_objects', `${s.xml}: none of its ${ann.objects.length} objects has a usable box`));
+        return { image: null, skips };
+      }
+      const rel = `${s.category}/${s.brand}/${basename(s.image)}`;
+      linkOrCopy(s.image, join(out, TEST_IMAGES_DIR, rel));
+      return { image: { filename: rel, source: relPath(dataset, s.image), width: img.width, height: img.height, converted, objects }, skips };
+    };
+
+    // decode/crop a few sources concurrently, record strictly in order (stable row ids)
+    const conc = Math.max(1, opts.concurrency ?? 2);
+    const inflight: Promise<Outcome>[] = [];
+    let next = 0;
+    const launch = () => {
+      while (inflight.length < conc && next < pending.length) inflight.push(processOne(pending[next++]!));
+    };
+    launch();
+    for (let i = 0; i < pending.length; i++) {
+      const s = pending[i]!;
+      const r = await inflight.shift()!;
+      db.recordSource(s.key, r.image, r.skips);
+      summary.processed++;
+      for (const k of r.skips) summary.skipped[k.kind] = (summary.skipped[k.kind] ?? 0) + 1;
+      if (r.image) {
+        summary.ingestedImages++;
+        if (r.image.objects.length === 0) summary.negativeImages++;
+        summary.objects += r.image.objects.length;
+        summary.clippedBoxes += r.image.objects.filter((o) => o.clipped).length;
+        if (r.image.converted) summary.converted[r.image.converted] = (summary.converted[r.image.converted] ?? 0) + 1;
+      }
+      progress.tick(1, Object.keys(summary.skipped).length ? `skipped ${Object.values(summary.skipped).reduce((a, b) => a + b, 0)}` : undefined);
+      if (killAfter !== undefined && summary.processed >= killAfter) process.kill(process.pid, 'SIGKILL');
+      if (opts.abortAfter !== undefined && summary.processed >= opts.abortAfter) {
+        await Promise.allSettled(inflight);
+        throw new Error(`prepare: aborted after ${summary.processed} sources (test hook)`);
+      }
+      launch();
+    }
+    progress.finish(`${summary.ingestedImages} images, ${summary.objects} objects, ${Object.values(summary.skipped).reduce((a, b) => a + b, 0)} skipped`);
+    db.setMeta('prepared_sources', String(sources.length));
+    summary.totals = db.stats();
+    db.finish();
+    return summary;
+  } finally {
+    db.close();
+  }
+}
+
+function relPath(root: string, p: string): string {
+  return p.startsWith(root + '/') ? p.slice(root.length + 1) : p;
+}

@@ -1,0 +1,259 @@
+/**
+ * `logolab synth`: writes a dataset of synthetic scenes built from real brand logos.
+ *
+ * Layout 'logodet3k' (ingested by `logolab prepare`):
+ *   <out>/synth.json                          manifest (seed, brands, counts; no timestamps)
+ *   <out>/<Category>/<brand>/<n>.jpg + .xml   scenes of that brand (VOC boxes for EVERY annotated
+ *                                             logo in the scene, which may include a second
+ *                                             selected brand), n = 1..imagesPerBrand
+ *   <out>/Negatives/none/<n>.jpg + .xml       scenes without any selected brand (XML with no
+ *                                             <object>); they may hold unlabelled distractors
+ * Layout 'folders' (the reference's Burnley test layout, read by src/data/folders.ts):
+ *   <out>/<brand>_reference_images/<k>.png    clean renditions of the brand
+ *   <out>/test_images/<a>[+<b>]_<nnnn>.jpg    filename prefix = the selected brands present
+ *   <out>/test_images/negative_<nnnn>.jpg
+ *
+ * Determinism: every scene has its own generator seeded by (seed, brand, index), so output bytes
+ * depend only on the options (and the installed sharp/libvips, fonts and logo packages), not on
+ * concurrency or timing. The whole folder is built under a temp name and renamed at the end.
+ */
+import sharp from 'sharp';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LogolabError } from '../../errors.js';
+import { withAtomicDir, writeFileAtomic } from '../../io/atomic.js';
+import { Progress } from '../../util/progress.js';
+import { makeRng, type Rng } from '../../util/rng.js';
+import { writeVoc } from '../voc.js';
+import { canvasToBytes, makeCanvas, rasterize, warpComposite } from './render.js';
+import { composeScene, type Scene } from './scene.js';
+import { listBrands, renditions, selectBrands, type Brand, type BrandSet } from './sources.js';
+import { packageVersion } from '../../backend/index.js';
+
+export type SynthLayout = 'logodet3k' | 'folders';
+
+export interface SynthOptions {
+  out: string;
+  brands: number;
+  seed: number;
+  imagesPerBrand?: number;
+  /** number of negative scenes (default: 15% of the positive scenes, at least 1) */
+  negatives?: number;
+  layout?: SynthLayout;
+  brandSet?: BrandSet;
+  minSide?: number;
+  maxSide?: number;
+  /** folders layout: clean reference images per brand */
+  referencesPerBrand?: number;
+  contactSheet?: string;
+  concurrency?: number;
+  quiet?: boolean;
+}
+
+export interface SynthSummary {
+  out: string;
+  layout: SynthLayout;
+  seed: number;
+  brandSet: BrandSet;
+  brands: { slug: string; title: string; category: string; set: string }[];
+  images: number;
+  negatives: number;
+  objects: number;
+  distractors: number;
+  referenceImages: number;
+}
+
+interface Job {
+  kind: 'brand' | 'negative';
+  brand?: Brand;
+  index: number; // 1-based within brand / negatives
+  global: number; // 1-based over all jobs
+}
+
+interface Done {
+  job: Job;
+  scene: Scene;
+  jpeg: Buffer;
+}
+
+export const NEGATIVES_FOLDER = ['Negatives', 'none'] as const;
+export const NEGATIVE_PREFIX = 'negative';
+
+async function encodeScene(scene: Scene): Promise<Buffer> {
+  const { width, height } = scene.canvas;
+  let img = sharp(canvasToBytes(scene.canvas), { raw: { width, height, channels: 3 } });
+  if (scene.blurSigma >= 0.3) img = img.blur(scene.blurSigma);
+  return img.jpeg({ quality: scene.jpegQuality }).toBuffer();
+}
+
+function sceneSpec(rng: Rng, job: Job, selected: Brand[], pool: Brand[], o: Required<Pick<SynthOptions, 'minSide' | 'maxSide'>>) {
+  const targets: Brand[] = [];
+  if (job.kind === 'brand') {
+    targets.push(job.brand!);
+    if (rng.next() < 0.25) targets.push(job.brand!);
+    if (selected.length > 1 && rng.next() < 0.3) {
+      let other = selected[rng.int(selected.length)]!;
+      if (other.slug === job.brand!.slug) other = selected[(selected.indexOf(other) + 1) % selected.length]!;
+      targets.push(other);
+    }
+  }
+  const nd = job.kind === 'negative' ? 1 + rng.int(3) : rng.int(3);
+  const distractors = pool.length ? Array.from({ length: nd }, () => pool[rng.int(pool.length)]!) : [];
+  return { targets, distractors, minSide: o.minSide, maxSide: o.maxSide };
+}
+
+/** Clean reference image (folders layout): the rendition on white, with margin, PNG. */
+async function referenceImage(brand: Brand, rendIndex: number): Promise<Buffer> {
+  const r = renditions(brand)[rendIndex]!;
+  const raster = await rasterize(brand.slug, r, 160);
+  const pad = 16;
+  const w = raster.width + 2 * pad, h = raster.height + 2 * pad;
+  const c = makeCanvas(w, h);
+  // dark card for white-ink renditions, white otherwise
+  const bgv = r.style === 'white' ? 30 : 255;
+  c.data.fill(bgv);
+  warpComposite(c, raster, [[pad, pad], [pad + raster.width, pad], [pad + raster.width, pad + raster.height], [pad, pad + raster.height]]);
+  return sharp(canvasToBytes(c), { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+
+function checkOut(out: string): void {
+  if (!existsSync(out)) return;
+  const entries = readdirSync(out);
+  if (entries.length > 0 && !entries.includes('synth.json'))
+    throw new LogolabError(`${out}: exists, is not empty and is not a synth dataset (no synth.json); refusing to replace it`);
+}
+
+export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
+  const layout = opts.layout ?? 'logodet3k';
+  if (layout !== 'logodet3k' && layout !== 'folders') throw new LogolabError(`--layout: '${String(layout)}' is not logodet3k or folders`);
+  const brandSet = opts.brandSet ?? 'all';
+  if (!['A', 'B', 'all'].includes(brandSet)) throw new LogolabError(`--brand-set: '${String(brandSet)}' is not A, B or all`);
+  const M = opts.imagesPerBrand ?? 6;
+  if (!Number.isInteger(M) || M < 1) throw new LogolabError(`--images-per-brand: ${String(M)} is not a positive integer`);
+  const minSide = opts.minSide ?? 256, maxSide = opts.maxSide ?? 512;
+  if (!(Number.isInteger(minSide) && Number.isInteger(maxSide) && minSide >= 64 && maxSide >= minSide)) throw new LogolabError(`scene size: min ${minSide} / max ${maxSide} invalid (need 64 ≤ min ≤ max)`);
+  const selected = selectBrands({ seed: opts.seed, count: opts.brands, set: brandSet });
+  const selectedSlugs = new Set(selected.map((b) => b.slug));
+  // unlabelled distractors come from the same brand set but outside the selection, so a set-A
+  // dataset never shows set-B logos (and vice versa)
+  const pool = listBrands(brandSet).filter((b) => !selectedSlugs.has(b.slug));
+  const nNeg = opts.negatives ?? Math.max(1, Math.round(0.15 * selected.length * M));
+  if (!Number.isInteger(nNeg) || nNeg < 0) throw new LogolabError(`--negatives: ${String(nNeg)} is not a non-negative integer`);
+  const nRef = opts.referencesPerBrand ?? 4;
+  checkOut(opts.out);
+
+  const jobs: Job[] = [];
+  for (const b of selected) for (let i = 1; i <= M; i++) jobs.push({ kind: 'brand', brand: b, index: i, global: jobs.length + 1 });
+  for (let j = 1; j <= nNeg; j++) jobs.push({ kind: 'negative', index: j, global: jobs.length + 1 });
+
+  const summary: SynthSummary = {
+    out: opts.out,
+    layout,
+    seed: opts.seed,
+    brandSet,
+    brands: selected.map((b) => ({ slug: b.slug, title: b.title, category: b.category, set: b.set })),
+    images: 0,
+    negatives: 0,
+    objects: 0,
+    distractors: 0,
+    referenceImages: 0,
+  };
+  // contact sheet: the first scene of up to 30 brands + up to 6 negatives
+  const sheetJobs = new Set(jobs.filter((j) => (j.kind === 'brand' && j.index === 1) || j.kind === 'negative').filter((j, k, a) => (j.kind === 'brand' ? a.slice(0, k).filter((x) => x.kind === 'brand').length < 30 : j.index <= 6)).map((j) => j.global));
+  const sheet: Done[] = [];
+  const progress = new Progress({ label: 'synth', total: jobs.length, unit: 'img', quiet: opts.quiet });
+
+  await withAtomicDir(opts.out, async (tmp) => {
+    const write = (rel: string[], data: Buffer | string) => {
+      const dir = join(tmp, ...rel.slice(0, -1));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, rel[rel.length - 1]!), data);
+    };
+    const runJob = async (job: Job) => {
+      const rng = makeRng(job.kind === 'brand' ? `synth:${opts.seed}:${job.brand!.slug}:${job.index}` : `synth:${opts.seed}:negative:${job.index}`);
+      const scene = await composeScene(rng, sceneSpec(rng, job, selected, pool, { minSide, maxSide }));
+      const jpeg = await encodeScene(scene);
+      const { width, height } = scene.canvas;
+      if (layout === 'logodet3k') {
+        const folder = job.kind === 'brand' ? [job.brand!.category, job.brand!.slug] : [...NEGATIVES_FOLDER];
+        const name = `${job.index}`;
+        write([...folder, `${name}.jpg`], jpeg);
+        write([...folder, `${name}.xml`], writeVoc({ folder: folder[1]!, filename: `${name}.jpg`, width, height, objects: scene.objects }));
+      } else {
+        const present = [...new Set(scene.objects.map((o) => o.name))].sort();
+        const prefix = present.length ? present.join('+') : NEGATIVE_PREFIX;
+        write(['test_images', `${prefix}_${String(job.global).padStart(5, '0')}.jpg`], jpeg);
+      }
+      summary.images++;
+      if (scene.objects.length === 0) summary.negatives++;
+      summary.objects += scene.objects.length;
+      summary.distractors += scene.distractors.length;
+      if (sheetJobs.has(job.global)) sheet.push({ job, scene: { ...scene, canvas: { width, height, data: new Float32Array(0) } }, jpeg });
+      progress.tick();
+    };
+    // a small async pool overlaps sharp's threaded encode with the JS scene work
+    const conc = Math.max(1, opts.concurrency ?? 2);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: conc }, async () => {
+        while (next < jobs.length) await runJob(jobs[next++]!);
+      }),
+    );
+    if (layout === 'folders') {
+      for (const b of selected) {
+        const rs = renditions(b);
+        const rng = makeRng(`synth-refs:${opts.seed}:${b.slug}`);
+        const order = rng.shuffle(rs.map((_, i) => i)).slice(0, Math.min(nRef, rs.length));
+        for (let k = 0; k < order.length; k++) {
+          write([`${b.slug}_reference_images`, `${k + 1}.png`], await referenceImage(b, order[k]!));
+          summary.referenceImages++;
+        }
+      }
+    }
+    const manifest = {
+      generator: 'logolab synth',
+      version: 1,
+      layout,
+      seed: opts.seed,
+      brandSet,
+      imagesPerBrand: M,
+      negatives: nNeg,
+      sceneSize: [minSide, maxSide],
+      packages: { 'simple-icons': packageVersion('simple-icons'), '@iconify-json/logos': packageVersion('@iconify-json/logos'), sharp: packageVersion('sharp') },
+      brands: selected.map((b) => ({ slug: b.slug, title: b.title, category: b.category, set: b.set, renditions: renditions(b).map((r) => r.id) })),
+      counts: { images: summary.images, negativeImages: summary.negatives, objects: summary.objects, distractors: summary.distractors, referenceImages: summary.referenceImages },
+    };
+    write(['synth.json'], JSON.stringify(manifest, null, 2) + '\n');
+  });
+  progress.finish(`${summary.images} images, ${summary.objects} boxes`);
+  if (opts.contactSheet) await writeContactSheet(opts.contactSheet, sheet.sort((a, b) => a.job.global - b.job.global));
+  return summary;
+}
+
+/** Grid of scenes with their boxes: green = the folder's brand, cyan = another selected brand, red = unlabelled distractor. */
+async function writeContactSheet(path: string, items: Done[]): Promise<void> {
+  const T = 200, cols = 6, rows = Math.max(1, Math.ceil(items.length / cols)), gap = 4;
+  const W = cols * T + (cols + 1) * gap, H = rows * T + (rows + 1) * gap;
+  const sheet = Buffer.alloc(W * H * 3, 40);
+  for (let k = 0; k < items.length; k++) {
+    const { job, scene, jpeg } = items[k]!;
+    const { width, height } = scene.canvas;
+    const s = Math.min(T / width, T / height);
+    const tw = Math.round(width * s), th = Math.round(height * s);
+    const tile = await sharp(jpeg).resize(tw, th).raw().toBuffer();
+    const ox = gap + (k % cols) * (T + gap) + Math.floor((T - tw) / 2), oy = gap + Math.floor(k / cols) * (T + gap) + Math.floor((T - th) / 2);
+    for (let y = 0; y < th; y++) tile.copy(sheet, ((oy + y) * W + ox) * 3, y * tw * 3, (y + 1) * tw * 3);
+    const rect = (b: [number, number, number, number], col: [number, number, number]) => {
+      const x0 = ox + Math.floor(b[0] * s), y0 = oy + Math.floor(b[1] * s), x1 = ox + Math.min(tw - 1, Math.ceil(b[2] * s) - 1), y1 = oy + Math.min(th - 1, Math.ceil(b[3] * s) - 1);
+      const put = (x: number, y: number) => {
+        if (x >= ox && y >= oy && x < ox + tw && y < oy + th) col.forEach((v, ch) => (sheet[(y * W + x) * 3 + ch] = v));
+      };
+      // 2-px outline, inside the box
+      for (let x = x0; x <= x1; x++) for (const y of [y0, y0 + 1, y1 - 1, y1]) put(x, y);
+      for (let y = y0; y <= y1; y++) for (const x of [x0, x0 + 1, x1 - 1, x1]) put(x, y);
+    };
+    for (const d of scene.distractors) rect(d.box, [230, 40, 40]);
+    for (const o of scene.objects) rect(o.box, job.brand && o.name === job.brand.slug ? [40, 230, 60] : [40, 220, 230]);
+  }
+  writeFileAtomic(path, await sharp(sheet, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
+}

@@ -1,0 +1,73 @@
+/**
+ * Detector throughput: images/s of the whole detect() path (preprocess → forward → post-process) on
+ * synthetic images of a given size, after a warm-up (wasm compiles/pack weights on first use).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LogolabError } from '../errors.js';
+import { makeRng } from '../util/rng.js';
+import { Progress } from '../util/progress.js';
+import type { RgbImage } from '../preprocess/image.js';
+import { loadDetector } from './detector.js';
+
+export interface BenchDetectOptions {
+  detector: string; // <dir> | detr:<dir> | detr-r50
+  /** shortest edge the images are resized to (longest edge capped at 1333/800 × this) */
+  size: number;
+  /** input image width × height before resizing (default 4:3 at `size`) */
+  imageWidth?: number;
+  imageHeight?: number;
+  images: number;
+  warmup: number;
+  batchSize: number;
+  seed?: number;
+}
+
+export interface BenchDetectResult {
+  detector: string;
+  backend: string;
+  input_hw: [number, number];
+  batch_size: number;
+  images: number;
+  warmup: number;
+  seconds: number;
+  images_per_s: number;
+  ms_per_image: number;
+  peak_tensors: number;
+  load_s: number;
+}
+
+function noiseImage(w: number, h: number, seed: number): RgbImage {
+  const rng = makeRng(seed);
+  const data = new Uint8Array(w * h * 3);
+  for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
+  return { width: w, height: h, data };
+}
+
+export async function benchDetect(o: BenchDetectOptions): Promise<BenchDetectResult> {
+  if (!(o.images >= 1) || !(o.warmup >= 0) || !(o.size >= 32)) throw new LogolabError('bench detect: --images ≥ 1, --warmup ≥ 0 and --size ≥ 32 required');
+  // the checkpoint's processor, with the shortest edge set to `size` (longest scaled alike)
+  const size = { shortest_edge: o.size, longest_edge: Math.round((o.size * 1333) / 800) };
+  const tl = performance.now();
+  const det = loadDetector(o.detector, { threshold: 0.5, batchSize: o.batchSize, seed: o.seed ?? 0, processor: { size } });
+  const loadS = (performance.now() - tl) / 1000;
+  try {
+    const w = o.imageWidth ?? Math.round((o.size * 4) / 3);
+    const h = o.imageHeight ?? o.size;
+    const img = noiseImage(w, h, o.seed ?? 0);
+    const [ih, iw] = det.processor.outputSize(h, w);
+    for (let i = 0; i < o.warmup; i++) await det.detect([img]);
+    const prog = new Progress({ label: 'bench detect', total: o.images, unit: 'img' });
+    let peak = 0;
+    const t0 = performance.now();
+    for (let done = 0; done < o.images; done += o.batchSize) {
+      const n = Math.min(o.batchSize, o.images - done);
+      await det.detect(Array.from({ length: n }, () => img));
+      peak = Math.max(peak, tf.memory().numTensors);
+      prog.tick(n);
+    }
+    const sec = (performance.now() - t0) / 1000;
+    return { detector: det.name, backend: tf.getBackend(), input_hw: [ih, iw], batch_size: o.batchSize, images: o.images, warmup: o.warmup, seconds: Math.round(sec * 1000) / 1000, images_per_s: o.images / sec, ms_per_image: (sec * 1000) / o.images, peak_tensors: peak, load_s: Math.round(loadS * 100) / 100 };
+  } finally {
+    det.dispose();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The detector interface the pipeline and the evaluator use (`detr:<dir>`): RGB images in, boxes
+ * (x0, y0, x1, y1 in original pixels), scores and labels out, after HF post-processing, the
+ * min-box-size filter and NMS (postprocess.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LogolabError } from '../errors.js';
+import type { RgbImage } from '../preprocess/image.js';
+import { DetrImageProcessor, loadDetrProcessor, type DetrProcessorConfig } from '../preprocess/detr.js';
+import type { Progress } from '../util/progress.js';
+import { loadDetrOrPreset, type DetrModel } from './load.js';
+import { filterMinBoxSize, nms, postProcessObjectDetection, type Box } from './postprocess.js';
+
+export interface DetectionResult {
+  boxes: Box[];
+  scores: number[];
+  labels: number[];
+  /** config id2label names of `labels` */
+  labelNames: string[];
+}
+
+export interface Detector {
+  readonly name: string;
+  detect(images: RgbImage[], opts?: { progress?: Progress }): Promise<DetectionResult[]>;
+  dispose(): void;
+}
+
+export interface DetrDetectorOptions {
+  /** score threshold (strictly greater is kept), reference default 0.5 */
+  threshold?: number;
+  /** minimum box width and height in pixels, reference default 20 (0 disables) */
+  minBoxSize?: number;
+  /** NMS IoU threshold, reference default 0.5 (≥ 1 disables) */
+  nmsIouThreshold?: number;
+  /** NMS within each label only (default: class-agnostic) */
+  nmsPerClass?: boolean;
+  /** images per forward pass; 1 (default) runs each image at its own size, as the HF pipeline does */
+  batchSize?: number;
+}
+
+export const DETR_DETECTOR_DEFAULTS: Required<DetrDetectorOptions> = { threshold: 0.5, minBoxSize: 20, nmsIouThreshold: 0.5, nmsPerClass: false, batchSize: 1 };
+
+function checkOpts(o: Required<DetrDetectorOptions>): void {
+  if (!(o.threshold >= 0 && o.threshold < 1)) throw new LogolabError(`detector: threshold must be in [0, 1) (got ${o.threshold})`);
+  if (!(o.minBoxSize >= 0)) throw new LogolabError(`detector: min box size must be ≥ 0 (got ${o.minBoxSize})`);
+  if (!(o.nmsIouThreshold > 0)) throw new LogolabError(`detector: NMS IoU threshold must be > 0 (got ${o.nmsIouThreshold})`);
+  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new LogolabError(`detector: batch size must be a positive integer (got ${o.batchSize})`);
+}
+
+export class DetrDetector implements Detector {
+  readonly opts: Required<DetrDetectorOptions>;
+  constructor(
+    readonly name: string,
+    readonly model: DetrModel,
+    readonly processor: DetrImageProcessor,
+    opts: DetrDetectorOptions = {},
+  ) {
+    this.opts = { ...DETR_DETECTOR_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
+    checkOpts(this.opts);
+  }
+
+  async detect(images: RgbImage[], opts: { progress?: Progress } = {}): Promise<DetectionResult[]> {
+    const results: DetectionResult[] = [];
+    const cfg = this.model.config;
+    const C = cfg.numLabels + 1;
+    for (let i = 0; i < images.length; i += this.opts.batchSize) {
+      const chunk = images.slice(i, i + this.opts.batchSize);
+      const batch = this.processor.processBatch(chunk);
+      let logits: Float32Array;
+      let boxes: Float32Array;
+      const x = tf.tensor4d(batch.pixelValues, [batch.batch, 3, batch.height, batch.width]);
+      try {
+        const out = this.model.forward(x, batch.pixelMask);
+        try {
+          [logits, boxes] = (await Promise.all([out.logits.data(), out.predBoxes.data()])) as [Float32Array, Float32Array];
+        } finally {
+          out.logits.dispose();
+          out.predBoxes.dispose();
+          out.lastHiddenState.dispose();
+        }
+      } finally {
+        x.dispose();
+      }
+      // Boxes are relative to the padded canvas's image region: HF rescales the normalised boxes by
+      // the ORIGINAL size (the model predicts relative to the un-padded image).
+      const dets = postProcessObjectDetection(logits, boxes, batch.batch, cfg.numQueries, C, this.opts.threshold, batch.original);
+      for (const d0 of dets) {
+        const d = nms(filterMinBoxSize(d0, this.opts.minBoxSize), this.opts.nmsIouThreshold, { perClass: this.opts.nmsPerClass });
+        results.push({ ...d, labelNames: d.labels.map((l) => cfg.id2label[l] ?? `LABEL_${l}`) });
+      }
+      opts.progress?.tick(chunk.length);
+    }
+    return results;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * `detr:<dir>`, `<dir>` or `detr-r50` (real shapes, random weights — benchmarks only) → a detector.
+ */
+export function loadDetector(spec: string, opts: DetrDetectorOptions & { seed?: number; processor?: Partial<DetrProcessorConfig> } = {}): DetrDetector {
+  const target = spec.startsWith('detr:') ? spec.slice(5) : spec;
+  if (!target) throw new LogolabError(`detector '${spec}': expected detr:<dir> or detr-r50`);
+  const model = loadDetrOrPreset(target, opts.seed ?? 0);
+  try {
+    const base = loadDetrProcessor(model.dir);
+    const processor = opts.processor ? new DetrImageProcessor({ ...base.config, ...opts.processor }) : base;
+    const { seed: _s, processor: _p, ...detOpts } = opts;
+    return new DetrDetector(target === 'detr-r50' ? 'detr-r50 (random weights)' : `detr:${target}`, model, processor, detOpts);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}

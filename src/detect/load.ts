@@ -1,0 +1,101 @@
+/**
+ * DETR checkpoints: an HF folder (config.json + model.safetensors, single or sharded) or a folder
+ * written by `logolab convert` (same layout), or the `detr-r50` preset (real shapes, random weights).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LogolabError } from '../errors.js';
+import { openTensorStore } from '../io/safetensors.js';
+import { log } from '../util/progress.js';
+import { detrConfigFromJson, type DetrConfig } from './config.js';
+import { detrForward, type DetrOutputs } from './model.js';
+import { buildDetrWeights, checkAgainstSpec, disposeDetrWeights, isIgnorableKey, storeSource, syntheticSource, type DetrWeights, type WeightSource } from './weights.js';
+
+export class DetrModel {
+  constructor(
+    readonly config: DetrConfig,
+    readonly weights: DetrWeights,
+    /** checkpoint keys the model does not use */
+    readonly leftovers: string[],
+    readonly dir: string | null,
+  ) {}
+
+  /** pixelValues [B,3,H,W]; pixelMask [B·H·W] or null. Caller disposes the outputs. */
+  forward(pixelValues: tf.Tensor4D, pixelMask: ArrayLike<number> | null, opts: { queryPositionEmbeddings?: tf.Tensor2D } = {}): DetrOutputs {
+    return detrForward(this.config, this.weights, pixelValues, pixelMask, opts);
+  }
+
+  dispose(): void {
+    disposeDetrWeights(this.weights);
+  }
+}
+
+/** Checks a source against the key map, reports leftovers, builds the model. */
+export function detrFromSource(cfg: DetrConfig, src: WeightSource, dir: string | null = null): DetrModel {
+  const { leftovers } = checkAgainstSpec(cfg, src);
+  const unexpected = leftovers.filter((k) => !isIgnorableKey(k));
+  if (leftovers.length) {
+    const shown = unexpected.slice(0, 5).join(', ');
+    log(unexpected.length ? 'warn' : 'debug', `${src.source}: ${leftovers.length} unused tensor(s) ignored${unexpected.length ? ` (e.g. ${shown})` : ' (BatchNorm num_batches_tracked)'}`);
+  }
+  return new DetrModel(cfg, buildDetrWeights(cfg, src), leftovers, dir);
+}
+
+export function readJson(path: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new LogolabError(`${path}: cannot read JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new LogolabError(`${path}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+export function readDetrConfig(dir: string): DetrConfig {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new LogolabError(`${dir}: not a DETR model folder (no such directory)`);
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath)) throw new LogolabError(`${dir}: no config.json (expected an HF DetrForObjectDetection folder)`);
+  return detrConfigFromJson(readJson(cfgPath), cfgPath);
+}
+
+/** Loads an HF / converted DETR folder. */
+export function loadDetrModel(dir: string): DetrModel {
+  const cfg = readDetrConfig(dir);
+  if (!existsSync(join(dir, 'model.safetensors')) && !existsSync(join(dir, 'model.safetensors.index.json')) && existsSync(join(dir, 'pytorch_model.bin'))) {
+    throw new LogolabError(`${dir}: only pytorch_model.bin found; logolab reads safetensors — re-save the checkpoint with safe_serialization=True`);
+  }
+  const store = openTensorStore(dir);
+  try {
+    return detrFromSource(cfg, storeSource(store), dir);
+  } finally {
+    store.close();
+  }
+}
+
+/** The real facebook/detr-resnet-50 shapes (timm resnet50, d 256, 6+6 layers, 100 queries). */
+export function detrR50Config(numLabels = 1): DetrConfig {
+  const id2label: Record<string, string> = {};
+  for (let i = 0; i < numLabels; i++) id2label[i] = numLabels === 1 ? 'logo' : `LABEL_${i}`;
+  return detrConfigFromJson({
+    model_type: 'detr',
+    architectures: ['DetrForObjectDetection'],
+    backbone_config: { model_type: 'timm_backbone', backbone: 'resnet50', out_indices: [1, 2, 3, 4] },
+    d_model: 256,
+    encoder_layers: 6,
+    decoder_layers: 6,
+    encoder_attention_heads: 8,
+    decoder_attention_heads: 8,
+    encoder_ffn_dim: 2048,
+    decoder_ffn_dim: 2048,
+    num_queries: 100,
+    id2label,
+  }, 'preset detr-r50');
+}
+
+/** `detr-r50` preset (random weights of the real shape) or a folder. */
+export function loadDetrOrPreset(spec: string, seed = 0): DetrModel {
+  if (spec === 'detr-r50') return detrFromSource(detrR50Config(), syntheticSource(detrR50Config(), { seed }));
+  return loadDetrModel(spec);
+}

@@ -1,0 +1,109 @@
+/**
+ * Images → embeddings: the matcher's and evaluator's entry point.
+ *   embedImages: RgbImage[] → image_embeds per image (processor of the model, batched forward)
+ *   embedPixels: pixel_values [N, C, H, W] → image_embeds, pooler_output, last_hidden_state
+ * Batches are run one at a time inside tf.tidy, so memory stays at one batch's activations.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LogolabError } from '../errors.js';
+import type { RgbImage } from '../preprocess/image.js';
+import type { Progress } from '../util/progress.js';
+import type { VisionModel } from '../models/vision/index.js';
+
+export const DEFAULT_BATCH_SIZE = 16;
+
+/** In-place L2 normalisation (a zero vector stays zero, as F.normalize with eps). */
+export function l2normalize(v: Float32Array): Float32Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  const n = Math.max(Math.sqrt(s), 1e-12);
+  for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
+  return v;
+}
+
+function checkBatchSize(b: number): number {
+  if (!Number.isInteger(b) || b < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${b}`);
+  return b;
+}
+
+/** Runs the model on one preprocessed batch [n, C, H, W]; returns its image_embeds rows. */
+async function embedBatch(model: VisionModel, batch: Float32Array, n: number, h: number, w: number): Promise<Float32Array[]> {
+  const emb = tf.tidy(() => model.forward(tf.tensor4d(batch, [n, 3, h, w])).imageEmbeds);
+  try {
+    const data = (await emb.data()) as Float32Array;
+    const d = emb.shape[1];
+    return Array.from({ length: n }, (_, i) => data.slice(i * d, (i + 1) * d));
+  } finally {
+    emb.dispose();
+  }
+}
+
+/** image_embeds per image (L2-normalised when `normalize`), in input order. */
+export async function embedImages(
+  model: VisionModel,
+  images: RgbImage[],
+  opts: { batchSize?: number; normalize?: boolean; progress?: Progress } = {},
+): Promise<Float32Array[]> {
+  const bs = checkBatchSize(opts.batchSize ?? DEFAULT_BATCH_SIZE);
+  const { height: h, width: w } = model.processor.outputSize;
+  const per = 3 * h * w;
+  const out: Float32Array[] = [];
+  for (let start = 0; start < images.length; start += bs) {
+    const chunk = images.slice(start, start + bs);
+    const batch = new Float32Array(chunk.length * per);
+    chunk.forEach((img, i) => {
+      const px = model.processor.process(img);
+      if (px.length !== per) throw new Error(`internal: processor produced ${px.length} values, expected ${per}`);
+      batch.set(px, i * per);
+    });
+    const rows = await embedBatch(model, batch, chunk.length, h, w);
+    for (const r of rows) out.push(opts.normalize ? l2normalize(r) : r);
+    opts.progress?.tick(chunk.length);
+  }
+  return out;
+}
+
+export type PixelOutputs = Record<'image_embeds' | 'pooler_output' | 'last_hidden_state', { shape: number[]; data: Float32Array }>;
+
+/** HF's three outputs for pixel_values [N, C, H, W] (image_embeds NOT normalised). */
+export async function embedPixels(model: VisionModel, pixels: Float32Array, shape: number[], opts: { batchSize?: number; progress?: Progress } = {}): Promise<PixelOutputs> {
+  if (shape.length !== 4) throw new LogolabError(`pixel_values: expected [N, C, H, W], got shape ${JSON.stringify(shape)}`);
+  const [n, c, h, w] = shape as [number, number, number, number];
+  const bs = checkBatchSize(opts.batchSize ?? DEFAULT_BATCH_SIZE);
+  const per = c * h * w;
+  const parts: { e: Float32Array; p: Float32Array; l: Float32Array }[] = [];
+  let dims: { e: number; p: number; t: number; d: number } | null = null;
+  for (let start = 0; start < n; start += bs) {
+    const m = Math.min(bs, n - start);
+    const x = tf.tensor4d(pixels.subarray(start * per, (start + m) * per), [m, c, h, w]);
+    let out;
+    try {
+      out = model.forward(x);
+    } finally {
+      x.dispose();
+    }
+    try {
+      dims = { e: out.imageEmbeds.shape[1], p: out.poolerOutput.shape[1], t: out.lastHiddenState.shape[1], d: out.lastHiddenState.shape[2] };
+      parts.push({ e: (await out.imageEmbeds.data()) as Float32Array, p: (await out.poolerOutput.data()) as Float32Array, l: (await out.lastHiddenState.data()) as Float32Array });
+    } finally {
+      tf.dispose([out.imageEmbeds, out.poolerOutput, out.lastHiddenState]);
+    }
+    opts.progress?.tick(m);
+  }
+  if (!dims) throw new LogolabError('pixel_values: no images (N = 0)');
+  const cat = (k: 'e' | 'p' | 'l') => {
+    const total = parts.reduce((s, x) => s + x[k].length, 0);
+    const a = new Float32Array(total);
+    let o = 0;
+    for (const x of parts) {
+      a.set(x[k], o);
+      o += x[k].length;
+    }
+    return a;
+  };
+  return {
+    image_embeds: { shape: [n, dims.e], data: cat('e') },
+    pooler_output: { shape: [n, dims.p], data: cat('p') },
+    last_hidden_state: { shape: [n, dims.t, dims.d], data: cat('l') },
+  };
+}

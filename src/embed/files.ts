@@ -1,0 +1,32 @@
+/** Image paths from the command line: files as given, folders walked recursively (sorted). */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { LogolabError } from '../errors.js';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif'];
+
+function walk(dir: string, out: string[]): void {
+  for (const name of readdirSync(dir).sort()) {
+    if (name.startsWith('.')) continue;
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) walk(p, out);
+    else if (IMAGE_EXTENSIONS.includes(extname(name).toLowerCase())) out.push(p);
+  }
+}
+
+/** Expands files and folders into image files; a missing path or a folder without images is an error. */
+export function listImages(inputs: string[]): string[] {
+  if (inputs.length === 0) throw new LogolabError('no images or folders given');
+  const out: string[] = [];
+  for (const p of inputs) {
+    if (!existsSync(p)) throw new LogolabError(`${p}: no such file or folder`);
+    if (statSync(p).isDirectory()) {
+      const found: string[] = [];
+      walk(p, found);
+      if (found.length === 0) throw new LogolabError(`${p}: folder holds no images (${IMAGE_EXTENSIONS.join(' ')})`);
+      out.push(...found);
+    } else out.push(p);
+  }
+  return out;
+}

@@ -1,0 +1,108 @@
+/**
+ * Embedding cache in SQLite (better-sqlite3, WAL). Key = sha256 over
+ *   model fingerprint (weights + adapter + head) | preprocessing | file content hash | box,
+ * so a changed model, adapter, preprocessing mode, file or box can never hit a stale entry
+ * (the reference keyed on file names only and needed --clear-cache when switching models).
+ * Two runs may share a cache: WAL + busy_timeout, INSERT OR IGNORE (same key ⇒ same value).
+ */
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LogolabError } from '../errors.js';
+import type { Box } from './types.js';
+
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function cacheKey(modelFingerprint: string, preprocess: string, contentHash: string, box?: Box | null): string {
+  return sha256(`${modelFingerprint}|${preprocess}|${contentHash}|${box ? box.join(',') : 'whole'}`);
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+}
+
+export class EmbeddingCache {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly getStmt: Database.Statement;
+  private readonly putStmt: Database.Statement;
+  readonly stats: CacheStats = { hits: 0, misses: 0 };
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.db = db;
+    this.getStmt = db.prepare('SELECT dim, vec FROM embeddings WHERE key = ?');
+    this.putStmt = db.prepare('INSERT OR IGNORE INTO embeddings(key, dim, vec, created) VALUES (?, ?, ?, ?)');
+  }
+
+  static open(path: string): EmbeddingCache {
+    mkdirSync(dirname(path), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+      db.pragma('busy_timeout = 30000');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec('CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vec BLOB NOT NULL, created INTEGER NOT NULL)');
+    } catch (e) {
+      throw new LogolabError(`${path}: cannot open embedding cache (${(e as Error).message})`);
+    }
+    return new EmbeddingCache(path, db);
+  }
+
+  /** Deletes the cache file (and its WAL/SHM). */
+  static clear(path: string): void {
+    for (const p of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(p)) rmSync(p);
+  }
+
+  get(key: string): Float32Array | undefined {
+    const r = this.getStmt.get(key) as { dim: number; vec: Buffer } | undefined;
+    if (!r) {
+      this.stats.misses++;
+      return undefined;
+    }
+    this.stats.hits++;
+    const out = new Float32Array(r.dim);
+    new Uint8Array(out.buffer).set(r.vec.subarray(0, r.dim * 4));
+    return out;
+  }
+
+  putMany(entries: [string, Float32Array][]): void {
+    const now = Date.now();
+    const tx = this.db.transaction(() => {
+      for (const [k, v] of entries) this.putStmt.run(k, v.length, Buffer.from(v.buffer, v.byteOffset, v.byteLength), now);
+    });
+    tx();
+  }
+
+  count(): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM embeddings').get() as { n: number }).n);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Content hashes of files, memoised per process run (one read per file). */
+export class FileHasher {
+  private readonly memo = new Map<string, string>();
+  hash(path: string): string {
+    let h = this.memo.get(path);
+    if (h === undefined) {
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(path);
+      } catch (e) {
+        throw new LogolabError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      h = sha256(bytes);
+      this.memo.set(path, h);
+    }
+    return h;
+  }
+}

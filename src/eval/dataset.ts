@@ -1,0 +1,56 @@
+/**
+ * The evaluation's view of a dataset: logos, reference crops and test images with ground truth.
+ * Built from a prepared data dir (src/data/db.ts) or read back from an embeddings exchange file,
+ * so sampling works the same on both and `--embeddings` gives the same sample as computing in place.
+ */
+import { openDataDb } from '../data/db.js';
+import type { Box } from './types.js';
+
+export interface DatasetRef {
+  id: string;
+  logo: string;
+  /** the crop file (embedded whole) */
+  path: string;
+  /** image id the crop was cut from (excluded from the test images when the crop is sampled) */
+  sourceImage?: string;
+  /** the crop's box in its source image (information only) */
+  box?: Box;
+}
+
+export interface DatasetImage {
+  id: string;
+  name: string;
+  path: string;
+  width: number;
+  height: number;
+  /** ground-truth objects (empty = negative); boxes may be absent (folder layout) */
+  gt: { logo: string; box?: Box }[];
+}
+
+export interface DatasetIndex {
+  /** where it came from (data dir or exchange file) */
+  source: string;
+  logos: string[];
+  refs: DatasetRef[];
+  images: DatasetImage[];
+}
+
+export function datasetFromDataDir(dir: string): DatasetIndex {
+  const db = openDataDb(dir);
+  try {
+    const refs = db.referenceCrops().map((c) => ({ id: `ref:${c.id}`, logo: c.logoName, path: c.path, sourceImage: `img:${c.sourceImageId}`, box: c.box }));
+    const gt = db.groundTruthAll();
+    const images = db.testImages().map((t) => ({
+      id: `img:${t.id}`,
+      name: t.file,
+      path: t.path,
+      width: t.width,
+      height: t.height,
+      gt: (gt.get(t.id) ?? []).map((g) => ({ logo: g.logoName, box: g.box })),
+    }));
+    const logos = [...new Set([...refs.map((r) => r.logo), ...images.flatMap((i) => i.gt.map((g) => g.logo))])].sort();
+    return { source: db.dir, logos, refs, images };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Embeddings exchange file: every reference crop and every proposed test region of a data dir,
+ * embedded once (e.g. on a GPU machine) and evaluated anywhere. A safetensors file:
+ *   embeddings  F32 [N, D]   rows: references first, then regions image by image
+ *   __metadata__.logolab_embeddings  JSON: model/fingerprint/preprocess/detector and the dataset
+ *                                    index (logos, refs with ids, images with ground truth and
+ *                                    region boxes/scores) — everything sampling needs.
+ * `eval/compare --embeddings f` sample from this index exactly as from the data dir, so results are
+ * identical to computing the embeddings in place (tested).
+ */
+import { LogolabError } from '../errors.js';
+import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';
+import type { CropEncoder } from './encoder.js';
+import { datasetFromDataDir, type DatasetIndex } from './dataset.js';
+import { embedSet, type EmbedOptions } from './pipeline.js';
+import type { RegionProposer } from './proposals.js';
+import type { Sample } from './sample.js';
+import type { Box, EmbeddedSet, EvalRegion } from './types.js';
+
+export const EXCHANGE_VERSION = 1;
+
+interface ExchangeMeta {
+  version: number;
+  model: string;
+  fingerprint: string;
+  preprocess: string;
+  detector: string;
+  dim: number;
+  dataset: DatasetIndex;
+  /** per image id: its regions (box, score, row) */
+  regions: Record<string, { box: Box; score: number; row: number }[]>;
+  /** per ref id: row */
+  refRows: Record<string, number>;
+}
+
+export interface Exchange {
+  meta: Omit<ExchangeMeta, 'regions' | 'refRows'>;
+  dataset: DatasetIndex;
+  refEmbedding(id: string): Float32Array;
+  regions(imageId: string): EvalRegion[];
+}
+
+/** Embeds every reference and every region of the data dir and writes the exchange file. */
+export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder, proposer: RegionProposer, outFile: string, o: EmbedOptions = {}): Promise<{ refs: number; regions: number; dim: number }> {
+  const ds = datasetFromDataDir(dataDir);
+  const set = await embedSet(encoder, proposer, ds.refs, ds.images, ds.logos, o);
+  return writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name });
+}
+
+export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSet, id: { model: string; fingerprint: string; preprocess: string; detector: string }): { refs: number; regions: number; dim: number } {
+  const rowsList: Float32Array[] = [];
+  const refRows: Record<string, number> = {};
+  for (const r of set.refs) {
+    refRows[r.id] = rowsList.length;
+    rowsList.push(r.embedding);
+  }
+  const regions: ExchangeMeta['regions'] = {};
+  for (const im of set.images) {
+    regions[im.id] = im.regions.map((g) => {
+      rowsList.push(g.embedding);
+      return { box: g.box, score: g.score, row: rowsList.length - 1 };
+    });
+  }
+  const dim = rowsList[0]?.length ?? 0;
+  const data = new Float32Array(rowsList.length * dim);
+  rowsList.forEach((v, i) => data.set(v, i * dim));
+  const meta: ExchangeMeta = { version: EXCHANGE_VERSION, ...id, dim, dataset: ds, regions, refRows };
+  writeSafetensors(outFile, { embeddings: { shape: [rowsList.length, dim], data } }, { logolab_embeddings: JSON.stringify(meta) });
+  return { refs: set.refs.length, regions: rowsList.length - set.refs.length, dim };
+}
+
+export function readExchange(file: string): Exchange {
+  const f = SafetensorsFile.open(file);
+  let meta: ExchangeMeta;
+  let data: Float32Array;
+  try {
+    const raw = f.metadata?.logolab_embeddings;
+    if (!raw) throw new LogolabError(`${file}: not a logolab embeddings file (no logolab_embeddings metadata)`);
+    meta = JSON.parse(raw) as ExchangeMeta;
+    if (meta.version !== EXCHANGE_VERSION) throw new LogolabError(`${file}: embeddings file version ${meta.version}, this logolab reads ${EXCHANGE_VERSION}`);
+    const t = f.read('embeddings');
+    if (!(t.data instanceof Float32Array)) throw new LogolabError(`${file}: 'embeddings' is not float32`);
+    data = t.data;
+  } finally {
+    f.close();
+  }
+  const dim = meta.dim;
+  const rowOf = (r: number) => data.slice(r * dim, (r + 1) * dim);
+  const { regions, refRows, ...rest } = meta;
+  return {
+    meta: rest,
+    dataset: meta.dataset,
+    refEmbedding(id) {
+      const r = refRows[id];
+      if (r === undefined) throw new LogolabError(`${file}: no embedding for reference ${id}`);
+      return rowOf(r);
+    },
+    regions(imageId) {
+      const rs = regions[imageId];
+      if (!rs) throw new LogolabError(`${file}: no regions for image ${imageId}`);
+      return rs.map((g, k) => ({ id: `${imageId}#${k}`, box: g.box, score: g.score, embedding: rowOf(g.row) }));
+    },
+  };
+}
+
+/** The EmbeddedSet of a sample drawn from an exchange file's dataset index. */
+export function setFromExchange(ex: Exchange, s: Sample): EmbeddedSet {
+  return {
+    logos: [...s.logos].sort(),
+    refs: s.refs.map((r) => ({ id: r.id, logo: r.logo, embedding: ex.refEmbedding(r.id), source: r.path, ...(r.box ? { box: r.box } : {}) })),
+    images: s.images.map((im) => ({ id: im.id, name: im.name, expected: im.expected, regions: ex.regions(im.id) })),
+    meta: { model: ex.meta.model, fingerprint: ex.meta.fingerprint, preprocess: ex.meta.preprocess, detector: ex.meta.detector },
+  };
+}

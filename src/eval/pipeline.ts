@@ -1,0 +1,107 @@
+/**
+ * The one embedding pass: sampled reference crops + proposed regions of sampled test images →
+ * embeddings (through the SQLite cache) → EmbeddedSet. Each file is decoded at most once, and
+ * not at all when every crop of it is cached and the proposer needs no pixels.
+ */
+import { decodeImage, cropImage, type RgbImage } from '../preprocess/image.js';
+import { Progress } from '../util/progress.js';
+import type { CropEncoder } from './encoder.js';
+import { cacheKey, FileHasher, type EmbeddingCache } from './cache.js';
+import type { RegionProposer, Proposal } from './proposals.js';
+import type { DatasetImage, DatasetRef } from './dataset.js';
+import type { Box, EmbeddedSet, EvalImage, EvalRef } from './types.js';
+
+export interface EmbedOptions {
+  cache?: EmbeddingCache | null;
+  batchSize?: number;
+  quiet?: boolean;
+}
+
+interface Item {
+  path: string;
+  box: Box | null;
+  key: string;
+  out?: Float32Array;
+}
+
+/** Embeds crops of files (box null = the whole file), using and filling the cache. */
+export async function embedItems(encoder: CropEncoder, items: { path: string; box: Box | null }[], o: EmbedOptions = {}, preloaded?: Map<string, RgbImage>): Promise<Float32Array[]> {
+  const hasher = new FileHasher();
+  const all: Item[] = items.map((it) => ({ ...it, key: cacheKey(encoder.fingerprint, encoder.preprocess, hasher.hash(it.path), it.box) }));
+  const todo: Item[] = [];
+  for (const it of all) {
+    const c = o.cache?.get(it.key);
+    if (c) it.out = c;
+    else todo.push(it);
+  }
+  // group by file so each is decoded once; dedupe identical keys
+  const byKey = new Map<string, Item[]>();
+  for (const it of todo) (byKey.get(it.key) ?? byKey.set(it.key, []).get(it.key)!).push(it);
+  const uniq = [...byKey.values()].map((v) => v[0]!);
+  uniq.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const bs = Math.max(1, o.batchSize ?? 16);
+  const prog = new Progress({ label: 'embed', total: uniq.length, unit: 'crop', quiet: o.quiet || uniq.length === 0 });
+  let decodedPath = '';
+  let decoded: RgbImage | null = null;
+  for (let s = 0; s < uniq.length; s += bs) {
+    const batch = uniq.slice(s, s + bs);
+    const imgs: RgbImage[] = [];
+    for (const it of batch) {
+      if (it.path !== decodedPath) {
+        decoded = preloaded?.get(it.path) ?? (await decodeImage(it.path));
+        decodedPath = it.path;
+      }
+      imgs.push(it.box ? cropImage(decoded!, it.box) : decoded!);
+    }
+    const embs = await encoder.embed(imgs);
+    o.cache?.putMany(batch.map((it, i) => [it.key, embs[i]!]));
+    batch.forEach((it, i) => {
+      for (const same of byKey.get(it.key)!) same.out = embs[i]!;
+    });
+    prog.tick(batch.length);
+  }
+  if (uniq.length) prog.finish();
+  return all.map((it) => it.out!);
+}
+
+/** Proposes regions for the images (decoding only when the proposer needs pixels). */
+export async function proposeAll(proposer: RegionProposer, images: DatasetImage[], quiet = false): Promise<{ proposals: Proposal[][]; pixels: Map<string, RgbImage> }> {
+  const proposals: Proposal[][] = [];
+  const pixels = new Map<string, RgbImage>();
+  const prog = new Progress({ label: `propose (${proposer.name})`, total: images.length, unit: 'img', quiet: quiet || !proposer.needsPixels });
+  for (const im of images) {
+    const rgb = proposer.needsPixels ? await decodeImage(im.path) : null;
+    proposals.push(await proposer.propose(im, rgb));
+    prog.tick();
+  }
+  if (proposer.needsPixels) prog.finish();
+  return { proposals, pixels };
+}
+
+/** The full embedding pass over a set of references and test images. */
+export async function embedSet(
+  encoder: CropEncoder,
+  proposer: RegionProposer,
+  refs: DatasetRef[],
+  images: (DatasetImage & { expected?: string[] })[],
+  logos: string[],
+  o: EmbedOptions = {},
+  meta: Record<string, unknown> = {},
+): Promise<EmbeddedSet> {
+  const { proposals } = await proposeAll(proposer, images, o.quiet);
+  const items: { path: string; box: Box | null }[] = refs.map((r) => ({ path: r.path, box: null }));
+  images.forEach((im, i) => {
+    for (const p of proposals[i]!) items.push({ path: im.path, box: p.box });
+  });
+  const embs = await embedItems(encoder, items, o);
+  const outRefs: EvalRef[] = refs.map((r, j) => ({ id: r.id, logo: r.logo, embedding: embs[j]!, source: r.path, ...(r.box ? { box: r.box } : {}) }));
+  let k = refs.length;
+  const logoSet = new Set(logos);
+  const outImages: EvalImage[] = images.map((im, i) => ({
+    id: im.id,
+    name: im.name,
+    expected: im.expected ?? [...new Set(im.gt.map((g) => g.logo).filter((l) => logoSet.has(l)))].sort(),
+    regions: proposals[i]!.map((p, r) => ({ id: `${im.id}#${r}`, box: p.box, score: p.score, embedding: embs[k++]! })),
+  }));
+  return { logos: [...logos].sort(), refs: outRefs, images: outImages, meta: { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...meta } };
+}

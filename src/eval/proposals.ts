@@ -1,0 +1,82 @@
+/**
+ * Region proposals behind one interface:
+ *   gt-boxes     the ground-truth boxes of the image (all of its objects, sampled logos or not):
+ *                isolates embedding quality from detection
+ *   whole-image  one region = the whole image
+ *   detr:<dir>   the DETR detector (src/detect) with detr_threshold, min_box_size, NMS IoU as the
+ *                reference's DetectLogosDETR (`detr:detr-r50` = random weights of the real shape)
+ */
+import { LogolabError } from '../errors.js';
+import type { RgbImage } from '../preprocess/image.js';
+import type { DatasetImage } from './dataset.js';
+import type { Box } from './types.js';
+import { loadDetector } from '../detect/detector.js';
+
+export interface Proposal {
+  box: Box;
+  score: number;
+}
+
+export interface RegionProposer {
+  /** e.g. 'gt-boxes', 'whole-image', 'detr:/models/detr' */
+  name: string;
+  /** identity for caches/exports (detector fingerprint + its thresholds) */
+  key: string;
+  /** whether propose() needs the decoded pixels */
+  needsPixels: boolean;
+  propose(im: DatasetImage, rgb: RgbImage | null): Promise<Proposal[]>;
+  dispose?(): void;
+}
+
+export const gtBoxes: RegionProposer = {
+  name: 'gt-boxes',
+  key: 'gt-boxes',
+  needsPixels: false,
+  async propose(im) {
+    const seen = new Set<string>();
+    const out: Proposal[] = [];
+    for (const g of im.gt) {
+      if (!g.box) throw new LogolabError(`${im.name}: no ground-truth boxes (folder layout) — use --detector whole-image or detr:<dir>`);
+      const k = g.box.join(',');
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ box: [...g.box] as Box, score: 1 });
+    }
+    return out;
+  },
+};
+
+export const wholeImage: RegionProposer = {
+  name: 'whole-image',
+  key: 'whole-image',
+  needsPixels: false,
+  async propose(im) {
+    return [{ box: [0, 0, im.width, im.height], score: 1 }];
+  },
+};
+
+/**
+ * `detr:<dir|detr-r50>`: the detector of src/detect (HF post-processing, then the reference's
+ * min_box_size filter and class-agnostic NMS), one image at a time.
+ */
+export function detrProposer(spec: string, o: { detrThreshold: number; minBoxSize: number; nmsIou: number }): RegionProposer {
+  const det = loadDetector(spec, { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIouThreshold: o.nmsIou });
+  return {
+    name: `detr:${spec}`,
+    key: `detr:${spec}:${o.detrThreshold}:${o.minBoxSize}:${o.nmsIou}`,
+    needsPixels: true,
+    async propose(_im, rgb) {
+      const [r] = await det.detect([rgb!]);
+      return r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]! }));
+    },
+    dispose: () => det.dispose(),
+  };
+}
+
+/** --detector gt-boxes | whole-image | detr:<dir> */
+export function makeProposer(spec: string, o: { detrThreshold: number; minBoxSize: number; nmsIou: number }): RegionProposer {
+  if (spec === 'gt-boxes') return gtBoxes;
+  if (spec === 'whole-image') return wholeImage;
+  if (spec.startsWith('detr:') && spec.length > 5) return detrProposer(spec.slice(5), o);
+  throw new LogolabError(`--detector: '${spec}' is not gt-boxes, whole-image or detr:<model dir>`);
+}

@@ -1,0 +1,102 @@
+/**
+ * One evaluation run, shared by `logolab eval`, `logolab compare` and the tests: dataset (data dir or
+ * exchange file) → sample → one embedding pass (cached) → prepared matrices.
+ */
+import { join } from 'node:path';
+import { LogolabError } from '../errors.js';
+import { log } from '../util/progress.js';
+import { EmbeddingCache } from './cache.js';
+import { datasetFromDataDir, type DatasetIndex } from './dataset.js';
+import type { CropEncoder } from './encoder.js';
+import { readExchange, setFromExchange, type Exchange } from './exchange.js';
+import { prepare, type PreparedSet } from './evaluate.js';
+import type { Counting } from './counting.js';
+import type { RunInfo } from './format.js';
+import { embedSet } from './pipeline.js';
+import { makeProposer } from './proposals.js';
+import { sampleTest, type Sample, type SampleOptions } from './sample.js';
+
+export interface SourceOptions {
+  data?: string;
+  embeddings?: string;
+}
+
+export interface PassOptions {
+  detector: string;
+  detrThreshold: number;
+  minBoxSize: number;
+  nmsIou: number;
+  /** cache file, or null = --no-cache */
+  cache: string | null;
+  clearCache?: boolean;
+  batchSize?: number;
+  quiet?: boolean;
+}
+
+export interface Source {
+  dataset: DatasetIndex;
+  exchange: Exchange | null;
+}
+
+export function openSource(o: SourceOptions): Source {
+  if (o.embeddings) {
+    const exchange = readExchange(o.embeddings);
+    return { dataset: exchange.dataset, exchange };
+  }
+  if (!o.data) throw new LogolabError('give --data <prepared data dir> or --embeddings <file>');
+  return { dataset: datasetFromDataDir(o.data), exchange: null };
+}
+
+export function defaultCachePath(dataDir: string): string {
+  return process.env.LOGOLAB_CACHE ?? join(dataDir, 'embedding_cache.sqlite');
+}
+
+export interface Pass {
+  sample: Sample;
+  prepared: PreparedSet;
+  model: string;
+  detector: string;
+  cacheStats: { hits: number; misses: number } | null;
+}
+
+/** The embedding pass for a sample: from the exchange file, or by `encoder` through the cache. */
+export async function embeddingPass(src: Source, sample: Sample, encoder: CropEncoder | null, o: PassOptions): Promise<Pass> {
+  if (src.exchange) {
+    if (encoder) log('warn', 'embeddings come from the exchange file; the model options are ignored');
+    const set = setFromExchange(src.exchange, sample);
+    return { sample, prepared: prepare(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, cacheStats: null };
+  }
+  if (!encoder) throw new LogolabError('give --model <dir> (or --embeddings <file>)');
+  if (o.cache && o.clearCache) EmbeddingCache.clear(o.cache);
+  const cache = o.cache ? EmbeddingCache.open(o.cache) : null;
+  const proposer = makeProposer(o.detector, o);
+  try {
+    const set = await embedSet(encoder, proposer, sample.refs, sample.images, sample.logos, { cache, batchSize: o.batchSize, quiet: o.quiet });
+    return { sample, prepared: prepare(set), model: encoder.name, detector: proposer.name, cacheStats: cache ? { ...cache.stats } : null };
+  } finally {
+    cache?.close();
+    proposer.dispose?.();
+  }
+}
+
+export function drawSample(src: Source, o: SampleOptions): Sample {
+  return sampleTest(src.dataset, o);
+}
+
+export function runInfo(pass: Pass, o: { preprocessMode: string; detrThreshold: number; counting: Counting }): RunInfo {
+  const s = pass.sample;
+  return {
+    model: pass.model,
+    preprocessMode: o.preprocessMode,
+    numLogos: s.logos.length,
+    refsPerLogo: s.options.refsPerLogo,
+    totalRefs: s.refs.length,
+    positiveSamples: s.options.positiveSamples,
+    negativeSamples: s.options.negativeSamples,
+    testImages: s.images.length,
+    detector: pass.detector,
+    detrThreshold: pass.detector.startsWith('detr') ? o.detrThreshold : null,
+    seed: s.options.seed,
+    counting: o.counting,
+  };
+}

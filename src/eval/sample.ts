@@ -1,0 +1,67 @@
+/**
+ * The reference's test sample (test_logo_detection.py; its sampling code is not in the diff, so
+ * this follows its README and result blocks — see the report for the assumptions):
+ *   1. logos with ≥1 reference crop and ≥1 test image, in name order, shuffled; take num_logos;
+ *   2. per logo: refs_per_logo reference crops (fewer when the logo has fewer — the reference's
+ *      "Total reference embeddings: 189" for 20×10);
+ *   3. per logo: positive_samples images containing it and negative_samples images not containing
+ *      it, never an image a sampled reference crop was cut from (the reference could test a region
+ *      against its own crop);
+ *   4. the test set is the union, in id order; an image's expected logos = its ground-truth logos
+ *      among the sampled logos.
+ * Every choice goes through makeRng(seed) over sorted inputs, so the same seed gives the same sample
+ * on every run (the reference's "Test images processed" varied 2350–2361 for one seed).
+ */
+import { LogolabError } from '../errors.js';
+import { makeRng } from '../util/rng.js';
+import type { DatasetIndex, DatasetImage, DatasetRef } from './dataset.js';
+
+export interface SampleOptions {
+  numLogos: number;
+  refsPerLogo: number;
+  positiveSamples: number;
+  negativeSamples: number;
+  seed: number;
+}
+
+export interface Sample {
+  logos: string[]; // sorted
+  refs: DatasetRef[];
+  images: (DatasetImage & { expected: string[] })[];
+  options: SampleOptions;
+}
+
+function take<T>(rng: ReturnType<typeof makeRng>, xs: T[], n: number): T[] {
+  return rng.shuffle([...xs]).slice(0, n);
+}
+
+export function sampleTest(ds: DatasetIndex, o: SampleOptions): Sample {
+  for (const k of ['numLogos', 'refsPerLogo', 'positiveSamples', 'negativeSamples'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 0) throw new LogolabError(`${k}: must be an integer ≥ 0, got ${o[k]}`);
+  }
+  if (o.numLogos < 1 || o.refsPerLogo < 1) throw new LogolabError('num-logos and refs-per-logo must be ≥ 1');
+  const rng = makeRng(o.seed);
+  const refsBy = new Map<string, DatasetRef[]>();
+  for (const r of ds.refs) (refsBy.get(r.logo) ?? refsBy.set(r.logo, []).get(r.logo)!).push(r);
+  const imagesWith = new Map<string, DatasetImage[]>();
+  for (const im of ds.images) for (const l of new Set(im.gt.map((g) => g.logo))) (imagesWith.get(l) ?? imagesWith.set(l, []).get(l)!).push(im);
+  const eligible = ds.logos.filter((l) => (refsBy.get(l)?.length ?? 0) > 0 && (imagesWith.get(l)?.length ?? 0) > 0);
+  if (eligible.length === 0) throw new LogolabError(`${ds.source}: no logo has both reference crops and test images`);
+  const logos = take(rng, eligible, o.numLogos).sort();
+  const refs: DatasetRef[] = [];
+  for (const l of logos) refs.push(...take(rng, refsBy.get(l)!, o.refsPerLogo));
+  const used = new Set(refs.map((r) => r.sourceImage).filter((x): x is string => !!x));
+  const pool = ds.images.filter((im) => !used.has(im.id));
+  const chosen = new Set<string>();
+  for (const l of logos) {
+    const pos = pool.filter((im) => im.gt.some((g) => g.logo === l));
+    const neg = pool.filter((im) => !im.gt.some((g) => g.logo === l));
+    for (const im of take(rng, pos, o.positiveSamples)) chosen.add(im.id);
+    for (const im of take(rng, neg, o.negativeSamples)) chosen.add(im.id);
+  }
+  const logoSet = new Set(logos);
+  const images = pool
+    .filter((im) => chosen.has(im.id))
+    .map((im) => ({ ...im, expected: [...new Set(im.gt.map((g) => g.logo).filter((l) => logoSet.has(l)))].sort() }));
+  return { logos, refs, images, options: o };
+}

@@ -1,0 +1,13 @@
+/** Small text blocks for eval's stdout beyond the reference's summary (retrieval). */
+import type { RetrievalReport } from './retrieval.js';
+
+export function formatRetrieval(r: RetrievalReport | null): string {
+  if (!r) return '';
+  const f = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(1).padStart(5)}%`);
+  const o = r.overall;
+  const L = ['', '-'.repeat(60), `RETRIEVAL over reference crops (${o.num_queries} queries, ${o.num_lone_queries} lone)`];
+  L.push(`  precision@1: ${f(o.precision_at_1)}  recall@5: ${f(o.recall_at_k[5] ?? 0)}  R-precision: ${f(o.r_precision)}  MAP@R: ${f(o.map_at_r)}`);
+  L.push('  per logo:            refs   P@1    R-prec');
+  for (const p of r.perLogo) L.push(`    ${p.logo.slice(0, 18).padEnd(18)} ${String(p.refs).padStart(4)}  ${f(p.precisionAt1)} ${f(p.rPrecision)}`);
+  return L.join('\n') + '\n';
+}

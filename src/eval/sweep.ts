@@ -1,0 +1,144 @@
+/**
+ * Single-pass sweeps: every cell of thresholds × margins × min_matching_refs × aggregation
+ * (× method) is `evaluate` on the same prepared similarity matrices — so a cell is exactly what a
+ * separate run with that setting gives (tested), at the cost of matching only.
+ * Calibration picks a threshold on one half of the images and reports it on the other half.
+ */
+import { LogolabError } from '../errors.js';
+import { makeRng } from '../util/rng.js';
+import { AGGREGATIONS, MATCHING_METHODS, type Aggregation, type MatchingMethod, type MatchOptions } from '../match/matchers.js';
+import { evaluate, type PreparedSet } from './evaluate.js';
+import type { Counting, Counts } from './counting.js';
+
+export interface SweepSpec {
+  methods: MatchingMethod[];
+  thresholds: number[];
+  margins: number[];
+  minMatchingRefs: number[];
+  aggregations: Aggregation[];
+}
+
+export interface SweepCell {
+  options: MatchOptions;
+  counts: Counts;
+}
+
+/** "0.5:0.95:0.05" (inclusive range) or "0.6,0.7" → numbers; values rounded to 1e-9 to kill drift. */
+export function parseNumberList(s: string, what: string): number[] {
+  const t = s.trim();
+  let out: number[];
+  const m = /^(-?[\d.]+):(-?[\d.]+):([\d.]+)$/.exec(t);
+  if (m) {
+    const [a, b, step] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    if (!(step > 0) || !(b >= a)) throw new LogolabError(`${what}: bad range '${s}' (want start:end:step with end ≥ start, step > 0)`);
+    out = [];
+    for (let i = 0; a + i * step <= b + 1e-9; i++) out.push(Math.round((a + i * step) * 1e9) / 1e9);
+  } else out = t.split(',').map((x) => Number(x.trim()));
+  if (!out.length || out.some((x) => !Number.isFinite(x))) throw new LogolabError(`${what}: cannot parse '${s}' as numbers`);
+  return out;
+}
+
+export function parseEnumList<T extends string>(s: string, allowed: readonly T[], what: string): T[] {
+  const out = s.split(',').map((x) => x.trim()) as T[];
+  for (const x of out) if (!allowed.includes(x)) throw new LogolabError(`${what}: '${x}' is not one of ${allowed.join('|')}`);
+  return out;
+}
+
+/** All distinct cells (parameters a method ignores are not multiplied out). */
+export function sweepCells(spec: SweepSpec): MatchOptions[] {
+  const cells: MatchOptions[] = [];
+  const seen = new Set<string>();
+  for (const method of spec.methods)
+    for (const aggregation of method === 'multi-ref' ? spec.aggregations : [spec.aggregations[0] ?? 'max'])
+      for (const minMatchingRefs of method === 'multi-ref' ? spec.minMatchingRefs : [spec.minMatchingRefs[0] ?? 1])
+        for (const margin of method === 'simple' ? [spec.margins[0] ?? 0] : spec.margins)
+          for (const threshold of spec.thresholds) {
+            const o: MatchOptions = { method, threshold, margin, minMatchingRefs, aggregation };
+            const k = JSON.stringify(o);
+            if (!seen.has(k)) {
+              seen.add(k);
+              cells.push(o);
+            }
+          }
+  return cells;
+}
+
+export function runSweep(p: PreparedSet, spec: SweepSpec, counting: Counting = 'logos', imageSubset?: number[]): SweepCell[] {
+  for (const m of spec.methods) if (!MATCHING_METHODS.includes(m)) throw new LogolabError(`sweep: unknown method '${m}'`);
+  for (const a of spec.aggregations) if (!AGGREGATIONS.includes(a)) throw new LogolabError(`sweep: unknown aggregation '${a}'`);
+  return sweepCells(spec).map((options) => {
+    const r = evaluate(p, options, counting, imageSubset);
+    const { tp, fp, fn, expected, precision, recall, f1 } = r;
+    return { options, counts: { tp, fp, fn, expected, precision, recall, f1 } };
+  });
+}
+
+export function formatSweepTable(cells: SweepCell[]): string {
+  const head = 'method     aggr  min_refs  margin  threshold     TP     FP     FN   prec   recall  F1';
+  const lines = [head, '-'.repeat(head.length)];
+  for (const c of cells) {
+    const o = c.options;
+    const k = c.counts;
+    lines.push(
+      `${o.method.padEnd(10)} ${(o.method === 'multi-ref' ? o.aggregation : '-').padEnd(5)} ${String(o.method === 'multi-ref' ? o.minMatchingRefs : '-').padStart(8)}  ${(o.method === 'simple' ? '-' : o.margin.toFixed(3)).padStart(6)}  ${o.threshold.toFixed(3).padStart(9)} ${String(k.tp).padStart(6)} ${String(k.fp).padStart(6)} ${String(k.fn).padStart(6)}  ${(k.precision * 100).toFixed(1).padStart(5)}  ${(k.recall * 100).toFixed(1).padStart(6)}  ${(k.f1 * 100).toFixed(1).padStart(5)}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+// ---------------- calibration ----------------
+
+export type CalibrationTarget = { kind: 'precision' | 'recall'; value: number } | { kind: 'f1' };
+
+export function parseCalibrationTarget(s: string): CalibrationTarget {
+  if (s === 'f1') return { kind: 'f1' };
+  const m = /^(precision|recall)=([\d.]+)$/.exec(s);
+  if (!m || !(Number(m[2]) > 0 && Number(m[2]) <= 1)) throw new LogolabError(`--calibrate: '${s}' is not precision=<0..1>, recall=<0..1> or f1`);
+  return { kind: m[1] as 'precision' | 'recall', value: Number(m[2]) };
+}
+
+export interface CalibrationResult {
+  target: CalibrationTarget;
+  threshold: number | null;
+  /** what was achieved on the calibration split at that threshold */
+  calibration: Counts | null;
+  /** the same threshold on the held-out test split */
+  test: Counts | null;
+  calibrationImages: number;
+  testImages: number;
+}
+
+/** Images split in two halves by a seeded shuffle (calibration = first half). */
+export function calibrationSplit(numImages: number, seed: number): { calib: number[]; test: number[] } {
+  const idx = makeRng(`calibrate:${seed}`).shuffle([...Array(numImages).keys()]);
+  const h = Math.ceil(numImages / 2);
+  return { calib: idx.slice(0, h).sort((a, b) => a - b), test: idx.slice(h).sort((a, b) => a - b) };
+}
+
+/**
+ * precision=p: the lowest threshold whose calibration precision ≥ p (most recall at that precision);
+ * recall=r: the highest threshold whose calibration recall ≥ r (most precision at that recall);
+ * f1: the threshold with the best calibration F1 (ties: the lower threshold).
+ */
+export function calibrate(p: PreparedSet, base: MatchOptions, thresholds: number[], target: CalibrationTarget, seed: number, counting: Counting = 'logos'): CalibrationResult {
+  const { calib, test } = calibrationSplit(p.set.images.length, seed);
+  const ts = [...new Set(thresholds)].sort((a, b) => a - b);
+  const rows = ts.map((t) => ({ t, c: evaluate(p, { ...base, threshold: t }, counting, calib) }));
+  let pick: (typeof rows)[number] | undefined;
+  if (target.kind === 'precision') pick = rows.find((r) => r.c.tp + r.c.fp > 0 && r.c.precision >= target.value);
+  else if (target.kind === 'recall') pick = [...rows].reverse().find((r) => r.c.recall >= target.value);
+  else for (const r of rows) if (!pick || r.c.f1 > pick.c.f1) pick = r;
+  const strip = (c: Counts): Counts => ({ tp: c.tp, fp: c.fp, fn: c.fn, expected: c.expected, precision: c.precision, recall: c.recall, f1: c.f1 });
+  if (!pick) return { target, threshold: null, calibration: null, test: null, calibrationImages: calib.length, testImages: test.length };
+  const t = evaluate(p, { ...base, threshold: pick.t }, counting, test);
+  return { target, threshold: pick.t, calibration: strip(pick.c), test: strip(t), calibrationImages: calib.length, testImages: test.length };
+}
+
+export function formatCalibration(r: CalibrationResult): string {
+  const tgt = r.target.kind === 'f1' ? 'best F1' : `${r.target.kind} ≥ ${r.target.value}`;
+  const f = (c: Counts) => `P ${(c.precision * 100).toFixed(1)}%  R ${(c.recall * 100).toFixed(1)}%  F1 ${(c.f1 * 100).toFixed(1)}%  (TP ${c.tp} FP ${c.fp} FN ${c.fn})`;
+  const L = ['', '-'.repeat(60), `CALIBRATION (${tgt}; ${r.calibrationImages} calibration / ${r.testImages} test images)`];
+  if (r.threshold === null) L.push('  no threshold in the sweep reaches the target on the calibration split');
+  else L.push(`  Chosen threshold: ${r.threshold}`, `  Calibration split: ${f(r.calibration!)}`, `  Test split:        ${f(r.test!)}`);
+  return L.join('\n') + '\n';
+}

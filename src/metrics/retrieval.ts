@@ -1,0 +1,234 @@
+/**
+ * Retrieval metrics on embeddings, with pytorch-metric-learning's AccuracyCalculator definitions:
+ *
+ * - neighbours are ranked by cosine similarity (descending; ties by reference index ascending).
+ *   For L2-normalised embeddings this is the same ranking as PML's default L2 kNN.
+ * - self-retrieval (no separate reference set): each query is excluded from its own neighbours
+ *   (PML `ref_includes_query=True`).
+ * - R(q) = number of references with q's label (self excluded). "Lone" queries (R = 0) are left
+ *   out of every metric, as PML does; if all queries are lone every metric is 0.
+ * - precision@1 = mean over queries of [label(nn1) == label(q)]
+ * - recall@k    = mean over queries of [any of the k nearest has label(q)]  (the "Recall@K" of the
+ *   metric-learning literature and of the reference's EmbeddingEvaluator, lone queries excluded)
+ * - R-precision = mean over queries of |same-label among the R nearest| / R
+ * - MAP@R       = mean over queries of (1/R) Σ_{i≤R} P(i)·rel(i), P(i) = precision of the first i
+ *
+ * The vectorised path computes similarities with tf matMul in query chunks and keeps only the
+ * top-K labels per query (K = max R and max k). `retrievalMetricsLoop` is the plain-loop reference
+ * used by the tests.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LogolabError } from '../errors.js';
+
+export type Embeddings = Float32Array[] | { data: Float32Array; rows: number; dim: number };
+
+export interface RetrievalInput {
+  /** query embeddings ([N][D] or a flat [N·D] block) */
+  queries: Embeddings;
+  queryLabels: ArrayLike<number>;
+  /** reference set; omitted = self-retrieval over the queries (self excluded) */
+  references?: Embeddings;
+  referenceLabels?: ArrayLike<number>;
+  /** recall@k for these k (default [1, 5]) */
+  ks?: number[];
+}
+
+export interface RetrievalMetrics {
+  precision_at_1: number;
+  r_precision: number;
+  map_at_r: number;
+  /** recall_at_k keyed by k */
+  recall_at_k: Record<number, number>;
+  /** queries that counted (R > 0) */
+  num_queries: number;
+  /** queries left out because no reference shares their label */
+  num_lone_queries: number;
+}
+
+interface Flat {
+  data: Float32Array;
+  rows: number;
+  dim: number;
+}
+
+function toFlat(e: Embeddings, what: string): Flat {
+  if (!Array.isArray(e)) {
+    if (e.data.length !== e.rows * e.dim) throw new LogolabError(`${what}: data length ${e.data.length} ≠ rows·dim ${e.rows}·${e.dim}`);
+    return e;
+  }
+  const rows = e.length;
+  const dim = rows > 0 ? e[0]!.length : 0;
+  const data = new Float32Array(rows * dim);
+  e.forEach((v, i) => {
+    if (v.length !== dim) throw new LogolabError(`${what}[${i}]: dimension ${v.length} ≠ ${dim}`);
+    data.set(v, i * dim);
+  });
+  return { data, rows, dim };
+}
+
+/** L2-normalised copy (zero rows stay zero). */
+function normalizeRows(f: Flat): Flat {
+  const out = new Float32Array(f.data.length);
+  for (let i = 0; i < f.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < f.dim; j++) s += f.data[i * f.dim + j]! ** 2;
+    const n = Math.sqrt(s) || 1;
+    for (let j = 0; j < f.dim; j++) out[i * f.dim + j] = f.data[i * f.dim + j]! / n;
+  }
+  return { data: out, rows: f.rows, dim: f.dim };
+}
+
+interface Prepared {
+  q: Flat;
+  r: Flat;
+  ql: Int32Array;
+  rl: Int32Array;
+  self: boolean;
+  /** R per query */
+  relCount: Int32Array;
+  ks: number[];
+}
+
+function prepare(inp: RetrievalInput): Prepared {
+  const q = normalizeRows(toFlat(inp.queries, 'queries'));
+  const self = inp.references === undefined;
+  const r = self ? q : normalizeRows(toFlat(inp.references!, 'references'));
+  const ql = Int32Array.from(inp.queryLabels);
+  const rl = self ? ql : Int32Array.from(inp.referenceLabels ?? []);
+  if (ql.length !== q.rows) throw new LogolabError(`queryLabels: ${ql.length} labels for ${q.rows} queries`);
+  if (rl.length !== r.rows) throw new LogolabError(`referenceLabels: ${rl.length} labels for ${r.rows} references`);
+  if (q.rows > 0 && r.rows > 0 && q.dim !== r.dim) throw new LogolabError(`references: dimension ${r.dim} ≠ queries' ${q.dim}`);
+  const counts = new Map<number, number>();
+  for (const l of rl) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const relCount = new Int32Array(ql.length);
+  for (let i = 0; i < ql.length; i++) relCount[i] = (counts.get(ql[i]!) ?? 0) - (self ? 1 : 0);
+  const ks = inp.ks ?? [1, 5];
+  for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new LogolabError(`ks: ${k} is not a positive integer`);
+  return { q, r, ql, rl, self, relCount, ks };
+}
+
+/** Scores one query from its ranked neighbour labels (at least max(R, max k) of them, or all). */
+function scoreQuery(label: number, R: number, ranked: ArrayLike<number>, ks: number[], acc: Acc): void {
+  acc.n += 1;
+  acc.p1 += ranked.length > 0 && ranked[0] === label ? 1 : 0;
+  let hits = 0;
+  let ap = 0;
+  for (let i = 0; i < Math.min(R, ranked.length); i++) {
+    if (ranked[i] === label) {
+      hits += 1;
+      ap += hits / (i + 1);
+    }
+  }
+  acc.rp += hits / R;
+  acc.map += ap / R;
+  for (const k of ks) {
+    let any = false;
+    for (let i = 0; i < Math.min(k, ranked.length); i++) if (ranked[i] === label) any = true;
+    acc.rk.set(k, (acc.rk.get(k) ?? 0) + (any ? 1 : 0));
+  }
+}
+
+interface Acc {
+  n: number;
+  p1: number;
+  rp: number;
+  map: number;
+  rk: Map<number, number>;
+}
+
+function finish(acc: Acc, lone: number, ks: number[]): RetrievalMetrics {
+  const d = acc.n || 1;
+  const recall: Record<number, number> = {};
+  for (const k of ks) recall[k] = acc.n ? (acc.rk.get(k) ?? 0) / d : 0;
+  return {
+    precision_at_1: acc.n ? acc.p1 / d : 0,
+    r_precision: acc.n ? acc.rp / d : 0,
+    map_at_r: acc.n ? acc.map / d : 0,
+    recall_at_k: recall,
+    num_queries: acc.n,
+    num_lone_queries: lone,
+  };
+}
+
+/** Vectorised metrics (tf matMul + topk in chunks of `chunk` queries). */
+export function retrievalMetrics(inp: RetrievalInput, chunk = 256): RetrievalMetrics {
+  const p = prepare(inp);
+  const { q, r, self, relCount, ks } = p;
+  const acc: Acc = { n: 0, p1: 0, rp: 0, map: 0, rk: new Map() };
+  let lone = 0;
+  const avail = r.rows - (self ? 1 : 0);
+  let maxR = 0;
+  for (const R of relCount) maxR = Math.max(maxR, R);
+  const K = Math.min(Math.max(maxR, ...ks), avail);
+  if (K <= 0 || q.rows === 0) {
+    for (const R of relCount) if (R <= 0) lone += 1;
+    return finish(acc, lone, ks);
+  }
+  const refT = tf.tensor2d(r.data, [r.rows, r.dim]);
+  try {
+    for (let s = 0; s < q.rows; s += chunk) {
+      const e = Math.min(q.rows, s + chunk);
+      const idx = tf.tidy(() => {
+        const qs = tf.tensor2d(q.data.subarray(s * q.dim, e * q.dim), [e - s, q.dim]);
+        let sims = tf.matMul(qs, refT, false, true); // [c, Nr]
+        if (self) {
+          // exclude each query from its own neighbours
+          const diag = tf.oneHot(tf.range(s, e, 1, 'int32'), r.rows).cast('bool');
+          sims = tf.where(diag, tf.fill(sims.shape, -Infinity), sims);
+        }
+        return tf.topk(sims, K, true).indices;
+      });
+      const rows = idx.arraySync() as number[][];
+      idx.dispose();
+      for (let i = s; i < e; i++) {
+        const R = relCount[i]!;
+        if (R <= 0) {
+          lone += 1;
+          continue;
+        }
+        scoreQuery(p.ql[i]!, R, rows[i - s]!.map((j) => p.rl[j]!), ks, acc);
+      }
+    }
+  } finally {
+    refT.dispose();
+  }
+  return finish(acc, lone, ks);
+}
+
+/** Plain-loop reference implementation (O(N²·D) in JS; for tests and small sets). */
+export function retrievalMetricsLoop(inp: RetrievalInput): RetrievalMetrics {
+  const p = prepare(inp);
+  const { q, r, self, relCount, ks } = p;
+  const acc: Acc = { n: 0, p1: 0, rp: 0, map: 0, rk: new Map() };
+  let lone = 0;
+  for (let i = 0; i < q.rows; i++) {
+    const R = relCount[i]!;
+    if (R <= 0) {
+      lone += 1;
+      continue;
+    }
+    const cand: { j: number; s: number }[] = [];
+    for (let j = 0; j < r.rows; j++) {
+      if (self && j === i) continue;
+      let s = 0;
+      for (let d = 0; d < q.dim; d++) s += q.data[i * q.dim + d]! * r.data[j * r.dim + d]!;
+      cand.push({ j, s });
+    }
+    cand.sort((a, b) => b.s - a.s || a.j - b.j);
+    scoreQuery(p.ql[i]!, R, cand.map((c) => p.rl[c.j]!), ks, acc);
+  }
+  return finish(acc, lone, ks);
+}
+
+export function precisionAt1(inp: RetrievalInput): number {
+  return retrievalMetrics({ ...inp, ks: [1] }).precision_at_1;
+}
+export function recallAtK(inp: RetrievalInput, k: number): number {
+  return retrievalMetrics({ ...inp, ks: [k] }).recall_at_k[k]!;
+}
+export function rPrecision(inp: RetrievalInput): number {
+  return retrievalMetrics({ ...inp, ks: [1] }).r_precision;
+}
+export function mapAtR(inp: RetrievalInput): number {
+  return retrievalMetrics({ ...inp, ks: [1] }).map_at_r;
+}

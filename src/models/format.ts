@@ -1,0 +1,112 @@
+/**
+ * logolab's converted model folder ("logolab-vision" format, version 1).
+ *
+ *   <dir>/logolab.json               { format: 'logolab-vision', version: 1, family, dtype: 'float32'|'float16',
+ *                                      vision_config: VisionConfig (validated strictly on load),
+ *                                      parameters, source, source_architecture, unused_source_keys, created }
+ *   <dir>/config.json                the vision tower's own HF config (CLIPVisionModelWithProjection /
+ *                                      CLIPVisionModel / Dinov2Model / SiglipVisionModel)
+ *   <dir>/preprocessor_config.json   copied from the source folder, or the family's HF default written out
+ *   <dir>/model.safetensors          the vision tower only (text tower, buffers, mask_token dropped),
+ *                                      HF key names in the canonical layout (CLIP: `vision_model.*` +
+ *                                      `visual_projection.weight`; DINOv2: no prefix; SigLIP: `vision_model.*`),
+ *                                      PyTorch tensor layouts, F32 or F16 (`--dtype float16` halves the file;
+ *                                      widened to float32 on load)
+ *
+ * So a converted folder is ALSO a valid HF checkpoint folder (transformers loads it with the
+ * architecture in config.json), and our loader reads it through the same key map as any HF
+ * checkpoint. logolab.json marks it as ours and pins the exact config used. The folder is written
+ * atomically (temp folder + rename): a failed conversion leaves no partial output.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LogolabError } from '../errors.js';
+import { openTensorStore, writeSafetensors, type WriteTensor } from '../io/safetensors.js';
+import { withAtomicDir } from '../io/atomic.js';
+import { hfVisionConfig, validateVisionConfig, type VisionConfig, type VisionFamily } from './vision/config.js';
+import { processorConfigFor } from './vision/processor.js';
+import { FAMILIES, planLoad, readModelConfig } from './vision/index.js';
+
+export const FORMAT_NAME = 'logolab-vision';
+export const FORMAT_VERSION = 1;
+export type StoreDtype = 'float32' | 'float16';
+
+export interface LogolabMeta {
+  format: typeof FORMAT_NAME;
+  version: number;
+  family: VisionFamily;
+  dtype: StoreDtype;
+  vision_config: VisionConfig;
+  parameters: number;
+  source: string | null;
+  source_architecture: string | null;
+  unused_source_keys: number;
+  created: string;
+}
+
+const META_KEYS = ['format', 'version', 'family', 'dtype', 'vision_config', 'parameters', 'source', 'source_architecture', 'unused_source_keys', 'created'];
+
+/** logolab.json of a folder, validated; null when the folder is not a converted one. */
+export function readLogolabMeta(dir: string): LogolabMeta | null {
+  const p = join(dir, 'logolab.json');
+  if (!existsSync(p)) return null;
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new LogolabError(`${p}: invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new LogolabError(`${p}: must be a JSON object`);
+  for (const k of Object.keys(j)) if (!META_KEYS.includes(k)) throw new LogolabError(`${p}: field '${k}': unknown key`);
+  if (j.format !== FORMAT_NAME) throw new LogolabError(`${p}: field 'format': expected '${FORMAT_NAME}', got ${JSON.stringify(j.format)}`);
+  if (j.version !== FORMAT_VERSION) throw new LogolabError(`${p}: field 'version': unsupported version ${JSON.stringify(j.version)} (this logolab reads ${FORMAT_VERSION})`);
+  if (j.dtype !== 'float32' && j.dtype !== 'float16') throw new LogolabError(`${p}: field 'dtype': expected float32|float16, got ${JSON.stringify(j.dtype)}`);
+  const vision_config = validateVisionConfig(j.vision_config, `${p}: vision_config`);
+  if (j.family !== vision_config.family) throw new LogolabError(`${p}: field 'family': ${JSON.stringify(j.family)} differs from vision_config.family '${vision_config.family}'`);
+  return { ...(j as unknown as LogolabMeta), vision_config };
+}
+
+export interface ConvertResult {
+  family: VisionFamily;
+  parameters: number;
+  unused: string[];
+  bytes: number;
+  outFile: string;
+}
+
+/** Converts an HF checkpoint folder (or a converted one) into a logolab folder at `out`. */
+export async function convertModel(src: string, out: string, opts: { dtype?: StoreDtype; onTensor?: (done: number, total: number) => void } = {}): Promise<ConvertResult> {
+  const dtype = opts.dtype ?? 'float32';
+  const srcAbs = resolve(src);
+  if (!existsSync(srcAbs)) throw new LogolabError(`${src}: model folder not found`);
+  const { config: cfg0, architecture, requireProjection } = readModelConfig(srcAbs);
+  const store = openTensorStore(srcAbs);
+  try {
+    const plan = planLoad(cfg0, store.keys(), (k) => store.info(k), store.source, { requireProjection });
+    const { config, entries: from, unused, parameters } = plan;
+    const fam = FAMILIES[config.family];
+    const to = fam.keyMap(config, fam.canonicalLayout(config));
+    const { cfg: procCfg } = processorConfigFor(srcAbs, config.family, config);
+    const outFile = join(resolve(out), 'model.safetensors');
+    await withAtomicDir(resolve(out), (tmp) => {
+      const tensors = new Map<string, WriteTensor>();
+      from.forEach((e, i) => {
+        const t = store.read(e.key);
+        if (t.dtype !== 'float32') throw new LogolabError(`${store.source}: tensor '${e.key}' has an integer dtype, expected float`);
+        tensors.set(to[i]!.key, { shape: e.shape, data: t.data, dtype: dtype === 'float16' ? 'F16' : 'F32' });
+        opts.onTensor?.(i + 1, from.length);
+      });
+      writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt', logolab_format: `${FORMAT_NAME}/${FORMAT_VERSION}` });
+      const meta: LogolabMeta = {
+        format: FORMAT_NAME, version: FORMAT_VERSION, family: config.family, dtype, vision_config: config, parameters,
+        source: srcAbs, source_architecture: architecture, unused_source_keys: unused.length, created: new Date().toISOString(),
+      };
+      writeFileSync(join(tmp, 'logolab.json'), JSON.stringify(meta, null, 2) + '\n');
+      writeFileSync(join(tmp, 'config.json'), JSON.stringify(hfVisionConfig(config), null, 2) + '\n');
+      writeFileSync(join(tmp, 'preprocessor_config.json'), JSON.stringify(procCfg, null, 2) + '\n');
+    });
+    return { family: config.family, parameters, unused, bytes: statSync(outFile).size, outFile };
+  } finally {
+    store.close();
+  }
+}

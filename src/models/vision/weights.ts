@@ -1,0 +1,140 @@
+/**
+ * Weight loading in the style of nanoGPT's `from_pretrained`: each family declares an explicit key
+ * map (canonical name ← checkpoint key, expected on-disk shape, transform), the loader asserts
+ * every expected key and shape, applies the transforms, and reports the checkpoint keys it did not
+ * use (text tower of a full CLIPModel, `position_ids` buffers, DINOv2's `mask_token`, ...).
+ *
+ * Canonical names are the HF names relative to the vision tower (`encoder.layers.3.self_attn.q_proj.weight`);
+ * the checkpoint key adds the detected prefix (`vision_model.`, `dinov2.`, or none).
+ *
+ * Transforms (the "transpose list"):
+ *   'linear': torch Linear weight [out, in] → [in, out]   (pre-transposed for plain matmul)
+ *   'conv'  : patch conv weight [D, C, p, p] → [p, p, C, D]  (tfjs NHWC conv2d filter)
+ *   'none'  : as stored
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LogolabError } from '../../errors.js';
+import { numel, type TensorStore, type TensorInfo } from '../../io/safetensors.js';
+
+export type Transform = 'none' | 'linear' | 'conv';
+
+export interface KeyEntry {
+  /** canonical name (HF name relative to the vision tower) */
+  name: string;
+  /** key in the checkpoint */
+  key: string;
+  /** shape as stored in the checkpoint (PyTorch layout) */
+  shape: number[];
+  transform: Transform;
+  /** how to fill it in a random model */
+  init: 'normal' | 'ones' | 'zeros' | { constant: number };
+}
+
+export function entry(name: string, key: string, shape: number[], transform: Transform = 'none', init: KeyEntry['init'] = 'normal'): KeyEntry {
+  return { name, key, shape, transform, init };
+}
+
+/** Linear weight + bias entries for HF module path `mod` (canonical) under checkpoint prefix `p`. */
+export function linearEntries(mod: string, p: string, inDim: number, outDim: number, bias = true): KeyEntry[] {
+  const out = [entry(`${mod}.weight`, `${p}${mod}.weight`, [outDim, inDim], 'linear')];
+  if (bias) out.push(entry(`${mod}.bias`, `${p}${mod}.bias`, [outDim], 'none', 'zeros'));
+  return out;
+}
+
+export function layerNormEntries(mod: string, p: string, dim: number): KeyEntry[] {
+  return [entry(`${mod}.weight`, `${p}${mod}.weight`, [dim], 'none', 'ones'), entry(`${mod}.bias`, `${p}${mod}.bias`, [dim], 'none', 'zeros')];
+}
+
+/** Checks that every expected key exists with the expected shape (before reading any data). */
+export function checkKeyMap(entries: KeyEntry[], has: (k: string) => boolean, info: (k: string) => Pick<TensorInfo, 'shape'>, source: string): void {
+  for (const e of entries) {
+    if (!has(e.key)) throw new LogolabError(`${source}: missing tensor '${e.key}'`);
+    const s = info(e.key).shape;
+    if (s.length !== e.shape.length || s.some((d, i) => d !== e.shape[i])) {
+      throw new LogolabError(`${source}: tensor '${e.key}' has shape ${JSON.stringify(s)}, expected ${JSON.stringify(e.shape)}`);
+    }
+  }
+}
+
+/** Keys the checkpoint holds that the key map does not use, summarised by top-level group. */
+export function unusedKeys(entries: KeyEntry[], keys: string[]): string[] {
+  const used = new Set(entries.map((e) => e.key));
+  return keys.filter((k) => !used.has(k)).sort();
+}
+
+/** 'text_model.* (196 tensors), logit_scale, ...' */
+export function summariseKeys(keys: string[]): string {
+  const groups = new Map<string, number>();
+  for (const k of keys) {
+    const g = /^(text_model|text_projection|vision_model\.encoder|encoder)\./.test(k) ? k.split('.')[0]! + '.*' : k;
+    groups.set(g, (groups.get(g) ?? 0) + 1);
+  }
+  return [...groups.entries()].map(([g, n]) => (n > 1 ? `${g} (${n} tensors)` : g)).join(', ');
+}
+
+function applyTransform(t: tf.Tensor, tr: Transform): tf.Tensor {
+  if (tr === 'linear') return t.transpose([1, 0]);
+  if (tr === 'conv') return t.transpose([2, 3, 1, 0]);
+  return t;
+}
+
+/** Reads, checks and transforms every entry into a backend tensor (model layout). */
+export function loadTensors(store: TensorStore, entries: KeyEntry[]): Map<string, tf.Tensor> {
+  checkKeyMap(entries, (k) => store.has(k), (k) => store.info(k), store.source);
+  const out = new Map<string, tf.Tensor>();
+  try {
+    for (const e of entries) {
+      const host = store.read(e.key);
+      if (host.dtype !== 'float32') throw new LogolabError(`${store.source}: tensor '${e.key}' has integer dtype ${store.info(e.key).dtype}, expected a float tensor`);
+      out.set(e.name, tf.tidy(() => applyTransform(tf.tensor(host.data, e.shape, 'float32'), e.transform)));
+    }
+  } catch (err) {
+    for (const t of out.values()) t.dispose();
+    throw err;
+  }
+  return out;
+}
+
+/** mulberry32: a tiny, fast seeded generator for filling large random tensors. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Host data (checkpoint layout) for one entry of a random model. 'normal' is uniform with std
+ * `std` (cheap and enough for shapes/benchmarks/tests); seeded per tensor so any entry is reproducible.
+ */
+export function randomHostData(e: KeyEntry, seed: number, std = 0.02): Float32Array {
+  const n = numel(e.shape);
+  const out = new Float32Array(n);
+  if (e.init === 'ones') out.fill(1);
+  else if (e.init === 'zeros') return out;
+  else if (typeof e.init === 'object') out.fill(e.init.constant);
+  else {
+    const r = mulberry32(seed);
+    const a = std * Math.sqrt(3);
+    for (let i = 0; i < n; i++) out[i] = (2 * r() - 1) * a;
+  }
+  return out;
+}
+
+/** Backend tensors of a random model (model layout), from the same key map as a checkpoint. */
+export function randomTensors(entries: KeyEntry[], seed: number): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  entries.forEach((e, i) => {
+    const data = randomHostData(e, (seed * 1000003 + i * 7919) >>> 0);
+    out.set(e.name, tf.tidy(() => applyTransform(tf.tensor(data, e.shape, 'float32'), e.transform)));
+  });
+  return out;
+}
+
+export function parameterCount(entries: KeyEntry[]): number {
+  return entries.reduce((s, e) => s + numel(e.shape), 0);
+}

@@ -1,0 +1,107 @@
+/**
+ * Decoded images as plain typed arrays: HWC, RGB, uint8 (`RgbImage`). Everything downstream
+ * (resize, processors, augmentation, crops for the matcher) works on this one layout.
+ *
+ * Decoding uses sharp (libvips). Conversion rules, chosen to match what the Python reference sees
+ * (PIL `Image.open(p).convert('RGB')`, which HF's `do_convert_rgb` also uses, and cv2.imread):
+ *   - EXIF orientation is applied (HF's load_image calls ImageOps.exif_transpose; cv2.imread does too).
+ *   - alpha: DROPPED by default, keeping the stored colour of every pixel — exactly PIL's
+ *     `convert('RGB')` on RGBA/LA/PA (it does not composite). `{ alpha: 'white' }` composites on white
+ *     instead, which is what a viewer shows for transparent logos (opt-in, not the default, so that
+ *     embeddings stay comparable with ones computed in Python).
+ *   - grayscale → R=G=B; palette → its colours; CMYK → sRGB through libvips' colour management
+ *     (PIL uses a naive formula, so CMYK JPEGs differ slightly from PIL: documented, not matched).
+ *   - 16-bit → 8-bit by the high byte (v >> 8), as PIL reads 16-bit RGB PNGs. (PIL clips 16-bit
+ *     *grayscale* to 255 instead — a PIL quirk we do not reproduce.)
+ *   - unreadable / corrupt / truncated → LogolabError naming the file.
+ */
+import sharp, { type Sharp } from 'sharp';
+import { LogolabError } from '../errors.js';
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** HWC, RGB, length width*height*3 */
+  data: Uint8Array;
+}
+
+export interface DecodeOptions {
+  /** 'drop' (default, PIL convert('RGB') semantics) or 'white' (composite on white). */
+  alpha?: 'drop' | 'white';
+}
+
+export function makeImage(width: number, height: number, data?: Uint8Array): RgbImage {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new LogolabError(`invalid image size ${width}x${height}`);
+  }
+  const n = width * height * 3;
+  if (data && data.length !== n) throw new LogolabError(`image data length ${data.length} != ${width}x${height}x3`);
+  return { width, height, data: data ?? new Uint8Array(n) };
+}
+
+function describe(src: string | Buffer, name?: string): string {
+  return name ?? (typeof src === 'string' ? src : '<buffer>');
+}
+
+export async function decodeImage(src: string | Buffer, name?: string, opts: DecodeOptions = {}): Promise<RgbImage> {
+  const label = describe(src, name);
+  try {
+    // failOn 'error': reject truncated / corrupt data, tolerate benign libjpeg warnings (as PIL does).
+    let s = sharp(src, { failOn: 'error' }).rotate();
+    s = opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
+    // toColourspace('srgb'): grayscale → 3 bands, CMYK → RGB, 16-bit → 8-bit.
+    const { data, info } = await s.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    // Copy out of sharp's Buffer (which may be a pooled slice) into a tight Uint8Array.
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length).slice() };
+  } catch (e) {
+    if (e instanceof LogolabError) throw e;
+    const msg = (e as Error).message?.split('\n')[0] ?? String(e);
+    throw new LogolabError(`cannot decode image ${label}: ${msg}`);
+  }
+}
+
+/** Python's round(): half to even (PIL's crop rounds float boxes with it). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Crop [x0, y0, x1, y1) in pixel coordinates (floats rounded like PIL's crop), clipped to the
+ * image. A box with no area left after clipping is an error (the caller asked for nothing).
+ */
+export function cropImage(img: RgbImage, box: [number, number, number, number] | readonly number[]): RgbImage {
+  if (box.length !== 4 || box.some((v) => !Number.isFinite(v))) throw new LogolabError(`invalid crop box [${box.join(', ')}]`);
+  const x0 = Math.max(0, roundHalfEven(box[0]!));
+  const y0 = Math.max(0, roundHalfEven(box[1]!));
+  const x1 = Math.min(img.width, roundHalfEven(box[2]!));
+  const y1 = Math.min(img.height, roundHalfEven(box[3]!));
+  const w = x1 - x0;
+  const h = y1 - y0;
+  if (w < 1 || h < 1) {
+    throw new LogolabError(`crop box [${box.join(', ')}] is empty inside the ${img.width}x${img.height} image`);
+  }
+  const out = new Uint8Array(w * h * 3);
+  const rowBytes = w * 3;
+  for (let y = 0; y < h; y++) {
+    const s = ((y0 + y) * img.width + x0) * 3;
+    out.set(img.data.subarray(s, s + rowBytes), y * rowBytes);
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** A sharp pipeline over the raw pixels (for encoding, compositing, debugging). */
+export function toSharp(img: RgbImage): Sharp {
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  });
+}
+
+export async function encodePng(img: RgbImage): Promise<Buffer> {
+  return toSharp(img).png().toBuffer();
+}
+
+export async function encodeJpeg(img: RgbImage, quality = 90): Promise<Buffer> {
+  return toSharp(img).jpeg({ quality }).toBuffer();
+}

@@ -1,0 +1,116 @@
+/**
+ * Baseline vs candidate on the SAME sample: metrics at the given threshold and at each model's
+ * best-F1 threshold of the sweep, threshold sweeps (P/R/F1 curves, PR curves), threshold-free TP/FP
+ * similarity distributions, retrieval metrics and per-logo wins/losses. Pure data → report.json;
+ * render.ts turns it into report.md / report.html.
+ */
+import type { MatchOptions } from '../match/matchers.js';
+import { evaluate, type PreparedSet } from '../eval/evaluate.js';
+import { scores, type Counting, type Counts, type ImageOutcome } from '../eval/counting.js';
+import { runSweep, type SweepCell } from '../eval/sweep.js';
+import { referenceRetrieval, type RetrievalReport } from '../eval/retrieval.js';
+
+export interface ModelSide {
+  label: string;
+  name: string;
+  atThreshold: Counts;
+  best: { threshold: number; counts: Counts };
+  sweep: SweepCell[];
+  /** threshold-free: every match the method makes with the threshold off, split correct / wrong */
+  tpSims: number[];
+  fpSims: number[];
+  perLogo: Record<string, Counts>;
+  retrieval: RetrievalReport | null;
+}
+
+export interface LogoVerdict {
+  logo: string;
+  baseline: Counts;
+  candidate: Counts;
+  delta: number;
+  verdict: 'win' | 'loss' | 'tie';
+}
+
+export interface CompareData {
+  created: string;
+  sample: { logos: string[]; refs: number; images: number; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number };
+  options: MatchOptions;
+  counting: Counting;
+  detector: string;
+  models: ModelSide[];
+  perLogo: LogoVerdict[];
+  wins: number;
+  losses: number;
+  ties: number;
+}
+
+export function perLogoCounts(outcomes: ImageOutcome[], logos: string[]): Record<string, Counts> {
+  const out: Record<string, Counts> = {};
+  for (const l of logos) {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    let expected = 0;
+    for (const o of outcomes) {
+      const exp = o.expected.includes(l);
+      const matched = o.matches.some((m) => m.logo === l);
+      if (exp) expected++;
+      if (exp && matched) tp++;
+      else if (exp) fn++;
+      else if (matched) fp++;
+    }
+    out[l] = scores(tp, fp, fn, expected);
+  }
+  return out;
+}
+
+export function modelSide(label: string, name: string, p: PreparedSet, o: MatchOptions, thresholds: number[], counting: Counting): ModelSide {
+  const at = evaluate(p, o, counting);
+  const sweep = runSweep(p, { methods: [o.method], thresholds, margins: [o.margin], minMatchingRefs: [o.minMatchingRefs], aggregations: [o.aggregation] }, counting);
+  let best = sweep[0]!;
+  for (const c of sweep) if (c.counts.f1 > best.counts.f1) best = c;
+  const bestRun = evaluate(p, { ...o, threshold: best.options.threshold }, counting);
+  // threshold off (min_matching_refs kept): the similarity of every match the method would make
+  const free = evaluate(p, { ...o, threshold: -2 }, counting);
+  const strip = (c: Counts): Counts => ({ tp: c.tp, fp: c.fp, fn: c.fn, expected: c.expected, precision: c.precision, recall: c.recall, f1: c.f1 });
+  return {
+    label,
+    name,
+    atThreshold: strip(at),
+    best: { threshold: best.options.threshold, counts: best.counts },
+    sweep,
+    tpSims: free.tpSims,
+    fpSims: free.fpSims,
+    perLogo: perLogoCounts(bestRun.outcomes, p.set.logos),
+    retrieval: referenceRetrieval(p.set),
+  };
+}
+
+export function compareModels(
+  sides: { label: string; name: string; prepared: PreparedSet }[],
+  o: MatchOptions,
+  thresholds: number[],
+  counting: Counting,
+  info: { detector: string; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number },
+): CompareData {
+  const models = sides.map((s) => modelSide(s.label, s.name, s.prepared, o, thresholds, counting));
+  const set = sides[0]!.prepared.set;
+  const perLogo: LogoVerdict[] = set.logos.map((logo) => {
+    const b = models[0]!.perLogo[logo]!;
+    const c = models[1]?.perLogo[logo] ?? b;
+    const delta = c.f1 - b.f1;
+    return { logo, baseline: b, candidate: c, delta, verdict: delta > 1e-12 ? 'win' : delta < -1e-12 ? 'loss' : 'tie' };
+  });
+  return {
+    created: new Date().toISOString(),
+    sample: { logos: set.logos, refs: set.refs.length, images: set.images.length, seed: info.seed, refsPerLogo: info.refsPerLogo, positiveSamples: info.positiveSamples, negativeSamples: info.negativeSamples },
+    options: o,
+    counting,
+    detector: info.detector,
+    models,
+    perLogo,
+    wins: perLogo.filter((p) => p.verdict === 'win').length,
+    losses: perLogo.filter((p) => p.verdict === 'loss').length,
+    ties: perLogo.filter((p) => p.verdict === 'tie').length,
+  };
+}

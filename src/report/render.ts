@@ -1,0 +1,115 @@
+/** CompareData → report.md and a self-contained report.html (inline SVG, no scripts). */
+import { methodDescription } from '../match/matchers.js';
+import type { Counts } from '../eval/counting.js';
+import type { CompareData } from './compare.js';
+import { histogram, lineChart, PALETTE, type Series } from './svg.js';
+
+const pc = (x: number) => `${(x * 100).toFixed(1)}%`;
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function countsRow(label: string, c: Counts, t: number): string[] {
+  return [label, String(t), String(c.tp), String(c.fp), String(c.fn), String(c.expected), pc(c.precision), pc(c.recall), pc(c.f1)];
+}
+
+const HEAD = ['model', 'threshold', 'TP', 'FP', 'FN', 'expected', 'precision', 'recall', 'F1'];
+
+function tables(d: CompareData): { head: string[]; rows: string[][] }[] {
+  const main = { head: HEAD, rows: d.models.flatMap((m) => [countsRow(`${m.label} @ given`, m.atThreshold, d.options.threshold), countsRow(`${m.label} @ best F1`, m.best.counts, m.best.threshold)]) };
+  const retr = {
+    head: ['model', 'precision@1', 'recall@5', 'R-precision', 'MAP@R'],
+    rows: d.models.map((m) => (m.retrieval ? [m.label, pc(m.retrieval.overall.precision_at_1), pc(m.retrieval.overall.recall_at_k[5] ?? 0), pc(m.retrieval.overall.r_precision), pc(m.retrieval.overall.map_at_r)] : [m.label, '-', '-', '-', '-'])),
+  };
+  const logos = {
+    head: ['logo', 'baseline F1', 'candidate F1', 'Δ F1', 'verdict'],
+    rows: [...d.perLogo].sort((a, b) => b.delta - a.delta || a.logo.localeCompare(b.logo)).map((p) => [p.logo, pc(p.baseline.f1), pc(p.candidate.f1), `${p.delta >= 0 ? '+' : ''}${(p.delta * 100).toFixed(1)}`, p.verdict]),
+  };
+  return [main, retr, logos];
+}
+
+function md(t: { head: string[]; rows: string[][] }): string {
+  return [`| ${t.head.join(' | ')} |`, `|${t.head.map(() => ' --- ').join('|')}|`, ...t.rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function header(d: CompareData): string[] {
+  return [
+    `Sample: ${d.sample.logos.length} logos, ${d.sample.refs} reference crops, ${d.sample.images} test images (seed ${d.sample.seed}, ${d.sample.refsPerLogo} refs/logo, ${d.sample.positiveSamples} positive + ${d.sample.negativeSamples} negative samples/logo), regions: ${d.detector}, counting: ${d.counting}.`,
+    `Matching: ${methodDescription(d.options)}, threshold ${d.options.threshold}.`,
+    ...d.models.map((m) => `${m.label}: ${m.name}`),
+  ];
+}
+
+export function renderMarkdown(d: CompareData): string {
+  const [main, retr, logos] = tables(d);
+  return [
+    '# logolab compare',
+    '',
+    ...header(d).map((l) => `- ${l}`),
+    '',
+    '## Detection metrics',
+    '',
+    md(main!),
+    '',
+    '"best F1" = the best threshold of the sweep on this same sample (optimistic; use `eval --calibrate` for a held-out choice).',
+    '',
+    '## Retrieval over reference crops',
+    '',
+    md(retr!),
+    '',
+    `## Per logo (at each model's best-F1 threshold): ${d.wins} wins, ${d.losses} losses, ${d.ties} ties for the candidate`,
+    '',
+    md(logos!),
+    '',
+  ].join('\n');
+}
+
+export function plots(d: CompareData): { title: string; svg: string }[] {
+  const color = (i: number) => PALETTE[i % PALETTE.length]!;
+  const metric = (k: 'precision' | 'recall' | 'f1'): Series[] => d.models.map((m, i) => ({ name: m.label, color: color(i), points: m.sweep.map((c) => [c.options.threshold, c.counts[k]] as [number, number]) }));
+  const ts = d.models[0]?.sweep.map((c) => c.options.threshold) ?? [0, 1];
+  const xr: [number, number] = [Math.min(...ts), Math.max(...ts)];
+  const out: { title: string; svg: string }[] = [];
+  out.push({
+    title: 'TP / FP similarity distributions (threshold off)',
+    svg: histogram(
+      d.models.flatMap((m, i) => [
+        { name: `${m.label} TP`, values: m.tpSims, color: color(i) },
+        { name: `${m.label} FP`, values: m.fpSims, color: color(i), dashed: true },
+      ]),
+      { title: 'Similarity of correct (solid) and wrong (dashed) matches', xLabel: 'similarity', width: 1040, height: 320 },
+    ),
+  });
+  out.push({ title: 'Precision vs threshold', svg: lineChart(metric('precision'), { title: 'Precision vs threshold', xLabel: 'threshold', yLabel: 'precision', x: xr, y: [0, 1] }) });
+  out.push({ title: 'Recall vs threshold', svg: lineChart(metric('recall'), { title: 'Recall vs threshold', xLabel: 'threshold', yLabel: 'recall', x: xr, y: [0, 1] }) });
+  out.push({ title: 'F1 vs threshold', svg: lineChart(metric('f1'), { title: 'F1 vs threshold', xLabel: 'threshold', yLabel: 'F1', x: xr, y: [0, 1] }) });
+  out.push({
+    title: 'Precision-recall curves',
+    svg: lineChart(
+      d.models.map((m, i) => ({ name: m.label, color: color(i), points: m.sweep.filter((c) => c.counts.tp + c.counts.fp > 0).map((c) => [c.counts.recall, c.counts.precision] as [number, number]).sort((a, b) => a[0] - b[0]) })),
+      { title: 'Precision-recall (threshold sweep)', xLabel: 'recall', yLabel: 'precision', x: [0, 1], y: [0, 1] },
+    ),
+  });
+  return out;
+}
+
+export function renderHtml(d: CompareData): string {
+  const [main, retr, logos] = tables(d);
+  const table = (t: { head: string[]; rows: string[][] }) =>
+    `<table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows.map((r) => `<tr>${r.map((c) => `<td class="${/^(win|loss|tie)$/.test(c) ? c : ''}">${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  const ps = plots(d);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>logolab compare</title>
+<style>
+body{font-family:sans-serif;margin:20px;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:8px 0 18px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
+td.win{background:#dff5df}td.loss{background:#f9dede}.plots{display:flex;flex-wrap:wrap;gap:8px}
+</style></head><body>
+<h1>logolab compare</h1>
+<ul>${header(d).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
+<h2>Detection metrics</h2>${table(main!)}
+<p>"best F1" = the best threshold of the sweep on this same sample (optimistic; use <code>eval --calibrate</code> for a held-out choice).</p>
+<h2>Plots</h2><div class="plots">${ps.map((p) => p.svg).join('\n')}</div>
+<h2>Retrieval over reference crops</h2>${table(retr!)}
+<h2>Per logo: ${d.wins} wins, ${d.losses} losses, ${d.ties} ties for the candidate</h2>${table(logos!)}
+</body></html>
+`;
+}

@@ -1,0 +1,106 @@
+/**
+ * Minimal inline-SVG charts for reports (no dependencies, no scripts): line charts with several
+ * series and overlaid histograms. Colours/dash styles are fixed per series index so "baseline" and
+ * "candidate" look the same on every plot.
+ */
+export interface Series {
+  name: string;
+  points: [number, number][];
+  dashed?: boolean;
+  color?: string;
+}
+
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const f = (x: number) => (Math.round(x * 100) / 100).toString();
+
+interface Frame {
+  width: number;
+  height: number;
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+}
+
+const M = { l: 52, r: 14, t: 30, b: 42 };
+
+function frame(fr: Frame, body: string, legend: { name: string; color: string; dashed?: boolean }[]): string {
+  const { width: W, height: H } = fr;
+  const pw = W - M.l - M.r;
+  const ph = H - M.t - M.b;
+  const ticks: string[] = [];
+  for (let i = 0; i <= 5; i++) {
+    const xv = fr.x0 + ((fr.x1 - fr.x0) * i) / 5;
+    const yv = fr.y0 + ((fr.y1 - fr.y0) * i) / 5;
+    const x = M.l + (pw * i) / 5;
+    const y = M.t + ph - (ph * i) / 5;
+    ticks.push(`<line x1="${f(x)}" y1="${M.t}" x2="${f(x)}" y2="${M.t + ph}" stroke="#eee"/><text x="${f(x)}" y="${M.t + ph + 14}" text-anchor="middle">${+xv.toFixed(2)}</text>`);
+    ticks.push(`<line x1="${M.l}" y1="${f(y)}" x2="${M.l + pw}" y2="${f(y)}" stroke="#eee"/><text x="${M.l - 5}" y="${f(y + 3)}" text-anchor="end">${+yv.toFixed(2)}</text>`);
+  }
+  const leg = legend
+    .map((s, i) => `<g transform="translate(${M.l + 8 + i * 150},${M.t + 8})"><line x1="0" y1="0" x2="18" y2="0" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/><text x="22" y="4">${esc(s.name)}</text></g>`)
+    .join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">
+<rect width="${W}" height="${H}" fill="#fff"/>
+<text x="${W / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">${esc(fr.title)}</text>
+${ticks.join('\n')}
+<rect x="${M.l}" y="${M.t}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>
+${body}
+<text x="${M.l + pw / 2}" y="${H - 6}" text-anchor="middle">${esc(fr.xLabel)}</text>
+<text transform="translate(12,${M.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(fr.yLabel)}</text>
+${leg}
+</svg>`;
+}
+
+export function lineChart(series: Series[], o: { title: string; xLabel: string; yLabel: string; width?: number; height?: number; x?: [number, number]; y?: [number, number] }): string {
+  const W = o.width ?? 520;
+  const H = o.height ?? 320;
+  const all = series.flatMap((s) => s.points);
+  const [x0, x1] = o.x ?? [Math.min(...all.map((p) => p[0]), 0), Math.max(...all.map((p) => p[0]), 1)];
+  const [y0, y1] = o.y ?? [0, Math.max(1e-9, ...all.map((p) => p[1]))];
+  const pw = W - M.l - M.r;
+  const ph = H - M.t - M.b;
+  const X = (v: number) => M.l + ((v - x0) / (x1 - x0 || 1)) * pw;
+  const Y = (v: number) => M.t + ph - ((v - y0) / (y1 - y0 || 1)) * ph;
+  const body = series
+    .map((s, i) => {
+      const c = s.color ?? PALETTE[i % PALETTE.length]!;
+      if (!s.points.length) return '';
+      const d = s.points.map((p, k) => `${k ? 'L' : 'M'}${f(X(p[0]))},${f(Y(p[1]))}`).join(' ');
+      return `<path d="${d}" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/>`;
+    })
+    .join('\n');
+  return frame({ width: W, height: H, x0, x1, y0, y1, title: o.title, xLabel: o.xLabel, yLabel: o.yLabel }, body, series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]!, dashed: s.dashed })));
+}
+
+/** Histogram counts of values in `bins` equal bins over [lo, hi]. */
+export function binCounts(values: number[], lo: number, hi: number, bins: number): number[] {
+  const c = new Array<number>(bins).fill(0);
+  for (const v of values) {
+    if (!(v >= lo && v <= hi)) continue;
+    c[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo || 1)) * bins))]!++;
+  }
+  return c;
+}
+
+/** Overlaid step histograms (outline per group) — several groups readable on one plot. */
+export function histogram(groups: { name: string; values: number[]; color?: string; dashed?: boolean }[], o: { title: string; xLabel: string; bins?: number; range?: [number, number]; width?: number; height?: number }): string {
+  const bins = o.bins ?? 40;
+  const all = groups.flatMap((g) => g.values);
+  const lo = o.range?.[0] ?? (all.length ? Math.min(...all) : 0);
+  const hi = o.range?.[1] ?? (all.length ? Math.max(...all) : 1);
+  const series: Series[] = groups.map((g) => {
+    const c = binCounts(g.values, lo, hi, bins);
+    const w = (hi - lo) / bins;
+    const pts: [number, number][] = [[lo, 0]];
+    c.forEach((n, i) => pts.push([lo + i * w, n], [lo + (i + 1) * w, n]));
+    pts.push([hi, 0]);
+    return { name: `${g.name} (n=${g.values.length})`, points: pts, color: g.color, dashed: g.dashed };
+  });
+  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi > lo ? hi : lo + 1] });
+}

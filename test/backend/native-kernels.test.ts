@@ -1,0 +1,285 @@
+/**
+ * Every kernel that src/backend/native.ts replaces on the cpu backend equals the stock tfjs-backend-cpu
+ * kernel: max |native − stock| / max |stock| ≤ 1e-5, over transposes, batch dims, broadcasting, odd
+ * sizes, empty dims and unaligned TypedArray views. Where the stock kernel is itself wrong (its
+ * BatchMatMul broadcasts batch dims by a flat modulo) the reference is the stock kernel on tiled inputs.
+ * Skipped only when the addon is not built (the reason is printed).
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend, expectNoLeak } from '../helpers.js';
+import {
+  nativeKernelsStatus, nativeKernel, stockKernel, installNativeKernels, uninstallNativeKernels, ADDON_PATH, NATIVE_KERNEL_NAMES,
+} from '../../src/backend/native.js';
+
+const status = nativeKernelsStatus();
+const skip = status.available ? false : `native addon unavailable: ${status.why}`;
+if (skip) process.stderr.write(`[native-kernels.test] SKIPPED — ${skip} (${ADDON_PATH})\n`);
+
+const TOL = 1e-5;
+
+type Backend = Parameters<tf.KernelFunc>[0]['backend'];
+let backend: Backend;
+
+function values(t: tf.TensorInfo): Float32Array {
+  return (backend as unknown as { data: { get(id: object): { values: Float32Array } } }).data.get(t.dataId).values;
+}
+function dispose(t: tf.TensorInfo): void {
+  (backend as unknown as { disposeIntermediateTensorInfo(t: tf.TensorInfo): void }).disposeIntermediateTensorInfo(t);
+}
+
+/** Deterministic pseudo-random values in [-1, 1) (LCG), so failures reproduce. */
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+let seed = 1;
+/** A tensor on the cpu backend whose data is an UNALIGNED-offset view (byteOffset 4·k) into a larger buffer. */
+function t(shape: number[], opts: { positive?: boolean } = {}): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const k = (seed % 3) + 1;
+  const big = rand(n + k + 2, seed++);
+  if (opts.positive) for (let i = 0; i < big.length; i++) big[i] = Math.abs(big[i]!) + 0.5;
+  return tf.tensor(big.subarray(k, k + n), shape, 'float32');
+}
+
+function relErr(got: Float32Array, want: Float32Array): number {
+  assert.equal(got.length, want.length, 'length');
+  let m = 0, d = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (got[i] === want[i]) continue; // equal, incl. ±Infinity
+    if (Number.isFinite(want[i]!)) m = Math.max(m, Math.abs(want[i]!));
+    const e = Math.abs(got[i]! - want[i]!);
+    if (!(e <= d)) d = Number.isNaN(e) && Number.isNaN(got[i]!) && Number.isNaN(want[i]!) ? d : Number.isNaN(e) ? Infinity : e;
+  }
+  return m === 0 ? d : d / m;
+}
+
+const worst = new Map<string, number>();
+/** Runs native and stock kernel `name` on the same inputs; asserts shapes equal and rel. error ≤ TOL. */
+function compare(name: string, inputs: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap = {}, ref?: () => tf.TensorInfo): number {
+  const got = nativeKernel(name)({ inputs, backend, attrs }) as tf.TensorInfo;
+  const want = ref ? ref() : (stockKernel(name)({ inputs, backend, attrs }) as tf.TensorInfo);
+  try {
+    assert.deepEqual(got.shape, want.shape, `${name} shape`);
+    assert.equal(got.dtype, want.dtype, `${name} dtype`);
+    // empty outputs: shape only (the stock BatchMatMul returns a wrongly sized buffer for [2,0,5,6]×[6,4])
+    if (got.shape.includes(0)) {
+      assert.equal(values(got).length, 0, `${name} empty output has data`);
+      return 0;
+    }
+    const e = relErr(values(got), values(want));
+    worst.set(name, Math.max(worst.get(name) ?? 0, e));
+    assert.ok(e <= TOL, `${name} ${JSON.stringify(Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.shape])))} ${JSON.stringify(attrs)}: rel err ${e}`);
+    return e;
+  } finally {
+    dispose(got);
+    if (got !== want) dispose(want);
+  }
+}
+
+describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
+  before(async () => {
+    await useBackend('cpu');
+    backend = tf.backend() as unknown as Backend;
+  });
+  after(() => {
+    process.stderr.write(`[native-kernels.test] worst rel. error per kernel: ${[...worst].map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}\n`);
+  });
+
+  test('status reports the replaced kernels', () => {
+    const s = nativeKernelsStatus();
+    assert.ok(s.threads >= 1);
+    for (const k of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Softmax', 'Add']) assert.ok(s.active.includes(k), `${k} active`);
+    assert.equal(tf.getKernel('BatchMatMul', 'cpu').kernelFunc !== stockKernel('BatchMatMul'), true);
+  });
+
+  test('BatchMatMul: transposes, batch dims, broadcasting, odd and empty sizes', () => {
+    const cases: [number[], number[]][] = [
+      [[5, 7], [7, 3]], [[1, 1], [1, 1]], [[33, 129], [129, 65]], [[4, 33, 17], [4, 17, 9]],
+      [[2, 3, 5, 6], [6, 4]], [[5, 6], [2, 3, 6, 4]], [[1, 5, 6], [3, 6, 4]], [[3, 5, 6], [1, 6, 4]], [[2, 3, 5, 6], [3, 6, 4]],
+      [[0, 5], [5, 3]], [[4, 0], [0, 3]], [[2, 0, 5, 6], [6, 4]], [[3, 5, 0], [3, 0, 2]], [[16, 17, 8], [16, 8, 17]],
+    ];
+    for (const [as, bs] of cases) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          const sa = ta ? [...as.slice(0, -2), as[as.length - 1]!, as[as.length - 2]!] : as;
+          const sb = tb ? [...bs.slice(0, -2), bs[bs.length - 1]!, bs[bs.length - 2]!] : bs;
+          const a = t(sa), b = t(sb);
+          compare('BatchMatMul', { a, b }, { transposeA: ta, transposeB: tb });
+          a.dispose(); b.dispose();
+        }
+      }
+    }
+  });
+
+  test('BatchMatMul: true broadcasting of batch dims ([2,1] × [1,3]) equals the stock kernel on tiled inputs', () => {
+    // the stock kernel maps output batch i to input batch i % batchA, which is only right when one side is
+    // 1 or both are equal; the native kernel follows numpy rules. Reference: tile, then stock.
+    for (const [as, bs] of [[[2, 1, 5, 6], [1, 3, 6, 4]], [[3, 1, 2, 2], [4, 2, 2]]] as [number[], number[]][]) {
+      const a = t(as), b = t(bs);
+      const outB = tf.backend_util.assertAndGetBroadcastShape(as.slice(0, -2), bs.slice(0, -2));
+      const at = tf.broadcastTo(a, [...outB, ...as.slice(-2)]), bt = tf.broadcastTo(b, [...outB, ...bs.slice(-2)]);
+      compare('BatchMatMul', { a, b }, { transposeA: false, transposeB: false },
+        () => stockKernel('BatchMatMul')({ inputs: { a: at, b: bt }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo);
+      tf.dispose([a, b, at, bt]);
+    }
+  });
+
+  test('_FusedMatMul: bias (row / full / broadcast), every activation, transposes', () => {
+    for (const activation of ['linear', 'relu', 'relu6', 'sigmoid', 'leakyrelu', 'elu', 'prelu']) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        for (const biasShape of [null, [7], [1, 7], [5, 7], [5, 1]]) {
+          const a = t(ta ? [2, 9, 5] : [2, 5, 9]), b = t(tb ? [7, 9] : [9, 7]);
+          const inputs: Record<string, tf.Tensor> = { a, b };
+          if (biasShape) inputs.bias = t(biasShape);
+          if (activation === 'prelu') inputs.preluActivationWeights = t([7]);
+          compare('_FusedMatMul', inputs, { transposeA: ta, transposeB: tb, activation, leakyreluAlpha: 0.3 });
+          tf.dispose(Object.values(inputs));
+        }
+      }
+    }
+  });
+
+  test('binary ops with broadcasting (Add Sub Multiply RealDiv SquaredDifference Maximum Minimum)', () => {
+    const pairs: [number[], number[]][] = [
+      [[4, 5], [4, 5]], [[4, 5], [5]], [[4, 5], []], [[], [4, 5]], [[4, 1], [1, 5]], [[2, 3, 4], [3, 1]], [[2, 1, 3], [1, 4, 1]],
+      [[2, 3, 257, 7], [2, 3, 257, 1]], [[1], [3]], [[0, 3], [3]], [[3, 0], [3, 1]], [[1, 1, 1], [1]], [[5, 1, 3, 1], [1, 4, 1, 6]],
+    ];
+    for (const name of ['Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum']) {
+      for (const [as, bs] of pairs) {
+        const a = t(as), b = t(bs, { positive: name === 'RealDiv' });
+        compare(name, { a, b });
+        a.dispose(); b.dispose();
+      }
+    }
+  });
+
+  test('Transpose over ranks 1–5, size-1 dims, empty dims', () => {
+    const cases: [number[], number[]][] = [
+      [[7], [0]], [[5, 7], [1, 0]], [[65, 33], [1, 0]], [[2, 3, 4], [2, 0, 1]], [[2, 3, 4], [0, 2, 1]], [[2, 257, 16, 8], [0, 2, 1, 3]],
+      [[2, 17, 4, 8], [0, 2, 3, 1]], [[1, 5, 1, 3], [3, 1, 2, 0]], [[2, 3, 4, 5, 6], [4, 0, 3, 1, 2]], [[0, 3], [1, 0]], [[3, 1], [1, 0]],
+    ];
+    for (const [shape, perm] of cases) {
+      const x = t(shape);
+      compare('Transpose', { x }, { perm });
+      x.dispose();
+    }
+  });
+
+  test('Softmax over the last axis', () => {
+    for (const shape of [[3, 7], [2, 3, 257], [1, 1], [5, 1], [4, 1000]]) {
+      const logits = tf.mul(t(shape), 20); // large logits exercise the max subtraction
+      compare('Softmax', { logits }, { dim: -1 });
+      logits.dispose();
+    }
+  });
+
+  test('Sum and Mean over innermost and non-innermost axes, keepDims, empty', () => {
+    for (const name of ['Sum', 'Mean']) {
+      for (const [shape, axis, keepDims] of [[[6, 7], [0], false], [[2, 3, 4], [0, 2], true], [[2, 3, 4], [1], false], [[4, 5], [1], true], [[4, 5], [-1], false],
+        [[2, 257, 64], [2], true], [[3, 0, 2], [0], false], [[3, 0, 2], [1], false], [[5], [0], false], [[2, 3], [0, 1], false]] as [number[], number[], boolean][]) {
+        const x = t(shape);
+        compare(name, { x }, { axis, keepDims });
+        x.dispose();
+      }
+    }
+  });
+
+  test('unary ops (Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs) and Pow', () => {
+    for (const name of ['Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']) {
+      const positive = ['Rsqrt', 'Sqrt', 'Log'].includes(name);
+      for (const shape of [[1000], [3, 5, 7], [0, 4], []]) {
+        const x = tf.mul(t(shape, { positive }), name === 'Erf' ? 0.01 : 4); // Erf near 0 where the polynomial cancels
+        compare(name, { x });
+        x.dispose();
+      }
+    }
+    // exp/sigmoid over their whole float range: overflow to Infinity, underflow to 0 and denormals, NaN
+    const wide = tf.tensor([-200, -104, -103, -100, -90, -87.5, -50, -1e-3, 0, 1e-3, 10, 80, 88, 88.7, 88.8, 100, NaN, Infinity, -Infinity]);
+    for (const name of ['Exp', 'Sigmoid']) {
+      const got = nativeKernel(name)({ inputs: { x: wide }, backend }) as tf.TensorInfo;
+      const want = stockKernel(name)({ inputs: { x: wide }, backend }) as tf.TensorInfo;
+      const g = values(got), w = values(want);
+      for (let i = 0; i < w.length; i++) {
+        const ok = (Number.isNaN(w[i]!) && Number.isNaN(g[i]!)) || g[i] === w[i] || Math.abs(g[i]! - w[i]!) <= TOL * Math.abs(w[i]!) || (Math.abs(w[i]!) < 1e-37 && Math.abs(g[i]!) < 1e-37);
+        assert.ok(ok, `${name}(${wide.dataSync()[i]}) = ${g[i]}, stock ${w[i]}`);
+      }
+      dispose(got); dispose(want);
+    }
+    wide.dispose();
+    for (const [as, bs] of [[[4, 5], []], [[4, 5], [5]], [[3, 1], [1, 4]]] as [number[], number[]][]) {
+      const a = t(as, { positive: true }), b = tf.mul(t(bs), 3);
+      compare('Pow', { a, b });
+      tf.dispose([a, b]);
+    }
+  });
+
+  test('Conv2D (NHWC): strides, padding, dilations, patch embedding', () => {
+    const cases: [number[], number[], number | [number, number], 'same' | 'valid' | number, number | [number, number]][] = [
+      [[2, 9, 11, 3], [3, 3, 3, 5], 1, 'same', 1], [[2, 9, 11, 3], [3, 3, 3, 5], 2, 'valid', 1], [[1, 10, 10, 2], [3, 2, 2, 4], [2, 1], 'same', 1],
+      [[1, 12, 12, 2], [3, 3, 2, 3], 1, 'valid', 2], [[2, 28, 28, 3], [14, 14, 3, 8], 14, 'valid', 1], [[1, 7, 7, 1], [2, 2, 1, 1], 1, 1, 1],
+    ];
+    for (const [xs, fs, strides, pad, dilations] of cases) {
+      const x = t(xs), filter = t(fs);
+      compare('Conv2D', { x, filter }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined } as unknown as tf.NamedAttrMap);
+      x.dispose(); filter.dispose();
+    }
+  });
+
+  test('gradients through the native kernels equal the stock ones (matmul with transposes, softmax, bias add, transpose)', async () => {
+    const f = (x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) =>
+      tf.tidy(() => {
+        // (tfjs's BatchMatMul gradient does not support broadcast batch dims, so x is 2-D as in applyLinear)
+        const h = tf.add(tf.matMul(x, w), bias).reshape([2, 5, 6]);
+        const att = tf.softmax(tf.matMul(h, h, false, true)); // [2,5,5]
+        return tf.sum(tf.mul(tf.matMul(att, h).transpose([0, 2, 1]), 1.5));
+      });
+    const x = t([10, 4]), w = t([4, 6]), bias = t([6]);
+    const grads = (): Float32Array[] => tf.tidy(() => tf.grads(f)([x, w, bias]).map((g) => g.dataSync() as Float32Array));
+    const nat = await expectNoLeak(() => grads());
+    uninstallNativeKernels();
+    try {
+      const ref = grads();
+      for (let i = 0; i < ref.length; i++) assert.ok(relErr(nat[i]!, ref[i]!) <= TOL, `grad ${i}: ${relErr(nat[i]!, ref[i]!)}`);
+    } finally {
+      installNativeKernels();
+    }
+    tf.dispose([x, w, bias]);
+  });
+
+  test('large inputs (split over threads): binary, transpose, unary, softmax, sum', () => {
+    const x = t([3, 301, 257]), y = t([301, 1]), z = t([257]);
+    compare('Add', { a: x, b: y });
+    compare('Multiply', { a: x, b: z });
+    compare('Sub', { a: t([90001]), b: t([90001]) });
+    compare('Transpose', { x }, { perm: [2, 0, 1] });
+    compare('Transpose', { x: t([515, 300]) }, { perm: [1, 0] });
+    compare('Sigmoid', { x });
+    compare('Exp', { x });
+    compare('Softmax', { logits: x }, { dim: -1 });
+    compare('Sum', { x }, { axis: [0, 1], keepDims: false });
+    tf.dispose([x, y, z]);
+  });
+
+  test('every replaced kernel is covered by this file', () => {
+    const covered = new Set(['BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum', 'Pow', 'Transpose',
+      'Softmax', 'Sum', 'Mean', 'Conv2D', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']);
+    for (const k of NATIVE_KERNEL_NAMES) assert.ok(covered.has(k), `kernel ${k} has no parity test`);
+  });
+
+  test('non-float32 inputs fall back to the stock kernel', () => {
+    const a = tf.tensor([[1, 2], [3, 4]], [2, 2], 'int32'), b = tf.tensor([[5, 6], [7, 8]], [2, 2], 'int32');
+    const got = nativeKernel('Add')({ inputs: { a, b }, backend }) as tf.TensorInfo;
+    assert.equal(got.dtype, 'int32');
+    assert.deepEqual([...(values(got) as unknown as Int32Array)], [6, 8, 10, 12]);
+    dispose(got);
+    tf.dispose([a, b]);
+  });
+});

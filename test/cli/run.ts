@@ -1,0 +1,24 @@
+/** Runs the CLI in-process (main(argv)), capturing stdout/stderr: fast, no tfjs reload per call. */
+import { main } from '../../src/cli/main.js';
+
+export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const ow = process.stdout.write.bind(process.stdout);
+  const ew = process.stderr.write.bind(process.stderr);
+  // Only string writes are the CLI's; node's test runner reports to the parent through binary
+  // writes on stdout, which must pass through untouched.
+  process.stdout.write = ((c: string | Uint8Array, ...rest: unknown[]) =>
+    typeof c === 'string' ? ((stdout += c), true) : (ow as (...a: unknown[]) => boolean)(c, ...rest)) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) =>
+    typeof c === 'string' ? ((stderr += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest)) as typeof process.stderr.write;
+  const prevExit = process.exitCode;
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+    process.exitCode = prevExit;
+  }
+}

@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { FIXTURES, PARITY_BACKENDS, useBackend, maxAbsDiff, maxAbs, expectNoLeak } from '../helpers.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { l2Normalize } from '../../src/models/heads.js';
+import { getLoss, type LossFn } from '../../training/losses/index.js';
+import { LogolabError } from '../../src/errors.js';
+import { makeRng } from '../../src/util/rng.js';
+import { normalizeRows, refCombined, refInfonce, refSupcon, refTriplet } from './reference.js';
+
+const io = readSafetensors(join(FIXTURES, 'losses/io.safetensors'));
+const values = JSON.parse(readFileSync(join(FIXTURES, 'losses/values.json'), 'utf8')).values as Record<string, number>;
+const CASES = ['pk', 'singletons', 'tight'] as const;
+// fixture key → (loss name, temperature)
+const KEYS: [string, string, number | undefined][] = [
+  ['infonce.t0.07', 'infonce', 0.07],
+  ['infonce.t0.5', 'infonce', 0.5],
+  ['supcon.t0.07', 'supcon', 0.07],
+  ['supcon.t0.5', 'supcon', 0.5],
+  ['triplet', 'triplet', undefined],
+  ['combined.t0.07', 'combined', 0.07],
+  ['combined.t0.5', 'combined', 0.5],
+];
+
+/** loss(normalize(raw)) and d loss / d raw */
+function lossAndGrad(loss: LossFn, raw: tf.Tensor2D, labels: Int32Array): { value: number; grad: Float32Array } {
+  const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => loss(l2Normalize(x as tf.Tensor2D), labels))(raw);
+  const out = { value: value.dataSync()[0]!, grad: grad.dataSync() as Float32Array };
+  value.dispose();
+  grad.dispose();
+  return out;
+}
+
+for (const backend of PARITY_BACKENDS) {
+  test(`losses: fixture parity (values ≤ 1e-5, grad_raw ≤ 1e-3·max|g| + 1e-7) [${backend}]`, async () => {
+    await useBackend(backend);
+    const report: string[] = [];
+    await expectNoLeak(() => {
+      for (const c of CASES) {
+        const rawT = io.get(`${c}.raw`)!;
+        const labels = io.get(`${c}.labels`)!.data as Int32Array;
+        const raw = tf.tensor2d(rawT.data as Float32Array, rawT.shape as [number, number]);
+        for (const [key, name, t] of KEYS) {
+          const loss = getLoss(name, { temperature: t, margin: 0.3 });
+          const { value, grad } = lossAndGrad(loss, raw, labels);
+          const want = values[`${c}.${key}`]!;
+          const wantGrad = io.get(`${c}.${key}.grad_raw`)!.data as Float32Array;
+          const dv = Math.abs(value - want);
+          const dg = maxAbsDiff(grad, wantGrad);
+          const tol = 1e-3 * maxAbs(wantGrad) + 1e-7;
+          report.push(`${c}.${key}: |Δloss| ${dv.toExponential(1)}, max|Δgrad| ${dg.toExponential(1)} (tol ${tol.toExponential(1)})`);
+          assert.ok(dv <= 1e-5, `${c}.${key}: loss ${value} vs ${want}`);
+          assert.ok(dg <= tol, `${c}.${key}: grad max abs err ${dg} > ${tol}`);
+        }
+        raw.dispose();
+      }
+    });
+    if (process.env.LOGOLAB_VERBOSE) console.log(report.join('\n'));
+  });
+}
+
+function randomBatch(seed: number, labels: number[], d: number, spread = 1): { raw: Float32Array; labels: Int32Array } {
+  const rng = makeRng(seed);
+  const base = Array.from({ length: d }, () => rng.normal());
+  const raw = new Float32Array(labels.length * d);
+  for (let i = 0; i < raw.length; i++) raw[i] = base[i % d]! + spread * rng.normal();
+  return { raw, labels: Int32Array.from(labels) };
+}
+
+test('losses: vectorised tf = loop-based float64 reference on varied batches', async () => {
+  await useBackend('cpu');
+  const batches = [
+    randomBatch(1, [0, 0, 1, 1, 2, 2, 3, 3], 8),
+    randomBatch(2, [5, 1, 5, 2, 1, 7, 5, 9, 9, 3], 6), // mixed sizes and singletons
+    randomBatch(3, [0, 1, 2, 3], 5), // no positives at all → 0
+    randomBatch(4, [4, 4, 4, 4, 4], 5), // one class: no negatives → triplet 0
+    randomBatch(5, [1], 5), // N = 1
+    randomBatch(6, [0, 0, 1, 1, 2], 16, 0.05), // close embeddings
+  ];
+  for (const [bi, b] of batches.entries()) {
+    const n = b.labels.length;
+    const d = b.raw.length / n;
+    const rows = normalizeRows(b.raw, n, d);
+    for (const t of [0.07, 0.5]) {
+      const refs: Record<string, number> = {
+        infonce: refInfonce(rows, b.labels, t),
+        supcon: refSupcon(rows, b.labels, t),
+        triplet: refTriplet(rows, b.labels, 0.3),
+        combined: refCombined(rows, b.labels, t, 0.3),
+      };
+      for (const [name, want] of Object.entries(refs)) {
+        const got = tf.tidy(() => getLoss(name, { temperature: t })(l2Normalize(tf.tensor2d(b.raw, [n, d])), b.labels).dataSync()[0]!);
+        assert.ok(Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)), `batch ${bi} ${name} t=${t}: ${got} vs ref ${want}`);
+      }
+    }
+  }
+});
+
+test('losses: finite values and gradients for near-identical embeddings, singletons, one class, zero rows', async () => {
+  for (const backend of PARITY_BACKENDS) {
+    await useBackend(backend);
+    const cases: { raw: Float32Array; labels: Int32Array; what: string }[] = [
+      { ...randomBatch(7, [0, 0, 1, 1, 2, 2], 8, 1e-7), what: 'near-identical' },
+      { raw: new Float32Array(6 * 8).fill(0.3), labels: Int32Array.from([0, 0, 1, 1, 2, 2]), what: 'identical' },
+      { ...randomBatch(8, [0, 1, 2, 3, 4], 8), what: 'singletons' },
+      { ...randomBatch(9, [3, 3, 3, 3], 8), what: 'one class' },
+      { raw: new Float32Array(4 * 8), labels: Int32Array.from([0, 0, 1, 1]), what: 'zero rows' },
+    ];
+    await expectNoLeak(() => {
+      for (const c of cases) {
+        const n = c.labels.length;
+        const raw = tf.tensor2d(c.raw, [n, c.raw.length / n]);
+        for (const name of ['infonce', 'supcon', 'triplet', 'combined']) {
+          for (const t of [0.07, 0.5, 0.01]) {
+            const loss = getLoss(name, { temperature: t });
+            const { value, grad } = lossAndGrad(loss, raw, c.labels);
+            assert.ok(Number.isFinite(value), `${backend} ${c.what} ${name} t=${t}: loss ${value}`);
+            assert.ok(grad.every(Number.isFinite), `${backend} ${c.what} ${name} t=${t}: non-finite gradient`);
+          }
+        }
+        raw.dispose();
+      }
+    });
+  }
+});
+
+test('losses: bad names and inputs are LogolabErrors', async () => {
+  await useBackend('cpu');
+  assert.throws(() => getLoss('arcface'), LogolabError);
+  assert.throws(() => getLoss('infonce', { temperature: 0 }), LogolabError);
+  const e = tf.ones([3, 4]) as tf.Tensor2D;
+  assert.throws(() => getLoss('infonce')(e, Int32Array.from([0, 1])), /2 labels for 3 embeddings/);
+  e.dispose();
+});

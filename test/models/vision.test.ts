@@ -1,0 +1,120 @@
+// The VisionModel contract beyond parity: presets, determinism, per-layer use with LoRA, fingerprint,
+// config validation, the bicubic interpolation matrices.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { expectNoLeak, maxAbsDiff, useBackend } from '../helpers.js';
+import { buildVisionModel } from '../../src/models/vision/index.js';
+import { validateVisionConfig } from '../../src/models/vision/config.js';
+import { bicubicMatrix } from '../../src/models/vision/interpolate.js';
+import { LogolabError } from '../../src/errors.js';
+
+test('presets: tiny models of the three families run with the right output shapes, deterministically', async () => {
+  await useBackend('wasm');
+  for (const family of ['clip', 'dinov2', 'siglip'] as const) {
+    const a = buildVisionModel(family, 'tiny', 'random', 1);
+    const b = buildVisionModel(family, 'tiny', 'random', 1);
+    const c = buildVisionModel(family, 'tiny', 'random', 2);
+    try {
+      const size = a.processor.outputSize;
+      assert.equal(size.height, family === 'dinov2' ? 224 : 32, family);
+      const x = tf.randomUniform([2, 3, 32, 32], -1, 1, 'float32', 5) as tf.Tensor4D;
+      const oa = a.forward(x);
+      const ob = b.forward(x);
+      const tokens = family === 'siglip' ? 16 : 17;
+      assert.deepEqual(oa.lastHiddenState.shape, [2, tokens, 64]);
+      assert.deepEqual(oa.poolerOutput.shape, [2, 64]);
+      assert.deepEqual(oa.imageEmbeds.shape, [2, family === 'clip' ? 24 : 64]);
+      assert.equal(maxAbsDiff(oa.imageEmbeds.dataSync(), ob.imageEmbeds.dataSync()), 0);
+      assert.equal(a.fingerprint(), b.fingerprint());
+      assert.notEqual(a.fingerprint(), c.fingerprint());
+      tf.dispose([x, ...Object.values(oa), ...Object.values(ob)] as tf.Tensor[]);
+    } finally {
+      a.dispose();
+      b.dispose();
+      c.dispose();
+    }
+  }
+});
+
+test('vit-l14 / vit-b16 presets have the real shapes', async () => {
+  await useBackend('cpu');
+  const big = buildVisionModel('clip', 'vit-b16', 'random', 0);
+  try {
+    assert.equal(big.layers.length, 12);
+    assert.deepEqual(big.layers[0]!.q_proj.weight.shape, [768, 768]);
+    assert.deepEqual(big.layers[0]!.fc1.weight.shape, [768, 3072]); // pre-transposed [in, out]
+    const n = big.namedTensors().reduce((s, [, t]) => s + t.size, 0);
+    assert.equal(n, 85_799_424 + 768 * 512); // CLIPVisionModel ViT-B/16 + visual_projection
+  } finally {
+    big.dispose();
+  }
+});
+
+test('a LoRA adapter on layers[i].q_proj changes outputs and fingerprint; gradients reach the LoRA vars through layer.forward', async () => {
+  await useBackend('wasm');
+  const m = buildVisionModel('clip', 'tiny', 'random', 3);
+  const x = tf.randomUniform([2, 3, 32, 32], -1, 1, 'float32', 9) as tf.Tensor4D;
+  try {
+    const base = m.forward(x).imageEmbeds;
+    const fp0 = m.fingerprint();
+    const layer = m.layers[3]!;
+    assert.equal(layer.hfModules['encoder.layers.3.self_attn.q_proj'], 'q_proj');
+    const A = tf.variable(tf.randomNormal([64, 4], 0, 0.1, 'float32', 1));
+    const B = tf.variable(tf.zeros([4, 64]));
+    layer.q_proj.lora = { A, B, scaling: 2, dropout: 0 };
+    const fpZero = m.fingerprint(); // an attached adapter is part of the fingerprint, even with B = 0
+    assert.notEqual(fpZero, fp0);
+    B.assign(tf.randomNormal([4, 64], 0, 0.1, 'float32', 2));
+    const fp1 = m.fingerprint();
+    assert.notEqual(fp1, fpZero); // trained in place: values are hashed every time
+    const adapted = m.forward(x).imageEmbeds;
+    assert.ok(maxAbsDiff(adapted.dataSync(), base.dataSync()) > 1e-4);
+    // per-block recomputation: gradients of one layer's output w.r.t. its LoRA vars
+    const h = tf.tidy(() => {
+      let y = m.embeddings(x);
+      for (const l of m.layers.slice(0, 3)) y = l.forward(y);
+      return y;
+    });
+    const { grads } = tf.variableGrads(() => tf.sum(tf.square(layer.forward(h, { training: true }))) as tf.Scalar, [A, B]);
+    assert.ok(tf.norm(grads[A.name]!).dataSync()[0]! > 0);
+    assert.ok(tf.norm(grads[B.name]!).dataSync()[0]! > 0);
+    tf.dispose([h, base, adapted, ...Object.values(grads)]);
+    layer.q_proj.lora = null;
+    assert.equal(m.fingerprint(), fp0);
+    A.dispose();
+    B.dispose();
+    await expectNoLeak(() => {
+      for (let i = 0; i < 2; i++) tf.dispose(Object.values(m.forward(x, { training: false, outputHiddenStates: true })) as tf.TensorContainer);
+    });
+  } finally {
+    x.dispose();
+    m.dispose();
+  }
+});
+
+test('config validation: unknown keys, bad types, inconsistent fields are one-line errors', () => {
+  assert.throws(() => validateVisionConfig({ family: 'clip', hidden_sise: 3 }, 'cfg'), (e: Error) => e instanceof LogolabError && e.message === "cfg: field 'hidden_sise': unknown key");
+  assert.throws(() => validateVisionConfig({ family: 'vit' }, 'cfg'), /field 'family'/);
+  assert.throws(() => validateVisionConfig({ family: 'clip', hidden_size: 100, num_attention_heads: 12 }, 'cfg'), /num_attention_heads/);
+  assert.throws(() => validateVisionConfig({ family: 'dinov2', projection_dim: 10 }, 'cfg'), /only CLIP has a visual projection/);
+  assert.throws(() => validateVisionConfig({ family: 'clip', hidden_act: 'relu' }, 'cfg'), /unsupported activation/);
+  assert.equal(validateVisionConfig({ family: 'siglip' }).hidden_act, 'gelu_pytorch_tanh');
+});
+
+test('bicubic interpolation matrices: identity at equal size, rows sum to 1, torch taps', () => {
+  const id = bicubicMatrix(5, 5);
+  for (let o = 0; o < 5; o++) for (let i = 0; i < 5; i++) assert.ok(Math.abs(id[o * 5 + i]! - (o === i ? 1 : 0)) < 1e-12);
+  const m = bicubicMatrix(5, 4);
+  for (let o = 0; o < 4; o++) {
+    let s = 0;
+    for (let i = 0; i < 5; i++) s += m[o * 5 + i]!;
+    assert.ok(Math.abs(s - 1) < 1e-12);
+  }
+  // output 0 of 5→4: src = 0.5·1.25 − 0.5 = 0.125, taps −1..2 clamped (A = −0.75)
+  const t = 0.125;
+  const A = -0.75;
+  const w0 = ((A * (t + 1) - 5 * A) * (t + 1) + 8 * A) * (t + 1) - 4 * A;
+  const w1 = ((A + 2) * t - (A + 3)) * t * t + 1;
+  assert.ok(Math.abs(m[0]! - (w0 + w1)) < 1e-12); // taps −1 and 0 both clamp to 0
+});

@@ -1,0 +1,114 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { tmpDir, useBackend } from '../helpers.js';
+import { parseConfig, type TrainingConfig } from '../../training/config.js';
+import { buildTrainableModel } from '../../training/model.js';
+import { Trainer } from '../../training/trainer.js';
+import { loadCheckpoint } from '../../training/checkpoint.js';
+import { synthSource } from './synth-source.js';
+
+process.env.LOGOLAB_QUIET = '1';
+
+function cfg(over: Record<string, unknown>): TrainingConfig {
+  return parseConfig(
+    {
+      base_model: 'preset:tiny', lora_r: 0, freeze_layers: 0, logos_per_batch: 4, samples_per_logo: 4, gradient_accumulation_steps: 2,
+      batches_per_epoch: 8, val_batches: 10, batch_size: 16, warmup_steps: 2, learning_rate: 1e-3, weight_decay: 0.01, max_epochs: 3,
+      temperature: 0.1, seed: 7, patience: 5, save_every_n_epochs: 2, mixed_precision: false, ...over,
+    },
+    'test config',
+  );
+}
+
+const data = () => synthSource({ classes: 6, itemsPerClass: 8, size: 32, P: 4, K: 4, seed: 1 });
+
+describe('trainer end to end (tiny CLIP, synthetic brands, wasm)', () => {
+  before(() => useBackend('wasm'));
+
+  it('separation rises by ≥ 0.1; history, log, best/last/periodic checkpoints written', async () => {
+    const dir = tmpDir();
+    // freeze_layers 1: embeddings frozen (tfjs-wasm has no Conv2DBackpropFilter kernel for the
+    // patch conv); layers 1–3, post_layernorm and visual_projection are trained as variables
+    const c = cfg({ checkpoint_dir: dir, max_epochs: 3, freeze_layers: 1 });
+    const tm = await buildTrainableModel(c);
+    const tr = new Trainer(c, tm, data(), { quiet: true });
+    const before = await tr.validate();
+    const res = await tr.train();
+    tr.dispose();
+    tm.dispose();
+    const after = res.history.at(-1)!.val!;
+    assert.equal(res.status, 'completed');
+    assert.equal(res.steps, 12);
+    assert.ok(after.separation! - before.separation >= 0.1, `separation ${before.separation.toFixed(4)} → ${after.separation!.toFixed(4)}`);
+    const hist = JSON.parse(readFileSync(join(dir, 'training_history.json'), 'utf8'));
+    assert.equal(hist.length, 3);
+    for (const f of ['train.log', 'best.ckpt', 'last.ckpt', 'epoch_2.ckpt']) assert.ok(existsSync(join(dir, f)), f);
+    const last = loadCheckpoint(join(dir, 'last.ckpt'));
+    assert.equal(last.state.epoch, 3);
+    assert.equal(last.state.global_step, 12);
+    assert.equal(last.state.history.length, 3);
+    assert.ok(last.params.has('visual_projection.weight') && last.params.has('encoder.layers.1.mlp.fc1.weight') && !last.params.has('encoder.layers.0.mlp.fc1.weight'));
+    console.log(`# separation ${before.separation.toFixed(4)} → ${hist.map((h: { val: { separation: number } }) => h.val.separation.toFixed(4)).join(' → ')}`);
+  });
+
+  it('resume from a mid-epoch checkpoint reproduces the next 5 losses (≤1e-6), LoRA with dropout', async () => {
+    const over = { base_model: 'preset:tiny', lora_r: 4, lora_alpha: 8, lora_dropout: 0.2, freeze_layers: 1, learning_rate: 5e-3, max_epochs: 3 };
+    const runA = async () => {
+      const dir = tmpDir();
+      const c = cfg({ ...over, checkpoint_dir: dir });
+      const tm = await buildTrainableModel(c);
+      const losses: number[] = [];
+      const tr = new Trainer(c, tm, data(), { quiet: true, onStep: (s) => losses.push(s.loss) });
+      await tr.train();
+      tr.dispose();
+      tm.dispose();
+      return losses;
+    };
+    const full = await runA();
+    const dir = tmpDir();
+    const c = cfg({ ...over, checkpoint_dir: dir });
+    const tm1 = await buildTrainableModel(c);
+    const first: number[] = [];
+    const tr1 = new Trainer(c, tm1, data(), { quiet: true, stopAfterSteps: 6, onStep: (s) => first.push(s.loss) });
+    const r1 = await tr1.train();
+    tr1.dispose();
+    tm1.dispose();
+    assert.equal(r1.status, 'interrupted');
+    const ck = loadCheckpoint(r1.last_checkpoint);
+    assert.equal(ck.state.global_step, 6);
+    assert.equal(ck.state.batch_in_epoch, 4); // mid-epoch 2
+    const tm2 = await buildTrainableModel(c);
+    const next: number[] = [];
+    const tr2 = new Trainer(c, tm2, data(), { quiet: true, onStep: (s) => next.push(s.loss) });
+    tr2.resume(ck, r1.last_checkpoint);
+    const r2 = await tr2.train();
+    tr2.dispose();
+    tm2.dispose();
+    assert.equal(r2.steps, 12);
+    assert.deepEqual(first, full.slice(0, 6));
+    const diffs = next.slice(0, 5).map((l, i) => Math.abs(l - full[6 + i]!));
+    assert.equal(next.length, 6);
+    assert.ok(Math.max(...diffs) <= 1e-6, `next-5 loss diffs ${diffs.join(', ')}`);
+    assert.deepEqual(r2.history.map((h) => h.epoch), [1, 2, 3]);
+    console.log(`# resume: max |Δloss| over the next 5 steps = ${Math.max(...diffs)}`);
+  });
+
+  it('tf.memory().numTensors is constant across 50 steps (standard and cached)', async () => {
+    for (const mode of ['standard', 'cached'] as const) {
+      const dir = tmpDir();
+      const c = cfg({ checkpoint_dir: dir, lora_r: 4, lora_alpha: 8, lora_dropout: 0.1, freeze_layers: 2, batches_per_epoch: 50, gradient_accumulation_steps: 1, max_epochs: 1, contrastive_batch: mode, batch_size: 3, eval_every_n_epochs: 1, warmup_steps: 0 });
+      const tm = await buildTrainableModel(c);
+      const counts: number[] = [];
+      const small = synthSource({ classes: 6, itemsPerClass: 8, size: 32, P: 2, K: 2, seed: 1, valBatches: 1 });
+      const tr = new Trainer(c, tm, small, { quiet: true, onStep: () => counts.push(tf.memory().numTensors) });
+      await tr.train();
+      tr.dispose();
+      tm.dispose();
+      assert.equal(counts.length, 50);
+      assert.ok(counts.every((n) => n === counts[0]), `${mode}: numTensors ${counts[0]} … ${Math.max(...counts)}`);
+    }
+  });
+});

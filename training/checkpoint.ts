@@ -1,0 +1,154 @@
+/**
+ * Training checkpoints: ONE safetensors file per checkpoint (`<checkpoint_dir>/<name>.ckpt`),
+ * written atomically by writeSafetensors (temp file + fsync + rename). A process killed while
+ * writing leaves only a stray `.<name>.ckpt.<pid>.<n>.tmp`; the previous `<name>.ckpt` is intact.
+ *
+ * Tensors:   param/<name>   trainable weights (LoRA A/B as layers.ts stores them, or full weights)
+ *            adam_m/<name>  adam_v/<name>   AdamW moments
+ * Metadata:  logolab_checkpoint = JSON of TrainState (step/epoch, scheduler, RNG, config,
+ *            history, best metric, early-stopping counters, model description).
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LogolabError } from '../src/errors.js';
+import { SafetensorsFile, writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
+import type { TrainingConfig } from './config.js';
+import type { AdamWState } from './optim/adamw.js';
+
+export const CHECKPOINT_FORMAT = 'logolab-train-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+export interface EpochRecord {
+  epoch: number;
+  /** null when every step of the epoch was skipped */
+  train_loss: number | null;
+  lr: number;
+  images_per_s: number;
+  seconds: number;
+  /** validation metrics (absent when this epoch was not evaluated) */
+  val?: Record<string, number>;
+  nonfinite_steps: number;
+}
+
+/** How the trained model is built (enough for export to rebuild it). */
+export interface ModelDescription {
+  base_model: string;
+  family: string;
+  vision_config: Record<string, unknown>;
+  /** LoRA config (as src/models/lora validates it), or null for full training */
+  lora: Record<string, unknown> | null;
+  /** canonical names of trainable tensors (full training) — 'layers.<i>.<target>.lora_A|B' for LoRA */
+  trainable: string[];
+  head: string;
+}
+
+export interface TrainState {
+  format: typeof CHECKPOINT_FORMAT;
+  version: number;
+  /** epochs fully completed */
+  epoch: number;
+  /** micro-batches done in epoch `epoch` (0 at an epoch boundary; > 0 for a mid-epoch save) */
+  batch_in_epoch: number;
+  /** optimizer steps completed = the scheduler's position */
+  global_step: number;
+  scheduler: { kind: 'cosine_with_warmup'; base_lr: number; warmup_steps: number; total_steps: number; min_lr_ratio: number };
+  /** state of the trainer's RNG (src/util/rng) */
+  rng: object;
+  adam_t: number;
+  best_separation: number | null;
+  best_epoch: number | null;
+  patience_counter: number;
+  nonfinite_steps: number;
+  /** running sums of the epoch in progress (mid-epoch saves) */
+  epoch_loss_sum: number;
+  epoch_loss_count: number;
+  history: EpochRecord[];
+  config: TrainingConfig;
+  model: ModelDescription;
+  /** why it was written: 'epoch' | 'best' | 'interrupt' | 'final' */
+  reason: string;
+  saved_at: string;
+}
+
+export interface Checkpoint {
+  state: TrainState;
+  params: Map<string, { shape: number[]; data: Float32Array }>;
+  optimizer: AdamWState;
+}
+
+export function checkpointPath(dir: string, name: string): string {
+  return join(dir, name.endsWith('.ckpt') ? name : `${name}.ckpt`);
+}
+
+export function saveCheckpoint(path: string, ck: Checkpoint): void {
+  const tensors = new Map<string, WriteTensor>();
+  for (const [name, p] of ck.params) {
+    tensors.set(`param/${name}`, { shape: p.shape, data: p.data });
+    const m = ck.optimizer.m[name];
+    const v = ck.optimizer.v[name];
+    if (!m || !v) throw new Error(`internal: no optimizer moments for '${name}'`);
+    tensors.set(`adam_m/${name}`, { shape: p.shape, data: m });
+    tensors.set(`adam_v/${name}`, { shape: p.shape, data: v });
+  }
+  const state: TrainState = { ...ck.state, adam_t: ck.optimizer.t };
+  // JSON has no Infinity/NaN: the state holds finite numbers or null by construction
+  writeSafetensors(path, tensors, { format: CHECKPOINT_FORMAT, logolab_checkpoint: JSON.stringify(state) });
+}
+
+export function loadCheckpoint(path: string): Checkpoint {
+  if (!existsSync(path)) throw new LogolabError(`${path}: checkpoint not found`);
+  const f = SafetensorsFile.open(path);
+  try {
+    const meta = f.metadata;
+    if (meta.format !== CHECKPOINT_FORMAT || !meta.logolab_checkpoint) throw new LogolabError(`${path}: not a logolab training checkpoint (no '${CHECKPOINT_FORMAT}' metadata)`);
+    let state: TrainState;
+    try {
+      state = JSON.parse(meta.logolab_checkpoint) as TrainState;
+    } catch (e) {
+      throw new LogolabError(`${path}: corrupt checkpoint state (${(e as Error).message})`);
+    }
+    if (state.version !== CHECKPOINT_VERSION) throw new LogolabError(`${path}: checkpoint version ${state.version}, this logolab reads ${CHECKPOINT_VERSION}`);
+    const params = new Map<string, { shape: number[]; data: Float32Array }>();
+    const m: Record<string, Float32Array> = {};
+    const v: Record<string, Float32Array> = {};
+    for (const key of f.keys()) {
+      const slash = key.indexOf('/');
+      const kind = key.slice(0, slash);
+      const name = key.slice(slash + 1);
+      const t = f.read(key);
+      if (t.dtype !== 'float32') throw new LogolabError(`${path}: tensor '${key}' is not float`);
+      if (kind === 'param') params.set(name, { shape: t.shape, data: t.data as Float32Array });
+      else if (kind === 'adam_m') m[name] = t.data as Float32Array;
+      else if (kind === 'adam_v') v[name] = t.data as Float32Array;
+      else throw new LogolabError(`${path}: unexpected tensor '${key}'`);
+    }
+    for (const name of params.keys()) if (!m[name] || !v[name]) throw new LogolabError(`${path}: optimizer moments missing for '${name}'`);
+    return { state, params, optimizer: { t: state.adam_t, m, v } };
+  } finally {
+    f.close();
+  }
+}
+
+/** Removes temp files left by writers that were killed (names like `.last.ckpt.<pid>.<n>.tmp`). */
+export function cleanStaleTemps(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const gone: string[] = [];
+  for (const f of readdirSync(dir)) {
+    const m = /^\..+\.ckpt\.(\d+)\.\d+\.tmp$/.exec(f);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    rmSync(join(dir, f), { force: true });
+    gone.push(f);
+  }
+  return gone;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

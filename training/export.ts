@@ -1,0 +1,125 @@
+/**
+ * Export a training checkpoint (the reference's export_model.py, in HF formats):
+ *
+ *   hf      model.safetensors in the HF class's own layout (CLIP: CLIPVisionModelWithProjection,
+ *           `vision_model.*` + `visual_projection.weight`, torch [out, in] Linear weights) +
+ *           config.json + preprocessor_config.json. LoRA is always merged (an HF model has no
+ *           adapters). transformers loads it; so does `logolab embed --model <dir>`.
+ *   peft    the LoRA adapter only (adapter_config.json + adapter_model.safetensors, peft key names);
+ *           base_model_name_or_path = the training base model.
+ *   logolab the hf folder of the BASE weights plus the adapter in `adapter/` (unmerged), or merged
+ *           weights with --merge-lora; load with loadVisionModel(dir, { adapter: dir/adapter }).
+ * Every format writes export_metadata.json (base model, epochs, best separation, merged, head).
+ * The folder is written atomically (temp folder + rename).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { LogolabError } from '../src/errors.js';
+import { withAtomicDir, writeJsonAtomic } from '../src/io/atomic.js';
+import { writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
+import { mergeLora } from '../src/models/lora/apply.js';
+import { saveAdapter } from '../src/models/lora/io.js';
+import { FAMILIES, type VisionModel } from '../src/models/vision/index.js';
+import { hfVisionConfig, type VisionConfig } from '../src/models/vision/config.js';
+import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import { assignParams, buildTrainableModel, type TrainableModel } from './model.js';
+
+export type ExportFormat = 'logolab' | 'hf' | 'peft';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['logolab', 'hf', 'peft'];
+
+/** Rebuilds the trained model of a checkpoint (base weights as at training start + trained values). */
+export async function modelFromCheckpoint(ck: Checkpoint, source: string): Promise<TrainableModel> {
+  const cfg = { ...ck.state.config, base_model: ck.state.model.base_model };
+  const tm = await buildTrainableModel(cfg, ck.state.model.vision_config as Partial<VisionConfig>);
+  try {
+    assignParams(tm.params, ck.params, source);
+  } catch (e) {
+    tm.dispose();
+    throw e;
+  }
+  return tm;
+}
+
+/** Writes the model's tower in its HF class layout (inverse of the loader's key map). */
+export function writeHfModel(model: VisionModel, dir: string): string[] {
+  const fam = FAMILIES[model.family];
+  const entries = fam.keyMap(model.config, fam.canonicalLayout(model.config));
+  const named = new Map(model.namedTensors());
+  const tensors = new Map<string, WriteTensor>();
+  for (const e of entries) {
+    const t = named.get(e.name);
+    if (!t) throw new Error(`internal: model has no tensor '${e.name}'`);
+    const onDisk = tf.tidy(() => (e.transform === 'linear' ? t.transpose([1, 0]) : e.transform === 'conv' ? t.transpose([3, 2, 0, 1]) : t.clone()));
+    const shape = onDisk.shape;
+    if (shape.length !== e.shape.length || shape.some((d, i) => d !== e.shape[i])) throw new Error(`internal: '${e.key}' shape ${JSON.stringify(shape)} ≠ ${JSON.stringify(e.shape)}`);
+    tensors.set(e.key, { shape: [...shape], data: onDisk.dataSync() as Float32Array });
+    onDisk.dispose();
+  }
+  writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  writeJsonAtomic(join(dir, 'config.json'), { ...hfVisionConfig(model.config), torch_dtype: 'float32' });
+  writeJsonAtomic(join(dir, 'preprocessor_config.json'), model.processor.config);
+  return [...tensors.keys()];
+}
+
+export interface ExportOptions {
+  format?: ExportFormat;
+  mergeLora?: boolean;
+}
+
+export interface ExportResult {
+  dir: string;
+  format: ExportFormat;
+  merged: boolean;
+  files: string[];
+}
+
+export async function exportCheckpoint(checkpoint: string, outDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
+  const format = opts.format ?? 'logolab';
+  if (!EXPORT_FORMATS.includes(format)) throw new LogolabError(`--format: '${format}' is not one of ${EXPORT_FORMATS.join(', ')}`);
+  const ck = loadCheckpoint(checkpoint);
+  const isLora = ck.state.model.lora !== null;
+  if (format === 'peft' && !isLora) throw new LogolabError(`${checkpoint}: --format peft needs a LoRA checkpoint, this one is full training (lora_r 0); use --format hf`);
+  if (format === 'peft' && opts.mergeLora) throw new LogolabError('--merge-lora cannot be combined with --format peft (an adapter is unmerged by definition)');
+  const tm = await modelFromCheckpoint(ck, checkpoint);
+  const merged = isLora && (format === 'hf' || !!opts.mergeLora);
+  const files: string[] = [];
+  try {
+    await withAtomicDir(outDir, (tmp) => {
+      if (format === 'peft') {
+        saveAdapter(tm.model, tmp, { baseModel: ck.state.model.base_model, config: ck.state.model.lora as never });
+        files.push('adapter_config.json', 'adapter_model.safetensors');
+      } else if (format === 'hf' || merged || !isLora) {
+        if (isLora) mergeLora(tm.model);
+        writeHfModel(tm.model, tmp);
+        files.push('model.safetensors', 'config.json', 'preprocessor_config.json');
+      } else {
+        // logolab, unmerged LoRA: base weights + adapter/
+        saveAdapter(tm.model, join(tmp, 'adapter'), { baseModel: ck.state.model.base_model, config: ck.state.model.lora as never });
+        // named tensors are the frozen base (adapters live beside the Linear weights)
+        writeHfModel(tm.model, tmp);
+        files.push('model.safetensors', 'config.json', 'preprocessor_config.json', 'adapter/adapter_config.json', 'adapter/adapter_model.safetensors');
+      }
+      const s = ck.state;
+      writeJsonAtomic(join(tmp, 'export_metadata.json'), {
+        base_model: s.model.base_model,
+        source_checkpoint: checkpoint,
+        format,
+        family: s.model.family,
+        training_epochs: s.epoch,
+        global_step: s.global_step,
+        best_val_separation: s.best_separation,
+        best_epoch: s.best_epoch,
+        lora_merged: merged,
+        lora: s.model.lora,
+        trainable_tensors: s.model.trainable.length,
+        head: s.model.head,
+        embedding: 'image_embeds (L2-normalised)',
+        exported_at: new Date().toISOString(),
+      });
+      files.push('export_metadata.json');
+    });
+  } finally {
+    tm.dispose();
+  }
+  return { dir: outDir, format, merged, files };
+}

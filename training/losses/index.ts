@@ -1,0 +1,32 @@
+/** Loss factory: getLoss('infonce' | 'supcon' | 'triplet' | 'combined', options). */
+import { LogolabError } from '../../src/errors.js';
+import { combined, type CombinedOptions } from './combined.js';
+import { infonce } from './infonce.js';
+import { supcon } from './supcon.js';
+import { triplet } from './triplet.js';
+import type { LossFn } from './common.js';
+
+export type { LossFn } from './common.js';
+export { infonce, supcon, triplet, combined };
+
+export const LOSS_NAMES = ['infonce', 'supcon', 'triplet', 'combined'] as const;
+export type LossName = (typeof LOSS_NAMES)[number];
+export type LossOptions = CombinedOptions;
+
+export function getLoss(name: string, opts: LossOptions = {}): LossFn {
+  const t = opts.temperature ?? 0.07;
+  if (!(t > 0) || !Number.isFinite(t)) throw new LogolabError(`loss: temperature must be > 0, got ${opts.temperature}`);
+  if (opts.margin !== undefined && !(opts.margin >= 0)) throw new LogolabError(`loss: margin must be ≥ 0, got ${opts.margin}`);
+  switch (name) {
+    case 'infonce':
+      return infonce({ temperature: t });
+    case 'supcon':
+      return supcon({ temperature: t });
+    case 'triplet':
+      return triplet({ margin: opts.margin });
+    case 'combined':
+      return combined({ ...opts, temperature: t });
+    default:
+      throw new LogolabError(`loss: unknown loss '${name}' (expected one of ${LOSS_NAMES.join(', ')})`);
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * The training loop: P×K micro-batches → (standard | cached) loss and gradients → accumulation →
+ * finite check → optional clipping → AdamW at the scheduled learning rate; validation every
+ * eval_every_n_epochs; best checkpoint by separation (min_delta); early stopping (patience);
+ * periodic checkpoints; `last.ckpt` after every epoch and on SIGINT/SIGTERM; training_history.json
+ * and train.log in checkpoint_dir.
+ *
+ * Exact resume: every random choice of a step is derived from saved state (the trainer RNG, whose
+ * state is checkpointed) and the data source is deterministic in (epoch, batch index), so a run
+ * resumed from any checkpoint produces the same next losses as the uninterrupted run.
+ *
+ * Reference bugs fixed: resuming re-ran the saved epoch (it stored the epoch index, then looped
+ * from it); resume did not restore RNG state; the scheduler counted micro-batches (see
+ * optim/schedule.ts); checkpoints were written in place (torch.save) and could be torn.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LogolabError } from '../src/errors.js';
+import { writeJsonAtomic } from '../src/io/atomic.js';
+import type { ForwardContext } from '../src/models/layers.js';
+import { makeRng, type Rng } from '../src/util/rng.js';
+import { Progress, formatDuration, log } from '../src/util/progress.js';
+import { checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
+import { microBatchSize, mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
+import { cachedLossAndGrads } from './gradcache.js';
+import { lossAndGrads, type GradFn } from './grads.js';
+import { getLoss, type LossFn } from './losses/index.js';
+import { assignParams, embed, paramsToHost, type TrainableModel } from './model.js';
+import { AdamW } from './optim/adamw.js';
+import { GradAccumulator, clipByGlobalNorm, disposeGrads, globalNorm } from './optim/accumulate.js';
+import { cosineWithWarmup } from './optim/schedule.js';
+import { embeddingMetrics, type ValidationMetrics } from './validation.js';
+
+export interface Batch {
+  /** [B, 3, H, W] preprocessed pixels (the trainer disposes them) */
+  pixels: tf.Tensor4D;
+  labels: Int32Array;
+  /** item ids (validation de-duplication) */
+  ids?: string[];
+}
+
+/** Where batches come from. Must be deterministic in its arguments (exact resume). */
+export interface DataSource {
+  trainBatch(epoch: number, index: number): Promise<Batch>;
+  /** number of validation micro-batches available (≤ config.val_batches) */
+  numValBatches(): number;
+  valBatch(index: number): Promise<Batch>;
+}
+
+export interface TrainerOptions {
+  /** silence the progress bar (tests) */
+  quiet?: boolean;
+  /** called after every optimizer step (tests, demo) */
+  onStep?: (info: StepInfo) => void;
+  /** gradient implementation (per-block recomputation plugs in here) */
+  gradFn?: GradFn;
+  /** install SIGINT/SIGTERM handlers (CLI) */
+  handleSignals?: boolean;
+  /** stop after this many optimizer steps in this process (tests: simulate an interruption) */
+  stopAfterSteps?: number;
+}
+
+export interface StepInfo {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  skipped: boolean;
+}
+
+export interface TrainResult {
+  status: 'completed' | 'early_stopped' | 'interrupted';
+  epochs: number;
+  steps: number;
+  best_separation: number | null;
+  best_epoch: number | null;
+  history: EpochRecord[];
+  last_checkpoint: string;
+  best_checkpoint: string | null;
+  seconds: number;
+}
+
+export class Trainer {
+  readonly params: Map<string, tf.Variable>;
+  readonly optimizer: AdamW;
+  readonly lr: (step: number) => number;
+  private readonly loss: LossFn;
+  private rng: Rng;
+  private epoch = 0;
+  private batchInEpoch = 0;
+  private globalStep = 0;
+  private bestSeparation: number | null = null;
+  private bestEpoch: number | null = null;
+  private patience = 0;
+  private nonfinite = 0;
+  private epochLossSum = 0;
+  private epochLossCount = 0;
+  private history: EpochRecord[] = [];
+  private stopRequested: string | null = null;
+  private readonly gradFn: GradFn;
+  private readonly dir: string;
+
+  constructor(
+    readonly config: TrainingConfig,
+    readonly tm: TrainableModel,
+    readonly data: DataSource,
+    readonly opts: TrainerOptions = {},
+  ) {
+    this.params = tm.params;
+    this.optimizer = new AdamW(this.params, { beta1: config.adam_beta1, beta2: config.adam_beta2, epsilon: config.adam_epsilon, weightDecay: config.weight_decay });
+    this.lr = cosineWithWarmup({ baseLr: config.learning_rate, warmupSteps: config.warmup_steps, totalSteps: totalSteps(config), minLrRatio: config.min_lr_ratio });
+    this.loss = getLoss(config.loss_type, { temperature: config.temperature, margin: config.triplet_margin });
+    this.rng = makeRng(`train:${config.seed}`);
+    this.gradFn = opts.gradFn ?? lossAndGrads;
+    this.dir = config.checkpoint_dir;
+  }
+
+  /** Restores everything a checkpoint holds (weights, optimizer, counters, RNG, history). */
+  resume(ck: Checkpoint, source: string): void {
+    const s = ck.state;
+    assignParams(this.params, ck.params, source);
+    this.optimizer.setState(ck.optimizer);
+    this.epoch = s.epoch;
+    this.batchInEpoch = s.batch_in_epoch;
+    this.globalStep = s.global_step;
+    this.rng = makeRng(`train:${this.config.seed}`, s.rng);
+    this.bestSeparation = s.best_separation;
+    this.bestEpoch = s.best_epoch;
+    this.patience = s.patience_counter;
+    this.nonfinite = s.nonfinite_steps;
+    this.epochLossSum = s.epoch_loss_sum;
+    this.epochLossCount = s.epoch_loss_count;
+    this.history = [...s.history];
+  }
+
+  private state(reason: string): TrainState {
+    const c = this.config;
+    return {
+      format: 'logolab-train-checkpoint',
+      version: 1,
+      epoch: this.epoch,
+      batch_in_epoch: this.batchInEpoch,
+      global_step: this.globalStep,
+      scheduler: { kind: 'cosine_with_warmup', base_lr: c.learning_rate, warmup_steps: c.warmup_steps, total_steps: totalSteps(c), min_lr_ratio: c.min_lr_ratio },
+      rng: this.rng.state(),
+      adam_t: this.optimizer.t,
+      best_separation: this.bestSeparation,
+      best_epoch: this.bestEpoch,
+      patience_counter: this.patience,
+      nonfinite_steps: this.nonfinite,
+      epoch_loss_sum: this.epochLossSum,
+      epoch_loss_count: this.epochLossCount,
+      history: this.history,
+      config: c,
+      model: this.tm.description,
+      reason,
+      saved_at: new Date().toISOString(),
+    };
+  }
+
+  save(name: string, reason: string): string {
+    const path = checkpointPath(this.dir, name);
+    saveCheckpoint(path, { state: this.state(reason), params: paramsToHost(this.params), optimizer: this.optimizer.getState() });
+    return path;
+  }
+
+  private logLine(msg: string): void {
+    mkdirSync(this.dir, { recursive: true });
+    appendFileSync(join(this.dir, 'train.log'), `${new Date().toISOString()} ${msg}\n`);
+  }
+
+  /** A ForwardContext whose dropout seeds replay from `seed` (same masks on every call). */
+  private ctxFrom(seed: number): ForwardContext {
+    const r = makeRng(seed);
+    return { training: true, nextSeed: () => r.seed() };
+  }
+
+  /** One optimizer step over micro-batches [first, first + accum) of the current epoch. */
+  private async step(): Promise<{ loss: number; gradNorm: number; skipped: boolean; images: number }> {
+    const c = this.config;
+    const accum = c.gradient_accumulation_steps;
+    const acc = new GradAccumulator();
+    let lossSum = 0;
+    let images = 0;
+    let finite = true;
+    try {
+      if (c.contrastive_batch === 'cached') {
+        const batches: Batch[] = [];
+        try {
+          for (let k = 0; k < accum; k++) batches.push(await this.data.trainBatch(this.epoch, this.batchInEpoch + k));
+          const all = tf.concat(batches.map((b) => b.pixels), 0) as tf.Tensor4D;
+          const labels = Int32Array.from(batches.flatMap((b) => Array.from(b.labels)));
+          images = labels.length;
+          const n = labels.length;
+          const chunkSize = Math.max(1, c.batch_size);
+          const chunks: { pixels: tf.Tensor4D }[] = [];
+          for (let s = 0; s < n; s += chunkSize) chunks.push({ pixels: all.slice([s, 0, 0, 0], [Math.min(chunkSize, n - s), -1, -1, -1]) as tf.Tensor4D });
+          all.dispose();
+          const seeds = chunks.map(() => this.rng.seed());
+          try {
+            const r = cachedLossAndGrads(this.tm.model, this.params, chunks, labels, this.loss, (i) => this.ctxFrom(seeds[i]!), this.gradFn);
+            lossSum = r.loss;
+            if (!Number.isFinite(r.loss)) finite = false;
+            acc.add(r.grads);
+          } finally {
+            for (const ch of chunks) ch.pixels.dispose();
+          }
+        } finally {
+          for (const b of batches) b.pixels.dispose();
+        }
+      } else {
+        for (let k = 0; k < accum; k++) {
+          const b = await this.data.trainBatch(this.epoch, this.batchInEpoch + k);
+          try {
+            const seed = this.rng.seed();
+            const r = this.gradFn(this.tm.model, this.params, b.pixels, (e) => this.loss(e, b.labels), this.ctxFrom(seed));
+            images += b.labels.length;
+            lossSum += r.loss;
+            if (!Number.isFinite(r.loss)) finite = false;
+            acc.add(r.grads);
+          } finally {
+            b.pixels.dispose();
+          }
+        }
+      }
+      const loss = c.contrastive_batch === 'cached' ? lossSum : lossSum / accum;
+      const grads = acc.take();
+      try {
+        const norm = globalNorm(grads);
+        if (!finite || !Number.isFinite(norm)) return { loss, gradNorm: norm, skipped: true, images };
+        if (c.max_grad_norm > 0) clipByGlobalNorm(grads, c.max_grad_norm, norm);
+        this.optimizer.step(grads, this.lr(this.globalStep));
+        return { loss, gradNorm: norm, skipped: false, images };
+      } finally {
+        disposeGrads(grads);
+      }
+    } finally {
+      acc.reset();
+    }
+  }
+
+  async validate(): Promise<ValidationMetrics & { loss: number }> {
+    const seen = new Set<string>();
+    const embs: Float32Array[] = [];
+    const labels: number[] = [];
+    let lossSum = 0;
+    const nb = Math.min(this.data.numValBatches(), this.config.val_batches);
+    const infer: ForwardContext = { training: false };
+    let dim = 0;
+    for (let i = 0; i < nb; i++) {
+      const b = await this.data.valBatch(i);
+      try {
+        const n = b.labels.length;
+        const parts: tf.Tensor2D[] = [];
+        for (let s = 0; s < n; s += this.config.batch_size) {
+          const px = b.pixels.slice([s, 0, 0, 0], [Math.min(this.config.batch_size, n - s), -1, -1, -1]) as tf.Tensor4D;
+          parts.push(embed(this.tm.model, px, infer));
+          px.dispose();
+        }
+        const e = tf.concat(parts, 0) as tf.Tensor2D;
+        for (const p of parts) p.dispose();
+        const l = this.loss(e, b.labels);
+        lossSum += l.dataSync()[0]!;
+        l.dispose();
+        const host = e.dataSync() as Float32Array;
+        dim = e.shape[1];
+        e.dispose();
+        for (let j = 0; j < n; j++) {
+          const id = b.ids?.[j];
+          if (id !== undefined) {
+            if (seen.has(id)) continue;
+            seen.add(id);
+          }
+          embs.push(host.slice(j * dim, (j + 1) * dim));
+          labels.push(b.labels[j]!);
+        }
+      } finally {
+        b.pixels.dispose();
+      }
+    }
+    const flat = new Float32Array(embs.length * dim);
+    embs.forEach((e, i) => flat.set(e, i * dim));
+    const m = embeddingMetrics(flat, dim, Int32Array.from(labels));
+    return { ...m, loss: nb ? lossSum / nb : 0 };
+  }
+
+  async train(): Promise<TrainResult> {
+    const c = this.config;
+    const t0 = Date.now();
+    mkdirSync(this.dir, { recursive: true });
+    for (const f of cleanStaleTemps(this.dir)) log('info', `removed stale temp file ${f} (an interrupted checkpoint write)`);
+    const note = mixedPrecisionNote(c);
+    if (note) log('info', note);
+    const spe = stepsPerEpoch(c);
+    const nTrain = [...this.params.values()].reduce((s, v) => s + v.size, 0);
+    log('info', `training: ${this.params.size} trainable tensors (${nTrain.toLocaleString('en')} parameters), ${spe} steps/epoch × ${c.max_epochs} epochs, micro-batch ${microBatchSize(c)} images × ${c.gradient_accumulation_steps} accumulation, contrastive_batch ${c.contrastive_batch}, loss ${c.loss_type}`);
+    this.logLine(`start epoch=${this.epoch} batch_in_epoch=${this.batchInEpoch} step=${this.globalStep} config=${JSON.stringify(c)}`);
+    const onSignal = (sig: string) => () => {
+      if (this.stopRequested) return;
+      this.stopRequested = sig;
+      log('warn', `${sig}: finishing the current step, then saving a checkpoint`);
+    };
+    const handlers: [string, () => void][] = this.opts.handleSignals ? [['SIGINT', onSignal('SIGINT')], ['SIGTERM', onSignal('SIGTERM')]] : [];
+    for (const [s, h] of handlers) process.on(s, h);
+    let status: TrainResult['status'] = 'completed';
+    let stepsThisRun = 0;
+    let lastPath = checkpointPath(this.dir, 'last');
+    try {
+      epochs: while (this.epoch < c.max_epochs) {
+        const epochStart = Date.now();
+        let epochImages = 0;
+        const firstStep = this.batchInEpoch / c.gradient_accumulation_steps;
+        const bar = new Progress({ label: `epoch ${this.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', quiet: this.opts.quiet || undefined });
+        if (firstStep > 0) bar.tick(firstStep);
+        let lastLr = this.lr(this.globalStep);
+        for (let s = firstStep; s < spe; s++) {
+          if (this.stopRequested || (this.opts.stopAfterSteps !== undefined && stepsThisRun >= this.opts.stopAfterSteps)) {
+            status = 'interrupted';
+            break epochs;
+          }
+          lastLr = this.lr(this.globalStep);
+          const r = await this.step();
+          this.batchInEpoch += c.gradient_accumulation_steps;
+          this.globalStep += 1;
+          stepsThisRun += 1;
+          epochImages += r.images;
+          if (r.skipped) {
+            this.nonfinite += 1;
+            const msg = `step ${this.globalStep}: non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} (loss ${r.loss}, grad norm ${r.gradNorm}); step skipped (${this.nonfinite}/${c.max_nonfinite_steps})`;
+            log('warn', msg);
+            this.logLine(msg);
+            if (this.nonfinite >= c.max_nonfinite_steps) {
+              this.save('last', 'nonfinite');
+              throw new LogolabError(
+                `training stopped: ${this.nonfinite} optimizer steps had a non-finite loss or gradient (max_nonfinite_steps ${c.max_nonfinite_steps}); lower learning_rate, set max_grad_norm, or check the data. Last state saved to ${lastPath}`,
+              );
+            }
+          } else {
+            this.epochLossSum += r.loss;
+            this.epochLossCount += 1;
+          }
+          this.opts.onStep?.({ step: this.globalStep, epoch: this.epoch, loss: r.loss, lr: lastLr, gradNorm: r.gradNorm, skipped: r.skipped });
+          const el = (Date.now() - epochStart) / 1000;
+          bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s`);
+          if (this.globalStep % c.log_every_n_steps === 0) this.logLine(`step ${this.globalStep} epoch ${this.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
+        }
+        const seconds = (Date.now() - epochStart) / 1000;
+        bar.finish();
+        const rec: EpochRecord = {
+          epoch: this.epoch + 1,
+          train_loss: this.epochLossCount ? this.epochLossSum / this.epochLossCount : null,
+          lr: lastLr,
+          images_per_s: epochImages / Math.max(seconds, 1e-9),
+          seconds,
+          nonfinite_steps: this.nonfinite,
+        };
+        let improved = false;
+        if ((this.epoch + 1) % c.eval_every_n_epochs === 0) {
+          const v = await this.validate();
+          rec.val = { ...v };
+          if (this.bestSeparation === null || v.separation > this.bestSeparation + c.min_delta) {
+            this.bestSeparation = v.separation;
+            this.bestEpoch = this.epoch + 1;
+            this.patience = 0;
+            improved = true;
+          } else {
+            this.patience += 1;
+          }
+        }
+        this.history.push(rec);
+        // epoch done: counters move to the next epoch BEFORE saving, so a resume starts there
+        this.epoch += 1;
+        this.batchInEpoch = 0;
+        this.epochLossSum = 0;
+        this.epochLossCount = 0;
+        const summary = `epoch ${rec.epoch}/${c.max_epochs}: train_loss ${rec.train_loss === null ? 'n/a' : rec.train_loss.toFixed(4)}, ${rec.images_per_s.toFixed(1)} img/s, ${formatDuration(seconds)}${
+          rec.val
+            ? ` | val loss ${rec.val.loss!.toFixed(4)} pos ${rec.val.mean_pos_sim!.toFixed(3)} neg ${rec.val.mean_neg_sim!.toFixed(3)} separation ${rec.val.separation!.toFixed(4)} R@1 ${rec.val.recall_at_1!.toFixed(3)} P@1 ${rec.val.precision_at_1!.toFixed(3)} MAP@R ${rec.val.map_at_r!.toFixed(3)}${improved ? ' (best)' : ''}`
+            : ''
+        }`;
+        log('info', summary);
+        this.logLine(summary);
+        writeJsonAtomic(join(this.dir, 'training_history.json'), this.history);
+        if (improved) this.save('best', 'best');
+        if (rec.epoch % c.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
+        lastPath = this.save('last', 'epoch');
+        if (rec.val && this.patience >= c.patience) {
+          status = 'early_stopped';
+          const msg = `early stopping at epoch ${rec.epoch}: no separation improvement > ${c.min_delta} for ${c.patience} evaluations`;
+          log('info', msg);
+          this.logLine(msg);
+          break;
+        }
+      }
+      if (status === 'interrupted') {
+        lastPath = this.save('last', this.stopRequested ? 'interrupt' : 'stop');
+        const msg = `${this.stopRequested ?? 'stopped'}: checkpoint saved to ${lastPath} (epoch ${this.epoch + 1}, step ${this.globalStep}); resume with --resume ${lastPath}`;
+        log('warn', msg);
+        this.logLine(msg);
+      }
+    } finally {
+      for (const [s, h] of handlers) process.off(s, h);
+    }
+    const best = this.bestEpoch !== null ? checkpointPath(this.dir, 'best') : null;
+    return {
+      status,
+      epochs: this.epoch,
+      steps: this.globalStep,
+      best_separation: this.bestSeparation,
+      best_epoch: this.bestEpoch,
+      history: this.history,
+      last_checkpoint: lastPath,
+      best_checkpoint: best,
+      seconds: (Date.now() - t0) / 1000,
+    };
+  }
+
+  get signal(): string | null {
+    return this.stopRequested;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
