@@ -4,7 +4,8 @@
  * process (clean heap, own peak RSS, backend chosen before tfjs warms up).
  *
  *   npx tsx scripts/bench-native.ts [--section matmul,e2e] [--models tiny,vit-l14] [--backends cpu,native,wasm,torch]
- *        [--modes infer,train] [--tiny-batch 64] [--l14-batch 1] [--reps 3] [--budget 60] [--threads 2] [--json out.json]
+ *        [--modes infer,train] [--tiny-batch 64] [--l14-batch 1] [--reps 3] [--budget 60] [--threads 2] [--format md|json] [--json out.json]
+ * (also as `logolab bench backends ...`)
  *
  * matmul: GFLOP/s on ViT-L shapes (B·257 tokens): the linear forward x·W, its two backward products
  *   (dY·Wᵀ, Xᵀ·dY), and the attention batch [B·16, 257, 64] (Q·Kᵀ, P·V). The stock cpu kernel runs
@@ -59,19 +60,24 @@ async function runCell(cell: Cell): Promise<Result> {
   if (cell.kind === 'matmul') {
     const rows = cell.backend === 'cpu' ? 64 : 257 * (cell.batch ?? 1);
     const bh = cell.backend === 'cpu' ? 2 : 16 * (cell.batch ?? 1);
-    const shapes: [string, number[], number[], boolean, boolean][] = [
-      ['linear x·W', [rows, 1024], [1024, 4096], false, false],
-      ['grad dY·Wᵀ', [rows, 4096], [1024, 4096], false, true],
-      ['grad Xᵀ·dY', [rows, 1024], [rows, 4096], true, false],
-      ['attn Q·Kᵀ', [bh, 257, 64], [bh, 257, 64], false, true],
-      ['attn P·V', [bh, 257, 257], [bh, 257, 64], false, false],
+    // [name, a shape, b shape, transposeA, transposeB, materialise the transpose first (option (b): XNNPACK on wasm)]
+    const shapes: [string, number[], number[], boolean, boolean, boolean][] = [
+      ['linear x·W', [rows, 1024], [1024, 4096], false, false, false],
+      ['grad dY·Wᵀ', [rows, 4096], [1024, 4096], false, true, false],
+      ['grad dY·Wᵀ, transpose materialised', [rows, 4096], [1024, 4096], false, true, true],
+      ['grad Xᵀ·dY', [rows, 1024], [rows, 4096], true, false, false],
+      ['grad Xᵀ·dY, transpose materialised', [rows, 1024], [rows, 4096], true, false, true],
+      ['attn Q·Kᵀ', [bh, 257, 64], [bh, 257, 64], false, true, false],
+      ['attn Q·Kᵀ, transpose materialised', [bh, 257, 64], [bh, 257, 64], false, true, true],
+      ['attn P·V', [bh, 257, 257], [bh, 257, 64], false, false, false],
     ];
     const out: Result = { rows, bh };
-    for (const [name, as, bs, ta, tb] of shapes) {
+    const swap = (t: import('@tensorflow/tfjs').Tensor) => tf.transpose(t, t.rank === 3 ? [0, 2, 1] : [1, 0]);
+    for (const [name, as, bs, ta, tb, mat] of shapes) {
       const a = tf.randomNormal(as), b = tf.randomNormal(bs);
       const M = ta ? as[as.length - 1]! : as[as.length - 2]!, K = ta ? as[as.length - 2]! : as[as.length - 1]!, N = tb ? bs[bs.length - 2]! : bs[bs.length - 1]!;
       const batch = as.length === 3 ? as[0]! : 1;
-      const { s } = timeIt(() => tf.tidy(() => void tf.matMul(a, b, ta, tb).dataSync()));
+      const { s } = timeIt(() => tf.tidy(() => void (mat ? tf.matMul(ta ? swap(a) : a, tb ? swap(b) : b) : tf.matMul(a, b, ta, tb)).dataSync()));
       out[name] = (2 * M * N * K * batch) / s / 1e9;
       tf.dispose([a, b]);
     }
@@ -163,7 +169,8 @@ async function main(): Promise<void> {
       res[b] = spawnCell({ kind: 'matmul', backend: b, batch: batchOf('vit-l14'), reps, budget, threads });
       (all.cells as Result[]).push({ kind: 'matmul', backend: b, ...res[b] });
     }
-    for (const name of ['linear x·W', 'grad dY·Wᵀ', 'grad Xᵀ·dY', 'attn Q·Kᵀ', 'attn P·V']) {
+    for (const name of ['linear x·W', 'grad dY·Wᵀ', 'grad dY·Wᵀ, transpose materialised', 'grad Xᵀ·dY', 'grad Xᵀ·dY, transpose materialised', 'attn Q·Kᵀ',
+      'attn Q·Kᵀ, transpose materialised', 'attn P·V']) {
       md.push(`| ${name} | ` + Object.values(res).map((r) => (r.error ? 'error' : (r[name] as number).toFixed(1))).join(' | ') + ' |');
     }
     for (const [b, r] of Object.entries(res)) if (r.error) md.push(`- ${b}: ${r.error}`);
@@ -196,7 +203,8 @@ async function main(): Promise<void> {
   }
   all.loadavg_end = loadavg();
   md.push('', `load average at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  process.stdout.write(md.join('\n') + '\n');
+  if (arg('format', 'md') === 'json') process.stdout.write(JSON.stringify(all) + '\n');
+  else process.stdout.write(md.join('\n') + '\n');
   const jsonOut = arg('json', '');
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(all, null, 2));
 }

@@ -223,10 +223,23 @@ export function coerceField(key: string, value: unknown, where: string, fromCli 
   return v;
 }
 
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
 function suggest(key: string): string {
   const norm = key.replace(/-/g, '_').toLowerCase();
-  const hit = CONFIG_KEYS.find((k) => k === norm || k.replace(/_/g, '') === norm.replace(/_/g, ''));
-  return hit && hit !== key ? ` (did you mean '${hit}'?)` : '';
+  let best: string | null = null;
+  let bestD = 3; // suggest only close matches (≤ 2 edits)
+  for (const k of CONFIG_KEYS) {
+    const dist = k.replace(/_/g, '') === norm.replace(/_/g, '') ? 0 : editDistance(k, norm);
+    if (dist < bestD) [best, bestD] = [k, dist];
+  }
+  return best && best !== key ? ` (did you mean '${best}'?)` : '';
 }
 
 /** Builds a config from a parsed object (e.g. YAML) on top of the defaults; `where` names the source. */

@@ -41,31 +41,40 @@ export function dbDataSource(c: TrainingConfig, processor: ImageProcessor): Data
   }
   const splits = splitData(byLogo, { level: c.split_level, train: c.train_split, val: c.val_split, test: c.test_split, seed: c.seed });
   const train = new PxKSampler(splits.train, splits.labelOf, { logosPerBatch: c.logos_per_batch, samplesPerLogo: c.samples_per_logo, batchesPerEpoch: c.batches_per_epoch, seed: c.seed, name: 'train split' });
-  const valLogos = [...splits.val.values()].filter((v) => v.length > 0).length;
-  const valP = Math.min(c.logos_per_batch, valLogos);
-  const val = valP > 0 ? new PxKSampler(splits.val, splits.labelOf, { logosPerBatch: valP, samplesPerLogo: c.samples_per_logo, batchesPerEpoch: c.val_batches, seed: c.seed + 1, name: 'val split' }) : null;
+  // validation: every val crop once (logo order), at most val_batches × P·K of them, in P·K chunks.
+  // (Not the P×K sampler: val brands may have a single crop under image-level splits, and
+  // re-sampling would repeat images — the reference's inflated-recall bug.)
+  const per = c.logos_per_batch * c.samples_per_logo;
+  const valItems: { crop: ReferenceCrop; label: number }[] = [];
+  for (const [logo, items] of splits.val) for (const it of items) valItems.push({ crop: it, label: splits.labelOf.get(logo)! });
+  valItems.splice(c.val_batches * per);
+  const numVal = Math.ceil(valItems.length / per);
   const { height, width } = processor.outputSize;
   const strength = c.use_augmentation ? c.augmentation_strength : 'none';
 
-  const load = async (b: PxKBatch<ReferenceCrop>, augment: boolean): Promise<Batch> => {
-    const n = b.items.length;
+  const load = async (items: ReferenceCrop[], labels: Int32Array, augment: { epoch: number; index: number } | null): Promise<Batch> => {
+    const n = items.length;
     const data = new Float32Array(n * 3 * height * width);
     for (let j = 0; j < n; j++) {
-      const cr = b.items[j]!;
+      const cr = items[j]!;
       let img = await decodeImage(cr.path, cr.file);
-      if (augment && strength !== 'none') img = augmentImage(img, strength, makeRng(`aug:${c.seed}:${b.epoch}:${b.index}:${j}`));
+      if (augment && strength !== 'none') img = augmentImage(img, strength, makeRng(`aug:${c.seed}:${augment.epoch}:${augment.index}:${j}`));
       data.set(processor.process(img), j * 3 * height * width);
     }
-    return { pixels: tf.tensor4d(data, [n, 3, height, width]), labels: b.labels, ids: b.items.map((it) => String(it.id)) };
+    return { pixels: tf.tensor4d(data, [n, 3, height, width]), labels, ids: items.map((it) => String(it.id)) };
   };
   const i = splits.info;
   return {
     info: `data: ${i.splitLevel}-level split, train ${i.trainLogos} logos / ${i.trainImages} crops, val ${i.valLogos} / ${i.valImages}, test ${i.testLogos} / ${i.testImages}`,
-    trainBatch: (epoch, index) => load(train.batch(epoch, index), true),
-    numValBatches: () => (val ? c.val_batches : 0),
+    trainBatch: (epoch, index) => {
+      const b: PxKBatch<ReferenceCrop> = train.batch(epoch, index);
+      return load(b.items, b.labels, { epoch, index });
+    },
+    numValBatches: () => numVal,
     valBatch: (index) => {
-      if (!val) throw new LogolabError('val split is empty');
-      return load(val.batch(0, index), false);
+      if (index >= numVal) throw new LogolabError(`val batch ${index}: only ${numVal}`);
+      const part = valItems.slice(index * per, (index + 1) * per);
+      return load(part.map((v) => v.crop), Int32Array.from(part.map((v) => v.label)), null);
     },
   };
 }

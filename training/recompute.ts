@@ -18,6 +18,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../src/errors.js';
 import { INFERENCE, type ForwardContext } from '../src/models/layers.js';
+import { installFastMatMulGradient } from './matmul_grad.js';
+
+// Training anywhere in the project goes through this module (or its GradFn): make backward matmuls fast.
+installFastMatMulGradient();
 
 export interface Block {
   forward(x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D;

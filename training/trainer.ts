@@ -99,6 +99,7 @@ export class Trainer {
   private epochLossCount = 0;
   private history: EpochRecord[] = [];
   private stopRequested: string | null = null;
+  private warnedNoPairs = false;
   private readonly gradFn: GradFn;
   private readonly dir: string;
 
@@ -109,6 +110,10 @@ export class Trainer {
     readonly opts: TrainerOptions = {},
   ) {
     this.params = tm.params;
+    if (this.params.has('embeddings.patch_embedding.weight') && !tf.getKernel('Conv2DBackpropFilter', tf.getBackend()))
+      throw new LogolabError(
+        `freeze_layers 0 with lora_r 0 trains the patch embedding, whose gradient (Conv2DBackpropFilter) the '${tf.getBackend()}' backend lacks; use --backend cpu or tensorflow, or freeze_layers ≥ 1`,
+      );
     this.optimizer = new AdamW(this.params, { beta1: config.adam_beta1, beta2: config.adam_beta2, epsilon: config.adam_epsilon, weightDecay: config.weight_decay });
     this.lr = cosineWithWarmup({ baseLr: config.learning_rate, warmupSteps: config.warmup_steps, totalSteps: totalSteps(config), minLrRatio: config.min_lr_ratio });
     this.loss = getLoss(config.loss_type, { temperature: config.temperature, margin: config.triplet_margin });
@@ -282,6 +287,10 @@ export class Trainer {
     }
     const flat = new Float32Array(embs.length * dim);
     embs.forEach((e, i) => flat.set(e, i * dim));
+    if (new Set(labels).size === labels.length && !this.warnedNoPairs) {
+      this.warnedNoPairs = true;
+      log('warn', `validation: no two of the ${labels.length} validation images share a label, so mean_pos_sim/separation are 0 (raise val_split or val_batches)`);
+    }
     const m = embeddingMetrics(flat, dim, Int32Array.from(labels));
     return { ...m, loss: nb ? lossSum / nb : 0 };
   }
@@ -312,7 +321,7 @@ export class Trainer {
         const epochStart = Date.now();
         let epochImages = 0;
         const firstStep = this.batchInEpoch / c.gradient_accumulation_steps;
-        const bar = new Progress({ label: `epoch ${this.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', quiet: this.opts.quiet || undefined });
+        const bar = new Progress({ label: `epoch ${this.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
         if (firstStep > 0) bar.tick(firstStep);
         let lastLr = this.lr(this.globalStep);
         for (let s = firstStep; s < spe; s++) {
@@ -331,23 +340,23 @@ export class Trainer {
             const msg = `step ${this.globalStep}: non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} (loss ${r.loss}, grad norm ${r.gradNorm}); step skipped (${this.nonfinite}/${c.max_nonfinite_steps})`;
             log('warn', msg);
             this.logLine(msg);
-            if (this.nonfinite >= c.max_nonfinite_steps) {
-              this.save('last', 'nonfinite');
-              throw new LogolabError(
-                `training stopped: ${this.nonfinite} optimizer steps had a non-finite loss or gradient (max_nonfinite_steps ${c.max_nonfinite_steps}); lower learning_rate, set max_grad_norm, or check the data. Last state saved to ${lastPath}`,
-              );
-            }
           } else {
             this.epochLossSum += r.loss;
             this.epochLossCount += 1;
           }
           this.opts.onStep?.({ step: this.globalStep, epoch: this.epoch, loss: r.loss, lr: lastLr, gradNorm: r.gradNorm, skipped: r.skipped });
+          if (r.skipped && this.nonfinite >= c.max_nonfinite_steps) {
+            lastPath = this.save('last', 'nonfinite');
+            throw new LogolabError(
+              `training stopped: ${this.nonfinite} optimizer steps had a non-finite loss or gradient (max_nonfinite_steps ${c.max_nonfinite_steps}); lower learning_rate, set max_grad_norm, or check the data. Last state saved to ${lastPath}`,
+            );
+          }
           const el = (Date.now() - epochStart) / 1000;
           bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s`);
           if (this.globalStep % c.log_every_n_steps === 0) this.logLine(`step ${this.globalStep} epoch ${this.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
         }
         const seconds = (Date.now() - epochStart) / 1000;
-        bar.finish();
+        if (process.stderr.isTTY) bar.finish(); // off a TTY the tick at 100% already printed the line
         const rec: EpochRecord = {
           epoch: this.epoch + 1,
           train_loss: this.epochLossCount ? this.epochLossSum / this.epochLossCount : null,

@@ -342,6 +342,53 @@ static inline float fexp(float x) {
   return x != x ? x : res;
 }
 
+// exp in double that the compiler vectorises (Cephes exp: Padé form on [-ln2/2, ln2/2], 2^n built in
+// the exponent bits through the 1.5·2^52 rounding trick), ≤ 1 ulp of double; used where the stock
+// kernels' double arithmetic must be matched (erf, tanh).
+static inline double dexp(double x) {
+  const double xc = std::min(std::max(x, -708.0), 709.0);
+  const double t = xc * 1.4426950408889634 + 6755399441055744.0;
+  const double n = t - 6755399441055744.0;
+  double r = xc - n * 6.93145751953125E-1;
+  r = r - n * 1.42860682030941723212E-6;
+  const double rr = r * r;
+  const double px = r * ((1.26177193074810590878E-4 * rr + 3.02994407707441961300E-2) * rr + 9.99999999999999999910E-1);
+  const double qx = ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr + 2.27265548208155028766E-1) * rr + 2.00000000000000000009E0;
+  const double y = 1.0 + 2.0 * (px / (qx - px));
+  int64_t tb;
+  std::memcpy(&tb, &t, 8);
+  const int64_t eb = ((tb - int64_t(0x4338000000000000LL)) + 1023) << 52;
+  double sc;
+  std::memcpy(&sc, &eb, 8);
+  double res = y * sc;
+  res = x > 709.78 ? INFINITY : res;
+  res = x < -708.0 ? 0.0 : res;
+  return x != x ? x : res;
+}
+
+// Erf with tfjs's Abramowitz–Stegun 7.1.26 polynomial, in double as the stock kernel
+LL_CLONES void erfD(const float *x, float *o, size_t n) {
+  const double p = 0.3275911, a1 = 0.254829592, a2 = -0.284496736, a3 = 1.421413741, a4 = -1.453152027, a5 = 1.061405429;
+  for (size_t i = 0; i < n; i++) {
+    const double xi = x[i];
+    const double sign = xi > 0 ? 1.0 : (xi < 0 ? -1.0 : 0.0), v = std::fabs(xi), t = 1.0 / (1.0 + p * v);
+    o[i] = float(sign * (1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * dexp(-v * v)));
+  }
+}
+// tanh = sign · (1 − 2 / (exp(2|x|) + 1)); odd Taylor series below 1e-3 where that cancels
+LL_CLONES void tanhD(const float *x, float *o, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const double xi = x[i], a = std::fabs(xi), x2 = xi * xi;
+    const double big = 1.0 - 2.0 / (dexp(2.0 * a) + 1.0);
+    const double small = xi * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0)));
+    const double r = a < 1e-3 ? small : (xi < 0 ? -big : big);
+    o[i] = float(xi != xi ? xi : r);
+  }
+}
+LL_CLONES void cubeD(const float *x, float *o, size_t n) {
+  for (size_t i = 0; i < n; i++) { const double xi = x[i]; o[i] = float(xi * xi * xi); }
+}
+
 LL_CLONES void softmaxRows(const float *x, float *o, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * cols; float *orow = o + r * cols;
@@ -367,6 +414,122 @@ LL_CLONES void sigmoidF(const float *x, float *o, size_t n) {
 LL_CLONES void expF(const float *x, float *o, size_t n) {
   for (size_t i = 0; i < n; i++) o[i] = fexp(x[i]);
 }
+// scatter(x, out, shape, dstStrides): contiguous x of `shape` written into out at element strides
+// dstStrides (PadV2's interior; out is already filled with the pad value).
+void scatterRec(int d, int rank, const int32_t *shape, const int32_t *st, const float *&x, float *o) {
+  const int64_t n = shape[d];
+  if (d == rank - 1) {
+    const int64_t s = st[d];
+    if (s == 1) std::memcpy(o, x, size_t(n) * sizeof(float));
+    else for (int64_t i = 0; i < n; i++) o[i * s] = x[i];
+    x += n;
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) scatterRec(d + 1, rank, shape, st, x, o + i * st[d]);
+}
+
+napi_value Scatter(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 4) { fail(env, "scatter: needs 4 arguments"); return nullptr; }
+  F32 x, o; I32 shape, st;
+  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &o, "out") || !getI32(env, argv[2], &shape, "shape") || !getI32(env, argv[3], &st, "strides")) return nullptr;
+  const int rank = int(shape.n);
+  if (st.n != shape.n || rank == 0) { fail(env, "scatter: bad rank"); return nullptr; }
+  size_t total = 1, oMax = 0;
+  for (int d = 0; d < rank; d++) {
+    if (shape.p[d] <= 0) return nullptr;
+    total *= size_t(shape.p[d]);
+    oMax += size_t(shape.p[d] - 1) * size_t(st.p[d]);
+  }
+  if (x.n < total || o.n <= oMax) { fail(env, "scatter: array too small"); return nullptr; }
+  const float *xp = x.p;
+  scatterRec(0, rank, shape.p, st.p, xp, o.p);
+  return nullptr;
+}
+
+// layernorm(x, gamma, beta, y, mean, rstd, rows, cols, eps): LayerNorm over the last axis (biased
+// variance, as torch), one pass per row; mean and 1/sqrt(var + eps) are kept for the gradient.
+LL_CLONES void layerNormRows(const float *x, const float *g, const float *b, float *y, float *mean, float *rstd, int64_t r0, int64_t r1, int64_t cols, double eps) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float *xr = x + r * cols; float *yr = y + r * cols;
+    double s = 0, s2 = 0;
+    for (int64_t j = 0; j < cols; j++) s += xr[j];
+    const double m = cols ? s / double(cols) : 0.0;
+    for (int64_t j = 0; j < cols; j++) { const double d = xr[j] - m; s2 += d * d; }
+    const double rs = 1.0 / std::sqrt((cols ? s2 / double(cols) : 0.0) + eps);
+    const float mf = float(m), rf = float(rs);
+    for (int64_t j = 0; j < cols; j++) yr[j] = (xr[j] - mf) * rf * g[j] + b[j];
+    mean[r] = mf; rstd[r] = rf;
+  }
+}
+
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 9; napi_value argv[9];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 9) { fail(env, "layernorm: needs 9 arguments"); return nullptr; }
+  F32 x, g, b, y, mean, rstd; int64_t rows, cols; double eps;
+  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &g, "gamma") || !getF32(env, argv[2], &b, "beta") || !getF32(env, argv[3], &y, "y") ||
+      !getF32(env, argv[4], &mean, "mean") || !getF32(env, argv[5], &rstd, "rstd") || !getInt(env, argv[6], &rows) || !getInt(env, argv[7], &cols) ||
+      !getDouble(env, argv[8], &eps)) return nullptr;
+  const size_t n = size_t(rows * cols);
+  if (rows < 0 || cols < 0 || x.n < n || y.n < n || g.n < size_t(cols) || b.n < size_t(cols) || mean.n < size_t(rows) || rstd.n < size_t(rows)) {
+    fail(env, "layernorm: array too small"); return nullptr;
+  }
+  const float *xp = x.p, *gp = g.p, *bp = b.p; float *yp = y.p, *mp = mean.p, *rp = rstd.p;
+  parallelFor(rows, std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, cols)), [=](int64_t s, int64_t e) { layerNormRows(xp, gp, bp, yp, mp, rp, s, e, cols, eps); });
+  return nullptr;
+}
+
+// layernormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols):
+//   xhat = (x − mean)·rstd, gdy = dy·gamma,
+//   dx = rstd · (gdy − mean_j(gdy) − xhat · mean_j(gdy·xhat)), dgamma = Σ_rows dy·xhat, dbeta = Σ_rows dy.
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 10; napi_value argv[10];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 10) { fail(env, "layernormGrad: needs 10 arguments"); return nullptr; }
+  F32 dy, x, g, mean, rstd, dx, dg, db; int64_t rows, cols;
+  if (!getF32(env, argv[0], &dy, "dy") || !getF32(env, argv[1], &x, "x") || !getF32(env, argv[2], &g, "gamma") || !getF32(env, argv[3], &mean, "mean") ||
+      !getF32(env, argv[4], &rstd, "rstd") || !getF32(env, argv[5], &dx, "dx") || !getF32(env, argv[6], &dg, "dgamma") || !getF32(env, argv[7], &db, "dbeta") ||
+      !getInt(env, argv[8], &rows) || !getInt(env, argv[9], &cols)) return nullptr;
+  const size_t n = size_t(rows * cols);
+  if (rows < 0 || cols < 0 || dy.n < n || x.n < n || dx.n < n || g.n < size_t(cols) || dg.n < size_t(cols) || db.n < size_t(cols) || mean.n < size_t(rows) ||
+      rstd.n < size_t(rows)) { fail(env, "layernormGrad: array too small"); return nullptr; }
+  const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(g_threads, rows * cols / GRAIN));
+  std::vector<double> accG(size_t(nt * cols), 0.0), accB(size_t(nt * cols), 0.0);
+  const float *dyp = dy.p, *xp = x.p, *gp = g.p, *mp = mean.p, *rp = rstd.p; float *dxp = dx.p;
+  const int64_t chunk = (rows + nt - 1) / nt;
+  auto work = [&](int64_t t) {
+    double *ag = accG.data() + t * cols, *ab = accB.data() + t * cols;
+    const int64_t r1 = std::min(rows, (t + 1) * chunk);
+    for (int64_t r = t * chunk; r < r1; r++) {
+      const float *dyr = dyp + r * cols, *xr = xp + r * cols; float *dxr = dxp + r * cols;
+      const float m = mp[r], rs = rp[r];
+      double s1 = 0, s2 = 0;
+      for (int64_t j = 0; j < cols; j++) {
+        const float xh = (xr[j] - m) * rs, gd = dyr[j] * gp[j];
+        s1 += gd; s2 += double(gd) * xh;
+        ag[j] += double(dyr[j]) * xh; ab[j] += dyr[j];
+      }
+      const float m1 = cols ? float(s1 / double(cols)) : 0.f, m2 = cols ? float(s2 / double(cols)) : 0.f;
+      for (int64_t j = 0; j < cols; j++) {
+        const float xh = (xr[j] - m) * rs;
+        dxr[j] = rs * (dyr[j] * gp[j] - m1 - xh * m2);
+      }
+    }
+  };
+  std::vector<std::thread> ths;
+  for (int64_t t = 1; t < nt; t++) ths.emplace_back(work, t);
+  work(0);
+  for (auto &t : ths) t.join();
+  for (int64_t j = 0; j < cols; j++) {
+    double sg = 0, sb = 0;
+    for (int64_t t = 0; t < nt; t++) { sg += accG[size_t(t * cols + j)]; sb += accB[size_t(t * cols + j)]; }
+    dg.p[j] = float(sg); db.p[j] = float(sb);
+  }
+  return nullptr;
+}
+
 // ---------------------------------------------------------------------------------------------
 // softmax(x, out, rows, cols): row-wise softmax over the last axis, max-subtracted.
 napi_value Softmax(napi_env env, napi_callback_info info) {
@@ -425,7 +588,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
 // ---------------------------------------------------------------------------------------------
 // unary(op, x, out): computed in double and rounded to float32, as the stock JS kernels do
 // (erf uses the same Abramowitz–Stegun 7.1.26 polynomial as tfjs so results match it).
-// op: 0 sigmoid, 1 exp, 2 erf, 3 tanh, 4 rsqrt, 5 square, 6 sqrt, 7 neg, 8 relu, 9 log, 10 abs
+// op: 0 sigmoid, 1 exp, 2 erf, 3 tanh, 4 rsqrt, 5 square, 6 sqrt, 7 neg, 8 relu, 9 log, 10 abs, 11 cube
 template <int OP> inline float uop(double x) {
   if (OP == 0) return float(1.0 / (1.0 + std::exp(-x)));
   if (OP == 1) return float(std::exp(x));
@@ -454,15 +617,16 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   int64_t op; F32 x, o;
   if (!getInt(env, argv[0], &op) || !getF32(env, argv[1], &x, "x") || !getF32(env, argv[2], &o, "out")) return nullptr;
   if (o.n < x.n) { fail(env, "unary: out too small"); return nullptr; }
-  if (op < 0 || op > 10) { fail(env, "unary: unknown op"); return nullptr; }
+  if (op < 0 || op > 11) { fail(env, "unary: unknown op"); return nullptr; }
   const float *xp = x.p; float *opp = o.p;
   parallelFor(int64_t(x.n), GRAIN, [=](int64_t s, int64_t e) {
     const float *xs = xp + s; float *os = opp + s; const size_t n = size_t(e - s);
     switch (op) {
       case 0: sigmoidF(xs, os, n); break;
       case 1: expF(xs, os, n); break;
-      case 2: unaryRun<2>(xs, os, n); break;
-      case 3: unaryRun<3>(xs, os, n); break;
+      case 2: erfD(xs, os, n); break;
+      case 3: tanhD(xs, os, n); break;
+      case 11: cubeD(xs, os, n); break;
       case 4: unaryRun<4>(xs, os, n); break;
       case 5: unaryRun<5>(xs, os, n); break;
       case 6: unaryRun<6>(xs, os, n); break;
@@ -532,6 +696,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rowsum", nullptr, Rowsum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scatter", nullptr, Scatter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layernorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layernormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -15,7 +15,8 @@
  *   Conv2D (NHWC)                   — im2col + sgemm
  *   Add Sub Multiply RealDiv SquaredDifference Maximum Minimum — broadcasting by strides (the stock
  *                                     broadcasting path allocates index arrays per element)
- *   Transpose                       — strided copy with tiled 2-D inner block (stock: per-element index math)
+ *   Transpose Slice PadV2           — strided copies (Transpose with a tiled 2-D inner block); the stock
+ *                                     kernels do per-element index math (PadV2 is Slice's gradient)
  *   Softmax                         — one pass per row (stock: 5 kernels incl. 2 broadcasting ones)
  *   Sum Mean                        — reduced axes moved innermost by the native transpose, one pass per row
  *   Pow and unary Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs — the stock unary loop is
@@ -35,8 +36,12 @@ interface Addon {
     aIdx: Int32Array, bIdx: Int32Array, bias?: Float32Array | null, act?: number, alpha?: number): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array): void;
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, strides: Int32Array): void;
+  scatter(x: Float32Array, out: Float32Array, shape: Int32Array, dstStrides: Int32Array): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   unary(op: number, x: Float32Array, out: Float32Array): void;
+  layernorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, cols: number, eps: number): void;
+  layernormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array,
+    dbeta: Float32Array, rows: number, cols: number): void;
   rowsum(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
   setBatchThreads(on: boolean): void;
   conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, params: Int32Array): void;
@@ -234,6 +239,12 @@ function binaryKernel(name: string): Impl {
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const av = f32(backend, a), bv = f32(backend, b);
     if (!av || !bv) return null;
+    if (op === BINARY_OPS.Pow && bv.length === 1 && b.shape.length <= a.shape.length && (bv[0] === 2 || bv[0] === 3)) {
+      // x², x³ (gelu_pytorch_tanh): vectorised products instead of a scalar pow per element
+      const out = alloc(av.length);
+      if (out.length > 0) addon!.unary(bv[0] === 2 ? UNARY_OPS.Square! : 11, av, out);
+      return backend.makeTensorInfo(tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape), 'float32', out);
+    }
     const p = planBroadcast(a.shape, b.shape);
     const out = alloc(size(p.outShape));
     if (out.length > 0) addon!.binary(op, av, bv, out, p.shape, p.sa, p.sb);
@@ -274,6 +285,62 @@ const transpose: Impl = ({ inputs, backend, attrs }) => {
   const xv = f32(backend, x);
   if (!xv) return null;
   return transposeInfo(backend, x, xv, attrs!.perm as number[]);
+};
+
+/** Drops size-1 dims of a strided view and merges dims that are contiguous with each other. */
+function collapse(shape: number[], strides: number[]): { shape: Int32Array; strides: Int32Array } {
+  const dims: { n: number; s: number }[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const cur = { n: shape[d]!, s: strides[d]! };
+    const prev = dims[dims.length - 1];
+    if (prev && prev.s === cur.s * cur.n) {
+      prev.n *= cur.n;
+      prev.s = cur.s;
+    } else dims.push(cur);
+  }
+  return { shape: Int32Array.from(dims, (d) => d.n), strides: Int32Array.from(dims, (d) => d.s) };
+}
+
+/** Slice: a strided gather from the begin offset (stock: per-element index math when not contiguous). */
+const slice: Impl = ({ inputs, backend, attrs }) => {
+  const x = inputs.x as tf.TensorInfo;
+  const xv = f32(backend, x);
+  if (!xv) return null;
+  const [begin, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
+  tf.slice_util.assertParamsValid(x as tf.Tensor, begin, sz);
+  const n = size(sz);
+  const xs = stridesOf(x.shape);
+  const off = begin.reduce((a, b, d) => a + b * xs[d]!, 0);
+  const p = collapse(sz, xs);
+  let out: Float32Array;
+  if (n === 0) out = new Float32Array(0);
+  else if (p.shape.length === 0) out = xv.slice(off, off + 1);
+  else if (p.shape.length === 1 && p.strides[0] === 1) out = xv.slice(off, off + n);
+  else {
+    out = alloc(n);
+    addon!.transpose(xv.subarray(off), out, p.shape, p.strides);
+  }
+  return backend.makeTensorInfo(sz.slice(), 'float32', out);
+};
+
+/** PadV2: fill with the constant, then a strided scatter of x into the interior. */
+const padV2: Impl = ({ inputs, backend, attrs }) => {
+  const x = inputs.x as tf.TensorInfo;
+  const xv = f32(backend, x);
+  if (!xv) return null;
+  const paddings = attrs!.paddings as [number, number][];
+  const outShape = x.shape.map((s, d) => paddings[d]![0] + s + paddings[d]![1]);
+  const n = size(outShape);
+  const out = alloc(n).fill(Number(attrs!.constantValue ?? 0));
+  if (size(x.shape) > 0) {
+    const os = stridesOf(outShape);
+    const off = paddings.reduce((a, [b], d) => a + b * os[d]!, 0);
+    const p = collapse(x.shape, os);
+    if (p.shape.length === 0) out[off] = xv[0]!;
+    else addon!.scatter(xv, out.subarray(off), p.shape, p.strides);
+  }
+  return backend.makeTensorInfo(outShape, 'float32', out);
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -354,6 +421,8 @@ const kernels: Record<string, Impl> = {
   _FusedMatMul: fusedMatMul,
   Conv2D: conv2d,
   Transpose: transpose,
+  Slice: slice,
+  PadV2: padV2,
   Softmax: softmax,
   Sum: reduceKernel(false),
   Mean: reduceKernel(true),
@@ -371,6 +440,60 @@ export function nativeKernel(name: string): tf.KernelFunc {
 export const NATIVE_KERNEL_NAMES = Object.keys(kernels);
 
 // ------------------------------------------------------------------------------------------------
+// Fused LayerNorm: two new cpu kernels (forward with saved mean/rstd, and its gradient) behind
+// tf.customGrad. Used by src/models/layers.ts layerNorm() when active; the composite version
+// (moments, sub, rsqrt, mul, add: ~9 kernels forward, more backward) stays for other backends.
+const LN = 'LogolabLayerNorm', LN_GRAD = 'LogolabLayerNormGrad';
+
+const layerNormKernel: tf.KernelFunc = (args) => {
+  const { inputs, backend: b, attrs } = args as unknown as Args;
+  const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const cols = x.shape[x.shape.length - 1]!, rows = size(x.shape) / Math.max(cols, 1);
+  const y = alloc(size(x.shape)), mean = alloc(rows), rstd = alloc(rows);
+  addon!.layernorm(f32(b, x)!, f32(b, gamma)!, f32(b, beta)!, y, mean, rstd, rows, cols, Number(attrs!.eps));
+  const stat = x.shape.slice(0, -1);
+  return [b.makeTensorInfo(x.shape.slice(), 'float32', y), b.makeTensorInfo(stat, 'float32', mean), b.makeTensorInfo(stat, 'float32', rstd)];
+};
+
+const layerNormGradKernel: tf.KernelFunc = (args) => {
+  const { inputs, backend: b } = args as unknown as Args;
+  const { dy, x, gamma, mean, rstd } = inputs as Record<string, tf.TensorInfo>;
+  const cols = x!.shape[x!.shape.length - 1]!, rows = size(x!.shape) / Math.max(cols, 1);
+  const dx = alloc(size(x!.shape)), dg = alloc(cols), db = alloc(cols);
+  addon!.layernormGrad(f32(b, dy!)!, f32(b, x!)!, f32(b, gamma!)!, f32(b, mean!)!, f32(b, rstd!)!, dx, dg, db, rows, cols);
+  return [b.makeTensorInfo(x!.shape.slice(), 'float32', dx), b.makeTensorInfo([cols], 'float32', dg), b.makeTensorInfo([cols], 'float32', db)];
+};
+
+type CustomGradFunc = Parameters<typeof tf.customGrad>[0];
+/** customGrad over the two kernels; eps is an attribute, so the function is made per eps. */
+function fusedLN(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
+  const f = ((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, mean, rstd] = tf.engine().runKernel(LN, { x, gamma, beta }, { eps }) as tf.Tensor[];
+    save([x, gamma, mean!, rstd!]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sg, sm, sr] = saved;
+        return tf.engine().runKernel(LN_GRAD, { dy, x: sx!, gamma: sg!, mean: sm!, rstd: sr! }, {}) as tf.Tensor[];
+      },
+    };
+  }) as unknown as CustomGradFunc;
+  return tf.customGrad(f) as unknown as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+}
+
+/**
+ * LayerNorm over the last axis through the fused native kernels, or null when they do not apply
+ * (native kernels not active, backend not cpu, not float32, gamma/beta not [D]) — then the caller
+ * uses its composite version.
+ */
+export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor | null {
+  if (!installed || tf.getBackend() !== 'cpu' || x.rank < 1) return null;
+  const d = x.shape[x.rank - 1]!;
+  if (x.dtype !== 'float32' || gamma.dtype !== 'float32' || beta.dtype !== 'float32' || gamma.rank !== 1 || beta.rank !== 1 || gamma.shape[0] !== d || beta.shape[0] !== d) return null;
+  return fusedLN(eps)(x, gamma, beta);
+}
+
+// ------------------------------------------------------------------------------------------------
 let installed = false;
 
 /** Registers the native kernels on the cpu backend (idempotent). False when the addon is unavailable. */
@@ -383,6 +506,9 @@ export function installNativeKernels(): boolean {
     stock.set(name, k);
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: nativeKernel(name) });
+  }
+  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel]] as const) {
+    if (!tf.getKernel(kernelName, 'cpu')) tf.registerKernel({ kernelName, backendName: 'cpu', kernelFunc });
   }
   installed = true;
   return true;
@@ -400,6 +526,8 @@ export function uninstallNativeKernels(): void {
 
 export interface NativeKernelsStatus {
   /** the addon is built and loads */
+  built: boolean;
+  /** built and not disabled (LOGOLAB_NATIVE=0): the cpu backend will use it */
   available: boolean;
   /** why not, when not available or disabled */
   why: string;
@@ -417,9 +545,10 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
   const a = load();
   const i = a?.info();
   return {
+    built: a !== null,
     available: a !== null && !nativeDisabled(),
     why: a === null ? loadWhy : nativeDisabled() ? 'disabled by LOGOLAB_NATIVE=0' : '',
-    active: installed ? [...stock.keys()] : [],
+    active: installed ? [...stock.keys(), 'LayerNorm (fused)'] : [],
     threads: i?.threads ?? 0,
     blas: i?.blas.trim() ?? '',
   };

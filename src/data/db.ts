@@ -34,9 +34,11 @@
  *                   width, height)           one crop per valid object (same box as above)
  *   skipped(id, source, object_index, kind, detail)
  *                                            faults: one row per skipped file or object
- *   progress(source, status, kind)           one row per source image/XML processed; written in
+ *   progress(source, status, kind, signature) one row per source image/XML processed; written in
  *                                            the same transaction as its rows so an interrupted
- *                                            run resumes exactly where it stopped
+ *                                            run resumes exactly where it stopped; signature =
+ *                                            sizes + mtimes of its files (a skipped source whose
+ *                                            files changed is retried by the next run)
  *
  * A test image with no rows in test_image_logos is a negative (e.g. synth negatives).
  */
@@ -110,7 +112,8 @@ CREATE TABLE IF NOT EXISTS skipped (
 CREATE TABLE IF NOT EXISTS progress (
   source TEXT PRIMARY KEY,
   status TEXT NOT NULL,
-  kind TEXT
+  kind TEXT,
+  signature TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_ref_logo ON reference_logos(logo_name_id);
 CREATE INDEX IF NOT EXISTS idx_gt_image ON test_image_logos(test_image_id);
@@ -420,8 +423,19 @@ export class DataDbWriter extends DataDb {
   }
 
   /** Sources already finished (ingested or skipped) by an earlier (possibly interrupted) run. */
-  doneSources(): Set<string> {
-    return new Set((this.db.prepare('SELECT source FROM progress').all() as Row[]).map((r) => String(r.source)));
+  doneSources(): Map<string, { status: 'ingested' | 'skipped'; signature: string | null }> {
+    const rows = this.db.prepare('SELECT source, status, signature FROM progress').all() as Row[];
+    return new Map(rows.map((r) => [String(r.source), { status: r.status as 'ingested' | 'skipped', signature: r.signature === null ? null : String(r.signature) }]));
+  }
+
+  /** Forgets a SKIPPED source (its skipped rows and progress mark) so it is processed again. */
+  forgetSkipped(source: string): void {
+    this.db.transaction(() => {
+      const r = this.db.prepare('SELECT status FROM progress WHERE source = ?').get(source) as Row | undefined;
+      if (!r || r.status !== 'skipped') throw new LogolabError(`${this.dbPath}: source ${source} is not a skipped source`);
+      this.db.prepare('DELETE FROM skipped WHERE source = ?').run(source);
+      this.db.prepare('DELETE FROM progress WHERE source = ?').run(source);
+    })();
   }
 
   /** logo names already present (any category), for collision renaming */
@@ -446,7 +460,7 @@ export class DataDbWriter extends DataDb {
    * Records one finished source: its image + objects (or null when the whole source was skipped),
    * its per-object/per-file skips, and the progress mark — all in ONE transaction.
    */
-  recordSource(source: string, image: ImageRecord | null, skips: SkippedRow[]): void {
+  recordSource(source: string, image: ImageRecord | null, skips: SkippedRow[], signature: string | null = null): void {
     const tx = this.db.transaction(() => {
       if (this.db.prepare('SELECT 1 FROM progress WHERE source = ?').get(source)) return;
       for (const s of skips) this.db.prepare('INSERT INTO skipped(source, object_index, kind, detail) VALUES (?, ?, ?, ?)').run(s.source, s.objectIndex, s.kind, s.detail);
@@ -469,7 +483,7 @@ export class DataDbWriter extends DataDb {
       } else {
         kind = skips[0]?.kind ?? null;
       }
-      this.db.prepare('INSERT INTO progress(source, status, kind) VALUES (?, ?, ?)').run(source, image ? 'ingested' : 'skipped', kind);
+      this.db.prepare('INSERT INTO progress(source, status, kind, signature) VALUES (?, ?, ?, ?)').run(source, image ? 'ingested' : 'skipped', kind, signature);
     });
     tx();
   }

@@ -9,6 +9,10 @@
  * deterministically, so a run killed at any point re-does at most the unfinished source and a
  * second run changes nothing (no duplicate rows, identical file bytes).
  *
+ * A source skipped by an earlier run is retried when its files changed (size or mtime), so fixing
+ * a bad file and re-running picks it up; an ingested source is never redone (delete the data dir
+ * to rebuild from changed data).
+ *
  * Faults (never abort the run; counted per kind in the summary and the `skipped` table):
  *   malformed_xml, missing_image, missing_xml, corrupt_image → the source is skipped
  *   degenerate_box (NaN, inverted, or < 2 px after clipping) → that object is skipped
@@ -198,6 +202,17 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   try {
     db.setMeta('dataset', dataset);
     const done = db.doneSources();
+    // a skipped source whose files changed since (fixed XML, replaced image…) is retried
+    let retried = 0;
+    for (const s of sources) {
+      const d = done.get(s.key);
+      if (d?.status === 'skipped' && d.signature !== signatureOf(s)) {
+        db.forgetSkipped(s.key);
+        done.delete(s.key);
+        retried++;
+      }
+    }
+    if (retried) log('info', `prepare: retrying ${retried} previously skipped sources whose files changed`);
     const pending = sources.filter((s) => !done.has(s.key));
     const summary: PrepareSummary = {
       dataset,
@@ -273,7 +288,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     for (let i = 0; i < pending.length; i++) {
       const s = pending[i]!;
       const r = await inflight.shift()!;
-      db.recordSource(s.key, r.image, r.skips);
+      db.recordSource(s.key, r.image, r.skips, signatureOf(s));
       summary.processed++;
       for (const k of r.skips) summary.skipped[k.kind] = (summary.skipped[k.kind] ?? 0) + 1;
       if (r.image) {
@@ -299,6 +314,20 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   } finally {
     db.close();
   }
+}
+
+/** Sizes + mtimes of a source's files ('-' when absent): changes when a file is fixed or replaced. */
+function signatureOf(s: Source): string {
+  const one = (p?: string) => {
+    if (!p) return '-';
+    try {
+      const st = statSync(p);
+      return `${st.size}:${Math.round(st.mtimeMs)}`;
+    } catch {
+      return '-';
+    }
+  };
+  return `${one(s.xml)}|${one(s.image)}`;
 }
 
 function relPath(root: string, p: string): string {

@@ -7,7 +7,9 @@ import { LogolabError } from '../errors.js';
 import { makeRng } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
 import type { RgbImage } from '../preprocess/image.js';
-import { loadDetector } from './detector.js';
+import { loadDetector, type DetrDetector } from './detector.js';
+import { backboneForward, transformerForward } from './model.js';
+import { featureMask } from './position.js';
 
 export interface BenchDetectOptions {
   detector: string; // <dir> | detr:<dir> | detr-r50
@@ -20,6 +22,8 @@ export interface BenchDetectOptions {
   warmup: number;
   batchSize: number;
   seed?: number;
+  /** time preprocess / backbone / transformer+heads on one extra image */
+  breakdown?: boolean;
 }
 
 export interface BenchDetectResult {
@@ -34,6 +38,7 @@ export interface BenchDetectResult {
   ms_per_image: number;
   peak_tensors: number;
   load_s: number;
+  breakdown_ms?: { preprocess: number; backbone: number; transformer: number };
 }
 
 function noiseImage(w: number, h: number, seed: number): RgbImage {
@@ -66,8 +71,31 @@ export async function benchDetect(o: BenchDetectOptions): Promise<BenchDetectRes
       prog.tick(n);
     }
     const sec = (performance.now() - t0) / 1000;
-    return { detector: det.name, backend: tf.getBackend(), input_hw: [ih, iw], batch_size: o.batchSize, images: o.images, warmup: o.warmup, seconds: Math.round(sec * 1000) / 1000, images_per_s: o.images / sec, ms_per_image: (sec * 1000) / o.images, peak_tensors: peak, load_s: Math.round(loadS * 100) / 100 };
+    const breakdown = o.breakdown ? await timeStages(det, img) : undefined;
+    return { detector: det.name, backend: tf.getBackend(), input_hw: [ih, iw], batch_size: o.batchSize, images: o.images, warmup: o.warmup, seconds: Math.round(sec * 1000) / 1000, images_per_s: o.images / sec, ms_per_image: (sec * 1000) / o.images, peak_tensors: peak, load_s: Math.round(loadS * 100) / 100, ...(breakdown ? { breakdown_ms: breakdown } : {}) };
   } finally {
     det.dispose();
   }
+}
+
+/** One image through the stages separately (each awaited, so the times do not overlap). */
+async function timeStages(det: DetrDetector, img: RgbImage): Promise<{ preprocess: number; backbone: number; transformer: number }> {
+  const r = (v: number) => Math.round(v * 10) / 10;
+  let t = performance.now();
+  const b = det.processor.processBatch([img]);
+  const preprocess = performance.now() - t;
+  t = performance.now();
+  const x = tf.tidy(() => tf.transpose(tf.tensor4d(b.pixelValues, [1, 3, b.height, b.width]), [0, 2, 3, 1]) as tf.Tensor4D);
+  const feat = backboneForward(det.model.weights, x);
+  x.dispose();
+  await feat.data();
+  const backbone = performance.now() - t;
+  t = performance.now();
+  const [, fh, fw] = feat.shape;
+  const out = transformerForward(det.model.config, det.model.weights, feat, featureMask(b.pixelMask, 1, b.height, b.width, fh, fw));
+  await out.logits.data();
+  await out.predBoxes.data();
+  const transformer = performance.now() - t;
+  tf.dispose([feat, out.logits, out.predBoxes, out.lastHiddenState]);
+  return { preprocess: r(preprocess), backbone: r(backbone), transformer: r(transformer) };
 }

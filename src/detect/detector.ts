@@ -36,9 +36,11 @@ export interface DetrDetectorOptions {
   nmsPerClass?: boolean;
   /** images per forward pass; 1 (default) runs each image at its own size, as the HF pipeline does */
   batchSize?: number;
+  /** truncate box coordinates to integers as the HF object-detection pipeline (the reference) does */
+  integerBoxes?: boolean;
 }
 
-export const DETR_DETECTOR_DEFAULTS: Required<DetrDetectorOptions> = { threshold: 0.5, minBoxSize: 20, nmsIouThreshold: 0.5, nmsPerClass: false, batchSize: 1 };
+export const DETR_DETECTOR_DEFAULTS: Required<DetrDetectorOptions> = { threshold: 0.5, minBoxSize: 20, nmsIouThreshold: 0.5, nmsPerClass: false, batchSize: 1, integerBoxes: false };
 
 function checkOpts(o: Required<DetrDetectorOptions>): void {
   if (!(o.threshold >= 0 && o.threshold < 1)) throw new LogolabError(`detector: threshold must be in [0, 1) (got ${o.threshold})`);
@@ -85,6 +87,8 @@ export class DetrDetector implements Detector {
       // the ORIGINAL size (the model predicts relative to the un-padded image).
       const dets = postProcessObjectDetection(logits, boxes, batch.batch, cfg.numQueries, C, this.opts.threshold, batch.original);
       for (const d0 of dets) {
+        // the pipeline truncates (torch .int()) right after post-processing, before anything else
+        if (this.opts.integerBoxes) d0.boxes = d0.boxes.map((b) => b.map((v) => Math.trunc(v)) as Box);
         const d = nms(filterMinBoxSize(d0, this.opts.minBoxSize), this.opts.nmsIouThreshold, { perClass: this.opts.nmsPerClass });
         results.push({ ...d, labelNames: d.labels.map((l) => cfg.id2label[l] ?? `LABEL_${l}`) });
       }

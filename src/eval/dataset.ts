@@ -3,7 +3,11 @@
  * Built from a prepared data dir (src/data/db.ts) or read back from an embeddings exchange file,
  * so sampling works the same on both and `--embeddings` gives the same sample as computing in place.
  */
+import sharp, { type Metadata } from 'sharp';
+import { basename } from 'node:path';
 import { openDataDb } from '../data/db.js';
+import { readFolderDataset } from '../data/folders.js';
+import { LogolabError } from '../errors.js';
 import type { Box } from './types.js';
 
 export interface DatasetRef {
@@ -53,4 +57,26 @@ export function datasetFromDataDir(dir: string): DatasetIndex {
   } finally {
     db.close();
   }
+}
+
+/**
+ * The Burnley folder layout (src/data/folders.ts): every reference image of every logo, every test
+ * image, ground truth from filename prefixes, no boxes (use whole-image or detr:<dir> regions).
+ * Image sizes come from the file headers (EXIF orientation applied, as decodeImage does).
+ */
+export async function datasetFromFolders(root: string): Promise<DatasetIndex> {
+  const fd = readFolderDataset(root);
+  const refs: DatasetRef[] = fd.logos.flatMap((l) => l.references.map((p) => ({ id: `ref:${l.name}/${basename(p)}`, logo: l.name, path: p })));
+  const images: DatasetImage[] = [];
+  for (const t of fd.testImages) {
+    let m: Metadata;
+    try {
+      m = await sharp(t.path).metadata();
+    } catch (e) {
+      throw new LogolabError(`cannot read image ${t.path}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const swap = (m.orientation ?? 1) >= 5;
+    images.push({ id: `img:${t.file}`, name: t.file, path: t.path, width: (swap ? m.height : m.width) ?? 0, height: (swap ? m.width : m.height) ?? 0, gt: t.expected.map((logo) => ({ logo })) });
+  }
+  return { source: fd.root, logos: fd.logos.map((l) => l.name).sort(), refs, images };
 }

@@ -11,7 +11,7 @@
 import { LogolabError } from '../errors.js';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';
 import type { CropEncoder } from './encoder.js';
-import { datasetFromDataDir, type DatasetIndex } from './dataset.js';
+import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
 import { embedSet, type EmbedOptions } from './pipeline.js';
 import type { RegionProposer } from './proposals.js';
 import type { Sample } from './sample.js';
@@ -25,6 +25,8 @@ interface ExchangeMeta {
   fingerprint: string;
   preprocess: string;
   detector: string;
+  /** 'data' (prepared data dir: sampled at eval time) | 'folders' (Burnley layout: evaluated whole) */
+  layout: 'data' | 'folders';
   dim: number;
   dataset: DatasetIndex;
   /** per image id: its regions (box, score, row) */
@@ -41,13 +43,13 @@ export interface Exchange {
 }
 
 /** Embeds every reference and every region of the data dir and writes the exchange file. */
-export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder, proposer: RegionProposer, outFile: string, o: EmbedOptions = {}): Promise<{ refs: number; regions: number; dim: number }> {
-  const ds = datasetFromDataDir(dataDir);
+export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder, proposer: RegionProposer, outFile: string, o: EmbedOptions & { folders?: boolean } = {}): Promise<{ refs: number; regions: number; dim: number }> {
+  const ds = o.folders ? await datasetFromFolders(dataDir) : datasetFromDataDir(dataDir);
   const set = await embedSet(encoder, proposer, ds.refs, ds.images, ds.logos, o);
-  return writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name });
+  return writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, layout: o.folders ? 'folders' : 'data' });
 }
 
-export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSet, id: { model: string; fingerprint: string; preprocess: string; detector: string }): { refs: number; regions: number; dim: number } {
+export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSet, id: { model: string; fingerprint: string; preprocess: string; detector: string; layout: 'data' | 'folders' }): { refs: number; regions: number; dim: number } {
   const rowsList: Float32Array[] = [];
   const refRows: Record<string, number> = {};
   for (const r of set.refs) {

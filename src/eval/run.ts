@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { log } from '../util/progress.js';
 import { EmbeddingCache } from './cache.js';
-import { datasetFromDataDir, type DatasetIndex } from './dataset.js';
+import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
 import type { CropEncoder } from './encoder.js';
 import { readExchange, setFromExchange, type Exchange } from './exchange.js';
 import { prepare, type PreparedSet } from './evaluate.js';
@@ -14,11 +14,13 @@ import type { Counting } from './counting.js';
 import type { RunInfo } from './format.js';
 import { embedSet } from './pipeline.js';
 import { makeProposer } from './proposals.js';
-import { sampleTest, type Sample, type SampleOptions } from './sample.js';
+import { sampleAll, sampleTest, type Sample, type SampleOptions } from './sample.js';
 
 export interface SourceOptions {
   data?: string;
   embeddings?: string;
+  /** Burnley folder layout root (no sampling) */
+  folders?: string;
 }
 
 export interface PassOptions {
@@ -36,15 +38,19 @@ export interface PassOptions {
 export interface Source {
   dataset: DatasetIndex;
   exchange: Exchange | null;
+  /** folder layout: evaluate everything, no sampling */
+  all: boolean;
 }
 
-export function openSource(o: SourceOptions): Source {
+export async function openSource(o: SourceOptions): Promise<Source> {
+  if ([o.data, o.embeddings, o.folders].filter(Boolean).length > 1) throw new LogolabError('give one of --data, --folders, --embeddings');
   if (o.embeddings) {
     const exchange = readExchange(o.embeddings);
-    return { dataset: exchange.dataset, exchange };
+    return { dataset: exchange.dataset, exchange, all: exchange.meta.layout === 'folders' };
   }
-  if (!o.data) throw new LogolabError('give --data <prepared data dir> or --embeddings <file>');
-  return { dataset: datasetFromDataDir(o.data), exchange: null };
+  if (o.folders) return { dataset: await datasetFromFolders(o.folders), exchange: null, all: true };
+  if (!o.data) throw new LogolabError('give --data <prepared data dir>, --folders <Burnley layout> or --embeddings <file>');
+  return { dataset: datasetFromDataDir(o.data), exchange: null, all: false };
 }
 
 export function defaultCachePath(dataDir: string): string {
@@ -80,7 +86,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
 }
 
 export function drawSample(src: Source, o: SampleOptions): Sample {
-  return sampleTest(src.dataset, o);
+  return src.all ? sampleAll(src.dataset) : sampleTest(src.dataset, o);
 }
 
 export function runInfo(pass: Pass, o: { preprocessMode: string; detrThreshold: number; counting: Counting }): RunInfo {

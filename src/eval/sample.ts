@@ -65,3 +65,18 @@ export function sampleTest(ds: DatasetIndex, o: SampleOptions): Sample {
     .map((im) => ({ ...im, expected: [...new Set(im.gt.map((g) => g.logo).filter((l) => logoSet.has(l)))].sort() }));
   return { logos, refs, images, options: o };
 }
+
+/**
+ * No sampling (the Burnley test): every logo, every reference, every test image. `options` records
+ * what was used so summaries can print it.
+ */
+export function sampleAll(ds: DatasetIndex): Sample {
+  const logoSet = new Set(ds.logos);
+  const perLogo = Math.max(0, ...ds.logos.map((l) => ds.refs.filter((r) => r.logo === l).length));
+  return {
+    logos: [...ds.logos].sort(),
+    refs: [...ds.refs],
+    images: ds.images.map((im) => ({ ...im, expected: [...new Set(im.gt.map((g) => g.logo).filter((l) => logoSet.has(l)))].sort() })),
+    options: { numLogos: ds.logos.length, refsPerLogo: perLogo, positiveSamples: 0, negativeSamples: 0, seed: 0 },
+  };
+}

@@ -6,6 +6,7 @@
  * pass is a plain, non-transposed matmul — the fast path of the wasm backend (XNNPACK).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedLayerNorm } from '../backend/native.js';
 
 /** LoRA adapter on one Linear: y = x·W + b + scaling · dropout(x)·A·B, with A = lora_A^T, B = lora_B^T. */
 export interface LoraAdapter {
@@ -63,6 +64,9 @@ export interface LayerNormParams {
 
 /** LayerNorm over the last axis (biased variance, as torch). */
 export function layerNorm(x: tf.Tensor, p: LayerNormParams): tf.Tensor {
+  // [native-kernels] one fused native kernel (+ its gradient) on the cpu backend when the addon is active
+  const fused = fusedLayerNorm(x, p.weight, p.bias, p.eps);
+  if (fused) return fused;
   return tf.tidy(() => {
     const axis = x.shape.length - 1;
     const { mean, variance } = tf.moments(x, axis, true);

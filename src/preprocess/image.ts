@@ -13,6 +13,8 @@
  *     (PIL uses a naive formula, so CMYK JPEGs differ slightly from PIL: documented, not matched).
  *   - 16-bit → 8-bit by the high byte (v >> 8), as PIL reads 16-bit RGB PNGs. (PIL clips 16-bit
  *     *grayscale* to 255 instead — a PIL quirk we do not reproduce.)
+ *   - embedded ICC profiles (Display P3, Adobe RGB…) are NOT applied: the stored values are used,
+ *     as PIL does (sharp would convert to sRGB by default; CLIP & co. were trained on PIL decodes).
  *   - unreadable / corrupt / truncated → LogolabError naming the file.
  */
 import sharp, { type Sharp } from 'sharp';
@@ -47,7 +49,7 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
   const label = describe(src, name);
   try {
     // failOn 'error': reject truncated / corrupt data, tolerate benign libjpeg warnings (as PIL does).
-    let s = sharp(src, { failOn: 'error' }).rotate();
+    let s = sharp(src, { failOn: 'error' }).rotate().keepIccProfile();
     s = opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
     // toColourspace('srgb'): grayscale → 3 bands, CMYK → RGB, 16-bit → 8-bit.
     const { data, info } = await s.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });

@@ -4,11 +4,14 @@
  *   CLIPImageProcessor, BitImageProcessor (DINOv2): resize (shortest edge, or height×width),
  *     centre crop, rescale, normalise;
  *   SiglipImageProcessor: squash resize to size.height×size.width, rescale, normalise.
- * The steps reproduce HF's *slow* (PIL/numpy) processors: PIL resize on uint8 (resize.ts is
- * bit-exact with Pillow), `get_resize_output_image_size` (int() truncation of the long side),
- * `center_crop` offsets ((h - crop) // 2, zero padding when the image is smaller), then
- * x * rescale_factor and (x - mean) / std. The "Fast" (torchvision) variants are accepted and
- * computed the same way (they differ from PIL by at most ~1 grey level at a few pixels).
+ * `get_resize_output_image_size` is HF's (int() truncation of the long side). Two backends:
+ *   'torchvision' (default) = HF's fast processors, the default of transformers 5: torch's uint8
+ *     antialiased resize (int16 weights), torchvision centre-crop anchors (round half to even),
+ *     fused rescale+normalise ((v - 255·mean) / (255·std) in float32). Bit-exact with the fixtures.
+ *   'pil' = HF's slow processors (transformers 4 default, use_fast=False): Pillow resize (22-bit
+ *     weights; resize.ts is bit-exact with Pillow), (h - crop) // 2 offsets with ceil zero padding,
+ *     float32(v · rescale_factor) then (x - mean) / std. Differs from 'torchvision' by ±1–2 grey
+ *     levels at a few hundred edge pixels per image (max 0.035, mean < 1e-4 in normalised units).
  *
  * Preprocess modes (the reference project's `preprocess_mode`):
  *   default   — the processor as configured;
@@ -45,8 +48,14 @@ export interface ImageProcessor {
   readonly std: number[];
   /** the preprocessor_config.json it came from, with HF defaults filled in */
   readonly config: Record<string, unknown>;
-  /** [3, H, W] normalised, ready for pixel_values */
-  process(img: RgbImage): Float32Array;
+  /**
+   * [3, H, W] normalised, ready for pixel_values. With `out`, writes there at `offset` (e.g. image
+   * b of a [B, 3, H, W] batch at b·3·H·W) and returns `out`.
+   */
+  process(img: RgbImage, out?: Float32Array, offset?: number): Float32Array;
+  /** how it was built (part of an embedding cache key) */
+  readonly mode?: PreprocessMode;
+  readonly backend?: ProcessorBackend;
 }
 
 export const OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
@@ -341,9 +350,15 @@ export function letterboxPad(img: RgbImage, aspectW = 1, aspectH = 1): RgbImage 
  *   'torchvision' (fast, fused): mean' = float32(mean) * 255, std' likewise, then (v - mean') / std'.
  * A 256-entry table per channel, so the per-pixel cost is a lookup.
  */
-export function toPixelValues(img: RgbImage, rescale: number | null, mean: number[] | null, std: number[] | null, backend: ProcessorBackend = 'torchvision'): Float32Array {
+export function toPixelValues(
+  img: RgbImage, rescale: number | null, mean: number[] | null, std: number[] | null,
+  backend: ProcessorBackend = 'torchvision', out?: Float32Array, offset = 0,
+): Float32Array {
   const n = img.width * img.height;
-  const out = new Float32Array(3 * n);
+  if (!out) out = new Float32Array(3 * n);
+  else if (!Number.isInteger(offset) || offset < 0 || offset + 3 * n > out.length) {
+    throw new LogolabError(`pixel_values buffer of ${out.length} has no room for 3x${img.height}x${img.width} at offset ${offset}`);
+  }
   const d = img.data;
   const f = Math.fround;
   for (let c = 0; c < 3; c++) {
@@ -360,7 +375,7 @@ export function toPixelValues(img: RgbImage, rescale: number | null, mean: numbe
       }
       lut[v] = x;
     }
-    const o = c * n;
+    const o = offset + c * n;
     for (let i = 0, j = c; i < n; i++, j += 3) out[o + i] = lut[d[j]!]!;
   }
   return out;
@@ -389,7 +404,7 @@ class HfImageProcessor implements ImageProcessor {
     else throw new LogolabError('unreachable: image-dependent output size'); // rejected in resolveProcessorConfig
   }
 
-  process(img: RgbImage): Float32Array {
+  process(img: RgbImage, out?: Float32Array, offset = 0): Float32Array {
     if (img.data.length !== img.width * img.height * 3) throw new LogolabError(`image data length ${img.data.length} != ${img.width}x${img.height}x3`);
     const s = this.settings;
     const { height: H, width: W } = this.outputSize;
@@ -405,8 +420,21 @@ class HfImageProcessor implements ImageProcessor {
       x = resize(x, W, H, 'lanczos', 'pil'); // the reference did this step in PIL
     }
     if (x.width !== W || x.height !== H) throw new LogolabError(`${this.kind}: produced ${x.width}x${x.height}, expected ${W}x${H}`);
-    return toPixelValues(x, s.do_rescale ? s.rescale_factor : null, s.do_normalize ? this.mean : null, s.do_normalize ? this.std : null, this.backend);
+    return toPixelValues(x, s.do_rescale ? s.rescale_factor : null, s.do_normalize ? this.mean : null, s.do_normalize ? this.std : null, this.backend, out, offset);
   }
+}
+
+/**
+ * The short side a processor resizes to (size.shortest_edge), or undefined when it squashes to
+ * height×width or has a non-default mode: the `workingShortSide` to pre-shrink with before
+ * augmentation without changing what the processor produces.
+ */
+export function workingShortSide(proc: ImageProcessor): number | undefined {
+  const size = proc.config.size as { shortest_edge?: number } | undefined;
+  const mode = proc.mode ?? 'default';
+  const kernelIsTorch = proc.backend !== 'pil';
+  const resample = proc.config.resample;
+  return mode === 'default' && proc.config.do_resize === true && kernelIsTorch && resample === 3 ? size?.shortest_edge : undefined;
 }
 
 export interface ProcessorOptions {

@@ -16,7 +16,7 @@ export interface ModelSide {
   atThreshold: Counts;
   best: { threshold: number; counts: Counts };
   sweep: SweepCell[];
-  /** threshold-free: every match the method makes with the threshold off, split correct / wrong */
+  /** threshold- and margin-free: each region's best logo score, split correct / wrong */
   tpSims: number[];
   fpSims: number[];
   perLogo: Record<string, Counts>;
@@ -70,8 +70,9 @@ export function modelSide(label: string, name: string, p: PreparedSet, o: MatchO
   let best = sweep[0]!;
   for (const c of sweep) if (c.counts.f1 > best.counts.f1) best = c;
   const bestRun = evaluate(p, { ...o, threshold: best.options.threshold }, counting);
-  // threshold off (min_matching_refs kept): the similarity of every match the method would make
-  const free = evaluate(p, { ...o, threshold: -2 }, counting);
+  // threshold and margin off: each region's best logo (best reference for simple) and its score,
+  // correct or wrong — the separation the threshold has to work with
+  const free = evaluate(p, { ...o, method: o.method === 'simple' ? 'margin' : o.method, threshold: -2, margin: 0, minMatchingRefs: 1 }, counting);
   const strip = (c: Counts): Counts => ({ tp: c.tp, fp: c.fp, fn: c.fn, expected: c.expected, precision: c.precision, recall: c.recall, f1: c.f1 });
   return {
     label,

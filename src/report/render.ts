@@ -69,13 +69,13 @@ export function plots(d: CompareData): { title: string; svg: string }[] {
   const xr: [number, number] = [Math.min(...ts), Math.max(...ts)];
   const out: { title: string; svg: string }[] = [];
   out.push({
-    title: 'TP / FP similarity distributions (threshold off)',
+    title: 'TP / FP similarity distributions (threshold and margin off)',
     svg: histogram(
       d.models.flatMap((m, i) => [
         { name: `${m.label} TP`, values: m.tpSims, color: color(i) },
         { name: `${m.label} FP`, values: m.fpSims, color: color(i), dashed: true },
       ]),
-      { title: 'Similarity of correct (solid) and wrong (dashed) matches', xLabel: 'similarity', width: 1040, height: 320 },
+      { title: "Each region's best-logo similarity: correct (solid) vs wrong (dashed), threshold and margin off", xLabel: 'similarity', width: 1040, height: 320 },
     ),
   });
   out.push({ title: 'Precision vs threshold', svg: lineChart(metric('precision'), { title: 'Precision vs threshold', xLabel: 'threshold', yLabel: 'precision', x: xr, y: [0, 1] }) });
@@ -84,7 +84,8 @@ export function plots(d: CompareData): { title: string; svg: string }[] {
   out.push({
     title: 'Precision-recall curves',
     svg: lineChart(
-      d.models.map((m, i) => ({ name: m.label, color: color(i), points: m.sweep.filter((c) => c.counts.tp + c.counts.fp > 0).map((c) => [c.counts.recall, c.counts.precision] as [number, number]).sort((a, b) => a[0] - b[0]) })),
+      d.models.map((m, i) => ({ name: m.label, color: color(i), // in threshold order, high → low (recall mostly rising); points without any match are skipped
+        points: [...m.sweep].sort((a, b) => b.options.threshold - a.options.threshold).filter((c) => c.counts.tp + c.counts.fp > 0).map((c) => [c.counts.recall, c.counts.precision] as [number, number]) })),
       { title: 'Precision-recall (threshold sweep)', xLabel: 'recall', yLabel: 'precision', x: [0, 1], y: [0, 1] },
     ),
   });

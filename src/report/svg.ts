@@ -102,5 +102,6 @@ export function histogram(groups: { name: string; values: number[]; color?: stri
     pts.push([hi, 0]);
     return { name: `${g.name} (n=${g.values.length})`, points: pts, color: g.color, dashed: g.dashed };
   });
-  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi > lo ? hi : lo + 1] });
+  const top = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p[1])));
+  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi > lo ? hi : lo + 1], y: [0, top] });
 }

@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, expectNoLeak } from '../helpers.js';
 import {
-  nativeKernelsStatus, nativeKernel, stockKernel, installNativeKernels, uninstallNativeKernels, ADDON_PATH, NATIVE_KERNEL_NAMES,
+  nativeKernelsStatus, nativeKernel, stockKernel, installNativeKernels, uninstallNativeKernels, ADDON_PATH, NATIVE_KERNEL_NAMES, fusedLayerNorm,
 } from '../../src/backend/native.js';
+import { layerNorm } from '../../src/models/layers.js';
 
 const status = nativeKernelsStatus();
-const skip = status.available ? false : `native addon unavailable: ${status.why}`;
+const skip = status.built ? false : `native addon unavailable: ${status.why}`;
 if (skip) process.stderr.write(`[native-kernels.test] SKIPPED — ${skip} (${ADDON_PATH})\n`);
 
 const TOL = 1e-5;
@@ -84,9 +85,14 @@ function compare(name: string, inputs: Record<string, tf.Tensor>, attrs: tf.Name
   }
 }
 
+test('native addon loads and reports its BLAS', { skip }, () => {
+  assert.ok(status.blas.length > 0 && status.threads >= 1, JSON.stringify(status));
+});
+
 describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
   before(async () => {
     await useBackend('cpu');
+    installNativeKernels(); // also when LOGOLAB_NATIVE=0 disabled them for the backend
     backend = tf.backend() as unknown as Backend;
   });
   after(() => {
@@ -173,6 +179,24 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test('Slice and PadV2 (strided gather / scatter), contiguous and not, empty', () => {
+    const cases: [number[], number[], number[]][] = [
+      [[64, 65, 128], [0, 0, 0], [64, 1, 128]], [[5, 7], [1, 2], [3, 4]], [[5, 7], [2, 0], [2, 7]], [[4, 5, 6], [1, 1, 1], [2, 3, 4]],
+      [[4, 5, 6], [0, 0, 5], [4, 5, 1]], [[4, 5, 6], [3, 4, 5], [1, 1, 1]], [[9], [2], [5]], [[4, 5], [1, 0], [0, 5]], [[2, 3, 4, 5], [1, 0, 2, 1], [1, 3, 2, -1]],
+    ];
+    for (const [shape, begin, sz] of cases) {
+      const x = t(shape);
+      compare('Slice', { x }, { begin, size: sz });
+      x.dispose();
+    }
+    for (const [shape, paddings, constantValue] of [[[3, 4], [[1, 2], [0, 3]], 0], [[64, 1, 128], [[0, 0], [0, 64], [0, 0]], 0], [[2, 3, 4], [[1, 1], [2, 0], [0, 1]], 1.5],
+      [[5], [[3, 0]], -1], [[1, 1], [[1, 1], [1, 1]], 0], [[0, 3], [[1, 0], [0, 1]], 2]] as [number[], [number, number][], number][]) {
+      const x = t(shape);
+      compare('PadV2', { x }, { paddings, constantValue });
+      x.dispose();
+    }
+  });
+
   test('Softmax over the last axis', () => {
     for (const shape of [[3, 7], [2, 3, 257], [1, 1], [5, 1], [4, 1000]]) {
       const logits = tf.mul(t(shape), 20); // large logits exercise the max subtraction
@@ -219,6 +243,30 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
       compare('Pow', { a, b });
       tf.dispose([a, b]);
     }
+    // integer exponents 2 and 3 (scalar and [1]) take the x², x³ path; negative bases too
+    for (const e of [2, 3]) {
+      for (const b of [tf.scalar(e), tf.tensor([e])]) {
+        const a = tf.mul(t([3, 70001]), 5);
+        compare('Pow', { a, b });
+        tf.dispose([a, b]);
+      }
+    }
+    // erf / tanh over a wide range incl. tiny and large |x| (vectorised double paths), and large arrays
+    const xs = tf.tensor([0, -0, 1e-30, -1e-12, 1e-7, 5e-4, 1e-3, 2e-3, 0.1, -0.5, 1, 3, 6, 10, 27, 30, -30, 400, NaN, Infinity, -Infinity]);
+    for (const name of ['Erf', 'Tanh']) {
+      const got = nativeKernel(name)({ inputs: { x: xs }, backend }) as tf.TensorInfo;
+      const want = stockKernel(name)({ inputs: { x: xs }, backend }) as tf.TensorInfo;
+      const g = values(got), w = values(want);
+      for (let i = 0; i < w.length; i++) {
+        const ok = (Number.isNaN(w[i]!) && Number.isNaN(g[i]!)) || g[i] === w[i] || Math.abs(g[i]! - w[i]!) <= TOL * Math.abs(w[i]!);
+        assert.ok(ok, `${name}(${xs.dataSync()[i]}) = ${g[i]}, stock ${w[i]}`);
+      }
+      dispose(got); dispose(want);
+      const big = tf.mul(t([100003]), 4);
+      compare(name, { x: big });
+      big.dispose();
+    }
+    xs.dispose();
   });
 
   test('Conv2D (NHWC): strides, padding, dilations, patch embedding', () => {
@@ -268,9 +316,40 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     tf.dispose([x, y, z]);
   });
 
+  test('fused LayerNorm (forward, gradients of x, gamma, beta) equals the composite layerNorm on stock kernels', async () => {
+    for (const shape of [[2, 5, 16], [3, 257, 64], [1, 7], [4, 1]]) {
+      const d = shape[shape.length - 1]!;
+      const x = tf.add(tf.mul(t(shape), 3), 0.7), gamma = t([d]), beta = t([d]), w = t(shape);
+      const p = { weight: gamma as tf.Tensor1D, bias: beta as tf.Tensor1D, eps: 1e-5 };
+      // loss Σ w·LN(x) so every gradient is non-trivial
+      const run = (): Float32Array[] => tf.tidy(() => {
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layerNorm(a, { ...p, weight: g as tf.Tensor1D, bias: b as tf.Tensor1D }), w)))([x, gamma, beta]);
+        return [layerNorm(x, p).dataSync() as Float32Array, value.dataSync() as Float32Array, ...grads.map((g) => g.dataSync() as Float32Array)];
+      });
+      const fusedOut = fusedLayerNorm(x, gamma, beta, 1e-5);
+      assert.ok(fusedOut, 'fused path active on cpu');
+      fusedOut.dispose();
+      const nat = await expectNoLeak(() => run());
+      uninstallNativeKernels();
+      let ref: Float32Array[];
+      try {
+        assert.equal(fusedLayerNorm(x, gamma, beta, 1e-5), null, 'fused path off when the native kernels are uninstalled');
+        ref = run();
+      } finally {
+        installNativeKernels();
+      }
+      for (const [i, what] of ['y', 'loss', 'dx', 'dgamma', 'dbeta'].entries()) {
+        const e = relErr(nat[i]!, ref[i]!);
+        worst.set(`LayerNorm ${what}`, Math.max(worst.get(`LayerNorm ${what}`) ?? 0, e));
+        assert.ok(e <= TOL, `LayerNorm ${what} ${JSON.stringify(shape)}: rel err ${e}`);
+      }
+      tf.dispose([x, gamma, beta, w]);
+    }
+  });
+
   test('every replaced kernel is covered by this file', () => {
     const covered = new Set(['BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum', 'Pow', 'Transpose',
-      'Softmax', 'Sum', 'Mean', 'Conv2D', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']);
+      'Softmax', 'Sum', 'Mean', 'Conv2D', 'Slice', 'PadV2', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']);
     for (const k of NATIVE_KERNEL_NAMES) assert.ok(covered.has(k), `kernel ${k} has no parity test`);
   });
 

@@ -52,6 +52,7 @@ async function makeFaultyDataset() {
   let lostObjects = 0;
   // malformed XML: truncated
   lostObjects += objs(b0, 1);
+  const goodXml = { path: xml(b0, 1), text: readFileSync(xml(b0, 1), 'utf8'), objects: objs(b0, 1) };
   writeFileSync(xml(b0, 1), readFileSync(xml(b0, 1), 'utf8').slice(0, 120));
   injected.malformed_xml = `${b0!.category}/${b0!.slug}/1`;
   // missing image
@@ -82,7 +83,7 @@ async function makeFaultyDataset() {
   const png16 = await sharp(jpg(b2, 3)).toColourspace('rgb16').png().toBuffer();
   rmSync(jpg(b2, 3));
   writeFileSync(join(dir(b2), '3.png'), png16);
-  return { root, ds, s, lostObjects, b1, b2, clippedBox };
+  return { root, ds, s, lostObjects, b1, b2, clippedBox, goodXml };
 }
 
 test('prepare: every fault kind counted, DB holds exactly the valid objects, re-run is a no-op, kill + resume = clean run', async () => {
@@ -144,7 +145,9 @@ test('prepare: every fault kind counted, DB holds exactly the valid objects, re-
   // killed mid-way (SIGKILL after 5 sources, in a child process), then re-run → same as clean run
   const out2 = join(f.root, 'data2');
   const cli = [join(ROOT, 'bin/logolab.mjs'), 'prepare', '--dataset', f.ds, '--out', out2];
-  const killed = spawnSync(process.execPath, cli, { env: { ...process.env, LOGOLAB_QUIET: '1', LOGOLAB_PREPARE_KILL_AFTER: '5' }, encoding: 'utf8' });
+  // (the killed run imports prepare.ts directly — faster than loading every CLI command)
+  const direct = `const { prepareDataset } = await import(${JSON.stringify(join(ROOT, 'src/data/prepare.ts'))}); await prepareDataset({ dataset: ${JSON.stringify(f.ds)}, out: ${JSON.stringify(out2)}, quiet: true });`;
+  const killed = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', direct], { cwd: ROOT, env: { ...process.env, LOGOLAB_QUIET: '1', LOGOLAB_PREPARE_KILL_AFTER: '5' }, encoding: 'utf8' });
   assert.equal(killed.signal, 'SIGKILL', killed.stderr);
   // simulate a crash between writing a crop and its transaction: a stray temp file
   appendFileSync(join(out2, 'reference_logos', '.x.jpg.123.4.tmp'), 'partial');
@@ -156,6 +159,15 @@ test('prepare: every fault kind counted, DB holds exactly the valid objects, re-
   assert.deepEqual(dbRows(out2), rows1);
   assert.deepEqual(hashTree(out2), files1);
   assert.ok(statSync(join(out2, DB_FILENAME)).size > 0);
+
+  // fixing a skipped source's file and re-running ingests it (and only it)
+  writeFileSync(f.goodXml.path, f.goodXml.text);
+  const sum3 = await prepareDataset({ dataset: f.ds, out, quiet: true });
+  assert.equal(sum3.processed, 1);
+  assert.equal(sum3.objects, f.goodXml.objects);
+  assert.equal(sum3.totals.referenceCrops, total - f.lostObjects + f.goodXml.objects);
+  assert.equal(sum3.totals.skipped.malformed_xml, undefined);
+  assert.equal(sum3.totals.skipped.missing_image, 1);
 });
 
 test('prepare: bad arguments are one-line errors', async () => {

@@ -79,8 +79,5 @@ test('logolab detect writes boxes.json and drawings; bad inputs are one-line err
   assert.equal(e1.errors.length, 1, e1.stderr);
   assert.match(e1.errors[0]!, /^logolab: error: cannot decode image .*corrupt\.jpg/);
 
-  const e2 = cli(['detect', '--backend', 'wasm', '--detector', join(FIXTURES, 'clip_tiny/model'), join(IMAGES, 'wide_300x200.png')]);
-  assert.equal(e2.code, 1);
-  assert.equal(e2.errors.length, 1, e2.stderr);
-  assert.match(e2.errors[0]!, /^logolab: error: .*config\.json: model_type 'clip' is not a DETR checkpoint/);
+  // wrong checkpoint type: covered in-process (detr-model.test.ts), the CLI prints the same message
 });

@@ -168,7 +168,43 @@ test('detector: repeated detect calls leak no tensors; results are stable and we
     const strict = new DetrDetector('detr:tiny', model, proc, { threshold: 0, minBoxSize: 0, nmsIouThreshold: 0.5 });
     const s = await strict.detect(imgs.slice(0, 1));
     assert.equal(s[0]!.scores.length, 1);
+    // integer boxes as the HF pipeline's _get_bounding_box (torch .int(): truncation)
+    const ints = await new DetrDetector('detr:tiny', model, proc, { threshold: 0, minBoxSize: 0, nmsIouThreshold: 1, integerBoxes: true }).detect(imgs.slice(0, 1));
+    assert.deepEqual(ints[0]!.boxes, first[0]!.boxes.map((b) => b.map(Math.trunc)));
   } finally {
     det.dispose();
   }
+});
+
+test('benchDetect runs the whole detector path and reports images/s (smoke, not a timing test)', async () => {
+  await useBackend('wasm');
+  const { benchDetect } = await import('../../src/detect/bench.js');
+  const before = tf.memory().numTensors;
+  const r = await benchDetect({ detector: `detr:${TINY}`, size: 64, images: 2, warmup: 1, batchSize: 2 });
+  assert.deepEqual(r.input_hw, [64, 85]);
+  assert.equal(r.images, 2);
+  assert.ok(r.images_per_s > 0 && Number.isFinite(r.images_per_s));
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('timm resnet50 naming builds the same network as an HF ResNet-50 backbone (the fixture-verified path)', async () => {
+  const { backboneSpec } = await import('../../src/detect/spec.js');
+  const timm = detrConfigFromJson(LAYOUT.config, 'layout');
+  const hf = detrConfigFromJson({ ...LAYOUT.config, backbone_config: { model_type: 'resnet', embedding_size: 64, hidden_sizes: [256, 512, 1024, 2048], depths: [3, 4, 6, 3], layer_type: 'bottleneck', downsample_in_first_stage: false, downsample_in_bottleneck: false, out_features: ['stage4'] } }, 'hf-resnet50');
+  const strip = (c: { conv: string; bn: string } & Record<string, unknown>) => ({ ...c, conv: undefined, bn: undefined });
+  const a = backboneSpec(timm);
+  const b = backboneSpec(hf);
+  assert.deepEqual(strip(a.stem as never), strip(b.stem as never));
+  assert.equal(a.stages.length, b.stages.length);
+  a.stages.forEach((st, s) => {
+    assert.equal(st.length, b.stages[s]!.length);
+    st.forEach((blk, i) => {
+      const o = b.stages[s]![i]!;
+      for (const k of ['c1', 'c2', 'c3', 'down'] as const) {
+        assert.deepEqual(blk[k] ? strip(blk[k] as never) : null, o[k] ? strip(o[k] as never) : null, `stage ${s} block ${i} ${k}`);
+      }
+    });
+  });
+  // strides sit on the 3×3 conv of each stage's first block (ResNet v1.5, torchvision/timm resnet50)
+  assert.deepEqual(a.stages.map((st) => [st[0]!.c1.stride, st[0]!.c2.stride, st[0]!.down?.stride]), [[1, 1, 1], [1, 2, 2], [1, 2, 2], [1, 2, 2]]);
 });

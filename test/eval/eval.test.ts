@@ -2,9 +2,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
-import { makeTinyDataDir, fakeEncoder, TINY_LOGOS } from './tinydata.js';
-import { datasetFromDataDir } from '../../src/eval/dataset.js';
-import { sampleTest, type SampleOptions } from '../../src/eval/sample.js';
+import { makeTinyDataDir, makeTinyFolders, fakeEncoder, TINY_LOGOS } from './tinydata.js';
+import { datasetFromDataDir, datasetFromFolders } from '../../src/eval/dataset.js';
+import { sampleAll, sampleTest, type SampleOptions } from '../../src/eval/sample.js';
 import { embedSet } from '../../src/eval/pipeline.js';
 import { gtBoxes, wholeImage, makeProposer } from '../../src/eval/proposals.js';
 import { prepare, evaluate } from '../../src/eval/evaluate.js';
@@ -167,4 +167,21 @@ test('summary blocks have the reference shape; similarity details print', async 
   const txt = formatDetails(d);
   assert.match(txt, /SIMILARITY DISTRIBUTION ANALYSIS/);
   assert.match(txt, /SUGGESTED OPTIMAL THRESHOLD: \d\.\d{4}/);
+});
+
+test('Burnley folder layout: filename-prefix ground truth, averaged embeddings + margin over whole images', async () => {
+  const root = tmpDir('logolab-folders-');
+  await makeTinyFolders(root);
+  const ds = await datasetFromFolders(root);
+  assert.deepEqual(ds.logos, ['alpha', 'beta']);
+  const s = sampleAll(ds);
+  assert.equal(s.refs.length, 6);
+  assert.deepEqual(s.images.map((i) => [i.name, i.expected]), [['alpha+beta_1.png', ['alpha', 'beta']], ['alpha_1.png', ['alpha']], ['beta_1.png', ['beta']], ['crowd_1.png', []], ['crowd_2.png', []]]);
+  assert.deepEqual([s.images[0]!.width, s.images[0]!.height], [64, 48]);
+  const set = await embedSet(fakeEncoder(), wholeImage, s.refs, s.images, s.logos, { quiet: true });
+  const r = evaluate(prepare(set), { method: 'averaged', threshold: -1, margin: 0, minMatchingRefs: 1, aggregation: 'max' });
+  // one whole-image region per image → at most one logo per image: the two-logo image has ≥1 FN
+  assert.equal(r.expected, 4);
+  assert.ok(r.fn >= 1);
+  assert.equal(r.tp + r.fp, 5, 'threshold off, margin 0: every image matches one logo');
 });

@@ -103,3 +103,26 @@ export function fakeEncoder(name = 'fake', fingerprint = 'fp-fake', noise = 0.12
   };
   return enc;
 }
+
+/** Burnley folder layout: <logo>_reference_images/ and test_images/ with filename-prefix ground truth. */
+export async function makeTinyFolders(root: string): Promise<void> {
+  const rng = makeRng(9);
+  const logos = ['alpha', 'beta'];
+  const scene = (present: string[]) => {
+    const img = makeImage(64, 48);
+    for (let i = 0; i < img.data.length; i++) img.data[i] = 120 + rng.int(20);
+    present.forEach((l, k) => paintLogo(img, l, [2 + 32 * k, 10, 28 + 32 * k, 36], rng.int(20) - 10));
+    return img;
+  };
+  for (const l of logos) {
+    mkdirSync(join(root, `${l}_reference_images`), { recursive: true });
+    for (let i = 0; i < 3; i++) {
+      const img = makeImage(24, 24);
+      paintLogo(img, l, [0, 0, 24, 24], rng.int(20) - 10);
+      writeFileSync(join(root, `${l}_reference_images`, `${i}.png`), await encodePng(img));
+    }
+  }
+  mkdirSync(join(root, 'test_images'), { recursive: true });
+  const files: [string, string[]][] = [['alpha_1.png', ['alpha']], ['beta_1.png', ['beta']], ['alpha+beta_1.png', ['alpha', 'beta']], ['crowd_1.png', []], ['crowd_2.png', []]];
+  for (const [f, present] of files) writeFileSync(join(root, 'test_images', f), await encodePng(scene(present)));
+}

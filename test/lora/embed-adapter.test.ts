@@ -8,7 +8,8 @@ import { ioTensor } from './fixture.js';
 
 const cli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), ...args], { cwd: ROOT, encoding: 'utf8' });
 
-test('cli: `logolab embed --adapter` applies the peft adapter; a bad adapter folder is a one-line error', () => {
+// (bad adapter folders: one-line LogolabErrors, tested at library level in apply.test.ts; one CLI spawn here keeps this file fast)
+test('cli: `logolab embed --adapter` applies the peft adapter', () => {
   const out = join(tmpDir(), 'emb.safetensors');
   const base = ['embed', '--backend', 'cpu', '--model', join(FIXTURES, 'clip_tiny/model'), '--pixels', join(FIXTURES, 'lora/io.safetensors'), '--out', out];
   const ok = cli([...base, '--adapter', join(FIXTURES, 'lora/adapter')]);
@@ -16,9 +17,4 @@ test('cli: `logolab embed --adapter` applies the peft adapter; a bad adapter fol
   assert.match(ok.stderr, /LoRA on 4 modules \(2,048 parameters\)/);
   const got = readSafetensors(out).get('image_embeds')!;
   assert.ok(maxAbsDiff(got.data, ioTensor('image_embeds').data) <= 1e-4);
-  const bad = cli([...base, '--adapter', join(FIXTURES, 'clip_tiny')]);
-  assert.equal(bad.status, 1);
-  const errLines = bad.stderr.split('\n').filter((l) => l.startsWith('logolab: error:'));
-  assert.equal(errLines.length, 1);
-  assert.match(errLines[0]!, /clip_tiny: no adapter_config\.json/);
 });

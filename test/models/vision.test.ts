@@ -118,3 +118,42 @@ test('bicubic interpolation matrices: identity at equal size, rows sum to 1, tor
   const w1 = ((A + 2) * t - (A + 3)) * t * t + 1;
   assert.ok(Math.abs(m[0]! - (w0 + w1)) < 1e-12); // taps −1 and 0 both clamp to 0
 });
+
+test('multi-head attention: batched and per-head (wasm inference) paths equal a loop reference', async () => {
+  const { multiHeadAttention, setAttentionImpl } = await import('../../src/models/vision/blocks.js');
+  const [b, tq, tk, d, h] = [2, 3, 5, 8, 2];
+  const q = tf.randomNormal([b, tq, d], 0, 1, 'float32', 1) as tf.Tensor3D;
+  const k = tf.randomNormal([b, tk, d], 0, 1, 'float32', 2) as tf.Tensor3D;
+  const v = tf.randomNormal([b, tk, d], 0, 1, 'float32', 3) as tf.Tensor3D;
+  const [Q, K, V] = [q, k, v].map((t) => t.arraySync() as number[][][]);
+  const dh = d / h;
+  const ref: number[] = [];
+  for (let bi = 0; bi < b; bi++)
+    for (let i = 0; i < tq; i++)
+      for (let hh = 0; hh < h; hh++) {
+        const sc = Array.from({ length: tk }, (_, j) => {
+          let s = 0;
+          for (let c = 0; c < dh; c++) s += Q[bi]![i]![hh * dh + c]! * K[bi]![j]![hh * dh + c]!;
+          return s / Math.sqrt(dh);
+        });
+        const mx = Math.max(...sc);
+        const e = sc.map((x) => Math.exp(x - mx));
+        const z = e.reduce((a, x) => a + x, 0);
+        for (let c = 0; c < dh; c++) ref.push(e.reduce((a, p, j) => a + (p / z) * V[bi]![j]![hh * dh + c]!, 0));
+      }
+  // ref is ordered [b, tq, h, dh] = [b, tq, d]
+  for (const backend of ['wasm', 'cpu']) {
+    await useBackend(backend);
+    for (const impl of ['batched', 'sliced'] as const) {
+      setAttentionImpl(impl);
+      try {
+        const out = multiHeadAttention(q, k, v, h);
+        assert.ok(maxAbsDiff(out.dataSync(), ref) < 1e-5, `${backend} ${impl}`);
+        out.dispose();
+      } finally {
+        setAttentionImpl('auto');
+      }
+    }
+  }
+  tf.dispose([q, k, v]);
+});

@@ -6,7 +6,8 @@ import { LogolabError } from '../../src/errors.js';
 import { makeRng } from '../../src/util/rng.js';
 import { decodeImage, type RgbImage } from '../../src/preprocess/image.js';
 import { applyAugment, augmentImage, sampleAugmentParams, type AugmentParams, type AugmentStrength } from '../../src/preprocess/augment.js';
-import { defaultPreprocessorConfig, imageProcessorFromConfig } from '../../src/preprocess/processors.js';
+import { defaultPreprocessorConfig, imageProcessorFromConfig, workingShortSide } from '../../src/preprocess/processors.js';
+import { resize } from '../../src/preprocess/resize.js';
 import { FIXTURES } from '../helpers.js';
 
 const img = await decodeImage(join(FIXTURES, 'images', 'wide_300x200.png'));
@@ -130,4 +131,21 @@ test('augment → processor gives finite pixel_values of the model size', () => 
     assert.equal(out.length, 3 * 224 * 224);
     assert.ok(out.every((v) => Number.isFinite(v)));
   }
+});
+
+test('workingShortSide pre-shrink leaves the processor output unchanged (none) and sizes right (medium)', () => {
+  const big = resize(img, 500, 400, 'bilinear');
+  for (const fam of ['clip', 'dinov2'] as const) {
+    const proc = imageProcessorFromConfig(defaultPreprocessorConfig(fam));
+    const side = workingShortSide(proc);
+    assert.equal(side, fam === 'clip' ? 224 : 256);
+    const shrunk = augmentImage(big, 'none', makeRng(1), { workingShortSide: side });
+    assert.deepEqual([shrunk.width, shrunk.height], [Math.trunc((side! * 500) / 400), side]);
+    assert.deepEqual(proc.process(shrunk), proc.process(big));
+    const m = augmentImage(big, 'medium', makeRng(2), { workingShortSide: side });
+    assert.equal(m.height, side);
+  }
+  assert.equal(workingShortSide(imageProcessorFromConfig(defaultPreprocessorConfig('siglip'))), undefined);
+  assert.equal(workingShortSide(imageProcessorFromConfig(defaultPreprocessorConfig('clip'), { mode: 'letterbox' })), undefined);
+  assert.equal(workingShortSide(imageProcessorFromConfig(defaultPreprocessorConfig('clip'), { backend: 'pil' })), undefined);
 });

@@ -67,6 +67,16 @@ test('decode: CMYK JPEG → sRGB (colours survive the round trip)', async () => 
   assert.ok(px(13)[2]! > px(13)[0]! + 60 && px(13)[2]! > px(13)[1]! + 40, `blue ${px(13)}`);
 });
 
+test('decode: an embedded ICC profile is not applied (PIL semantics: stored values)', async () => {
+  const d = new Uint8Array(4 * 4 * 3);
+  for (let i = 0; i < 16; i++) d.set([220, 40, 40], i * 3);
+  const p3 = await raw(d, 4, 4, 3).withIccProfile('p3').png().toBuffer(); // stores P3 values + profile
+  const stored = await sharp(p3).keepIccProfile().raw().toBuffer();
+  const managed = await sharp(p3).raw().toBuffer(); // sharp's default: back to sRGB
+  assert.notDeepEqual(Array.from(stored.subarray(0, 3)), Array.from(managed.subarray(0, 3)));
+  assert.deepEqual(Array.from((await decodeImage(p3)).data), Array.from(stored));
+});
+
 test('decode: 16-bit PNG (RGB and grey) → 8-bit by the high byte', async () => {
   const v = Uint16Array.from({ length: 4 * 2 * 3 }, (_, i) => i * 2700 + 255);
   const rgb16 = await raw(v, 4, 2, 3).toColourspace('rgb16').png().toBuffer();

@@ -178,3 +178,16 @@ test('letterbox / stretch modes reproduce the reference (black bars, floor-centr
   assert.ok(Math.abs(px[0]! - -0.48145466 / 0.26862954) < 1e-5); // top-left is a bar
   assert.ok(Math.abs(px[112 * 224 + 112]! - (1 - 0.48145466) / 0.26862954) < 1e-5); // centre is the image
 });
+
+test('process(img, out, offset) writes one image of a [B, 3, H, W] batch in place', async () => {
+  const proc = imageProcessorFromConfig(defaultPreprocessorConfig('siglip', 16));
+  const a = await decodeImage(join(FIXTURES, 'images', 'small_40x23.png'));
+  const b = await decodeImage(join(FIXTURES, 'images', 'tall_97x151.png'));
+  const per = 3 * 16 * 16;
+  const batch = new Float32Array(2 * per).fill(NaN);
+  assert.equal(proc.process(a, batch, 0), batch);
+  proc.process(b, batch, per);
+  assert.deepEqual(batch.subarray(0, per), proc.process(a));
+  assert.deepEqual(batch.subarray(per), proc.process(b));
+  assert.throws(() => proc.process(a, batch, per + 1), LogolabError);
+});

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
@@ -95,5 +96,12 @@ describe('training config', () => {
     assert.match(mixedPrecisionNote(defaultConfig())!, /float32/);
     assert.equal(totalSteps(defaultConfig()), 125 * 20);
     assert.throws(() => validateConfig(parseConfig({ batches_per_epoch: 4, gradient_accumulation_steps: 8 }, 't')), /no optimizer step/);
+  });
+
+  it('`logolab train` reports a bad config key as a one-line error and exits 1', () => {
+    const p = yamlFile('base_model: preset:tiny\nlearning_rat: 1e-5\n');
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'train', '--backend', 'cpu', '--config', p], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`logolab: error: config ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: unknown key 'learning_rat' \\(did you mean 'learning_rate'\\?\\)`));
   });
 });

@@ -48,6 +48,7 @@ for (const backend of PARITY_BACKENDS) {
           }
           assert.ok(scale > 1e-4, `gradients are not trivially zero (max ${scale})`);
           assert.ok(worst <= 1e-5, `max |Δgrad| ${worst}`);
+          console.log(`# ${backend} ${lossName}: cached vs full-batch max |Δgrad| ${worst.toExponential(2)} (max |grad| ${scale.toExponential(2)}), |Δloss| ${Math.abs(full.loss - cached.loss).toExponential(2)}`);
           for (const g of full.grads.values()) g.dispose();
           for (const g of cached.grads.values()) g.dispose();
         });

@@ -5,6 +5,11 @@ import { infonce } from './infonce.js';
 import { supcon } from './supcon.js';
 import { triplet } from './triplet.js';
 import type { LossFn } from './common.js';
+import { installFastMatMulGradient } from '../matmul_grad.js';
+
+// Every training backward pass goes through a loss: install the wasm-friendly matmul gradient here
+// (and in recompute.ts) so the plain path gets it too. Same values as tfjs's own gradient.
+installFastMatMulGradient();
 
 export type { LossFn } from './common.js';
 export { infonce, supcon, triplet, combined };

@@ -10,12 +10,14 @@ import type { SampleOptions } from '../../eval/sample.js';
 import { parseEnumList, parseNumberList, type SweepSpec } from '../../eval/sweep.js';
 import type { CropEncoder } from '../../eval/encoder.js';
 import { visionCropEncoder } from '../../eval/vision-encoder.js';
-import { loadVisionModel, type VisionModel } from '../../models/vision/index.js';
+import { buildVisionModel, loadVisionModel, type VisionFamily, type VisionModel } from '../../models/vision/index.js';
+import type { PresetName } from '../../models/vision/presets.js';
 import type { PreprocessMode } from '../../preprocess/processors.js';
 
 export function withEvalOptions<T>(y: Argv<T>) {
   return y
     .option('data', { type: 'string', describe: 'prepared data dir (logolab prepare / synth)' })
+    .option('folders', { type: 'string', describe: 'Burnley folder layout root (<logo>_reference_images/, *test_images/ with filename-prefix ground truth): evaluates everything, no sampling' })
     .option('embeddings', { type: 'string', describe: 'embeddings exchange file (logolab embed --data … --out f) instead of computing them' })
     .option('num-logos', { alias: 'n', type: 'number', default: 10, describe: 'reference logos to sample' })
     .option('refs-per-logo', { type: 'number', default: 3, describe: 'reference crops per logo' })
@@ -69,7 +71,8 @@ export function matchOptions(a: EvalArgv): MatchOptions {
 export function passOptions(a: EvalArgv): PassOptions {
   // yargs turns --no-cache into cache: false
   const noCache = a['no-cache'] === true || a.cache === false;
-  const cachePath = typeof a.cache === 'string' ? a.cache : a.data ? defaultCachePath(a.data as string) : null;
+  const root = (a.data ?? a.folders) as string | undefined;
+  const cachePath = typeof a.cache === 'string' ? a.cache : root ? defaultCachePath(root) : null;
   return {
     detector: a.detector as string,
     detrThreshold: a['detr-threshold'] as number,
@@ -97,7 +100,10 @@ export function sweepSpec(a: EvalArgv, m: MatchOptions): SweepSpec {
 
 /** Loads a model folder (+ adapter) as a CropEncoder; the caller disposes `model`. */
 export async function loadEncoder(dir: string, adapter: string | undefined, preprocessMode: string, batchSize: number): Promise<{ encoder: CropEncoder; model: VisionModel }> {
-  const model = await loadVisionModel(dir, { adapter, preprocessMode: preprocessMode as PreprocessMode });
+  // preset:<family>:<tiny|vit-b16|vit-l14> = random weights of real shapes (benchmarks, demos)
+  const pm = /^preset:(clip|dinov2|siglip):(.+)$/.exec(dir);
+  if (pm && adapter) throw new LogolabError('--adapter cannot be applied to a preset: model');
+  const model = pm ? buildVisionModel(pm[1] as VisionFamily, pm[2]! as PresetName, 'random', 0, { preprocessMode: preprocessMode as PreprocessMode }) : await loadVisionModel(dir, { adapter, preprocessMode: preprocessMode as PreprocessMode });
   const name = adapter ? `${dir} + ${adapter}` : dir;
   return { encoder: visionCropEncoder(model, { name, preprocessMode, batchSize }), model };
 }

@@ -32,8 +32,8 @@ export const command: CommandModule = {
     const cnt = counting(a);
     const so = sampleOptions(a);
     const po = passOptions(a);
-    const srcB: Source = openSource({ data: a.data as string | undefined, embeddings: a['baseline-embeddings'] as string | undefined });
-    const srcC: Source = a['candidate-embeddings'] ? openSource({ embeddings: a['candidate-embeddings'] as string }) : a.data ? openSource({ data: a.data as string }) : srcB;
+    const srcB: Source = await openSource({ data: a.data as string | undefined, folders: a.folders as string | undefined, embeddings: a['baseline-embeddings'] as string | undefined });
+    const srcC: Source = a['candidate-embeddings'] ? await openSource({ embeddings: a['candidate-embeddings'] as string }) : srcB;
     const sample = drawSample(srcB, so);
     // the same sample for both: the candidate's dataset must hold the same ids
     const sampleC = drawSample(srcC, so);

@@ -37,6 +37,7 @@ export const command: CommandModule = {
       .option('min-box-size', { type: 'number', default: DETR_DETECTOR_DEFAULTS.minBoxSize, describe: 'drop boxes narrower or lower than this (px; 0 = off)' })
       .option('nms-iou', { type: 'number', default: DETR_DETECTOR_DEFAULTS.nmsIouThreshold, describe: 'NMS IoU threshold (1 = off)' })
       .option('nms-per-class', { type: 'boolean', default: false, describe: 'NMS within each label only' })
+      .option('integer-boxes', { type: 'boolean', default: false, describe: 'truncate boxes to integers as the HF pipeline (the reference) does' })
       .option('batch-size', { type: 'number', default: 1, describe: 'images per forward pass (padded to a common size)' })
       .option('visualize', { type: 'string', describe: 'folder for copies of the images with boxes and labels drawn (PNG)' }),
   handler: async (argv) => {
@@ -48,6 +49,7 @@ export const command: CommandModule = {
       nmsIouThreshold: argv['nms-iou'] as number,
       nmsPerClass: argv['nms-per-class'] as boolean,
       batchSize: argv['batch-size'] as number,
+      integerBoxes: argv['integer-boxes'] as boolean,
     });
     const vis = argv.visualize ? resolve(argv.visualize as string) : null;
     if (vis) mkdirSync(vis, { recursive: true });

@@ -19,6 +19,12 @@ import { decodeImage } from '../../preprocess/image.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../../preprocess/processors.js';
 import { loadVisionModel, type VisionModel } from '../../models/vision/index.js';
 import { log, Progress } from '../../util/progress.js';
+// [H7 evaluation] `embed --data`: export the embeddings exchange file (src/eval/exchange.ts)
+import { exportDataEmbeddings } from '../../eval/exchange.js';
+import { makeProposer } from '../../eval/proposals.js';
+import { EmbeddingCache } from '../../eval/cache.js';
+import { defaultCachePath } from '../../eval/run.js';
+import { visionCropEncoder } from '../../eval/vision-encoder.js';
 
 async function embedPixelsFile(model: VisionModel, pixelsPath: string, out: string, batchSize: number): Promise<void> {
   if (extname(out) !== '.safetensors') throw new LogolabError(`--out ${out}: with --pixels the output must be a .safetensors file`);
@@ -71,10 +77,41 @@ export const command: CommandModule = {
       .option('normalize', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (image files only)' })
       .option('preprocess-mode', { type: 'string', choices: PREPROCESS_MODES as unknown as string[], default: 'default' })
       // --adapter: applied by loadVisionModel through the loader src/models/lora registers (registerAdapterLoader)
-      .option('adapter', { type: 'string', describe: 'LoRA adapter folder applied to the model' }),
+      .option('adapter', { type: 'string', describe: 'LoRA adapter folder applied to the model' })
+      // [H7 evaluation] exchange-file export of a prepared data dir
+      .option('data', { type: 'string', describe: 'prepared data dir: export every reference crop and test region (ids + boxes) for eval/compare --embeddings' })
+      .option('folders', { type: 'boolean', default: false, describe: 'with --data: the folder is a Burnley layout (<logo>_reference_images/, test_images/)' })
+      .option('detector', { type: 'string', default: 'gt-boxes', describe: 'with --data: region proposals gt-boxes | whole-image | detr:<dir>' })
+      .option('detr-threshold', { type: 'number', default: 0.5 })
+      .option('min-box-size', { type: 'number', default: 20 })
+      .option('nms-iou', { type: 'number', default: 0.5 })
+      .option('cache', { type: 'string', describe: 'with --data: embedding cache file (default <data>/embedding_cache.sqlite); --no-cache to skip' }),
   handler: async (argv) => {
     const inputs = (argv.inputs as string[] | undefined) ?? [];
     const pixels = argv.pixels as string | undefined;
+    // [H7 evaluation] --data: the embeddings exchange file
+    if (argv.data !== undefined) {
+      if (pixels || inputs.length) throw new LogolabError('--data exports a data dir; do not also give --pixels or image paths');
+      if (extname(argv.out as string) !== '.safetensors') throw new LogolabError(`--out ${argv.out as string}: with --data the output must be a .safetensors file`);
+      await initBackend(argv.backend as string | undefined);
+      const mode = argv['preprocess-mode'] as PreprocessMode;
+      const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: mode });
+      const o = { detrThreshold: argv['detr-threshold'] as number, minBoxSize: argv['min-box-size'] as number, nmsIou: argv['nms-iou'] as number };
+      const proposer = makeProposer(argv.detector as string, o);
+      const cachePath = argv.cache === false ? null : typeof argv.cache === 'string' ? argv.cache : defaultCachePath(argv.data as string);
+      const cache = cachePath ? EmbeddingCache.open(cachePath) : null;
+      try {
+        const name = argv.adapter ? `${argv.model as string} + ${argv.adapter as string}` : (argv.model as string);
+        const enc = visionCropEncoder(model, { name, preprocessMode: mode, batchSize: argv['batch-size'] as number });
+        const r = await exportDataEmbeddings(argv.data as string, enc, proposer, argv.out as string, { cache, batchSize: argv['batch-size'] as number, folders: argv.folders as boolean });
+        log('info', `wrote ${r.refs} reference and ${r.regions} region embeddings (dim ${r.dim}, ${proposer.name}) to ${argv.out as string}`);
+      } finally {
+        cache?.close();
+        proposer.dispose?.();
+        model.dispose();
+      }
+      return;
+    }
     if (pixels && inputs.length) throw new LogolabError('give either --pixels or image paths, not both');
     if (!pixels && !inputs.length) throw new LogolabError('give image files/folders or --pixels <file.safetensors>');
     if (pixels && argv.normalize) throw new LogolabError('--normalize applies to image files; --pixels writes HF outputs unnormalised');

@@ -37,7 +37,7 @@ export const command: CommandModule = {
     const cnt = counting(a);
     const so = sampleOptions(a);
     const po = passOptions(a);
-    const src = openSource({ data: a.data as string | undefined, embeddings: a.embeddings as string | undefined });
+    const src = await openSource({ data: a.data as string | undefined, embeddings: a.embeddings as string | undefined, folders: a.folders as string | undefined });
     const sample = drawSample(src, so);
     log('info', `sample: ${sample.logos.length} logos, ${sample.refs.length} reference crops, ${sample.images.length} test images (seed ${so.seed})`);
     let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;

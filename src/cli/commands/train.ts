@@ -13,6 +13,7 @@ import { buildTrainableModel } from '../../../training/model.js';
 import { Trainer } from '../../../training/trainer.js';
 import { dbDataSource } from '../../../training/data_source.js';
 import { exportCheckpoint } from '../../../training/export.js';
+import { recomputeGradFn } from '../../../training/vision_graph.js';
 
 const kebab = (k: string) => k.replace(/_/g, '-');
 
@@ -51,7 +52,8 @@ export const command: CommandModule = {
     try {
       const data = dbDataSource(cfg, tm.model.processor);
       log('info', data.info);
-      trainer = new Trainer(cfg, tm, data, { handleSignals: true });
+      // use_gradient_checkpointing → per-block recomputation (training/recompute.ts)
+      trainer = new Trainer(cfg, tm, data, { handleSignals: true, gradFn: cfg.use_gradient_checkpointing ? recomputeGradFn : undefined });
       if (ck) {
         trainer.resume(ck, resume!);
         log('info', `resumed from ${resume}: epoch ${ck.state.epoch + 1}, step ${ck.state.global_step}`);

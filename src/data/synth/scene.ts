@@ -76,11 +76,11 @@ async function placeLogo(c: Canvas, rng: Rng, brand: Brand, taken: Rect[], allow
   const minDim = Math.min(c.width, c.height);
   for (let attempt = 0; attempt < 40; attempt++) {
     const r = rends[rng.int(rends.length)]!;
-    const long = Math.max(28, (0.14 + 0.4 * rng.next() * (attempt < 20 ? 1 : 0.5)) * (r.aspect > 2.5 ? 1.5 : 1) * minDim);
+    const long = Math.max(32, (0.14 + 0.4 * rng.next() * (attempt < 20 ? 1 : 0.5)) * (r.aspect > 2.5 ? 1.5 : 1) * minDim);
     let w = r.aspect >= 1 ? long : long * r.aspect;
     let h = r.aspect >= 1 ? long / r.aspect : long;
-    if (Math.min(w, h) < 12) {
-      const f = 12 / Math.min(w, h);
+    if (Math.min(w, h) < 14) {
+      const f = 14 / Math.min(w, h);
       w *= f;
       h *= f;
     }

@@ -33,8 +33,6 @@ export interface Rendition {
   svg: string;
   /** intrinsic aspect ratio width / height */
   aspect: number;
-  /** colour used for contrast decisions: the dominant ink, [r,g,b] 0..255 */
-  ink: [number, number, number];
   /** true when the rendition carries its own opaque background plate */
   plated: boolean;
   /** 'wordmark' | 'icon' for the logos pack; 'glyph' for simple-icons */
@@ -175,15 +173,13 @@ export function renditions(brand: Brand): Rendition[] {
         ? `<svg xmlns="http://www.w3.org/2000/svg" viewBox="${-pad} ${-pad} ${24 + 2 * pad} ${24 + 2 * pad}"><rect x="${-pad}" y="${-pad}" width="${24 + 2 * pad}" height="${24 + 2 * pad}" rx="5" fill="${plate}"/><path fill="${fill}" d="${esc(d)}"/></svg>`
         : `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="${fill}" d="${esc(d)}"/></svg>`;
     };
-    const white: [number, number, number] = [255, 255, 255];
-    const black: [number, number, number] = [17, 17, 17];
-    out.push({ id: 'simple-icons:brand', pack: 'simple-icons', style: 'brand', svg: glyph(`#${hex}`), aspect: 1, ink: rgb, plated: false, form: 'glyph' });
-    out.push({ id: 'simple-icons:black', pack: 'simple-icons', style: 'black', svg: glyph('#111111'), aspect: 1, ink: black, plated: false, form: 'glyph' });
-    out.push({ id: 'simple-icons:white', pack: 'simple-icons', style: 'white', svg: glyph('#ffffff'), aspect: 1, ink: white, plated: false, form: 'glyph' });
+    out.push({ id: 'simple-icons:brand', pack: 'simple-icons', style: 'brand', svg: glyph(`#${hex}`), aspect: 1, plated: false, form: 'glyph' });
+    out.push({ id: 'simple-icons:black', pack: 'simple-icons', style: 'black', svg: glyph('#111111'), aspect: 1, plated: false, form: 'glyph' });
+    out.push({ id: 'simple-icons:white', pack: 'simple-icons', style: 'white', svg: glyph('#ffffff'), aspect: 1, plated: false, form: 'glyph' });
     const plateInk = luminance(rgb) > 200 ? '#111111' : '#ffffff';
-    out.push({ id: 'simple-icons:inverted', pack: 'simple-icons', style: 'inverted', svg: glyph(plateInk, `#${hex}`), aspect: 1, ink: rgb, plated: true, form: 'glyph' });
+    out.push({ id: 'simple-icons:inverted', pack: 'simple-icons', style: 'inverted', svg: glyph(plateInk, `#${hex}`), aspect: 1, plated: true, form: 'glyph' });
     const onWhite = luminance(rgb) > 200 ? '#111111' : `#${hex}`;
-    out.push({ id: 'simple-icons:plate', pack: 'simple-icons', style: 'plate', svg: glyph(onWhite, '#ffffff'), aspect: 1, ink: white, plated: true, form: 'glyph' });
+    out.push({ id: 'simple-icons:plate', pack: 'simple-icons', style: 'plate', svg: glyph(onWhite, '#ffffff'), aspect: 1, plated: true, form: 'glyph' });
   }
   const dw = logos.width ?? 16;
   const dh = logos.height ?? 16;
@@ -195,10 +191,9 @@ export function renditions(brand: Brand): Rendition[] {
     const base = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}">${ic.body}</svg>`;
     const pad = Math.round(Math.max(w, h) * 0.12);
     const plate = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="${-pad} ${-pad} ${w + 2 * pad} ${h + 2 * pad}"><rect x="${-pad}" y="${-pad}" width="${w + 2 * pad}" height="${h + 2 * pad}" rx="${pad}" fill="#ffffff"/>${ic.body}</svg>`;
-    const ink: [number, number, number] = name.endsWith('-dark') ? [235, 235, 235] : [40, 40, 40];
-    out.push({ id: `logos:${name}:colour`, pack: 'logos', style: 'colour', svg: base, aspect: w / h, ink, plated: false, form });
-    out.push({ id: `logos:${name}:gray`, pack: 'logos', style: 'gray', svg: base, aspect: w / h, ink, plated: false, form });
-    out.push({ id: `logos:${name}:plate`, pack: 'logos', style: 'plate', svg: plate, aspect: (w + 2 * pad) / (h + 2 * pad), ink: [255, 255, 255], plated: true, form });
+    out.push({ id: `logos:${name}:colour`, pack: 'logos', style: 'colour', svg: base, aspect: w / h, plated: false, form });
+    out.push({ id: `logos:${name}:gray`, pack: 'logos', style: 'gray', svg: base, aspect: w / h, plated: false, form });
+    out.push({ id: `logos:${name}:plate`, pack: 'logos', style: 'plate', svg: plate, aspect: (w + 2 * pad) / (h + 2 * pad), plated: true, form });
   }
   renditionCache.set(brand.slug, out);
   return out;

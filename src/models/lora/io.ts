@@ -68,7 +68,7 @@ export function loadAdapter(model: LoraHost, dir: string): LoadedAdapter {
     }
     // the sites the config selects must be exactly the sites present in the file
     const want = new Set<string>();
-    for (const e of table.entries) if (siteSelected(c, e.module, e.layer)) want.add(e.key);
+    for (const e of table.entries) if (siteSelected(c, e.module)) want.add(e.key);
     const missing = [...want].filter((k) => !file.has(k));
     const extra = own.filter((k) => !want.has(k));
     if (missing.length) throw new LogolabError(`${wPath}: missing '${missing[0]}' (${missing.length} key(s) that ${ADAPTER_CONFIG} selects are absent)`);

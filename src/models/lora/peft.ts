@@ -86,6 +86,8 @@ export interface PeftLoraConfig {
   target_modules: string[] | string;
   exclude_modules: string[] | string | null;
   layers_to_transform: number[] | null;
+  /** regexes of the layer-list attribute (peft: null = any) */
+  layers_pattern: string[] | null;
   rank_pattern: Record<string, number>;
   alpha_pattern: Record<string, number>;
 }
@@ -128,6 +130,10 @@ export function parsePeftConfig(raw: unknown, source: string): PeftLoraConfig {
   let ltt = o.layers_to_transform ?? null;
   if (typeof ltt === 'number') ltt = [ltt];
   if (ltt !== null && !(Array.isArray(ltt) && ltt.every((i) => Number.isInteger(i) && i >= 0))) bad(source, 'layers_to_transform', `must be null, an index or a list of indices, got ${JSON.stringify(o.layers_to_transform)}`);
+  let lp = o.layers_pattern ?? null;
+  if (typeof lp === 'string') lp = lp.length ? [lp] : null;
+  if (lp !== null && !strList(lp)) bad(source, 'layers_pattern', `must be null, a string or a list of strings, got ${JSON.stringify(o.layers_pattern)}`);
+  if (Array.isArray(lp) && lp.length === 0) lp = null;
   const pattern = (field: string, integer: boolean): Record<string, number> => {
     const p = o[field] ?? {};
     if (typeof p !== 'object' || p === null || Array.isArray(p)) bad(source, field, 'must be an object');
@@ -142,12 +148,13 @@ export function parsePeftConfig(raw: unknown, source: string): PeftLoraConfig {
     target_modules: tm as string[] | string,
     exclude_modules: ex as string[] | string | null,
     layers_to_transform: ltt as number[] | null,
+    layers_pattern: lp as string[] | null,
     rank_pattern: pattern('rank_pattern', true),
     alpha_pattern: pattern('alpha_pattern', false),
   };
 }
 
-/** peft's module matching: a list entry matches the full name or a dotted suffix; a string is a regex matched in full. */
+/** peft's exclude/target matching: a list entry matches the full name or a dotted suffix; a string is a regex matched in full. */
 export function matchesModules(module: string, spec: string[] | string): boolean {
   if (typeof spec === 'string') return new RegExp(`^(?:${spec})$`).test(module);
   return spec.some((t) => module === t || module.endsWith(`.${t}`));
@@ -159,11 +166,23 @@ export function patternValue(module: string, pattern: Record<string, number>, df
   return dflt;
 }
 
-/** Is this site adapted by the config (target_modules, exclude_modules, layers_to_transform)? */
-export function siteSelected(c: PeftLoraConfig, module: string, layer: number): boolean {
-  if (!matchesModules(module, c.target_modules)) return false;
+/**
+ * Does peft put an adapter on this module? Mirrors peft's check_target_module_exists: excluded
+ * modules never; a regex target_modules or an exact module name ignores layers_to_transform; a
+ * suffix match is then filtered by the layer index found with layers_pattern.
+ */
+export function siteSelected(c: PeftLoraConfig, module: string): boolean {
   if (c.exclude_modules !== null && matchesModules(module, c.exclude_modules)) return false;
-  return c.layers_to_transform === null || c.layers_to_transform.includes(layer);
+  if (typeof c.target_modules === 'string') return new RegExp(`^(?:${c.target_modules})$`).test(module);
+  if (c.target_modules.includes(module)) return true;
+  if (!c.target_modules.some((t) => module.endsWith(`.${t}`))) return false;
+  if (c.layers_to_transform === null || c.layers_to_transform.length === 0) return true;
+  const pats = c.layers_pattern ?? [null];
+  for (const p of pats) {
+    const m = new RegExp(p === null ? '^.*\\.[^.]*\\.(\\d+)\\.' : `^.*\\.${p}\\.(\\d+)\\.`).exec(module);
+    if (m) return c.layers_to_transform.includes(Number(m[1]));
+  }
+  return false;
 }
 
 /** HF class names for adapter_config.json's auto_mapping (as peft writes it). */

@@ -59,7 +59,7 @@ export interface VisionModel {
   /** CLIP visual_projection (no bias); identity (a clone) for DINOv2/SigLIP */
   project(pooler: tf.Tensor2D): tf.Tensor2D;
   forward(pixels: tf.Tensor4D, ctx?: ForwardContext & { outputHiddenStates?: boolean }): VisionOutputs;
-  /** sha256 over config + weights (+ active LoRA adapters): a cache key */
+  /** sha256 over config + processor config/mode + weights (+ active LoRA adapters): a cache key */
   fingerprint(): string;
   /** every frozen tensor under its canonical HF name (model layout: linear weights [in, out]) */
   namedTensors(): [string, tf.Tensor][];
@@ -100,6 +100,7 @@ class Model implements VisionModel {
     readonly dir: string,
     readonly processor: ImageProcessor,
     private readonly tower: VisionTower,
+    private readonly preprocessMode: PreprocessMode = 'default',
   ) {
     this.layers = tower.layers;
   }
@@ -135,6 +136,8 @@ class Model implements VisionModel {
   fingerprint(): string {
     const h = createHash('sha256');
     h.update(JSON.stringify(this.config));
+    // the same weights with another preprocessing give other embeddings: part of the cache key
+    h.update(JSON.stringify({ processor: this.processor.kind, config: this.processor.config, mode: this.preprocessMode }));
     for (const [name, t] of this.tower.named()) {
       let d = this.digestCache.get(t.id); // frozen tensors never change in place: cache per tensor id
       if (d === undefined) {
@@ -263,7 +266,7 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
   let model: VisionModel;
   try {
     const { cfg, source } = processorConfigFor(abs, config.family, config, { quiet: opts.quiet });
-    model = new Model(config.family, config, abs, makeProcessor(cfg, source, opts.preprocessMode), tower);
+    model = new Model(config.family, config, abs, makeProcessor(cfg, source, opts.preprocessMode), tower, opts.preprocessMode);
   } catch (e) {
     tower.dispose();
     throw e;
@@ -290,7 +293,7 @@ export function buildVisionModel(family: VisionFamily, config: PresetName | Part
   const fam = FAMILIES[family];
   const tower = fam.build(c, randomTensors(fam.keyMap(c, fam.canonicalLayout(c)), seed));
   const { cfg, source } = processorConfigFor(null, family, c, { quiet: true });
-  return new Model(family, c, '', makeProcessor(cfg, source, opts.preprocessMode), tower);
+  return new Model(family, c, '', makeProcessor(cfg, source, opts.preprocessMode), tower, opts.preprocessMode);
 }
 
 /** Wraps already-built parts (used by converters/tests that load weights themselves). */

@@ -72,10 +72,38 @@ export function summariseKeys(keys: string[]): string {
   return [...groups.entries()].map(([g, n]) => (n > 1 ? `${g} (${n} tensors)` : g)).join(', ');
 }
 
-function applyTransform(t: tf.Tensor, tr: Transform): tf.Tensor {
-  if (tr === 'linear') return t.transpose([1, 0]);
-  if (tr === 'conv') return t.transpose([2, 3, 1, 0]);
-  return t;
+/**
+ * Applies a transform on the host (before the upload), so the backend receives each tensor once in
+ * its final layout: no second backend copy per tensor, which keeps the wasm heap (and peak RSS) at
+ * the model's size while loading.
+ */
+export function hostTransform(data: Float32Array, shape: number[], tr: Transform): { data: Float32Array; shape: number[] } {
+  if (tr === 'none') return { data, shape };
+  if (tr === 'linear') {
+    const [r, c] = shape as [number, number];
+    const out = new Float32Array(r * c);
+    const B = 32; // blocked: both sides stay in cache
+    for (let i0 = 0; i0 < r; i0 += B) {
+      const i1 = Math.min(i0 + B, r);
+      for (let j0 = 0; j0 < c; j0 += B) {
+        const j1 = Math.min(j0 + B, c);
+        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * r + i] = data[i * c + j]!;
+      }
+    }
+    return { data: out, shape: [c, r] };
+  }
+  // conv: [D, C, p, q] → [p, q, C, D]
+  const [d, ch, p, q] = shape as [number, number, number, number];
+  const out = new Float32Array(data.length);
+  for (let o = 0; o < d; o++)
+    for (let c = 0; c < ch; c++)
+      for (let y = 0; y < p; y++) for (let x = 0; x < q; x++) out[((y * q + x) * ch + c) * d + o] = data[((o * ch + c) * p + y) * q + x]!;
+  return { data: out, shape: [p, q, ch, d] };
+}
+
+function upload(data: Float32Array, e: KeyEntry): tf.Tensor {
+  const t = hostTransform(data, e.shape, e.transform);
+  return tf.tensor(t.data, t.shape, 'float32');
 }
 
 /** Reads, checks and transforms every entry into a backend tensor (model layout). */
@@ -86,7 +114,7 @@ export function loadTensors(store: TensorStore, entries: KeyEntry[]): Map<string
     for (const e of entries) {
       const host = store.read(e.key);
       if (host.dtype !== 'float32') throw new LogolabError(`${store.source}: tensor '${e.key}' has integer dtype ${store.info(e.key).dtype}, expected a float tensor`);
-      out.set(e.name, tf.tidy(() => applyTransform(tf.tensor(host.data, e.shape, 'float32'), e.transform)));
+      out.set(e.name, upload(host.data as Float32Array, e));
     }
   } catch (err) {
     for (const t of out.values()) t.dispose();
@@ -130,7 +158,7 @@ export function randomTensors(entries: KeyEntry[], seed: number): Map<string, tf
   const out = new Map<string, tf.Tensor>();
   entries.forEach((e, i) => {
     const data = randomHostData(e, (seed * 1000003 + i * 7919) >>> 0);
-    out.set(e.name, tf.tidy(() => applyTransform(tf.tensor(data, e.shape, 'float32'), e.transform)));
+    out.set(e.name, upload(data, e));
   });
   return out;
 }

@@ -31,6 +31,13 @@ for i in range(30):
     add(f"case{i}.out", b)
     meta[f"case{i}"] = f
 
+# One axis unchanged (PIL skips that pass; the other pass then reads the input directly).
+for j, (iw, ih, ow, oh, f) in enumerate([(20, 30, 20, 11, "bicubic"), (25, 9, 7, 9, "lanczos"), (13, 17, 13, 40, "bilinear"), (9, 21, 30, 21, "bicubic")]):
+    a = rng.integers(0, 256, (ih, iw, 3), dtype=np.uint8)
+    add(f"axis{j}.in", a)
+    add(f"axis{j}.out", np.asarray(Image.fromarray(a).resize((ow, oh), FILTERS[f])))
+    meta[f"axis{j}"] = f
+
 # The reference project's letterbox / stretch (logo_detection_detr.py _preprocess_image), target 224 (here 48: a processor with a 48-px output, to keep this file small).
 for name, (w, h) in {"wide": (90, 40), "tall": (31, 77)}.items():
     a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)

@@ -87,3 +87,41 @@ test('loader: a logo whose every image is unreadable is an error naming it', asy
   }, /every image of logo 'blue' is unreadable/);
   assert.throws(() => new BatchLoader(new PxKSampler(m, labelOf, { logosPerBatch: 1, samplesPerLogo: 1, batchesPerEpoch: 1, seed: 1 }), { processor, augment: 'none', seed: 1, prefetch: 0 }), /prefetch: 0/);
 });
+
+test('loader: object items via pathOf; getBatch(epoch, index) with read-ahead equals loadBatch', async () => {
+  const { m, labelOf } = await dataset();
+  const objs = new Map([...m].map(([l, ps]) => [l, ps.map((p, i) => ({ id: `${l}#${i}`, path: p }))] as const));
+  const mk = () => new BatchLoader(new PxKSampler(objs, labelOf, { logosPerBatch: 2, samplesPerLogo: 2, batchesPerEpoch: 5, seed: 4 }), { processor, augment: 'light', seed: 3, prefetch: 2, pathOf: (o) => o.path, onWarn: () => {} });
+  const a = mk();
+  const b = mk();
+  for (const i of [0, 1, 3, 4]) {
+    const x = await a.getBatch(2, i);
+    const y = await b.loadBatch(2, i);
+    assert.deepEqual(x.pixels, y.pixels);
+    assert.deepEqual(x.paths, x.items.map((o) => o.path));
+    assert.ok(x.items.every((o, s) => o.id.startsWith(x.logos[s]!)));
+  }
+  assert.throws(() => a.getBatch(0, 5), /batch index 5 outside 0..4/);
+  const plain = new BatchLoader(new PxKSampler(objs, labelOf, { logosPerBatch: 2, samplesPerLogo: 2, batchesPerEpoch: 1, seed: 4 }), { processor, augment: 'none', seed: 3, onWarn: () => {} });
+  await assert.rejects(plain.loadBatch(0, 0), /pass pathOf/);
+});
+
+test('loader: worker threads give identical pixels (augmented), same corrupt handling', async () => {
+  const { m, labelOf } = await dataset();
+  const mk = (workers: number) =>
+    new BatchLoader(new PxKSampler(m, labelOf, { logosPerBatch: 3, samplesPerLogo: 3, batchesPerEpoch: 3, seed: 8 }), { processor, augment: 'strong', seed: 6, workers, onWarn: () => {} });
+  const inproc = mk(0);
+  const pooled = mk(2);
+  try {
+    for await (const b of pooled.epoch(0)) {
+      const ref = await inproc.loadBatch(0, b.index);
+      assert.deepEqual(b.paths, ref.paths);
+      assert.deepEqual(b.pixels, ref.pixels);
+    }
+    assert.equal(inproc.stats.corruptFiles, 1, 'the corrupt file is met');
+    assert.equal(pooled.stats.corruptFiles, inproc.stats.corruptFiles);
+    assert.equal(pooled.stats.refilled, inproc.stats.refilled);
+  } finally {
+    await pooled.close();
+  }
+});

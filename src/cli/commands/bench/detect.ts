@@ -21,7 +21,8 @@ export const command: CommandModule = {
       .option('images', { type: 'number', default: 2, describe: 'timed images' })
       .option('warmup', { type: 'number', default: 1, describe: 'untimed images first' })
       .option('batch-size', { type: 'number', default: 1, describe: 'images per forward pass' })
-      .option('seed', { type: 'number', default: 0 }),
+      .option('seed', { type: 'number', default: 0 })
+      .option('breakdown', { type: 'boolean', default: false, describe: 'also time preprocess / backbone / transformer on one extra image' }),
   handler: async (argv) => {
     const backend = await initBackend(argv.backend as string | undefined);
     for (const k of ['images', 'batch-size'] as const) {
@@ -37,6 +38,7 @@ export const command: CommandModule = {
       warmup: argv.warmup as number,
       batchSize: argv['batch-size'] as number,
       seed: argv.seed as number,
+      breakdown: argv.breakdown as boolean,
     });
     process.stdout.write(JSON.stringify({ ...r, backend: backend.name }) + '\n');
   },

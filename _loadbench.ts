@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from './src/backend/index.js';
+import { loadVisionModel, type LoadReport } from './src/models/vision/index.js';
+await initBackend(process.argv[3] ?? 'wasm', { quiet: true });
+const rss0 = process.memoryUsage().rss;
+const t = performance.now();
+const c0 = process.cpuUsage();
+let rep: LoadReport | undefined;
+const m = await loadVisionModel(process.argv[2]!, { report: (r) => (rep = r) });
+const c = process.cpuUsage(c0);
+console.log(JSON.stringify({ backend: process.argv[3] ?? 'wasm', load_s: +((performance.now() - t) / 1000).toFixed(2), cpu_s: +((c.user + c.system) / 1e6).toFixed(2), parameters: rep!.parameters, unused: rep!.unused.length, tensor_gb: +(tf.memory().numBytes / 1e9).toFixed(3), rss_before_gb: +(rss0 / 1e9).toFixed(2), rss_after_gb: +(process.memoryUsage().rss / 1e9).toFixed(2), peak_rss_gb: +(process.resourceUsage().maxRSS / 1e6).toFixed(2) }));
+m.dispose();

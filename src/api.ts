@@ -1,0 +1,154 @@
+/**
+ * Programmatic API — the counterpart of the reference's DetectLogosDETR / DetectLogosEmbeddings:
+ * one object that loads a detector and an encoder (+ LoRA adapter) once and offers
+ * detect / embed / averagedEmbedding / compare / detectAndMatch (every matching method).
+ * Images are file paths or encoded Buffers (JPEG/PNG/WebP…), or already decoded RgbImages.
+ *
+ *   const ll = await LogoLab.load({ encoder: 'models/clip-vit-large-patch14', detector: 'models/detr-logo' });
+ *   const nike = await ll.averagedEmbedding(['refs/nike1.png', 'refs/nike2.png']);
+ *   const hits = await ll.detectAndMatch('photo.jpg', { nike: [nike] }, { method: 'multi-ref', threshold: 0.7 });
+ *   ll.dispose();
+ */
+import { initBackend } from './backend/index.js';
+import { LogolabError } from './errors.js';
+import { loadDetector, type Detector } from './detect/detector.js';
+import { loadVisionModel, type VisionModel } from './models/vision/index.js';
+import { cropImage, decodeImage, type RgbImage } from './preprocess/image.js';
+import type { PreprocessMode } from './preprocess/processors.js';
+import { averagedEmbedding as averageOf, cosine, dot } from './match/similarity.js';
+import { DEFAULT_MATCH, matchRegion, validateMatchOptions, type MatchOptions } from './match/matchers.js';
+import { visionCropEncoder } from './eval/vision-encoder.js';
+import type { CropEncoder } from './eval/encoder.js';
+import type { Box } from './eval/types.js';
+
+export type ImageInput = string | Buffer | RgbImage;
+
+export interface LoadOptions {
+  /** vision model folder (HF CLIP / DINOv2 / SigLIP or converted) */
+  encoder: string;
+  /** LoRA adapter folder applied to the encoder */
+  adapter?: string;
+  /** 'detr:<dir>' | '<dir>' | 'detr-r50'; omitted = the whole image is the one region */
+  detector?: string;
+  /** DETR confidence threshold (reference default 0.5) */
+  detrThreshold?: number;
+  /** minimum box width/height in pixels (reference default 20) */
+  minBoxSize?: number;
+  /** NMS IoU threshold (reference default 0.5) */
+  nmsIouThreshold?: number;
+  preprocessMode?: PreprocessMode;
+  /** tfjs backend to initialise (default: auto) */
+  backend?: string;
+  batchSize?: number;
+}
+
+export interface Detection {
+  box: Box;
+  score: number;
+  label: string;
+  /** L2-normalised embedding of the crop */
+  embedding: Float32Array;
+}
+
+/** Reference embeddings: logo name → one or more embeddings (several = multi-reference). */
+export type References = Record<string, Float32Array[] | Float32Array>;
+
+export interface DetectionMatch extends Detection {
+  /** accepted matches for this region, best first (simple may return several) */
+  matches: { logo: string; similarity: number }[];
+}
+
+function isRgb(x: ImageInput): x is RgbImage {
+  return typeof x === 'object' && !Buffer.isBuffer(x) && 'data' in x && 'width' in x;
+}
+
+export class LogoLab {
+  private constructor(
+    readonly model: VisionModel,
+    private readonly encoder: CropEncoder,
+    private readonly detector: Detector | null,
+  ) {}
+
+  static async load(o: LoadOptions): Promise<LogoLab> {
+    if (!o.encoder) throw new LogolabError('LogoLab.load: `encoder` (model folder) is required');
+    await initBackend(o.backend, { quiet: true });
+    const model = await loadVisionModel(o.encoder, { adapter: o.adapter, preprocessMode: o.preprocessMode, quiet: true });
+    let detector: Detector | null = null;
+    try {
+      if (o.detector) detector = loadDetector(o.detector, { threshold: o.detrThreshold ?? 0.5, minBoxSize: o.minBoxSize ?? 20, nmsIouThreshold: o.nmsIouThreshold ?? 0.5 });
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return new LogoLab(model, visionCropEncoder(model, { name: o.encoder, preprocessMode: o.preprocessMode, batchSize: o.batchSize }), detector);
+  }
+
+  /** Model fingerprint (weights + adapter): changes whenever embeddings would. */
+  fingerprint(): string {
+    return this.encoder.fingerprint;
+  }
+
+  private async image(x: ImageInput): Promise<RgbImage> {
+    return isRgb(x) ? x : decodeImage(x);
+  }
+
+  /** Regions (DETR boxes, or the whole image without a detector) with their embeddings. */
+  async detect(input: ImageInput): Promise<Detection[]> {
+    const img = await this.image(input);
+    let regions: { box: Box; score: number; label: string }[];
+    if (this.detector) {
+      const [r] = await this.detector.detect([img]);
+      regions = r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]!, label: r!.labelNames[i] ?? 'logo' }));
+    } else regions = [{ box: [0, 0, img.width, img.height], score: 1, label: 'image' }];
+    if (!regions.length) return [];
+    const embs = await this.encoder.embed(regions.map((r) => cropImage(img, r.box)));
+    return regions.map((r, i) => ({ ...r, embedding: embs[i]! }));
+  }
+
+  /** Embedding of a whole image (a reference logo). */
+  async embed(input: ImageInput): Promise<Float32Array> {
+    return (await this.encoder.embed([await this.image(input)]))[0]!;
+  }
+
+  /** Mean of the images' embeddings, re-normalised (reference get_averaged_embedding). */
+  async averagedEmbedding(inputs: ImageInput[]): Promise<Float32Array> {
+    if (!inputs.length) throw new LogolabError('averagedEmbedding: no images');
+    const imgs = await Promise.all(inputs.map((x) => this.image(x)));
+    return averageOf(await this.encoder.embed(imgs));
+  }
+
+  /** Cosine similarity. */
+  compare(a: Float32Array, b: Float32Array): number {
+    return cosine(a, b);
+  }
+
+  /** detect() + matching of every region against the references with any matching method. */
+  async detectAndMatch(input: ImageInput, references: References, options: Partial<MatchOptions> = {}): Promise<DetectionMatch[]> {
+    const o = validateMatchOptions({ ...DEFAULT_MATCH, ...options });
+    const logos = Object.keys(references).sort();
+    const refs: Float32Array[] = [];
+    const labels: number[] = [];
+    logos.forEach((l, i) => {
+      const v = references[l]!;
+      const list = v instanceof Float32Array ? [v] : v;
+      if (!list.length) throw new LogolabError(`references['${l}']: no embeddings`);
+      for (const e of list) {
+        refs.push(e);
+        labels.push(i);
+      }
+    });
+    const averaged = logos.map((_, i) => averageOf(refs.filter((_, j) => labels[j] === i)));
+    const refLabels = { labels: Int32Array.from(labels), numLogos: logos.length };
+    return (await this.detect(input)).map((d) => {
+      const sims = Float32Array.from(refs, (r) => dot(d.embedding, r));
+      const logoSims = Float32Array.from(averaged, (r) => dot(d.embedding, r));
+      const matches = matchRegion(sims, refLabels, o, logoSims).map((m) => ({ logo: logos[m.logo]!, similarity: m.similarity }));
+      return { ...d, matches };
+    });
+  }
+
+  dispose(): void {
+    this.detector?.dispose();
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * `logolab bench backends [--models tiny,vit-l14] [--modes infer,train] [--backends cpu,native,wasm,torch]
+ *   [--section matmul,e2e] [--tiny-batch 64] [--l14-batch 1] [--reps 3] [--budget 60] [--format md|json] [--json FILE]`:
+ * embedding and LoRA-training images/s of the same ViT on every CPU backend — stock cpu, cpu with the
+ * native BLAS kernels, wasm — and PyTorch (scripts/bench_torch_peer.py, Debian python3-torch) in the
+ * same run, with ratios to PyTorch and peak RSS; plus matmul GFLOP/s on ViT-L shapes. Each cell runs
+ * in its own process (scripts/bench-native.ts does the work; this command only forwards options).
+ */
+import type { CommandModule } from 'yargs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LogolabError } from '../../../errors.js';
+
+const SCRIPT = fileURLToPath(new URL('../../../../scripts/bench-native.ts', import.meta.url));
+const OPTS = ['section', 'models', 'modes', 'backends', 'tiny-batch', 'l14-batch', 'reps', 'budget', 'threads', 'format', 'json'] as const;
+
+export const command: CommandModule = {
+  command: 'backends',
+  describe: 'embed / LoRA-train images/s per CPU backend (cpu, cpu+native, wasm) vs PyTorch, as a table',
+  builder: (y) =>
+    y
+      .option('section', { type: 'string', default: 'matmul,e2e', describe: 'matmul (GFLOP/s on ViT-L shapes) and/or e2e (images/s)' })
+      .option('models', { type: 'string', default: 'tiny,vit-l14', describe: 'tiny (64 px, patch 8, 4×128, MLP 512), vit-b16, vit-l14' })
+      .option('modes', { type: 'string', default: 'infer,train', describe: 'infer (embed) and/or train (LoRA r=8 on q,v of the upper half)' })
+      .option('backends', { type: 'string', default: 'cpu,native,wasm,torch', describe: 'cpu = stock tfjs cpu, native = cpu + native kernels, torch = PyTorch peer' })
+      .option('tiny-batch', { type: 'number', default: 64 })
+      .option('l14-batch', { type: 'number', default: 1, describe: 'batch of vit-b16 / vit-l14' })
+      .option('reps', { type: 'number', default: 3, describe: 'timed steps per cell (median)' })
+      .option('budget', { type: 'number', default: 60, describe: 'seconds per cell after which no more reps start' })
+      .option('threads', { type: 'number', describe: 'BLAS / torch threads (default $LOGOLAB_THREADS, $OPENBLAS_NUM_THREADS or 2)' })
+      .option('format', { type: 'string', choices: ['md', 'json'], default: 'md' })
+      .option('json', { type: 'string', describe: 'also write all results as JSON to this file' }),
+  handler: (argv) => {
+    if (!existsSync(SCRIPT)) throw new LogolabError(`bench backends: ${SCRIPT} not found (needs a source checkout)`);
+    const args: string[] = [];
+    for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { stdio: 'inherit' });
+    if (r.status !== 0) throw new LogolabError(`bench backends: benchmark exited with ${r.status ?? r.signal}`);
+  },
+};

@@ -1,0 +1,16 @@
+/**
+ * logolab package entry: the programmatic API and the building blocks a user composes
+ * (matchers, evaluation, encoders).
+ */
+export { LogoLab, type LoadOptions, type Detection, type DetectionMatch, type References, type ImageInput } from './api.js';
+export { LogolabError } from './errors.js';
+export { initBackend } from './backend/index.js';
+export { loadVisionModel, buildVisionModel, type VisionModel } from './models/vision/index.js';
+export { decodeImage, cropImage, type RgbImage } from './preprocess/image.js';
+export { MATCHING_METHODS, AGGREGATIONS, matchRegion, matchSimple, matchMargin, matchMultiRef, matchAveraged, methodDescription, type MatchOptions, type MatchingMethod, type Aggregation, type Match } from './match/matchers.js';
+export { cosine, averagedEmbedding, similarityMatrix, l2normalize } from './match/similarity.js';
+export { prepare, evaluate, type EvalResult, type PreparedSet } from './eval/evaluate.js';
+export { countOutcomes, type Counts, type Counting } from './eval/counting.js';
+export { runSweep, calibrate, type SweepSpec, type SweepCell } from './eval/sweep.js';
+export { exportDataEmbeddings, readExchange } from './eval/exchange.js';
+export { EmbeddingCache } from './eval/cache.js';

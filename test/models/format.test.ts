@@ -1,0 +1,69 @@
+// The converted model folder: round trip for each family, HF-compatible layout, strict logolab.json.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { FIXTURES, maxAbsDiff, tmpDir, useBackend } from '../helpers.js';
+import { convertModel } from '../../src/models/format.js';
+import { loadVisionModel } from '../../src/models/vision/index.js';
+import { SafetensorsFile } from '../../src/io/safetensors.js';
+import { LogolabError } from '../../src/errors.js';
+
+const CASES = [
+  { dir: 'clip_tiny/model', size: 32, prefix: 'vision_model.', unused: 38 },
+  { dir: 'dinov2_tiny/model', size: 40, prefix: 'embeddings.', unused: 1 },
+  { dir: 'siglip_tiny/model', size: 32, prefix: 'vision_model.', unused: 0 },
+];
+
+test('convert → load: same outputs and fingerprint as the HF folder (float32), float16 close', async () => {
+  await useBackend('wasm');
+  const d = tmpDir();
+  for (const c of CASES) {
+    const src = await loadVisionModel(join(FIXTURES, c.dir), { quiet: true });
+    const out32 = join(d, c.dir.split('/')[0]!, 'f32');
+    const out16 = join(d, c.dir.split('/')[0]!, 'f16');
+    const r = await convertModel(join(FIXTURES, c.dir), out32);
+    assert.equal(r.unused.length, c.unused, c.dir);
+    await convertModel(join(FIXTURES, c.dir), out16, { dtype: 'float16' });
+    const m32 = await loadVisionModel(out32, { quiet: true });
+    const m16 = await loadVisionModel(out16, { quiet: true });
+    try {
+      assert.equal(m32.fingerprint(), src.fingerprint(), c.dir);
+      assert.deepEqual(m32.config, src.config);
+      assert.equal(m32.processor.kind, src.processor.kind);
+      const f = SafetensorsFile.open(join(out32, 'model.safetensors'));
+      assert.ok(f.keys().every((k) => k.startsWith(c.prefix) || k.startsWith('encoder.') || k === 'layernorm.weight' || k === 'layernorm.bias' || k === 'visual_projection.weight'), c.dir);
+      f.close();
+      const x = tf.randomUniform([2, 3, c.size, c.size], -2, 2, 'float32', 7) as tf.Tensor4D;
+      const [a, b, h] = [src, m32, m16].map((m) => tf.tidy(() => m.forward(x).imageEmbeds));
+      assert.equal(maxAbsDiff(a!.dataSync(), b!.dataSync()), 0);
+      const e16 = maxAbsDiff(a!.dataSync(), h!.dataSync());
+      console.log(`${c.dir}: float16 copy image_embeds max abs diff ${e16.toExponential(2)}`);
+      assert.ok(e16 < 5e-3 && e16 > 0);
+      tf.dispose([x, a!, b!, h!]);
+    } finally {
+      src.dispose();
+      m32.dispose();
+      m16.dispose();
+    }
+  }
+});
+
+test('logolab.json is validated strictly', async () => {
+  const d = tmpDir();
+  const out = join(d, 'm');
+  await convertModel(join(FIXTURES, 'siglip_tiny/model'), out);
+  const p = join(out, 'logolab.json');
+  const meta = JSON.parse(readFileSync(p, 'utf8'));
+  writeFileSync(p, JSON.stringify({ ...meta, extra: 1 }));
+  await assert.rejects(() => loadVisionModel(out, { quiet: true }), (e: Error) => e instanceof LogolabError && /logolab\.json: field 'extra': unknown key/.test(e.message));
+  writeFileSync(p, JSON.stringify({ ...meta, version: 99 }));
+  await assert.rejects(() => loadVisionModel(out, { quiet: true }), /field 'version': unsupported version 99/);
+  writeFileSync(p, JSON.stringify({ ...meta, vision_config: { ...meta.vision_config, hidden_size: 65 } }));
+  await assert.rejects(() => loadVisionModel(out, { quiet: true }), /vision_config: field 'num_attention_heads': 4 does not divide hidden_size 65/);
+  // a failed conversion leaves no output folder
+  const bad = join(d, 'bad');
+  await assert.rejects(() => convertModel(join(FIXTURES, 'detr_tiny/model'), bad), /unsupported model_type/);
+  assert.ok(!existsSync(bad));
+});

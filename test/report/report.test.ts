@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { tmpDir } from '../helpers.js';
+import { makeTinyDataDir, fakeEncoder } from '../eval/tinydata.js';
+import { datasetFromDataDir } from '../../src/eval/dataset.js';
+import { sampleTest } from '../../src/eval/sample.js';
+import { embedSet } from '../../src/eval/pipeline.js';
+import { gtBoxes } from '../../src/eval/proposals.js';
+import { prepare, evaluate } from '../../src/eval/evaluate.js';
+import { compareModels, perLogoCounts } from '../../src/report/compare.js';
+import { renderHtml, renderMarkdown, plots } from '../../src/report/render.js';
+import { binCounts } from '../../src/report/svg.js';
+import { parseNumberList } from '../../src/eval/sweep.js';
+import type { MatchOptions } from '../../src/match/matchers.js';
+
+process.env.LOGOLAB_QUIET = '1';
+
+test('compare report: both models on every plot, tables, wins/losses consistent with per-logo F1', async () => {
+  const data = join(tmpDir('logolab-report-'), 'data');
+  await makeTinyDataDir(data, { perLogo: 6, negatives: 4 });
+  const ds = datasetFromDataDir(data);
+  const s = sampleTest(ds, { numLogos: 4, refsPerLogo: 2, positiveSamples: 3, negativeSamples: 3, seed: 2 });
+  const base = await embedSet(fakeEncoder('base', 'fb', 0.3), gtBoxes, s.refs, s.images, s.logos, { quiet: true });
+  const cand = await embedSet(fakeEncoder('cand', 'fc', 0.08), gtBoxes, s.refs, s.images, s.logos, { quiet: true });
+  const o: MatchOptions = { method: 'multi-ref', threshold: 0.7, margin: 0.02, minMatchingRefs: 1, aggregation: 'max' };
+  const ts = parseNumberList('0:1:0.05', 't');
+  const d = compareModels([{ label: 'baseline', name: 'base', prepared: prepare(base) }, { label: 'candidate', name: 'cand', prepared: prepare(cand) }], o, ts, 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 3, negativeSamples: 3 });
+  assert.equal(d.models.length, 2);
+  assert.equal(d.wins + d.losses + d.ties, 4);
+  for (const p of d.perLogo) assert.equal(p.verdict, p.candidate.f1 > p.baseline.f1 ? 'win' : p.candidate.f1 < p.baseline.f1 ? 'loss' : 'tie');
+  // the less noisy candidate separates better
+  assert.ok(d.models[1]!.best.counts.f1 >= d.models[0]!.best.counts.f1, JSON.stringify(d.models.map((m) => m.best)));
+  // the sweep at the given threshold equals the at-threshold metrics
+  const cell = d.models[0]!.sweep.find((c) => Math.abs(c.options.threshold - 0.7) < 1e-9)!;
+  assert.deepEqual(cell.counts, d.models[0]!.atThreshold);
+  const ps = plots(d);
+  assert.equal(ps.length, 5);
+  for (const p of ps) {
+    assert.match(p.svg, /^<svg /);
+    assert.ok(p.svg.includes('baseline') && p.svg.includes('candidate'), `${p.title} shows both models`);
+    assert.ok(!p.svg.includes('NaN'), `${p.title} has NaN coordinates`);
+  }
+  const html = renderHtml(d);
+  assert.equal((html.match(/<svg /g) ?? []).length, 5);
+  assert.ok(!/<script/i.test(html));
+  const md = renderMarkdown(d);
+  assert.match(md, /\| baseline @ given \| 0.7 \|/);
+  assert.match(md, /wins, \d+ losses/);
+  JSON.parse(JSON.stringify(d)); // serialisable
+  // per-logo counts add up to the image-level totals
+  const r = evaluate(prepare(cand), o);
+  const pl = perLogoCounts(r.outcomes, s.logos);
+  assert.equal(Object.values(pl).reduce((a, c) => a + c.tp, 0), r.tp);
+  assert.equal(Object.values(pl).reduce((a, c) => a + c.fn, 0), r.fn);
+});
+
+test('histogram bins: inclusive top edge, out-of-range ignored', () => {
+  assert.deepEqual(binCounts([0, 0.5, 1, 1.5, -1], 0, 1, 2), [1, 2]);
+});

@@ -1,0 +1,93 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import sharp from 'sharp';
+import { ROOT, tmpDir } from '../helpers.js';
+import { DataDbWriter } from '../../src/data/db.js';
+import { makeRng } from '../../src/util/rng.js';
+import { loadCheckpoint } from '../../training/checkpoint.js';
+
+/** A prepared data dir with `brands` brands × `per` crops (brand colour pattern + noise, 24×24 PNG). */
+async function makeDataDir(brands: number, per: number): Promise<string> {
+  const dir = tmpDir('logolab-train-data-');
+  const w = DataDbWriter.open(dir);
+  const rng = makeRng(1);
+  for (let b = 0; b < brands; b++) {
+    const base = [rng.int(256), rng.int(256), rng.int(256)];
+    for (let i = 0; i < per; i++) {
+      const px = Buffer.alloc(24 * 24 * 3);
+      for (let k = 0; k < px.length; k++) px[k] = Math.max(0, Math.min(255, base[k % 3]! + (k % 7) * 10 * (b % 3) + Math.round(20 * rng.normal())));
+      const crop = `Cat/brand${b}/img${i}_0.png`;
+      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } }).png().toFile(join(dir, 'reference_logos', crop.replace(/\//g, '__')));
+      w.recordSource(`src/brand${b}/img${i}`, {
+        filename: `Cat/brand${b}/img${i}.png`, source: `src/brand${b}/img${i}`, width: 24, height: 24, converted: null,
+        objects: [{ objectIndex: 0, logoName: `brand${b}`, category: 'Cat', box: [0, 0, 24, 24], clipped: false, cropFile: crop.replace(/\//g, '__'), cropWidth: 24, cropHeight: 24 }],
+      }, []);
+    }
+  }
+  w.close();
+  return dir;
+}
+
+function run(args: string[], onStderr?: (s: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin/logolab.mjs'), ...args], { cwd: ROOT, env: { ...process.env, LOGOLAB_QUIET: '0' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => {
+      stderr += d;
+      onStderr?.(stderr, (sig) => p.kill(sig));
+    });
+    p.on('exit', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+describe('`logolab train` / `logolab export` on a prepared data dir', () => {
+  it('SIGTERM saves and exits 143; --resume finishes and exports', async () => {
+    const data = await makeDataDir(6, 6);
+    const work = tmpDir();
+    const cfgPath = join(work, 'tiny.yaml');
+    writeFileSync(
+      cfgPath,
+      [
+        'base_model: "preset:tiny"', `db_path: "${data}"`, 'split_level: image', 'train_split: 0.5', 'val_split: 0.35', 'test_split: 0.15', 'logos_per_batch: 3', 'samples_per_logo: 2', 'gradient_accumulation_steps: 1',
+        'batches_per_epoch: 6', 'val_batches: 2', 'batch_size: 8', 'lora_r: 4', 'lora_alpha: 8', 'freeze_layers: 2', 'use_gradient_checkpointing: true',
+        'learning_rate: 5.0e-3', 'warmup_steps: 1', 'max_epochs: 2', 'augmentation_strength: light', `checkpoint_dir: "${join(work, 'ck')}"`, `output_dir: "${join(work, 'out')}"`,
+        'log_every_n_steps: 1', 'mixed_precision: true',
+      ].join('\n') + '\n',
+    );
+    let sent = false;
+    const r1 = await run(['train', '--backend', 'wasm', '--config', cfgPath], (err, kill) => {
+      if (!sent && /step 3 epoch 1/.test(readLog(work))) {
+        sent = true;
+        kill('SIGTERM');
+      }
+    });
+    assert.equal(r1.code, 143, r1.stderr);
+    assert.match(r1.stderr, /mixed_precision: true accepted, but tfjs computes in float32/);
+    assert.match(r1.stderr, /SIGTERM: checkpoint saved to .*last\.ckpt/);
+    const ck = loadCheckpoint(join(work, 'ck', 'last.ckpt'));
+    assert.equal(ck.state.reason, 'interrupt');
+    assert.ok(ck.state.global_step >= 3 && ck.state.global_step < 12);
+    const r2 = await run(['train', '--backend', 'wasm', '--resume', join(work, 'ck', 'last.ckpt')]);
+    assert.equal(r2.code, 0, r2.stderr);
+    const res = JSON.parse(r2.stdout);
+    assert.equal(res.status, 'completed');
+    assert.equal(res.steps, 12);
+    assert.ok(existsSync(join(work, 'out', 'export_metadata.json')) && existsSync(join(work, 'out', 'adapter', 'adapter_model.safetensors')));
+    const hist = JSON.parse(readFileSync(join(work, 'ck', 'training_history.json'), 'utf8'));
+    assert.equal(hist.length, 2);
+    assert.ok(typeof hist[1].val.separation === 'number' && typeof hist[1].val.map_at_r === 'number');
+  });
+});
+
+function readLog(work: string): string {
+  try {
+    return readFileSync(join(work, 'ck', 'train.log'), 'utf8');
+  } catch {
+    return '';
+  }
+}

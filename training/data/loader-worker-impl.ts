@@ -1,0 +1,43 @@
+/**
+ * Loader worker: decode → augment (seeded by the key it is sent) → processor.process, returning
+ * the [3,H,W] Float32Array by transfer. Same code and same generator keys as the in-process path,
+ * so pixels are identical whichever path produced them.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { decodeImage } from '../../src/preprocess/image.js';
+import { augmentImage, type AugmentStrength } from '../../src/preprocess/augment.js';
+import { imageProcessorFromConfig, type PreprocessMode, type ProcessorBackend } from '../../src/preprocess/processors.js';
+import { makeRng } from '../../src/util/rng.js';
+
+interface Init {
+  config: Record<string, unknown>;
+  mode?: PreprocessMode;
+  backend?: ProcessorBackend;
+}
+export interface WorkerJob {
+  id: number;
+  path: string;
+  augment: AugmentStrength;
+  rngKey: string;
+}
+export type WorkerReply = { id: number; pixels: Float32Array } | { id: number; error: string; decode: boolean };
+
+const init = workerData as Init;
+const processor = imageProcessorFromConfig(init.config, { mode: init.mode, backend: init.backend });
+
+parentPort!.on('message', async (job: WorkerJob) => {
+  let img;
+  try {
+    img = await decodeImage(job.path);
+  } catch (e) {
+    parentPort!.postMessage({ id: job.id, error: (e as Error).message, decode: true } satisfies WorkerReply);
+    return;
+  }
+  try {
+    const aug = job.augment === 'none' ? img : augmentImage(img, job.augment, makeRng(job.rngKey));
+    const pixels = processor.process(aug);
+    parentPort!.postMessage({ id: job.id, pixels } satisfies WorkerReply, [pixels.buffer as ArrayBuffer]);
+  } catch (e) {
+    parentPort!.postMessage({ id: job.id, error: (e as Error).message, decode: false } satisfies WorkerReply);
+  }
+});
