@@ -4,7 +4,7 @@
  * process (clean heap, own peak RSS, backend chosen before tfjs warms up).
  *
  *   npx tsx scripts/bench-native.ts [--section matmul,e2e] [--models tiny,vit-l14] [--backends cpu,native,wasm,torch]
- *        [--modes infer,train] [--tiny-batch 64] [--l14-batch 1] [--reps 3] [--budget 60] [--threads 2] [--format md|json] [--json out.json]
+ *        [--modes infer,train] [--slow] [--tiny-batch 64] [--l14-batch 1] [--reps 3] [--budget 60] [--threads 2] [--format md|json] [--json out.json]
  * (also as `logolab bench backends ...`)
  *
  * matmul: GFLOP/s on ViT-L shapes (B·257 tokens): the linear forward x·W, its two backward products
@@ -185,8 +185,10 @@ async function main(): Promise<void> {
         // torch first so the ratio column can be filled
         for (const b of ['torch', ...backends.filter((x) => x !== 'torch')] as BackendName[]) {
           if (!backends.includes(b)) continue;
-          if (b === 'cpu' && model !== 'tiny' && !process.argv.includes('--stock-cpu-large')) {
-            row[b] = { error: 'skipped (stock cpu ≈1 GFLOP/s: minutes per image; --stock-cpu-large to run)' };
+          if (b === 'cpu' && model !== 'tiny' && !process.argv.includes('--slow')) {
+            row[b] = { error: 'skipped (stock cpu ≈1 GFLOP/s: minutes per image; --slow runs it)' };
+          } else if (b === 'wasm' && model !== 'tiny' && mode === 'train' && !process.argv.includes('--slow')) {
+            row[b] = { error: 'skipped (wasm transposed matmuls ≈1–3 GFLOP/s: minutes per step; --slow runs it)' };
           } else {
             log(`${model} ${mode} batch ${batch} on ${b}`);
             row[b] = spawnCell({ kind: 'e2e', backend: b, model, mode, batch, reps, budget, threads });

@@ -31,6 +31,8 @@ import { AdamW } from './optim/adamw.js';
 import { GradAccumulator, clipByGlobalNorm, disposeGrads, globalNorm } from './optim/accumulate.js';
 import { cosineWithWarmup } from './optim/schedule.js';
 import { embeddingMetrics, type ValidationMetrics } from './validation.js';
+// the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
+import './kernels/wasm_conv_grad.js';
 
 export interface Batch {
   /** [B, 3, H, W] preprocessed pixels (the trainer disposes them) */

@@ -562,25 +562,33 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   const int64_t KK = fh * fw * C, P = oh * ow;
   if (N * P * oc == 0) return nullptr;
   if (KK == 0) { std::memset(o.p, 0, size_t(N * P * oc) * sizeof(float)); return nullptr; }
-  std::vector<float> col(size_t(P * KK));
-  for (int64_t n = 0; n < N; n++) {
-    const float *xn = x.p + n * H * W * C;
-    for (int64_t r = 0; r < oh; r++) {
-      for (int64_t q = 0; q < ow; q++) {
-        float *cr = col.data() + (r * ow + q) * KK;
-        for (int64_t i = 0; i < fh; i++) {
-          const int64_t yy = r * sh + i * dh - pt;
-          for (int64_t j = 0; j < fw; j++) {
-            const int64_t xx = q * sw + j * dw - pl;
-            float *dst = cr + (i * fw + j) * C;
-            if (yy < 0 || yy >= H || xx < 0 || xx >= W) std::memset(dst, 0, size_t(C) * sizeof(float));
-            else std::memcpy(dst, xn + (yy * W + xx) * C, size_t(C) * sizeof(float));
+  // im2col over groups of images (≤ 8M floats of columns) so each group is one large sgemm
+  const int64_t group = std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(8) << 20) / std::max<int64_t>(1, P * KK)));
+  std::vector<float> col(size_t(group * P * KK));
+  for (int64_t n0 = 0; n0 < N; n0 += group) {
+    const int64_t g = std::min(group, N - n0);
+    float *colp = col.data();
+    const float *xp = x.p;
+    parallelFor(g * oh, std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, ow * KK)), [=](int64_t s, int64_t e) {
+      for (int64_t gr = s; gr < e; gr++) {
+        const int64_t gi = gr / oh, r = gr % oh;
+        const float *xn = xp + (n0 + gi) * H * W * C;
+        for (int64_t q = 0; q < ow; q++) {
+          float *cr = colp + ((gi * oh + r) * ow + q) * KK;
+          for (int64_t i = 0; i < fh; i++) {
+            const int64_t yy = r * sh + i * dh - pt;
+            for (int64_t j = 0; j < fw; j++) {
+              const int64_t xx = q * sw + j * dw - pl;
+              float *dst = cr + (i * fw + j) * C;
+              if (yy < 0 || yy >= H || xx < 0 || xx >= W) std::memset(dst, 0, size_t(C) * sizeof(float));
+              else std::memcpy(dst, xn + (yy * W + xx) * C, size_t(C) * sizeof(float));
+            }
           }
         }
       }
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(P), int(oc), int(KK), 1.0f, col.data(), int(KK), w.p, int(oc), 0.0f,
-                o.p + n * P * oc, int(oc));
+    });
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g * P), int(oc), int(KK), 1.0f, col.data(), int(KK), w.p, int(oc), 0.0f,
+                o.p + n0 * P * oc, int(oc));
   }
   return nullptr;
 }

@@ -21,6 +21,14 @@
  *   Sum Mean                        — reduced axes moved innermost by the native transpose, one pass per row
  *   Pow and unary Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs — the stock unary loop is
  *                                     megamorphic (one shared loop calls every op's closure): ~4M elements/s
+ *                                     measured for Sigmoid; natively SIMD (exp/sigmoid in float32 ≤ 2 ulp,
+ *                                     erf/tanh in double as the stock kernels compute them)
+ *   + LogolabLayerNorm / LogolabLayerNormGrad: new kernels behind fusedLayerNorm(), which
+ *     src/models/layers.ts layerNorm() uses on the cpu backend (1 pass instead of ~9 kernels)
+ * The memory-bound kernels split large work (≥ 64K elements) over the same threads as BLAS.
+ * Choice (measured, see the report of issue 8): on 2 cores the cpu backend with these kernels beats
+ * wasm on every matmul shape (wasm's XNNPACK is single-threaded in Node and slow for transposed and
+ * batched products), so `auto` picks cpu+native over wasm when the addon loads.
  *
  * Threads: LOGOLAB_THREADS, else OPENBLAS_NUM_THREADS, else all cores. LOGOLAB_NATIVE=0 disables.
  */

@@ -76,6 +76,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   if (o.cache && o.clearCache) EmbeddingCache.clear(o.cache);
   const cache = o.cache ? EmbeddingCache.open(o.cache) : null;
   const proposer = makeProposer(o.detector, o);
+  log('info', `encoder ${encoder.name}: fingerprint ${encoder.fingerprint.slice(0, 16)}…, preprocessing ${encoder.preprocess}${cache ? `, cache ${cache.path}` : ', no cache'}`);
   try {
     const set = await embedSet(encoder, proposer, sample.refs, sample.images, sample.logos, { cache, batchSize: o.batchSize, quiet: o.quiet });
     return { sample, prepared: prepare(set), model: encoder.name, detector: proposer.name, cacheStats: cache ? { ...cache.stats } : null };

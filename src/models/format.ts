@@ -18,7 +18,7 @@
  * checkpoint. logolab.json marks it as ours and pins the exact config used. The folder is written
  * atomically (temp folder + rename): a failed conversion leaves no partial output.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { openTensorStore, writeSafetensors, type WriteTensor } from '../io/safetensors.js';
@@ -79,6 +79,12 @@ export async function convertModel(src: string, out: string, opts: { dtype?: Sto
   const dtype = opts.dtype ?? 'float32';
   const srcAbs = resolve(src);
   if (!existsSync(srcAbs)) throw new LogolabError(`${src}: model folder not found`);
+  const outAbs = resolve(out);
+  if (outAbs === srcAbs) throw new LogolabError(`--out ${out}: is the source folder; write the converted model elsewhere`);
+  // the output folder is replaced as a whole: only ever replace an earlier conversion (or an empty folder)
+  if (existsSync(outAbs) && readdirSync(outAbs).length > 0 && !existsSync(join(outAbs, 'logolab.json'))) {
+    throw new LogolabError(`--out ${out}: exists and is not a logolab model folder; refusing to replace it`);
+  }
   const { config: cfg0, architecture, requireProjection } = readModelConfig(srcAbs);
   const store = openTensorStore(srcAbs);
   try {
@@ -87,8 +93,8 @@ export async function convertModel(src: string, out: string, opts: { dtype?: Sto
     const fam = FAMILIES[config.family];
     const to = fam.keyMap(config, fam.canonicalLayout(config));
     const { cfg: procCfg } = processorConfigFor(srcAbs, config.family, config);
-    const outFile = join(resolve(out), 'model.safetensors');
-    await withAtomicDir(resolve(out), (tmp) => {
+    const outFile = join(outAbs, 'model.safetensors');
+    await withAtomicDir(outAbs, (tmp) => {
       const tensors = new Map<string, WriteTensor>();
       from.forEach((e, i) => {
         const t = store.read(e.key);

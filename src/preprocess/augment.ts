@@ -30,7 +30,7 @@ import { LogolabError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import type { RgbImage } from './image.js';
 import { resize } from './resize.js';
-import { shortestEdgeSize } from './processors.js';
+import { shortestEdgeSize } from './transforms.js';
 
 export type AugmentStrength = 'none' | 'light' | 'medium' | 'strong';
 export const AUGMENT_STRENGTHS: readonly AugmentStrength[] = ['none', 'light', 'medium', 'strong'];

@@ -219,22 +219,41 @@ export function resize(img: RgbImage, width: number, height: number, filter: Res
     const y0 = needV ? yFirst : 0;
     const tmp = new Uint8Array(width * rows * 3);
     const data = img.data;
+    // Taps padded to groups of 4 (weight 0 on a valid pixel) so the inner loop is unrolled ×4;
+    // sums of exact integers, so the grouping does not change the result.
+    const K4 = Math.ceil(ks / 4) * 4;
+    const offs = new Int32Array(width * K4);
+    const wts = new Float64Array(width * K4);
+    const groups = new Int32Array(width);
+    for (let xx = 0; xx < width; xx++) {
+      const xmin = ch.bounds[xx * 2]!;
+      const n = ch.bounds[xx * 2 + 1]!;
+      groups[xx] = Math.ceil(n / 4);
+      for (let t = 0; t < K4; t++) {
+        offs[xx * K4 + t] = (t < n ? xmin + t : xmin) * 3;
+        wts[xx * K4 + t] = t < n ? k[xx * ks + t]! : 0;
+      }
+    }
     for (let yy = 0; yy < rows; yy++) {
       const inRow = (yy + y0) * iw * 3;
       const outRow = yy * width * 3;
       for (let xx = 0; xx < width; xx++) {
-        const xmin = ch.bounds[xx * 2]!;
-        const n = ch.bounds[xx * 2 + 1]!;
-        const ko = xx * ks;
         let s0 = half;
         let s1 = half;
         let s2 = half;
-        let p = inRow + xmin * 3;
-        for (let x = 0; x < n; x++, p += 3) {
-          const w = k[ko + x]!;
-          s0 += data[p]! * w;
-          s1 += data[p + 1]! * w;
-          s2 += data[p + 2]! * w;
+        const end = xx * K4 + groups[xx]! * 4;
+        for (let t = xx * K4; t < end; t += 4) {
+          const a = inRow + offs[t]!;
+          const b = inRow + offs[t + 1]!;
+          const c = inRow + offs[t + 2]!;
+          const d = inRow + offs[t + 3]!;
+          const w0 = wts[t]!;
+          const w1 = wts[t + 1]!;
+          const w2 = wts[t + 2]!;
+          const w3 = wts[t + 3]!;
+          s0 += data[a]! * w0 + data[b]! * w1 + data[c]! * w2 + data[d]! * w3;
+          s1 += data[a + 1]! * w0 + data[b + 1]! * w1 + data[c + 1]! * w2 + data[d + 1]! * w3;
+          s2 += data[a + 2]! * w0 + data[b + 2]! * w1 + data[c + 2]! * w2 + data[d + 2]! * w3;
         }
         const o = outRow + xx * 3;
         tmp[o] = clip8(s0, bits);
@@ -253,18 +272,25 @@ export function resize(img: RgbImage, width: number, height: number, filter: Res
   const ks = cv.ksize;
   const out = new Uint8Array(width * height * 3);
   const stride = srcW * 3;
-  // Row-wise accumulation (taps outer, pixels inner): sequential memory access. Sums are exact
-  // integers (< 2^31), so the order of additions does not change the result.
+  // Row-wise accumulation (taps outer, pixels inner, 4 taps per sweep): sequential memory access.
+  // Sums are exact integers (< 2^31), so the order of additions does not change the result.
   const acc = new Float64Array(stride);
   for (let yy = 0; yy < height; yy++) {
     const ymin = cv.bounds[yy * 2]! - rowOffset;
     const n = cv.bounds[yy * 2 + 1]!;
     const ko = yy * ks;
     acc.fill(half);
-    for (let y = 0; y < n; y++) {
-      const w = k[ko + y]!;
-      const row = (ymin + y) * stride;
-      for (let i = 0; i < stride; i++) acc[i] += src[row + i]! * w;
+    for (let y = 0; y < n; y += 4) {
+      const r0 = (ymin + y) * stride;
+      // missing taps of the last group: weight 0 on row r0
+      const w0 = k[ko + y]!;
+      const w1 = y + 1 < n ? k[ko + y + 1]! : 0;
+      const w2 = y + 2 < n ? k[ko + y + 2]! : 0;
+      const w3 = y + 3 < n ? k[ko + y + 3]! : 0;
+      const r1 = y + 1 < n ? r0 + stride : r0;
+      const r2 = y + 2 < n ? r0 + 2 * stride : r0;
+      const r3 = y + 3 < n ? r0 + 3 * stride : r0;
+      for (let i = 0; i < stride; i++) acc[i] += src[r0 + i]! * w0 + src[r1 + i]! * w1 + src[r2 + i]! * w2 + src[r3 + i]! * w3;
     }
     const outRow = yy * stride;
     for (let i = 0; i < stride; i++) out[outRow + i] = clip8(acc[i]!, bits);

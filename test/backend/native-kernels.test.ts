@@ -273,6 +273,7 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     const cases: [number[], number[], number | [number, number], 'same' | 'valid' | number, number | [number, number]][] = [
       [[2, 9, 11, 3], [3, 3, 3, 5], 1, 'same', 1], [[2, 9, 11, 3], [3, 3, 3, 5], 2, 'valid', 1], [[1, 10, 10, 2], [3, 2, 2, 4], [2, 1], 'same', 1],
       [[1, 12, 12, 2], [3, 3, 2, 3], 1, 'valid', 2], [[2, 28, 28, 3], [14, 14, 3, 8], 14, 'valid', 1], [[1, 7, 7, 1], [2, 2, 1, 1], 1, 1, 1],
+      [[3, 128, 128, 32], [3, 3, 32, 2], 1, 'same', 1], // > 8M im2col floats: one image per sgemm group
     ];
     for (const [xs, fs, strides, pad, dilations] of cases) {
       const x = t(xs), filter = t(fs);

@@ -208,3 +208,19 @@ test('lora: DINOv2 / SigLIP adapters use their own module paths', async () => {
     }
   }
 });
+
+test('lora: peft module selection mirrors check_target_module_exists', async () => {
+  const { parsePeftConfig, siteSelected } = await import('../../src/models/lora/peft.js');
+  const base = { peft_type: 'LORA', r: 4 };
+  const m = 'vision_model.encoder.layers.2.self_attn.q_proj';
+  const sel = (extra: Record<string, unknown>, mod = m) => siteSelected(parsePeftConfig({ ...base, ...extra }, 'cfg'), mod);
+  assert.equal(sel({ target_modules: ['q_proj'], layers_to_transform: [2] }), true);
+  assert.equal(sel({ target_modules: ['q_proj'], layers_to_transform: [3] }), false);
+  assert.equal(sel({ target_modules: ['q_proj'], layers_to_transform: 2, layers_pattern: 'layers' }), true);
+  assert.equal(sel({ target_modules: ['q_proj'], layers_to_transform: [2], layers_pattern: 'layer' }), false, 'pattern must match the path');
+  assert.equal(sel({ target_modules: [m], layers_to_transform: [3] }), true, 'exact names ignore layers_to_transform');
+  assert.equal(sel({ target_modules: '.*layers\\.[23]\\..*q_proj', layers_to_transform: [3] }), true, 'regex ignores layers_to_transform');
+  assert.equal(sel({ target_modules: ['q_proj'], exclude_modules: ['vision_model.encoder.layers.2.self_attn.q_proj'] }), false);
+  assert.equal(sel({ target_modules: ['proj'] }), false, 'suffix matches whole dotted names only');
+  assert.equal(sel({ target_modules: ['q_proj'], layers_to_transform: [2] }, 'encoder.layers.2.self_attn.q_proj'), true);
+});

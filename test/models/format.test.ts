@@ -62,6 +62,12 @@ test('logolab.json is validated strictly', async () => {
   await assert.rejects(() => loadVisionModel(out, { quiet: true }), /field 'version': unsupported version 99/);
   writeFileSync(p, JSON.stringify({ ...meta, vision_config: { ...meta.vision_config, hidden_size: 65 } }));
   await assert.rejects(() => loadVisionModel(out, { quiet: true }), /vision_config: field 'num_attention_heads': 4 does not divide hidden_size 65/);
+  // never replaces the source or a folder that is not an earlier conversion; replaces an earlier one
+  await assert.rejects(() => convertModel(out, out), /is the source folder/);
+  await assert.rejects(() => convertModel(join(FIXTURES, 'siglip_tiny/model'), join(FIXTURES, 'images')), /exists and is not a logolab model folder; refusing/);
+  writeFileSync(p, JSON.stringify(meta));
+  await convertModel(join(FIXTURES, 'siglip_tiny/model'), out, { dtype: 'float16' });
+  assert.equal(JSON.parse(readFileSync(p, 'utf8')).dtype, 'float16');
   // a failed conversion leaves no output folder
   const bad = join(d, 'bad');
   await assert.rejects(() => convertModel(join(FIXTURES, 'detr_tiny/model'), bad), /unsupported model_type/);

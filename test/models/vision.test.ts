@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { expectNoLeak, maxAbsDiff, useBackend } from '../helpers.js';
-import { buildVisionModel } from '../../src/models/vision/index.js';
+import { buildVisionModel, FAMILIES } from '../../src/models/vision/index.js';
+import { presetConfig } from '../../src/models/vision/presets.js';
+import { parameterCount } from '../../src/models/vision/weights.js';
 import { validateVisionConfig } from '../../src/models/vision/config.js';
 import { bicubicMatrix } from '../../src/models/vision/interpolate.js';
 import { LogolabError } from '../../src/errors.js';
@@ -37,17 +39,21 @@ test('presets: tiny models of the three families run with the right output shape
   }
 });
 
-test('vit-l14 / vit-b16 presets have the real shapes', async () => {
+test('vit-l14 / vit-b16 presets have the real shapes; weights are kept pre-transposed [in, out]', async () => {
+  const count = (name: 'vit-b16' | 'vit-l14') => {
+    const c = presetConfig('clip', name);
+    return parameterCount(FAMILIES.clip.keyMap(c, FAMILIES.clip.canonicalLayout(c)));
+  };
+  assert.equal(count('vit-b16'), 85_799_424 + 768 * 512); // CLIPVisionModel ViT-B/16 + visual_projection
+  assert.equal(count('vit-l14'), 303_966_208);
   await useBackend('cpu');
-  const big = buildVisionModel('clip', 'vit-b16', 'random', 0);
+  const m = buildVisionModel('clip', 'tiny', 'random', 0);
   try {
-    assert.equal(big.layers.length, 12);
-    assert.deepEqual(big.layers[0]!.q_proj.weight.shape, [768, 768]);
-    assert.deepEqual(big.layers[0]!.fc1.weight.shape, [768, 3072]); // pre-transposed [in, out]
-    const n = big.namedTensors().reduce((s, [, t]) => s + t.size, 0);
-    assert.equal(n, 85_799_424 + 768 * 512); // CLIPVisionModel ViT-B/16 + visual_projection
+    assert.equal(m.layers.length, 4);
+    assert.deepEqual(m.layers[0]!.fc1.weight.shape, [64, 128]); // torch [128, 64] → [in, out]
+    assert.equal(m.namedTensors().reduce((s, [, t]) => s + t.size, 0), 149_120);
   } finally {
-    big.dispose();
+    m.dispose();
   }
 });
 
@@ -156,4 +162,18 @@ test('multi-head attention: batched and per-head (wasm inference) paths equal a 
     }
   }
   tf.dispose([q, k, v]);
+});
+
+test('host transforms (transpose list) equal tf.transpose: linear [out,in]→[in,out], conv [D,C,p,q]→[p,q,C,D]', async () => {
+  const { hostTransform } = await import('../../src/models/vision/weights.js');
+  await useBackend('cpu');
+  for (const [shape, tr, perm] of [[[37, 70], 'linear', [1, 0]], [[5, 3, 2, 4], 'conv', [2, 3, 1, 0]]] as const) {
+    const n = shape.reduce((a: number, b: number) => a * b, 1);
+    const data = Float32Array.from({ length: n }, (_, i) => i * 0.5 - 3);
+    const got = hostTransform(data, [...shape], tr);
+    const want = tf.tidy(() => tf.tensor(data, [...shape]).transpose([...perm]));
+    assert.deepEqual(got.shape, want.shape);
+    assert.deepEqual(Array.from(got.data), Array.from(want.dataSync()));
+    want.dispose();
+  }
 });

@@ -12,6 +12,7 @@
  */
 import { LogolabError } from '../../src/errors.js';
 import { makeRng, type Rng } from '../../src/util/rng.js';
+import { log } from '../../src/util/progress.js';
 
 export interface PxKOptions {
   logosPerBatch: number;
@@ -61,8 +62,10 @@ export class PxKSampler<T> {
       throw new LogolabError(
         `${name}: logos_per_batch = ${opts.logosPerBatch} but only ${this.logos.length} logos have images; lower logos_per_batch or use more data`,
       );
+    // Legal (the reference allowed it, and small image-level val splits hit it), but worth a word:
+    // K copies of one image are the only positives (distinct only through augmentation).
     if (opts.samplesPerLogo > 1 && this.logos.every((l) => this.itemsOf.get(l)!.length < 2))
-      throw new LogolabError(`${name}: samples_per_logo = ${opts.samplesPerLogo} but every logo has a single image, so no batch has distinct positives`);
+      log('warn', `${name}: every logo has a single image; its ${opts.samplesPerLogo} samples per batch are copies of it`);
   }
 
   get length(): number {

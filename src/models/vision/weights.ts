@@ -101,6 +101,14 @@ export function hostTransform(data: Float32Array, shape: number[], tr: Transform
   return { data: out, shape: [p, q, ch, d] };
 }
 
+/** The shape a tensor has in the model (after its transform). */
+export function modelShape(e: KeyEntry): number[] {
+  const s = e.shape;
+  if (e.transform === 'linear') return [s[1]!, s[0]!];
+  if (e.transform === 'conv') return [s[2]!, s[3]!, s[1]!, s[0]!];
+  return s;
+}
+
 function upload(data: Float32Array, e: KeyEntry): tf.Tensor {
   const t = hostTransform(data, e.shape, e.transform);
   return tf.tensor(t.data, t.shape, 'float32');
@@ -157,8 +165,9 @@ export function randomHostData(e: KeyEntry, seed: number, std = 0.02): Float32Ar
 export function randomTensors(entries: KeyEntry[], seed: number): Map<string, tf.Tensor> {
   const out = new Map<string, tf.Tensor>();
   entries.forEach((e, i) => {
+    // iid random values: generated straight in the model layout (a transpose would change nothing)
     const data = randomHostData(e, (seed * 1000003 + i * 7919) >>> 0);
-    out.set(e.name, upload(data, e));
+    out.set(e.name, tf.tensor(data, modelShape(e), 'float32'));
   });
   return out;
 }

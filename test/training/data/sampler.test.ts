@@ -47,7 +47,10 @@ test('preconditions are clear errors', () => {
   assert.throws(() => new PxKSampler(m, labelOf, { logosPerBatch: 0, samplesPerLogo: 2, batchesPerEpoch: 1, seed: 1 }), /logos_per_batch: 0/);
   assert.throws(() => new PxKSampler(m, labelOf, { logosPerBatch: 2, samplesPerLogo: 2.5, batchesPerEpoch: 1, seed: 1 }), /samples_per_logo/);
   assert.throws(() => new PxKSampler(m, labelOf, { logosPerBatch: 2, samplesPerLogo: 2, batchesPerEpoch: -1, seed: 1 }), /batches_per_epoch/);
+  // every logo with a single image is legal (reference behaviour): K copies of it
   const single = data({ a: 1, b: 1 });
-  assert.throws(() => new PxKSampler(single.m, single.labelOf, { logosPerBatch: 2, samplesPerLogo: 2, batchesPerEpoch: 1, seed: 1 }), /single image/);
+  const sb = new PxKSampler(single.m, single.labelOf, { logosPerBatch: 2, samplesPerLogo: 3, batchesPerEpoch: 1, seed: 1 }).batch(0, 0);
+  assert.deepEqual(sb.items.slice().sort(), ['a0', 'a0', 'a0', 'b0', 'b0', 'b0']);
+  assert.deepEqual(sb.withReplacement.slice().sort(), ['a', 'b']);
   assert.throws(() => new PxKSampler(m, new Map([['a', 0]]), { logosPerBatch: 1, samplesPerLogo: 1, batchesPerEpoch: 1, seed: 1 }), /'b' has no label/);
 });

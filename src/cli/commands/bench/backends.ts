@@ -29,12 +29,14 @@ export const command: CommandModule = {
       .option('reps', { type: 'number', default: 3, describe: 'timed steps per cell (median)' })
       .option('budget', { type: 'number', default: 60, describe: 'seconds per cell after which no more reps start' })
       .option('threads', { type: 'number', describe: 'BLAS / torch threads (default $LOGOLAB_THREADS, $OPENBLAS_NUM_THREADS or 2)' })
+      .option('slow', { type: 'boolean', default: false, describe: 'also run the cells that take minutes (stock cpu / wasm training on large models)' })
       .option('format', { type: 'string', choices: ['md', 'json'], default: 'md' })
       .option('json', { type: 'string', describe: 'also write all results as JSON to this file' }),
   handler: (argv) => {
     if (!existsSync(SCRIPT)) throw new LogolabError(`bench backends: ${SCRIPT} not found (needs a source checkout)`);
     const args: string[] = [];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
+    if (argv.slow) args.push('--slow');
     const r = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { stdio: 'inherit' });
     if (r.status !== 0) throw new LogolabError(`bench backends: benchmark exited with ${r.status ?? r.signal}`);
   },

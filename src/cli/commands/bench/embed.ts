@@ -1,8 +1,8 @@
 /**
  * `logolab bench embed --model <dir|vit-l14|vit-b16|tiny> --batch N [--family clip] [--iters K]`:
  * images/s of the vision encoder's forward pass (random pixels of the processor's output size;
- * presets have random weights of the real shapes, no download). One warm-up batch, then K timed
- * batches. `--per-layer` times the embeddings, ONE encoder layer and the pooling and extrapolates
+ * presets have random weights of the real shapes, no download). `--warmup` untimed batches (default
+ * 1), then `--iters` timed batches (default 3); the result is their mean. `--per-layer` times the embeddings, ONE encoder layer and the pooling and extrapolates
  * to the full depth (for runs that would take minutes, e.g. ViT-L on the cpu backend); the
  * result says `"estimated": true`.
  */
@@ -31,6 +31,7 @@ export const command: CommandModule = {
       .option('family', { type: 'string', choices: VISION_FAMILIES as unknown as string[], default: 'clip', describe: 'family of a preset' })
       .option('batch', { type: 'number', default: 8 })
       .option('iters', { type: 'number', default: 3, describe: 'timed batches' })
+      .option('warmup', { type: 'number', default: 1, describe: 'untimed batches first (0 for long runs: the first batch then includes one-time setup)' })
       .option('seed', { type: 'number', default: 0 })
       .option('per-layer', { type: 'boolean', default: false, describe: 'time one layer and extrapolate (estimate)' }),
   handler: async (argv) => {
@@ -84,15 +85,18 @@ export const command: CommandModule = {
           await out.imageEmbeds.data();
           tf.dispose([out.imageEmbeds, out.poolerOutput, out.lastHiddenState]);
         };
-        log('info', `bench embed: warm-up batch of ${batch} (${h}×${w})`);
-        const warm = await timeIt(once);
+        let warm = 0;
+        for (let i = 0; i < (argv.warmup as number); i++) {
+          log('info', `bench embed: warm-up batch of ${batch} (${h}×${w})`);
+          warm += await timeIt(once);
+        }
         const times: number[] = [];
         for (let i = 0; i < iters; i++) {
           times.push(await timeIt(once));
           log('info', `bench embed: batch ${i + 1}/${iters}: ${times[i]!.toFixed(3)} s (${(batch / times[i]!).toFixed(2)} img/s)`);
         }
         const mean = times.reduce((a, b) => a + b, 0) / times.length;
-        Object.assign(result, { estimated: false, warmup_s: +warm.toFixed(3), iters, batch_s: +mean.toFixed(3), images_per_s: +(batch / mean).toFixed(3) });
+        Object.assign(result, { estimated: false, warmup: argv.warmup, warmup_s: +warm.toFixed(3), iters, batch_s: +mean.toFixed(3), images_per_s: +(batch / mean).toFixed(3) });
       }
       x.dispose();
       result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
