@@ -19,6 +19,7 @@ import type { ForwardContext } from '../src/models/layers.js';
 import { activeSites, applyLora } from '../src/models/lora/apply.js';
 import { buildVisionModel, loadVisionModel, modelFromTensors, type VisionModel } from '../src/models/vision/index.js';
 import { VISION_FAMILIES, type VisionConfig, type VisionFamily } from '../src/models/vision/config.js';
+import { presetConfig } from '../src/models/vision/presets.js';
 import type { TrainingConfig } from './config.js';
 import type { ModelDescription } from './checkpoint.js';
 
@@ -51,10 +52,7 @@ export async function loadBaseModel(cfg: Pick<TrainingConfig, 'base_model' | 'se
 }
 
 function presetConfigOf(family: VisionFamily, name: string): VisionConfig {
-  const m = buildVisionModel(family, name as never, 'random', 0);
-  const c = { ...m.config };
-  m.dispose();
-  return c;
+  return presetConfig(family, name);
 }
 
 /** Is a canonical tensor name trainable under full training with `freeze` frozen layers? */

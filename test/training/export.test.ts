@@ -10,6 +10,7 @@ import { l2Normalize } from '../../src/models/heads.js';
 import { loadAdapter } from '../../src/models/lora/io.js';
 import { parseConfig } from '../../training/config.js';
 import { buildTrainableModel, embed, loadBaseModel } from '../../training/model.js';
+import { loadVisionModel } from '../../src/models/vision/index.js';
 import { Trainer } from '../../training/trainer.js';
 import { exportCheckpoint } from '../../training/export.js';
 import { synthSource } from './synth-source.js';
@@ -65,6 +66,18 @@ describe('export (hf → logolab embed, peft → reload)', () => {
     const re = embed(base, pixels, { training: false });
     const dPeft = maxAbsDiff(re.dataSync(), wantData);
     assert.ok(dPeft <= 1e-5, `peft reload vs trainer: ${dPeft}`);
+    // logolab (default): base weights as an HF folder + adapter/ (unmerged)
+    const ll = join(dir, 'logolab');
+    const r3 = await exportCheckpoint(res.last_checkpoint, ll, {});
+    assert.equal(r3.merged, false);
+    const llModel = await loadVisionModel(ll, { quiet: true });
+    loadAdapter(llModel, join(ll, 'adapter'));
+    const llEmb = embed(llModel, pixels, { training: false });
+    const dLl = maxAbsDiff(llEmb.dataSync(), wantData);
+    assert.ok(dLl <= 1e-5, `logolab export vs trainer: ${dLl}`);
+    llEmb.dispose();
+    llModel.dispose();
+    console.log(`# export: logolab (base + adapter/) max |Δ| ${dLl.toExponential(2)}`);
     console.log(`# export: hf→embed max |Δ| ${dHf.toExponential(2)}, peft reload max |Δ| ${dPeft.toExponential(2)}`);
     re.dispose();
     base.dispose();

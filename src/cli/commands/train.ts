@@ -24,7 +24,7 @@ export const command: CommandModule = {
     let b = y
       .option('config', { type: 'string', describe: 'YAML training config (configs/*.yaml)' })
       .option('resume', { type: 'string', describe: 'checkpoint to resume from (.ckpt); without --config its own config is used' })
-      .option('no-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' });
+      .option('skip-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' });
     for (const k of CONFIG_KEYS) {
       const f = CONFIG_FIELDS[k];
       b = b.option(kebab(k), { type: f.kind === 'bool' ? 'boolean' : 'string', describe: f.help, group: 'Training config overrides:' });
@@ -64,7 +64,7 @@ export const command: CommandModule = {
         process.exitCode = trainer.signal === 'SIGTERM' ? 143 : 130;
         return;
       }
-      if (!argv['no-export']) {
+      if (!argv['skip-export']) {
         const src = res.best_checkpoint ?? res.last_checkpoint;
         const e = await exportCheckpoint(src, cfg.output_dir, { format: cfg.lora_r > 0 ? 'logolab' : 'hf' });
         log('info', `exported ${src} → ${e.dir} (${e.format}${e.merged ? ', LoRA merged' : ''})`);
