@@ -13,4 +13,5 @@ $L prepare --dataset "$W/synthA" --out "$W/dataA"
 $L train --backend wasm --config configs/baseline_tiny.yaml \
   --dataset-dir "$W/synthA" --reference-dir "$W/dataA/reference_logos" --db-path "$W/dataA" \
   --checkpoint-dir "$W/checkpoints" --output-dir "$W/model_fp32"
-$L convert "$W/model_fp32" --out "$OUT" --dtype float16
+$L convert "$W/model_fp32" --out "$W/model_fp16" --dtype float16
+mkdir -p "$OUT" && cp "$W"/model_fp16/* "$OUT"/   # keeps MODEL_CARD.md and first_losses.json

@@ -1,5 +1,6 @@
 /**
- * Faster gradient for tf.matMul (kernel BatchMatMul) on the wasm backend.
+ * Faster gradient for tf.matMul (kernel BatchMatMul) on the wasm backend (other backends keep the
+ * transpose-flag form of tfjs-core's own gradient).
  *
  * tfjs's own gradient computes dA = dY·Bᵀ and dB = Aᵀ·dY with matMul's transpose flags. On the wasm
  * backend (XNNPACK) the transposed variants are 8–35× slower than a plain matmul (measured here:
@@ -33,6 +34,15 @@ export function installFastMatMulGradient(): void {
       const g = dy as tf.Tensor;
       const [a, b] = saved as [tf.Tensor, tf.Tensor];
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      // Only wasm gains from explicit transposes: the native cpu kernels (src/backend/native.ts)
+      // take the transpose flags straight to BLAS, where materialising costs ~2.5× (measured).
+      if (tf.getBackend() !== 'wasm') {
+        const m = (x: tf.Tensor, y: tf.Tensor, ta: boolean, tb: boolean) => tf.matMul(x, y, ta, tb);
+        if (!transposeA && !transposeB) return { a: () => m(g, b, false, true), b: () => m(a, g, true, false) };
+        if (!transposeA && transposeB) return { a: () => m(g, b, false, false), b: () => m(g, a, true, false) };
+        if (transposeA && !transposeB) return { a: () => m(b, g, false, true), b: () => m(a, g, false, false) };
+        return { a: () => m(b, g, true, true), b: () => m(g, a, true, true) };
+      }
       // C = op(A)·op(B); same cases as tfjs-core's BatchMatMul_grad, transposes made explicit
       if (!transposeA && !transposeB) return { a: () => mm(g, t(b)), b: () => mm(t(a), g) };
       if (!transposeA && transposeB) return { a: () => mm(g, b), b: () => mm(t(g), a) };

@@ -78,6 +78,9 @@ async function activate(tfName: string): Promise<boolean> {
   try {
     const ok = await tf.setBackend(tfName);
     await tf.ready();
+    // The cpu backend prints a multi-line "install tfjs-node" banner on first use; the choice and
+    // the reasons are already reported on one line by reportBackend, so silence it.
+    if (tfName === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
     return ok && tf.getBackend() === tfName;
   } catch {
     return false;

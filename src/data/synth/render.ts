@@ -49,7 +49,10 @@ export async function rasterize(key: string, r: Rendition, longSide: number): Pr
   }
   const w = r.aspect >= 1 ? size : Math.max(4, Math.round(size * r.aspect));
   const h = r.aspect >= 1 ? Math.max(4, Math.round(size / r.aspect)) : size;
-  const svg = r.svg.replace(/^<svg\b/, `<svg width="${w}" height="${h}" preserveAspectRatio="none"`);
+  let svg = r.svg.replace(/^<svg\b/, `<svg width="${w}" height="${h}" preserveAspectRatio="none"`);
+  // Some iconify bodies use xlink:href without declaring the namespace (browsers tolerate it,
+  // librsvg's XML parser does not): declare it.
+  if (svg.includes('xlink:') && !svg.includes('xmlns:xlink')) svg = svg.replace(/^<svg\b/, '<svg xmlns:xlink="http://www.w3.org/1999/xlink"');
   const { data, info } = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   const out: Rgba = { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   if (r.style === 'gray') {

@@ -1,0 +1,104 @@
+/**
+ * `logolab demo [--out runs/demo] [--quick]`: the whole job on held-out brands, no download:
+ *   synth brand set B (disjoint from the shipped baseline's set A) → split scenes train/test →
+ *   prepare both → eval the shipped baseline (models/logolab-tiny-clip) on the test scenes →
+ *   LoRA fine-tune on the train scenes' crops (image-level split) → export (hf, merged) →
+ *   compare baseline vs fine-tuned on the test scenes → side-by-side table + report path.
+ * Re-running with the same --out resumes: finished stages are skipped (atomic markers in
+ * <out>/stages/), training continues from <out>/checkpoints/last.ckpt.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { LogolabError } from '../../errors.js';
+import { writeJsonAtomic } from '../../io/atomic.js';
+import { formatDuration } from '../../util/progress.js';
+import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../demo/plan.js';
+import { splitSynthScenes } from '../../demo/split.js';
+import { REPO_ROOT, StageRunner, runLogolab } from '../../demo/stages.js';
+import { formatComparison, readComparison } from '../../demo/table.js';
+
+/** The last top-level JSON object printed on stdout (train/export print one). */
+function lastJson(stdout: string, what: string): Record<string, unknown> {
+  const i = stdout.lastIndexOf('\n{');
+  const text = stdout.slice(i >= 0 ? i + 1 : stdout.indexOf('{'));
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new LogolabError(`${what}: no JSON result on stdout`);
+  }
+}
+
+export const command: CommandModule = {
+  command: 'demo',
+  describe: 'synthesize held-out brands → evaluate the shipped baseline → LoRA fine-tune → export → compare (resumable)',
+  builder: (y) =>
+    y
+      .option('out', { type: 'string', default: 'runs/demo', describe: 'work folder (re-run with the same folder to resume)' })
+      .option('quick', { type: 'boolean', default: false, describe: 'smaller data and training (~3 min on 2 cores)' })
+      .option('mode', { type: 'string', choices: DEMO_MODES as unknown as string[], describe: 'default | quick | tiny (tiny: the test suite\'s < 1 min run); overrides --quick' })
+      .option('baseline', { type: 'string', default: BASELINE_MODEL, describe: 'baseline model folder' }),
+  handler: async (argv) => {
+    const mode = ((argv.mode as string | undefined) ?? (argv.quick ? 'quick' : 'default')) as DemoMode;
+    const plan = demoPlan(mode);
+    const out = resolve(argv.out as string);
+    const baseline = resolve(REPO_ROOT, argv.baseline as string);
+    if (!existsSync(join(baseline, 'config.json'))) throw new LogolabError(`baseline ${baseline}: no config.json (the shipped model is built by scripts/train-baseline.sh)`);
+    const backend = (argv.backend as string | undefined) ?? 'wasm';
+    const be = ['--backend', backend];
+    const planFile = join(out, 'demo_plan.json');
+    const planId = { mode, baseline, plan };
+    if (existsSync(planFile) && readFileSync(planFile, 'utf8') !== JSON.stringify(planId, null, 2) + '\n') {
+      throw new LogolabError(`${out}: holds a demo run of another mode/baseline (see demo_plan.json); use another --out or delete it`);
+    }
+    const run = new StageRunner(out, 8);
+    writeJsonAtomic(planFile, planId);
+    process.stderr.write(`[demo] mode ${mode}, work folder ${out}, baseline ${relative(REPO_ROOT, baseline) || baseline}, backend ${backend}\n`);
+    const p = (...s: string[]) => join(out, ...s);
+    const s = plan.synth;
+
+    await run.stage('synth', `synthesize ${s.brands} held-out brands (set B) × ${s.imagesPerBrand} scenes`, async () => {
+      await runLogolab(['synth', '--out', p('synthB'), '--brands', String(s.brands), '--images-per-brand', String(s.imagesPerBrand), '--seed', String(s.seed), '--brand-set', 'B', '--min-side', String(s.minSide), '--max-side', String(s.maxSide)]);
+      return { dir: p('synthB') };
+    });
+    const split = await run.stage('split', 'split scenes: odd → fine-tuning, even → held-out test', () => splitSynthScenes(p('synthB'), p('synthB_train'), p('synthB_test')));
+    process.stderr.write(`[demo] fine-tuning scenes ${split.train.scenes} (${split.train.brands} brands), test scenes ${split.test.scenes} (${split.test.brands} brands)\n`);
+    await run.stage('prepare', 'prepare both halves (reference crops + SQLite ground truth)', async () => {
+      await runLogolab(['prepare', '--dataset', p('synthB_train'), '--out', p('data_train')]);
+      await runLogolab(['prepare', '--dataset', p('synthB_test'), '--out', p('data_test')]);
+      return { train: p('data_train'), test: p('data_test') };
+    });
+    const base = await run.stage('eval-baseline', 'evaluate the shipped baseline on the held-out test scenes', async () => {
+      await runLogolab(['eval', ...be, '--data', p('data_test'), '--model', baseline, ...plan.evalArgs, '--json', p('baseline_eval.json')], { stdoutFile: p('baseline_eval.txt') });
+      const j = JSON.parse(readFileSync(p('baseline_eval.json'), 'utf8')) as { result: { f1: number }; retrieval?: { overall?: { precision_at_1: number } } };
+      return { f1: j.result.f1, p1: j.retrieval?.overall?.precision_at_1 ?? null };
+    });
+    process.stderr.write(`[demo] baseline: F1 ${(100 * base.f1).toFixed(1)}%, precision@1 ${base.p1 === null ? 'n/a' : (100 * base.p1).toFixed(1) + '%'} (${p('baseline_eval.txt')})\n`);
+    const trained = await run.stage('train', `LoRA fine-tune (${plan.trainConfig}, image-level split)`, async () => {
+      const last = p('checkpoints', 'last.ckpt');
+      const args = ['train', ...be, '--config', resolve(REPO_ROOT, plan.trainConfig), '--base-model', baseline, '--dataset-dir', p('synthB_train'),
+        '--reference-dir', p('data_train', 'reference_logos'), '--db-path', p('data_train'), '--checkpoint-dir', p('checkpoints'), '--output-dir', p('train_export')];
+      for (const [k, v] of Object.entries(plan.trainOverrides)) args.push(`--${k}`, v);
+      if (existsSync(last)) {
+        process.stderr.write(`[demo] resuming training from ${last}\n`);
+        args.push('--resume', last);
+      }
+      const r = lastJson(await runLogolab(args, { stdoutFile: p('train_result.json') }), 'train');
+      if (r.status !== 'completed') throw new LogolabError(`train: status ${String(r.status)}; re-run the demo to resume`);
+      return { checkpoint: (r.best_checkpoint ?? r.last_checkpoint) as string, steps: r.steps, epochs: r.epochs, best_separation: r.best_separation, seconds: r.seconds };
+    });
+    await run.stage('export', 'export the fine-tuned model (hf, LoRA merged)', async () => {
+      await runLogolab(['export', ...be, '--checkpoint', trained.checkpoint, '--out', p('finetuned'), '--format', 'hf']);
+      return { dir: p('finetuned') };
+    });
+    await run.stage('compare', 'compare baseline vs fine-tuned on the held-out test scenes', async () => {
+      await runLogolab(['compare', ...be, '--data', p('data_test'), '--baseline', baseline, '--candidate', p('finetuned'), ...plan.evalArgs, '--report', p('report')], { stdoutFile: p('compare.txt') });
+      return { report: p('report', 'report.html') };
+    });
+    const cmp = await run.stage('summary', 'side-by-side table', async () => readComparison(p('report', 'report.json')));
+    const summary = { mode, out, ...cmp, timings: run.timings, wallSeconds: +run.elapsed().toFixed(1) };
+    writeJsonAtomic(p('demo_summary.json'), summary);
+    process.stdout.write(`\n${formatComparison(cmp)}\n\nreport: ${p('report', 'report.html')}\n`);
+    process.stderr.write(`[demo] stages: ${run.timings.map((t) => `${t.stage} ${formatDuration(t.seconds)}${t.resumed ? ' (earlier run)' : ''}`).join(', ')}; this run ${formatDuration(run.elapsed())}\n`);
+  },
+};

@@ -1,0 +1,92 @@
+/**
+ * Stage orchestration with resume: each finished stage writes `<out>/stages/<n>-<name>.json`
+ * atomically (writeJsonAtomic) with its result; a re-run skips stages whose marker exists, so an
+ * interrupted demo continues where it stopped (training itself resumes from its last checkpoint,
+ * see demo command). Stages run `logolab` sub-commands as child processes (node bin/logolab.mjs),
+ * whose own progress bars go straight to stderr; the demo prints a header per stage with elapsed time.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, createWriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LogolabError } from '../errors.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { formatDuration } from '../util/progress.js';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const BIN = join(REPO_ROOT, 'bin', 'logolab.mjs');
+
+export interface StageRecord<T = unknown> {
+  stage: string;
+  seconds: number;
+  finished: string;
+  result: T;
+}
+
+export class StageRunner {
+  private readonly dir: string;
+  private index = 0;
+  readonly timings: { stage: string; seconds: number; resumed: boolean }[] = [];
+  private readonly t0 = Date.now();
+
+  constructor(
+    readonly out: string,
+    readonly total: number,
+    private readonly say: (msg: string) => void = (m) => process.stderr.write(`[demo] ${m}\n`),
+  ) {
+    this.dir = join(out, 'stages');
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  markerPath(name: string, index: number): string {
+    return join(this.dir, `${String(index).padStart(2, '0')}-${name}.json`);
+  }
+
+  /** Runs `fn` unless its marker exists; returns the (recorded) result. */
+  async stage<T>(name: string, describe: string, fn: () => Promise<T>): Promise<T> {
+    const i = ++this.index;
+    const marker = this.markerPath(name, i);
+    const head = `stage ${i}/${this.total} ${name}`;
+    if (existsSync(marker)) {
+      const rec = JSON.parse(readFileSync(marker, 'utf8')) as StageRecord<T>;
+      this.say(`${head}: done in an earlier run (${formatDuration(rec.seconds)}), skipped`);
+      this.timings.push({ stage: name, seconds: rec.seconds, resumed: true });
+      return rec.result;
+    }
+    this.say(`${head}: ${describe}  [demo elapsed ${formatDuration((Date.now() - this.t0) / 1000)}]`);
+    const s = Date.now();
+    const result = await fn();
+    const seconds = (Date.now() - s) / 1000;
+    writeJsonAtomic(marker, { stage: name, seconds: +seconds.toFixed(1), finished: new Date().toISOString(), result } satisfies StageRecord<T>);
+    this.timings.push({ stage: name, seconds, resumed: false });
+    this.say(`${head}: finished in ${formatDuration(seconds)}`);
+    return result;
+  }
+
+  elapsed(): number {
+    return (Date.now() - this.t0) / 1000;
+  }
+}
+
+/**
+ * Runs `node bin/logolab.mjs <args>`; stderr (progress) is passed through, stdout is captured
+ * (and also written to `stdoutFile` when given). A non-zero exit is a LogolabError naming the command.
+ */
+export function runLogolab(args: string[], opts: { stdoutFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env } });
+    const chunks: Buffer[] = [];
+    const file = opts.stdoutFile ? createWriteStream(opts.stdoutFile) : null;
+    child.stdout.on('data', (b: Buffer) => {
+      chunks.push(b);
+      file?.write(b);
+    });
+    child.on('error', (e) => rej(new LogolabError(`cannot start logolab ${args[0]}: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      file?.end();
+      const out = Buffer.concat(chunks).toString('utf8');
+      if (code === 0) res(out);
+      else rej(new LogolabError(`logolab ${args[0]} failed (${signal ? `signal ${signal}` : `exit ${code}`}); command: logolab ${args.join(' ')}`));
+    });
+  });
+}

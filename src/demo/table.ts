@@ -1,0 +1,70 @@
+/** The demo's side-by-side table, read from `logolab compare`'s report.json. */
+import { readFileSync } from 'node:fs';
+import { LogolabError } from '../errors.js';
+
+interface Counts { tp: number; fp: number; fn: number; precision: number; recall: number; f1: number }
+interface ModelEntry {
+  label: string;
+  name: string;
+  atThreshold: Counts;
+  best: { threshold: number; counts: Counts };
+  retrieval?: { overall?: { precision_at_1: number; r_precision: number; map_at_r: number; recall_at_k?: Record<string, number> } } | null;
+}
+
+export interface DemoRow {
+  label: string;
+  name: string;
+  f1: number;
+  precision: number;
+  recall: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  bestF1: number;
+  bestThreshold: number;
+  p1: number | null;
+  mapAtR: number | null;
+}
+
+export interface DemoComparison {
+  threshold: number;
+  rows: DemoRow[];
+  /** the candidate beats the baseline on both F1 (at the demo's threshold) and precision@1 */
+  candidateWins: boolean;
+}
+
+export function readComparison(reportJson: string): DemoComparison {
+  let d: { options?: { threshold: number }; models?: ModelEntry[] };
+  try {
+    d = JSON.parse(readFileSync(reportJson, 'utf8'));
+  } catch (e) {
+    throw new LogolabError(`${reportJson}: cannot read the compare report (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!Array.isArray(d.models) || d.models.length !== 2 || !d.options) throw new LogolabError(`${reportJson}: field 'models' must hold the baseline and the candidate`);
+  const rows = d.models.map((m): DemoRow => {
+    const o = m.retrieval?.overall ?? null;
+    return {
+      label: m.label, name: m.name, f1: m.atThreshold.f1, precision: m.atThreshold.precision, recall: m.atThreshold.recall,
+      tp: m.atThreshold.tp, fp: m.atThreshold.fp, fn: m.atThreshold.fn, bestF1: m.best.counts.f1, bestThreshold: m.best.threshold,
+      p1: o ? o.precision_at_1 : null, mapAtR: o ? o.map_at_r : null,
+    };
+  });
+  const [b, c] = rows as [DemoRow, DemoRow];
+  return { threshold: d.options.threshold, rows, candidateWins: c.f1 > b.f1 && (c.p1 ?? -1) > (b.p1 ?? -1) };
+}
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+
+export function formatComparison(c: DemoComparison): string {
+  const head = ['model', 'F1', 'precision', 'recall', 'TP/FP/FN', 'best F1 (thr)', 'precision@1', 'MAP@R'];
+  const lines = c.rows.map((r) => [r.label, pct(r.f1), pct(r.precision), pct(r.recall), `${r.tp}/${r.fp}/${r.fn}`, `${pct(r.bestF1)} (${r.bestThreshold})`, pct(r.p1), pct(r.mapAtR)]);
+  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => '| ' + cells.map((s, i) => s.padEnd(w[i]!)).join(' | ') + ' |';
+  return [
+    `Held-out test images, gt-boxes, margin matching at threshold ${c.threshold}; retrieval over reference crops:`,
+    fmt(head),
+    '|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|',
+    ...lines.map(fmt),
+    c.candidateWins ? 'The fine-tuned model beats the baseline on both F1 and precision@1.' : 'The fine-tuned model does NOT beat the baseline on both F1 and precision@1.',
+  ].join('\n');
+}
