@@ -23,7 +23,7 @@ export interface DemoPlan {
   evalArgs: string[];
 }
 
-const MATCHING = ['--matching-method', 'margin', '--threshold', '0.8', '--margin', '0.02', '--seed', '42', '--detector', 'gt-boxes'];
+const MATCHING = ['--matching-method', 'margin', '--threshold', '0.9', '--margin', '0', '--seed', '42', '--detector', 'gt-boxes'];
 
 export function demoPlan(mode: DemoMode): DemoPlan {
   switch (mode) {
@@ -33,15 +33,15 @@ export function demoPlan(mode: DemoMode): DemoPlan {
         synth: { brands: 40, imagesPerBrand: 16, seed: 7, minSide: 128, maxSide: 192 },
         trainConfig: 'configs/demo_default.yaml',
         trainOverrides: {},
-        evalArgs: ['--num-logos', '40', '--refs-per-logo', '3', '--positive-samples', '5', '--negative-samples', '10', ...MATCHING],
+        evalArgs: ['--num-logos', '40', '--refs-per-logo', '5', '--positive-samples', '5', '--negative-samples', '10', ...MATCHING],
       };
     case 'quick':
       return {
         mode,
-        synth: { brands: 20, imagesPerBrand: 12, seed: 7, minSide: 128, maxSide: 160 },
+        synth: { brands: 20, imagesPerBrand: 24, seed: 7, minSide: 128, maxSide: 160 },
         trainConfig: 'configs/demo_quick.yaml',
         trainOverrides: {},
-        evalArgs: ['--num-logos', '20', '--refs-per-logo', '3', '--positive-samples', '4', '--negative-samples', '8', ...MATCHING],
+        evalArgs: ['--num-logos', '20', '--refs-per-logo', '5', '--positive-samples', '4', '--negative-samples', '8', ...MATCHING],
       };
     case 'tiny':
       return {

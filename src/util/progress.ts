@@ -26,6 +26,8 @@ export class Progress {
   private readonly start = Date.now();
   private lastDraw = 0;
   private extra = '';
+  /** what the last printed line showed (count, info), so finish() does not repeat it in logs */
+  private drawn: [number, string] | null = null;
   private readonly o: Required<Omit<ProgressOptions, 'total'>> & { total?: number };
 
   constructor(opts: ProgressOptions) {
@@ -70,6 +72,8 @@ export class Progress {
   private draw(final: boolean): void {
     if (this.o.quiet) return;
     const tty = this.o.stream.isTTY;
+    if (final && !tty && this.drawn && this.drawn[0] === this.done && this.drawn[1] === this.extra) return;
+    this.drawn = [this.done, this.extra];
     this.o.stream.write(tty ? `\r\x1b[2K${this.line()}${final ? '\n' : ''}` : `${this.line()}\n`);
   }
 

@@ -3,7 +3,8 @@
  * baseline) on the same sample; writes report.html (inline SVG plots), report.md, report.json.
  */
 import type { CommandModule } from 'yargs';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../backend/index.js';
 import { LogolabError } from '../../errors.js';
@@ -13,6 +14,7 @@ import { drawSample, embeddingPass, openSource, type Source } from '../../eval/r
 import { parseNumberList } from '../../eval/sweep.js';
 import { compareModels } from '../../report/compare.js';
 import { renderHtml, renderMarkdown } from '../../report/render.js';
+import { exportCheckpoint } from '../../../training/export.js';
 import { counting, loadEncoder, matchOptions, passOptions, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 export const command: CommandModule = {
@@ -21,7 +23,7 @@ export const command: CommandModule = {
   builder: (y) =>
     withEvalOptions(y)
       .option('baseline', { type: 'string', describe: 'baseline model folder' })
-      .option('candidate', { type: 'string', describe: 'candidate model folder, or a LoRA adapter folder (applied to --baseline)' })
+      .option('candidate', { type: 'string', describe: 'candidate model folder, a LoRA adapter folder (applied to --baseline), or a training checkpoint (.ckpt)' })
       .option('baseline-embeddings', { type: 'string', describe: 'exchange file for the baseline (instead of --baseline)' })
       .option('candidate-embeddings', { type: 'string', describe: 'exchange file for the candidate (instead of --candidate)' })
       .option('report', { type: 'string', demandOption: true, describe: 'output folder for report.html, report.md, report.json' }),
@@ -54,7 +56,13 @@ export const command: CommandModule = {
         loaded?.model.dispose();
       }
     };
-    const cand = a.candidate as string | undefined;
+    let cand = a.candidate as string | undefined;
+    if (cand && cand.endsWith('.ckpt')) {
+      // A training checkpoint: export it (LoRA merged) to a temporary HF folder and compare that.
+      const tmp = mkdtempSync(join(tmpdir(), 'logolab-compare-'));
+      await exportCheckpoint(cand, join(tmp, 'model'), { format: 'hf' });
+      cand = join(tmp, 'model');
+    }
     const candIsAdapter = !!cand && existsSync(join(cand, 'adapter_config.json'));
     const b = await side('baseline', srcB, a.baseline as string | undefined, undefined);
     const c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : cand, candIsAdapter ? cand : undefined);
