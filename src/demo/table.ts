@@ -55,6 +55,16 @@ export function readComparison(reportJson: string): DemoComparison {
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
+/** The win line, saying plainly when a "win" is smaller than one count either way. */
+function verdict(c: DemoComparison): string {
+  if (!c.candidateWins) return 'The fine-tuned model does NOT beat the baseline on both F1 and precision@1.';
+  const [b, k] = [c.rows[0], c.rows[1]];
+  const small = b && k && Math.abs(k.tp - b.tp) + Math.abs(k.fp - b.fp) + Math.abs(k.fn - b.fn) <= 2 && k.p1 !== null && b.p1 !== null && k.p1 - b.p1 < 0.02;
+  return small
+    ? 'The fine-tuned model is ahead of the baseline on both F1 and precision@1, but only by a count or two: within noise on this sample.'
+    : 'The fine-tuned model beats the baseline on both F1 and precision@1.';
+}
+
 export function formatComparison(c: DemoComparison): string {
   const head = ['model', 'F1', 'precision', 'recall', 'TP/FP/FN', 'best F1 (thr)', 'precision@1', 'MAP@R'];
   const lines = c.rows.map((r) => [r.label, pct(r.f1), pct(r.precision), pct(r.recall), `${r.tp}/${r.fp}/${r.fn}`, `${pct(r.bestF1)} (${r.bestThreshold})`, pct(r.p1), pct(r.mapAtR)]);
@@ -65,6 +75,6 @@ export function formatComparison(c: DemoComparison): string {
     fmt(head),
     '|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|',
     ...lines.map(fmt),
-    c.candidateWins ? 'The fine-tuned model beats the baseline on both F1 and precision@1.' : 'The fine-tuned model does NOT beat the baseline on both F1 and precision@1.',
+    verdict(c),
   ].join('\n');
 }
