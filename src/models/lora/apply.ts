@@ -144,36 +144,37 @@ function assertFinite(t: tf.Tensor, what: string): void {
  * anything) when an adapter or a merged weight would be non-finite. Returns how many were merged.
  */
 export function mergeLora(model: LoraHost): number {
-  const sites = activeSites(model);
-  const next: tf.Tensor2D[] = [];
-  try {
-    for (const s of sites) {
-      const w = tf.tidy(() => tf.add(s.linear.weight, delta(s.lora)) as tf.Tensor2D);
-      next.push(w);
-      assertFinite(w, `layer ${s.layer} ${s.target}: merged weight`);
-    }
-  } catch (e) {
-    for (const t of next) t.dispose();
-    throw e;
-  }
-  sites.forEach((s, k) => {
-    s.linear.weight.dispose();
-    s.linear.weight = next[k]!;
+  return swapWeights(activeSites(model), (s) => tf.add(s.linear.weight, delta(s.lora)), 'merged', (s) => {
     merged.set(s.linear, s.lora);
     s.linear.lora = null;
   });
-  return sites.length;
 }
 
 /** Undoes mergeLora: W ← W − scaling·(B·A) and re-attaches the adapters. Returns how many. */
 export function unmergeLora(model: LoraHost): number {
   const sites = allSites(model).filter((s) => merged.has(s.linear));
+  return swapWeights(sites, (s) => tf.sub(s.linear.weight, delta(merged.get(s.linear)!)), 'unmerged', (s) => {
+    s.linear.lora = merged.get(s.linear)!;
+    merged.delete(s.linear);
+  });
+}
+
+/**
+ * All-or-nothing weight replacement for merge/unmerge: every new weight is computed and checked
+ * finite before any old one is touched, so a non-finite result leaves the model unchanged.
+ */
+function swapWeights<S extends LoraSite>(
+  sites: S[],
+  compute: (s: S) => tf.Tensor,
+  what: string,
+  after: (s: S) => void,
+): number {
   const next: tf.Tensor2D[] = [];
   try {
     for (const s of sites) {
-      const w = tf.tidy(() => tf.sub(s.linear.weight, delta(merged.get(s.linear)!)) as tf.Tensor2D);
+      const w = tf.tidy(() => compute(s) as tf.Tensor2D);
       next.push(w);
-      assertFinite(w, `layer ${s.layer} ${s.target}: unmerged weight`);
+      assertFinite(w, `layer ${s.layer} ${s.target}: ${what} weight`);
     }
   } catch (e) {
     for (const t of next) t.dispose();
@@ -182,8 +183,7 @@ export function unmergeLora(model: LoraHost): number {
   sites.forEach((s, k) => {
     s.linear.weight.dispose();
     s.linear.weight = next[k]!;
-    s.linear.lora = merged.get(s.linear)!;
-    merged.delete(s.linear);
+    after(s);
   });
   return sites.length;
 }
