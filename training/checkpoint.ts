@@ -55,7 +55,10 @@ export interface TrainState {
   /** state of the trainer's RNG (src/util/rng) */
   rng: object;
   adam_t: number;
+  /** validation separation at the best epoch */
   best_separation: number | null;
+  /** the best epoch's value of config.best_metric (val_loss negated, so higher is better); absent in old checkpoints */
+  best_score?: number | null;
   best_epoch: number | null;
   patience_counter: number;
   nonfinite_steps: number;

@@ -94,6 +94,10 @@ export interface TrainingConfig {
   preprocess_mode: 'default' | 'letterbox' | 'stretch';
   /** with base_model preset:…: overrides of the preset's vision config (e.g. image_size, hidden_size) */
   vision_config: Record<string, unknown>;
+  /** validation metric that picks the best checkpoint and drives early stopping (val_loss: lower is better) */
+  best_metric: 'separation' | 'precision_at_1' | 'map_at_r' | 'val_loss';
+  /** with base_model preset:…: preprocessor_config.json overrides (HF field names), exported with the model */
+  image_processor: Record<string, unknown>;
 }
 
 type Kind = 'int' | 'float' | 'string' | 'bool' | 'string[]' | 'object' | { enum: readonly string[] };
@@ -162,6 +166,8 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
   lora_target_modules: { kind: 'string[]', default: ['q_proj', 'v_proj'], help: 'LoRA targets' },
   preprocess_mode: { kind: { enum: ['default', 'letterbox', 'stretch'] }, default: 'default', help: 'image preprocessing mode' },
   vision_config: { kind: 'object', default: {}, help: 'preset vision-config overrides (JSON on the command line)' },
+  best_metric: { kind: { enum: ['separation', 'precision_at_1', 'map_at_r', 'val_loss'] }, default: 'separation', help: 'best-checkpoint / early-stopping metric (reference: separation)' },
+  image_processor: { kind: 'object', default: {}, help: 'preset preprocessor_config.json overrides, e.g. {do_center_crop: false, size: {height: 64, width: 64}}' },
 };
 
 export const CONFIG_KEYS = Object.keys(CONFIG_FIELDS) as (keyof TrainingConfig)[];

@@ -1,7 +1,7 @@
 /**
  * The training loop: P×K micro-batches → (standard | cached) loss and gradients → accumulation →
  * finite check → optional clipping → AdamW at the scheduled learning rate; validation every
- * eval_every_n_epochs; best checkpoint by separation (min_delta); early stopping (patience);
+ * eval_every_n_epochs; best checkpoint by config.best_metric (reference: separation; min_delta); early stopping (patience);
  * periodic checkpoints; `last.ckpt` after every epoch and on SIGINT/SIGTERM; training_history.json
  * and train.log in checkpoint_dir.
  *
@@ -72,11 +72,23 @@ export interface StepInfo {
   skipped: boolean;
 }
 
+/** The best-checkpoint score of a validation result, oriented so that higher is better. */
+export function bestScoreOf(metric: TrainingConfig['best_metric'], v: { separation: number; precision_at_1: number; map_at_r: number; loss?: number }): number {
+  if (metric === 'val_loss') {
+    if (v.loss === undefined || !Number.isFinite(v.loss)) throw new LogolabError('best_metric val_loss: validation produced no finite loss');
+    return -v.loss;
+  }
+  return v[metric];
+}
+
 export interface TrainResult {
   status: 'completed' | 'early_stopped' | 'interrupted';
   epochs: number;
   steps: number;
   best_separation: number | null;
+  best_metric: TrainingConfig['best_metric'];
+  /** the best epoch's best_metric value (null when never validated) */
+  best_score: number | null;
   best_epoch: number | null;
   history: EpochRecord[];
   last_checkpoint: string;
@@ -94,6 +106,8 @@ export class Trainer {
   private batchInEpoch = 0;
   private globalStep = 0;
   private bestSeparation: number | null = null;
+  /** config.best_metric at the best epoch, oriented so that higher is better */
+  private bestScore: number | null = null;
   private bestEpoch: number | null = null;
   private patience = 0;
   private nonfinite = 0;
@@ -134,6 +148,7 @@ export class Trainer {
     this.globalStep = s.global_step;
     this.rng = makeRng(`train:${this.config.seed}`, s.rng);
     this.bestSeparation = s.best_separation;
+    this.bestScore = s.best_score ?? (this.config.best_metric === 'separation' ? s.best_separation : null);
     this.bestEpoch = s.best_epoch;
     this.patience = s.patience_counter;
     this.nonfinite = s.nonfinite_steps;
@@ -154,6 +169,7 @@ export class Trainer {
       rng: this.rng.state(),
       adam_t: this.optimizer.t,
       best_separation: this.bestSeparation,
+      best_score: this.bestScore,
       best_epoch: this.bestEpoch,
       patience_counter: this.patience,
       nonfinite_steps: this.nonfinite,
@@ -371,7 +387,9 @@ export class Trainer {
         if ((this.epoch + 1) % c.eval_every_n_epochs === 0) {
           const v = await this.validate();
           rec.val = { ...v };
-          if (this.bestSeparation === null || v.separation > this.bestSeparation + c.min_delta) {
+          const score = bestScoreOf(c.best_metric, v);
+          if (this.bestScore === null || score > this.bestScore + c.min_delta) {
+            this.bestScore = score;
             this.bestSeparation = v.separation;
             this.bestEpoch = this.epoch + 1;
             this.patience = 0;
@@ -399,7 +417,7 @@ export class Trainer {
         lastPath = this.save('last', 'epoch');
         if (rec.val && this.patience >= c.patience) {
           status = 'early_stopped';
-          const msg = `early stopping at epoch ${rec.epoch}: no separation improvement > ${c.min_delta} for ${c.patience} evaluations`;
+          const msg = `early stopping at epoch ${rec.epoch}: no ${c.best_metric} improvement > ${c.min_delta} for ${c.patience} evaluations`;
           log('info', msg);
           this.logLine(msg);
           break;
@@ -420,6 +438,8 @@ export class Trainer {
       epochs: this.epoch,
       steps: this.globalStep,
       best_separation: this.bestSeparation,
+      best_metric: c.best_metric,
+      best_score: this.bestScore === null ? null : c.best_metric === 'val_loss' ? -this.bestScore : this.bestScore,
       best_epoch: this.bestEpoch,
       history: this.history,
       last_checkpoint: lastPath,

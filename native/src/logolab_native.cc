@@ -414,6 +414,21 @@ LL_CLONES void sigmoidF(const float *x, float *o, size_t n) {
 LL_CLONES void expF(const float *x, float *o, size_t n) {
   for (size_t i = 0; i < n; i++) o[i] = fexp(x[i]);
 }
+// quick_gelu(x) = x · σ(1.702·x), rounded step by step as the composite tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)))
+constexpr float QG = 1.702f;
+LL_CLONES void quickGeluF(const float *x, float *o, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float t = x[i] * QG, sg = 1.0f / (1.0f + fexp(-t));
+    o[i] = x[i] * sg;
+  }
+}
+// d/dx: dy·σ + 1.702·(dy·x)·σ·(1 − σ), the terms tfjs's autodiff of the composite adds up
+LL_CLONES void quickGeluGradF(const float *dy, const float *x, float *o, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float t = x[i] * QG, sg = 1.0f / (1.0f + fexp(-t));
+    o[i] = dy[i] * sg + ((dy[i] * x[i]) * (sg * (1.0f - sg))) * QG;
+  }
+}
 // scatter(x, out, shape, dstStrides): contiguous x of `shape` written into out at element strides
 // dstStrides (PadV2's interior; out is already filled with the pad value).
 void scatterRec(int d, int rank, const int32_t *shape, const int32_t *st, const float *&x, float *o) {
@@ -547,48 +562,140 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// conv2d(x, filter, out, params: Int32Array[N,H,W,C, fh,fw, sh,sw, dh,dw, padTop,padLeft, outH,outW, outC])
-// NHWC input, HWIO filter, NHWC output: im2col per image then one sgemm.
+// Conv2D and its two gradients share one geometry (params Int32Array[N,H,W,C, fh,fw, sh,sw, dh,dw,
+// padTop,padLeft, outH,outW, outC]; NHWC activations, HWIO filter) and one column layout:
+// col[(n·oh + r)·ow + q, (i·fw + j)·C + c] = x[n, r·sh + i·dh − pt, q·sw + j·dw − pl, c] (0 outside).
+struct ConvGeom {
+  int64_t N, H, W, C, fh, fw, sh, sw, dh, dw, pt, pl, oh, ow, oc;
+  int64_t KK() const { return fh * fw * C; }
+  int64_t P() const { return oh * ow; }
+  // images per im2col group: ≤ 8M floats of columns, so each group is one large sgemm
+  int64_t group() const { return std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(8) << 20) / std::max<int64_t>(1, P() * KK()))); }
+};
+
+bool readGeom(napi_env env, const I32 &p, ConvGeom *g, const char *what) {
+  if (p.n < 15) { fail(env, (std::string(what) + ": params too short").c_str()); return false; }
+  *g = ConvGeom{p.p[0], p.p[1], p.p[2], p.p[3], p.p[4], p.p[5], p.p[6], p.p[7], p.p[8], p.p[9], p.p[10], p.p[11], p.p[12], p.p[13], p.p[14]};
+  return true;
+}
+
+// im2col of images [n0, n0+g) into col ([g·P, KK])
+void im2col(const ConvGeom &G, const float *xp, int64_t n0, int64_t g, float *colp) {
+  const int64_t KK = G.KK();
+  parallelFor(g * G.oh, std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, G.ow * KK)), [=](int64_t s, int64_t e) {
+    for (int64_t gr = s; gr < e; gr++) {
+      const int64_t gi = gr / G.oh, r = gr % G.oh;
+      const float *xn = xp + (n0 + gi) * G.H * G.W * G.C;
+      for (int64_t q = 0; q < G.ow; q++) {
+        float *cr = colp + ((gi * G.oh + r) * G.ow + q) * KK;
+        for (int64_t i = 0; i < G.fh; i++) {
+          const int64_t yy = r * G.sh + i * G.dh - G.pt;
+          for (int64_t j = 0; j < G.fw; j++) {
+            const int64_t xx = q * G.sw + j * G.dw - G.pl;
+            float *dst = cr + (i * G.fw + j) * G.C;
+            if (yy < 0 || yy >= G.H || xx < 0 || xx >= G.W) std::memset(dst, 0, size_t(G.C) * sizeof(float));
+            else std::memcpy(dst, xn + (yy * G.W + xx) * G.C, size_t(G.C) * sizeof(float));
+          }
+        }
+      }
+    }
+  });
+}
+
+// col2im: dx[n0 + gi] += scatter of col rows (the adjoint of im2col). Parallel over images, so no
+// two threads write the same pixel.
+void col2im(const ConvGeom &G, const float *colp, int64_t n0, int64_t g, float *dxp) {
+  const int64_t KK = G.KK();
+  parallelFor(g, std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, G.P() * KK)), [=](int64_t s, int64_t e) {
+    for (int64_t gi = s; gi < e; gi++) {
+      float *dxn = dxp + (n0 + gi) * G.H * G.W * G.C;
+      for (int64_t r = 0; r < G.oh; r++)
+        for (int64_t q = 0; q < G.ow; q++) {
+          const float *cr = colp + ((gi * G.oh + r) * G.ow + q) * KK;
+          for (int64_t i = 0; i < G.fh; i++) {
+            const int64_t yy = r * G.sh + i * G.dh - G.pt;
+            if (yy < 0 || yy >= G.H) continue;
+            for (int64_t j = 0; j < G.fw; j++) {
+              const int64_t xx = q * G.sw + j * G.dw - G.pl;
+              if (xx < 0 || xx >= G.W) continue;
+              const float *src = cr + (i * G.fw + j) * G.C;
+              float *dst = dxn + (yy * G.W + xx) * G.C;
+              for (int64_t c = 0; c < G.C; c++) dst[c] += src[c];
+            }
+          }
+        }
+    }
+  });
+}
+
+// conv2d(x, filter, out, params): out[N·P, oc] = col[N·P, KK] × filter[KK, oc]
 napi_value Conv2d(napi_env env, napi_callback_info info) {
   size_t argc = 4; napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 4) { fail(env, "conv2d: needs 4 arguments"); return nullptr; }
-  F32 x, w, o; I32 p;
+  F32 x, w, o; I32 p; ConvGeom G;
   if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &w, "filter") || !getF32(env, argv[2], &o, "out") || !getI32(env, argv[3], &p, "params")) return nullptr;
-  if (p.n < 15) { fail(env, "conv2d: params too short"); return nullptr; }
-  const int64_t N = p.p[0], H = p.p[1], W = p.p[2], C = p.p[3], fh = p.p[4], fw = p.p[5], sh = p.p[6], sw = p.p[7], dh = p.p[8], dw = p.p[9],
-                pt = p.p[10], pl = p.p[11], oh = p.p[12], ow = p.p[13], oc = p.p[14];
-  if (x.n < size_t(N * H * W * C) || w.n < size_t(fh * fw * C * oc) || o.n < size_t(N * oh * ow * oc)) { fail(env, "conv2d: array too small"); return nullptr; }
-  const int64_t KK = fh * fw * C, P = oh * ow;
+  if (!readGeom(env, p, &G, "conv2d")) return nullptr;
+  const int64_t KK = G.KK(), P = G.P(), N = G.N, oc = G.oc;
+  if (x.n < size_t(N * G.H * G.W * G.C) || w.n < size_t(KK * oc) || o.n < size_t(N * P * oc)) { fail(env, "conv2d: array too small"); return nullptr; }
   if (N * P * oc == 0) return nullptr;
   if (KK == 0) { std::memset(o.p, 0, size_t(N * P * oc) * sizeof(float)); return nullptr; }
-  // im2col over groups of images (≤ 8M floats of columns) so each group is one large sgemm
-  const int64_t group = std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(8) << 20) / std::max<int64_t>(1, P * KK)));
+  const int64_t group = G.group();
   std::vector<float> col(size_t(group * P * KK));
   for (int64_t n0 = 0; n0 < N; n0 += group) {
     const int64_t g = std::min(group, N - n0);
-    float *colp = col.data();
-    const float *xp = x.p;
-    parallelFor(g * oh, std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, ow * KK)), [=](int64_t s, int64_t e) {
-      for (int64_t gr = s; gr < e; gr++) {
-        const int64_t gi = gr / oh, r = gr % oh;
-        const float *xn = xp + (n0 + gi) * H * W * C;
-        for (int64_t q = 0; q < ow; q++) {
-          float *cr = colp + ((gi * oh + r) * ow + q) * KK;
-          for (int64_t i = 0; i < fh; i++) {
-            const int64_t yy = r * sh + i * dh - pt;
-            for (int64_t j = 0; j < fw; j++) {
-              const int64_t xx = q * sw + j * dw - pl;
-              float *dst = cr + (i * fw + j) * C;
-              if (yy < 0 || yy >= H || xx < 0 || xx >= W) std::memset(dst, 0, size_t(C) * sizeof(float));
-              else std::memcpy(dst, xn + (yy * W + xx) * C, size_t(C) * sizeof(float));
-            }
-          }
-        }
-      }
-    });
+    im2col(G, x.p, n0, g, col.data());
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g * P), int(oc), int(KK), 1.0f, col.data(), int(KK), w.p, int(oc), 0.0f,
                 o.p + n0 * P * oc, int(oc));
+  }
+  return nullptr;
+}
+
+// conv2dBackpropFilter(x, dy, dfilter, params): dfilter[KK, oc] = Σ_groups col[gP, KK]ᵀ × dy[gP, oc]
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 4) { fail(env, "conv2dBackpropFilter: needs 4 arguments"); return nullptr; }
+  F32 x, dy, o; I32 p; ConvGeom G;
+  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &dy, "dy") || !getF32(env, argv[2], &o, "out") || !getI32(env, argv[3], &p, "params")) return nullptr;
+  if (!readGeom(env, p, &G, "conv2dBackpropFilter")) return nullptr;
+  const int64_t KK = G.KK(), P = G.P(), N = G.N, oc = G.oc;
+  if (x.n < size_t(N * G.H * G.W * G.C) || dy.n < size_t(N * P * oc) || o.n < size_t(KK * oc)) { fail(env, "conv2dBackpropFilter: array too small"); return nullptr; }
+  if (KK * oc == 0) return nullptr;
+  std::memset(o.p, 0, size_t(KK * oc) * sizeof(float));
+  if (N * P == 0) return nullptr;
+  const int64_t group = G.group();
+  std::vector<float> col(size_t(group * P * KK));
+  for (int64_t n0 = 0; n0 < N; n0 += group) {
+    const int64_t g = std::min(group, N - n0);
+    im2col(G, x.p, n0, g, col.data());
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(KK), int(oc), int(g * P), 1.0f, col.data(), int(KK), dy.p + n0 * P * oc, int(oc),
+                1.0f, o.p, int(oc));
+  }
+  return nullptr;
+}
+
+// conv2dBackpropInput(dy, filter, dx, params): dcol[gP, KK] = dy[gP, oc] × filter[KK, oc]ᵀ, then col2im into dx
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 4) { fail(env, "conv2dBackpropInput: needs 4 arguments"); return nullptr; }
+  F32 dy, w, o; I32 p; ConvGeom G;
+  if (!getF32(env, argv[0], &dy, "dy") || !getF32(env, argv[1], &w, "filter") || !getF32(env, argv[2], &o, "out") || !getI32(env, argv[3], &p, "params")) return nullptr;
+  if (!readGeom(env, p, &G, "conv2dBackpropInput")) return nullptr;
+  const int64_t KK = G.KK(), P = G.P(), N = G.N, oc = G.oc, xsize = N * G.H * G.W * G.C;
+  if (dy.n < size_t(N * P * oc) || w.n < size_t(KK * oc) || o.n < size_t(xsize)) { fail(env, "conv2dBackpropInput: array too small"); return nullptr; }
+  if (xsize == 0) return nullptr;
+  std::memset(o.p, 0, size_t(xsize) * sizeof(float));
+  if (P * KK == 0) return nullptr;
+  const int64_t group = G.group();
+  std::vector<float> col(size_t(group * P * KK));
+  for (int64_t n0 = 0; n0 < N; n0 += group) {
+    const int64_t g = std::min(group, N - n0);
+    if (oc == 0) std::memset(col.data(), 0, col.size() * sizeof(float));
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(g * P), int(KK), int(oc), 1.0f, dy.p + n0 * P * oc, int(oc), w.p, int(oc), 0.0f,
+                     col.data(), int(KK));
+    col2im(G, col.data(), n0, g, o.p);
   }
   return nullptr;
 }
@@ -625,7 +732,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   int64_t op; F32 x, o;
   if (!getInt(env, argv[0], &op) || !getF32(env, argv[1], &x, "x") || !getF32(env, argv[2], &o, "out")) return nullptr;
   if (o.n < x.n) { fail(env, "unary: out too small"); return nullptr; }
-  if (op < 0 || op > 11) { fail(env, "unary: unknown op"); return nullptr; }
+  if (op < 0 || op > 12) { fail(env, "unary: unknown op"); return nullptr; }
   const float *xp = x.p; float *opp = o.p;
   parallelFor(int64_t(x.n), GRAIN, [=](int64_t s, int64_t e) {
     const float *xs = xp + s; float *os = opp + s; const size_t n = size_t(e - s);
@@ -635,6 +742,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
       case 2: erfD(xs, os, n); break;
       case 3: tanhD(xs, os, n); break;
       case 11: cubeD(xs, os, n); break;
+      case 12: quickGeluF(xs, os, n); break;
       case 4: unaryRun<4>(xs, os, n); break;
       case 5: unaryRun<5>(xs, os, n); break;
       case 6: unaryRun<6>(xs, os, n); break;
@@ -644,6 +752,19 @@ napi_value Unary(napi_env env, napi_callback_info info) {
       default: unaryRun<10>(xs, os, n); break;
     }
   });
+  return nullptr;
+}
+
+// quickGeluGrad(dy, x, dx): the gradient of unary op 12
+napi_value QuickGeluGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 3) { fail(env, "quickGeluGrad: needs 3 arguments"); return nullptr; }
+  F32 dy, x, o;
+  if (!getF32(env, argv[0], &dy, "dy") || !getF32(env, argv[1], &x, "x") || !getF32(env, argv[2], &o, "out")) return nullptr;
+  if (dy.n != x.n || o.n < x.n) { fail(env, "quickGeluGrad: sizes differ"); return nullptr; }
+  const float *dp = dy.p, *xp = x.p; float *opp = o.p;
+  parallelFor(int64_t(x.n), GRAIN, [=](int64_t s, int64_t e) { quickGeluGradF(dp + s, xp + s, opp + s, size_t(e - s)); });
   return nullptr;
 }
 
@@ -703,12 +824,15 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"quickGeluGrad", nullptr, QuickGeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rowsum", nullptr, Rowsum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scatter", nullptr, Scatter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layernorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layernormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setBatchThreads", nullptr, SetBatchThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, GetInfo, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -12,9 +12,11 @@
  * Replaced kernels (chosen by measurement, see scripts/bench-native.ts):
  *   BatchMatMul, _FusedMatMul       — cblas_sgemm, transposes as BLAS flags (never materialised),
  *                                     true broadcasting of batch dims
- *   Conv2D (NHWC)                   — im2col + sgemm
+ *   Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput (NHWC) — im2col/col2im + sgemm (the filter
+ *                                     gradient is what full training of the patch embedding needs)
  *   Add Sub Multiply RealDiv SquaredDifference Maximum Minimum — broadcasting by strides (the stock
  *                                     broadcasting path allocates index arrays per element)
+ *   Concat                          — one memcpy per (outer row, input)
  *   Transpose Slice PadV2           — strided copies (Transpose with a tiled 2-D inner block); the stock
  *                                     kernels do per-element index math (PadV2 is Slice's gradient)
  *   Softmax                         — one pass per row (stock: 5 kernels incl. 2 broadcasting ones)
@@ -25,6 +27,8 @@
  *                                     erf/tanh in double as the stock kernels compute them)
  *   + LogolabLayerNorm / LogolabLayerNormGrad: new kernels behind fusedLayerNorm(), which
  *     src/models/layers.ts layerNorm() uses on the cpu backend (1 pass instead of ~9 kernels)
+ *   + LogolabQuickGelu / LogolabQuickGeluGrad: behind fusedQuickGelu(), used by the ViT blocks'
+ *     quick_gelu (1 pass instead of 3 kernels forward, ~6 backward)
  * The memory-bound kernels split large work (≥ 64K elements) over the same threads as BLAS.
  * Choice (measured, see the report of issue 8): on 2 cores the cpu backend with these kernels beats
  * wasm on every matmul shape (wasm's XNNPACK is single-threaded in Node and slow for transposed and
@@ -53,6 +57,9 @@ interface Addon {
   rowsum(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
   setBatchThreads(on: boolean): void;
   conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, params: Int32Array): void;
+  quickGeluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, params: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, params: Int32Array): void;
   setThreads(n: number): void;
   info(): { threads: number; blas: string };
 }
@@ -406,28 +413,92 @@ function unaryKernel(name: string): Impl {
   };
 }
 
+// ------------------------------------------------------------------------------------------------
+// Concat (float32): per outer row, one TypedArray.set per input chunk (memcpy). The stock kernel
+// copies element by element through 2-D views; in a ViT it is the [CLS; patches] concat of every
+// forward (≈5 % of a tiny-model step).
+const concat: Impl = ({ inputs, backend, attrs }) => {
+  const ts = Object.values(inputs) as tf.TensorInfo[];
+  if (ts.length === 0) return null;
+  const vals = ts.map((t) => f32(backend, t));
+  if (vals.some((v) => v === null)) return null;
+  const axis = tf.util.parseAxisParam((attrs as unknown as { axis: number }).axis, ts[0]!.shape)[0]!;
+  const outShape = tf.backend_util.computeOutShape(ts.map((t) => t.shape), axis);
+  const out = alloc(size(outShape));
+  if (out.length === 0) return backend.makeTensorInfo(outShape, 'float32', out);
+  const outer = size(outShape.slice(0, axis));
+  const inner = ts.map((t) => size(t.shape.slice(axis)));
+  const row = inner.reduce((a, b) => a + b, 0);
+  for (let r = 0; r < outer; r++) {
+    let off = r * row;
+    for (let i = 0; i < ts.length; i++) {
+      const n = inner[i]!;
+      if (n > 0) out.set(vals[i]!.subarray(r * n, (r + 1) * n), off);
+      off += n;
+    }
+  }
+  return backend.makeTensorInfo(outShape, 'float32', out);
+};
+
+type ConvAttrs = {
+  strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape?: [number, number, number, number]; inputShape?: [number, number, number, number];
+};
+
+/** The addon's conv geometry; null (→ stock kernel) for NCHW. The gradients use dilation 1, as tfjs's do. */
+function convInfo(xShape: number[], filterShape: number[], a: ConvAttrs, dilations: ConvAttrs['dilations']): { c: tf.backend_util.Conv2DInfo; params: Int32Array } | null {
+  const fmt = tf.backend_util.convertConv2DDataFormat(a.dataFormat);
+  if (fmt !== 'channelsLast') return null;
+  const c = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    a.strides, dilations ?? 1, a.pad, a.dimRoundingMode, false, fmt);
+  const params = Int32Array.from([c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.strideHeight,
+    c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left, c.outHeight, c.outWidth, c.outChannels]);
+  return { c, params };
+}
+
 const conv2d: Impl = ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const xv = f32(backend, x), fv = f32(backend, filter);
-  if (!xv || !fv) return null;
-  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as {
-    strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat: 'NHWC' | 'NCHW';
-    dilations: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  };
-  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
-  if (fmt !== 'channelsLast') return null;
-  const c = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-    strides, dilations, pad, dimRoundingMode, false, fmt);
-  const out = alloc(size(c.outShape));
-  addon!.conv2d(xv, fv, out, Int32Array.from([c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.strideHeight,
-    c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left, c.outHeight, c.outWidth, c.outChannels]));
-  return backend.makeTensorInfo(c.outShape.slice(), 'float32', out);
+  const a = attrs as unknown as ConvAttrs;
+  const g = xv && fv ? convInfo(x.shape, filter.shape, a, a.dilations) : null;
+  if (!g) return null;
+  const out = alloc(size(g.c.outShape));
+  addon!.conv2d(xv!, fv!, out, g.params);
+  return backend.makeTensorInfo(g.c.outShape.slice(), 'float32', out);
+};
+
+// Full training (lora_r 0) needs the patch embedding's filter gradient: the stock JS kernel took
+// ~25 s per 64-image step of the tiny model, the im2col + sgemm here a few ms.
+const conv2dBackpropFilter: Impl = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const xv = f32(backend, x), dv = f32(backend, dy);
+  const a = attrs as unknown as ConvAttrs;
+  const g = xv && dv && a.filterShape ? convInfo(x.shape, a.filterShape, a, 1) : null;
+  if (!g) return null;
+  const out = alloc(size(a.filterShape!));
+  addon!.conv2dBackpropFilter(xv!, dv!, out, g.params);
+  return backend.makeTensorInfo(a.filterShape!.slice(), 'float32', out);
+};
+
+const conv2dBackpropInput: Impl = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const dv = f32(backend, dy), fv = f32(backend, filter);
+  const a = attrs as unknown as ConvAttrs;
+  const g = dv && fv && a.inputShape ? convInfo(a.inputShape, filter.shape, a, 1) : null;
+  if (!g) return null;
+  const out = alloc(size(a.inputShape!));
+  addon!.conv2dBackpropInput(dv!, fv!, out, g.params);
+  return backend.makeTensorInfo(a.inputShape!.slice(), 'float32', out);
 };
 
 const kernels: Record<string, Impl> = {
   BatchMatMul: batchMatMul,
   _FusedMatMul: fusedMatMul,
+  Concat: concat,
   Conv2D: conv2d,
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+  Conv2DBackpropInput: conv2dBackpropInput,
   Transpose: transpose,
   Slice: slice,
   PadV2: padV2,
@@ -502,7 +573,47 @@ export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, 
 }
 
 // ------------------------------------------------------------------------------------------------
+// Fused quick_gelu (CLIP's activation, x·σ(1.702x)): one pass forward and one backward instead of
+// 3 kernels forward and ~6 backward over [B, T, 4D] tensors (the largest activations of a ViT).
+const QG = 'LogolabQuickGelu', QG_GRAD = 'LogolabQuickGeluGrad';
+
+const quickGeluKernel: tf.KernelFunc = (args) => {
+  const { inputs, backend: b } = args as unknown as Args;
+  const x = (inputs as { x: tf.TensorInfo }).x;
+  const out = alloc(size(x.shape));
+  if (out.length > 0) addon!.unary(12, f32(b, x)!, out);
+  return b.makeTensorInfo(x.shape.slice(), 'float32', out);
+};
+
+const quickGeluGradKernel: tf.KernelFunc = (args) => {
+  const { inputs, backend: b } = args as unknown as Args;
+  const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  const out = alloc(size(x.shape));
+  if (out.length > 0) addon!.quickGeluGrad(f32(b, dy)!, f32(b, x)!, out);
+  return b.makeTensorInfo(x.shape.slice(), 'float32', out);
+};
+
+const quickGeluOp = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: tf.engine().runKernel(QG, { x }, {}) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(QG_GRAD, { dy, x: saved[0]! }, {}) as tf.Tensor,
+  };
+}) as unknown as CustomGradFunc) as unknown as (x: tf.Tensor) => tf.Tensor;
+
+/** quick_gelu through the fused native kernels, or null when they do not apply (then: the composite). */
+export function fusedQuickGelu(x: tf.Tensor): tf.Tensor | null {
+  if (!installed || tf.getBackend() !== 'cpu' || x.dtype !== 'float32') return null;
+  return quickGeluOp(x);
+}
+
+// ------------------------------------------------------------------------------------------------
 let installed = false;
+
+/** Are the native kernels registered on the cpu backend right now? */
+export function nativeKernelsInstalled(): boolean {
+  return installed;
+}
 
 /** Registers the native kernels on the cpu backend (idempotent). False when the addon is unavailable. */
 export function installNativeKernels(): boolean {
@@ -515,7 +626,7 @@ export function installNativeKernels(): boolean {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: nativeKernel(name) });
   }
-  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel]] as const) {
+  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel], [QG, quickGeluKernel], [QG_GRAD, quickGeluGradKernel]] as const) {
     if (!tf.getKernel(kernelName, 'cpu')) tf.registerKernel({ kernelName, backendName: 'cpu', kernelFunc });
   }
   installed = true;

@@ -9,6 +9,7 @@ interface ModelEntry {
   atThreshold: Counts;
   best: { threshold: number; counts: Counts };
   retrieval?: { overall?: { precision_at_1: number; r_precision: number; map_at_r: number; recall_at_k?: Record<string, number> } } | null;
+  calibration?: { threshold: number | null; test: Counts | null; testImages: number } | null;
 }
 
 export interface DemoRow {
@@ -24,12 +25,14 @@ export interface DemoRow {
   bestThreshold: number;
   p1: number | null;
   mapAtR: number | null;
+  /** F1 on the held-out half at this model's own calibrated threshold (compare --calibrate f1) */
+  calibrated: { threshold: number; counts: Counts; images: number } | null;
 }
 
 export interface DemoComparison {
   threshold: number;
   rows: DemoRow[];
-  /** the candidate beats the baseline on both F1 (at the demo's threshold) and precision@1 */
+  /** the candidate beats the baseline on both F1 (calibrated when available, else at the demo's threshold) and precision@1 */
   candidateWins: boolean;
 }
 
@@ -47,10 +50,12 @@ export function readComparison(reportJson: string): DemoComparison {
       label: m.label, name: m.name, f1: m.atThreshold.f1, precision: m.atThreshold.precision, recall: m.atThreshold.recall,
       tp: m.atThreshold.tp, fp: m.atThreshold.fp, fn: m.atThreshold.fn, bestF1: m.best.counts.f1, bestThreshold: m.best.threshold,
       p1: o ? o.precision_at_1 : null, mapAtR: o ? o.map_at_r : null,
+      calibrated: m.calibration?.test && m.calibration.threshold !== null ? { threshold: m.calibration.threshold, counts: m.calibration.test, images: m.calibration.testImages } : null,
     };
   });
   const [b, c] = rows as [DemoRow, DemoRow];
-  return { threshold: d.options.threshold, rows, candidateWins: c.f1 > b.f1 && (c.p1 ?? -1) > (b.p1 ?? -1) };
+  const f1 = (r: DemoRow) => (b.calibrated && c.calibrated ? r.calibrated!.counts.f1 : r.f1);
+  return { threshold: d.options.threshold, rows, candidateWins: f1(c) > f1(b) && (c.p1 ?? -1) > (b.p1 ?? -1) };
 }
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
@@ -59,19 +64,23 @@ const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}
 function verdict(c: DemoComparison): string {
   if (!c.candidateWins) return 'The fine-tuned model does NOT beat the baseline on both F1 and precision@1.';
   const [b, k] = [c.rows[0], c.rows[1]];
-  const small = b && k && Math.abs(k.tp - b.tp) + Math.abs(k.fp - b.fp) + Math.abs(k.fn - b.fn) <= 2 && k.p1 !== null && b.p1 !== null && k.p1 - b.p1 < 0.02;
+  // counts of the F1 the verdict used (calibrated when both have it)
+  const cnt = (r: DemoRow) => (b?.calibrated && k?.calibrated ? r.calibrated!.counts : r);
+  const small = b && k && Math.abs(cnt(k).tp - cnt(b).tp) + Math.abs(cnt(k).fp - cnt(b).fp) + Math.abs(cnt(k).fn - cnt(b).fn) <= 2 && k.p1 !== null && b.p1 !== null && k.p1 - b.p1 < 0.02;
   return small
     ? 'The fine-tuned model is ahead of the baseline on both F1 and precision@1, but only by a count or two: within noise on this sample.'
     : 'The fine-tuned model beats the baseline on both F1 and precision@1.';
 }
 
 export function formatComparison(c: DemoComparison): string {
-  const head = ['model', 'F1', 'precision', 'recall', 'TP/FP/FN', 'best F1 (thr)', 'precision@1', 'MAP@R'];
-  const lines = c.rows.map((r) => [r.label, pct(r.f1), pct(r.precision), pct(r.recall), `${r.tp}/${r.fp}/${r.fn}`, `${pct(r.bestF1)} (${r.bestThreshold})`, pct(r.p1), pct(r.mapAtR)]);
+  const cal = c.rows.every((r) => r.calibrated);
+  const head = ['model', `F1 @${c.threshold}`, 'precision', 'recall', 'TP/FP/FN', ...(cal ? ['F1 calibrated (thr)'] : []), 'best F1 (thr)', 'precision@1', 'MAP@R'];
+  const lines = c.rows.map((r) => [r.label, pct(r.f1), pct(r.precision), pct(r.recall), `${r.tp}/${r.fp}/${r.fn}`,
+    ...(cal ? [`${pct(r.calibrated!.counts.f1)} (${r.calibrated!.threshold})`] : []), `${pct(r.bestF1)} (${r.bestThreshold})`, pct(r.p1), pct(r.mapAtR)]);
   const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => '| ' + cells.map((s, i) => s.padEnd(w[i]!)).join(' | ') + ' |';
   return [
-    `Held-out test images, gt-boxes, margin matching at threshold ${c.threshold}; retrieval over reference crops:`,
+    `Held-out test images, gt-boxes, margin matching at threshold ${c.threshold}${cal ? `; "calibrated" = each model's own best-F1 threshold chosen on a seeded half of these images, F1 on the other half (${c.rows[0]!.calibrated!.images} images)` : ''}; "best F1" = the best threshold on all of them (optimistic); retrieval over reference crops:`,
     fmt(head),
     '|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|',
     ...lines.map(fmt),

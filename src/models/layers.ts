@@ -6,7 +6,7 @@
  * pass is a plain, non-transposed matmul — the fast path of the wasm backend (XNNPACK).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedLayerNorm } from '../backend/native.js';
+import { fusedLayerNorm, nativeKernelsInstalled } from '../backend/native.js';
 
 /** LoRA adapter on one Linear: y = x·W + b + scaling · dropout(x)·A·B, with A = lora_A^T, B = lora_B^T. */
 export interface LoraAdapter {
@@ -42,7 +42,10 @@ export function applyLinear(x: tf.Tensor, l: Linear, ctx: ForwardContext = INFER
     const inDim = x.shape[x.shape.length - 1]!;
     const lead = x.shape.slice(0, -1);
     const x2 = x.reshape([-1, inDim]) as tf.Tensor2D;
-    let y: tf.Tensor2D = l.bias ? tf.add(tf.matMul(x2, l.weight), l.bias) : tf.matMul(x2, l.weight);
+    // cpu + native kernels: bias inside the sgemm (_FusedMatMul; its gradient sums dy for the bias),
+    // one pass over [N, out] fewer. Elsewhere matMul + add: on wasm the fused kernel's gradient would
+    // bypass the explicit-transpose BatchMatMul gradient (training/matmul_grad.ts).
+    let y: tf.Tensor2D = !l.bias ? tf.matMul(x2, l.weight) : nativeKernelsInstalled() && tf.getBackend() === 'cpu' ? (tf.fused.matMul({ a: x2, b: l.weight as tf.Tensor2D, bias: l.bias }) as tf.Tensor2D) : tf.add(tf.matMul(x2, l.weight), l.bias);
     if (l.lora) {
       const { A, B, scaling, dropout } = l.lora;
       let xin = x2;
@@ -50,7 +53,9 @@ export function applyLinear(x: tf.Tensor, l: Linear, ctx: ForwardContext = INFER
         if (!ctx.nextSeed) throw new Error('LoRA dropout needs a seeded ForwardContext.nextSeed');
         xin = tf.dropout(x2, dropout, undefined, ctx.nextSeed()) as tf.Tensor2D;
       }
-      y = tf.add(y, tf.mul(tf.matMul(tf.matMul(xin, A as tf.Tensor2D), B as tf.Tensor2D), scaling));
+      // scaling applied to the rank-r activations [N, r] rather than the [N, out] product (same value
+      // up to float rounding; r ≪ out)
+      y = tf.add(y, tf.matMul(tf.mul(tf.matMul(xin, A as tf.Tensor2D), scaling), B as tf.Tensor2D));
     }
     return y.reshape([...lead, l.weight.shape[1]]);
   });

@@ -7,7 +7,7 @@
 import type { MatchOptions } from '../match/matchers.js';
 import { evaluate, type PreparedSet } from '../eval/evaluate.js';
 import { scores, type Counting, type Counts, type ImageOutcome } from '../eval/counting.js';
-import { runSweep, type SweepCell } from '../eval/sweep.js';
+import { calibrate, runSweep, type CalibrationResult, type CalibrationTarget, type SweepCell } from '../eval/sweep.js';
 import { referenceRetrieval, type RetrievalReport } from '../eval/retrieval.js';
 
 export interface ModelSide {
@@ -21,6 +21,8 @@ export interface ModelSide {
   fpSims: number[];
   perLogo: Record<string, Counts>;
   retrieval: RetrievalReport | null;
+  /** with --calibrate: this model's own threshold chosen on one half of the images, scored on the other */
+  calibration?: CalibrationResult | null;
 }
 
 export interface LogoVerdict {
@@ -92,9 +94,15 @@ export function compareModels(
   o: MatchOptions,
   thresholds: number[],
   counting: Counting,
-  info: { detector: string; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number },
+  info: { detector: string; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number; calibrate?: CalibrationTarget },
 ): CompareData {
-  const models = sides.map((s) => modelSide(s.label, s.name, s.prepared, o, thresholds, counting));
+  const models = sides.map((s) => {
+    const m = modelSide(s.label, s.name, s.prepared, o, thresholds, counting);
+    // each model gets its own threshold: one fixed threshold favours whichever model's similarity
+    // scale it happens to suit (fine-tuning moves the scale)
+    if (info.calibrate) m.calibration = calibrate(s.prepared, o, thresholds, info.calibrate, info.seed, counting);
+    return m;
+  });
   const set = sides[0]!.prepared.set;
   const perLogo: LogoVerdict[] = set.logos.map((logo) => {
     const b = models[0]!.perLogo[logo]!;

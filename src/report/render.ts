@@ -14,7 +14,14 @@ function countsRow(label: string, c: Counts, t: number): string[] {
 const HEAD = ['model', 'threshold', 'TP', 'FP', 'FN', 'expected', 'precision', 'recall', 'F1'];
 
 function tables(d: CompareData): { head: string[]; rows: string[][] }[] {
-  const main = { head: HEAD, rows: d.models.flatMap((m) => [countsRow(`${m.label} @ given`, m.atThreshold, d.options.threshold), countsRow(`${m.label} @ best F1`, m.best.counts, m.best.threshold)]) };
+  const main = {
+    head: HEAD,
+    rows: d.models.flatMap((m) => [
+      countsRow(`${m.label} @ given`, m.atThreshold, d.options.threshold),
+      countsRow(`${m.label} @ best F1`, m.best.counts, m.best.threshold),
+      ...(m.calibration?.test && m.calibration.threshold !== null ? [countsRow(`${m.label} @ calibrated (held-out half)`, m.calibration.test, m.calibration.threshold)] : []),
+    ]),
+  };
   const retr = {
     head: ['model', 'precision@1', 'recall@5', 'R-precision', 'MAP@R'],
     rows: d.models.map((m) => (m.retrieval ? [m.label, pc(m.retrieval.overall.precision_at_1), pc(m.retrieval.overall.recall_at_k[5] ?? 0), pc(m.retrieval.overall.r_precision), pc(m.retrieval.overall.map_at_r)] : [m.label, '-', '-', '-', '-'])),
@@ -49,7 +56,7 @@ export function renderMarkdown(d: CompareData): string {
     '',
     md(main!),
     '',
-    '"best F1" = the best threshold of the sweep on this same sample (optimistic; use `eval --calibrate` for a held-out choice).',
+    '"best F1" = the best threshold of the sweep on this same sample (optimistic). "calibrated" (with --calibrate) = each model\'s threshold chosen on a seeded half of the test images, scored on the other half.',
     '',
     '## Retrieval over reference crops',
     '',

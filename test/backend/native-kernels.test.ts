@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, expectNoLeak } from '../helpers.js';
 import {
-  nativeKernelsStatus, nativeKernel, stockKernel, installNativeKernels, uninstallNativeKernels, ADDON_PATH, NATIVE_KERNEL_NAMES, fusedLayerNorm,
+  nativeKernelsStatus, nativeKernel, stockKernel, installNativeKernels, uninstallNativeKernels, ADDON_PATH, NATIVE_KERNEL_NAMES, fusedLayerNorm, fusedQuickGelu,
 } from '../../src/backend/native.js';
 import { layerNorm } from '../../src/models/layers.js';
+import { activation } from '../../src/models/vision/blocks.js';
 
 const status = nativeKernelsStatus();
 const skip = status.built ? false : `native addon unavailable: ${status.why}`;
@@ -282,6 +283,35 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test('Concat over every axis, several inputs, size-1 and empty inputs', () => {
+    const cases: [number[][], number][] = [
+      [[[64, 1, 128], [64, 64, 128]], 1], [[[2, 3], [2, 5], [2, 1]], 1], [[[2, 3], [4, 3]], 0], [[[3, 4, 5], [3, 4, 2]], -1],
+      [[[2, 0, 3], [2, 4, 3]], 1], [[[5], [7]], 0], [[[2, 3, 4]], 2],
+    ];
+    for (const [shapes, axis] of cases) {
+      const xs = shapes.map((s) => t(s));
+      compare('Concat', xs as unknown as Record<string, tf.Tensor>, { axis } as unknown as tf.NamedAttrMap);
+      tf.dispose(xs);
+    }
+  });
+
+  test('Conv2DBackpropFilter and Conv2DBackpropInput (NHWC): strides, padding, patch embedding, multi-group', () => {
+    const cases: [number[], number[], number | [number, number], 'same' | 'valid' | number][] = [
+      [[2, 9, 11, 3], [3, 3, 3, 5], 1, 'same'], [[2, 9, 11, 3], [3, 3, 3, 5], 2, 'valid'], [[1, 10, 10, 2], [3, 2, 2, 4], [2, 1], 'same'],
+      [[2, 28, 28, 3], [14, 14, 3, 8], 14, 'valid'], [[4, 64, 64, 3], [16, 16, 3, 16], 16, 'valid'], [[1, 7, 7, 1], [2, 2, 1, 1], 1, 1],
+      [[2, 128, 128, 32], [3, 3, 32, 1], 1, 'same'], // > 8M im2col floats: one image per sgemm group
+      [[0, 5, 5, 2], [3, 3, 2, 2], 1, 'same'], [[2, 5, 5, 0], [3, 3, 0, 2], 1, 'same'],
+    ];
+    for (const [xs, fs, strides, pad] of cases) {
+      const x = t(xs), filter = t(fs);
+      const c = tf.backend_util.computeConv2DInfo(xs as [number, number, number, number], fs as [number, number, number, number], strides, 1, pad);
+      const dy = t(c.outShape);
+      compare('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: fs } as unknown as tf.NamedAttrMap);
+      compare('Conv2DBackpropInput', { dy, filter }, { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xs } as unknown as tf.NamedAttrMap);
+      tf.dispose([x, filter, dy]);
+    }
+  });
+
   test('gradients through the native kernels equal the stock ones (matmul with transposes, softmax, bias add, transpose)', async () => {
     const f = (x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) =>
       tf.tidy(() => {
@@ -348,9 +378,38 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test('fused quick_gelu (forward and gradient) equals the composite x·σ(1.702x) on stock kernels', async () => {
+    for (const shape of [[2, 5, 16], [3, 65, 512], [7], [100003]]) {
+      // wide range (|x| up to ~12) so both saturated tails and the middle are exercised
+      const x = tf.mul(t(shape), 6), w = t(shape);
+      const run = (): Float32Array[] => tf.tidy(() => {
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor) => tf.sum(tf.mul(activation(a, 'quick_gelu'), w)))([x]);
+        return [activation(x, 'quick_gelu').dataSync() as Float32Array, value.dataSync() as Float32Array, grads[0]!.dataSync() as Float32Array];
+      });
+      const fused = fusedQuickGelu(x);
+      assert.ok(fused, 'fused path active on cpu');
+      fused.dispose();
+      const nat = await expectNoLeak(() => run());
+      uninstallNativeKernels();
+      let ref: Float32Array[];
+      try {
+        assert.equal(fusedQuickGelu(x), null, 'fused path off when the native kernels are uninstalled');
+        ref = run();
+      } finally {
+        installNativeKernels();
+      }
+      for (const [i, what] of ['y', 'loss', 'dx'].entries()) {
+        const e = relErr(nat[i]!, ref[i]!);
+        worst.set(`QuickGelu ${what}`, Math.max(worst.get(`QuickGelu ${what}`) ?? 0, e));
+        assert.ok(e <= TOL, `QuickGelu ${what} ${JSON.stringify(shape)}: rel err ${e}`);
+      }
+      tf.dispose([x, w]);
+    }
+  });
+
   test('every replaced kernel is covered by this file', () => {
     const covered = new Set(['BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum', 'Pow', 'Transpose',
-      'Softmax', 'Sum', 'Mean', 'Conv2D', 'Slice', 'PadV2', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']);
+      'Softmax', 'Sum', 'Mean', 'Concat', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Slice', 'PadV2', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']);
     for (const k of NATIVE_KERNEL_NAMES) assert.ok(covered.has(k), `kernel ${k} has no parity test`);
   });
 

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tmpDir } from '../helpers.js';
 import { splitSynthScenes, sceneHalf } from '../../src/demo/split.js';
@@ -47,6 +47,15 @@ test('demo --mode tiny: all stages, table, report; re-run resumes', () => {
     run();
     const sum = JSON.parse(readFileSync(join(out, 'demo_summary.json'), 'utf8')) as { timings: { stage: string; resumed: boolean }[] };
     assert.deepEqual(sum.timings.map((t) => t.resumed), [true, true, true, true, true, true, false, false]);
+    // compare ran with --calibrate f1: each model has its own held-out threshold
+    const rep = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8')) as { models: { calibration?: { target: { kind: string }; testImages: number } }[] };
+    for (const m of rep.models) assert.equal(m.calibration?.target.kind, 'f1');
+    // a run folder made with other config/baseline contents is refused, not resumed
+    const planFile = join(out, 'demo_plan.json');
+    const plan = JSON.parse(readFileSync(planFile, 'utf8'));
+    plan.contents.train_config = '0000000000000000';
+    writeFileSync(planFile, JSON.stringify(plan, null, 2) + '\n');
+    assert.throws(run, /another mode, baseline or config/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

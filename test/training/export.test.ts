@@ -86,4 +86,31 @@ describe('export (hf → logolab embed, peft → reload)', () => {
     tm.dispose();
     await assert.rejects(exportCheckpoint(res.last_checkpoint, join(dir, 'x'), { format: 'peft', mergeLora: true }), /--merge-lora cannot/);
   });
+  it('full training of a preset with image_processor overrides exports them; best_metric val_loss picks by validation loss', async () => {
+    const dir = tmpDir();
+    const c = parseConfig({ base_model: 'preset:tiny', vision_config: { image_size: 32, patch_size: 8 }, image_processor: { do_center_crop: false, size: { height: 32, width: 32 } },
+      lora_r: 0, freeze_layers: 0, logos_per_batch: 4, samples_per_logo: 4, batches_per_epoch: 2, max_epochs: 2, learning_rate: 1e-3, warmup_steps: 0,
+      best_metric: 'val_loss', checkpoint_dir: dir, seed: 5 }, 'test');
+    const tm = await buildTrainableModel(c);
+    assert.deepEqual(tm.model.processor.outputSize, { height: 32, width: 32 });
+    const tr = new Trainer(c, tm, synthSource({ classes: 6, itemsPerClass: 8, size: 32, P: 4, K: 4, seed: 2, valBatches: 1 }), { quiet: true });
+    const res = await tr.train();
+    tr.dispose();
+    tm.dispose();
+    const losses = res.history.map((h) => h.val!.loss!);
+    assert.equal(res.best_metric, 'val_loss');
+    assert.equal(res.best_score, Math.min(...losses));
+    assert.equal(res.best_epoch, losses.indexOf(Math.min(...losses)) + 1);
+    const hf = join(dir, 'hf');
+    await exportCheckpoint(res.best_checkpoint!, hf, { format: 'hf' });
+    const pp = JSON.parse(readFileSync(join(hf, 'preprocessor_config.json'), 'utf8'));
+    assert.equal(pp.do_center_crop, false);
+    assert.deepEqual(pp.size, { height: 32, width: 32 });
+    const back = await loadVisionModel(hf, { quiet: true });
+    assert.deepEqual(back.processor.outputSize, { height: 32, width: 32 });
+    back.dispose();
+    // a model folder brings its own preprocessor_config.json: overriding it is an error; so is an unknown field
+    await assert.rejects(buildTrainableModel(parseConfig({ base_model: hf, image_processor: { do_center_crop: true } }, 'test')), /image_processor: only applies to base_model preset/);
+    await assert.rejects(buildTrainableModel(parseConfig({ base_model: 'preset:tiny', image_processor: { do_centre_crop: false } }, 'test')), /do_centre_crop/);
+  });
 });

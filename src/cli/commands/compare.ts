@@ -11,7 +11,7 @@ import { LogolabError } from '../../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { log } from '../../util/progress.js';
 import { drawSample, embeddingPass, openSource, type Source } from '../../eval/run.js';
-import { parseNumberList } from '../../eval/sweep.js';
+import { parseCalibrationTarget, parseNumberList } from '../../eval/sweep.js';
 import { compareModels } from '../../report/compare.js';
 import { renderHtml, renderMarkdown } from '../../report/render.js';
 import { exportCheckpoint } from '../../../training/export.js';
@@ -26,11 +26,13 @@ export const command: CommandModule = {
       .option('candidate', { type: 'string', describe: 'candidate model folder, a LoRA adapter folder (applied to --baseline), or a training checkpoint (.ckpt)' })
       .option('baseline-embeddings', { type: 'string', describe: 'exchange file for the baseline (instead of --baseline)' })
       .option('candidate-embeddings', { type: 'string', describe: 'exchange file for the candidate (instead of --candidate)' })
-      .option('report', { type: 'string', demandOption: true, describe: 'output folder for report.html, report.md, report.json' }),
+      .option('report', { type: 'string', demandOption: true, describe: 'output folder for report.html, report.md, report.json' })
+      .option('calibrate', { type: 'string', describe: 'precision=0.9 | recall=0.8 | f1: per model, choose its threshold on a seeded half of the test images and score it on the other half' }),
   handler: async (argv) => {
     const a = argv as EvalArgv;
     await initBackend(a.backend as string | undefined);
     const m = matchOptions(a);
+    const calTarget = a.calibrate ? parseCalibrationTarget(a.calibrate as string) : undefined; // bad value: fail before any embedding work
     const cnt = counting(a);
     const so = sampleOptions(a);
     const po = passOptions(a);
@@ -67,14 +69,17 @@ export const command: CommandModule = {
     const b = await side('baseline', srcB, a.baseline as string | undefined, undefined);
     const c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : cand, candIsAdapter ? cand : undefined);
     const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...sweepSpec(a, m).thresholds])].sort((x, y) => x - y);
-    const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: so.refsPerLogo, positiveSamples: so.positiveSamples, negativeSamples: so.negativeSamples });
+    const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: so.refsPerLogo, positiveSamples: so.positiveSamples, negativeSamples: so.negativeSamples, calibrate: calTarget });
     const dir = a.report as string;
     mkdirSync(dir, { recursive: true });
     writeJsonAtomic(join(dir, 'report.json'), data);
     writeFileAtomic(join(dir, 'report.md'), renderMarkdown(data));
     writeFileAtomic(join(dir, 'report.html'), renderHtml(data));
     const f = (x: number) => `${(x * 100).toFixed(1)}%`;
-    for (const s of data.models) process.stdout.write(`${s.label.padEnd(9)} @${m.threshold}: P ${f(s.atThreshold.precision)} R ${f(s.atThreshold.recall)} F1 ${f(s.atThreshold.f1)} | best F1 ${f(s.best.counts.f1)} @${s.best.threshold}  (${s.name})\n`);
+    for (const s of data.models) {
+      const cal = s.calibration?.test && s.calibration.threshold !== null ? ` | calibrated F1 ${f(s.calibration.test.f1)} @${s.calibration.threshold} (held-out half)` : s.calibration ? ' | calibration: no threshold reaches the target' : '';
+      process.stdout.write(`${s.label.padEnd(9)} @${m.threshold}: P ${f(s.atThreshold.precision)} R ${f(s.atThreshold.recall)} F1 ${f(s.atThreshold.f1)} | best F1 ${f(s.best.counts.f1)} @${s.best.threshold}${cal}  (${s.name})\n`);
+    }
     process.stdout.write(`per logo: ${data.wins} wins, ${data.losses} losses, ${data.ties} ties for the candidate\nreport: ${join(dir, 'report.html')}\n`);
   },
 };

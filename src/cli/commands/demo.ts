@@ -7,6 +7,7 @@
  * Re-running with the same --out resumes: finished stages are skipped (atomic markers in
  * <out>/stages/), training continues from <out>/checkpoints/last.ckpt.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -44,12 +45,16 @@ export const command: CommandModule = {
     const out = resolve(argv.out as string);
     const baseline = resolve(REPO_ROOT, argv.baseline as string);
     if (!existsSync(join(baseline, 'config.json'))) throw new LogolabError(`baseline ${baseline}: no config.json (the shipped model is built by scripts/train-baseline.sh)`);
-    const backend = (argv.backend as string | undefined) ?? 'wasm';
+    // auto = cpu + native OpenBLAS kernels where they built (≈3× wasm for training on 2 cores), else wasm
+    const backend = (argv.backend as string | undefined) ?? process.env.LOGOLAB_BACKEND ?? 'auto';
     const be = ['--backend', backend];
     const planFile = join(out, 'demo_plan.json');
-    const planId = { mode, baseline, plan };
+    // the plan names files; their contents are part of the run too (a re-trained baseline or an edited
+    // config must not resume into a half-old run)
+    const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16) : null);
+    const planId = { mode, baseline, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
     if (existsSync(planFile) && readFileSync(planFile, 'utf8') !== JSON.stringify(planId, null, 2) + '\n') {
-      throw new LogolabError(`${out}: holds a demo run of another mode/baseline (see demo_plan.json); use another --out or delete it`);
+      throw new LogolabError(`${out}: holds a demo run of another mode, baseline or config (see demo_plan.json); use another --out or delete it`);
     }
     const run = new StageRunner(out, 8);
     writeJsonAtomic(planFile, planId);
@@ -92,7 +97,7 @@ export const command: CommandModule = {
       return { dir: p('finetuned') };
     });
     await run.stage('compare', 'compare baseline vs fine-tuned on the held-out test scenes', async () => {
-      await runLogolab(['compare', ...be, '--data', p('data_test'), '--baseline', baseline, '--candidate', p('finetuned'), ...plan.evalArgs, '--report', p('report')], { stdoutFile: p('compare.txt') });
+      await runLogolab(['compare', ...be, '--data', p('data_test'), '--baseline', baseline, '--candidate', p('finetuned'), ...plan.evalArgs, '--calibrate', 'f1', '--report', p('report')], { stdoutFile: p('compare.txt') });
       return { report: p('report', 'report.html') };
     });
     const cmp = await run.stage('summary', 'side-by-side table', async () => readComparison(p('report', 'report.json')));

@@ -59,7 +59,7 @@ export const command: CommandModule = {
         log('info', `resumed from ${resume}: epoch ${ck.state.epoch + 1}, step ${ck.state.global_step}`);
       }
       const res = await trainer.train();
-      process.stdout.write(JSON.stringify({ status: res.status, epochs: res.epochs, steps: res.steps, best_separation: res.best_separation, best_epoch: res.best_epoch, last_checkpoint: res.last_checkpoint, best_checkpoint: res.best_checkpoint, seconds: +res.seconds.toFixed(1) }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ status: res.status, epochs: res.epochs, steps: res.steps, best_separation: res.best_separation, best_metric: res.best_metric, best_score: res.best_score, best_epoch: res.best_epoch, last_checkpoint: res.last_checkpoint, best_checkpoint: res.best_checkpoint, seconds: +res.seconds.toFixed(1) }, null, 2) + '\n');
       if (res.status === 'interrupted') {
         process.exitCode = trainer.signal === 'SIGTERM' ? 143 : 130;
         return;

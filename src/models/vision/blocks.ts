@@ -13,12 +13,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyLinear, disposeLinear, INFERENCE, layerNorm, type ForwardContext, type LayerNormParams, type Linear } from '../layers.js';
 import type { HiddenAct } from './config.js';
+import { fusedQuickGelu } from '../../backend/native.js';
 
 export function activation(x: tf.Tensor, act: HiddenAct): tf.Tensor {
   return tf.tidy(() => {
     switch (act) {
       case 'quick_gelu':
-        return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+        // one fused pass on cpu + native kernels (same float32 rounding steps), else the composite
+        return fusedQuickGelu(x) ?? tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
       case 'gelu':
         // exact gelu, as torch's default
         return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));

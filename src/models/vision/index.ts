@@ -287,13 +287,23 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
  * A model with random weights of real shapes (presets 'tiny' | 'vit-b16' | 'vit-l14', or an explicit
  * config), built through the same key map as a checkpoint. Deterministic in `seed`.
  */
-export function buildVisionModel(family: VisionFamily, config: PresetName | Partial<VisionConfig> | VisionConfig, weights: 'random' = 'random', seed = 0, opts: { preprocessMode?: PreprocessMode } = {}): VisionModel {
+export function buildVisionModel(family: VisionFamily, config: PresetName | Partial<VisionConfig> | VisionConfig, weights: 'random' = 'random', seed = 0,
+  opts: { preprocessMode?: PreprocessMode; /** merged over the family's default preprocessor_config.json (HF field names) */ processorOverrides?: Record<string, unknown> } = {}): VisionModel {
   if (weights !== 'random') throw new LogolabError(`buildVisionModel: weights must be 'random'`);
   const c = typeof config === 'string' ? presetConfig(family, config) : validateVisionConfig({ ...config, family }, `${family} config`);
   const fam = FAMILIES[family];
   const tower = fam.build(c, randomTensors(fam.keyMap(c, fam.canonicalLayout(c)), seed));
-  const { cfg, source } = processorConfigFor(null, family, c, { quiet: true });
-  return new Model(family, c, '', makeProcessor(cfg, source, opts.preprocessMode), tower, opts.preprocessMode);
+  const { cfg: cfg0, source } = processorConfigFor(null, family, c, { quiet: true });
+  const over = opts.processorOverrides ?? {};
+  const cfg = Object.keys(over).length ? { ...cfg0, ...over } : cfg0;
+  let processor: ImageProcessor;
+  try {
+    processor = makeProcessor(cfg, Object.keys(over).length ? `${source} + image_processor overrides` : source, opts.preprocessMode);
+  } catch (e) {
+    tower.dispose();
+    throw e;
+  }
+  return new Model(family, c, '', processor, tower, opts.preprocessMode);
 }
 
 /** Wraps already-built parts (used by converters/tests that load weights themselves). */
