@@ -23,7 +23,7 @@ import { Trainer } from '../training/trainer.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** scripts/train-baseline.sh's synth line */
-export const BASELINE_SYNTH = { brands: 96, imagesPerBrand: 10, minSide: 128, maxSide: 192, seed: 1, brandSet: 'A' as const };
+export const BASELINE_SYNTH = { brands: 256, imagesPerBrand: 12, minSide: 128, maxSide: 192, seed: 1, brandSet: 'A' as const };
 
 export async function baselineData(work: string): Promise<void> {
   if (!existsSync(join(work, 'synthA', 'synth.json'))) await synthesize({ out: join(work, 'synthA'), ...BASELINE_SYNTH, quiet: true });

@@ -8,9 +8,9 @@ W="${1:-runs/baseline}"
 OUT="${2:-models/logolab-tiny-clip}"
 L="node bin/logolab.mjs"
 mkdir -p "$W"
-$L synth --out "$W/synthA" --brands 96 --images-per-brand 10 --min-side 128 --max-side 192 --seed 1 --brand-set A
+$L synth --out "$W/synthA" --brands 256 --images-per-brand 12 --min-side 128 --max-side 192 --seed 1 --brand-set A
 $L prepare --dataset "$W/synthA" --out "$W/dataA"
-$L train --backend wasm --config configs/baseline_tiny.yaml \
+$L train --config configs/baseline_tiny.yaml \
   --dataset-dir "$W/synthA" --reference-dir "$W/dataA/reference_logos" --db-path "$W/dataA" \
   --checkpoint-dir "$W/checkpoints" --output-dir "$W/model_fp32"
 $L convert "$W/model_fp32" --out "$W/model_fp16" --dtype float16

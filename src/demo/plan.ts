@@ -30,18 +30,18 @@ export function demoPlan(mode: DemoMode): DemoPlan {
     case 'default':
       return {
         mode,
-        synth: { brands: 40, imagesPerBrand: 16, seed: 7, minSide: 128, maxSide: 192 },
+        synth: { brands: 40, imagesPerBrand: 60, seed: 7, minSide: 128, maxSide: 192 },
         trainConfig: 'configs/demo_default.yaml',
         trainOverrides: {},
-        evalArgs: ['--num-logos', '40', '--refs-per-logo', '5', '--positive-samples', '5', '--negative-samples', '10', ...MATCHING],
+        evalArgs: ['--num-logos', '40', '--refs-per-logo', '10', '--positive-samples', '10', '--negative-samples', '10', ...MATCHING],
       };
     case 'quick':
       return {
         mode,
-        synth: { brands: 20, imagesPerBrand: 24, seed: 7, minSide: 128, maxSide: 160 },
+        synth: { brands: 16, imagesPerBrand: 60, seed: 7, minSide: 128, maxSide: 160 },
         trainConfig: 'configs/demo_quick.yaml',
         trainOverrides: {},
-        evalArgs: ['--num-logos', '20', '--refs-per-logo', '5', '--positive-samples', '4', '--negative-samples', '8', ...MATCHING],
+        evalArgs: ['--num-logos', '16', '--refs-per-logo', '10', '--positive-samples', '10', '--negative-samples', '10', ...MATCHING],
       };
     case 'tiny':
       return {

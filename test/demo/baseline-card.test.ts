@@ -3,7 +3,7 @@
  * synth set A seed 1 → prepare → configs/baseline_tiny.yaml, seed 1234, wasm) re-run from scratch
  * for 3 optimizer steps gives the first losses recorded in models/logolab-tiny-clip/first_losses.json
  * (tolerance 1e-5 absolute). Also checks the shipped folder is complete and within the size limits.
- * Slow part: synthesizing + preparing the 96-brand dataset (~30 s on 2 busy cores).
+ * Slow part: synthesizing + preparing the 256-brand dataset (~75 s on 2 quiet cores).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
