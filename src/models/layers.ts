@@ -42,10 +42,12 @@ export function applyLinear(x: tf.Tensor, l: Linear, ctx: ForwardContext = INFER
     const inDim = x.shape[x.shape.length - 1]!;
     const lead = x.shape.slice(0, -1);
     const x2 = x.reshape([-1, inDim]) as tf.Tensor2D;
-    // cpu + native kernels: bias inside the sgemm (_FusedMatMul; its gradient sums dy for the bias),
-    // one pass over [N, out] fewer. Elsewhere matMul + add: on wasm the fused kernel's gradient would
-    // bypass the explicit-transpose BatchMatMul gradient (training/matmul_grad.ts).
-    let y: tf.Tensor2D = !l.bias ? tf.matMul(x2, l.weight) : nativeKernelsInstalled() && tf.getBackend() === 'cpu' ? (tf.fused.matMul({ a: x2, b: l.weight as tf.Tensor2D, bias: l.bias }) as tf.Tensor2D) : tf.add(tf.matMul(x2, l.weight), l.bias);
+    // Inference on cpu + native kernels: bias inside the sgemm (_FusedMatMul), one pass over [N, out]
+    // fewer. Not in training: tf.fused.matMul is a customGrad, whose gradient computes the weight and
+    // bias gradients even for frozen weights (measured: +25 % per LoRA step on the tiny model); and
+    // on wasm it would bypass the explicit-transpose BatchMatMul gradient (training/matmul_grad.ts).
+    const fuse = !!l.bias && !ctx.training && nativeKernelsInstalled() && tf.getBackend() === 'cpu';
+    let y: tf.Tensor2D = !l.bias ? tf.matMul(x2, l.weight) : fuse ? (tf.fused.matMul({ a: x2, b: l.weight as tf.Tensor2D, bias: l.bias }) as tf.Tensor2D) : tf.add(tf.matMul(x2, l.weight), l.bias);
     if (l.lora) {
       const { A, B, scaling, dropout } = l.lora;
       let xin = x2;
