@@ -562,6 +562,103 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Fused multi-head attention on the linear layers' own layout: q [B, Tq, H·dh], k, v [B, Tk, H·dh],
+// head h = columns [h·dh, (h+1)·dh). Per (b, h), with strided sgemm (leading dimension H·dh), so
+// heads are never split into [B·H, T, dh] copies:
+//   S = scale · q_bh·k_bhᵀ [Tq, Tk];  P = softmax_rows(S) (kept for the gradient);  o_bh = P·v_bh.
+// params Int32Array[B, Tq, Tk, H, dh]. (b, h) pairs are split over threads, each single-threaded sgemm.
+struct AttnGeom { int64_t B, Tq, Tk, H, dh; int64_t D() const { return H * dh; } };
+
+bool readAttn(napi_env env, const I32 &p, AttnGeom *g, const char *what) {
+  if (p.n < 5) { fail(env, (std::string(what) + ": params too short").c_str()); return false; }
+  *g = AttnGeom{p.p[0], p.p[1], p.p[2], p.p[3], p.p[4]};
+  if (g->B < 0 || g->Tq < 0 || g->Tk < 0 || g->H < 1 || g->dh < 0) { fail(env, (std::string(what) + ": bad params").c_str()); return false; }
+  return true;
+}
+
+template <class F> void overHeads(int64_t n, F one) {
+  const int nt = openblas_get_num_threads();
+  const int workers = int(std::min<int64_t>(std::max(nt, g_threads), n));
+  if (workers <= 1) { for (int64_t i = 0; i < n; i++) one(i); return; }
+  openblas_set_num_threads(1);
+  std::vector<std::thread> ths;
+  for (int w = 1; w < workers; w++) ths.emplace_back([&, w] { for (int64_t i = w; i < n; i += workers) one(i); });
+  for (int64_t i = 0; i < n; i += workers) one(i);
+  for (auto &t : ths) t.join();
+  openblas_set_num_threads(nt);
+}
+
+// attention(q, k, v, out, probs, params, scale)
+napi_value Attention(napi_env env, napi_callback_info info) {
+  size_t argc = 7; napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 7) { fail(env, "attention: needs 7 arguments"); return nullptr; }
+  F32 q, k, v, o, pr; I32 p; double scale;
+  if (!getF32(env, argv[0], &q, "q") || !getF32(env, argv[1], &k, "k") || !getF32(env, argv[2], &v, "v") || !getF32(env, argv[3], &o, "out") ||
+      !getF32(env, argv[4], &pr, "probs") || !getI32(env, argv[5], &p, "params")) return nullptr;
+  CHECK(napi_get_value_double(env, argv[6], &scale));
+  AttnGeom G;
+  if (!readAttn(env, p, &G, "attention")) return nullptr;
+  const int64_t D = G.D();
+  if (q.n < size_t(G.B * G.Tq * D) || k.n < size_t(G.B * G.Tk * D) || v.n < size_t(G.B * G.Tk * D) || o.n < size_t(G.B * G.Tq * D) ||
+      pr.n < size_t(G.B * G.H * G.Tq * G.Tk)) { fail(env, "attention: array too small"); return nullptr; }
+  if (G.B * G.Tq * D == 0) return nullptr;
+  if (G.Tk == 0) { std::memset(o.p, 0, size_t(G.B * G.Tq * D) * sizeof(float)); return nullptr; }
+  const float a = float(scale);
+  overHeads(G.B * G.H, [&](int64_t i) {
+    const int64_t b = i / G.H, h = i % G.H;
+    const float *qb = q.p + b * G.Tq * D + h * G.dh, *kb = k.p + b * G.Tk * D + h * G.dh, *vb = v.p + b * G.Tk * D + h * G.dh;
+    float *P = pr.p + i * G.Tq * G.Tk, *ob = o.p + b * G.Tq * D + h * G.dh;
+    if (G.dh == 0) std::memset(P, 0, size_t(G.Tq * G.Tk) * sizeof(float));
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(G.Tq), int(G.Tk), int(G.dh), a, qb, int(D), kb, int(D), 0.0f, P, int(G.Tk));
+    softmaxRows(P, P, G.Tq, G.Tk);
+    if (G.dh > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(G.Tq), int(G.dh), int(G.Tk), 1.0f, P, int(G.Tk), vb, int(D), 0.0f, ob, int(D));
+  });
+  return nullptr;
+}
+
+// attentionGrad(dout, q, k, v, probs, dq, dk, dv, params, scale): per (b, h)
+//   dv = Pᵀ·dO;  dP = dO·vᵀ;  dS = P ⊙ (dP − rowsum(dP ⊙ P));  dq = scale·dS·k;  dk = scale·dSᵀ·q
+napi_value AttentionGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 10; napi_value argv[10];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 10) { fail(env, "attentionGrad: needs 10 arguments"); return nullptr; }
+  F32 dO, q, k, v, pr, dq, dk, dv; I32 p; double scale;
+  if (!getF32(env, argv[0], &dO, "dout") || !getF32(env, argv[1], &q, "q") || !getF32(env, argv[2], &k, "k") || !getF32(env, argv[3], &v, "v") ||
+      !getF32(env, argv[4], &pr, "probs") || !getF32(env, argv[5], &dq, "dq") || !getF32(env, argv[6], &dk, "dk") || !getF32(env, argv[7], &dv, "dv") ||
+      !getI32(env, argv[8], &p, "params")) return nullptr;
+  CHECK(napi_get_value_double(env, argv[9], &scale));
+  AttnGeom G;
+  if (!readAttn(env, p, &G, "attentionGrad")) return nullptr;
+  const int64_t D = G.D(), nq = G.B * G.Tq * D, nk = G.B * G.Tk * D;
+  if (dO.n < size_t(nq) || q.n < size_t(nq) || dq.n < size_t(nq) || k.n < size_t(nk) || v.n < size_t(nk) || dk.n < size_t(nk) || dv.n < size_t(nk) ||
+      pr.n < size_t(G.B * G.H * G.Tq * G.Tk)) { fail(env, "attentionGrad: array too small"); return nullptr; }
+  std::memset(dq.p, 0, size_t(nq) * sizeof(float));
+  std::memset(dk.p, 0, size_t(nk) * sizeof(float));
+  std::memset(dv.p, 0, size_t(nk) * sizeof(float));
+  if (G.Tq * G.Tk * G.dh == 0 || G.B == 0) return nullptr;
+  const float a = float(scale);
+  overHeads(G.B * G.H, [&](int64_t i) {
+    const int64_t b = i / G.H, h = i % G.H;
+    const int64_t oq = b * G.Tq * D + h * G.dh, ok = b * G.Tk * D + h * G.dh;
+    const float *P = pr.p + i * G.Tq * G.Tk;
+    std::vector<float> dS(size_t(G.Tq * G.Tk));
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(G.Tk), int(G.dh), int(G.Tq), 1.0f, P, int(G.Tk), dO.p + oq, int(D), 0.0f, dv.p + ok, int(D));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(G.Tq), int(G.Tk), int(G.dh), 1.0f, dO.p + oq, int(D), v.p + ok, int(D), 0.0f, dS.data(), int(G.Tk));
+    for (int64_t r = 0; r < G.Tq; r++) {
+      float *dr = dS.data() + r * G.Tk; const float *pr_ = P + r * G.Tk;
+      double dot = 0;
+      for (int64_t c = 0; c < G.Tk; c++) dot += double(dr[c]) * double(pr_[c]);
+      const float d = float(dot);
+      for (int64_t c = 0; c < G.Tk; c++) dr[c] = pr_[c] * (dr[c] - d);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(G.Tq), int(G.dh), int(G.Tk), a, dS.data(), int(G.Tk), k.p + ok, int(D), 0.0f, dq.p + oq, int(D));
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(G.Tk), int(G.dh), int(G.Tq), a, dS.data(), int(G.Tk), q.p + oq, int(D), 0.0f, dk.p + ok, int(D));
+  });
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Conv2D and its two gradients share one geometry (params Int32Array[N,H,W,C, fh,fw, sh,sw, dh,dw,
 // padTop,padLeft, outH,outW, outC]; NHWC activations, HWIO filter) and one column layout:
 // col[(n·oh + r)·ow + q, (i·fw + j)·C + c] = x[n, r·sh + i·dh − pt, q·sw + j·dw − pl, c] (0 outside).
@@ -830,6 +927,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"layernorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layernormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionGrad", nullptr, AttentionGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -29,6 +29,8 @@
  *     src/models/layers.ts layerNorm() uses on the cpu backend (1 pass instead of ~9 kernels)
  *   + LogolabQuickGelu / LogolabQuickGeluGrad: behind fusedQuickGelu(), used by the ViT blocks'
  *     quick_gelu (1 pass instead of 3 kernels forward, ~6 backward)
+ *   + LogolabAttention / LogolabAttentionGrad: behind fusedAttention(), the ViT blocks' multi-head
+ *     attention on strided per-head sgemm (no head transposes; ~15 % of a tiny-model LoRA step)
  * The memory-bound kernels split large work (≥ 64K elements) over the same threads as BLAS.
  * Choice (measured, see the report of issue 8): on 2 cores the cpu backend with these kernels beats
  * wasm on every matmul shape (wasm's XNNPACK is single-threaded in Node and slow for transposed and
@@ -58,6 +60,8 @@ interface Addon {
   setBatchThreads(on: boolean): void;
   conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, params: Int32Array): void;
   quickGeluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, probs: Float32Array, params: Int32Array, scale: number): void;
+  attentionGrad(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, probs: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, params: Int32Array, scale: number): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, params: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, params: Int32Array): void;
   setThreads(n: number): void;
@@ -608,6 +612,69 @@ export function fusedQuickGelu(x: tf.Tensor): tf.Tensor | null {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Fused multi-head attention: q [B, Tq, D], k, v [B, Tk, D] in the linear layers' layout (head h =
+// columns h·dh … (h+1)·dh); strided sgemm per (batch, head), so the 4 head split/merge transposes
+// and the separate scale / softmax kernels of the composite are gone, forward and backward. The
+// softmax probabilities [B, H, Tq, Tk] are kept for the gradient (the composite keeps them too).
+const ATT = 'LogolabAttention', ATT_GRAD = 'LogolabAttentionGrad';
+
+function attnParams(q: tf.TensorInfo, k: tf.TensorInfo, numHeads: number): Int32Array {
+  const [b, tq, d] = q.shape as [number, number, number];
+  return Int32Array.from([b, tq, k.shape[1]!, numHeads, d / numHeads]);
+}
+
+const attentionKernel: tf.KernelFunc = (args) => {
+  const { inputs, backend: b, attrs } = args as unknown as Args;
+  const { q, k, v } = inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
+  const h = Number(attrs!.numHeads), p = attnParams(q, k, h);
+  const out = alloc(size(q.shape)), probs = alloc(p[0]! * h * p[1]! * p[2]!);
+  addon!.attention(f32(b, q)!, f32(b, k)!, f32(b, v)!, out, probs, p, Number(attrs!.scale));
+  return [b.makeTensorInfo(q.shape.slice(), 'float32', out), b.makeTensorInfo([p[0]!, h, p[1]!, p[2]!], 'float32', probs)];
+};
+
+const attentionGradKernel: tf.KernelFunc = (args) => {
+  const { inputs, backend: b, attrs } = args as unknown as Args;
+  const { dy, q, k, v, probs } = inputs as Record<string, tf.TensorInfo>;
+  const p = attnParams(q!, k!, Number(attrs!.numHeads));
+  const dq = alloc(size(q!.shape)), dk = alloc(size(k!.shape)), dv = alloc(size(v!.shape));
+  addon!.attentionGrad(f32(b, dy!)!, f32(b, q!)!, f32(b, k!)!, f32(b, v!)!, f32(b, probs!)!, dq, dk, dv, p, Number(attrs!.scale));
+  return [b.makeTensorInfo(q!.shape.slice(), 'float32', dq), b.makeTensorInfo(k!.shape.slice(), 'float32', dk), b.makeTensorInfo(v!.shape.slice(), 'float32', dv)];
+};
+
+const attentionOps = new Map<number, (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor>();
+function attentionOp(numHeads: number, scale: number): (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor {
+  let op = attentionOps.get(numHeads * 1e6 + scale);
+  if (!op) {
+    const attrs = { numHeads, scale };
+    op = tf.customGrad(((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [out, probs] = tf.engine().runKernel(ATT, { q, k, v }, attrs) as tf.Tensor[];
+      save([q, k, v, probs!]);
+      return {
+        value: out!,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sq, sk, sv, sp] = saved;
+          return tf.engine().runKernel(ATT_GRAD, { dy, q: sq!, k: sk!, v: sv!, probs: sp! }, attrs) as tf.Tensor[];
+        },
+      };
+    }) as unknown as CustomGradFunc) as unknown as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+    attentionOps.set(numHeads * 1e6 + scale, op);
+  }
+  return op;
+}
+
+/**
+ * softmax(q·kᵀ / √dh)·v per head through the fused native kernels ([B, Tq, D] out, heads merged),
+ * or null when they do not apply (then: the composite in src/models/vision/blocks.ts).
+ */
+export function fusedAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, numHeads: number): tf.Tensor3D | null {
+  if (!installed || tf.getBackend() !== 'cpu') return null;
+  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return null;
+  const [b, , d] = q.shape;
+  if (k.shape[0] !== b || v.shape[0] !== b || k.shape[2] !== d || v.shape[2] !== d || k.shape[1] !== v.shape[1] || d % numHeads !== 0) return null;
+  return attentionOp(numHeads, 1 / Math.sqrt(d / numHeads))(q, k, v) as tf.Tensor3D;
+}
+
+// ------------------------------------------------------------------------------------------------
 let installed = false;
 
 /** Are the native kernels registered on the cpu backend right now? */
@@ -626,7 +693,7 @@ export function installNativeKernels(): boolean {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: nativeKernel(name) });
   }
-  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel], [QG, quickGeluKernel], [QG_GRAD, quickGeluGradKernel]] as const) {
+  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel], [QG, quickGeluKernel], [QG_GRAD, quickGeluGradKernel], [ATT, attentionKernel], [ATT_GRAD, attentionGradKernel]] as const) {
     if (!tf.getKernel(kernelName, 'cpu')) tf.registerKernel({ kernelName, backendName: 'cpu', kernelFunc });
   }
   installed = true;

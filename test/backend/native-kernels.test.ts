@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, expectNoLeak } from '../helpers.js';
 import {
-  nativeKernelsStatus, nativeKernel, stockKernel, installNativeKernels, uninstallNativeKernels, ADDON_PATH, NATIVE_KERNEL_NAMES, fusedLayerNorm, fusedQuickGelu,
+  nativeKernelsStatus, nativeKernel, stockKernel, installNativeKernels, uninstallNativeKernels, ADDON_PATH, NATIVE_KERNEL_NAMES, fusedLayerNorm, fusedQuickGelu, fusedAttention,
 } from '../../src/backend/native.js';
 import { layerNorm } from '../../src/models/layers.js';
-import { activation } from '../../src/models/vision/blocks.js';
+import { activation, multiHeadAttention } from '../../src/models/vision/blocks.js';
 
 const status = nativeKernelsStatus();
 const skip = status.built ? false : `native addon unavailable: ${status.why}`;
@@ -404,6 +404,38 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
         assert.ok(e <= TOL, `QuickGelu ${what} ${JSON.stringify(shape)}: rel err ${e}`);
       }
       tf.dispose([x, w]);
+    }
+  });
+
+  test('fused multi-head attention (forward, gradients of q, k, v) equals the composite on stock kernels', async () => {
+    const cases: [number[], number[], number][] = [[[2, 5, 16], [2, 5, 16], 4], [[3, 65, 128], [3, 65, 128], 4], [[2, 7, 12], [2, 9, 12], 3], [[1, 3, 2], [1, 3, 2], 2], [[1, 257, 64], [1, 257, 64], 1]];
+    for (const [qs, ks, h] of cases) {
+      const q = tf.mul(t(qs), 2), k = tf.mul(t(ks), 2), v = t(ks), w = t(qs);
+      const run = (): Float32Array[] => tf.tidy(() => {
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(multiHeadAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, h), w));
+        const { value, grads } = tf.valueAndGrads(f)([q, k, v]);
+        return [multiHeadAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, h).dataSync() as Float32Array, value.dataSync() as Float32Array, ...grads.map((g) => g.dataSync() as Float32Array)];
+      });
+      const fused = fusedAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, h);
+      assert.ok(fused, 'fused path active on cpu');
+      fused.dispose();
+      const nat = await expectNoLeak(() => run());
+      uninstallNativeKernels();
+      let ref: Float32Array[];
+      try {
+        assert.equal(fusedAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, h), null, 'fused path off when the native kernels are uninstalled');
+        ref = run();
+      } finally {
+        installNativeKernels();
+      }
+      // (not the scalar loss Σ w·out: its cancellation turns ≤ 1e-6 differences of out into 1e-5 relative)
+      for (const [i, what] of ['out', 'loss', 'dq', 'dk', 'dv'].entries()) {
+        if (what === 'loss') continue;
+        const e = relErr(nat[i]!, ref[i]!);
+        worst.set(`Attention ${what}`, Math.max(worst.get(`Attention ${what}`) ?? 0, e));
+        assert.ok(e <= TOL, `Attention ${what} q ${JSON.stringify(qs)} k ${JSON.stringify(ks)} heads ${h}: rel err ${e}`);
+      }
+      tf.dispose([q, k, v, w]);
     }
   });
 

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyLinear, disposeLinear, INFERENCE, layerNorm, type ForwardContext, type LayerNormParams, type Linear } from '../layers.js';
 import type { HiddenAct } from './config.js';
-import { fusedQuickGelu } from '../../backend/native.js';
+import { fusedAttention, fusedQuickGelu } from '../../backend/native.js';
 
 export function activation(x: tf.Tensor, act: HiddenAct): tf.Tensor {
   return tf.tidy(() => {
@@ -45,6 +45,9 @@ function splitHeads(x: tf.Tensor, b: number, t: number, h: number, dh: number): 
  */
 export function multiHeadAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, numHeads: number): tf.Tensor3D {
   return tf.tidy(() => {
+    // cpu + native kernels: one fused kernel on the [B, T, D] layout (+ its gradient)
+    const fused = fusedAttention(q, k, v, numHeads);
+    if (fused) return fused;
     const [b, tq, d] = q.shape;
     const tk = k.shape[1];
     const dh = d / numHeads;
