@@ -734,7 +734,7 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
     built: a !== null,
     available: a !== null && !nativeDisabled(),
     why: a === null ? loadWhy : nativeDisabled() ? 'disabled by LOGOLAB_NATIVE=0' : '',
-    active: installed ? [...stock.keys(), 'LayerNorm (fused)'] : [],
+    active: installed ? [...stock.keys(), 'LayerNorm (fused)', 'quick_gelu (fused)', 'multi-head attention (fused)'] : [],
     threads: i?.threads ?? 0,
     blas: i?.blas.trim() ?? '',
   };
