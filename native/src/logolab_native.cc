@@ -114,6 +114,21 @@ void epilogue(float *c, int64_t M, int64_t N, const float *bias, int act, float 
   }
 }
 
+// Runs one(i) for i in [0, n), items interleaved over OpenBLAS's thread count, each thread calling
+// single-threaded sgemm (OpenBLAS's own threading does not pay for small gemms). Used by the
+// batched matmul and by attention's per-(batch, head) products.
+template <class F> void smallGemmsOverThreads(int64_t n, F one) {
+  const int nt = openblas_get_num_threads();
+  const int workers = int(std::min<int64_t>(nt, n));
+  if (workers <= 1) { for (int64_t i = 0; i < n; i++) one(i); return; }
+  openblas_set_num_threads(1);
+  std::vector<std::thread> ths;
+  for (int w = 1; w < workers; w++) ths.emplace_back([&, w] { for (int64_t i = w; i < n; i += workers) one(i); });
+  for (int64_t i = 0; i < n; i += workers) one(i);
+  for (auto &t : ths) t.join();
+  openblas_set_num_threads(nt);
+}
+
 napi_value Matmul(napi_env env, napi_callback_info info) {
   size_t argc = 13; napi_value argv[13];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
@@ -154,19 +169,9 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   };
   // Many small products (attention: [B·H, T, dh]): OpenBLAS's own threading does not pay for one small
   // gemm, so the batch is split over threads, each running single-threaded sgemm.
-  const int nt = openblas_get_num_threads();
   const double macs = double(M) * double(N) * double(K);
-  if (nt > 1 && batch >= 2 && macs < 16e6 && g_batchThreads) {
-    const int workers = int(std::min<size_t>(size_t(nt), batch));
-    openblas_set_num_threads(1);
-    std::vector<std::thread> ths;
-    for (int w = 1; w < workers; w++) ths.emplace_back([&, w] { for (size_t i = w; i < batch; i += workers) one(i); });
-    for (size_t i = 0; i < batch; i += workers) one(i);
-    for (auto &t : ths) t.join();
-    openblas_set_num_threads(nt);
-  } else {
-    for (size_t i = 0; i < batch; i++) one(i);
-  }
+  if (batch >= 2 && macs < 16e6 && g_batchThreads) smallGemmsOverThreads(int64_t(batch), [&](int64_t i) { one(size_t(i)); });
+  else for (size_t i = 0; i < batch; i++) one(i);
   return nullptr;
 }
 
@@ -576,17 +581,6 @@ bool readAttn(napi_env env, const I32 &p, AttnGeom *g, const char *what) {
   return true;
 }
 
-template <class F> void overHeads(int64_t n, F one) {
-  const int nt = openblas_get_num_threads();
-  const int workers = int(std::min<int64_t>(std::max(nt, g_threads), n));
-  if (workers <= 1) { for (int64_t i = 0; i < n; i++) one(i); return; }
-  openblas_set_num_threads(1);
-  std::vector<std::thread> ths;
-  for (int w = 1; w < workers; w++) ths.emplace_back([&, w] { for (int64_t i = w; i < n; i += workers) one(i); });
-  for (int64_t i = 0; i < n; i += workers) one(i);
-  for (auto &t : ths) t.join();
-  openblas_set_num_threads(nt);
-}
 
 // attention(q, k, v, out, probs, params, scale)
 napi_value Attention(napi_env env, napi_callback_info info) {
@@ -605,7 +599,7 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   if (G.B * G.Tq * D == 0) return nullptr;
   if (G.Tk == 0) { std::memset(o.p, 0, size_t(G.B * G.Tq * D) * sizeof(float)); return nullptr; }
   const float a = float(scale);
-  overHeads(G.B * G.H, [&](int64_t i) {
+  smallGemmsOverThreads(G.B * G.H, [&](int64_t i) {
     const int64_t b = i / G.H, h = i % G.H;
     const float *qb = q.p + b * G.Tq * D + h * G.dh, *kb = k.p + b * G.Tk * D + h * G.dh, *vb = v.p + b * G.Tk * D + h * G.dh;
     float *P = pr.p + i * G.Tq * G.Tk, *ob = o.p + b * G.Tq * D + h * G.dh;
@@ -638,7 +632,7 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   std::memset(dv.p, 0, size_t(nk) * sizeof(float));
   if (G.Tq * G.Tk * G.dh == 0 || G.B == 0) return nullptr;
   const float a = float(scale);
-  overHeads(G.B * G.H, [&](int64_t i) {
+  smallGemmsOverThreads(G.B * G.H, [&](int64_t i) {
     const int64_t b = i / G.H, h = i % G.H;
     const int64_t oq = b * G.Tq * D + h * G.dh, ok = b * G.Tk * D + h * G.dh;
     const float *P = pr.p + i * G.Tq * G.Tk;
@@ -674,6 +668,16 @@ bool readGeom(napi_env env, const I32 &p, ConvGeom *g, const char *what) {
   if (p.n < 15) { fail(env, (std::string(what) + ": params too short").c_str()); return false; }
   *g = ConvGeom{p.p[0], p.p[1], p.p[2], p.p[3], p.p[4], p.p[5], p.p[6], p.p[7], p.p[8], p.p[9], p.p[10], p.p[11], p.p[12], p.p[13], p.p[14]};
   return true;
+}
+
+// The three conv entry points take (a, b, out, params): two inputs, the output, the geometry.
+bool convArgs(napi_env env, napi_callback_info info, const char *what, const char *aName, const char *bName, F32 *a, F32 *b, F32 *o, ConvGeom *G) {
+  size_t argc = 4; napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) { fail(env, (std::string(what) + ": bad call").c_str()); return false; }
+  if (argc < 4) { fail(env, (std::string(what) + ": needs 4 arguments").c_str()); return false; }
+  I32 p;
+  if (!getF32(env, argv[0], a, aName) || !getF32(env, argv[1], b, bName) || !getF32(env, argv[2], o, "out") || !getI32(env, argv[3], &p, "params")) return false;
+  return readGeom(env, p, G, what);
 }
 
 // im2col of images [n0, n0+g) into col ([g·P, KK])
@@ -727,12 +731,8 @@ void col2im(const ConvGeom &G, const float *colp, int64_t n0, int64_t g, float *
 
 // conv2d(x, filter, out, params): out[N·P, oc] = col[N·P, KK] × filter[KK, oc]
 napi_value Conv2d(napi_env env, napi_callback_info info) {
-  size_t argc = 4; napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 4) { fail(env, "conv2d: needs 4 arguments"); return nullptr; }
-  F32 x, w, o; I32 p; ConvGeom G;
-  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &w, "filter") || !getF32(env, argv[2], &o, "out") || !getI32(env, argv[3], &p, "params")) return nullptr;
-  if (!readGeom(env, p, &G, "conv2d")) return nullptr;
+  F32 x, w, o; ConvGeom G;
+  if (!convArgs(env, info, "conv2d", "x", "filter", &x, &w, &o, &G)) return nullptr;
   const int64_t KK = G.KK(), P = G.P(), N = G.N, oc = G.oc;
   if (x.n < size_t(N * G.H * G.W * G.C) || w.n < size_t(KK * oc) || o.n < size_t(N * P * oc)) { fail(env, "conv2d: array too small"); return nullptr; }
   if (N * P * oc == 0) return nullptr;
@@ -750,12 +750,8 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
 
 // conv2dBackpropFilter(x, dy, dfilter, params): dfilter[KK, oc] = Σ_groups col[gP, KK]ᵀ × dy[gP, oc]
 napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
-  size_t argc = 4; napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 4) { fail(env, "conv2dBackpropFilter: needs 4 arguments"); return nullptr; }
-  F32 x, dy, o; I32 p; ConvGeom G;
-  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &dy, "dy") || !getF32(env, argv[2], &o, "out") || !getI32(env, argv[3], &p, "params")) return nullptr;
-  if (!readGeom(env, p, &G, "conv2dBackpropFilter")) return nullptr;
+  F32 x, dy, o; ConvGeom G;
+  if (!convArgs(env, info, "conv2dBackpropFilter", "x", "dy", &x, &dy, &o, &G)) return nullptr;
   const int64_t KK = G.KK(), P = G.P(), N = G.N, oc = G.oc;
   if (x.n < size_t(N * G.H * G.W * G.C) || dy.n < size_t(N * P * oc) || o.n < size_t(KK * oc)) { fail(env, "conv2dBackpropFilter: array too small"); return nullptr; }
   if (KK * oc == 0) return nullptr;
@@ -774,12 +770,8 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
 
 // conv2dBackpropInput(dy, filter, dx, params): dcol[gP, KK] = dy[gP, oc] × filter[KK, oc]ᵀ, then col2im into dx
 napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
-  size_t argc = 4; napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 4) { fail(env, "conv2dBackpropInput: needs 4 arguments"); return nullptr; }
-  F32 dy, w, o; I32 p; ConvGeom G;
-  if (!getF32(env, argv[0], &dy, "dy") || !getF32(env, argv[1], &w, "filter") || !getF32(env, argv[2], &o, "out") || !getI32(env, argv[3], &p, "params")) return nullptr;
-  if (!readGeom(env, p, &G, "conv2dBackpropInput")) return nullptr;
+  F32 dy, w, o; ConvGeom G;
+  if (!convArgs(env, info, "conv2dBackpropInput", "dy", "filter", &dy, &w, &o, &G)) return nullptr;
   const int64_t KK = G.KK(), P = G.P(), N = G.N, oc = G.oc, xsize = N * G.H * G.W * G.C;
   if (dy.n < size_t(N * P * oc) || w.n < size_t(KK * oc) || o.n < size_t(xsize)) { fail(env, "conv2dBackpropInput: array too small"); return nullptr; }
   if (xsize == 0) return nullptr;
