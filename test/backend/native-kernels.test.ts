@@ -347,6 +347,33 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     tf.dispose([x, y, z]);
   });
 
+  /**
+   * A fused op (native kernels behind tf.customGrad) against its composite on the stock kernels:
+   * `probe` must give a tensor with the native kernels installed and null without them; `run`
+   * computes the outputs to compare (value, loss, gradients) through the public op, which takes the
+   * fused path in the first run and the composite in the second. `skip` names outputs not compared.
+   */
+  async function compareFused(label: string, where: string, probe: () => tf.Tensor | null, run: () => Float32Array[], names: string[], skip: string[] = []): Promise<void> {
+    const fused = probe();
+    assert.ok(fused, 'fused path active on cpu');
+    fused.dispose();
+    const nat = await expectNoLeak(() => run());
+    uninstallNativeKernels();
+    let ref: Float32Array[];
+    try {
+      assert.equal(probe(), null, 'fused path off when the native kernels are uninstalled');
+      ref = run();
+    } finally {
+      installNativeKernels();
+    }
+    for (const [i, what] of names.entries()) {
+      if (skip.includes(what)) continue;
+      const e = relErr(nat[i]!, ref[i]!);
+      worst.set(`${label} ${what}`, Math.max(worst.get(`${label} ${what}`) ?? 0, e));
+      assert.ok(e <= TOL, `${label} ${what} ${where}: rel err ${e}`);
+    }
+  }
+
   test('fused LayerNorm (forward, gradients of x, gamma, beta) equals the composite layerNorm on stock kernels', async () => {
     for (const shape of [[2, 5, 16], [3, 257, 64], [1, 7], [4, 1]]) {
       const d = shape[shape.length - 1]!;
@@ -357,23 +384,7 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
         const { value, grads } = tf.valueAndGrads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layerNorm(a, { ...p, weight: g as tf.Tensor1D, bias: b as tf.Tensor1D }), w)))([x, gamma, beta]);
         return [layerNorm(x, p).dataSync() as Float32Array, value.dataSync() as Float32Array, ...grads.map((g) => g.dataSync() as Float32Array)];
       });
-      const fusedOut = fusedLayerNorm(x, gamma, beta, 1e-5);
-      assert.ok(fusedOut, 'fused path active on cpu');
-      fusedOut.dispose();
-      const nat = await expectNoLeak(() => run());
-      uninstallNativeKernels();
-      let ref: Float32Array[];
-      try {
-        assert.equal(fusedLayerNorm(x, gamma, beta, 1e-5), null, 'fused path off when the native kernels are uninstalled');
-        ref = run();
-      } finally {
-        installNativeKernels();
-      }
-      for (const [i, what] of ['y', 'loss', 'dx', 'dgamma', 'dbeta'].entries()) {
-        const e = relErr(nat[i]!, ref[i]!);
-        worst.set(`LayerNorm ${what}`, Math.max(worst.get(`LayerNorm ${what}`) ?? 0, e));
-        assert.ok(e <= TOL, `LayerNorm ${what} ${JSON.stringify(shape)}: rel err ${e}`);
-      }
+      await compareFused('LayerNorm', JSON.stringify(shape), () => fusedLayerNorm(x, gamma, beta, 1e-5), run, ['y', 'loss', 'dx', 'dgamma', 'dbeta']);
       tf.dispose([x, gamma, beta, w]);
     }
   });
@@ -386,23 +397,7 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
         const { value, grads } = tf.valueAndGrads((a: tf.Tensor) => tf.sum(tf.mul(activation(a, 'quick_gelu'), w)))([x]);
         return [activation(x, 'quick_gelu').dataSync() as Float32Array, value.dataSync() as Float32Array, grads[0]!.dataSync() as Float32Array];
       });
-      const fused = fusedQuickGelu(x);
-      assert.ok(fused, 'fused path active on cpu');
-      fused.dispose();
-      const nat = await expectNoLeak(() => run());
-      uninstallNativeKernels();
-      let ref: Float32Array[];
-      try {
-        assert.equal(fusedQuickGelu(x), null, 'fused path off when the native kernels are uninstalled');
-        ref = run();
-      } finally {
-        installNativeKernels();
-      }
-      for (const [i, what] of ['y', 'loss', 'dx'].entries()) {
-        const e = relErr(nat[i]!, ref[i]!);
-        worst.set(`QuickGelu ${what}`, Math.max(worst.get(`QuickGelu ${what}`) ?? 0, e));
-        assert.ok(e <= TOL, `QuickGelu ${what} ${JSON.stringify(shape)}: rel err ${e}`);
-      }
+      await compareFused('QuickGelu', JSON.stringify(shape), () => fusedQuickGelu(x), run, ['y', 'loss', 'dx']);
       tf.dispose([x, w]);
     }
   });
@@ -410,31 +405,14 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
   test('fused multi-head attention (forward, gradients of q, k, v) equals the composite on stock kernels', async () => {
     const cases: [number[], number[], number][] = [[[2, 5, 16], [2, 5, 16], 4], [[3, 65, 128], [3, 65, 128], 4], [[2, 7, 12], [2, 9, 12], 3], [[1, 3, 2], [1, 3, 2], 2], [[1, 257, 64], [1, 257, 64], 1]];
     for (const [qs, ks, h] of cases) {
-      const q = tf.mul(t(qs), 2), k = tf.mul(t(ks), 2), v = t(ks), w = t(qs);
+      const q = tf.mul(t(qs), 2) as tf.Tensor3D, k = tf.mul(t(ks), 2) as tf.Tensor3D, v = t(ks) as tf.Tensor3D, w = t(qs);
       const run = (): Float32Array[] => tf.tidy(() => {
         const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(multiHeadAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, h), w));
         const { value, grads } = tf.valueAndGrads(f)([q, k, v]);
-        return [multiHeadAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, h).dataSync() as Float32Array, value.dataSync() as Float32Array, ...grads.map((g) => g.dataSync() as Float32Array)];
+        return [multiHeadAttention(q, k, v, h).dataSync() as Float32Array, value.dataSync() as Float32Array, ...grads.map((g) => g.dataSync() as Float32Array)];
       });
-      const fused = fusedAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, h);
-      assert.ok(fused, 'fused path active on cpu');
-      fused.dispose();
-      const nat = await expectNoLeak(() => run());
-      uninstallNativeKernels();
-      let ref: Float32Array[];
-      try {
-        assert.equal(fusedAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, h), null, 'fused path off when the native kernels are uninstalled');
-        ref = run();
-      } finally {
-        installNativeKernels();
-      }
       // (not the scalar loss Σ w·out: its cancellation turns ≤ 1e-6 differences of out into 1e-5 relative)
-      for (const [i, what] of ['out', 'loss', 'dq', 'dk', 'dv'].entries()) {
-        if (what === 'loss') continue;
-        const e = relErr(nat[i]!, ref[i]!);
-        worst.set(`Attention ${what}`, Math.max(worst.get(`Attention ${what}`) ?? 0, e));
-        assert.ok(e <= TOL, `Attention ${what} q ${JSON.stringify(qs)} k ${JSON.stringify(ks)} heads ${h}: rel err ${e}`);
-      }
+      await compareFused('Attention', `q ${JSON.stringify(qs)} k ${JSON.stringify(ks)} heads ${h}`, () => fusedAttention(q, k, v, h), run, ['out', 'loss', 'dq', 'dk', 'dv'], ['loss']);
       tf.dispose([q, k, v, w]);
     }
   });
