@@ -548,8 +548,22 @@ const layerNormGradKernel: tf.KernelFunc = (args) => {
 };
 
 type CustomGradFunc = Parameters<typeof tf.customGrad>[0];
+
+/** The fused ops are customGrad closures over their kernel attributes: made once per attribute key
+ *  (they run on every layer's forward), not per call. */
+function memoOp<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let op = cache.get(key);
+  if (!op) cache.set(key, (op = make()));
+  return op;
+}
+
+const lnOps = new Map<string, (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor>();
 /** customGrad over the two kernels; eps is an attribute, so the function is made per eps. */
 function fusedLN(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
+  return memoOp(lnOps, String(eps), () => makeFusedLN(eps));
+}
+
+function makeFusedLN(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
   const f = ((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
     const [y, mean, rstd] = tf.engine().runKernel(LN, { x, gamma, beta }, { eps }) as tf.Tensor[];
     save([x, gamma, mean!, rstd!]);
@@ -641,12 +655,11 @@ const attentionGradKernel: tf.KernelFunc = (args) => {
   return [b.makeTensorInfo(q!.shape.slice(), 'float32', dq), b.makeTensorInfo(k!.shape.slice(), 'float32', dk), b.makeTensorInfo(v!.shape.slice(), 'float32', dv)];
 };
 
-const attentionOps = new Map<number, (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor>();
+const attentionOps = new Map<string, (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor>();
 function attentionOp(numHeads: number, scale: number): (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor {
-  let op = attentionOps.get(numHeads * 1e6 + scale);
-  if (!op) {
+  return memoOp(attentionOps, `${numHeads}:${scale}`, () => {
     const attrs = { numHeads, scale };
-    op = tf.customGrad(((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, save: tf.GradSaveFunc) => {
+    return tf.customGrad(((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, save: tf.GradSaveFunc) => {
       const [out, probs] = tf.engine().runKernel(ATT, { q, k, v }, attrs) as tf.Tensor[];
       save([q, k, v, probs!]);
       return {
@@ -657,9 +670,7 @@ function attentionOp(numHeads: number, scale: number): (q: tf.Tensor, k: tf.Tens
         },
       };
     }) as unknown as CustomGradFunc) as unknown as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
-    attentionOps.set(numHeads * 1e6 + scale, op);
-  }
-  return op;
+  });
 }
 
 /**
