@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-/** The outside reference: read-only golden outputs of HF transformers/peft. */
-export const FIXTURES = resolve(ROOT, '../shared/fixtures');
+/** The outside reference: read-only golden outputs of HF transformers/peft (see test/fixtures/README.md). */
+export const FIXTURES = resolve(ROOT, 'test/fixtures');
 
 export function tmpDir(prefix = 'logolab-test-'): string {
   return mkdtempSync(resolve(tmpdir(), prefix));
