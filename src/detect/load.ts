@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { openCheckpoint } from '../io/checkpoint.js';
+import { resolveModelPath } from '../models/hub.js';
 import { log } from '../util/progress.js';
 import { detrConfigFromJson, type DetrConfig } from './config.js';
 import { detrForward, type DetrOutputs } from './model.js';
@@ -62,6 +63,7 @@ export function readDetrConfig(dir: string): DetrConfig {
 
 /** Loads an HF / converted DETR folder. */
 export function loadDetrModel(dir: string): DetrModel {
+  dir = resolveModelPath(dir); // a folder, or an HF repo id in the local cache
   const cfg = readDetrConfig(dir);
   const store = openCheckpoint(dir);
   try {

@@ -71,7 +71,7 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .positional('inputs', { type: 'string', array: true, describe: 'image files or folders (walked recursively)' })
-      .option('model', { type: 'string', demandOption: true, describe: 'HF checkpoint folder or converted logolab folder' })
+      .option('model', { type: 'string', demandOption: true, describe: 'HF checkpoint folder, converted logolab folder, or HF repo id (org/name[@rev], local HF cache)' })
       .option('pixels', { type: 'string', describe: 'safetensors file with pixel_values [N,3,H,W] (instead of images)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output .jsonl or .safetensors (written atomically)' })
       .option('batch-size', { type: 'number', default: DEFAULT_BATCH_SIZE })

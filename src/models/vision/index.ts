@@ -29,6 +29,7 @@ import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys,
 import { readLogolabMeta } from '../format.js';
 import { presetConfig, type PresetName } from './presets.js';
 import { loadAdapter } from '../lora/io.js'; // [H5 lora-losses] for opts.adapter
+import { resolveModelPath } from '../hub.js';
 
 export type { VisionConfig, VisionFamily } from './config.js';
 export type { EncoderLayer } from './blocks.js';
@@ -256,6 +257,7 @@ export interface LoadOptions {
 }
 
 export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Promise<VisionModel> {
+  dir = resolveModelPath(dir, { quiet: opts.quiet }); // a folder, or an HF repo id in the local cache
   const abs = resolve(dir);
   if (!existsSync(abs)) throw new LogolabError(`${dir}: model folder not found`);
   const { config: cfg0, architecture, requireProjection } = readModelConfig(abs);
