@@ -6,7 +6,9 @@
  *                                    index (logos, refs with ids, images with ground truth and
  *                                    region boxes/scores) — everything sampling needs.
  * `eval/compare --embeddings f` sample from this index exactly as from the data dir, so results are
- * identical to computing the embeddings in place (tested).
+ * identical to computing the embeddings in place (tested). A shard file (`embed --shard i/N`) has
+ * the same layout with rows for its shard's items only and a `shard` entry in the metadata;
+ * merge.ts joins a complete set into the file an unsharded run writes.
  */
 import { LogolabError } from '../errors.js';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';

@@ -87,8 +87,6 @@ const GLOBALS: Record<string, unknown> = {
   ...Object.fromEntries(Object.entries(STORAGE_TYPES).map(([n, d]) => [`torch.${n}`, new StorageType(n, d)])),
 };
 
-export const ALLOWED_GLOBALS = Object.keys(GLOBALS);
-
 const OPNAMES: Record<number, string> = {
   0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT', 0x4b: 'BININT1',
   0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE', 0x53: 'STRING', 0x54: 'BINSTRING',
