@@ -3,9 +3,9 @@
  * as one unsharded run and evaluate identically; a missing, duplicated or foreign shard is a
  * one-line error; the partition is balanced, complete and independent of dataset order.
  */
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, tmpDir } from '../helpers.js';
 import { runCli } from '../cli/run.js';
@@ -28,6 +28,7 @@ before(async () => {
   DATA = join(W, 'data');
   await makeTinyDataDir(DATA, { perLogo: 5, negatives: 3 });
 });
+after(() => rmSync(W, { recursive: true, force: true }));
 
 function expectError(r: { code: number; stderr: string }, re: RegExp): void {
   assert.equal(r.code, 1, r.stderr);
@@ -95,7 +96,7 @@ test('3 shards merged = one unsharded run, byte for byte, and the same eval resu
 });
 
 test('merge: an item missing from its shard, or held by a shard it does not belong to, names the shard', async () => {
-  const d = tmpDir('logolab-shard-items-');
+  const d = join(W, 'items');
   const files = [0, 1].map((i) => join(d, `s${i}.safetensors`));
   for (let i = 0; i < 2; i++) await exportDataEmbeddings(DATA, fakeEncoder(), gtBoxes, files[i]!, { quiet: true, shard: { index: i, count: 2 } });
   const whole = join(d, 'whole.safetensors');
@@ -130,9 +131,11 @@ test('--shard auto: JOB_COMPLETION_INDEX, then SLURM_ARRAY_TASK_ID, then LOGOLAB
 });
 
 test('partition: balanced within ±10 % on a few hundred items, complete, independent of dataset order', async () => {
-  const dir = join(tmpDir('logolab-shard-big-'), 'data');
+  const root = tmpDir('logolab-shard-big-');
+  const dir = join(root, 'data');
   await makeTinyDataDir(dir, { perLogo: 60, negatives: 40, seed: 7 });
   const ds = datasetFromDataDir(dir);
+  rmSync(root, { recursive: true, force: true });
   const items = ds.refs.length + ds.images.length;
   assert.ok(items >= 300, `${items} items`);
   for (const count of [3, 8]) {

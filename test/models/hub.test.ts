@@ -57,6 +57,7 @@ before(() => {
 });
 
 after(() => {
+  rmSync(join(HUB, '..'), { recursive: true, force: true });
   if (saved === undefined) delete process.env.HF_HUB_CACHE;
   else process.env.HF_HUB_CACHE = saved;
 });
