@@ -115,7 +115,7 @@ interface FieldSpec {
 
 /** Every field: type, default (the reference's), help. Record<keyof …> keeps this complete. */
 export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
-  base_model: { kind: 'string', default: 'openai/clip-vit-large-patch14', help: 'model folder, or preset:<name> (random init)' },
+  base_model: { kind: 'string', default: 'openai/clip-vit-large-patch14', help: 'model folder, HF repo id in the local HF cache (org/name[@revision]), or preset:<name> (random init)' },
   dataset_dir: { kind: 'string', default: 'LogoDet-3K', help: 'source dataset folder' },
   reference_dir: { kind: 'string', default: 'reference_logos', help: 'folder of reference logo crops' },
   db_path: { kind: 'string', default: 'test_data_mapping.db', help: 'prepared SQLite database' },

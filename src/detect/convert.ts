@@ -10,7 +10,8 @@ import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { withAtomicDir, writeJsonAtomic } from '../io/atomic.js';
-import { openTensorStore, writeSafetensors, type WriteTensor } from '../io/safetensors.js';
+import { writeSafetensors, type WriteTensor } from '../io/safetensors.js';
+import { openCheckpoint } from '../io/checkpoint.js';
 import { DETR_DEFAULTS } from '../preprocess/detr.js';
 import { readDetrConfig } from './load.js';
 import { detrKeySpec } from './spec.js';
@@ -41,10 +42,7 @@ export async function convertDetr(hfDir: string, outDir: string, dtypeIn: 'F32' 
   const dtype = dtypeIn === 'float32' ? 'F32' : dtypeIn === 'float16' ? 'F16' : dtypeIn;
   if (dtype !== 'F32' && dtype !== 'F16') throw new LogolabError(`convert: dtype must be float32 or float16 (got ${String(dtypeIn)})`);
   const cfg = readDetrConfig(hfDir);
-  if (!existsSync(join(hfDir, 'model.safetensors')) && !existsSync(join(hfDir, 'model.safetensors.index.json')) && existsSync(join(hfDir, 'pytorch_model.bin'))) {
-    throw new LogolabError(`${hfDir}: only pytorch_model.bin found; logolab reads safetensors — re-save the checkpoint with safe_serialization=True`);
-  }
-  const store = openTensorStore(hfDir);
+  const store = openCheckpoint(hfDir);
   try {
     const src = storeSource(store);
     const { leftovers } = checkAgainstSpec(cfg, src);

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { openTensorStore } from '../io/safetensors.js';
+import { openCheckpoint } from '../io/checkpoint.js';
+import { resolveModelPath } from '../models/hub.js';
 import { log } from '../util/progress.js';
 import { detrConfigFromJson, type DetrConfig } from './config.js';
 import { detrForward, type DetrOutputs } from './model.js';
@@ -62,11 +63,9 @@ export function readDetrConfig(dir: string): DetrConfig {
 
 /** Loads an HF / converted DETR folder. */
 export function loadDetrModel(dir: string): DetrModel {
+  dir = resolveModelPath(dir); // a folder, or an HF repo id in the local cache
   const cfg = readDetrConfig(dir);
-  if (!existsSync(join(dir, 'model.safetensors')) && !existsSync(join(dir, 'model.safetensors.index.json')) && existsSync(join(dir, 'pytorch_model.bin'))) {
-    throw new LogolabError(`${dir}: only pytorch_model.bin found; logolab reads safetensors — re-save the checkpoint with safe_serialization=True`);
-  }
-  const store = openTensorStore(dir);
+  const store = openCheckpoint(dir);
   try {
     return detrFromSource(cfg, storeSource(store), dir);
   } finally {

@@ -6,7 +6,9 @@
  *                                    index (logos, refs with ids, images with ground truth and
  *                                    region boxes/scores) — everything sampling needs.
  * `eval/compare --embeddings f` sample from this index exactly as from the data dir, so results are
- * identical to computing the embeddings in place (tested).
+ * identical to computing the embeddings in place (tested). A shard file (`embed --shard i/N`) has
+ * the same layout with rows for its shard's items only and a `shard` entry in the metadata;
+ * merge.ts joins a complete set into the file an unsharded run writes.
  */
 import { LogolabError } from '../errors.js';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';
@@ -16,10 +18,11 @@ import { embedSet, type EmbedOptions } from './pipeline.js';
 import type { RegionProposer } from './proposals.js';
 import type { Sample } from './sample.js';
 import type { Box, EmbeddedSet, EvalRegion } from './types.js';
+import { datasetDigest, PARTITION, selectShard, type ShardInfo } from './shard.js';
 
 export const EXCHANGE_VERSION = 1;
 
-interface ExchangeMeta {
+export interface ExchangeMeta {
   version: number;
   model: string;
   fingerprint: string;
@@ -33,6 +36,8 @@ interface ExchangeMeta {
   regions: Record<string, { box: Box; score: number; row: number }[]>;
   /** per ref id: row */
   refRows: Record<string, number>;
+  /** one shard of a sharded export (src/eval/shard.ts): only that shard's refs/regions have rows */
+  shard?: ShardInfo;
 }
 
 export interface Exchange {
@@ -42,14 +47,22 @@ export interface Exchange {
   regions(imageId: string): EvalRegion[];
 }
 
-/** Embeds every reference and every region of the data dir and writes the exchange file. */
-export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder, proposer: RegionProposer, outFile: string, o: EmbedOptions & { folders?: boolean } = {}): Promise<{ refs: number; regions: number; dim: number }> {
+export type ExchangeId = Pick<ExchangeMeta, 'model' | 'fingerprint' | 'preprocess' | 'detector' | 'layout'>;
+
+/**
+ * Embeds every reference and every region of the data dir (or, with `shard`, that shard's
+ * references and images: src/eval/shard.ts) and writes the exchange file.
+ */
+export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder, proposer: RegionProposer, outFile: string, o: EmbedOptions & { folders?: boolean; shard?: { index: number; count: number } } = {}): Promise<{ refs: number; regions: number; dim: number; images: number }> {
   const ds = o.folders ? await datasetFromFolders(dataDir) : datasetFromDataDir(dataDir);
-  const set = await embedSet(encoder, proposer, ds.refs, ds.images, ds.logos, o);
-  return writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, layout: o.folders ? 'folders' : 'data' });
+  const part = o.shard ? selectShard(ds, o.shard) : ds;
+  const set = await embedSet(encoder, proposer, part.refs, part.images, ds.logos, o);
+  const shard = o.shard ? { index: o.shard.index, count: o.shard.count, partition: PARTITION, datasetDigest: datasetDigest(ds) } : undefined;
+  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, layout: o.folders ? 'folders' : 'data' }, shard);
+  return { ...r, images: part.images.length };
 }
 
-export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSet, id: { model: string; fingerprint: string; preprocess: string; detector: string; layout: 'data' | 'folders' }): { refs: number; regions: number; dim: number } {
+export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSet, id: ExchangeId, shard?: ShardInfo): { refs: number; regions: number; dim: number } {
   const rowsList: Float32Array[] = [];
   const refRows: Record<string, number> = {};
   for (const r of set.refs) {
@@ -66,26 +79,35 @@ export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSe
   const dim = rowsList[0]?.length ?? 0;
   const data = new Float32Array(rowsList.length * dim);
   rowsList.forEach((v, i) => data.set(v, i * dim));
-  const meta: ExchangeMeta = { version: EXCHANGE_VERSION, ...id, dim, dataset: ds, regions, refRows };
+  const meta: ExchangeMeta = { version: EXCHANGE_VERSION, ...id, dim, dataset: ds, regions, refRows, ...(shard ? { shard } : {}) };
   writeSafetensors(outFile, { embeddings: { shape: [rowsList.length, dim], data } }, { logolab_embeddings: JSON.stringify(meta) });
   return { refs: set.refs.length, regions: rowsList.length - set.refs.length, dim };
 }
 
-export function readExchange(file: string): Exchange {
+/** The metadata and the [N, D] rows of an exchange or shard file, unchecked beyond the version. */
+export function readExchangeFile(file: string): { meta: ExchangeMeta; data: Float32Array } {
   const f = SafetensorsFile.open(file);
-  let meta: ExchangeMeta;
-  let data: Float32Array;
   try {
     const raw = f.metadata?.logolab_embeddings;
     if (!raw) throw new LogolabError(`${file}: not a logolab embeddings file (no logolab_embeddings metadata)`);
-    meta = JSON.parse(raw) as ExchangeMeta;
+    let meta: ExchangeMeta;
+    try {
+      meta = JSON.parse(raw) as ExchangeMeta;
+    } catch {
+      throw new LogolabError(`${file}: corrupt logolab_embeddings metadata (not JSON)`);
+    }
     if (meta.version !== EXCHANGE_VERSION) throw new LogolabError(`${file}: embeddings file version ${meta.version}, this logolab reads ${EXCHANGE_VERSION}`);
     const t = f.read('embeddings');
     if (!(t.data instanceof Float32Array)) throw new LogolabError(`${file}: 'embeddings' is not float32`);
-    data = t.data;
+    return { meta, data: t.data };
   } finally {
     f.close();
   }
+}
+
+export function readExchange(file: string): Exchange {
+  const { meta, data } = readExchangeFile(file);
+  if (meta.shard) throw new LogolabError(`${file}: shard ${meta.shard.index}/${meta.shard.count} of a sharded export; merge the shards first (logolab merge-embeddings --out <file> <shards…>)`);
   const dim = meta.dim;
   const rowOf = (r: number) => data.slice(r * dim, (r + 1) * dim);
   const { regions, refRows, ...rest } = meta;

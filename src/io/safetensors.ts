@@ -55,7 +55,7 @@ export function halfToFloat(h: number): number {
 
 let HALF_TABLE: Float32Array | null = null;
 /** All 65536 half values as float32 (exact: every half is a float32). */
-function halfTable(): Float32Array {
+export function halfTable(): Float32Array {
   if (!HALF_TABLE) {
     HALF_TABLE = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) HALF_TABLE[h] = halfToFloat(h);
@@ -271,13 +271,22 @@ export function readSafetensors(path: string): Map<string, HostTensor> {
 
 // ---------- checkpoints (single or sharded) ----------
 
-/** A set of tensors spread over one or more safetensors files, read lazily. */
+/** One file of a checkpoint: a SafetensorsFile, or a torch `.bin` (src/io/torch/checkpoint.ts). */
+export interface TensorFile {
+  readonly path: string;
+  keys(): string[];
+  info(name: string): TensorInfo;
+  read(name: string): HostTensor;
+  close(): void;
+}
+
+/** A set of tensors spread over one or more files, read lazily. */
 export class TensorStore {
-  private readonly files: SafetensorsFile[];
-  private readonly where = new Map<string, SafetensorsFile>();
+  private readonly files: TensorFile[];
+  private readonly where = new Map<string, TensorFile>();
   readonly source: string;
 
-  constructor(source: string, files: SafetensorsFile[]) {
+  constructor(source: string, files: TensorFile[]) {
     this.source = source;
     this.files = files;
     for (const f of files) {
@@ -312,13 +321,13 @@ export class TensorStore {
 
 /**
  * Opens `model.safetensors` in a folder, or the shards listed in `model.safetensors.index.json`,
- * or a file path directly.
+ * or a file path directly. `open` reads one file (another format's reader for another baseName).
  */
-export function openTensorStore(pathOrDir: string, baseName = 'model.safetensors'): TensorStore {
+export function openTensorStore(pathOrDir: string, baseName = 'model.safetensors', open: (path: string) => TensorFile = SafetensorsFile.open): TensorStore {
   if (pathOrDir.endsWith('.safetensors')) return new TensorStore(pathOrDir, [SafetensorsFile.open(pathOrDir)]);
   const single = join(pathOrDir, baseName);
   const index = join(pathOrDir, `${baseName}.index.json`);
-  if (existsSync(single)) return new TensorStore(single, [SafetensorsFile.open(single)]);
+  if (existsSync(single)) return new TensorStore(single, [open(single)]);
   if (existsSync(index)) {
     let idx: { weight_map?: Record<string, string> };
     try {
@@ -328,7 +337,13 @@ export function openTensorStore(pathOrDir: string, baseName = 'model.safetensors
     }
     if (!idx.weight_map || typeof idx.weight_map !== 'object') throw new LogolabError(`${index}: missing 'weight_map'`);
     const shardNames = [...new Set(Object.values(idx.weight_map))].sort();
-    const files = shardNames.map((s) => SafetensorsFile.open(join(dirname(index), s)));
+    const files: TensorFile[] = [];
+    try {
+      for (const s of shardNames) files.push(open(join(dirname(index), s)));
+    } catch (e) {
+      for (const f of files) f.close();
+      throw e;
+    }
     const store = new TensorStore(index, files);
     for (const [k, shard] of Object.entries(idx.weight_map)) {
       if (!store.has(k)) throw new LogolabError(`${index}: tensor '${k}' listed for ${shard} but not found there`);

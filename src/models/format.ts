@@ -21,7 +21,8 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { openTensorStore, writeSafetensors, type WriteTensor } from '../io/safetensors.js';
+import { writeSafetensors, type WriteTensor } from '../io/safetensors.js';
+import { openCheckpoint } from '../io/checkpoint.js';
 import { withAtomicDir } from '../io/atomic.js';
 import { hfVisionConfig, validateVisionConfig, type VisionConfig, type VisionFamily } from './vision/config.js';
 import { processorConfigFor } from './vision/processor.js';
@@ -86,7 +87,7 @@ export async function convertModel(src: string, out: string, opts: { dtype?: Sto
     throw new LogolabError(`--out ${out}: exists and is not a logolab model folder; refusing to replace it`);
   }
   const { config: cfg0, architecture, requireProjection } = readModelConfig(srcAbs);
-  const store = openTensorStore(srcAbs);
+  const store = openCheckpoint(srcAbs);
   try {
     const plan = planLoad(cfg0, store.keys(), (k) => store.info(k), store.source, { requireProjection });
     const { config, entries: from, unused, parameters } = plan;

@@ -133,7 +133,7 @@ test('wrong checkpoint type and unusable folders → one-line LogolabError', () 
   one(() => loadDetrModel(d), /no config\.json/);
   copyFileSync(join(TINY, 'config.json'), join(d, 'config.json'));
   writeFileSync(join(d, 'pytorch_model.bin'), 'x');
-  one(() => loadDetrModel(d), /only pytorch_model\.bin found/);
+  one(() => loadDetrModel(d), /pytorch_model\.bin: not a torch checkpoint \(not a ZIP archive\)/);
   const cfg = JSON.parse(readFileSync(join(TINY, 'config.json'), 'utf8'));
   one(() => detrConfigFromJson({ ...cfg, backbone_config: { ...cfg.backbone_config, layer_type: 'basic' } }, 'c.json'), /c\.json: backbone_config\.layer_type 'basic' is not supported/);
   one(() => detrConfigFromJson({ ...cfg, dilation: true }, 'c.json'), /dilation/);

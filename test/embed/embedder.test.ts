@@ -47,7 +47,10 @@ test('embedPixels gives HF outputs in batches (clip_tiny fixture)', async () => 
       assert.deepEqual(r[k].shape, io.get(k)!.shape);
       assert.ok(maxAbsDiff(r[k].data, io.get(k)!.data) <= 1e-4, k);
     }
-    await assert.rejects(() => embedPixels(m, new Float32Array(3 * 3 * 40 * 40), [3, 3, 40, 40]), /input image size \(40\*40\) doesn't match model \(32\*32\)/);
+    // other sizes run on interpolated position embeddings (HF interpolate_pos_encoding): 5×5 patches
+    const big = await embedPixels(m, new Float32Array(3 * 3 * 40 * 40), [3, 3, 40, 40]);
+    assert.deepEqual(big.last_hidden_state.shape, [3, 26, 64]);
+    await assert.rejects(() => embedPixels(m, new Float32Array(3 * 3 * 4 * 4), [3, 3, 4, 4]), /input 4×4 is smaller than one patch \(8\)/);
   } finally {
     m.dispose();
   }

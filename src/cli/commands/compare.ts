@@ -22,8 +22,8 @@ export const command: CommandModule = {
   describe: 'compare a baseline and a candidate model on the same sample; write an HTML/markdown/JSON report',
   builder: (y) =>
     withEvalOptions(y)
-      .option('baseline', { type: 'string', describe: 'baseline model folder' })
-      .option('candidate', { type: 'string', describe: 'candidate model folder, a LoRA adapter folder (applied to --baseline), or a training checkpoint (.ckpt)' })
+      .option('baseline', { type: 'string', describe: 'baseline model folder or HF repo id (org/name[@rev], local HF cache)' })
+      .option('candidate', { type: 'string', describe: 'candidate model folder or HF repo id, a LoRA adapter folder (applied to --baseline), or a training checkpoint (.ckpt)' })
       .option('baseline-embeddings', { type: 'string', describe: 'exchange file for the baseline (instead of --baseline)' })
       .option('candidate-embeddings', { type: 'string', describe: 'exchange file for the candidate (instead of --candidate)' })
       .option('report', { type: 'string', demandOption: true, describe: 'output folder for report.html, report.md, report.json' })

@@ -4,25 +4,27 @@ import { convertModel, type StoreDtype } from '../../models/format.js';
 import { summariseKeys } from '../../models/vision/weights.js';
 import { log, Progress } from '../../util/progress.js';
 import { convertDetr, isDetrFolder } from '../../detect/convert.js';
+import { resolveModelPath } from '../../models/hub.js';
 
 export const command: CommandModule = {
   command: 'convert <hf-dir>',
   describe: 'convert an HF CLIP/DINOv2/SigLIP checkpoint (vision tower only; see src/models/format.ts) or a DETR checkpoint into a logolab model folder',
   builder: (y) =>
     y
-      .positional('hf-dir', { type: 'string', demandOption: true, describe: 'HF checkpoint folder (config.json + model.safetensors or sharded index) or a converted folder' })
+      .positional('hf-dir', { type: 'string', demandOption: true, describe: 'HF checkpoint folder (config.json + model.safetensors or pytorch_model.bin, single or sharded), an HF repo id in the local cache (org/name[@revision]), or a converted folder' })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder (written atomically; replaced if it exists)' })
       .option('dtype', { type: 'string', choices: ['float32', 'float16'], default: 'float32', describe: 'stored dtype (float16 halves the file; computed in float32)' }),
   handler: async (argv) => {
     const t0 = Date.now();
-    if (isDetrFolder(argv['hf-dir'] as string)) {
-      const r = await convertDetr(argv['hf-dir'] as string, argv.out as string, argv.dtype as 'float32' | 'float16');
+    const src = resolveModelPath(argv['hf-dir'] as string); // a folder, or an HF repo id in the local cache
+    if (isDetrFolder(src)) {
+      const r = await convertDetr(src, argv.out as string, argv.dtype as 'float32' | 'float16');
       if (r.dropped.length) log('info', `ignored ${r.dropped.length} source tensors: ${summariseKeys(r.dropped)}`);
       process.stdout.write(JSON.stringify({ ...r, dropped: r.dropped.length, seconds: (Date.now() - t0) / 1000 }) + '\n');
       return;
     }
     let progress: Progress | null = null;
-    const r = await convertModel(argv['hf-dir'] as string, argv.out as string, {
+    const r = await convertModel(src, argv.out as string, {
       dtype: argv.dtype as StoreDtype,
       onTensor: (done, total) => {
         progress ??= new Progress({ label: 'convert', total, unit: 'tensors' });

@@ -31,7 +31,7 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .positional('images', { type: 'string', array: true, describe: 'image files or folders' })
-      .option('detector', { type: 'string', demandOption: true, describe: 'DETR folder (HF or converted), detr:<dir>, or detr-r50 (random weights, for timing)' })
+      .option('detector', { type: 'string', demandOption: true, describe: 'DETR folder (HF or converted) or HF repo id, detr:<dir|repo id>, or detr-r50 (random weights, for timing)' })
       .option('out', { type: 'string', describe: 'boxes JSON file (default: stdout)' })
       .option('threshold', { type: 'number', default: DETR_DETECTOR_DEFAULTS.threshold, describe: 'score threshold (kept if score > threshold)' })
       .option('min-box-size', { type: 'number', default: DETR_DETECTOR_DEFAULTS.minBoxSize, describe: 'drop boxes narrower or lower than this (px; 0 = off)' })

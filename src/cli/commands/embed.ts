@@ -25,6 +25,7 @@ import { makeProposer } from '../../eval/proposals.js';
 import { EmbeddingCache } from '../../eval/cache.js';
 import { defaultCachePath } from '../../eval/run.js';
 import { visionCropEncoder } from '../../eval/vision-encoder.js';
+import { parseShardSpec } from '../../eval/shard.js';
 
 async function embedPixelsFile(model: VisionModel, pixelsPath: string, out: string, batchSize: number): Promise<void> {
   if (extname(out) !== '.safetensors') throw new LogolabError(`--out ${out}: with --pixels the output must be a .safetensors file`);
@@ -70,7 +71,7 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .positional('inputs', { type: 'string', array: true, describe: 'image files or folders (walked recursively)' })
-      .option('model', { type: 'string', demandOption: true, describe: 'HF checkpoint folder or converted logolab folder' })
+      .option('model', { type: 'string', demandOption: true, describe: 'HF checkpoint folder, converted logolab folder, or HF repo id (org/name[@rev], local HF cache)' })
       .option('pixels', { type: 'string', describe: 'safetensors file with pixel_values [N,3,H,W] (instead of images)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output .jsonl or .safetensors (written atomically)' })
       .option('batch-size', { type: 'number', default: DEFAULT_BATCH_SIZE })
@@ -85,7 +86,8 @@ export const command: CommandModule = {
       .option('detr-threshold', { type: 'number', default: 0.5 })
       .option('min-box-size', { type: 'number', default: 20 })
       .option('nms-iou', { type: 'number', default: 0.5 })
-      .option('cache', { type: 'string', describe: 'with --data: embedding cache file (default <data>/embedding_cache.sqlite); --no-cache to skip' }),
+      .option('cache', { type: 'string', describe: 'with --data: embedding cache file (default <data>/embedding_cache.sqlite; none with --shard); --no-cache to skip' })
+      .option('shard', { type: 'string', describe: 'with --data: embed shard INDEX/COUNT only (auto/COUNT: INDEX from $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $LOGOLAB_SHARD_INDEX); join with merge-embeddings' }),
   handler: async (argv) => {
     const inputs = (argv.inputs as string[] | undefined) ?? [];
     const pixels = argv.pixels as string | undefined;
@@ -93,18 +95,22 @@ export const command: CommandModule = {
     if (argv.data !== undefined) {
       if (pixels || inputs.length) throw new LogolabError('--data exports a data dir; do not also give --pixels or image paths');
       if (extname(argv.out as string) !== '.safetensors') throw new LogolabError(`--out ${argv.out as string}: with --data the output must be a .safetensors file`);
+      const shard = argv.shard !== undefined ? parseShardSpec(String(argv.shard)) : undefined;
+      if (shard) log('info', `shard ${shard.index}/${shard.count}${shard.from ? ` (INDEX from ${shard.from})` : ''}`);
       await initBackend(argv.backend as string | undefined);
       const mode = argv['preprocess-mode'] as PreprocessMode;
       const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: mode });
       const o = { detrThreshold: argv['detr-threshold'] as number, minBoxSize: argv['min-box-size'] as number, nmsIou: argv['nms-iou'] as number };
       const proposer = makeProposer(argv.detector as string, o);
-      const cachePath = argv.cache === false ? null : typeof argv.cache === 'string' ? argv.cache : defaultCachePath(argv.data as string);
+      // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared
+      // memory of one host) is unsafe: no cache unless one is named
+      const cachePath = argv.cache === false ? null : typeof argv.cache === 'string' ? argv.cache : shard ? null : defaultCachePath(argv.data as string);
       const cache = cachePath ? EmbeddingCache.open(cachePath) : null;
       try {
         const name = argv.adapter ? `${argv.model as string} + ${argv.adapter as string}` : (argv.model as string);
         const enc = visionCropEncoder(model, { name, preprocessMode: mode, batchSize: argv['batch-size'] as number });
-        const r = await exportDataEmbeddings(argv.data as string, enc, proposer, argv.out as string, { cache, batchSize: argv['batch-size'] as number, folders: argv.folders as boolean });
-        log('info', `wrote ${r.refs} reference and ${r.regions} region embeddings (dim ${r.dim}, ${proposer.name}) to ${argv.out as string}`);
+        const r = await exportDataEmbeddings(argv.data as string, enc, proposer, argv.out as string, { cache, batchSize: argv['batch-size'] as number, folders: argv.folders as boolean, shard });
+        log('info', `wrote ${r.refs} reference and ${r.regions} region embeddings (dim ${r.dim}, ${proposer.name}${shard ? `, shard ${shard.index}/${shard.count}: ${r.images} images` : ''}) to ${argv.out as string}`);
       } finally {
         cache?.close();
         proposer.dispose?.();
@@ -112,6 +118,7 @@ export const command: CommandModule = {
       }
       return;
     }
+    if (argv.shard !== undefined) throw new LogolabError('--shard applies to --data exports');
     if (pixels && inputs.length) throw new LogolabError('give either --pixels or image paths, not both');
     if (!pixels && !inputs.length) throw new LogolabError('give image files/folders or --pixels <file.safetensors>');
     if (pixels && argv.normalize) throw new LogolabError('--normalize applies to image files; --pixels writes HF outputs unnormalised');

@@ -22,7 +22,7 @@ export const command: CommandModule = {
   describe: 'evaluate logo matching on a prepared data dir (the reference test_logo_detection.py)',
   builder: (y) =>
     withEvalOptions(y)
-      .option('model', { alias: 'e', type: 'string', describe: 'vision model folder (HF or converted)' })
+      .option('model', { alias: 'e', type: 'string', describe: 'vision model folder (HF or converted) or HF repo id (org/name[@rev], local HF cache)' })
       .option('adapter', { type: 'string', describe: 'LoRA adapter folder' })
       .option('output-file', { type: 'string', describe: 'append the summary block to this file' })
       .option('similarity-details', { type: 'boolean', default: false, describe: 'similarity distribution analysis + suggested threshold' })

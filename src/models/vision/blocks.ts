@@ -15,9 +15,17 @@ import { applyLinear, disposeLinear, INFERENCE, layerNorm, type ForwardContext, 
 import type { HiddenAct } from './config.js';
 import { fusedAttention, fusedQuickGelu } from '../../backend/native.js';
 
-export function activation(x: tf.Tensor, act: HiddenAct): tf.Tensor {
+/** An MLP activation: a config hidden_act, or 'swiglu' (DINOv2 giant: silu(x1)·x2 of fc1's two halves). */
+export type MlpAct = HiddenAct | 'swiglu';
+
+export function activation(x: tf.Tensor, act: MlpAct): tf.Tensor {
   return tf.tidy(() => {
     switch (act) {
+      case 'swiglu': {
+        // [.., 2h] → [.., h]: torch's chunk(2, dim=-1), silu(x1) = x1·sigmoid(x1)
+        const [x1, x2] = tf.split(x, 2, -1) as [tf.Tensor, tf.Tensor];
+        return tf.mul(tf.mul(x1, tf.sigmoid(x1)), x2);
+      }
       case 'quick_gelu':
         // one fused pass on cpu + native kernels (same float32 rounding steps), else the composite
         return fusedQuickGelu(x) ?? tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
@@ -120,7 +128,7 @@ export class EncoderLayer implements EncoderLayerParams {
   layer_scale2: tf.Tensor1D | null;
   readonly index: number;
   readonly numHeads: number;
-  readonly act: HiddenAct;
+  readonly act: MlpAct;
   /**
    * HF module path (as in the checkpoint and in peft adapter keys, e.g.
    * 'vision_model.encoder.layers.3.self_attn.q_proj' or 'encoder.layer.3.attention.attention.query')
@@ -128,7 +136,7 @@ export class EncoderLayer implements EncoderLayerParams {
    */
   readonly hfModules: Record<string, 'q_proj' | 'k_proj' | 'v_proj' | 'out_proj' | 'fc1' | 'fc2'>;
 
-  constructor(p: EncoderLayerParams, opts: { index: number; numHeads: number; act: HiddenAct; hfModules: EncoderLayer['hfModules'] }) {
+  constructor(p: EncoderLayerParams, opts: { index: number; numHeads: number; act: MlpAct; hfModules: EncoderLayer['hfModules'] }) {
     this.q_proj = p.q_proj;
     this.k_proj = p.k_proj;
     this.v_proj = p.v_proj;

@@ -1,6 +1,7 @@
 /**
  * CLIP vision tower (HF CLIPVisionTransformer + visual_projection):
  *   embeddings = [class_embedding; patch_conv(pixels) (no bias)] + position_embedding → pre_layrnorm
+ *                (positions bicubic-interpolated for other input sizes: interpolate.ts)
  *   encoder    = pre-LN layers (quick_gelu or as config says)
  *   last_hidden_state = encoder output (no final norm); pooler_output = post_layernorm(token 0)
  *   image_embeds = pooler_output · visual_projectionᵀ (no bias), or pooler_output if absent.
@@ -9,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { layerNorm, type LayerNormParams } from '../layers.js';
 import { EncoderLayer } from './blocks.js';
 import type { VisionConfig } from './config.js';
+import { PositionInterpolator } from './interpolate.js';
 import { checkPixels, firstToken, linear, norm, patchify, take, type FamilyDef, type Layout, type VisionTower } from './tower.js';
 import { entry, layerNormEntries, linearEntries, type KeyEntry } from './weights.js';
 
@@ -125,6 +127,8 @@ class ClipTower implements VisionTower {
   private readonly preLayrnorm: LayerNormParams;
   private readonly postLayernorm: LayerNormParams;
   private readonly projection: tf.Tensor2D | null;
+  /** the position table, bicubic-resized for inputs other than image_size (HF interpolate_pos_encoding) */
+  private readonly positions: PositionInterpolator;
 
   constructor(private readonly c: VisionConfig, w: Map<string, tf.Tensor>) {
     this.classEmbedding = take(w, 'embeddings.class_embedding');
@@ -134,15 +138,18 @@ class ClipTower implements VisionTower {
     this.postLayernorm = norm(w, 'post_layernorm', c.layer_norm_eps);
     this.projection = c.projection_dim !== null ? take<tf.Tensor2D>(w, 'visual_projection.weight') : null;
     this.layers = clipStyleLayers(c, w);
+    this.positions = new PositionInterpolator(this.positionEmbedding, 1, 'clip');
   }
 
   embeddings(pixels: tf.Tensor4D): tf.Tensor3D {
-    checkPixels(pixels, this.c, true);
+    checkPixels(pixels, this.c, false);
+    const [, , height, width] = pixels.shape;
+    const pos = this.positions.forGrid(Math.floor(height / this.c.patch_size), Math.floor(width / this.c.patch_size), height, width); // [1+h·w, D]
     return tf.tidy(() => {
-      const patches = patchify(pixels, this.patchWeight, null, this.c.patch_size); // [B, N, D]
+      const patches = patchify(pixels, this.patchWeight, null, this.c.patch_size); // [B, h·w, D]
       const b = patches.shape[0];
       const cls = tf.broadcastTo(this.classEmbedding.reshape([1, 1, -1]), [b, 1, this.c.hidden_size]);
-      const x = tf.add(tf.concat([cls, patches], 1), this.positionEmbedding); // [B, N+1, D]
+      const x = tf.add(tf.concat([cls, patches], 1), pos); // [B, 1+h·w, D]
       return layerNorm(x, this.preLayrnorm) as tf.Tensor3D;
     });
   }
@@ -173,5 +180,6 @@ class ClipTower implements VisionTower {
   dispose(): void {
     for (const [, t] of this.named()) t.dispose();
     for (const l of this.layers) l.dispose();
+    this.positions.dispose();
   }
 }

@@ -38,6 +38,13 @@ export interface VisionConfig {
   qkv_bias: boolean;
   /** SigLIP multihead attention-pool head (`vision_use_head`); false for the other families */
   use_head: boolean;
+  /**
+   * DINOv2 SwiGLU MLP (`use_swiglu_ffn`, dinov2-giant): weights_in [2·intermediate_size, D],
+   * weights_out [D, intermediate_size], where intermediate_size is HF's
+   * (int(int(D·mlp_ratio)·2/3) + 7) // 8 · 8. Present only when true, so the config (and the
+   * model fingerprint hashed from it) of every other model is what it was before this field.
+   */
+  use_swiglu_ffn?: true;
 }
 
 type Defaults = Omit<VisionConfig, 'family'>;
@@ -78,6 +85,8 @@ function checkInvariants(c: VisionConfig, source: string): VisionConfig {
   if (typeof c.use_head !== 'boolean') bad(source, 'use_head', 'must be a boolean');
   if (c.family === 'siglip' && !c.use_head) bad(source, 'use_head', 'SigLIP without the attention-pool head (vision_use_head=false) is not supported: it has no pooled output');
   if (c.family !== 'siglip' && c.use_head) bad(source, 'use_head', `only SigLIP has an attention-pool head (family ${c.family})`);
+  if (c.use_swiglu_ffn !== undefined && c.use_swiglu_ffn !== true) bad(source, 'use_swiglu_ffn', 'must be true or absent');
+  if (c.family !== 'dinov2' && c.use_swiglu_ffn) bad(source, 'use_swiglu_ffn', `only DINOv2 has a SwiGLU MLP option (family ${c.family})`);
   if (c.family === 'siglip' && c.image_size % c.patch_size !== 0) bad(source, 'image_size', `${c.image_size} is not a multiple of patch_size ${c.patch_size}`);
   return c;
 }
@@ -91,8 +100,9 @@ export function validateVisionConfig(obj: unknown, source = 'vision config'): Vi
     bad(source, 'family', `must be one of ${VISION_FAMILIES.join(', ')}, got ${JSON.stringify(family)}`);
   }
   const defaults = FAMILY_DEFAULTS[family as VisionFamily];
-  for (const k of Object.keys(o)) if (k !== 'family' && !(k in defaults)) bad(source, k, 'unknown key');
+  for (const k of Object.keys(o)) if (k !== 'family' && k !== 'use_swiglu_ffn' && !(k in defaults)) bad(source, k, 'unknown key');
   const c = { family, ...defaults, ...o } as VisionConfig;
+  if ((c.use_swiglu_ffn as unknown) === false) delete c.use_swiglu_ffn; // absent = false (see VisionConfig)
   return checkInvariants(c, source);
 }
 
@@ -162,10 +172,11 @@ export function visionConfigFromHf(raw: unknown, source: string): HfVisionConfig
   const d = FAMILY_DEFAULTS[family];
   const num = (k: keyof Defaults & string, dflt: number) => pick(v, k, dflt, source, 'number');
   let intermediate: number;
+  const swiglu = family === 'dinov2' && pick(v, 'use_swiglu_ffn', false, source, 'boolean');
   if (family === 'dinov2') {
-    if (v.use_swiglu_ffn === true) bad(source, 'use_swiglu_ffn', 'DINOv2 with SwiGLU FFN (giant) is not supported');
     const ratio = pick(v, 'mlp_ratio', 4, source, 'number');
-    intermediate = Math.round(num('hidden_size', d.hidden_size) * ratio);
+    // Dinov2MLP: int(D·ratio); Dinov2SwiGLUFFN: that, ·2/3, rounded up to a multiple of 8
+    intermediate = swiglu ? swigluHidden(num('hidden_size', d.hidden_size), ratio) : Math.round(num('hidden_size', d.hidden_size) * ratio);
   } else {
     intermediate = num('intermediate_size', d.intermediate_size);
   }
@@ -185,6 +196,7 @@ export function visionConfigFromHf(raw: unknown, source: string): HfVisionConfig
     layerscale_value: family === 'dinov2' ? pick(v, 'layerscale_value', 1.0, source, 'number') : null,
     qkv_bias: family === 'dinov2' ? pick(v, 'qkv_bias', true, source, 'boolean') : true,
     use_head: family === 'siglip' ? pick(v, 'vision_use_head', true, source, 'boolean') : false,
+    ...(swiglu ? { use_swiglu_ffn: true as const } : {}),
   };
   checkInvariants(config, source);
   return { config, modelType, architecture, hfVision: hfVisionConfig(config) };
@@ -207,12 +219,22 @@ export function hfVisionConfig(c: VisionConfig): Record<string, unknown> {
         model_type: 'clip_vision_model', ...common, intermediate_size: c.intermediate_size,
         ...(c.projection_dim !== null ? { projection_dim: c.projection_dim } : {}),
       };
-    case 'dinov2':
+    case 'dinov2': {
+      // SwiGLU: a ratio HF maps back to the same hidden size (1.5·h/D: int(1.5·h)·2/3 = h, h a multiple of 8)
+      const mlpRatio = c.use_swiglu_ffn ? (1.5 * c.intermediate_size) / c.hidden_size : c.intermediate_size / c.hidden_size;
+      if (c.use_swiglu_ffn && swigluHidden(c.hidden_size, mlpRatio) !== c.intermediate_size) throw new LogolabError(`dinov2: SwiGLU intermediate_size ${c.intermediate_size} has no HF mlp_ratio (must be a multiple of 8)`);
       return {
-        architectures: ['Dinov2Model'], model_type: 'dinov2', ...common, mlp_ratio: c.intermediate_size / c.hidden_size,
-        layerscale_value: c.layerscale_value ?? 1.0, qkv_bias: c.qkv_bias, use_swiglu_ffn: false, apply_layernorm: true,
+        architectures: ['Dinov2Model'], model_type: 'dinov2', ...common, mlp_ratio: mlpRatio,
+        layerscale_value: c.layerscale_value ?? 1.0, qkv_bias: c.qkv_bias, use_swiglu_ffn: c.use_swiglu_ffn === true, apply_layernorm: true,
       };
+    }
     case 'siglip':
       return { architectures: ['SiglipVisionModel'], model_type: 'siglip_vision_model', ...common, intermediate_size: c.intermediate_size, vision_use_head: c.use_head };
   }
+}
+
+/** Dinov2SwiGLUFFN's hidden size: (int(int(D·mlp_ratio)·2/3) + 7) // 8 · 8 (Python int() truncates). */
+export function swigluHidden(hidden: number, mlpRatio: number): number {
+  const h = Math.trunc(hidden * mlpRatio);
+  return Math.floor((Math.trunc((h * 2) / 3) + 7) / 8) * 8;
 }

@@ -2,17 +2,18 @@
  * DINOv2 (HF Dinov2Model):
  *   embeddings = [cls_token; patch_conv(pixels) (with bias)] + position_embeddings, the patch grid
  *                bicubic-interpolated (interpolate.ts) when the input is not the config image_size
- *   encoder    = pre-LN layers with LayerScale (x + λ1·attn, x + λ2·mlp), gelu
+ *   encoder    = pre-LN layers with LayerScale (x + λ1·attn, x + λ2·mlp), gelu; or, with
+ *                use_swiglu_ffn (dinov2-giant), the SwiGLU MLP weights_out(silu(x1)·x2) where
+ *                [x1, x2] = weights_in(x) split in halves (blocks.ts 'swiglu', in the fc1/fc2 slots)
  *   last_hidden_state = layernorm(encoder output); pooler_output = its CLS token; no projection.
  * `embeddings.mask_token` (masked-image pretraining only) is not used at inference and is reported
  * as unused.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LogolabError } from '../../errors.js';
 import { layerNorm, type LayerNormParams } from '../layers.js';
 import { EncoderLayer } from './blocks.js';
 import type { VisionConfig } from './config.js';
-import { resizeGridBicubic } from './interpolate.js';
+import { PositionInterpolator } from './interpolate.js';
 import { checkPixels, firstToken, linear, norm, patchify, take, type FamilyDef, type VisionTower } from './tower.js';
 import { entry, layerNormEntries, linearEntries, type KeyEntry } from './weights.js';
 
@@ -27,6 +28,11 @@ const LAYER_MODULES = {
   fc1: 'mlp.fc1',
   fc2: 'mlp.fc2',
 } as const;
+
+/** The module paths of a config: the SwiGLU MLP (Dinov2SwiGLUFFN) names its linears weights_in/out. */
+function layerModules(c: VisionConfig): Record<keyof typeof LAYER_MODULES, string> {
+  return c.use_swiglu_ffn ? { ...LAYER_MODULES, fc1: 'mlp.weights_in', fc2: 'mlp.weights_out' } : LAYER_MODULES;
+}
 
 export const dinov2Family: FamilyDef = {
   detect(keys) {
@@ -48,15 +54,18 @@ export const dinov2Family: FamilyDef = {
       entry('embeddings.patch_embeddings.projection.weight', `${p}embeddings.patch_embeddings.projection.weight`, [d, c.num_channels, c.patch_size, c.patch_size], 'conv'),
       entry('embeddings.patch_embeddings.projection.bias', `${p}embeddings.patch_embeddings.projection.bias`, [d], 'none', 'zeros'),
     ];
+    const mods = layerModules(c);
+    // SwiGLU: weights_in projects to both halves [x1; x2] (2·intermediate), weights_out from one
+    const fc1Out = c.use_swiglu_ffn ? 2 * c.intermediate_size : c.intermediate_size;
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const l = `encoder.layer.${i}`;
       out.push(...layerNormEntries(`${l}.norm1`, p, d));
-      for (const f of ['q_proj', 'k_proj', 'v_proj'] as const) out.push(...linearEntries(`${l}.${LAYER_MODULES[f]}`, p, d, d, c.qkv_bias));
-      out.push(...linearEntries(`${l}.${LAYER_MODULES.out_proj}`, p, d, d));
+      for (const f of ['q_proj', 'k_proj', 'v_proj'] as const) out.push(...linearEntries(`${l}.${mods[f]}`, p, d, d, c.qkv_bias));
+      out.push(...linearEntries(`${l}.${mods.out_proj}`, p, d, d));
       out.push(entry(`${l}.layer_scale1.lambda1`, `${p}${l}.layer_scale1.lambda1`, [d], 'none', { constant: c.layerscale_value ?? 1 }));
       out.push(...layerNormEntries(`${l}.norm2`, p, d));
-      out.push(...linearEntries(`${l}.mlp.fc1`, p, d, c.intermediate_size));
-      out.push(...linearEntries(`${l}.mlp.fc2`, p, c.intermediate_size, d));
+      out.push(...linearEntries(`${l}.${mods.fc1}`, p, d, fc1Out));
+      out.push(...linearEntries(`${l}.${mods.fc2}`, p, c.intermediate_size, d));
       out.push(entry(`${l}.layer_scale2.lambda1`, `${p}${l}.layer_scale2.lambda1`, [d], 'none', { constant: c.layerscale_value ?? 1 }));
     }
     out.push(...layerNormEntries('layernorm', p, d));
@@ -75,8 +84,9 @@ class Dinov2Tower implements VisionTower {
   private readonly patchWeight: tf.Tensor4D;
   private readonly patchBias: tf.Tensor1D;
   private readonly layernorm: LayerNormParams;
-  /** interpolated patch position grids per "h×w" (kept until dispose) */
-  private readonly posCache = new Map<string, tf.Tensor3D>();
+  /** the position table, bicubic-resized for inputs other than image_size (kept per size) */
+  private readonly positions: PositionInterpolator;
+  private readonly modules: Record<keyof typeof LAYER_MODULES, string>;
 
   constructor(private readonly c: VisionConfig, w: Map<string, tf.Tensor>) {
     this.clsToken = take(w, 'embeddings.cls_token');
@@ -84,10 +94,12 @@ class Dinov2Tower implements VisionTower {
     this.patchWeight = take(w, 'embeddings.patch_embeddings.projection.weight');
     this.patchBias = take(w, 'embeddings.patch_embeddings.projection.bias');
     this.layernorm = norm(w, 'layernorm', c.layer_norm_eps);
+    this.positions = new PositionInterpolator(this.positionEmbeddings, 1, 'dinov2');
+    const mods = (this.modules = layerModules(c));
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const l = `encoder.layer.${i}`;
-      const lin = (f: keyof typeof LAYER_MODULES) => linear(w, `${l}.${LAYER_MODULES[f]}`, f === 'out_proj' || f === 'fc1' || f === 'fc2' || c.qkv_bias);
-      const hfModules = Object.fromEntries(Object.entries(LAYER_MODULES).map(([f, m]) => [`${l}.${m}`, f])) as EncoderLayer['hfModules'];
+      const lin = (f: keyof typeof LAYER_MODULES) => linear(w, `${l}.${mods[f]}`, f === 'out_proj' || f === 'fc1' || f === 'fc2' || c.qkv_bias);
+      const hfModules = Object.fromEntries(Object.entries(mods).map(([f, m]) => [`${l}.${m}`, f])) as EncoderLayer['hfModules'];
       this.layers.push(
         new EncoderLayer(
           {
@@ -97,32 +109,10 @@ class Dinov2Tower implements VisionTower {
             layer_scale1: take<tf.Tensor1D>(w, `${l}.layer_scale1.lambda1`),
             layer_scale2: take<tf.Tensor1D>(w, `${l}.layer_scale2.lambda1`),
           },
-          { index: i, numHeads: c.num_attention_heads, act: c.hidden_act, hfModules },
+          { index: i, numHeads: c.num_attention_heads, act: c.use_swiglu_ffn ? 'swiglu' : c.hidden_act, hfModules },
         ),
       );
     }
-  }
-
-  /** Position embeddings [1, 1+h·w, D] for an h×w patch grid (HF interpolate_pos_encoding). */
-  private positions(h: number, w: number, height: number, width: number): tf.Tensor3D {
-    const n = this.positionEmbeddings.shape[1] - 1;
-    // HF returns the table unchanged only when the patch count matches AND the image is square
-    if (h * w === n && height === width) return this.positionEmbeddings;
-    const key = `${h}x${w}`;
-    let grid = this.posCache.get(key);
-    if (!grid) {
-      const side = Math.floor(Math.sqrt(n));
-      if (side * side !== n) throw new LogolabError(`dinov2: position table of ${n} patches is not a square grid`);
-      const d = this.c.hidden_size;
-      const all = this.positionEmbeddings.dataSync() as Float32Array;
-      const resized = resizeGridBicubic(all.subarray(d), side, side, d, h, w);
-      const out = new Float32Array((1 + h * w) * d);
-      out.set(all.subarray(0, d));
-      out.set(resized, d);
-      grid = tf.keep(tf.tensor3d(out, [1, 1 + h * w, d]));
-      this.posCache.set(key, grid);
-    }
-    return grid;
   }
 
   embeddings(pixels: tf.Tensor4D): tf.Tensor3D {
@@ -130,7 +120,7 @@ class Dinov2Tower implements VisionTower {
     const [, , height, width] = pixels.shape;
     const ph = Math.floor(height / this.c.patch_size);
     const pw = Math.floor(width / this.c.patch_size);
-    const pos = this.positions(ph, pw, height, width);
+    const pos = this.positions.forGrid(ph, pw, height, width); // [1, 1+h·w, D]
     return tf.tidy(() => {
       const patches = patchify(pixels, this.patchWeight, this.patchBias, this.c.patch_size); // [B, h·w, D]
       const b = patches.shape[0];
@@ -157,9 +147,10 @@ class Dinov2Tower implements VisionTower {
       ['embeddings.patch_embeddings.projection.weight', this.patchWeight],
       ['embeddings.patch_embeddings.projection.bias', this.patchBias],
     ];
+    const m = this.modules;
     const rename: Record<string, string> = {
-      q_proj: LAYER_MODULES.q_proj, k_proj: LAYER_MODULES.k_proj, v_proj: LAYER_MODULES.v_proj, out_proj: LAYER_MODULES.out_proj,
-      fc1: LAYER_MODULES.fc1, fc2: LAYER_MODULES.fc2, layer_norm1: 'norm1', layer_norm2: 'norm2',
+      q_proj: m.q_proj, k_proj: m.k_proj, v_proj: m.v_proj, out_proj: m.out_proj,
+      fc1: m.fc1, fc2: m.fc2, layer_norm1: 'norm1', layer_norm2: 'norm2',
       layer_scale1: 'layer_scale1.lambda1', layer_scale2: 'layer_scale2.lambda1',
     };
     for (const l of this.layers) {
@@ -176,7 +167,6 @@ class Dinov2Tower implements VisionTower {
   dispose(): void {
     for (const [, t] of this.named()) t.dispose();
     for (const l of this.layers) l.dispose();
-    for (const t of this.posCache.values()) t.dispose();
-    this.posCache.clear();
+    this.positions.dispose();
   }
 }

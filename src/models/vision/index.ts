@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../../errors.js';
-import { openTensorStore } from '../../io/safetensors.js';
+import { openCheckpoint } from '../../io/checkpoint.js';
 import { log } from '../../util/progress.js';
 import { INFERENCE, type ForwardContext } from '../layers.js';
 import type { EncoderLayer } from './blocks.js';
@@ -29,6 +29,7 @@ import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys,
 import { readLogolabMeta } from '../format.js';
 import { presetConfig, type PresetName } from './presets.js';
 import { loadAdapter } from '../lora/io.js'; // [H5 lora-losses] for opts.adapter
+import { resolveModelPath } from '../hub.js';
 
 export type { VisionConfig, VisionFamily } from './config.js';
 export type { EncoderLayer } from './blocks.js';
@@ -233,7 +234,7 @@ export function planLoad(config: VisionConfig, keys: string[], info: (k: string)
 
 /** Loads the vision tower's weights of a folder (see planLoad), reporting unused keys on stderr. */
 export function loadTowerWeights(dir: string, config: VisionConfig, opts: { quiet?: boolean; requireProjection?: boolean } = {}): { config: VisionConfig; weights: Map<string, tf.Tensor>; report: LoadReport } {
-  const store = openTensorStore(dir);
+  const store = openCheckpoint(dir);
   try {
     const plan = planLoad(config, store.keys(), (k) => store.info(k), store.source, { requireProjection: opts.requireProjection });
     const weights = loadTensors(store, plan.entries);
@@ -256,6 +257,7 @@ export interface LoadOptions {
 }
 
 export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Promise<VisionModel> {
+  dir = resolveModelPath(dir, { quiet: opts.quiet }); // a folder, or an HF repo id in the local cache
   const abs = resolve(dir);
   if (!existsSync(abs)) throw new LogolabError(`${dir}: model folder not found`);
   const { config: cfg0, architecture, requireProjection } = readModelConfig(abs);

@@ -1,9 +1,9 @@
 /**
  * The image processor of a vision model: from the folder's preprocessor_config.json, or, when the
  * folder has none (e.g. the test fixtures, random presets), the family's HF default processor
- * config, said on stderr. CLIP and SigLIP need exactly `image_size` inputs, so their defaults use
- * the model's image_size (= HF's 224 for the real checkpoints); DINOv2 interpolates its position
- * embeddings and keeps HF's default (shortest edge 256, crop 224) whatever its config image_size.
+ * config, said on stderr. CLIP and SigLIP defaults use the model's image_size (= HF's 224 for the
+ * real checkpoints; other sizes run on interpolated position embeddings); DINOv2 keeps HF's
+ * default (shortest edge 256, crop 224) whatever its config image_size.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 /**
  * SigLIP vision tower (HF SiglipVisionTransformer):
- *   embeddings = patch_conv(pixels) (with bias) + position_embedding   (no class token)
+ *   embeddings = patch_conv(pixels) (with bias) + position_embedding   (no class token; positions
+ *                bicubic-interpolated for other input sizes: interpolate.ts)
  *   encoder    = pre-LN layers (CLIP naming), gelu tanh approximation
  *   last_hidden_state = post_layernorm(encoder output)
  *   pooler_output = attention-pool head (`head.*`): probe attends over last_hidden_state through
@@ -12,6 +13,7 @@ import { applyLinear, layerNorm, type LayerNormParams, type Linear } from '../la
 import { activation, multiHeadAttention, type EncoderLayer } from './blocks.js';
 import { clipStyleLayerEntries, clipStyleLayerNamed, clipStyleLayers } from './clip.js';
 import type { VisionConfig } from './config.js';
+import { PositionInterpolator } from './interpolate.js';
 import { checkPixels, firstToken, linear, norm, patchify, take, type FamilyDef, type VisionTower } from './tower.js';
 import { entry, layerNormEntries, linearEntries, type KeyEntry } from './weights.js';
 
@@ -78,6 +80,8 @@ class SiglipTower implements VisionTower {
   private readonly positionEmbedding: tf.Tensor2D;
   private readonly postLayernorm: LayerNormParams;
   private readonly head: Head;
+  /** the position table (no CLS row), bicubic-resized for inputs other than image_size */
+  private readonly positions: PositionInterpolator;
 
   constructor(private readonly c: VisionConfig, w: Map<string, tf.Tensor>) {
     const d = c.hidden_size;
@@ -86,6 +90,7 @@ class SiglipTower implements VisionTower {
     this.positionEmbedding = take(w, 'embeddings.position_embedding.weight');
     this.postLayernorm = norm(w, 'post_layernorm', c.layer_norm_eps);
     this.layers = clipStyleLayers(c, w);
+    this.positions = new PositionInterpolator(this.positionEmbedding, 0, 'siglip');
     const inW = take<tf.Tensor2D>(w, 'head.attention.in_proj_weight');
     const inB = take<tf.Tensor1D>(w, 'head.attention.in_proj_bias');
     const part = (i: number): Linear => ({ weight: inW.slice([0, i * d], [d, d]), bias: inB.slice([i * d], [d]), lora: null });
@@ -104,8 +109,10 @@ class SiglipTower implements VisionTower {
   }
 
   embeddings(pixels: tf.Tensor4D): tf.Tensor3D {
-    checkPixels(pixels, this.c, true);
-    return tf.tidy(() => tf.add(patchify(pixels, this.patchWeight, this.patchBias, this.c.patch_size), this.positionEmbedding) as tf.Tensor3D);
+    checkPixels(pixels, this.c, false);
+    const [, , height, width] = pixels.shape;
+    const pos = this.positions.forGrid(Math.floor(height / this.c.patch_size), Math.floor(width / this.c.patch_size), height, width); // [h·w, D]
+    return tf.tidy(() => tf.add(patchify(pixels, this.patchWeight, this.patchBias, this.c.patch_size), pos) as tf.Tensor3D);
   }
 
   pool(hidden: tf.Tensor3D) {
@@ -157,5 +164,6 @@ class SiglipTower implements VisionTower {
       p.weight.dispose();
       p.bias?.dispose();
     }
+    this.positions.dispose();
   }
 }

@@ -1,0 +1,25 @@
+/**
+ * `logolab merge-embeddings --out f.safetensors <shard files…>`: joins the shards of a sharded
+ * `embed --data … --shard i/N` run into the exchange file `eval|compare --embeddings` read
+ * (src/eval/merge.ts). Written atomically; on any error no output file.
+ */
+import type { CommandModule } from 'yargs';
+import { extname } from 'node:path';
+import { LogolabError } from '../../errors.js';
+import { mergeShards } from '../../eval/merge.js';
+import { log } from '../../util/progress.js';
+
+export const command: CommandModule = {
+  command: 'merge-embeddings <shards..>',
+  describe: 'merge the shard files of `embed --data … --shard i/N` into one embeddings exchange file',
+  builder: (y) =>
+    y
+      .positional('shards', { type: 'string', array: true, describe: 'every shard file of the set, once' })
+      .option('out', { type: 'string', demandOption: true, describe: 'merged .safetensors exchange file (written atomically)' }),
+  handler: async (argv) => {
+    const out = argv.out as string;
+    if (extname(out) !== '.safetensors') throw new LogolabError(`--out ${out}: must be a .safetensors file`);
+    const r = mergeShards(argv.shards as string[], out);
+    log('info', `merged ${r.shards} shards: ${r.refs} reference and ${r.regions} region embeddings (dim ${r.dim}) to ${out}`);
+  },
+};
