@@ -163,13 +163,29 @@ interface WebGPUBackendLike extends tf.KernelBackend {
   convertAndCacheOnCPU(dataId: object, data: unknown): unknown;
 }
 
-/** A WebGPUBackend whose readSync works in Node (see the file comment). */
+let deviceError: string | null = null;
+
+function throwDeviceError(): void {
+  if (deviceError === null) return;
+  const msg = deviceError;
+  deviceError = null;
+  const hint = /binding size/i.test(msg) ? ' — a tensor is larger than this adapter allows in one binding: use a smaller batch' : '';
+  throw new LogolabError(`webgpu: the device rejected work, results are invalid: ${msg}${hint}`);
+}
+
+/** A WebGPUBackend whose readSync works in Node (see the file comment) and whose reads fail after a device error. */
 async function makeBackend(device: GPUDevice, info: GPUAdapterInfo): Promise<tf.KernelBackend> {
   const mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
     WebGPUBackend: new (device: GPUDevice, info?: GPUAdapterInfo) => WebGPUBackendLike;
   };
   const Base = mod.WebGPUBackend;
   const NodeWebGPUBackend = class extends Base {
+    override async read(dataId: object): Promise<tf.backend_util.BackendValues> {
+      const v = await super.read(dataId);
+      throwDeviceError();
+      return v;
+    }
+
     override readSync(dataId: object): tf.backend_util.BackendValues {
       const d = this.tensorMap.get(dataId);
       if (d.values != null || d.dtype === 'string' || d.dtype === 'complex64') return super.readSync(dataId);
@@ -184,6 +200,7 @@ async function makeBackend(device: GPUDevice, info: GPUAdapterInfo): Promise<tf.
       staging.unmap();
       this.bufferManager.releaseBuffer(staging);
       const vals = tf.util.convertBackendValuesAndArrayBuffer(bytes, d.dtype as tf.DataType);
+      throwDeviceError();
       this.convertAndCacheOnCPU(dataId, vals);
       return vals as tf.backend_util.BackendValues;
     }
@@ -259,8 +276,12 @@ export function webgpuAdapter(): WebGPUAdapterReport | null {
  * when a GPU device node exists).
  */
 export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; report: WebGPUAdapterReport } | { ok: false; why: string }> {
-  if (active) return { ok: true, report: active.report };
   let kinds = kindsFor(explicit);
+  if (active) {
+    // one device per process: reuse it when its kind is allowed here
+    if (kinds.includes(active.report.software ? 'software' : 'hardware')) return { ok: true, report: active.report };
+    return { ok: false, why: `only a software adapter (${describeAdapter(active.report)}); ${explicit ? 'LOGOLAB_WEBGPU_ADAPTER=hardware' : 'auto'} takes hardware adapters only` };
+  }
   // without a GPU device node the platform API can only offer a software rasteriser (lavapipe),
   // and probing it costs time and prints driver warnings: skip it
   const hint = hardwareGpuHint();
@@ -297,8 +318,10 @@ export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; repo
       whys.push(`requestDevice on ${describeAdapter(report)} failed: ${(e as Error).message.split('\n')[0]}`);
       continue;
     }
+    // a failed validation (e.g. a tensor over the binding limit) skips the dispatch and would leave
+    // stale values behind: remember it and fail the next read of any tensor
     device.addEventListener?.('uncapturederror', (ev) => {
-      process.stderr.write(`[logolab] webgpu error: ${(ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]}\n`);
+      deviceError ??= (ev as GPUUncapturedErrorEvent).error.message.split('\n')[0] ?? 'unknown error';
     });
     const backend = await makeBackend(device, adapterInfo(adapter));
     tf.registerBackend('webgpu', () => backend, 0);
@@ -306,15 +329,4 @@ export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; repo
     return { ok: true, report };
   }
   return { ok: false, why: whys.join('; ') };
-}
-
-/** The bytes of a float32 tensor of `shape` must fit in one storage binding of the active adapter. */
-export function checkBindingFits(shape: number[], what: string): void {
-  if (!active) return;
-  const bytes = shape.reduce((a, b) => a * b, 4);
-  const max = active.report.maxStorageBufferBindingSize;
-  if (bytes > max) {
-    throw new LogolabError(`${what}: a [${shape.join(', ')}] float32 tensor is ${(bytes / 2 ** 20).toFixed(0)} MiB, over this WebGPU adapter's ` +
-      `maxStorageBufferBindingSize ${(max / 2 ** 20).toFixed(0)} MiB; use a smaller batch`);
-  }
 }

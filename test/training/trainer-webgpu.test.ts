@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PARITY_BACKENDS, tmpDir, useBackend } from '../helpers.js';
 import { buildTrainableModel } from '../../training/model.js';
 import { Trainer } from '../../training/trainer.js';
+import { recomputeGradFn } from '../../training/vision_graph.js';
 import { synthSource } from './synth-source.js';
 import { cfg } from './tiny-config.js';
 
@@ -24,7 +25,7 @@ async function threeSteps(backend: string): Promise<{ losses: number[]; tensors:
   const losses: number[] = [];
   const tensors: number[] = [];
   const data = synthSource({ classes: 6, itemsPerClass: 8, size: 32, P: 4, K: 4, seed: 3, valBatches: 1 });
-  const tr = new Trainer(c, tm, data, { quiet: true, stopAfterSteps: 3, onStep: (s) => (losses.push(s.loss), tensors.push(tf.memory().numTensors)) });
+  const tr = new Trainer(c, tm, data, { quiet: true, stopAfterSteps: 3, gradFn: recomputeGradFn, onStep: (s) => (losses.push(s.loss), tensors.push(tf.memory().numTensors)) });
   try {
     await tr.train();
   } finally {
