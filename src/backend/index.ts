@@ -108,9 +108,12 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean } 
     let why: string | null = null;
     let tfName = name as string;
     if (name === 'tensorflow-gpu') {
+      // a tfjs-node-gpu that cannot use the GPU runs on the CPU without saying so: refuse it
       const gpu = gpuVisible();
-      why = gpu.ok ? await tryNode('@tensorflow/tfjs-node-gpu') : gpu.why;
+      const cuda = await import('./cuda.js');
+      why = gpu.ok ? (cuda.tensorflowGpuPrecheck() ?? (await tryNode('@tensorflow/tfjs-node-gpu'))) : gpu.why;
       tfName = 'tensorflow';
+      if (why === null) why = (await activate(tfName)) ? cuda.tensorflowGpuPostcheck(tf.backend()) : `tf.setBackend('${tfName}') failed`;
     } else if (name === 'webgpu') {
       // explicit: any adapter (software = Mesa llvmpipe); auto: hardware adapters only
       const { prepareWebGPU, describeAdapter } = await import('./webgpu.js');
