@@ -119,7 +119,10 @@ function installEventPump(): void {
     }
     return (orig as (...a: unknown[]) => NodeJS.Immediate).call(this, fn, ...args);
   } as typeof setImmediate;
-  Object.assign(wrapped, orig);
+  // keep util.promisify.custom and the rest (non-enumerable, so not Object.assign)
+  for (const k of Reflect.ownKeys(orig)) {
+    if (k !== 'length' && k !== 'name' && k !== 'prototype') Object.defineProperty(wrapped, k, Object.getOwnPropertyDescriptor(orig, k)!);
+  }
   g.setImmediate = wrapped;
   g.__logolabPump = true;
 }
