@@ -168,10 +168,10 @@ interface WebGPUBackendLike extends tf.KernelBackend {
 
 let deviceError: string | null = null;
 
+/** Sticky: after the device rejected work, values computed from its results are suspect, so every later read fails too. */
 function throwDeviceError(): void {
   if (deviceError === null) return;
   const msg = deviceError;
-  deviceError = null;
   const hint = /binding size/i.test(msg) ? ' — a tensor is larger than this adapter allows in one binding: use a smaller batch' : '';
   throw new LogolabError(`webgpu: the device rejected work, results are invalid: ${msg}${hint}`);
 }
@@ -322,7 +322,7 @@ export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; repo
       continue;
     }
     // a failed validation (e.g. a tensor over the binding limit) skips the dispatch and would leave
-    // stale values behind: remember it and fail the next read of any tensor
+    // stale values behind: remember it and fail every later read
     device.addEventListener?.('uncapturederror', (ev) => {
       deviceError ??= (ev as GPUUncapturedErrorEvent).error.message.split('\n')[0] ?? 'unknown error';
     });
