@@ -14,11 +14,20 @@ export function tmpDir(prefix = 'logolab-test-'): string {
   return mkdtempSync(resolve(tmpdir(), prefix));
 }
 
-/** Backends every parity test runs on. */
-export const PARITY_BACKENDS = ['wasm', 'cpu'] as const;
+/**
+ * Backends every parity test runs on. webgpu = tfjs-webgpu on Dawn; without a GPU, over Mesa's
+ * software OpenGL ES (.ci/run installs it): the GPU code path, tested everywhere. It is not
+ * skipped when missing — the test fails, naming what is missing — unless LOGOLAB_TEST_WEBGPU=0.
+ */
+export const PARITY_BACKENDS: readonly string[] = process.env.LOGOLAB_TEST_WEBGPU === '0' ? ['wasm', 'cpu'] : ['wasm', 'cpu', 'webgpu'];
 
 export async function useBackend(name: string): Promise<void> {
-  await initBackend(name, { quiet: true });
+  try {
+    await initBackend(name, { quiet: true });
+  } catch (e) {
+    if (name === 'webgpu') (e as Error).message += ' (the webgpu parity runs need the webgpu package and Mesa EGL/GLES, see .ci/run; LOGOLAB_TEST_WEBGPU=0 leaves them out)';
+    throw e;
+  }
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

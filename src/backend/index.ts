@@ -1,6 +1,7 @@
 /**
  * Backend selection. `auto` prefers tfjs-node-gpu (when it loads AND a CUDA GPU is visible), then
- * tfjs-node, then wasm, then the pure-JS cpu backend. The tfjs-node packages are optional
+ * webgpu on a hardware adapter (webgpu.ts), then tfjs-node, then cpu+native, then wasm, then the
+ * pure-JS cpu backend. The tfjs-node packages are optional
  * dependencies (their install downloads libtensorflow), so they are imported dynamically and
  * their absence is a reason, not an error. Every command reports the choice on stderr.
  */
@@ -10,13 +11,13 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { LogolabError } from '../errors.js';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendReport {
   /** the choice as the user named it */
   name: Exclude<BackendChoice, 'auto'>;
-  /** tfjs's own backend name ('tensorflow', 'wasm', 'cpu') */
+  /** tfjs's own backend name ('tensorflow', 'webgpu', 'wasm', 'cpu') */
   tfName: string;
   /** why each better backend was not used */
   skipped: { name: string; why: string }[];
@@ -101,14 +102,24 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean } 
   const native = await import('./native.js');
   const cpuFirst = native.nativeKernelsStatus().available;
   const order: Exclude<BackendChoice, 'auto'>[] =
-    want === 'auto' ? (cpuFirst ? ['tensorflow-gpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) : [want];
+    want === 'auto' ? (cpuFirst ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']) : [want];
+  const notes: string[] = [];
   for (const name of order) {
     let why: string | null = null;
     let tfName = name as string;
     if (name === 'tensorflow-gpu') {
+      // a tfjs-node-gpu that cannot use the GPU runs on the CPU without saying so: refuse it
       const gpu = gpuVisible();
-      why = gpu.ok ? await tryNode('@tensorflow/tfjs-node-gpu') : gpu.why;
+      const cuda = await import('./cuda.js');
+      why = gpu.ok ? (cuda.tensorflowGpuPrecheck() ?? (await tryNode('@tensorflow/tfjs-node-gpu'))) : gpu.why;
       tfName = 'tensorflow';
+      if (why === null) why = (await activate(tfName)) ? cuda.tensorflowGpuPostcheck(tf.backend()) : `tf.setBackend('${tfName}') failed`;
+    } else if (name === 'webgpu') {
+      // explicit: any adapter (software = Mesa llvmpipe); auto: hardware adapters only
+      const { prepareWebGPU, describeAdapter } = await import('./webgpu.js');
+      const r = await prepareWebGPU(want === 'webgpu');
+      if (r.ok) notes.push(`adapter ${describeAdapter(r.report)}`);
+      else why = r.why;
     } else if (name === 'tensorflow') {
       why = await tryNode('@tensorflow/tfjs-node');
     } else if (name === 'wasm') {
@@ -124,7 +135,7 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean } 
       skipped.push({ name, why });
       continue;
     }
-    current = { name, tfName, skipped, notes: [] };
+    current = { name, tfName, skipped, notes };
     for (const h of afterSetHooks) await h(current);
     if (!opts.quiet) reportBackend(current);
     return current;

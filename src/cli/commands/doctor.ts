@@ -1,41 +1,96 @@
-/** `logolab doctor`: what backends are available here, versions, and what the GPU backend needs. */
+/**
+ * `logolab doctor`: what backends are available here, versions, the WebGPU adapter, and what
+ * tfjs-node-gpu needs (CUDA libraries, GPU, the exact fix).
+ * `logolab doctor --selftest [--backend X] [--config FILE] [--fixtures DIR]`: parity and training
+ * checks on one backend (training/selftest.ts) as a pass/fail table; exit 0 only if all pass.
+ */
 import type { CommandModule } from 'yargs';
-import { existsSync } from 'node:fs';
-import { BACKEND_CHOICES, gpuVisible, initBackend, packageVersion } from '../../backend/index.js';
+import { BACKEND_CHOICES, currentBackend, initBackend, packageVersion, reportBackend } from '../../backend/index.js';
+import { cudaReadiness, formatCudaReadiness, nvidiaSmi } from '../../backend/cuda.js';
+import { describeAdapter, webgpuAdapter, type WebGPUAdapterReport } from '../../backend/webgpu.js';
+import { formatTable } from '../../selftest/report.js';
+import { locateFixtures } from '../../selftest/fixtures.js';
+import { writeJsonAtomic } from '../../io/atomic.js';
+import { LogolabError } from '../../errors.js';
+
+function adapterLines(a: WebGPUAdapterReport): string[] {
+  return [
+    `  adapter: ${a.device || '(no name)'} — ${a.description || 'no description'}`,
+    `  vendor ${a.vendor || '(not reported)'}, architecture ${a.architecture || '(not reported)'}, Dawn backend ${a.backendType}, ${a.software ? 'SOFTWARE (CPU rasteriser: correct, slow)' : 'hardware'}, feature level ${a.featureLevel}`,
+    `  limits: maxStorageBufferBindingSize ${(a.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB (the largest tensor), maxBufferSize ${(a.maxBufferSize / 2 ** 20).toFixed(0)} MiB`,
+  ];
+}
+
+async function report(): Promise<void> {
+  const lines: string[] = [];
+  lines.push(`node ${process.version} (${process.platform}-${process.arch})`);
+  for (const p of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp', 'better-sqlite3']) {
+    lines.push(`${p}: ${packageVersion(p) ?? 'not installed'}`);
+  }
+  lines.push('backends:');
+  for (const b of BACKEND_CHOICES.filter((b) => b !== 'auto')) {
+    try {
+      const r = await initBackend(b, { quiet: true });
+      lines.push(`  ${b}: available${r.notes.length ? ` (${r.notes.join(', ')})` : ''}`);
+    } catch (e) {
+      lines.push(`  ${b}: unavailable — ${(e as Error).message.replace(/^--backend \S+: not available: /, '')}`);
+    }
+  }
+  // [native-kernels] which cpu kernels run natively (OpenBLAS addon), or why none do
+  const nk = (await import('../../backend/native.js')).nativeKernelsStatus();
+  lines.push(nk.active.length
+    ? `native cpu kernels: active (${nk.active.join(', ')}; OpenBLAS ×${nk.threads} threads${nk.blas ? `, ${nk.blas}` : ''})`
+    : `native cpu kernels: ${nk.available ? 'built, not active (cpu backend not initialised)' : `off — ${nk.why}`}`);
+  const auto = await initBackend('auto', { quiet: true });
+  lines.push(`auto picks: ${auto.name} (order: tensorflow-gpu → webgpu on a hardware adapter → tensorflow → cpu+native → wasm → cpu)`);
+  for (const s of auto.skipped) lines.push(`  not ${s.name}: ${s.why}`);
+  const a = webgpuAdapter();
+  lines.push(`webgpu (tfjs-backend-webgpu on Dawn):${a ? '' : ' no adapter (see backends above)'}`);
+  if (a) lines.push(...adapterLines(a));
+  lines.push(...formatCudaReadiness(cudaReadiness()));
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function selftest(argv: Record<string, unknown>): Promise<void> {
+  const fixtures = locateFixtures(argv.fixtures as string | undefined);
+  const { defaultConfig, loadConfigFile } = await import('../../../training/config.js');
+  const config = argv.config ? loadConfigFile(argv.config as string) : defaultConfig();
+  const b = await initBackend(argv.backend as string | undefined, { quiet: true });
+  reportBackend(b);
+  const a = b.name === 'webgpu' ? webgpuAdapter() : null;
+  const gpuMiB = b.name === 'tensorflow-gpu' ? (nvidiaSmi().gpus[0]?.memoryMiB ?? null) : null;
+  const { runSelftest, SELFTEST_GROUPS } = await import('../../../training/selftest.js');
+  const groups = String(argv.checks ?? SELFTEST_GROUPS.join(',')).split(',').map((g) => g.trim()).filter(Boolean);
+  const bad = groups.find((g) => !(SELFTEST_GROUPS as readonly string[]).includes(g));
+  if (bad !== undefined || groups.length === 0) throw new LogolabError(`--checks: '${bad ?? ''}' is not one of ${SELFTEST_GROUPS.join(', ')}`);
+  const t0 = performance.now();
+  const rows = await runSelftest({
+    fixtures,
+    config,
+    groups,
+    measureOn: a?.software ? 'cpu' : undefined,
+    limits: { maxBindingBytes: a?.maxStorageBufferBindingSize ?? null, softwareAdapter: a?.software ?? false, deviceBytes: gpuMiB === null ? null : gpuMiB * 2 ** 20 },
+    onCheck: (name) => process.stderr.write(`[logolab] selftest: ${name} … (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`),
+  });
+  const backend = currentBackend()!;
+  const header = `logolab selftest on ${backend.name}${a ? ` — ${describeAdapter(a)}` : ''}; fixtures ${fixtures}; ${((performance.now() - t0) / 1000).toFixed(0)} s`;
+  process.stdout.write(formatTable(rows, header) + '\n');
+  if (argv.json) writeJsonAtomic(argv.json as string, { backend: backend.name, adapter: a, fixtures, checks: rows });
+  if (rows.some((r) => !r.ok)) process.exitCode = 1;
+}
 
 export const command: CommandModule = {
   command: 'doctor',
-  describe: 'report available backends, versions and GPU requirements',
-  handler: async () => {
-    const lines: string[] = [];
-    lines.push(`node ${process.version} (${process.platform}-${process.arch})`);
-    for (const p of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp', 'better-sqlite3']) {
-      lines.push(`${p}: ${packageVersion(p) ?? 'not installed'}`);
-    }
-    lines.push('backends:');
-    for (const b of BACKEND_CHOICES.filter((b) => b !== 'auto')) {
-      try {
-        const r = await initBackend(b, { quiet: true });
-        lines.push(`  ${b}: available${r.notes.length ? ` (${r.notes.join(', ')})` : ''}`);
-      } catch (e) {
-        lines.push(`  ${b}: unavailable — ${(e as Error).message.replace(/^--backend \S+: not available: /, '')}`);
-      }
-    }
-    // [native-kernels] which cpu kernels run natively (OpenBLAS addon), or why none do
-    const nk = (await import('../../backend/native.js')).nativeKernelsStatus();
-    lines.push(nk.active.length
-      ? `native cpu kernels: active (${nk.active.join(', ')}; OpenBLAS ×${nk.threads} threads${nk.blas ? `, ${nk.blas}` : ''})`
-      : `native cpu kernels: ${nk.available ? 'built, not active (cpu backend not initialised)' : `off — ${nk.why}`}`);
-    const auto = await initBackend('auto', { quiet: true });
-    lines.push(`auto picks: ${auto.name}`);
-    const gpu = gpuVisible();
-    const ldPath = process.env.LD_LIBRARY_PATH ?? '';
-    const findLib = (name: string) =>
-      ldPath.split(':').concat(['/usr/local/cuda/lib64', '/usr/lib/x86_64-linux-gnu']).filter(Boolean).find((d) => existsSync(`${d}/${name}`)) ?? null;
-    lines.push('GPU backend (@tensorflow/tfjs-node-gpu 4.22 = TensorFlow 2.x C library) needs:');
-    lines.push('  NVIDIA driver, CUDA 11.x runtime (libcudart.so.11.0, libcublas.so.11) and cuDNN 8 (libcudnn.so.8) on LD_LIBRARY_PATH;');
-    lines.push('  set TF_FORCE_GPU_ALLOW_GROWTH=true so TensorFlow does not take all GPU memory at start.');
-    lines.push(`  found: driver ${gpu.ok ? 'yes' : `no (${gpu.why})`}; libcudart.so.11.0 ${findLib('libcudart.so.11.0') ?? 'not found'}; libcudnn.so.8 ${findLib('libcudnn.so.8') ?? 'not found'}; TF_FORCE_GPU_ALLOW_GROWTH=${process.env.TF_FORCE_GPU_ALLOW_GROWTH ?? '(unset)'}`);
-    process.stdout.write(lines.join('\n') + '\n');
+  describe: 'report backends, versions, WebGPU adapter and CUDA readiness; --selftest checks a backend end to end',
+  builder: (y) =>
+    y
+      .option('selftest', { type: 'boolean', default: false, describe: 'parity of every encoder family, LoRA gradients, 3 training steps, memory estimate on --backend; exit 0 only if all pass' })
+      .option('config', { type: 'string', describe: 'training config whose batch and recomputation the memory estimate uses (default: the built-in defaults)' })
+      .option('checks', { type: 'string', describe: 'with --selftest: groups to run (default all): parity,losses,lora,train,memory' })
+      .option('fixtures', { type: 'string', describe: 'reference fixtures folder (default: the package\'s test/fixtures)' })
+      .option('json', { type: 'string', describe: 'with --selftest: also write the results as JSON to this file' }),
+  handler: async (argv) => {
+    if (argv.selftest) await selftest(argv as Record<string, unknown>);
+    else await report();
   },
 };

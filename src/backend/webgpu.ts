@@ -1,0 +1,335 @@
+/**
+ * The tfjs `webgpu` backend in Node, on Dawn (npm `webgpu`, an optional dependency: dawn.node).
+ *
+ * We create the GPU device ourselves and register `new WebGPUBackend(device)`: tfjs's own
+ * registration (base.ts) only runs when `navigator.gpu` exists at import time and asks for the
+ * adapter's features in a way Dawn rejects. The device gets the adapter's own limits (the
+ * defaults cap a storage binding at 128 MiB; every tensor must fit in one binding).
+ *
+ * Adapters, in the order tried:
+ *   hardware — Dawn's native API for the platform (Vulkan on Linux, Metal on macOS, D3D12 on
+ *              Windows), `featureLevel: 'core'`;
+ *   software — Mesa's llvmpipe through OpenGL ES (`backend=opengles`, EGL_PLATFORM=surfaceless,
+ *              `featureLevel: 'compatibility'`): slow, but the same WGSL kernels as on a GPU, which is
+ *              how CI runs the GPU code path on a machine without one.
+ * `auto` takes a hardware adapter only; the software one is used when asked for
+ * (`--backend webgpu` on a machine without a GPU, or LOGOLAB_WEBGPU_ADAPTER=software).
+ *
+ * Synchronous reads (`dataSync`, used throughout the model and trainer code): tfjs-webgpu's
+ * readSync needs an OffscreenCanvas, which Node lacks. Node has no way to wait for a GPU buffer
+ * map synchronously either, so readSync here copies into a staging buffer, asks for the map, and
+ * drives Dawn's event processing itself until the map is done: dawn.node schedules
+ * `wgpuInstanceProcessEvents` through the global `setImmediate` while work is pending, and we keep
+ * the function it passes (see installEventPump).
+ */
+/// <reference types="@webgpu/types" />
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync } from 'node:fs';
+import { LogolabError } from '../errors.js';
+
+export type AdapterKind = 'hardware' | 'software';
+
+export interface WebGPUAdapterReport {
+  /** GPUAdapterInfo fields ('' where the driver leaves them empty) */
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** the Dawn backend we asked for: vulkan | metal | d3d12 | opengles */
+  backendType: string;
+  /** llvmpipe / lavapipe / SwiftShader / WARP (or Dawn's fallback adapter) count as software */
+  software: boolean;
+  featureLevel: 'core' | 'compatibility';
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+/** One line: "NVIDIA H200 (nvidia/hopper, vulkan, hardware, max binding 2.0 GiB)". */
+export function describeAdapter(a: WebGPUAdapterReport): string {
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(n >= 2 ** 30 ? 1 : 3)} GiB`;
+  const va = [a.vendor, a.architecture].filter(Boolean).join('/');
+  return `${a.device || a.description || 'unnamed adapter'} (${va ? `${va}, ` : ''}${a.backendType}, ${a.software ? 'software' : 'hardware'}, max binding ${gib(a.maxStorageBufferBindingSize)})`;
+}
+
+/** GPUAdapter.info (newer than the @webgpu/types that tfjs-core pins) */
+function adapterInfo(a: GPUAdapter): GPUAdapterInfo & { isFallbackAdapter?: boolean } {
+  return (a as unknown as { info: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
+}
+
+const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|software|microsoft basic render/i;
+
+const HARDWARE_BACKEND: Partial<Record<NodeJS.Platform, string>> = { linux: 'vulkan', darwin: 'metal', win32: 'd3d12' };
+
+/** Evidence that a GPU driver is present, so that `auto` does not start Dawn on every CPU-only run. */
+export function hardwareGpuHint(): { ok: boolean; why: string } {
+  if (process.platform === 'darwin' || process.platform === 'win32') return { ok: true, why: process.platform };
+  if (existsSync('/dev/nvidia0')) return { ok: true, why: '/dev/nvidia0' };
+  try {
+    const render = readdirSync('/dev/dri').filter((n) => n.startsWith('renderD'));
+    if (render.length) return { ok: true, why: `/dev/dri/${render[0]}` };
+  } catch {
+    /* no /dev/dri */
+  }
+  return { ok: false, why: 'no GPU device node (/dev/nvidia0, /dev/dri/renderD*)' };
+}
+
+interface Dawn {
+  create(flags: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+let dawn: Dawn | string | null = null;
+
+/** dawn.node, or why it cannot load. */
+async function loadDawn(): Promise<Dawn | string> {
+  if (dawn !== null) return dawn;
+  try {
+    // a variable specifier: the optional package need not be installed to type-check
+    const pkg = 'webgpu';
+    const m = (await import(pkg)) as Dawn;
+    installEventPump();
+    // GPUBufferUsage, GPUMapMode, ... are read as globals by tfjs-webgpu
+    for (const [k, v] of Object.entries(m.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    dawn = m;
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0] ?? String(e);
+    dawn = /Cannot find (package|module) 'webgpu'/.test(msg)
+      ? "the optional package 'webgpu' (dawn.node) is not installed (npm install webgpu)"
+      : `the package 'webgpu' (dawn.node) failed to load: ${msg}`;
+  }
+  return dawn;
+}
+
+// ---- synchronous reads -------------------------------------------------------------------------
+
+let processEvents: (() => void) | null = null;
+
+/**
+ * Wraps the global setImmediate so that the native callback dawn.node schedules to process its
+ * events is remembered: calling it runs `wgpuInstanceProcessEvents` (and re-schedules itself, which
+ * is harmless). Every other caller is passed through untouched.
+ */
+function installEventPump(): void {
+  const g = globalThis as { setImmediate: typeof setImmediate; __logolabPump?: boolean };
+  if (g.__logolabPump) return;
+  const orig = g.setImmediate;
+  const wrapped = function (this: unknown, fn: (...a: unknown[]) => void, ...args: unknown[]) {
+    if (typeof fn === 'function' && args.length === 0 && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn))) {
+      processEvents = fn as () => void;
+    }
+    return (orig as (...a: unknown[]) => NodeJS.Immediate).call(this, fn, ...args);
+  } as typeof setImmediate;
+  // keep util.promisify.custom and the rest (non-enumerable, so not Object.assign)
+  for (const k of Reflect.ownKeys(orig)) {
+    if (k !== 'length' && k !== 'name' && k !== 'prototype') Object.defineProperty(wrapped, k, Object.getOwnPropertyDescriptor(orig, k)!);
+  }
+  g.setImmediate = wrapped;
+  g.__logolabPump = true;
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks until `buffer` is mapped for reading, driving Dawn's events; throws after `timeoutMs`. */
+function waitMappedSync(buffer: GPUBuffer, pending: Promise<void>, timeoutMs: number): void {
+  let failure: unknown = null;
+  pending.catch((e) => (failure = e));
+  const t0 = Date.now();
+  let spins = 0;
+  while (buffer.mapState !== 'mapped') {
+    if (failure !== null) throw new Error(`webgpu: mapping a read buffer failed: ${(failure as Error).message ?? failure}`);
+    if (processEvents === null) throw new Error('webgpu: synchronous read unavailable (dawn.node scheduled no event processing); use await tensor.data()');
+    if (buffer.mapState === 'unmapped' && spins > 0) throw new Error('webgpu: mapping a read buffer was cancelled (device lost?)');
+    processEvents();
+    // spin briefly, then yield the core in 50 µs sleeps (a long GPU step should not burn a CPU)
+    if (++spins > 64) Atomics.wait(sleepCell, 0, 0, 0.05);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`webgpu: synchronous read did not complete in ${timeoutMs / 1000} s`);
+  }
+}
+
+// ---- the backend -------------------------------------------------------------------------------
+
+interface TensorData {
+  values: unknown;
+  dtype: string;
+  resource: GPUBuffer;
+  complexTensorInfos?: unknown;
+}
+
+interface WebGPUBackendLike extends tf.KernelBackend {
+  device: GPUDevice;
+  tensorMap: { get(dataId: object): TensorData };
+  bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer; releaseBuffer(b: GPUBuffer): void };
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  commandEncoder: GPUCommandEncoder;
+  convertAndCacheOnCPU(dataId: object, data: unknown): unknown;
+}
+
+let deviceError: string | null = null;
+
+/** Sticky: after the device rejected work, values computed from its results are suspect, so every later read fails too. */
+function throwDeviceError(): void {
+  if (deviceError === null) return;
+  const msg = deviceError;
+  const hint = /binding size/i.test(msg) ? ' — a tensor is larger than this adapter allows in one binding: use a smaller batch' : '';
+  throw new LogolabError(`webgpu: the device rejected work, results are invalid: ${msg}${hint}`);
+}
+
+/** A WebGPUBackend whose readSync works in Node (see the file comment) and whose reads fail after a device error. */
+async function makeBackend(device: GPUDevice, info: GPUAdapterInfo): Promise<tf.KernelBackend> {
+  const mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
+    WebGPUBackend: new (device: GPUDevice, info?: GPUAdapterInfo) => WebGPUBackendLike;
+  };
+  const Base = mod.WebGPUBackend;
+  const NodeWebGPUBackend = class extends Base {
+    override async read(dataId: object): Promise<tf.backend_util.BackendValues> {
+      const v = await super.read(dataId);
+      throwDeviceError();
+      return v;
+    }
+
+    override readSync(dataId: object): tf.backend_util.BackendValues {
+      const d = this.tensorMap.get(dataId);
+      if (d.values != null || d.dtype === 'string' || d.dtype === 'complex64') return super.readSync(dataId);
+      const size = d.resource.size;
+      const staging = this.bufferManager.acquireBuffer(size, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ);
+      this.ensureCommandEncoderReady();
+      this.endComputePassEncoder();
+      this.commandEncoder.copyBufferToBuffer(d.resource, 0, staging, 0, size);
+      this.submitQueue();
+      waitMappedSync(staging, staging.mapAsync(GPUMapMode.READ), SYNC_READ_TIMEOUT_MS);
+      const bytes = staging.getMappedRange().slice(0);
+      staging.unmap();
+      this.bufferManager.releaseBuffer(staging);
+      const vals = tf.util.convertBackendValuesAndArrayBuffer(bytes, d.dtype as tf.DataType);
+      throwDeviceError();
+      this.convertAndCacheOnCPU(dataId, vals);
+      return vals as tf.backend_util.BackendValues;
+    }
+  };
+  // the constructor checks navigator.gpu; Node 20 has no navigator
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator === undefined) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+  if (g.navigator!.gpu === undefined) g.navigator!.gpu = gpuInstance;
+  return new NodeWebGPUBackend(device, info);
+}
+
+const SYNC_READ_TIMEOUT_MS = 600_000;
+
+let gpuInstance: GPU | null = null;
+const gpus = new Map<string, GPU>();
+
+async function requestAdapter(d: Dawn, kind: AdapterKind): Promise<{ adapter: GPUAdapter; report: WebGPUAdapterReport } | string> {
+  const backendType = kind === 'software' ? 'opengles' : HARDWARE_BACKEND[process.platform];
+  if (!backendType) return `no hardware WebGPU backend on ${process.platform}`;
+  if (kind === 'software' && process.env.EGL_PLATFORM === undefined) process.env.EGL_PLATFORM = 'surfaceless';
+  let gpu = gpus.get(backendType);
+  if (!gpu) {
+    gpu = d.create([`backend=${backendType}`]);
+    gpus.set(backendType, gpu);
+  }
+  const featureLevel = kind === 'software' ? 'compatibility' : 'core';
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel } as GPURequestAdapterOptions);
+  } catch (e) {
+    return `Dawn ${backendType}: ${(e as Error).message.split('\n')[0]}`;
+  }
+  if (!adapter) {
+    return kind === 'software'
+      ? 'no Mesa OpenGL ES adapter (needs Debian libegl1 libegl-mesa0 libgles2 libegl-dev libgl1-mesa-dri)'
+      : `no ${backendType} adapter (GPU driver${backendType === 'vulkan' ? ' with Vulkan: libvulkan1, and in containers the driver\'s graphics capability' : ''})`;
+  }
+  const i = adapterInfo(adapter);
+  const software = Boolean(i.isFallbackAdapter) || SOFTWARE_NAMES.test(`${i.device} ${i.description} ${i.vendor}`);
+  const report: WebGPUAdapterReport = {
+    vendor: i.vendor ?? '',
+    architecture: i.architecture ?? '',
+    device: i.device ?? '',
+    description: i.description ?? '',
+    backendType,
+    software,
+    featureLevel,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxBufferSize: adapter.limits.maxBufferSize,
+  };
+  if (kind === 'hardware' && software) return `only a software adapter on ${backendType}: ${describeAdapter(report)}`;
+  gpuInstance = gpu;
+  return { adapter, report };
+}
+
+/** Which adapter kinds to try: LOGOLAB_WEBGPU_ADAPTER=hardware|software narrows an explicit request. */
+function kindsFor(explicit: boolean): AdapterKind[] {
+  const env = process.env.LOGOLAB_WEBGPU_ADAPTER;
+  if (env !== undefined && env !== 'hardware' && env !== 'software') throw new LogolabError(`LOGOLAB_WEBGPU_ADAPTER: '${env}' is not hardware|software`);
+  if (!explicit) return ['hardware'];
+  return env ? [env] : ['hardware', 'software'];
+}
+
+let active: { device: GPUDevice; report: WebGPUAdapterReport } | null = null;
+
+export function webgpuAdapter(): WebGPUAdapterReport | null {
+  return active?.report ?? null;
+}
+
+/**
+ * Registers tfjs backend 'webgpu' on a Dawn device, or returns why it cannot. `explicit` = the
+ * user asked for webgpu (software adapters allowed); `auto` passes false (hardware only, and only
+ * when a GPU device node exists).
+ */
+export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; report: WebGPUAdapterReport } | { ok: false; why: string }> {
+  let kinds = kindsFor(explicit);
+  if (active) {
+    // one device per process: reuse it when its kind is allowed here
+    if (kinds.includes(active.report.software ? 'software' : 'hardware')) return { ok: true, report: active.report };
+    return { ok: false, why: `only a software adapter (${describeAdapter(active.report)}); ${explicit ? 'LOGOLAB_WEBGPU_ADAPTER=hardware' : 'auto'} takes hardware adapters only` };
+  }
+  // without a GPU device node the platform API can only offer a software rasteriser (lavapipe),
+  // and probing it costs time and prints driver warnings: skip it
+  const hint = hardwareGpuHint();
+  const skippedWhy: string[] = [];
+  if (!hint.ok && kinds.includes('hardware')) {
+    kinds = kinds.filter((k) => k !== 'hardware');
+    skippedWhy.push(`no hardware adapter: ${hint.why}`);
+  }
+  if (kinds.length === 0) return { ok: false, why: skippedWhy.join('; ') };
+  const d = await loadDawn();
+  if (typeof d === 'string') return { ok: false, why: d };
+  const whys: string[] = skippedWhy;
+  for (const kind of kinds) {
+    const r = await requestAdapter(d, kind);
+    if (typeof r === 'string') {
+      whys.push(r);
+      continue;
+    }
+    const { adapter, report } = r;
+    const lim = adapter.limits;
+    // the adapter's own limits: a tensor lives in one storage binding, so the binding size bounds
+    // the largest tensor (the default, 128 MiB, is less than one ViT-L/14 batch of activations)
+    const requiredLimits: Record<string, number> = {};
+    for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension',
+      'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxStorageBuffersPerShaderStage']) {
+      const v = (lim as unknown as Record<string, number>)[k];
+      if (typeof v === 'number') requiredLimits[k] = v;
+    }
+    const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+    let device: GPUDevice;
+    try {
+      device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+    } catch (e) {
+      whys.push(`requestDevice on ${describeAdapter(report)} failed: ${(e as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    // a failed validation (e.g. a tensor over the binding limit) skips the dispatch and would leave
+    // stale values behind: remember it and fail every later read
+    device.addEventListener?.('uncapturederror', (ev) => {
+      deviceError ??= (ev as GPUUncapturedErrorEvent).error.message.split('\n')[0] ?? 'unknown error';
+    });
+    const backend = await makeBackend(device, adapterInfo(adapter));
+    tf.registerBackend('webgpu', () => backend, 0);
+    active = { device, report };
+    return { ok: true, report };
+  }
+  return { ok: false, why: whys.join('; ') };
+}

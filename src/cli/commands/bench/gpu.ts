@@ -1,0 +1,42 @@
+/**
+ * `logolab bench gpu [--backends tensorflow-gpu,webgpu] [--model vit-l14|vit-b16|tiny] [--embed-batches 1,32,128]
+ *   [--train-batches 32,128] [--recompute on,off] [--iters 3] [--warmup 1] [--allow-software] [--format md|json]
+ *   [--json FILE] [--md FILE]`: embed and LoRA-training images/s of ViT-L/14 shapes (random weights, offline)
+ * on every GPU backend present, as markdown and JSON. scripts/bench-gpu.ts does the work (each cell in
+ * its own process); this command only forwards the options.
+ */
+import type { CommandModule } from 'yargs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LogolabError } from '../../../errors.js';
+
+const SCRIPT = fileURLToPath(new URL('../../../../scripts/bench-gpu.ts', import.meta.url));
+const OPTS = ['backends', 'model', 'embed-batches', 'train-batches', 'recompute', 'iters', 'warmup', 'format', 'json', 'md'] as const;
+
+export const command: CommandModule = {
+  command: 'gpu',
+  describe: 'ViT-L/14 embed / LoRA-train images/s on every GPU backend present (tensorflow-gpu, webgpu)',
+  builder: (y) =>
+    y
+      .option('backends', { type: 'string', default: 'tensorflow-gpu,webgpu', describe: 'GPU backends to try (absent ones are listed as such)' })
+      .option('model', { type: 'string', choices: ['vit-l14', 'vit-b16', 'tiny'], default: 'vit-l14', describe: 'model shape (random weights)' })
+      .option('embed-batches', { type: 'string', default: '1,32,128' })
+      .option('train-batches', { type: 'string', default: '32,128' })
+      .option('recompute', { type: 'string', default: 'on,off', describe: 'per-block recomputation for the training cells' })
+      .option('iters', { type: 'number', default: 3, describe: 'timed steps per cell (mean)' })
+      .option('warmup', { type: 'number', default: 1, describe: 'untimed steps first (kernel compilation, PTX JIT)' })
+      .option('allow-software', { type: 'boolean', default: false, describe: 'also benchmark a software WebGPU adapter (Mesa llvmpipe)' })
+      .option('format', { type: 'string', choices: ['md', 'json'], default: 'md' })
+      .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
+      .option('md', { type: 'string', describe: 'also write the markdown table to this file' }),
+  handler: (argv) => {
+    if (!existsSync(SCRIPT)) throw new LogolabError(`bench gpu: ${SCRIPT} not found (needs a source checkout)`);
+    const args: string[] = [];
+    for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
+    if (argv['allow-software']) args.push('--allow-software');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { stdio: 'inherit' });
+    if (r.status === 3) throw new LogolabError('bench gpu: no GPU backend present (see the lines above; `logolab doctor` says what is missing)');
+    if (r.status !== 0) throw new LogolabError(`bench gpu: benchmark exited with ${r.status ?? r.signal}`);
+  },
+};
