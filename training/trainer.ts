@@ -411,10 +411,11 @@ export class Trainer {
         }`;
         log('info', summary);
         this.logLine(summary);
-        writeJsonAtomic(join(this.dir, 'training_history.json'), this.history);
         if (improved) this.save('best', 'best');
         if (rec.epoch % c.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
         lastPath = this.save('last', 'epoch');
+        // after last.ckpt: the history file is never ahead of the checkpoint a resume starts from
+        writeJsonAtomic(join(this.dir, 'training_history.json'), this.history);
         if (rec.val && this.patience >= c.patience) {
           status = 'early_stopped';
           const msg = `early stopping at epoch ${rec.epoch}: no ${c.best_metric} improvement > ${c.min_delta} for ${c.patience} evaluations`;

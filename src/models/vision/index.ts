@@ -27,6 +27,7 @@ import { siglipFamily } from './siglip.js';
 import type { FamilyDef, Layout, VisionTower } from './tower.js';
 import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys, unusedKeys, type KeyEntry } from './weights.js';
 import { readLogolabMeta } from '../format.js';
+import { adapterFor, assertNotAdapterOnly } from '../export-folder.js';
 import { presetConfig, type PresetName } from './presets.js';
 import { loadAdapter } from '../lora/io.js'; // [H5 lora-losses] for opts.adapter
 
@@ -258,6 +259,9 @@ export interface LoadOptions {
 export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Promise<VisionModel> {
   const abs = resolve(dir);
   if (!existsSync(abs)) throw new LogolabError(`${dir}: model folder not found`);
+  assertNotAdapterOnly(abs);
+  // a logolab export (base + adapter/) is the fine-tuned model: its adapter is part of it
+  const adapter = adapterFor(abs, opts.adapter);
   const { config: cfg0, architecture, requireProjection } = readModelConfig(abs);
   const { config, weights, report } = loadTowerWeights(abs, cfg0, { quiet: opts.quiet, requireProjection });
   report.architecture = architecture;
@@ -271,10 +275,10 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
     tower.dispose();
     throw e;
   }
-  if (opts.adapter) {
+  if (adapter) {
     try {
-      const load = adapterLoader ?? (await importAdapterLoader(opts.adapter));
-      await load(model, opts.adapter);
+      const load = adapterLoader ?? (await importAdapterLoader(adapter));
+      await load(model, adapter);
     } catch (e) {
       model.dispose();
       throw e;
