@@ -1,6 +1,7 @@
 /** `logolab prepare`: LogoDet-3K layout → reference crops + test images + SQLite ground truth. */
 import type { CommandModule } from 'yargs';
 import { prepareDataset } from '../../data/prepare.js';
+import { numberOption } from '../options.js';
 
 export const command: CommandModule = {
   command: 'prepare',
@@ -9,8 +10,8 @@ export const command: CommandModule = {
     y
       .option('dataset', { type: 'string', demandOption: true, describe: 'LogoDet-3K folder (or a `logolab synth` output)' })
       .option('out', { type: 'string', demandOption: true, describe: 'data dir to create or complete' })
-      .option('limit-brands', { type: 'number', describe: 'only the first N brand folders (sorted)' })
-      .option('concurrency', { type: 'number', default: 2, describe: 'images decoded in parallel' }),
+      .option('limit-brands', numberOption('limit-brands', { int: true, min: 1, describe: 'only the first N brand folders (sorted)' }))
+      .option('concurrency', numberOption('concurrency', { default: 2, int: true, min: 1, describe: 'images decoded in parallel' })),
   handler: async (argv) => {
     const s = await prepareDataset({
       dataset: argv.dataset as string,
