@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { describeCode, formatFsError, sqliteCode } from '../io/fs-errors.js';
+import { busyTimeoutMs } from '../io/sqlite.js';
 import type { Box } from './types.js';
 
 export function sha256(data: string | Uint8Array): string {
@@ -96,12 +97,6 @@ export class EmbeddingCache {
   close(): void {
     if (this.db.open) this.db.close();
   }
-}
-
-/** How long a locked database is waited for: $LOGOLAB_DB_BUSY_TIMEOUT_MS, default 30 s. */
-export function busyTimeoutMs(): number {
-  const v = Number(process.env.LOGOLAB_DB_BUSY_TIMEOUT_MS);
-  return Number.isInteger(v) && v >= 0 ? v : 30000;
 }
 
 /** One line for a cache failure: path, cause, and the remedy for a damaged file. */

@@ -47,7 +47,7 @@ export interface Exchange {
 export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder, proposer: RegionProposer, outFile: string, o: EmbedOptions & { folders?: boolean } = {}): Promise<{ refs: number; regions: number; dim: number }> {
   const ds = o.folders ? await datasetFromFolders(dataDir) : datasetFromDataDir(dataDir);
   const set = await embedSet(encoder, proposer, ds.refs, ds.images, ds.logos, o);
-  return writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, layout: o.folders ? 'folders' : 'data' });
+  return writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' });
 }
 
 export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSet, id: { model: string; fingerprint: string; preprocess: string; detector: string; layout: 'data' | 'folders' }): { refs: number; regions: number; dim: number } {

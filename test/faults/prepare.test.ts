@@ -148,9 +148,11 @@ describe('fault trials: data preparation', () => {
     assert.ok(metrics(a.stdout).length > 0);
     assert.equal(metrics(a.stdout), metrics(b.stdout));
     // a second run changes nothing
-    const before = snapshot(out);
-    await prepare(root, out);
+    const before = snapshot(join(out, 'reference_logos'), join(out, 'test_images'));
+    const rowsBefore = JSON.stringify(rows(out));
+    assert.equal(JSON.parse((await prepare(root, out)).stdout).processed, 0);
     expectUnchanged(before);
+    assert.equal(JSON.stringify(rows(out)), rowsBefore);
   });
 
   it('prepare of one layout into a data dir of the other is refused', async () => {
