@@ -17,7 +17,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { resolve } from 'node:path';
 import { LogolabError, UsageError } from '../src/errors.js';
 import { isWithin } from '../src/io/output-dir.js';
-import { assertRegularFile } from '../src/io/file-kind.js';
+import { notRegularFile } from '../src/io/file-kind.js';
 
 export interface TrainingConfig {
   // Base model: a model folder (HF or converted), or `preset:<name>` = a randomly initialised
@@ -262,7 +262,8 @@ export function parseConfig(obj: unknown, where: string, base: TrainingConfig = 
 
 export function loadConfigFile(path: string): TrainingConfig {
   let text: string;
-  assertRegularFile(path, 'config'); // a FIFO would block the read
+  const why = notRegularFile(path); // a FIFO would block the read
+  if (why) throw new LogolabError(`config ${path}: cannot read: ${why.slice(path.length + 2)}`);
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {

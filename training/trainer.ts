@@ -325,9 +325,13 @@ export class Trainer {
     log('info', `training: ${this.params.size} trainable tensors (${nTrain.toLocaleString('en')} parameters), ${spe} steps/epoch × ${c.max_epochs} epochs, micro-batch ${microBatchSize(c)} images × ${c.gradient_accumulation_steps} accumulation, contrastive_batch ${c.contrastive_batch}, loss ${c.loss_type}`);
     this.logLine(`start epoch=${this.epoch} batch_in_epoch=${this.batchInEpoch} step=${this.globalStep} config=${JSON.stringify(c)}`);
     const onSignal = (sig: string) => () => {
-      if (this.stopRequested) return;
+      if (this.stopRequested) {
+        // a second signal: stop now; checkpoints are written atomically, so the previous last.ckpt stays intact
+        log('warn', `${sig} again: stopping at once without saving; resume from the last complete checkpoint in ${this.dir}`);
+        process.exit(sig === 'SIGTERM' ? 143 : 130);
+      }
       this.stopRequested = sig;
-      log('warn', `${sig}: finishing the current step, then saving a checkpoint`);
+      log('warn', `${sig}: finishing the current step, then saving a checkpoint (send it again to stop at once)`);
     };
     const handlers: [string, () => void][] = this.opts.handleSignals ? [['SIGINT', onSignal('SIGINT')], ['SIGTERM', onSignal('SIGTERM')]] : [];
     for (const [s, h] of handlers) process.on(s, h);

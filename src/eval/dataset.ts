@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { openDataDb } from '../data/db.js';
 import { readFolderDataset } from '../data/folders.js';
 import { LogolabError } from '../errors.js';
+import { notRegularFile } from '../io/file-kind.js';
 import type { Box } from './types.js';
 
 export interface DatasetRef {
@@ -73,6 +74,8 @@ export async function datasetFromFolders(root: string): Promise<DatasetIndex> {
   const images: DatasetImage[] = [];
   for (const t of fd.testImages) {
     let m: Metadata;
+    const special = notRegularFile(t.path);
+    if (special) throw new LogolabError(`cannot read image ${special}`);
     try {
       m = await sharp(t.path).metadata();
     } catch (e) {

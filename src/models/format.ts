@@ -98,6 +98,7 @@ export async function convertModel(src: string, out: string, opts: { dtype?: Sto
   const srcAbs = resolve(src);
   if (!existsSync(srcAbs)) throw new LogolabError(`${src}: model folder not found`);
   const outAbs = resolve(out);
+  if (outAbs === srcAbs) throw new LogolabError(`--out ${out}: is the source folder; write the converted model elsewhere`);
   // the output folder is replaced as a whole: only ever an earlier conversion, an empty folder, or
   // (--overwrite) a foreign one — never the source
   const guard = convertGuard(srcAbs, opts.overwrite);

@@ -3,6 +3,7 @@
  * typed (exit 2), found before any slow work; unknown commands/options are usage errors.
  */
 import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { cli, expectFailure } from './harness.js';
 import { BACKEND, baseModel, dataDir } from './fixtures.js';
 
@@ -38,6 +39,16 @@ describe('fault trials: command-line usage', () => {
 
   it('prepare --concurrency 0 is a usage error quoting the value', async () => {
     expectFailure(await cli('prepare', '--dataset', data, '--out', '/tmp/never-prepared', '--concurrency', '0'), 2, /--concurrency.*'0'/);
+  });
+
+  it('--sweep-thresholds that would expand to millions of values is refused', async () => {
+    expectFailure(await evalWith('--sweep', '--sweep-thresholds', '0:1:0.0000001'), 1, /--sweep-thresholds.*at most/);
+  });
+
+  it('-n above the logos available warns and samples all of them', async () => {
+    const r = await evalWith('-n', '50');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warn.*num-logos 50: only 4 logos/);
   });
 
   it('an unknown command is a usage error', async () => {

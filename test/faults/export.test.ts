@@ -164,6 +164,27 @@ describe('fault trials: export / convert / compare', () => {
     assert.deepEqual(tmps(), before);
   });
 
+  it('a temp folder left by a killed export is removed by the next export (only ours, only of dead processes)', async () => {
+    const run = await loraRun();
+    const out = join(ROOT_TMP, 'after-kill');
+    const stale = join(ROOT_TMP, '.after-kill.999999999.1.tmp');
+    const foreignDot = join(ROOT_TMP, '.after-kill.notes');
+    mkdirSync(stale, { recursive: true });
+    writeFileSync(join(stale, 'model.safetensors'), 'half-written');
+    writeFileSync(foreignDot, 'keep');
+    expectOk(await cli('export', '--checkpoint', run.last, '--out', out, ...BACKEND));
+    assert.ok(!existsSync(stale), 'stale temp folder removed');
+    assert.ok(existsSync(foreignDot), 'a file that is not our temp name is kept');
+  });
+
+  it('demo --out <a non-empty folder that holds no demo run> is refused before anything is written', async () => {
+    const out = foreignFolder('foreign-demo');
+    const before = snapshot(out);
+    expectFailure(await cli('demo', '--out', out, '--mode', 'tiny', ...BACKEND), 1, /foreign-demo.*not empty.*no demo run/);
+    expectUnchanged(before);
+    assert.deepEqual(readdirSync(out).sort(), ['sub', 'thesis.tex']);
+  });
+
   it("a training run's final export into its own earlier export (marker) succeeds", async () => {
     const dir = join(ROOT_TMP, 'retrain');
     mkdirSync(dir, { recursive: true });

@@ -68,6 +68,16 @@ describe('fault trials: images', () => {
     expectFailure(r, 1, /pipe\.png.*(FIFO|not a regular file)/);
   });
 
+  it('eval --folders with a FIFO among the test images is refused naming it (no hang)', async () => {
+    const root = join(ROOT_TMP, 'folders-fifo');
+    mkdirSync(join(root, 'acme_reference_images'), { recursive: true });
+    mkdirSync(join(root, 'test_images'), { recursive: true });
+    copyFileSync(GOOD, join(root, 'acme_reference_images', '1.png'));
+    copyFileSync(GOOD, join(root, 'test_images', 'acme_1.png'));
+    execFileSync('mkfifo', [join(root, 'test_images', 'acme_2.png')]);
+    expectFailure(await cli('eval', '--folders', root, '--model', model, '--detector', 'whole-image', '--no-cache', ...BACKEND), 1, /acme_2\.png.*FIFO/);
+  });
+
   it('a FIFO given as --config is refused at once (no hang)', async () => {
     const fifo = join(ROOT_TMP, 'pipe.yaml');
     execFileSync('mkfifo', [fifo]);

@@ -71,6 +71,14 @@ describe('fault trials: model files and adapters', () => {
     expectFailure(r, 1, /\.png.*non-finite embedding/);
   });
 
+  it('embed --pixels with a NaN pixel is refused naming the tensor', async () => {
+    const file = join(ROOT_TMP, 'px-nan.safetensors');
+    const data = new Float32Array(2 * 3 * 32 * 32).fill(0.1);
+    data[100] = NaN;
+    writeSafetensors(file, { pixel_values: { shape: [2, 3, 32, 32], data } });
+    expectFailure(await cli('embed', '--pixels', file, '--model', await baseModel(), '--out', join(ROOT_TMP, 'px-out.safetensors'), ...BACKEND), 1, /pixel_values.*NaN at index 100/);
+  });
+
   it('the matchers never accept a NaN similarity (every method)', () => {
     const refs = { labels: Int32Array.from([0, 1]), numLogos: 2 };
     for (const method of MATCHING_METHODS) {

@@ -7,7 +7,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, expectFailure, expectOk, expectUnchanged, snapshot, injectFsFault } from './harness.js';
+import { cli, cliProcess, expectFailure, expectOk, expectUnchanged, snapshot, injectFsFault } from './harness.js';
 import { BACKEND, ROOT_TMP, backend, baseModel, copyOfRun, dataDir, loraRun, trainLora } from './fixtures.js';
 import { loadCheckpoint } from '../../training/checkpoint.js';
 import { readSafetensors, writeSafetensors, SafetensorsFile, type WriteTensor } from '../../src/io/safetensors.js';
@@ -128,6 +128,27 @@ describe('fault trials: training, checkpoints, resume, signals', () => {
     const r = await trainLora(dir, {}, { handleSignals: true, onStep: (s) => void (s.step === 1 && process.emit('SIGTERM' as never)) });
     assert.equal(r.result.status, 'interrupted');
     assert.equal(loadCheckpoint(r.last).state.global_step, 1);
+  });
+
+  it('SIGINT twice (a real process): exits 130 at once; whatever checkpoint is on disk loads', async () => {
+    const ck = join(ROOT_TMP, 'double-sigint', 'checkpoints');
+    const args = await tinyTrainArgs(ck, ['--max-epochs', '50', '--skip-export']);
+    args[args.indexOf('--batches-per-epoch') + 1] = '4';
+    let sent = 0;
+    const r = await cliProcess(args, {
+      timeoutMs: 120_000,
+      onStderr: (s, kill) => {
+        if (sent === 0 && /epoch 1\/50/.test(s)) {
+          sent = 1;
+          kill('SIGINT');
+          setTimeout(() => kill('SIGINT'), 50);
+        }
+      },
+    });
+    assert.equal(r.timedOut, false);
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /SIGINT again: stopping at once/);
+    for (const f of ['last.ckpt', 'best.ckpt']) if (existsSync(join(ck, f))) loadCheckpoint(join(ck, f));
   });
 
   it('ENOSPC while writing last.ckpt: one error line naming it, the previous last.ckpt intact, history not ahead', async () => {

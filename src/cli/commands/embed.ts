@@ -15,6 +15,7 @@ import { numberOption } from '../options.js';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import { withAtomicFile } from '../../io/atomic.js';
 import { assertOutputFile } from '../../io/file-kind.js';
+import { firstNonFinite, nonFiniteName } from '../../util/finite.js';
 import { embedImages, embedPixels, DEFAULT_BATCH_SIZE } from '../../embed/embedder.js';
 import { listImages } from '../../embed/files.js';
 import { decodeImage, type RgbImage } from '../../preprocess/image.js';
@@ -34,10 +35,15 @@ async function embedPixelsFile(model: VisionModel, pixelsPath: string, out: stri
   const px = tensors.get('pixel_values');
   if (!px) throw new LogolabError(`${pixelsPath}: missing tensor 'pixel_values'`);
   if (px.dtype !== 'float32') throw new LogolabError(`${pixelsPath}: tensor 'pixel_values' must be a float tensor`);
+  const bad = firstNonFinite(px.data);
+  if (bad >= 0) throw new LogolabError(`${pixelsPath}: tensor 'pixel_values' holds ${nonFiniteName(px.data[bad]!)} at index ${bad}`);
   const n = px.shape[0] ?? 0;
   const progress = new Progress({ label: 'embed', total: n, unit: 'img' });
   const r = await embedPixels(model, px.data as Float32Array, px.shape, { batchSize, progress });
   progress.finish();
+  const d = r.image_embeds.shape[1]!;
+  const badOut = firstNonFinite(r.image_embeds.data);
+  if (badOut >= 0) throw new LogolabError(`${pixelsPath}: image ${Math.floor(badOut / d)}: the model produced a non-finite embedding; its weights overflow or are broken`);
   writeSafetensors(out, r, { format: 'pt', model_fingerprint: model.fingerprint() });
 }
 
