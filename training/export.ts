@@ -123,6 +123,8 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
       const s = ck.state;
       writeJsonAtomic(join(tmp, 'export_metadata.json'), {
         base_model: s.model.base_model,
+        // the adapter's base: loading this adapter onto another model is refused (src/models/export-folder.ts)
+        base_fingerprint: s.model.base_fingerprint ?? null,
         source_checkpoint: checkpoint,
         format,
         family: s.model.family,

@@ -8,12 +8,10 @@
  *     tensor as loaded, before any adapter or training): export and resume refuse a base whose
  *     fingerprint differs, instead of merging trained weights into whatever now sits at that path.
  */
-import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
-import type { VisionModel } from '../src/models/vision/index.js';
+export { baseFingerprint } from '../src/models/base-fingerprint.js';
 import { log } from '../src/util/progress.js';
 import type { ModelDescription } from './checkpoint.js';
 
@@ -22,19 +20,6 @@ export const isPreset = (base: string): boolean => base.startsWith('preset:');
 /** A model folder as an absolute path (relative to the working directory); presets unchanged. */
 export function resolveBaseModel(base: string): string {
   return isPreset(base) ? base : resolve(base);
-}
-
-/** sha256 over the base model's config, preprocessor config and every named tensor. */
-export function baseFingerprint(model: VisionModel): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify(model.config));
-  h.update(JSON.stringify(model.processor.config));
-  for (const [name, t] of model.namedTensors()) {
-    h.update(`${name}:${JSON.stringify(t.shape)}:`);
-    const d = tf.tidy(() => t.toFloat()).dataSync() as Float32Array;
-    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  }
-  return h.digest('hex');
 }
 
 /** The base model a checkpoint was trained on, as a path that exists (error naming it otherwise). */

@@ -5,8 +5,10 @@
  * only) is not a model at all and says how to use it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
+import { baseFingerprint } from './base-fingerprint.js';
+import type { VisionModel } from './vision/index.js';
 
 /** The adapter folder inside a logolab export. */
 export const EXPORT_ADAPTER_DIR = 'adapter';
@@ -41,4 +43,26 @@ export function adapterFor(dir: string, explicit?: string): string | undefined {
       throw new LogolabError(`${dir}: export_metadata.json says the LoRA adapter is kept unmerged in ${EXPORT_ADAPTER_DIR}/, but ${own} is missing (removed?); without it this folder is only the base model — export the checkpoint again`);
   }
   return explicit;
+}
+
+/**
+ * Refuses an adapter exported by logolab (export_metadata.json beside it records its base model's
+ * fingerprint) when the model it is applied to is another base model.
+ */
+export function checkAdapterBase(model: VisionModel, adapterDir: string): void {
+  // peft export: beside the adapter; logolab export: the folder holding adapter/
+  const metaPath = [join(adapterDir, 'export_metadata.json'), ...(basename(resolve(adapterDir)) === EXPORT_ADAPTER_DIR ? [join(adapterDir, '..', 'export_metadata.json')] : [])].find((p) => existsSync(p));
+  if (!metaPath) return;
+  let meta: { base_fingerprint?: unknown; base_model?: unknown };
+  try {
+    meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+  } catch (e) {
+    throw new LogolabError(`${metaPath}: invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof meta.base_fingerprint !== 'string') return;
+  const fp = baseFingerprint(model);
+  if (fp !== meta.base_fingerprint)
+    throw new LogolabError(
+      `--adapter ${adapterDir}: was trained on another base model (${String(meta.base_model)}, fingerprint ${meta.base_fingerprint.slice(0, 12)}…) than ${model.dir || 'this model'} (${fp.slice(0, 12)}…); applying it would give wrong embeddings`,
+    );
 }

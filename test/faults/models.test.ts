@@ -129,6 +129,14 @@ describe('fault trials: model files and adapters', () => {
     expectFailure(await cli('embed', IMG, '--model', exp, '--adapter', other, '--out', join(ROOT_TMP, 'z.jsonl'), ...BACKEND), 1, /adapter/);
   });
 
+  it('an exported adapter applied to another base model (same shapes) is refused', async () => {
+    const exp = await loraExport();
+    const other = await editedModel('other-base', (k, d) => {
+      if (k.endsWith('layers.2.mlp.fc1.weight')) d[0] = d[0]! + 0.5;
+    });
+    expectFailure(await cli('embed', IMG, '--model', other, '--adapter', join(exp, 'adapter'), '--out', join(ROOT_TMP, 'ob.jsonl'), ...BACKEND), 1, /trained on another base model/);
+  });
+
   it('a truncated model.safetensors is refused naming the file', async () => {
     const dir = join(ROOT_TMP, 'truncated-model');
     cpSync(await baseModel(), dir, { recursive: true });

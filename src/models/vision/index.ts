@@ -27,7 +27,7 @@ import { siglipFamily } from './siglip.js';
 import type { FamilyDef, Layout, VisionTower } from './tower.js';
 import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys, unusedKeys, type KeyEntry } from './weights.js';
 import { readLogolabMeta } from '../format.js';
-import { adapterFor, assertNotAdapterOnly } from '../export-folder.js';
+import { adapterFor, assertNotAdapterOnly, checkAdapterBase, EXPORT_ADAPTER_DIR } from '../export-folder.js';
 import { presetConfig, type PresetName } from './presets.js';
 import { loadAdapter } from '../lora/io.js'; // [H5 lora-losses] for opts.adapter
 
@@ -277,6 +277,7 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
   }
   if (adapter) {
     try {
+      if (adapter !== join(abs, EXPORT_ADAPTER_DIR)) checkAdapterBase(model, adapter);
       const load = adapterLoader ?? (await importAdapterLoader(adapter));
       await load(model, adapter);
     } catch (e) {
