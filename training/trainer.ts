@@ -31,6 +31,7 @@ import { AdamW } from './optim/adamw.js';
 import { GradAccumulator, clipByGlobalNorm, disposeGrads, globalNorm } from './optim/accumulate.js';
 import { cosineWithWarmup } from './optim/schedule.js';
 import { embeddingMetrics, type ValidationMetrics } from './validation.js';
+import { acquireRunLock } from './run-lock.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
 
@@ -314,9 +315,18 @@ export class Trainer {
   }
 
   async train(): Promise<TrainResult> {
-    const c = this.config;
     const t0 = Date.now();
     mkdirSync(this.dir, { recursive: true });
+    const releaseLock = acquireRunLock(this.dir);
+    try {
+      return await this.trainLocked(t0);
+    } finally {
+      releaseLock();
+    }
+  }
+
+  private async trainLocked(t0: number): Promise<TrainResult> {
+    const c = this.config;
     for (const f of cleanStaleTemps(this.dir)) log('info', `removed stale temp file ${f} (an interrupted checkpoint write)`);
     const note = mixedPrecisionNote(c);
     if (note) log('info', note);

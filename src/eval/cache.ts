@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { describeCode, formatFsError, sqliteCode } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
+import { assertOutputFile } from '../io/file-kind.js';
 import type { Box } from './types.js';
 
 export function sha256(data: string | Uint8Array): string {
@@ -42,6 +43,7 @@ export class EmbeddingCache {
   }
 
   static open(path: string): EmbeddingCache {
+    assertOutputFile(path, 'embedding cache');
     mkdirSync(dirname(path), { recursive: true });
     let db: Database.Database;
     try {

@@ -76,7 +76,8 @@ export function formatFsError(e: unknown, path?: string): string | null {
   if (!code) return null;
   const err = e as NodeJS.ErrnoException & { dest?: string };
   const where = path ?? err.dest ?? err.path;
-  const cause = describeCode(code);
+  // mkdir -p over a path whose component is a file reports EEXIST
+  const cause = code === 'EEXIST' && err.syscall === 'mkdir' ? 'is a file where a folder is needed (EEXIST)' : describeCode(code);
   return where ? `${targetOfTemp(where)}: ${cause}` : `${err.syscall ? `${err.syscall}: ` : ''}${cause}`;
 }
 

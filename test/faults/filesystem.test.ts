@@ -74,6 +74,12 @@ describe('fault trials: filesystem errors', () => {
     expectFailure(await cli('embed', IMG, '--model', await baseModel(), '--out', join(file, 'e.jsonl'), ...BACKEND), 1, /plain-file.*not a directory/);
   });
 
+  it('--cache below a regular file names the file in the way', async () => {
+    const file = join(ROOT_TMP, 'cache-parent-file');
+    writeFileSync(file, 'x');
+    expectFailure(await cli('eval', '--data', await dataDir(), '--model', await baseModel(), '-n', '2', '--cache', join(file, 'c.sqlite'), ...BACKEND), 1, /cache-parent-file is not a directory/);
+  });
+
   it('ENOENT: eval --output-file in a folder that does not exist', async () => {
     const r = await cli('eval', '--data', await dataDir(), '--model', await baseModel(), '-n', '2', '--no-cache', '--output-file', join(ROOT_TMP, 'no', 'such', 'dir', 'r.txt'), ...BACKEND);
     expectFailure(r, 1, /no\/such\/dir\/r\.txt.*no such file or directory/);

@@ -141,13 +141,16 @@ describe('fault trials: training, checkpoints, resume, signals', () => {
         if (sent === 0 && /epoch 1\/50/.test(s)) {
           sent = 1;
           kill('SIGINT');
-          setTimeout(() => kill('SIGINT'), 50);
+        } else if (sent === 1 && /SIGINT: finishing the current step/.test(s)) {
+          sent = 2;
+          kill('SIGINT');
         }
       },
     });
     assert.equal(r.timedOut, false);
     assert.equal(r.code, 130, r.stderr);
-    assert.match(r.stderr, /SIGINT again: stopping at once/);
+    // the second signal stops at once, unless the step and its checkpoint finished first
+    assert.match(r.stderr, /SIGINT again: stopping at once|SIGINT: checkpoint saved/);
     for (const f of ['last.ckpt', 'best.ckpt']) if (existsSync(join(ck, f))) loadCheckpoint(join(ck, f));
   });
 
@@ -175,6 +178,19 @@ describe('fault trials: training, checkpoints, resume, signals', () => {
     const r = await cli(...args);
     expectOk(r);
     assert.match(r.stderr, /warn.*samples_per_logo 9.*(alpha|beta|gamma|delta)/);
+  });
+
+  it('a second training run into a checkpoint_dir in use is refused; a stale lock (dead process) is taken over', async () => {
+    const ck = join(ROOT_TMP, 'locked-run', 'checkpoints');
+    mkdirSync(ck, { recursive: true });
+    writeFileSync(join(ck, '.lock'), `${process.ppid}\n`); // a live process: another run
+    expectFailure(await cli(...(await tinyTrainArgs(ck, ['--max-epochs', '1', '--skip-export']))), 1, /locked-run\/checkpoints: in use by another training run \(process \d+\)/);
+    assert.ok(!existsSync(join(ck, 'last.ckpt')));
+    writeFileSync(join(ck, '.lock'), '999999999\n'); // a killed run
+    const r = await cli(...(await tinyTrainArgs(ck, ['--max-epochs', '1', '--skip-export'])));
+    expectOk(r);
+    assert.match(r.stderr, /removing the lock of a run that is no longer running/);
+    assert.ok(existsSync(join(ck, 'last.ckpt')) && !existsSync(join(ck, '.lock')));
   });
 
   it('a config value out of range in YAML is an error naming the key and value', async () => {
