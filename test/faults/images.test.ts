@@ -68,7 +68,7 @@ describe('fault trials: images', () => {
     expectFailure(r, 1, /pipe\.png.*(FIFO|not a regular file)/);
   });
 
-  it('eval --folders with a FIFO among the test images is refused naming it (no hang)', async () => {
+  it('eval --folders with a FIFO among the test images is refused naming it (no hang)', { timeout: 60_000 }, async () => {
     const root = join(ROOT_TMP, 'folders-fifo');
     mkdirSync(join(root, 'acme_reference_images'), { recursive: true });
     mkdirSync(join(root, 'test_images'), { recursive: true });
