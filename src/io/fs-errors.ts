@@ -5,7 +5,6 @@
  * The CLI's error reporter uses this for every errno error that escapes a command, so an expected
  * fault (full disk, read-only mount, missing permission, locked database) never prints a stack.
  */
-import { basename, dirname, join } from 'node:path';
 
 const CAUSES: Record<string, string> = {
   EROFS: 'read-only file system',
@@ -41,10 +40,16 @@ const SQLITE: Record<string, string> = {
   SQLITE_PERM: 'permission denied',
 };
 
-/** `.last.ckpt.1234.5.tmp` (io/atomic's temp names) → `last.ckpt`, so the message names the target. */
+/**
+ * `.last.ckpt.1234.5.tmp` (io/atomic's temp names, of files and of folders being built) →
+ * `last.ckpt` in every path segment, so the message names the target, e.g.
+ * `out/.model.1234.1.tmp/model.safetensors` → `out/model/model.safetensors`.
+ */
 export function targetOfTemp(path: string): string {
-  const m = /^\.(.+)\.\d+\.\d+\.tmp$/.exec(basename(path));
-  return m ? join(dirname(path), m[1]!) : path;
+  return path
+    .split('/')
+    .map((seg) => /^\.(.+)\.\d+\.\d+\.tmp$/.exec(seg)?.[1] ?? seg)
+    .join('/');
 }
 
 /** The errno code of a Node error (ENOSPC …), or null. */

@@ -45,6 +45,15 @@ describe('fault trials: filesystem errors', () => {
     assert.deepEqual(readdirSync(full), ['emb.jsonl'], 'no temp file left behind');
   });
 
+  it('ENOSPC while an export is being built: the message names the target file, no temp folder is left', async () => {
+    const run = await loraRun();
+    const dir = join(ROOT_TMP, 'nospc-export');
+    mkdirSync(dir, { recursive: true });
+    const r = await withFsFault('ENOSPC', dir, () => cli('export', '--checkpoint', run.last, '--out', join(dir, 'model'), ...BACKEND));
+    expectFailure(r, 1, /nospc-export\/model\/(model|adapter)[^ ]*: no space left on device \(ENOSPC\)/);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
   it('EACCES: eval --json into a folder we may not write', async () => {
     const dir = join(ROOT_TMP, 'acc');
     mkdirSync(dir, { recursive: true });
