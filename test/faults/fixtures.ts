@@ -3,7 +3,7 @@
  * a converted tiny CLIP model, a LoRA training run on it (2 optimizer steps), its logolab-format
  * export (base + adapter/), and a tiny prepared data dir.
  */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, tmpDir, useBackend } from '../helpers.js';
 import { convertModel } from '../../src/models/format.js';
@@ -19,6 +19,8 @@ process.env.LOGOLAB_QUIET = '0';
 setLogLevel('warn');
 
 export const ROOT_TMP = tmpDir('logolab-faults-');
+// everything a trial writes lives under ROOT_TMP: removed when the test file's process ends
+process.on('exit', () => rmSync(ROOT_TMP, { recursive: true, force: true }));
 export const BACKEND = ['--backend', 'wasm'];
 
 const memo = new Map<string, Promise<unknown>>();
