@@ -101,20 +101,21 @@ export class LogoLab {
       regions = r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]!, label: r!.labelNames[i] ?? 'logo' }));
     } else regions = [{ box: [0, 0, img.width, img.height], score: 1, label: 'image' }];
     if (!regions.length) return [];
-    const embs = await this.encoder.embed(regions.map((r) => cropImage(img, r.box)));
+    const name = typeof input === 'string' ? input : 'image';
+    const embs = await this.encoder.embed(regions.map((r) => cropImage(img, r.box)), regions.map((r) => `${name} box [${r.box.join(', ')}]`));
     return regions.map((r, i) => ({ ...r, embedding: embs[i]! }));
   }
 
   /** Embedding of a whole image (a reference logo). */
   async embed(input: ImageInput): Promise<Float32Array> {
-    return (await this.encoder.embed([await this.image(input)]))[0]!;
+    return (await this.encoder.embed([await this.image(input)], [typeof input === 'string' ? input : 'image']))[0]!;
   }
 
   /** Mean of the images' embeddings, re-normalised (reference get_averaged_embedding). */
   async averagedEmbedding(inputs: ImageInput[]): Promise<Float32Array> {
     if (!inputs.length) throw new LogolabError('averagedEmbedding: no images');
     const imgs = await Promise.all(inputs.map((x) => this.image(x)));
-    return averageOf(await this.encoder.embed(imgs));
+    return averageOf(await this.encoder.embed(imgs, inputs.map((x, i) => (typeof x === 'string' ? x : `image #${i + 1}`))));
   }
 
   /** Cosine similarity. */

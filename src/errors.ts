@@ -12,3 +12,14 @@ export class LogolabError extends Error {
 export function fail(message: string): never {
   throw new LogolabError(message);
 }
+
+/**
+ * A command line that cannot be run as typed (a bad option value, conflicting options): printed as
+ * `logolab: usage error: …`, exit 2, like yargs' own usage errors.
+ */
+export class UsageError extends LogolabError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

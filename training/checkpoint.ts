@@ -6,12 +6,18 @@
  * Tensors:   param/<name>   trainable weights (LoRA A/B as layers.ts stores them, or full weights)
  *            adam_m/<name>  adam_v/<name>   AdamW moments
  * Metadata:  logolab_checkpoint = JSON of TrainState (step/epoch, scheduler, RNG, config,
- *            history, best metric, early-stopping counters, model description).
+ *            history, best metric, early-stopping counters, model description incl. the base
+ *            model's absolute path and fingerprint — see provenance.ts).
+ *            logolab_checksum = sha256 over the state JSON and every tensor; loadCheckpoint
+ *            refuses a checkpoint whose bytes no longer match it.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { SafetensorsFile, writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
+import { firstNonFinite, nonFiniteName } from '../src/util/finite.js';
+import { log } from '../src/util/progress.js';
 import type { TrainingConfig } from './config.js';
 import type { AdamWState } from './optim/adamw.js';
 
@@ -32,7 +38,10 @@ export interface EpochRecord {
 
 /** How the trained model is built (enough for export to rebuild it). */
 export interface ModelDescription {
+  /** absolute model folder (or preset:…), resolved when training started */
   base_model: string;
+  /** training/provenance.ts baseFingerprint of the base model at training start (absent in old checkpoints) */
+  base_fingerprint?: string;
   family: string;
   vision_config: Record<string, unknown>;
   /** LoRA config (as src/models/lora validates it), or null for full training */
@@ -95,7 +104,24 @@ export function saveCheckpoint(path: string, ck: Checkpoint): void {
   }
   const state: TrainState = { ...ck.state, adam_t: ck.optimizer.t };
   // JSON has no Infinity/NaN: the state holds finite numbers or null by construction
-  writeSafetensors(path, tensors, { format: CHECKPOINT_FORMAT, logolab_checkpoint: JSON.stringify(state) });
+  const json = JSON.stringify(state);
+  writeSafetensors(path, tensors, { format: CHECKPOINT_FORMAT, logolab_checkpoint: json, logolab_checksum: checkpointChecksum(json, tensors) });
+}
+
+/**
+ * sha256 over the state JSON and every tensor (name, shape, float32 bytes, in name order): a
+ * flipped bit anywhere in what resume/export use changes it.
+ */
+export function checkpointChecksum(stateJson: string, tensors: Map<string, { shape: number[]; data: Float32Array | ArrayBufferView }>): string {
+  const h = createHash('sha256');
+  h.update(stateJson);
+  for (const name of [...tensors.keys()].sort()) {
+    const t = tensors.get(name)!;
+    const d = t.data;
+    h.update(`\n${name}:${JSON.stringify(t.shape)}:`);
+    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  }
+  return `sha256:${h.digest('hex')}`;
 }
 
 export function loadCheckpoint(path: string): Checkpoint {
@@ -114,16 +140,26 @@ export function loadCheckpoint(path: string): Checkpoint {
     const params = new Map<string, { shape: number[]; data: Float32Array }>();
     const m: Record<string, Float32Array> = {};
     const v: Record<string, Float32Array> = {};
+    const all = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const key of f.keys()) {
       const slash = key.indexOf('/');
       const kind = key.slice(0, slash);
       const name = key.slice(slash + 1);
       const t = f.read(key);
       if (t.dtype !== 'float32') throw new LogolabError(`${path}: tensor '${key}' is not float`);
+      all.set(key, { shape: t.shape, data: t.data as Float32Array });
       if (kind === 'param') params.set(name, { shape: t.shape, data: t.data as Float32Array });
       else if (kind === 'adam_m') m[name] = t.data as Float32Array;
       else if (kind === 'adam_v') v[name] = t.data as Float32Array;
       else throw new LogolabError(`${path}: unexpected tensor '${key}'`);
+    }
+    const sum = meta.logolab_checksum;
+    if (sum === undefined) log('warn', `${path}: no checksum (written by an older logolab); its integrity cannot be verified`);
+    else if (sum !== checkpointChecksum(meta.logolab_checkpoint, all))
+      throw new LogolabError(`${path}: checksum mismatch — the checkpoint is damaged (a changed or corrupted byte); use another checkpoint (e.g. best.ckpt or epoch_N.ckpt)`);
+    for (const [key, t] of all) {
+      const i = firstNonFinite(t.data);
+      if (i >= 0) throw new LogolabError(`${path}: tensor '${key}' holds ${nonFiniteName(t.data[i]!)} at index ${i}`);
     }
     for (const name of params.keys()) if (!m[name] || !v[name]) throw new LogolabError(`${path}: optimizer moments missing for '${name}'`);
     return { state, params, optimizer: { t: state.adam_t, m, v } };

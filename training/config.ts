@@ -14,7 +14,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { LogolabError } from '../src/errors.js';
+import { resolve } from 'node:path';
+import { LogolabError, UsageError } from '../src/errors.js';
+import { isWithin } from '../src/io/output-dir.js';
+import { notRegularFile } from '../src/io/file-kind.js';
 
 export interface TrainingConfig {
   // Base model: a model folder (HF or converted), or `preset:<name>` = a randomly initialised
@@ -259,6 +262,8 @@ export function parseConfig(obj: unknown, where: string, base: TrainingConfig = 
 
 export function loadConfigFile(path: string): TrainingConfig {
   let text: string;
+  const why = notRegularFile(path); // a FIFO would block the read
+  if (why) throw new LogolabError(`config ${path}: cannot read: ${why.slice(path.length + 2)}`);
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
@@ -280,7 +285,13 @@ export function applyOverrides(cfg: TrainingConfig, overrides: Record<string, un
   for (const [raw, v] of Object.entries(overrides)) {
     if (v === undefined) continue;
     const k = raw.replace(/-/g, '_');
-    out[k] = coerceField(k, v, `${where} --${k.replace(/_/g, '-')}`, true);
+    try {
+      out[k] = coerceField(k, v, `${where} --${k.replace(/_/g, '-')}`, true);
+    } catch (e) {
+      // a bad value typed on the command line is a usage error (exit 2), like any bad option value
+      if (where === 'command line' && e instanceof LogolabError) throw new UsageError(e.message);
+      throw e;
+    }
     applied.push(`${k} = ${JSON.stringify(out[k])}`);
   }
   return { config: out as unknown as TrainingConfig, applied };
@@ -319,6 +330,11 @@ export function validateConfig(c: TrainingConfig): string[] {
   if (c.contrastive_batch === 'cached' && c.gradient_accumulation_steps === 1 && c.batch_size >= microBatchSize(c))
     w.push("contrastive_batch 'cached' with one micro-batch per step and batch_size ≥ P×K is the same as 'standard'");
   if (stepsPerEpoch(c) < 1) throw new LogolabError(`config: batches_per_epoch (${c.batches_per_epoch}) < gradient_accumulation_steps (${c.gradient_accumulation_steps}): no optimizer step per epoch`);
+  // the export at the end replaces output_dir as a whole: it must not hold the checkpoints
+  if (isWithin(c.checkpoint_dir, c.output_dir))
+    throw new LogolabError(
+      `config: output_dir ${c.output_dir} ${resolve(c.output_dir) === resolve(c.checkpoint_dir) ? 'equals' : 'contains'} checkpoint_dir ${c.checkpoint_dir}; the export at the end replaces output_dir and would delete the checkpoints — use separate folders (e.g. run/model and run/checkpoints)`,
+    );
   return w;
 }
 

@@ -9,13 +9,16 @@
  *           base_model_name_or_path = the training base model.
  *   logolab the hf folder of the BASE weights plus the adapter in `adapter/` (unmerged), or merged
  *           weights with --merge-lora; load with loadVisionModel(dir, { adapter: dir/adapter }).
- * Every format writes export_metadata.json (base model, epochs, best separation, merged, head).
- * The folder is written atomically (temp folder + rename).
+ * Every format writes export_metadata.json (base model, epochs, best separation, merged, head) and
+ * the output marker (src/io/output-dir.ts). The folder is written atomically (temp folder +
+ * rename) and only replaces an earlier export, an empty folder, or — with --overwrite — a foreign
+ * one; never a folder holding the checkpoint or the base model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
-import { withAtomicDir, writeJsonAtomic } from '../src/io/atomic.js';
+import { writeJsonAtomic } from '../src/io/atomic.js';
+import { checkOutputDir, OUTPUT_MARKER, replaceOutputDir, type OutputGuard } from '../src/io/output-dir.js';
 import { writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
 import { mergeLora } from '../src/models/lora/apply.js';
 import { saveAdapter } from '../src/models/lora/io.js';
@@ -23,15 +26,20 @@ import { FAMILIES, type VisionModel } from '../src/models/vision/index.js';
 import { hfVisionConfig, type VisionConfig } from '../src/models/vision/config.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { assignParams, buildTrainableModel, type TrainableModel } from './model.js';
+import { checkpointBaseModel, verifyBaseModel } from './provenance.js';
 
 export type ExportFormat = 'logolab' | 'hf' | 'peft';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['logolab', 'hf', 'peft'];
 
-/** Rebuilds the trained model of a checkpoint (base weights as at training start + trained values). */
+/**
+ * Rebuilds the trained model of a checkpoint: its base model (the absolute path recorded at
+ * training start, verified against the recorded fingerprint) + the trained values.
+ */
 export async function modelFromCheckpoint(ck: Checkpoint, source: string): Promise<TrainableModel> {
-  const cfg = { ...ck.state.config, base_model: ck.state.model.base_model };
+  const cfg = { ...ck.state.config, base_model: checkpointBaseModel(ck.state.model, source) };
   const tm = await buildTrainableModel(cfg, ck.state.model.vision_config as Partial<VisionConfig>);
   try {
+    verifyBaseModel(ck.state.model, tm.description, source);
     assignParams(tm.params, ck.params, source);
   } catch (e) {
     tm.dispose();
@@ -64,6 +72,17 @@ export function writeHfModel(model: VisionModel, dir: string): string[] {
 export interface ExportOptions {
   format?: ExportFormat;
   mergeLora?: boolean;
+  /** replace a non-empty folder that is not an earlier export */
+  overwrite?: boolean;
+  /** how the output folder was named, for messages ('--out', 'output_dir') */
+  flag?: string;
+}
+
+/** The rules for an export folder (src/io/output-dir.ts): a checkpoint or base model inside it is never replaced. */
+export function exportGuard(checkpoint: string, opts: ExportOptions = {}, baseModel?: string): OutputGuard {
+  const protect = [{ path: resolve(checkpoint), what: 'checkpoint being exported' }];
+  if (baseModel && !baseModel.startsWith('preset:')) protect.push({ path: resolve(baseModel), what: 'base model' });
+  return { command: 'export', flag: opts.flag ?? '--out', legacyMarkers: ['export_metadata.json'], overwrite: opts.overwrite, protect };
 }
 
 export interface ExportResult {
@@ -80,11 +99,13 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
   const isLora = ck.state.model.lora !== null;
   if (format === 'peft' && !isLora) throw new LogolabError(`${checkpoint}: --format peft needs a LoRA checkpoint, this one is full training (lora_r 0); use --format hf`);
   if (format === 'peft' && opts.mergeLora) throw new LogolabError('--merge-lora cannot be combined with --format peft (an adapter is unmerged by definition)');
+  const guard = exportGuard(checkpoint, opts, ck.state.model.base_model);
+  checkOutputDir(outDir, guard); // before the (slow) model build
   const tm = await modelFromCheckpoint(ck, checkpoint);
   const merged = isLora && (format === 'hf' || !!opts.mergeLora);
   const files: string[] = [];
   try {
-    await withAtomicDir(outDir, (tmp) => {
+    await replaceOutputDir(outDir, guard, (tmp) => {
       if (format === 'peft') {
         saveAdapter(tm.model, tmp, { baseModel: ck.state.model.base_model, config: ck.state.model.lora as never });
         files.push('adapter_config.json', 'adapter_model.safetensors');
@@ -102,6 +123,8 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
       const s = ck.state;
       writeJsonAtomic(join(tmp, 'export_metadata.json'), {
         base_model: s.model.base_model,
+        // the adapter's base: loading this adapter onto another model is refused (src/models/export-folder.ts)
+        base_fingerprint: s.model.base_fingerprint ?? null,
         source_checkpoint: checkpoint,
         format,
         family: s.model.family,
@@ -116,7 +139,7 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
         embedding: 'image_embeds (L2-normalised)',
         exported_at: new Date().toISOString(),
       });
-      files.push('export_metadata.json');
+      files.push('export_metadata.json', OUTPUT_MARKER);
     });
   } finally {
     tm.dispose();

@@ -16,7 +16,9 @@ import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../src/errors.js';
 import { l2Normalize } from '../src/models/heads.js';
 import type { ForwardContext } from '../src/models/layers.js';
-import { activeSites, applyLora } from '../src/models/lora/apply.js';
+import { activeSites, applyLora, mergeLora } from '../src/models/lora/apply.js';
+import { log } from '../src/util/progress.js';
+import { baseFingerprint, resolveBaseModel } from './provenance.js';
 import { buildVisionModel, loadVisionModel, modelFromTensors, type VisionModel } from '../src/models/vision/index.js';
 import { VISION_FAMILIES, type VisionConfig, type VisionFamily } from '../src/models/vision/config.js';
 import { presetConfig } from '../src/models/vision/presets.js';
@@ -51,7 +53,12 @@ export async function loadBaseModel(cfg: Pick<TrainingConfig, 'base_model' | 'se
     const conf = Object.keys(modelOverrides).length ? { ...presetConfigOf(preset.family, preset.name), ...modelOverrides } : preset.name;
     return buildVisionModel(preset.family, conf as never, 'random', cfg.seed, { preprocessMode: cfg.preprocess_mode, processorOverrides: cfg.image_processor });
   }
-  return loadVisionModel(dir!, { preprocessMode: cfg.preprocess_mode, quiet: true });
+  const model = await loadVisionModel(dir!, { preprocessMode: cfg.preprocess_mode, quiet: true });
+  // a logolab export (base + adapter/) loads with its adapter applied: training continues from
+  // that model, so the adapter becomes part of the frozen base
+  const merged = activeSites(model).length ? mergeLora(model) : 0;
+  if (merged) log('info', `base_model ${cfg.base_model}: its LoRA adapter (${merged} modules) is merged into the base weights`);
+  return model;
 }
 
 function presetConfigOf(family: VisionFamily, name: string): VisionConfig {
@@ -98,6 +105,8 @@ export async function buildTrainableModel(cfg: TrainingConfig, modelOverrides?: 
     base.dispose();
     throw new LogolabError(`freeze_layers (${cfg.freeze_layers}) > the model's ${base.config.num_hidden_layers} layers`);
   }
+  // before any adapter or variable: what export and resume verify (training/provenance.ts)
+  const base_fingerprint = baseFingerprint(base);
   let model = base;
   const params = new Map<string, tf.Variable>();
   let lora: Record<string, unknown> | null = null;
@@ -130,7 +139,8 @@ export async function buildTrainableModel(cfg: TrainingConfig, modelOverrides?: 
     throw new LogolabError('training config: nothing to train (lora_r 0 and every layer frozen)');
   }
   const description: ModelDescription = {
-    base_model: cfg.base_model,
+    base_model: resolveBaseModel(cfg.base_model),
+    base_fingerprint,
     family: model.family,
     vision_config: { ...model.config } as Record<string, unknown>,
     lora,

@@ -31,6 +31,7 @@ import { AdamW } from './optim/adamw.js';
 import { GradAccumulator, clipByGlobalNorm, disposeGrads, globalNorm } from './optim/accumulate.js';
 import { cosineWithWarmup } from './optim/schedule.js';
 import { embeddingMetrics, type ValidationMetrics } from './validation.js';
+import { acquireRunLock } from './run-lock.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
 
@@ -314,9 +315,18 @@ export class Trainer {
   }
 
   async train(): Promise<TrainResult> {
-    const c = this.config;
     const t0 = Date.now();
     mkdirSync(this.dir, { recursive: true });
+    const releaseLock = acquireRunLock(this.dir);
+    try {
+      return await this.trainLocked(t0);
+    } finally {
+      releaseLock();
+    }
+  }
+
+  private async trainLocked(t0: number): Promise<TrainResult> {
+    const c = this.config;
     for (const f of cleanStaleTemps(this.dir)) log('info', `removed stale temp file ${f} (an interrupted checkpoint write)`);
     const note = mixedPrecisionNote(c);
     if (note) log('info', note);
@@ -325,9 +335,13 @@ export class Trainer {
     log('info', `training: ${this.params.size} trainable tensors (${nTrain.toLocaleString('en')} parameters), ${spe} steps/epoch × ${c.max_epochs} epochs, micro-batch ${microBatchSize(c)} images × ${c.gradient_accumulation_steps} accumulation, contrastive_batch ${c.contrastive_batch}, loss ${c.loss_type}`);
     this.logLine(`start epoch=${this.epoch} batch_in_epoch=${this.batchInEpoch} step=${this.globalStep} config=${JSON.stringify(c)}`);
     const onSignal = (sig: string) => () => {
-      if (this.stopRequested) return;
+      if (this.stopRequested) {
+        // a second signal: stop now; checkpoints are written atomically, so the previous last.ckpt stays intact
+        log('warn', `${sig} again: stopping at once without saving; resume from the last complete checkpoint in ${this.dir}`);
+        process.exit(sig === 'SIGTERM' ? 143 : 130);
+      }
       this.stopRequested = sig;
-      log('warn', `${sig}: finishing the current step, then saving a checkpoint`);
+      log('warn', `${sig}: finishing the current step, then saving a checkpoint (send it again to stop at once)`);
     };
     const handlers: [string, () => void][] = this.opts.handleSignals ? [['SIGINT', onSignal('SIGINT')], ['SIGTERM', onSignal('SIGTERM')]] : [];
     for (const [s, h] of handlers) process.on(s, h);
@@ -411,10 +425,11 @@ export class Trainer {
         }`;
         log('info', summary);
         this.logLine(summary);
-        writeJsonAtomic(join(this.dir, 'training_history.json'), this.history);
         if (improved) this.save('best', 'best');
         if (rec.epoch % c.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
         lastPath = this.save('last', 'epoch');
+        // after last.ckpt: the history file is never ahead of the checkpoint a resume starts from
+        writeJsonAtomic(join(this.dir, 'training_history.json'), this.history);
         if (rec.val && this.patience >= c.patience) {
           status = 'early_stopped';
           const msg = `early stopping at epoch ${rec.epoch}: no ${c.best_metric} improvement > ${c.min_delta} for ${c.patience} evaluations`;

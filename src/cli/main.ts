@@ -7,7 +7,8 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { LogolabError } from '../errors.js';
+import { LogolabError, UsageError } from '../errors.js';
+import { formatFsError, formatSqliteError, sqliteCode } from '../io/fs-errors.js';
 import { BACKEND_CHOICES } from '../backend/index.js';
 
 const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
@@ -38,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err) => {
+      // yargs wraps errors thrown while parsing (an option's coerce: a bad value) in a YError
+      if (err && err.name === 'YError') throw new UsageError(err.message);
       if (err) throw err;
       throw new UsageError(msg);
     });
@@ -50,8 +53,11 @@ export async function main(argv: string[]): Promise<number> {
   return process.exitCode && process.exitCode !== 0 ? Number(process.exitCode) : code;
 }
 
-class UsageError extends Error {}
-
+/**
+ * One line per expected failure: usage errors (exit 2), LogolabErrors and filesystem/database
+ * faults (ENOSPC, EROFS, EACCES, a locked database …: exit 1, naming the path); a stack only for
+ * a bug.
+ */
 function reportError(e: unknown): number {
   if (e instanceof UsageError) {
     process.stderr.write(`logolab: usage error: ${e.message}\n`);
@@ -59,6 +65,11 @@ function reportError(e: unknown): number {
   }
   if (e instanceof LogolabError) {
     process.stderr.write(`logolab: error: ${e.message}\n`);
+    return 1;
+  }
+  const line = formatFsError(e) ?? (sqliteCode(e) ? formatSqliteError(e, 'database') : null);
+  if (line) {
+    process.stderr.write(`logolab: error: ${line}\n`);
     return 1;
   }
   process.stderr.write(`logolab: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

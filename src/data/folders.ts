@@ -15,6 +15,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
+import { log } from '../util/progress.js';
 
 export const FOLDER_IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp'];
 const REF_SUFFIX = '_reference_images';
@@ -63,15 +64,22 @@ export function expectedLogosFromFilename(filename: string, known: readonly stri
   return [...new Set(parse(0) ?? [])].sort(byName);
 }
 
-export function readFolderDataset(root: string, opts: { testDir?: string } = {}): FolderDataset {
+/** `emptyLogos: 'skip'`: a logo folder without reference images is left out with a warning (prepare) instead of an error. */
+export function readFolderDataset(root: string, opts: { testDir?: string; emptyLogos?: 'error' | 'skip' } = {}): FolderDataset {
   const r = resolve(root);
   if (!existsSync(r) || !statSync(r).isDirectory()) throw new LogolabError(`${r}: not a folder`);
   const dirs = readdirSync(r).filter((d) => statSync(join(r, d)).isDirectory()).sort(byName);
-  const logos: FolderLogo[] = dirs
+  let logos: FolderLogo[] = dirs
     .filter((d) => d.endsWith(REF_SUFFIX) && d.length > REF_SUFFIX.length)
     .map((d) => ({ name: d.slice(0, -REF_SUFFIX.length), dir: join(r, d), references: images(join(r, d)).map((f) => join(r, d, f)) }));
   if (logos.length === 0) throw new LogolabError(`${r}: no <logo>${REF_SUFFIX}/ folders (folder layout)`);
-  for (const l of logos) if (l.references.length === 0) throw new LogolabError(`${l.dir}: no reference images (${FOLDER_IMAGE_EXTS.join(', ')})`);
+  for (const l of logos) {
+    if (l.references.length > 0) continue;
+    if (opts.emptyLogos !== 'skip') throw new LogolabError(`${l.dir}: no reference images (${FOLDER_IMAGE_EXTS.join(', ')})`);
+    log('warn', `${l.dir}: no reference images (${FOLDER_IMAGE_EXTS.join(', ')}); logo '${l.name}' is left out`);
+  }
+  logos = logos.filter((l) => l.references.length > 0);
+  if (logos.length === 0) throw new LogolabError(`${r}: every <logo>${REF_SUFFIX}/ folder is empty`);
   let testDir: string;
   if (opts.testDir) testDir = resolve(r, opts.testDir);
   else {

@@ -9,9 +9,14 @@
  * deterministically, so a run killed at any point re-does at most the unfinished source and a
  * second run changes nothing (no duplicate rows, identical file bytes).
  *
- * A source skipped by an earlier run is retried when its files changed (size or mtime), so fixing
- * a bad file and re-running picks it up; an ingested source is never redone (delete the data dir
- * to rebuild from changed data).
+ * Every run compares each source with what was recorded for it: a source whose XML or image
+ * CONTENT changed (sha256, so an edit that keeps size and mtime counts too), a source whose
+ * outputs (crops, test image) were deleted, and a source that is no longer in the dataset are
+ * forgotten (rows and output files) and — unless gone — ingested again. So a data dir always
+ * reflects the dataset as it is now, and an unchanged dataset is a no-op.
+ *
+ * A dataset root holding `<logo>_reference_images/` folders is the Burnley folder layout: see
+ * prepare-folders.ts.
  *
  * Faults (never abort the run; counted per kind in the summary and the `skipped` table):
  *   malformed_xml, missing_image, missing_xml, corrupt_image → the source is skipped
@@ -31,10 +36,13 @@
  * (LogoDet-3K spells some names differently from their folders).
  */
 import sharp, { type Metadata } from 'sharp';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { tempPathFor, writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { notRegularFile } from '../io/file-kind.js';
+import { isFolderLayout, prepareFolders, type FolderPrepareSummary } from './prepare-folders.js';
+import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
 import { cropImage, decodeImage, toSharp } from '../preprocess/image.js';
 import { log, Progress } from '../util/progress.js';
 import { DataDbWriter, REFERENCE_DIR, TEST_IMAGES_DIR, type Box, type DataStats, type ImageRecord, type SkipKind, type SkippedRow } from './db.js';
@@ -54,10 +62,16 @@ export interface PrepareOptions {
 }
 
 export interface PrepareSummary {
+  layout: 'logodet3k';
   dataset: string;
   out: string;
   sources: number;
   alreadyDone: number;
+  /** sources re-ingested because their files changed / their outputs were deleted */
+  changed: number;
+  restored: number;
+  /** sources no longer in the dataset, removed from the data dir */
+  removed: number;
   processed: number;
   ingestedImages: number;
   negativeImages: number;
@@ -116,17 +130,20 @@ export function scanDataset(dataset: string, limitBrands?: number): { brands: Br
   for (const bf of used) {
     const dir = join(dataset, bf.category, bf.folder);
     const byStem = new Map<string, Source>();
+    let files = 0;
     for (const f of readdirSync(dir).sort(sortStr)) {
       if (f.startsWith('.')) continue;
       const ext = extname(f).toLowerCase();
       const stem = basename(f, extname(f));
       const isImg = IMAGE_EXTS.includes(ext);
       if (!isImg && ext !== '.xml') continue;
+      files++;
       let s = byStem.get(stem);
       if (!s) byStem.set(stem, (s = { key: `${bf.category}/${bf.folder}/${stem}`, category: bf.category, brand: bf.folder, stem }));
       if (ext === '.xml') s.xml = join(dir, f);
       else if (!s.image) s.image = join(dir, f); // several images with one stem: the first by name
     }
+    if (files === 0) log('warn', `prepare: brand folder ${bf.category}/${bf.folder} is empty (no images or XML files); it has no data`);
     sources.push(...[...byStem.values()].sort((a, b) => sortStr(a.key, b.key)));
   }
   return { brands, sources };
@@ -158,18 +175,6 @@ export function clipBox(box: [number, number, number, number], w: number, h: num
   return { box: c, clipped: c.some((v, i) => v !== r[i]) };
 }
 
-/** Hard link (same filesystem) else copy, atomically; an existing identical target is kept. */
-function linkOrCopy(src: string, dst: string): void {
-  if (existsSync(dst) && statSync(dst).size === statSync(src).size) return;
-  mkdirSync(dirname(dst), { recursive: true });
-  const tmp = tempPathFor(dst);
-  try {
-    linkSync(src, tmp);
-  } catch {
-    copyFileSync(src, tmp);
-  }
-  renameSync(tmp, dst);
-}
 
 /** Removes temp files an interrupted run may have left (names from io/atomic's tempPathFor). */
 function removeStaleTemps(dir: string): void {
@@ -186,10 +191,24 @@ interface Outcome {
   skips: SkippedRow[];
 }
 
-export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSummary> {
+/** Either layout: the Burnley folder layout (prepare-folders.ts) or LogoDet-3K (prepareDataset). */
+export async function prepareAny(opts: PrepareOptions): Promise<PrepareSummary | FolderPrepareSummary> {
+  checkOutNotInDataset(opts);
+  if (!isFolderLayout(resolve(opts.dataset))) return prepareDataset(opts);
+  if (opts.limitBrands !== undefined) throw new LogolabError('--limit-brands: applies to the LogoDet-3K layout only');
+  return prepareFolders(opts);
+}
+
+function checkOutNotInDataset(opts: PrepareOptions): void {
   const dataset = resolve(opts.dataset);
   const out = resolve(opts.out);
   if (out === dataset || out.startsWith(dataset + '/')) throw new LogolabError(`--out ${out}: must not be inside --dataset`);
+}
+
+export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSummary> {
+  const dataset = resolve(opts.dataset);
+  const out = resolve(opts.out);
+  checkOutNotInDataset(opts);
   const { brands, sources } = scanDataset(dataset, opts.limitBrands);
   const exact = new Map(brands.map((b) => [b.folder, b] as const));
   const lower = new Map<string, BrandFolder>();
@@ -198,27 +217,23 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
 
   removeStaleTemps(join(out, REFERENCE_DIR));
   removeStaleTemps(join(out, TEST_IMAGES_DIR));
-  const db = DataDbWriter.open(out);
+  const db = DataDbWriter.openFor(out, 'logodet3k');
   try {
     db.setMeta('dataset', dataset);
     const done = db.doneSources();
-    // a skipped source whose files changed since (fixed XML, replaced image…) is retried
-    let retried = 0;
-    for (const s of sources) {
-      const d = done.get(s.key);
-      if (d?.status === 'skipped' && d.signature !== signatureOf(s)) {
-        db.forgetSkipped(s.key);
-        done.delete(s.key);
-        retried++;
-      }
-    }
-    if (retried) log('info', `prepare: retrying ${retried} previously skipped sources whose files changed`);
+    const signatures = new Map(sources.map((s) => [s.key, contentSignature([s.xml, s.image])]));
+    // sources under the brand folders scanned this run (--limit-brands leaves the others alone)
+    const scanned = new Set(sources.map((s) => `${s.category}/${s.brand}/`));
+    const inScope = (key: string) => !opts.limitBrands || scanned.has(key.slice(0, key.lastIndexOf('/') + 1));
+    const sync = syncWithSources(db, done, signatures, inScope);
     const pending = sources.filter((s) => !done.has(s.key));
     const summary: PrepareSummary = {
+      layout: 'logodet3k',
       dataset,
       out,
       sources: sources.length,
       alreadyDone: sources.length - pending.length,
+      ...sync,
       processed: 0,
       ingestedImages: 0,
       negativeImages: 0,
@@ -234,6 +249,11 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
 
     const processOne = async (s: Source): Promise<Outcome> => {
       const skip = (kind: SkipKind, detail: string, objectIndex: number | null = null): SkippedRow => ({ source: s.key, objectIndex, kind, detail });
+      // a FIFO would block the read forever; a device is no image
+      for (const f of [s.xml, s.image]) {
+        const why = f ? notRegularFile(f) : null;
+        if (why) return { image: null, skips: [skip('special_file', why)] };
+      }
       if (!s.xml) return { image: null, skips: [skip('missing_xml', `${s.image}: no ${s.stem}.xml beside it`)] };
       if (!s.image) return { image: null, skips: [skip('missing_image', `${s.xml}: no image ${s.stem}.{jpg,png,…} beside it`)] };
       let ann: VocAnnotation;
@@ -288,7 +308,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     for (let i = 0; i < pending.length; i++) {
       const s = pending[i]!;
       const r = await inflight.shift()!;
-      db.recordSource(s.key, r.image, r.skips, signatureOf(s));
+      db.recordSource(s.key, r.image, r.skips, signatures.get(s.key)!);
       summary.processed++;
       for (const k of r.skips) summary.skipped[k.kind] = (summary.skipped[k.kind] ?? 0) + 1;
       if (r.image) {
@@ -316,19 +336,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   }
 }
 
-/** Sizes + mtimes of a source's files ('-' when absent): changes when a file is fixed or replaced. */
-function signatureOf(s: Source): string {
-  const one = (p?: string) => {
-    if (!p) return '-';
-    try {
-      const st = statSync(p);
-      return `${st.size}:${Math.round(st.mtimeMs)}`;
-    } catch {
-      return '-';
-    }
-  };
-  return `${one(s.xml)}|${one(s.image)}`;
-}
+
 
 function relPath(root: string, p: string): string {
   return p.startsWith(root + '/') ? p.slice(root.length + 1) : p;

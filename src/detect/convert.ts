@@ -7,9 +7,11 @@
  * Written atomically (temp folder + rename).
  */
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { withAtomicDir, writeJsonAtomic } from '../io/atomic.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { checkOutputDir, replaceOutputDir } from '../io/output-dir.js';
+import { checkStorable, convertGuard } from '../models/format.js';
 import { writeSafetensors, type WriteTensor } from '../io/safetensors.js';
 import { openCheckpoint } from '../io/checkpoint.js';
 import { DETR_DEFAULTS } from '../preprocess/detr.js';
@@ -38,9 +40,11 @@ export function isDetrFolder(dir: string): boolean {
 }
 
 /** dtype: 'F32' | 'F16' (or 'float32' | 'float16', as `logolab convert --dtype` spells them). */
-export async function convertDetr(hfDir: string, outDir: string, dtypeIn: 'F32' | 'F16' | 'float32' | 'float16' = 'F32'): Promise<ConvertDetrSummary> {
+export async function convertDetr(hfDir: string, outDir: string, dtypeIn: 'F32' | 'F16' | 'float32' | 'float16' = 'F32', opts: { overwrite?: boolean } = {}): Promise<ConvertDetrSummary> {
   const dtype = dtypeIn === 'float32' ? 'F32' : dtypeIn === 'float16' ? 'F16' : dtypeIn;
   if (dtype !== 'F32' && dtype !== 'F16') throw new LogolabError(`convert: dtype must be float32 or float16 (got ${String(dtypeIn)})`);
+  const guard = convertGuard(resolve(hfDir), opts.overwrite);
+  checkOutputDir(outDir, guard);
   const cfg = readDetrConfig(hfDir);
   const store = openCheckpoint(hfDir);
   try {
@@ -51,11 +55,12 @@ export async function convertDetr(hfDir: string, outDir: string, dtypeIn: 'F32' 
     let parameters = 0;
     for (const [k, shape] of spec) {
       const data = src.read(k);
+      checkStorable(data, dtype === 'F16' && shape.length >= 2 ? 'float16' : 'float32', `${hfDir}: tensor '${k}'`);
       parameters += data.length;
       tensors.set(k, { shape, data, dtype: dtype === 'F16' && shape.length >= 2 ? 'F16' : 'F32' });
     }
     const summary: ConvertDetrSummary = { kind: 'detr', source: hfDir, out: outDir, dtype, tensors: tensors.size, parameters, dropped: leftovers };
-    await withAtomicDir(outDir, (tmp) => {
+    await replaceOutputDir(outDir, guard, (tmp) => {
       writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt', converted_by: 'logolab' });
       copyFileSync(join(hfDir, 'config.json'), join(tmp, 'config.json'));
       const pp = join(hfDir, 'preprocessor_config.json');

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../errors.js';
+import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import type { Linear, LayerNormParams } from '../models/layers.js';
 import { disposeLinear } from '../models/layers.js';
 import type { DetrConfig } from './config.js';
@@ -264,6 +265,8 @@ export function storeSource(store: { source: string; keys(): string[]; info(k: s
     read: (k) => {
       const t = store.read(k);
       if (t.dtype !== 'float32') throw new LogolabError(`${store.source}: tensor '${k}' is ${t.dtype}, expected a float tensor`);
+      const i = firstNonFinite(t.data);
+      if (i >= 0) throw new LogolabError(`${store.source}: tensor '${k}' holds ${nonFiniteName(t.data[i]!)} at index ${i}; refusing to load a broken checkpoint`);
       return t.data as Float32Array;
     },
   };

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../errors.js';
+import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import type { RgbImage } from '../preprocess/image.js';
 import type { Progress } from '../util/progress.js';
 import type { VisionModel } from '../models/vision/index.js';
@@ -38,11 +39,20 @@ async function embedBatch(model: VisionModel, batch: Float32Array, n: number, h:
   }
 }
 
-/** image_embeds per image (L2-normalised when `normalize`), in input order. */
+/**
+ * Refuses a non-finite embedding, naming its image: NaN compares false with every threshold, so
+ * it would otherwise pass the matchers silently.
+ */
+export function assertFiniteEmbedding(e: Float32Array, name: string): void {
+  const i = firstNonFinite(e);
+  if (i >= 0) throw new LogolabError(`${name}: the model produced a non-finite embedding (${nonFiniteName(e[i]!)} at dimension ${i}); its weights overflow or are broken`);
+}
+
+/** image_embeds per image (L2-normalised when `normalize`), in input order; `names` label errors. */
 export async function embedImages(
   model: VisionModel,
   images: RgbImage[],
-  opts: { batchSize?: number; normalize?: boolean; progress?: Progress } = {},
+  opts: { batchSize?: number; normalize?: boolean; progress?: Progress; names?: string[] } = {},
 ): Promise<Float32Array[]> {
   const bs = checkBatchSize(opts.batchSize ?? DEFAULT_BATCH_SIZE);
   const { height: h, width: w } = model.processor.outputSize;
@@ -57,6 +67,7 @@ export async function embedImages(
       batch.set(px, i * per);
     });
     const rows = await embedBatch(model, batch, chunk.length, h, w);
+    rows.forEach((r, i) => assertFiniteEmbedding(r, opts.names?.[start + i] ?? `image #${start + i + 1}`));
     for (const r of rows) out.push(opts.normalize ? l2normalize(r) : r);
     opts.progress?.tick(chunk.length);
   }

@@ -10,6 +10,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LogolabError } from '../errors.js';
+import { describeCode, formatFsError, sqliteCode } from '../io/fs-errors.js';
+import { busyTimeoutMs } from '../io/sqlite.js';
+import { assertOutputFile } from '../io/file-kind.js';
 import type { Box } from './types.js';
 
 export function sha256(data: string | Uint8Array): string {
@@ -40,16 +43,17 @@ export class EmbeddingCache {
   }
 
   static open(path: string): EmbeddingCache {
+    assertOutputFile(path, 'embedding cache');
     mkdirSync(dirname(path), { recursive: true });
     let db: Database.Database;
     try {
       db = new Database(path);
-      db.pragma('busy_timeout = 30000');
+      db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.exec('CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vec BLOB NOT NULL, created INTEGER NOT NULL)');
     } catch (e) {
-      throw new LogolabError(`${path}: cannot open embedding cache (${(e as Error).message})`);
+      throw cacheError(e, path, 'cannot open embedding cache');
     }
     return new EmbeddingCache(path, db);
   }
@@ -60,7 +64,12 @@ export class EmbeddingCache {
   }
 
   get(key: string): Float32Array | undefined {
-    const r = this.getStmt.get(key) as { dim: number; vec: Buffer } | undefined;
+    let r: { dim: number; vec: Buffer } | undefined;
+    try {
+      r = this.getStmt.get(key) as { dim: number; vec: Buffer } | undefined;
+    } catch (e) {
+      throw cacheError(e, this.path, 'cannot read embedding cache');
+    }
     if (!r) {
       this.stats.misses++;
       return undefined;
@@ -76,7 +85,11 @@ export class EmbeddingCache {
     const tx = this.db.transaction(() => {
       for (const [k, v] of entries) this.putStmt.run(k, v.length, Buffer.from(v.buffer, v.byteOffset, v.byteLength), now);
     });
-    tx();
+    try {
+      tx();
+    } catch (e) {
+      throw cacheError(e, this.path, 'cannot write embedding cache');
+    }
   }
 
   count(): number {
@@ -86,6 +99,14 @@ export class EmbeddingCache {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** One line for a cache failure: path, cause, and the remedy for a damaged file. */
+function cacheError(e: unknown, path: string, what: string): LogolabError {
+  const code = sqliteCode(e);
+  const cause = code ? describeCode(code) : (formatFsError(e, path)?.slice(path.length + 2) ?? (e as Error).message);
+  const hint = code && /^SQLITE_(NOTADB|CORRUPT)/.test(code) ? '; delete it or run with --clear-cache' : code && /^SQLITE_(BUSY|LOCKED)/.test(code) ? '; or use --no-cache / another --cache file' : '';
+  return new LogolabError(`${path}: ${what}: ${cause}${hint}`);
 }
 
 /** Content hashes of files, memoised per process run (one read per file). */

@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { openDataDb } from '../data/db.js';
 import { readFolderDataset } from '../data/folders.js';
 import { LogolabError } from '../errors.js';
+import { notRegularFile } from '../io/file-kind.js';
 import type { Box } from './types.js';
 
 export interface DatasetRef {
@@ -34,6 +35,8 @@ export interface DatasetImage {
 export interface DatasetIndex {
   /** where it came from (data dir or exchange file) */
   source: string;
+  /** 'folders': the Burnley layout (read directly, or a data dir prepared from one): evaluated whole, no sampling */
+  layout?: 'folders';
   logos: string[];
   refs: DatasetRef[];
   images: DatasetImage[];
@@ -42,7 +45,8 @@ export interface DatasetIndex {
 export function datasetFromDataDir(dir: string): DatasetIndex {
   const db = openDataDb(dir);
   try {
-    const refs = db.referenceCrops().map((c) => ({ id: `ref:${c.id}`, logo: c.logoName, path: c.path, sourceImage: `img:${c.sourceImageId}`, box: c.box }));
+    const folders = db.layout() === 'folders';
+    const refs = db.referenceCrops().map((c) => ({ id: `ref:${c.id}`, logo: c.logoName, path: c.path, ...(c.sourceImageId !== null ? { sourceImage: `img:${c.sourceImageId}`, box: c.box } : {}) }));
     const gt = db.groundTruthAll();
     const images = db.testImages().map((t) => ({
       id: `img:${t.id}`,
@@ -50,10 +54,10 @@ export function datasetFromDataDir(dir: string): DatasetIndex {
       path: t.path,
       width: t.width,
       height: t.height,
-      gt: (gt.get(t.id) ?? []).map((g) => ({ logo: g.logoName, box: g.box })),
+      gt: (gt.get(t.id) ?? []).map((g) => (g.box ? { logo: g.logoName, box: g.box } : { logo: g.logoName })),
     }));
     const logos = [...new Set([...refs.map((r) => r.logo), ...images.flatMap((i) => i.gt.map((g) => g.logo))])].sort();
-    return { source: db.dir, logos, refs, images };
+    return { source: db.dir, logos, refs, images, ...(folders ? { layout: 'folders' as const } : {}) };
   } finally {
     db.close();
   }
@@ -70,6 +74,8 @@ export async function datasetFromFolders(root: string): Promise<DatasetIndex> {
   const images: DatasetImage[] = [];
   for (const t of fd.testImages) {
     let m: Metadata;
+    const special = notRegularFile(t.path);
+    if (special) throw new LogolabError(`cannot read image ${special}`);
     try {
       m = await sharp(t.path).metadata();
     } catch (e) {
@@ -78,5 +84,5 @@ export async function datasetFromFolders(root: string): Promise<DatasetIndex> {
     const swap = (m.orientation ?? 1) >= 5;
     images.push({ id: `img:${t.file}`, name: t.file, path: t.path, width: (swap ? m.height : m.width) ?? 0, height: (swap ? m.width : m.height) ?? 0, gt: t.expected.map((logo) => ({ logo })) });
   }
-  return { source: fd.root, logos: fd.logos.map((l) => l.name).sort(), refs, images };
+  return { source: fd.root, logos: fd.logos.map((l) => l.name).sort(), refs, images, layout: 'folders' };
 }

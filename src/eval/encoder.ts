@@ -11,6 +11,6 @@ export interface CropEncoder {
   preprocess: string;
   /** display name for summaries (model dir / name) */
   name: string;
-  /** L2-normalised embeddings, one per image, in order */
-  embed(images: RgbImage[]): Promise<Float32Array[]>;
+  /** L2-normalised embeddings, one per image, in order; `names` (file, crop) label errors */
+  embed(images: RgbImage[], names?: string[]): Promise<Float32Array[]>;
 }

@@ -11,6 +11,7 @@
  * merge.ts joins a complete set into the file an unsharded run writes.
  */
 import { LogolabError } from '../errors.js';
+import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';
 import type { CropEncoder } from './encoder.js';
 import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
@@ -58,7 +59,7 @@ export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder
   const part = o.shard ? selectShard(ds, o.shard) : ds;
   const set = await embedSet(encoder, proposer, part.refs, part.images, ds.logos, o);
   const shard = o.shard ? { index: o.shard.index, count: o.shard.count, partition: PARTITION, datasetDigest: datasetDigest(ds) } : undefined;
-  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, layout: o.folders ? 'folders' : 'data' }, shard);
+  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard);
   return { ...r, images: part.images.length };
 }
 
@@ -111,6 +112,15 @@ export function readExchange(file: string): Exchange {
   const dim = meta.dim;
   const rowOf = (r: number) => data.slice(r * dim, (r + 1) * dim);
   const { regions, refRows, ...rest } = meta;
+  const bad = firstNonFinite(data);
+  if (bad >= 0) {
+    // name the entry: a reference id, or an image id and region
+    const row = Math.floor(bad / Math.max(1, dim));
+    const ref = Object.entries(refRows).find(([, r]) => r === row)?.[0];
+    const img = ref ? null : Object.entries(regions).find(([, rs]) => rs.some((g) => g.row === row));
+    const what = ref ?? (img ? `${img[0]} region #${img[1].findIndex((g) => g.row === row)}` : `row ${row}`);
+    throw new LogolabError(`${file}: non-finite embedding (${nonFiniteName(data[bad]!)}) for ${what}; the file was written by a broken model or is damaged`);
+  }
   return {
     meta: rest,
     dataset: meta.dataset,

@@ -4,6 +4,8 @@
  * not at all when every crop of it is cached and the proposer needs no pixels.
  */
 import { decodeImage, cropImage, type RgbImage } from '../preprocess/image.js';
+import { assertFiniteEmbedding } from '../embed/embedder.js';
+import { firstNonFinite } from '../util/finite.js';
 import { Progress } from '../util/progress.js';
 import type { CropEncoder } from './encoder.js';
 import { cacheKey, FileHasher, type EmbeddingCache } from './cache.js';
@@ -31,7 +33,7 @@ export async function embedItems(encoder: CropEncoder, items: { path: string; bo
   const todo: Item[] = [];
   for (const it of all) {
     const c = o.cache?.get(it.key);
-    if (c) it.out = c;
+    if (c && firstNonFinite(c) < 0) it.out = c; // a NaN entry (written by an older logolab) is recomputed
     else todo.push(it);
   }
   // group by file so each is decoded once; dedupe identical keys
@@ -53,7 +55,10 @@ export async function embedItems(encoder: CropEncoder, items: { path: string; bo
       }
       imgs.push(it.box ? cropImage(decoded!, it.box) : decoded!);
     }
-    const embs = await encoder.embed(imgs);
+    const names = batch.map((it) => (it.box ? `${it.path} box [${it.box.join(', ')}]` : it.path));
+    const embs = await encoder.embed(imgs, names);
+    // any encoder: a NaN/Inf embedding is an error naming its crop, never cached, never matched
+    embs.forEach((e, i) => assertFiniteEmbedding(e, names[i]!));
     o.cache?.putMany(batch.map((it, i) => [it.key, embs[i]!]));
     batch.forEach((it, i) => {
       for (const same of byKey.get(it.key)!) same.out = embs[i]!;

@@ -50,7 +50,9 @@ export async function openSource(o: SourceOptions): Promise<Source> {
   }
   if (o.folders) return { dataset: await datasetFromFolders(o.folders), exchange: null, all: true };
   if (!o.data) throw new LogolabError('give --data <prepared data dir>, --folders <Burnley layout> or --embeddings <file>');
-  return { dataset: datasetFromDataDir(o.data), exchange: null, all: false };
+  // a data dir prepared from the folder layout is evaluated like --folders: everything, no sampling
+  const dataset = datasetFromDataDir(o.data);
+  return { dataset, exchange: null, all: dataset.layout === 'folders' };
 }
 
 export function defaultCachePath(dataDir: string): string {

@@ -14,6 +14,7 @@
  */
 import { LogolabError } from '../errors.js';
 import { makeRng } from '../util/rng.js';
+import { log } from '../util/progress.js';
 import type { DatasetIndex, DatasetImage, DatasetRef } from './dataset.js';
 
 export interface SampleOptions {
@@ -47,6 +48,7 @@ export function sampleTest(ds: DatasetIndex, o: SampleOptions): Sample {
   for (const im of ds.images) for (const l of new Set(im.gt.map((g) => g.logo))) (imagesWith.get(l) ?? imagesWith.set(l, []).get(l)!).push(im);
   const eligible = ds.logos.filter((l) => (refsBy.get(l)?.length ?? 0) > 0 && (imagesWith.get(l)?.length ?? 0) > 0);
   if (eligible.length === 0) throw new LogolabError(`${ds.source}: no logo has both reference crops and test images`);
+  if (eligible.length < o.numLogos) log('warn', `num-logos ${o.numLogos}: only ${eligible.length} logos have both reference crops and test images; sampling all ${eligible.length}`);
   const logos = take(rng, eligible, o.numLogos).sort();
   const refs: DatasetRef[] = [];
   for (const l of logos) refs.push(...take(rng, refsBy.get(l)!, o.refsPerLogo));

@@ -24,6 +24,9 @@ export interface SweepCell {
 }
 
 /** "0.5:0.95:0.05" (inclusive range) or "0.6,0.7" → numbers; values rounded to 1e-9 to kill drift. */
+/** Most values a start:end:step list may expand to (a typo like step 1e-9 would exhaust memory). */
+const MAX_LIST = 10000;
+
 export function parseNumberList(s: string, what: string): number[] {
   const t = s.trim();
   let out: number[];
@@ -31,6 +34,7 @@ export function parseNumberList(s: string, what: string): number[] {
   if (m) {
     const [a, b, step] = [Number(m[1]), Number(m[2]), Number(m[3])];
     if (!(step > 0) || !(b >= a)) throw new LogolabError(`${what}: bad range '${s}' (want start:end:step with end ≥ start, step > 0)`);
+    if ((b - a) / step > MAX_LIST) throw new LogolabError(`${what}: '${s}' gives ${Math.floor((b - a) / step) + 1} values; at most ${MAX_LIST} (use a larger step)`);
     out = [];
     for (let i = 0; a + i * step <= b + 1e-9; i++) out.push(Math.round((a + i * step) * 1e9) / 1e9);
   } else out = t.split(',').map((x) => Number(x.trim()));

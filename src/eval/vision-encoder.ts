@@ -18,6 +18,6 @@ export function visionCropEncoder(model: VisionModel, opts: { name?: string; pre
       return (fp ??= model.fingerprint());
     },
     preprocess: `${p.kind}:${opts.preprocessMode ?? 'default'}:${sha256(JSON.stringify(p.config)).slice(0, 16)}`,
-    embed: (images: RgbImage[]) => embedImages(model, images, { batchSize: opts.batchSize ?? 16, normalize: true }),
+    embed: (images: RgbImage[], names?: string[]) => embedImages(model, images, { batchSize: opts.batchSize ?? 16, normalize: true, names }),
   };
 }

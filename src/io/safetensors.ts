@@ -13,6 +13,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, existsSync, wri
 import { dirname, join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { withAtomicFile } from './atomic.js';
+import { assertRegularFile } from './file-kind.js';
 
 export type StDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64' | 'U8' | 'I8' | 'BOOL';
 const ITEMSIZE: Record<StDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8, U8: 1, I8: 1, BOOL: 1 };
@@ -149,6 +150,8 @@ export class SafetensorsFile {
 
   static open(path: string): SafetensorsFile {
     let fd: number;
+    // a FIFO would block the open until something writes to it
+    if (existsSync(path)) assertRegularFile(path);
     try {
       fd = openSync(path, 'r');
     } catch (e) {

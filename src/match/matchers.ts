@@ -82,8 +82,9 @@ function bestWithMargin(scores: ArrayLike<number>, threshold: number, margin: nu
   }
   if (best < 0) return null;
   const sim = scores[best]!;
-  if (sim < threshold) return null;
-  if (scores.length > 1 && sim - second < margin) return null;
+  // written so that NaN never passes (NaN < threshold is false)
+  if (!(sim >= threshold)) return null;
+  if (scores.length > 1 && !(sim - second >= margin)) return null;
   return { best, sim };
 }
 
@@ -133,8 +134,8 @@ export function matchMultiRef(refSims: ArrayLike<number>, refs: RefLabels, o: { 
   }
   if (best < 0) return [];
   const sim = score[best]!;
-  if (sim < o.threshold) return [];
-  if (candidates > 1 && sim - second < o.margin) return [];
+  if (!(sim >= o.threshold)) return []; // NaN never passes
+  if (candidates > 1 && !(sim - second >= o.margin)) return [];
   return [{ logo: best, similarity: sim, numMatching: count[best]! }];
 }
 

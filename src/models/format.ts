@@ -18,12 +18,13 @@
  * checkpoint. logolab.json marks it as ours and pins the exact config used. The folder is written
  * atomically (temp folder + rename): a failed conversion leaves no partial output.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { writeSafetensors, type WriteTensor } from '../io/safetensors.js';
 import { openCheckpoint } from '../io/checkpoint.js';
-import { withAtomicDir } from '../io/atomic.js';
+import { checkOutputDir, replaceOutputDir, type OutputGuard } from '../io/output-dir.js';
+import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import { hfVisionConfig, validateVisionConfig, type VisionConfig, type VisionFamily } from './vision/config.js';
 import { processorConfigFor } from './vision/processor.js';
 import { FAMILIES, planLoad, readModelConfig } from './vision/index.js';
@@ -67,6 +68,23 @@ export function readLogolabMeta(dir: string): LogolabMeta | null {
   return { ...(j as unknown as LogolabMeta), vision_config };
 }
 
+/** The rules for a `convert --out` folder (src/io/output-dir.ts); logolab.json marks conversions made before the marker. */
+export function convertGuard(source: string, overwrite?: boolean): OutputGuard {
+  return { command: 'convert', flag: '--out', legacyMarkers: ['logolab.json'], overwrite, protect: [{ path: source, what: 'source model' }] };
+}
+
+/** Largest finite float16. */
+const F16_MAX = 65504;
+
+/** Refuses NaN/Inf, and values float16 cannot hold (they would be stored as ±Inf). */
+export function checkStorable(data: Float32Array, dtype: StoreDtype, what: string): void {
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new LogolabError(`${what} holds ${nonFiniteName(data[i]!)} at index ${i}; refusing to convert a broken checkpoint`);
+  if (dtype !== 'float16') return;
+  for (let j = 0; j < data.length; j++)
+    if (Math.abs(data[j]!) > F16_MAX) throw new LogolabError(`${what} holds ${data[j]} at index ${j}, beyond float16's range (±${F16_MAX}); convert with --dtype float32`);
+}
+
 export interface ConvertResult {
   family: VisionFamily;
   parameters: number;
@@ -76,16 +94,16 @@ export interface ConvertResult {
 }
 
 /** Converts an HF checkpoint folder (or a converted one) into a logolab folder at `out`. */
-export async function convertModel(src: string, out: string, opts: { dtype?: StoreDtype; onTensor?: (done: number, total: number) => void } = {}): Promise<ConvertResult> {
+export async function convertModel(src: string, out: string, opts: { dtype?: StoreDtype; onTensor?: (done: number, total: number) => void; overwrite?: boolean } = {}): Promise<ConvertResult> {
   const dtype = opts.dtype ?? 'float32';
   const srcAbs = resolve(src);
   if (!existsSync(srcAbs)) throw new LogolabError(`${src}: model folder not found`);
   const outAbs = resolve(out);
   if (outAbs === srcAbs) throw new LogolabError(`--out ${out}: is the source folder; write the converted model elsewhere`);
-  // the output folder is replaced as a whole: only ever replace an earlier conversion (or an empty folder)
-  if (existsSync(outAbs) && readdirSync(outAbs).length > 0 && !existsSync(join(outAbs, 'logolab.json'))) {
-    throw new LogolabError(`--out ${out}: exists and is not a logolab model folder; refusing to replace it`);
-  }
+  // the output folder is replaced as a whole: only ever an earlier conversion, an empty folder, or
+  // (--overwrite) a foreign one — never the source
+  const guard = convertGuard(srcAbs, opts.overwrite);
+  checkOutputDir(out, guard);
   const { config: cfg0, architecture, requireProjection } = readModelConfig(srcAbs);
   const store = openCheckpoint(srcAbs);
   try {
@@ -95,11 +113,12 @@ export async function convertModel(src: string, out: string, opts: { dtype?: Sto
     const to = fam.keyMap(config, fam.canonicalLayout(config));
     const { cfg: procCfg } = processorConfigFor(srcAbs, config.family, config);
     const outFile = join(outAbs, 'model.safetensors');
-    await withAtomicDir(outAbs, (tmp) => {
+    await replaceOutputDir(outAbs, guard, (tmp) => {
       const tensors = new Map<string, WriteTensor>();
       from.forEach((e, i) => {
         const t = store.read(e.key);
         if (t.dtype !== 'float32') throw new LogolabError(`${store.source}: tensor '${e.key}' has an integer dtype, expected float`);
+        checkStorable(t.data as Float32Array, dtype, `${store.source}: tensor '${e.key}'`);
         tensors.set(to[i]!.key, { shape: e.shape, data: t.data, dtype: dtype === 'float16' ? 'F16' : 'F32' });
         opts.onTensor?.(i + 1, from.length);
       });

@@ -19,6 +19,7 @@
  */
 import sharp, { type Sharp } from 'sharp';
 import { LogolabError } from '../errors.js';
+import { notRegularFile } from '../io/file-kind.js';
 
 export interface RgbImage {
   width: number;
@@ -47,6 +48,11 @@ function describe(src: string | Buffer, name?: string): string {
 
 export async function decodeImage(src: string | Buffer, name?: string, opts: DecodeOptions = {}): Promise<RgbImage> {
   const label = describe(src, name);
+  if (typeof src === 'string') {
+    // a FIFO would block the decoder thread forever; a folder or device is no image either
+    const why = notRegularFile(src);
+    if (why) throw new LogolabError(`cannot decode image ${why}`);
+  }
   try {
     // failOn 'error': reject truncated / corrupt data, tolerate benign libjpeg warnings (as PIL does).
     let s = sharp(src, { failOn: 'error' }).rotate().keepIccProfile();

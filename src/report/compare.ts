@@ -13,6 +13,8 @@ import { referenceRetrieval, type RetrievalReport } from '../eval/retrieval.js';
 export interface ModelSide {
   label: string;
   name: string;
+  /** model fingerprint (weights + adapter + preprocessing) the embeddings came from */
+  fingerprint: string;
   atThreshold: Counts;
   best: { threshold: number; counts: Counts };
   sweep: SweepCell[];
@@ -79,6 +81,7 @@ export function modelSide(label: string, name: string, p: PreparedSet, o: MatchO
   return {
     label,
     name,
+    fingerprint: String(p.set.meta.fingerprint ?? ''),
     atThreshold: strip(at),
     best: { threshold: best.options.threshold, counts: best.counts },
     sweep,

@@ -13,6 +13,9 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
   process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) =>
     typeof c === 'string' ? ((stderr += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest)) as typeof process.stderr.write;
   const prevExit = process.exitCode;
+  // main() reads process.exitCode (a command may set 130/143); the test runner sets it to 1 once a
+  // test has failed, which must not leak into the next command's exit code
+  process.exitCode = undefined;
   try {
     const code = await main(args);
     return { code, stdout, stderr };

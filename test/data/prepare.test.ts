@@ -107,7 +107,7 @@ test('prepare: every fault kind counted, DB holds exactly the valid objects, re-
   const gt = [...db.groundTruthAll().values()].flat();
   const clipped = gt.filter((g) => g.clipped);
   assert.equal(clipped.length, 1);
-  assert.equal(clipped[0]!.box[2], (await sharp(join(f.ds, f.b1!.category, f.b1!.slug, '3.jpg')).metadata()).width);
+  assert.equal(clipped[0]!.box![2], (await sharp(join(f.ds, f.b1!.category, f.b1!.slug, '3.jpg')).metadata()).width);
   for (const c of db.referenceCrops()) {
     const m = await sharp(c.path).metadata();
     assert.deepEqual([m.width, m.height], [c.width, c.height]);

@@ -64,7 +64,7 @@ test('logolab.json is validated strictly', async () => {
   await assert.rejects(() => loadVisionModel(out, { quiet: true }), /vision_config: field 'num_attention_heads': 4 does not divide hidden_size 65/);
   // never replaces the source or a folder that is not an earlier conversion; replaces an earlier one
   await assert.rejects(() => convertModel(out, out), /is the source folder/);
-  await assert.rejects(() => convertModel(join(FIXTURES, 'siglip_tiny/model'), join(FIXTURES, 'images')), /exists and is not a logolab model folder; refusing/);
+  await assert.rejects(() => convertModel(join(FIXTURES, 'siglip_tiny/model'), join(FIXTURES, 'images')), /not empty and is not an earlier output of this command; refusing to replace it/);
   writeFileSync(p, JSON.stringify(meta));
   await convertModel(join(FIXTURES, 'siglip_tiny/model'), out, { dtype: 'float16' });
   assert.equal(JSON.parse(readFileSync(p, 'utf8')).dtype, 'float16');

@@ -64,8 +64,11 @@ export class PxKSampler<T> {
       );
     // Legal (the reference allowed it, and small image-level val splits hit it), but worth a word:
     // K copies of one image are the only positives (distinct only through augmentation).
+    const short = this.logos.filter((l) => this.itemsOf.get(l)!.length < opts.samplesPerLogo);
     if (opts.samplesPerLogo > 1 && this.logos.every((l) => this.itemsOf.get(l)!.length < 2))
       log('warn', `${name}: every logo has a single image; its ${opts.samplesPerLogo} samples per batch are copies of it`);
+    else if (short.length)
+      log('warn', `${name}: samples_per_logo ${opts.samplesPerLogo} is more than the images of ${short.length} of ${this.logos.length} logos (${short.slice(0, 5).map((l) => `${l}: ${this.itemsOf.get(l)!.length}`).join(', ')}${short.length > 5 ? ', …' : ''}); their samples repeat images`);
   }
 
   get length(): number {

@@ -3,6 +3,7 @@
  */
 import type { Argv } from 'yargs';
 import { LogolabError } from '../../errors.js';
+import { numberOption } from '../options.js';
 import { AGGREGATIONS, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../match/matchers.js';
 import { COUNTINGS, type Counting } from '../../eval/counting.js';
 import { defaultCachePath, type PassOptions } from '../../eval/run.js';
@@ -19,23 +20,23 @@ export function withEvalOptions<T>(y: Argv<T>) {
     .option('data', { type: 'string', describe: 'prepared data dir (logolab prepare / synth)' })
     .option('folders', { type: 'string', describe: 'Burnley folder layout root (<logo>_reference_images/, *test_images/ with filename-prefix ground truth): evaluates everything, no sampling' })
     .option('embeddings', { type: 'string', describe: 'embeddings exchange file (logolab embed --data … --out f) instead of computing them' })
-    .option('num-logos', { alias: 'n', type: 'number', default: 10, describe: 'reference logos to sample' })
-    .option('refs-per-logo', { type: 'number', default: 3, describe: 'reference crops per logo' })
-    .option('positive-samples', { type: 'number', default: 5, describe: 'test images containing the logo, per logo' })
-    .option('negative-samples', { type: 'number', default: 20, describe: 'test images without the logo, per logo' })
-    .option('seed', { alias: 's', type: 'number', default: 42, describe: 'sampling seed' })
+    .option('num-logos', numberOption('num-logos', { alias: 'n', default: 10, int: true, min: 1, describe: 'reference logos to sample' }))
+    .option('refs-per-logo', numberOption('refs-per-logo', { default: 3, int: true, min: 1, describe: 'reference crops per logo' }))
+    .option('positive-samples', numberOption('positive-samples', { default: 5, int: true, min: 0, describe: 'test images containing the logo, per logo' }))
+    .option('negative-samples', numberOption('negative-samples', { default: 20, int: true, min: 0, describe: 'test images without the logo, per logo' }))
+    .option('seed', numberOption('seed', { alias: 's', default: 42, int: true, min: 0, describe: 'sampling seed' }))
     .option('matching-method', { type: 'string', choices: MATCHING_METHODS as unknown as string[], default: 'margin' })
-    .option('threshold', { alias: 't', type: 'number', default: 0.7, describe: 'similarity threshold' })
-    .option('margin', { type: 'number', default: 0.05, describe: 'margin over the second best (margin, multi-ref, averaged)' })
-    .option('min-matching-refs', { type: 'number', default: 1, describe: 'multi-ref: refs that must be ≥ threshold' })
+    .option('threshold', numberOption('threshold', { alias: 't', default: 0.7, min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]', describe: 'similarity threshold' }))
+    .option('margin', numberOption('margin', { default: 0.05, min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]', describe: 'margin over the second best (margin, multi-ref, averaged)' }))
+    .option('min-matching-refs', numberOption('min-matching-refs', { default: 1, int: true, min: 1, describe: 'multi-ref: refs that must be ≥ threshold' }))
     .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], default: 'mean', describe: 'multi-ref per-logo score (reference default mean; --aggregation max = --use-max-similarity)' })
     .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the reference's per-region counting" })
     .option('detector', { type: 'string', default: 'gt-boxes', describe: 'region proposals: gt-boxes | whole-image | detr:<dir> (detr:detr-r50 = random weights)' })
-    .option('detr-threshold', { alias: 'd', type: 'number', default: 0.5 })
-    .option('min-box-size', { type: 'number', default: 20 })
-    .option('nms-iou', { type: 'number', default: 0.5 })
+    .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', default: 0.5, min: 0, max: 1, describe: 'DETR score threshold' }))
+    .option('min-box-size', numberOption('min-box-size', { default: 20, min: 0, describe: 'drop smaller DETR boxes (px)' }))
+    .option('nms-iou', numberOption('nms-iou', { default: 0.5, min: 0, max: 1, describe: 'NMS IoU threshold' }))
     .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], default: 'default' })
-    .option('batch-size', { type: 'number', default: 16 })
+    .option('batch-size', numberOption('batch-size', { default: 16, int: true, min: 1, describe: 'crops per forward pass' }))
     .option('cache', { type: 'string', describe: 'embedding cache file (default <data>/embedding_cache.sqlite or $LOGOLAB_CACHE)' })
     .option('no-cache', { type: 'boolean', default: false, describe: 'do not read or write the embedding cache' })
     .option('clear-cache', { type: 'boolean', default: false, describe: 'delete the embedding cache first' })

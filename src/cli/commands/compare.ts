@@ -3,7 +3,7 @@
  * baseline) on the same sample; writes report.html (inline SVG plots), report.md, report.json.
  */
 import type { CommandModule } from 'yargs';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../backend/index.js';
@@ -59,15 +59,24 @@ export const command: CommandModule = {
       }
     };
     let cand = a.candidate as string | undefined;
+    let tmpExport: string | null = null;
     if (cand && cand.endsWith('.ckpt')) {
       // A training checkpoint: export it (LoRA merged) to a temporary HF folder and compare that.
-      const tmp = mkdtempSync(join(tmpdir(), 'logolab-compare-'));
-      await exportCheckpoint(cand, join(tmp, 'model'), { format: 'hf' });
-      cand = join(tmp, 'model');
+      tmpExport = mkdtempSync(join(tmpdir(), 'logolab-compare-'));
+      cand = join(tmpExport, 'model');
     }
-    const candIsAdapter = !!cand && existsSync(join(cand, 'adapter_config.json'));
-    const b = await side('baseline', srcB, a.baseline as string | undefined, undefined);
-    const c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : cand, candIsAdapter ? cand : undefined);
+    let b: Awaited<ReturnType<typeof side>>;
+    let c: Awaited<ReturnType<typeof side>>;
+    try {
+      if (tmpExport) await exportCheckpoint(a.candidate as string, cand!, { format: 'hf' });
+      const candIsAdapter = !!cand && existsSync(join(cand, 'adapter_config.json'));
+      b = await side('baseline', srcB, a.baseline as string | undefined, undefined);
+      c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : cand, candIsAdapter ? cand : undefined);
+    } finally {
+      if (tmpExport) rmSync(tmpExport, { recursive: true, force: true });
+    }
+    if (b.prepared.set.meta.fingerprint === c.prepared.set.meta.fingerprint)
+      log('warn', `baseline and candidate are the same model (fingerprint ${String(b.prepared.set.meta.fingerprint).slice(0, 16)}…): the comparison cannot show a difference`);
     const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...sweepSpec(a, m).thresholds])].sort((x, y) => x - y);
     const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: so.refsPerLogo, positiveSamples: so.positiveSamples, negativeSamples: so.negativeSamples, calibrate: calTarget });
     const dir = a.report as string;

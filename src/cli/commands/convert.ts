@@ -12,13 +12,14 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .positional('hf-dir', { type: 'string', demandOption: true, describe: 'HF checkpoint folder (config.json + model.safetensors or pytorch_model.bin, single or sharded), an HF repo id in the local cache (org/name[@revision]), or a converted folder' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output folder (written atomically; replaced if it exists)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output folder (written atomically; replaces only an earlier conversion or an empty folder)' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'replace --out even if it is a non-empty folder that is not an earlier conversion' })
       .option('dtype', { type: 'string', choices: ['float32', 'float16'], default: 'float32', describe: 'stored dtype (float16 halves the file; computed in float32)' }),
   handler: async (argv) => {
     const t0 = Date.now();
     const src = resolveModelPath(argv['hf-dir'] as string); // a folder, or an HF repo id in the local cache
     if (isDetrFolder(src)) {
-      const r = await convertDetr(src, argv.out as string, argv.dtype as 'float32' | 'float16');
+      const r = await convertDetr(src, argv.out as string, argv.dtype as 'float32' | 'float16', { overwrite: argv.overwrite as boolean });
       if (r.dropped.length) log('info', `ignored ${r.dropped.length} source tensors: ${summariseKeys(r.dropped)}`);
       process.stdout.write(JSON.stringify({ ...r, dropped: r.dropped.length, seconds: (Date.now() - t0) / 1000 }) + '\n');
       return;
@@ -26,6 +27,7 @@ export const command: CommandModule = {
     let progress: Progress | null = null;
     const r = await convertModel(src, argv.out as string, {
       dtype: argv.dtype as StoreDtype,
+      overwrite: argv.overwrite as boolean,
       onTensor: (done, total) => {
         progress ??= new Progress({ label: 'convert', total, unit: 'tensors' });
         progress.tick(1);

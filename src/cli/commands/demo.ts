@@ -8,7 +8,7 @@
  * <out>/stages/), training continues from <out>/checkpoints/last.ckpt.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { LogolabError } from '../../errors.js';
@@ -49,6 +49,8 @@ export const command: CommandModule = {
     const backend = (argv.backend as string | undefined) ?? process.env.LOGOLAB_BACKEND ?? 'auto';
     const be = ['--backend', backend];
     const planFile = join(out, 'demo_plan.json');
+    // the demo writes (and replaces) sub-folders of --out: only in an empty folder or its own earlier run
+    if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(planFile)) throw new LogolabError(`--out ${argv.out as string}: folder is not empty and holds no demo run (no demo_plan.json); choose another folder`);
     // the plan names files; their contents are part of the run too (a re-trained baseline or an edited
     // config must not resume into a half-old run)
     const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16) : null);

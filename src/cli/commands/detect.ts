@@ -4,6 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { initBackend } from '../../backend/index.js';
 import { LogolabError } from '../../errors.js';
+import { numberOption } from '../options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { decodeImage } from '../../preprocess/image.js';
 import { loadDetector, DETR_DETECTOR_DEFAULTS } from '../../detect/detector.js';
@@ -33,12 +34,12 @@ export const command: CommandModule = {
       .positional('images', { type: 'string', array: true, describe: 'image files or folders' })
       .option('detector', { type: 'string', demandOption: true, describe: 'DETR folder (HF or converted) or HF repo id, detr:<dir|repo id>, or detr-r50 (random weights, for timing)' })
       .option('out', { type: 'string', describe: 'boxes JSON file (default: stdout)' })
-      .option('threshold', { type: 'number', default: DETR_DETECTOR_DEFAULTS.threshold, describe: 'score threshold (kept if score > threshold)' })
-      .option('min-box-size', { type: 'number', default: DETR_DETECTOR_DEFAULTS.minBoxSize, describe: 'drop boxes narrower or lower than this (px; 0 = off)' })
-      .option('nms-iou', { type: 'number', default: DETR_DETECTOR_DEFAULTS.nmsIouThreshold, describe: 'NMS IoU threshold (1 = off)' })
+      .option('threshold', numberOption('threshold', { default: DETR_DETECTOR_DEFAULTS.threshold, min: 0, max: 1, describe: 'score threshold (kept if score > threshold)' }))
+      .option('min-box-size', numberOption('min-box-size', { default: DETR_DETECTOR_DEFAULTS.minBoxSize, min: 0, describe: 'drop boxes narrower or lower than this (px; 0 = off)' }))
+      .option('nms-iou', numberOption('nms-iou', { default: DETR_DETECTOR_DEFAULTS.nmsIouThreshold, min: 0, max: 1, describe: 'NMS IoU threshold (1 = off)' }))
       .option('nms-per-class', { type: 'boolean', default: false, describe: 'NMS within each label only' })
       .option('integer-boxes', { type: 'boolean', default: false, describe: 'truncate boxes to integers as the HF pipeline (the reference) does' })
-      .option('batch-size', { type: 'number', default: 1, describe: 'images per forward pass (padded to a common size)' })
+      .option('batch-size', numberOption('batch-size', { default: 1, int: true, min: 1, describe: 'images per forward pass (padded to a common size)' }))
       .option('visualize', { type: 'string', describe: 'folder for copies of the images with boxes and labels drawn (PNG)' }),
   handler: async (argv) => {
     await initBackend(argv.backend as string | undefined);

@@ -11,11 +11,14 @@ import { writeSync } from 'node:fs';
 import { extname } from 'node:path';
 import { initBackend } from '../../backend/index.js';
 import { LogolabError } from '../../errors.js';
+import { numberOption } from '../options.js';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import { withAtomicFile } from '../../io/atomic.js';
+import { assertOutputFile } from '../../io/file-kind.js';
+import { firstNonFinite, nonFiniteName } from '../../util/finite.js';
 import { embedImages, embedPixels, DEFAULT_BATCH_SIZE } from '../../embed/embedder.js';
 import { listImages } from '../../embed/files.js';
-import { decodeImage } from '../../preprocess/image.js';
+import { decodeImage, type RgbImage } from '../../preprocess/image.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../../preprocess/processors.js';
 import { loadVisionModel, type VisionModel } from '../../models/vision/index.js';
 import { log, Progress } from '../../util/progress.js';
@@ -33,25 +36,43 @@ async function embedPixelsFile(model: VisionModel, pixelsPath: string, out: stri
   const px = tensors.get('pixel_values');
   if (!px) throw new LogolabError(`${pixelsPath}: missing tensor 'pixel_values'`);
   if (px.dtype !== 'float32') throw new LogolabError(`${pixelsPath}: tensor 'pixel_values' must be a float tensor`);
+  const bad = firstNonFinite(px.data);
+  if (bad >= 0) throw new LogolabError(`${pixelsPath}: tensor 'pixel_values' holds ${nonFiniteName(px.data[bad]!)} at index ${bad}`);
   const n = px.shape[0] ?? 0;
   const progress = new Progress({ label: 'embed', total: n, unit: 'img' });
   const r = await embedPixels(model, px.data as Float32Array, px.shape, { batchSize, progress });
   progress.finish();
+  const d = r.image_embeds.shape[1]!;
+  const badOut = firstNonFinite(r.image_embeds.data);
+  if (badOut >= 0) throw new LogolabError(`${pixelsPath}: image ${Math.floor(badOut / d)}: the model produced a non-finite embedding; its weights overflow or are broken`);
   writeSafetensors(out, r, { format: 'pt', model_fingerprint: model.fingerprint() });
 }
 
-async function embedFiles(model: VisionModel, inputs: string[], out: string, batchSize: number, normalize: boolean): Promise<void> {
+async function embedFiles(model: VisionModel, inputs: string[], out: string, batchSize: number, normalize: boolean, skipBad = false): Promise<void> {
   const ext = extname(out);
   if (ext !== '.jsonl' && ext !== '.safetensors') throw new LogolabError(`--out ${out}: must end in .jsonl or .safetensors`);
-  const paths = listImages(inputs);
-  const progress = new Progress({ label: 'embed', total: paths.length, unit: 'img' });
+  const listed = listImages(inputs);
+  const progress = new Progress({ label: 'embed', total: listed.length, unit: 'img' });
   const embeddings: Float32Array[] = [];
+  const paths: string[] = [];
+  const skipped: string[] = [];
   // decode one batch at a time: memory stays at one batch of images
-  for (let i = 0; i < paths.length; i += batchSize) {
-    const imgs = await Promise.all(paths.slice(i, i + batchSize).map((p) => decodeImage(p)));
-    embeddings.push(...(await embedImages(model, imgs, { batchSize, normalize, progress })));
+  for (let i = 0; i < listed.length; i += batchSize) {
+    const chunk = listed.slice(i, i + batchSize);
+    const decoded = await Promise.all(chunk.map((p) => decodeImage(p).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+    const ok: { path: string; img: RgbImage }[] = [];
+    decoded.forEach((d, k) => {
+      if (!(d instanceof Error)) return void ok.push({ path: chunk[k]!, img: d });
+      if (!skipBad || !(d instanceof LogolabError)) throw d instanceof LogolabError ? new LogolabError(`${d.message} (--skip-bad skips unreadable images)`) : d;
+      skipped.push(d.message);
+      progress.tick(1);
+    });
+    paths.push(...ok.map((o) => o.path));
+    embeddings.push(...(await embedImages(model, ok.map((o) => o.img), { batchSize, normalize, progress, names: ok.map((o) => o.path) })));
   }
   progress.finish();
+  if (skipped.length) log('warn', `skipped ${skipped.length} unreadable image${skipped.length > 1 ? 's' : ''} (--skip-bad):\n  ${skipped.join('\n  ')}`);
+  if (!paths.length) throw new LogolabError(`no image could be read (${skipped.length} skipped); nothing written to ${out}`);
   const d = embeddings[0]!.length;
   if (ext === '.safetensors') {
     const all = new Float32Array(paths.length * d);
@@ -74,8 +95,9 @@ export const command: CommandModule = {
       .option('model', { type: 'string', demandOption: true, describe: 'HF checkpoint folder, converted logolab folder, or HF repo id (org/name[@rev], local HF cache)' })
       .option('pixels', { type: 'string', describe: 'safetensors file with pixel_values [N,3,H,W] (instead of images)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output .jsonl or .safetensors (written atomically)' })
-      .option('batch-size', { type: 'number', default: DEFAULT_BATCH_SIZE })
+      .option('batch-size', numberOption('batch-size', { default: DEFAULT_BATCH_SIZE, int: true, min: 1, describe: 'images per forward pass' }))
       .option('normalize', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (image files only)' })
+      .option('skip-bad', { type: 'boolean', default: false, describe: 'skip images that cannot be read (listed at the end) instead of stopping' })
       .option('preprocess-mode', { type: 'string', choices: PREPROCESS_MODES as unknown as string[], default: 'default' })
       // --adapter: applied by loadVisionModel through the loader src/models/lora registers (registerAdapterLoader)
       .option('adapter', { type: 'string', describe: 'LoRA adapter folder applied to the model' })
@@ -83,9 +105,9 @@ export const command: CommandModule = {
       .option('data', { type: 'string', describe: 'prepared data dir: export every reference crop and test region (ids + boxes) for eval/compare --embeddings' })
       .option('folders', { type: 'boolean', default: false, describe: 'with --data: the folder is a Burnley layout (<logo>_reference_images/, test_images/)' })
       .option('detector', { type: 'string', default: 'gt-boxes', describe: 'with --data: region proposals gt-boxes | whole-image | detr:<dir>' })
-      .option('detr-threshold', { type: 'number', default: 0.5 })
-      .option('min-box-size', { type: 'number', default: 20 })
-      .option('nms-iou', { type: 'number', default: 0.5 })
+      .option('detr-threshold', numberOption('detr-threshold', { default: 0.5, min: 0, max: 1 }))
+      .option('min-box-size', numberOption('min-box-size', { default: 20, min: 0 }))
+      .option('nms-iou', numberOption('nms-iou', { default: 0.5, min: 0, max: 1 }))
       .option('cache', { type: 'string', describe: 'with --data: embedding cache file (default <data>/embedding_cache.sqlite; none with --shard); --no-cache to skip' })
       .option('shard', { type: 'string', describe: 'with --data: embed shard INDEX/COUNT only (auto/COUNT: INDEX from $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $LOGOLAB_SHARD_INDEX); join with merge-embeddings' }),
   handler: async (argv) => {
@@ -97,6 +119,7 @@ export const command: CommandModule = {
       if (extname(argv.out as string) !== '.safetensors') throw new LogolabError(`--out ${argv.out as string}: with --data the output must be a .safetensors file`);
       const shard = argv.shard !== undefined ? parseShardSpec(String(argv.shard)) : undefined;
       if (shard) log('info', `shard ${shard.index}/${shard.count}${shard.from ? ` (INDEX from ${shard.from})` : ''}`);
+      assertOutputFile(argv.out as string);
       await initBackend(argv.backend as string | undefined);
       const mode = argv['preprocess-mode'] as PreprocessMode;
       const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: mode });
@@ -122,6 +145,7 @@ export const command: CommandModule = {
     if (pixels && inputs.length) throw new LogolabError('give either --pixels or image paths, not both');
     if (!pixels && !inputs.length) throw new LogolabError('give image files/folders or --pixels <file.safetensors>');
     if (pixels && argv.normalize) throw new LogolabError('--normalize applies to image files; --pixels writes HF outputs unnormalised');
+    assertOutputFile(argv.out as string);
     const batchSize = argv['batch-size'] as number;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${batchSize}`);
     // check inputs before the (slow) model load
@@ -131,7 +155,7 @@ export const command: CommandModule = {
     try {
       log('info', `model ${argv.model}: ${model.family}, ${model.layers.length} layers, processor ${model.processor.kind} ${model.processor.outputSize.height}×${model.processor.outputSize.width}`);
       if (pixels) await embedPixelsFile(model, pixels, argv.out as string, batchSize);
-      else await embedFiles(model, inputs, argv.out as string, batchSize, argv.normalize as boolean);
+      else await embedFiles(model, inputs, argv.out as string, batchSize, argv.normalize as boolean, argv['skip-bad'] as boolean);
     } finally {
       model.dispose();
     }

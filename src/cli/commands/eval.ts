@@ -3,7 +3,9 @@
  * counting, its summary block — plus single-pass sweeps, calibration, retrieval metrics.
  */
 import type { CommandModule } from 'yargs';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { assertOutputFile } from '../../io/file-kind.js';
 import { initBackend } from '../../backend/index.js';
 import { LogolabError } from '../../errors.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
@@ -32,6 +34,13 @@ export const command: CommandModule = {
       .option('json', { type: 'string', describe: 'also write the results as JSON here' }),
   handler: async (argv) => {
     const a = argv as EvalArgv;
+    // output paths are checked before the (slow) embedding pass
+    if (a.json) assertOutputFile(a.json as string, '--json');
+    if (a['output-file']) {
+      const f = a['output-file'] as string;
+      assertOutputFile(f, '--output-file');
+      if (!existsSync(dirname(resolve(f)))) throw new LogolabError(`--output-file ${f}: no such file or directory (its folder ${dirname(resolve(f))} does not exist)`);
+    }
     await initBackend(a.backend as string | undefined);
     const m = matchOptions(a);
     const cnt = counting(a);

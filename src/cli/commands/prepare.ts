@@ -1,18 +1,19 @@
-/** `logolab prepare`: LogoDet-3K layout → reference crops + test images + SQLite ground truth. */
+/** `logolab prepare`: a LogoDet-3K or Burnley folder-layout dataset → reference crops + test images + SQLite ground truth. */
 import type { CommandModule } from 'yargs';
-import { prepareDataset } from '../../data/prepare.js';
+import { prepareAny } from '../../data/prepare.js';
+import { numberOption } from '../options.js';
 
 export const command: CommandModule = {
   command: 'prepare',
-  describe: 'ingest a LogoDet-3K-layout dataset (<Category>/<Brand>/*.jpg + .xml) into a data dir (resumable)',
+  describe: 'ingest a dataset into a data dir (resumable; re-ingests what changed): LogoDet-3K layout (<Category>/<Brand>/*.jpg + .xml) or the Burnley folder layout (<logo>_reference_images/, test_images/)',
   builder: (y) =>
     y
-      .option('dataset', { type: 'string', demandOption: true, describe: 'LogoDet-3K folder (or a `logolab synth` output)' })
+      .option('dataset', { type: 'string', demandOption: true, describe: 'LogoDet-3K folder, Burnley folder layout, or a `logolab synth` output of either' })
       .option('out', { type: 'string', demandOption: true, describe: 'data dir to create or complete' })
-      .option('limit-brands', { type: 'number', describe: 'only the first N brand folders (sorted)' })
-      .option('concurrency', { type: 'number', default: 2, describe: 'images decoded in parallel' }),
+      .option('limit-brands', numberOption('limit-brands', { int: true, min: 1, describe: 'only the first N brand folders (sorted)' }))
+      .option('concurrency', numberOption('concurrency', { default: 2, int: true, min: 1, describe: 'images decoded in parallel' })),
   handler: async (argv) => {
-    const s = await prepareDataset({
+    const s = await prepareAny({
       dataset: argv.dataset as string,
       out: argv.out as string,
       limitBrands: argv['limit-brands'] as number | undefined,

@@ -1,5 +1,6 @@
 /** `logolab synth`: a dataset of synthetic scenes from real brand logos (npm logo packages). */
 import type { CommandModule } from 'yargs';
+import { numberOption } from '../options.js';
 import { resolve } from 'node:path';
 import { synthesize, type SynthLayout } from '../../data/synth/writer.js';
 import { listBrands, type BrandSet } from '../../data/synth/sources.js';
@@ -10,15 +11,15 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .option('out', { type: 'string', describe: 'output folder (created; replaced only if it is an earlier synth output)' })
-      .option('brands', { type: 'number', default: 20, describe: 'number of brands' })
-      .option('seed', { type: 'number', default: 0, describe: 'seed: same seed → byte-identical files' })
-      .option('images-per-brand', { type: 'number', default: 6, describe: 'scenes per brand' })
-      .option('negatives', { type: 'number', describe: 'scenes with no selected brand (default 15% of the brand scenes)' })
+      .option('brands', numberOption('brands', { default: 20, int: true, min: 1, describe: 'number of brands' }))
+      .option('seed', numberOption('seed', { default: 0, int: true, min: 0, describe: 'seed: same seed → byte-identical files' }))
+      .option('images-per-brand', numberOption('images-per-brand', { default: 6, int: true, min: 1, describe: 'scenes per brand' }))
+      .option('negatives', numberOption('negatives', { int: true, min: 0, describe: 'scenes with no selected brand (default 15% of the brand scenes)' }))
       .option('layout', { type: 'string', choices: ['logodet3k', 'folders'], default: 'logodet3k' })
       .option('brand-set', { type: 'string', choices: ['A', 'B', 'all'], default: 'all', describe: 'disjoint halves by a fixed hash of the brand slug (train on A, evaluate on B)' })
-      .option('min-side', { type: 'number', default: 256, describe: 'scene size range (px)' })
-      .option('max-side', { type: 'number', default: 512 })
-      .option('references-per-brand', { type: 'number', default: 4, describe: 'folders layout: clean reference images per brand' })
+      .option('min-side', numberOption('min-side', { default: 256, int: true, min: 64, describe: 'scene size range (px)' }))
+      .option('max-side', numberOption('max-side', { default: 512, int: true, min: 64 }))
+      .option('references-per-brand', numberOption('references-per-brand', { default: 4, int: true, min: 1, describe: 'folders layout: clean reference images per brand' }))
       .option('contact-sheet', { type: 'string', describe: 'also write a PNG grid of sample scenes with their boxes' })
       .option('list-brands', { type: 'boolean', default: false, describe: 'print the available brands (slug, set, packs) and exit' }),
   handler: async (argv) => {

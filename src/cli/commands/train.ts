@@ -2,7 +2,9 @@
  * `logolab train --config f.yaml [--learning-rate 5e-6 --max-epochs 30 …] [--resume ckpt]`
  * Every TrainingConfig key is also a kebab-case option (training/config.ts). On SIGINT/SIGTERM the
  * trainer finishes the current step, saves `<checkpoint_dir>/last.ckpt` and exits (130 / 143).
- * At the end the best checkpoint (or the last one without validation) is exported to output_dir.
+ * At the end the best checkpoint (or the last one without validation) is exported to output_dir
+ * (checked before training starts: a non-empty output_dir must be an earlier export, or --overwrite).
+ * --resume writes into the resumed checkpoint's folder (training/run-paths.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../../backend/index.js';
@@ -12,7 +14,11 @@ import { loadCheckpoint } from '../../../training/checkpoint.js';
 import { buildTrainableModel } from '../../../training/model.js';
 import { Trainer } from '../../../training/trainer.js';
 import { dbDataSource } from '../../../training/data_source.js';
-import { exportCheckpoint } from '../../../training/export.js';
+import { exportCheckpoint, exportGuard } from '../../../training/export.js';
+import { verifyBaseModel } from '../../../training/provenance.js';
+import { absolutePaths, RELOCATED, resumePaths } from '../../../training/run-paths.js';
+import { checkOutputDir } from '../../io/output-dir.js';
+import { join } from 'node:path';
 import { recomputeGradFn } from '../../../training/vision_graph.js';
 
 const kebab = (k: string) => k.replace(/_/g, '-');
@@ -24,7 +30,8 @@ export const command: CommandModule = {
     let b = y
       .option('config', { type: 'string', describe: 'YAML training config (configs/*.yaml)' })
       .option('resume', { type: 'string', describe: 'checkpoint to resume from (.ckpt); without --config its own config is used' })
-      .option('skip-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' });
+      .option('skip-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'let the final export replace a non-empty output_dir that is not an earlier export' });
     for (const k of CONFIG_KEYS) {
       const f = CONFIG_FIELDS[k];
       b = b.option(kebab(k), { type: f.kind === 'bool' ? 'boolean' : 'string', describe: f.help, group: 'Training config overrides:' });
@@ -42,14 +49,21 @@ export const command: CommandModule = {
     const r = applyOverrides(cfg, overrides);
     cfg = r.config;
     for (const a of r.applied) log('info', `override: ${a}`);
+    // paths are fixed now, so the checkpoint (and a resume from any directory) means the same files
+    cfg = absolutePaths(cfg);
     if (ck) {
-      const diff = CONFIG_KEYS.filter((k) => JSON.stringify(ck.state.config[k]) !== JSON.stringify(cfg[k]));
+      cfg = resumePaths(cfg, ck.state, resume!, { config: argv.config !== undefined, overrides });
+      const diff = CONFIG_KEYS.filter((k) => JSON.stringify(absolutePaths(ck.state.config)[k]) !== JSON.stringify(cfg[k]) && !RELOCATED.includes(k));
       if (diff.length) log('warn', `config differs from the checkpoint's in: ${diff.join(', ')} (the resumed run will not match an uninterrupted one)`);
     }
     for (const w of validateConfig(cfg)) log('warn', `config warning: ${w}`);
+    const exportOpts = { format: cfg.lora_r > 0 ? ('logolab' as const) : ('hf' as const), overwrite: argv.overwrite as boolean, flag: 'output_dir' };
+    // refuse a foreign output_dir now, not after hours of training
+    if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, cfg.base_model));
     const tm = await buildTrainableModel(cfg);
     let trainer: Trainer | null = null;
     try {
+      if (ck) verifyBaseModel(ck.state.model, tm.description, resume!);
       const data = dbDataSource(cfg, tm.model.processor);
       log('info', data.info);
       // use_gradient_checkpointing → per-block recomputation (training/recompute.ts)
@@ -66,7 +80,7 @@ export const command: CommandModule = {
       }
       if (!argv['skip-export']) {
         const src = res.best_checkpoint ?? res.last_checkpoint;
-        const e = await exportCheckpoint(src, cfg.output_dir, { format: cfg.lora_r > 0 ? 'logolab' : 'hf' });
+        const e = await exportCheckpoint(src, cfg.output_dir, exportOpts);
         log('info', `exported ${src} → ${e.dir} (${e.format}${e.merged ? ', LoRA merged' : ''})`);
       }
     } finally {

@@ -27,6 +27,7 @@ import { siglipFamily } from './siglip.js';
 import type { FamilyDef, Layout, VisionTower } from './tower.js';
 import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys, unusedKeys, type KeyEntry } from './weights.js';
 import { readLogolabMeta } from '../format.js';
+import { adapterFor, assertNotAdapterOnly, checkAdapterBase, EXPORT_ADAPTER_DIR } from '../export-folder.js';
 import { presetConfig, type PresetName } from './presets.js';
 import { loadAdapter } from '../lora/io.js'; // [H5 lora-losses] for opts.adapter
 import { resolveModelPath } from '../hub.js';
@@ -260,6 +261,9 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
   dir = resolveModelPath(dir, { quiet: opts.quiet }); // a folder, or an HF repo id in the local cache
   const abs = resolve(dir);
   if (!existsSync(abs)) throw new LogolabError(`${dir}: model folder not found`);
+  assertNotAdapterOnly(abs);
+  // a logolab export (base + adapter/) is the fine-tuned model: its adapter is part of it
+  const adapter = adapterFor(abs, opts.adapter);
   const { config: cfg0, architecture, requireProjection } = readModelConfig(abs);
   const { config, weights, report } = loadTowerWeights(abs, cfg0, { quiet: opts.quiet, requireProjection });
   report.architecture = architecture;
@@ -273,10 +277,11 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
     tower.dispose();
     throw e;
   }
-  if (opts.adapter) {
+  if (adapter) {
     try {
-      const load = adapterLoader ?? (await importAdapterLoader(opts.adapter));
-      await load(model, opts.adapter);
+      if (adapter !== join(abs, EXPORT_ADAPTER_DIR)) checkAdapterBase(model, adapter);
+      const load = adapterLoader ?? (await importAdapterLoader(adapter));
+      await load(model, adapter);
     } catch (e) {
       model.dispose();
       throw e;

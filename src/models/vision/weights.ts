@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../../errors.js';
 import { numel, type TensorStore, type TensorInfo } from '../../io/safetensors.js';
+import { firstNonFinite, nonFiniteName } from '../../util/finite.js';
 
 export type Transform = 'none' | 'linear' | 'conv';
 
@@ -122,6 +123,9 @@ export function loadTensors(store: TensorStore, entries: KeyEntry[]): Map<string
     for (const e of entries) {
       const host = store.read(e.key);
       if (host.dtype !== 'float32') throw new LogolabError(`${store.source}: tensor '${e.key}' has integer dtype ${store.info(e.key).dtype}, expected a float tensor`);
+      // a NaN/Inf weight gives NaN embeddings, which compare false with every threshold
+      const bad = firstNonFinite(host.data);
+      if (bad >= 0) throw new LogolabError(`${store.source}: tensor '${e.key}' holds ${nonFiniteName(host.data[bad]!)} at index ${bad}; refusing to load a broken checkpoint`);
       out.set(e.name, upload(host.data as Float32Array, e));
     }
   } catch (err) {

@@ -1,0 +1,65 @@
+/**
+ * Numeric command-line options that check their value as typed. yargs' `type: 'number'` turns
+ * `-t abc` into NaN before any check could quote it, and accepts `-t 2` for a cosine threshold;
+ * these options are parsed here instead, and a bad value is a usage error quoting it:
+ *   logolab: usage error: -t/--threshold: 'abc' is not a number
+ *   logolab: usage error: --threshold: '2' is out of range: a cosine similarity threshold lies in [-1, 1]
+ */
+import type { Options } from 'yargs';
+import { UsageError } from '../errors.js';
+
+export interface NumberSpec {
+  describe?: string;
+  default?: number;
+  alias?: string;
+  /** integers only */
+  int?: boolean;
+  /** inclusive bounds */
+  min?: number;
+  max?: number;
+  /** exclusive lower bound */
+  gt?: number;
+  /** why the range is what it is (ends the out-of-range message) */
+  why?: string;
+}
+
+function rangeText(s: NumberSpec): string {
+  if (s.min !== undefined && s.max !== undefined) return `[${s.min}, ${s.max}]`;
+  if (s.gt !== undefined) return `> ${s.gt}`;
+  if (s.min !== undefined) return `≥ ${s.min}`;
+  if (s.max !== undefined) return `≤ ${s.max}`;
+  return 'any';
+}
+
+/** Parses one value given for `--name` (a string as typed, or a number from a default/config). */
+export function parseNumberOption(name: string, raw: unknown, s: NumberSpec): number {
+  const label = s.alias ? `-${s.alias}/--${name}` : `--${name}`;
+  if (Array.isArray(raw)) throw new UsageError(`${label}: given more than once (${raw.map((v) => `'${String(v)}'`).join(', ')})`);
+  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+  if (text === '') throw new UsageError(`${label}: needs a value`);
+  // Number('') = 0 and Number('0x10') = 16: accept plain decimal notation only
+  if (typeof raw === 'string' && !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)) throw new UsageError(`${label}: '${String(raw)}' is not a number`);
+  const v = Number(text);
+  if (!Number.isFinite(v)) throw new UsageError(`${label}: '${String(raw)}' is not a number`);
+  if (s.int && !Number.isInteger(v)) throw new UsageError(`${label}: '${String(raw)}' is not an integer`);
+  const out = (s.min !== undefined && v < s.min) || (s.max !== undefined && v > s.max) || (s.gt !== undefined && !(v > s.gt));
+  if (out) throw new UsageError(`${label}: '${String(raw)}' is out of range: ${s.why ?? `must be ${s.int ? 'an integer ' : ''}${rangeText(s)}`}`);
+  return v;
+}
+
+/** A yargs option (parsed as a string, checked by parseNumberOption) whose value is a number. */
+export function numberOption(name: string, s: NumberSpec): Options {
+  const range = s.min !== undefined || s.max !== undefined || s.gt !== undefined ? ` (${s.int ? 'integer ' : ''}${rangeText(s)})` : s.int ? ' (integer)' : '';
+  return {
+    type: 'string',
+    ...(s.alias ? { alias: s.alias } : {}),
+    ...(s.default !== undefined ? { default: s.default } : {}),
+    describe: `${s.describe ?? ''}${range}`.trim(),
+    coerce: (raw: unknown) => (raw === undefined ? undefined : parseNumberOption(name, raw, s)),
+  };
+}
+
+/** Specs shared by several commands. */
+export const COUNT = (describe: string, def?: number): NumberSpec => ({ describe, default: def, int: true, min: 0 });
+export const POSITIVE_INT = (describe: string, def?: number): NumberSpec => ({ describe, default: def, int: true, min: 1 });
+export const UNIT = (describe: string, def?: number): NumberSpec => ({ describe, default: def, min: 0, max: 1 });

@@ -1,0 +1,132 @@
+/**
+ * `logolab prepare` for the Burnley folder layout (src/data/folders.ts):
+ *
+ *   <root>/<logo>_reference_images/*   → reference_logos/<logo>/<file>   (folder_references rows)
+ *   <root>/*test_images/<file>         → test_images/<file>               (test_images rows +
+ *                                         image_labels = the logos named by the filename prefix)
+ *
+ * Files are hard-linked (copied across filesystems), bytes unchanged, so `eval --data <out>` embeds
+ * exactly what `eval --folders <root>` does and gives the same results; `train` uses the reference
+ * images as its crops. No boxes exist in this layout: evaluate with --detector whole-image or
+ * detr:<dir>.
+ *
+ * Like the LogoDet-3K path (prepare.ts): one source (image) per transaction with its progress
+ * mark; every run re-ingests sources whose content changed (a test image's labels count as its
+ * content: a new logo folder can change them), whose outputs were deleted, and forgets sources
+ * that left the dataset; unreadable and special files are skipped and counted.
+ */
+import sharp from 'sharp';
+import { basename, join, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { notRegularFile } from '../io/file-kind.js';
+import { log, Progress } from '../util/progress.js';
+import { DataDbWriter, REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db.js';
+import { readFolderDataset } from './folders.js';
+import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
+
+const REF_SUFFIX = '_reference_images';
+
+/** Whether a dataset root is the folder layout (it has <logo>_reference_images/ folders). */
+export function isFolderLayout(root: string): boolean {
+  try {
+    return readdirSync(root).some((d) => d.endsWith(REF_SUFFIX) && d.length > REF_SUFFIX.length && statSync(join(root, d)).isDirectory());
+  } catch {
+    return false;
+  }
+}
+
+export interface FolderPrepareSummary {
+  layout: 'folders';
+  dataset: string;
+  out: string;
+  sources: number;
+  alreadyDone: number;
+  changed: number;
+  restored: number;
+  removed: number;
+  processed: number;
+  referenceImages: number;
+  testImages: number;
+  negativeImages: number;
+  skipped: Partial<Record<SkipKind, number>>;
+  totals: DataStats;
+}
+
+interface FolderSource {
+  key: string;
+  path: string;
+  kind: 'ref' | 'test';
+  /** relative to reference_logos/ or test_images/ */
+  filename: string;
+  logo?: string;
+  labels?: string[];
+}
+
+/** Width and height as decodeImage delivers them (EXIF orientation applied). */
+async function imageSize(path: string): Promise<{ width: number; height: number }> {
+  const m = await sharp(path).metadata();
+  const swap = (m.orientation ?? 1) >= 5;
+  const width = (swap ? m.height : m.width) ?? 0;
+  const height = (swap ? m.width : m.height) ?? 0;
+  if (!width || !height) throw new Error('no image size in the file header');
+  return { width, height };
+}
+
+export async function prepareFolders(opts: { dataset: string; out: string; quiet?: boolean }): Promise<FolderPrepareSummary> {
+  const dataset = resolve(opts.dataset);
+  const out = resolve(opts.out);
+  const fd = readFolderDataset(dataset, { emptyLogos: 'skip' });
+  const sources: FolderSource[] = [];
+  for (const l of fd.logos) for (const p of l.references) sources.push({ key: `ref:${l.name}/${basename(p)}`, path: p, kind: 'ref', filename: `${l.name}/${basename(p)}`, logo: l.name });
+  for (const t of fd.testImages) sources.push({ key: `test:${t.file}`, path: t.path, kind: 'test', filename: t.file, labels: t.expected });
+  const db = DataDbWriter.openFor(out, 'folders');
+  try {
+    db.setMeta('dataset', dataset);
+    const done = db.doneSources();
+    const signatures = new Map(sources.map((s) => [s.key, `${contentSignature([s.path])}${s.labels ? `|${s.labels.join('+')}` : ''}`]));
+    const sync = syncWithSources(db, done, signatures, () => true);
+    const pending = sources.filter((s) => !done.has(s.key));
+    const summary: FolderPrepareSummary = {
+      layout: 'folders', dataset, out, sources: sources.length, alreadyDone: sources.length - pending.length, ...sync,
+      processed: 0, referenceImages: 0, testImages: 0, negativeImages: 0, skipped: {}, totals: db.stats(),
+    };
+    const progress = new Progress({ label: 'prepare', total: pending.length, unit: 'img', quiet: opts.quiet });
+    for (const s of pending) {
+      const skip = (kind: SkipKind, detail: string): SkippedRow => ({ source: s.key, objectIndex: null, kind, detail });
+      const special = notRegularFile(s.path);
+      let size: { width: number; height: number } | null = null;
+      let skips: SkippedRow[] = [];
+      if (special) skips = [skip('special_file', special)];
+      else {
+        try {
+          size = await imageSize(s.path);
+        } catch (e) {
+          skips = [skip('corrupt_image', `${s.path}: ${(e as Error).message.split('\n')[0]}`)];
+        }
+      }
+      const sig = signatures.get(s.key)!;
+      if (!size) db.recordFolderSource(s.key, null, skips, sig);
+      else if (s.kind === 'ref') {
+        linkOrCopy(s.path, join(out, REFERENCE_DIR, s.filename));
+        db.recordFolderSource(s.key, { kind: 'ref', filename: s.filename, logoName: s.logo!, source: s.path, ...size }, [], sig);
+        summary.referenceImages++;
+      } else {
+        linkOrCopy(s.path, join(out, TEST_IMAGES_DIR, s.filename));
+        db.recordFolderSource(s.key, { kind: 'test', filename: s.filename, source: s.path, labels: s.labels!, ...size }, [], sig);
+        summary.testImages++;
+        if (!s.labels!.length) summary.negativeImages++;
+      }
+      for (const k of skips) summary.skipped[k.kind] = (summary.skipped[k.kind] ?? 0) + 1;
+      summary.processed++;
+      progress.tick(1);
+    }
+    if (pending.length) progress.finish(`${summary.referenceImages} reference images, ${summary.testImages} test images`);
+    if (Object.keys(summary.skipped).length) log('warn', `prepare: skipped ${Object.entries(summary.skipped).map(([k, n]) => `${n} ${k}`).join(', ')} (see the skipped table)`);
+    db.setMeta('prepared_sources', String(sources.length));
+    summary.totals = db.stats();
+    db.finish();
+    return summary;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Keeping a prepared data dir in step with its dataset (both layouts): content signatures of
+ * source files, forgetting sources that changed, lost their outputs or left the dataset, and
+ * placing source images into the data dir.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { tempPathFor } from '../io/atomic.js';
+import { notRegularFile } from '../io/file-kind.js';
+import { log } from '../util/progress.js';
+import type { DataDbWriter } from './db.js';
+
+/** Hard link (same filesystem) else copy, atomically, replacing what was there. */
+export function linkOrCopy(src: string, dst: string): void {
+  mkdirSync(dirname(dst), { recursive: true });
+  const tmp = tempPathFor(dst);
+  try {
+    linkSync(src, tmp);
+  } catch {
+    copyFileSync(src, tmp);
+  }
+  renameSync(tmp, dst);
+}
+
+/**
+ * The content signature of a source's files: sha256 of each ('-' when absent, the kind for a
+ * special file, which is never read). Any edit changes it, whatever happens to size and mtime.
+ */
+export function contentSignature(files: (string | undefined)[]): string {
+  const one = (p?: string) => {
+    if (!p) return '-';
+    if (notRegularFile(p)) return 'special';
+    try {
+      return createHash('sha256').update(readFileSync(p)).digest('hex');
+    } catch {
+      return 'unreadable';
+    }
+  };
+  return `sha256:${files.map(one).join(':')}`;
+}
+
+/**
+ * Brings the data dir in line with the dataset before new work: forgets (rows + output files) every
+ * recorded source whose content signature changed, whose outputs were deleted, or which left the
+ * dataset (within `inScope`). `done` is updated in place; returns the counts.
+ */
+export function syncWithSources(
+  db: DataDbWriter,
+  done: Map<string, { status: 'ingested' | 'skipped'; signature: string | null }>,
+  signatures: Map<string, string>,
+  inScope: (key: string) => boolean,
+): { changed: number; restored: number; removed: number } {
+  const outputs = db.sourceOutputs();
+  const changed: string[] = [];
+  const restored: string[] = [];
+  const removed: string[] = [];
+  for (const [key, d] of done) {
+    const sig = signatures.get(key);
+    if (sig === undefined) {
+      if (inScope(key)) removed.push(key);
+    } else if (d.signature !== sig) changed.push(key);
+    else if (d.status === 'ingested' && (outputs.get(key) ?? []).some((p) => !existsSync(p))) restored.push(key);
+  }
+  for (const key of [...changed, ...restored, ...removed]) {
+    for (const f of db.forgetSource(key)) rmSync(f, { force: true });
+    done.delete(key);
+  }
+  if (changed.length) log('info', `prepare: ${changed.length} source${changed.length > 1 ? 's' : ''} changed since the last run (or were prepared by an older logolab); re-ingesting them`);
+  if (restored.length) log('warn', `prepare: ${restored.length} source${restored.length > 1 ? 's have' : ' has'} deleted outputs (crops or test images); re-ingesting them`);
+  if (removed.length) log('warn', `prepare: ${removed.length} source${removed.length > 1 ? 's are' : ' is'} no longer in the dataset; removed from the data dir: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', …' : ''}`);
+  return { changed: changed.length, restored: restored.length, removed: removed.length };
+}

@@ -1,0 +1,59 @@
+/**
+ * Refuses special files where logolab reads a file: opening a FIFO for reading blocks until some
+ * other process writes to it (a hang, not an error), and a device or socket is never a model,
+ * config or image. Checked with stat (symlinks followed) before the file is opened.
+ */
+import { existsSync, statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LogolabError } from '../errors.js';
+import { formatFsError } from './fs-errors.js';
+
+/** 'FIFO (named pipe)' | 'socket' | 'character device' | 'block device' | 'folder' | null for a regular file. */
+export function specialKind(st: Stats): string | null {
+  if (st.isFile()) return null;
+  if (st.isDirectory()) return 'folder';
+  if (st.isFIFO()) return 'FIFO (named pipe)';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  return 'special file';
+}
+
+/** Why `path` cannot be read as a regular file (missing, a folder, a FIFO …), or null when it can. */
+export function notRegularFile(path: string): string | null {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    return formatFsError(e, path) ?? `${path}: cannot stat (${(e as Error).message})`;
+  }
+  const kind = specialKind(st);
+  return kind ? `${path}: is a ${kind}, not a regular file` : null;
+}
+
+/** Throws a LogolabError unless `path` is a regular file; `what` prefixes the message (e.g. 'config'). */
+export function assertRegularFile(path: string, what?: string): void {
+  const why = notRegularFile(path);
+  if (why) throw new LogolabError(what ? `${what} ${why}` : why);
+}
+
+/**
+ * Checks an output file path before any slow work: not an existing folder or special file, and no
+ * regular file where one of its parent folders should be.
+ */
+export function assertOutputFile(path: string, flag = '--out'): void {
+  let st: Stats | null = null;
+  try {
+    st = statSync(path);
+  } catch {
+    // does not exist yet: fine
+  }
+  if (st) {
+    const kind = specialKind(st);
+    if (kind) throw new LogolabError(`${flag} ${path}: is a ${kind}; give a file name`);
+    return;
+  }
+  let p = dirname(resolve(path));
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  if (!statSync(p).isDirectory()) throw new LogolabError(`${flag} ${path}: ${p} is not a directory`);
+}

@@ -1,0 +1,114 @@
+/**
+ * Output folders that a command replaces as a whole (export, convert, the trainer's export): we
+ * only ever replace what we wrote. A folder may be replaced when it
+ *   - does not exist or is empty, or
+ *   - holds our marker file `.logolab-output.json` written by the SAME command (or the legacy
+ *     marker that command wrote before markers existed), or
+ *   - the user said --overwrite,
+ * and never when it contains a source of the command (the checkpoint being exported, the model
+ * being converted), the current working directory, or is the filesystem root or home folder —
+ * not even with --overwrite. Everything else is refused with one line saying what to do.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { LogolabError } from '../errors.js';
+import { withAtomicDir, writeJsonAtomic } from './atomic.js';
+
+export const OUTPUT_MARKER = '.logolab-output.json';
+
+export interface OutputGuard {
+  /** the command that writes the folder ('export', 'convert') — recorded in the marker */
+  command: string;
+  /** how the folder was named, for messages: '--out', 'output_dir' */
+  flag: string;
+  /** files an earlier version of `command` wrote, accepted as its marker (e.g. logolab.json) */
+  legacyMarkers?: string[];
+  /** replace a foreign folder */
+  overwrite?: boolean;
+  /** sources that must survive: a folder containing any of them is never replaced */
+  protect?: { path: string; what: string }[];
+}
+
+/** Is `inner` equal to or below `outer` (both resolved)? */
+export function isWithin(inner: string, outer: string): boolean {
+  const a = resolve(inner);
+  const b = resolve(outer);
+  return a === b || a.startsWith(b.endsWith('/') ? b : b + '/');
+}
+
+function markerCommand(dir: string): string | null {
+  const p = join(dir, OUTPUT_MARKER);
+  if (!existsSync(p)) return null;
+  try {
+    const j = JSON.parse(readFileSync(p, 'utf8')) as { command?: unknown };
+    return typeof j.command === 'string' ? j.command : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Throws unless `dir` may be (created or) replaced by `g.command`; see the module comment. */
+export function checkOutputDir(dir: string, g: OutputGuard): void {
+  const abs = resolve(dir);
+  const name = `${g.flag} ${dir}`;
+  for (const p of g.protect ?? []) {
+    if (isWithin(p.path, abs)) throw new LogolabError(`${name}: contains the ${p.what} (${p.path}); refusing to replace it — write the output elsewhere`);
+  }
+  const cwd = process.cwd();
+  if (isWithin(cwd, abs)) throw new LogolabError(`${name}: contains the current working directory; refusing to replace it — write the output elsewhere`);
+  if (abs === '/' || abs === resolve(homedir())) throw new LogolabError(`${name}: refusing to replace ${abs}`);
+  if (!existsSync(abs)) {
+    // a file where a parent folder should be is a clear error here rather than ENOTDIR later
+    let p = dirname(abs);
+    while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+    if (!statSync(p).isDirectory()) throw new LogolabError(`${name}: ${p} is a file, not a folder`);
+    return;
+  }
+  if (!statSync(abs).isDirectory()) throw new LogolabError(`${name}: exists and is not a folder; refusing to replace it`);
+  const entries = readdirSync(abs);
+  if (entries.length === 0 || g.overwrite) return;
+  const by = markerCommand(abs);
+  if (by === g.command) return;
+  if (by === null && (g.legacyMarkers ?? []).some((m) => entries.includes(m))) return;
+  const whose = by ? `an output of \`logolab ${by}\`` : 'not an earlier output of this command';
+  throw new LogolabError(`${name}: folder is not empty and is ${whose}; refusing to replace it (choose another folder, or add --overwrite to replace it)`);
+}
+
+/**
+ * Builds the folder under a temp name, writes the marker, then swaps it in for `dir` — after
+ * checkOutputDir. The old folder is removed only once the new one is complete.
+ */
+export async function replaceOutputDir(dir: string, g: OutputGuard, build: (tmp: string) => void | Promise<void>): Promise<void> {
+  checkOutputDir(dir, g);
+  removeStaleTempDirs(dir);
+  await withAtomicDir(dir, async (tmp) => {
+    await build(tmp);
+    writeJsonAtomic(join(tmp, OUTPUT_MARKER), { command: g.command, written: new Date().toISOString(), note: 'written by logolab; the command may replace this folder' });
+  });
+}
+
+/** Removes `.<name>.<pid>.<n>.tmp` siblings of `dir` left by a killed writer (its pid is gone): only our temp names. */
+function removeStaleTempDirs(dir: string): void {
+  const parent = dirname(resolve(dir));
+  if (!existsSync(parent)) return;
+  const name = basename(resolve(dir));
+  for (const f of readdirSync(parent)) {
+    // io/atomic's tempPathFor names: .<name>.<pid>.<counter>.tmp
+    if (!f.startsWith(`.${name}.`)) continue;
+    const m = /^(\d+)\.\d+\.tmp$/.exec(f.slice(name.length + 2));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || alive(pid)) continue;
+    rmSync(join(parent, f), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

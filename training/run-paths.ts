@@ -1,0 +1,52 @@
+/**
+ * The paths of a training run, fixed when `logolab train` starts:
+ *   - every path in the config is made absolute (against the working directory at that moment),
+ *     so the checkpoint's config means the same files when resumed or exported from elsewhere;
+ *   - a resumed run writes into the folder of the checkpoint it resumes (a copied run stays
+ *     separate from the original), unless --checkpoint-dir is given; an output_dir that lay
+ *     inside the original run's folder moves with it.
+ */
+import { dirname, join, relative, resolve } from 'node:path';
+import { isWithin } from '../src/io/output-dir.js';
+import { log } from '../src/util/progress.js';
+import type { TrainState } from './checkpoint.js';
+import type { TrainingConfig } from './config.js';
+import { resolveBaseModel } from './provenance.js';
+
+/** Keys a resume may move (not a config difference). */
+export const RELOCATED: (keyof TrainingConfig)[] = ['checkpoint_dir', 'output_dir', 'base_model'];
+
+export function absolutePaths(c: TrainingConfig): TrainingConfig {
+  return {
+    ...c,
+    base_model: resolveBaseModel(c.base_model),
+    dataset_dir: resolve(c.dataset_dir),
+    reference_dir: resolve(c.reference_dir),
+    db_path: resolve(c.db_path),
+    checkpoint_dir: resolve(c.checkpoint_dir),
+    output_dir: resolve(c.output_dir),
+  };
+}
+
+/**
+ * Paths for resuming `resume` (state = its checkpoint state) with `cfg` (already absolute).
+ * `given.config`: a --config file was given; `given.overrides`: command-line config keys.
+ */
+export function resumePaths(cfg: TrainingConfig, state: TrainState, resume: string, given: { config: boolean; overrides: Record<string, unknown> }): TrainingConfig {
+  const out = { ...cfg };
+  // the model it was trained on, by the absolute path recorded at training start
+  if (!given.config && given.overrides.base_model === undefined) out.base_model = resolveBaseModel(state.model.base_model);
+  if (given.overrides.checkpoint_dir !== undefined) return out;
+  const ckDir = dirname(resolve(resume));
+  if (ckDir === cfg.checkpoint_dir) return out;
+  const runRoot = dirname(cfg.checkpoint_dir);
+  out.checkpoint_dir = ckDir;
+  log('info', `resume: checkpoints go to ${ckDir}, the resumed checkpoint's folder (not ${cfg.checkpoint_dir}); --checkpoint-dir chooses another`);
+  if (given.overrides.output_dir === undefined) {
+    if (isWithin(cfg.output_dir, runRoot) && !isWithin(ckDir, cfg.output_dir)) {
+      out.output_dir = join(dirname(ckDir), relative(runRoot, cfg.output_dir));
+      log('info', `resume: output_dir moves with the run to ${out.output_dir}`);
+    } else log('warn', `resume: the final export goes to output_dir ${cfg.output_dir}, outside the resumed run's folder; --output-dir chooses another`);
+  }
+  return out;
+}
