@@ -25,6 +25,8 @@ export interface EpochRecord {
   lr: number;
   images_per_s: number;
   seconds: number;
+  /** share of the epoch's training time spent waiting for batches (absent in older checkpoints) */
+  data_wait_fraction?: number;
   /** validation metrics (absent when this epoch was not evaluated) */
   val?: Record<string, number>;
   nonfinite_steps: number;
