@@ -38,7 +38,7 @@ test('trainer: data_wait_fraction per epoch in history and train.log; input-boun
   const hist = JSON.parse(readFileSync(join(dir, 'training_history.json'), 'utf8')) as { data_wait_fraction: number }[];
   assert.equal(hist.length, 2);
   assert.ok(hist[0]!.data_wait_fraction >= 0 && hist[0]!.data_wait_fraction < 1);
-  assert.ok(hist[1]!.data_wait_fraction > 0.5 && hist[1]!.data_wait_fraction <= 1, `slow epoch: ${hist[1]!.data_wait_fraction}`);
+  assert.ok(hist[1]!.data_wait_fraction > 0.1 && hist[1]!.data_wait_fraction <= 1, `slow epoch: ${hist[1]!.data_wait_fraction}`);
   const log = readFileSync(join(dir, 'train.log'), 'utf8');
   assert.match(log, /epoch 2\/2: .*data wait \d+\.\d%/);
   assert.match(log, /epoch 2: input-bound \(\d+% of the time waiting for data\): raise num_workers \(now 3\)/);

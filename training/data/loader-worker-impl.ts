@@ -1,7 +1,8 @@
 /**
  * Loader worker: decode → augment (seeded by the key it is sent) → processor.process, returning
  * the [3,H,W] Float32Array by transfer. Same code and same generator keys as the in-process path,
- * so pixels are identical whichever path produced them.
+ * so pixels are identical whichever path produced them. Jobs run in arrival order, two at a time,
+ * so one image decodes (on libuv's pool) while this thread augments and resizes the other.
  *
  * Threads: libvips' per-image thread count (sharp.concurrency) is process-wide; the pool sets it to
  * `sharpConcurrency` (default 1), so N workers decode N images on N threads instead of N × cores
@@ -33,7 +34,7 @@ const init = workerData as WorkerInit;
 sharp.concurrency(init.sharpConcurrency ?? 1);
 const processor = imageProcessorFromConfig(init.config, { mode: init.mode, backend: init.backend });
 
-parentPort!.on('message', async (job: WorkerJob) => {
+async function run(job: WorkerJob): Promise<void> {
   let img;
   try {
     img = await decodeImage(job.path);
@@ -48,4 +49,20 @@ parentPort!.on('message', async (job: WorkerJob) => {
   } catch (e) {
     parentPort!.postMessage({ id: job.id, error: (e as Error).message, decode: false } satisfies WorkerReply);
   }
+}
+
+const queue: WorkerJob[] = [];
+let active = 0;
+function drain(): void {
+  while (active < 2 && queue.length) {
+    active++;
+    void run(queue.shift()!).finally(() => {
+      active--;
+      drain();
+    });
+  }
+}
+parentPort!.on('message', (job: WorkerJob) => {
+  queue.push(job);
+  drain();
 });

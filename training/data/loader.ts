@@ -44,7 +44,10 @@ export interface LoaderOptions<T = string> {
   seed: number;
   /** batches built ahead of the consumer (default 2) */
   prefetch?: number;
-  /** images decoded/augmented concurrently, across batches (default 4) */
+  /**
+   * images being loaded at once, across batches (default 4 on this thread; with workers, every
+   * image of the batches being prefetched, so the workers have them while this thread is busy)
+   */
   concurrency?: number;
   /**
    * worker threads for decode + augment + process (default 0 = all in this thread; sharp still
@@ -130,7 +133,7 @@ export class BatchLoader<T = string> {
     const { pool, onPoolEvent, ...rest } = opts;
     this.o = {
       prefetch: 2,
-      concurrency: Math.max(4, 2 * workers),
+      concurrency: workers > 0 ? Number.MAX_SAFE_INTEGER : 4,
       workers,
       wrapEpochs: true,
       sharpConcurrency: 1,
@@ -158,6 +161,9 @@ export class BatchLoader<T = string> {
   ): WorkerPool {
     const pr = processor as { config?: Record<string, unknown>; mode?: ImageProcessor['mode']; backend?: ImageProcessor['backend'] };
     if (!pr.config) throw new LogolabError('loader workers: the processor has no config to rebuild it from');
+    // sharp decodes on libuv's pool (UV_THREADPOOL_SIZE, default 4, fixed at process start), shared by all workers
+    const uv = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    if (workers > uv) log('info', `loader: ${workers} workers share libuv's ${uv} decode threads; start the process with UV_THREADPOOL_SIZE=${workers} to decode in parallel on all of them`);
     return new WorkerPool(
       workers,
       { config: pr.config, mode: pr.mode, backend: pr.backend, sharpConcurrency: o.sharpConcurrency ?? 1 },

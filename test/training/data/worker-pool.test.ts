@@ -24,6 +24,11 @@ test('worker pool: a job that kills its worker fails after 3 tries naming the fi
     const after = await Promise.all(['c', 'd', 'e'].map((p) => pool.run(job(p))));
     assert.ok(after.every((r) => 'pixels' in r));
     assert.equal(pool.workers.length, 2);
+    // posted together: the poison job takes the other jobs of its worker down with it; those are
+    // re-sent and succeed, and only the poison job fails
+    const mixed = await Promise.allSettled(['f', 'g', '/data/poison2.png', 'h', 'i', 'j'].map((p) => pool.run(job(p))));
+    assert.deepEqual(mixed.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.match(String((mixed[2] as PromiseRejectedResult).reason), /3 workers died while loading \/data\/poison2\.png/);
   } finally {
     await pool.close();
   }

@@ -48,6 +48,11 @@ export interface LoaderBenchResult {
   images: number;
   seconds: number;
   images_per_s: number;
+  /** CPU seconds of the whole process (all threads) in the timed part, and images per CPU second: on a
+   *  shared machine, equal images_per_cpu_s across worker counts means the scaling is only bounded by
+   *  the cores it was given */
+  cpu_s: number;
+  images_per_cpu_s: number;
   /** time to start the workers and load the first (untimed) batch */
   startup_s: number;
   corrupt_files: number;
@@ -86,6 +91,7 @@ export async function benchLoader(o: LoaderBenchOptions): Promise<LoaderBenchRes
     await loader.getBatch(0, 0);
     const startup = (performance.now() - t0) / 1000;
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     let images = 0;
     let batches = 0;
     let elapsed = 0;
@@ -95,9 +101,11 @@ export async function benchLoader(o: LoaderBenchOptions): Promise<LoaderBenchRes
       batches++;
       elapsed = (performance.now() - start) / 1000;
     }
+    const cpu = process.cpuUsage(cpu0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
     return {
       benchmark: 'loader', data: dir, workers: o.workers, prefetch, image_size: processor.outputSize.height, augmentation: o.augmentation, batch: P * K, batches, images,
-      seconds: +elapsed.toFixed(3), images_per_s: +(images / elapsed).toFixed(2), startup_s: +startup.toFixed(3), corrupt_files: loader.stats.corruptFiles,
+      seconds: +elapsed.toFixed(3), images_per_s: +(images / elapsed).toFixed(2), cpu_s: +cpuS.toFixed(2), images_per_cpu_s: +(images / cpuS).toFixed(2), startup_s: +startup.toFixed(3), corrupt_files: loader.stats.corruptFiles,
       cores: availableParallelism(), loadavg: loadavg().map((v) => +v.toFixed(2)), sharp_concurrency: sharp.concurrency(),
       uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4), node: process.version,
     };
