@@ -118,6 +118,10 @@ export class Trainer {
   private warnedNoPairs = false;
   /** ms this epoch's steps spent waiting for training batches (data_wait_fraction) */
   private dataWaitMs = 0;
+  /** ms the first batch of this process took (loader start-up: workers booting, nothing prefetched); null until then */
+  private startupMs: number | null = null;
+  /** startupMs when it fell in the current epoch, else 0 */
+  private epochStartupMs = 0;
   private readonly gradFn: GradFn;
   private readonly dir: string;
 
@@ -202,13 +206,20 @@ export class Trainer {
     return { training: true, nextSeed: () => r.seed() };
   }
 
-  /** Training micro-batch `index` of the current epoch; the time spent waiting counts as data wait. */
+  /**
+   * Training micro-batch `index` of the current epoch; the time spent waiting counts as data wait,
+   * except for the first batch of the process (loader start-up), which is reported on its own.
+   */
   private async trainBatch(index: number): Promise<Batch> {
     const t0 = performance.now();
     try {
       return await this.data.trainBatch(this.epoch, index);
     } finally {
-      this.dataWaitMs += performance.now() - t0;
+      const ms = performance.now() - t0;
+      if (this.startupMs === null) {
+        this.startupMs = this.epochStartupMs = ms;
+        log('info', `first batch after ${(ms / 1000).toFixed(1)} s (loader start-up; not counted in data_wait_fraction)`);
+      } else this.dataWaitMs += ms;
     }
   }
 
@@ -350,6 +361,7 @@ export class Trainer {
       epochs: while (this.epoch < c.max_epochs) {
         const epochStart = Date.now();
         this.dataWaitMs = 0;
+        this.epochStartupMs = 0;
         let epochImages = 0;
         const firstStep = this.batchInEpoch / c.gradient_accumulation_steps;
         const bar = new Progress({ label: `epoch ${this.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
@@ -383,7 +395,7 @@ export class Trainer {
             );
           }
           const el = (Date.now() - epochStart) / 1000;
-          bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s | data wait ${((100 * this.dataWaitMs) / 1000 / Math.max(el, 1e-9)).toFixed(0)}%`);
+          bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s | data wait ${((100 * this.dataWaitMs) / Math.max(el * 1000 - this.epochStartupMs, 1e-6)).toFixed(0)}%`);
           if (this.globalStep % c.log_every_n_steps === 0) this.logLine(`step ${this.globalStep} epoch ${this.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
         }
         const seconds = (Date.now() - epochStart) / 1000;
@@ -394,8 +406,10 @@ export class Trainer {
           lr: lastLr,
           images_per_s: epochImages / Math.max(seconds, 1e-9),
           seconds,
-          // share of this epoch's training time (this process's part of it, after a resume) spent waiting for batches
-          data_wait_fraction: Math.min(1, this.dataWaitMs / 1000 / Math.max(seconds, 1e-9)),
+          // share of this epoch's training time (this process's part of it, after a resume) spent
+          // waiting for batches, loader start-up excluded (reported as loader_startup_s)
+          data_wait_fraction: Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)),
+          ...(this.epochStartupMs ? { loader_startup_s: this.epochStartupMs / 1000 } : {}),
           nonfinite_steps: this.nonfinite,
         };
         let improved = false;

@@ -1,6 +1,7 @@
 /**
  * The trainer measures how long each step waits for its batches: data_wait_fraction per epoch in
- * training_history.json and the epoch line, with an "input-bound: raise num_workers" hint above 10 %.
+ * training_history.json and the epoch line, with an "input-bound: raise num_workers" hint above 10 %;
+ * the run's first batch (loader start-up) is reported apart as loader_startup_s.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,8 +36,10 @@ test('trainer: data_wait_fraction per epoch in history and train.log; input-boun
     tr.dispose();
     tm.dispose();
   }
-  const hist = JSON.parse(readFileSync(join(dir, 'training_history.json'), 'utf8')) as { data_wait_fraction: number }[];
+  const hist = JSON.parse(readFileSync(join(dir, 'training_history.json'), 'utf8')) as { data_wait_fraction: number; loader_startup_s?: number }[];
   assert.equal(hist.length, 2);
+  // the run's first batch is the loader's start-up: reported on its own, not as data wait
+  assert.ok(hist[0]!.loader_startup_s! >= 0 && hist[1]!.loader_startup_s === undefined);
   assert.ok(hist[0]!.data_wait_fraction >= 0 && hist[0]!.data_wait_fraction < 1);
   assert.ok(hist[1]!.data_wait_fraction > 0.1 && hist[1]!.data_wait_fraction <= 1, `slow epoch: ${hist[1]!.data_wait_fraction}`);
   const log = readFileSync(join(dir, 'train.log'), 'utf8');
