@@ -10,6 +10,7 @@
  * worker counts in one run and reports the ratio.
  */
 import type { CommandModule } from 'yargs';
+import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
 import { LogolabError } from '../../../errors.js';
@@ -68,6 +69,7 @@ export async function benchLoader(o: LoaderBenchOptions): Promise<LoaderBenchRes
   if (!Number.isInteger(o.imageSize) || o.imageSize < 8) throw new LogolabError(`--image-size: must be an integer ≥ 8, got ${o.imageSize}`);
   if (!(o.seconds > 0)) throw new LogolabError(`--seconds: must be > 0, got ${o.seconds}`);
   if (!AUGMENT_STRENGTHS.includes(o.augmentation)) throw new LogolabError(`--augmentation: must be one of ${AUGMENT_STRENGTHS.join('|')}, got ${o.augmentation}`);
+  if (!existsSync(o.data)) throw new LogolabError(`--data ${o.data}: not found (a folder made by \`logolab prepare\`)`);
   const dir = dataDirOf(o.data);
   const db = openDataDb(dir);
   let crops: ReferenceCrop[];
