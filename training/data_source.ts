@@ -50,7 +50,11 @@ class FixedBatches implements BatchSampler<ReferenceCrop> {
     private readonly items: { crop: ReferenceCrop; label: number }[],
     private readonly per: number,
   ) {
-    for (const { crop } of items) this.byLogo.set(crop.logoName, [...(this.byLogo.get(crop.logoName) ?? []), crop]);
+    for (const { crop } of items) {
+      const a = this.byLogo.get(crop.logoName);
+      if (a) a.push(crop);
+      else this.byLogo.set(crop.logoName, [crop]);
+    }
   }
   get length(): number {
     return Math.ceil(this.items.length / this.per);

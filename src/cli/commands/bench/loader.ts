@@ -79,7 +79,11 @@ export async function benchLoader(o: LoaderBenchOptions): Promise<LoaderBenchRes
     db.close?.();
   }
   const byLogo = new Map<string, ReferenceCrop[]>();
-  for (const c of crops) byLogo.set(c.logoName, [...(byLogo.get(c.logoName) ?? []), c]);
+  for (const c of crops) {
+    const a = byLogo.get(c.logoName);
+    if (a) a.push(c);
+    else byLogo.set(c.logoName, [c]);
+  }
   if (byLogo.size === 0) throw new LogolabError(`${dir}: no reference crops (run \`logolab prepare\`)`);
   const labelOf = new Map([...byLogo.keys()].map((l, i) => [l, i] as const));
   const P = Math.min(o.p ?? 8, byLogo.size);
