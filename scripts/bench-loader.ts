@@ -5,7 +5,7 @@
  * prints the median images/s per count, its ratio to the first count, and the load average.
  * Without --data it synthesizes and prepares a small set first (not timed).
  *
- *   npx tsx scripts/bench-loader.ts [--data <prepared dir>] [--workers 1,2] [--reps 3] [--seconds 10]
+ *   npx tsx scripts/bench-loader.ts [--data <prepared dir>] [--workers 0,1,2] [--reps 3] [--seconds 10]
  *     [--augmentation medium] [--image-size 224] [--json out.json]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
