@@ -30,7 +30,11 @@ export function dataDirOf(dbPath: string): string {
 
 export interface DbDataSource extends DataSource {
   info: string;
-  /** unreadable crops met and slots refilled (train + validation), worker restarts and re-sent jobs */
+  /**
+   * Over the batches handed out so far (train + validation; not read-ahead, so the counts do not
+   * depend on timing): images, distinct unreadable crops, refilled slots; and the pool's worker
+   * restarts and re-sent jobs.
+   */
   stats(): LoaderStats & { workerRestarts: number; retried: number };
   /** stops the loader workers */
   close(): Promise<void>;
@@ -104,7 +108,13 @@ export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts:
     augmentKey: (e, b, s, a) => (a === 0 ? `aug:${c.seed}:${e}:${b}:${s}` : `aug:${c.seed}:${e}:${b}:${s}:refill${a}`),
   });
   const valLoader = new BatchLoader(val, { ...common, augment: 'none', wrapEpochs: false });
-  const toBatch = (b: LoadedBatch<ReferenceCrop>): Batch => ({ pixels: tf.tensor4d(b.pixels, b.shape), labels: b.labels, ids: b.items.map((it) => String(it.id)) });
+  const delivered = { images: 0, refilled: 0, unreadable: new Set<string>() };
+  const toBatch = (b: LoadedBatch<ReferenceCrop>): Batch => {
+    delivered.images += b.labels.length;
+    delivered.refilled += b.refilled;
+    for (const u of b.unreadable) delivered.unreadable.add(u);
+    return { pixels: tf.tensor4d(b.pixels, b.shape), labels: b.labels, ids: b.items.map((it) => String(it.id)) };
+  };
 
   const i = splits.info;
   return {
@@ -115,10 +125,9 @@ export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts:
       if (index >= numVal) throw new LogolabError(`val batch ${index}: only ${numVal}`);
       return toBatch(await valLoader.getBatch(0, index));
     },
-    stats: () => {
-      const [t, v] = [trainLoader.stats, valLoader.stats];
-      return { images: t.images + v.images, corruptFiles: t.corruptFiles + v.corruptFiles, refilled: t.refilled + v.refilled, workerRestarts: pool?.stats.restarts ?? 0, retried: pool?.stats.retried ?? 0 };
-    },
+    stats: () => ({
+      images: delivered.images, corruptFiles: delivered.unreadable.size, refilled: delivered.refilled, workerRestarts: pool?.stats.restarts ?? 0, retried: pool?.stats.retried ?? 0,
+    }),
     close: async () => {
       await Promise.all([trainLoader.close(), valLoader.close()]);
       await pool?.close();

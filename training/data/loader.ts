@@ -87,8 +87,13 @@ export interface LoadedBatch<T = string> {
   /** [B] the sampler item each slot came from (after refills) */
   items: T[];
   logos: string[];
+  /** slots of this batch refilled because their image was unreadable */
+  refilled: number;
+  /** the unreadable files this batch met */
+  unreadable: string[];
 }
 
+/** Counts of everything loaded so far, read-ahead included (per delivered batch: LoadedBatch.refilled/unreadable). */
 export interface LoaderStats {
   images: number;
   /** distinct unreadable files found */
@@ -217,8 +222,9 @@ export class BatchLoader<T = string> {
     const pixels = new Float32Array(B * 3 * H * W);
     const items = batch.items.slice();
     const sampled = new Set(batch.items);
-    await Promise.all(items.map((_, s) => this.loadSlot(epoch, index, s, batch.logos[s]!, items, sampled, pixels, H, W)));
-    return { epoch, index, pixels, shape: [B, 3, H, W], labels: batch.labels, paths: items.map(this.o.pathOf), items, logos: batch.logos };
+    const met = { refilled: 0, unreadable: new Set<string>() };
+    await Promise.all(items.map((_, s) => this.loadSlot(epoch, index, s, batch.logos[s]!, items, sampled, pixels, H, W, met)));
+    return { epoch, index, pixels, shape: [B, 3, H, W], labels: batch.labels, paths: items.map(this.o.pathOf), items, logos: batch.logos, refilled: met.refilled, unreadable: [...met.unreadable].sort() };
   }
 
   private put(pixels: Float32Array, px: Float32Array, s: number, path: string, H: number, W: number): void {
@@ -226,7 +232,10 @@ export class BatchLoader<T = string> {
     pixels.set(px, s * 3 * H * W);
   }
 
-  private async loadSlot(epoch: number, index: number, s: number, logo: string, items: T[], sampled: Set<T>, pixels: Float32Array, H: number, W: number): Promise<void> {
+  private async loadSlot(
+    epoch: number, index: number, s: number, logo: string, items: T[], sampled: Set<T>, pixels: Float32Array, H: number, W: number,
+    met: { refilled: number; unreadable: Set<string> },
+  ): Promise<void> {
     const tried = new Set<T>();
     for (let attempt = 0; ; attempt++) {
       const item = items[s]!;
@@ -273,6 +282,7 @@ export class BatchLoader<T = string> {
         this.stats.images++;
         return;
       }
+      met.unreadable.add(path);
       // refill from the same logo: prefer readable images the sampler did not put in this batch
       // (the sampled set, not the live slots, so the choice does not depend on timing)
       // (candidates exclude only what THIS slot tried, not the shared bad set, for the same reason)
@@ -283,6 +293,7 @@ export class BatchLoader<T = string> {
       const rng = makeRng(`refill:${this.o.seed}:${epoch}:${index}:${s}:${attempt}`);
       items[s] = from[rng.int(from.length)]!;
       this.stats.refilled++;
+      met.refilled++;
     }
   }
 }
