@@ -1,12 +1,13 @@
 /**
  * The trainer's data source on the parallel loader: pixels are bit-identical to the serial
  * decode → augment(`aug:seed:epoch:index:slot`) → processor path for any num_workers; training
- * losses are identical with 0, 1 and 4 workers and when a worker is killed mid-epoch; a corrupt
- * crop is replaced deterministically and counted.
+ * losses are identical with 0, 1 and 4 workers, across a resume with another worker count, and
+ * when a worker is killed mid-epoch; a corrupt crop is replaced deterministically and counted.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { tmpDir, useBackend } from '../helpers.js';
 import { openDataDb, type ReferenceCrop } from '../../src/data/db.js';
@@ -15,6 +16,7 @@ import { decodeImage } from '../../src/preprocess/image.js';
 import { defaultPreprocessorConfig, imageProcessorFromConfig } from '../../src/preprocess/processors.js';
 import { makeRng } from '../../src/util/rng.js';
 import { dbDataSource, type DbDataSource } from '../../training/data_source.js';
+import { loadCheckpoint } from '../../training/checkpoint.js';
 import { buildTrainableModel } from '../../training/model.js';
 import { Trainer } from '../../training/trainer.js';
 import { makeDataDir } from './prepared-data.js';
@@ -74,44 +76,46 @@ describe('data source on the parallel loader', () => {
     }
   });
 
-  const train = async (workers: number, kill?: number) => {
-    const c = config({ num_workers: workers });
+  /** Trains the tiny model; `stopAfter` steps then keeps the checkpoint dir, `resume` continues from one. */
+  const train = async (workers: number, o: { kill?: number; stopAfter?: number; resume?: string } = {}) => {
+    const c = config({ num_workers: workers, ...(o.resume ? { checkpoint_dir: o.resume } : {}) });
     const tm = await buildTrainableModel(c);
     let dispatched = 0;
     const ds: DbDataSource = dbDataSource(c, tm.model.processor, {
       onWarn: () => {},
       // kill the worker a job was just sent to (the job is then lost with it and must be re-sent)
-      onPoolEvent: (e) => void (e.kind === 'dispatch' && ++dispatched === kill && e.worker.terminate()),
+      onPoolEvent: (e) => void (e.kind === 'dispatch' && ++dispatched === o.kill && e.worker.terminate()),
     });
     const losses: number[] = [];
-    const tr = new Trainer(c, tm, ds, { quiet: true, onStep: (s) => losses.push(s.loss) });
+    const tr = new Trainer(c, tm, ds, { quiet: true, onStep: (s) => losses.push(s.loss), stopAfterSteps: o.stopAfter });
     try {
+      if (o.resume) tr.resume(loadCheckpoint(join(o.resume, 'last.ckpt')), o.resume);
       const res = await tr.train();
-      return { losses, val: res.history.map((h) => h.val), stats: ds.stats(), wait: res.history.map((h) => h.data_wait_fraction) };
+      return { losses, val: res.history.map((h) => h.val), stats: ds.stats(), wait: res.history.map((h) => h.data_wait_fraction), dir: c.checkpoint_dir };
     } finally {
       await ds.close();
       tr.dispose();
       tm.dispose();
-      rmSync(c.checkpoint_dir, { recursive: true, force: true });
+      if (!o.stopAfter) rmSync(c.checkpoint_dir, { recursive: true, force: true });
     }
   };
 
-  it('same losses and validation with 0, 1 and 4 workers, and with a worker killed mid-epoch', async () => {
+  it('same losses and validation with 0, 1 and 4 workers, resumed with another count, and with a worker killed mid-epoch', async () => {
     const before = tf.memory().numTensors;
     const ref = await train(0);
     assert.equal(ref.losses.length, 6);
     assert.ok(ref.wait.every((w) => typeof w === 'number' && w >= 0 && w <= 1), `data_wait_fraction ${ref.wait}`);
-    for (const w of [1, 4]) {
-      const r = await train(w);
-      assert.deepEqual(r.losses, ref.losses, `${w} workers`);
-      assert.deepEqual(r.val, ref.val, `${w} workers`);
-    }
-    // dispatch 20 of 2 workers: batch 2 or 3 of 6 (6 images per batch, 2 batches prefetched)
-    const killed = await train(2, 20);
+    const one = await train(1);
+    assert.deepEqual(one.losses, ref.losses, '1 worker');
+    assert.deepEqual(one.val, ref.val, '1 worker');
+    // 4 workers for steps 1–4 (into epoch 2), then resumed with 2 workers, one of which is killed
+    // right after a job is posted to it (dispatch 8 of the resumed run: epoch 2's batch 1 or 2)
+    const four = await train(4, { stopAfter: 4 });
+    const killed = await train(2, { resume: four.dir, kill: 8 });
+    assert.deepEqual([...four.losses, ...killed.losses], ref.losses, '4 workers, resumed with 2, one killed');
+    assert.deepEqual(killed.val, ref.val, '4 workers, resumed with 2, one killed');
     assert.ok(killed.stats.workerRestarts >= 1, 'a worker was replaced');
-    assert.ok(killed.stats.retried >= 1, 'its job was sent again');
-    assert.deepEqual(killed.losses, ref.losses, 'killed worker');
-    assert.deepEqual(killed.val, ref.val, 'killed worker');
+    assert.ok(killed.stats.retried >= 1, 'its jobs were sent again');
     assert.equal(tf.memory().numTensors, before);
   });
 
