@@ -39,10 +39,12 @@ export async function baselineFirstLosses(work: string, steps: number): Promise<
   });
   const tm = await buildTrainableModel(config);
   const losses: number[] = [];
-  const trainer = new Trainer(config, tm, dbDataSource(config, tm.model.processor), { quiet: true, stopAfterSteps: steps, onStep: (s) => losses.push(s.loss) });
+  const data = dbDataSource(config, tm.model.processor);
+  const trainer = new Trainer(config, tm, data, { quiet: true, stopAfterSteps: steps, onStep: (s) => losses.push(s.loss) });
   try {
     await trainer.train();
   } finally {
+    await data.close();
     trainer.dispose();
     tm.dispose();
     rmSync(ck, { recursive: true, force: true });

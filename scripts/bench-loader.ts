@@ -1,48 +1,56 @@
 /**
- * Benchmark (not a test): training input throughput of training/data/loader.ts on this machine —
- * P×K batches of prepared reference crops: decode (sharp) → augment (medium by default) →
- * CLIP processor (resize shortest edge 224, centre crop, normalise) → [B,3,224,224].
- * Builds a small synth dataset and prepares it first (not timed).
+ * Benchmark (not a test): worker scaling of the training input pipeline, side by side in one run.
+ * Runs `logolab bench loader` (src/cli/commands/bench/loader.ts) for each worker count in turn,
+ * round-robin for --reps rounds (so a shared machine's load changes hit every count alike), and
+ * prints the median images/s per count, its ratio to the first count, and the load average.
+ * Without --data it synthesizes and prepares a small set first (not timed).
  *
- *   npx tsx scripts/bench-loader.ts [--batches 6] [--p 8] [--k 4] [--strength medium] [--concurrency 4] [--prefetch 2] [--workers 2]
+ *   npx tsx scripts/bench-loader.ts [--data <prepared dir>] [--workers 0,1,2] [--reps 3] [--seconds 10]
+ *     [--augmentation medium] [--image-size 224] [--json out.json]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesize } from '../src/data/synth/writer.js';
 import { prepareDataset } from '../src/data/prepare.js';
-import { openDataDb } from '../src/data/db.js';
-import { splitData } from '../src/data/splits.js';
-import { defaultPreprocessorConfig, imageProcessorFromConfig } from '../src/preprocess/processors.js';
+import { writeJsonAtomic } from '../src/io/atomic.js';
 import type { AugmentStrength } from '../src/preprocess/augment.js';
-import { PxKSampler } from '../training/data/sampler.js';
-import { BatchLoader } from '../training/data/loader.js';
+import { benchLoader, type LoaderBenchResult } from '../src/cli/commands/bench/loader.js';
 
 const arg = (n: string, d: string) => {
   const i = process.argv.indexOf(`--${n}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : d;
 };
-const root = mkdtempSync(join(tmpdir(), 'logolab-bench-loader-'));
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)]!;
+
+let root: string | null = null;
+let data = arg('data', '');
 try {
-  await synthesize({ out: join(root, 'ds'), brands: 12, seed: 1, imagesPerBrand: 6, quiet: true });
-  await prepareDataset({ dataset: join(root, 'ds'), out: join(root, 'data'), quiet: true });
-  const db = openDataDb(join(root, 'data'));
-  const sp = splitData(db.logoToImages(), { level: 'image', train: 1, val: 0, test: 0, seed: 1 });
-  db.close();
-  const P = Number(arg('p', '8')), K = Number(arg('k', '4')), N = Number(arg('batches', '6'));
-  const sampler = new PxKSampler(sp.train, sp.labelOf, { logosPerBatch: P, samplesPerLogo: K, batchesPerEpoch: N, seed: 1 });
-  const processor = imageProcessorFromConfig(defaultPreprocessorConfig('clip', 224));
-  const W = Number(arg('workers', '2'));
-  for (const [conc, workers] of [[1, 0], [Number(arg('concurrency', '4')), 0], [Math.max(4, 2 * W), W]] as const) {
-    const loader = new BatchLoader(sampler, { processor, augment: arg('strength', 'medium') as AugmentStrength, seed: 1, concurrency: conc, workers, prefetch: Number(arg('prefetch', '2')) });
-    if (workers) await loader.loadBatch(1, 0); // start-up (tsx compile in each worker) not timed
-    const t0 = performance.now();
-    let imgs = 0;
-    for await (const b of loader.epoch(0)) imgs += b.labels.length;
-    const s = (performance.now() - t0) / 1000;
-    await loader.close();
-    console.log(`loader P=${P} K=${K} (B=${P * K}) ${arg('strength', 'medium')} → CLIP 224, concurrency ${conc}, workers ${workers}: ${imgs} images in ${s.toFixed(2)} s = ${(imgs / s).toFixed(1)} images/s`);
+  if (!data) {
+    root = mkdtempSync(join(tmpdir(), 'logolab-bench-loader-'));
+    await synthesize({ out: join(root, 'ds'), brands: 16, seed: 1, imagesPerBrand: 12, quiet: true });
+    await prepareDataset({ dataset: join(root, 'ds'), out: join(root, 'data'), quiet: true });
+    data = join(root, 'data');
   }
+  const counts = arg('workers', '1,2').split(',').map(Number);
+  const reps = Number(arg('reps', '3'));
+  const load0 = loadavg();
+  const runs: LoaderBenchResult[] = [];
+  for (let r = 0; r < reps; r++) {
+    for (const workers of counts) {
+      const res = await benchLoader({ data, workers, imageSize: Number(arg('image-size', '224')), augmentation: arg('augmentation', 'medium') as AugmentStrength, seconds: Number(arg('seconds', '10')) });
+      process.stderr.write(`round ${r + 1}/${reps}, ${workers} workers: ${res.images_per_s} images/s, ${res.images_per_cpu_s} images per CPU-s (load ${res.loadavg.join(' ')})\n`);
+      runs.push(res);
+    }
+  }
+  const of = (w: number) => runs.filter((x) => x.workers === w);
+  const rows = counts.map((w) => ({ workers: w, images_per_s: median(of(w).map((x) => x.images_per_s)), images_per_cpu_s: median(of(w).map((x) => x.images_per_cpu_s)), runs: of(w).map((x) => x.images_per_s) }));
+  const base = rows[0]!.images_per_s;
+  const summary = { load_average_before: load0.map((v) => +v.toFixed(2)), load_average_after: loadavg().map((v) => +v.toFixed(2)), cores: runs[0]!.cores, rows: rows.map((r) => ({ ...r, ratio: +(r.images_per_s / base).toFixed(2) })) };
+  console.log(`| workers | images/s (median of ${reps}) | ratio to ${counts[0]} | images per CPU-s | runs (images/s) |\n|---|---|---|---|---|`);
+  for (const r of summary.rows) console.log(`| ${r.workers} | ${r.images_per_s.toFixed(1)} | ${r.ratio.toFixed(2)}× | ${r.images_per_cpu_s.toFixed(1)} | ${r.runs.join(', ')} |`);
+  console.log(`load average ${summary.load_average_before.join(' ')} → ${summary.load_average_after.join(' ')} on ${summary.cores} cores`);
+  if (process.argv.includes('--json')) writeJsonAtomic(arg('json', 'bench-loader.json'), { ...summary, runs });
 } finally {
-  rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true });
 }

@@ -31,6 +31,10 @@ export interface EpochRecord {
   lr: number;
   images_per_s: number;
   seconds: number;
+  /** share of the epoch's training time spent waiting for batches, loader start-up excluded (absent in older checkpoints) */
+  data_wait_fraction?: number;
+  /** the process's first batch, in the epoch where it fell: worker start-up with nothing prefetched yet */
+  loader_startup_s?: number;
   /** validation metrics (absent when this epoch was not evaluated) */
   val?: Record<string, number>;
   nonfinite_steps: number;

@@ -38,6 +38,8 @@ export interface TrainingConfig {
   samples_per_logo: number;
   gradient_accumulation_steps: number;
   num_workers: number;
+  /** (ours) batches the loader builds ahead of the trainer */
+  prefetch_batches: number;
   // Model architecture
   lora_r: number;
   lora_alpha: number;
@@ -130,7 +132,8 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
   logos_per_batch: { kind: 'int', default: 32, min: 1, help: 'P: brands per micro-batch' },
   samples_per_logo: { kind: 'int', default: 4, min: 1, help: 'K: images per brand per micro-batch' },
   gradient_accumulation_steps: { kind: 'int', default: 8, min: 1, help: 'micro-batches per optimizer step' },
-  num_workers: { kind: 'int', default: 4, min: 0, help: 'accepted for the reference configs; images are decoded in order (sharp uses its own threads)' },
+  num_workers: { kind: 'int', default: 4, min: 0, help: 'loader worker threads (decode + augment + preprocess); 0 = on the training thread. Same pixels either way' },
+  prefetch_batches: { kind: 'int', default: 2, min: 1, help: 'micro-batches the loader builds ahead of the trainer' },
   lora_r: { kind: 'int', default: 16, min: 0, help: 'LoRA rank (0 = no LoRA: train unfrozen weights)' },
   lora_alpha: { kind: 'float', default: 32, gt: 0, help: 'LoRA scaling numerator' },
   lora_dropout: { kind: 'float', default: 0.1, min: 0, max: 0.99, help: 'dropout on LoRA inputs' },

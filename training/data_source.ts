@@ -1,9 +1,13 @@
 /**
  * The trainer's DataSource over a prepared data folder (src/data/db.ts): reference crops grouped by
  * logo → split (src/data/splits.ts, logo- or image-level) → P×K batches (training/data/sampler.ts)
- * → decode → augment (train only) → the model's image processor → pixel_values.
+ * → BatchLoader (training/data/loader.ts: decode → augment (train only) → the model's image
+ * processor → pixel_values, in `num_workers` worker threads, `prefetch_batches` batches ahead).
  * Deterministic in (seed, epoch, batch index): batch content from the sampler's per-batch
- * generator, augmentation from a generator seeded by (seed, epoch, index, slot).
+ * generator, augmentation from a generator keyed `aug:seed:epoch:index:slot` — the same pixels
+ * whatever num_workers is (0 = everything on this thread), and the same as before the loader
+ * existed, so recorded losses (models/logolab-tiny-clip/first_losses.json) reproduce.
+ * A corrupt crop is replaced by another crop of its logo (deterministically) and counted.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, statSync } from 'node:fs';
@@ -11,12 +15,11 @@ import { dirname } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { openDataDb, type ReferenceCrop } from '../src/data/db.js';
 import { splitData } from '../src/data/splits.js';
-import { augmentImage } from '../src/preprocess/augment.js';
-import { decodeImage } from '../src/preprocess/image.js';
 import type { ImageProcessor } from '../src/models/vision/index.js';
-import { makeRng } from '../src/util/rng.js';
 import type { TrainingConfig } from './config.js';
-import { PxKSampler, type PxKBatch } from './data/sampler.js';
+import { BatchLoader, type BatchSampler, type LoadedBatch, type LoaderStats } from './data/loader.js';
+import { PxKSampler } from './data/sampler.js';
+import type { PoolEvent } from './data/worker-pool.js';
 import type { Batch, DataSource } from './trainer.js';
 
 /** db_path may name the database file (as the reference's configs do) or its data folder. */
@@ -25,7 +28,51 @@ export function dataDirOf(dbPath: string): string {
   return statSync(dbPath).isDirectory() ? dbPath : dirname(dbPath);
 }
 
-export function dbDataSource(c: TrainingConfig, processor: ImageProcessor): DataSource & { info: string } {
+export interface DbDataSource extends DataSource {
+  info: string;
+  /**
+   * Over the batches handed out so far (train + validation; not read-ahead, so the counts do not
+   * depend on timing): images, distinct unreadable crops, refilled slots; and the pool's worker
+   * restarts and re-sent jobs.
+   */
+  stats(): LoaderStats & { workerRestarts: number; retried: number };
+  /** stops the loader workers */
+  close(): Promise<void>;
+}
+
+export interface DbDataSourceOptions {
+  /** worker-pool observer (diagnostics, tests) */
+  onPoolEvent?: (e: PoolEvent) => void;
+  /** unreadable-file and worker-restart warnings (default: log('warn')) */
+  onWarn?: (msg: string) => void;
+}
+
+/** Validation batches: a fixed list cut in chunks, the same every epoch. */
+class FixedBatches implements BatchSampler<ReferenceCrop> {
+  private readonly byLogo = new Map<string, ReferenceCrop[]>();
+  constructor(
+    private readonly items: { crop: ReferenceCrop; label: number }[],
+    private readonly per: number,
+  ) {
+    for (const { crop } of items) {
+      const a = this.byLogo.get(crop.logoName);
+      if (a) a.push(crop);
+      else this.byLogo.set(crop.logoName, [crop]);
+    }
+  }
+  get length(): number {
+    return Math.ceil(this.items.length / this.per);
+  }
+  batch(_epoch: number, index: number) {
+    const part = this.items.slice(index * this.per, (index + 1) * this.per);
+    return { items: part.map((v) => v.crop), labels: Int32Array.from(part.map((v) => v.label)), logos: part.map((v) => v.crop.logoName) };
+  }
+  itemsOfLogo(logo: string): readonly ReferenceCrop[] {
+    return this.byLogo.get(logo) ?? [];
+  }
+}
+
+export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts: DbDataSourceOptions = {}): DbDataSource {
   const db = openDataDb(dataDirOf(c.db_path));
   let crops: ReferenceCrop[];
   try {
@@ -48,33 +95,42 @@ export function dbDataSource(c: TrainingConfig, processor: ImageProcessor): Data
   const valItems: { crop: ReferenceCrop; label: number }[] = [];
   for (const [logo, items] of splits.val) for (const it of items) valItems.push({ crop: it, label: splits.labelOf.get(logo)! });
   valItems.splice(c.val_batches * per);
-  const numVal = Math.ceil(valItems.length / per);
-  const { height, width } = processor.outputSize;
-  const strength = c.use_augmentation ? c.augmentation_strength : 'none';
+  const val = new FixedBatches(valItems, per);
+  const numVal = val.length;
 
-  const load = async (items: ReferenceCrop[], labels: Int32Array, augment: { epoch: number; index: number } | null): Promise<Batch> => {
-    const n = items.length;
-    const data = new Float32Array(n * 3 * height * width);
-    for (let j = 0; j < n; j++) {
-      const cr = items[j]!;
-      let img = await decodeImage(cr.path, cr.file);
-      if (augment && strength !== 'none') img = augmentImage(img, strength, makeRng(`aug:${c.seed}:${augment.epoch}:${augment.index}:${j}`));
-      data.set(processor.process(img), j * 3 * height * width);
-    }
-    return { pixels: tf.tensor4d(data, [n, 3, height, width]), labels, ids: items.map((it) => String(it.id)) };
+  // one pool for both loaders, so num_workers is the number of threads
+  const pool = c.num_workers > 0 ? BatchLoader.makePool(c.num_workers, processor, { onPoolEvent: opts.onPoolEvent, onWarn: opts.onWarn }) : null;
+  const common = { pathOf: (cr: ReferenceCrop) => cr.path, processor, seed: c.seed, prefetch: c.prefetch_batches, ...(pool ? { pool } : {}), ...(opts.onWarn ? { onWarn: opts.onWarn } : {}) };
+  const trainLoader = new BatchLoader(train, {
+    ...common,
+    augment: c.use_augmentation ? c.augmentation_strength : 'none',
+    // the key data_source.ts used before the loader (refills, which it did not have, get their own)
+    augmentKey: (e, b, s, a) => (a === 0 ? `aug:${c.seed}:${e}:${b}:${s}` : `aug:${c.seed}:${e}:${b}:${s}:refill${a}`),
+  });
+  const valLoader = new BatchLoader(val, { ...common, augment: 'none', wrapEpochs: false });
+  const delivered = { images: 0, refilled: 0, unreadable: new Set<string>() };
+  const toBatch = (b: LoadedBatch<ReferenceCrop>): Batch => {
+    delivered.images += b.labels.length;
+    delivered.refilled += b.refilled;
+    for (const u of b.unreadable) delivered.unreadable.add(u);
+    return { pixels: tf.tensor4d(b.pixels, b.shape), labels: b.labels, ids: b.items.map((it) => String(it.id)) };
   };
+
   const i = splits.info;
   return {
-    info: `data: ${i.splitLevel}-level split, train ${i.trainLogos} logos / ${i.trainImages} crops, val ${i.valLogos} / ${i.valImages}, test ${i.testLogos} / ${i.testImages}`,
-    trainBatch: (epoch, index) => {
-      const b: PxKBatch<ReferenceCrop> = train.batch(epoch, index);
-      return load(b.items, b.labels, { epoch, index });
-    },
+    info: `data: ${i.splitLevel}-level split, train ${i.trainLogos} logos / ${i.trainImages} crops, val ${i.valLogos} / ${i.valImages}, test ${i.testLogos} / ${i.testImages}; loader ${c.num_workers} worker${c.num_workers === 1 ? '' : 's'}, prefetch ${c.prefetch_batches}`,
+    trainBatch: async (epoch, index) => toBatch(await trainLoader.getBatch(epoch, index)),
     numValBatches: () => numVal,
-    valBatch: (index) => {
+    valBatch: async (index) => {
       if (index >= numVal) throw new LogolabError(`val batch ${index}: only ${numVal}`);
-      const part = valItems.slice(index * per, (index + 1) * per);
-      return load(part.map((v) => v.crop), Int32Array.from(part.map((v) => v.label)), null);
+      return toBatch(await valLoader.getBatch(0, index));
+    },
+    stats: () => ({
+      images: delivered.images, corruptFiles: delivered.unreadable.size, refilled: delivered.refilled, workerRestarts: pool?.stats.restarts ?? 0, retried: pool?.stats.retried ?? 0,
+    }),
+    close: async () => {
+      await Promise.all([trainLoader.close(), valLoader.close()]);
+      await pool?.close();
     },
   };
 }

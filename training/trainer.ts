@@ -117,6 +117,12 @@ export class Trainer {
   private history: EpochRecord[] = [];
   private stopRequested: string | null = null;
   private warnedNoPairs = false;
+  /** ms this epoch's steps spent waiting for training batches (data_wait_fraction) */
+  private dataWaitMs = 0;
+  /** ms the first batch of this process took (loader start-up: workers booting, nothing prefetched); null until then */
+  private startupMs: number | null = null;
+  /** startupMs when it fell in the current epoch, else 0 */
+  private epochStartupMs = 0;
   private readonly gradFn: GradFn;
   private readonly dir: string;
 
@@ -201,6 +207,23 @@ export class Trainer {
     return { training: true, nextSeed: () => r.seed() };
   }
 
+  /**
+   * Training micro-batch `index` of the current epoch; the time spent waiting counts as data wait,
+   * except for the first batch of the process (loader start-up), which is reported on its own.
+   */
+  private async trainBatch(index: number): Promise<Batch> {
+    const t0 = performance.now();
+    try {
+      return await this.data.trainBatch(this.epoch, index);
+    } finally {
+      const ms = performance.now() - t0;
+      if (this.startupMs === null) {
+        this.startupMs = this.epochStartupMs = ms;
+        log('info', `first batch after ${(ms / 1000).toFixed(1)} s (loader start-up; not counted in data_wait_fraction)`);
+      } else this.dataWaitMs += ms;
+    }
+  }
+
   /** One optimizer step over micro-batches [first, first + accum) of the current epoch. */
   private async step(): Promise<{ loss: number; gradNorm: number; skipped: boolean; images: number }> {
     const c = this.config;
@@ -213,7 +236,7 @@ export class Trainer {
       if (c.contrastive_batch === 'cached') {
         const batches: Batch[] = [];
         try {
-          for (let k = 0; k < accum; k++) batches.push(await this.data.trainBatch(this.epoch, this.batchInEpoch + k));
+          for (let k = 0; k < accum; k++) batches.push(await this.trainBatch(this.batchInEpoch + k));
           const all = tf.concat(batches.map((b) => b.pixels), 0) as tf.Tensor4D;
           const labels = Int32Array.from(batches.flatMap((b) => Array.from(b.labels)));
           images = labels.length;
@@ -236,7 +259,7 @@ export class Trainer {
         }
       } else {
         for (let k = 0; k < accum; k++) {
-          const b = await this.data.trainBatch(this.epoch, this.batchInEpoch + k);
+          const b = await this.trainBatch(this.batchInEpoch + k);
           try {
             const seed = this.rng.seed();
             const r = this.gradFn(this.tm.model, this.params, b.pixels, (e) => this.loss(e, b.labels), this.ctxFrom(seed));
@@ -351,6 +374,8 @@ export class Trainer {
     try {
       epochs: while (this.epoch < c.max_epochs) {
         const epochStart = Date.now();
+        this.dataWaitMs = 0;
+        this.epochStartupMs = 0;
         let epochImages = 0;
         const firstStep = this.batchInEpoch / c.gradient_accumulation_steps;
         const bar = new Progress({ label: `epoch ${this.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
@@ -384,7 +409,7 @@ export class Trainer {
             );
           }
           const el = (Date.now() - epochStart) / 1000;
-          bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s`);
+          bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s | data wait ${((100 * this.dataWaitMs) / Math.max(el * 1000 - this.epochStartupMs, 1e-6)).toFixed(0)}%`);
           if (this.globalStep % c.log_every_n_steps === 0) this.logLine(`step ${this.globalStep} epoch ${this.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
         }
         const seconds = (Date.now() - epochStart) / 1000;
@@ -395,6 +420,10 @@ export class Trainer {
           lr: lastLr,
           images_per_s: epochImages / Math.max(seconds, 1e-9),
           seconds,
+          // share of this epoch's training time (this process's part of it, after a resume) spent
+          // waiting for batches, loader start-up excluded (reported as loader_startup_s)
+          data_wait_fraction: Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)),
+          ...(this.epochStartupMs ? { loader_startup_s: this.epochStartupMs / 1000 } : {}),
           nonfinite_steps: this.nonfinite,
         };
         let improved = false;
@@ -418,13 +447,18 @@ export class Trainer {
         this.batchInEpoch = 0;
         this.epochLossSum = 0;
         this.epochLossCount = 0;
-        const summary = `epoch ${rec.epoch}/${c.max_epochs}: train_loss ${rec.train_loss === null ? 'n/a' : rec.train_loss.toFixed(4)}, ${rec.images_per_s.toFixed(1)} img/s, ${formatDuration(seconds)}${
+        const summary = `epoch ${rec.epoch}/${c.max_epochs}: train_loss ${rec.train_loss === null ? 'n/a' : rec.train_loss.toFixed(4)}, ${rec.images_per_s.toFixed(1)} img/s, data wait ${(100 * rec.data_wait_fraction!).toFixed(1)}%, ${formatDuration(seconds)}${
           rec.val
             ? ` | val loss ${rec.val.loss!.toFixed(4)} pos ${rec.val.mean_pos_sim!.toFixed(3)} neg ${rec.val.mean_neg_sim!.toFixed(3)} separation ${rec.val.separation!.toFixed(4)} R@1 ${rec.val.recall_at_1!.toFixed(3)} P@1 ${rec.val.precision_at_1!.toFixed(3)} MAP@R ${rec.val.map_at_r!.toFixed(3)}${improved ? ' (best)' : ''}`
             : ''
         }`;
         log('info', summary);
         this.logLine(summary);
+        if (rec.data_wait_fraction! > 0.1) {
+          const hint = `epoch ${rec.epoch}: input-bound (${(100 * rec.data_wait_fraction!).toFixed(0)}% of the time waiting for data): raise num_workers (now ${c.num_workers})`;
+          log('warn', hint);
+          this.logLine(hint);
+        }
         if (improved) this.save('best', 'best');
         if (rec.epoch % c.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
         lastPath = this.save('last', 'epoch');

@@ -3,33 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import sharp from 'sharp';
 import { ROOT, tmpDir } from '../helpers.js';
-import { DataDbWriter } from '../../src/data/db.js';
-import { makeRng } from '../../src/util/rng.js';
 import { loadCheckpoint } from '../../training/checkpoint.js';
-
-/** A prepared data dir with `brands` brands × `per` crops (brand colour pattern + noise, 24×24 PNG). */
-async function makeDataDir(brands: number, per: number): Promise<string> {
-  const dir = tmpDir('logolab-train-data-');
-  const w = DataDbWriter.open(dir);
-  const rng = makeRng(1);
-  for (let b = 0; b < brands; b++) {
-    const base = [rng.int(256), rng.int(256), rng.int(256)];
-    for (let i = 0; i < per; i++) {
-      const px = Buffer.alloc(24 * 24 * 3);
-      for (let k = 0; k < px.length; k++) px[k] = Math.max(0, Math.min(255, base[k % 3]! + (k % 7) * 10 * (b % 3) + Math.round(20 * rng.normal())));
-      const crop = `Cat/brand${b}/img${i}_0.png`;
-      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } }).png().toFile(join(dir, 'reference_logos', crop.replace(/\//g, '__')));
-      w.recordSource(`src/brand${b}/img${i}`, {
-        filename: `Cat/brand${b}/img${i}.png`, source: `src/brand${b}/img${i}`, width: 24, height: 24, converted: null,
-        objects: [{ objectIndex: 0, logoName: `brand${b}`, category: 'Cat', box: [0, 0, 24, 24], clipped: false, cropFile: crop.replace(/\//g, '__'), cropWidth: 24, cropHeight: 24 }],
-      }, []);
-    }
-  }
-  w.close();
-  return dir;
-}
+import { makeDataDir } from './prepared-data.js';
 
 function run(args: string[], onStderr?: (s: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
@@ -81,6 +57,7 @@ describe('`logolab train` / `logolab export` on a prepared data dir', () => {
     const hist = JSON.parse(readFileSync(join(work, 'ck', 'training_history.json'), 'utf8'));
     assert.equal(hist.length, 2);
     assert.ok(typeof hist[1].val.separation === 'number' && typeof hist[1].val.map_at_r === 'number');
+    assert.ok(hist.every((h: { data_wait_fraction: number }) => h.data_wait_fraction >= 0 && h.data_wait_fraction <= 1), 'data_wait_fraction per epoch');
   });
 });
 

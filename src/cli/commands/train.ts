@@ -13,7 +13,7 @@ import { CONFIG_FIELDS, CONFIG_KEYS, applyOverrides, defaultConfig, loadConfigFi
 import { loadCheckpoint } from '../../../training/checkpoint.js';
 import { buildTrainableModel } from '../../../training/model.js';
 import { Trainer } from '../../../training/trainer.js';
-import { dbDataSource } from '../../../training/data_source.js';
+import { dbDataSource, type DbDataSource } from '../../../training/data_source.js';
 import { exportCheckpoint, exportGuard } from '../../../training/export.js';
 import { verifyBaseModel } from '../../../training/provenance.js';
 import { absolutePaths, RELOCATED, resumePaths } from '../../../training/run-paths.js';
@@ -62,9 +62,10 @@ export const command: CommandModule = {
     if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, cfg.base_model));
     const tm = await buildTrainableModel(cfg);
     let trainer: Trainer | null = null;
+    let data: DbDataSource | null = null;
     try {
       if (ck) verifyBaseModel(ck.state.model, tm.description, resume!);
-      const data = dbDataSource(cfg, tm.model.processor);
+      data = dbDataSource(cfg, tm.model.processor);
       log('info', data.info);
       // use_gradient_checkpointing → per-block recomputation (training/recompute.ts)
       trainer = new Trainer(cfg, tm, data, { handleSignals: true, gradFn: cfg.use_gradient_checkpointing ? recomputeGradFn : undefined });
@@ -73,6 +74,8 @@ export const command: CommandModule = {
         log('info', `resumed from ${resume}: epoch ${ck.state.epoch + 1}, step ${ck.state.global_step}`);
       }
       const res = await trainer.train();
+      const ds = data.stats();
+      if (ds.corruptFiles || ds.workerRestarts) log('warn', `data: ${ds.corruptFiles} unreadable crops replaced in ${ds.refilled} batch slots; ${ds.workerRestarts} loader workers restarted (${ds.retried} images re-sent)`);
       process.stdout.write(JSON.stringify({ status: res.status, epochs: res.epochs, steps: res.steps, best_separation: res.best_separation, best_metric: res.best_metric, best_score: res.best_score, best_epoch: res.best_epoch, last_checkpoint: res.last_checkpoint, best_checkpoint: res.best_checkpoint, seconds: +res.seconds.toFixed(1) }, null, 2) + '\n');
       if (res.status === 'interrupted') {
         process.exitCode = trainer.signal === 'SIGTERM' ? 143 : 130;
@@ -84,6 +87,7 @@ export const command: CommandModule = {
         log('info', `exported ${src} → ${e.dir} (${e.format}${e.merged ? ', LoRA merged' : ''})`);
       }
     } finally {
+      await data?.close(); // loader workers: on every exit path (error, SIGINT/SIGTERM, done)
       trainer?.dispose();
       tm.dispose();
     }

@@ -34,7 +34,7 @@ test('loader: [B,3,H,W] batches, labels match, corrupt file skipped + counted + 
   const { m, labelOf } = await dataset();
   const sampler = new PxKSampler(m, labelOf, { logosPerBatch: 4, samplesPerLogo: 3, batchesPerEpoch: 6, seed: 1 });
   const warnings: string[] = [];
-  const loader = new BatchLoader(sampler, { processor, augment: 'none', seed: 2, prefetch: 2, concurrency: 3, onWarn: (w) => warnings.push(w) });
+  const loader = new BatchLoader(sampler, { processor, augment: 'none', seed: 2, prefetch: 2, concurrency: 3, wrapEpochs: false, onWarn: (w) => warnings.push(w) });
   const corrupt = m.get('red')![1]!;
   const expected = new Map<string, Float32Array>();
   for (const files of m.values()) for (const f of files) if (f !== corrupt) expected.set(f, processor.process(await decodeImage(f)));
@@ -101,6 +101,8 @@ test('loader: object items via pathOf; getBatch(epoch, index) with read-ahead eq
     assert.deepEqual(x.paths, x.items.map((o) => o.path));
     assert.ok(x.items.every((o, s) => o.id.startsWith(x.logos[s]!)));
   }
+  // read-ahead past the epoch's last batch loads the next epoch's first ones
+  assert.deepEqual((await a.getBatch(3, 0)).pixels, (await b.loadBatch(3, 0)).pixels);
   assert.throws(() => a.getBatch(0, 5), /batch index 5 outside 0..4/);
   const plain = new BatchLoader(new PxKSampler(objs, labelOf, { logosPerBatch: 2, samplesPerLogo: 2, batchesPerEpoch: 1, seed: 4 }), { processor, augment: 'none', seed: 3, onWarn: () => {} });
   await assert.rejects(plain.loadBatch(0, 0), /pass pathOf/);
@@ -109,7 +111,7 @@ test('loader: object items via pathOf; getBatch(epoch, index) with read-ahead eq
 test('loader: worker threads give identical pixels (augmented), same corrupt handling', async () => {
   const { m, labelOf } = await dataset();
   const mk = (workers: number) =>
-    new BatchLoader(new PxKSampler(m, labelOf, { logosPerBatch: 3, samplesPerLogo: 3, batchesPerEpoch: 3, seed: 8 }), { processor, augment: 'strong', seed: 6, workers, onWarn: () => {} });
+    new BatchLoader(new PxKSampler(m, labelOf, { logosPerBatch: 3, samplesPerLogo: 3, batchesPerEpoch: 3, seed: 8 }), { processor, augment: 'strong', seed: 6, workers, wrapEpochs: false, onWarn: () => {} });
   const inproc = mk(0);
   const pooled = mk(2);
   try {
