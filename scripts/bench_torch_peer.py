@@ -89,11 +89,26 @@ class ViT(nn.Module):
         return self.proj(self.post(x[:, 0]))
 
 
+def sgemm(a):
+    """GFLOP/s of torch.mm on the ViT-L MLP shape [257·batch, 1024]·[1024, 4096] (bench-native.ts's sgemm limit)."""
+    m, k, n = 257 * a.batch, 1024, 4096
+    x, w = torch.randn(m, k), torch.randn(k, n)
+    torch.mm(x, w)
+    times = []
+    t_start = time.perf_counter()
+    while len(times) < max(a.reps, 3) and (not times or time.perf_counter() - t_start < a.budget):
+        t0 = time.perf_counter()
+        torch.mm(x, w)
+        times.append(time.perf_counter() - t0)
+    s = sorted(times)[len(times) // 2]
+    print(json.dumps({"gflops": 2 * m * n * k / s / 1e9, "shape": [m, k, n], "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="tiny", choices=sorted(PRESETS))
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--mode", default="infer", choices=["infer", "train"])
+    ap.add_argument("--mode", default="infer", choices=["infer", "train", "sgemm"])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--budget", type=float, default=60.0, help="stop adding reps after this many seconds")
     ap.add_argument("--threads", type=int, default=2)
@@ -105,6 +120,8 @@ def main():
     torch.manual_seed(0)
     image, patch, d, layers, heads, mlp, proj = PRESETS[a.model]
     layers = a.layers or layers
+    if a.mode == "sgemm":
+        return sgemm(a)
     if a.impl == "torchvision":
         if a.mode != "infer":
             ap.error("--impl torchvision is the inference peer (--mode infer)")

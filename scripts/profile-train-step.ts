@@ -23,6 +23,7 @@ import { initBackend } from '../src/backend/index.js';
 import { buildVisionModel } from '../src/models/vision/index.js';
 import { lossAndGrads } from '../training/recompute.js';
 import { variableGrads } from '../training/backprop.js';
+import { currentLiveBytes, trackLiveBytes } from './memory-probe.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -49,25 +50,9 @@ if (a.malloc === 'glibc') process.env.LOGOLAB_MALLOC_TUNE = '0';
 await initBackend(a.backend!, { quiet: true });
 const { ADDON_PATH } = await import('../src/backend/native.js');
 const addon = (await import('node:module')).createRequire(import.meta.url)(ADDON_PATH) as { mallocInfo(): Record<string, number> };
-// bytes of live backend buffers (tf.memory().numBytes counts a buffer once per tensor sharing it:
-// reshapes, clones kept for the gradient): the cpu backend's data store, tracked on set/delete
-const store = (tf.backend() as unknown as { data: { set(id: object, v: { values?: { byteLength?: number } }): void; delete(id: object): boolean } }).data;
-const live = new Map<object, number>();
-let liveBytes = 0;
-const origSet = store.set.bind(store), origDelete = store.delete.bind(store);
-store.set = (id, v) => {
-  liveBytes -= live.get(id) ?? 0;
-  const n = v.values?.byteLength ?? 0;
-  live.set(id, n);
-  liveBytes += n;
-  origSet(id, v);
-};
-store.delete = (id) => {
-  liveBytes -= live.get(id) ?? 0;
-  live.delete(id);
-  return origDelete(id);
-};
-const uniqueBytes = () => liveBytes;
+// bytes of live backend buffers (tf.memory().numBytes counts shared buffers once per tensor)
+trackLiveBytes();
+const uniqueBytes = currentLiveBytes;
 
 const conf = { ...MODELS[a.model!]! };
 if (a.layers) conf.num_hidden_layers = Number(a.layers);

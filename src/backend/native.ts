@@ -37,7 +37,7 @@
  * batched products), so `auto` picks cpu+native over wasm when the addon loads.
  *
  * Threads: LOGOLAB_THREADS, else OPENBLAS_NUM_THREADS, else all cores. LOGOLAB_NATIVE=0 disables.
- * Allocator: while the kernels are installed, glibc serves large buffers from its heap, reused after
+ * Allocator: once the kernels are installed, glibc serves large buffers from its heap, reused after
  * free, instead of one fresh mmap per tensor (measured on a ViT-L/14 LoRA step: 160k page faults
  * and ~19 % of its CPU time; native/src/memory.cc). LOGOLAB_MALLOC_TUNE=0 keeps glibc's defaults.
  */
@@ -760,6 +760,11 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
 /** Sets the BLAS thread count (also used by benchmarks). */
 export function setNativeThreads(n: number): void {
   load()?.setThreads(n);
+}
+
+/** glibc malloc statistics of the process (bytes; null without the addon): heap, in use, free, mmapped. */
+export function nativeMallocInfo(): { heap: number; inUse: number; free: number; mmapped: number } | null {
+  return load()?.mallocInfo() ?? null;
 }
 
 /** Whether batched small matmuls are split over threads (default on; benchmarks compare). */
