@@ -93,6 +93,19 @@ test('backprop: an error in f leaves the engine usable; inside another tape it d
       })(v);
       assert.ok(Math.abs(second.dataSync()[0]! - 18) < 1e-4);
       second.dispose();
+      // a gradient taken inside f sees the whole tape (same result as tfjs's own)
+      const c = tf.scalar(3);
+      const f = () => {
+        const w = tf.mul(v, 2);
+        const dw = tf.grad((u: tf.Tensor) => tf.square(tf.mul(u, c)))(w); // 2·c²·w
+        return tf.mul(v, dw) as tf.Scalar;
+      };
+      const inner = gradients(f, [v]);
+      const ref = tf.engine().gradients(f, [v], undefined, true);
+      assert.equal(inner.value.dataSync()[0], 36 * 9);
+      assert.equal(inner.grads[0]!.dataSync()[0], ref.grads[0]!.dataSync()[0]);
+      tf.dispose([ref.value, ref.grads[0]!]);
+      tf.dispose([c, inner.value, inner.grads[0]!]);
     });
   } finally {
     v.dispose();
