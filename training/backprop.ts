@@ -138,14 +138,15 @@ export function gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, s
   const add = eng.addTapeNode;
   let skipped = 0;
   const recording: AddTapeNode = function (this: unknown, kernelName, inputs, outputs, gradientsFunc, saved, attrs) {
+    const dependent = Object.values(inputs).some((t) => t != null && fromX.has(t.id));
+    if (dependent) for (const o of outputs) fromX.add(o.id);
     // a gradient taken inside f (another tape level) needs the whole tape: record as tfjs does
     if (eng.state.gradientDepth !== 1) return add.call(this, kernelName, inputs, outputs, gradientsFunc, saved, attrs);
-    if (!Object.values(inputs).some((t) => t != null && fromX.has(t.id))) {
+    if (!dependent) {
       for (const t of saved ?? []) t.dispose();
       skipped++;
       return;
     }
-    for (const o of outputs) fromX.add(o.id);
     const shapeOnly = SHAPE_ONLY_GRADS.get(kernelName);
     if (shapeOnly && tf.getGradient(kernelName) === shapeOnly) for (const t of saved ?? []) t.dispose();
     add.call(this, kernelName, inputs, outputs, gradientsFunc, saved, attrs);
