@@ -57,16 +57,18 @@ async function runCell(cell: Cell): Promise<Result> {
   const native = await import('../src/backend/native.js');
   if (cell.backend === 'native' && native.nativeKernelsStatus().active.length === 0) throw new Error(`native kernels not active: ${native.nativeKernelsStatus().why}`);
   native.setNativeThreads(cell.threads);
-  const timeIt = (f: () => void): { s: number; reps: number } => {
+  const timeIt = (f: () => void): { s: number; cpu: number; reps: number } => {
     f(); // warm-up
-    const ts: number[] = [];
+    const ts: number[] = [], cs: number[] = [];
     const t0 = performance.now();
     while (ts.length < cell.reps && (ts.length === 0 || (performance.now() - t0) / 1000 < cell.budget)) {
-      const t = performance.now();
+      const t = performance.now(), c = process.cpuUsage();
       f();
       ts.push((performance.now() - t) / 1000);
+      const u = process.cpuUsage(c);
+      cs.push((u.user + u.system) / 1e6);
     }
-    return { s: ts.sort((a, b) => a - b)[ts.length >> 1]!, reps: ts.length };
+    return { s: ts.sort((a, b) => a - b)[ts.length >> 1]!, cpu: cs.sort((a, b) => a - b)[cs.length >> 1]!, reps: ts.length };
   };
   const rss = () => process.resourceUsage().maxRSS / 1024;
 
@@ -132,14 +134,14 @@ async function runCell(cell: Cell): Promise<Result> {
       tf.dispose([value, ...Object.values(grads)]);
     };
   }
-  const { s, reps } = timeIt(step);
-  if (cell.probe === false) return { images_per_s: B / s, seconds_per_batch: s, reps, peak_rss_mb: rss(), tensors_after: tf.memory().numTensors };
+  const { s, cpu, reps } = timeIt(step);
+  if (cell.probe === false) return { images_per_s: B / s, seconds_per_batch: s, cpu_seconds_per_batch: cpu, reps, peak_rss_mb: rss(), tensors_after: tf.memory().numTensors };
   // one more step, untimed, with the memory probe (weights = what is live before it)
   const before = { tf: tf.memory().numBytes, live: probe.currentLiveBytes() };
   const peaks = probe.measurePeaks(step);
   const mb = (x: number) => x / 2 ** 20;
   return {
-    images_per_s: B / s, seconds_per_batch: s, reps, peak_rss_mb: rss(), tensors_after: tf.memory().numTensors,
+    images_per_s: B / s, seconds_per_batch: s, cpu_seconds_per_batch: cpu, reps, peak_rss_mb: rss(), tensors_after: tf.memory().numTensors,
     weights_mb: mb(before.live), tf_peak_mb: mb(peaks.tfBytes), live_peak_mb: mb(peaks.liveBytes),
     tf_peak_mb_per_image: mb(peaks.tfBytes - before.tf) / B, live_peak_mb_per_image: mb(peaks.liveBytes - before.live) / B,
   };

@@ -1,7 +1,8 @@
 /**
  * Loss and gradients of the trainable variables for one batch of images.
  *
- * `lossAndGrads` is the plain path: one tape over the whole forward pass. With
+ * `lossAndGrads` is the plain path: one tape over the whole forward pass (backprop.ts: only what
+ * depends on the trainable variables is recorded, and freed as the backward pass goes). With
  * use_gradient_checkpointing the trainer passes a recomputing implementation instead (same
  * signature: see GradFn); both return gradients keyed by the trainer's parameter names.
  */

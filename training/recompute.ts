@@ -5,7 +5,7 @@
  *   forward:  run the stem and blocks WITHOUT a tape, keeping only each block's input [B, T, D];
  *   tail:     tape only the tail (pool → head → loss): dL/dh_L and the tail's variable gradients;
  *   backward: for each block from the top down, recompute it under its own tape with
- *             tf.engine().gradients(block(x_i), [x_i, ...its variables], dy = dL/dx_{i+1}),
+ *             gradients(block(x_i), [x_i, ...its variables], dy = dL/dx_{i+1}) (backprop.ts),
  *             which yields dL/dx_i and the block's variable gradients; then free that tape.
  * Peak memory is the kept inputs plus ONE block's activations instead of all of them. Blocks below
  * the lowest block with trainable variables are never recomputed (nothing there needs gradients).
@@ -53,7 +53,11 @@ function allVariables(g: BlockwiseGraph): tf.Variable[] {
   return [...seen];
 }
 
-/** One gradient tape over the whole graph (the reference path). */
+/**
+ * One gradient tape over the whole graph (the reference path). With backprop.ts the stem and the
+ * blocks without trainable variables are not recorded, so its memory is the adapted blocks' saved
+ * tensors (PyTorch's behaviour); recomputation trades a second forward pass of those for less.
+ */
 export function plainLossAndGrads(g: BlockwiseGraph, ctx: ForwardContext = INFERENCE): LossAndGrads {
   const vars = allVariables(g);
   if (!vars.length) throw new LogolabError('nothing to train: the model has no trainable variables');
