@@ -156,6 +156,8 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     }
   }
   if (cSz == 0) return nullptr;
+  // bias/activation pass: over rows on all threads after a (multi-threaded) sgemm, else inline
+  bool parEpilogue = false;
   auto one = [&](size_t i) {
     float *ci = c.p + i * cSz;
     if (K == 0) {
@@ -166,13 +168,19 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.0f,
                   ap, ta ? int(M) : int(K), bp, tb ? int(K) : int(N), 0.0f, ci, int(N));
     }
-    if (bias.p || act) epilogue(ci, M, N, bias.p, int(act), float(alpha));
+    if (!(bias.p || act)) return;
+    if (!parEpilogue) { epilogue(ci, M, N, bias.p, int(act), float(alpha)); return; }
+    const float *bp = bias.p; const int ac = int(act); const float al = float(alpha);
+    parallelFor(M, std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, N)), [=](int64_t r0, int64_t r1) { epilogue(ci + r0 * N, r1 - r0, N, bp, ac, al); });
   };
   // Many small products (attention: [B·H, T, dh]): OpenBLAS's own threading does not pay for one small
   // gemm, so the batch is split over threads, each running single-threaded sgemm.
   const double macs = double(M) * double(N) * double(K);
   if (batch >= 2 && macs < 16e6 && g_batchThreads) smallGemmsOverThreads(int64_t(batch), [&](int64_t i) { one(size_t(i)); });
-  else for (size_t i = 0; i < batch; i++) one(i);
+  else {
+    parEpilogue = true;
+    for (size_t i = 0; i < batch; i++) one(i);
+  }
   return nullptr;
 }
 
