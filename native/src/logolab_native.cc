@@ -30,19 +30,13 @@ bool g_batchThreads = true;
 // threads for the memory-bound kernels (= the BLAS thread count, set by setThreads)
 int g_threads = 1;
 
-// Runs f(begin, end) over [0, n) split into up to g_threads contiguous chunks of at least `grain`
-// items (the calling thread takes the first chunk). Small work stays on the calling thread.
+// Runs f(begin, end) over [0, n) on up to g_threads threads, in chunks of at least `grain` items
+// (about 4 per thread) handed out by the persistent pool of threadpool.cc; the calling thread works
+// too. Small work stays on the calling thread.
 template <class F> void parallelFor(int64_t n, int64_t grain, F f) {
   const int64_t w = std::min<int64_t>(g_threads, grain > 0 ? n / grain : n);
   if (w <= 1) { if (n > 0) f(int64_t(0), n); return; }
-  const int64_t chunk = (n + w - 1) / w;
-  std::vector<std::thread> ths;
-  for (int64_t i = 1; i < w; i++) {
-    const int64_t b = i * chunk, e = std::min(n, b + chunk);
-    if (b < e) ths.emplace_back([=] { f(b, e); });
-  }
-  f(int64_t(0), std::min(n, chunk));
-  for (auto &t : ths) t.join();
+  llk::parallelRun(n, std::max<int64_t>(grain, (n + 4 * w - 1) / (4 * w)), int(w), f);
 }
 constexpr int64_t GRAIN = 1 << 16;  // elements per thread below which splitting does not pay
 
@@ -115,18 +109,15 @@ void epilogue(float *c, int64_t M, int64_t N, const float *bias, int act, float 
   }
 }
 
-// Runs one(i) for i in [0, n), items interleaved over OpenBLAS's thread count, each thread calling
-// single-threaded sgemm (OpenBLAS's own threading does not pay for small gemms). Used by the
-// batched matmul and by attention's per-(batch, head) products.
+// Runs one(i) for i in [0, n), items handed out one at a time to OpenBLAS's thread count of pool
+// threads (threadpool.cc), each calling single-threaded sgemm (OpenBLAS's own threading does not
+// pay for small gemms). Used by the batched matmul and by attention's per-(batch, head) products.
 template <class F> void smallGemmsOverThreads(int64_t n, F one) {
   const int nt = openblas_get_num_threads();
   const int workers = int(std::min<int64_t>(nt, n));
   if (workers <= 1) { for (int64_t i = 0; i < n; i++) one(i); return; }
   openblas_set_num_threads(1);
-  std::vector<std::thread> ths;
-  for (int w = 1; w < workers; w++) ths.emplace_back([&, w] { for (int64_t i = w; i < n; i += workers) one(i); });
-  for (int64_t i = 0; i < n; i += workers) one(i);
-  for (auto &t : ths) t.join();
+  llk::parallelRun(n, 1, workers, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; i++) one(i); });
   openblas_set_num_threads(nt);
 }
 
