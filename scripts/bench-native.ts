@@ -3,8 +3,9 @@
  * and PyTorch (scripts/bench_torch_peer.py) in the same run. Every cell runs in its own child
  * process (clean heap, own peak RSS, backend chosen before tfjs warms up).
  *
- *   npx tsx scripts/bench-native.ts [--section matmul,e2e] [--models tiny,vit-l14] [--backends cpu,native,wasm,torch]
- *        [--modes infer,train] [--slow] [--tiny-batch 64] [--l14-batch 1] [--reps 3] [--budget 60] [--threads 2] [--format md|json] [--json out.json]
+ *   npx tsx scripts/bench-native.ts [--section matmul,e2e] [--models tiny,vit-l14] [--backends cpu,native,wasm,torch,torchvision]
+ *        [--modes infer,train] [--slow] [--tiny-batch 64] [--l14-batch 1] [--layers N] [--reps 3] [--rounds 1] [--budget 60] [--threads 2]
+ *        [--format md|json] [--json out.json]
  * (also as `logolab bench backends ...`)
  *
  * matmul: GFLOP/s on ViT-L shapes (B·257 tokens): the linear forward x·W, its two backward products
@@ -12,8 +13,19 @@
  *   at ~1 GFLOP/s, so it is measured on 64 rows (its GFLOP/s does not depend on M).
  * e2e: images/s of a CLIP-style ViT from buildVisionModel (random weights): inference (forward to
  *   image_embeds) and LoRA training (r=8 on q_proj, v_proj of the upper half, loss Σ embeds²,
- *   gradients of the adapters) — the same model and step as the PyTorch peer. Median of reps.
- * Results: a markdown table on stdout (ratio = logolab images/s ÷ PyTorch images/s), JSON with --json.
+ *   gradients of the adapters through training/backprop.ts, the trainer's path) — the same model
+ *   and step as the PyTorch peer. `torchvision` is the inference peer on PyTorch's fastest CPU path
+ *   (torchvision's VisionTransformer, same shapes). Median of reps. Per cell also: peak RSS, and
+ *   for logolab the peak of tf.memory().numBytes and of the live buffer bytes during one step,
+ *   above the weights, per image (what bounds the batch on a GPU). --layers N keeps the widths with
+ *   N layers (profiling on smaller shapes). --rounds N repeats each row's cells N times interleaved
+ *   (peer, logolab, peer, …) and reports the median images/s: a shared machine's load then hits
+ *   both sides alike.
+ *   The sgemm limit is measured in the same run (the larger of native sgemm and torch.mm on the MLP
+ *   shape [257·B, 1024]·[1024, 4096]); "% of sgemm" = the cell's GFLOP/s (analytic FLOPs per image,
+ *   see flopsPerImage) ÷ that limit.
+ * Results: a markdown table on stdout (ratio = logolab images/s ÷ PyTorch images/s: for inference
+ * the torchvision peer when it ran), JSON with --json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -24,8 +36,9 @@ import { loadavg } from 'node:os';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
 
-type BackendName = 'cpu' | 'native' | 'wasm' | 'torch';
-interface Cell { kind: 'matmul' | 'e2e'; backend: BackendName; model?: string; mode?: 'infer' | 'train'; batch?: number; reps: number; budget: number; threads: number }
+type BackendName = 'cpu' | 'native' | 'wasm' | 'torch' | 'torchvision';
+const PEERS: BackendName[] = ['torch', 'torchvision'];
+interface Cell { kind: 'matmul' | 'e2e' | 'sgemm'; backend: BackendName; model?: string; mode?: 'infer' | 'train'; batch?: number; layers?: number; reps: number; budget: number; threads: number; probe?: boolean }
 interface Result { [k: string]: unknown }
 
 // tiny: 64 px, patch 8, 4 layers × 128, MLP 512 (the issue's tiny ViT)
@@ -44,18 +57,28 @@ async function runCell(cell: Cell): Promise<Result> {
   const native = await import('../src/backend/native.js');
   if (cell.backend === 'native' && native.nativeKernelsStatus().active.length === 0) throw new Error(`native kernels not active: ${native.nativeKernelsStatus().why}`);
   native.setNativeThreads(cell.threads);
-  const timeIt = (f: () => void): { s: number; reps: number } => {
+  const timeIt = (f: () => void): { s: number; cpu: number; reps: number } => {
     f(); // warm-up
-    const ts: number[] = [];
+    const ts: number[] = [], cs: number[] = [];
     const t0 = performance.now();
     while (ts.length < cell.reps && (ts.length === 0 || (performance.now() - t0) / 1000 < cell.budget)) {
-      const t = performance.now();
+      const t = performance.now(), c = process.cpuUsage();
       f();
       ts.push((performance.now() - t) / 1000);
+      const u = process.cpuUsage(c);
+      cs.push((u.user + u.system) / 1e6);
     }
-    return { s: ts.sort((a, b) => a - b)[ts.length >> 1]!, reps: ts.length };
+    return { s: ts.sort((a, b) => a - b)[ts.length >> 1]!, cpu: cs.sort((a, b) => a - b)[cs.length >> 1]!, reps: ts.length };
   };
   const rss = () => process.resourceUsage().maxRSS / 1024;
+
+  if (cell.kind === 'sgemm') {
+    const [m, k, n] = sgemmShape(cell.batch!);
+    const a = tf.randomNormal([m, k]), b = tf.randomNormal([k, n]);
+    const { s } = timeIt(() => tf.tidy(() => void tf.matMul(a, b).dataSync()));
+    tf.dispose([a, b]);
+    return { gflops: (2 * m * n * k) / s / 1e9, shape: [m, k, n] };
+  }
 
   if (cell.kind === 'matmul') {
     const rows = cell.backend === 'cpu' ? 64 : 257 * (cell.batch ?? 1);
@@ -85,7 +108,10 @@ async function runCell(cell: Cell): Promise<Result> {
   }
 
   const { buildVisionModel } = await import('../src/models/vision/index.js');
-  const model = buildVisionModel('clip', MODELS[cell.model!]! as never);
+  const { variableGrads } = await import('../training/backprop.js');
+  const probe = await import('./memory-probe.js');
+  probe.trackLiveBytes();
+  const model = buildVisionModel('clip', modelConfig(cell) as never);
   const S = model.config.image_size, B = cell.batch!;
   const px = tf.randomNormal([B, 3, S, S]) as import('@tensorflow/tfjs').Tensor4D;
   let step: () => void;
@@ -102,14 +128,52 @@ async function runCell(cell: Cell): Promise<Result> {
       }
     }
     step = () => {
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.forward(px, { training: true }).imageEmbeds)) as import('@tensorflow/tfjs').Scalar, vars);
+      const { value, grads } = variableGrads(() => tf.sum(tf.square(model.forward(px, { training: true }).imageEmbeds)) as import('@tensorflow/tfjs').Scalar, vars);
       value.dataSync();
       for (const g of Object.values(grads)) g.dataSync();
       tf.dispose([value, ...Object.values(grads)]);
     };
   }
-  const { s, reps } = timeIt(step);
-  return { images_per_s: B / s, seconds_per_batch: s, reps, peak_rss_mb: rss(), tensors_after: tf.memory().numTensors };
+  const { s, cpu, reps } = timeIt(step);
+  if (cell.probe === false) return { images_per_s: B / s, seconds_per_batch: s, cpu_seconds_per_batch: cpu, reps, peak_rss_mb: rss(), tensors_after: tf.memory().numTensors };
+  // one more step, untimed, with the memory probe (weights = what is live before it)
+  const before = { tf: tf.memory().numBytes, live: probe.currentLiveBytes() };
+  const peaks = probe.measurePeaks(step);
+  const mb = (x: number) => x / 2 ** 20;
+  return {
+    images_per_s: B / s, seconds_per_batch: s, cpu_seconds_per_batch: cpu, reps, peak_rss_mb: rss(), tensors_after: tf.memory().numTensors,
+    weights_mb: mb(before.live), tf_peak_mb: mb(peaks.tfBytes), live_peak_mb: mb(peaks.liveBytes),
+    tf_peak_mb_per_image: mb(peaks.tfBytes - before.tf) / B, live_peak_mb_per_image: mb(peaks.liveBytes - before.live) / B,
+  };
+}
+
+/** [M, K, N] of the sgemm-limit measurement: the MLP's x·W₁ at batch B on ViT-L (257 tokens). */
+function sgemmShape(batch: number): [number, number, number] {
+  return [257 * batch, 1024, 4096];
+}
+
+function modelConfig(cell: { model?: string; layers?: number }): Record<string, number> {
+  const c = { ...MODELS[cell.model!]! };
+  if (cell.layers) c.num_hidden_layers = cell.layers;
+  return c;
+}
+
+/**
+ * FLOPs per image (2 per multiply-add) of the step, from the shapes: patch conv, per layer the 4
+ * attention projections, the MLP and the two attention products (T²·D each); training adds the
+ * backward pass of the adapted upper half (input gradients of the 6 Linears, 4 attention products)
+ * and the rank-8 adapters on q and v (forward 1×, backward 2×).
+ */
+export function flopsPerImage(c: Record<string, number>, mode: 'infer' | 'train'): number {
+  const D = c.hidden_size!, I = c.intermediate_size!, L = c.num_hidden_layers!, p = c.patch_size!;
+  const patches = (c.image_size! / p) ** 2, T = patches + 1;
+  const linears = T * (4 * D * D + 2 * D * I), attn = 2 * T * T * D;
+  let macs = patches * p * p * 3 * D + L * (linears + attn) + D * c.projection_dim!;
+  if (mode === 'train') {
+    const adapted = L - (L >> 1), lora = 2 * T * 8 * (D + D);
+    macs += adapted * (linears + 2 * attn + 3 * lora);
+  }
+  return 2 * macs;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -129,11 +193,13 @@ function python(): string | null {
 function spawnCell(cell: Cell): Result {
   const env = { ...process.env, LOGOLAB_NATIVE: cell.backend === 'cpu' ? '0' : '1', OPENBLAS_NUM_THREADS: String(cell.threads), OMP_NUM_THREADS: String(cell.threads) };
   let r;
-  if (cell.backend === 'torch') {
+  if (PEERS.includes(cell.backend)) {
     const py = python();
-    if (!py) return { error: 'python3-torch not importable (apt-get install python3-torch)' };
-    r = spawnSync(py, [join(ROOT, 'scripts/bench_torch_peer.py'), '--model', cell.model!, '--batch', String(cell.batch), '--mode', cell.mode!, '--reps', String(cell.reps),
-      '--budget', String(cell.budget), '--threads', String(cell.threads)], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (!py) return { error: 'python3-torch not importable (apt-get install python3-torch python3-torchvision)' };
+    const mode = cell.kind === 'sgemm' ? 'sgemm' : cell.mode!;
+    r = spawnSync(py, [join(ROOT, 'scripts/bench_torch_peer.py'), '--model', cell.model ?? 'vit-l14', '--batch', String(cell.batch), '--mode', mode, '--reps', String(cell.reps),
+      '--budget', String(cell.budget), '--threads', String(cell.threads), '--impl', cell.backend === 'torchvision' ? 'torchvision' : 'clip',
+      ...(cell.layers ? ['--layers', String(cell.layers)] : [])], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   } else {
     r = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--cell', JSON.stringify(cell)], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 24 });
   }
@@ -150,7 +216,7 @@ async function main(): Promise<void> {
     return;
   }
   const sections = arg('section', 'matmul,e2e').split(',');
-  const backends = arg('backends', 'cpu,native,wasm,torch').split(',') as BackendName[];
+  const backends = arg('backends', 'cpu,native,wasm,torch,torchvision').split(',') as BackendName[];
   const models = arg('models', 'tiny,vit-l14').split(',');
   const modes = arg('modes', 'infer,train').split(',') as ('infer' | 'train')[];
   const reps = Number(arg('reps', '3')), budget = Number(arg('budget', '60'));
@@ -162,9 +228,10 @@ async function main(): Promise<void> {
   md.push(`threads ${threads}; load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')} (machine shared: treat as indicative)`);
 
   if (sections.includes('matmul')) {
-    md.push('', '| matmul GFLOP/s (B=' + arg('l14-batch', '1') + ') | ' + backends.filter((b) => b !== 'torch').join(' | ') + ' |', '|---|' + backends.filter((b) => b !== 'torch').map(() => '---:|').join(''));
+    const ours = backends.filter((b) => !PEERS.includes(b));
+    md.push('', '| matmul GFLOP/s (B=' + arg('l14-batch', '1') + ') | ' + ours.join(' | ') + ' |', '|---|' + ours.map(() => '---:|').join(''));
     const res: Record<string, Result> = {};
-    for (const b of backends.filter((x) => x !== 'torch')) {
+    for (const b of ours) {
       log(`matmul on ${b}`);
       res[b] = spawnCell({ kind: 'matmul', backend: b, batch: batchOf('vit-l14'), reps, budget, threads });
       (all.cells as Result[]).push({ kind: 'matmul', backend: b, ...res[b] });
@@ -177,27 +244,68 @@ async function main(): Promise<void> {
   }
 
   if (sections.includes('e2e')) {
-    md.push('', '| model | batch | mode | backend | images/s | ratio vs PyTorch | peak RSS MB |', '|---|---:|---|---|---:|---:|---:|');
+    const layers = Number(arg('layers', '0')) || undefined;
+    // the sgemm limit of this run: native sgemm and torch.mm on the MLP shape, the larger one
+    let limit = 0;
+    const l14Batch = batchOf('vit-l14');
+    for (const b of (['native', 'torch'] as BackendName[]).filter((x) => backends.includes(x))) {
+      log(`sgemm limit on ${b}`);
+      const r = spawnCell({ kind: 'sgemm', backend: b, batch: l14Batch, reps, budget, threads });
+      (all.cells as Result[]).push({ kind: 'sgemm', backend: b, ...r });
+      if (typeof r.gflops === 'number') limit = Math.max(limit, r.gflops);
+    }
+    all.sgemm_limit_gflops = limit;
+    if (limit) md.push('', `sgemm limit of this run: ${limit.toFixed(0)} GFLOP/s ([${sgemmShape(l14Batch).join(', ')}] M·K·N, ${threads} threads)`);
+    md.push('', '| model | batch | mode | backend | images/s | ratio vs PyTorch | % of sgemm limit | peak RSS MB | RSS ratio | tf.memory peak MB/image | live buffers peak MB/image |',
+      '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    const f1 = (x: unknown, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '');
     for (const model of models) {
       const batch = batchOf(model);
       for (const mode of modes) {
         const row: Record<string, Result> = {};
-        // torch first so the ratio column can be filled
-        for (const b of ['torch', ...backends.filter((x) => x !== 'torch')] as BackendName[]) {
-          if (!backends.includes(b)) continue;
-          if (b === 'cpu' && model !== 'tiny' && !process.argv.includes('--slow')) {
-            row[b] = { error: 'skipped (stock cpu ≈1 GFLOP/s: minutes per image; --slow runs it)' };
-          } else if (b === 'wasm' && model !== 'tiny' && mode === 'train' && !process.argv.includes('--slow')) {
-            row[b] = { error: 'skipped (wasm transposed matmuls ≈1–3 GFLOP/s: minutes per step; --slow runs it)' };
-          } else {
-            log(`${model} ${mode} batch ${batch} on ${b}`);
-            row[b] = spawnCell({ kind: 'e2e', backend: b, model, mode, batch, reps, budget, threads });
+        const flops = flopsPerImage(modelConfig({ model, layers }), mode);
+        // peers first so the ratio columns can be filled; torchvision is an inference peer only
+        const order = [...PEERS, ...backends.filter((x) => !PEERS.includes(x))].filter((b) => backends.includes(b) && !(b === 'torchvision' && mode !== 'infer'));
+        // --rounds N: the cells of the row run N times interleaved (peer, ours, peer, ours, …) so a
+        // change of machine load hits both sides; images/s = median over rounds, peak RSS = max
+        const rounds = Number(arg('rounds', '1'));
+        const runs: Record<string, Result[]> = {};
+        for (let k = 0; k < rounds; k++) {
+          for (const b of order) {
+            if ((b === 'cpu' && model !== 'tiny') || (b === 'wasm' && model !== 'tiny' && mode === 'train')) {
+              if (!process.argv.includes('--slow')) continue;
+            }
+            log(`${model} ${mode} batch ${batch} on ${b}${rounds > 1 ? ` (round ${k + 1}/${rounds})` : ''}`);
+            (runs[b] ??= []).push(spawnCell({ kind: 'e2e', backend: b, model, mode, batch, layers, reps, budget, threads, probe: k === 0 }));
           }
-          (all.cells as Result[]).push({ kind: 'e2e', model, mode, batch, backend: b, ...row[b] });
+        }
+        for (const b of order) {
+          if (!runs[b]) {
+            row[b] = { error: b === 'cpu' ? 'skipped (stock cpu ≈1 GFLOP/s: minutes per image; --slow runs it)' : 'skipped (wasm transposed matmuls ≈1–3 GFLOP/s: minutes per step; --slow runs it)' };
+            continue;
+          }
+          const ok = runs[b]!.filter((r) => typeof r.images_per_s === 'number');
+          if (!ok.length) {
+            row[b] = runs[b]![0]!;
+            continue;
+          }
+          const byIps = [...ok].sort((x, y) => (x.images_per_s as number) - (y.images_per_s as number));
+          // memory-probe fields come from round 1 (the only one that runs the probe step)
+          row[b] = { ...ok[0]!, ...byIps[(byIps.length - 1) >> 1]!, peak_rss_mb: Math.max(...ok.map((r) => r.peak_rss_mb as number)), rounds: ok.map((r) => r.images_per_s) };
+        }
+        for (const b of order) {
           const r = row[b]!;
           const ips = r.images_per_s as number | undefined;
-          const ref = row.torch?.images_per_s as number | undefined;
-          md.push(`| ${model} | ${batch} | ${mode} | ${b === 'native' ? 'cpu+native' : b} | ${r.error ? String(r.error) : ips!.toFixed(2)} | ${ips && ref && b !== 'torch' ? (ips / ref).toFixed(2) : ''} | ${r.peak_rss_mb ? (r.peak_rss_mb as number).toFixed(0) : ''} |`);
+          // the peer: for inference the fastest PyTorch path (torchvision) when it ran
+          const peer = mode === 'infer' && row.torchvision?.images_per_s ? row.torchvision : row.torch;
+          const ref = peer?.images_per_s as number | undefined, refRss = peer?.peak_rss_mb as number | undefined;
+          const isPeer = PEERS.includes(b);
+          if (ips) r.fraction_of_sgemm_limit = limit ? (ips * flops) / 1e9 / limit : null;
+          if (ips && ref && !isPeer) r.ratio_vs_peer = ips / ref;
+          if (r.peak_rss_mb && refRss && !isPeer) r.rss_ratio_vs_peer = (r.peak_rss_mb as number) / refRss;
+          (all.cells as Result[]).push({ kind: 'e2e', model, mode, batch, layers: layers ?? null, backend: b, gflop_per_image: flops / 1e9, ...r });
+          const name = b === 'native' ? 'cpu+native' : b === 'torch' ? 'PyTorch (same module)' : b === 'torchvision' ? 'torchvision ViT' : b;
+          md.push(`| ${model}${layers ? ` (${layers} layers)` : ''} | ${batch} | ${mode} | ${name} | ${r.error ? String(r.error) : ips!.toFixed(3)} | ${f1(r.ratio_vs_peer)} | ${r.fraction_of_sgemm_limit ? `${(100 * (r.fraction_of_sgemm_limit as number)).toFixed(0)} %` : ''} | ${f1(r.peak_rss_mb, 0)} | ${f1(r.rss_ratio_vs_peer)} | ${f1(r.tf_peak_mb_per_image, 0)} | ${f1(r.live_peak_mb_per_image, 0)} |`);
           log(md[md.length - 1]!);
         }
       }

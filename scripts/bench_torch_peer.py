@@ -7,7 +7,12 @@ projections, quick_gelu MLP), post_layernorm on token 0, visual projection. `tra
 q_proj and v_proj of the upper half of the layers, loss = sum of squared image embeddings, one
 forward + backward (no optimizer step), as the tfjs side does.
 
-Debian: `apt-get install python3-torch` (1.13, OpenBLAS); run with /usr/bin/python3.
+`--impl torchvision` (inference only) is torchvision's VisionTransformer of the same shapes (GELU
+MLP, eval, no_grad): nn.MultiheadAttention's fused native path, PyTorch's fastest CPU inference.
+`--layers N` keeps the widths with fewer layers; `--profile` adds the top operators by CPU time
+(torch.autograd.profiler) on stderr.
+
+Debian: `apt-get install python3-torch python3-torchvision` (1.13, OpenBLAS); run with /usr/bin/python3.
 Prints one JSON line: {"images_per_s", "seconds_per_batch", "reps", "peak_rss_mb", "threads", "torch"}.
 """
 import argparse
@@ -84,19 +89,47 @@ class ViT(nn.Module):
         return self.proj(self.post(x[:, 0]))
 
 
+def sgemm(a):
+    """GFLOP/s of torch.mm on the ViT-L MLP shape [257·batch, 1024]·[1024, 4096] (bench-native.ts's sgemm limit)."""
+    m, k, n = 257 * a.batch, 1024, 4096
+    x, w = torch.randn(m, k), torch.randn(k, n)
+    torch.mm(x, w)
+    times = []
+    t_start = time.perf_counter()
+    while len(times) < max(a.reps, 3) and (not times or time.perf_counter() - t_start < a.budget):
+        t0 = time.perf_counter()
+        torch.mm(x, w)
+        times.append(time.perf_counter() - t0)
+    s = sorted(times)[len(times) // 2]
+    print(json.dumps({"gflops": 2 * m * n * k / s / 1e9, "shape": [m, k, n], "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="tiny", choices=sorted(PRESETS))
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--mode", default="infer", choices=["infer", "train"])
+    ap.add_argument("--mode", default="infer", choices=["infer", "train", "sgemm"])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--budget", type=float, default=60.0, help="stop adding reps after this many seconds")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--impl", default="clip", choices=["clip", "torchvision"])
+    ap.add_argument("--layers", type=int, default=0, help="override the number of layers")
+    ap.add_argument("--profile", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     image, patch, d, layers, heads, mlp, proj = PRESETS[a.model]
-    model = ViT(image, patch, d, layers, heads, mlp, proj).eval()
+    layers = a.layers or layers
+    if a.mode == "sgemm":
+        return sgemm(a)
+    if a.impl == "torchvision":
+        if a.mode != "infer":
+            ap.error("--impl torchvision is the inference peer (--mode infer)")
+        from torchvision.models.vision_transformer import VisionTransformer
+        model = VisionTransformer(image_size=image, patch_size=patch, num_layers=layers, num_heads=heads, hidden_dim=d, mlp_dim=mlp,
+                                  num_classes=proj).eval()
+    else:
+        model = ViT(image, patch, d, layers, heads, mlp, proj).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     if a.mode == "train":
@@ -115,17 +148,22 @@ def main():
         return loss.item()
 
     step()  # warm-up
-    times = []
+    if a.profile:
+        with torch.autograd.profiler.profile() as prof:
+            step()
+        print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=30), file=sys.stderr)
+    times, cpus = [], []
     t_start = time.perf_counter()
     while len(times) < a.reps and (not times or time.perf_counter() - t_start < a.budget):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     s = sorted(times)[len(times) // 2]  # median
     print(json.dumps({
-        "images_per_s": a.batch / s, "seconds_per_batch": s, "reps": len(times),
+        "images_per_s": a.batch / s, "seconds_per_batch": s, "cpu_seconds_per_batch": sorted(cpus)[len(cpus) // 2], "reps": len(times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        "torch": torch.__version__, "impl": a.impl, "layers": layers,
     }))
 
 

@@ -1,7 +1,8 @@
 /**
  * Loss and gradients of the trainable variables for one batch of images.
  *
- * `lossAndGrads` is the plain path: one tape over the whole forward pass. With
+ * `lossAndGrads` is the plain path: one tape over the whole forward pass (backprop.ts: only what
+ * depends on the trainable variables is recorded, and freed as the backward pass goes). With
  * use_gradient_checkpointing the trainer passes a recomputing implementation instead (same
  * signature: see GradFn); both return gradients keyed by the trainer's parameter names.
  */
@@ -9,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ForwardContext } from '../src/models/layers.js';
 import type { VisionModel } from '../src/models/vision/index.js';
 import { embed } from './model.js';
+import { variableGrads } from './backprop.js';
 
 /** A scalar function of the L2-normalised embeddings [N, E] of the batch. */
 export type EmbeddingObjective = (embeddings: tf.Tensor2D) => tf.Scalar;
@@ -32,7 +34,7 @@ export function namedGrads(params: Map<string, tf.Variable>, byVarName: Record<s
 
 export const lossAndGrads: GradFn = (model, params, pixels, objective, ctx) => {
   const vars = [...params.values()];
-  const { value, grads } = tf.variableGrads(() => objective(embed(model, pixels, ctx)), vars);
+  const { value, grads } = variableGrads(() => objective(embed(model, pixels, ctx)), vars);
   const loss = value.dataSync()[0]!;
   value.dispose();
   return { loss, grads: namedGrads(params, grads) };

@@ -5,7 +5,7 @@
  *   forward:  run the stem and blocks WITHOUT a tape, keeping only each block's input [B, T, D];
  *   tail:     tape only the tail (pool → head → loss): dL/dh_L and the tail's variable gradients;
  *   backward: for each block from the top down, recompute it under its own tape with
- *             tf.engine().gradients(block(x_i), [x_i, ...its variables], dy = dL/dx_{i+1}),
+ *             gradients(block(x_i), [x_i, ...its variables], dy = dL/dx_{i+1}) (backprop.ts),
  *             which yields dL/dx_i and the block's variable gradients; then free that tape.
  * Peak memory is the kept inputs plus ONE block's activations instead of all of them. Blocks below
  * the lowest block with trainable variables are never recomputed (nothing there needs gradients).
@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../src/errors.js';
 import { INFERENCE, type ForwardContext } from '../src/models/layers.js';
 import { installFastMatMulGradient } from './matmul_grad.js';
+import { gradients, variableGrads } from './backprop.js';
 
 // Training anywhere in the project goes through this module (or its GradFn): make backward matmuls fast.
 installFastMatMulGradient();
@@ -52,11 +53,15 @@ function allVariables(g: BlockwiseGraph): tf.Variable[] {
   return [...seen];
 }
 
-/** One gradient tape over the whole graph (the reference path). */
+/**
+ * One gradient tape over the whole graph (the reference path). With backprop.ts the stem and the
+ * blocks without trainable variables are not recorded, so its memory is the adapted blocks' saved
+ * tensors (PyTorch's behaviour); recomputation trades a second forward pass of those for less.
+ */
 export function plainLossAndGrads(g: BlockwiseGraph, ctx: ForwardContext = INFERENCE): LossAndGrads {
   const vars = allVariables(g);
   if (!vars.length) throw new LogolabError('nothing to train: the model has no trainable variables');
-  const { value, grads } = tf.variableGrads(() => {
+  const { value, grads } = variableGrads(() => {
     let h = g.stem(ctx);
     for (const b of g.blocks) h = b.forward(h, ctx);
     return g.tail(h, ctx);
@@ -123,7 +128,7 @@ export function recomputeLossAndGrads(g: BlockwiseGraph, ctx: ForwardContext = I
     // tail under its own tape
     const hL: tf.Tensor3D = h;
     const needTop = first < n;
-    const t = tf.engine().gradients(() => g.tail(hL, ctx), needTop ? [hL, ...g.tailVariables] : [...g.tailVariables], undefined, true);
+    const t = gradients(() => g.tail(hL, ctx), needTop ? [hL, ...g.tailVariables] : [...g.tailVariables]);
     const loss = t.value as tf.Scalar;
     let k = 0;
     if (needTop) dy = (t.grads[k++] ?? tf.zerosLike(hL)) as tf.Tensor3D;
@@ -137,7 +142,7 @@ export function recomputeLossAndGrads(g: BlockwiseGraph, ctx: ForwardContext = I
       const needInput = i > first;
       const xs: tf.Tensor[] = needInput ? [x, ...block.variables] : [...block.variables];
       const rctx = replayContext(ctx, seeds[i]!);
-      const r = tf.engine().gradients(() => block.forward(x, rctx), xs, dy!, true);
+      const r = gradients(() => block.forward(x, rctx), xs, dy!);
       r.value.dispose();
       dy!.dispose();
       dy = null;
@@ -149,7 +154,7 @@ export function recomputeLossAndGrads(g: BlockwiseGraph, ctx: ForwardContext = I
     }
     if (first === -1) {
       const rctx = replayContext(ctx, stemSeeds);
-      const r = tf.engine().gradients(() => g.stem(rctx), stemVars, dy!, true);
+      const r = gradients(() => g.stem(rctx), stemVars, dy!);
       r.value.dispose();
       stemVars.forEach((v, j) => accumulate(grads, v, r.grads[j] ?? null));
     }

@@ -14,6 +14,7 @@
 #include <vector>
 #include <algorithm>
 #include <thread>
+#include "perf_kernels.h"
 
 extern "C" {
 // declared in OpenBLAS's cblas.h on Debian, repeated so other cblas headers also work
@@ -29,19 +30,13 @@ bool g_batchThreads = true;
 // threads for the memory-bound kernels (= the BLAS thread count, set by setThreads)
 int g_threads = 1;
 
-// Runs f(begin, end) over [0, n) split into up to g_threads contiguous chunks of at least `grain`
-// items (the calling thread takes the first chunk). Small work stays on the calling thread.
+// Runs f(begin, end) over [0, n) on up to g_threads threads, in chunks of at least `grain` items
+// (about 4 per thread) handed out by the persistent pool of threadpool.cc; the calling thread works
+// too. Small work stays on the calling thread.
 template <class F> void parallelFor(int64_t n, int64_t grain, F f) {
   const int64_t w = std::min<int64_t>(g_threads, grain > 0 ? n / grain : n);
   if (w <= 1) { if (n > 0) f(int64_t(0), n); return; }
-  const int64_t chunk = (n + w - 1) / w;
-  std::vector<std::thread> ths;
-  for (int64_t i = 1; i < w; i++) {
-    const int64_t b = i * chunk, e = std::min(n, b + chunk);
-    if (b < e) ths.emplace_back([=] { f(b, e); });
-  }
-  f(int64_t(0), std::min(n, chunk));
-  for (auto &t : ths) t.join();
+  llk::parallelRun(n, std::max<int64_t>(grain, (n + 4 * w - 1) / (4 * w)), int(w), f);
 }
 constexpr int64_t GRAIN = 1 << 16;  // elements per thread below which splitting does not pay
 
@@ -114,18 +109,15 @@ void epilogue(float *c, int64_t M, int64_t N, const float *bias, int act, float 
   }
 }
 
-// Runs one(i) for i in [0, n), items interleaved over OpenBLAS's thread count, each thread calling
-// single-threaded sgemm (OpenBLAS's own threading does not pay for small gemms). Used by the
-// batched matmul and by attention's per-(batch, head) products.
+// Runs one(i) for i in [0, n), items handed out one at a time to OpenBLAS's thread count of pool
+// threads (threadpool.cc), each calling single-threaded sgemm (OpenBLAS's own threading does not
+// pay for small gemms). Used by the batched matmul and by attention's per-(batch, head) products.
 template <class F> void smallGemmsOverThreads(int64_t n, F one) {
   const int nt = openblas_get_num_threads();
   const int workers = int(std::min<int64_t>(nt, n));
   if (workers <= 1) { for (int64_t i = 0; i < n; i++) one(i); return; }
   openblas_set_num_threads(1);
-  std::vector<std::thread> ths;
-  for (int w = 1; w < workers; w++) ths.emplace_back([&, w] { for (int64_t i = w; i < n; i += workers) one(i); });
-  for (int64_t i = 0; i < n; i += workers) one(i);
-  for (auto &t : ths) t.join();
+  llk::parallelRun(n, 1, workers, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; i++) one(i); });
   openblas_set_num_threads(nt);
 }
 
@@ -155,6 +147,8 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     }
   }
   if (cSz == 0) return nullptr;
+  // bias/activation pass: over rows on all threads after a (multi-threaded) sgemm, else inline
+  bool parEpilogue = false;
   auto one = [&](size_t i) {
     float *ci = c.p + i * cSz;
     if (K == 0) {
@@ -165,13 +159,19 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.0f,
                   ap, ta ? int(M) : int(K), bp, tb ? int(K) : int(N), 0.0f, ci, int(N));
     }
-    if (bias.p || act) epilogue(ci, M, N, bias.p, int(act), float(alpha));
+    if (!(bias.p || act)) return;
+    if (!parEpilogue) { epilogue(ci, M, N, bias.p, int(act), float(alpha)); return; }
+    const float *bp = bias.p; const int ac = int(act); const float al = float(alpha);
+    parallelFor(M, std::max<int64_t>(1, GRAIN / std::max<int64_t>(1, N)), [=](int64_t r0, int64_t r1) { epilogue(ci + r0 * N, r1 - r0, N, bp, ac, al); });
   };
   // Many small products (attention: [B·H, T, dh]): OpenBLAS's own threading does not pay for one small
   // gemm, so the batch is split over threads, each running single-threaded sgemm.
   const double macs = double(M) * double(N) * double(K);
   if (batch >= 2 && macs < 16e6 && g_batchThreads) smallGemmsOverThreads(int64_t(batch), [&](int64_t i) { one(size_t(i)); });
-  else for (size_t i = 0; i < batch; i++) one(i);
+  else {
+    parEpilogue = true;
+    for (size_t i = 0; i < batch; i++) one(i);
+  }
   return nullptr;
 }
 
@@ -929,6 +929,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, GetInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  llk::registerMemoryFunctions(env, exports);
   return exports;
 }
 

@@ -42,12 +42,12 @@ export function applyLinear(x: tf.Tensor, l: Linear, ctx: ForwardContext = INFER
     const inDim = x.shape[x.shape.length - 1]!;
     const lead = x.shape.slice(0, -1);
     const x2 = x.reshape([-1, inDim]) as tf.Tensor2D;
-    // Inference on cpu + native kernels: bias inside the sgemm (_FusedMatMul), one pass over [N, out]
-    // fewer. Not in training: tf.fused.matMul is a customGrad, whose gradient computes the weight and
-    // bias gradients even for frozen weights (measured: +25 % per LoRA step on the tiny model); and
-    // on wasm it would bypass the explicit-transpose BatchMatMul gradient (training/matmul_grad.ts).
+    // trainable weights (full training): plain ops, whose tape gives the weight gradients. Inference
+    // on cpu + native kernels fuses the bias into the sgemm; not under a tape: tf.fused.matMul's
+    // customGrad would compute weight and bias gradients even where they are not wanted.
     const fuse = !!l.bias && !ctx.training && nativeKernelsInstalled() && tf.getBackend() === 'cpu';
-    let y: tf.Tensor2D = !l.bias ? tf.matMul(x2, l.weight) : fuse ? (tf.fused.matMul({ a: x2, b: l.weight as tf.Tensor2D, bias: l.bias }) as tf.Tensor2D) : tf.add(tf.matMul(x2, l.weight), l.bias);
+    let y: tf.Tensor2D = isFrozen(l) ? frozenLinear(x2, l.weight, l.bias)
+      : !l.bias ? tf.matMul(x2, l.weight) : fuse ? (tf.fused.matMul({ a: x2, b: l.weight as tf.Tensor2D, bias: l.bias }) as tf.Tensor2D) : tf.add(tf.matMul(x2, l.weight), l.bias);
     if (l.lora) {
       const { A, B, scaling, dropout } = l.lora;
       let xin = x2;
@@ -61,6 +61,25 @@ export function applyLinear(x: tf.Tensor, l: Linear, ctx: ForwardContext = INFER
     }
     return y.reshape([...lead, l.weight.shape[1]]);
   });
+}
+
+const isFrozen = (l: Linear) => !(l.weight instanceof tf.Variable) && !(l.bias instanceof tf.Variable);
+
+/**
+ * x [N, in] · W [in, out] (+ b) of a frozen Linear as one differentiable op whose gradient is dx =
+ * dy·Wᵀ only. As plain kernels, the matmul would keep its input x [N, in] for a weight gradient
+ * that is never computed (fc2's input is [B, T, 4D]); here nothing is saved. The forward values
+ * are those of the plain ops: on cpu + native kernels the bias is added inside the sgemm's
+ * epilogue (the same float sum as a separate Add), elsewhere matMul then add.
+ */
+function frozenLinear(x2: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor2D {
+  const fuse = !!b && nativeKernelsInstalled() && tf.getBackend() === 'cpu';
+  const op = tf.customGrad(((x: tf.Tensor2D) => ({
+    value: !b ? tf.matMul(x, w) : fuse ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.add(tf.matMul(x, w), b),
+    // wasm's XNNPACK is slow on transposed operands (training/matmul_grad.ts): transpose explicitly there
+    gradFunc: (dy: tf.Tensor) => (tf.getBackend() === 'wasm' ? tf.matMul(dy, tf.transpose(w)) : tf.matMul(dy, w, false, true)),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x2) as tf.Tensor2D;
 }
 
 export interface LayerNormParams {

@@ -154,6 +154,27 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test('_FusedMatMul: large outputs (bias and activation pass split over the threads) equal the stock kernel', () => {
+    // (threads = all cores unless LOGOLAB_THREADS says otherwise: the split is exercised on ≥ 2 cores)
+    for (const activation of ['linear', 'relu', 'sigmoid', 'elu']) {
+      const a = t([301, 16]), b = t([16, 515]), bias = t([515]); // 301 rows × 515: two row chunks of 127+ rows, odd ends
+      compare('_FusedMatMul', { a, b, bias }, { transposeA: false, transposeB: false, activation });
+      tf.dispose([a, b, bias]);
+    }
+  });
+
+  test('large inputs (work split in chunks over the pool threads) equal the stock kernels', () => {
+    // ≥ 4 chunks of ≥ 64K elements each on 2+ threads: every kernel that splits work over threads
+    const x = t([5, 257, 400]), y = t([257, 400]), row = t([400]);
+    compare('Add', { a: x, b: y });
+    compare('Multiply', { a: x, b: row });
+    compare('Sigmoid', { x });
+    compare('Transpose', { x }, { perm: [2, 0, 1] });
+    compare('Softmax', { logits: x }, { dim: -1 });
+    compare('Sum', { x }, { axis: [0], keepDims: false });
+    tf.dispose([x, y, row]);
+  });
+
   test('binary ops with broadcasting (Add Sub Multiply RealDiv SquaredDifference Maximum Minimum)', () => {
     const pairs: [number[], number[]][] = [
       [[4, 5], [4, 5]], [[4, 5], [5]], [[4, 5], []], [[], [4, 5]], [[4, 1], [1, 5]], [[2, 3, 4], [3, 1]], [[2, 1, 3], [1, 4, 1]],

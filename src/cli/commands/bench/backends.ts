@@ -1,6 +1,6 @@
 /**
- * `logolab bench backends [--models tiny,vit-l14] [--modes infer,train] [--backends cpu,native,wasm,torch]
- *   [--section matmul,e2e] [--tiny-batch 64] [--l14-batch 1] [--reps 3] [--budget 60] [--format md|json] [--json FILE]`:
+ * `logolab bench backends [--models tiny,vit-l14] [--modes infer,train] [--backends cpu,native,wasm,torch,torchvision]
+ *   [--section matmul,e2e] [--tiny-batch 64] [--l14-batch 1] [--layers N] [--reps 3] [--rounds 1] [--budget 60] [--format md|json] [--json FILE]`:
  * embedding and LoRA-training images/s of the same ViT on every CPU backend — stock cpu, cpu with the
  * native BLAS kernels, wasm — and PyTorch (scripts/bench_torch_peer.py, Debian python3-torch) in the
  * same run, with ratios to PyTorch and peak RSS; plus matmul GFLOP/s on ViT-L shapes. Each cell runs
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { LogolabError } from '../../../errors.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../../scripts/bench-native.ts', import.meta.url));
-const OPTS = ['section', 'models', 'modes', 'backends', 'tiny-batch', 'l14-batch', 'reps', 'budget', 'threads', 'format', 'json'] as const;
+const OPTS = ['section', 'models', 'modes', 'backends', 'tiny-batch', 'l14-batch', 'layers', 'reps', 'rounds', 'budget', 'threads', 'format', 'json'] as const;
 
 export const command: CommandModule = {
   command: 'backends',
@@ -23,10 +23,12 @@ export const command: CommandModule = {
       .option('section', { type: 'string', default: 'matmul,e2e', describe: 'matmul (GFLOP/s on ViT-L shapes) and/or e2e (images/s)' })
       .option('models', { type: 'string', default: 'tiny,vit-l14', describe: 'tiny (64 px, patch 8, 4×128, MLP 512), vit-b16, vit-l14' })
       .option('modes', { type: 'string', default: 'infer,train', describe: 'infer (embed) and/or train (LoRA r=8 on q,v of the upper half)' })
-      .option('backends', { type: 'string', default: 'cpu,native,wasm,torch', describe: 'cpu = stock tfjs cpu, native = cpu + native kernels, torch = PyTorch peer' })
+      .option('backends', { type: 'string', default: 'cpu,native,wasm,torch,torchvision', describe: 'cpu = stock tfjs cpu, native = cpu + native kernels, torch = PyTorch peer (same module), torchvision = torchvision ViT (inference peer)' })
       .option('tiny-batch', { type: 'number', default: 64 })
       .option('l14-batch', { type: 'number', default: 1, describe: 'batch of vit-b16 / vit-l14' })
+      .option('layers', { type: 'number', describe: 'override the number of layers of vit-b16 / vit-l14 (same widths)' })
       .option('reps', { type: 'number', default: 3, describe: 'timed steps per cell (median)' })
+      .option('rounds', { type: 'number', default: 1, describe: 'run each row N times interleaved with its peers (median): load changes hit both sides' })
       .option('budget', { type: 'number', default: 60, describe: 'seconds per cell after which no more reps start' })
       .option('threads', { type: 'number', describe: 'BLAS / torch threads (default $LOGOLAB_THREADS, $OPENBLAS_NUM_THREADS or 2)' })
       .option('slow', { type: 'boolean', default: false, describe: 'also run the cells that take minutes (stock cpu / wasm training on large models)' })

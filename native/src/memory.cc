@@ -1,0 +1,61 @@
+// Allocator settings and statistics for the process (glibc malloc), used by src/backend/native.ts.
+//
+// Tensor buffers on the cpu backend are ArrayBuffers that Node allocates with malloc. glibc serves
+// requests above its mmap threshold (at most 32 MiB) with a fresh mmap and unmaps them on free, so
+// every large tensor (a ViT-L/14 MLP activation at batch 8 is 33.7 MB) costs page faults and
+// kernel zeroing of all its pages on every step. mallocTune(0, ...) serves them from the heap
+// instead, where freed blocks are reused.
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <malloc.h>
+#include <cstdint>
+#include <utility>
+#include "perf_kernels.h"
+
+namespace {
+
+// mallocTune(mmapMax, trimThreshold): mallopt(M_MMAP_MAX, mmapMax) (0: never mmap), and
+// mallopt(M_TRIM_THRESHOLD, trimThreshold) (free heap top kept before it is returned to the OS).
+// Returns true when both settings were accepted.
+napi_value MallocTune(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_value res;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
+    napi_throw_error(env, nullptr, "mallocTune: needs 2 arguments");
+    return nullptr;
+  }
+  int64_t mmapMax = 0, trim = 0;
+  if (napi_get_value_int64(env, argv[0], &mmapMax) != napi_ok || napi_get_value_int64(env, argv[1], &trim) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "mallocTune: expected integers");
+    return nullptr;
+  }
+  const bool ok = mallopt(M_MMAP_MAX, int(mmapMax)) == 1 && mallopt(M_TRIM_THRESHOLD, int(trim)) == 1;
+  napi_get_boolean(env, ok, &res);
+  return res;
+}
+
+// mallocInfo(): { heap: bytes from the heap (arena), inUse, free, mmapped }
+napi_value MallocInfo(napi_env env, napi_callback_info) {
+  const struct mallinfo2 m = mallinfo2();
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  const std::pair<const char *, size_t> fields[] = {{"heap", m.arena}, {"inUse", m.uordblks + m.hblkhd}, {"free", m.fordblks}, {"mmapped", m.hblkhd}};
+  for (const auto &f : fields) {
+    napi_create_double(env, double(f.second), &v);
+    napi_set_named_property(env, obj, f.first, v);
+  }
+  return obj;
+}
+
+}  // namespace
+
+namespace llk {
+void registerMemoryFunctions(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"mallocTune", nullptr, MallocTune, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mallocInfo", nullptr, MallocInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+}  // namespace llk

@@ -1,0 +1,15 @@
+// Entry points of the training-performance sources (memory.cc, threadpool.cc), used by
+// logolab_native.cc next to its own kernels.
+#pragma once
+#include <node_api.h>
+#include <cstdint>
+#include <functional>
+
+namespace llk {
+void registerMemoryFunctions(napi_env env, napi_value exports);
+
+using ChunkFn = std::function<void(int64_t, int64_t)>;
+// Runs f(begin, end) over [0, n) in chunks of `chunk` items on up to `threads` threads of a
+// persistent pool, the caller included (threadpool.cc). Chunks are disjoint; returns when all ran.
+void parallelRun(int64_t n, int64_t chunk, int threads, const ChunkFn &f);
+}
