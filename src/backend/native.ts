@@ -513,11 +513,28 @@ const kernels: Record<string, Impl> = {
   ...Object.fromEntries(Object.keys(UNARY_OPS).map((k) => [k, unaryKernel(k)])),
 };
 
+/** Per call of each replaced kernel: did it fall back to the stock kernel? (kernel coverage report; null = off) */
+let fallbackTrace: Map<string, boolean[]> | null = null;
+/** Starts (a fresh trace) or stops recording fallbacks; returns the trace recorded so far. */
+export function traceNativeFallbacks(on: boolean): Map<string, boolean[]> | null {
+  const t = fallbackTrace;
+  fallbackTrace = on ? new Map() : null;
+  return t;
+}
+
 /** The native implementation of `name` (falls back to the stock kernel where the addon does not apply). */
 export function nativeKernel(name: string): tf.KernelFunc {
   const impl = kernels[name];
   if (!impl) throw new Error(`no native kernel ${name}`);
-  return (args) => (impl(args as unknown as Args) ?? stockFunc(name)(args)) as tf.TensorInfo;
+  return (args) => {
+    const out = impl(args as unknown as Args);
+    if (fallbackTrace) {
+      const calls = fallbackTrace.get(name) ?? [];
+      calls.push(out === null);
+      fallbackTrace.set(name, calls);
+    }
+    return (out ?? stockFunc(name)(args)) as tf.TensorInfo;
+  };
 }
 
 export const NATIVE_KERNEL_NAMES = Object.keys(kernels);
@@ -691,6 +708,12 @@ let installed = false;
 /** Are the native kernels registered on the cpu backend right now? */
 export function nativeKernelsInstalled(): boolean {
   return installed;
+}
+
+/** Is kernel `name` served natively on the cpu backend right now (a replaced stock kernel, or one of
+ *  the fused Logolab* kernels, which only this module registers)? */
+export function isNativeKernel(name: string): boolean {
+  return installed && (stock.has(name) || name.startsWith('Logolab'));
 }
 
 /** Registers the native kernels on the cpu backend (idempotent). False when the addon is unavailable. */
