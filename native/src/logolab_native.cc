@@ -14,6 +14,7 @@
 #include <vector>
 #include <algorithm>
 #include <thread>
+#include "conv_pool.h"
 
 extern "C" {
 // declared in OpenBLAS's cblas.h on Debian, repeated so other cblas headers also work
@@ -929,6 +930,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, GetInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  llk::registerConvKernels(env, exports);
+  llk::registerPoolKernels(env, exports);
   return exports;
 }
 

@@ -14,6 +14,8 @@
  *                                     true broadcasting of batch dims
  *   Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput (NHWC) — im2col/col2im + sgemm (the filter
  *                                     gradient is what full training of the patch embedding needs)
+ *   FusedConv2D MaxPool AvgPool (NHWC) — chunked im2col + sgemm with bias/activation per chunk, and
+ *                                     pooling over channels (native-conv.ts; DETR's ResNet backbone)
  *   Add Sub Multiply RealDiv SquaredDifference Maximum Minimum — broadcasting by strides (the stock
  *                                     broadcasting path allocates index arrays per element)
  *   Concat                          — one memcpy per (outer row, input)
@@ -44,8 +46,9 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { onBackendSet, type BackendReport } from './index.js';
+import { convPoolKernels, type ConvPoolAddon } from './native-conv.js';
 
-interface Addon {
+interface Addon extends ConvPoolAddon {
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, transA: boolean, transB: boolean,
     aIdx: Int32Array, bIdx: Int32Array, bias?: Float32Array | null, act?: number, alpha?: number): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array): void;
@@ -503,6 +506,8 @@ const kernels: Record<string, Impl> = {
   Conv2D: conv2d,
   Conv2DBackpropFilter: conv2dBackpropFilter,
   Conv2DBackpropInput: conv2dBackpropInput,
+  // FusedConv2D (conv + bias + activation), MaxPool, AvgPool: src/backend/native-conv.ts
+  ...convPoolKernels<CpuBackend>({ addon: () => addon!, f32, alloc, convInfo }),
   Transpose: transpose,
   Slice: slice,
   PadV2: padV2,

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLinear, layerNorm, type Linear } from '../models/layers.js';
+import { fusedAttention } from '../backend/native.js';
 import type { DetrConfig } from './config.js';
 import type { Attention, ConvBn, DecoderLayerW, DetrWeights, EncoderLayerW } from './weights.js';
 import { featureMask, sinePositionEmbedding } from './position.js';
@@ -60,10 +61,15 @@ function attention(a: Attention, heads: number, qIn: tf.Tensor3D, kIn: tf.Tensor
     const [B, T, d] = qIn.shape;
     const S = kIn.shape[1];
     const hd = d / heads;
-    const q = tf.mul(applyLinear(qIn, a.q_proj), 1 / Math.sqrt(hd)).reshape([B, T, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, T, hd]) as tf.Tensor3D;
+    const qp = applyLinear(qIn, a.q_proj) as tf.Tensor3D, kp = applyLinear(kIn, a.k_proj) as tf.Tensor3D, vp = applyLinear(vIn, a.v_proj) as tf.Tensor3D;
+    // cpu + native kernels, no padded keys: the vision encoders' fused attention on the [B, T, d]
+    // layout (the scale multiplies q·kᵀ inside the product instead of q: equal up to float rounding)
+    const fused = maskAdd ? null : fusedAttention(qp, kp, vp, heads);
+    if (fused) return applyLinear(fused, a.out_proj) as tf.Tensor3D;
+    const q = tf.mul(qp, 1 / Math.sqrt(hd)).reshape([B, T, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, T, hd]) as tf.Tensor3D;
     // k pre-transposed to [B·H, hd, S] so the score matmul is a plain (non-transposed) one
-    const kT = applyLinear(kIn, a.k_proj).reshape([B, S, heads, hd]).transpose([0, 2, 3, 1]).reshape([B * heads, hd, S]) as tf.Tensor3D;
-    const v = applyLinear(vIn, a.v_proj).reshape([B, S, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, S, hd]) as tf.Tensor3D;
+    const kT = kp.reshape([B, S, heads, hd]).transpose([0, 2, 3, 1]).reshape([B * heads, hd, S]) as tf.Tensor3D;
+    const v = vp.reshape([B, S, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, S, hd]) as tf.Tensor3D;
     let scores: tf.Tensor = tf.matMul(q, kT); // [B·H, T, S]
     if (maskAdd) scores = tf.add(scores.reshape([B, heads, T, S]), maskAdd).reshape([B * heads, T, S]);
     const probs = tf.softmax(scores, -1) as tf.Tensor3D;
