@@ -4,7 +4,7 @@
  * (auto; row chunks over own threads with single-threaded sgemm; one im2col + multi-threaded sgemm),
  * and the whole backbone's conv time weighted by how often each shape occurs.
  *
- *   npx tsx scripts/bench-conv.ts [--height 800] [--width 1067] [--reps 3] [--threads 2] [--chunk ROWS]
+ *   npx tsx scripts/bench-conv.ts [--height 800] [--width 1067] [--reps 3] [--threads 2] [--chunk ROWS] [--cpu-time]
  */
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { ADDON_PATH } from '../src/backend/native.js';
 import type { ConvPoolAddon } from '../src/backend/native-conv.js';
 
-const { values: a } = parseArgs({ options: { height: { type: 'string', default: '800' }, width: { type: 'string', default: '1067' }, reps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, chunk: { type: 'string', default: '0' } } });
+const { values: a } = parseArgs({ options: { height: { type: 'string', default: '800' }, width: { type: 'string', default: '1067' }, reps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, chunk: { type: 'string', default: '0' }, 'cpu-time': { type: 'boolean', default: false } } });
 const addon = createRequire(import.meta.url)(ADDON_PATH) as ConvPoolAddon & { setThreads(n: number): void };
 addon.setThreads(Number(a.threads));
 
@@ -25,14 +25,14 @@ layers.push(['stem 7×7/2', H, W, 3, 7, 2, 64, 1]);
 H = conv(conv(H, 7, 2), 3, 2); W = conv(conv(W, 7, 2), 3, 2);
 let inC = 64;
 for (const [mid, out, blocks, stride] of [[64, 256, 3, 1], [128, 512, 4, 2], [256, 1024, 6, 2], [512, 2048, 3, 2]] as const) {
-  const s = `${out / 4 / 16}`; // stage tag
-  layers.push([`L${s} c1 1×1 ${inC}→${mid} (first)`, H, W, inC, 1, 1, mid, 1]);
-  layers.push([`L${s} c2 3×3/${stride} ${mid} (first)`, H, W, mid, 3, stride, mid, 1]);
-  layers.push([`L${s} down 1×1/${stride} ${inC}→${out}`, H, W, inC, 1, stride, out, 1]);
+  const s = `${Math.log2(out / 128)}`; // layer1 … layer4
+  layers.push([`layer${s} c1 1×1 ${inC}→${mid} (first)`, H, W, inC, 1, 1, mid, 1]);
+  layers.push([`layer${s} c2 3×3/${stride} ${mid} (first)`, H, W, mid, 3, stride, mid, 1]);
+  layers.push([`layer${s} down 1×1/${stride} ${inC}→${out}`, H, W, inC, 1, stride, out, 1]);
   H = conv(H, 3, stride); W = conv(W, 3, stride);
-  layers.push([`L${s} c3 1×1 ${mid}→${out}`, H, W, mid, 1, 1, out, blocks]);
-  layers.push([`L${s} c1 1×1 ${out}→${mid}`, H, W, out, 1, 1, mid, blocks - 1]);
-  layers.push([`L${s} c2 3×3/1 ${mid}`, H, W, mid, 3, 1, mid, blocks - 1]);
+  layers.push([`layer${s} c3 1×1 ${mid}→${out}`, H, W, mid, 1, 1, out, blocks]);
+  layers.push([`layer${s} c1 1×1 ${out}→${mid}`, H, W, out, 1, 1, mid, blocks - 1]);
+  layers.push([`layer${s} c2 3×3/1 ${mid}`, H, W, mid, 3, 1, mid, blocks - 1]);
   inC = out;
 }
 
@@ -45,7 +45,7 @@ const reps = Number(a.reps);
 const modes: [string, number][] = [['auto', 0], ['row chunks', 1], ['one sgemm', 2]];
 const total = new Map<string, number>();
 let flopsAll = 0;
-process.stdout.write(`ResNet-50 convs at ${a.height}×${a.width}, ${a.threads} threads, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n\n`);
+process.stdout.write(`ResNet-50 convs at ${a.height}×${a.width}, ${a.threads} threads, ${a['cpu-time'] ? 'CPU ms per thread' : 'wall ms'}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n\n`);
 process.stdout.write(`| layer | ×n | out rows | K | N | ${modes.map(([m]) => `${m} ms (GFLOP/s)`).join(' | ')} |\n| --- | ---: | ---: | ---: | ---: |${modes.map(() => ' ---: |').join('')}\n`);
 for (const [name, h, w, c, k, s, oc, n] of layers) {
   if (n === 0) continue;
@@ -60,9 +60,11 @@ for (const [name, h, w, c, k, s, oc, n] of layers) {
     addon.fusedConv2d(x, f, bias, null, out, params, 1, 0, tune);
     const ts: number[] = [];
     for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
+      const t0 = performance.now(), c0 = process.cpuUsage();
       addon.fusedConv2d(x, f, bias, null, out, params, 1, 0, tune);
-      ts.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      // --cpu-time: process CPU time per thread (less sensitive to other load than wall time)
+      ts.push(a['cpu-time'] ? (c.user + c.system) / 1000 / Number(a.threads) : performance.now() - t0);
     }
     const ms = ts.sort((u, v) => u - v)[ts.length >> 1]!;
     total.set(m, (total.get(m) ?? 0) + ms * n);

@@ -36,7 +36,7 @@ const { values: a } = parseArgs({
 });
 
 const mb = (b: number) => Math.round(b / 2 ** 20);
-const backendReport = await initBackend(a.backend, { quiet: true });
+const backendReport = await initBackend(a.backend, { quiet: true, workload: 'train' });
 let t0 = performance.now();
 const model = buildVisionModel('clip', a.preset as never, 'random', 0);
 const buildS = (performance.now() - t0) / 1000;

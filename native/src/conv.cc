@@ -6,7 +6,7 @@
 //
 // Work split (measured on ResNet-50 shapes, see scripts/bench-conv.ts):
 //  - many output rows: the rows are cut into chunks handed to the threads; each thread writes the
-//    chunk's columns into its own buffer (≤ 2M floats, so a 800×1067 image never needs the full
+//    chunk's columns into its own buffer (about one L2; a 800×1067 image never needs the full
 //    im2col matrix: 123 MB for ResNet's first 3×3), runs single-threaded sgemm on it and applies
 //    bias + activation while the chunk's output is still in cache. 1×1 convolutions with stride 1
 //    and no padding are plain sgemm on x itself (no copy).
@@ -88,16 +88,18 @@ void epilogueRows(float *c, int64_t rows, int64_t oc, const Epilogue &e) {
   }
 }
 
-constexpr int64_t COL_CHUNK_FLOATS = int64_t(1) << 21;  // per-thread column buffer (8 MB)
-constexpr int64_t OUT_CHUNK_FLOATS = int64_t(1) << 18;  // output rows per chunk of a 1×1 conv (1 MB: L2)
-constexpr int64_t MIN_ROWS_PER_THREAD = 512;            // below: one sgemm on OpenBLAS's threads
+// Rows per chunk: the chunk's columns (or, for 1×1, its input and output rows) about one L2 (1 MB
+// per core here), but at least MIN_CHUNK_ROWS, since every chunk's sgemm packs the whole filter again.
+constexpr int64_t CHUNK_FLOATS = int64_t(1) << 18;
+constexpr int64_t MIN_CHUNK_ROWS = 512;
+constexpr int64_t OUT_CHUNK_FLOATS = int64_t(1) << 18;  // epilogue blocks after one big sgemm
 
 // mode: 0 auto, 1 row chunks over own threads, 2 one im2col + multi-threaded sgemm (benchmarks compare)
 void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, const Epilogue &e, int mode, int64_t rowsPerChunk) {
   const int64_t KK = G.KK(), oc = G.oc, rowsTotal = G.N * G.P();
   const int threads = std::max(1, openblas_get_num_threads());
   const bool direct = G.pointwise();
-  if (mode == 0) mode = rowsTotal >= int64_t(threads) * MIN_ROWS_PER_THREAD ? 1 : 2;
+  if (mode == 0) mode = rowsTotal >= int64_t(threads) * MIN_CHUNK_ROWS ? 1 : 2;
   if (mode == 2) {
     std::vector<float> col;
     const float *a = x;
@@ -120,9 +122,7 @@ void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, co
     }
     return;
   }
-  int64_t R = rowsPerChunk > 0 ? rowsPerChunk
-                               : direct ? std::max<int64_t>(64, OUT_CHUNK_FLOATS / std::max<int64_t>(1, oc))
-                                        : std::max<int64_t>(64, COL_CHUNK_FLOATS / std::max<int64_t>(1, KK));
+  int64_t R = rowsPerChunk > 0 ? rowsPerChunk : std::max<int64_t>(MIN_CHUNK_ROWS, CHUNK_FLOATS / std::max<int64_t>(1, std::max(KK, oc)));
   R = std::min(R, std::max<int64_t>(1, (rowsTotal + threads - 1) / threads));  // every thread gets work
   const int64_t chunks = (rowsTotal + R - 1) / R;
   std::vector<std::vector<float>> cols(static_cast<size_t>(threads));

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { LogolabError } from '../errors.js';
+import { chooseCpuBackend, orderCpuBackends, type Workload } from './auto-choice.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -91,7 +92,7 @@ async function activate(tfName: string): Promise<boolean> {
  * Sets the tfjs backend. `requested` defaults to $LOGOLAB_BACKEND or 'auto'. An explicitly
  * requested backend that cannot be used is an error; `auto` falls through the list.
  */
-export async function initBackend(requested?: string, opts: { quiet?: boolean } = {}): Promise<BackendReport> {
+export async function initBackend(requested?: string, opts: { quiet?: boolean; workload?: Workload } = {}): Promise<BackendReport> {
   const want = (requested ?? process.env.LOGOLAB_BACKEND ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`--backend: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
   const skipped: { name: string; why: string }[] = [];
@@ -100,8 +101,11 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean } 
   // is measured faster than wasm (scripts/bench-native.ts), so `auto` tries cpu before wasm.
   const native = await import('./native.js');
   const cpuFirst = native.nativeKernelsStatus().available;
-  const order: Exclude<BackendChoice, 'auto'>[] =
+  let order: Exclude<BackendChoice, 'auto'>[] =
     want === 'auto' ? (cpuFirst ? ['tensorflow-gpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) : [want];
+  // per workload, from measured facts (auto-choice.ts): which CPU backend goes first, and why
+  const cpuChoice = want === 'auto' ? chooseCpuBackend(opts.workload, cpuFirst) : null;
+  if (cpuChoice) order = orderCpuBackends(order, cpuChoice.first);
   for (const name of order) {
     let why: string | null = null;
     let tfName = name as string;
@@ -124,7 +128,7 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean } 
       skipped.push({ name, why });
       continue;
     }
-    current = { name, tfName, skipped, notes: [] };
+    current = { name, tfName, skipped, notes: cpuChoice && name === cpuChoice.first ? [cpuChoice.why] : [] };
     for (const h of afterSetHooks) await h(current);
     if (!opts.quiet) reportBackend(current);
     return current;

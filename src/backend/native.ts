@@ -19,7 +19,7 @@
  *   Add Sub Multiply RealDiv SquaredDifference Maximum Minimum — broadcasting by strides (the stock
  *                                     broadcasting path allocates index arrays per element)
  *   Concat                          — one memcpy per (outer row, input)
- *   Transpose Slice PadV2           — strided copies (Transpose with a tiled 2-D inner block); the stock
+ *   Transpose Slice PadV2 Tile      — strided copies (Transpose with a tiled 2-D inner block); the stock
  *                                     kernels do per-element index math (PadV2 is Slice's gradient)
  *   Softmax                         — one pass per row (stock: 5 kernels incl. 2 broadcasting ones)
  *   Sum Mean                        — reduced axes moved innermost by the native transpose, one pass per row
@@ -47,6 +47,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { onBackendSet, type BackendReport } from './index.js';
 import { convPoolKernels, type ConvPoolAddon } from './native-conv.js';
+import { tileKernels } from './native-tile.js';
 
 interface Addon extends ConvPoolAddon {
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, transA: boolean, transB: boolean,
@@ -508,6 +509,8 @@ const kernels: Record<string, Impl> = {
   Conv2DBackpropInput: conv2dBackpropInput,
   // FusedConv2D (conv + bias + activation), MaxPool, AvgPool: src/backend/native-conv.ts
   ...convPoolKernels<CpuBackend>({ addon: () => addon!, f32, alloc, convInfo }),
+  // Tile (broadcastTo) as a strided copy: src/backend/native-tile.ts
+  ...tileKernels<CpuBackend>({ transpose: (x, o, sh, st) => addon!.transpose(x, o, sh, st), f32, alloc, collapse }),
   Transpose: transpose,
   Slice: slice,
   PadV2: padV2,
@@ -715,10 +718,11 @@ export function nativeKernelsInstalled(): boolean {
   return installed;
 }
 
-/** Is kernel `name` served natively on the cpu backend right now (a replaced stock kernel, or one of
- *  the fused Logolab* kernels, which only this module registers)? */
+/** Is kernel `name` served natively on the cpu backend right now (a replaced stock kernel whose
+ *  registration is not the stock one, or one of the fused Logolab* kernels, which only this module registers)? */
 export function isNativeKernel(name: string): boolean {
-  return installed && (stock.has(name) || name.startsWith('Logolab'));
+  const k = tf.getKernel(name, 'cpu');
+  return installed && !!k && (name.startsWith('Logolab') || (stock.has(name) && k.kernelFunc !== stock.get(name)!.kernelFunc));
 }
 
 /** Registers the native kernels on the cpu backend (idempotent). False when the addon is unavailable. */

@@ -198,6 +198,18 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test('Tile (broadcastTo): reps over every dim, size-1 and empty dims', () => {
+    const cases: [number[], number[]][] = [
+      [[1, 1, 64], [32, 1, 1]], [[2, 3], [1, 1]], [[2, 3], [3, 2]], [[1, 5, 1], [4, 1, 3]], [[3], [5]], [[2, 1, 3, 2], [1, 4, 1, 2]], [[2, 3], [0, 2]], [[0, 3], [2, 1]], [[1], [7]],
+      [[2, 257, 64], [3, 1, 1]],
+    ];
+    for (const [shape, reps] of cases) {
+      const x = t(shape);
+      compare('Tile', { x }, { reps });
+      x.dispose();
+    }
+  });
+
   test('Softmax over the last axis', () => {
     for (const shape of [[3, 7], [2, 3, 257], [1, 1], [5, 1], [4, 1000]]) {
       const logits = tf.mul(t(shape), 20); // large logits exercise the max subtraction
@@ -529,7 +541,7 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
   test('every replaced kernel is covered by this file', () => {
     const covered = new Set(['BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum', 'Pow', 'Transpose',
       'Softmax', 'Sum', 'Mean', 'Concat', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Slice', 'PadV2', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs',
-      'FusedConv2D', 'MaxPool', 'AvgPool']);
+      'FusedConv2D', 'MaxPool', 'AvgPool', 'Tile']);
     for (const k of NATIVE_KERNEL_NAMES) assert.ok(covered.has(k), `kernel ${k} has no parity test`);
   });
 

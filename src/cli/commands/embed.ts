@@ -93,7 +93,7 @@ export const command: CommandModule = {
     if (argv.data !== undefined) {
       if (pixels || inputs.length) throw new LogolabError('--data exports a data dir; do not also give --pixels or image paths');
       if (extname(argv.out as string) !== '.safetensors') throw new LogolabError(`--out ${argv.out as string}: with --data the output must be a .safetensors file`);
-      await initBackend(argv.backend as string | undefined);
+      await initBackend(argv.backend as string | undefined, { workload: String(argv.detector).startsWith('detr:') ? 'detector' : 'encoder' });
       const mode = argv['preprocess-mode'] as PreprocessMode;
       const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: mode });
       const o = { detrThreshold: argv['detr-threshold'] as number, minBoxSize: argv['min-box-size'] as number, nmsIou: argv['nms-iou'] as number };
@@ -119,7 +119,7 @@ export const command: CommandModule = {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${batchSize}`);
     // check inputs before the (slow) model load
     if (!pixels) listImages(inputs);
-    await initBackend(argv.backend as string | undefined);
+    await initBackend(argv.backend as string | undefined, { workload: 'encoder' });
     const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: argv['preprocess-mode'] as PreprocessMode });
     try {
       log('info', `model ${argv.model}: ${model.family}, ${model.layers.length} layers, processor ${model.processor.kind} ${model.processor.outputSize.height}×${model.processor.outputSize.width}`);

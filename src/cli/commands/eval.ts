@@ -32,7 +32,8 @@ export const command: CommandModule = {
       .option('json', { type: 'string', describe: 'also write the results as JSON here' }),
   handler: async (argv) => {
     const a = argv as EvalArgv;
-    await initBackend(a.backend as string | undefined);
+    // a DETR detector dominates the run's time; otherwise the encoder does
+    await initBackend(a.backend as string | undefined, { workload: String(a.detector).startsWith('detr:') ? 'detector' : 'encoder' });
     const m = matchOptions(a);
     const cnt = counting(a);
     const so = sampleOptions(a);

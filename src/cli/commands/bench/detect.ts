@@ -26,7 +26,7 @@ export const command: CommandModule = {
       .option('breakdown', { type: 'boolean', default: false, describe: 'also time preprocess / backbone / transformer on one extra image' })
       .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the timed images (table on stderr, kernel_profile in the JSON)' }),
   handler: async (argv) => {
-    const backend = await initBackend(argv.backend as string | undefined);
+    const backend = await initBackend(argv.backend as string | undefined, { workload: 'detector' });
     for (const k of ['images', 'batch-size'] as const) {
       const v = argv[k] as number;
       if (!Number.isInteger(v) || v < 1) throw new LogolabError(`--${k}: must be a positive integer, got ${v}`);

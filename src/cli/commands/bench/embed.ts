@@ -37,7 +37,7 @@ export const command: CommandModule = {
       .option('per-layer', { type: 'boolean', default: false, describe: 'time one layer and extrapolate (estimate)' })
       .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the timed batches (table on stderr, kernel_profile in the JSON)' }),
   handler: async (argv) => {
-    const backend = await initBackend(argv.backend as string | undefined);
+    const backend = await initBackend(argv.backend as string | undefined, { workload: 'encoder' });
     const name = argv.model as string;
     const batch = argv.batch as number;
     const iters = argv.iters as number;

@@ -1,0 +1,79 @@
+/**
+ * `auto`'s choice between the two CPU backends — cpu (+ native OpenBLAS kernels when built) and
+ * wasm — per workload, from measured facts: which one ran the workload faster on this kind of
+ * machine, measured side by side (scripts/bench-detr-peer.ts, `logolab bench backends`). The GPU
+ * backends keep their place in front; only the relative order of cpu and wasm changes, and the
+ * reason goes into the one-line backend report.
+ */
+import { arch, availableParallelism } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+
+/** What the command spends its time on. */
+export type Workload = 'encoder' | 'detector' | 'train';
+
+export interface MachineFacts {
+  arch: string;
+  cores: number;
+  /** widest x86 SIMD OpenBLAS and XNNPACK can use: 'avx512', 'avx2' (with FMA), or 'baseline' */
+  simd: 'avx512' | 'avx2' | 'baseline';
+}
+
+let facts: MachineFacts | null = null;
+export function machineFacts(): MachineFacts {
+  if (facts) return facts;
+  let simd: MachineFacts['simd'] = 'baseline';
+  try {
+    if (existsSync('/proc/cpuinfo')) {
+      const flags = new Set((/^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(/\s+/));
+      simd = flags.has('avx512f') ? 'avx512' : flags.has('avx2') && flags.has('fma') ? 'avx2' : 'baseline';
+    }
+  } catch {
+    /* not Linux, or unreadable: baseline */
+  }
+  return (facts = { arch: arch(), cores: availableParallelism(), simd });
+}
+
+/** One measured comparison: seconds of the same work on cpu + native kernels and on wasm. */
+interface Measured { what: string; native: number; wasm: number; unit: string }
+
+/**
+ * Side-by-side measurements on x64 with AVX2/AVX-512 and 2 cores (OpenBLAS 0.3.21, tfjs 4.22; how
+ * and when: the closing notes of issues 8 and 20). With more cores the native kernels gain (wasm
+ * runs single-threaded in Node), so the table holds for ≥ 2 cores.
+ */
+const X64_2CORES: Record<Workload, Measured> = {
+  encoder: { what: 'CLIP ViT-B/16 embed, batch 8', native: 1.06, wasm: 3.71, unit: 's/batch' },
+  train: { what: 'LoRA step, tiny ViT, batch 64', native: 0.33, wasm: 1.52, unit: 's/step' },
+  detector: { what: 'DETR-R50 800×1067', native: 1.5, wasm: 27, unit: 's/image' },
+};
+
+export interface AutoChoice {
+  /** the CPU backend to try first */
+  first: 'cpu' | 'wasm';
+  /** for the backend report */
+  why: string;
+}
+
+/** Which CPU backend `auto` tries first for `workload`, and why. */
+export function chooseCpuBackend(workload: Workload | undefined, nativeAvailable: boolean, m: MachineFacts = machineFacts()): AutoChoice {
+  if (!nativeAvailable) return { first: 'wasm', why: 'auto: wasm before the stock cpu backend (pure JS kernels, ~1 GFLOP/s; native kernels not built)' };
+  const kind = `${m.arch} ${m.simd} ×${m.cores}`;
+  const measured = m.arch === 'x64' && m.simd !== 'baseline' && m.cores >= 2 ? X64_2CORES : null;
+  if (!workload || !measured) {
+    return { first: 'cpu', why: `auto: cpu+native before wasm (${measured ? 'faster for every measured workload' : `no measurement for ${kind}; OpenBLAS kernels assumed faster`})` };
+  }
+  const f = measured[workload];
+  const first = f.native <= f.wasm ? 'cpu' : 'wasm';
+  const [a, b] = first === 'cpu' ? [`cpu+native ${f.native}`, `wasm ${f.wasm}`] : [`wasm ${f.wasm}`, `cpu+native ${f.native}`];
+  return { first, why: `auto for ${workload}: ${first === 'cpu' ? 'cpu+native' : 'wasm'} (${f.what}: ${a} vs ${b} ${f.unit}, measured on x64 AVX2/AVX-512 ×2; this machine ${kind})` };
+}
+
+/** `order` with cpu and wasm swapped when needed so that `first` comes first among the two; the rest stays in place. */
+export function orderCpuBackends<T extends string>(order: T[], first: 'cpu' | 'wasm'): T[] {
+  const i = order.indexOf('cpu' as T), j = order.indexOf('wasm' as T);
+  if (i < 0 || j < 0 || (first === 'cpu') === i < j) return order;
+  const out = order.slice();
+  out[i] = order[j]!;
+  out[j] = order[i]!;
+  return out;
+}
