@@ -28,6 +28,11 @@ export const command: CommandModule = {
       : `native cpu kernels: ${nk.available ? 'built, not active (cpu backend not initialised)' : `off — ${nk.why}`}`);
     const auto = await initBackend('auto', { quiet: true });
     lines.push(`auto picks: ${auto.name}`);
+    // per workload (src/backend/auto-choice.ts): which CPU backend goes first, from measurements
+    for (const workload of ['encoder', 'detector', 'train'] as const) {
+      const r = await initBackend('auto', { quiet: true, workload });
+      lines.push(`  ${workload}: ${r.name}${r.notes.length ? ` — ${r.notes[0]}` : ''}`);
+    }
     const gpu = gpuVisible();
     const ldPath = process.env.LD_LIBRARY_PATH ?? '';
     const findLib = (name: string) =>
