@@ -64,16 +64,19 @@ enum Act { LINEAR = 0, RELU = 1, RELU6 = 2, PRELU = 3, LEAKYRELU = 4, SIGMOID = 
 
 struct Epilogue {
   const float *bias;   // [oc] or null
+  const float *res;    // residual [rows, oc] added after the bias, or null
   int act;
   const float *prelu;  // PRELU: [oc], or one value when preluScalar
   bool preluScalar;
   double alpha;        // LEAKYRELU
 };
 
-void epilogueRows(float *c, int64_t rows, int64_t oc, const Epilogue &e) {
+// rows [r0, r0 + rows) of the output, c pointing at row r0
+void epilogueRows(float *c, int64_t r0, int64_t rows, int64_t oc, const Epilogue &e) {
   for (int64_t r = 0; r < rows; r++) {
     float *o = c + r * oc;
     if (e.bias) for (int64_t j = 0; j < oc; j++) o[j] += e.bias[j];
+    if (e.res) { const float *rr = e.res + (r0 + r) * oc; for (int64_t j = 0; j < oc; j++) o[j] += rr[j]; }
     switch (e.act) {
       case RELU: for (int64_t j = 0; j < oc; j++) o[j] = o[j] < 0.f ? 0.f : o[j]; break;
       case RELU6: for (int64_t j = 0; j < oc; j++) o[j] = o[j] < 0.f ? 0.f : (o[j] > 6.f ? 6.f : o[j]); break;
@@ -113,11 +116,11 @@ void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, co
       a = col.data();
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rowsTotal), int(oc), int(KK), 1.0f, a, int(KK), w, int(oc), 0.0f, out, int(oc));
-    if (e.bias || e.act != LINEAR) {
+    if (e.bias || e.res || e.act != LINEAR) {
       const int64_t blk = std::max<int64_t>(1, OUT_CHUNK_FLOATS / std::max<int64_t>(1, oc));
       forEachDynamic((rowsTotal + blk - 1) / blk, threads, [&](int64_t b, int) {
         const int64_t r0 = b * blk;
-        epilogueRows(out + r0 * oc, std::min(blk, rowsTotal - r0), oc, e);
+        epilogueRows(out + r0 * oc, r0, std::min(blk, rowsTotal - r0), oc, e);
       });
     }
     return;
@@ -138,15 +141,17 @@ void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, co
     }
     float *o = out + r0 * oc;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(oc), int(KK), 1.0f, a, int(KK), w, int(oc), 0.0f, o, int(oc));
-    epilogueRows(o, n, oc, e);
+    epilogueRows(o, r0, n, oc, e);
   });
   openblas_set_num_threads(threads);
 }
 
 // fusedConv2d(x, filter, bias|null, prelu|null, out, params Int32Array[N,H,W,C, fh,fw, sh,sw, dh,dw,
-//             padTop,padLeft, outH,outW, outC], act, alpha[, tuning Int32Array[mode, rowsPerChunk]])
+//             padTop,padLeft, outH,outW, outC], act, alpha[, tuning Int32Array[mode, rowsPerChunk]
+//             [, residual Float32Array[N·outH·outW·outC]]])
+// out = act(conv + bias + residual), each added in that order (as tfjs's separate Add kernels would).
 napi_value FusedConv2d(napi_env env, napi_callback_info info) {
-  size_t argc = 9; napi_value argv[9];
+  size_t argc = 10; napi_value argv[10];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 8) { fail(env, "fusedConv2d: needs 8 arguments"); return nullptr; }
   F32 x, w, bias{nullptr, 0}, prelu{nullptr, 0}, o; I32 p, tune{nullptr, 0}; int64_t act; double alpha;
   if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &w, "filter")) return nullptr;
@@ -154,6 +159,8 @@ napi_value FusedConv2d(napi_env env, napi_callback_info info) {
   if (!isNullish(env, argv[3]) && !getF32(env, argv[3], &prelu, "prelu")) return nullptr;
   if (!getF32(env, argv[4], &o, "out") || !getI32(env, argv[5], &p, "params") || !getInt(env, argv[6], &act) || !getDouble(env, argv[7], &alpha)) return nullptr;
   if (argc > 8 && !isNullish(env, argv[8]) && !getI32(env, argv[8], &tune, "tuning")) return nullptr;
+  F32 res{nullptr, 0};
+  if (argc > 9 && !isNullish(env, argv[9]) && !getF32(env, argv[9], &res, "residual")) return nullptr;
   if (p.n < 15) { fail(env, "fusedConv2d: params too short"); return nullptr; }
   const int32_t *q = p.p;
   const ConvGeom G{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13], q[14]};
@@ -162,13 +169,14 @@ napi_value FusedConv2d(napi_env env, napi_callback_info info) {
   const int64_t KK = G.KK(), rows = G.N * G.P();
   if (x.n < size_t(G.N * G.H * G.W * G.C) || w.n < size_t(KK * G.oc) || o.n < size_t(rows * G.oc)) { fail(env, "fusedConv2d: array too small"); return nullptr; }
   if (bias.p && bias.n != size_t(G.oc)) { fail(env, "fusedConv2d: bias length must be outC"); return nullptr; }
+  if (res.p && res.n < size_t(rows * G.oc)) { fail(env, "fusedConv2d: residual too small"); return nullptr; }
   if (act < LINEAR || act > ELU) { fail(env, "fusedConv2d: unknown activation"); return nullptr; }
   if (act == PRELU && (!prelu.p || (prelu.n != 1 && prelu.n != size_t(G.oc)))) { fail(env, "fusedConv2d: prelu weights must have 1 or outC values"); return nullptr; }
-  const Epilogue e{bias.p, int(act), prelu.p, prelu.n == 1, alpha};
+  const Epilogue e{bias.p, res.p, int(act), prelu.p, prelu.n == 1, alpha};
   if (rows * G.oc == 0) return nullptr;
   if (KK == 0) {
     std::memset(o.p, 0, size_t(rows * G.oc) * sizeof(float));
-    epilogueRows(o.p, rows, G.oc, e);
+    epilogueRows(o.p, 0, rows, G.oc, e);
     return nullptr;
   }
   fusedConv(G, x.p, w.p, o.p, e, tune.p && tune.n > 0 ? tune.p[0] : 0, tune.p && tune.n > 1 ? tune.p[1] : 0);

@@ -38,13 +38,16 @@ export interface Measured { what: string; native: number; wasm: number; unit: st
 
 /**
  * Side-by-side measurements on x64 with AVX2 + FMA and 2 cores (OpenBLAS 0.3.21, tfjs 4.22; how and
- * when: the closing note of issue 20). With more cores the native kernels gain (wasm runs
+ * when: README "Backends and speed" and the closing note of issue 20). With more cores the native kernels gain (wasm runs
  * single-threaded in Node), so the table holds for ≥ 2 cores; AVX-512 machines are counted with
  * AVX2 ones (not measured separately).
  */
 export const X64_2CORES: Record<Workload, Measured> = {
-  encoder: { what: 'CLIP ViT-B/16 embed, batch 8', native: 1.06, wasm: 3.71, unit: 's/batch' },
-  train: { what: 'LoRA step, tiny ViT, batch 64', native: 0.33, wasm: 1.52, unit: 's/step' },
+  // README "Backends and speed" (bench backends, load 2.2–2.7): 0.42 vs 0.08 images/s
+  encoder: { what: 'CLIP ViT-L/14 embed, batch 1', native: 2.38, wasm: 12.5, unit: 's/image' },
+  // same run: 112.6 vs 19.0 images/s
+  train: { what: 'tiny ViT LoRA step, batch 64', native: 0.57, wasm: 3.37, unit: 's/step' },
+  // scripts/bench-detr-peer.ts (issue 20)
   detector: { what: 'DETR-R50 800×1067', native: 1.5, wasm: 27, unit: 's/image' },
 };
 

@@ -46,7 +46,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { onBackendSet, type BackendReport } from './index.js';
-import { convPoolKernels, type ConvPoolAddon } from './native-conv.js';
+import { CONV_RESIDUAL, convPoolKernels, convResidualKernel, type ConvPoolAddon } from './native-conv.js';
 import { tileKernels } from './native-tile.js';
 
 interface Addon extends ConvPoolAddon {
@@ -736,7 +736,8 @@ export function installNativeKernels(): boolean {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: nativeKernel(name) });
   }
-  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel], [QG, quickGeluKernel], [QG_GRAD, quickGeluGradKernel], [ATT, attentionKernel], [ATT_GRAD, attentionGradKernel]] as const) {
+  const convResidual = convResidualKernel<CpuBackend>({ addon: () => addon!, f32, alloc, convInfo }); // native-conv.ts
+  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel], [QG, quickGeluKernel], [QG_GRAD, quickGeluGradKernel], [ATT, attentionKernel], [ATT_GRAD, attentionGradKernel], [CONV_RESIDUAL, convResidual]] as const) {
     if (!tf.getKernel(kernelName, 'cpu')) tf.registerKernel({ kernelName, backendName: 'cpu', kernelFunc });
   }
   installed = true;
@@ -777,7 +778,7 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
     built: a !== null,
     available: a !== null && !nativeDisabled(),
     why: a === null ? loadWhy : nativeDisabled() ? 'disabled by LOGOLAB_NATIVE=0' : '',
-    active: installed ? [...stock.keys(), 'LayerNorm (fused)', 'quick_gelu (fused)', 'multi-head attention (fused)'] : [],
+    active: installed ? [...stock.keys(), 'LayerNorm (fused)', 'quick_gelu (fused)', 'multi-head attention (fused)', 'conv + bias + residual (fused)'] : [],
     threads: i?.threads ?? 0,
     blas: i?.blas.trim() ?? '',
   };

@@ -364,6 +364,35 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test(`fused conv + bias + residual + relu (ResNet bottleneck end) equals the composite on stock kernels (≤ ${CONV_TOL})`, async () => {
+    const { conv2dResidual } = await import('../../src/backend/native-conv.js');
+    const cases = CONV_GRID.filter(([, , , , , dil, round]) => dil === 1 && !round);
+    for (const [what, xs, fs, strides, pad] of cases) {
+      if (Array.isArray(strides)) continue;
+      for (const activation of ['relu', 'linear'] as const) {
+        const x = t(xs) as tf.Tensor4D, filter = t(fs) as tf.Tensor4D, bias = t([fs[3]!]) as tf.Tensor1D;
+        const outShape = tf.backend_util.computeConv2DInfo(xs as [number, number, number, number], fs as [number, number, number, number], strides, 1, pad).outShape;
+        const res = t(outShape) as tf.Tensor4D;
+        const got = conv2dResidual(x, filter, bias, res, strides, pad, activation);
+        uninstallNativeKernels();
+        let want: tf.Tensor;
+        try {
+          want = tf.tidy(() => {
+            const y = tf.add(tf.fused.conv2d({ x, filter, strides, pad, bias }), res);
+            return activation === 'relu' ? tf.relu(y) : y;
+          });
+        } finally {
+          installNativeKernels();
+        }
+        assert.deepEqual(got.shape, want.shape);
+        const e = relErr(got.dataSync() as Float32Array, want.dataSync() as Float32Array);
+        worst.set('conv+residual', Math.max(worst.get('conv+residual') ?? 0, e));
+        assert.ok(e <= CONV_TOL, `conv+residual ${what} ${activation}: rel err ${e}`);
+        tf.dispose([x, filter, bias, res, got, want]);
+      }
+    }
+  });
+
   test('FusedConv2D runs natively for the DETR shapes (and falls back only for what it does not cover)', async () => {
     const { traceNativeFallbacks } = await import('../../src/backend/native.js');
     const x = t([1, 9, 9, 4]), filter = t([3, 3, 4, 6]), bias = t([6]), full = t([1, 9, 9, 6]);
