@@ -35,11 +35,12 @@ const size = Number(a.size), width = a.width ? Number(a.width) : Math.round((siz
 const load = () => loadavg().map((v) => v.toFixed(2)).join(' ');
 const env = { ...process.env, LOGOLAB_THREADS: a.threads, OMP_NUM_THREADS: a.threads };
 
-interface Row { who: string; s: number[]; load: string[]; extra: Record<string, unknown> }
+interface Row { who: string; s: number[]; cpu: number[]; load: string[]; extra: Record<string, unknown> }
 const rows = new Map<string, Row>();
 const add = (key: string, who: string, s: number, l: string, extra: Record<string, unknown>) => {
-  const r = rows.get(key) ?? { who, s: [], load: [], extra };
+  const r = rows.get(key) ?? { who, s: [], cpu: [], load: [], extra };
   r.s.push(s);
+  r.cpu.push(extra.cpu_s_per_image as number);
   r.load.push(l);
   rows.set(key, r);
 };
@@ -67,9 +68,9 @@ const torch = median(rows.get('torch')!.s);
 const out = [
   `DETR-R50 (random weights) at ${size}×${width}, batch 1, ${a.threads} threads, ${a.images} timed image(s) after ${a.warmup} warm-up, ${a.rounds} round(s) alternating; median`,
   '',
-  '| run | s / image (median) | each round | PyTorch s ÷ this s | load avg (1/5/15 min) before each round |',
-  '| --- | ---: | --- | ---: | --- |',
-  ...[...rows.values()].map((r) => `| ${r.who} | ${median(r.s).toFixed(3)} | ${r.s.map((v) => v.toFixed(2)).join(', ')} | ${(torch / median(r.s)).toFixed(2)} | ${r.load.join('; ')} |`),
+  '| run | s / image (median) | each round | PyTorch s ÷ this s | CPU s / image (median; all threads) | load avg (1/5/15 min) before each round |',
+  '| --- | ---: | --- | ---: | ---: | --- |',
+  ...[...rows.values()].map((r) => `| ${r.who} | ${median(r.s).toFixed(3)} | ${r.s.map((v) => v.toFixed(2)).join(', ')} | ${(torch / median(r.s)).toFixed(2)} | ${median(r.cpu).toFixed(2)} | ${r.load.join('; ')} |`),
 ];
 process.stdout.write(out.join('\n') + '\n');
 if (a.json) writeFileSync(a.json, JSON.stringify({ size, width, threads: Number(a.threads), rows: [...rows.values()] }, null, 2));

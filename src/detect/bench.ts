@@ -39,6 +39,8 @@ export interface BenchDetectResult {
   seconds: number;
   images_per_s: number;
   ms_per_image: number;
+  /** process CPU time (all threads) per timed image: less sensitive than wall time to other load on a shared machine */
+  cpu_s_per_image: number;
   peak_tensors: number;
   load_s: number;
   breakdown_ms?: { preprocess: number; backbone: number; transformer: number };
@@ -75,11 +77,12 @@ export async function benchDetect(o: BenchDetectOptions): Promise<BenchDetectRes
         prog.tick(n);
       }
     };
-    const t0 = performance.now();
+    const t0 = performance.now(), c0 = process.cpuUsage();
     const profile = o.profile ? (await profileKernels(timed)).profile : (await timed(), undefined);
     const sec = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
     const breakdown = o.breakdown ? await timeStages(det, img) : undefined;
-    return { detector: det.name, backend: tf.getBackend(), input_hw: [ih, iw], batch_size: o.batchSize, images: o.images, warmup: o.warmup, seconds: Math.round(sec * 1000) / 1000, images_per_s: o.images / sec, ms_per_image: (sec * 1000) / o.images, peak_tensors: peak, load_s: Math.round(loadS * 100) / 100, ...(breakdown ? { breakdown_ms: breakdown } : {}), ...(profile ? { kernel_profile: profile } : {}) };
+    return { detector: det.name, backend: tf.getBackend(), input_hw: [ih, iw], batch_size: o.batchSize, images: o.images, warmup: o.warmup, seconds: Math.round(sec * 1000) / 1000, images_per_s: o.images / sec, ms_per_image: (sec * 1000) / o.images, cpu_s_per_image: Math.round((cpu.user + cpu.system) / 1e3 / o.images) / 1e3, peak_tensors: peak, load_s: Math.round(loadS * 100) / 100, ...(breakdown ? { breakdown_ms: breakdown } : {}), ...(profile ? { kernel_profile: profile } : {}) };
   } finally {
     det.dispose();
   }
