@@ -90,8 +90,14 @@ describe('kernel coverage with native kernels active', { skip }, () => {
     installNativeKernels();
   });
 
-  test(`a DETR forward runs no kernel taking ≥ ${100 * MIN_SHARE} % of the time in stock JS`, async () => {
-    assertNoStockHotspot('DETR forward', await detrForwardProfile());
+  test(`a DETR forward runs no kernel taking ≥ ${100 * MIN_SHARE} % of the time in stock JS; its transformer uses the fused attention and LayerNorm`, async () => {
+    const p = await detrForwardProfile();
+    assertNoStockHotspot('DETR forward', p);
+    const calls = (k: string) => p.rows.find((r) => r.kernel === k)?.calls ?? 0;
+    // detr_tiny: 2 encoder layers (1 attention, 2 LayerNorms each), 2 decoder layers (2 attentions, 3 LayerNorms each), final LayerNorm
+    assert.equal(calls('LogolabAttention'), 2 + 2 * 2);
+    assert.equal(calls('LogolabLayerNorm'), 2 * 2 + 2 * 3 + 1);
+    for (const k of ['FusedConv2D', 'MaxPool', 'LogolabConv2DResidual']) assert.ok(calls(k) > 0 && p.rows.find((r) => r.kernel === k)!.impl === 'native', k);
   });
 
   test(`a ViT LoRA training step runs no kernel taking ≥ ${100 * MIN_SHARE} % of the time in stock JS`, async () => {
