@@ -42,7 +42,7 @@ function rand(n: number): Float32Array {
   return o;
 }
 const reps = Number(a.reps);
-const modes: [string, number][] = [['auto', 0], ['row chunks', 1], ['one sgemm', 2]];
+const modes: [string, number][] = [['auto', 0], ['row chunks', 1], ['channel split', 2]];
 const total = new Map<string, number>();
 let flopsAll = 0;
 process.stdout.write(`ResNet-50 convs at ${a.height}×${a.width}, ${a.threads} threads, ${a['cpu-time'] ? 'CPU ms per thread' : 'wall ms'}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n\n`);

@@ -10,8 +10,9 @@
 //    im2col matrix: 123 MB for ResNet's first 3×3), runs single-threaded sgemm on it and applies
 //    bias + activation while the chunk's output is still in cache. 1×1 convolutions with stride 1
 //    and no padding are plain sgemm on x itself (no copy).
-//  - few output rows (deep layers of small images): one im2col and one sgemm on all of OpenBLAS's
-//    threads; splitting rows would make every thread pack the whole (large) filter.
+//  - few output rows (deep layers of small images): one im2col, then the output channels split
+//    over the threads; splitting rows would make every thread pack the whole (large) filter.
+//  OpenBLAS's own threads are never used here (its idle workers spin, competing with ours).
 #include <cblas.h>
 #include <cmath>
 #include <cstring>
@@ -95,14 +96,15 @@ void epilogueRows(float *c, int64_t r0, int64_t rows, int64_t oc, const Epilogue
 // per core here), but at least MIN_CHUNK_ROWS, since every chunk's sgemm packs the whole filter again.
 constexpr int64_t CHUNK_FLOATS = int64_t(1) << 18;
 constexpr int64_t MIN_CHUNK_ROWS = 512;
+constexpr int64_t MIN_ROWS_PER_THREAD = 256;  // fewer: output channels split instead (each thread packs less filter)
 constexpr int64_t OUT_CHUNK_FLOATS = int64_t(1) << 18;  // epilogue blocks after one big sgemm
 
-// mode: 0 auto, 1 row chunks over own threads, 2 one im2col + multi-threaded sgemm (benchmarks compare)
+// mode: 0 auto, 1 row chunks over own threads, 2 one im2col + output channels over own threads (benchmarks compare)
 void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, const Epilogue &e, int mode, int64_t rowsPerChunk) {
   const int64_t KK = G.KK(), oc = G.oc, rowsTotal = G.N * G.P();
   const int threads = std::max(1, openblas_get_num_threads());
   const bool direct = G.pointwise();
-  if (mode == 0) mode = rowsTotal >= int64_t(threads) * MIN_CHUNK_ROWS ? 1 : 2;
+  if (mode == 0) mode = rowsTotal >= int64_t(threads) * MIN_ROWS_PER_THREAD ? 1 : 2;
   if (mode == 2) {
     std::vector<float> col;
     const float *a = x;
@@ -115,7 +117,16 @@ void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, co
       });
       a = col.data();
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rowsTotal), int(oc), int(KK), 1.0f, a, int(KK), w, int(oc), 0.0f, out, int(oc));
+    // output channels split over the threads (multiples of 16, the sgemm kernel's width), each a
+    // single-threaded sgemm packing only its own filter columns
+    const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(threads, oc / 16));
+    const int64_t step = ((oc + parts - 1) / parts + 15) / 16 * 16;
+    openblas_set_num_threads(1);
+    forEachDynamic((oc + step - 1) / step, threads, [&](int64_t pi, int) {
+      const int64_t j0 = pi * step, nj = std::min(step, oc - j0);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rowsTotal), int(nj), int(KK), 1.0f, a, int(KK), w + j0, int(oc), 0.0f, out + j0, int(oc));
+    });
+    openblas_set_num_threads(threads);
     if (e.bias || e.res || e.act != LINEAR) {
       const int64_t blk = std::max<int64_t>(1, OUT_CHUNK_FLOATS / std::max<int64_t>(1, oc));
       forEachDynamic((rowsTotal + blk - 1) / blk, threads, [&](int64_t b, int) {

@@ -344,6 +344,8 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     ['1×1 input', [3, 1, 1, 4], [1, 1, 4, 2], 1, 'valid', 1],
     ['many rows: row chunks over threads', [1, 45, 47, 16], [3, 3, 16, 24], 1, 'same', 1],
     ['many rows, 1×1', [2, 40, 37, 32], [1, 1, 32, 48], 1, 'valid', 1],
+    ['few rows: output channels split over threads', [1, 5, 6, 16], [3, 3, 16, 40], 1, 'same', 1],
+    ['few rows, 1×1, odd channel split', [1, 4, 4, 32], [1, 1, 32, 33], 1, 'valid', 1],
   ];
 
   test(`FusedConv2D (NHWC): stem 7×7/2, 3×3/1 and /2, 1×1, dilation, odd sizes; bias; every activation (≤ ${CONV_TOL})`, () => {
