@@ -101,12 +101,11 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
   // is measured faster than wasm (scripts/bench-native.ts), so `auto` tries cpu before wasm.
   const native = await import('./native.js');
   const cpuFirst = native.nativeKernelsStatus().available;
-  let order: Exclude<BackendChoice, 'auto'>[] =
+  const order: Exclude<BackendChoice, 'auto'>[] =
     want === 'auto' ? (cpuFirst ? ['tensorflow-gpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) : [want];
   // per workload, from measured facts (auto-choice.ts): which CPU backend goes first, and why
   const cpuChoice = want === 'auto' ? chooseCpuBackend(opts.workload, cpuFirst) : null;
-  if (cpuChoice) order = orderCpuBackends(order, cpuChoice.first);
-  for (const name of order) {
+  for (const name of cpuChoice ? orderCpuBackends(order, cpuChoice.first) : order) {
     let why: string | null = null;
     let tfName = name as string;
     if (name === 'tensorflow-gpu') {
@@ -128,7 +127,8 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
       skipped.push({ name, why });
       continue;
     }
-    current = { name, tfName, skipped, notes: cpuChoice && name === cpuChoice.first ? [cpuChoice.why] : [] };
+    current = { name, tfName, skipped, notes: [] };
+    if (cpuChoice && name === cpuChoice.first) current.notes.unshift(cpuChoice.why);
     for (const h of afterSetHooks) await h(current);
     if (!opts.quiet) reportBackend(current);
     return current;
