@@ -6,6 +6,8 @@
  *   node --import tsx scripts/bench-lora-step.ts --preset vit-l14 --batch 2 --recompute
  * Options: --preset tiny|vit-b16|vit-l14 (default tiny) --batch N (2) --recompute --backend wasm|cpu
  *          --r 16 --alpha 32 --freeze-layers N (default: half the layers) --targets q_proj,v_proj
+ *          --profile (per-kernel table of the step on stderr: time, calls, native or stock JS)
+ * (also as `logolab bench train ...`)
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
@@ -14,6 +16,7 @@ import { buildVisionModel } from '../src/models/vision/index.js';
 import { applyLora, loraSummary } from '../src/models/lora/index.js';
 import { createHead } from '../src/models/heads.js';
 import { log } from '../src/util/progress.js';
+import { formatKernelProfile, profileKernels } from '../src/backend/kernel-profile.js';
 import { getLoss } from '../training/losses/index.js';
 import { lossAndGrads } from '../training/recompute.js';
 import { visionGraph } from '../training/vision_graph.js';
@@ -28,11 +31,12 @@ const { values: a } = parseArgs({
     alpha: { type: 'string', default: '32' },
     'freeze-layers': { type: 'string' },
     targets: { type: 'string', default: 'q_proj,v_proj' },
+    profile: { type: 'boolean', default: false },
   },
 });
 
 const mb = (b: number) => Math.round(b / 2 ** 20);
-await initBackend(a.backend, { quiet: true });
+const backendReport = await initBackend(a.backend, { quiet: true, workload: 'train' });
 let t0 = performance.now();
 const model = buildVisionModel('clip', a.preset as never, 'random', 0);
 const buildS = (performance.now() - t0) / 1000;
@@ -54,7 +58,7 @@ let seed = 1;
 const ctx = { training: true, nextSeed: () => seed++ };
 t0 = performance.now();
 let loss = NaN;
-const prof = await tf.profile(() => {
+const { profile: prof } = await profileKernels(() => {
   const r = lossAndGrads(visionGraph(model, head, pixels, labels, getLoss('infonce')), { recompute: a.recompute!, ctx });
   loss = r.loss.dataSync()[0]!;
   r.loss.dispose();
@@ -62,10 +66,11 @@ const prof = await tf.profile(() => {
 });
 const stepS = (performance.now() - t0) / 1000;
 console.log(JSON.stringify({
-  preset: a.preset, backend: a.backend, batch: b, recompute: a.recompute, layers_adapted: applied.layers.length, of_layers: L,
+  preset: a.preset, backend: backendReport.name, batch: b, recompute: a.recompute, layers_adapted: applied.layers.length, of_layers: L,
   r: Number(a.r), targets: a.targets, trainable: summary.trainable, frozen: summary.frozen,
   build_s: +buildS.toFixed(1), step_s: +stepS.toFixed(2), loss: +loss.toFixed(4),
   tf_bytes_before_mb: mb(before.tfBytes), tf_peak_mb: mb(prof.peakBytes), tf_peak_above_weights_mb: mb(prof.peakBytes - before.tfBytes),
-  rss_before_mb: mb(before.rss), max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), kernels: prof.kernels.length,
+  rss_before_mb: mb(before.rss), max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), kernels: prof.calls,
 }));
+if (a.profile) process.stderr.write(formatKernelProfile(prof, { title: `LoRA step ${a.preset} batch ${b}` }) + '\n');
 model.dispose();

@@ -71,7 +71,7 @@ export class LogoLab {
 
   static async load(o: LoadOptions): Promise<LogoLab> {
     if (!o.encoder) throw new LogolabError('LogoLab.load: `encoder` (model folder) is required');
-    await initBackend(o.backend, { quiet: true });
+    await initBackend(o.backend, { quiet: true, workload: o.detector ? 'detector' : 'encoder' });
     const model = await loadVisionModel(o.encoder, { adapter: o.adapter, preprocessMode: o.preprocessMode, quiet: true });
     let detector: Detector | null = null;
     try {

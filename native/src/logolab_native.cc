@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <thread>
 #include "perf_kernels.h"
+#include "conv_pool.h"
 
 extern "C" {
 // declared in OpenBLAS's cblas.h on Debian, repeated so other cblas headers also work
@@ -930,6 +931,8 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   llk::registerMemoryFunctions(env, exports);
+  llk::registerConvKernels(env, exports);
+  llk::registerPoolKernels(env, exports);
   return exports;
 }
 

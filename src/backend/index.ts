@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { LogolabError } from '../errors.js';
+import { chooseCpuBackend, orderCpuBackends, type Workload } from './auto-choice.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -92,7 +93,7 @@ async function activate(tfName: string): Promise<boolean> {
  * Sets the tfjs backend. `requested` defaults to $LOGOLAB_BACKEND or 'auto'. An explicitly
  * requested backend that cannot be used is an error; `auto` falls through the list.
  */
-export async function initBackend(requested?: string, opts: { quiet?: boolean } = {}): Promise<BackendReport> {
+export async function initBackend(requested?: string, opts: { quiet?: boolean; workload?: Workload } = {}): Promise<BackendReport> {
   const want = (requested ?? process.env.LOGOLAB_BACKEND ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`--backend: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
   const skipped: { name: string; why: string }[] = [];
@@ -104,7 +105,9 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean } 
   const order: Exclude<BackendChoice, 'auto'>[] =
     want === 'auto' ? (cpuFirst ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']) : [want];
   const notes: string[] = [];
-  for (const name of order) {
+  // per workload, from measured facts (auto-choice.ts): which CPU backend goes first, and why
+  const cpuChoice = want === 'auto' ? chooseCpuBackend(opts.workload, cpuFirst) : null;
+  for (const name of cpuChoice ? orderCpuBackends(order, cpuChoice.first) : order) {
     let why: string | null = null;
     let tfName = name as string;
     if (name === 'tensorflow-gpu') {
@@ -136,6 +139,7 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean } 
       continue;
     }
     current = { name, tfName, skipped, notes };
+    if (cpuChoice && name === cpuChoice.first) current.notes.unshift(cpuChoice.why);
     for (const h of afterSetHooks) await h(current);
     if (!opts.quiet) reportBackend(current);
     return current;

@@ -14,10 +14,12 @@
  *                                     true broadcasting of batch dims
  *   Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput (NHWC) — im2col/col2im + sgemm (the filter
  *                                     gradient is what full training of the patch embedding needs)
+ *   FusedConv2D MaxPool AvgPool (NHWC) — chunked im2col + sgemm with bias/activation per chunk, and
+ *                                     pooling over channels (native-conv.ts; DETR's ResNet backbone)
  *   Add Sub Multiply RealDiv SquaredDifference Maximum Minimum — broadcasting by strides (the stock
  *                                     broadcasting path allocates index arrays per element)
  *   Concat                          — one memcpy per (outer row, input)
- *   Transpose Slice PadV2           — strided copies (Transpose with a tiled 2-D inner block); the stock
+ *   Transpose Slice PadV2 Tile      — strided copies (Transpose with a tiled 2-D inner block); the stock
  *                                     kernels do per-element index math (PadV2 is Slice's gradient)
  *   Softmax                         — one pass per row (stock: 5 kernels incl. 2 broadcasting ones)
  *   Sum Mean                        — reduced axes moved innermost by the native transpose, one pass per row
@@ -47,8 +49,10 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { onBackendSet, type BackendReport } from './index.js';
+import { CONV_RESIDUAL, convPoolKernels, convResidualKernel, type ConvPoolAddon } from './native-conv.js';
+import { tileKernels } from './native-tile.js';
 
-interface Addon {
+interface Addon extends ConvPoolAddon {
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, transA: boolean, transB: boolean,
     aIdx: Int32Array, bIdx: Int32Array, bias?: Float32Array | null, act?: number, alpha?: number): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array): void;
@@ -508,6 +512,10 @@ const kernels: Record<string, Impl> = {
   Conv2D: conv2d,
   Conv2DBackpropFilter: conv2dBackpropFilter,
   Conv2DBackpropInput: conv2dBackpropInput,
+  // FusedConv2D (conv + bias + activation), MaxPool, AvgPool: src/backend/native-conv.ts
+  ...convPoolKernels<CpuBackend>({ addon: () => addon!, f32, alloc, convInfo }),
+  // Tile (broadcastTo) as a strided copy: src/backend/native-tile.ts
+  ...tileKernels<CpuBackend>({ transpose: (x, o, sh, st) => addon!.transpose(x, o, sh, st), f32, alloc, collapse }),
   Transpose: transpose,
   Slice: slice,
   PadV2: padV2,
@@ -518,11 +526,28 @@ const kernels: Record<string, Impl> = {
   ...Object.fromEntries(Object.keys(UNARY_OPS).map((k) => [k, unaryKernel(k)])),
 };
 
+/** Per call of each replaced kernel: did it fall back to the stock kernel? (kernel coverage report; null = off) */
+let fallbackTrace: Map<string, boolean[]> | null = null;
+/** Starts (a fresh trace) or stops recording fallbacks; returns the trace recorded so far. */
+export function traceNativeFallbacks(on: boolean): Map<string, boolean[]> | null {
+  const t = fallbackTrace;
+  fallbackTrace = on ? new Map() : null;
+  return t;
+}
+
 /** The native implementation of `name` (falls back to the stock kernel where the addon does not apply). */
 export function nativeKernel(name: string): tf.KernelFunc {
   const impl = kernels[name];
   if (!impl) throw new Error(`no native kernel ${name}`);
-  return (args) => (impl(args as unknown as Args) ?? stockFunc(name)(args)) as tf.TensorInfo;
+  return (args) => {
+    const out = impl(args as unknown as Args);
+    if (fallbackTrace) {
+      const calls = fallbackTrace.get(name) ?? [];
+      calls.push(out === null);
+      fallbackTrace.set(name, calls);
+    }
+    return (out ?? stockFunc(name)(args)) as tf.TensorInfo;
+  };
 }
 
 export const NATIVE_KERNEL_NAMES = Object.keys(kernels);
@@ -698,6 +723,13 @@ export function nativeKernelsInstalled(): boolean {
   return installed;
 }
 
+/** Is kernel `name` served natively on the cpu backend right now (a replaced stock kernel whose
+ *  registration is not the stock one, or one of the fused Logolab* kernels, which only this module registers)? */
+export function isNativeKernel(name: string): boolean {
+  const k = tf.getKernel(name, 'cpu');
+  return installed && !!k && (name.startsWith('Logolab') || (stock.has(name) && k.kernelFunc !== stock.get(name)!.kernelFunc));
+}
+
 /** Registers the native kernels on the cpu backend (idempotent). False when the addon is unavailable. */
 export function installNativeKernels(): boolean {
   if (installed) return true;
@@ -710,7 +742,8 @@ export function installNativeKernels(): boolean {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: nativeKernel(name) });
   }
-  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel], [QG, quickGeluKernel], [QG_GRAD, quickGeluGradKernel], [ATT, attentionKernel], [ATT_GRAD, attentionGradKernel]] as const) {
+  const convResidual = convResidualKernel<CpuBackend>({ addon: () => addon!, f32, alloc, convInfo }); // native-conv.ts
+  for (const [kernelName, kernelFunc] of [[LN, layerNormKernel], [LN_GRAD, layerNormGradKernel], [QG, quickGeluKernel], [QG_GRAD, quickGeluGradKernel], [ATT, attentionKernel], [ATT_GRAD, attentionGradKernel], [CONV_RESIDUAL, convResidual]] as const) {
     if (!tf.getKernel(kernelName, 'cpu')) tf.registerKernel({ kernelName, backendName: 'cpu', kernelFunc });
   }
   installed = true;
@@ -751,7 +784,7 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
     built: a !== null,
     available: a !== null && !nativeDisabled(),
     why: a === null ? loadWhy : nativeDisabled() ? 'disabled by LOGOLAB_NATIVE=0' : '',
-    active: installed ? [...stock.keys(), 'LayerNorm (fused)', 'quick_gelu (fused)', 'multi-head attention (fused)'] : [],
+    active: installed ? [...stock.keys(), 'LayerNorm (fused)', 'quick_gelu (fused)', 'multi-head attention (fused)', 'conv + bias + residual (fused)'] : [],
     threads: i?.threads ?? 0,
     blas: i?.blas.trim() ?? '',
   };

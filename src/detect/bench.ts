@@ -10,6 +10,7 @@ import type { RgbImage } from '../preprocess/image.js';
 import { loadDetector, type DetrDetector } from './detector.js';
 import { backboneForward, transformerForward } from './model.js';
 import { featureMask } from './position.js';
+import { profileKernels, type KernelProfile } from '../backend/kernel-profile.js';
 
 export interface BenchDetectOptions {
   detector: string; // <dir> | detr:<dir> | detr-r50
@@ -24,6 +25,8 @@ export interface BenchDetectOptions {
   seed?: number;
   /** time preprocess / backbone / transformer+heads on one extra image */
   breakdown?: boolean;
+  /** per-kernel times of the timed images (tf.profile; adds little overhead on cpu/wasm) */
+  profile?: boolean;
 }
 
 export interface BenchDetectResult {
@@ -36,9 +39,12 @@ export interface BenchDetectResult {
   seconds: number;
   images_per_s: number;
   ms_per_image: number;
+  /** process CPU time (all threads) per timed image: less sensitive than wall time to other load on a shared machine */
+  cpu_s_per_image: number;
   peak_tensors: number;
   load_s: number;
   breakdown_ms?: { preprocess: number; backbone: number; transformer: number };
+  kernel_profile?: KernelProfile;
 }
 
 function noiseImage(w: number, h: number, seed: number): RgbImage {
@@ -63,16 +69,20 @@ export async function benchDetect(o: BenchDetectOptions): Promise<BenchDetectRes
     for (let i = 0; i < o.warmup; i++) await det.detect([img]);
     const prog = new Progress({ label: 'bench detect', total: o.images, unit: 'img' });
     let peak = 0;
-    const t0 = performance.now();
-    for (let done = 0; done < o.images; done += o.batchSize) {
-      const n = Math.min(o.batchSize, o.images - done);
-      await det.detect(Array.from({ length: n }, () => img));
-      peak = Math.max(peak, tf.memory().numTensors);
-      prog.tick(n);
-    }
+    const timed = async () => {
+      for (let done = 0; done < o.images; done += o.batchSize) {
+        const n = Math.min(o.batchSize, o.images - done);
+        await det.detect(Array.from({ length: n }, () => img));
+        peak = Math.max(peak, tf.memory().numTensors);
+        prog.tick(n);
+      }
+    };
+    const t0 = performance.now(), c0 = process.cpuUsage();
+    const profile = o.profile ? (await profileKernels(timed)).profile : (await timed(), undefined);
     const sec = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
     const breakdown = o.breakdown ? await timeStages(det, img) : undefined;
-    return { detector: det.name, backend: tf.getBackend(), input_hw: [ih, iw], batch_size: o.batchSize, images: o.images, warmup: o.warmup, seconds: Math.round(sec * 1000) / 1000, images_per_s: o.images / sec, ms_per_image: (sec * 1000) / o.images, peak_tensors: peak, load_s: Math.round(loadS * 100) / 100, ...(breakdown ? { breakdown_ms: breakdown } : {}) };
+    return { detector: det.name, backend: tf.getBackend(), input_hw: [ih, iw], batch_size: o.batchSize, images: o.images, warmup: o.warmup, seconds: Math.round(sec * 1000) / 1000, images_per_s: o.images / sec, ms_per_image: (sec * 1000) / o.images, cpu_s_per_image: Math.round((cpu.user + cpu.system) / 1e3 / o.images) / 1e3, peak_tensors: peak, load_s: Math.round(loadS * 100) / 100, ...(breakdown ? { breakdown_ms: breakdown } : {}), ...(profile ? { kernel_profile: profile } : {}) };
   } finally {
     det.dispose();
   }

@@ -10,6 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLinear, layerNorm, type Linear } from '../models/layers.js';
+import { fusedAttention, nativeKernelsInstalled } from '../backend/native.js';
+import { conv2dResidual } from '../backend/native-conv.js';
 import type { DetrConfig } from './config.js';
 import type { Attention, ConvBn, DecoderLayerW, DetrWeights, EncoderLayerW } from './weights.js';
 import { featureMask, sinePositionEmbedding } from './position.js';
@@ -20,18 +22,25 @@ export interface DetrOutputs {
   lastHiddenState: tf.Tensor3D; // [B, Q, d] decoder output after its final LayerNorm
 }
 
-function conv(x: tf.Tensor4D, c: ConvBn, relu: boolean): tf.Tensor4D {
+/** PyTorch pads k//2 on every side. For stride 1 and odd k that is exactly TF 'same'; with stride 2
+ *  TF 'same' would pad bottom/right only, so strided convs get the explicit symmetric padding. */
+function convPad(c: ConvBn): 'valid' | 'same' | [[0, 0], [number, number], [number, number], [0, 0]] {
   const p = c.pad;
-  // PyTorch pads k//2 on every side. For stride 1 and odd k that is exactly TF 'same'; with stride 2
-  // TF 'same' would pad bottom/right only, so strided convs get the explicit symmetric padding.
-  return tf.fused.conv2d({
-    x,
-    filter: c.filter,
-    strides: c.stride,
-    pad: p === 0 ? 'valid' : c.stride === 1 && 2 * p + 1 === c.filter.shape[0] ? 'same' : [[0, 0], [p, p], [p, p], [0, 0]],
-    bias: c.bias,
-    activation: relu ? 'relu' : 'linear',
-  });
+  return p === 0 ? 'valid' : c.stride === 1 && 2 * p + 1 === c.filter.shape[0] ? 'same' : [[0, 0], [p, p], [p, p], [0, 0]];
+}
+
+function conv(x: tf.Tensor4D, c: ConvBn, relu: boolean): tf.Tensor4D {
+  return tf.fused.conv2d({ x, filter: c.filter, strides: c.stride, pad: convPad(c), bias: c.bias, activation: relu ? 'relu' : 'linear' });
+}
+
+/** relu(conv(x, c) + shortcut), the end of a bottleneck: one native kernel on cpu + native kernels
+ *  (inference), else the composite. */
+function convAddRelu(x: tf.Tensor4D, c: ConvBn, shortcut: tf.Tensor4D): tf.Tensor4D {
+  const taping = ((tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth ?? 0) > 0;
+  if (nativeKernelsInstalled() && tf.getBackend() === 'cpu' && !taping && x.dtype === 'float32' && shortcut.dtype === 'float32') {
+    return conv2dResidual(x, c.filter, c.bias, shortcut, c.stride, convPad(c), 'relu');
+  }
+  return tf.relu(tf.add(conv(x, c, false), shortcut)) as tf.Tensor4D;
 }
 
 /** NHWC [B,H,W,3] → last stage feature map [B,h,w,C]. */
@@ -41,9 +50,9 @@ export function backboneForward(w: DetrWeights, x: tf.Tensor4D): tf.Tensor4D {
     for (const b of stage) {
       const prev = h;
       h = tf.tidy(() => {
-        const y = conv(conv(conv(prev, b.c1, true), b.c2, true), b.c3, false);
+        const y = conv(conv(prev, b.c1, true), b.c2, true);
         const sc = b.down ? conv(prev, b.down, false) : prev;
-        return tf.relu(tf.add(y, sc)) as tf.Tensor4D;
+        return convAddRelu(y, b.c3, sc);
       });
       prev.dispose();
     }
@@ -60,10 +69,15 @@ function attention(a: Attention, heads: number, qIn: tf.Tensor3D, kIn: tf.Tensor
     const [B, T, d] = qIn.shape;
     const S = kIn.shape[1];
     const hd = d / heads;
-    const q = tf.mul(applyLinear(qIn, a.q_proj), 1 / Math.sqrt(hd)).reshape([B, T, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, T, hd]) as tf.Tensor3D;
+    const qp = applyLinear(qIn, a.q_proj) as tf.Tensor3D, kp = applyLinear(kIn, a.k_proj) as tf.Tensor3D, vp = applyLinear(vIn, a.v_proj) as tf.Tensor3D;
+    // cpu + native kernels, no padded keys: the vision encoders' fused attention on the [B, T, d]
+    // layout (the scale multiplies q·kᵀ inside the product instead of q: equal up to float rounding)
+    const fused = maskAdd ? null : fusedAttention(qp, kp, vp, heads);
+    if (fused) return applyLinear(fused, a.out_proj) as tf.Tensor3D;
+    const q = tf.mul(qp, 1 / Math.sqrt(hd)).reshape([B, T, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, T, hd]) as tf.Tensor3D;
     // k pre-transposed to [B·H, hd, S] so the score matmul is a plain (non-transposed) one
-    const kT = applyLinear(kIn, a.k_proj).reshape([B, S, heads, hd]).transpose([0, 2, 3, 1]).reshape([B * heads, hd, S]) as tf.Tensor3D;
-    const v = applyLinear(vIn, a.v_proj).reshape([B, S, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, S, hd]) as tf.Tensor3D;
+    const kT = kp.reshape([B, S, heads, hd]).transpose([0, 2, 3, 1]).reshape([B * heads, hd, S]) as tf.Tensor3D;
+    const v = vp.reshape([B, S, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, S, hd]) as tf.Tensor3D;
     let scores: tf.Tensor = tf.matMul(q, kT); // [B·H, T, S]
     if (maskAdd) scores = tf.add(scores.reshape([B, heads, T, S]), maskAdd).reshape([B * heads, T, S]);
     const probs = tf.softmax(scores, -1) as tf.Tensor3D;

@@ -219,6 +219,18 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test('Tile (broadcastTo): reps over every dim, size-1 and empty dims', () => {
+    const cases: [number[], number[]][] = [
+      [[1, 1, 64], [32, 1, 1]], [[2, 3], [1, 1]], [[2, 3], [3, 2]], [[1, 5, 1], [4, 1, 3]], [[3], [5]], [[2, 1, 3, 2], [1, 4, 1, 2]], [[2, 3], [0, 2]], [[0, 3], [2, 1]], [[1], [7]],
+      [[2, 257, 64], [3, 1, 1]],
+    ];
+    for (const [shape, reps] of cases) {
+      const x = t(shape);
+      compare('Tile', { x }, { reps });
+      x.dispose();
+    }
+  });
+
   test('Softmax over the last axis', () => {
     for (const shape of [[3, 7], [2, 3, 257], [1, 1], [5, 1], [4, 1000]]) {
       const logits = tf.mul(t(shape), 20); // large logits exercise the max subtraction
@@ -333,6 +345,146 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  // FusedConv2D / MaxPool / AvgPool (native-conv.ts): ≤ 1e-6 relative to the stock kernel.
+  const CONV_TOL = 1e-6;
+  type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+  const CONV_GRID: [string, number[], number[], number | [number, number], Pad, number | [number, number], ('floor' | 'ceil')?][] = [
+    ['7×7/2 stem, symmetric pad 3', [1, 23, 29, 3], [7, 7, 3, 8], 2, [[0, 0], [3, 3], [3, 3], [0, 0]], 1],
+    ['3×3/1 same', [2, 9, 11, 5], [3, 3, 5, 7], 1, 'same', 1],
+    ['3×3/2 symmetric pad 1', [2, 13, 10, 4], [3, 3, 4, 6], 2, [[0, 0], [1, 1], [1, 1], [0, 0]], 1],
+    ['3×3/2 same (bottom/right pad)', [1, 12, 15, 3], [3, 3, 3, 5], 2, 'same', 1],
+    ['3×3/1 valid', [1, 8, 9, 2], [3, 3, 2, 3], 1, 'valid', 1],
+    ['1×1/1 (plain sgemm)', [2, 7, 9, 6], [1, 1, 6, 5], 1, 'valid', 1],
+    ['1×1/2 (strided gather)', [2, 9, 7, 6], [1, 1, 6, 10], 2, 'valid', 1],
+    ['1×1/1 same', [1, 5, 5, 3], [1, 1, 3, 4], 1, 'same', 1],
+    ['3×3 dilation 2 same', [1, 12, 12, 3], [3, 3, 3, 4], 1, 'same', 2],
+    ['2×3 dilation [2,1] valid', [2, 10, 9, 2], [2, 3, 2, 3], 1, 'valid', [2, 1]],
+    ['3×2 strides [2,1] same', [1, 11, 8, 3], [3, 2, 3, 4], [2, 1], 'same', 1],
+    ['numeric pad 1, ceil rounding', [1, 10, 10, 2], [3, 3, 2, 3], 2, 1, 1, 'ceil'],
+    ['numeric pad 2, floor rounding', [1, 9, 11, 2], [5, 5, 2, 3], 3, 2, 1, 'floor'],
+    ['1×1 input', [3, 1, 1, 4], [1, 1, 4, 2], 1, 'valid', 1],
+    ['many rows: row chunks over threads', [1, 45, 47, 16], [3, 3, 16, 24], 1, 'same', 1],
+    ['many rows, 1×1', [2, 40, 37, 32], [1, 1, 32, 48], 1, 'valid', 1],
+    ['few rows: output channels split over threads', [1, 5, 6, 16], [3, 3, 16, 40], 1, 'same', 1],
+    ['few rows, 1×1, odd channel split', [1, 4, 4, 32], [1, 1, 32, 33], 1, 'valid', 1],
+  ];
+
+  test(`FusedConv2D (NHWC): stem 7×7/2, 3×3/1 and /2, 1×1, dilation, odd sizes; bias; every activation (≤ ${CONV_TOL})`, () => {
+    for (const [what, xs, fs, strides, pad, dilations, dimRoundingMode] of CONV_GRID) {
+      const oc = fs[3]!;
+      for (const [activation, biasShape] of [['linear', null], ['linear', [oc]], ['relu', [oc]], ['relu6', [1, 1, 1, oc]], ['prelu', [oc]], ['leakyrelu', [1]],
+        ['sigmoid', [oc]], ['elu', null], ['relu', [3, 1, 1, oc]]] as [string, number[] | null][]) {
+        if (biasShape && biasShape[0] === 3 && xs[0] !== 3) continue; // (a batch-shaped bias only where it broadcasts)
+        const x = t(xs), filter = t(fs);
+        const inputs: Record<string, tf.Tensor> = { x, filter };
+        if (biasShape) inputs.bias = t(biasShape);
+        if (activation === 'prelu') inputs.preluActivationWeights = t(what.startsWith('1×1') ? [1] : [oc]);
+        const attrs = { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode, activation, leakyreluAlpha: 0.3 } as unknown as tf.NamedAttrMap;
+        const e = compare('FusedConv2D', inputs, attrs);
+        assert.ok(e <= CONV_TOL, `FusedConv2D ${what} ${activation} bias ${JSON.stringify(biasShape)}: rel err ${e}`);
+        tf.dispose(Object.values(inputs));
+      }
+    }
+  });
+
+  test(`fused conv + bias + residual + relu (ResNet bottleneck end) equals the composite on stock kernels (≤ ${CONV_TOL})`, async () => {
+    const { conv2dResidual } = await import('../../src/backend/native-conv.js');
+    const cases = CONV_GRID.filter(([, , , , , dil, round]) => dil === 1 && !round);
+    for (const [what, xs, fs, strides, pad] of cases) {
+      if (Array.isArray(strides)) continue;
+      for (const activation of ['relu', 'linear'] as const) {
+        const x = t(xs) as tf.Tensor4D, filter = t(fs) as tf.Tensor4D, bias = t([fs[3]!]) as tf.Tensor1D;
+        const outShape = tf.backend_util.computeConv2DInfo(xs as [number, number, number, number], fs as [number, number, number, number], strides, 1, pad).outShape;
+        const res = t(outShape) as tf.Tensor4D;
+        const got = conv2dResidual(x, filter, bias, res, strides, pad, activation);
+        uninstallNativeKernels();
+        let want: tf.Tensor;
+        try {
+          want = tf.tidy(() => {
+            const y = tf.add(tf.fused.conv2d({ x, filter, strides, pad, bias }), res);
+            return activation === 'relu' ? tf.relu(y) : y;
+          });
+        } finally {
+          installNativeKernels();
+        }
+        assert.deepEqual(got.shape, want.shape);
+        const e = relErr(got.dataSync() as Float32Array, want.dataSync() as Float32Array);
+        worst.set('conv+residual', Math.max(worst.get('conv+residual') ?? 0, e));
+        assert.ok(e <= CONV_TOL, `conv+residual ${what} ${activation}: rel err ${e}`);
+        tf.dispose([x, filter, bias, res, got, want]);
+      }
+    }
+  });
+
+  test('FusedConv2D runs natively for the DETR shapes (and falls back only for what it does not cover)', async () => {
+    const { traceNativeFallbacks } = await import('../../src/backend/native.js');
+    const x = t([1, 9, 9, 4]), filter = t([3, 3, 4, 6]), bias = t([6]), full = t([1, 9, 9, 6]);
+    traceNativeFallbacks(true);
+    try {
+      tf.dispose(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu' }));
+      tf.dispose(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', bias: full, activation: 'relu' }));
+      tf.dispose(tf.maxPool(x as tf.Tensor4D, 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]));
+    } finally {
+      const trace = traceNativeFallbacks(false)!;
+      assert.deepEqual(trace.get('FusedConv2D'), [false, true], 'per-channel bias native, full-shape bias stock');
+      assert.deepEqual(trace.get('MaxPool'), [false]);
+    }
+    tf.dispose([x, filter, bias, full]);
+  });
+
+  test(`MaxPool and AvgPool (NHWC): windows, strides, paddings, odd sizes, NaN and ±Infinity (≤ ${CONV_TOL})`, () => {
+    const cases: [number[], number | [number, number], number | [number, number], Pad, ('floor' | 'ceil')?][] = [
+      [[1, 23, 29, 8], 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]], // DETR's stem pooling
+      [[2, 9, 11, 5], 3, 2, 'same'], [[2, 9, 11, 5], 3, 2, 'valid'], [[1, 10, 7, 3], [2, 3], [1, 2], 'same'], [[1, 8, 8, 2], 2, 2, 'valid'],
+      [[3, 5, 5, 4], 1, 1, 'valid'], [[1, 4, 6, 3], 5, 1, 'same'], [[1, 10, 10, 2], 3, 2, 1, 'ceil'], [[1, 9, 9, 2], 3, 3, 1, 'floor'], [[2, 1, 1, 7], 2, 1, 'same'],
+      [[1, 64, 70, 32], 3, 2, 'same'], // split over threads
+    ];
+    for (const name of ['MaxPool', 'AvgPool']) {
+      for (const [xs, filterSize, strides, pad, dimRoundingMode] of cases) {
+        const x = t(xs);
+        const e = compare(name, { x }, { filterSize, strides, pad, dimRoundingMode } as unknown as tf.NamedAttrMap);
+        assert.ok(e <= CONV_TOL, `${name} ${JSON.stringify(xs)} ${JSON.stringify([filterSize, strides, pad])}: rel err ${e}`);
+        x.dispose();
+      }
+    }
+    // NaN is skipped by the max (as stock), ±Infinity kept; avg propagates them
+    const special = tf.tensor4d([NaN, 1, -Infinity, 2, NaN, NaN, Infinity, -3, 0.5, NaN, -1, 7], [1, 2, 3, 2]);
+    for (const name of ['MaxPool', 'AvgPool']) {
+      for (const [filterSize, pad] of [[2, 'valid'], [3, 'same'], [2, 'same']] as [number, Pad][]) {
+        const got = nativeKernel(name)({ inputs: { x: special }, backend, attrs: { filterSize, strides: 1, pad } }) as tf.TensorInfo;
+        const want = stockKernel(name)({ inputs: { x: special }, backend, attrs: { filterSize, strides: 1, pad } }) as tf.TensorInfo;
+        assert.deepEqual([...values(got)].map(String), [...values(want)].map(String), `${name} ${filterSize} ${pad}`);
+        dispose(got); dispose(want);
+      }
+    }
+    special.dispose();
+  });
+
+  test('gradients of tf.fused.conv2d (bias; linear and relu) and of maxPool with native kernels equal the stock ones', async () => {
+    const x = t([2, 9, 8, 3]), filter = t([3, 3, 3, 4]), bias = t([4]), w = t([2, 5, 4, 4]);
+    const run = (): Float32Array[] => tf.tidy(() => {
+      const out: Float32Array[] = [];
+      for (const activation of ['linear', 'relu'] as const) {
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, strides: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]], bias: c, activation }), w));
+        out.push(...tf.grads(f)([x, filter, bias]).map((g) => g.dataSync() as Float32Array));
+      }
+      out.push(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]), t([2, 5, 4, 3]))))(x).dataSync() as Float32Array);
+      return out;
+    });
+    seed = 1000;
+    const nat = await expectNoLeak(() => run());
+    uninstallNativeKernels();
+    let ref: Float32Array[];
+    try {
+      seed = 1000;
+      ref = run();
+    } finally {
+      installNativeKernels();
+    }
+    for (let i = 0; i < ref.length; i++) assert.ok(relErr(nat[i]!, ref[i]!) <= CONV_TOL, `grad ${i}: ${relErr(nat[i]!, ref[i]!)}`);
+    tf.dispose([x, filter, bias, w]);
+  });
+
   test('gradients through the native kernels equal the stock ones (matmul with transposes, softmax, bias add, transpose)', async () => {
     const f = (x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) =>
       tf.tidy(() => {
@@ -440,7 +592,8 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
 
   test('every replaced kernel is covered by this file', () => {
     const covered = new Set(['BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum', 'Pow', 'Transpose',
-      'Softmax', 'Sum', 'Mean', 'Concat', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Slice', 'PadV2', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']);
+      'Softmax', 'Sum', 'Mean', 'Concat', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Slice', 'PadV2', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs',
+      'FusedConv2D', 'MaxPool', 'AvgPool', 'Tile']);
     for (const k of NATIVE_KERNEL_NAMES) assert.ok(covered.has(k), `kernel ${k} has no parity test`);
   });
 

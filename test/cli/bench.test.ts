@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { runCli } from './run.js';
+import { FIXTURES, ROOT } from '../helpers.js';
 
 test('bench embed on the tiny preset prints images/s as JSON (full and --per-layer)', async () => {
   for (const extra of [[], ['--per-layer']]) {
@@ -16,4 +19,38 @@ test('bench embed on the tiny preset prints images/s as JSON (full and --per-lay
   const bad = await runCli(['bench', 'embed', '--model', 'vit-xl', '--batch', '1', '--backend', 'wasm']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /logolab: error: vit-xl: model folder not found/);
+});
+
+test('bench detect / embed --profile: per-kernel table on stderr (native or stock JS), kernel_profile in the JSON', async () => {
+  const { nativeKernelsStatus } = await import('../../src/backend/native.js');
+  const native = nativeKernelsStatus().available;
+  const det = await runCli(['bench', 'detect', '--detector', `detr:${join(FIXTURES, 'detr_tiny', 'model')}`, '--size', '64', '--images', '1', '--warmup', '0', '--profile', '--backend', 'cpu']);
+  assert.equal(det.code, 0, det.stderr);
+  const j = JSON.parse(det.stdout.trim());
+  const rows = j.kernel_profile.kernels as { kernel: string; ms: number; calls: number; impl: string }[];
+  const conv = rows.find((r) => r.kernel === 'FusedConv2D');
+  assert.ok(conv && conv.calls > 0, JSON.stringify(rows));
+  assert.equal(conv.impl, native ? 'native' : 'stock JS');
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1]!.ms >= rows[i]!.ms, 'sorted by time');
+  assert.match(det.stderr, /\| kernel \| ms \| % \| calls \| ms\/call \| runs as \|/);
+  assert.match(det.stderr, /\| FusedConv2D \| [\d.]+ \| [\d.]+ \| \d+ \| [\d.]+ \| (native|stock JS) \|/);
+  const emb = await runCli(['bench', 'embed', '--model', 'tiny', '--batch', '2', '--iters', '1', '--warmup', '0', '--profile', '--backend', 'wasm']);
+  assert.equal(emb.code, 0, emb.stderr);
+  assert.ok(JSON.parse(emb.stdout.trim()).kernel_profile.kernels.every((r: { impl: string }) => r.impl === 'wasm'));
+});
+
+test('bench train --profile runs one LoRA step in its own process and prints the kernel table', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'bench', 'train', '--preset', 'tiny', '--batch', '4', '--profile', '--backend', 'cpu'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(j.preset, 'tiny');
+  assert.ok(j.step_s > 0 && j.kernels > 0);
+  assert.match(r.stderr, /LoRA step tiny batch 4: backend cpu/);
+  assert.match(r.stderr, /\| BatchMatMul \|/);
+});
+
+test('bench train: a batch below 2 is refused before any work', async () => {
+  const bad = await runCli(['bench', 'train', '--batch', '1']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /logolab: error: --batch: must be an integer ≥ 2/);
 });

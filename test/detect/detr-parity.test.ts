@@ -1,4 +1,4 @@
-/** DETR forward parity against HF DetrForObjectDetection (fixtures/detr_tiny), on wasm and cpu. */
+/** DETR forward parity against HF DetrForObjectDetection (fixtures/detr_tiny), on wasm, cpu + native kernels and stock cpu. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -6,13 +6,23 @@ import * as tf from '@tensorflow/tfjs';
 import { FIXTURES, PARITY_BACKENDS, useBackend, maxAbsDiff, expectNoLeak } from '../helpers.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { loadDetrModel } from '../../src/detect/load.js';
+import { installNativeKernels, nativeKernelsInstalled, nativeKernelsStatus, uninstallNativeKernels } from '../../src/backend/native.js';
 
 const DIR = join(FIXTURES, 'detr_tiny');
 const TOL = 1e-4;
 
-for (const backend of PARITY_BACKENDS) {
-  test(`detr_tiny forward matches HF (logits, pred_boxes, last_hidden_state ≤ ${TOL}) on ${backend}`, async () => {
+// cpu runs twice: with the native kernels (FusedConv2D, MaxPool, fused attention, ...) and with the stock ones
+const CASES = [...PARITY_BACKENDS.map((b) => ({ backend: b as string, native: b === 'cpu' })), { backend: 'cpu', native: false }];
+for (const { backend, native } of CASES) {
+  const label = backend === 'cpu' ? (native ? 'cpu + native kernels' : 'cpu, stock kernels') : backend;
+  const skip = native && !nativeKernelsStatus().built ? `native addon unavailable: ${nativeKernelsStatus().why}` : false;
+  test(`detr_tiny forward matches HF (logits, pred_boxes, last_hidden_state ≤ ${TOL}) on ${label}`, { skip }, async () => {
     await useBackend(backend);
+    if (backend === 'cpu') {
+      if (native) installNativeKernels();
+      else uninstallNativeKernels();
+      assert.equal(nativeKernelsInstalled(), native);
+    }
     const io = readSafetensors(join(DIR, 'io.safetensors'));
     const model = loadDetrModel(join(DIR, 'model'));
     try {
@@ -29,7 +39,7 @@ for (const backend of PARITY_BACKENDS) {
             assert.deepEqual(t.shape, ref.shape, name);
             errs[name] = maxAbsDiff(await t.data(), ref.data);
           }
-          console.log(`# ${backend} max abs err: ${JSON.stringify(errs)}`);
+          console.log(`# ${label} max abs err: ${JSON.stringify(errs)}`);
           for (const [k, e] of Object.entries(errs)) assert.ok(e <= TOL, `${k}: max abs err ${e} > ${TOL}`);
         } finally {
           x.dispose();
@@ -40,6 +50,7 @@ for (const backend of PARITY_BACKENDS) {
       });
     } finally {
       model.dispose();
+      if (backend === 'cpu' && !native && nativeKernelsStatus().available) installNativeKernels();
     }
   });
 }

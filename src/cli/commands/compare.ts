@@ -30,7 +30,7 @@ export const command: CommandModule = {
       .option('calibrate', { type: 'string', describe: 'precision=0.9 | recall=0.8 | f1: per model, choose its threshold on a seeded half of the test images and score it on the other half' }),
   handler: async (argv) => {
     const a = argv as EvalArgv;
-    await initBackend(a.backend as string | undefined);
+    await initBackend(a.backend as string | undefined, { workload: String(a.detector).startsWith('detr:') ? 'detector' : 'encoder' });
     const m = matchOptions(a);
     const calTarget = a.calibrate ? parseCalibrationTarget(a.calibrate as string) : undefined; // bad value: fail before any embedding work
     const cnt = counting(a);

@@ -42,7 +42,7 @@ export const command: CommandModule = {
       .option('batch-size', numberOption('batch-size', { default: 1, int: true, min: 1, describe: 'images per forward pass (padded to a common size)' }))
       .option('visualize', { type: 'string', describe: 'folder for copies of the images with boxes and labels drawn (PNG)' }),
   handler: async (argv) => {
-    await initBackend(argv.backend as string | undefined);
+    await initBackend(argv.backend as string | undefined, { workload: 'detector' });
     const files = expandImagePaths((argv.images as string[]).map((p) => resolve(p)));
     const detector = loadDetector(argv.detector as string, {
       threshold: argv.threshold as number,

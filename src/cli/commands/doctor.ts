@@ -44,6 +44,12 @@ async function report(): Promise<void> {
   const auto = await initBackend('auto', { quiet: true });
   lines.push(`auto picks: ${auto.name} (order: tensorflow-gpu → webgpu on a hardware adapter → tensorflow → cpu+native → wasm → cpu)`);
   for (const s of auto.skipped) lines.push(`  not ${s.name}: ${s.why}`);
+  // per workload (src/backend/auto-choice.ts): which CPU backend goes first, from measurements
+  lines.push('auto per workload:');
+  for (const workload of ['encoder', 'detector', 'train'] as const) {
+    const r = await initBackend('auto', { quiet: true, workload });
+    lines.push(`  ${workload}: ${r.name}${r.notes.length ? ` — ${r.notes[0]}` : ''}`);
+  }
   const a = webgpuAdapter();
   lines.push(`webgpu (tfjs-backend-webgpu on Dawn):${a ? '' : ' no adapter (see backends above)'}`);
   if (a) lines.push(...adapterLines(a));

@@ -120,7 +120,7 @@ export const command: CommandModule = {
       const shard = argv.shard !== undefined ? parseShardSpec(String(argv.shard)) : undefined;
       if (shard) log('info', `shard ${shard.index}/${shard.count}${shard.from ? ` (INDEX from ${shard.from})` : ''}`);
       assertOutputFile(argv.out as string);
-      await initBackend(argv.backend as string | undefined);
+      await initBackend(argv.backend as string | undefined, { workload: String(argv.detector).startsWith('detr:') ? 'detector' : 'encoder' });
       const mode = argv['preprocess-mode'] as PreprocessMode;
       const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: mode });
       const o = { detrThreshold: argv['detr-threshold'] as number, minBoxSize: argv['min-box-size'] as number, nmsIou: argv['nms-iou'] as number };
@@ -150,7 +150,7 @@ export const command: CommandModule = {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${batchSize}`);
     // check inputs before the (slow) model load
     if (!pixels) listImages(inputs);
-    await initBackend(argv.backend as string | undefined);
+    await initBackend(argv.backend as string | undefined, { workload: 'encoder' });
     const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: argv['preprocess-mode'] as PreprocessMode });
     try {
       log('info', `model ${argv.model}: ${model.family}, ${model.layers.length} layers, processor ${model.processor.kind} ${model.processor.outputSize.height}×${model.processor.outputSize.width}`);

@@ -41,7 +41,8 @@ export const command: CommandModule = {
       assertOutputFile(f, '--output-file');
       if (!existsSync(dirname(resolve(f)))) throw new LogolabError(`--output-file ${f}: no such file or directory (its folder ${dirname(resolve(f))} does not exist)`);
     }
-    await initBackend(a.backend as string | undefined);
+    // a DETR detector dominates the run's time; otherwise the encoder does
+    await initBackend(a.backend as string | undefined, { workload: String(a.detector).startsWith('detr:') ? 'detector' : 'encoder' });
     const m = matchOptions(a);
     const cnt = counting(a);
     const so = sampleOptions(a);

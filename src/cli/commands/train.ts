@@ -40,7 +40,7 @@ export const command: CommandModule = {
   },
   handler: async (argv) => {
     setLogLevel((argv['log-level'] as LogLevel) ?? 'info');
-    await initBackend(argv.backend as string | undefined);
+    await initBackend(argv.backend as string | undefined, { workload: 'train' });
     const resume = argv.resume as string | undefined;
     const ck = resume ? loadCheckpoint(resume) : null;
     let cfg: TrainingConfig = argv.config ? loadConfigFile(argv.config as string) : ck ? { ...defaultConfig(), ...ck.state.config } : defaultConfig();

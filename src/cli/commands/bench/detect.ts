@@ -1,5 +1,5 @@
 /**
- * `logolab bench detect --detector <dir|detr-r50> [--size 800] [--images 2] [--warmup 1]`: images/s
+ * `logolab bench detect --detector <dir|detr-r50> [--size 800] [--images 2] [--warmup 1] [--profile]`: images/s
  * of the whole detector path (DetrImageProcessor → DETR forward → post-processing + NMS) on
  * synthetic 4:3 images resized to `--size` on the short edge. `detr-r50` = facebook/detr-resnet-50
  * shapes with random weights (no download). One JSON line on stdout.
@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import { initBackend } from '../../../backend/index.js';
 import { LogolabError } from '../../../errors.js';
 import { benchDetect } from '../../../detect/bench.js';
+import { formatKernelProfile, kernelProfileJson } from '../../../backend/kernel-profile.js';
 
 export const command: CommandModule = {
   command: 'detect',
@@ -22,9 +23,10 @@ export const command: CommandModule = {
       .option('warmup', { type: 'number', default: 1, describe: 'untimed images first' })
       .option('batch-size', { type: 'number', default: 1, describe: 'images per forward pass' })
       .option('seed', { type: 'number', default: 0 })
-      .option('breakdown', { type: 'boolean', default: false, describe: 'also time preprocess / backbone / transformer on one extra image' }),
+      .option('breakdown', { type: 'boolean', default: false, describe: 'also time preprocess / backbone / transformer on one extra image' })
+      .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the timed images (table on stderr, kernel_profile in the JSON)' }),
   handler: async (argv) => {
-    const backend = await initBackend(argv.backend as string | undefined);
+    const backend = await initBackend(argv.backend as string | undefined, { workload: 'detector' });
     for (const k of ['images', 'batch-size'] as const) {
       const v = argv[k] as number;
       if (!Number.isInteger(v) || v < 1) throw new LogolabError(`--${k}: must be a positive integer, got ${v}`);
@@ -39,7 +41,10 @@ export const command: CommandModule = {
       batchSize: argv['batch-size'] as number,
       seed: argv.seed as number,
       breakdown: argv.breakdown as boolean,
+      profile: argv.profile as boolean,
     });
-    process.stdout.write(JSON.stringify({ ...r, backend: backend.name }) + '\n');
+    const { kernel_profile: prof, ...rest } = r;
+    if (prof) process.stderr.write(formatKernelProfile(prof, { title: `bench detect ${r.detector} ${r.input_hw.join('×')}` }) + '\n');
+    process.stdout.write(JSON.stringify({ ...rest, backend: backend.name, ...(prof ? { kernel_profile: kernelProfileJson(prof) } : {}) }) + '\n');
   },
 };

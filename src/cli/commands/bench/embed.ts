@@ -1,5 +1,5 @@
 /**
- * `logolab bench embed --model <dir|vit-l14|vit-b16|tiny> --batch N [--family clip] [--iters K]`:
+ * `logolab bench embed --model <dir|vit-l14|vit-b16|tiny> --batch N [--family clip] [--iters K] [--profile]`:
  * images/s of the vision encoder's forward pass (random pixels of the processor's output size;
  * presets have random weights of the real shapes, no download). `--warmup` untimed batches (default
  * 1), then `--iters` timed batches (default 3); the result is their mean. `--per-layer` times the embeddings, ONE encoder layer and the pooling and extrapolates
@@ -15,6 +15,7 @@ import { buildVisionModel, loadVisionModel, type VisionModel } from '../../../mo
 import { VISION_FAMILIES, type VisionFamily } from '../../../models/vision/config.js';
 import { isPresetName, PRESET_NAMES } from '../../../models/vision/presets.js';
 import { log } from '../../../util/progress.js';
+import { formatKernelProfile, kernelProfileJson, profileKernels, type KernelProfile } from '../../../backend/kernel-profile.js';
 
 async function timeIt(fn: () => Promise<void>): Promise<number> {
   const t = performance.now();
@@ -33,9 +34,10 @@ export const command: CommandModule = {
       .option('iters', { type: 'number', default: 3, describe: 'timed batches' })
       .option('warmup', { type: 'number', default: 1, describe: 'untimed batches first (0 for long runs: the first batch then includes one-time setup)' })
       .option('seed', { type: 'number', default: 0 })
-      .option('per-layer', { type: 'boolean', default: false, describe: 'time one layer and extrapolate (estimate)' }),
+      .option('per-layer', { type: 'boolean', default: false, describe: 'time one layer and extrapolate (estimate)' })
+      .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the timed batches (table on stderr, kernel_profile in the JSON)' }),
   handler: async (argv) => {
-    const backend = await initBackend(argv.backend as string | undefined);
+    const backend = await initBackend(argv.backend as string | undefined, { workload: 'encoder' });
     const name = argv.model as string;
     const batch = argv.batch as number;
     const iters = argv.iters as number;
@@ -49,6 +51,7 @@ export const command: CommandModule = {
     try {
       const { height: h, width: w } = model.processor.outputSize;
       const x = tf.randomUniform([batch, 3, h, w], -2, 2, 'float32', argv.seed as number) as tf.Tensor4D;
+      let profile: KernelProfile | undefined;
       const result: Record<string, unknown> = {
         model: name, family: model.family, backend: backend.name, batch, image_size: h, layers: model.layers.length, load_s: +loadS.toFixed(2),
       };
@@ -76,7 +79,7 @@ export const command: CommandModule = {
           return { emb, layer, pool };
         };
         log('info', `bench embed: timing embeddings + 1 of ${model.layers.length} layers, batch ${batch}`);
-        const r = await run();
+        const r = argv.profile ? await profileKernels(run).then((p) => ((profile = p.profile), p.result)) : await run();
         const total = r.emb + model.layers.length * r.layer + r.pool;
         Object.assign(result, { estimated: true, layer_s: +r.layer.toFixed(3), batch_s: +total.toFixed(2), images_per_s: +(batch / total).toFixed(3) });
       } else {
@@ -91,15 +94,23 @@ export const command: CommandModule = {
           warm += await timeIt(once);
         }
         const times: number[] = [];
-        for (let i = 0; i < iters; i++) {
-          times.push(await timeIt(once));
-          log('info', `bench embed: batch ${i + 1}/${iters}: ${times[i]!.toFixed(3)} s (${(batch / times[i]!).toFixed(2)} img/s)`);
-        }
+        const timed = async () => {
+          for (let i = 0; i < iters; i++) {
+            times.push(await timeIt(once));
+            log('info', `bench embed: batch ${i + 1}/${iters}: ${times[i]!.toFixed(3)} s (${(batch / times[i]!).toFixed(2)} img/s)`);
+          }
+        };
+        if (argv.profile) profile = (await profileKernels(timed)).profile;
+        else await timed();
         const mean = times.reduce((a, b) => a + b, 0) / times.length;
         Object.assign(result, { estimated: false, warmup: argv.warmup, warmup_s: +warm.toFixed(3), iters, batch_s: +mean.toFixed(3), images_per_s: +(batch / mean).toFixed(3) });
       }
       x.dispose();
       result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
+      if (profile) {
+        process.stderr.write(formatKernelProfile(profile, { title: `bench embed ${name} batch ${batch}` }) + '\n');
+        result.kernel_profile = kernelProfileJson(profile);
+      }
       process.stdout.write(JSON.stringify(result) + '\n');
     } finally {
       model.dispose();

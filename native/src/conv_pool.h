@@ -1,0 +1,8 @@
+// Entry points of conv.cc (fusedConv2d) and pool.cc (pool2d), added to the addon's exports by Init.
+#pragma once
+#include <node_api.h>
+
+namespace llk {
+void registerConvKernels(napi_env env, napi_value exports);
+void registerPoolKernels(napi_env env, napi_value exports);
+}  // namespace llk

@@ -1,0 +1,41 @@
+/**
+ * `logolab bench train [--preset tiny|vit-b16|vit-l14] [--batch 2] [--recompute] [--profile]`: ONE
+ * LoRA training step (forward + backward, InfoNCE) of a random-weight CLIP vision tower: step time,
+ * trainable parameters, tf peak bytes and peak RSS as one JSON line; `--profile` adds the per-kernel
+ * table (time, calls, native or stock JS) on stderr. The step runs in its own process
+ * (scripts/bench-lora-step.ts: training code is not imported by src/).
+ */
+import type { CommandModule } from 'yargs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LogolabError } from '../../../errors.js';
+
+const SCRIPT = fileURLToPath(new URL('../../../../scripts/bench-lora-step.ts', import.meta.url));
+const OPTS = ['preset', 'batch', 'r', 'alpha', 'freeze-layers', 'targets'] as const;
+
+export const command: CommandModule = {
+  command: 'train',
+  describe: 'one LoRA training step of a ViT: time, memory (and --profile: per-kernel table)',
+  builder: (y) =>
+    y
+      .option('preset', { type: 'string', choices: ['tiny', 'vit-b16', 'vit-l14'], default: 'tiny' })
+      .option('batch', { type: 'number', default: 2 })
+      .option('recompute', { type: 'boolean', default: false, describe: 'per-block recomputation (training/recompute.ts)' })
+      .option('r', { type: 'number', default: 16, describe: 'LoRA rank' })
+      .option('alpha', { type: 'number', default: 32 })
+      .option('freeze-layers', { type: 'number', describe: 'layers without adapters (default: half)' })
+      .option('targets', { type: 'string', default: 'q_proj,v_proj' })
+      .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the step (table on stderr)' }),
+  handler: (argv) => {
+    if (!existsSync(SCRIPT)) throw new LogolabError(`bench train: ${SCRIPT} not found (needs a source checkout)`);
+    const batch = argv.batch as number;
+    if (!Number.isInteger(batch) || batch < 2) throw new LogolabError(`--batch: must be an integer ≥ 2 (contrastive pairs), got ${batch}`);
+    const args: string[] = ['--backend', String(argv.backend ?? process.env.LOGOLAB_BACKEND ?? 'auto')];
+    for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
+    if (argv.recompute) args.push('--recompute');
+    if (argv.profile) args.push('--profile');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { stdio: 'inherit' });
+    if (r.status !== 0) throw new LogolabError(`bench train: the step exited with ${r.status ?? r.signal}`);
+  },
+};
