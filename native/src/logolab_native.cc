@@ -809,6 +809,7 @@ template <int OP> inline float uop(double x) {
   if (OP == 7) return float(-x);
   if (OP == 8) return x < 0 ? 0.f : float(x);
   if (OP == 9) return float(std::log(x));
+  if (OP == 13) return float(std::floor(x));
   return float(std::fabs(x));
 }
 template <int OP> void unaryRun(const float *x, float *o, size_t n) {
@@ -822,7 +823,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   int64_t op; F32 x, o;
   if (!getInt(env, argv[0], &op) || !getF32(env, argv[1], &x, "x") || !getF32(env, argv[2], &o, "out")) return nullptr;
   if (o.n < x.n) { fail(env, "unary: out too small"); return nullptr; }
-  if (op < 0 || op > 12) { fail(env, "unary: unknown op"); return nullptr; }
+  if (op < 0 || op > 13) { fail(env, "unary: unknown op"); return nullptr; }
   const float *xp = x.p; float *opp = o.p;
   parallelFor(int64_t(x.n), GRAIN, [=](int64_t s, int64_t e) {
     const float *xs = xp + s; float *os = opp + s; const size_t n = size_t(e - s);
@@ -839,6 +840,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
       case 7: unaryRun<7>(xs, os, n); break;
       case 8: unaryRun<8>(xs, os, n); break;
       case 9: unaryRun<9>(xs, os, n); break;
+      case 13: unaryRun<13>(xs, os, n); break;
       default: unaryRun<10>(xs, os, n); break;
     }
   });

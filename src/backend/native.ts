@@ -23,7 +23,7 @@
  *                                     kernels do per-element index math (PadV2 is Slice's gradient)
  *   Softmax                         — one pass per row (stock: 5 kernels incl. 2 broadcasting ones)
  *   Sum Mean                        — reduced axes moved innermost by the native transpose, one pass per row
- *   Pow and unary Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs — the stock unary loop is
+ *   Pow and unary Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs Floor — the stock unary loop is
  *                                     megamorphic (one shared loop calls every op's closure): ~4M elements/s
  *                                     measured for Sigmoid; natively SIMD (exp/sigmoid in float32 ≤ 2 ulp,
  *                                     erf/tanh in double as the stock kernels compute them)
@@ -413,7 +413,7 @@ function reduceKernel(mean: boolean): Impl {
   };
 }
 
-const UNARY_OPS: Record<string, number> = { Sigmoid: 0, Exp: 1, Erf: 2, Tanh: 3, Rsqrt: 4, Square: 5, Sqrt: 6, Neg: 7, Relu: 8, Log: 9, Abs: 10 };
+const UNARY_OPS: Record<string, number> = { Sigmoid: 0, Exp: 1, Erf: 2, Tanh: 3, Rsqrt: 4, Square: 5, Sqrt: 6, Neg: 7, Relu: 8, Log: 9, Abs: 10, Floor: 13 };
 function unaryKernel(name: string): Impl {
   const op = UNARY_OPS[name]!;
   return ({ inputs, backend }) => {

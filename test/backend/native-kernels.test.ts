@@ -250,8 +250,8 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
-  test('unary ops (Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs) and Pow', () => {
-    for (const name of ['Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']) {
+  test('unary ops (Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs Floor) and Pow', () => {
+    for (const name of ['Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs', 'Floor']) {
       const positive = ['Rsqrt', 'Sqrt', 'Log'].includes(name);
       for (const shape of [[1000], [3, 5, 7], [0, 4], []]) {
         const x = tf.mul(t(shape, { positive }), name === 'Erf' ? 0.01 : 4); // Erf near 0 where the polynomial cancels
@@ -592,7 +592,7 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
 
   test('every replaced kernel is covered by this file', () => {
     const covered = new Set(['BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum', 'Pow', 'Transpose',
-      'Softmax', 'Sum', 'Mean', 'Concat', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Slice', 'PadV2', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs',
+      'Softmax', 'Sum', 'Mean', 'Concat', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Slice', 'PadV2', 'Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs', 'Floor',
       'FusedConv2D', 'MaxPool', 'AvgPool', 'Tile']);
     for (const k of NATIVE_KERNEL_NAMES) assert.ok(covered.has(k), `kernel ${k} has no parity test`);
   });
