@@ -15,8 +15,14 @@ export function baseFingerprint(model: VisionModel): string {
   h.update(JSON.stringify(model.processor.config));
   for (const [name, t] of model.namedTensors()) {
     h.update(`${name}:${JSON.stringify(t.shape)}:`);
-    const d = tf.tidy(() => t.toFloat()).dataSync() as Float32Array;
-    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    // a float32 tensor is read as is; others through a cast that is disposed at once
+    const f = t.dtype === 'float32' ? t : tf.cast(t, 'float32');
+    try {
+      const d = f.dataSync() as Float32Array;
+      h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    } finally {
+      if (f !== t) f.dispose();
+    }
   }
   return h.digest('hex');
 }
