@@ -250,8 +250,8 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
-  test('unary ops (Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs Floor) and Pow', () => {
-    for (const name of ['Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs', 'Floor']) {
+  test('unary ops (Sigmoid Exp Erf Tanh Rsqrt Square Sqrt Neg Relu Log Abs) and Pow', () => {
+    for (const name of ['Sigmoid', 'Exp', 'Erf', 'Tanh', 'Rsqrt', 'Square', 'Sqrt', 'Neg', 'Relu', 'Log', 'Abs']) {
       const positive = ['Rsqrt', 'Sqrt', 'Log'].includes(name);
       for (const shape of [[1000], [3, 5, 7], [0, 4], []]) {
         const x = tf.mul(t(shape, { positive }), name === 'Erf' ? 0.01 : 4); // Erf near 0 where the polynomial cancels
@@ -604,5 +604,17 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     assert.deepEqual([...(values(got) as unknown as Int32Array)], [6, 8, 10, 12]);
     dispose(got);
     tf.dispose([a, b]);
+  });
+
+  // last in the file: its random inputs come after every other test's, which stay as they were
+  test('Floor (LoRA dropout\'s mask) equals the stock kernel, incl. negative, integral, ±0 and huge values', () => {
+    for (const shape of [[1000], [3, 5, 7], [0, 4], []]) {
+      const x = tf.mul(t(shape), 4);
+      compare('Floor', { x });
+      x.dispose();
+    }
+    const edge = tf.tensor1d([-2.5, -2, -0.5, -0, 0, 0.5, 2, 2.5, 1e30, -1e30, NaN, Infinity, -Infinity]);
+    compare('Floor', { x: edge });
+    edge.dispose();
   });
 });
