@@ -98,6 +98,8 @@ export interface TrainingConfig {
   best_metric: 'separation' | 'precision_at_1' | 'map_at_r' | 'val_loss';
   /** with base_model preset:…: preprocessor_config.json overrides (HF field names), exported with the model */
   image_processor: Record<string, unknown>;
+  /** with base_model preset:…: how the random weights are drawn (src/models/vision/init.ts) */
+  random_init: 'uniform' | 'clip';
 }
 
 type Kind = 'int' | 'float' | 'string' | 'bool' | 'string[]' | 'object' | { enum: readonly string[] };
@@ -168,6 +170,7 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
   vision_config: { kind: 'object', default: {}, help: 'preset vision-config overrides (JSON on the command line)' },
   best_metric: { kind: { enum: ['separation', 'precision_at_1', 'map_at_r', 'val_loss'] }, default: 'separation', help: 'best-checkpoint / early-stopping metric (reference: separation)' },
   image_processor: { kind: 'object', default: {}, help: 'preset preprocessor_config.json overrides, e.g. {do_center_crop: false, size: {height: 64, width: 64}}' },
+  random_init: { kind: { enum: ['uniform', 'clip'] }, default: 'uniform', help: "preset random weights: uniform (std 0.02 everywhere) | clip (HF CLIP's per-layer init; training from scratch)" },
 };
 
 export const CONFIG_KEYS = Object.keys(CONFIG_FIELDS) as (keyof TrainingConfig)[];
