@@ -69,7 +69,7 @@ export interface TrainingConfig {
   hard_negatives_per_logo: number;
   // Data augmentation
   use_augmentation: boolean;
-  augmentation_strength: 'none' | 'light' | 'medium' | 'strong';
+  augmentation_strength: 'none' | 'light' | 'medium' | 'strong' | 'logo';
 
   // ---- ours ----
   /** micro-batches per training epoch (the reference hard-coded 1000 in create_dataloaders) */
@@ -155,7 +155,7 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
   hard_negative_start_epoch: { kind: 'int', default: 5, min: 0, help: 'unused' },
   hard_negatives_per_logo: { kind: 'int', default: 10, min: 0, help: 'unused' },
   use_augmentation: { kind: 'bool', default: true, help: 'augment training images' },
-  augmentation_strength: { kind: { enum: ['none', 'light', 'medium', 'strong'] }, default: 'medium', help: 'augmentation strength' },
+  augmentation_strength: { kind: { enum: ['none', 'light', 'medium', 'strong', 'logo'] }, default: 'medium', help: "augmentation strength (logo: no flips, any hue, inversion; for pre-training on logo crops)" },
   batches_per_epoch: { kind: 'int', default: 1000, min: 1, help: 'micro-batches per epoch' },
   val_batches: { kind: 'int', default: 100, min: 1, help: 'validation micro-batches' },
   contrastive_batch: { kind: { enum: ['standard', 'cached'] }, default: 'standard', help: 'standard | cached (GradCache over the effective batch)' },

@@ -62,6 +62,11 @@ export interface SynthOptions {
    * label is drawn exactly imagesPerBrand × targetsPerScene times (fewer where placement fails).
    */
   targetsPerScene?: number;
+  /**
+   * labelBy 'shape': keep only this many renditions of each shape (a seeded choice per shape), e.g.
+   * 1 = every appearance of a label has the same colours (positives differ only in scene).
+   */
+  renditionsPerShape?: number;
 }
 
 export interface SynthSummary {
@@ -178,7 +183,10 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   if (T > 1 && labelBy !== 'shape') throw new LogolabError('--targets-per-scene > 1 needs --label-by shape');
   if (layout === 'folders' && labelBy !== 'brand') throw new LogolabError('--label-by shape writes the logodet3k layout only');
   const selected = selectBrands({ seed: opts.seed, count: opts.brands, set: brandSet });
-  const shapeList = labelBy === 'shape' ? selected.flatMap((b) => shapes(b)) : [];
+  const rps = opts.renditionsPerShape;
+  if (rps !== undefined && (!Number.isInteger(rps) || rps < 1 || labelBy !== 'shape')) throw new LogolabError(`--renditions-per-shape: ${String(rps)} needs --label-by shape and a positive integer`);
+  const keep = (s: Shape): Shape => (rps === undefined || s.renditions.length <= rps ? s : { ...s, renditions: makeRng(`synth-shape-renditions:${opts.seed}:${s.label}`).shuffle(s.renditions.slice()).slice(0, rps) });
+  const shapeList = labelBy === 'shape' ? selected.flatMap((b) => shapes(b)).map(keep) : [];
   const selectedSlugs = new Set(selected.map((b) => b.slug));
   // unlabelled distractors come from the same brand set but outside the selection, so a set-A
   // dataset never shows set-B logos (and vice versa)
@@ -274,7 +282,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
       packages: { 'simple-icons': packageVersion('simple-icons'), '@iconify-json/logos': packageVersion('@iconify-json/logos'), sharp: packageVersion('sharp') },
       brands: selected.map((b) => ({ slug: b.slug, title: b.title, category: b.category, set: b.set, renditions: renditions(b).map((r) => r.id) })),
       // (only with shape labels, so brand-label manifests stay byte-identical)
-      ...(labelBy === 'shape' ? { labelBy, targetsPerScene: T, shapes: shapeList.map((s) => ({ label: s.label, renditions: s.renditions.map((r) => r.id) })) } : {}),
+      ...(labelBy === 'shape' ? { labelBy, targetsPerScene: T, ...(rps !== undefined ? { renditionsPerShape: rps } : {}), shapes: shapeList.map((s) => ({ label: s.label, renditions: s.renditions.map((r) => r.id) })) } : {}),
       counts: { images: summary.images, negativeImages: summary.negatives, objects: summary.objects, distractors: summary.distractors, referenceImages: summary.referenceImages },
     };
     write(['synth.json'], JSON.stringify(manifest, null, 2) + '\n');
