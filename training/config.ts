@@ -46,6 +46,8 @@ export interface TrainingConfig {
   weight_decay: number;
   warmup_steps: number;
   max_epochs: number;
+  /** end the run after this epoch (0 = never), keeping the learning-rate schedule of max_epochs */
+  stop_after_epochs: number;
   mixed_precision: boolean;
   // Loss function
   temperature: number;
@@ -139,6 +141,7 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
   weight_decay: { kind: 'float', default: 0.01, min: 0, help: 'AdamW decoupled weight decay' },
   warmup_steps: { kind: 'int', default: 500, min: 0, help: 'linear warmup, in optimizer steps' },
   max_epochs: { kind: 'int', default: 20, min: 1, help: 'epochs' },
+  stop_after_epochs: { kind: 'int', default: 0, min: 0, help: 'end the run after this epoch (0 = never) with the schedule of max_epochs unchanged: a time-budget cut that a from-scratch run reproduces exactly' },
   mixed_precision: { kind: 'bool', default: true, help: 'accepted; tfjs computes float32' },
   temperature: { kind: 'float', default: 0.07, gt: 0, help: 'contrastive temperature' },
   loss_type: { kind: { enum: ['infonce', 'supcon', 'triplet', 'combined'] }, default: 'infonce', help: 'loss' },
