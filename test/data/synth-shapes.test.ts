@@ -1,7 +1,7 @@
 /** `synth --label-by shape`: one logo identity per drawing of a brand, several annotated per scene. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { synthesize } from '../../src/data/synth/writer.js';
@@ -60,4 +60,27 @@ test('synth --label-by shape: folders per shape, every label drawn images × tar
   assert.equal(again.objects, s.objects);
   assert.equal(readFileSync(join(root, 'b', 'synth.json'), 'utf8'), readFileSync(join(root, 'a', 'synth.json'), 'utf8'));
   await assert.rejects(synthesize({ ...o, labelBy: 'brand', out: join(root, 'c') }), /--targets-per-scene > 1 needs --label-by shape/);
+});
+
+test('synth --renditions-per-shape: each shape keeps that many of its renditions (seeded), recorded in synth.json', async () => {
+  const root = tmpDir('logolab-synth-rps-');
+  try {
+    const o = { brands: 3, seed: 5, imagesPerBrand: 1, negatives: 0, quiet: true, minSide: 128, maxSide: 160, brandSet: 'A' as const, labelBy: 'shape' as const, targetsPerScene: 2, renditionsPerShape: 1 };
+    await synthesize({ ...o, out: join(root, 'a') });
+    const m = JSON.parse(readFileSync(join(root, 'a', 'synth.json'), 'utf8')) as { renditionsPerShape: number; shapes: { label: string; renditions: string[] }[] };
+    assert.equal(m.renditionsPerShape, 1);
+    const all = new Map(selectBrands({ seed: 5, count: 3, set: 'A' }).flatMap((b) => shapes(b)).map((s) => [s.label, s.renditions.map((r) => r.id)]));
+    assert.deepEqual(m.shapes.map((s) => s.label), [...all.keys()]);
+    for (const s of m.shapes) {
+      assert.equal(s.renditions.length, 1, s.label);
+      assert.ok(all.get(s.label)!.includes(s.renditions[0]!), `${s.label}: ${s.renditions[0]} is one of its own renditions`);
+    }
+    assert.ok(m.shapes.some((s) => all.get(s.label)!.length > 1), 'the sample has a shape with several renditions to choose from');
+    await synthesize({ ...o, out: join(root, 'b') });
+    assert.equal(readFileSync(join(root, 'b', 'synth.json'), 'utf8'), readFileSync(join(root, 'a', 'synth.json'), 'utf8'));
+    await assert.rejects(synthesize({ ...o, renditionsPerShape: 0, out: join(root, 'c') }), /--renditions-per-shape: 0/);
+    await assert.rejects(synthesize({ ...o, labelBy: 'brand', targetsPerScene: 1, out: join(root, 'd') }), /--renditions-per-shape: 1 needs --label-by shape/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
