@@ -32,13 +32,13 @@ export function curveSvg(ckDir: string, heldoutJsonl: string, stepsPerEpoch: num
       { name: `train loss, mean of ${w}`, points: avg, color: PALETTE[0] },
       { name: 'validation loss', points: val, color: PALETTE[1], dashed: true },
     ],
-    { title: 'InfoNCE loss', xLabel: 'optimizer step', yLabel: 'loss', width: 560, height: 340 },
+    { title: 'InfoNCE loss', xLabel: 'optimizer step', yLabel: 'loss', width: 560, height: 340, y: [0, 5] },
   );
   const right = lineChart(
     [
-      { name: 'held-out set B precision@1', points: held.map((h) => [h.step, h.p1]), color: PALETTE[2] },
-      { name: 'held-out set B separation', points: held.map((h) => [h.step, h.sep]), color: PALETTE[3], dashed: true },
-      { name: 'val precision@1 (unseen set-A shapes)', points: valP1, color: PALETTE[4] },
+      { name: 'set B P@1 (held-out)', points: held.map((h) => [h.step, h.p1]), color: PALETTE[2] },
+      { name: 'set B separation', points: held.map((h) => [h.step, h.sep]), color: PALETTE[3], dashed: true },
+      { name: 'val P@1 (unseen A shapes)', points: valP1, color: PALETTE[4] },
     ],
     { title: 'Retrieval on brands never trained on', xLabel: 'optimizer step', yLabel: 'value', width: 560, height: 340, y: [0, 1] },
   );
