@@ -22,8 +22,15 @@ import { buildTrainableModel } from '../training/model.js';
 import { Trainer } from '../training/trainer.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-/** scripts/train-baseline.sh's synth line */
-export const BASELINE_SYNTH = { brands: 256, imagesPerBrand: 12, minSide: 128, maxSide: 192, seed: 1, brandSet: 'A' as const };
+/** scripts/train-baseline.sh's synth line (test/demo/baseline-card.test.ts checks they agree) */
+export const BASELINE_SYNTH = {
+  brandSet: 'A' as const, brands: 2245, labelBy: 'shape' as const, renditionsPerShape: 1, imagesPerBrand: 1, targetsPerScene: 4, minSide: 128, maxSide: 160, negatives: 0, seed: 1,
+};
+/** the CLI spelling of each BASELINE_SYNTH field */
+export const SYNTH_FLAGS: Record<keyof typeof BASELINE_SYNTH, string> = {
+  brandSet: '--brand-set', brands: '--brands', labelBy: '--label-by', renditionsPerShape: '--renditions-per-shape', imagesPerBrand: '--images-per-brand',
+  targetsPerScene: '--targets-per-scene', minSide: '--min-side', maxSide: '--max-side', negatives: '--negatives', seed: '--seed',
+};
 
 export async function baselineData(work: string): Promise<void> {
   if (!existsSync(join(work, 'synthA', 'synth.json'))) await synthesize({ out: join(work, 'synthA'), ...BASELINE_SYNTH, quiet: true });
@@ -57,5 +64,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (!work) throw new Error('usage: baseline-first-losses.ts <work dir> [steps] [--write file]');
   const losses = await baselineFirstLosses(resolve(work), Number(n ?? 5));
   process.stdout.write(JSON.stringify(losses) + '\n');
-  if (flag === '--write' && file) writeJsonAtomic(file, { command: 'scripts/train-baseline.sh (configs/baseline_tiny.yaml, seed 1234; data: synth set A seed 1)', backend: 'wasm', tolerance: 1e-5, first_losses: losses });
+  if (flag === '--write' && file) writeJsonAtomic(file, { command: 'scripts/train-baseline.sh (configs/baseline_tiny.yaml, seed 1234; data: synth set A, shape labels, seed 1)', backend: 'wasm', tolerance: 1e-5, note: `losses of optimizer steps 1-${losses.length}, from \`npx tsx scripts/baseline-first-losses.ts runs/baseline ${losses.length}\` on wasm`, first_losses: losses });
 }

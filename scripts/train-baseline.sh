@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Reproduces the shipped baseline models/logolab-tiny-clip exactly (see its MODEL_CARD.md):
-#   synth brand set A (seed 1) → prepare → full training from random init (seed 1234) → float16 export.
+#   synth brand set A with shape labels (seed 1) → prepare → full training from random init
+#   (configs/baseline_tiny.yaml, seed 1234) → float16 export.
 # Usage: scripts/train-baseline.sh [work dir (default runs/baseline)] [model out (default models/logolab-tiny-clip)]
+# The synth line is also in scripts/baseline-first-losses.ts (BASELINE_SYNTH; a test checks they agree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W="${1:-runs/baseline}"
 OUT="${2:-models/logolab-tiny-clip}"
 L="node bin/logolab.mjs"
 mkdir -p "$W"
-$L synth --out "$W/synthA" --brands 256 --images-per-brand 12 --min-side 128 --max-side 192 --seed 1 --brand-set A
+$L synth --out "$W/synthA" --brand-set A --brands 2245 --label-by shape --renditions-per-shape 1 --images-per-brand 1 --targets-per-scene 4 --min-side 128 --max-side 160 --negatives 0 --seed 1
 $L prepare --dataset "$W/synthA" --out "$W/dataA"
 $L train --config configs/baseline_tiny.yaml \
   --dataset-dir "$W/synthA" --reference-dir "$W/dataA/reference_logos" --db-path "$W/dataA" \
   --checkpoint-dir "$W/checkpoints" --output-dir "$W/model_fp32"
 $L convert "$W/model_fp32" --out "$W/model_fp16" --dtype float16
-mkdir -p "$OUT" && cp "$W"/model_fp16/* "$OUT"/   # keeps MODEL_CARD.md and first_losses.json
+mkdir -p "$OUT" && cp "$W"/model_fp16/* "$OUT"/   # keeps MODEL_CARD.md, first_losses.json, training_curve.svg

@@ -51,6 +51,8 @@ export interface TrainingConfig {
   weight_decay: number;
   warmup_steps: number;
   max_epochs: number;
+  /** end the run after this epoch (0 = never), keeping the learning-rate schedule of max_epochs */
+  stop_after_epochs: number;
   mixed_precision: boolean;
   // Loss function
   temperature: number;
@@ -74,7 +76,7 @@ export interface TrainingConfig {
   hard_negatives_per_logo: number;
   // Data augmentation
   use_augmentation: boolean;
-  augmentation_strength: 'none' | 'light' | 'medium' | 'strong';
+  augmentation_strength: 'none' | 'light' | 'medium' | 'strong' | 'logo';
 
   // ---- ours ----
   /** micro-batches per training epoch (the reference hard-coded 1000 in create_dataloaders) */
@@ -103,6 +105,8 @@ export interface TrainingConfig {
   best_metric: 'separation' | 'precision_at_1' | 'map_at_r' | 'val_loss';
   /** with base_model preset:…: preprocessor_config.json overrides (HF field names), exported with the model */
   image_processor: Record<string, unknown>;
+  /** with base_model preset:…: how the random weights are drawn (src/models/vision/init.ts) */
+  random_init: 'uniform' | 'clip';
 }
 
 type Kind = 'int' | 'float' | 'string' | 'bool' | 'string[]' | 'object' | { enum: readonly string[] };
@@ -143,6 +147,7 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
   weight_decay: { kind: 'float', default: 0.01, min: 0, help: 'AdamW decoupled weight decay' },
   warmup_steps: { kind: 'int', default: 500, min: 0, help: 'linear warmup, in optimizer steps' },
   max_epochs: { kind: 'int', default: 20, min: 1, help: 'epochs' },
+  stop_after_epochs: { kind: 'int', default: 0, min: 0, help: 'end the run after this epoch (0 = never) with the schedule of max_epochs unchanged: a time-budget cut that a from-scratch run reproduces exactly' },
   mixed_precision: { kind: 'bool', default: true, help: 'accepted; tfjs computes float32' },
   temperature: { kind: 'float', default: 0.07, gt: 0, help: 'contrastive temperature' },
   loss_type: { kind: { enum: ['infonce', 'supcon', 'triplet', 'combined'] }, default: 'infonce', help: 'loss' },
@@ -159,7 +164,7 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
   hard_negative_start_epoch: { kind: 'int', default: 5, min: 0, help: 'unused' },
   hard_negatives_per_logo: { kind: 'int', default: 10, min: 0, help: 'unused' },
   use_augmentation: { kind: 'bool', default: true, help: 'augment training images' },
-  augmentation_strength: { kind: { enum: ['none', 'light', 'medium', 'strong'] }, default: 'medium', help: 'augmentation strength' },
+  augmentation_strength: { kind: { enum: ['none', 'light', 'medium', 'strong', 'logo'] }, default: 'medium', help: "augmentation strength (logo: no flips, any hue, inversion; for pre-training on logo crops)" },
   batches_per_epoch: { kind: 'int', default: 1000, min: 1, help: 'micro-batches per epoch' },
   val_batches: { kind: 'int', default: 100, min: 1, help: 'validation micro-batches' },
   contrastive_batch: { kind: { enum: ['standard', 'cached'] }, default: 'standard', help: 'standard | cached (GradCache over the effective batch)' },
@@ -174,6 +179,7 @@ export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
   vision_config: { kind: 'object', default: {}, help: 'preset vision-config overrides (JSON on the command line)' },
   best_metric: { kind: { enum: ['separation', 'precision_at_1', 'map_at_r', 'val_loss'] }, default: 'separation', help: 'best-checkpoint / early-stopping metric (reference: separation)' },
   image_processor: { kind: 'object', default: {}, help: 'preset preprocessor_config.json overrides, e.g. {do_center_crop: false, size: {height: 64, width: 64}}' },
+  random_init: { kind: { enum: ['uniform', 'clip'] }, default: 'uniform', help: "preset random weights: uniform (std 0.02 everywhere) | clip (HF CLIP's per-layer init; training from scratch)" },
 };
 
 export const CONFIG_KEYS = Object.keys(CONFIG_FIELDS) as (keyof TrainingConfig)[];

@@ -42,16 +42,17 @@ export function parseBaseModel(base: string): { preset: { family: VisionFamily; 
   return { preset: { family: a as VisionFamily, name: b! }, dir: null };
 }
 
-export async function loadBaseModel(cfg: Pick<TrainingConfig, 'base_model' | 'seed' | 'preprocess_mode' | 'vision_config'> & { image_processor?: Record<string, unknown> }, overrides?: Partial<VisionConfig>): Promise<VisionModel> {
+export async function loadBaseModel(cfg: Pick<TrainingConfig, 'base_model' | 'seed' | 'preprocess_mode' | 'vision_config'> & { image_processor?: Record<string, unknown>; random_init?: TrainingConfig['random_init'] }, overrides?: Partial<VisionConfig>): Promise<VisionModel> {
   const { preset, dir } = parseBaseModel(cfg.base_model);
   const modelOverrides = { ...(cfg.vision_config ?? {}), ...(overrides ?? {}) } as Partial<VisionConfig>;
   if (!preset && Object.keys(cfg.vision_config ?? {}).length) throw new LogolabError(`vision_config: only applies to base_model preset:… (got a model folder '${cfg.base_model}')`);
   // a model folder brings its own preprocessor_config.json; silently overriding it would make the
   // adapter disagree with the base model it is applied to
   if (!preset && Object.keys(cfg.image_processor ?? {}).length) throw new LogolabError(`image_processor: only applies to base_model preset:… (got a model folder '${cfg.base_model}'; edit its preprocessor_config.json)`);
+  if (!preset && cfg.random_init === 'clip') throw new LogolabError(`random_init: only applies to base_model preset:… (got a model folder '${cfg.base_model}')`);
   if (preset) {
     const conf = Object.keys(modelOverrides).length ? { ...presetConfigOf(preset.family, preset.name), ...modelOverrides } : preset.name;
-    return buildVisionModel(preset.family, conf as never, 'random', cfg.seed, { preprocessMode: cfg.preprocess_mode, processorOverrides: cfg.image_processor });
+    return buildVisionModel(preset.family, conf as never, 'random', cfg.seed, { preprocessMode: cfg.preprocess_mode, processorOverrides: cfg.image_processor, init: cfg.random_init });
   }
   const model = await loadVisionModel(dir!, { preprocessMode: cfg.preprocess_mode, quiet: true });
   // a logolab export (base + adapter/) loads with its adapter applied: training continues from

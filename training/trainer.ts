@@ -471,6 +471,12 @@ export class Trainer {
           this.logLine(msg);
           break;
         }
+        if (c.stop_after_epochs > 0 && rec.epoch >= c.stop_after_epochs && rec.epoch < c.max_epochs) {
+          const msg = `stopped after epoch ${rec.epoch} of the ${c.max_epochs}-epoch schedule (stop_after_epochs)`;
+          log('info', msg);
+          this.logLine(msg);
+          break;
+        }
       }
       if (status === 'interrupted') {
         lastPath = this.save('last', this.stopRequested ? 'interrupt' : 'stop');

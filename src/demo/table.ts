@@ -1,6 +1,7 @@
 /** The demo's side-by-side table, read from `logolab compare`'s report.json. */
 import { readFileSync } from 'node:fs';
 import { LogolabError } from '../errors.js';
+import type { Verdict } from '../report/verdict.js';
 
 interface Counts { tp: number; fp: number; fn: number; precision: number; recall: number; f1: number }
 interface ModelEntry {
@@ -32,12 +33,14 @@ export interface DemoRow {
 export interface DemoComparison {
   threshold: number;
   rows: DemoRow[];
+  /** the report's paired bootstrap intervals (absent in reports written before they existed) */
+  verdict: Verdict | null;
   /** the candidate beats the baseline on both F1 (calibrated when available, else at the demo's threshold) and precision@1 */
   candidateWins: boolean;
 }
 
 export function readComparison(reportJson: string): DemoComparison {
-  let d: { options?: { threshold: number }; models?: ModelEntry[] };
+  let d: { options?: { threshold: number }; models?: ModelEntry[]; verdict?: Verdict };
   try {
     d = JSON.parse(readFileSync(reportJson, 'utf8'));
   } catch (e) {
@@ -55,13 +58,22 @@ export function readComparison(reportJson: string): DemoComparison {
   });
   const [b, c] = rows as [DemoRow, DemoRow];
   const f1 = (r: DemoRow) => (b.calibrated && c.calibrated ? r.calibrated!.counts.f1 : r.f1);
-  return { threshold: d.options.threshold, rows, candidateWins: f1(c) > f1(b) && (c.p1 ?? -1) > (b.p1 ?? -1) };
+  return { threshold: d.options.threshold, rows, verdict: d.verdict ?? null, candidateWins: f1(c) > f1(b) && (c.p1 ?? -1) > (b.p1 ?? -1) };
 }
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
+const ci = (i: { lo: number; hi: number }) => `[${(100 * i.lo).toFixed(1)}, ${(100 * i.hi).toFixed(1)}]`;
 
 /** The win line, saying plainly when a "win" is smaller than one count either way. */
 function verdict(c: DemoComparison): string {
+  const v = c.verdict;
+  if (v) {
+    const f = `F1 ${pts(v.f1.delta.value)} points (95% CI ${pts(v.f1.delta.lo)} to ${pts(v.f1.delta.hi)})`;
+    const p = v.p1 ? `, precision@1 ${pts(v.p1.delta.value)} points (95% CI ${pts(v.p1.delta.lo)} to ${pts(v.p1.delta.hi)})` : '';
+    const lead = { 'candidate-clear': 'The fine-tuned model beats the baseline clearly', 'candidate-noise': 'The fine-tuned model is ahead of the baseline, but an interval includes no gain (within noise)', mixed: 'No clear winner', baseline: 'The fine-tuned model does NOT beat the baseline' }[v.outcome];
+    return `${lead}: ${f}${p}; paired bootstrap, ${v.f1.resamples.toLocaleString('en')} resamples of the ${v.f1.units} test images${v.p1 ? ` / ${v.p1.units} queries` : ''}.`;
+  }
   if (!c.candidateWins) return 'The fine-tuned model does NOT beat the baseline on both F1 and precision@1.';
   const [b, k] = [c.rows[0], c.rows[1]];
   // counts of the F1 the verdict used (calibrated when both have it)
@@ -74,9 +86,13 @@ function verdict(c: DemoComparison): string {
 
 export function formatComparison(c: DemoComparison): string {
   const cal = c.rows.every((r) => r.calibrated);
-  const head = ['model', `F1 @${c.threshold}`, 'precision', 'recall', 'TP/FP/FN', ...(cal ? ['F1 calibrated (thr)'] : []), 'best F1 (thr)', 'precision@1', 'MAP@R'];
-  const lines = c.rows.map((r) => [r.label, pct(r.f1), pct(r.precision), pct(r.recall), `${r.tp}/${r.fp}/${r.fn}`,
-    ...(cal ? [`${pct(r.calibrated!.counts.f1)} (${r.calibrated!.threshold})`] : []), `${pct(r.bestF1)} (${r.bestThreshold})`, pct(r.p1), pct(r.mapAtR)]);
+  const v = c.verdict;
+  // 95% bootstrap intervals beside the calibrated F1 and precision@1 (when the report has them)
+  const f1ci = (k: number) => (v && v.f1.basis === 'calibrated' ? ` ${ci(k ? v.f1.candidate : v.f1.baseline)}` : '');
+  const p1ci = (k: number) => (v?.p1 ? ` ${ci(k ? v.p1.candidate : v.p1.baseline)}` : '');
+  const head = ['model', `F1 @${c.threshold}`, 'precision', 'recall', 'TP/FP/FN', ...(cal ? [`F1 calibrated (thr)${v ? ' [95% CI]' : ''}`] : []), 'best F1 (thr)', `precision@1${v?.p1 ? ' [95% CI]' : ''}`, 'MAP@R'];
+  const lines = c.rows.map((r, k) => [r.label, pct(r.f1), pct(r.precision), pct(r.recall), `${r.tp}/${r.fp}/${r.fn}`,
+    ...(cal ? [`${pct(r.calibrated!.counts.f1)} (${r.calibrated!.threshold})${f1ci(k)}`] : []), `${pct(r.bestF1)} (${r.bestThreshold})`, `${pct(r.p1)}${p1ci(k)}`, pct(r.mapAtR)]);
   const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => '| ' + cells.map((s, i) => s.padEnd(w[i]!)).join(' | ') + ' |';
   return [

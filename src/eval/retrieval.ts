@@ -34,3 +34,28 @@ export function referenceRetrieval(set: EmbeddedSet): RetrievalReport | null {
   });
   return { overall, perLogo };
 }
+
+/**
+ * The units of the overall precision@1, one per query that has another crop of its logo: 1 when its
+ * nearest other crop (cosine; ties → lower index, as the metrics module) has its logo, else 0.
+ * Their mean is `overall.precision_at_1`; the report bootstraps over them.
+ */
+export function precisionAt1Hits(set: EmbeddedSet): number[] {
+  const embs = set.refs.map((r) => r.embedding);
+  const count = new Map<string, number>();
+  for (const r of set.refs) count.set(r.logo, (count.get(r.logo) ?? 0) + 1);
+  const norm = embs.map((e) => Math.sqrt(dot(e, e)) || 1);
+  const hits: number[] = [];
+  for (let q = 0; q < embs.length; q++) {
+    if (count.get(set.refs[q]!.logo)! < 2) continue;
+    let best = -1;
+    let bestS = -Infinity;
+    for (let j = 0; j < embs.length; j++) {
+      if (j === q) continue;
+      const s = dot(embs[q]!, embs[j]!) / (norm[q]! * norm[j]!);
+      if (s > bestS) [best, bestS] = [j, s];
+    }
+    hits.push(set.refs[best]!.logo === set.refs[q]!.logo ? 1 : 0);
+  }
+  return hits;
+}

@@ -9,6 +9,10 @@
  *           Rotation(±30°), ColorJitter(0.3, 0.3, 0.3, hue 0.1),
  *           Affine(translate ±15%, scale 0.8–1.2, shear x ±10°), Grayscale(0.2),
  *           GaussianBlur(3×3, sigma 0.1–2.0)
+ *   logo:   (ours, for pre-training on logo crops) no flips (mirrored wordmarks do not occur),
+ *           Rotation(±10°), Affine(translate ±8%, scale 0.85–1.15), ColorJitter(0.4, 0.4, 0.5,
+ *           hue 0.5 = any hue), Invert(0.25), Grayscale(0.2): a logo keeps its identity under any
+ *           recolouring (brand colour, black, white, inverted plate), so colour must not be its cue
  *
  * Differences from the reference, on purpose:
  *   - The reference squashed every image to 224×224 (strong: 256×256) first and normalised with
@@ -32,8 +36,8 @@ import type { RgbImage } from './image.js';
 import { resize } from './resize.js';
 import { shortestEdgeSize } from './transforms.js';
 
-export type AugmentStrength = 'none' | 'light' | 'medium' | 'strong';
-export const AUGMENT_STRENGTHS: readonly AugmentStrength[] = ['none', 'light', 'medium', 'strong'];
+export type AugmentStrength = 'none' | 'light' | 'medium' | 'strong' | 'logo';
+export const AUGMENT_STRENGTHS: readonly AugmentStrength[] = ['none', 'light', 'medium', 'strong', 'logo'];
 
 interface Recipe {
   cropFraction?: number;
@@ -44,6 +48,8 @@ interface Recipe {
   affine?: { translate: number; scale: [number, number]; shear: number };
   grayscale: number;
   blur?: [number, number];
+  /** probability of inverting every channel (255 − v), after the colour jitter */
+  invert?: number;
 }
 
 export const RECIPES: Record<Exclude<AugmentStrength, 'none'>, Recipe> = {
@@ -55,6 +61,10 @@ export const RECIPES: Record<Exclude<AugmentStrength, 'none'>, Recipe> = {
   strong: {
     cropFraction: 224 / 256, hflip: 0.5, vflip: 0.1, degrees: 30, jitter: { brightness: 0.3, contrast: 0.3, saturation: 0.3, hue: 0.1 },
     affine: { translate: 0.15, scale: [0.8, 1.2], shear: 10 }, grayscale: 0.2, blur: [0.1, 2.0],
+  },
+  logo: {
+    hflip: 0, vflip: 0, degrees: 10, jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.5, hue: 0.5 },
+    affine: { translate: 0.08, scale: [0.85, 1.15], shear: 0 }, grayscale: 0.2, invert: 0.25,
   },
 };
 
@@ -70,6 +80,7 @@ export interface AugmentParams {
   jitter: { order: number[]; brightness?: number; contrast?: number; saturation?: number; hue?: number };
   grayscale: boolean;
   blurSigma?: number;
+  invert?: boolean;
 }
 
 const NONE: AugmentParams = { hflip: false, vflip: false, rotate: 0, jitter: { order: [] }, grayscale: false };
@@ -90,7 +101,8 @@ export function sampleAugmentParams(width: number, height: number, strength: Aug
     w = cw;
     h = ch;
   }
-  p.hflip = rng.next() < r.hflip;
+  // (no draw for a zero probability: the recipes without it keep their exact random sequence)
+  if (r.hflip > 0) p.hflip = rng.next() < r.hflip;
   if (r.vflip > 0) p.vflip = rng.next() < r.vflip;
   if (r.degrees > 0) p.rotate = rng.uniform(-r.degrees, r.degrees);
   // ColorJitter: factors uniform in [max(0, 1 - x), 1 + x], hue in [-h, h]; ops in random order.
@@ -112,6 +124,7 @@ export function sampleAugmentParams(width: number, height: number, strength: Aug
   }
   if (r.grayscale > 0) p.grayscale = rng.next() < r.grayscale;
   if (r.blur) p.blurSigma = rng.uniform(r.blur[0], r.blur[1]);
+  if (r.invert) p.invert = rng.next() < r.invert;
   return p;
 }
 
@@ -377,6 +390,7 @@ export function applyAugment(img: RgbImage, p: AugmentParams): RgbImage {
     else if (op === 2 && j.saturation !== undefined) adjustSaturation(d, j.saturation);
     else if (op === 3 && j.hue !== undefined) adjustHue(d, j.hue);
   }
+  if (p.invert) for (let i = 0; i < d.length; i++) d[i] = 255 - d[i]!;
   if (p.grayscale) toGrayscale(d);
   if (p.blurSigma !== undefined) gaussianBlur3(out, p.blurSigma);
   return out;

@@ -9,6 +9,8 @@ import { evaluate, type PreparedSet } from '../eval/evaluate.js';
 import { scores, type Counting, type Counts, type ImageOutcome } from '../eval/counting.js';
 import { calibrate, runSweep, type CalibrationResult, type CalibrationTarget, type SweepCell } from '../eval/sweep.js';
 import { referenceRetrieval, type RetrievalReport } from '../eval/retrieval.js';
+import type { ModelGallery } from './gallery.js';
+import { computeVerdict, type Verdict } from './verdict.js';
 
 export interface ModelSide {
   label: string;
@@ -46,6 +48,12 @@ export interface CompareData {
   wins: number;
   losses: number;
   ties: number;
+  /** candidate − baseline with paired bootstrap intervals (two models) */
+  verdict?: Verdict;
+  /** logo → data: URI of one of its reference crops (the compare command adds them) */
+  thumbnails?: Record<string, string>;
+  /** each model's worst false positives / negatives at its calibrated (else the given) threshold */
+  gallery?: ModelGallery[];
 }
 
 export function perLogoCounts(outcomes: ImageOutcome[], logos: string[]): Record<string, Counts> {
@@ -113,6 +121,7 @@ export function compareModels(
     const delta = c.f1 - b.f1;
     return { logo, baseline: b, candidate: c, delta, verdict: delta > 1e-12 ? 'win' : delta < -1e-12 ? 'loss' : 'tie' };
   });
+  const verdict = models.length === 2 ? computeVerdict([sides[0]!.prepared, sides[1]!.prepared], [models[0]!, models[1]!], o, counting, info.seed) : undefined;
   return {
     created: new Date().toISOString(),
     sample: { logos: set.logos, refs: set.refs.length, images: set.images.length, seed: info.seed, refsPerLogo: info.refsPerLogo, positiveSamples: info.positiveSamples, negativeSamples: info.negativeSamples },
@@ -124,5 +133,6 @@ export function compareModels(
     wins: perLogo.filter((p) => p.verdict === 'win').length,
     losses: perLogo.filter((p) => p.verdict === 'loss').length,
     ties: perLogo.filter((p) => p.verdict === 'tie').length,
+    ...(verdict ? { verdict } : {}),
   };
 }

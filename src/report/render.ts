@@ -2,7 +2,9 @@
 import { methodDescription } from '../match/matchers.js';
 import type { Counts } from '../eval/counting.js';
 import type { CompareData } from './compare.js';
+import type { GalleryItem, ModelGallery } from './gallery.js';
 import { histogram, lineChart, PALETTE, type Series } from './svg.js';
+import { verdictText } from './verdict.js';
 
 const pc = (x: number) => `${(x * 100).toFixed(1)}%`;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -45,11 +47,23 @@ function header(d: CompareData): string[] {
   ];
 }
 
+const verdictOf = (d: CompareData): string | null => (d.verdict ? verdictText(d.verdict, [d.models[0]!.label, d.models[1]!.label]) : null);
+
+const sim = (x: number | null) => (x === null ? '–' : x.toFixed(3));
+const GALLERY_NOTE = 'At each model\'s calibrated threshold (else the given one). False positives: a logo matched in an image that does not hold it, most confident first. False negatives: an expected logo that was not matched, least similar to its own logo first, with what the region was taken for instead (below the threshold when nothing matched).';
+
+function galleryRows(g: ModelGallery): string[][] {
+  const row = (kind: string, it: GalleryItem) => [kind, it.image, it.truth ?? 'background', it.takenFor ?? '–', kind === 'FP' ? sim(it.similarity) : `${sim(it.similarity)} (own) / ${sim(it.takenForSimilarity)}`];
+  return [...g.falsePositives.map((it) => row('FP', it)), ...g.falseNegatives.map((it) => row('FN', it))];
+}
+
 export function renderMarkdown(d: CompareData): string {
   const [main, retr, logos] = tables(d);
+  const v = verdictOf(d);
   return [
     '# logolab compare',
     '',
+    ...(v ? [`**Verdict.** ${v}`, ''] : []),
     ...header(d).map((l) => `- ${l}`),
     '',
     '## Detection metrics',
@@ -66,6 +80,9 @@ export function renderMarkdown(d: CompareData): string {
     '',
     md(logos!),
     '',
+    ...(d.gallery?.length
+      ? ['## Worst mistakes', '', GALLERY_NOTE, '', ...d.gallery.flatMap((g) => [`### ${g.label} (threshold ${g.threshold})`, '', md({ head: ['kind', 'image', 'region holds', 'taken for', 'similarity'], rows: galleryRows(g) }), ''])]
+      : []),
   ].join('\n');
 }
 
@@ -99,25 +116,49 @@ export function plots(d: CompareData): { title: string; svg: string }[] {
   return out;
 }
 
+function figure(it: GalleryItem, kind: 'FP' | 'FN'): string {
+  const img = it.thumb ? `<img src="${it.thumb}" alt="${esc(it.truth ?? 'background')}">` : '<div class="noimg">no region</div>';
+  const lines = kind === 'FP'
+    ? [`<b>${sim(it.similarity)}</b> → taken for <b>${esc(it.takenFor ?? '–')}</b>`, `holds: ${esc(it.truth ?? 'background')}`]
+    : [`holds <b>${esc(it.truth ?? '?')}</b>: ${sim(it.similarity)}`, it.takenFor ? `taken for ${esc(it.takenFor)} (${sim(it.takenForSimilarity)})` : 'no region'];
+  return `<figure>${img}<figcaption>${lines.join('<br>')}<br><small>${esc(it.image)}</small></figcaption></figure>`;
+}
+
+function galleryHtml(gs: ModelGallery[]): string {
+  const strip = (items: GalleryItem[], kind: 'FP' | 'FN') => (items.length ? `<div class="gallery">${items.map((it) => figure(it, kind)).join('')}</div>` : '<p>none</p>');
+  return `<h2>Worst mistakes</h2><p>${esc(GALLERY_NOTE)}</p>${gs
+    .map((g) => `<h3>${esc(g.label)} (threshold ${g.threshold})</h3><h4>False positives</h4>${strip(g.falsePositives, 'FP')}<h4>False negatives</h4>${strip(g.falseNegatives, 'FN')}`)
+    .join('')}`;
+}
+
 export function renderHtml(d: CompareData): string {
   const [main, retr, logos] = tables(d);
-  const table = (t: { head: string[]; rows: string[][] }) =>
-    `<table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows.map((r) => `<tr>${r.map((c) => `<td class="${/^(win|loss|tie)$/.test(c) ? c : ''}">${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  const table = (t: { head: string[]; rows: string[][] }, thumbs?: Record<string, string>) =>
+    `<table><thead><tr>${thumbs ? '<th></th>' : ''}${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows
+      .map((r) => `<tr>${thumbs ? `<td class="thumb">${thumbs[r[0]!] ? `<img src="${thumbs[r[0]!]}" alt="${esc(r[0]!)}">` : ''}</td>` : ''}${r.map((c) => `<td class="${/^(win|loss|tie)$/.test(c) ? c : ''}">${esc(c)}</td>`).join('')}</tr>`)
+      .join('')}</tbody></table>`;
   const ps = plots(d);
+  const v = verdictOf(d);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>logolab compare</title>
 <style>
 body{font-family:sans-serif;margin:20px;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:8px 0 18px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
 td.win{background:#dff5df}td.loss{background:#f9dede}.plots{display:flex;flex-wrap:wrap;gap:8px}
+td.thumb{padding:2px;text-align:center;background:#fafafa}td.thumb img{max-height:40px;max-width:72px;vertical-align:middle}
+p.verdict{font-size:1.05em;background:#f4f7fb;border-left:4px solid #1f77b4;padding:10px 14px}
+.gallery{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:12px}figure{margin:0;width:124px;font-size:11px}
+figure img,.noimg{display:block;width:120px;height:80px;object-fit:contain;background:#eee;border:1px solid #ccc}.noimg{line-height:80px;text-align:center;color:#888}
 </style></head><body>
 <h1>logolab compare</h1>
+${v ? `<p class="verdict"><b>Verdict.</b> ${esc(v)}</p>` : ''}
 <ul>${header(d).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
 <h2>Detection metrics</h2>${table(main!)}
 <p>"best F1" = the best threshold of the sweep on this same sample (optimistic; use <code>eval --calibrate</code> for a held-out choice).</p>
 <h2>Plots</h2><div class="plots">${ps.map((p) => p.svg).join('\n')}</div>
 <h2>Retrieval over reference crops</h2>${table(retr!)}
-<h2>Per logo: ${d.wins} wins, ${d.losses} losses, ${d.ties} ties for the candidate</h2>${table(logos!)}
+<h2>Per logo: ${d.wins} wins, ${d.losses} losses, ${d.ties} ties for the candidate</h2>${table(logos!, d.thumbnails ?? {})}
+${d.gallery?.length ? galleryHtml(d.gallery) : ''}
 </body></html>
 `;
 }

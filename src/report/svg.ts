@@ -25,23 +25,45 @@ interface Frame {
   title: string;
   xLabel: string;
   yLabel: string;
+  /** integer tick steps on the y axis (counts) */
+  yInteger?: boolean;
 }
 
 const M = { l: 52, r: 14, t: 30, b: 42 };
+
+/**
+ * Tick values for an axis over [lo, hi]: steps of 1, 2, 2.5 or 5 × 10^k giving about `target`
+ * intervals (at least 1 when `integer`), and the decimals that print them all distinctly
+ * (a 0.98–1.0 axis reads 0.98, 0.984, 0.988, … instead of 0.98, 0.98, 0.99, 0.99, 1).
+ */
+export function niceTicks(lo: number, hi: number, target = 5, integer = false): { values: number[]; labels: string[] } {
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return { values: [lo], labels: [String(+lo.toPrecision(6))] };
+  const mag = 10 ** Math.floor(Math.log10((hi - lo) / target));
+  const count = (st: number) => Math.floor(hi / st + 1e-9) - Math.ceil(lo / st - 1e-9) + 1;
+  // the finest 1-2-2.5-5 step that gives at most target + 2 ticks
+  let step = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10, 20].map((m) => m * mag).find((x) => count(x) <= target + 2)!;
+  if (integer) step = Math.max(1, Math.round(step));
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9) + (Math.abs(step / 10 ** Math.floor(Math.log10(step) + 1e-9) - 2.5) < 1e-9 ? 1 : 0));
+  const values: number[] = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) values.push(+(k * step).toFixed(decimals + 2));
+  return { values, labels: values.map((v) => v.toFixed(decimals)) };
+}
 
 function frame(fr: Frame, body: string, legend: { name: string; color: string; dashed?: boolean }[]): string {
   const { width: W, height: H } = fr;
   const pw = W - M.l - M.r;
   const ph = H - M.t - M.b;
   const ticks: string[] = [];
-  for (let i = 0; i <= 5; i++) {
-    const xv = fr.x0 + ((fr.x1 - fr.x0) * i) / 5;
-    const yv = fr.y0 + ((fr.y1 - fr.y0) * i) / 5;
-    const x = M.l + (pw * i) / 5;
-    const y = M.t + ph - (ph * i) / 5;
-    ticks.push(`<line x1="${f(x)}" y1="${M.t}" x2="${f(x)}" y2="${M.t + ph}" stroke="#eee"/><text x="${f(x)}" y="${M.t + ph + 14}" text-anchor="middle">${+xv.toFixed(2)}</text>`);
-    ticks.push(`<line x1="${M.l}" y1="${f(y)}" x2="${M.l + pw}" y2="${f(y)}" stroke="#eee"/><text x="${M.l - 5}" y="${f(y + 3)}" text-anchor="end">${+yv.toFixed(2)}</text>`);
-  }
+  const xt = niceTicks(fr.x0, fr.x1, Math.max(4, Math.round(pw / 90)));
+  const yt = niceTicks(fr.y0, fr.y1, 5, fr.yInteger);
+  xt.values.forEach((xv, i) => {
+    const x = M.l + ((xv - fr.x0) / (fr.x1 - fr.x0 || 1)) * pw;
+    ticks.push(`<line x1="${f(x)}" y1="${M.t}" x2="${f(x)}" y2="${M.t + ph}" stroke="#eee"/><text x="${f(x)}" y="${M.t + ph + 14}" text-anchor="middle">${xt.labels[i]}</text>`);
+  });
+  yt.values.forEach((yv, i) => {
+    const y = M.t + ph - ((yv - fr.y0) / (fr.y1 - fr.y0 || 1)) * ph;
+    ticks.push(`<line x1="${M.l}" y1="${f(y)}" x2="${M.l + pw}" y2="${f(y)}" stroke="#eee"/><text x="${M.l - 5}" y="${f(y + 3)}" text-anchor="end">${yt.labels[i]}</text>`);
+  });
   const leg = legend
     .map((s, i) => `<g transform="translate(${M.l + 8 + i * 150},${M.t + 8})"><line x1="0" y1="0" x2="18" y2="0" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/><text x="22" y="4">${esc(s.name)}</text></g>`)
     .join('');
@@ -57,7 +79,7 @@ ${leg}
 </svg>`;
 }
 
-export function lineChart(series: Series[], o: { title: string; xLabel: string; yLabel: string; width?: number; height?: number; x?: [number, number]; y?: [number, number] }): string {
+export function lineChart(series: Series[], o: { title: string; xLabel: string; yLabel: string; width?: number; height?: number; x?: [number, number]; y?: [number, number]; yInteger?: boolean }): string {
   const W = o.width ?? 520;
   const H = o.height ?? 320;
   const all = series.flatMap((s) => s.points);
@@ -75,7 +97,7 @@ export function lineChart(series: Series[], o: { title: string; xLabel: string; 
       return `<path d="${d}" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/>`;
     })
     .join('\n');
-  return frame({ width: W, height: H, x0, x1, y0, y1, title: o.title, xLabel: o.xLabel, yLabel: o.yLabel }, body, series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]!, dashed: s.dashed })));
+  return frame({ width: W, height: H, x0, x1, y0, y1, title: o.title, xLabel: o.xLabel, yLabel: o.yLabel, yInteger: o.yInteger }, body, series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]!, dashed: s.dashed })));
 }
 
 /** Histogram counts of values in `bins` equal bins over [lo, hi]. */
@@ -103,5 +125,5 @@ export function histogram(groups: { name: string; values: number[]; color?: stri
     return { name: `${g.name} (n=${g.values.length})`, points: pts, color: g.color, dashed: g.dashed };
   });
   const top = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p[1])));
-  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi > lo ? hi : lo + 1], y: [0, top] });
+  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi > lo ? hi : lo + 1], y: [0, top], yInteger: true });
 }

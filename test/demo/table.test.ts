@@ -1,7 +1,7 @@
 /** The demo's side-by-side table and its verdict, from a synthetic compare report.json. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { formatComparison, readComparison } from '../../src/demo/table.js';
@@ -41,4 +41,22 @@ test('demo table: the verdict uses calibrated F1 when both models have it, else 
 
 test('demo table: a report without two models is a one-line error naming the field', () => {
   assert.throws(() => readComparison(report([side('baseline', [1, 1, 1], null, 0.1)])), /field 'models'/);
+});
+
+test('demo table: with the report\'s bootstrap verdict, intervals beside calibrated F1 and precision@1, verdict from the intervals', () => {
+  const iv = (value: number, lo: number, hi: number) => ({ value, lo, hi });
+  const pair = (b: number, c: number, dlo: number, dhi: number) => ({ baseline: iv(b, b - 0.05, b + 0.05), candidate: iv(c, c - 0.05, c + 0.05), delta: iv(c - b, dlo, dhi), units: 50, resamples: 2000, level: 0.95 });
+  const write = (outcome: string, dlo: number) => {
+    const f = report([side('baseline', [10, 10, 10], [5, 5, 5], 0.2), side('candidate', [8, 10, 12], [9, 3, 1], 0.3)]);
+    const d = JSON.parse(readFileSync(f, 'utf8'));
+    d.verdict = { f1: { ...pair(0.5, 9 / 11, dlo, 0.4), basis: 'calibrated', thresholds: [0.7, 0.7] }, p1: { ...pair(0.2, 0.3, dlo, 0.2), units: 40 }, outcome };
+    writeFileSync(f, JSON.stringify(d));
+    return formatComparison(readComparison(f));
+  };
+  const clear = write('candidate-clear', 0.05);
+  assert.match(clear, /F1 calibrated \(thr\) \[95% CI\]/);
+  assert.match(clear, /81\.8% \(0\.7\) \[76\.8, 86\.8\]/);
+  assert.match(clear, /30\.0% \[25\.0, 35\.0\]/);
+  assert.match(clear, /beats the baseline clearly: F1 \+31\.8 points \(95% CI \+5\.0 to \+40\.0\), precision@1 \+10\.0 points/);
+  assert.match(write('candidate-noise', -0.02), /within noise/);
 });

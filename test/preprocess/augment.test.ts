@@ -149,3 +149,21 @@ test('workingShortSide pre-shrink leaves the processor output unchanged (none) a
   assert.equal(workingShortSide(imageProcessorFromConfig(defaultPreprocessorConfig('clip'), { mode: 'letterbox' })), undefined);
   assert.equal(workingShortSide(imageProcessorFromConfig(defaultPreprocessorConfig('clip'), { backend: 'pil' })), undefined);
 });
+
+test("'logo': never flips, hue anywhere in ±0.5, inversion 255 − v in about a quarter of draws", () => {
+  const r = makeRng(11);
+  let inv = 0;
+  const hues: number[] = [];
+  for (let i = 0; i < 400; i++) {
+    const p = sampleAugmentParams(300, 200, 'logo', r);
+    assert.equal(p.hflip, false);
+    assert.equal(p.vflip, false);
+    assert.ok(Math.abs(p.rotate) <= 10);
+    if (p.invert) inv++;
+    if (p.jitter.hue !== undefined) hues.push(p.jitter.hue);
+  }
+  assert.ok(inv > 70 && inv < 130, `inverted ${inv} of 400`);
+  assert.ok(Math.max(...hues) > 0.4 && Math.min(...hues) < -0.4, 'hue reaches the far side of the wheel');
+  const out = applyAugment(img, { ...base(), invert: true });
+  assert.deepEqual(px(out, 10, 20), px(img, 10, 20).map((v) => 255 - v));
+});

@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { tmpDir, useBackend } from '../helpers.js';
@@ -86,4 +86,38 @@ describe('trainer end to end (tiny CLIP, synthetic brands, wasm)', () => {
     console.log(`# resume: max |Δloss| over the next 5 steps = ${Math.max(...diffs)}`);
   });
 
+});
+
+describe('stop_after_epochs (wasm)', () => {
+  before(() => useBackend('wasm'));
+
+  it("ends a completed run after that epoch with the max_epochs schedule: its steps equal the full run's first steps", async () => {
+    const run = async (over: Record<string, unknown>) => {
+      const dir = tmpDir();
+      const c = cfg({ checkpoint_dir: dir, max_epochs: 3, freeze_layers: 1, ...over });
+      const tm = await buildTrainableModel(c);
+      const steps: { loss: number; lr: number }[] = [];
+      const tr = new Trainer(c, tm, data(), { quiet: true, onStep: (s) => steps.push({ loss: s.loss, lr: s.lr }) });
+      try {
+        return { res: await tr.train(), steps, dir };
+      } finally {
+        tr.dispose();
+        tm.dispose();
+      }
+    };
+    const cut = await run({ stop_after_epochs: 1 });
+    assert.equal(cut.res.status, 'completed');
+    assert.equal(cut.res.epochs, 1);
+    assert.equal(cut.res.steps, 4);
+    assert.equal(cut.res.history.length, 1);
+    assert.ok(cut.res.best_checkpoint && existsSync(cut.res.best_checkpoint));
+    assert.match(readFileSync(join(cut.dir, 'train.log'), 'utf8'), /stopped after epoch 1 of the 3-epoch schedule/);
+    const full = await run({});
+    assert.equal(full.res.steps, 12);
+    // same learning rates (the 3-epoch cosine, not a 1-epoch one) and the same losses
+    assert.deepEqual(cut.steps, full.steps.slice(0, 4));
+    const oneEpoch = await run({ max_epochs: 1 });
+    assert.notDeepEqual(oneEpoch.steps.map((s) => s.lr), cut.steps.map((s) => s.lr));
+    for (const d of [cut.dir, full.dir, oneEpoch.dir]) rmSync(d, { recursive: true, force: true });
+  });
 });

@@ -13,6 +13,8 @@ import { log } from '../../util/progress.js';
 import { drawSample, embeddingPass, openSource, type Source } from '../../eval/run.js';
 import { parseCalibrationTarget, parseNumberList } from '../../eval/sweep.js';
 import { compareModels } from '../../report/compare.js';
+import { buildGallery } from '../../report/gallery.js';
+import { galleryThumbnails, logoThumbnails } from '../../report/thumbnails.js';
 import { renderHtml, renderMarkdown } from '../../report/render.js';
 import { exportCheckpoint } from '../../../training/export.js';
 import { counting, loadEncoder, matchOptions, passOptions, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
@@ -79,6 +81,15 @@ export const command: CommandModule = {
       log('warn', `baseline and candidate are the same model (fingerprint ${String(b.prepared.set.meta.fingerprint).slice(0, 16)}…): the comparison cannot show a difference`);
     const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...sweepSpec(a, m).thresholds])].sort((x, y) => x - y);
     const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: so.refsPerLogo, positiveSamples: so.positiveSamples, negativeSamples: so.negativeSamples, calibrate: calTarget });
+    // the gallery shows each model's mistakes at the threshold it would be used at
+    data.gallery = [b, c].map((s, k) => buildGallery(s.label, s.prepared, sample.images.map((im) => im.gt), m, data.models[k]!.calibration?.threshold ?? m.threshold, cnt));
+    try {
+      data.thumbnails = await logoThumbnails(sample.refs, sample.logos);
+      await galleryThumbnails(data.gallery, (i) => sample.images[i]!.path);
+    } catch (e) {
+      // e.g. an exchange file made on another machine: the report is complete without pictures
+      log('warn', `report thumbnails left out: ${(e as Error).message.split('\n')[0]}`);
+    }
     const dir = a.report as string;
     mkdirSync(dir, { recursive: true });
     writeJsonAtomic(join(dir, 'report.json'), data);

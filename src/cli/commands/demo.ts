@@ -38,10 +38,16 @@ export const command: CommandModule = {
       .option('out', { type: 'string', default: 'runs/demo', describe: 'work folder (re-run with the same folder to resume)' })
       .option('quick', { type: 'boolean', default: false, describe: 'smaller data and training (~3 min on 2 cores)' })
       .option('mode', { type: 'string', choices: DEMO_MODES as unknown as string[], describe: 'default | quick | tiny (tiny: the test suite\'s < 1 min run); overrides --quick' })
-      .option('baseline', { type: 'string', default: BASELINE_MODEL, describe: 'baseline model folder' }),
+      .option('baseline', { type: 'string', default: BASELINE_MODEL, describe: 'baseline model folder' })
+      .option('synth-seed', { type: 'number', describe: "another held-out sample of set B (other brands, other scenes): tune the demo's settings on it, never on the default sample's test half" }),
   handler: async (argv) => {
     const mode = ((argv.mode as string | undefined) ?? (argv.quick ? 'quick' : 'default')) as DemoMode;
     const plan = demoPlan(mode);
+    if (argv['synth-seed'] !== undefined) {
+      const seed = argv['synth-seed'] as number;
+      if (!Number.isInteger(seed) || seed < 0) throw new LogolabError(`--synth-seed: ${String(seed)} is not an integer ≥ 0`);
+      plan.synth.seed = seed;
+    }
     const out = resolve(argv.out as string);
     const baseline = resolve(REPO_ROOT, argv.baseline as string);
     if (!existsSync(join(baseline, 'config.json'))) throw new LogolabError(`baseline ${baseline}: no config.json (the shipped model is built by scripts/train-baseline.sh)`);

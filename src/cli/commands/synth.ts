@@ -20,6 +20,9 @@ export const command: CommandModule = {
       .option('min-side', numberOption('min-side', { default: 256, int: true, min: 64, describe: 'scene size range (px)' }))
       .option('max-side', numberOption('max-side', { default: 512, int: true, min: 64 }))
       .option('references-per-brand', numberOption('references-per-brand', { default: 4, int: true, min: 1, describe: 'folders layout: clean reference images per brand' }))
+      .option('label-by', { type: 'string', choices: ['brand', 'shape'], default: 'brand', describe: 'logo identity: brand (any rendition) or shape (one drawing of a brand in all its colour styles; pre-training data, folders <slug>-<k>)' })
+      .option('targets-per-scene', numberOption('targets-per-scene', { default: 1, int: true, min: 1, describe: 'with --label-by shape: annotated logos per scene (own shape + others in rotation)' }))
+      .option('renditions-per-shape', numberOption('renditions-per-shape', { int: true, min: 1, describe: 'with --label-by shape: keep this many renditions per shape (seeded choice; 1 = a label always has the same colours)' }))
       .option('contact-sheet', { type: 'string', describe: 'also write a PNG grid of sample scenes with their boxes' })
       .option('list-brands', { type: 'boolean', default: false, describe: 'print the available brands (slug, set, packs) and exit' }),
   handler: async (argv) => {
@@ -42,6 +45,9 @@ export const command: CommandModule = {
       maxSide: argv['max-side'] as number,
       referencesPerBrand: argv['references-per-brand'] as number,
       contactSheet: argv['contact-sheet'] ? resolve(argv['contact-sheet'] as string) : undefined,
+      labelBy: argv['label-by'] as 'brand' | 'shape',
+      targetsPerScene: argv['targets-per-scene'] as number,
+      renditionsPerShape: argv['renditions-per-shape'] as number | undefined,
     });
     process.stdout.write(JSON.stringify({ ...s, brands: s.brands.map((b) => b.slug) }, null, 2) + '\n');
   },

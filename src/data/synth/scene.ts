@@ -8,7 +8,7 @@
 import type { Rng } from '../../util/rng.js';
 import { clutterSvg, fillQuad, meanColour, paintBackground, randomColour, type Rgb } from './background.js';
 import { addNoise, compositeSvg, inkColour, makeCanvas, rasterize, warpComposite, type Canvas, type Pt } from './render.js';
-import { luminance, renditions, type Brand } from './sources.js';
+import { luminance, renditions, type Brand, type Rendition } from './sources.js';
 
 export interface SceneObject {
   name: string;
@@ -27,9 +27,19 @@ export interface Scene {
   jpegQuality: number;
 }
 
+/** An annotated logo to place: its object name and the renditions to draw one from. */
+export interface LabelledTarget {
+  name: string;
+  /** raster cache key (the brand slug) */
+  key: string;
+  renditions: Rendition[];
+}
+
 export interface SceneSpec {
   /** annotated brands, in placement order (first = the folder's brand); repeats allowed */
   targets: Brand[];
+  /** instead of `targets`: annotated logos with their own names and rendition sets (shape labels) */
+  labelledTargets?: LabelledTarget[];
   /** unlabelled brands drawn as distractors */
   distractors: Brand[];
   minSide?: number;
@@ -71,8 +81,7 @@ interface PlaceResult {
   rendition: string;
 }
 
-async function placeLogo(c: Canvas, rng: Rng, brand: Brand, taken: Rect[], allowTruncation: boolean): Promise<PlaceResult | null> {
-  const rends = renditions(brand);
+async function placeLogo(c: Canvas, rng: Rng, key: string, rends: Rendition[], taken: Rect[], allowTruncation: boolean): Promise<PlaceResult | null> {
   const minDim = Math.min(c.width, c.height);
   for (let attempt = 0; attempt < 40; attempt++) {
     const r = rends[rng.int(rends.length)]!;
@@ -98,7 +107,7 @@ async function placeLogo(c: Canvas, rng: Rng, brand: Brand, taken: Rect[], allow
       if ((iw * ih) / ((bb[2] - bb[0]) * (bb[3] - bb[1])) < 0.65) continue;
     }
     if (taken.some((t) => overlapFrac(t, bb) > 0.08)) continue;
-    const raster = await rasterize(brand.slug, r, Math.max(w, h));
+    const raster = await rasterize(key, r, Math.max(w, h));
     // contrast: a non-plated logo whose ink is close to the local background gets a backing plate
     if (!r.plated) {
       const bg = meanColour(c, bb[0], bb[1], bb[2], bb[3]);
@@ -134,13 +143,14 @@ export async function composeScene(rng: Rng, spec: SceneSpec): Promise<Scene> {
   await compositeSvg(c, clutterSvg(rng, width, height, 0.5 + rng.next()));
   const taken: Rect[] = [];
   const objects: SceneObject[] = [];
-  for (const b of spec.targets) {
-    const p = await placeLogo(c, rng, b, taken, true);
-    if (p) objects.push({ name: b.slug, ...p });
+  const targets = spec.labelledTargets ?? spec.targets.map((b) => ({ name: b.slug, key: b.slug, renditions: renditions(b) }));
+  for (const t of targets) {
+    const p = await placeLogo(c, rng, t.key, t.renditions, taken, true);
+    if (p) objects.push({ name: t.name, ...p });
   }
   const distractors: Scene['distractors'] = [];
   for (const b of spec.distractors) {
-    const p = await placeLogo(c, rng, b, taken, true);
+    const p = await placeLogo(c, rng, b.slug, renditions(b), taken, true);
     if (p) distractors.push({ name: b.slug, box: p.box });
   }
   // occluders: cover 15–35% of some annotated logos from one side (boxes keep the logo's extent)

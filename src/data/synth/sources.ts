@@ -198,3 +198,28 @@ export function renditions(brand: Brand): Rendition[] {
   renditionCache.set(brand.slug, out);
   return out;
 }
+
+/**
+ * One drawing of a brand: its simple-icons glyph (every colour style of it) or one iconify icon
+ * (colour, gray, plate). Renditions of one shape differ only in colour and backing plate, so they
+ * are the same identity for shape-level labels (`synth --label-by shape`); a brand's wordmark and
+ * its icon are two shapes.
+ */
+export interface Shape {
+  /** `<brand slug>-<k>`, k = 1-based index in renditions() order (filesystem-safe, no '_' or '+') */
+  label: string;
+  brand: Brand;
+  renditions: Rendition[];
+}
+
+/** The brand's shapes, in renditions() order (the simple-icons glyph first). */
+export function shapes(brand: Brand): Shape[] {
+  const groups = new Map<string, Rendition[]>();
+  for (const r of renditions(brand)) {
+    const key = r.pack === 'simple-icons' ? 'simple-icons' : r.id.slice(0, r.id.lastIndexOf(':'));
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].map((rs, i) => ({ label: `${brand.slug}-${i + 1}`, brand, renditions: rs }));
+}

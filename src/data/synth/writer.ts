@@ -26,8 +26,8 @@ import { Progress } from '../../util/progress.js';
 import { makeRng, type Rng } from '../../util/rng.js';
 import { writeVoc } from '../voc.js';
 import { canvasToBytes, makeCanvas, rasterize, warpComposite } from './render.js';
-import { composeScene, type Scene } from './scene.js';
-import { listBrands, renditions, selectBrands, type Brand, type BrandSet } from './sources.js';
+import { composeScene, type LabelledTarget, type Scene, type SceneSpec } from './scene.js';
+import { listBrands, renditions, selectBrands, shapes, type Brand, type BrandSet, type Shape } from './sources.js';
 import { packageVersion } from '../../backend/index.js';
 
 export type SynthLayout = 'logodet3k' | 'folders';
@@ -48,6 +48,25 @@ export interface SynthOptions {
   contactSheet?: string;
   concurrency?: number;
   quiet?: boolean;
+  /**
+   * What a logo (object name, folder) is: 'brand' (default) — one per brand, any of its renditions
+   * per scene; 'shape' — one per brand shape (sources.ts shapes(): the simple-icons glyph, each
+   * iconify icon), so positives differ in scene and colour but never in drawing (pre-training:
+   * a wordmark and an unrelated icon of one brand teach memorisation, not invariance).
+   * Folders are `<Category>/<slug>-<k>`; imagesPerBrand is then scenes per shape.
+   */
+  labelBy?: 'brand' | 'shape';
+  /**
+   * labelBy 'shape': annotated logos per scene — the folder's own shape plus targetsPerScene − 1
+   * others in a fixed rotation (scene m of label i adds labels i + k·⌊N/T⌋ + m − 1 mod N), so every
+   * label is drawn exactly imagesPerBrand × targetsPerScene times (fewer where placement fails).
+   */
+  targetsPerScene?: number;
+  /**
+   * labelBy 'shape': keep only this many renditions of each shape (a seeded choice per shape), e.g.
+   * 1 = every appearance of a label has the same colours (positives differ only in scene).
+   */
+  renditionsPerShape?: number;
 }
 
 export interface SynthSummary {
@@ -66,12 +85,16 @@ export interface SynthSummary {
 interface Job {
   kind: 'brand' | 'negative';
   brand?: Brand;
+  /** labelBy 'shape': index into the shape list */
+  shape?: number;
   index: number; // 1-based within brand / negatives
   global: number; // 1-based over all jobs
 }
 
 interface Done {
   job: Job;
+  /** the folder's own logo name (green in the contact sheet) */
+  own?: string;
   scene: Scene;
   jpeg: Buffer;
 }
@@ -100,6 +123,27 @@ function sceneSpec(rng: Rng, job: Job, selected: Brand[], pool: Brand[], o: Requ
   const nd = job.kind === 'negative' ? 1 + rng.int(3) : rng.int(3);
   const distractors = pool.length ? Array.from({ length: nd }, () => pool[rng.int(pool.length)]!) : [];
   return { targets, distractors, minSide: o.minSide, maxSide: o.maxSide };
+}
+
+const asTarget = (s: Shape): LabelledTarget => ({ name: s.label, key: s.brand.slug, renditions: s.renditions });
+
+/** labelBy 'shape': the job's own shape, T − 1 others in rotation, 0–2 unlabelled distractors of other brands. */
+function shapeSceneSpec(rng: Rng, job: Job, all: Shape[], T: number, pool: Brand[], o: Required<Pick<SynthOptions, 'minSide' | 'maxSide'>>): SceneSpec {
+  const N = all.length;
+  const i = job.shape!;
+  const labelled = [asTarget(all[i]!)];
+  const stride = Math.max(1, Math.floor(N / T));
+  for (let k = 1; k < T; k++) {
+    const j = (i + k * stride + job.index - 1) % N;
+    if (j !== i) labelled.push(asTarget(all[j]!));
+  }
+  const own = new Set(labelled.map((t) => t.key));
+  const distractors: Brand[] = [];
+  for (let n = rng.int(3); n > 0; n--) {
+    const b = pool[rng.int(pool.length)]!;
+    if (!own.has(b.slug)) distractors.push(b);
+  }
+  return { targets: [], labelledTargets: labelled, distractors, minSide: o.minSide, maxSide: o.maxSide };
 }
 
 /** Clean reference image (folders layout): the rendition on white, with margin, PNG. */
@@ -132,18 +176,32 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   if (!Number.isInteger(M) || M < 1) throw new LogolabError(`--images-per-brand: ${String(M)} is not a positive integer`);
   const minSide = opts.minSide ?? 256, maxSide = opts.maxSide ?? 512;
   if (!(Number.isInteger(minSide) && Number.isInteger(maxSide) && minSide >= 64 && maxSide >= minSide)) throw new LogolabError(`scene size: min ${minSide} / max ${maxSide} invalid (need 64 ≤ min ≤ max)`);
+  const labelBy = opts.labelBy ?? 'brand';
+  if (labelBy !== 'brand' && labelBy !== 'shape') throw new LogolabError(`--label-by: '${String(labelBy)}' is not brand or shape`);
+  const T = opts.targetsPerScene ?? 1;
+  if (!Number.isInteger(T) || T < 1) throw new LogolabError(`--targets-per-scene: ${String(T)} is not a positive integer`);
+  if (T > 1 && labelBy !== 'shape') throw new LogolabError('--targets-per-scene > 1 needs --label-by shape');
+  if (layout === 'folders' && labelBy !== 'brand') throw new LogolabError('--label-by shape writes the logodet3k layout only');
   const selected = selectBrands({ seed: opts.seed, count: opts.brands, set: brandSet });
+  const rps = opts.renditionsPerShape;
+  if (rps !== undefined && (!Number.isInteger(rps) || rps < 1 || labelBy !== 'shape')) throw new LogolabError(`--renditions-per-shape: ${String(rps)} needs --label-by shape and a positive integer`);
+  const keep = (s: Shape): Shape => (rps === undefined || s.renditions.length <= rps ? s : { ...s, renditions: makeRng(`synth-shape-renditions:${opts.seed}:${s.label}`).shuffle(s.renditions.slice()).slice(0, rps) });
+  const shapeList = labelBy === 'shape' ? selected.flatMap((b) => shapes(b)).map(keep) : [];
   const selectedSlugs = new Set(selected.map((b) => b.slug));
   // unlabelled distractors come from the same brand set but outside the selection, so a set-A
   // dataset never shows set-B logos (and vice versa)
-  const pool = listBrands(brandSet).filter((b) => !selectedSlugs.has(b.slug));
+  // (shape labels: any brand of the set other than the scene's own — every brand may be selected)
+  const pool = labelBy === 'shape' ? listBrands(brandSet) : listBrands(brandSet).filter((b) => !selectedSlugs.has(b.slug));
   const nNeg = opts.negatives ?? Math.max(1, Math.round(0.15 * selected.length * M));
   if (!Number.isInteger(nNeg) || nNeg < 0) throw new LogolabError(`--negatives: ${String(nNeg)} is not a non-negative integer`);
   const nRef = opts.referencesPerBrand ?? 4;
   checkOut(opts.out);
 
   const jobs: Job[] = [];
-  for (const b of selected) for (let i = 1; i <= M; i++) jobs.push({ kind: 'brand', brand: b, index: i, global: jobs.length + 1 });
+  if (labelBy === 'shape') shapeList.forEach((s, k) => {
+    for (let i = 1; i <= M; i++) jobs.push({ kind: 'brand', brand: s.brand, shape: k, index: i, global: jobs.length + 1 });
+  });
+  else for (const b of selected) for (let i = 1; i <= M; i++) jobs.push({ kind: 'brand', brand: b, index: i, global: jobs.length + 1 });
   for (let j = 1; j <= nNeg; j++) jobs.push({ kind: 'negative', index: j, global: jobs.length + 1 });
 
   const summary: SynthSummary = {
@@ -170,12 +228,14 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
       writeFileSync(join(dir, rel[rel.length - 1]!), data);
     };
     const runJob = async (job: Job) => {
-      const rng = makeRng(job.kind === 'brand' ? `synth:${opts.seed}:${job.brand!.slug}:${job.index}` : `synth:${opts.seed}:negative:${job.index}`);
-      const scene = await composeScene(rng, sceneSpec(rng, job, selected, pool, { minSide, maxSide }));
+      const shape = job.shape === undefined ? undefined : shapeList[job.shape]!;
+      const rng = makeRng(shape ? `synth:${opts.seed}:shape:${shape.label}:${job.index}` : job.kind === 'brand' ? `synth:${opts.seed}:${job.brand!.slug}:${job.index}` : `synth:${opts.seed}:negative:${job.index}`);
+      const spec = shape ? shapeSceneSpec(rng, job, shapeList, T, pool, { minSide, maxSide }) : sceneSpec(rng, job, selected, pool, { minSide, maxSide });
+      const scene = await composeScene(rng, spec);
       const jpeg = await encodeScene(scene);
       const { width, height } = scene.canvas;
       if (layout === 'logodet3k') {
-        const folder = job.kind === 'brand' ? [job.brand!.category, job.brand!.slug] : [...NEGATIVES_FOLDER];
+        const folder = shape ? [shape.brand.category, shape.label] : job.kind === 'brand' ? [job.brand!.category, job.brand!.slug] : [...NEGATIVES_FOLDER];
         const name = `${job.index}`;
         write([...folder, `${name}.jpg`], jpeg);
         write([...folder, `${name}.xml`], writeVoc({ folder: folder[1]!, filename: `${name}.jpg`, width, height, objects: scene.objects }));
@@ -188,7 +248,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
       if (scene.objects.length === 0) summary.negatives++;
       summary.objects += scene.objects.length;
       summary.distractors += scene.distractors.length;
-      if (sheetJobs.has(job.global)) sheet.push({ job, scene: { ...scene, canvas: { width, height, data: new Float32Array(0) } }, jpeg });
+      if (sheetJobs.has(job.global)) sheet.push({ job, own: shape?.label ?? job.brand?.slug, scene: { ...scene, canvas: { width, height, data: new Float32Array(0) } }, jpeg });
       progress.tick();
     };
     // a small async pool overlaps sharp's threaded encode with the JS scene work
@@ -221,6 +281,8 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
       sceneSize: [minSide, maxSide],
       packages: { 'simple-icons': packageVersion('simple-icons'), '@iconify-json/logos': packageVersion('@iconify-json/logos'), sharp: packageVersion('sharp') },
       brands: selected.map((b) => ({ slug: b.slug, title: b.title, category: b.category, set: b.set, renditions: renditions(b).map((r) => r.id) })),
+      // (only with shape labels, so brand-label manifests stay byte-identical)
+      ...(labelBy === 'shape' ? { labelBy, targetsPerScene: T, ...(rps !== undefined ? { renditionsPerShape: rps } : {}), shapes: shapeList.map((s) => ({ label: s.label, renditions: s.renditions.map((r) => r.id) })) } : {}),
       counts: { images: summary.images, negativeImages: summary.negatives, objects: summary.objects, distractors: summary.distractors, referenceImages: summary.referenceImages },
     };
     write(['synth.json'], JSON.stringify(manifest, null, 2) + '\n');
@@ -236,7 +298,7 @@ async function writeContactSheet(path: string, items: Done[]): Promise<void> {
   const W = cols * T + (cols + 1) * gap, H = rows * T + (rows + 1) * gap;
   const sheet = Buffer.alloc(W * H * 3, 40);
   for (let k = 0; k < items.length; k++) {
-    const { job, scene, jpeg } = items[k]!;
+    const { scene, jpeg, own } = items[k]!;
     const { width, height } = scene.canvas;
     const s = Math.min(T / width, T / height);
     const tw = Math.round(width * s), th = Math.round(height * s);
@@ -253,7 +315,7 @@ async function writeContactSheet(path: string, items: Done[]): Promise<void> {
       for (let y = y0; y <= y1; y++) for (const x of [x0, x0 + 1, x1 - 1, x1]) put(x, y);
     };
     for (const d of scene.distractors) rect(d.box, [230, 40, 40]);
-    for (const o of scene.objects) rect(o.box, job.brand && o.name === job.brand.slug ? [40, 230, 60] : [40, 220, 230]);
+    for (const o of scene.objects) rect(o.box, own !== undefined && o.name === own ? [40, 230, 60] : [40, 220, 230]);
   }
   writeFileAtomic(path, await sharp(sheet, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
 }

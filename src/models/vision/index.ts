@@ -26,6 +26,7 @@ import { makeProcessor, processorConfigFor, type ImageProcessor, type Preprocess
 import { siglipFamily } from './siglip.js';
 import type { FamilyDef, Layout, VisionTower } from './tower.js';
 import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys, unusedKeys, type KeyEntry } from './weights.js';
+import { clipInitStd, type RandomInit } from './init.js';
 import { readLogolabMeta } from '../format.js';
 import { adapterFor, assertNotAdapterOnly, checkAdapterBase, EXPORT_ADAPTER_DIR } from '../export-folder.js';
 import { presetConfig, type PresetName } from './presets.js';
@@ -295,11 +296,13 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
  * config), built through the same key map as a checkpoint. Deterministic in `seed`.
  */
 export function buildVisionModel(family: VisionFamily, config: PresetName | Partial<VisionConfig> | VisionConfig, weights: 'random' = 'random', seed = 0,
-  opts: { preprocessMode?: PreprocessMode; /** merged over the family's default preprocessor_config.json (HF field names) */ processorOverrides?: Record<string, unknown> } = {}): VisionModel {
+  opts: { preprocessMode?: PreprocessMode; /** merged over the family's default preprocessor_config.json (HF field names) */ processorOverrides?: Record<string, unknown>;
+    /** 'uniform' (default): std 0.02 for every weight; 'clip': HF CLIP's per-layer init (init.ts), for training from scratch */ init?: RandomInit } = {}): VisionModel {
   if (weights !== 'random') throw new LogolabError(`buildVisionModel: weights must be 'random'`);
   const c = typeof config === 'string' ? presetConfig(family, config) : validateVisionConfig({ ...config, family }, `${family} config`);
   const fam = FAMILIES[family];
-  const tower = fam.build(c, randomTensors(fam.keyMap(c, fam.canonicalLayout(c)), seed));
+  if (opts.init === 'clip' && family !== 'clip') throw new LogolabError(`random init 'clip' is for the CLIP family (got ${family})`);
+  const tower = fam.build(c, randomTensors(fam.keyMap(c, fam.canonicalLayout(c)), seed, opts.init === 'clip' ? (e) => clipInitStd(e.name, c) : undefined));
   const { cfg: cfg0, source } = processorConfigFor(null, family, c, { quiet: true });
   const over = opts.processorOverrides ?? {};
   const cfg = Object.keys(over).length ? { ...cfg0, ...over } : cfg0;

@@ -165,12 +165,13 @@ export function randomHostData(e: KeyEntry, seed: number, std = 0.02): Float32Ar
   return out;
 }
 
-/** Backend tensors of a random model (model layout), from the same key map as a checkpoint. */
-export function randomTensors(entries: KeyEntry[], seed: number): Map<string, tf.Tensor> {
+/** Backend tensors of a random model (model layout), from the same key map as a checkpoint.
+ * `stdOf` gives a 'normal' entry's std (default 0.02 for every tensor). */
+export function randomTensors(entries: KeyEntry[], seed: number, stdOf?: (e: KeyEntry) => number): Map<string, tf.Tensor> {
   const out = new Map<string, tf.Tensor>();
   entries.forEach((e, i) => {
     // iid random values: generated straight in the model layout (a transpose would change nothing)
-    const data = randomHostData(e, (seed * 1000003 + i * 7919) >>> 0);
+    const data = randomHostData(e, (seed * 1000003 + i * 7919) >>> 0, stdOf && e.init === 'normal' ? stdOf(e) : undefined);
     out.set(e.name, tf.tensor(data, modelShape(e), 'float32'));
   });
   return out;

@@ -1,0 +1,103 @@
+/**
+ * Held-out check of a baseline encoder on brand set B, with the demo's retrieval measure but on
+ * scenes the demo never draws (its own synth seed, and the demo's brands removed):
+ *
+ *   npx tsx scripts/heldout-eval.ts make [dir]                 build the held-out data (once, ~1 min)
+ *   npx tsx scripts/heldout-eval.ts eval <dir> <model|ckpt>…   metrics per model folder or .ckpt
+ *   npx tsx scripts/heldout-eval.ts ckpts <dir> <checkpoint dir> <out.jsonl>
+ *                                  every epoch_*.ckpt not yet in out.jsonl (appended, with its step)
+ *
+ * Data: `synth --brand-set B --seed 101`, 64 brands × 30 scenes (128–192 px, the demo's test-half
+ * size) minus the brands `logolab demo` can draw (selectBrands(seed 7, 40) of set B), then `prepare`.
+ * Metrics, over `logolab eval`'s sample (sampleTest: --num-logos 40 --refs-per-logo 10, seeds 42–44):
+ *   precision@1  self-retrieval over the sampled reference crops, as the demo's table (brand labels)
+ *   separation   mean cosine of same-brand crop pairs − mean cosine of different-brand pairs
+ * Prints one JSON line per model (means over the seeds, and per seed).
+ */
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initBackend } from '../src/backend/index.js';
+import { synthesize } from '../src/data/synth/index.js';
+import { selectBrands } from '../src/data/synth/sources.js';
+import { prepareDataset } from '../src/data/prepare.js';
+import { datasetFromDataDir } from '../src/eval/dataset.js';
+import { sampleTest } from '../src/eval/sample.js';
+import { embedImages } from '../src/embed/embedder.js';
+import { loadVisionModel, type VisionModel } from '../src/models/vision/index.js';
+import { decodeImage } from '../src/preprocess/image.js';
+import { loadCheckpoint } from '../training/checkpoint.js';
+import { modelFromCheckpoint } from '../training/export.js';
+import { embeddingMetrics } from '../training/validation.js';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+export const HELDOUT = { brands: 64, imagesPerBrand: 30, seed: 101, minSide: 128, maxSide: 192, demoSeed: 7, demoMaxBrands: 40 };
+
+export async function makeHeldout(dir: string): Promise<void> {
+  const synth = join(dir, 'synthB'), data = join(dir, 'data');
+  if (!existsSync(join(synth, 'synth.json'))) {
+    await synthesize({ out: synth, brands: HELDOUT.brands, imagesPerBrand: HELDOUT.imagesPerBrand, seed: HELDOUT.seed, brandSet: 'B', minSide: HELDOUT.minSide, maxSide: HELDOUT.maxSide, negatives: 0 });
+    const demo = new Set(selectBrands({ seed: HELDOUT.demoSeed, count: HELDOUT.demoMaxBrands, set: 'B' }).map((b) => b.slug));
+    let removed = 0;
+    for (const cat of readdirSync(synth)) {
+      if (!statSync(join(synth, cat)).isDirectory()) continue;
+      for (const b of readdirSync(join(synth, cat))) if (demo.has(b)) rmSync(join(synth, cat, b), { recursive: true }), removed++;
+    }
+    process.stderr.write(`held-out: removed ${removed} brands the demo can draw\n`);
+  }
+  await prepareDataset({ dataset: synth, out: data });
+}
+
+async function loadModel(p: string): Promise<{ model: VisionModel; dispose: () => void }> {
+  if (p.endsWith('.ckpt')) {
+    const tm = await modelFromCheckpoint(loadCheckpoint(p), p);
+    return { model: tm.model, dispose: () => tm.dispose() };
+  }
+  const m = await loadVisionModel(p, { quiet: true });
+  return { model: m, dispose: () => m.dispose() };
+}
+
+export async function heldoutMetrics(dataDir: string, modelPath: string, seeds = [42, 43, 44], numLogos = 40) {
+  const ds = datasetFromDataDir(dataDir);
+  const { model, dispose } = await loadModel(modelPath);
+  try {
+    const per: { seed: number; p1: number; sep: number; pos: number; neg: number; mapR: number; n: number }[] = [];
+    for (const seed of seeds) {
+      const s = sampleTest(ds, { numLogos, refsPerLogo: 10, positiveSamples: 0, negativeSamples: 0, seed });
+      const imgs = await Promise.all(s.refs.map((r) => decodeImage(r.path)));
+      const embs = await embedImages(model, imgs, { batchSize: 64, normalize: true });
+      const dim = embs[0]!.length;
+      const flat = new Float32Array(embs.length * dim);
+      embs.forEach((e, i) => flat.set(e, i * dim));
+      const idx = new Map(s.logos.map((l, i) => [l, i]));
+      const m = embeddingMetrics(flat, dim, Int32Array.from(s.refs, (r) => idx.get(r.logo)!));
+      per.push({ seed, p1: m.precision_at_1, sep: m.separation, pos: m.mean_pos_sim, neg: m.mean_neg_sim, mapR: m.map_at_r, n: s.refs.length });
+    }
+    const mean = (k: 'p1' | 'sep' | 'pos' | 'neg' | 'mapR') => per.reduce((a, r) => a + r[k], 0) / per.length;
+    return { model: modelPath, p1: mean('p1'), sep: mean('sep'), pos: mean('pos'), neg: mean('neg'), mapR: mean('mapR'), per };
+  } finally {
+    dispose();
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [cmd, dir = join(ROOT, 'runs', 'heldout'), ...models] = process.argv.slice(2);
+  await initBackend(process.env.LOGOLAB_BACKEND ?? 'auto', { quiet: true });
+  if (cmd === 'make') await makeHeldout(resolve(dir));
+  else if (cmd === 'eval') {
+    for (const m of models) {
+      const r = await heldoutMetrics(join(resolve(dir), 'data'), m);
+      process.stdout.write(JSON.stringify({ ...r, p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4) }) + '\n');
+    }
+  } else if (cmd === 'ckpts') {
+    const [ckDir, out] = models as [string, string];
+    const done = new Set(existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { checkpoint: string }).checkpoint) : []);
+    const cks = readdirSync(ckDir).filter((f) => /^epoch_\d+\.ckpt$/.test(f)).sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]));
+    for (const f of cks.filter((c) => !done.has(c))) {
+      const step = loadCheckpoint(join(ckDir, f)).state.global_step;
+      const r = await heldoutMetrics(join(resolve(dir), 'data'), join(ckDir, f));
+      appendFileSync(out, JSON.stringify({ checkpoint: f, step, p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4) }) + '\n');
+      process.stdout.write(`${f} step ${step}: p1 ${r.p1.toFixed(4)} sep ${r.sep.toFixed(4)}\n`);
+    }
+  } else throw new Error('usage: heldout-eval.ts make [dir] | eval <dir> <model dir | .ckpt>… | ckpts <dir> <checkpoint dir> <out.jsonl>');
+}

@@ -1,0 +1,114 @@
+/**
+ * The worst mistakes of one model at one threshold, for the report's gallery:
+ *   false positives  a logo matched in an image that does not hold it (counted as evaluation counts:
+ *                    per (image, logo), its best region), highest similarity first;
+ *   false negatives  an expected logo no region matched, shown on the region that holds it (the
+ *                    ground-truth box it overlaps best), lowest similarity to that logo first, with
+ *                    what the region was matched to instead (or its best logo below the threshold).
+ * Each item names the region's box in its image (thumbnails.ts cuts the crop) and its true logo.
+ * A region's similarity to a logo is the matcher's: its best reference of that logo, or the
+ * logo's averaged embedding for `averaged`.
+ */
+import { row } from '../match/similarity.js';
+import type { MatchOptions } from '../match/matchers.js';
+import { evaluate, type PreparedSet } from '../eval/evaluate.js';
+import type { Counting } from '../eval/counting.js';
+import type { Box } from '../eval/types.js';
+
+export interface GalleryItem {
+  image: string;
+  /** index into the sample's images (same order as the prepared set) */
+  imageIndex: number;
+  /** null: no region covers the expected logo */
+  box: Box | null;
+  /** the logo the region was taken for (FP: the false match; FN: the match it got instead, or its best logo below the threshold) */
+  takenFor: string | null;
+  takenForSimilarity: number | null;
+  /** FP: similarity of the false match; FN: the region's similarity to the logo it holds */
+  similarity: number | null;
+  /** the region's ground-truth logo (null: background / no box) */
+  truth: string | null;
+  /** data: URI of the crop (filled in by thumbnails.ts) */
+  thumb?: string;
+}
+
+export interface ModelGallery {
+  label: string;
+  threshold: number;
+  falsePositives: GalleryItem[];
+  falseNegatives: GalleryItem[];
+}
+
+function iou(a: Box, b: Box): number {
+  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const i = iw * ih;
+  const u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - i;
+  return u > 0 ? i / u : 0;
+}
+
+/** The ground-truth logo a box shows: the gt box it overlaps best (IoU ≥ 0.5), else null. */
+export function truthOf(box: Box, gt: readonly { logo: string; box?: Box }[]): string | null {
+  let best: string | null = null;
+  let bestIou = 0.5;
+  for (const g of gt) {
+    if (!g.box) continue;
+    const v = iou(box, g.box);
+    if (v >= bestIou) [best, bestIou] = [g.logo, v];
+  }
+  return best;
+}
+
+export function buildGallery(label: string, p: PreparedSet, gt: readonly (readonly { logo: string; box?: Box }[])[], o: MatchOptions, threshold: number, counting: Counting, limit = 8): ModelGallery {
+  const { set } = p;
+  const logoIndex = new Map(set.logos.map((l, i) => [l, i]));
+  /** similarity of region r of image i to logo l, as the matcher scores it */
+  const simTo = (i: number, r: number, l: number): number => {
+    if (o.method === 'averaged') return row(p.logoSims[i]!, r)[l]!;
+    const sims = row(p.refSims[i]!, r);
+    let best = -Infinity;
+    for (let j = 0; j < sims.length; j++) if (p.refLabels.labels[j] === l && sims[j]! > best) best = sims[j]!;
+    return best;
+  };
+  const bestLogo = (i: number, r: number): { logo: string; sim: number } => {
+    let b = 0;
+    let s = -Infinity;
+    for (let l = 0; l < set.logos.length; l++) {
+      const v = simTo(i, r, l);
+      if (v > s) [b, s] = [l, v];
+    }
+    return { logo: set.logos[b]!, sim: s };
+  };
+  const run = evaluate(p, { ...o, threshold }, counting);
+  const fps: GalleryItem[] = [];
+  const fns: GalleryItem[] = [];
+  run.outcomes.forEach((out, i) => {
+    const im = set.images[i]!;
+    const exp = new Set(out.expected);
+    const bestFalse = new Map<string, (typeof out.matches)[number]>();
+    for (const m of out.matches) {
+      if (exp.has(m.logo)) continue;
+      const prev = bestFalse.get(m.logo);
+      if (!prev || m.similarity > prev.similarity) bestFalse.set(m.logo, m);
+    }
+    for (const m of bestFalse.values()) {
+      const box = im.regions[m.region]!.box;
+      fps.push({ image: im.name, imageIndex: i, box, takenFor: m.logo, takenForSimilarity: m.similarity, similarity: m.similarity, truth: truthOf(box, gt[i] ?? []) });
+    }
+    const matched = new Set(out.matches.map((m) => m.logo));
+    for (const l of [...exp].sort()) {
+      if (matched.has(l)) continue;
+      const r = im.regions.findIndex((reg) => truthOf(reg.box, gt[i] ?? []) === l);
+      if (r < 0) {
+        fns.push({ image: im.name, imageIndex: i, box: null, takenFor: null, takenForSimilarity: null, similarity: null, truth: l });
+        continue;
+      }
+      const got = out.matches.find((m) => m.region === r);
+      const alt = got ? { logo: got.logo, sim: got.similarity } : bestLogo(i, r);
+      fns.push({ image: im.name, imageIndex: i, box: im.regions[r]!.box, takenFor: alt.logo, takenForSimilarity: alt.sim, similarity: simTo(i, r, logoIndex.get(l)!), truth: l });
+    }
+  });
+  fps.sort((a, b) => b.similarity! - a.similarity! || a.imageIndex - b.imageIndex);
+  fns.sort((a, b) => (a.similarity ?? -Infinity) - (b.similarity ?? -Infinity) || a.imageIndex - b.imageIndex);
+  return { label, threshold, falsePositives: fps.slice(0, limit), falseNegatives: fns.slice(0, limit) };
+}
