@@ -9,8 +9,7 @@
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ADDON_PATH } from '../src/backend/native.js';
-import type { ConvPoolAddon } from '../src/backend/native-conv.js';
+import { ADDON_PATH, type ConvPoolAddon } from '../src/backend/native/addon.js';
 
 const { values: a } = parseArgs({ options: { height: { type: 'string', default: '800' }, width: { type: 'string', default: '1067' }, reps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, chunk: { type: 'string', default: '0' }, 'cpu-time': { type: 'boolean', default: false } } });
 const addon = createRequire(import.meta.url)(ADDON_PATH) as ConvPoolAddon & { setThreads(n: number): void };

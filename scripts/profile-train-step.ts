@@ -5,7 +5,7 @@
  *   node --import tsx scripts/profile-train-step.ts --model vit-l14 --batch 8 [--layers 4] [--mode train|infer]
  *        [--path bench|plain|recompute] [--reps 2] [--top 25] [--json out.json]
  *
- * --malloc glibc keeps glibc's allocator defaults (LOGOLAB_MALLOC_TUNE=0; see src/backend/native.ts).
+ * --malloc glibc keeps glibc's allocator defaults (LOGOLAB_MALLOC_TUNE=0; see src/backend/native/overrides.ts).
  * --layers N keeps the ViT-L widths with fewer layers (LoRA on the upper half, as the benchmark):
  * per-layer costs are the same, so shares and per-layer memory extrapolate linearly.
  * --path: lean = training/backprop.ts variableGrads over the whole forward (the step of

@@ -16,23 +16,14 @@
 #include <cblas.h>
 #include <cmath>
 #include <cstring>
+#include "blas.h"
 #include "conv_pool.h"
-#include "kernel_util.h"
-
-extern "C" {
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
-}
+#include "kernels.h"
+#include "napi_args.h"
+#include "parallel.h"
 
 namespace llk {
 namespace {
-
-struct ConvGeom {
-  int64_t N, H, W, C, fh, fw, sh, sw, dh, dw, pt, pl, oh, ow, oc;
-  int64_t KK() const { return fh * fw * C; }
-  int64_t P() const { return oh * ow; }
-  bool pointwise() const { return fh == 1 && fw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == H && ow == W; }
-};
 
 // Columns of output rows [row0, row0 + rows) into col ([rows, KK]). A filter row i whose fw taps all
 // fall inside x and are adjacent (dw = 1) is one contiguous run of fw·C floats in x: one memcpy.
@@ -61,7 +52,9 @@ void im2colRows(const ConvGeom &G, const float *x, int64_t row0, int64_t rows, f
 
 // Activations as tfjs defines them for fused ops, rounded as its cpu kernels round them (the
 // transcendental ones in double, like the stock JS kernels).
-enum Act { LINEAR = 0, RELU = 1, RELU6 = 2, PRELU = 3, LEAKYRELU = 4, SIGMOID = 5, ELU = 6 };
+// (codes: Activation of op_codes.h)
+constexpr int LINEAR = int(Activation::Linear), RELU = int(Activation::Relu), RELU6 = int(Activation::Relu6), PRELU = int(Activation::Prelu),
+              LEAKYRELU = int(Activation::LeakyRelu), SIGMOID = int(Activation::Sigmoid), ELU = int(Activation::Elu);
 
 struct Epilogue {
   const float *bias;   // [oc] or null
@@ -162,27 +155,25 @@ void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, co
 //             [, residual Float32Array[N·outH·outW·outC]]])
 // out = act(conv + bias + residual), each added in that order (as tfjs's separate Add kernels would).
 napi_value FusedConv2d(napi_env env, napi_callback_info info) {
-  size_t argc = 10; napi_value argv[10];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 8) { fail(env, "fusedConv2d: needs 8 arguments"); return nullptr; }
-  F32 x, w, bias{nullptr, 0}, prelu{nullptr, 0}, o; I32 p, tune{nullptr, 0}; int64_t act; double alpha;
-  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &w, "filter")) return nullptr;
-  if (!isNullish(env, argv[2]) && !getF32(env, argv[2], &bias, "bias")) return nullptr;
-  if (!isNullish(env, argv[3]) && !getF32(env, argv[3], &prelu, "prelu")) return nullptr;
-  if (!getF32(env, argv[4], &o, "out") || !getI32(env, argv[5], &p, "params") || !getInt(env, argv[6], &act) || !getDouble(env, argv[7], &alpha)) return nullptr;
-  if (argc > 8 && !isNullish(env, argv[8]) && !getI32(env, argv[8], &tune, "tuning")) return nullptr;
-  F32 res{nullptr, 0};
-  if (argc > 9 && !isNullish(env, argv[9]) && !getF32(env, argv[9], &res, "residual")) return nullptr;
-  if (p.n < 15) { fail(env, "fusedConv2d: params too short"); return nullptr; }
+  Args a(env, info, "fusedConv2d", 8);
+  const F32 x = a.f32(0, "x"), w = a.f32(1, "filter"), bias = a.optF32(2, "bias"), prelu = a.optF32(3, "prelu"), o = a.f32(4, "out");
+  const I32 p = a.i32(5, "params");
+  const int64_t act = a.integer(6, "act");
+  const double alpha = a.number(7, "alpha");
+  const I32 tune = a.optI32(8, "tuning");
+  const F32 res = a.optF32(9, "residual");
+  if (!a.ok()) return nullptr;
+  if (p.n < ConvGeom::kParams) return a.fail("params too short");
   const int32_t *q = p.p;
-  const ConvGeom G{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13], q[14]};
-  for (int i = 0; i < 15; i++) if (q[i] < 0 && i != 10 && i != 11) { fail(env, "fusedConv2d: negative geometry"); return nullptr; }
-  if (G.sh < 1 || G.sw < 1 || G.dh < 1 || G.dw < 1) { fail(env, "fusedConv2d: strides and dilations must be ≥ 1"); return nullptr; }
+  const ConvGeom G = ConvGeom::from(q);
+  for (int i = 0; i < 15; i++) if (q[i] < 0 && i != 10 && i != 11) return a.fail("negative geometry");
+  if (G.sh < 1 || G.sw < 1 || G.dh < 1 || G.dw < 1) return a.fail("strides and dilations must be ≥ 1");
   const int64_t KK = G.KK(), rows = G.N * G.P();
-  if (x.n < size_t(G.N * G.H * G.W * G.C) || w.n < size_t(KK * G.oc) || o.n < size_t(rows * G.oc)) { fail(env, "fusedConv2d: array too small"); return nullptr; }
-  if (bias.p && bias.n != size_t(G.oc)) { fail(env, "fusedConv2d: bias length must be outC"); return nullptr; }
-  if (res.p && res.n < size_t(rows * G.oc)) { fail(env, "fusedConv2d: residual too small"); return nullptr; }
-  if (act < LINEAR || act > ELU) { fail(env, "fusedConv2d: unknown activation"); return nullptr; }
-  if (act == PRELU && (!prelu.p || (prelu.n != 1 && prelu.n != size_t(G.oc)))) { fail(env, "fusedConv2d: prelu weights must have 1 or outC values"); return nullptr; }
+  if (x.n < size_t(G.N * G.H * G.W * G.C) || w.n < size_t(KK * G.oc) || o.n < size_t(rows * G.oc)) return a.fail("array too small");
+  if (bias.p && bias.n != size_t(G.oc)) return a.fail("bias length must be outC");
+  if (res.p && res.n < size_t(rows * G.oc)) return a.fail("residual too small");
+  if (act < LINEAR || act > ELU) return a.fail("unknown activation");
+  if (act == PRELU && (!prelu.p || (prelu.n != 1 && prelu.n != size_t(G.oc)))) return a.fail("prelu weights must have 1 or outC values");
   const Epilogue e{bias.p, res.p, int(act), prelu.p, prelu.n == 1, alpha};
   if (rows * G.oc == 0) return nullptr;
   if (KK == 0) {

@@ -1,4 +1,4 @@
-// Entry points of conv.cc (fusedConv2d) and pool.cc (pool2d), added to the addon's exports by Init.
+// Entry points of conv.cc (fusedConv2d) and pool.cc (pool2d), added to the addon's exports by binding.cc.
 #pragma once
 #include <node_api.h>
 

@@ -1,4 +1,4 @@
-// Allocator settings and statistics for the process (glibc malloc), used by src/backend/native.ts.
+// Allocator settings and statistics for the process (glibc malloc), used by src/backend/native/addon.ts.
 //
 // Tensor buffers on the cpu backend are ArrayBuffers that Node allocates with malloc. glibc serves
 // requests above its mmap threshold (at most 32 MiB) with a fresh mmap and unmaps them on free, so
@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include <cstdint>
 #include <utility>
+#include "napi_args.h"
 #include "perf_kernels.h"
 
 namespace {
@@ -18,18 +19,10 @@ namespace {
 // mallopt(M_TRIM_THRESHOLD, trimThreshold) (free heap top kept before it is returned to the OS).
 // Returns true when both settings were accepted.
 napi_value MallocTune(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  llk::Args a(env, info, "mallocTune", 2);
+  const int64_t mmapMax = a.integer(0, "mmapMax"), trim = a.integer(1, "trimThreshold");
+  if (!a.ok()) return nullptr;
   napi_value res;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
-    napi_throw_error(env, nullptr, "mallocTune: needs 2 arguments");
-    return nullptr;
-  }
-  int64_t mmapMax = 0, trim = 0;
-  if (napi_get_value_int64(env, argv[0], &mmapMax) != napi_ok || napi_get_value_int64(env, argv[1], &trim) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "mallocTune: expected integers");
-    return nullptr;
-  }
   const bool ok = mallopt(M_MMAP_MAX, int(mmapMax)) == 1 && mallopt(M_TRIM_THRESHOLD, int(trim)) == 1;
   napi_get_boolean(env, ok, &res);
   return res;

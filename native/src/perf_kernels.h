@@ -1,5 +1,5 @@
-// Entry points of the training-performance sources (memory.cc, threadpool.cc), used by
-// logolab_native.cc next to its own kernels.
+// Entry points of memory.cc (allocator functions, added to the exports by binding.cc) and
+// threadpool.cc (the persistent pool behind parallelFor, parallel.h).
 #pragma once
 #include <node_api.h>
 #include <cstdint>

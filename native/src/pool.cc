@@ -9,7 +9,9 @@
 #include <cstring>
 #include <limits>
 #include "conv_pool.h"
-#include "kernel_util.h"
+#include "napi_args.h"
+#include "op_codes.h"
+#include "parallel.h"
 
 extern "C" int openblas_get_num_threads(void);
 
@@ -51,18 +53,19 @@ void avgRow(const PoolGeom &G, const float *x, float *o, int64_t n, int64_t r, s
   }
 }
 
-// pool2d(x, out, params Int32Array[N,H,W,C, fh,fw, sh,sw, padTop,padLeft, outH,outW], kind: 0 max, 1 avg)
+// pool2d(x, out, params Int32Array[N,H,W,C, fh,fw, sh,sw, padTop,padLeft, outH,outW], kind: PoolKind)
 napi_value Pool2d(napi_env env, napi_callback_info info) {
-  size_t argc = 4; napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 4) { fail(env, "pool2d: needs 4 arguments"); return nullptr; }
-  F32 x, o; I32 p; int64_t kind;
-  if (!getF32(env, argv[0], &x, "x") || !getF32(env, argv[1], &o, "out") || !getI32(env, argv[2], &p, "params") || !getInt(env, argv[3], &kind)) return nullptr;
-  if (p.n < 12) { fail(env, "pool2d: params too short"); return nullptr; }
+  Args a(env, info, "pool2d", 4);
+  const F32 x = a.f32(0, "x"), o = a.f32(1, "out");
+  const I32 p = a.i32(2, "params");
+  const int64_t kind = a.integer(3, "kind");
+  if (!a.ok()) return nullptr;
+  if (p.n < 12) return a.fail("params too short");
   const int32_t *q = p.p;
   const PoolGeom G{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11]};
-  if (G.N < 0 || G.H < 0 || G.W < 0 || G.C < 0 || G.oh < 0 || G.ow < 0 || G.sh < 1 || G.sw < 1 || G.fh < 0 || G.fw < 0) { fail(env, "pool2d: bad geometry"); return nullptr; }
-  if (kind != 0 && kind != 1) { fail(env, "pool2d: kind must be 0 (max) or 1 (avg)"); return nullptr; }
-  if (x.n < size_t(G.N * G.H * G.W * G.C) || o.n < size_t(G.N * G.oh * G.ow * G.C)) { fail(env, "pool2d: array too small"); return nullptr; }
+  if (G.N < 0 || G.H < 0 || G.W < 0 || G.C < 0 || G.oh < 0 || G.ow < 0 || G.sh < 1 || G.sw < 1 || G.fh < 0 || G.fw < 0) return a.fail("bad geometry");
+  if (kind != int64_t(PoolKind::Max) && kind != int64_t(PoolKind::Avg)) return a.fail("kind must be 0 (max) or 1 (avg)");
+  if (x.n < size_t(G.N * G.H * G.W * G.C) || o.n < size_t(G.N * G.oh * G.ow * G.C)) return a.fail("array too small");
   const int64_t rows = G.N * G.oh;
   if (rows * G.ow * G.C == 0) return nullptr;
   // rows of ≥ 64K output values per thread item, at least one row
@@ -71,7 +74,7 @@ napi_value Pool2d(napi_env env, napi_callback_info info) {
   std::vector<std::vector<double>> accs(static_cast<size_t>(threads));
   forEachDynamic((rows + blk - 1) / blk, threads, [&](int64_t b, int wk) {
     for (int64_t rr = b * blk; rr < std::min(rows, (b + 1) * blk); rr++) {
-      if (kind == 0) maxRow(G, x.p, o.p, rr / G.oh, rr % G.oh);
+      if (kind == int64_t(PoolKind::Max)) maxRow(G, x.p, o.p, rr / G.oh, rr % G.oh);
       else avgRow(G, x.p, o.p, rr / G.oh, rr % G.oh, accs[size_t(wk)]);
     }
   });

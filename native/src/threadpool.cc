@@ -1,4 +1,4 @@
-// A persistent worker pool for the memory-bound kernels (parallelFor in logolab_native.cc) and the
+// A persistent worker pool for the memory-bound kernels (parallelFor in parallel.h) and the
 // split of many small sgemms (smallGemmsOverThreads).
 //
 // Spawning threads per kernel call costs thread creation on every call, and worse, the caller

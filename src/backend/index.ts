@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { LogolabError } from '../errors.js';
 import { chooseCpuBackend, orderCpuBackends, type Workload } from './auto-choice.js';
+import { nativeKernelsForCpuBackend, nativeKernelsStatus } from './native/status.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -70,12 +71,6 @@ export function currentBackend(): BackendReport | null {
   return current;
 }
 
-/** Hooks run after a backend is set (the native-kernel module registers itself here). */
-const afterSetHooks: ((r: BackendReport) => void | Promise<void>)[] = [];
-export function onBackendSet(hook: (r: BackendReport) => void | Promise<void>): void {
-  afterSetHooks.push(hook);
-}
-
 async function activate(tfName: string): Promise<boolean> {
   try {
     const ok = await tf.setBackend(tfName);
@@ -97,11 +92,9 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
   const want = (requested ?? process.env.LOGOLAB_BACKEND ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`--backend: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
   const skipped: { name: string; why: string }[] = [];
-  // [native-kernels] loading src/backend/native.ts registers its onBackendSet hook (cpu → native
-  // BLAS kernels). Dynamic import: native.ts imports this module. With the addon built, cpu+native
-  // is measured faster than wasm (scripts/bench-native.ts), so `auto` tries cpu before wasm.
-  const native = await import('./native.js');
-  const cpuFirst = native.nativeKernelsStatus().available;
+  // With the addon built, cpu+native is measured faster than wasm (scripts/bench-native.ts), so
+  // `auto` tries cpu before wasm.
+  const cpuFirst = nativeKernelsStatus().available;
   const order: Exclude<BackendChoice, 'auto'>[] =
     want === 'auto' ? (cpuFirst ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']) : [want];
   const notes: string[] = [];
@@ -140,7 +133,10 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
     }
     current = { name, tfName, skipped, notes };
     if (cpuChoice && name === cpuChoice.first) current.notes.unshift(cpuChoice.why);
-    for (const h of afterSetHooks) await h(current);
+    if (tfName === 'cpu') {
+      const note = nativeKernelsForCpuBackend();
+      if (note) notes.push(note);
+    }
     if (!opts.quiet) reportBackend(current);
     return current;
   }

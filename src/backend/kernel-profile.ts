@@ -3,14 +3,14 @@
  * natively. `tf.profile` times every kernel invocation; only registered kernels are counted (the
  * profile also lists customGrad ops such as tf.fused.conv2d, whose time is that of the kernels they
  * run, which are listed themselves). On the cpu backend with the native kernels active a kernel is
- * 'native' when src/backend/native.ts serves it and did not fall back to the stock kernel for that
+ * 'native' when src/backend/native/ serves it and did not fall back to the stock kernel for that
  * call (traced per call), else 'stock JS'. On other backends every kernel is the backend's own.
  *
  * Used by `logolab bench embed|detect|train --profile` and by test/backend/kernel-coverage.test.ts,
  * which fails when a kernel taking ≥ 2 % of a DETR forward or a ViT LoRA step runs in stock JS.
  */
 import * as tf from '@tensorflow/tfjs';
-import { isNativeKernel, nativeKernelsInstalled, traceNativeFallbacks } from './native.js';
+import { isNativeKernel, nativeKernelsInstalled, traceNativeFallbacks } from './native/overrides.js';
 
 export type KernelImpl = 'native' | 'stock JS' | 'native, some calls stock JS' | 'view (no data pass)' | string;
 

@@ -10,8 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLinear, layerNorm, type Linear } from '../models/layers.js';
-import { fusedAttention, nativeKernelsInstalled } from '../backend/native.js';
-import { conv2dResidual } from '../backend/native-conv.js';
+import { conv2dResidual, fusedAttention, fusedOpsActive } from '../models/ops.js';
 import type { DetrConfig } from './config.js';
 import type { Attention, ConvBn, DecoderLayerW, DetrWeights, EncoderLayerW } from './weights.js';
 import { featureMask, sinePositionEmbedding } from './position.js';
@@ -37,7 +36,7 @@ function conv(x: tf.Tensor4D, c: ConvBn, relu: boolean): tf.Tensor4D {
  *  (inference), else the composite. */
 function convAddRelu(x: tf.Tensor4D, c: ConvBn, shortcut: tf.Tensor4D): tf.Tensor4D {
   const taping = ((tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth ?? 0) > 0;
-  if (nativeKernelsInstalled() && tf.getBackend() === 'cpu' && !taping && x.dtype === 'float32' && shortcut.dtype === 'float32') {
+  if (fusedOpsActive() && !taping && x.dtype === 'float32' && shortcut.dtype === 'float32') {
     return conv2dResidual(x, c.filter, c.bias, shortcut, c.stride, convPad(c), 'relu');
   }
   return tf.relu(tf.add(conv(x, c, false), shortcut)) as tf.Tensor4D;

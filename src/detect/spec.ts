@@ -91,8 +91,39 @@ function addNorm(m: Map<string, number[]>, name: string, d: number): void {
   m.set(`${name}.bias`, [d]);
 }
 
+/** The projections of an attention module, in checkpoint order. */
+export const ATTENTION_PROJECTIONS = ['k_proj', 'v_proj', 'q_proj', 'out_proj'] as const;
+
 function addAttn(m: Map<string, number[]>, name: string, d: number): void {
-  for (const p of ['k_proj', 'v_proj', 'q_proj', 'out_proj']) addLinear(m, `${name}.${p}`, d, d);
+  for (const p of ATTENTION_PROJECTIONS) addLinear(m, `${name}.${p}`, d, d);
+}
+
+/**
+ * The transformer layers' modules, one layout per layer kind, in checkpoint order: module name (HF's,
+ * also the field of EncoderLayerW / DecoderLayerW) → kind. The key map, the weight builder and
+ * dispose (weights.ts) all walk these, so each module name is written once.
+ */
+export type ModuleKind = 'attention' | 'norm' | 'ffn_in' | 'ffn_out';
+export const ENCODER_LAYERS = 'model.encoder.layers';
+export const DECODER_LAYERS = 'model.decoder.layers';
+export const ENCODER_LAYER = [
+  ['self_attn', 'attention'], ['self_attn_layer_norm', 'norm'], ['fc1', 'ffn_in'], ['fc2', 'ffn_out'], ['final_layer_norm', 'norm'],
+] as const satisfies readonly (readonly [string, ModuleKind])[];
+export const DECODER_LAYER = [
+  ['self_attn', 'attention'], ['self_attn_layer_norm', 'norm'], ['encoder_attn', 'attention'], ['encoder_attn_layer_norm', 'norm'],
+  ['fc1', 'ffn_in'], ['fc2', 'ffn_out'], ['final_layer_norm', 'norm'],
+] as const satisfies readonly (readonly [string, ModuleKind])[];
+/** The heads after the decoder: the classifier and the 3-layer box MLP. */
+export const BBOX_LAYERS = 3;
+
+function addLayer(m: Map<string, number[]>, p: string, layout: readonly (readonly [string, ModuleKind])[], d: number, ffn: number): void {
+  for (const [mod, kind] of layout) {
+    const name = `${p}.${mod}`;
+    if (kind === 'attention') addAttn(m, name, d);
+    else if (kind === 'norm') addNorm(m, name, d);
+    else if (kind === 'ffn_in') addLinear(m, name, d, ffn);
+    else addLinear(m, name, ffn, d);
+  }
 }
 
 /** Every checkpoint key with its shape (PyTorch layout, as on disk). */
@@ -106,29 +137,11 @@ export function detrKeySpec(cfg: DetrConfig): Map<string, number[]> {
   m.set('model.query_position_embeddings.weight', [cfg.numQueries, d]);
   m.set('model.input_projection.weight', [d, lastC, 1, 1]);
   m.set('model.input_projection.bias', [d]);
-  for (let i = 0; i < cfg.encoderLayers; i++) {
-    const p = `model.encoder.layers.${i}`;
-    addAttn(m, `${p}.self_attn`, d);
-    addNorm(m, `${p}.self_attn_layer_norm`, d);
-    addLinear(m, `${p}.fc1`, d, cfg.encoderFfn);
-    addLinear(m, `${p}.fc2`, cfg.encoderFfn, d);
-    addNorm(m, `${p}.final_layer_norm`, d);
-  }
-  for (let i = 0; i < cfg.decoderLayers; i++) {
-    const p = `model.decoder.layers.${i}`;
-    addAttn(m, `${p}.self_attn`, d);
-    addNorm(m, `${p}.self_attn_layer_norm`, d);
-    addAttn(m, `${p}.encoder_attn`, d);
-    addNorm(m, `${p}.encoder_attn_layer_norm`, d);
-    addLinear(m, `${p}.fc1`, d, cfg.decoderFfn);
-    addLinear(m, `${p}.fc2`, cfg.decoderFfn, d);
-    addNorm(m, `${p}.final_layer_norm`, d);
-  }
+  for (let i = 0; i < cfg.encoderLayers; i++) addLayer(m, `${ENCODER_LAYERS}.${i}`, ENCODER_LAYER, d, cfg.encoderFfn);
+  for (let i = 0; i < cfg.decoderLayers; i++) addLayer(m, `${DECODER_LAYERS}.${i}`, DECODER_LAYER, d, cfg.decoderFfn);
   addNorm(m, 'model.decoder.layernorm', d);
   addLinear(m, 'class_labels_classifier', d, cfg.numLabels + 1);
-  addLinear(m, 'bbox_predictor.layers.0', d, d);
-  addLinear(m, 'bbox_predictor.layers.1', d, d);
-  addLinear(m, 'bbox_predictor.layers.2', d, 4);
+  for (let i = 0; i < BBOX_LAYERS; i++) addLinear(m, `bbox_predictor.layers.${i}`, d, i === BBOX_LAYERS - 1 ? 4 : d);
   return m;
 }
 

@@ -13,7 +13,10 @@ import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import type { Linear, LayerNormParams } from '../models/layers.js';
 import { disposeLinear } from '../models/layers.js';
 import type { DetrConfig } from './config.js';
-import { backboneSpec, detrKeySpec, isIgnorableKey, type ConvBnSpec } from './spec.js';
+import {
+  ATTENTION_PROJECTIONS, BBOX_LAYERS, DECODER_LAYER, DECODER_LAYERS, ENCODER_LAYER, ENCODER_LAYERS, backboneSpec, detrKeySpec, isIgnorableKey,
+  type ConvBnSpec, type ModuleKind,
+} from './spec.js';
 import { makeRng } from '../util/rng.js';
 
 /** Where tensors come from: a checkpoint (TensorStore) or synthesised (random/zeros). */
@@ -133,7 +136,10 @@ export function buildDetrWeights(cfg: DetrConfig, src: WeightSource): DetrWeight
     }
     return { filter: keep(tf.tensor4d(f, [k, k, inC, outC])), bias: keep(tf.tensor1d(b)), stride: c.stride, pad: c.pad };
   };
+  // read in the order q, k, v, out (the synthetic source draws its random values in read order)
   const attention = (p: string): Attention => ({ q_proj: linear(`${p}.q_proj`), k_proj: linear(`${p}.k_proj`), v_proj: linear(`${p}.v_proj`), out_proj: linear(`${p}.out_proj`) });
+  const layer = <T>(p: string, layout: readonly (readonly [string, ModuleKind])[]): T =>
+    Object.fromEntries(layout.map(([mod, kind]) => [mod, kind === 'attention' ? attention(`${p}.${mod}`) : kind === 'norm' ? norm(`${p}.${mod}`) : linear(`${p}.${mod}`)])) as T;
   try {
     const bb = backboneSpec(cfg);
     const stem = convBn(bb.stem);
@@ -145,23 +151,9 @@ export function buildDetrWeights(cfg: DetrConfig, src: WeightSource): DetrWeight
     const input_projection: Linear = { weight: keep(tf.tensor2d(ipT, [lastC!, d!])), bias: keep(tf.tensor1d(read('model.input_projection.bias'))), lora: null };
     const query_position_embeddings = keep(tf.tensor2d(read('model.query_position_embeddings.weight'), [cfg.numQueries, cfg.dModel]));
     const encoder: EncoderLayerW[] = [];
-    for (let i = 0; i < cfg.encoderLayers; i++) {
-      const p = `model.encoder.layers.${i}`;
-      encoder.push({ self_attn: attention(`${p}.self_attn`), self_attn_layer_norm: norm(`${p}.self_attn_layer_norm`), fc1: linear(`${p}.fc1`), fc2: linear(`${p}.fc2`), final_layer_norm: norm(`${p}.final_layer_norm`) });
-    }
+    for (let i = 0; i < cfg.encoderLayers; i++) encoder.push(layer<EncoderLayerW>(`${ENCODER_LAYERS}.${i}`, ENCODER_LAYER));
     const decoder: DecoderLayerW[] = [];
-    for (let i = 0; i < cfg.decoderLayers; i++) {
-      const p = `model.decoder.layers.${i}`;
-      decoder.push({
-        self_attn: attention(`${p}.self_attn`),
-        self_attn_layer_norm: norm(`${p}.self_attn_layer_norm`),
-        encoder_attn: attention(`${p}.encoder_attn`),
-        encoder_attn_layer_norm: norm(`${p}.encoder_attn_layer_norm`),
-        fc1: linear(`${p}.fc1`),
-        fc2: linear(`${p}.fc2`),
-        final_layer_norm: norm(`${p}.final_layer_norm`),
-      });
-    }
+    for (let i = 0; i < cfg.decoderLayers; i++) decoder.push(layer<DecoderLayerW>(`${DECODER_LAYERS}.${i}`, DECODER_LAYER));
     return {
       stem,
       stages,
@@ -171,7 +163,7 @@ export function buildDetrWeights(cfg: DetrConfig, src: WeightSource): DetrWeight
       decoder,
       decoder_layernorm: norm('model.decoder.layernorm'),
       class_labels_classifier: linear('class_labels_classifier'),
-      bbox_predictor: [0, 1, 2].map((i) => linear(`bbox_predictor.layers.${i}`)),
+      bbox_predictor: Array.from({ length: BBOX_LAYERS }, (_, i) => linear(`bbox_predictor.layers.${i}`)),
     };
   } catch (e) {
     for (const t of created) t.dispose();
@@ -188,27 +180,21 @@ export function disposeDetrWeights(w: DetrWeights): void {
     n.weight.dispose();
     n.bias.dispose();
   };
-  const attn = (a: Attention) => [a.q_proj, a.k_proj, a.v_proj, a.out_proj].forEach(disposeLinear);
+  const attn = (a: Attention) => ATTENTION_PROJECTIONS.forEach((p) => disposeLinear(a[p]));
+  const layer = (l: EncoderLayerW | DecoderLayerW, layout: readonly (readonly [string, ModuleKind])[]) => {
+    for (const [mod, kind] of layout) {
+      const m = (l as unknown as Record<string, Attention | LayerNormParams | Linear>)[mod]!;
+      if (kind === 'attention') attn(m as Attention);
+      else if (kind === 'norm') ln(m as LayerNormParams);
+      else disposeLinear(m as Linear);
+    }
+  };
   conv(w.stem);
   for (const st of w.stages) for (const b of st) [b.c1, b.c2, b.c3, b.down].forEach(conv);
   disposeLinear(w.input_projection);
   w.query_position_embeddings.dispose();
-  for (const l of w.encoder) {
-    attn(l.self_attn);
-    ln(l.self_attn_layer_norm);
-    disposeLinear(l.fc1);
-    disposeLinear(l.fc2);
-    ln(l.final_layer_norm);
-  }
-  for (const l of w.decoder) {
-    attn(l.self_attn);
-    ln(l.self_attn_layer_norm);
-    attn(l.encoder_attn);
-    ln(l.encoder_attn_layer_norm);
-    disposeLinear(l.fc1);
-    disposeLinear(l.fc2);
-    ln(l.final_layer_norm);
-  }
+  for (const l of w.encoder) layer(l, ENCODER_LAYER);
+  for (const l of w.decoder) layer(l, DECODER_LAYER);
   ln(w.decoder_layernorm);
   disposeLinear(w.class_labels_classifier);
   w.bbox_predictor.forEach(disposeLinear);

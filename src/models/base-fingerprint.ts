@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import type { VisionModel } from './vision/index.js';
+import type { VisionModel } from './vision/model.js';
 
 export function baseFingerprint(model: VisionModel): string {
   const h = createHash('sha256');

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { baseFingerprint } from './base-fingerprint.js';
-import type { VisionModel } from './vision/index.js';
+import type { VisionModel } from './vision/model.js';
 
 /** The adapter folder inside a logolab export. */
 export const EXPORT_ADAPTER_DIR = 'adapter';

@@ -18,55 +18,20 @@
  * checkpoint. logolab.json marks it as ours and pins the exact config used. The folder is written
  * atomically (temp folder + rename): a failed conversion leaves no partial output.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { writeSafetensors, type WriteTensor } from '../io/safetensors.js';
 import { openCheckpoint } from '../io/checkpoint.js';
 import { checkOutputDir, replaceOutputDir, type OutputGuard } from '../io/output-dir.js';
 import { firstNonFinite, nonFiniteName } from '../util/finite.js';
-import { hfVisionConfig, validateVisionConfig, type VisionConfig, type VisionFamily } from './vision/config.js';
+import { hfVisionConfig, type VisionFamily } from './vision/config.js';
 import { processorConfigFor } from './vision/processor.js';
-import { FAMILIES, planLoad, readModelConfig } from './vision/index.js';
+import { FAMILIES } from './vision/families.js';
+import { planLoad } from './vision/load.js';
+import { FORMAT_NAME, FORMAT_VERSION, readModelConfig, type LogolabMeta, type StoreDtype } from './vision/meta.js';
 
-export const FORMAT_NAME = 'logolab-vision';
-export const FORMAT_VERSION = 1;
-export type StoreDtype = 'float32' | 'float16';
-
-export interface LogolabMeta {
-  format: typeof FORMAT_NAME;
-  version: number;
-  family: VisionFamily;
-  dtype: StoreDtype;
-  vision_config: VisionConfig;
-  parameters: number;
-  source: string | null;
-  source_architecture: string | null;
-  unused_source_keys: number;
-  created: string;
-}
-
-const META_KEYS = ['format', 'version', 'family', 'dtype', 'vision_config', 'parameters', 'source', 'source_architecture', 'unused_source_keys', 'created'];
-
-/** logolab.json of a folder, validated; null when the folder is not a converted one. */
-export function readLogolabMeta(dir: string): LogolabMeta | null {
-  const p = join(dir, 'logolab.json');
-  if (!existsSync(p)) return null;
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: invalid JSON (${(e as Error).message})`);
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new LogolabError(`${p}: must be a JSON object`);
-  for (const k of Object.keys(j)) if (!META_KEYS.includes(k)) throw new LogolabError(`${p}: field '${k}': unknown key`);
-  if (j.format !== FORMAT_NAME) throw new LogolabError(`${p}: field 'format': expected '${FORMAT_NAME}', got ${JSON.stringify(j.format)}`);
-  if (j.version !== FORMAT_VERSION) throw new LogolabError(`${p}: field 'version': unsupported version ${JSON.stringify(j.version)} (this logolab reads ${FORMAT_VERSION})`);
-  if (j.dtype !== 'float32' && j.dtype !== 'float16') throw new LogolabError(`${p}: field 'dtype': expected float32|float16, got ${JSON.stringify(j.dtype)}`);
-  const vision_config = validateVisionConfig(j.vision_config, `${p}: vision_config`);
-  if (j.family !== vision_config.family) throw new LogolabError(`${p}: field 'family': ${JSON.stringify(j.family)} differs from vision_config.family '${vision_config.family}'`);
-  return { ...(j as unknown as LogolabMeta), vision_config };
-}
+export { FORMAT_NAME, FORMAT_VERSION, readLogolabMeta, type LogolabMeta, type StoreDtype } from './vision/meta.js';
 
 /** The rules for a `convert --out` folder (src/io/output-dir.ts); logolab.json marks conversions made before the marker. */
 export function convertGuard(source: string, overwrite?: boolean): OutputGuard {

@@ -6,7 +6,7 @@
  * pass is a plain, non-transposed matmul — the fast path of the wasm backend (XNNPACK).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedLayerNorm, nativeKernelsInstalled } from '../backend/native.js';
+import { fusedLayerNorm, fusedOpsActive } from './ops.js';
 
 /** LoRA adapter on one Linear: y = x·W + b + scaling · dropout(x)·A·B, with A = lora_A^T, B = lora_B^T. */
 export interface LoraAdapter {
@@ -45,7 +45,7 @@ export function applyLinear(x: tf.Tensor, l: Linear, ctx: ForwardContext = INFER
     // trainable weights (full training): plain ops, whose tape gives the weight gradients. Inference
     // on cpu + native kernels fuses the bias into the sgemm; not under a tape: tf.fused.matMul's
     // customGrad would compute weight and bias gradients even where they are not wanted.
-    const fuse = !!l.bias && !ctx.training && nativeKernelsInstalled() && tf.getBackend() === 'cpu';
+    const fuse = !!l.bias && !ctx.training && fusedOpsActive();
     let y: tf.Tensor2D = isFrozen(l) ? frozenLinear(x2, l.weight, l.bias)
       : !l.bias ? tf.matMul(x2, l.weight) : fuse ? (tf.fused.matMul({ a: x2, b: l.weight as tf.Tensor2D, bias: l.bias }) as tf.Tensor2D) : tf.add(tf.matMul(x2, l.weight), l.bias);
     if (l.lora) {
@@ -73,7 +73,7 @@ const isFrozen = (l: Linear) => !(l.weight instanceof tf.Variable) && !(l.bias i
  * epilogue (the same float sum as a separate Add), elsewhere matMul then add.
  */
 function frozenLinear(x2: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor2D {
-  const fuse = !!b && nativeKernelsInstalled() && tf.getBackend() === 'cpu';
+  const fuse = !!b && fusedOpsActive();
   const op = tf.customGrad(((x: tf.Tensor2D) => ({
     value: !b ? tf.matMul(x, w) : fuse ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.add(tf.matMul(x, w), b),
     // wasm's XNNPACK is slow on transposed operands (training/matmul_grad.ts): transpose explicitly there
@@ -90,7 +90,7 @@ export interface LayerNormParams {
 
 /** LayerNorm over the last axis (biased variance, as torch). */
 export function layerNorm(x: tf.Tensor, p: LayerNormParams): tf.Tensor {
-  // [native-kernels] one fused native kernel (+ its gradient) on the cpu backend when the addon is active
+  // one fused native kernel (+ its gradient) on the cpu backend when the addon is active
   const fused = fusedLayerNorm(x, p.weight, p.bias, p.eps);
   if (fused) return fused;
   return tf.tidy(() => {

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyLinear, disposeLinear, INFERENCE, layerNorm, type ForwardContext, type LayerNormParams, type Linear } from '../layers.js';
 import type { HiddenAct } from './config.js';
-import { fusedAttention, fusedQuickGelu } from '../../backend/native.js';
+import { fusedAttention, fusedQuickGelu } from '../ops.js';
 
 /** An MLP activation: a config hidden_act, or 'swiglu' (DINOv2 giant: silu(x1)·x2 of fc1's two halves). */
 export type MlpAct = HiddenAct | 'swiglu';

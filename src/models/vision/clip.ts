@@ -8,79 +8,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { layerNorm, type LayerNormParams } from '../layers.js';
-import { EncoderLayer } from './blocks.js';
+import type { EncoderLayer } from './blocks.js';
 import type { VisionConfig } from './config.js';
 import { PositionInterpolator } from './interpolate.js';
-import { checkPixels, firstToken, linear, norm, patchify, take, type FamilyDef, type Layout, type VisionTower } from './tower.js';
-import { entry, layerNormEntries, linearEntries, type KeyEntry } from './weights.js';
+import { buildLayers, layerEntries, namedFromKeyMap, towerTensors, type LayerLayout } from './layer-layout.js';
+import { checkPixels, firstToken, norm, patchify, take, type FamilyDef, type Layout, type VisionTower } from './tower.js';
+import { entry, layerNormEntries, type KeyEntry } from './weights.js';
 
-/** Encoder layer entries in CLIP/SigLIP naming (`encoder.layers.i.self_attn.q_proj`, ...). */
-export function clipStyleLayerEntries(c: VisionConfig, p: string): KeyEntry[] {
-  const d = c.hidden_size;
-  const out: KeyEntry[] = [];
-  for (let i = 0; i < c.num_hidden_layers; i++) {
-    const l = `encoder.layers.${i}`;
-    for (const n of ['k_proj', 'v_proj', 'q_proj', 'out_proj']) out.push(...linearEntries(`${l}.self_attn.${n}`, p, d, d));
-    out.push(...layerNormEntries(`${l}.layer_norm1`, p, d));
-    out.push(...linearEntries(`${l}.mlp.fc1`, p, d, c.intermediate_size));
-    out.push(...linearEntries(`${l}.mlp.fc2`, p, c.intermediate_size, d));
-    out.push(...layerNormEntries(`${l}.layer_norm2`, p, d));
-  }
-  return out;
-}
-
-export function clipStyleLayers(c: VisionConfig, w: Map<string, tf.Tensor>): EncoderLayer[] {
-  const layers: EncoderLayer[] = [];
-  for (let i = 0; i < c.num_hidden_layers; i++) {
-    const l = `encoder.layers.${i}`;
-    layers.push(
-      new EncoderLayer(
-        {
-          q_proj: linear(w, `${l}.self_attn.q_proj`),
-          k_proj: linear(w, `${l}.self_attn.k_proj`),
-          v_proj: linear(w, `${l}.self_attn.v_proj`),
-          out_proj: linear(w, `${l}.self_attn.out_proj`),
-          fc1: linear(w, `${l}.mlp.fc1`),
-          fc2: linear(w, `${l}.mlp.fc2`),
-          layer_norm1: norm(w, `${l}.layer_norm1`, c.layer_norm_eps),
-          layer_norm2: norm(w, `${l}.layer_norm2`, c.layer_norm_eps),
-          layer_scale1: null,
-          layer_scale2: null,
-        },
-        {
-          index: i,
-          numHeads: c.num_attention_heads,
-          act: c.hidden_act,
-          hfModules: {
-            [`${l}.self_attn.q_proj`]: 'q_proj',
-            [`${l}.self_attn.k_proj`]: 'k_proj',
-            [`${l}.self_attn.v_proj`]: 'v_proj',
-            [`${l}.self_attn.out_proj`]: 'out_proj',
-            [`${l}.mlp.fc1`]: 'fc1',
-            [`${l}.mlp.fc2`]: 'fc2',
-          },
-        },
-      ),
-    );
-  }
-  return layers;
-}
-
-/** Tensors of the layers under canonical names (`encoder.layers.i.<HF name>`). */
-export function clipStyleLayerNamed(layers: EncoderLayer[]): [string, tf.Tensor][] {
-  const map: Record<string, string> = {
-    'q_proj.': 'self_attn.q_proj.', 'k_proj.': 'self_attn.k_proj.', 'v_proj.': 'self_attn.v_proj.', 'out_proj.': 'self_attn.out_proj.',
-    'fc1.': 'mlp.fc1.', 'fc2.': 'mlp.fc2.', 'layer_norm1.': 'layer_norm1.', 'layer_norm2.': 'layer_norm2.',
-  };
-  const out: [string, tf.Tensor][] = [];
-  for (const l of layers) {
-    for (const [n, t] of l.named()) {
-      const pre = Object.keys(map).find((k) => n.startsWith(k))!;
-      out.push([`encoder.layers.${l.index}.${map[pre]}${n.slice(pre.length)}`, t]);
-    }
-  }
-  return out;
-}
+/** CLIP's (and SigLIP's) encoder layer: `encoder.layers.i.self_attn.q_proj`, ... */
+export const CLIP_LAYER: LayerLayout = {
+  root: 'encoder.layers',
+  paths: {
+    q_proj: 'self_attn.q_proj', k_proj: 'self_attn.k_proj', v_proj: 'self_attn.v_proj', out_proj: 'self_attn.out_proj',
+    fc1: 'mlp.fc1', fc2: 'mlp.fc2', layer_norm1: 'layer_norm1', layer_norm2: 'layer_norm2',
+  },
+  order: ['k_proj', 'v_proj', 'q_proj', 'out_proj', 'layer_norm1', 'fc1', 'fc2', 'layer_norm2'],
+  qkvBias: true,
+};
 
 const VISION_PREFIXES = ['vision_model.', '', 'clip.vision_model.', 'model.vision_model.'];
 
@@ -97,27 +41,30 @@ export const clipFamily: FamilyDef = {
     return { prefix: 'vision_model.', projectionKey: c.projection_dim !== null ? 'visual_projection.weight' : null };
   },
 
-  keyMap(c, layout: Layout) {
-    const p = layout.prefix;
-    const d = c.hidden_size;
-    const out: KeyEntry[] = [
-      entry('embeddings.class_embedding', `${p}embeddings.class_embedding`, [d]),
-      entry('embeddings.patch_embedding.weight', `${p}embeddings.patch_embedding.weight`, [d, c.num_channels, c.patch_size, c.patch_size], 'conv'),
-      entry('embeddings.position_embedding.weight', `${p}embeddings.position_embedding.weight`, [Math.floor(c.image_size / c.patch_size) ** 2 + 1, d]),
-      ...layerNormEntries('pre_layrnorm', p, d),
-      ...clipStyleLayerEntries(c, p),
-      ...layerNormEntries('post_layernorm', p, d),
-    ];
-    if (c.projection_dim !== null) {
-      out.push(entry('visual_projection.weight', layout.projectionKey ?? 'visual_projection.weight', [c.projection_dim, d], 'linear'));
-    }
-    return out;
-  },
+  keyMap: clipKeyMap,
 
   build(c, w) {
     return new ClipTower(c, w);
   },
 };
+
+/** CLIP's key map (canonical name ← checkpoint key under `layout`). */
+function clipKeyMap(c: VisionConfig, layout: Layout): KeyEntry[] {
+  const p = layout.prefix;
+  const d = c.hidden_size;
+  const out: KeyEntry[] = [
+    entry('embeddings.class_embedding', `${p}embeddings.class_embedding`, [d]),
+    entry('embeddings.patch_embedding.weight', `${p}embeddings.patch_embedding.weight`, [d, c.num_channels, c.patch_size, c.patch_size], 'conv'),
+    entry('embeddings.position_embedding.weight', `${p}embeddings.position_embedding.weight`, [Math.floor(c.image_size / c.patch_size) ** 2 + 1, d]),
+    ...layerNormEntries('pre_layrnorm', p, d),
+    ...layerEntries(c, p, CLIP_LAYER),
+    ...layerNormEntries('post_layernorm', p, d),
+  ];
+  if (c.projection_dim !== null) {
+    out.push(entry('visual_projection.weight', layout.projectionKey ?? 'visual_projection.weight', [c.projection_dim, d], 'linear'));
+  }
+  return out;
+}
 
 class ClipTower implements VisionTower {
   layers: EncoderLayer[];
@@ -129,15 +76,18 @@ class ClipTower implements VisionTower {
   private readonly projection: tf.Tensor2D | null;
   /** the position table, bicubic-resized for inputs other than image_size (HF interpolate_pos_encoding) */
   private readonly positions: PositionInterpolator;
+  /** tensors outside the layers, by canonical name */
+  private readonly top: Map<string, tf.Tensor>;
 
   constructor(private readonly c: VisionConfig, w: Map<string, tf.Tensor>) {
+    this.top = towerTensors(w, CLIP_LAYER);
     this.classEmbedding = take(w, 'embeddings.class_embedding');
     this.patchWeight = take(w, 'embeddings.patch_embedding.weight');
     this.positionEmbedding = take(w, 'embeddings.position_embedding.weight');
     this.preLayrnorm = norm(w, 'pre_layrnorm', c.layer_norm_eps);
     this.postLayernorm = norm(w, 'post_layernorm', c.layer_norm_eps);
     this.projection = c.projection_dim !== null ? take<tf.Tensor2D>(w, 'visual_projection.weight') : null;
-    this.layers = clipStyleLayers(c, w);
+    this.layers = buildLayers(c, w, CLIP_LAYER);
     this.positions = new PositionInterpolator(this.positionEmbedding, 1, 'clip');
   }
 
@@ -163,18 +113,7 @@ class ClipTower implements VisionTower {
   }
 
   named(): [string, tf.Tensor][] {
-    const out: [string, tf.Tensor][] = [
-      ['embeddings.class_embedding', this.classEmbedding],
-      ['embeddings.patch_embedding.weight', this.patchWeight],
-      ['embeddings.position_embedding.weight', this.positionEmbedding],
-      ['pre_layrnorm.weight', this.preLayrnorm.weight],
-      ['pre_layrnorm.bias', this.preLayrnorm.bias],
-      ...clipStyleLayerNamed(this.layers),
-      ['post_layernorm.weight', this.postLayernorm.weight],
-      ['post_layernorm.bias', this.postLayernorm.bias],
-    ];
-    if (this.projection) out.push(['visual_projection.weight', this.projection]);
-    return out;
+    return namedFromKeyMap(clipKeyMap(this.c, { prefix: '', projectionKey: null }), this.top, this.layers, CLIP_LAYER);
   }
 
   dispose(): void {

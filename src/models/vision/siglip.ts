@@ -11,10 +11,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyLinear, layerNorm, type LayerNormParams, type Linear } from '../layers.js';
 import { activation, multiHeadAttention, type EncoderLayer } from './blocks.js';
-import { clipStyleLayerEntries, clipStyleLayerNamed, clipStyleLayers } from './clip.js';
+import { CLIP_LAYER } from './clip.js';
+import { buildLayers, layerEntries, namedFromKeyMap, towerTensors } from './layer-layout.js';
 import type { VisionConfig } from './config.js';
 import { PositionInterpolator } from './interpolate.js';
-import { checkPixels, firstToken, linear, norm, patchify, take, type FamilyDef, type VisionTower } from './tower.js';
+import { checkPixels, firstToken, linear, norm, patchify, take, type FamilyDef, type Layout, type VisionTower } from './tower.js';
 import { entry, layerNormEntries, linearEntries, type KeyEntry } from './weights.js';
 
 const PREFIXES = ['', 'vision_model.', 'model.vision_model.'];
@@ -29,36 +30,39 @@ export const siglipFamily: FamilyDef = {
     return { prefix: 'vision_model.' };
   },
 
-  keyMap(c, layout) {
-    const p = layout.prefix;
-    const d = c.hidden_size;
-    const n = Math.floor(c.image_size / c.patch_size) ** 2;
-    const out: KeyEntry[] = [
-      entry('embeddings.patch_embedding.weight', `${p}embeddings.patch_embedding.weight`, [d, c.num_channels, c.patch_size, c.patch_size], 'conv'),
-      entry('embeddings.patch_embedding.bias', `${p}embeddings.patch_embedding.bias`, [d], 'none', 'zeros'),
-      entry('embeddings.position_embedding.weight', `${p}embeddings.position_embedding.weight`, [n, d]),
-      ...clipStyleLayerEntries(c, p),
-      ...layerNormEntries('post_layernorm', p, d),
-    ];
-    if (c.use_head) {
-      out.push(
-        entry('head.probe', `${p}head.probe`, [1, 1, d]),
-        // packed q/k/v of torch MultiheadAttention: [3D, D] → [D, 3D]
-        entry('head.attention.in_proj_weight', `${p}head.attention.in_proj_weight`, [3 * d, d], 'linear'),
-        entry('head.attention.in_proj_bias', `${p}head.attention.in_proj_bias`, [3 * d], 'none', 'zeros'),
-        ...linearEntries('head.attention.out_proj', p, d, d),
-        ...layerNormEntries('head.layernorm', p, d),
-        ...linearEntries('head.mlp.fc1', p, d, c.intermediate_size),
-        ...linearEntries('head.mlp.fc2', p, c.intermediate_size, d),
-      );
-    }
-    return out;
-  },
+  keyMap: siglipKeyMap,
 
   build(c, w) {
     return new SiglipTower(c, w);
   },
 };
+
+/** SigLIP's key map (canonical name ← checkpoint key under `layout`); the layers are CLIP's. */
+function siglipKeyMap(c: VisionConfig, layout: Layout): KeyEntry[] {
+  const p = layout.prefix;
+  const d = c.hidden_size;
+  const n = Math.floor(c.image_size / c.patch_size) ** 2;
+  const out: KeyEntry[] = [
+    entry('embeddings.patch_embedding.weight', `${p}embeddings.patch_embedding.weight`, [d, c.num_channels, c.patch_size, c.patch_size], 'conv'),
+    entry('embeddings.patch_embedding.bias', `${p}embeddings.patch_embedding.bias`, [d], 'none', 'zeros'),
+    entry('embeddings.position_embedding.weight', `${p}embeddings.position_embedding.weight`, [n, d]),
+    ...layerEntries(c, p, CLIP_LAYER),
+    ...layerNormEntries('post_layernorm', p, d),
+  ];
+  if (c.use_head) {
+    out.push(
+      entry('head.probe', `${p}head.probe`, [1, 1, d]),
+      // packed q/k/v of torch MultiheadAttention: [3D, D] → [D, 3D]
+      entry('head.attention.in_proj_weight', `${p}head.attention.in_proj_weight`, [3 * d, d], 'linear'),
+      entry('head.attention.in_proj_bias', `${p}head.attention.in_proj_bias`, [3 * d], 'none', 'zeros'),
+      ...linearEntries('head.attention.out_proj', p, d, d),
+      ...layerNormEntries('head.layernorm', p, d),
+      ...linearEntries('head.mlp.fc1', p, d, c.intermediate_size),
+      ...linearEntries('head.mlp.fc2', p, c.intermediate_size, d),
+    );
+  }
+  return out;
+}
 
 interface Head {
   probe: tf.Tensor3D;
@@ -82,14 +86,17 @@ class SiglipTower implements VisionTower {
   private readonly head: Head;
   /** the position table (no CLS row), bicubic-resized for inputs other than image_size */
   private readonly positions: PositionInterpolator;
+  /** tensors outside the layers, by canonical name */
+  private readonly top: Map<string, tf.Tensor>;
 
   constructor(private readonly c: VisionConfig, w: Map<string, tf.Tensor>) {
     const d = c.hidden_size;
+    this.top = towerTensors(w, CLIP_LAYER);
     this.patchWeight = take(w, 'embeddings.patch_embedding.weight');
     this.patchBias = take(w, 'embeddings.patch_embedding.bias');
     this.positionEmbedding = take(w, 'embeddings.position_embedding.weight');
     this.postLayernorm = norm(w, 'post_layernorm', c.layer_norm_eps);
-    this.layers = clipStyleLayers(c, w);
+    this.layers = buildLayers(c, w, CLIP_LAYER);
     this.positions = new PositionInterpolator(this.positionEmbedding, 0, 'siglip');
     const inW = take<tf.Tensor2D>(w, 'head.attention.in_proj_weight');
     const inB = take<tf.Tensor1D>(w, 'head.attention.in_proj_bias');
@@ -135,26 +142,7 @@ class SiglipTower implements VisionTower {
   }
 
   named(): [string, tf.Tensor][] {
-    const h = this.head;
-    return [
-      ['embeddings.patch_embedding.weight', this.patchWeight],
-      ['embeddings.patch_embedding.bias', this.patchBias],
-      ['embeddings.position_embedding.weight', this.positionEmbedding],
-      ...clipStyleLayerNamed(this.layers),
-      ['post_layernorm.weight', this.postLayernorm.weight],
-      ['post_layernorm.bias', this.postLayernorm.bias],
-      ['head.probe', h.probe],
-      ['head.attention.in_proj_weight', h.inProjWeight],
-      ['head.attention.in_proj_bias', h.inProjBias],
-      ['head.attention.out_proj.weight', h.outProj.weight],
-      ['head.attention.out_proj.bias', h.outProj.bias!],
-      ['head.layernorm.weight', h.layernorm.weight],
-      ['head.layernorm.bias', h.layernorm.bias],
-      ['head.mlp.fc1.weight', h.fc1.weight],
-      ['head.mlp.fc1.bias', h.fc1.bias!],
-      ['head.mlp.fc2.weight', h.fc2.weight],
-      ['head.mlp.fc2.bias', h.fc2.bias!],
-    ];
+    return namedFromKeyMap(siglipKeyMap(this.c, { prefix: '' }), this.top, this.layers, CLIP_LAYER);
   }
 
   dispose(): void {

@@ -1,0 +1,49 @@
+/**
+ * What the native kernels report (`logolab doctor`, the backend line of every command), and the
+ * step initBackend runs when the cpu backend is chosen. LOGOLAB_NATIVE=0 disables them.
+ */
+import { addonLoadError, loadAddon } from './addon.js';
+import { installNativeKernels, nativeKernelsInstalled, replacedKernelNames, uninstallNativeKernels } from './overrides.js';
+
+export interface NativeKernelsStatus {
+  /** the addon is built and loads */
+  built: boolean;
+  /** built and not disabled (LOGOLAB_NATIVE=0): the cpu backend will use it */
+  available: boolean;
+  /** why not, when not available or disabled */
+  why: string;
+  /** kernels currently replaced on the cpu backend */
+  active: string[];
+  threads: number;
+  blas: string;
+}
+
+export function nativeDisabled(): boolean {
+  return process.env.LOGOLAB_NATIVE === '0';
+}
+
+export function nativeKernelsStatus(): NativeKernelsStatus {
+  const a = loadAddon();
+  const i = a?.info();
+  return {
+    built: a !== null,
+    available: a !== null && !nativeDisabled(),
+    why: a === null ? addonLoadError() : nativeDisabled() ? 'disabled by LOGOLAB_NATIVE=0' : '',
+    active: nativeKernelsInstalled() ? [...replacedKernelNames(), 'LayerNorm (fused)', 'quick_gelu (fused)', 'multi-head attention (fused)', 'conv + bias + residual (fused)'] : [],
+    threads: i?.threads ?? 0,
+    blas: i?.blas.trim() ?? '',
+  };
+}
+
+/**
+ * The cpu backend was just chosen: install the native kernels (or put the stock ones back when
+ * disabled). Returns the note for the backend line, or null when there is nothing to say.
+ */
+export function nativeKernelsForCpuBackend(): string | null {
+  if (nativeDisabled()) {
+    uninstallNativeKernels();
+    return null;
+  }
+  if (installNativeKernels()) return `native kernels: OpenBLAS ×${nativeKernelsStatus().threads} threads`;
+  return `native kernels off: ${addonLoadError()}`;
+}

@@ -1,0 +1,179 @@
+/**
+ * Loading a vision model: a checkpoint's keys planned against the family's key map (planLoad), the
+ * weights read and checked (loadTowerWeights), the tower built and wrapped with its processor and
+ * adapter (loadVisionModel); random models of real shapes through the same key map (buildVisionModel).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LogolabError } from '../../errors.js';
+import { openCheckpoint } from '../../io/checkpoint.js';
+import { log } from '../../util/progress.js';
+import { adapterFor, assertNotAdapterOnly, checkAdapterBase, EXPORT_ADAPTER_DIR } from '../export-folder.js';
+import { resolveModelPath } from '../hub.js';
+import { loadAdapter } from '../lora/io.js'; // [H5 lora-losses] for opts.adapter
+import { validateVisionConfig, type VisionConfig, type VisionFamily } from './config.js';
+import { FAMILIES } from './families.js';
+import { readModelConfig } from './meta.js';
+import { Model, type VisionModel } from './model.js';
+import { presetConfig, type PresetName } from './presets.js';
+import { makeProcessor, processorConfigFor, type ImageProcessor, type PreprocessMode } from './processor.js';
+import type { Layout } from './tower.js';
+import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys, unusedKeys, type KeyEntry } from './weights.js';
+import { clipInitStd, type RandomInit } from './init.js';
+
+/** Hook for adapters (src/models/lora): applied by loadVisionModel when opts.adapter is given. */
+export type AdapterLoader = (model: VisionModel, adapterDir: string) => Promise<void> | void;
+// [H5 lora-losses] default loader: peft-format adapters via src/models/lora (loadAdapter checks every key/shape/config field)
+let adapterLoader: AdapterLoader | null = (model, dir) => {
+  const r = loadAdapter(model, dir);
+  log('info', `adapter ${dir}: LoRA on ${r.sites.length} modules (${r.trainable.toLocaleString('en-US')} parameters)${r.ignored.length ? `; ignored ${r.ignored.length} text-tower keys` : ''}`);
+};
+export function registerAdapterLoader(fn: AdapterLoader): void {
+  adapterLoader = fn;
+}
+
+/** src/models/lora's `loadAdapter(model, dir)`, imported on demand (vision must not depend on lora statically). */
+async function importAdapterLoader(adapter: string): Promise<AdapterLoader> {
+  const spec = '../lora/index.js';
+  let mod: { loadAdapter?: AdapterLoader };
+  try {
+    mod = (await import(spec)) as { loadAdapter?: AdapterLoader };
+  } catch (e) {
+    throw new LogolabError(`--adapter ${adapter}: LoRA support (src/models/lora) is not available: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (typeof mod.loadAdapter !== 'function') throw new LogolabError(`--adapter ${adapter}: src/models/lora does not export loadAdapter(model, dir)`);
+  return mod.loadAdapter;
+}
+
+export interface LoadReport {
+  family: VisionFamily;
+  /** the checkpoint file (or index) read */
+  source: string;
+  /** HF architecture or 'logolab' */
+  architecture: string;
+  prefix: string;
+  parameters: number;
+  /** checkpoint keys not used (text tower, buffers, ...) */
+  unused: string[];
+}
+
+/** What a checkpoint's keys map to: the checked key map, the unused keys, the parameter count. */
+export interface LoadPlan {
+  config: VisionConfig;
+  layout: Layout;
+  entries: KeyEntry[];
+  unused: string[];
+  parameters: number;
+}
+
+/**
+ * Plans loading the vision tower from a checkpoint's key list (no data read): detects the key
+ * prefix, drops the CLIP projection when a CLIPVisionModel checkpoint has none, asserts every
+ * expected key and shape (error naming `source` and the key), and lists the unused keys.
+ */
+export function planLoad(config: VisionConfig, keys: string[], info: (k: string) => { shape: number[] }, source: string, opts: { requireProjection?: boolean } = {}): LoadPlan {
+  const fam = FAMILIES[config.family];
+  const keySet = new Set(keys);
+  const layout = fam.detect(keySet);
+  if (!layout) {
+    const probe = fam.keyMap(config, fam.canonicalLayout(config))[0]!.name;
+    throw new LogolabError(`${source}: no ${config.family} vision tower found (no tensor '${probe}' under any known prefix)`);
+  }
+  let cfg = config;
+  if (cfg.family === 'clip' && cfg.projection_dim !== null && layout.projectionKey === null) {
+    // CLIPModel / CLIPVisionModelWithProjection must have it; a plain CLIPVisionModel has none
+    if (opts.requireProjection) throw new LogolabError(`${source}: missing tensor 'visual_projection.weight'`);
+    cfg = { ...cfg, projection_dim: null };
+  }
+  const entries = fam.keyMap(cfg, layout);
+  checkKeyMap(entries, (k) => keySet.has(k), info, source);
+  return { config: cfg, layout, entries, unused: unusedKeys(entries, keys), parameters: parameterCount(entries) };
+}
+
+/** Loads the vision tower's weights of a folder (see planLoad), reporting unused keys on stderr. */
+export function loadTowerWeights(dir: string, config: VisionConfig, opts: { quiet?: boolean; requireProjection?: boolean } = {}): { config: VisionConfig; weights: Map<string, tf.Tensor>; report: LoadReport } {
+  const store = openCheckpoint(dir);
+  try {
+    const plan = planLoad(config, store.keys(), (k) => store.info(k), store.source, { requireProjection: opts.requireProjection });
+    const weights = loadTensors(store, plan.entries);
+    const report: LoadReport = {
+      family: plan.config.family, source: store.source, architecture: '', prefix: plan.layout.prefix, parameters: plan.parameters, unused: plan.unused,
+    };
+    if (!opts.quiet && plan.unused.length) log('info', `${store.source}: ignored ${plan.unused.length} tensors not in the ${plan.config.family} vision tower: ${summariseKeys(plan.unused)}`);
+    return { config: plan.config, weights, report };
+  } finally {
+    store.close();
+  }
+}
+
+export interface LoadOptions {
+  adapter?: string;
+  preprocessMode?: PreprocessMode;
+  quiet?: boolean;
+  /** filled with what was loaded */
+  report?: (r: LoadReport) => void;
+}
+
+export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Promise<VisionModel> {
+  dir = resolveModelPath(dir, { quiet: opts.quiet }); // a folder, or an HF repo id in the local cache
+  const abs = resolve(dir);
+  if (!existsSync(abs)) throw new LogolabError(`${dir}: model folder not found`);
+  assertNotAdapterOnly(abs);
+  // a logolab export (base + adapter/) is the fine-tuned model: its adapter is part of it
+  const adapter = adapterFor(abs, opts.adapter);
+  const { config: cfg0, architecture, requireProjection } = readModelConfig(abs);
+  const { config, weights, report } = loadTowerWeights(abs, cfg0, { quiet: opts.quiet, requireProjection });
+  report.architecture = architecture;
+  opts.report?.(report);
+  const tower = FAMILIES[config.family].build(config, weights);
+  let model: VisionModel;
+  try {
+    const { cfg, source } = processorConfigFor(abs, config.family, config, { quiet: opts.quiet });
+    model = new Model(config.family, config, abs, makeProcessor(cfg, source, opts.preprocessMode), tower, opts.preprocessMode);
+  } catch (e) {
+    tower.dispose();
+    throw e;
+  }
+  if (adapter) {
+    try {
+      if (adapter !== join(abs, EXPORT_ADAPTER_DIR)) checkAdapterBase(model, adapter);
+      const load = adapterLoader ?? (await importAdapterLoader(adapter));
+      await load(model, adapter);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+  return model;
+}
+
+/**
+ * A model with random weights of real shapes (presets 'tiny' | 'vit-b16' | 'vit-l14', or an explicit
+ * config), built through the same key map as a checkpoint. Deterministic in `seed`.
+ */
+export function buildVisionModel(family: VisionFamily, config: PresetName | Partial<VisionConfig> | VisionConfig, weights: 'random' = 'random', seed = 0,
+  opts: { preprocessMode?: PreprocessMode; /** merged over the family's default preprocessor_config.json (HF field names) */ processorOverrides?: Record<string, unknown>;
+    /** 'uniform' (default): std 0.02 for every weight; 'clip': HF CLIP's per-layer init (init.ts), for training from scratch */ init?: RandomInit } = {}): VisionModel {
+  if (weights !== 'random') throw new LogolabError(`buildVisionModel: weights must be 'random'`);
+  const c = typeof config === 'string' ? presetConfig(family, config) : validateVisionConfig({ ...config, family }, `${family} config`);
+  const fam = FAMILIES[family];
+  if (opts.init === 'clip' && family !== 'clip') throw new LogolabError(`random init 'clip' is for the CLIP family (got ${family})`);
+  const tower = fam.build(c, randomTensors(fam.keyMap(c, fam.canonicalLayout(c)), seed, opts.init === 'clip' ? (e) => clipInitStd(e.name, c) : undefined));
+  const { cfg: cfg0, source } = processorConfigFor(null, family, c, { quiet: true });
+  const over = opts.processorOverrides ?? {};
+  const cfg = Object.keys(over).length ? { ...cfg0, ...over } : cfg0;
+  let processor: ImageProcessor;
+  try {
+    processor = makeProcessor(cfg, Object.keys(over).length ? `${source} + image_processor overrides` : source, opts.preprocessMode);
+  } catch (e) {
+    tower.dispose();
+    throw e;
+  }
+  return new Model(family, c, '', processor, tower, opts.preprocessMode);
+}
+
+/** Wraps already-built parts (used by converters/tests that load weights themselves). */
+export function modelFromTensors(config: VisionConfig, weights: Map<string, tf.Tensor>, processor: ImageProcessor, dir = ''): VisionModel {
+  return new Model(config.family, config, dir, processor, FAMILIES[config.family].build(config, weights));
+}
