@@ -32,7 +32,12 @@ export interface MatchOptions {
   aggregation: Aggregation;
 }
 
-export const DEFAULT_MATCH: MatchOptions = { method: 'margin', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'max' };
+/**
+ * The one source of matching defaults: the CLI's option defaults and the API's `detectAndMatch`
+ * both read it. Aggregation `mean` is the Python original's default (its `--use-max-similarity`
+ * switched to max), so results compare with it without extra flags.
+ */
+export const DEFAULT_MATCH: Readonly<MatchOptions> = Object.freeze({ method: 'margin', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'mean' });
 
 export function validateMatchOptions(o: MatchOptions): MatchOptions {
   if (!MATCHING_METHODS.includes(o.method)) throw new LogolabError(`matching method: '${o.method}' is not one of ${MATCHING_METHODS.join('|')}`);
