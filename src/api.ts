@@ -19,7 +19,7 @@ import { averagedEmbedding as averageOf, cosine, dot } from './match/similarity.
 import { DEFAULT_MATCH, matchRegion, validateMatchOptions, type MatchOptions } from './match/matchers.js';
 import { visionCropEncoder } from './eval/vision-encoder.js';
 import type { CropEncoder } from './eval/encoder.js';
-import type { Box } from './eval/types.js';
+import type { Box } from './util/box.js';
 
 export type ImageInput = string | Buffer | RgbImage;
 

@@ -56,14 +56,12 @@ import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { formatFsError, formatSqliteError } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
+import type { Box } from '../util/box.js';
 
 export const DB_FILENAME = 'test_data_mapping.db';
 export const REFERENCE_DIR = 'reference_logos';
 export const TEST_IMAGES_DIR = 'test_images';
 export const SCHEMA_VERSION = 1;
-
-/** [x0, y0, x1, y1] in pixels, half-open. */
-export type Box = [number, number, number, number];
 
 export const SKIP_KINDS = [
   'malformed_xml', // XML does not parse or lacks required fields → whole image skipped
@@ -624,7 +622,6 @@ export class DataDbWriter extends DataDb {
     const rows = this.db.prepare('SELECT source, status, signature FROM progress').all() as Row[];
     return new Map(rows.map((r) => [String(r.source), { status: r.status as 'ingested' | 'skipped', signature: r.signature === null ? null : String(r.signature) }]));
   }
-
 
   /** logo names already present (any category), for collision renaming */
   logoCategory(name: string): string | undefined {

@@ -15,7 +15,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 
 export const FOLDER_IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp'];
 const REF_SUFFIX = '_reference_images';

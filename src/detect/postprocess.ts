@@ -9,7 +9,7 @@
  * (The reference accepted min_box_size and nms_iou_threshold but never applied them.)
  */
 
-export type Box = [number, number, number, number]; // x0, y0, x1, y1 in pixels
+import type { Box } from '../util/box.js';
 
 export interface Detections {
   boxes: Box[];

@@ -11,7 +11,8 @@ import type { CropEncoder } from './encoder.js';
 import { cacheKey, FileHasher, type EmbeddingCache } from './cache.js';
 import type { RegionProposer, Proposal } from './proposals.js';
 import type { DatasetImage, DatasetRef } from './dataset.js';
-import type { Box, EmbeddedSet, EvalImage, EvalRef } from './types.js';
+import type { EmbeddedSet, EvalImage, EvalRef } from './types.js';
+import type { Box } from '../util/box.js';
 
 export interface EmbedOptions {
   cache?: EmbeddingCache | null;

@@ -9,7 +9,7 @@
 import { LogolabError } from '../errors.js';
 import type { RgbImage } from '../preprocess/image.js';
 import type { DatasetImage } from './dataset.js';
-import type { Box } from './types.js';
+import type { Box } from '../util/box.js';
 import { loadDetector } from '../detect/detector.js';
 
 export interface Proposal {

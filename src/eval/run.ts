@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 import { EmbeddingCache } from './cache.js';
 import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
 import type { CropEncoder } from './encoder.js';

@@ -14,7 +14,7 @@
  */
 import { LogolabError } from '../errors.js';
 import { makeRng } from '../util/rng.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 import type { DatasetIndex, DatasetImage, DatasetRef } from './dataset.js';
 
 export interface SampleOptions {

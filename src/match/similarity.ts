@@ -4,6 +4,7 @@
  * matcher and sweep reads them many times, so a Float32Array is the natural exchange.
  */
 import { LogolabError } from '../errors.js';
+import { l2normalize } from '../util/vector.js';
 
 /** Row-major [rows, cols] matrix of similarities. */
 export interface SimMatrix {
@@ -25,15 +26,6 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const na = Math.sqrt(dot(a, a));
   const nb = Math.sqrt(dot(b, b));
   return na === 0 || nb === 0 ? 0 : d / (na * nb);
-}
-
-export function l2normalize(v: ArrayLike<number>): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const n = Math.sqrt(s);
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = n === 0 ? 0 : v[i]! / n;
-  return out;
 }
 
 /**

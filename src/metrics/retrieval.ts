@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../errors.js';
+import { l2normalize } from '../util/vector.js';
 
 export type Embeddings = Float32Array[] | { data: Float32Array; rows: number; dim: number };
 
@@ -68,12 +69,7 @@ function toFlat(e: Embeddings, what: string): Flat {
 /** L2-normalised copy (zero rows stay zero). */
 function normalizeRows(f: Flat): Flat {
   const out = new Float32Array(f.data.length);
-  for (let i = 0; i < f.rows; i++) {
-    let s = 0;
-    for (let j = 0; j < f.dim; j++) s += f.data[i * f.dim + j]! ** 2;
-    const n = Math.sqrt(s) || 1;
-    for (let j = 0; j < f.dim; j++) out[i * f.dim + j] = f.data[i * f.dim + j]! / n;
-  }
+  for (let i = 0; i < f.rows; i++) l2normalize(f.data.subarray(i * f.dim, (i + 1) * f.dim), out.subarray(i * f.dim, (i + 1) * f.dim));
   return { data: out, rows: f.rows, dim: f.dim };
 }
 

@@ -18,7 +18,7 @@
  * checkpoint. logolab.json marks it as ours and pins the exact config used. The folder is written
  * atomically (temp folder + rename): a failed conversion leaves no partial output.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { writeSafetensors, type WriteTensor } from '../io/safetensors.js';
@@ -28,6 +28,7 @@ import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import { hfVisionConfig, validateVisionConfig, type VisionConfig, type VisionFamily } from './vision/config.js';
 import { processorConfigFor } from './vision/processor.js';
 import { FAMILIES, planLoad, readModelConfig } from './vision/index.js';
+import { readJsonObject } from '../util/json.js';
 
 export const FORMAT_NAME = 'logolab-vision';
 export const FORMAT_VERSION = 1;
@@ -52,13 +53,7 @@ const META_KEYS = ['format', 'version', 'family', 'dtype', 'vision_config', 'par
 export function readLogolabMeta(dir: string): LogolabMeta | null {
   const p = join(dir, 'logolab.json');
   if (!existsSync(p)) return null;
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: invalid JSON (${(e as Error).message})`);
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new LogolabError(`${p}: must be a JSON object`);
+  const j = readJsonObject(p);
   for (const k of Object.keys(j)) if (!META_KEYS.includes(k)) throw new LogolabError(`${p}: field '${k}': unknown key`);
   if (j.format !== FORMAT_NAME) throw new LogolabError(`${p}: field 'format': expected '${FORMAT_NAME}', got ${JSON.stringify(j.format)}`);
   if (j.version !== FORMAT_VERSION) throw new LogolabError(`${p}: field 'version': unsupported version ${JSON.stringify(j.version)} (this logolab reads ${FORMAT_VERSION})`);

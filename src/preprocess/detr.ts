@@ -17,10 +17,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 import type { RgbImage } from './image.js';
 import { PIL_RESAMPLE, precomputeCoeffs, resize, type ResampleFilter } from './resize.js';
-import { readFileSync } from 'node:fs';
+import { readJsonObject } from '../util/json.js';
 
 export type DetrSize = { shortest_edge: number; longest_edge?: number } | { height: number; width: number } | { max_height: number; max_width: number };
 
@@ -225,14 +225,7 @@ export function loadDetrProcessor(dir: string | null): DetrImageProcessor {
     log('info', `${dir}: no preprocessor_config.json, using DetrImageProcessor defaults (shortest edge 800, longest 1333)`);
     return new DetrImageProcessor();
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: cannot read JSON (${(e as Error).message.split('\n')[0]})`);
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new LogolabError(`${p}: expected a JSON object`);
-  return new DetrImageProcessor(detrProcessorConfig(raw as Record<string, unknown>, p));
+  return new DetrImageProcessor(detrProcessorConfig(readJsonObject(p), p));
 }
 
 /**

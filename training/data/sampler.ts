@@ -12,7 +12,7 @@
  */
 import { LogolabError } from '../../src/errors.js';
 import { makeRng, type Rng } from '../../src/util/rng.js';
-import { log } from '../../src/util/progress.js';
+import { log } from '../../src/util/log.js';
 
 export interface PxKOptions {
   logosPerBatch: number;

@@ -21,7 +21,8 @@ import { listImages } from '../../embed/files.js';
 import { decodeImage, type RgbImage } from '../../preprocess/image.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../../preprocess/processors.js';
 import { loadVisionModel, type VisionModel } from '../../models/vision/index.js';
-import { log, Progress } from '../../util/progress.js';
+import { Progress } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 // [H7 evaluation] `embed --data`: export the embeddings exchange file (src/eval/exchange.ts)
 import { exportDataEmbeddings } from '../../eval/exchange.js';
 import { makeProposer } from '../../eval/proposals.js';

@@ -9,7 +9,7 @@ import { assertOutputFile } from '../../io/file-kind.js';
 import { initBackend } from '../../backend/index.js';
 import { LogolabError } from '../../errors.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
-import { log } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { formatFileBlock, formatSummary } from '../../eval/format.js';
 import { formatDetails, similarityDetails } from '../../eval/details.js';

@@ -12,11 +12,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { openCheckpoint } from '../../io/checkpoint.js';
-import { log } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { INFERENCE, type ForwardContext } from '../layers.js';
 import type { EncoderLayer } from './blocks.js';
 import { clipFamily } from './clip.js';
@@ -31,6 +31,7 @@ import { adapterFor, assertNotAdapterOnly, checkAdapterBase, EXPORT_ADAPTER_DIR 
 import { presetConfig, type PresetName } from './presets.js';
 import { loadAdapter } from '../lora/io.js'; // [H5 lora-losses] for opts.adapter
 import { resolveModelPath } from '../hub.js';
+import { readJsonFile } from '../../util/json.js';
 
 export type { VisionConfig, VisionFamily } from './config.js';
 export type { EncoderLayer } from './blocks.js';
@@ -189,13 +190,7 @@ export function readModelConfig(dir: string): { config: VisionConfig; architectu
   if (meta) return { config: meta.vision_config, architecture: `logolab (${meta.source_architecture ?? 'unknown source'})`, converted: true, requireProjection: meta.vision_config.projection_dim !== null };
   const p = join(dir, 'config.json');
   if (!existsSync(p)) throw new LogolabError(`${dir}: not a model folder (no config.json)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: invalid JSON (${(e as Error).message})`);
-  }
-  const hf = visionConfigFromHf(raw, p);
+  const hf = visionConfigFromHf(readJsonFile(p), p);
   const requireProjection = hf.modelType === 'clip' || /WithProjection$/.test(hf.architecture ?? '');
   return { config: hf.config, architecture: hf.architecture ?? hf.modelType, converted: false, requireProjection };
 }

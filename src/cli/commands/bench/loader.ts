@@ -18,7 +18,7 @@ import { openDataDb, type ReferenceCrop } from '../../../data/db.js';
 import { writeJsonAtomic } from '../../../io/atomic.js';
 import { AUGMENT_STRENGTHS, type AugmentStrength } from '../../../preprocess/augment.js';
 import { defaultPreprocessorConfig, imageProcessorFromConfig, loadImageProcessor } from '../../../preprocess/processors.js';
-import { log } from '../../../util/progress.js';
+import { log } from '../../../util/log.js';
 import { dataDirOf } from '../../../../training/data_source.js';
 import { BatchLoader } from '../../../../training/data/loader.js';
 import { PxKSampler } from '../../../../training/data/sampler.js';
