@@ -15,8 +15,9 @@ import { loadDetector, type Detector } from './detect/detector.js';
 import { loadVisionModel, type VisionModel } from './models/vision/index.js';
 import { cropImage, decodeImage, type RgbImage } from './preprocess/image.js';
 import type { PreprocessMode } from './preprocess/processors.js';
-import { averagedEmbedding as averageOf, cosine, dot } from './match/similarity.js';
-import { DEFAULT_MATCH, matchRegion, validateMatchOptions, type MatchOptions } from './match/matchers.js';
+import { averagedEmbedding as averageOf, cosine } from './match/similarity.js';
+import { DEFAULT_MATCH, validateMatchOptions, type MatchOptions } from './match/matchers.js';
+import { indexReferences, matchRegionAt, regionSimilarities } from './eval/evaluate.js';
 import { visionCropEncoder } from './eval/vision-encoder.js';
 import type { CropEncoder } from './eval/encoder.js';
 import type { Box } from './util/box.js';
@@ -127,25 +128,16 @@ export class LogoLab {
   async detectAndMatch(input: ImageInput, references: References, options: Partial<MatchOptions> = {}): Promise<DetectionMatch[]> {
     const o = validateMatchOptions({ ...DEFAULT_MATCH, ...options });
     const logos = Object.keys(references).sort();
-    const refs: Float32Array[] = [];
-    const labels: number[] = [];
-    logos.forEach((l, i) => {
-      const v = references[l]!;
+    const refs = logos.flatMap((logo) => {
+      const v = references[logo]!;
       const list = v instanceof Float32Array ? [v] : v;
-      if (!list.length) throw new LogolabError(`references['${l}']: no embeddings`);
-      for (const e of list) {
-        refs.push(e);
-        labels.push(i);
-      }
+      if (!list.length) throw new LogolabError(`references['${logo}']: no embeddings`);
+      return list.map((embedding) => ({ logo, embedding }));
     });
-    const averaged = logos.map((_, i) => averageOf(refs.filter((_, j) => labels[j] === i)));
-    const refLabels = { labels: Int32Array.from(labels), numLogos: logos.length };
-    return (await this.detect(input)).map((d) => {
-      const sims = Float32Array.from(refs, (r) => dot(d.embedding, r));
-      const logoSims = Float32Array.from(averaged, (r) => dot(d.embedding, r));
-      const matches = matchRegion(sims, refLabels, o, logoSims).map((m) => ({ logo: logos[m.logo]!, similarity: m.similarity }));
-      return { ...d, matches };
-    });
+    const index = indexReferences(logos, refs);
+    const dets = await this.detect(input);
+    const sims = regionSimilarities(index, dets.map((d) => d.embedding));
+    return dets.map((d, r) => ({ ...d, matches: matchRegionAt(index, sims, r, o).map((m) => ({ logo: logos[m.logo]!, similarity: m.similarity })) }));
   }
 
   dispose(): void {

@@ -10,7 +10,7 @@ export { decodeImage, cropImage, type RgbImage } from './preprocess/image.js';
 export { MATCHING_METHODS, AGGREGATIONS, matchRegion, matchSimple, matchMargin, matchMultiRef, matchAveraged, methodDescription, type MatchOptions, type MatchingMethod, type Aggregation, type Match } from './match/matchers.js';
 export { cosine, averagedEmbedding, similarityMatrix } from './match/similarity.js';
 export { l2normalize } from './util/vector.js';
-export { prepare, evaluate, type EvalResult, type PreparedSet } from './eval/evaluate.js';
+export { similaritySet, evaluate, type EvalResult, type SimilaritySet } from './eval/evaluate.js';
 export { countOutcomes, type Counts, type Counting } from './eval/counting.js';
 export { runSweep, calibrate, type SweepSpec, type SweepCell } from './eval/sweep.js';
 export { exportDataEmbeddings, readExchange } from './eval/exchange.js';

@@ -73,7 +73,7 @@ function normalizeRows(f: Flat): Flat {
   return { data: out, rows: f.rows, dim: f.dim };
 }
 
-interface Prepared {
+interface CheckedInput {
   q: Flat;
   r: Flat;
   ql: Int32Array;
@@ -84,7 +84,7 @@ interface Prepared {
   ks: number[];
 }
 
-function prepare(inp: RetrievalInput): Prepared {
+function checkedInput(inp: RetrievalInput): CheckedInput {
   const q = normalizeRows(toFlat(inp.queries, 'queries'));
   const self = inp.references === undefined;
   const r = self ? q : normalizeRows(toFlat(inp.references!, 'references'));
@@ -142,7 +142,7 @@ function scoreQuery(s: QueryScores, i: number, label: number, ranked: ArrayLike<
 
 /** Vectorised per-query scores (tf matMul + topk in chunks of `chunk` queries). */
 export function retrievalScores(inp: RetrievalInput, chunk = 256): QueryScores {
-  const p = prepare(inp);
+  const p = checkedInput(inp);
   const { q, r, self, relCount, ks } = p;
   const N = q.rows;
   const s: QueryScores = {

@@ -53,7 +53,7 @@ export const command: CommandModule = {
       }
       try {
         const pass = await embeddingPass(src, src === srcB ? sample : sampleC, loaded?.encoder ?? null, po);
-        return { label, name: pass.model, prepared: pass.prepared, detector: pass.detector };
+        return { label, name: pass.model, prepared: pass.similarities, detector: pass.detector };
       } finally {
         loaded?.model.dispose();
       }

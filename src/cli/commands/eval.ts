@@ -64,16 +64,16 @@ export const command: CommandModule = {
     }
     const secs = (Date.now() - t0) / 1000;
     log('info', `embedding pass: ${secs.toFixed(2)} s${pass.cacheStats ? ` (cache: ${pass.cacheStats.hits} hits, ${pass.cacheStats.misses} misses)` : ''}`);
-    const r = evaluate(pass.prepared, m, cnt);
+    const r = evaluate(pass.similarities, m, cnt);
     const info = runInfo(pass, { preprocessMode: a['preprocess-mode'] as string, detrThreshold: po.detrThreshold, counting: cnt });
     let out = formatSummary(info, m, r);
-    const details = a['similarity-details'] ? similarityDetails(pass.prepared, r) : null;
+    const details = a['similarity-details'] ? similarityDetails(pass.similarities, r) : null;
     if (details) out += formatDetails(details);
-    const retrieval = a.retrieval ? referenceRetrieval(pass.prepared.set) : null;
+    const retrieval = a.retrieval ? referenceRetrieval(pass.similarities.set) : null;
     out += formatRetrieval(retrieval);
-    const sweep = a.sweep ? runSweep(pass.prepared, sweepSpec(a, m), cnt) : null;
+    const sweep = a.sweep ? runSweep(pass.similarities, sweepSpec(a, m), cnt) : null;
     if (sweep) out += `\nSWEEP (${sweep.length} cells, one embedding pass)\n` + formatSweepTable(sweep);
-    const cal = a.calibrate ? calibrate(pass.prepared, m, sweepSpec(a, m).thresholds, parseCalibrationTarget(a.calibrate as string), so.seed, cnt) : null;
+    const cal = a.calibrate ? calibrate(pass.similarities, m, sweepSpec(a, m).thresholds, parseCalibrationTarget(a.calibrate as string), so.seed, cnt) : null;
     if (cal) out += formatCalibration(cal);
     process.stdout.write(out);
     if (a['output-file']) {
