@@ -1,5 +1,5 @@
 /**
- * Programmatic API — the counterpart of the reference's DetectLogosDETR / DetectLogosEmbeddings:
+ * Programmatic API — the counterpart of the Python original's DetectLogosDETR / DetectLogosEmbeddings:
  * one object that loads a detector and an encoder (+ LoRA adapter) once and offers
  * detect / embed / averagedEmbedding / compare / detectAndMatch (every matching method).
  * Images are file paths or encoded Buffers (JPEG/PNG/WebP…), or already decoded RgbImages.
@@ -31,11 +31,11 @@ export interface LoadOptions {
   adapter?: string;
   /** 'detr:<dir>' | '<dir>' | 'detr-r50'; omitted = the whole image is the one region */
   detector?: string;
-  /** DETR confidence threshold (reference default 0.5) */
+  /** DETR confidence threshold (Python original's default 0.5) */
   detrThreshold?: number;
-  /** minimum box width/height in pixels (reference default 20) */
+  /** minimum box width/height in pixels (Python original's default 20) */
   minBoxSize?: number;
-  /** NMS IoU threshold (reference default 0.5) */
+  /** NMS IoU threshold (Python original's default 0.5) */
   nmsIouThreshold?: number;
   preprocessMode?: PreprocessMode;
   /** tfjs backend to initialise (default: auto) */
@@ -112,7 +112,7 @@ export class LogoLab {
     return (await this.encoder.embed([await this.image(input)], [typeof input === 'string' ? input : 'image']))[0]!;
   }
 
-  /** Mean of the images' embeddings, re-normalised (reference get_averaged_embedding). */
+  /** Mean of the images' embeddings, re-normalised (the Python original's get_averaged_embedding). */
   async averagedEmbedding(inputs: ImageInput[]): Promise<Float32Array> {
     if (!inputs.length) throw new LogolabError('averagedEmbedding: no images');
     const imgs = await Promise.all(inputs.map((x) => this.image(x)));

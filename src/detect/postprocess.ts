@@ -6,7 +6,7 @@
  *  2. the reference pipeline's `min_box_size` filter (width and height ≥ min, in pixels);
  *  3. greedy NMS at `nms_iou_threshold` (a box is dropped when IoU > threshold with a kept,
  *     higher-scoring one; torchvision.ops.nms semantics), class-agnostic by default.
- * (The reference accepted min_box_size and nms_iou_threshold but never applied them.)
+ * (The Python original accepted min_box_size and nms_iou_threshold but never applied them.)
  */
 
 import type { Box } from '../util/box.js';

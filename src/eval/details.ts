@@ -1,5 +1,5 @@
 /**
- * --similarity-details: the reference's distribution analysis (print_similarity_details) —
+ * --similarity-details: the Python original's distribution analysis (print_similarity_details) —
  * TP / FP / missed-logo best / all per-reference positive and negative similarities, overlap of the
  * TP and FP ranges, a suggested threshold and per-detection top-5 logos.
  *
@@ -34,7 +34,7 @@ export function distribution(values: number[], threshold: number): Distribution 
   const mean = s.reduce((a, b) => a + b, 0) / n;
   const stdev = n > 1 ? Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : null;
   const median = n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-  // the reference's percentile indexing (sorted[int(n*q)], with its small-n fallbacks)
+  // the Python original's percentile indexing (sorted[int(n*q)], with its small-n fallbacks)
   const at = (q: number) => s[Math.floor(n * q)]!;
   return {
     n,

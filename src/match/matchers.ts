@@ -1,8 +1,8 @@
 /**
- * The reference project's four matching methods (test_logo_detection.py, test_burnley_detection.py,
+ * The Python original's four matching methods (test_logo_detection.py, test_burnley_detection.py,
  * logo_detection_test_methodology.md), as pure functions over one region's similarity row.
  *
- *   simple    every REFERENCE with similarity ≥ threshold is a match (duplicates per logo included)
+ *   simple    every reference logo crop with similarity ≥ threshold is a match (duplicates per logo included)
  *   margin    best reference ≥ threshold and best − second-best reference ≥ margin
  *             (references of the same logo compete — the methodology's Nike/Adidas caveat)
  *   multi-ref per logo: n = #refs ≥ threshold, score = mean|max over its refs; logos with
@@ -12,7 +12,7 @@
  *             best − second-best logo ≥ margin (the Burnley test)
  *
  * Ties: the lower logo/reference index wins (logos are indexed in sorted-name order by the
- * evaluator, so results do not depend on Map iteration order as the reference's dicts did).
+ * evaluator, so results do not depend on Map iteration order as the Python original's dicts did).
  */
 import { LogolabError } from '../errors.js';
 
@@ -69,7 +69,7 @@ export function matchSimple(refSims: ArrayLike<number>, refs: RefLabels, thresho
     const s = refSims[j]!;
     if (s >= threshold) out.push({ logo: refs.labels[j]!, similarity: s, ref: j });
   }
-  // best first, like the reference's sorted find_all_matches
+  // best first, like the Python original's sorted find_all_matches
   out.sort((a, b) => b.similarity - a.similarity || a.ref! - b.ref!);
   return out;
 }
@@ -159,7 +159,7 @@ export function matchRegion(refSims: ArrayLike<number>, refs: RefLabels, o: Matc
   }
 }
 
-/** The reference's "Method:" line of the summary block. */
+/** The Python original's "Method:" line of the summary block. */
 export function methodDescription(o: MatchOptions): string {
   switch (o.method) {
     case 'simple':

@@ -29,7 +29,7 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /**
- * Mean of the embeddings, re-normalised (the reference's get_averaged_embedding:
+ * Mean of the embeddings, re-normalised (the Python original's get_averaged_embedding:
  * stack → mean → F.normalize). Throws on an empty list (the reference returned None).
  */
 export function averagedEmbedding(embs: ArrayLike<number>[], what = 'averaged embedding'): Float32Array {

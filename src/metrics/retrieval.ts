@@ -9,7 +9,7 @@
  *   out of every metric, as PML does; if all queries are lone every metric is 0.
  * - precision@1 = mean over queries of [label(nn1) == label(q)]
  * - recall@k    = mean over queries of [any of the k nearest has label(q)]  (the "Recall@K" of the
- *   metric-learning literature and of the reference's EmbeddingEvaluator, lone queries excluded)
+ *   metric-learning literature and of the Python original's EmbeddingEvaluator, lone queries excluded)
  * - R-precision = mean over queries of |same-label among the R nearest| / R
  * - MAP@R       = mean over queries of (1/R) Σ_{i≤R} P(i)·rel(i), P(i) = precision of the first i
  *

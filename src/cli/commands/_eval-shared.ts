@@ -30,7 +30,7 @@ export function withEvalOptions<T>(y: Argv<T>) {
     .option('margin', numberOption('margin', { default: DEFAULT_MATCH.margin, min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]', describe: 'margin over the second best (margin, multi-ref, averaged)' }))
     .option('min-matching-refs', numberOption('min-matching-refs', { default: DEFAULT_MATCH.minMatchingRefs, int: true, min: 1, describe: 'multi-ref: refs that must be ≥ threshold' }))
     .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], default: DEFAULT_MATCH.aggregation, describe: "multi-ref per-logo score (mean as the Python original; max = its --use-max-similarity)" })
-    .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the reference's per-region counting" })
+    .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the Python original's per-region counting" })
     .option('detector', { type: 'string', default: 'gt-boxes', describe: 'region proposals: gt-boxes | whole-image | detr:<dir> (detr:detr-r50 = random weights)' })
     .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', default: 0.5, min: 0, max: 1, describe: 'DETR score threshold' }))
     .option('min-box-size', numberOption('min-box-size', { default: 20, min: 0, describe: 'drop smaller DETR boxes (px)' }))
