@@ -21,7 +21,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { notRegularFile } from '../io/file-kind.js';
 import { Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
-import { DataDbWriter, REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db.js';
+import { DataDbWriter } from './db-writer.js';
+import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { readFolderDataset } from './folders.js';
 import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
 

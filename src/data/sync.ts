@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { tempPathFor } from '../io/atomic.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { log } from '../util/log.js';
-import type { DataDbWriter } from './db.js';
+import type { DataDbWriter } from './db-writer.js';
 
 /** Hard link (same filesystem) else copy, atomically, replacing what was there. */
 export function linkOrCopy(src: string, dst: string): void {

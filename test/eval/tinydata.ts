@@ -5,7 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DataDbWriter, REFERENCE_DIR, TEST_IMAGES_DIR } from '../../src/data/db.js';
+import { DataDbWriter } from '../../src/data/db-writer.js';
+import { REFERENCE_DIR, TEST_IMAGES_DIR } from '../../src/data/db-schema.js';
 import { encodePng, makeImage, type RgbImage } from '../../src/preprocess/image.js';
 import { makeRng } from '../../src/util/rng.js';
 import type { CropEncoder } from '../../src/eval/encoder.js';
