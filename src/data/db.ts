@@ -53,15 +53,16 @@ export class DataDb {
     return rows.map((r) => ({ id: Number(r.id), name: String(r.name), category: String(r.category), numReferences: Number(r.nref), numImages: Number(r.nimg) }));
   }
 
-  /** Reference crops, ORDER BY logo name then id (the reference's `_load_logo_mappings` order). */
+  /** Reference crops, ORDER BY logo name then id (the Python original's `_load_logo_mappings` order). */
   referenceCrops(logoId?: number): ReferenceCrop[] {
-    if (this.layout() === 'folders') return this.folderReferences(logoId);
-    const where = logoId === undefined ? '' : 'WHERE rl.logo_name_id = ?';
+    // the folder layout's reference images are whole logo images: the whole image is the crop
+    const folders = this.layout() === 'folders';
+    const where = logoId === undefined ? '' : 'WHERE r.logo_name_id = ?';
     const rows = this.db
       .prepare(
-        `SELECT rl.*, ln.name AS logo_name, c.name AS category FROM reference_logos rl
-         JOIN logo_names ln ON rl.logo_name_id = ln.id JOIN categories c ON c.id = ln.category_id
-         ${where} ORDER BY ln.name, rl.id`,
+        `SELECT r.*, ln.name AS logo_name, c.name AS category FROM ${folders ? 'folder_references' : 'reference_logos'} r
+         JOIN logo_names ln ON r.logo_name_id = ln.id JOIN categories c ON c.id = ln.category_id
+         ${where} ORDER BY ln.name, r.id`,
       )
       .all(...(logoId === undefined ? [] : [logoId])) as Row[];
     return rows.map((r) => ({
@@ -71,36 +72,11 @@ export class DataDb {
       category: String(r.category),
       file: String(r.filename),
       path: join(this.referenceDir, String(r.filename)),
-      box: [Number(r.x0), Number(r.y0), Number(r.x1), Number(r.y1)],
+      box: folders ? [0, 0, Number(r.width), Number(r.height)] : [Number(r.x0), Number(r.y0), Number(r.x1), Number(r.y1)],
       width: Number(r.width),
       height: Number(r.height),
-      sourceImageId: Number(r.test_image_id),
-      objectIndex: Number(r.object_index),
-    }));
-  }
-
-  /** Folder-layout reference images as ReferenceCrops (the whole image is the crop). */
-  private folderReferences(logoId?: number): ReferenceCrop[] {
-    const where = logoId === undefined ? '' : 'WHERE fr.logo_name_id = ?';
-    const rows = this.db
-      .prepare(
-        `SELECT fr.*, ln.name AS logo_name, c.name AS category FROM folder_references fr
-         JOIN logo_names ln ON fr.logo_name_id = ln.id JOIN categories c ON c.id = ln.category_id
-         ${where} ORDER BY ln.name, fr.id`,
-      )
-      .all(...(logoId === undefined ? [] : [logoId])) as Row[];
-    return rows.map((r) => ({
-      id: Number(r.id),
-      logoId: Number(r.logo_name_id),
-      logoName: String(r.logo_name),
-      category: String(r.category),
-      file: String(r.filename),
-      path: join(this.referenceDir, String(r.filename)),
-      box: [0, 0, Number(r.width), Number(r.height)],
-      width: Number(r.width),
-      height: Number(r.height),
-      sourceImageId: null,
-      objectIndex: 0,
+      sourceImageId: folders ? null : Number(r.test_image_id),
+      objectIndex: folders ? 0 : Number(r.object_index),
     }));
   }
 
