@@ -23,7 +23,7 @@ export function l2Normalize<T extends tf.Tensor>(x: T, eps = 1e-12): T {
 /**
  * `clip`: the model's own image_embeds (CLIP visual_projection; the pooler output for DINOv2/SigLIP)
  *         — what the baseline matches with; no trainable weights.
- * `projection`: the reference's trainable head over the pooled output, Linear(D, D) → LayerNorm(D)
+ * `projection`: the Python original's trainable head over the pooled output, Linear(D, D) → LayerNorm(D)
  *         (it bypasses visual_projection).
  * Both return L2-normalised embeddings for matching.
  */

@@ -8,7 +8,7 @@
  * `size: 800, max_size: 1333`, `size: {height, width}` (plain resize) and
  * `size: {max_height, max_width}`; `pad_size: {height, width}` pads to a fixed size.
  *
- * Resampling: transformers 5's `DetrImageProcessor` (and the reference project, which asked for
+ * Resampling: transformers 5's `DetrImageProcessor` (and the Python original, which asked for
  * `use_fast=True`) resizes with torchvision on the uint8 tensor — antialiased like PIL but with
  * int16 weights at a per-axis precision (ATen's AVX uint8 kernel), which moves ~2% of pixels by one
  * level against PIL. `resampler: 'torchvision'` (default) reproduces that exactly; 'pil' uses

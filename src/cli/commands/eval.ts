@@ -1,5 +1,5 @@
 /**
- * `logolab eval`: the reference's test_logo_detection.py — sample, one embedding pass, matching,
+ * `logolab eval`: the Python original's test_logo_detection.py — sample, one embedding pass, matching,
  * counting, its summary block — plus single-pass sweeps, calibration, retrieval metrics.
  */
 import type { CommandModule } from 'yargs';
