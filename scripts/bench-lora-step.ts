@@ -15,7 +15,7 @@ import { initBackend } from '../src/backend/index.js';
 import { buildVisionModel } from '../src/models/vision/index.js';
 import { applyLora, loraSummary } from '../src/models/lora/index.js';
 import { createHead } from '../src/models/heads.js';
-import { log } from '../src/util/progress.js';
+import { log } from '../src/util/log.js';
 import { formatKernelProfile, profileKernels } from '../src/backend/kernel-profile.js';
 import { getLoss } from '../training/losses/index.js';
 import { lossAndGrads } from '../training/recompute.js';

@@ -1,5 +1,5 @@
 /**
- * Programmatic API — the counterpart of the reference's DetectLogosDETR / DetectLogosEmbeddings:
+ * Programmatic API — the counterpart of the Python original's DetectLogosDETR / DetectLogosEmbeddings:
  * one object that loads a detector and an encoder (+ LoRA adapter) once and offers
  * detect / embed / averagedEmbedding / compare / detectAndMatch (every matching method).
  * Images are file paths or encoded Buffers (JPEG/PNG/WebP…), or already decoded RgbImages.
@@ -15,11 +15,12 @@ import { loadDetector, type Detector } from './detect/detector.js';
 import { loadVisionModel, type VisionModel } from './models/vision/index.js';
 import { cropImage, decodeImage, type RgbImage } from './preprocess/image.js';
 import type { PreprocessMode } from './preprocess/processors.js';
-import { averagedEmbedding as averageOf, cosine, dot } from './match/similarity.js';
-import { DEFAULT_MATCH, matchRegion, validateMatchOptions, type MatchOptions } from './match/matchers.js';
+import { averagedEmbedding as averageOf, cosine } from './match/similarity.js';
+import { DEFAULT_MATCH, validateMatchOptions, type MatchOptions } from './match/matchers.js';
+import { indexReferences, matchRegionAt, regionSimilarities } from './eval/evaluate.js';
 import { visionCropEncoder } from './eval/vision-encoder.js';
 import type { CropEncoder } from './eval/encoder.js';
-import type { Box } from './eval/types.js';
+import type { Box } from './util/box.js';
 
 export type ImageInput = string | Buffer | RgbImage;
 
@@ -30,11 +31,11 @@ export interface LoadOptions {
   adapter?: string;
   /** 'detr:<dir>' | '<dir>' | 'detr-r50'; omitted = the whole image is the one region */
   detector?: string;
-  /** DETR confidence threshold (reference default 0.5) */
+  /** DETR confidence threshold (Python original's default 0.5) */
   detrThreshold?: number;
-  /** minimum box width/height in pixels (reference default 20) */
+  /** minimum box width/height in pixels (Python original's default 20) */
   minBoxSize?: number;
-  /** NMS IoU threshold (reference default 0.5) */
+  /** NMS IoU threshold (Python original's default 0.5) */
   nmsIouThreshold?: number;
   preprocessMode?: PreprocessMode;
   /** tfjs backend to initialise (default: auto) */
@@ -111,7 +112,7 @@ export class LogoLab {
     return (await this.encoder.embed([await this.image(input)], [typeof input === 'string' ? input : 'image']))[0]!;
   }
 
-  /** Mean of the images' embeddings, re-normalised (reference get_averaged_embedding). */
+  /** Mean of the images' embeddings, re-normalised (the Python original's get_averaged_embedding). */
   async averagedEmbedding(inputs: ImageInput[]): Promise<Float32Array> {
     if (!inputs.length) throw new LogolabError('averagedEmbedding: no images');
     const imgs = await Promise.all(inputs.map((x) => this.image(x)));
@@ -127,25 +128,16 @@ export class LogoLab {
   async detectAndMatch(input: ImageInput, references: References, options: Partial<MatchOptions> = {}): Promise<DetectionMatch[]> {
     const o = validateMatchOptions({ ...DEFAULT_MATCH, ...options });
     const logos = Object.keys(references).sort();
-    const refs: Float32Array[] = [];
-    const labels: number[] = [];
-    logos.forEach((l, i) => {
-      const v = references[l]!;
+    const refs = logos.flatMap((logo) => {
+      const v = references[logo]!;
       const list = v instanceof Float32Array ? [v] : v;
-      if (!list.length) throw new LogolabError(`references['${l}']: no embeddings`);
-      for (const e of list) {
-        refs.push(e);
-        labels.push(i);
-      }
+      if (!list.length) throw new LogolabError(`references['${logo}']: no embeddings`);
+      return list.map((embedding) => ({ logo, embedding }));
     });
-    const averaged = logos.map((_, i) => averageOf(refs.filter((_, j) => labels[j] === i)));
-    const refLabels = { labels: Int32Array.from(labels), numLogos: logos.length };
-    return (await this.detect(input)).map((d) => {
-      const sims = Float32Array.from(refs, (r) => dot(d.embedding, r));
-      const logoSims = Float32Array.from(averaged, (r) => dot(d.embedding, r));
-      const matches = matchRegion(sims, refLabels, o, logoSims).map((m) => ({ logo: logos[m.logo]!, similarity: m.similarity }));
-      return { ...d, matches };
-    });
+    const index = indexReferences(logos, refs);
+    const dets = await this.detect(input);
+    const sims = regionSimilarities(index, dets.map((d) => d.embedding));
+    return dets.map((d, r) => ({ ...d, matches: matchRegionAt(index, sims, r, o).map((m) => ({ logo: logos[m.logo]!, similarity: m.similarity })) }));
   }
 
   dispose(): void {

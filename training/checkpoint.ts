@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { SafetensorsFile, writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
 import { firstNonFinite, nonFiniteName } from '../src/util/finite.js';
-import { log } from '../src/util/progress.js';
+import { log } from '../src/util/log.js';
 import type { TrainingConfig } from './config.js';
 import type { AdamWState } from './optim/adamw.js';
 

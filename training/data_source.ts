@@ -13,7 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LogolabError } from '../src/errors.js';
-import { openDataDb, type ReferenceCrop } from '../src/data/db.js';
+import { openDataDb } from '../src/data/db.js';
+import type { ReferenceCrop } from '../src/data/db-schema.js';
 import { splitData } from '../src/data/splits.js';
 import type { ImageProcessor } from '../src/models/vision/index.js';
 import type { TrainingConfig } from './config.js';
@@ -22,7 +23,7 @@ import { PxKSampler } from './data/sampler.js';
 import type { PoolEvent } from './data/worker-pool.js';
 import type { Batch, DataSource } from './trainer.js';
 
-/** db_path may name the database file (as the reference's configs do) or its data folder. */
+/** db_path may name the database file (as the Python original's configs do) or its data folder. */
 export function dataDirOf(dbPath: string): string {
   if (!existsSync(dbPath)) throw new LogolabError(`db_path ${dbPath}: not found (run \`logolab prepare\` first)`);
   return statSync(dbPath).isDirectory() ? dbPath : dirname(dbPath);
@@ -90,7 +91,7 @@ export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts:
   const train = new PxKSampler(splits.train, splits.labelOf, { logosPerBatch: c.logos_per_batch, samplesPerLogo: c.samples_per_logo, batchesPerEpoch: c.batches_per_epoch, seed: c.seed, name: 'train split' });
   // validation: every val crop once (logo order), at most val_batches × P·K of them, in P·K chunks.
   // (Not the P×K sampler: val brands may have a single crop under image-level splits, and
-  // re-sampling would repeat images — the reference's inflated-recall bug.)
+  // re-sampling would repeat images — the Python original's inflated-recall bug.)
   const per = c.logos_per_batch * c.samples_per_logo;
   const valItems: { crop: ReferenceCrop; label: number }[] = [];
   for (const [logo, items] of splits.val) for (const it of items) valItems.push({ crop: it, label: splits.labelOf.get(logo)! });

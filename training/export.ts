@@ -1,5 +1,5 @@
 /**
- * Export a training checkpoint (the reference's export_model.py, in HF formats):
+ * Export a training checkpoint (the Python original's export_model.py, in HF formats):
  *
  *   hf      model.safetensors in the HF class's own layout (CLIP: CLIPVisionModelWithProjection,
  *           `vision_model.*` + `visual_projection.weight`, torch [out, in] Linear weights) +

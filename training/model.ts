@@ -17,7 +17,7 @@ import { LogolabError } from '../src/errors.js';
 import { l2Normalize } from '../src/models/heads.js';
 import type { ForwardContext } from '../src/models/layers.js';
 import { activeSites, applyLora, mergeLora } from '../src/models/lora/apply.js';
-import { log } from '../src/util/progress.js';
+import { log } from '../src/util/log.js';
 import { baseFingerprint, resolveBaseModel } from './provenance.js';
 import { buildVisionModel, loadVisionModel, modelFromTensors, type VisionModel } from '../src/models/vision/index.js';
 import { VISION_FAMILIES, type VisionConfig, type VisionFamily } from '../src/models/vision/config.js';

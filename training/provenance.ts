@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 export { baseFingerprint } from '../src/models/base-fingerprint.js';
-import { log } from '../src/util/progress.js';
+import { log } from '../src/util/log.js';
 import type { ModelDescription } from './checkpoint.js';
 
 export const isPreset = (base: string): boolean => base.startsWith('preset:');

@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
-import { log } from '../src/util/progress.js';
+import { log } from '../src/util/log.js';
 
 export const LOCK_FILE = '.lock';
 

@@ -8,7 +8,7 @@
  */
 import { dirname, join, relative, resolve } from 'node:path';
 import { isWithin } from '../src/io/output-dir.js';
-import { log } from '../src/util/progress.js';
+import { log } from '../src/util/log.js';
 import type { TrainState } from './checkpoint.js';
 import type { TrainingConfig } from './config.js';
 import { resolveBaseModel } from './provenance.js';

@@ -20,7 +20,8 @@ import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import type { ForwardContext } from '../src/models/layers.js';
 import { makeRng, type Rng } from '../src/util/rng.js';
-import { Progress, formatDuration, log } from '../src/util/progress.js';
+import { Progress, formatDuration } from '../src/util/progress.js';
+import { log } from '../src/util/log.js';
 import { checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
 import { microBatchSize, mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
 import { cachedLossAndGrads } from './gradcache.js';
@@ -348,146 +349,213 @@ export class Trainer {
     }
   }
 
+  /** The training loop; each policy it applies is a named helper below. */
   private async trainLocked(t0: number): Promise<TrainResult> {
+    this.logStart();
+    const removeSignalHandlers = this.opts.handleSignals ? this.installSignalHandlers() : () => {};
+    let status: TrainResult['status'] = 'completed';
+    let lastPath = checkpointPath(this.dir, 'last');
+    const run = { steps: 0 };
+    try {
+      while (this.epoch < this.config.max_epochs) {
+        const rec = await this.trainEpoch(run);
+        if (!rec) {
+          status = 'interrupted';
+          lastPath = this.saveInterrupted();
+          break;
+        }
+        const improved = await this.validateEpoch(rec);
+        this.closeEpoch(rec);
+        this.reportEpoch(rec, improved);
+        lastPath = this.saveEpochCheckpoints(rec, improved);
+        if (this.stopsEarly(rec)) {
+          status = 'early_stopped';
+          break;
+        }
+        if (this.stopsAtEpochBudget(rec)) break;
+      }
+    } finally {
+      removeSignalHandlers();
+    }
+    return this.result(status, lastPath, t0);
+  }
+
+  private logStart(): void {
     const c = this.config;
     for (const f of cleanStaleTemps(this.dir)) log('info', `removed stale temp file ${f} (an interrupted checkpoint write)`);
     const note = mixedPrecisionNote(c);
     if (note) log('info', note);
-    const spe = stepsPerEpoch(c);
     const nTrain = [...this.params.values()].reduce((s, v) => s + v.size, 0);
-    log('info', `training: ${this.params.size} trainable tensors (${nTrain.toLocaleString('en')} parameters), ${spe} steps/epoch × ${c.max_epochs} epochs, micro-batch ${microBatchSize(c)} images × ${c.gradient_accumulation_steps} accumulation, contrastive_batch ${c.contrastive_batch}, loss ${c.loss_type}`);
+    log('info', `training: ${this.params.size} trainable tensors (${nTrain.toLocaleString('en')} parameters), ${stepsPerEpoch(c)} steps/epoch × ${c.max_epochs} epochs, micro-batch ${microBatchSize(c)} images × ${c.gradient_accumulation_steps} accumulation, contrastive_batch ${c.contrastive_batch}, loss ${c.loss_type}`);
     this.logLine(`start epoch=${this.epoch} batch_in_epoch=${this.batchInEpoch} step=${this.globalStep} config=${JSON.stringify(c)}`);
+  }
+
+  /**
+   * SIGINT/SIGTERM: the first finishes the current step and saves a checkpoint; a second stops at
+   * once (checkpoints are written atomically, so the previous last.ckpt stays intact). Returns the remover.
+   */
+  private installSignalHandlers(): () => void {
     const onSignal = (sig: string) => () => {
       if (this.stopRequested) {
-        // a second signal: stop now; checkpoints are written atomically, so the previous last.ckpt stays intact
         log('warn', `${sig} again: stopping at once without saving; resume from the last complete checkpoint in ${this.dir}`);
         process.exit(sig === 'SIGTERM' ? 143 : 130);
       }
       this.stopRequested = sig;
       log('warn', `${sig}: finishing the current step, then saving a checkpoint (send it again to stop at once)`);
     };
-    const handlers: [string, () => void][] = this.opts.handleSignals ? [['SIGINT', onSignal('SIGINT')], ['SIGTERM', onSignal('SIGTERM')]] : [];
+    const handlers: [string, () => void][] = [['SIGINT', onSignal('SIGINT')], ['SIGTERM', onSignal('SIGTERM')]];
     for (const [s, h] of handlers) process.on(s, h);
-    let status: TrainResult['status'] = 'completed';
-    let stepsThisRun = 0;
-    let lastPath = checkpointPath(this.dir, 'last');
-    try {
-      epochs: while (this.epoch < c.max_epochs) {
-        const epochStart = Date.now();
-        this.dataWaitMs = 0;
-        this.epochStartupMs = 0;
-        let epochImages = 0;
-        const firstStep = this.batchInEpoch / c.gradient_accumulation_steps;
-        const bar = new Progress({ label: `epoch ${this.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
-        if (firstStep > 0) bar.tick(firstStep);
-        let lastLr = this.lr(this.globalStep);
-        for (let s = firstStep; s < spe; s++) {
-          if (this.stopRequested || (this.opts.stopAfterSteps !== undefined && stepsThisRun >= this.opts.stopAfterSteps)) {
-            status = 'interrupted';
-            break epochs;
-          }
-          lastLr = this.lr(this.globalStep);
-          const r = await this.step();
-          this.batchInEpoch += c.gradient_accumulation_steps;
-          this.globalStep += 1;
-          stepsThisRun += 1;
-          epochImages += r.images;
-          if (r.skipped) {
-            this.nonfinite += 1;
-            const msg = `step ${this.globalStep}: non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} (loss ${r.loss}, grad norm ${r.gradNorm}); step skipped (${this.nonfinite}/${c.max_nonfinite_steps})`;
-            log('warn', msg);
-            this.logLine(msg);
-          } else {
-            this.epochLossSum += r.loss;
-            this.epochLossCount += 1;
-          }
-          this.opts.onStep?.({ step: this.globalStep, epoch: this.epoch, loss: r.loss, lr: lastLr, gradNorm: r.gradNorm, skipped: r.skipped });
-          if (r.skipped && this.nonfinite >= c.max_nonfinite_steps) {
-            lastPath = this.save('last', 'nonfinite');
-            throw new LogolabError(
-              `training stopped: ${this.nonfinite} optimizer steps had a non-finite loss or gradient (max_nonfinite_steps ${c.max_nonfinite_steps}); lower learning_rate, set max_grad_norm, or check the data. Last state saved to ${lastPath}`,
-            );
-          }
-          const el = (Date.now() - epochStart) / 1000;
-          bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s | data wait ${((100 * this.dataWaitMs) / Math.max(el * 1000 - this.epochStartupMs, 1e-6)).toFixed(0)}%`);
-          if (this.globalStep % c.log_every_n_steps === 0) this.logLine(`step ${this.globalStep} epoch ${this.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
-        }
-        const seconds = (Date.now() - epochStart) / 1000;
-        if (process.stderr.isTTY) bar.finish(); // off a TTY the tick at 100% already printed the line
-        const rec: EpochRecord = {
-          epoch: this.epoch + 1,
-          train_loss: this.epochLossCount ? this.epochLossSum / this.epochLossCount : null,
-          lr: lastLr,
-          images_per_s: epochImages / Math.max(seconds, 1e-9),
-          seconds,
-          // share of this epoch's training time (this process's part of it, after a resume) spent
-          // waiting for batches, loader start-up excluded (reported as loader_startup_s)
-          data_wait_fraction: Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)),
-          ...(this.epochStartupMs ? { loader_startup_s: this.epochStartupMs / 1000 } : {}),
-          nonfinite_steps: this.nonfinite,
-        };
-        let improved = false;
-        if ((this.epoch + 1) % c.eval_every_n_epochs === 0) {
-          const v = await this.validate();
-          rec.val = { ...v };
-          const score = bestScoreOf(c.best_metric, v);
-          if (this.bestScore === null || score > this.bestScore + c.min_delta) {
-            this.bestScore = score;
-            this.bestSeparation = v.separation;
-            this.bestEpoch = this.epoch + 1;
-            this.patience = 0;
-            improved = true;
-          } else {
-            this.patience += 1;
-          }
-        }
-        this.history.push(rec);
-        // epoch done: counters move to the next epoch BEFORE saving, so a resume starts there
-        this.epoch += 1;
-        this.batchInEpoch = 0;
-        this.epochLossSum = 0;
-        this.epochLossCount = 0;
-        const summary = `epoch ${rec.epoch}/${c.max_epochs}: train_loss ${rec.train_loss === null ? 'n/a' : rec.train_loss.toFixed(4)}, ${rec.images_per_s.toFixed(1)} img/s, data wait ${(100 * rec.data_wait_fraction!).toFixed(1)}%, ${formatDuration(seconds)}${
-          rec.val
-            ? ` | val loss ${rec.val.loss!.toFixed(4)} pos ${rec.val.mean_pos_sim!.toFixed(3)} neg ${rec.val.mean_neg_sim!.toFixed(3)} separation ${rec.val.separation!.toFixed(4)} R@1 ${rec.val.recall_at_1!.toFixed(3)} P@1 ${rec.val.precision_at_1!.toFixed(3)} MAP@R ${rec.val.map_at_r!.toFixed(3)}${improved ? ' (best)' : ''}`
-            : ''
-        }`;
-        log('info', summary);
-        this.logLine(summary);
-        if (rec.data_wait_fraction! > 0.1) {
-          const hint = `epoch ${rec.epoch}: input-bound (${(100 * rec.data_wait_fraction!).toFixed(0)}% of the time waiting for data): raise num_workers (now ${c.num_workers})`;
-          log('warn', hint);
-          this.logLine(hint);
-        }
-        if (improved) this.save('best', 'best');
-        if (rec.epoch % c.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
-        lastPath = this.save('last', 'epoch');
-        // after last.ckpt: the history file is never ahead of the checkpoint a resume starts from
-        writeJsonAtomic(join(this.dir, 'training_history.json'), this.history);
-        if (rec.val && this.patience >= c.patience) {
-          status = 'early_stopped';
-          const msg = `early stopping at epoch ${rec.epoch}: no ${c.best_metric} improvement > ${c.min_delta} for ${c.patience} evaluations`;
-          log('info', msg);
-          this.logLine(msg);
-          break;
-        }
-        if (c.stop_after_epochs > 0 && rec.epoch >= c.stop_after_epochs && rec.epoch < c.max_epochs) {
-          const msg = `stopped after epoch ${rec.epoch} of the ${c.max_epochs}-epoch schedule (stop_after_epochs)`;
-          log('info', msg);
-          this.logLine(msg);
-          break;
-        }
-      }
-      if (status === 'interrupted') {
-        lastPath = this.save('last', this.stopRequested ? 'interrupt' : 'stop');
-        const msg = `${this.stopRequested ?? 'stopped'}: checkpoint saved to ${lastPath} (epoch ${this.epoch + 1}, step ${this.globalStep}); resume with --resume ${lastPath}`;
-        log('warn', msg);
-        this.logLine(msg);
-      }
-    } finally {
+    return () => {
       for (const [s, h] of handlers) process.off(s, h);
+    };
+  }
+
+  /** The optimizer steps of one epoch (from batch_in_epoch after a resume); null when a stop was requested. */
+  private async trainEpoch(run: { steps: number }): Promise<EpochRecord | null> {
+    const c = this.config;
+    const spe = stepsPerEpoch(c);
+    const epochStart = Date.now();
+    this.dataWaitMs = 0;
+    this.epochStartupMs = 0;
+    let epochImages = 0;
+    const firstStep = this.batchInEpoch / c.gradient_accumulation_steps;
+    const bar = new Progress({ label: `epoch ${this.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
+    if (firstStep > 0) bar.tick(firstStep);
+    let lastLr = this.lr(this.globalStep);
+    for (let s = firstStep; s < spe; s++) {
+      if (this.stopRequested || (this.opts.stopAfterSteps !== undefined && run.steps >= this.opts.stopAfterSteps)) return null;
+      lastLr = this.lr(this.globalStep);
+      const r = await this.step();
+      this.batchInEpoch += c.gradient_accumulation_steps;
+      this.globalStep += 1;
+      run.steps += 1;
+      epochImages += r.images;
+      this.recordStep(r, lastLr);
+      const el = (Date.now() - epochStart) / 1000;
+      bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s | data wait ${((100 * this.dataWaitMs) / Math.max(el * 1000 - this.epochStartupMs, 1e-6)).toFixed(0)}%`);
+      if (this.globalStep % c.log_every_n_steps === 0) this.logLine(`step ${this.globalStep} epoch ${this.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
     }
-    const best = this.bestEpoch !== null ? checkpointPath(this.dir, 'best') : null;
+    const seconds = (Date.now() - epochStart) / 1000;
+    if (process.stderr.isTTY) bar.finish(); // off a TTY the tick at 100% already printed the line
+    return {
+      epoch: this.epoch + 1,
+      train_loss: this.epochLossCount ? this.epochLossSum / this.epochLossCount : null,
+      lr: lastLr,
+      images_per_s: epochImages / Math.max(seconds, 1e-9),
+      seconds,
+      // share of this epoch's training time (this process's part of it, after a resume) spent
+      // waiting for batches, loader start-up excluded (reported as loader_startup_s)
+      data_wait_fraction: Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)),
+      ...(this.epochStartupMs ? { loader_startup_s: this.epochStartupMs / 1000 } : {}),
+      nonfinite_steps: this.nonfinite,
+    };
+  }
+
+  /** Loss bookkeeping of one step; a skipped (non-finite) step counts toward max_nonfinite_steps, past which training stops. */
+  private recordStep(r: { loss: number; gradNorm: number; skipped: boolean }, lr: number): void {
+    const c = this.config;
+    if (r.skipped) {
+      this.nonfinite += 1;
+      const msg = `step ${this.globalStep}: non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} (loss ${r.loss}, grad norm ${r.gradNorm}); step skipped (${this.nonfinite}/${c.max_nonfinite_steps})`;
+      log('warn', msg);
+      this.logLine(msg);
+    } else {
+      this.epochLossSum += r.loss;
+      this.epochLossCount += 1;
+    }
+    this.opts.onStep?.({ step: this.globalStep, epoch: this.epoch, loss: r.loss, lr, gradNorm: r.gradNorm, skipped: r.skipped });
+    if (r.skipped && this.nonfinite >= c.max_nonfinite_steps) {
+      const path = this.save('last', 'nonfinite');
+      throw new LogolabError(
+        `training stopped: ${this.nonfinite} optimizer steps had a non-finite loss or gradient (max_nonfinite_steps ${c.max_nonfinite_steps}); lower learning_rate, set max_grad_norm, or check the data. Last state saved to ${path}`,
+      );
+    }
+  }
+
+  /** Validation on every eval_every_n_epochs-th epoch: best score and early-stopping patience. True when this epoch is the new best. */
+  private async validateEpoch(rec: EpochRecord): Promise<boolean> {
+    const c = this.config;
+    if ((this.epoch + 1) % c.eval_every_n_epochs !== 0) return false;
+    const v = await this.validate();
+    rec.val = { ...v };
+    const score = bestScoreOf(c.best_metric, v);
+    if (this.bestScore === null || score > this.bestScore + c.min_delta) {
+      this.bestScore = score;
+      this.bestSeparation = v.separation;
+      this.bestEpoch = this.epoch + 1;
+      this.patience = 0;
+      return true;
+    }
+    this.patience += 1;
+    return false;
+  }
+
+  /** Epoch done: counters move to the next epoch BEFORE saving, so a resume starts there. */
+  private closeEpoch(rec: EpochRecord): void {
+    this.history.push(rec);
+    this.epoch += 1;
+    this.batchInEpoch = 0;
+    this.epochLossSum = 0;
+    this.epochLossCount = 0;
+  }
+
+  private reportEpoch(rec: EpochRecord, improved: boolean): void {
+    const c = this.config;
+    const summary = `epoch ${rec.epoch}/${c.max_epochs}: train_loss ${rec.train_loss === null ? 'n/a' : rec.train_loss.toFixed(4)}, ${rec.images_per_s.toFixed(1)} img/s, data wait ${(100 * rec.data_wait_fraction!).toFixed(1)}%, ${formatDuration(rec.seconds)}${
+      rec.val
+        ? ` | val loss ${rec.val.loss!.toFixed(4)} pos ${rec.val.mean_pos_sim!.toFixed(3)} neg ${rec.val.mean_neg_sim!.toFixed(3)} separation ${rec.val.separation!.toFixed(4)} R@1 ${rec.val.recall_at_1!.toFixed(3)} P@1 ${rec.val.precision_at_1!.toFixed(3)} MAP@R ${rec.val.map_at_r!.toFixed(3)}${improved ? ' (best)' : ''}`
+        : ''
+    }`;
+    log('info', summary);
+    this.logLine(summary);
+    if (rec.data_wait_fraction! > 0.1) {
+      const hint = `epoch ${rec.epoch}: input-bound (${(100 * rec.data_wait_fraction!).toFixed(0)}% of the time waiting for data): raise num_workers (now ${c.num_workers})`;
+      log('warn', hint);
+      this.logLine(hint);
+    }
+  }
+
+  /** Checkpoint policy at an epoch's end: best.ckpt when improved, epoch_N every save_every_n_epochs, always last.ckpt. Returns last's path. */
+  private saveEpochCheckpoints(rec: EpochRecord, improved: boolean): string {
+    if (improved) this.save('best', 'best');
+    if (rec.epoch % this.config.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
+    const last = this.save('last', 'epoch');
+    // after last.ckpt: the history file is never ahead of the checkpoint a resume starts from
+    writeJsonAtomic(join(this.dir, 'training_history.json'), this.history);
+    return last;
+  }
+
+  /** Early stopping: `patience` evaluations in a row without a best_metric improvement > min_delta. */
+  /** stop_after_epochs: a time-budget cut of the max_epochs schedule (the learning rate follows max_epochs). */
+  private stopsAtEpochBudget(rec: EpochRecord): boolean {
+    const c = this.config;
+    if (!(c.stop_after_epochs > 0 && rec.epoch >= c.stop_after_epochs && rec.epoch < c.max_epochs)) return false;
+    const msg = `stopped after epoch ${rec.epoch} of the ${c.max_epochs}-epoch schedule (stop_after_epochs)`;
+    log('info', msg);
+    this.logLine(msg);
+    return true;
+  }
+
+  private stopsEarly(rec: EpochRecord): boolean {
+    const c = this.config;
+    if (!rec.val || this.patience < c.patience) return false;
+    const msg = `early stopping at epoch ${rec.epoch}: no ${c.best_metric} improvement > ${c.min_delta} for ${c.patience} evaluations`;
+    log('info', msg);
+    this.logLine(msg);
+    return true;
+  }
+
+  /** A requested stop (signal or stopAfterSteps): last.ckpt mid-epoch, resumable exactly. */
+  private saveInterrupted(): string {
+    const path = this.save('last', this.stopRequested ? 'interrupt' : 'stop');
+    const msg = `${this.stopRequested ?? 'stopped'}: checkpoint saved to ${path} (epoch ${this.epoch + 1}, step ${this.globalStep}); resume with --resume ${path}`;
+    log('warn', msg);
+    this.logLine(msg);
+    return path;
+  }
+
+  private result(status: TrainResult['status'], lastPath: string, t0: number): TrainResult {
+    const c = this.config;
     return {
       status,
       epochs: this.epoch,
@@ -498,7 +566,7 @@ export class Trainer {
       best_epoch: this.bestEpoch,
       history: this.history,
       last_checkpoint: lastPath,
-      best_checkpoint: best,
+      best_checkpoint: this.bestEpoch !== null ? checkpointPath(this.dir, 'best') : null,
       seconds: (Date.now() - t0) / 1000,
     };
   }

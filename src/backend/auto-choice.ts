@@ -38,7 +38,7 @@ export interface Measured { what: string; native: number; wasm: number; unit: st
 
 /**
  * Side-by-side measurements on x64 with AVX2 + FMA and 2 cores (OpenBLAS 0.3.21, tfjs 4.22; how and
- * when: README "Backends and speed" and the closing note of issue 20). With more cores the native kernels gain (wasm runs
+ * when: README "Backends and speed"). With more cores the native kernels gain (wasm runs
  * single-threaded in Node), so the table holds for ≥ 2 cores; AVX-512 machines are counted with
  * AVX2 ones (not measured separately).
  */
@@ -47,7 +47,7 @@ export const X64_2CORES: Record<Workload, Measured> = {
   encoder: { what: 'CLIP ViT-L/14 embed, batch 1', native: 2.38, wasm: 12.5, unit: 's/image' },
   // same run: 112.6 vs 19.0 images/s
   train: { what: 'tiny ViT LoRA step, batch 64', native: 0.57, wasm: 3.37, unit: 's/step' },
-  // scripts/bench-detr-peer.ts (issue 20)
+  // scripts/bench-detr-peer.ts
   detector: { what: 'DETR-R50 800×1067', native: 1.5, wasm: 27, unit: 's/image' },
 };
 

@@ -1,5 +1,5 @@
 /**
- * The folder layout of the reference's Burnley test (test_burnley_detection.py):
+ * The folder layout of the Python original's Burnley test (test_burnley_detection.py):
  *
  *   <root>/<logo>_reference_images/*.{jpg,jpeg,png,bmp}   reference images of each logo
  *   <root>/test_images/  (or one folder named *test_images, e.g. burnley_test_images)
@@ -7,7 +7,7 @@
  *       <logoA>+<logoB>_<anything>.jpg   contains both
  *       anything else                    contains no target logo (a negative)
  *
- * Ground truth comes from the filename prefix, case-insensitively, as in the reference's
+ * Ground truth comes from the filename prefix, case-insensitively, as in the Python original's
  * get_expected_logos — generalised from its two hard-coded logos to the logos that have
  * reference folders (a prefix must name known logos only, joined by '+', in any order, and end
  * with '_'; otherwise the image is a negative). Logo names may themselves contain '_'.
@@ -15,7 +15,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 
 export const FOLDER_IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp'];
 const REF_SUFFIX = '_reference_images';

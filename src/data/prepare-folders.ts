@@ -19,8 +19,10 @@ import sharp from 'sharp';
 import { basename, join, resolve } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
 import { notRegularFile } from '../io/file-kind.js';
-import { log, Progress } from '../util/progress.js';
-import { DataDbWriter, REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db.js';
+import { Progress } from '../util/progress.js';
+import { log } from '../util/log.js';
+import { DataDbWriter } from './db-writer.js';
+import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { readFolderDataset } from './folders.js';
 import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
 

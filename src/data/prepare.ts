@@ -44,8 +44,11 @@ import { notRegularFile } from '../io/file-kind.js';
 import { isFolderLayout, prepareFolders, type FolderPrepareSummary } from './prepare-folders.js';
 import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
 import { cropImage, decodeImage, toSharp } from '../preprocess/image.js';
-import { log, Progress } from '../util/progress.js';
-import { DataDbWriter, REFERENCE_DIR, TEST_IMAGES_DIR, type Box, type DataStats, type ImageRecord, type SkipKind, type SkippedRow } from './db.js';
+import { Progress } from '../util/progress.js';
+import { log } from '../util/log.js';
+import type { Box } from '../util/box.js';
+import { DataDbWriter, type ImageRecord } from './db-writer.js';
+import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { parseVoc, type VocAnnotation } from './voc.js';
 
 export const IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'];

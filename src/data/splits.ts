@@ -1,5 +1,5 @@
 /**
- * Train/val/test splits with the reference's semantics (training/dataset.py, LogoDataset), but
+ * Train/val/test splits with the Python original's semantics (training/dataset.py, LogoDataset), but
  * drawn from our seeded alea generator (src/util/rng.ts) so every machine gets the same split.
  *
  * Input: logo name → items (crop paths), iterated in the given order — pass the DB's

@@ -8,8 +8,8 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync
 import { dirname } from 'node:path';
 import { tempPathFor } from '../io/atomic.js';
 import { notRegularFile } from '../io/file-kind.js';
-import { log } from '../util/progress.js';
-import type { DataDbWriter } from './db.js';
+import { log } from '../util/log.js';
+import type { DataDbWriter } from './db-writer.js';
 
 /** Hard link (same filesystem) else copy, atomically, replacing what was there. */
 export function linkOrCopy(src: string, dst: string): void {

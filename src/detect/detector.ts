@@ -9,7 +9,8 @@ import type { RgbImage } from '../preprocess/image.js';
 import { DetrImageProcessor, loadDetrProcessor, type DetrProcessorConfig } from '../preprocess/detr.js';
 import type { Progress } from '../util/progress.js';
 import { loadDetrOrPreset, type DetrModel } from './load.js';
-import { filterMinBoxSize, nms, postProcessObjectDetection, type Box } from './postprocess.js';
+import { filterMinBoxSize, nms, postProcessObjectDetection } from './postprocess.js';
+import type { Box } from '../util/box.js';
 
 export interface DetectionResult {
   boxes: Box[];

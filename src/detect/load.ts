@@ -3,15 +3,16 @@
  * written by `logolab convert` (same layout), or the `detr-r50` preset (real shapes, random weights).
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { openCheckpoint } from '../io/checkpoint.js';
 import { resolveModelPath } from '../models/hub.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 import { detrConfigFromJson, type DetrConfig } from './config.js';
 import { detrForward, type DetrOutputs } from './model.js';
 import { buildDetrWeights, checkAgainstSpec, disposeDetrWeights, isIgnorableKey, storeSource, syntheticSource, type DetrWeights, type WeightSource } from './weights.js';
+import { readJsonObject } from '../util/json.js';
 
 export class DetrModel {
   constructor(
@@ -43,22 +44,11 @@ export function detrFromSource(cfg: DetrConfig, src: WeightSource, dir: string |
   return new DetrModel(cfg, buildDetrWeights(cfg, src), leftovers, dir);
 }
 
-export function readJson(path: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${path}: cannot read JSON (${(e as Error).message.split('\n')[0]})`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new LogolabError(`${path}: expected a JSON object`);
-  return v as Record<string, unknown>;
-}
-
 export function readDetrConfig(dir: string): DetrConfig {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new LogolabError(`${dir}: not a DETR model folder (no such directory)`);
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new LogolabError(`${dir}: no config.json (expected an HF DetrForObjectDetection folder)`);
-  return detrConfigFromJson(readJson(cfgPath), cfgPath);
+  return detrConfigFromJson(readJsonObject(cfgPath), cfgPath);
 }
 
 /** Loads an HF / converted DETR folder. */

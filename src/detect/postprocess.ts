@@ -6,10 +6,10 @@
  *  2. the reference pipeline's `min_box_size` filter (width and height ≥ min, in pixels);
  *  3. greedy NMS at `nms_iou_threshold` (a box is dropped when IoU > threshold with a kept,
  *     higher-scoring one; torchvision.ops.nms semantics), class-agnostic by default.
- * (The reference accepted min_box_size and nms_iou_threshold but never applied them.)
+ * (The Python original accepted min_box_size and nms_iou_threshold but never applied them.)
  */
 
-export type Box = [number, number, number, number]; // x0, y0, x1, y1 in pixels
+import type { Box } from '../util/box.js';
 
 export interface Detections {
   boxes: Box[];

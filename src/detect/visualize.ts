@@ -1,13 +1,10 @@
 /** Draws detections (boxes + "label score") on a copy of an image with an SVG overlay (sharp). */
 import type { RgbImage } from '../preprocess/image.js';
 import { toSharp } from '../preprocess/image.js';
+import { escapeXml as esc } from '../util/xml.js';
 import type { DetectionResult } from './detector.js';
 
 const COLOURS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45'];
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 export function detectionsSvg(width: number, height: number, det: DetectionResult): string {
   const stroke = Math.max(2, Math.round(Math.min(width, height) / 250));

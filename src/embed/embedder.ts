@@ -7,20 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../errors.js';
 import { firstNonFinite, nonFiniteName } from '../util/finite.js';
+import { l2normalize } from '../util/vector.js';
 import type { RgbImage } from '../preprocess/image.js';
 import type { Progress } from '../util/progress.js';
 import type { VisionModel } from '../models/vision/index.js';
 
 export const DEFAULT_BATCH_SIZE = 16;
-
-/** In-place L2 normalisation (a zero vector stays zero, as F.normalize with eps). */
-export function l2normalize(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const n = Math.max(Math.sqrt(s), 1e-12);
-  for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
-  return v;
-}
 
 function checkBatchSize(b: number): number {
   if (!Number.isInteger(b) || b < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${b}`);
@@ -68,7 +60,7 @@ export async function embedImages(
     });
     const rows = await embedBatch(model, batch, chunk.length, h, w);
     rows.forEach((r, i) => assertFiniteEmbedding(r, opts.names?.[start + i] ?? `image #${start + i + 1}`));
-    for (const r of rows) out.push(opts.normalize ? l2normalize(r) : r);
+    for (const r of rows) out.push(opts.normalize ? l2normalize(r, r) : r);
     opts.progress?.tick(chunk.length);
   }
   return out;

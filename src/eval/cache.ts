@@ -13,7 +13,7 @@ import { LogolabError } from '../errors.js';
 import { describeCode, formatFsError, sqliteCode } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
 import { assertOutputFile } from '../io/file-kind.js';
-import type { Box } from './types.js';
+import type { Box } from '../util/box.js';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');

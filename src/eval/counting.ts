@@ -5,7 +5,7 @@
  *   'detections'  exactly the reference (test_logo_detection.py): every matched REGION (every
  *                 reference, for `simple`) is a TP if its logo is expected in the image, else a FP;
  *                 FN = expected logos no region matched. A logo matched by two regions counts two
- *                 TPs, so recall = TP / expected can exceed 100% (the reference's "203.5%").
+ *                 TPs, so recall = TP / expected can exceed 100% (the Python original's "203.5%").
  *   'logos'       (default; our fix) each (image, logo) pair counts once: TP = matched ∩ expected,
  *                 FP = matched − expected, FN = expected − matched, so TP + FN = expected and
  *                 recall ≤ 1. The similarity of a pair is its best matching region's.

@@ -9,7 +9,7 @@ import { openDataDb } from '../data/db.js';
 import { readFolderDataset } from '../data/folders.js';
 import { LogolabError } from '../errors.js';
 import { notRegularFile } from '../io/file-kind.js';
-import type { Box } from './types.js';
+import type { Box } from '../util/box.js';
 
 export interface DatasetRef {
   id: string;

@@ -1,5 +1,5 @@
 /**
- * --similarity-details: the reference's distribution analysis (print_similarity_details) —
+ * --similarity-details: the Python original's distribution analysis (print_similarity_details) —
  * TP / FP / missed-logo best / all per-reference positive and negative similarities, overlap of the
  * TP and FP ranges, a suggested threshold and per-detection top-5 logos.
  *
@@ -10,7 +10,7 @@
  */
 import { aggregatePerLogo } from '../match/matchers.js';
 import { row } from '../match/similarity.js';
-import { evaluate, type EvalResult, type PreparedSet } from './evaluate.js';
+import { evaluate, type EvalResult, type SimilaritySet } from './evaluate.js';
 
 export interface Distribution {
   n: number;
@@ -34,7 +34,7 @@ export function distribution(values: number[], threshold: number): Distribution 
   const mean = s.reduce((a, b) => a + b, 0) / n;
   const stdev = n > 1 ? Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : null;
   const median = n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-  // the reference's percentile indexing (sorted[int(n*q)], with its small-n fallbacks)
+  // the Python original's percentile indexing (sorted[int(n*q)], with its small-n fallbacks)
   const at = (q: number) => s[Math.floor(n * q)]!;
   return {
     n,
@@ -63,7 +63,7 @@ export interface SimilarityDetails {
   detections: { image: string; region: number; expected: string[]; score: number; top: [string, number][] }[];
 }
 
-export function similarityDetails(p: PreparedSet, r: EvalResult): SimilarityDetails {
+export function similarityDetails(p: SimilaritySet, r: EvalResult): SimilarityDetails {
   const o = r.options;
   const allPositive: number[] = [];
   const allNegative: number[] = [];
@@ -74,8 +74,8 @@ export function similarityDetails(p: PreparedSet, r: EvalResult): SimilarityDeta
     const exp = new Set(im.expected);
     for (let k = 0; k < im.regions.length; k++) {
       const sims = row(p.refSims[i]!, k);
-      for (let j = 0; j < sims.length; j++) (exp.has(p.set.logos[p.refLabels.labels[j]!]!) ? allPositive : allNegative).push(sims[j]!);
-      const agg = aggregatePerLogo(sims, p.refLabels, o.threshold, o.aggregation).score;
+      for (let j = 0; j < sims.length; j++) (exp.has(p.set.logos[p.index.refLabels.labels[j]!]!) ? allPositive : allNegative).push(sims[j]!);
+      const agg = aggregatePerLogo(sims, p.index.refLabels, o.threshold, o.aggregation).score;
       const top = p.set.logos.map((l, li) => [l, agg[li]!] as [string, number]).filter((x) => Number.isFinite(x[1]));
       top.sort((a, b) => b[1] - a[1]);
       detections.push({ image: im.name, region: k, expected: im.expected, score: im.regions[k]!.score, top: top.slice(0, 5) });
@@ -89,7 +89,7 @@ export function similarityDetails(p: PreparedSet, r: EvalResult): SimilarityDeta
     let best = -Infinity;
     for (let k = 0; k < im.regions.length; k++) {
       const sims = row(p.refSims[i]!, k);
-      for (let j = 0; j < sims.length; j++) if (p.refLabels.labels[j] === li && sims[j]! > best) best = sims[j]!;
+      for (let j = 0; j < sims.length; j++) if (p.index.refLabels.labels[j] === li && sims[j]! > best) best = sims[j]!;
     }
     if (Number.isFinite(best)) missedBest.push(best);
   }

@@ -18,7 +18,8 @@ import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dat
 import { embedSet, type EmbedOptions } from './pipeline.js';
 import type { RegionProposer } from './proposals.js';
 import type { Sample } from './sample.js';
-import type { Box, EmbeddedSet, EvalRegion } from './types.js';
+import type { EmbeddedSet, EvalRegion } from './types.js';
+import type { Box } from '../util/box.js';
 import { datasetDigest, PARTITION, selectShard, type ShardInfo } from './shard.js';
 
 export const EXCHANGE_VERSION = 1;

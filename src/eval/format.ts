@@ -1,5 +1,5 @@
 /**
- * The reference's text blocks: the stdout summary of test_logo_detection.py and the block
+ * The Python original's text blocks: the stdout summary of test_logo_detection.py and the block
  * `--output-file` appends (write_results_to_file), same lines and order, plus lines for what
  * the reference did not have (detector, counting) where they matter.
  */
@@ -71,7 +71,7 @@ export function formatDate(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** The block `--output-file` appends (reference write_results_to_file). */
+/** The block `--output-file` appends (the Python original's write_results_to_file). */
 export function formatFileBlock(info: RunInfo, o: MatchOptions, r: CountResult, date = new Date()): string {
   const L = [
     '='.repeat(70),

@@ -7,7 +7,7 @@
  */
 import { basename } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 import { readExchangeFile, writeExchange, type ExchangeMeta } from './exchange.js';
 import { datasetDigest, partition, PARTITION } from './shard.js';
 import type { EmbeddedSet, EvalImage, EvalRef } from './types.js';

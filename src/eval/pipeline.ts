@@ -1,7 +1,9 @@
 /**
  * The one embedding pass: sampled reference crops + proposed regions of sampled test images →
  * embeddings (through the SQLite cache) → EmbeddedSet. Each file is decoded at most once, and
- * not at all when every crop of it is cached and the proposer needs no pixels.
+ * not at all when every crop of it is cached and the proposer needs no pixels. A proposer that
+ * needs pixels (DETR) works on chunks of PIXEL_CHUNK images: each is decoded once, proposed on,
+ * and its uncached crops are cut from the same pixels before the chunk is let go (bounded memory).
  */
 import { decodeImage, cropImage, type RgbImage } from '../preprocess/image.js';
 import { assertFiniteEmbedding } from '../embed/embedder.js';
@@ -11,13 +13,21 @@ import type { CropEncoder } from './encoder.js';
 import { cacheKey, FileHasher, type EmbeddingCache } from './cache.js';
 import type { RegionProposer, Proposal } from './proposals.js';
 import type { DatasetImage, DatasetRef } from './dataset.js';
-import type { Box, EmbeddedSet, EvalImage, EvalRef } from './types.js';
+import type { EmbeddedSet, EvalImage, EvalRef } from './types.js';
+import type { Box } from '../util/box.js';
 
 export interface EmbedOptions {
   cache?: EmbeddingCache | null;
   batchSize?: number;
   quiet?: boolean;
+  /** file → pixels (default decodeImage; tests count the calls) */
+  decode?: (path: string) => Promise<RgbImage>;
+  /** test images held decoded at once for a proposer that needs pixels (default PIXEL_CHUNK) */
+  pixelChunk?: number;
 }
+
+/** Test images whose decoded pixels are held at once when the proposer needs pixels. */
+export const PIXEL_CHUNK = 32;
 
 interface Item {
   path: string;
@@ -42,6 +52,7 @@ export async function embedItems(encoder: CropEncoder, items: { path: string; bo
   const uniq = [...byKey.values()].map((v) => v[0]!);
   uniq.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const bs = Math.max(1, o.batchSize ?? 16);
+  const decode = o.decode ?? decodeImage;
   const prog = new Progress({ label: 'embed', total: uniq.length, unit: 'crop', quiet: o.quiet || uniq.length === 0 });
   let decodedPath = '';
   let decoded: RgbImage | null = null;
@@ -50,7 +61,7 @@ export async function embedItems(encoder: CropEncoder, items: { path: string; bo
     const imgs: RgbImage[] = [];
     for (const it of batch) {
       if (it.path !== decodedPath) {
-        decoded = preloaded?.get(it.path) ?? (await decodeImage(it.path));
+        decoded = preloaded?.get(it.path) ?? (await decode(it.path));
         decodedPath = it.path;
       }
       imgs.push(it.box ? cropImage(decoded!, it.box) : decoded!);
@@ -69,20 +80,6 @@ export async function embedItems(encoder: CropEncoder, items: { path: string; bo
   return all.map((it) => it.out!);
 }
 
-/** Proposes regions for the images (decoding only when the proposer needs pixels). */
-export async function proposeAll(proposer: RegionProposer, images: DatasetImage[], quiet = false): Promise<{ proposals: Proposal[][]; pixels: Map<string, RgbImage> }> {
-  const proposals: Proposal[][] = [];
-  const pixels = new Map<string, RgbImage>();
-  const prog = new Progress({ label: `propose (${proposer.name})`, total: images.length, unit: 'img', quiet: quiet || !proposer.needsPixels });
-  for (const im of images) {
-    const rgb = proposer.needsPixels ? await decodeImage(im.path) : null;
-    proposals.push(await proposer.propose(im, rgb));
-    prog.tick();
-  }
-  if (proposer.needsPixels) prog.finish();
-  return { proposals, pixels };
-}
-
 /** The full embedding pass over a set of references and test images. */
 export async function embedSet(
   encoder: CropEncoder,
@@ -93,12 +90,31 @@ export async function embedSet(
   o: EmbedOptions = {},
   meta: Record<string, unknown> = {},
 ): Promise<EmbeddedSet> {
-  const { proposals } = await proposeAll(proposer, images, o.quiet);
-  const items: { path: string; box: Box | null }[] = refs.map((r) => ({ path: r.path, box: null }));
-  images.forEach((im, i) => {
-    for (const p of proposals[i]!) items.push({ path: im.path, box: p.box });
-  });
-  const embs = await embedItems(encoder, items, o);
+  const refItems = refs.map((r) => ({ path: r.path, box: null }));
+  const regionItems = (ims: DatasetImage[], props: Proposal[][]) => ims.flatMap((im, i) => props[i]!.map((p) => ({ path: im.path, box: p.box as Box | null })));
+  const proposals: Proposal[][] = [];
+  let embs: Float32Array[];
+  if (!proposer.needsPixels) {
+    for (const im of images) proposals.push(await proposer.propose(im, null));
+    embs = await embedItems(encoder, [...refItems, ...regionItems(images, proposals)], o);
+  } else {
+    embs = await embedItems(encoder, refItems, o);
+    const decode = o.decode ?? decodeImage;
+    const prog = new Progress({ label: `propose + embed (${proposer.name})`, total: images.length, unit: 'img', quiet: o.quiet });
+    const step = Math.max(1, o.pixelChunk ?? PIXEL_CHUNK);
+    for (let s = 0; s < images.length; s += step) {
+      const chunk = images.slice(s, s + step);
+      const pixels = new Map<string, RgbImage>();
+      for (const im of chunk) {
+        const rgb = pixels.get(im.path) ?? (await decode(im.path));
+        pixels.set(im.path, rgb);
+        proposals.push(await proposer.propose(im, rgb));
+      }
+      embs.push(...(await embedItems(encoder, regionItems(chunk, proposals.slice(s)), { ...o, quiet: true }, pixels)));
+      prog.tick(chunk.length);
+    }
+    prog.finish();
+  }
   const outRefs: EvalRef[] = refs.map((r, j) => ({ id: r.id, logo: r.logo, embedding: embs[j]!, source: r.path, ...(r.box ? { box: r.box } : {}) }));
   let k = refs.length;
   const logoSet = new Set(logos);

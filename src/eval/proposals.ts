@@ -9,7 +9,7 @@
 import { LogolabError } from '../errors.js';
 import type { RgbImage } from '../preprocess/image.js';
 import type { DatasetImage } from './dataset.js';
-import type { Box } from './types.js';
+import type { Box } from '../util/box.js';
 import { loadDetector } from '../detect/detector.js';
 
 export interface Proposal {
@@ -56,7 +56,7 @@ export const wholeImage: RegionProposer = {
 };
 
 /**
- * `detr:<dir|detr-r50>`: the detector of src/detect (HF post-processing, then the reference's
+ * `detr:<dir|detr-r50>`: the detector of src/detect (HF post-processing, then the Python original's
  * min_box_size filter and class-agnostic NMS), one image at a time.
  */
 export function detrProposer(spec: string, o: { detrThreshold: number; minBoxSize: number; nmsIou: number }): RegionProposer {

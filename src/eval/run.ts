@@ -1,15 +1,15 @@
 /**
  * One evaluation run, shared by `logolab eval`, `logolab compare` and the tests: dataset (data dir or
- * exchange file) → sample → one embedding pass (cached) → prepared matrices.
+ * exchange file) → sample → one embedding pass (cached) → similarity matrices.
  */
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 import { EmbeddingCache } from './cache.js';
 import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
 import type { CropEncoder } from './encoder.js';
 import { readExchange, setFromExchange, type Exchange } from './exchange.js';
-import { prepare, type PreparedSet } from './evaluate.js';
+import { similaritySet, type SimilaritySet } from './evaluate.js';
 import type { Counting } from './counting.js';
 import type { RunInfo } from './format.js';
 import { embedSet } from './pipeline.js';
@@ -61,7 +61,7 @@ export function defaultCachePath(dataDir: string): string {
 
 export interface Pass {
   sample: Sample;
-  prepared: PreparedSet;
+  similarities: SimilaritySet;
   model: string;
   detector: string;
   cacheStats: { hits: number; misses: number } | null;
@@ -72,7 +72,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   if (src.exchange) {
     if (encoder) log('warn', 'embeddings come from the exchange file; the model options are ignored');
     const set = setFromExchange(src.exchange, sample);
-    return { sample, prepared: prepare(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, cacheStats: null };
+    return { sample, similarities: similaritySet(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, cacheStats: null };
   }
   if (!encoder) throw new LogolabError('give --model <dir> (or --embeddings <file>)');
   if (o.cache && o.clearCache) EmbeddingCache.clear(o.cache);
@@ -81,7 +81,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   log('info', `encoder ${encoder.name}: fingerprint ${encoder.fingerprint.slice(0, 16)}…, preprocessing ${encoder.preprocess}${cache ? `, cache ${cache.path}` : ', no cache'}`);
   try {
     const set = await embedSet(encoder, proposer, sample.refs, sample.images, sample.logos, { cache, batchSize: o.batchSize, quiet: o.quiet });
-    return { sample, prepared: prepare(set), model: encoder.name, detector: proposer.name, cacheStats: cache ? { ...cache.stats } : null };
+    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, cacheStats: cache ? { ...cache.stats } : null };
   } finally {
     cache?.close();
     proposer.dispose?.();

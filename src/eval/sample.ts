@@ -1,8 +1,8 @@
 /**
- * The reference's test sample (test_logo_detection.py; its sampling code is not in the diff, so
+ * The Python original's test sample (test_logo_detection.py; its sampling code is not in the diff, so
  * this follows its README and result blocks — see the report for the assumptions):
  *   1. logos with ≥1 reference crop and ≥1 test image, in name order, shuffled; take num_logos;
- *   2. per logo: refs_per_logo reference crops (fewer when the logo has fewer — the reference's
+ *   2. per logo: refs_per_logo reference crops (fewer when the logo has fewer — the Python original's
  *      "Total reference embeddings: 189" for 20×10);
  *   3. per logo: positive_samples images containing it and negative_samples images not containing
  *      it, never an image a sampled reference crop was cut from (the reference could test a region
@@ -10,11 +10,11 @@
  *   4. the test set is the union, in id order; an image's expected logos = its ground-truth logos
  *      among the sampled logos.
  * Every choice goes through makeRng(seed) over sorted inputs, so the same seed gives the same sample
- * on every run (the reference's "Test images processed" varied 2350–2361 for one seed).
+ * on every run (the Python original's "Test images processed" varied 2350–2361 for one seed).
  */
 import { LogolabError } from '../errors.js';
 import { makeRng } from '../util/rng.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 import type { DatasetIndex, DatasetImage, DatasetRef } from './dataset.js';
 
 export interface SampleOptions {

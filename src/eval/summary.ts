@@ -1,4 +1,4 @@
-/** Small text blocks for eval's stdout beyond the reference's summary (retrieval). */
+/** Small text blocks for eval's stdout beyond the Python original's summary (retrieval). */
 import type { RetrievalReport } from './retrieval.js';
 
 export function formatRetrieval(r: RetrievalReport | null): string {

@@ -1,13 +1,13 @@
 /**
  * Single-pass sweeps: every cell of thresholds × margins × min_matching_refs × aggregation
- * (× method) is `evaluate` on the same prepared similarity matrices — so a cell is exactly what a
+ * (× method) is `evaluate` on the same similarity matrices — so a cell is exactly what a
  * separate run with that setting gives (tested), at the cost of matching only.
  * Calibration picks a threshold on one half of the images and reports it on the other half.
  */
 import { LogolabError } from '../errors.js';
 import { makeRng } from '../util/rng.js';
 import { AGGREGATIONS, MATCHING_METHODS, type Aggregation, type MatchingMethod, type MatchOptions } from '../match/matchers.js';
-import { evaluate, type PreparedSet } from './evaluate.js';
+import { evaluate, type SimilaritySet } from './evaluate.js';
 import type { Counting, Counts } from './counting.js';
 
 export interface SweepSpec {
@@ -67,7 +67,7 @@ export function sweepCells(spec: SweepSpec): MatchOptions[] {
   return cells;
 }
 
-export function runSweep(p: PreparedSet, spec: SweepSpec, counting: Counting = 'logos', imageSubset?: number[]): SweepCell[] {
+export function runSweep(p: SimilaritySet, spec: SweepSpec, counting: Counting = 'logos', imageSubset?: number[]): SweepCell[] {
   for (const m of spec.methods) if (!MATCHING_METHODS.includes(m)) throw new LogolabError(`sweep: unknown method '${m}'`);
   for (const a of spec.aggregations) if (!AGGREGATIONS.includes(a)) throw new LogolabError(`sweep: unknown aggregation '${a}'`);
   return sweepCells(spec).map((options) => {
@@ -124,7 +124,7 @@ export function calibrationSplit(numImages: number, seed: number): { calib: numb
  * recall=r: the highest threshold whose calibration recall ≥ r (most precision at that recall);
  * f1: the threshold with the best calibration F1 (ties: the lower threshold).
  */
-export function calibrate(p: PreparedSet, base: MatchOptions, thresholds: number[], target: CalibrationTarget, seed: number, counting: Counting = 'logos'): CalibrationResult {
+export function calibrate(p: SimilaritySet, base: MatchOptions, thresholds: number[], target: CalibrationTarget, seed: number, counting: Counting = 'logos'): CalibrationResult {
   const { calib, test } = calibrationSplit(p.set.images.length, seed);
   const ts = [...new Set(thresholds)].sort((a, b) => a - b);
   const rows = ts.map((t) => ({ t, c: evaluate(p, { ...base, threshold: t }, counting, calib) }));

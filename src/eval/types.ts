@@ -2,7 +2,7 @@
  * What one embedding pass produces and every matcher/sweep/report consumes: reference crops and
  * test-image regions with their embeddings. Everything after this point is pure host code.
  */
-export type Box = [number, number, number, number]; // [x0, y0, x1, y1] pixels
+import type { Box } from '../util/box.js';
 
 export interface EvalRef {
   /** stable id (e.g. 'ref:<db id>' or the file name) */

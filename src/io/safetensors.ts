@@ -9,11 +9,12 @@
  * never held in one Buffer, files over 2 GiB work, and loading just the vision tower reads only its
  * bytes. F16/BF16 are widened to float32, I64 narrowed to int32 (with a range check).
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, existsSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, existsSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { withAtomicFile } from './atomic.js';
 import { assertRegularFile } from './file-kind.js';
+import { readJsonObject } from '../util/json.js';
 
 export type StDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64' | 'U8' | 'I8' | 'BOOL';
 const ITEMSIZE: Record<StDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8, U8: 1, I8: 1, BOOL: 1 };
@@ -332,12 +333,7 @@ export function openTensorStore(pathOrDir: string, baseName = 'model.safetensors
   const index = join(pathOrDir, `${baseName}.index.json`);
   if (existsSync(single)) return new TensorStore(single, [open(single)]);
   if (existsSync(index)) {
-    let idx: { weight_map?: Record<string, string> };
-    try {
-      idx = JSON.parse(readFileSync(index, 'utf8'));
-    } catch (e) {
-      throw new LogolabError(`${index}: invalid JSON (${(e as Error).message})`);
-    }
+    const idx = readJsonObject(index) as { weight_map?: Record<string, string> };
     if (!idx.weight_map || typeof idx.weight_map !== 'object') throw new LogolabError(`${index}: missing 'weight_map'`);
     const shardNames = [...new Set(Object.values(idx.weight_map))].sort();
     const files: TensorFile[] = [];

@@ -1,8 +1,8 @@
 /**
- * The reference project's four matching methods (test_logo_detection.py, test_burnley_detection.py,
+ * The Python original's four matching methods (test_logo_detection.py, test_burnley_detection.py,
  * logo_detection_test_methodology.md), as pure functions over one region's similarity row.
  *
- *   simple    every REFERENCE with similarity ≥ threshold is a match (duplicates per logo included)
+ *   simple    every reference logo crop with similarity ≥ threshold is a match (duplicates per logo included)
  *   margin    best reference ≥ threshold and best − second-best reference ≥ margin
  *             (references of the same logo compete — the methodology's Nike/Adidas caveat)
  *   multi-ref per logo: n = #refs ≥ threshold, score = mean|max over its refs; logos with
@@ -12,7 +12,7 @@
  *             best − second-best logo ≥ margin (the Burnley test)
  *
  * Ties: the lower logo/reference index wins (logos are indexed in sorted-name order by the
- * evaluator, so results do not depend on Map iteration order as the reference's dicts did).
+ * evaluator, so results do not depend on Map iteration order as the Python original's dicts did).
  */
 import { LogolabError } from '../errors.js';
 
@@ -32,7 +32,12 @@ export interface MatchOptions {
   aggregation: Aggregation;
 }
 
-export const DEFAULT_MATCH: MatchOptions = { method: 'margin', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'max' };
+/**
+ * The one source of matching defaults: the CLI's option defaults and the API's `detectAndMatch`
+ * both read it. Aggregation `mean` is the Python original's default (its `--use-max-similarity`
+ * switched to max), so results compare with it without extra flags.
+ */
+export const DEFAULT_MATCH: Readonly<MatchOptions> = Object.freeze({ method: 'margin', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'mean' });
 
 export function validateMatchOptions(o: MatchOptions): MatchOptions {
   if (!MATCHING_METHODS.includes(o.method)) throw new LogolabError(`matching method: '${o.method}' is not one of ${MATCHING_METHODS.join('|')}`);
@@ -64,7 +69,7 @@ export function matchSimple(refSims: ArrayLike<number>, refs: RefLabels, thresho
     const s = refSims[j]!;
     if (s >= threshold) out.push({ logo: refs.labels[j]!, similarity: s, ref: j });
   }
-  // best first, like the reference's sorted find_all_matches
+  // best first, like the Python original's sorted find_all_matches
   out.sort((a, b) => b.similarity - a.similarity || a.ref! - b.ref!);
   return out;
 }
@@ -154,7 +159,7 @@ export function matchRegion(refSims: ArrayLike<number>, refs: RefLabels, o: Matc
   }
 }
 
-/** The reference's "Method:" line of the summary block. */
+/** The Python original's "Method:" line of the summary block. */
 export function methodDescription(o: MatchOptions): string {
   switch (o.method) {
     case 'simple':

@@ -4,6 +4,7 @@
  * matcher and sweep reads them many times, so a Float32Array is the natural exchange.
  */
 import { LogolabError } from '../errors.js';
+import { l2normalize } from '../util/vector.js';
 
 /** Row-major [rows, cols] matrix of similarities. */
 export interface SimMatrix {
@@ -27,17 +28,8 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return na === 0 || nb === 0 ? 0 : d / (na * nb);
 }
 
-export function l2normalize(v: ArrayLike<number>): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const n = Math.sqrt(s);
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = n === 0 ? 0 : v[i]! / n;
-  return out;
-}
-
 /**
- * Mean of the embeddings, re-normalised (the reference's get_averaged_embedding:
+ * Mean of the embeddings, re-normalised (the Python original's get_averaged_embedding:
  * stack → mean → F.normalize). Throws on an empty list (the reference returned None).
  */
 export function averagedEmbedding(embs: ArrayLike<number>[], what = 'averaged embedding'): Float32Array {

@@ -9,16 +9,16 @@
  *   out of every metric, as PML does; if all queries are lone every metric is 0.
  * - precision@1 = mean over queries of [label(nn1) == label(q)]
  * - recall@k    = mean over queries of [any of the k nearest has label(q)]  (the "Recall@K" of the
- *   metric-learning literature and of the reference's EmbeddingEvaluator, lone queries excluded)
+ *   metric-learning literature and of the Python original's EmbeddingEvaluator, lone queries excluded)
  * - R-precision = mean over queries of |same-label among the R nearest| / R
  * - MAP@R       = mean over queries of (1/R) Σ_{i≤R} P(i)·rel(i), P(i) = precision of the first i
  *
- * The vectorised path computes similarities with tf matMul in query chunks and keeps only the
- * top-K labels per query (K = max R and max k). `retrievalMetricsLoop` is the plain-loop reference
- * used by the tests.
+ * Similarities come from tf matMul in query chunks, keeping only the top-K labels per query
+ * (K = max R and max k). The plain-loop oracle the tests compare with is test/metrics/oracles.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LogolabError } from '../errors.js';
+import { l2normalize } from '../util/vector.js';
 
 export type Embeddings = Float32Array[] | { data: Float32Array; rows: number; dim: number };
 
@@ -69,16 +69,11 @@ function toFlat(e: Embeddings, what: string): Flat {
 /** L2-normalised copy (zero rows stay zero). */
 function normalizeRows(f: Flat): Flat {
   const out = new Float32Array(f.data.length);
-  for (let i = 0; i < f.rows; i++) {
-    let s = 0;
-    for (let j = 0; j < f.dim; j++) s += f.data[i * f.dim + j]! ** 2;
-    const n = Math.sqrt(s) || 1;
-    for (let j = 0; j < f.dim; j++) out[i * f.dim + j] = f.data[i * f.dim + j]! / n;
-  }
+  for (let i = 0; i < f.rows; i++) l2normalize(f.data.subarray(i * f.dim, (i + 1) * f.dim), out.subarray(i * f.dim, (i + 1) * f.dim));
   return { data: out, rows: f.rows, dim: f.dim };
 }
 
-interface Prepared {
+interface CheckedInput {
   q: Flat;
   r: Flat;
   ql: Int32Array;
@@ -89,7 +84,7 @@ interface Prepared {
   ks: number[];
 }
 
-function prepare(inp: RetrievalInput): Prepared {
+function checkedInput(inp: RetrievalInput): CheckedInput {
   const q = normalizeRows(toFlat(inp.queries, 'queries'));
   const self = inp.references === undefined;
   const r = self ? q : normalizeRows(toFlat(inp.references!, 'references'));
@@ -107,117 +102,117 @@ function prepare(inp: RetrievalInput): Prepared {
   return { q, r, ql, rl, self, relCount, ks };
 }
 
-/** Scores one query from its ranked neighbour labels (at least max(R, max k) of them, or all). */
-function scoreQuery(label: number, R: number, ranked: ArrayLike<number>, ks: number[], acc: Acc): void {
-  acc.n += 1;
-  acc.p1 += ranked.length > 0 && ranked[0] === label ? 1 : 0;
+/**
+ * Per-query scores, the PML building block every caller reduces its own way: `retrievalMetrics`
+ * averages over non-lone queries, validation divides recall by all N (the Python original's
+ * definition), the eval report averages per logo.
+ */
+export interface QueryScores {
+  /** R per query: references sharing its label (self excluded); R ≤ 0 = lone, every score 0 */
+  relevant: Int32Array; // [N]
+  precision_at_1: Float64Array; // [N] 0|1
+  r_precision: Float64Array; // [N]
+  /** (1/R) Σ_{i≤R} P(i)·rel(i) */
+  average_precision_at_r: Float64Array; // [N]
+  /** [any of the k nearest shares the label], keyed by k */
+  hit_at_k: Record<number, Float64Array>; // k → [N] 0|1
+  ks: number[];
+}
+
+/** Scores query i from its ranked neighbour labels (at least max(R, max k) of them, or all). */
+function scoreQuery(s: QueryScores, i: number, label: number, ranked: ArrayLike<number>): void {
+  const R = s.relevant[i]!;
+  s.precision_at_1[i] = ranked.length > 0 && ranked[0] === label ? 1 : 0;
   let hits = 0;
   let ap = 0;
-  for (let i = 0; i < Math.min(R, ranked.length); i++) {
-    if (ranked[i] === label) {
+  for (let r = 0; r < Math.min(R, ranked.length); r++) {
+    if (ranked[r] === label) {
       hits += 1;
-      ap += hits / (i + 1);
+      ap += hits / (r + 1);
     }
   }
-  acc.rp += hits / R;
-  acc.map += ap / R;
-  for (const k of ks) {
+  s.r_precision[i] = hits / R;
+  s.average_precision_at_r[i] = ap / R;
+  for (const k of s.ks) {
     let any = false;
-    for (let i = 0; i < Math.min(k, ranked.length); i++) if (ranked[i] === label) any = true;
-    acc.rk.set(k, (acc.rk.get(k) ?? 0) + (any ? 1 : 0));
+    for (let r = 0; r < Math.min(k, ranked.length); r++) if (ranked[r] === label) any = true;
+    s.hit_at_k[k]![i] = any ? 1 : 0;
   }
 }
 
-interface Acc {
-  n: number;
-  p1: number;
-  rp: number;
-  map: number;
-  rk: Map<number, number>;
-}
-
-function finish(acc: Acc, lone: number, ks: number[]): RetrievalMetrics {
-  const d = acc.n || 1;
-  const recall: Record<number, number> = {};
-  for (const k of ks) recall[k] = acc.n ? (acc.rk.get(k) ?? 0) / d : 0;
-  return {
-    precision_at_1: acc.n ? acc.p1 / d : 0,
-    r_precision: acc.n ? acc.rp / d : 0,
-    map_at_r: acc.n ? acc.map / d : 0,
-    recall_at_k: recall,
-    num_queries: acc.n,
-    num_lone_queries: lone,
-  };
-}
-
-/** Vectorised metrics (tf matMul + topk in chunks of `chunk` queries). */
-export function retrievalMetrics(inp: RetrievalInput, chunk = 256): RetrievalMetrics {
-  const p = prepare(inp);
+/** Vectorised per-query scores (tf matMul + topk in chunks of `chunk` queries). */
+export function retrievalScores(inp: RetrievalInput, chunk = 256): QueryScores {
+  const p = checkedInput(inp);
   const { q, r, self, relCount, ks } = p;
-  const acc: Acc = { n: 0, p1: 0, rp: 0, map: 0, rk: new Map() };
-  let lone = 0;
+  const N = q.rows;
+  const s: QueryScores = {
+    relevant: relCount,
+    precision_at_1: new Float64Array(N),
+    r_precision: new Float64Array(N),
+    average_precision_at_r: new Float64Array(N),
+    hit_at_k: Object.fromEntries(ks.map((k) => [k, new Float64Array(N)])),
+    ks,
+  };
   const avail = r.rows - (self ? 1 : 0);
   let maxR = 0;
   for (const R of relCount) maxR = Math.max(maxR, R);
   const K = Math.min(Math.max(maxR, ...ks), avail);
-  if (K <= 0 || q.rows === 0) {
-    for (const R of relCount) if (R <= 0) lone += 1;
-    return finish(acc, lone, ks);
-  }
+  if (K <= 0 || N === 0) return s;
   const refT = tf.tensor2d(r.data, [r.rows, r.dim]);
   try {
-    for (let s = 0; s < q.rows; s += chunk) {
-      const e = Math.min(q.rows, s + chunk);
+    for (let c = 0; c < N; c += chunk) {
+      const e = Math.min(N, c + chunk);
       const idx = tf.tidy(() => {
-        const qs = tf.tensor2d(q.data.subarray(s * q.dim, e * q.dim), [e - s, q.dim]);
+        const qs = tf.tensor2d(q.data.subarray(c * q.dim, e * q.dim), [e - c, q.dim]);
         let sims = tf.matMul(qs, refT, false, true); // [c, Nr]
         if (self) {
           // exclude each query from its own neighbours
-          const diag = tf.oneHot(tf.range(s, e, 1, 'int32'), r.rows).cast('bool');
+          const diag = tf.oneHot(tf.range(c, e, 1, 'int32'), r.rows).cast('bool');
           sims = tf.where(diag, tf.fill(sims.shape, -Infinity), sims);
         }
         return tf.topk(sims, K, true).indices;
       });
       const rows = idx.arraySync() as number[][];
       idx.dispose();
-      for (let i = s; i < e; i++) {
-        const R = relCount[i]!;
-        if (R <= 0) {
-          lone += 1;
-          continue;
-        }
-        scoreQuery(p.ql[i]!, R, rows[i - s]!.map((j) => p.rl[j]!), ks, acc);
-      }
+      for (let i = c; i < e; i++) if (relCount[i]! > 0) scoreQuery(s, i, p.ql[i]!, rows[i - c]!.map((j) => p.rl[j]!));
     }
   } finally {
     refT.dispose();
   }
-  return finish(acc, lone, ks);
+  return s;
 }
 
-/** Plain-loop reference implementation (O(N²·D) in JS; for tests and small sets). */
-export function retrievalMetricsLoop(inp: RetrievalInput): RetrievalMetrics {
-  const p = prepare(inp);
-  const { q, r, self, relCount, ks } = p;
-  const acc: Acc = { n: 0, p1: 0, rp: 0, map: 0, rk: new Map() };
-  let lone = 0;
-  for (let i = 0; i < q.rows; i++) {
-    const R = relCount[i]!;
-    if (R <= 0) {
-      lone += 1;
-      continue;
-    }
-    const cand: { j: number; s: number }[] = [];
-    for (let j = 0; j < r.rows; j++) {
-      if (self && j === i) continue;
-      let s = 0;
-      for (let d = 0; d < q.dim; d++) s += q.data[i * q.dim + d]! * r.data[j * r.dim + d]!;
-      cand.push({ j, s });
-    }
-    cand.sort((a, b) => b.s - a.s || a.j - b.j);
-    scoreQuery(p.ql[i]!, R, cand.map((c) => p.rl[c.j]!), ks, acc);
+/** PML's reduction: the mean of each score over the queries that have a relevant reference. */
+export function meanOverQueries(s: QueryScores): RetrievalMetrics {
+  let n = 0;
+  let p1 = 0;
+  let rp = 0;
+  let map = 0;
+  const hits = new Map<number, number>();
+  for (let i = 0; i < s.relevant.length; i++) {
+    if (s.relevant[i]! <= 0) continue;
+    n += 1;
+    p1 += s.precision_at_1[i]!;
+    rp += s.r_precision[i]!;
+    map += s.average_precision_at_r[i]!;
+    for (const k of s.ks) hits.set(k, (hits.get(k) ?? 0) + s.hit_at_k[k]![i]!);
   }
-  return finish(acc, lone, ks);
+  const d = n || 1;
+  const recall: Record<number, number> = {};
+  for (const k of s.ks) recall[k] = n ? (hits.get(k) ?? 0) / d : 0;
+  return {
+    precision_at_1: n ? p1 / d : 0,
+    r_precision: n ? rp / d : 0,
+    map_at_r: n ? map / d : 0,
+    recall_at_k: recall,
+    num_queries: n,
+    num_lone_queries: s.relevant.length - n,
+  };
+}
+
+/** Retrieval metrics (PML AccuracyCalculator definitions, see the top of this file). */
+export function retrievalMetrics(inp: RetrievalInput, chunk = 256): RetrievalMetrics {
+  return meanOverQueries(retrievalScores(inp, chunk));
 }
 
 export function precisionAt1(inp: RetrievalInput): number {

@@ -4,11 +4,12 @@
  * adapter — otherwise the "fine-tuned" model is silently the base model. A peft folder (adapter
  * only) is not a model at all and says how to use it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { baseFingerprint } from './base-fingerprint.js';
 import type { VisionModel } from './vision/model.js';
+import { readJsonObject } from '../util/json.js';
 
 /** The adapter folder inside a logolab export. */
 export const EXPORT_ADAPTER_DIR = 'adapter';
@@ -33,12 +34,7 @@ export function adapterFor(dir: string, explicit?: string): string | undefined {
   }
   const metaPath = join(dir, 'export_metadata.json');
   if (existsSync(metaPath)) {
-    let meta: { format?: unknown; lora?: unknown; lora_merged?: unknown } = {};
-    try {
-      meta = JSON.parse(readFileSync(metaPath, 'utf8'));
-    } catch (e) {
-      throw new LogolabError(`${metaPath}: invalid JSON (${(e as Error).message})`);
-    }
+    const meta = readJsonObject(metaPath);
     if (meta.format === 'logolab' && meta.lora && meta.lora_merged === false && explicit === undefined)
       throw new LogolabError(`${dir}: export_metadata.json says the LoRA adapter is kept unmerged in ${EXPORT_ADAPTER_DIR}/, but ${own} is missing (removed?); without it this folder is only the base model — export the checkpoint again`);
   }
@@ -53,12 +49,7 @@ export function checkAdapterBase(model: VisionModel, adapterDir: string): void {
   // peft export: beside the adapter; logolab export: the folder holding adapter/
   const metaPath = [join(adapterDir, 'export_metadata.json'), ...(basename(resolve(adapterDir)) === EXPORT_ADAPTER_DIR ? [join(adapterDir, '..', 'export_metadata.json')] : [])].find((p) => existsSync(p));
   if (!metaPath) return;
-  let meta: { base_fingerprint?: unknown; base_model?: unknown };
-  try {
-    meta = JSON.parse(readFileSync(metaPath, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${metaPath}: invalid JSON (${(e as Error).message})`);
-  }
+  const meta = readJsonObject(metaPath);
   if (typeof meta.base_fingerprint !== 'string') return;
   const fp = baseFingerprint(model);
   if (fp !== meta.base_fingerprint)

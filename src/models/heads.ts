@@ -2,13 +2,14 @@
  * Embedding heads and L2 normalisation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { makeRng } from '../util/rng.js';
 import { layerNorm } from './layers.js';
+import { readJsonObject } from '../util/json.js';
 
 /**
  * Row-wise L2 normalisation, value-identical to torch's F.normalize(x, dim=-1) = x / max(‖x‖, eps).
@@ -22,7 +23,7 @@ export function l2Normalize<T extends tf.Tensor>(x: T, eps = 1e-12): T {
 /**
  * `clip`: the model's own image_embeds (CLIP visual_projection; the pooler output for DINOv2/SigLIP)
  *         — what the baseline matches with; no trainable weights.
- * `projection`: the reference's trainable head over the pooled output, Linear(D, D) → LayerNorm(D)
+ * `projection`: the Python original's trainable head over the pooled output, Linear(D, D) → LayerNorm(D)
  *         (it bypasses visual_projection).
  * Both return L2-normalised embeddings for matching.
  */
@@ -127,12 +128,7 @@ export function saveHead(head: EmbeddingHead, dir: string): void {
 export function loadHead(dir: string, model: HeadHost): EmbeddingHead {
   const p = join(dir, HEAD_CONFIG);
   if (!existsSync(p)) throw new LogolabError(`${dir}: no ${HEAD_CONFIG}`);
-  let cfg: Record<string, unknown>;
-  try {
-    cfg = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: invalid JSON (${(e as Error).message})`);
-  }
+  const cfg = readJsonObject(p);
   const known = cfg.kind === 'projection' ? ['kind', 'in_dim', 'out_dim', 'layer_norm_eps'] : ['kind', 'out_dim'];
   for (const k of Object.keys(cfg)) if (!known.includes(k)) throw new LogolabError(`${p}: field '${k}': unknown key`);
   const d = model.config.hidden_size;

@@ -15,7 +15,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 
 export interface RepoRef {
   repoId: string;

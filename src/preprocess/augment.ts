@@ -1,5 +1,5 @@
 /**
- * Training augmentation on RgbImage, the reference project's torchvision pipelines
+ * Training augmentation on RgbImage, the Python original's torchvision pipelines
  * (training/dataset.py get_train_transforms) with the same probabilities and ranges:
  *
  *   light:  HorizontalFlip(0.5), ColorJitter(brightness 0.1, contrast 0.1)
@@ -85,7 +85,7 @@ export interface AugmentParams {
 
 const NONE: AugmentParams = { hflip: false, vflip: false, rotate: 0, jitter: { order: [] }, grayscale: false };
 
-/** Draws the parameters in the reference's pipeline order. */
+/** Draws the parameters in the Python original's pipeline order. */
 export function sampleAugmentParams(width: number, height: number, strength: AugmentStrength, rng: Rng): AugmentParams {
   if (strength === 'none') return { ...NONE, jitter: { order: [] } };
   const r = RECIPES[strength];

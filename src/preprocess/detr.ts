@@ -8,7 +8,7 @@
  * `size: 800, max_size: 1333`, `size: {height, width}` (plain resize) and
  * `size: {max_height, max_width}`; `pad_size: {height, width}` pads to a fixed size.
  *
- * Resampling: transformers 5's `DetrImageProcessor` (and the reference project, which asked for
+ * Resampling: transformers 5's `DetrImageProcessor` (and the Python original, which asked for
  * `use_fast=True`) resizes with torchvision on the uint8 tensor — antialiased like PIL but with
  * int16 weights at a per-axis precision (ATen's AVX uint8 kernel), which moves ~2% of pixels by one
  * level against PIL. `resampler: 'torchvision'` (default) reproduces that exactly; 'pil' uses
@@ -17,10 +17,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { log } from '../util/progress.js';
+import { log } from '../util/log.js';
 import type { RgbImage } from './image.js';
-import { PIL_RESAMPLE, precomputeCoeffs, resize, type ResampleFilter } from './resize.js';
-import { readFileSync } from 'node:fs';
+import { PIL_RESAMPLE, resize, type ResampleFilter } from './resize.js';
+import { readJsonObject } from '../util/json.js';
 
 export type DetrSize = { shortest_edge: number; longest_edge?: number } | { height: number; width: number } | { max_height: number; max_width: number };
 
@@ -175,7 +175,7 @@ export class DetrImageProcessor {
   /** One image → [3, h, w] normalised (no padding) with its size. */
   process(img: RgbImage): { data: Float32Array; height: number; width: number } {
     const [oh, ow] = this.outputSize(img.height, img.width);
-    const r = oh === img.height && ow === img.width ? img : this.config.resampler === 'pil' || this.config.resample === 'nearest' ? resize(img, ow, oh, this.config.resample) : resizeTorchUint8(img, ow, oh, this.config.resample);
+    const r = oh === img.height && ow === img.width ? img : resize(img, ow, oh, this.config.resample, this.config.resampler === 'pil' ? 'pil' : 'torch');
     const { do_rescale, rescale_factor, do_normalize, image_mean, image_std } = this.config;
     const n = oh * ow;
     const out = new Float32Array(3 * n);
@@ -225,65 +225,5 @@ export function loadDetrProcessor(dir: string | null): DetrImageProcessor {
     log('info', `${dir}: no preprocessor_config.json, using DetrImageProcessor defaults (shortest edge 800, longest 1333)`);
     return new DetrImageProcessor();
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: cannot read JSON (${(e as Error).message.split('\n')[0]})`);
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new LogolabError(`${p}: expected a JSON object`);
-  return new DetrImageProcessor(detrProcessorConfig(raw as Record<string, unknown>, p));
-}
-
-/**
- * torchvision `F.resize(uint8 tensor, antialias=True)` as ATen's AVX uint8 kernel computes it:
- * PIL's separable filter windows (horizontal pass first), weights turned into int16 with the largest
- * precision p (≤ 22) for which 2·max_weight·2^p < 2^15, accumulation from 2^(p−1), >> p, saturate.
- */
-export function resizeTorchUint8(img: RgbImage, width: number, height: number, filter: Exclude<ResampleFilter, 'nearest'>): RgbImage {
-  let data = img.data;
-  let w = img.width;
-  let h = img.height;
-  if (width !== w) {
-    data = torchPass(data, w, h, width, filter, true);
-    w = width;
-  }
-  if (height !== h) {
-    data = torchPass(data, w, h, height, filter, false);
-    h = height;
-  }
-  return { width: w, height: h, data: data === img.data ? data.slice() : data };
-}
-
-function torchPass(src: Uint8Array, iw: number, ih: number, outSize: number, filter: Exclude<ResampleFilter, 'nearest'>, horizontal: boolean): Uint8Array {
-  const c = precomputeCoeffs(horizontal ? iw : ih, outSize, filter);
-  let maxW = 0;
-  for (const v of c.kk) maxW = Math.max(maxW, v);
-  let prec = 0;
-  for (prec = 0; prec < 22; prec++) if (Math.trunc(0.5 + maxW * 2 ** (prec + 1)) >= 1 << 15) break;
-  const wi = new Int32Array(c.kk.length);
-  for (let i = 0; i < wi.length; i++) {
-    const v = c.kk[i]! * 2 ** prec;
-    wi[i] = Math.trunc(v < 0 ? v - 0.5 : v + 0.5);
-  }
-  const W = horizontal ? outSize : iw;
-  const H = horizontal ? ih : outSize;
-  const out = new Uint8Array(W * H * 3);
-  const init = prec > 0 ? 1 << (prec - 1) : 0;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const o = horizontal ? x : y;
-      const lo = c.bounds[o * 2]!;
-      const n = c.bounds[o * 2 + 1]!;
-      const k = o * c.ksize;
-      for (let ch = 0; ch < 3; ch++) {
-        let acc = init;
-        if (horizontal) for (let t = 0; t < n; t++) acc += src[(y * iw + lo + t) * 3 + ch]! * wi[k + t]!;
-        else for (let t = 0; t < n; t++) acc += src[((lo + t) * iw + x) * 3 + ch]! * wi[k + t]!;
-        const v = acc >> prec;
-        out[(y * W + x) * 3 + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-    }
-  }
-  return out;
+  return new DetrImageProcessor(detrProcessorConfig(readJsonObject(p), p));
 }

@@ -13,7 +13,7 @@
  *     float32(v · rescale_factor) then (x - mean) / std. Differs from 'torchvision' by ±1–2 grey
  *     levels at a few hundred edge pixels per image (max 0.035, mean < 1e-4 in normalised units).
  *
- * Preprocess modes (the reference project's `preprocess_mode`):
+ * Preprocess modes (the Python original's `preprocess_mode`):
  *   default   — the processor as configured;
  *   letterbox — pad the image to the output's aspect ratio (square for every real checkpoint) with
  *               black bars, centred at ((W - w) // 2, (H - h) // 2), LANCZOS-resize to the output size;
@@ -21,15 +21,16 @@
  *   Both then only rescale + normalise. The reference resized to a hard-coded 224 and ran the full
  *   processor again (a no-op for 224-px CLIP; for DINOv2 it re-enlarged to 256 and cropped 224,
  *   cutting the letterbox's borders off; for 336-px models it upsampled 224 → 336). Going straight
- *   to the processor's output size gives the reference's result for 224-px CLIP and fixes the others.
+ *   to the processor's output size gives the Python original's result for 224-px CLIP and fixes the others.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import type { RgbImage } from './image.js';
 import { PIL_RESAMPLE, resize, type ResampleFilter } from './resize.js';
 import { resolveProcessorConfig, type ProcessorKind, type ProcessorSettings } from './processor-config.js';
 import { centerCrop, letterboxPad, shortestEdgeSize, toPixelValues, type ProcessorBackend } from './transforms.js';
+import { readJsonObject } from '../util/json.js';
 
 export * from './processor-config.js';
 export * from './transforms.js';
@@ -130,12 +131,5 @@ export function imageProcessorFromConfig(cfg: Record<string, unknown>, opts: Pro
 export function loadImageProcessor(modelDir: string, opts: Omit<ProcessorOptions, 'source'> = {}): ImageProcessor {
   const p = join(modelDir, 'preprocessor_config.json');
   if (!existsSync(p)) throw new LogolabError(`${p}: not found`);
-  let cfg: unknown;
-  try {
-    cfg = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: cannot read JSON (${(e as Error).message.split('\n')[0]})`);
-  }
-  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new LogolabError(`${p}: must be a JSON object`);
-  return imageProcessorFromConfig(cfg as Record<string, unknown>, { ...opts, source: p });
+  return imageProcessorFromConfig(readJsonObject(p), { ...opts, source: p });
 }

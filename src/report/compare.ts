@@ -5,7 +5,7 @@
  * render.ts turns it into report.md / report.html.
  */
 import type { MatchOptions } from '../match/matchers.js';
-import { evaluate, type PreparedSet } from '../eval/evaluate.js';
+import { evaluate, type SimilaritySet } from '../eval/evaluate.js';
 import { scores, type Counting, type Counts, type ImageOutcome } from '../eval/counting.js';
 import { calibrate, runSweep, type CalibrationResult, type CalibrationTarget, type SweepCell } from '../eval/sweep.js';
 import { referenceRetrieval, type RetrievalReport } from '../eval/retrieval.js';
@@ -76,7 +76,7 @@ export function perLogoCounts(outcomes: ImageOutcome[], logos: string[]): Record
   return out;
 }
 
-export function modelSide(label: string, name: string, p: PreparedSet, o: MatchOptions, thresholds: number[], counting: Counting): ModelSide {
+export function modelSide(label: string, name: string, p: SimilaritySet, o: MatchOptions, thresholds: number[], counting: Counting): ModelSide {
   const at = evaluate(p, o, counting);
   const sweep = runSweep(p, { methods: [o.method], thresholds, margins: [o.margin], minMatchingRefs: [o.minMatchingRefs], aggregations: [o.aggregation] }, counting);
   let best = sweep[0]!;
@@ -101,7 +101,7 @@ export function modelSide(label: string, name: string, p: PreparedSet, o: MatchO
 }
 
 export function compareModels(
-  sides: { label: string; name: string; prepared: PreparedSet }[],
+  sides: { label: string; name: string; prepared: SimilaritySet }[],
   o: MatchOptions,
   thresholds: number[],
   counting: Counting,

@@ -11,9 +11,9 @@
  */
 import { row } from '../match/similarity.js';
 import type { MatchOptions } from '../match/matchers.js';
-import { evaluate, type PreparedSet } from '../eval/evaluate.js';
+import { evaluate, type SimilaritySet } from '../eval/evaluate.js';
 import type { Counting } from '../eval/counting.js';
-import type { Box } from '../eval/types.js';
+import type { Box } from '../util/box.js';
 
 export interface GalleryItem {
   image: string;
@@ -59,7 +59,7 @@ export function truthOf(box: Box, gt: readonly { logo: string; box?: Box }[]): s
   return best;
 }
 
-export function buildGallery(label: string, p: PreparedSet, gt: readonly (readonly { logo: string; box?: Box }[])[], o: MatchOptions, threshold: number, counting: Counting, limit = 8): ModelGallery {
+export function buildGallery(label: string, p: SimilaritySet, gt: readonly (readonly { logo: string; box?: Box }[])[], o: MatchOptions, threshold: number, counting: Counting, limit = 8): ModelGallery {
   const { set } = p;
   const logoIndex = new Map(set.logos.map((l, i) => [l, i]));
   /** similarity of region r of image i to logo l, as the matcher scores it */
@@ -67,7 +67,7 @@ export function buildGallery(label: string, p: PreparedSet, gt: readonly (readon
     if (o.method === 'averaged') return row(p.logoSims[i]!, r)[l]!;
     const sims = row(p.refSims[i]!, r);
     let best = -Infinity;
-    for (let j = 0; j < sims.length; j++) if (p.refLabels.labels[j] === l && sims[j]! > best) best = sims[j]!;
+    for (let j = 0; j < sims.length; j++) if (p.index.refLabels.labels[j] === l && sims[j]! > best) best = sims[j]!;
     return best;
   };
   const bestLogo = (i: number, r: number): { logo: string; sim: number } => {

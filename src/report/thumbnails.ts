@@ -4,7 +4,7 @@
  * Only file I/O and encoding live here; what to show is decided by compare.ts / gallery.ts.
  */
 import sharp from 'sharp';
-import type { Box } from '../eval/types.js';
+import type { Box } from '../util/box.js';
 import type { ModelGallery } from './gallery.js';
 
 /** JPEG data URI of `path` (cut to `box` when given), fitted inside size×size. */

@@ -6,7 +6,7 @@
  * A win is "clear" when both differences are positive and both 95% intervals exclude 0.
  */
 import { countOutcomes, type Counting } from '../eval/counting.js';
-import { evaluate, type PreparedSet } from '../eval/evaluate.js';
+import { evaluate, type SimilaritySet } from '../eval/evaluate.js';
 import { precisionAt1Hits } from '../eval/retrieval.js';
 import { calibrationSplit } from '../eval/sweep.js';
 import type { MatchOptions } from '../match/matchers.js';
@@ -22,14 +22,14 @@ export interface Verdict {
 export const BOOTSTRAP_RESAMPLES = 2000;
 
 /** Per-image [tp, fp, fn, expected] of `p` at `threshold` over the images `idx`. */
-function imageCounts(p: PreparedSet, o: MatchOptions, threshold: number, counting: Counting, idx: number[]): number[][] {
+function imageCounts(p: SimilaritySet, o: MatchOptions, threshold: number, counting: Counting, idx: number[]): number[][] {
   return evaluate(p, { ...o, threshold }, counting, idx).outcomes.map((out) => {
     const c = countOutcomes([out], counting);
     return [c.tp, c.fp, c.fn, c.expected];
   });
 }
 
-export function computeVerdict(prepared: [PreparedSet, PreparedSet], models: [ModelSide, ModelSide], o: MatchOptions, counting: Counting, seed: number): Verdict {
+export function computeVerdict(prepared: [SimilaritySet, SimilaritySet], models: [ModelSide, ModelSide], o: MatchOptions, counting: Counting, seed: number): Verdict {
   const [pb, pc] = prepared;
   const [mb, mc] = models;
   const calibrated = mb.calibration?.threshold != null && mc.calibration?.threshold != null;

@@ -13,7 +13,8 @@ import { spawnSync } from 'node:child_process';
 import { ROOT, tmpDir } from '../helpers.js';
 import { synthesize } from '../../src/data/synth/writer.js';
 import { prepareDataset } from '../../src/data/prepare.js';
-import { openDataDb, DB_FILENAME } from '../../src/data/db.js';
+import { openDataDb } from '../../src/data/db.js';
+import { DB_FILENAME } from '../../src/data/db-schema.js';
 import { parseVoc, writeVoc } from '../../src/data/voc.js';
 
 function hashTree(dir: string): Map<string, string> {

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { FIXTURES, useBackend } from '../helpers.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { loadDetrModel } from '../../src/detect/load.js';
-import { filterMinBoxSize, iou, nms, postProcessObjectDetection, type Box, type Detections } from '../../src/detect/postprocess.js';
+import { filterMinBoxSize, iou, nms, postProcessObjectDetection, type Detections } from '../../src/detect/postprocess.js';
+import type { Box } from '../../src/util/box.js';
 
 const DIR = join(FIXTURES, 'detr_tiny');
 const ref = JSON.parse(readFileSync(join(DIR, 'postprocess.json'), 'utf8')) as { scores: number[]; labels: number[]; boxes: number[][] }[];

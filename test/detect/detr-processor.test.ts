@@ -13,7 +13,7 @@ const proc = new DetrImageProcessor(detrProcessorConfig({ size: { shortest_edge:
 const ref = readSafetensors(join(FIXTURES, 'preprocess/detr__DetrImageProcessor.safetensors'));
 const shapes = JSON.parse(readFileSync(join(FIXTURES, 'preprocess/detr_shapes.json'), 'utf8')) as Record<string, number[]>;
 // Tolerances in normalised units (one 8-bit level = 1/255/0.225 ≈ 0.0174). The fixture is transformers
-// 5's DetrImageProcessor = torchvision's uint8 antialiased resize, which resizeTorchUint8 reproduces
+// 5's DetrImageProcessor = torchvision's uint8 antialiased resize, which resize(…, 'torch') reproduces
 // bit for bit: what is left is float32 rounding of the normalisation (measured max 2.4e-7).
 const MAX_TOL = 1e-5;
 const MEAN_TOL = 1e-6;

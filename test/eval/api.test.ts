@@ -39,6 +39,22 @@ test('LogoLab: embed (path = Buffer), averagedEmbedding, compare, detectAndMatch
   }
 });
 
+test('LogoLab.detectAndMatch defaults are DEFAULT_MATCH (multi-ref aggregates by mean unless told max)', async () => {
+  process.env.LOGOLAB_QUIET = '1';
+  const ll = await LogoLab.load({ encoder: CLIP, backend: 'cpu' });
+  try {
+    const a = await ll.embed(IMG);
+    // refs of one logo: the image itself (sim 1) and its opposite (sim −1): max 1 ≥ 0.7, mean 0 < 0.7
+    const refs = { wide: [a, a.map((x) => -x)] };
+    assert.deepEqual((await ll.detectAndMatch(IMG, refs, { method: 'multi-ref' }))[0]!.matches, []);
+    assert.equal((await ll.detectAndMatch(IMG, refs, { method: 'multi-ref', aggregation: 'max' }))[0]!.matches[0]?.logo, 'wide');
+    // the default method (margin) with its default threshold: the image matches itself
+    assert.equal((await ll.detectAndMatch(IMG, { wide: a }))[0]!.matches[0]?.logo, 'wide');
+  } finally {
+    ll.dispose();
+  }
+});
+
 test('LogoLab with a DETR detector: boxes inside the image, each with an embedding', async () => {
   process.env.LOGOLAB_QUIET = '1';
   const ll = await LogoLab.load({ encoder: CLIP, detector: `detr:${DETR}`, detrThreshold: 0, minBoxSize: 1, nmsIouThreshold: 1, backend: 'wasm' });

@@ -7,7 +7,7 @@ import { datasetFromDataDir, datasetFromFolders } from '../../src/eval/dataset.j
 import { sampleAll, sampleTest, type SampleOptions } from '../../src/eval/sample.js';
 import { embedSet } from '../../src/eval/pipeline.js';
 import { gtBoxes, wholeImage, makeProposer } from '../../src/eval/proposals.js';
-import { prepare, evaluate } from '../../src/eval/evaluate.js';
+import { similaritySet, evaluate } from '../../src/eval/evaluate.js';
 import { runSweep, sweepCells, calibrate, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
 import { countOutcomes } from '../../src/eval/counting.js';
 import { EmbeddingCache } from '../../src/eval/cache.js';
@@ -70,7 +70,7 @@ const SPEC: SweepSpec = { methods: ['simple', 'margin', 'multi-ref', 'averaged']
 
 test('sweep: every cell equals a separate run of that setting (its own embedding pass)', async () => {
   const { set } = await onePass();
-  const cells = runSweep(prepare(set), SPEC);
+  const cells = runSweep(similaritySet(set), SPEC);
   assert.equal(cells.length, sweepCells(SPEC).length);
   assert.equal(cells.length, 14 * (1 + 3 + 3 * 2 * 2 + 3));
   // separate runs: a fresh pass (fresh encoder, no cache) and a fresh prepare per setting, on a subset of cells
@@ -78,7 +78,7 @@ test('sweep: every cell equals a separate run of that setting (its own embedding
   let informative = 0;
   for (const c of picks) {
     const { set: s2 } = await onePass();
-    const r = evaluate(prepare(s2), c.options);
+    const r = evaluate(similaritySet(s2), c.options);
     assert.deepEqual(c.counts, { tp: r.tp, fp: r.fp, fn: r.fn, expected: r.expected, precision: r.precision, recall: r.recall, f1: r.f1 }, JSON.stringify(c.options));
     if (r.tp > 0 && r.fn > 0) informative++;
   }
@@ -90,7 +90,7 @@ test('sweep: every cell equals a separate run of that setting (its own embedding
 
 test('calibrate: chooses on one half, reports on the other', async () => {
   const { set } = await onePass();
-  const p = prepare(set);
+  const p = similaritySet(set);
   const base: MatchOptions = { method: 'multi-ref', threshold: 0.7, margin: 0, minMatchingRefs: 1, aggregation: 'max' };
   const r = calibrate(p, base, SPEC.thresholds, { kind: 'f1' }, 1);
   assert.ok(r.threshold !== null);
@@ -126,9 +126,9 @@ test('exchange file: eval from exported embeddings = eval in place', async () =>
   assert.equal(info.dim, 27);
   const ex = readExchange(file);
   const s = sampleTest(ex.dataset, SO);
-  const fromFile = prepare(setFromExchange(ex, s));
+  const fromFile = similaritySet(setFromExchange(ex, s));
   const { set } = await onePass();
-  const inPlace = prepare(set);
+  const inPlace = similaritySet(set);
   for (const o of sweepCells({ ...SPEC, thresholds: [0.5, 0.8] })) {
     const x = evaluate(fromFile, o);
     const y = evaluate(inPlace, o);
@@ -148,7 +148,7 @@ test('whole-image and gt-boxes proposers; detector spec errors name the option',
 
 test('summary blocks have the reference shape; similarity details print', async () => {
   const { s, set } = await onePass();
-  const p = prepare(set);
+  const p = similaritySet(set);
   const o: MatchOptions = { method: 'multi-ref', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'max' };
   const r = evaluate(p, o);
   const info: RunInfo = { model: 'fake', preprocessMode: 'default', numLogos: s.logos.length, refsPerLogo: 2, totalRefs: s.refs.length, positiveSamples: 3, negativeSamples: 3, testImages: s.images.length, detector: 'gt-boxes', detrThreshold: null, seed: 5, counting: 'logos' };
@@ -179,7 +179,7 @@ test('Burnley folder layout: filename-prefix ground truth, averaged embeddings +
   assert.deepEqual(s.images.map((i) => [i.name, i.expected]), [['alpha+beta_1.png', ['alpha', 'beta']], ['alpha_1.png', ['alpha']], ['beta_1.png', ['beta']], ['crowd_1.png', []], ['crowd_2.png', []]]);
   assert.deepEqual([s.images[0]!.width, s.images[0]!.height], [64, 48]);
   const set = await embedSet(fakeEncoder(), wholeImage, s.refs, s.images, s.logos, { quiet: true });
-  const r = evaluate(prepare(set), { method: 'averaged', threshold: -1, margin: 0, minMatchingRefs: 1, aggregation: 'max' });
+  const r = evaluate(similaritySet(set), { method: 'averaged', threshold: -1, margin: 0, minMatchingRefs: 1, aggregation: 'max' });
   // one whole-image region per image → at most one logo per image: the two-logo image has ≥1 FN
   assert.equal(r.expected, 4);
   assert.ok(r.fn >= 1);

@@ -5,12 +5,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DataDbWriter, REFERENCE_DIR, TEST_IMAGES_DIR } from '../../src/data/db.js';
+import { DataDbWriter } from '../../src/data/db-writer.js';
+import { REFERENCE_DIR, TEST_IMAGES_DIR } from '../../src/data/db-schema.js';
 import { encodePng, makeImage, type RgbImage } from '../../src/preprocess/image.js';
 import { makeRng } from '../../src/util/rng.js';
 import type { CropEncoder } from '../../src/eval/encoder.js';
-import { l2normalize } from '../../src/match/similarity.js';
-import type { Box } from '../../src/eval/types.js';
+import { l2normalize } from '../../src/util/vector.js';
+import type { Box } from '../../src/util/box.js';
 
 const COLORS: Record<string, [number, number, number][]> = {
   alpha: [[220, 30, 30], [30, 30, 220]],

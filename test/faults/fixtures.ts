@@ -13,7 +13,7 @@ import { Trainer } from '../../training/trainer.js';
 import { exportCheckpoint } from '../../training/export.js';
 import { synthSource } from '../training/synth-source.js';
 import { makeTinyDataDir } from '../eval/tinydata.js';
-import { setLogLevel } from '../../src/util/progress.js';
+import { setLogLevel } from '../../src/util/log.js';
 
 process.env.LOGOLAB_QUIET = '0';
 setLogLevel('warn');

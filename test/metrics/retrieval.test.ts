@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { PARITY_BACKENDS, useBackend, expectNoLeak } from '../helpers.js';
 import { makeRng } from '../../src/util/rng.js';
-import { retrievalMetrics, retrievalMetricsLoop, precisionAt1, recallAtK, rPrecision, mapAtR } from '../../src/metrics/retrieval.js';
+import { retrievalMetrics, precisionAt1, recallAtK, rPrecision, mapAtR } from '../../src/metrics/retrieval.js';
+import { retrievalMetricsLoop } from './oracles.js';
 
 /** Points on the unit circle at the given angles (degrees): cosine ranking = angular distance. */
 function circle(deg: number[]): Float32Array[] {
@@ -67,23 +68,24 @@ for (const backend of PARITY_BACKENDS) {
       });
     });
 
-    it('perfect and degenerate cases; single-metric helpers', () => {
-      const e = circle([0, 1, 90, 91, 180, 181]);
-      const l = [0, 0, 1, 1, 2, 2];
-      const m = retrievalMetrics({ queries: e, queryLabels: l });
-      assert.equal(m.precision_at_1, 1);
-      assert.equal(m.map_at_r, 1);
-      assert.equal(m.r_precision, 1);
-      assert.equal(precisionAt1({ queries: e, queryLabels: l }), 1);
-      assert.equal(recallAtK({ queries: e, queryLabels: l }, 1), 1);
-      assert.equal(rPrecision({ queries: e, queryLabels: l }), 1);
-      assert.equal(mapAtR({ queries: e, queryLabels: l }), 1);
-      const lone = retrievalMetrics({ queries: circle([0, 90]), queryLabels: [0, 1] });
-      assert.equal(lone.num_queries, 0);
-      assert.equal(lone.precision_at_1, 0);
-      assert.throws(() => retrievalMetrics({ queries: e, queryLabels: [0, 1] }), /queryLabels/);
-      assert.throws(() => retrievalMetrics({ queries: e, queryLabels: l, ks: [0] }), /ks/);
-      assert.equal(tf.memory().numTensors >= 0, true);
+    it('perfect and degenerate cases; single-metric helpers, no tensor left behind', async () => {
+      await expectNoLeak(() => {
+        const e = circle([0, 1, 90, 91, 180, 181]);
+        const l = [0, 0, 1, 1, 2, 2];
+        const m = retrievalMetrics({ queries: e, queryLabels: l });
+        assert.equal(m.precision_at_1, 1);
+        assert.equal(m.map_at_r, 1);
+        assert.equal(m.r_precision, 1);
+        assert.equal(precisionAt1({ queries: e, queryLabels: l }), 1);
+        assert.equal(recallAtK({ queries: e, queryLabels: l }, 1), 1);
+        assert.equal(rPrecision({ queries: e, queryLabels: l }), 1);
+        assert.equal(mapAtR({ queries: e, queryLabels: l }), 1);
+        const lone = retrievalMetrics({ queries: circle([0, 90]), queryLabels: [0, 1] });
+        assert.equal(lone.num_queries, 0);
+        assert.equal(lone.precision_at_1, 0);
+        assert.throws(() => retrievalMetrics({ queries: e, queryLabels: [0, 1] }), /queryLabels/);
+        assert.throws(() => retrievalMetrics({ queries: e, queryLabels: l, ks: [0] }), /ks/);
+      });
     });
   });
 }

@@ -11,7 +11,7 @@ import { datasetFromDataDir } from '../../src/eval/dataset.js';
 import { sampleTest } from '../../src/eval/sample.js';
 import { embedSet } from '../../src/eval/pipeline.js';
 import { gtBoxes } from '../../src/eval/proposals.js';
-import { prepare, evaluate } from '../../src/eval/evaluate.js';
+import { similaritySet, evaluate } from '../../src/eval/evaluate.js';
 import { precisionAt1Hits, referenceRetrieval } from '../../src/eval/retrieval.js';
 import { parseNumberList, parseCalibrationTarget } from '../../src/eval/sweep.js';
 import { compareModels } from '../../src/report/compare.js';
@@ -93,7 +93,7 @@ async function tinyCompare() {
   const base = await embedSet(fakeEncoder('base', 'fb', 0.6), gtBoxes, s.refs, s.images, s.logos, { quiet: true });
   const cand = await embedSet(fakeEncoder('cand', 'fc', 0.02), gtBoxes, s.refs, s.images, s.logos, { quiet: true });
   const o: MatchOptions = { method: 'margin', threshold: 0.5, margin: 0, minMatchingRefs: 1, aggregation: 'max' };
-  const sides = [{ label: 'baseline', name: 'base', prepared: prepare(base) }, { label: 'candidate', name: 'cand', prepared: prepare(cand) }];
+  const sides = [{ label: 'baseline', name: 'base', prepared: similaritySet(base) }, { label: 'candidate', name: 'cand', prepared: similaritySet(cand) }];
   const d = compareModels(sides, o, parseNumberList('0:1:0.01', 't'), 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 4, negativeSamples: 4, calibrate: parseCalibrationTarget('f1') });
   return { s, o, sides, d };
 }

@@ -7,7 +7,7 @@ import { datasetFromDataDir } from '../../src/eval/dataset.js';
 import { sampleTest } from '../../src/eval/sample.js';
 import { embedSet } from '../../src/eval/pipeline.js';
 import { gtBoxes } from '../../src/eval/proposals.js';
-import { prepare, evaluate } from '../../src/eval/evaluate.js';
+import { similaritySet, evaluate } from '../../src/eval/evaluate.js';
 import { compareModels, perLogoCounts } from '../../src/report/compare.js';
 import { renderHtml, renderMarkdown, plots } from '../../src/report/render.js';
 import { binCounts } from '../../src/report/svg.js';
@@ -25,7 +25,7 @@ test('compare report: both models on every plot, tables, wins/losses consistent 
   const cand = await embedSet(fakeEncoder('cand', 'fc', 0.08), gtBoxes, s.refs, s.images, s.logos, { quiet: true });
   const o: MatchOptions = { method: 'multi-ref', threshold: 0.7, margin: 0.02, minMatchingRefs: 1, aggregation: 'max' };
   const ts = parseNumberList('0:1:0.05', 't');
-  const d = compareModels([{ label: 'baseline', name: 'base', prepared: prepare(base) }, { label: 'candidate', name: 'cand', prepared: prepare(cand) }], o, ts, 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 3, negativeSamples: 3 });
+  const d = compareModels([{ label: 'baseline', name: 'base', prepared: similaritySet(base) }, { label: 'candidate', name: 'cand', prepared: similaritySet(cand) }], o, ts, 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 3, negativeSamples: 3 });
   assert.equal(d.models.length, 2);
   assert.equal(d.wins + d.losses + d.ties, 4);
   for (const p of d.perLogo) assert.equal(p.verdict, p.candidate.f1 > p.baseline.f1 ? 'win' : p.candidate.f1 < p.baseline.f1 ? 'loss' : 'tie');
@@ -49,7 +49,7 @@ test('compare report: both models on every plot, tables, wins/losses consistent 
   assert.match(md, /wins, \d+ losses/);
   JSON.parse(JSON.stringify(d)); // serialisable
   // per-logo counts add up to the image-level totals
-  const r = evaluate(prepare(cand), o);
+  const r = evaluate(similaritySet(cand), o);
   const pl = perLogoCounts(r.outcomes, s.logos);
   assert.equal(Object.values(pl).reduce((a, c) => a + c.tp, 0), r.tp);
   assert.equal(Object.values(pl).reduce((a, c) => a + c.fn, 0), r.fn);

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { tmpDir } from '../helpers.js';
-import { DataDbWriter } from '../../src/data/db.js';
+import { DataDbWriter } from '../../src/data/db-writer.js';
 import { makeRng } from '../../src/util/rng.js';
 
 export async function makeDataDir(brands: number, per: number): Promise<string> {

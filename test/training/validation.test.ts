@@ -2,7 +2,8 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { PARITY_BACKENDS, useBackend } from '../helpers.js';
 import { makeRng } from '../../src/util/rng.js';
-import { embeddingMetrics, embeddingMetricsLoop } from '../../training/validation.js';
+import { embeddingMetrics } from '../../training/validation.js';
+import { embeddingMetricsLoop } from '../metrics/oracles.js';
 
 function data(n: number, dim: number, classes: number, seed: number) {
   const r = makeRng(seed);

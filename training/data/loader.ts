@@ -21,7 +21,7 @@ import { LogolabError } from '../../src/errors.js';
 import { decodeImage, type RgbImage } from '../../src/preprocess/image.js';
 import { augmentImage, type AugmentStrength } from '../../src/preprocess/augment.js';
 import type { ImageProcessor } from '../../src/preprocess/processors.js';
-import { log } from '../../src/util/progress.js';
+import { log } from '../../src/util/log.js';
 import { makeRng } from '../../src/util/rng.js';
 import { WorkerPool, type PoolEvent } from './worker-pool.js';
 

@@ -1,5 +1,5 @@
 /**
- * P×K batch sampler (the reference's LogoContrastiveDataset / BalancedBatchSampler): each batch
+ * P×K batch sampler (the Python original's LogoContrastiveDataset / BalancedBatchSampler): each batch
  * holds P = logosPerBatch DISTINCT logos × K = samplesPerLogo items of each, drawn without
  * replacement when the logo has ≥ K items and with replacement only when it has fewer.
  *
@@ -12,7 +12,7 @@
  */
 import { LogolabError } from '../../src/errors.js';
 import { makeRng, type Rng } from '../../src/util/rng.js';
-import { log } from '../../src/util/progress.js';
+import { log } from '../../src/util/log.js';
 
 export interface PxKOptions {
   logosPerBatch: number;

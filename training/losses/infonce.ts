@@ -1,5 +1,5 @@
 /**
- * InfoNCE (multi-positive NT-Xent), exactly as the reference's training/losses.py InfoNCELoss:
+ * InfoNCE (multi-positive NT-Xent), exactly as the Python original's training/losses.py InfoNCELoss:
  *   logits = E·Eᵀ / T with the diagonal pushed to -1e9 (self is never a candidate);
  *   per anchor i with positives P(i): ℓ_i = -(1/|P(i)|) Σ_{p∈P(i)} log_softmax(logits_i)_p;
  *   anchors WITHOUT positives contribute 0 but still count in the mean over ALL N anchors.

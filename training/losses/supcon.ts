@@ -1,5 +1,5 @@
 /**
- * Supervised contrastive loss (Khosla et al. 2020, "L_out"), exactly as the reference's
+ * Supervised contrastive loss (Khosla et al. 2020, "L_out"), exactly as the Python original's
  * training/losses.py SupConLoss — including its numerics, which change the value slightly:
  *   s = E·Eᵀ / T − rowmax (rowmax includes the diagonal and is detached);
  *   log p_ij = s_ij − log(Σ_{k≠i} exp s_ik + 1e-8);

@@ -4,7 +4,7 @@
 import type { Argv } from 'yargs';
 import { LogolabError } from '../../errors.js';
 import { numberOption } from '../options.js';
-import { AGGREGATIONS, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../match/matchers.js';
+import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../match/matchers.js';
 import { COUNTINGS, type Counting } from '../../eval/counting.js';
 import { defaultCachePath, type PassOptions } from '../../eval/run.js';
 import type { SampleOptions } from '../../eval/sample.js';
@@ -25,12 +25,12 @@ export function withEvalOptions<T>(y: Argv<T>) {
     .option('positive-samples', numberOption('positive-samples', { default: 5, int: true, min: 0, describe: 'test images containing the logo, per logo' }))
     .option('negative-samples', numberOption('negative-samples', { default: 20, int: true, min: 0, describe: 'test images without the logo, per logo' }))
     .option('seed', numberOption('seed', { alias: 's', default: 42, int: true, min: 0, describe: 'sampling seed' }))
-    .option('matching-method', { type: 'string', choices: MATCHING_METHODS as unknown as string[], default: 'margin' })
-    .option('threshold', numberOption('threshold', { alias: 't', default: 0.7, min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]', describe: 'similarity threshold' }))
-    .option('margin', numberOption('margin', { default: 0.05, min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]', describe: 'margin over the second best (margin, multi-ref, averaged)' }))
-    .option('min-matching-refs', numberOption('min-matching-refs', { default: 1, int: true, min: 1, describe: 'multi-ref: refs that must be ≥ threshold' }))
-    .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], default: 'mean', describe: 'multi-ref per-logo score (reference default mean; --aggregation max = --use-max-similarity)' })
-    .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the reference's per-region counting" })
+    .option('matching-method', { type: 'string', choices: MATCHING_METHODS as unknown as string[], default: DEFAULT_MATCH.method })
+    .option('threshold', numberOption('threshold', { alias: 't', default: DEFAULT_MATCH.threshold, min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]', describe: 'similarity threshold' }))
+    .option('margin', numberOption('margin', { default: DEFAULT_MATCH.margin, min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]', describe: 'margin over the second best (margin, multi-ref, averaged)' }))
+    .option('min-matching-refs', numberOption('min-matching-refs', { default: DEFAULT_MATCH.minMatchingRefs, int: true, min: 1, describe: 'multi-ref: refs that must be ≥ threshold' }))
+    .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], default: DEFAULT_MATCH.aggregation, describe: "multi-ref per-logo score (mean as the Python original; max = its --use-max-similarity)" })
+    .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the Python original's per-region counting" })
     .option('detector', { type: 'string', default: 'gt-boxes', describe: 'region proposals: gt-boxes | whole-image | detr:<dir> (detr:detr-r50 = random weights)' })
     .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', default: 0.5, min: 0, max: 1, describe: 'DETR score threshold' }))
     .option('min-box-size', numberOption('min-box-size', { default: 20, min: 0, describe: 'drop smaller DETR boxes (px)' }))

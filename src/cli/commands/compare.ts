@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { initBackend } from '../../backend/index.js';
 import { LogolabError } from '../../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
-import { log } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { drawSample, embeddingPass, openSource, type Source } from '../../eval/run.js';
 import { parseCalibrationTarget, parseNumberList } from '../../eval/sweep.js';
 import { compareModels } from '../../report/compare.js';
@@ -55,7 +55,7 @@ export const command: CommandModule = {
       }
       try {
         const pass = await embeddingPass(src, src === srcB ? sample : sampleC, loaded?.encoder ?? null, po);
-        return { label, name: pass.model, prepared: pass.prepared, detector: pass.detector };
+        return { label, name: pass.model, prepared: pass.similarities, detector: pass.detector };
       } finally {
         loaded?.model.dispose();
       }

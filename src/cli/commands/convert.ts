@@ -2,7 +2,8 @@
 import type { CommandModule } from 'yargs';
 import { convertModel, type StoreDtype } from '../../models/format.js';
 import { summariseKeys } from '../../models/vision/weights.js';
-import { log, Progress } from '../../util/progress.js';
+import { Progress } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { convertDetr, isDetrFolder } from '../../detect/convert.js';
 import { resolveModelPath } from '../../models/hub.js';
 

@@ -9,7 +9,8 @@ import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { decodeImage } from '../../preprocess/image.js';
 import { loadDetector, DETR_DETECTOR_DEFAULTS } from '../../detect/detector.js';
 import { drawDetections } from '../../detect/visualize.js';
-import { Progress, log } from '../../util/progress.js';
+import { Progress } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif']);
 

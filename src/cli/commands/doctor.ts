@@ -36,7 +36,7 @@ async function report(): Promise<void> {
       lines.push(`  ${b}: unavailable — ${(e as Error).message.replace(/^--backend \S+: not available: /, '')}`);
     }
   }
-  // [native-kernels] which cpu kernels run natively (OpenBLAS addon), or why none do
+  // which cpu kernels run natively (OpenBLAS addon), or why none do
   const nk = (await import('../../backend/native.js')).nativeKernelsStatus();
   lines.push(nk.active.length
     ? `native cpu kernels: active (${nk.active.join(', ')}; OpenBLAS ×${nk.threads} threads${nk.blas ? `, ${nk.blas}` : ''})`

@@ -21,8 +21,8 @@ import { listImages } from '../../embed/files.js';
 import { decodeImage, type RgbImage } from '../../preprocess/image.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../../preprocess/processors.js';
 import { loadVisionModel, type VisionModel } from '../../models/vision/index.js';
-import { log, Progress } from '../../util/progress.js';
-// [H7 evaluation] `embed --data`: export the embeddings exchange file (src/eval/exchange.ts)
+import { Progress } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { exportDataEmbeddings } from '../../eval/exchange.js';
 import { makeProposer } from '../../eval/proposals.js';
 import { EmbeddingCache } from '../../eval/cache.js';
@@ -99,9 +99,8 @@ export const command: CommandModule = {
       .option('normalize', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (image files only)' })
       .option('skip-bad', { type: 'boolean', default: false, describe: 'skip images that cannot be read (listed at the end) instead of stopping' })
       .option('preprocess-mode', { type: 'string', choices: PREPROCESS_MODES as unknown as string[], default: 'default' })
-      // --adapter: applied by loadVisionModel through the loader src/models/lora registers (registerAdapterLoader)
+      // --adapter: applied by loadVisionModel (a logolab export applies its own adapter/ without it)
       .option('adapter', { type: 'string', describe: 'LoRA adapter folder applied to the model' })
-      // [H7 evaluation] exchange-file export of a prepared data dir
       .option('data', { type: 'string', describe: 'prepared data dir: export every reference crop and test region (ids + boxes) for eval/compare --embeddings' })
       .option('folders', { type: 'boolean', default: false, describe: 'with --data: the folder is a Burnley layout (<logo>_reference_images/, test_images/)' })
       .option('detector', { type: 'string', default: 'gt-boxes', describe: 'with --data: region proposals gt-boxes | whole-image | detr:<dir>' })
@@ -113,7 +112,7 @@ export const command: CommandModule = {
   handler: async (argv) => {
     const inputs = (argv.inputs as string[] | undefined) ?? [];
     const pixels = argv.pixels as string | undefined;
-    // [H7 evaluation] --data: the embeddings exchange file
+    // --data: export the embeddings exchange file of a data dir (src/eval/exchange.ts)
     if (argv.data !== undefined) {
       if (pixels || inputs.length) throw new LogolabError('--data exports a data dir; do not also give --pixels or image paths');
       if (extname(argv.out as string) !== '.safetensors') throw new LogolabError(`--out ${argv.out as string}: with --data the output must be a .safetensors file`);

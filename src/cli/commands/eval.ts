@@ -1,5 +1,5 @@
 /**
- * `logolab eval`: the reference's test_logo_detection.py — sample, one embedding pass, matching,
+ * `logolab eval`: the Python original's test_logo_detection.py — sample, one embedding pass, matching,
  * counting, its summary block — plus single-pass sweeps, calibration, retrieval metrics.
  */
 import type { CommandModule } from 'yargs';
@@ -9,7 +9,7 @@ import { assertOutputFile } from '../../io/file-kind.js';
 import { initBackend } from '../../backend/index.js';
 import { LogolabError } from '../../errors.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
-import { log } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { formatFileBlock, formatSummary } from '../../eval/format.js';
 import { formatDetails, similarityDetails } from '../../eval/details.js';
@@ -64,16 +64,16 @@ export const command: CommandModule = {
     }
     const secs = (Date.now() - t0) / 1000;
     log('info', `embedding pass: ${secs.toFixed(2)} s${pass.cacheStats ? ` (cache: ${pass.cacheStats.hits} hits, ${pass.cacheStats.misses} misses)` : ''}`);
-    const r = evaluate(pass.prepared, m, cnt);
+    const r = evaluate(pass.similarities, m, cnt);
     const info = runInfo(pass, { preprocessMode: a['preprocess-mode'] as string, detrThreshold: po.detrThreshold, counting: cnt });
     let out = formatSummary(info, m, r);
-    const details = a['similarity-details'] ? similarityDetails(pass.prepared, r) : null;
+    const details = a['similarity-details'] ? similarityDetails(pass.similarities, r) : null;
     if (details) out += formatDetails(details);
-    const retrieval = a.retrieval ? referenceRetrieval(pass.prepared.set) : null;
+    const retrieval = a.retrieval ? referenceRetrieval(pass.similarities.set) : null;
     out += formatRetrieval(retrieval);
-    const sweep = a.sweep ? runSweep(pass.prepared, sweepSpec(a, m), cnt) : null;
+    const sweep = a.sweep ? runSweep(pass.similarities, sweepSpec(a, m), cnt) : null;
     if (sweep) out += `\nSWEEP (${sweep.length} cells, one embedding pass)\n` + formatSweepTable(sweep);
-    const cal = a.calibrate ? calibrate(pass.prepared, m, sweepSpec(a, m).thresholds, parseCalibrationTarget(a.calibrate as string), so.seed, cnt) : null;
+    const cal = a.calibrate ? calibrate(pass.similarities, m, sweepSpec(a, m).thresholds, parseCalibrationTarget(a.calibrate as string), so.seed, cnt) : null;
     if (cal) out += formatCalibration(cal);
     process.stdout.write(out);
     if (a['output-file']) {

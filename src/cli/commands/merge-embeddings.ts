@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs';
 import { extname } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { mergeShards } from '../../eval/merge.js';
-import { log } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 
 export const command: CommandModule = {
   command: 'merge-embeddings <shards..>',

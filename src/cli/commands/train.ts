@@ -8,7 +8,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../../backend/index.js';
-import { log, setLogLevel, type LogLevel } from '../../util/progress.js';
+import { log, setLogLevel, type LogLevel } from '../../util/log.js';
 import { CONFIG_FIELDS, CONFIG_KEYS, applyOverrides, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../../training/config.js';
 import { loadCheckpoint } from '../../../training/checkpoint.js';
 import { buildTrainableModel } from '../../../training/model.js';

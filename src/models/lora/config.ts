@@ -1,7 +1,7 @@
 /**
  * LoRA configuration: one typed object, validated in one place. Field names are peft's LoraConfig
  * names (r, lora_alpha, lora_dropout, target_modules, layers_to_transform, use_rslora) so a reader
- * can compare; `freeze_layers` is the reference's "adapt only layers ≥ N" knob.
+ * can compare; `freeze_layers` is the Python original's "adapt only layers ≥ N" knob.
  *
  * Unlike the reference (which passed no layers_to_transform to peft and so adapted EVERY layer
  * while freezing the lower ones' base weights — a no-op for LoRA), the layers adapted here are
@@ -28,7 +28,7 @@ export interface LoraConfig {
   seed: number;
 }
 
-/** The reference's defaults (training/config.py / model.py). */
+/** The Python original's defaults (training/config.py / model.py). */
 export const LORA_DEFAULTS: LoraConfig = {
   r: 16,
   lora_alpha: 32,

@@ -5,7 +5,7 @@
  * through ONE table (peft.ts: peftKeyTable), every shape asserted, leftovers reported or refused.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
@@ -14,6 +14,7 @@ import type { LoraAdapter } from '../layers.js';
 import { activeSites, newVariable, type LoraHost } from './apply.js';
 import { loraScaling, type LoraConfig } from './config.js';
 import { alternativeRoots, hfBaseClass, isOtherTowerKey, parsePeftConfig, patternValue, peftKeyTable, siteSelected, PEFT_ROOT, type PeftKeyTable } from './peft.js';
+import { readJsonFile } from '../../util/json.js';
 
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -27,20 +28,6 @@ export interface LoadedAdapter {
   ignored: string[];
 }
 
-function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new LogolabError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new LogolabError(`${path}: invalid JSON (${(e as Error).message})`);
-  }
-}
-
 /** Loads a peft LoRA adapter folder onto the model (which must have no adapter yet). */
 export function loadAdapter(model: LoraHost, dir: string): LoadedAdapter {
   const cfgPath = join(dir, ADAPTER_CONFIG);
@@ -50,7 +37,7 @@ export function loadAdapter(model: LoraHost, dir: string): LoadedAdapter {
     const bin = existsSync(join(dir, 'adapter_model.bin')) ? ' (adapter_model.bin is a pickle: re-save it with safe_serialization=True)' : '';
     throw new LogolabError(`${dir}: no ${ADAPTER_WEIGHTS}${bin}`);
   }
-  const c = parsePeftConfig(readJson(cfgPath), cfgPath);
+  const c = parsePeftConfig(readJsonFile(cfgPath), cfgPath);
   if (activeSites(model).length) throw new LogolabError(`${dir}: the model already has a LoRA adapter; load adapters onto a clean model`);
   const file = SafetensorsFile.open(wPath);
   try {

@@ -17,6 +17,6 @@ export { FAMILIES } from './families.js';
 export { readModelConfig } from './meta.js';
 export type { VisionModel, VisionOutputs } from './model.js';
 export {
-  buildVisionModel, loadTowerWeights, loadVisionModel, modelFromTensors, planLoad, registerAdapterLoader,
-  type AdapterLoader, type LoadOptions, type LoadPlan, type LoadReport,
+  buildVisionModel, loadTowerWeights, loadVisionModel, modelFromTensors, planLoad,
+  type LoadOptions, type LoadPlan, type LoadReport,
 } from './load.js';

@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { openCheckpoint } from '../../io/checkpoint.js';
-import { log } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { adapterFor, assertNotAdapterOnly, checkAdapterBase, EXPORT_ADAPTER_DIR } from '../export-folder.js';
 import { resolveModelPath } from '../hub.js';
-import { loadAdapter } from '../lora/io.js'; // [H5 lora-losses] for opts.adapter
+import { loadAdapter } from '../lora/io.js';
 import { validateVisionConfig, type VisionConfig, type VisionFamily } from './config.js';
 import { FAMILIES } from './families.js';
 import { readModelConfig } from './meta.js';
@@ -22,28 +22,10 @@ import type { Layout } from './tower.js';
 import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys, unusedKeys, type KeyEntry } from './weights.js';
 import { clipInitStd, type RandomInit } from './init.js';
 
-/** Hook for adapters (src/models/lora): applied by loadVisionModel when opts.adapter is given. */
-export type AdapterLoader = (model: VisionModel, adapterDir: string) => Promise<void> | void;
-// [H5 lora-losses] default loader: peft-format adapters via src/models/lora (loadAdapter checks every key/shape/config field)
-let adapterLoader: AdapterLoader | null = (model, dir) => {
+/** Applies a peft-format LoRA adapter folder (src/models/lora checks every key, shape and config field). */
+function applyAdapter(model: VisionModel, dir: string): void {
   const r = loadAdapter(model, dir);
   log('info', `adapter ${dir}: LoRA on ${r.sites.length} modules (${r.trainable.toLocaleString('en-US')} parameters)${r.ignored.length ? `; ignored ${r.ignored.length} text-tower keys` : ''}`);
-};
-export function registerAdapterLoader(fn: AdapterLoader): void {
-  adapterLoader = fn;
-}
-
-/** src/models/lora's `loadAdapter(model, dir)`, imported on demand (vision must not depend on lora statically). */
-async function importAdapterLoader(adapter: string): Promise<AdapterLoader> {
-  const spec = '../lora/index.js';
-  let mod: { loadAdapter?: AdapterLoader };
-  try {
-    mod = (await import(spec)) as { loadAdapter?: AdapterLoader };
-  } catch (e) {
-    throw new LogolabError(`--adapter ${adapter}: LoRA support (src/models/lora) is not available: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (typeof mod.loadAdapter !== 'function') throw new LogolabError(`--adapter ${adapter}: src/models/lora does not export loadAdapter(model, dir)`);
-  return mod.loadAdapter;
 }
 
 export interface LoadReport {
@@ -138,8 +120,7 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
   if (adapter) {
     try {
       if (adapter !== join(abs, EXPORT_ADAPTER_DIR)) checkAdapterBase(model, adapter);
-      const load = adapterLoader ?? (await importAdapterLoader(adapter));
-      await load(model, adapter);
+      applyAdapter(model, adapter);
     } catch (e) {
       model.dispose();
       throw e;

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../../errors.js';
+import { readJsonFile, readJsonObject } from '../../util/json.js';
 import { validateVisionConfig, visionConfigFromHf, type VisionConfig, type VisionFamily } from './config.js';
 
 export const FORMAT_NAME = 'logolab-vision';
@@ -30,13 +31,7 @@ const META_KEYS = ['format', 'version', 'family', 'dtype', 'vision_config', 'par
 export function readLogolabMeta(dir: string): LogolabMeta | null {
   const p = join(dir, 'logolab.json');
   if (!existsSync(p)) return null;
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: invalid JSON (${(e as Error).message})`);
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new LogolabError(`${p}: must be a JSON object`);
+  const j = readJsonObject(p);
   for (const k of Object.keys(j)) if (!META_KEYS.includes(k)) throw new LogolabError(`${p}: field '${k}': unknown key`);
   if (j.format !== FORMAT_NAME) throw new LogolabError(`${p}: field 'format': expected '${FORMAT_NAME}', got ${JSON.stringify(j.format)}`);
   if (j.version !== FORMAT_VERSION) throw new LogolabError(`${p}: field 'version': unsupported version ${JSON.stringify(j.version)} (this logolab reads ${FORMAT_VERSION})`);
@@ -52,12 +47,7 @@ export function readModelConfig(dir: string): { config: VisionConfig; architectu
   if (meta) return { config: meta.vision_config, architecture: `logolab (${meta.source_architecture ?? 'unknown source'})`, converted: true, requireProjection: meta.vision_config.projection_dim !== null };
   const p = join(dir, 'config.json');
   if (!existsSync(p)) throw new LogolabError(`${dir}: not a model folder (no config.json)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: invalid JSON (${(e as Error).message})`);
-  }
+  const raw = readJsonFile(p);
   const hf = visionConfigFromHf(raw, p);
   const requireProjection = hf.modelType === 'clip' || /WithProjection$/.test(hf.architecture ?? '');
   return { config: hf.config, architecture: hf.architecture ?? hf.modelType, converted: false, requireProjection };

@@ -5,12 +5,12 @@
  * real checkpoints; other sizes run on interpolated position embeddings); DINOv2 keeps HF's
  * default (shortest edge 256, crop 224) whatever its config image_size.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LogolabError } from '../../errors.js';
-import { log } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { defaultPreprocessorConfig, imageProcessorFromConfig, type ImageProcessor, type PreprocessMode } from '../../preprocess/processors.js';
 import type { VisionConfig, VisionFamily } from './config.js';
+import { readJsonObject } from '../../util/json.js';
 
 export type { ImageProcessor, PreprocessMode };
 
@@ -27,14 +27,7 @@ export function defaultProcessorConfig(family: VisionFamily, c: Pick<VisionConfi
 export function readProcessorConfig(dir: string): Record<string, unknown> | null {
   const p = join(dir, 'preprocessor_config.json');
   if (!existsSync(p)) return null;
-  let j: unknown;
-  try {
-    j = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new LogolabError(`${p}: invalid JSON (${(e as Error).message})`);
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new LogolabError(`${p}: must be a JSON object`);
-  return j as Record<string, unknown>;
+  return readJsonObject(p);
 }
 
 /** The processor config a model folder uses (its own, or the family default with a note on stderr). */

@@ -14,7 +14,7 @@ import { LogolabError } from '../../../errors.js';
 import { buildVisionModel, loadVisionModel, type VisionModel } from '../../../models/vision/index.js';
 import { VISION_FAMILIES, type VisionFamily } from '../../../models/vision/config.js';
 import { isPresetName, PRESET_NAMES } from '../../../models/vision/presets.js';
-import { log } from '../../../util/progress.js';
+import { log } from '../../../util/log.js';
 import { formatKernelProfile, kernelProfileJson, profileKernels, type KernelProfile } from '../../../backend/kernel-profile.js';
 
 async function timeIt(fn: () => Promise<void>): Promise<number> {
