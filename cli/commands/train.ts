@@ -7,19 +7,19 @@
  * --resume writes into the resumed checkpoint's folder (training/run-paths.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { initBackend } from '../../backend/index.js';
-import { log, setLogLevel, type LogLevel } from '../../util/progress.js';
-import { CONFIG_FIELDS, CONFIG_KEYS, applyOverrides, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../../training/config.js';
-import { loadCheckpoint } from '../../../training/checkpoint.js';
-import { buildTrainableModel } from '../../../training/model.js';
-import { Trainer } from '../../../training/trainer.js';
-import { dbDataSource, type DbDataSource } from '../../../training/data_source.js';
-import { exportCheckpoint, exportGuard } from '../../../training/export.js';
-import { verifyBaseModel } from '../../../training/provenance.js';
-import { absolutePaths, RELOCATED, resumePaths } from '../../../training/run-paths.js';
-import { checkOutputDir } from '../../io/output-dir.js';
+import { initBackend } from '../../src/backend/index.js';
+import { log, setLogLevel, type LogLevel } from '../../src/util/progress.js';
+import { CONFIG_FIELDS, CONFIG_KEYS, applyOverrides, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../training/config.js';
+import { loadCheckpoint } from '../../training/checkpoint.js';
+import { buildTrainableModel } from '../../training/model.js';
+import { Trainer } from '../../training/trainer.js';
+import { dbDataSource, type DbDataSource } from '../../training/data_source.js';
+import { exportCheckpoint, exportGuard } from '../../training/export.js';
+import { verifyBaseModel } from '../../training/provenance.js';
+import { absolutePaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
+import { checkOutputDir } from '../../src/io/output-dir.js';
 import { join } from 'node:path';
-import { recomputeGradFn } from '../../../training/vision_graph.js';
+import { recomputeGradFn } from '../../training/vision_graph.js';
 
 const kebab = (k: string) => k.replace(/_/g, '-');
 

@@ -9,9 +9,9 @@ import type { CommandModule } from 'yargs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LogolabError } from '../../../errors.js';
+import { LogolabError } from '../../../src/errors.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../../scripts/bench-lora-step.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../../scripts/bench-lora-step.ts', import.meta.url));
 const OPTS = ['preset', 'batch', 'r', 'alpha', 'freeze-layers', 'targets'] as const;
 
 export const command: CommandModule = {

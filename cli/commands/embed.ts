@@ -9,26 +9,26 @@
 import type { CommandModule } from 'yargs';
 import { writeSync } from 'node:fs';
 import { extname } from 'node:path';
-import { initBackend } from '../../backend/index.js';
-import { LogolabError } from '../../errors.js';
+import { initBackend } from '../../src/backend/index.js';
+import { LogolabError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
-import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
-import { withAtomicFile } from '../../io/atomic.js';
-import { assertOutputFile } from '../../io/file-kind.js';
-import { firstNonFinite, nonFiniteName } from '../../util/finite.js';
-import { embedImages, embedPixels, DEFAULT_BATCH_SIZE } from '../../embed/embedder.js';
-import { listImages } from '../../embed/files.js';
-import { decodeImage, type RgbImage } from '../../preprocess/image.js';
-import { PREPROCESS_MODES, type PreprocessMode } from '../../preprocess/processors.js';
-import { loadVisionModel, type VisionModel } from '../../models/vision/index.js';
-import { log, Progress } from '../../util/progress.js';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { withAtomicFile } from '../../src/io/atomic.js';
+import { assertOutputFile } from '../../src/io/file-kind.js';
+import { firstNonFinite, nonFiniteName } from '../../src/util/finite.js';
+import { embedImages, embedPixels, DEFAULT_BATCH_SIZE } from '../../src/embed/embedder.js';
+import { listImages } from '../../src/embed/files.js';
+import { decodeImage, type RgbImage } from '../../src/preprocess/image.js';
+import { PREPROCESS_MODES, type PreprocessMode } from '../../src/preprocess/processors.js';
+import { loadVisionModel, type VisionModel } from '../../src/models/vision/index.js';
+import { log, Progress } from '../../src/util/progress.js';
 // [H7 evaluation] `embed --data`: export the embeddings exchange file (src/eval/exchange.ts)
-import { exportDataEmbeddings } from '../../eval/exchange.js';
-import { makeProposer } from '../../eval/proposals.js';
-import { EmbeddingCache } from '../../eval/cache.js';
-import { defaultCachePath } from '../../eval/run.js';
-import { visionCropEncoder } from '../../eval/vision-encoder.js';
-import { parseShardSpec } from '../../eval/shard.js';
+import { exportDataEmbeddings } from '../../src/eval/exchange.js';
+import { makeProposer } from '../../src/eval/proposals.js';
+import { EmbeddingCache } from '../../src/eval/cache.js';
+import { defaultCachePath } from '../../src/eval/run.js';
+import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
+import { parseShardSpec } from '../../src/eval/shard.js';
 
 async function embedPixelsFile(model: VisionModel, pixelsPath: string, out: string, batchSize: number): Promise<void> {
   if (extname(out) !== '.safetensors') throw new LogolabError(`--out ${out}: with --pixels the output must be a .safetensors file`);
