@@ -47,10 +47,10 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { onBackendSet, type BackendReport } from './index.js';
 import { CONV_RESIDUAL, convPoolKernels, convResidualKernel, type ConvPoolAddon } from './native-conv.js';
 import { tileKernels } from './native-tile.js';
+import { packagePath } from '../util/package-root.js';
 
 interface Addon extends ConvPoolAddon {
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, transA: boolean, transB: boolean,
@@ -77,7 +77,7 @@ interface Addon extends ConvPoolAddon {
   mallocInfo(): { heap: number; inUse: number; free: number; mmapped: number };
 }
 
-export const ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/logolab_native.node', import.meta.url));
+export const ADDON_PATH = packagePath('native', 'build', 'Release', 'logolab_native.node');
 
 let addon: Addon | null = null;
 let loadWhy = '';
