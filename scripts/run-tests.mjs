@@ -27,11 +27,12 @@ function walk(dir) {
 
 const exitOf = (child) => new Promise((res) => child.on('close', (code, signal) => res(code ?? (signal ? 1 : 0))));
 const checks = [];
-if (!noTypecheck) checks.push(['typecheck', spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit' })]);
-if (!noLint) checks.push(['lint (eslint .)', spawn(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'], { cwd: root, stdio: 'inherit' })]);
+if (!noTypecheck) checks.push(['typecheck', exitOf(spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit' }))]);
+if (!noLint) checks.push(['lint (eslint .)', exitOf(spawn(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'], { cwd: root, stdio: 'inherit' }))]);
 let failed = 0;
-for (const [name, child] of checks) {
-  const code = await exitOf(child);
+// the exit promises exist from the spawn on, so a check that ends first is not missed
+for (const [name, exited] of checks) {
+  const code = await exited;
   if (code !== 0) {
     console.error(`${name} failed`);
     failed = failed || code;
