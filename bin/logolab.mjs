@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx, so a checkout needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../src/cli/main.ts');
+// The `logolab` command. Installed from npm (or from a packed tarball), it runs the built CLI in
+// dist/ with plain Node. In a source checkout (tsconfig.json is there; the package does not ship
+// it) it runs the TypeScript sources through tsx, so what runs is always what is in the tree,
+// never a stale build.
+import { existsSync } from 'node:fs';
+
+let main;
+if (existsSync(new URL('../tsconfig.json', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../cli/main.ts'));
+} else {
+  ({ main } = await import('../dist/cli/main.js'));
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -1,6 +1,6 @@
 /**
  * Benchmark (not a test): worker scaling of the training input pipeline, side by side in one run.
- * Runs `logolab bench loader` (src/cli/commands/bench/loader.ts) for each worker count in turn,
+ * Runs `logolab bench loader` (cli/commands/bench/loader.ts) for each worker count in turn,
  * round-robin for --reps rounds (so a shared machine's load changes hit every count alike), and
  * prints the median images/s per count, its ratio to the first count, and the load average.
  * Without --data it synthesizes and prepares a small set first (not timed).
@@ -15,7 +15,7 @@ import { synthesize } from '../src/data/synth/writer.js';
 import { prepareDataset } from '../src/data/prepare.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import type { AugmentStrength } from '../src/preprocess/augment.js';
-import { benchLoader, type LoaderBenchResult } from '../src/cli/commands/bench/loader.js';
+import { benchLoader, type LoaderBenchResult } from '../cli/commands/bench/loader.js';
 
 const arg = (n: string, d: string) => {
   const i = process.argv.indexOf(`--${n}`);

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// `npm test`: type-check the whole project, then run every test/**/*.test.ts with node's test runner.
+// `npm test`: type-check and lint the whole project (tsc and ESLint side by side: one core each),
+// then run every test/**/*.test.ts with node's test runner.
 // Node 20's `--test` does not glob .ts files itself, so the list is built here.
-// Usage: node scripts/run-tests.mjs [--no-typecheck] [filter-substring...]
+// Usage: node scripts/run-tests.mjs [--no-typecheck] [--no-lint] [filter-substring...]
+// (--no-typecheck skips both static checks, for quick targeted runs)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const noTypecheck = args.includes('--no-typecheck');
+const noLint = noTypecheck || args.includes('--no-lint');
 const filters = args.filter((a) => !a.startsWith('--'));
 
 function walk(dir) {
@@ -22,13 +25,20 @@ function walk(dir) {
   return out;
 }
 
-if (!noTypecheck) {
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit' });
-  if (tsc.status !== 0) {
-    console.error('typecheck failed');
-    process.exit(tsc.status ?? 1);
+const exitOf = (child) => new Promise((res) => child.on('close', (code, signal) => res(code ?? (signal ? 1 : 0))));
+const checks = [];
+if (!noTypecheck) checks.push(['typecheck', exitOf(spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit' }))]);
+if (!noLint) checks.push(['lint (eslint .)', exitOf(spawn(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'], { cwd: root, stdio: 'inherit' }))]);
+let failed = 0;
+// the exit promises exist from the spawn on, so a check that ends first is not missed
+for (const [name, exited] of checks) {
+  const code = await exited;
+  if (code !== 0) {
+    console.error(`${name} failed`);
+    failed = failed || code;
   }
 }
+if (failed) process.exit(failed);
 let files = walk(join(root, 'test')).map((f) => relative(root, f));
 if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
 if (files.length === 0) {

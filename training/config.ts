@@ -1,8 +1,8 @@
 /**
  * Training configuration: every field of the reference's TrainingConfig (training/config.py), with
- * the same names and defaults, plus the fields this trainer adds (marked "ours"). One place for
- * types, defaults and validation: YAML files and CLI overrides both go through `parseConfig`, and
- * unknown keys or wrong types are errors naming the key.
+ * the same names and defaults, plus the fields this trainer adds (marked "ours"). One zod schema
+ * gives the type, the defaults, the validation and the `--help` text: YAML files and CLI overrides
+ * both go through it, and unknown keys or wrong types are errors naming the key.
  *
  * Batch semantics (the reference's, made explicit):
  *   micro-batch      = logos_per_batch × samples_per_logo images (one P×K batch from the sampler)
@@ -15,230 +15,176 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { resolve } from 'node:path';
+import { z } from 'zod';
 import { LogolabError, UsageError } from '../src/errors.js';
 import { isWithin } from '../src/io/output-dir.js';
 import { notRegularFile } from '../src/io/file-kind.js';
 
-export interface TrainingConfig {
+// Field builders: each takes the reference's default and the --help text, so one line says the
+// field's type, bounds, default and help.
+const int = (d: number, help: string, min = 0) => z.int().min(min).default(d).describe(help);
+const float = (d: number, help: string, b: { min?: number; gt?: number; max?: number } = {}) => {
+  let n = z.number();
+  if (b.min !== undefined) n = n.min(b.min);
+  if (b.gt !== undefined) n = n.gt(b.gt);
+  if (b.max !== undefined) n = n.max(b.max);
+  return n.default(d).describe(help);
+};
+const str = (d: string, help: string) => z.string().default(d).describe(help);
+const bool = (d: boolean, help: string) => z.boolean().default(d).describe(help);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, d: T[number], help: string) => z.enum(values).default(d as never).describe(help);
+const mapping = (help: string) => z.record(z.string(), z.unknown()).default(() => ({})).describe(help);
+
+/**
+ * The training configuration: every field of the reference's TrainingConfig with its name and
+ * default, then ours. This one schema gives the type (TrainingConfig), the defaults
+ * (defaultConfig), the validation (parseConfig, applyOverrides) and the `train --help` text.
+ */
+export const TrainingConfigSchema = z.strictObject({
   // Base model: a model folder (HF or converted), or `preset:<name>` = a randomly initialised
   // preset of buildVisionModel (full training from scratch, tests, the demo's baseline).
-  base_model: string;
+  base_model: str('openai/clip-vit-large-patch14', 'model folder, HF repo id in the local HF cache (org/name[@revision]), or preset:<name> (random init)'),
   // Dataset paths
-  dataset_dir: string;
-  reference_dir: string;
-  db_path: string;
+  dataset_dir: str('LogoDet-3K', 'source dataset folder'),
+  reference_dir: str('reference_logos', 'folder of reference logo crops'),
+  db_path: str('test_data_mapping.db', 'prepared SQLite database'),
   // Data split configuration
-  split_level: 'logo' | 'image';
-  train_split: number;
-  val_split: number;
-  test_split: number;
+  split_level: oneOf(['logo', 'image'], 'logo', 'split brands (logo) or images within brands (image)'),
+  train_split: float(0.7, 'train fraction', { min: 0, max: 1 }),
+  val_split: float(0.15, 'validation fraction', { min: 0, max: 1 }),
+  test_split: float(0.15, 'test fraction', { min: 0, max: 1 }),
   // Batch construction
-  batch_size: number;
-  logos_per_batch: number;
-  samples_per_logo: number;
-  gradient_accumulation_steps: number;
-  num_workers: number;
-  /** (ours) batches the loader builds ahead of the trainer */
-  prefetch_batches: number;
+  batch_size: int(16, 'most images per forward pass (eval, cached chunks)', 1),
+  logos_per_batch: int(32, 'P: brands per micro-batch', 1),
+  samples_per_logo: int(4, 'K: images per brand per micro-batch', 1),
+  gradient_accumulation_steps: int(8, 'micro-batches per optimizer step', 1),
+  num_workers: int(4, 'loader worker threads (decode + augment + preprocess); 0 = on the training thread. Same pixels either way'),
+  // (ours) batches the loader builds ahead of the trainer
+  prefetch_batches: int(2, 'micro-batches the loader builds ahead of the trainer', 1),
   // Model architecture
-  lora_r: number;
-  lora_alpha: number;
-  lora_dropout: number;
-  freeze_layers: number;
-  use_gradient_checkpointing: boolean;
+  lora_r: int(16, 'LoRA rank (0 = no LoRA: train unfrozen weights)'),
+  lora_alpha: float(32, 'LoRA scaling numerator', { gt: 0 }),
+  lora_dropout: float(0.1, 'dropout on LoRA inputs', { min: 0, max: 0.99 }),
+  freeze_layers: int(12, 'encoder layers frozen from the bottom'),
+  use_gradient_checkpointing: bool(true, 'per-block recomputation (memory for compute)'),
   // Training hyperparameters
-  learning_rate: number;
-  weight_decay: number;
-  warmup_steps: number;
-  max_epochs: number;
-  /** end the run after this epoch (0 = never), keeping the learning-rate schedule of max_epochs */
-  stop_after_epochs: number;
-  mixed_precision: boolean;
+  learning_rate: float(1e-5, 'peak learning rate', { gt: 0 }),
+  weight_decay: float(0.01, 'AdamW decoupled weight decay', { min: 0 }),
+  warmup_steps: int(500, 'linear warmup, in optimizer steps'),
+  max_epochs: int(20, 'epochs', 1),
+  // end the run after this epoch (0 = never), keeping the learning-rate schedule of max_epochs
+  stop_after_epochs: int(0, 'end the run after this epoch (0 = never) with the schedule of max_epochs unchanged: a time-budget cut that a from-scratch run reproduces exactly'),
+  mixed_precision: bool(true, 'accepted; tfjs computes float32'),
   // Loss function
-  temperature: number;
-  loss_type: 'infonce' | 'supcon' | 'triplet' | 'combined';
-  triplet_margin: number;
+  temperature: float(0.07, 'contrastive temperature', { gt: 0 }),
+  loss_type: oneOf(['infonce', 'supcon', 'triplet', 'combined'], 'infonce', 'loss'),
+  triplet_margin: float(0.3, 'triplet margin', { min: 0 }),
   // Early stopping
-  patience: number;
-  min_delta: number;
+  patience: int(5, 'evaluations without improvement before stopping', 1),
+  min_delta: float(0.001, 'separation improvement that counts', { min: 0 }),
   // Checkpoints and output
-  checkpoint_dir: string;
-  output_dir: string;
-  save_every_n_epochs: number;
+  checkpoint_dir: str('checkpoints', 'checkpoint folder'),
+  output_dir: str('models/logo_detection/clip_finetuned', 'export folder at the end'),
+  save_every_n_epochs: int(5, 'periodic checkpoint interval', 1),
   // Logging
-  log_every_n_steps: number;
-  eval_every_n_epochs: number;
+  log_every_n_steps: int(10, 'log-file interval (optimizer steps)', 1),
+  eval_every_n_epochs: int(1, 'validation interval', 1),
   // Reproducibility
-  seed: number;
+  seed: int(42, 'random seed'),
   // Hard negative mining (declared by the reference but never implemented there)
-  use_hard_negatives: boolean;
-  hard_negative_start_epoch: number;
-  hard_negatives_per_logo: number;
+  use_hard_negatives: bool(false, 'not implemented (nor in the reference)'),
+  hard_negative_start_epoch: int(5, 'unused'),
+  hard_negatives_per_logo: int(10, 'unused'),
   // Data augmentation
-  use_augmentation: boolean;
-  augmentation_strength: 'none' | 'light' | 'medium' | 'strong' | 'logo';
+  use_augmentation: bool(true, 'augment training images'),
+  augmentation_strength: oneOf(['none', 'light', 'medium', 'strong', 'logo'], 'medium', 'augmentation strength (logo: no flips, any hue, inversion; for pre-training on logo crops)'),
 
   // ---- ours ----
-  /** micro-batches per training epoch (the reference hard-coded 1000 in create_dataloaders) */
-  batches_per_epoch: number;
-  /** validation micro-batches (the reference used batches_per_epoch // 10) */
-  val_batches: number;
-  /** 'standard': loss per micro-batch (the reference); 'cached': one loss over the whole
-   *  effective batch (GradCache), so accumulation adds negatives */
-  contrastive_batch: 'standard' | 'cached';
-  /** clip the global gradient norm to this (0 = off) */
-  max_grad_norm: number;
-  /** stop with an error after this many skipped (non-finite loss or gradient) optimizer steps */
-  max_nonfinite_steps: number;
-  /** cosine floor as a fraction of learning_rate */
-  min_lr_ratio: number;
-  adam_beta1: number;
-  adam_beta2: number;
-  adam_epsilon: number;
-  /** LoRA target modules (peft names) */
-  lora_target_modules: string[];
-  /** preprocessing mode of the model's image processor */
-  preprocess_mode: 'default' | 'letterbox' | 'stretch';
-  /** with base_model preset:…: overrides of the preset's vision config (e.g. image_size, hidden_size) */
-  vision_config: Record<string, unknown>;
-  /** validation metric that picks the best checkpoint and drives early stopping (val_loss: lower is better) */
-  best_metric: 'separation' | 'precision_at_1' | 'map_at_r' | 'val_loss';
-  /** with base_model preset:…: preprocessor_config.json overrides (HF field names), exported with the model */
-  image_processor: Record<string, unknown>;
-  /** with base_model preset:…: how the random weights are drawn (src/models/vision/init.ts) */
-  random_init: 'uniform' | 'clip';
-}
+  // micro-batches per training epoch (the reference hard-coded 1000 in create_dataloaders)
+  batches_per_epoch: int(1000, 'micro-batches per epoch', 1),
+  // validation micro-batches (the reference used batches_per_epoch // 10)
+  val_batches: int(100, 'validation micro-batches', 1),
+  // 'standard': loss per micro-batch (the reference); 'cached': one loss over the whole effective
+  // batch (GradCache), so accumulation adds negatives
+  contrastive_batch: oneOf(['standard', 'cached'], 'standard', 'standard | cached (GradCache over the effective batch)'),
+  max_grad_norm: float(0, 'clip global grad norm (0 = off)', { min: 0 }),
+  // stop with an error after this many skipped (non-finite loss or gradient) optimizer steps
+  max_nonfinite_steps: int(10, 'stop after this many non-finite steps', 1),
+  min_lr_ratio: float(0, 'cosine floor / learning_rate', { min: 0, max: 1 }),
+  adam_beta1: float(0.9, 'AdamW β1', { min: 0, max: 0.999999 }),
+  adam_beta2: float(0.999, 'AdamW β2', { min: 0, max: 0.99999999 }),
+  adam_epsilon: float(1e-8, 'AdamW ε', { gt: 0 }),
+  // LoRA target modules (peft names)
+  lora_target_modules: z.array(z.string()).default(() => ['q_proj', 'v_proj']).describe('LoRA targets'),
+  preprocess_mode: oneOf(['default', 'letterbox', 'stretch'], 'default', 'image preprocessing mode'),
+  // with base_model preset:…: overrides of the preset's vision config (e.g. image_size, hidden_size)
+  vision_config: mapping('preset vision-config overrides (JSON on the command line)'),
+  // validation metric that picks the best checkpoint and drives early stopping (val_loss: lower is better)
+  best_metric: oneOf(['separation', 'precision_at_1', 'map_at_r', 'val_loss'], 'separation', 'best-checkpoint / early-stopping metric (reference: separation)'),
+  // with base_model preset:…: preprocessor_config.json overrides (HF field names), exported with the model
+  image_processor: mapping('preset preprocessor_config.json overrides, e.g. {do_center_crop: false, size: {height: 64, width: 64}}'),
+  // with base_model preset:…: how the random weights are drawn (src/models/vision/init.ts)
+  random_init: oneOf(['uniform', 'clip'], 'uniform', "preset random weights: uniform (std 0.02 everywhere) | clip (HF CLIP's per-layer init; training from scratch)"),
+});
 
-type Kind = 'int' | 'float' | 'string' | 'bool' | 'string[]' | 'object' | { enum: readonly string[] };
+export type TrainingConfig = z.output<typeof TrainingConfigSchema>;
+type FieldSchema = (typeof TrainingConfigSchema.shape)[keyof TrainingConfig];
 
-interface FieldSpec {
-  kind: Kind;
-  default: unknown;
-  help: string;
-  /** inclusive lower bound (numbers) */
-  min?: number;
-  /** exclusive lower bound (numbers) */
-  gt?: number;
-  max?: number;
-}
+export const CONFIG_KEYS = Object.keys(TrainingConfigSchema.shape) as (keyof TrainingConfig)[];
 
-/** Every field: type, default (the reference's), help. Record<keyof …> keeps this complete. */
-export const CONFIG_FIELDS: Record<keyof TrainingConfig, FieldSpec> = {
-  base_model: { kind: 'string', default: 'openai/clip-vit-large-patch14', help: 'model folder, HF repo id in the local HF cache (org/name[@revision]), or preset:<name> (random init)' },
-  dataset_dir: { kind: 'string', default: 'LogoDet-3K', help: 'source dataset folder' },
-  reference_dir: { kind: 'string', default: 'reference_logos', help: 'folder of reference logo crops' },
-  db_path: { kind: 'string', default: 'test_data_mapping.db', help: 'prepared SQLite database' },
-  split_level: { kind: { enum: ['logo', 'image'] }, default: 'logo', help: 'split brands (logo) or images within brands (image)' },
-  train_split: { kind: 'float', default: 0.7, min: 0, max: 1, help: 'train fraction' },
-  val_split: { kind: 'float', default: 0.15, min: 0, max: 1, help: 'validation fraction' },
-  test_split: { kind: 'float', default: 0.15, min: 0, max: 1, help: 'test fraction' },
-  batch_size: { kind: 'int', default: 16, min: 1, help: 'most images per forward pass (eval, cached chunks)' },
-  logos_per_batch: { kind: 'int', default: 32, min: 1, help: 'P: brands per micro-batch' },
-  samples_per_logo: { kind: 'int', default: 4, min: 1, help: 'K: images per brand per micro-batch' },
-  gradient_accumulation_steps: { kind: 'int', default: 8, min: 1, help: 'micro-batches per optimizer step' },
-  num_workers: { kind: 'int', default: 4, min: 0, help: 'loader worker threads (decode + augment + preprocess); 0 = on the training thread. Same pixels either way' },
-  prefetch_batches: { kind: 'int', default: 2, min: 1, help: 'micro-batches the loader builds ahead of the trainer' },
-  lora_r: { kind: 'int', default: 16, min: 0, help: 'LoRA rank (0 = no LoRA: train unfrozen weights)' },
-  lora_alpha: { kind: 'float', default: 32, gt: 0, help: 'LoRA scaling numerator' },
-  lora_dropout: { kind: 'float', default: 0.1, min: 0, max: 0.99, help: 'dropout on LoRA inputs' },
-  freeze_layers: { kind: 'int', default: 12, min: 0, help: 'encoder layers frozen from the bottom' },
-  use_gradient_checkpointing: { kind: 'bool', default: true, help: 'per-block recomputation (memory for compute)' },
-  learning_rate: { kind: 'float', default: 1e-5, gt: 0, help: 'peak learning rate' },
-  weight_decay: { kind: 'float', default: 0.01, min: 0, help: 'AdamW decoupled weight decay' },
-  warmup_steps: { kind: 'int', default: 500, min: 0, help: 'linear warmup, in optimizer steps' },
-  max_epochs: { kind: 'int', default: 20, min: 1, help: 'epochs' },
-  stop_after_epochs: { kind: 'int', default: 0, min: 0, help: 'end the run after this epoch (0 = never) with the schedule of max_epochs unchanged: a time-budget cut that a from-scratch run reproduces exactly' },
-  mixed_precision: { kind: 'bool', default: true, help: 'accepted; tfjs computes float32' },
-  temperature: { kind: 'float', default: 0.07, gt: 0, help: 'contrastive temperature' },
-  loss_type: { kind: { enum: ['infonce', 'supcon', 'triplet', 'combined'] }, default: 'infonce', help: 'loss' },
-  triplet_margin: { kind: 'float', default: 0.3, min: 0, help: 'triplet margin' },
-  patience: { kind: 'int', default: 5, min: 1, help: 'evaluations without improvement before stopping' },
-  min_delta: { kind: 'float', default: 0.001, min: 0, help: 'separation improvement that counts' },
-  checkpoint_dir: { kind: 'string', default: 'checkpoints', help: 'checkpoint folder' },
-  output_dir: { kind: 'string', default: 'models/logo_detection/clip_finetuned', help: 'export folder at the end' },
-  save_every_n_epochs: { kind: 'int', default: 5, min: 1, help: 'periodic checkpoint interval' },
-  log_every_n_steps: { kind: 'int', default: 10, min: 1, help: 'log-file interval (optimizer steps)' },
-  eval_every_n_epochs: { kind: 'int', default: 1, min: 1, help: 'validation interval' },
-  seed: { kind: 'int', default: 42, min: 0, help: 'random seed' },
-  use_hard_negatives: { kind: 'bool', default: false, help: 'not implemented (nor in the reference)' },
-  hard_negative_start_epoch: { kind: 'int', default: 5, min: 0, help: 'unused' },
-  hard_negatives_per_logo: { kind: 'int', default: 10, min: 0, help: 'unused' },
-  use_augmentation: { kind: 'bool', default: true, help: 'augment training images' },
-  augmentation_strength: { kind: { enum: ['none', 'light', 'medium', 'strong', 'logo'] }, default: 'medium', help: "augmentation strength (logo: no flips, any hue, inversion; for pre-training on logo crops)" },
-  batches_per_epoch: { kind: 'int', default: 1000, min: 1, help: 'micro-batches per epoch' },
-  val_batches: { kind: 'int', default: 100, min: 1, help: 'validation micro-batches' },
-  contrastive_batch: { kind: { enum: ['standard', 'cached'] }, default: 'standard', help: 'standard | cached (GradCache over the effective batch)' },
-  max_grad_norm: { kind: 'float', default: 0, min: 0, help: 'clip global grad norm (0 = off)' },
-  max_nonfinite_steps: { kind: 'int', default: 10, min: 1, help: 'stop after this many non-finite steps' },
-  min_lr_ratio: { kind: 'float', default: 0, min: 0, max: 1, help: 'cosine floor / learning_rate' },
-  adam_beta1: { kind: 'float', default: 0.9, min: 0, max: 0.999999, help: 'AdamW β1' },
-  adam_beta2: { kind: 'float', default: 0.999, min: 0, max: 0.99999999, help: 'AdamW β2' },
-  adam_epsilon: { kind: 'float', default: 1e-8, gt: 0, help: 'AdamW ε' },
-  lora_target_modules: { kind: 'string[]', default: ['q_proj', 'v_proj'], help: 'LoRA targets' },
-  preprocess_mode: { kind: { enum: ['default', 'letterbox', 'stretch'] }, default: 'default', help: 'image preprocessing mode' },
-  vision_config: { kind: 'object', default: {}, help: 'preset vision-config overrides (JSON on the command line)' },
-  best_metric: { kind: { enum: ['separation', 'precision_at_1', 'map_at_r', 'val_loss'] }, default: 'separation', help: 'best-checkpoint / early-stopping metric (reference: separation)' },
-  image_processor: { kind: 'object', default: {}, help: 'preset preprocessor_config.json overrides, e.g. {do_center_crop: false, size: {height: 64, width: 64}}' },
-  random_init: { kind: { enum: ['uniform', 'clip'] }, default: 'uniform', help: "preset random weights: uniform (std 0.02 everywhere) | clip (HF CLIP's per-layer init; training from scratch)" },
-};
-
-export const CONFIG_KEYS = Object.keys(CONFIG_FIELDS) as (keyof TrainingConfig)[];
+const field = (key: string): FieldSchema | undefined => (Object.hasOwn(TrainingConfigSchema.shape, key) ? TrainingConfigSchema.shape[key as keyof TrainingConfig] : undefined);
+/** The schema type under a field's default: number, boolean, string, enum, array or record. */
+const baseType = (f: FieldSchema): string => f._zod.def.innerType._zod.def.type;
 
 export function defaultConfig(): TrainingConfig {
-  const c: Record<string, unknown> = {};
-  for (const k of CONFIG_KEYS) {
-    const d = CONFIG_FIELDS[k].default as unknown;
-    c[k] = Array.isArray(d) ? [...d] : d !== null && typeof d === 'object' ? { ...d } : d;
-  }
-  return c as unknown as TrainingConfig;
+  return TrainingConfigSchema.parse({});
 }
 
-function kindName(k: Kind): string {
-  return typeof k === 'string' ? { int: 'an integer', float: 'a number', string: 'a string', bool: 'true or false', 'string[]': 'a list of strings', object: 'a mapping' }[k] : `one of ${k.enum.join('|')}`;
+/** `train --help` text of a field: its help, its choices (enums), its default. */
+export function configHelp(key: keyof TrainingConfig): string {
+  const f = TrainingConfigSchema.shape[key];
+  const inner = f._zod.def.innerType;
+  const choices = inner instanceof z.ZodEnum ? `; one of ${inner.options.join('|')}` : '';
+  return `${f.description ?? ''} (default ${JSON.stringify(f.parse(undefined))}${choices})`;
 }
 
-/** Checks one value against its spec; `fromCli` lets strings stand for numbers/booleans. */
+/** Whether a field is a switch on the command line (--flag / --no-flag). */
+export const isBooleanField = (key: keyof TrainingConfig): boolean => baseType(TrainingConfigSchema.shape[key]) === 'boolean';
+
+const TYPE_NAMES: Record<string, string> = { int: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list of strings', record: 'a mapping' };
+
+/** A field's first schema issue in our words: "key 'x' must be …, got …". */
+function issueMessage(f: FieldSchema, issue: z.core.$ZodIssue, key: string, value: unknown, where: string): string {
+  const inner = f._zod.def.innerType;
+  if (issue.code === 'too_small') return `${where}: key '${key}' must be ${issue.inclusive ? '≥' : '>'} ${issue.minimum}, got ${value as number}`;
+  if (issue.code === 'too_big') return `${where}: key '${key}' must be ≤ ${issue.maximum}, got ${value as number}`;
+  const isInt = inner instanceof z.ZodNumber && inner.isInt;
+  const kind = inner instanceof z.ZodEnum ? `one of ${inner.options.join('|')}` : TYPE_NAMES[isInt ? 'int' : inner._zod.def.type]!;
+  return `${where}: key '${key}' must be ${kind}, got ${JSON.stringify(value)}`;
+}
+
+/** Checks one value against its field; `fromCli` lets strings stand for numbers/booleans/lists/mappings. */
 export function coerceField(key: string, value: unknown, where: string, fromCli = false): unknown {
-  const spec = CONFIG_FIELDS[key as keyof TrainingConfig];
-  if (!spec) {
-    throw new LogolabError(`${where}: unknown key '${key}'${suggest(key)}`);
-  }
-  const bad = (): never => {
-    throw new LogolabError(`${where}: key '${key}' must be ${kindName(spec.kind)}, got ${JSON.stringify(value)}`);
-  };
+  const f = field(key);
+  if (!f) throw new LogolabError(`${where}: unknown key '${key}'${suggest(key)}`);
   let v = value;
-  const k = spec.kind;
-  if (k === 'int' || k === 'float') {
-    if (fromCli && typeof v === 'string' && v.trim() !== '') v = Number(v);
-    if (typeof v !== 'number' || !Number.isFinite(v)) bad();
-    if (k === 'int' && !Number.isInteger(v)) bad();
-    const n = v as number;
-    if (spec.min !== undefined && n < spec.min) throw new LogolabError(`${where}: key '${key}' must be ≥ ${spec.min}, got ${n}`);
-    if (spec.gt !== undefined && !(n > spec.gt)) throw new LogolabError(`${where}: key '${key}' must be > ${spec.gt}, got ${n}`);
-    if (spec.max !== undefined && n > spec.max) throw new LogolabError(`${where}: key '${key}' must be ≤ ${spec.max}, got ${n}`);
-  } else if (k === 'bool') {
-    if (fromCli && (v === 'true' || v === 'false')) v = v === 'true';
-    if (typeof v !== 'boolean') bad();
-  } else if (k === 'object') {
-    if (fromCli && typeof v === 'string') {
+  if (fromCli && typeof v === 'string') {
+    const t = baseType(f);
+    if (t === 'number' && v.trim() !== '') v = Number(v);
+    else if (t === 'boolean' && (v === 'true' || v === 'false')) v = v === 'true';
+    else if (t === 'array') v = v.split(',').map((s) => s.trim()).filter(Boolean);
+    else if (t === 'record') {
       try {
         v = JSON.parse(v);
       } catch {
-        bad();
+        // left a string: the schema names the expected mapping
       }
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) bad();
-    v = { ...(v as Record<string, unknown>) };
-  } else if (k === 'string') {
-    if (typeof v !== 'string') bad();
-  } else if (k === 'string[]') {
-    if (fromCli && typeof v === 'string') v = v.split(',').map((s) => s.trim()).filter(Boolean);
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) bad();
-    v = [...(v as string[])];
-  } else {
-    if (typeof v !== 'string' || !k.enum.includes(v)) bad();
   }
-  return v;
+  // undefined would take the default: a key given without a value is an error, as in YAML
+  const r = v === undefined ? null : f.safeParse(v);
+  if (!r || !r.success) throw new LogolabError(issueMessage(f, r?.error.issues[0] ?? ({ code: 'invalid_type' } as z.core.$ZodIssue), key, value, where));
+  return r.data;
 }
 
 function editDistance(a: string, b: string): number {

@@ -37,7 +37,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { notRegularFile } from '../io/file-kind.js';

@@ -1,7 +1,7 @@
 /**
- * Pascal VOC annotation XML: a strict little parser (well-formedness is checked, so a truncated
- * or garbled file is reported as malformed instead of yielding half an annotation) and a writer
- * for the synth datasets.
+ * Pascal VOC annotation XML: reading (fast-xml-parser, well-formedness checked, so a truncated or
+ * garbled file is reported as malformed instead of yielding half an annotation) mapped to our
+ * annotation type, and a writer for the synth datasets.
  *
  *   <annotation><filename>1.jpg</filename><size><width>W</width><height>H</height><depth>3</depth></size>
  *     <object><name>brand</name><bndbox><xmin/><ymin/><xmax/><ymax/></bndbox></object>…</annotation>
@@ -9,6 +9,7 @@
  * Boxes are returned as written (numbers, possibly fractional, possibly outside the image);
  * clipping and degeneracy are the caller's decision (prepare.ts).
  */
+import { XMLParser, XMLValidator, type ValidationError } from 'fast-xml-parser';
 import { LogolabError } from '../errors.js';
 
 export interface XmlNode {
@@ -33,82 +34,68 @@ export interface VocAnnotation {
   objects: VocObject[];
 }
 
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+// One parser configuration for VOC: element order kept, attributes and comments dropped, every
+// value a string (no number guessing: "007" stays "007"), whitespace kept (fields are trimmed where
+// read), XML and numeric character entities decoded.
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: true,
+  cdataPropName: '#cdata',
+  commentPropName: false,
+});
 
-function decodeEntities(s: string, where: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);|&/g, (m, e: string | undefined) => {
-    if (e === undefined) throw new LogolabError(`${where}: malformed XML: bare '&'`);
-    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-    const v = ENTITIES[e];
-    if (v === undefined) throw new LogolabError(`${where}: malformed XML: unknown entity ${m}`);
-    return v;
-  });
+const lineAt = (text: string, i: number) => text.slice(0, i).split('\n').length;
+
+/** fast-xml-parser's validation error in the words our messages have always used. */
+function describe(err: ValidationError['err'], text: string): { line: number; msg: string } {
+  if (text.trim() === '' || err.msg === 'Start tag expected.') return { line: 1, msg: 'no root element' };
+  // a document cut inside a tag: '<' after the last '>' (the validator reports only the open stack)
+  const lt = text.lastIndexOf('<');
+  if (lt > text.lastIndexOf('>')) return { line: lineAt(text, lt), msg: 'unterminated tag' };
+  let m: RegExpExecArray | null;
+  if ((m = /^Invalid '\[(.*)\]' found/s.exec(err.msg))) {
+    const open = [...m[1]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]);
+    return { line: text.split('\n').length, msg: `unclosed <${open[open.length - 1] ?? '?'}>` };
+  }
+  if ((m = /^Unclosed tag '(.*)'/.exec(err.msg))) return { line: text.split('\n').length, msg: `unclosed <${m[1]}>` };
+  if ((m = /^Expected closing tag '(.*?)' .*instead of closing tag '(.*?)'/.exec(err.msg))) return { line: err.line, msg: `closing </${m[2]}> does not match <${m[1]}>` };
+  if (err.code === 'InvalidChar' && err.msg.includes("'&'")) return { line: err.line, msg: "bare '&'" };
+  return { line: err.line, msg: err.msg.replace(/\.$/, '') };
 }
 
-/** Parses a whole XML document into a tree of elements (attributes are ignored; VOC has none that matter). */
-export function parseXml(text: string, where = '<xml>'): XmlNode {
-  const root: XmlNode = { name: '#document', children: [], text: '' };
-  const stack: XmlNode[] = [root];
-  let i = 0;
-  const n = text.length;
-  const bad = (msg: string): never => {
-    const line = text.slice(0, i).split('\n').length;
-    throw new LogolabError(`${where}: malformed XML at line ${line}: ${msg}`);
-  };
-  if (text.charCodeAt(0) === 0xfeff) i = 1;
-  while (i < n) {
-    const lt = text.indexOf('<', i);
-    const chunk = text.slice(i, lt === -1 ? n : lt);
-    if (chunk.trim() !== '') {
-      if (stack.length === 1) bad('text outside the root element');
-      stack[stack.length - 1]!.text += decodeEntities(chunk, where);
-    }
-    if (lt === -1) break;
-    i = lt;
-    if (text.startsWith('<!--', i)) {
-      const e = text.indexOf('-->', i + 4);
-      if (e === -1) bad('unterminated comment');
-      i = e + 3;
-    } else if (text.startsWith('<![CDATA[', i)) {
-      const e = text.indexOf(']]>', i + 9);
-      if (e === -1) bad('unterminated CDATA');
-      if (stack.length === 1) bad('CDATA outside the root element');
-      stack[stack.length - 1]!.text += text.slice(i + 9, e);
-      i = e + 3;
-    } else if (text.startsWith('<?', i)) {
-      const e = text.indexOf('?>', i + 2);
-      if (e === -1) bad('unterminated processing instruction');
-      i = e + 2;
-    } else if (text.startsWith('<!', i)) {
-      const e = text.indexOf('>', i + 2);
-      if (e === -1) bad('unterminated declaration');
-      i = e + 1;
-    } else {
-      const e = text.indexOf('>', i + 1);
-      if (e === -1) bad('unterminated tag');
-      const inner = text.slice(i + 1, e);
-      i = e + 1;
-      if (inner.startsWith('/')) {
-        const name = inner.slice(1).trim();
-        const top = stack.pop()!;
-        if (stack.length === 0 || top.name !== name) bad(`closing </${name}> does not match <${top.name}>`);
-      } else {
-        const selfClose = inner.endsWith('/');
-        const m = /^([A-Za-z_][\w.:-]*)(\s[^]*)?$/.exec(selfClose ? inner.slice(0, -1) : inner);
-        if (!m) bad(`bad tag <${inner.slice(0, 30)}>`);
-        const attrs = m![2] ?? '';
-        // attributes must be name="value" / name='value' pairs
-        if (attrs.trim() !== '' && !/^(\s+[A-Za-z_][\w.:-]*\s*=\s*("[^"<]*"|'[^'<]*'))*\s*$/.test(attrs)) bad(`bad attributes in <${m![1]}>`);
-        if (stack.length === 1 && root.children.length > 0) bad('more than one root element');
-        const node: XmlNode = { name: m![1]!, children: [], text: '' };
-        stack[stack.length - 1]!.children.push(node);
-        if (!selfClose) stack.push(node);
-      }
+type OrderedNode = Record<string, unknown>;
+
+function toNode(name: string, items: OrderedNode[]): XmlNode {
+  const node: XmlNode = { name, children: [], text: '' };
+  for (const item of items) {
+    for (const [key, value] of Object.entries(item)) {
+      if (key === '#text') node.text += String(value);
+      else if (key === '#cdata') node.text += (value as OrderedNode[]).map((c) => String(c['#text'] ?? '')).join('');
+      else if (key !== ':@' && !key.startsWith('?')) node.children.push(toNode(key, value as OrderedNode[]));
     }
   }
-  if (stack.length !== 1) bad(`unclosed <${stack[stack.length - 1]!.name}>`);
-  if (root.children.length !== 1) bad('no root element');
-  return root.children[0]!;
+  return node;
+}
+
+/**
+ * Parses a whole XML document (fast-xml-parser, validated first so a truncated or garbled file is
+ * an error, not half a tree) into a tree of elements; attributes are ignored (VOC has none that
+ * matter).
+ */
+export function parseXml(text: string, where = '<xml>'): XmlNode {
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    const { line, msg } = describe(valid.err, text);
+    throw new LogolabError(`${where}: malformed XML at line ${line}: ${msg}`);
+  }
+  const doc = toNode('#document', parser.parse(text) as OrderedNode[]);
+  if (doc.text.replace(/^\ufeff/, '').trim() !== '') throw new LogolabError(`${where}: malformed XML: text outside the root element`);
+  if (doc.children.length !== 1) throw new LogolabError(`${where}: malformed XML: ${doc.children.length ? 'more than one root element' : 'no root element'}`);
+  return doc.children[0]!;
 }
 
 const child = (n: XmlNode, name: string) => n.children.find((c) => c.name === name);

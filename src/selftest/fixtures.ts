@@ -1,16 +1,16 @@
 /**
  * Where `doctor --selftest` finds its reference fixtures: the repository's test/fixtures, which
- * ship with the package (package.json has no `files` list; test/selftest-fixtures.test.ts checks
+ * ship with the package (package.json's `files` lists them; test/selftest/selftest.test.ts checks
  * that `npm pack` includes every file below), found relative to this module so an installed
  * package finds its own copy; `--fixtures DIR` points at another folder of the same layout
  * (e.g. held-out checkpoints).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../util/package-root.js';
 import { LogolabError } from '../errors.js';
 
-export const PACKAGE_FIXTURES = fileURLToPath(new URL('../../test/fixtures', import.meta.url));
+export const PACKAGE_FIXTURES = packagePath('test', 'fixtures');
 
 /** Every file the selftest reads, relative to the fixtures folder. */
 export const SELFTEST_FILES = [

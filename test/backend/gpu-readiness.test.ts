@@ -86,5 +86,5 @@ test('doctor lists every CUDA soname and the auto order', async () => {
   assert.equal(r.code, 0, r.stderr);
   for (const l of CUDA_LIBS) assert.match(r.stdout, new RegExp(`  ${l.soname.replace(/\./g, '\\.')}\\s+(found|NOT on|MISSING)`));
   assert.match(r.stdout, /auto picks: \S+ \(order: tensorflow-gpu → webgpu on a hardware adapter → tensorflow → cpu\+native → wasm → cpu\)/);
-  assert.match(r.stdout, /^  webgpu: (available|unavailable)/m);
+  assert.match(r.stdout, /^ {2}webgpu: (available|unavailable)/m);
 });

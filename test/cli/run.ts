@@ -1,5 +1,5 @@
 /** Runs the CLI in-process (main(argv)), capturing stdout/stderr: fast, no tfjs reload per call. */
-import { main } from '../../src/cli/main.js';
+import { main } from '../../cli/main.js';
 
 export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

@@ -64,4 +64,7 @@ test('VOC: parse, round-trip, malformed documents are errors naming the file', (
   ] as const)
     assert.throws(() => parseVoc(bad, 'f.xml'), re, bad);
   assert.equal(parseXml('<?xml version="1.0"?><!-- c --><a x="1"><b>t<![CDATA[<x>]]></b></a>').children[0]!.text, 't<x>');
+  assert.equal(parseXml('\ufeff<a>&#65;&#x42;&amp;&lt;007</a>').text, 'AB&<007', 'entities decoded, values stay strings');
+  assert.throws(() => parseXml('<a/><b/>', 'f.xml'), /f\.xml: malformed XML: more than one root element/);
+  assert.throws(() => parseXml('<a x=1/>', 'f.xml'), /f\.xml: malformed XML at line 1: Attribute 'x' is without value/);
 });

@@ -5,7 +5,7 @@
  * argv[2] = JSON [[prefix, [args...]], ...]
  */
 import { writeFileSync } from 'node:fs';
-import { main } from '../../src/cli/main.js';
+import { main } from '../../cli/main.js';
 
 const jobs = JSON.parse(process.argv[2]!) as [string, string[]][];
 process.env.LOGOLAB_QUIET = '1';

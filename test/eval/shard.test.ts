@@ -142,8 +142,14 @@ test('partition: balanced within ±10 % on a few hundred items, complete, indepe
     const p = partition(ds, count);
     const size = new Array(count).fill(0);
     const crops = new Array(count).fill(0); // embeddings per shard with gt-boxes: refs + boxes
-    for (const r of ds.refs) (size[p.refShard.get(r.id)!]++, crops[p.refShard.get(r.id)!]++);
-    for (const im of ds.images) (size[p.imageShard.get(im.id)!]++, (crops[p.imageShard.get(im.id)!] += im.gt.length));
+    for (const r of ds.refs) {
+      size[p.refShard.get(r.id)!]++;
+      crops[p.refShard.get(r.id)!]++;
+    }
+    for (const im of ds.images) {
+      size[p.imageShard.get(im.id)!]++;
+      crops[p.imageShard.get(im.id)!] += im.gt.length;
+    }
     assert.equal(size.reduce((a, b) => a + b), items, 'every item in exactly one shard');
     for (const [what, v] of [['items', size], ['embeddings', crops]] as const) {
       const mean = v.reduce((a, b) => a + b) / count;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import yargs from 'yargs';
 import { DEFAULT_MATCH } from '../../src/match/matchers.js';
-import { matchOptions, withEvalOptions } from '../../src/cli/commands/_eval-shared.js';
+import { matchOptions, withEvalOptions } from '../../cli/commands/_eval-shared.js';
 
 test('DEFAULT_MATCH: aggregation mean (the Python original), frozen', () => {
   assert.equal(DEFAULT_MATCH.aggregation, 'mean');

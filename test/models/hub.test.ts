@@ -14,7 +14,7 @@ import { readSafetensors } from '../../src/io/safetensors.js';
 import { hubCacheDir, parseRepoRef, resolveModelPath } from '../../src/models/hub.js';
 import { runCli } from '../cli/run.js';
 import { LogoLab } from '../../src/api.js';
-import { loadEncoder } from '../../src/cli/commands/_eval-shared.js';
+import { loadEncoder } from '../../cli/commands/_eval-shared.js';
 import { loadBaseModel } from '../../training/model.js';
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');

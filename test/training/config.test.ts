@@ -7,7 +7,9 @@ import { ROOT, tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
 import {
   CONFIG_KEYS,
+  TrainingConfigSchema,
   applyOverrides,
+  configHelp,
   defaultConfig,
   loadConfigFile,
   mixedPrecisionNote,
@@ -83,6 +85,22 @@ describe('training config', () => {
     assert.equal(applied.length, 4);
     assert.throws(() => applyOverrides(defaultConfig(), { 'max-epochs': 'many' }), /--max-epochs: key 'max_epochs' must be an integer/);
     assert.throws(() => applyOverrides(defaultConfig(), { 'max-epoch': 3 }), /unknown key 'max_epoch'/);
+  });
+
+  it('the schema is the one source: defaults are fresh copies, --help text names default and choices', () => {
+    const a = defaultConfig();
+    a.lora_target_modules.push('k_proj');
+    a.vision_config.image_size = 64;
+    assert.deepEqual(defaultConfig().lora_target_modules, ['q_proj', 'v_proj']);
+    assert.deepEqual(defaultConfig().vision_config, {});
+    assert.deepEqual(CONFIG_KEYS, Object.keys(TrainingConfigSchema.shape));
+    assert.equal(configHelp('loss_type'), 'loss (default "infonce"; one of infonce|supcon|triplet|combined)');
+    assert.equal(configHelp('max_epochs'), 'epochs (default 20)');
+    assert.throws(() => parseConfig({ lora_target_modules: ['q_proj', 3] }, 't'), /key 'lora_target_modules' must be a list of strings, got \["q_proj",3\]/);
+    assert.throws(() => parseConfig({ vision_config: [1] }, 't'), /key 'vision_config' must be a mapping/);
+    assert.throws(() => parseConfig({ adam_beta1: 1 }, 't'), /key 'adam_beta1' must be ≤ 0.999999, got 1/);
+    assert.throws(() => parseConfig({ seed: null }, 't'), /key 'seed' must be an integer, got null/);
+    assert.deepEqual(applyOverrides(defaultConfig(), { 'lora-target-modules': 'q_proj, k_proj', vision_config: '{"image_size":64}' }).config.lora_target_modules, ['q_proj', 'k_proj']);
   });
 
   it("the reference's validation warnings", () => {

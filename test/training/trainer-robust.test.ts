@@ -48,9 +48,8 @@ describe('trainer robustness (wasm)', () => {
     const tm = await buildTrainableModel(c);
     const snaps: Map<string, Float32Array>[] = [];
     const infos: { skipped: boolean; loss: number }[] = [];
-    let tr: Trainer;
     // micro-batches 2,3 = step 2 and 6,7 = step 4 are poisoned
-    tr = new Trainer(c, tm, poisoned(small(), new Set([2, 6])), {
+    const tr: Trainer = new Trainer(c, tm, poisoned(small(), new Set([2, 6])), {
       quiet: true,
       onStep: (s) => {
         infos.push(s);

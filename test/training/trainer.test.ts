@@ -2,7 +2,6 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { tmpDir, useBackend } from '../helpers.js';
 import { buildTrainableModel } from '../../training/model.js';
 import { Trainer } from '../../training/trainer.js';

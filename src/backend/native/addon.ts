@@ -7,7 +7,8 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../util/package-root.js';
+
 
 /** The addon's entry points (native/src/binding.cc, conv.cc, pool.cc, memory.cc). Op codes: ./op-codes.ts. */
 export interface Addon {
@@ -41,7 +42,7 @@ export interface Addon {
 /** The entry points of the conv and pool kernels (scripts/bench-conv.ts calls them directly). */
 export type ConvPoolAddon = Pick<Addon, 'fusedConv2d' | 'pool2d'>;
 
-export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/logolab_native.node', import.meta.url));
+export const ADDON_PATH = packagePath('native', 'build', 'Release', 'logolab_native.node');
 
 let addon: Addon | null = null;
 let loadWhy = '';

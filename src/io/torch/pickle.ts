@@ -47,9 +47,6 @@ export class PyDict extends Map<unknown, unknown> {
   attrs: Record<string, unknown> = {};
 }
 
-class Mark {}
-const MARK = new Mark();
-
 type Callable = (args: unknown[]) => unknown;
 
 const int = (v: unknown, what: string): number => {

@@ -110,8 +110,14 @@ export class ZipReader {
         const len = cd.readUInt16LE(e + 2);
         if (id === 1) {
           let q = e + 4;
-          if (size === U32_MAX) (size = Number(cd.readBigUInt64LE(q)), (q += 8));
-          if (compressedSize === U32_MAX) (compressedSize = Number(cd.readBigUInt64LE(q)), (q += 8));
+          if (size === U32_MAX) {
+            size = Number(cd.readBigUInt64LE(q));
+            q += 8;
+          }
+          if (compressedSize === U32_MAX) {
+            compressedSize = Number(cd.readBigUInt64LE(q));
+            q += 8;
+          }
           if (localOffset === U32_MAX) localOffset = Number(cd.readBigUInt64LE(q));
         }
         e += 4 + len;

@@ -9,13 +9,13 @@
 import type { CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../backend/index.js';
-import { LogolabError } from '../../../errors.js';
-import { buildVisionModel, loadVisionModel, type VisionModel } from '../../../models/vision/index.js';
-import { VISION_FAMILIES, type VisionFamily } from '../../../models/vision/config.js';
-import { isPresetName, PRESET_NAMES } from '../../../models/vision/presets.js';
-import { log } from '../../../util/log.js';
-import { formatKernelProfile, kernelProfileJson, profileKernels, type KernelProfile } from '../../../backend/kernel-profile.js';
+import { initBackend } from '../../../src/backend/index.js';
+import { LogolabError } from '../../../src/errors.js';
+import { buildVisionModel, loadVisionModel, type VisionModel } from '../../../src/models/vision/index.js';
+import { VISION_FAMILIES, type VisionFamily } from '../../../src/models/vision/config.js';
+import { isPresetName, PRESET_NAMES } from '../../../src/models/vision/presets.js';
+import { log } from '../../../src/util/log.js';
+import { formatKernelProfile, kernelProfileJson, profileKernels, type KernelProfile } from '../../../src/backend/kernel-profile.js';
 
 async function timeIt(fn: () => Promise<void>): Promise<number> {
   const t = performance.now();

@@ -11,13 +11,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { LogolabError } from '../../errors.js';
-import { writeJsonAtomic } from '../../io/atomic.js';
-import { formatDuration } from '../../util/progress.js';
-import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../demo/plan.js';
-import { splitSynthScenes } from '../../demo/split.js';
-import { REPO_ROOT, StageRunner, runLogolab } from '../../demo/stages.js';
-import { formatComparison, readComparison } from '../../demo/table.js';
+import { LogolabError } from '../../src/errors.js';
+import { writeJsonAtomic } from '../../src/io/atomic.js';
+import { formatDuration } from '../../src/util/progress.js';
+import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../src/demo/plan.js';
+import { splitSynthScenes } from '../../src/demo/split.js';
+import { REPO_ROOT, StageRunner, runLogolab } from '../../src/demo/stages.js';
+import { formatComparison, readComparison } from '../../src/demo/table.js';
 
 /** The last top-level JSON object printed on stdout (train/export print one). */
 function lastJson(stdout: string, what: string): Record<string, unknown> {

@@ -9,10 +9,10 @@
 import type { CommandModule } from 'yargs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { LogolabError } from '../../../errors.js';
+import { LogolabError } from '../../../src/errors.js';
+import { packagePath } from '../../../src/util/package-root.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../../scripts/bench-native.ts', import.meta.url));
+const SCRIPT = packagePath('scripts', 'bench-native.ts');
 const OPTS = ['section', 'models', 'modes', 'backends', 'tiny-batch', 'l14-batch', 'layers', 'reps', 'rounds', 'budget', 'threads', 'format', 'json'] as const;
 
 export const command: CommandModule = {

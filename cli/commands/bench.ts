@@ -1,6 +1,6 @@
 /**
  * `logolab bench <what>`: throughput benchmarks. Each sub-command is its own file
- * src/cli/commands/bench/<name>.ts exporting `command` (a yargs CommandModule), discovered here the
+ * cli/commands/bench/<name>.ts exporting `command` (a yargs CommandModule), discovered here the
  * way main.ts discovers top-level commands — adding `bench detect` or `bench train` touches no
  * shared file. Results go to stdout as one JSON line; progress and notes to stderr.
  */

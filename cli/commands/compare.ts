@@ -6,17 +6,17 @@ import type { CommandModule } from 'yargs';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../backend/index.js';
-import { LogolabError } from '../../errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
-import { log } from '../../util/log.js';
-import { drawSample, embeddingPass, openSource, type Source } from '../../eval/run.js';
-import { parseCalibrationTarget, parseNumberList } from '../../eval/sweep.js';
-import { compareModels } from '../../report/compare.js';
-import { buildGallery } from '../../report/gallery.js';
-import { galleryThumbnails, logoThumbnails } from '../../report/thumbnails.js';
-import { renderHtml, renderMarkdown } from '../../report/render.js';
-import { exportCheckpoint } from '../../../training/export.js';
+import { initBackend } from '../../src/backend/index.js';
+import { LogolabError } from '../../src/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
+import { log } from '../../src/util/log.js';
+import { drawSample, embeddingPass, openSource, type Source } from '../../src/eval/run.js';
+import { parseCalibrationTarget, parseNumberList } from '../../src/eval/sweep.js';
+import { compareModels } from '../../src/report/compare.js';
+import { buildGallery } from '../../src/report/gallery.js';
+import { galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.js';
+import { renderHtml, renderMarkdown } from '../../src/report/render.js';
+import { exportCheckpoint } from '../../training/export.js';
 import { counting, loadEncoder, matchOptions, passOptions, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 export const command: CommandModule = {

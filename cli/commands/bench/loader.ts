@@ -13,16 +13,16 @@ import type { CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
-import { LogolabError } from '../../../errors.js';
-import { openDataDb } from '../../../data/db.js';
-import type { ReferenceCrop } from '../../../data/db-schema.js';
-import { writeJsonAtomic } from '../../../io/atomic.js';
-import { AUGMENT_STRENGTHS, type AugmentStrength } from '../../../preprocess/augment.js';
-import { defaultPreprocessorConfig, imageProcessorFromConfig, loadImageProcessor } from '../../../preprocess/processors.js';
-import { log } from '../../../util/log.js';
-import { dataDirOf } from '../../../../training/data_source.js';
-import { BatchLoader } from '../../../../training/data/loader.js';
-import { PxKSampler } from '../../../../training/data/sampler.js';
+import { LogolabError } from '../../../src/errors.js';
+import { openDataDb } from '../../../src/data/db.js';
+import type { ReferenceCrop } from '../../../src/data/db-schema.js';
+import { writeJsonAtomic } from '../../../src/io/atomic.js';
+import { AUGMENT_STRENGTHS, type AugmentStrength } from '../../../src/preprocess/augment.js';
+import { defaultPreprocessorConfig, imageProcessorFromConfig, loadImageProcessor } from '../../../src/preprocess/processors.js';
+import { log } from '../../../src/util/log.js';
+import { dataDirOf } from '../../../training/data_source.js';
+import { BatchLoader } from '../../../training/data/loader.js';
+import { PxKSampler } from '../../../training/data/sampler.js';
 
 export interface LoaderBenchOptions {
   data: string;

@@ -5,10 +5,10 @@
  * shapes with random weights (no download). One JSON line on stdout.
  */
 import type { CommandModule } from 'yargs';
-import { initBackend } from '../../../backend/index.js';
-import { LogolabError } from '../../../errors.js';
-import { benchDetect } from '../../../detect/bench.js';
-import { formatKernelProfile, kernelProfileJson } from '../../../backend/kernel-profile.js';
+import { initBackend } from '../../../src/backend/index.js';
+import { LogolabError } from '../../../src/errors.js';
+import { benchDetect } from '../../../src/detect/bench.js';
+import { formatKernelProfile, kernelProfileJson } from '../../../src/backend/kernel-profile.js';
 
 export const command: CommandModule = {
   command: 'detect',

@@ -2,18 +2,18 @@
  * Options and helpers shared by `eval` and `compare` (a '_' file: not a command itself).
  */
 import type { Argv } from 'yargs';
-import { LogolabError } from '../../errors.js';
+import { LogolabError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
-import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../match/matchers.js';
-import { COUNTINGS, type Counting } from '../../eval/counting.js';
-import { defaultCachePath, type PassOptions } from '../../eval/run.js';
-import type { SampleOptions } from '../../eval/sample.js';
-import { parseEnumList, parseNumberList, type SweepSpec } from '../../eval/sweep.js';
-import type { CropEncoder } from '../../eval/encoder.js';
-import { visionCropEncoder } from '../../eval/vision-encoder.js';
-import { buildVisionModel, loadVisionModel, type VisionFamily, type VisionModel } from '../../models/vision/index.js';
-import type { PresetName } from '../../models/vision/presets.js';
-import type { PreprocessMode } from '../../preprocess/processors.js';
+import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../src/match/matchers.js';
+import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
+import { defaultCachePath, type PassOptions } from '../../src/eval/run.js';
+import type { SampleOptions } from '../../src/eval/sample.js';
+import { parseEnumList, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
+import type { CropEncoder } from '../../src/eval/encoder.js';
+import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
+import { buildVisionModel, loadVisionModel, type VisionFamily, type VisionModel } from '../../src/models/vision/index.js';
+import type { PresetName } from '../../src/models/vision/presets.js';
+import type { PreprocessMode } from '../../src/preprocess/processors.js';
 
 export function withEvalOptions<T>(y: Argv<T>) {
   return y

@@ -1,6 +1,6 @@
 /** `logolab prepare`: a LogoDet-3K or Burnley folder-layout dataset → reference crops + test images + SQLite ground truth. */
 import type { CommandModule } from 'yargs';
-import { prepareAny } from '../../data/prepare.js';
+import { prepareAny } from '../../src/data/prepare.js';
 import { numberOption } from '../options.js';
 
 export const command: CommandModule = {

@@ -2,8 +2,8 @@
 import type { CommandModule } from 'yargs';
 import { numberOption } from '../options.js';
 import { resolve } from 'node:path';
-import { synthesize, type SynthLayout } from '../../data/synth/writer.js';
-import { listBrands, type BrandSet } from '../../data/synth/sources.js';
+import { synthesize, type SynthLayout } from '../../src/data/synth/writer.js';
+import { listBrands, type BrandSet } from '../../src/data/synth/sources.js';
 
 export const command: CommandModule = {
   command: 'synth',
@@ -32,7 +32,7 @@ export const command: CommandModule = {
       process.stderr.write(`[logolab] ${bs.length} brands\n`);
       return;
     }
-    if (!argv.out) throw new (await import('../../errors.js')).LogolabError('--out is required');
+    if (!argv.out) throw new (await import('../../src/errors.js')).LogolabError('--out is required');
     const s = await synthesize({
       out: resolve(argv.out as string),
       brands: argv.brands as number,

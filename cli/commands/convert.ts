@@ -1,11 +1,11 @@
 /** `logolab convert <hf-dir> --out <dir> [--dtype float32|float16]`: HF checkpoint → logolab model folder. */
 import type { CommandModule } from 'yargs';
-import { convertModel, type StoreDtype } from '../../models/format.js';
-import { summariseKeys } from '../../models/vision/weights.js';
-import { Progress } from '../../util/progress.js';
-import { log } from '../../util/log.js';
-import { convertDetr, isDetrFolder } from '../../detect/convert.js';
-import { resolveModelPath } from '../../models/hub.js';
+import { convertModel, type StoreDtype } from '../../src/models/format.js';
+import { summariseKeys } from '../../src/models/vision/weights.js';
+import { Progress } from '../../src/util/progress.js';
+import { log } from '../../src/util/log.js';
+import { convertDetr, isDetrFolder } from '../../src/detect/convert.js';
+import { resolveModelPath } from '../../src/models/hub.js';
 
 export const command: CommandModule = {
   command: 'convert <hf-dir>',

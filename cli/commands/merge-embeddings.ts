@@ -5,9 +5,9 @@
  */
 import type { CommandModule } from 'yargs';
 import { extname } from 'node:path';
-import { LogolabError } from '../../errors.js';
-import { mergeShards } from '../../eval/merge.js';
-import { log } from '../../util/log.js';
+import { LogolabError } from '../../src/errors.js';
+import { mergeShards } from '../../src/eval/merge.js';
+import { log } from '../../src/util/log.js';
 
 export const command: CommandModule = {
   command: 'merge-embeddings <shards..>',

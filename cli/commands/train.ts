@@ -7,19 +7,19 @@
  * --resume writes into the resumed checkpoint's folder (training/run-paths.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { initBackend } from '../../backend/index.js';
-import { log, setLogLevel, type LogLevel } from '../../util/log.js';
-import { CONFIG_FIELDS, CONFIG_KEYS, applyOverrides, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../../training/config.js';
-import { loadCheckpoint } from '../../../training/checkpoint.js';
-import { buildTrainableModel } from '../../../training/model.js';
-import { Trainer } from '../../../training/trainer.js';
-import { dbDataSource, type DbDataSource } from '../../../training/data_source.js';
-import { exportCheckpoint, exportGuard } from '../../../training/export.js';
-import { verifyBaseModel } from '../../../training/provenance.js';
-import { absolutePaths, RELOCATED, resumePaths } from '../../../training/run-paths.js';
-import { checkOutputDir } from '../../io/output-dir.js';
+import { initBackend } from '../../src/backend/index.js';
+import { log, setLogLevel, type LogLevel } from '../../src/util/log.js';
+import { CONFIG_KEYS, applyOverrides, configHelp, isBooleanField, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../training/config.js';
+import { loadCheckpoint } from '../../training/checkpoint.js';
+import { buildTrainableModel } from '../../training/model.js';
+import { Trainer } from '../../training/trainer.js';
+import { dbDataSource, type DbDataSource } from '../../training/data_source.js';
+import { exportCheckpoint, exportGuard } from '../../training/export.js';
+import { verifyBaseModel } from '../../training/provenance.js';
+import { absolutePaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
+import { checkOutputDir } from '../../src/io/output-dir.js';
 import { join } from 'node:path';
-import { recomputeGradFn } from '../../../training/vision_graph.js';
+import { recomputeGradFn } from '../../training/vision_graph.js';
 
 const kebab = (k: string) => k.replace(/_/g, '-');
 
@@ -33,8 +33,7 @@ export const command: CommandModule = {
       .option('skip-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'let the final export replace a non-empty output_dir that is not an earlier export' });
     for (const k of CONFIG_KEYS) {
-      const f = CONFIG_FIELDS[k];
-      b = b.option(kebab(k), { type: f.kind === 'bool' ? 'boolean' : 'string', describe: f.help, group: 'Training config overrides:' });
+      b = b.option(kebab(k), { type: isBooleanField(k) ? 'boolean' : 'string', describe: configHelp(k), group: 'Training config overrides:' });
     }
     return b;
   },

@@ -2,15 +2,15 @@
 import type { CommandModule } from 'yargs';
 import { basename, extname, join, resolve } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { initBackend } from '../../backend/index.js';
-import { LogolabError } from '../../errors.js';
+import { initBackend } from '../../src/backend/index.js';
+import { LogolabError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
-import { decodeImage } from '../../preprocess/image.js';
-import { loadDetector, DETR_DETECTOR_DEFAULTS } from '../../detect/detector.js';
-import { drawDetections } from '../../detect/visualize.js';
-import { Progress } from '../../util/progress.js';
-import { log } from '../../util/log.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
+import { decodeImage } from '../../src/preprocess/image.js';
+import { loadDetector, DETR_DETECTOR_DEFAULTS } from '../../src/detect/detector.js';
+import { drawDetections } from '../../src/detect/visualize.js';
+import { Progress } from '../../src/util/progress.js';
+import { log } from '../../src/util/log.js';
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif']);
 

@@ -5,13 +5,13 @@
  * checks on one backend (training/selftest.ts) as a pass/fail table; exit 0 only if all pass.
  */
 import type { CommandModule } from 'yargs';
-import { BACKEND_CHOICES, currentBackend, initBackend, packageVersion, reportBackend } from '../../backend/index.js';
-import { cudaReadiness, formatCudaReadiness, nvidiaSmi } from '../../backend/cuda.js';
-import { describeAdapter, webgpuAdapter, type WebGPUAdapterReport } from '../../backend/webgpu.js';
-import { formatTable } from '../../selftest/report.js';
-import { locateFixtures } from '../../selftest/fixtures.js';
-import { writeJsonAtomic } from '../../io/atomic.js';
-import { LogolabError } from '../../errors.js';
+import { BACKEND_CHOICES, currentBackend, initBackend, packageVersion, reportBackend } from '../../src/backend/index.js';
+import { cudaReadiness, formatCudaReadiness, nvidiaSmi } from '../../src/backend/cuda.js';
+import { describeAdapter, webgpuAdapter, type WebGPUAdapterReport } from '../../src/backend/webgpu.js';
+import { formatTable } from '../../src/selftest/report.js';
+import { locateFixtures } from '../../src/selftest/fixtures.js';
+import { writeJsonAtomic } from '../../src/io/atomic.js';
+import { LogolabError } from '../../src/errors.js';
 
 function adapterLines(a: WebGPUAdapterReport): string[] {
   return [
@@ -37,7 +37,7 @@ async function report(): Promise<void> {
     }
   }
   // which cpu kernels run natively (OpenBLAS addon), or why none do
-  const nk = (await import('../../backend/native.js')).nativeKernelsStatus();
+  const nk = (await import('../../src/backend/native.js')).nativeKernelsStatus();
   lines.push(nk.active.length
     ? `native cpu kernels: active (${nk.active.join(', ')}; OpenBLAS ×${nk.threads} threads${nk.blas ? `, ${nk.blas}` : ''})`
     : `native cpu kernels: ${nk.available ? 'built, not active (cpu backend not initialised)' : `off — ${nk.why}`}`);
@@ -59,13 +59,13 @@ async function report(): Promise<void> {
 
 async function selftest(argv: Record<string, unknown>): Promise<void> {
   const fixtures = locateFixtures(argv.fixtures as string | undefined);
-  const { defaultConfig, loadConfigFile } = await import('../../../training/config.js');
+  const { defaultConfig, loadConfigFile } = await import('../../training/config.js');
   const config = argv.config ? loadConfigFile(argv.config as string) : defaultConfig();
   const b = await initBackend(argv.backend as string | undefined, { quiet: true });
   reportBackend(b);
   const a = b.name === 'webgpu' ? webgpuAdapter() : null;
   const gpuMiB = b.name === 'tensorflow-gpu' ? (nvidiaSmi().gpus[0]?.memoryMiB ?? null) : null;
-  const { runSelftest, SELFTEST_GROUPS } = await import('../../../training/selftest.js');
+  const { runSelftest, SELFTEST_GROUPS } = await import('../../training/selftest.js');
   const groups = String(argv.checks ?? SELFTEST_GROUPS.join(',')).split(',').map((g) => g.trim()).filter(Boolean);
   const bad = groups.find((g) => !(SELFTEST_GROUPS as readonly string[]).includes(g));
   if (bad !== undefined || groups.length === 0) throw new LogolabError(`--checks: '${bad ?? ''}' is not one of ${SELFTEST_GROUPS.join(', ')}`);

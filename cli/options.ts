@@ -6,7 +6,7 @@
  *   logolab: usage error: --threshold: '2' is out of range: a cosine similarity threshold lies in [-1, 1]
  */
 import type { Options } from 'yargs';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../src/errors.js';
 
 export interface NumberSpec {
   describe?: string;

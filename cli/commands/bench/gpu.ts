@@ -8,10 +8,10 @@
 import type { CommandModule } from 'yargs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { LogolabError } from '../../../errors.js';
+import { LogolabError } from '../../../src/errors.js';
+import { packagePath } from '../../../src/util/package-root.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../../scripts/bench-gpu.ts', import.meta.url));
+const SCRIPT = packagePath('scripts', 'bench-gpu.ts');
 const OPTS = ['backends', 'model', 'embed-batches', 'train-batches', 'recompute', 'iters', 'warmup', 'format', 'json', 'md'] as const;
 
 export const command: CommandModule = {

@@ -1,5 +1,5 @@
 /**
- * CLI entry. Each sub-command lives in src/cli/commands/<name>.ts and exports `command`
+ * CLI entry. Each sub-command lives in cli/commands/<name>.ts and exports `command`
  * (a yargs CommandModule); they are discovered from that folder so adding one touches no
  * shared file. Only the CLI ties `src/` and `training/` together.
  */
@@ -7,9 +7,9 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { LogolabError, UsageError } from '../errors.js';
-import { formatFsError, formatSqliteError, sqliteCode } from '../io/fs-errors.js';
-import { BACKEND_CHOICES } from '../backend/index.js';
+import { LogolabError, UsageError } from '../src/errors.js';
+import { formatFsError, formatSqliteError, sqliteCode } from '../src/io/fs-errors.js';
+import { BACKEND_CHOICES } from '../src/backend/index.js';
 
 const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
 

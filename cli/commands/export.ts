@@ -1,8 +1,8 @@
 /** `logolab export --checkpoint <ckpt> --out <dir> [--merge-lora] [--format logolab|hf|peft]` (training/export.ts). */
 import type { CommandModule } from 'yargs';
-import { initBackend } from '../../backend/index.js';
-import { log } from '../../util/log.js';
-import { EXPORT_FORMATS, exportCheckpoint, type ExportFormat } from '../../../training/export.js';
+import { initBackend } from '../../src/backend/index.js';
+import { log } from '../../src/util/log.js';
+import { EXPORT_FORMATS, exportCheckpoint, type ExportFormat } from '../../training/export.js';
 
 export const command: CommandModule = {
   command: 'export',

@@ -5,18 +5,18 @@
 import type { CommandModule } from 'yargs';
 import { appendFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { assertOutputFile } from '../../io/file-kind.js';
-import { initBackend } from '../../backend/index.js';
-import { LogolabError } from '../../errors.js';
-import { writeJsonAtomic } from '../../io/atomic.js';
-import { log } from '../../util/log.js';
-import { evaluate } from '../../eval/evaluate.js';
-import { formatFileBlock, formatSummary } from '../../eval/format.js';
-import { formatDetails, similarityDetails } from '../../eval/details.js';
-import { calibrate, formatCalibration, formatSweepTable, parseCalibrationTarget, runSweep } from '../../eval/sweep.js';
-import { drawSample, embeddingPass, openSource, runInfo } from '../../eval/run.js';
-import { referenceRetrieval } from '../../eval/retrieval.js';
-import { formatRetrieval } from '../../eval/summary.js';
+import { assertOutputFile } from '../../src/io/file-kind.js';
+import { initBackend } from '../../src/backend/index.js';
+import { LogolabError } from '../../src/errors.js';
+import { writeJsonAtomic } from '../../src/io/atomic.js';
+import { log } from '../../src/util/log.js';
+import { evaluate } from '../../src/eval/evaluate.js';
+import { formatFileBlock, formatSummary } from '../../src/eval/format.js';
+import { formatDetails, similarityDetails } from '../../src/eval/details.js';
+import { calibrate, formatCalibration, formatSweepTable, parseCalibrationTarget, runSweep } from '../../src/eval/sweep.js';
+import { drawSample, embeddingPass, openSource, runInfo } from '../../src/eval/run.js';
+import { referenceRetrieval } from '../../src/eval/retrieval.js';
+import { formatRetrieval } from '../../src/eval/summary.js';
 import { counting, loadEncoder, matchOptions, passOptions, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 export const command: CommandModule = {
