@@ -41,7 +41,10 @@ export async function makeHeldout(dir: string): Promise<void> {
     let removed = 0;
     for (const cat of readdirSync(synth)) {
       if (!statSync(join(synth, cat)).isDirectory()) continue;
-      for (const b of readdirSync(join(synth, cat))) if (demo.has(b)) rmSync(join(synth, cat, b), { recursive: true }), removed++;
+      for (const b of readdirSync(join(synth, cat))) if (demo.has(b)) {
+        rmSync(join(synth, cat, b), { recursive: true });
+        removed++;
+      }
     }
     process.stderr.write(`held-out: removed ${removed} brands the demo can draw\n`);
   }

@@ -11,6 +11,7 @@
  */
 import { XMLParser, XMLValidator, type ValidationError } from 'fast-xml-parser';
 import { LogolabError } from '../errors.js';
+import { escapeXml } from '../util/xml.js';
 
 export interface XmlNode {
   name: string;
@@ -135,9 +136,7 @@ export function parseVoc(text: string, where = '<xml>'): VocAnnotation {
   };
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+const esc = escapeXml;
 
 /** Writes VOC XML in the layout LogoDet-3K uses (integer pixel boxes). */
 export function writeVoc(a: { folder: string; filename: string; width: number; height: number; depth?: number; objects: { name: string; box: [number, number, number, number]; truncated?: boolean }[] }): string {

@@ -7,13 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, createWriteStream } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { formatDuration } from '../util/progress.js';
+import { PACKAGE_ROOT } from '../util/package-root.js';
 
-export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+// the package folder (a checkout, or dist/'s parent when installed): holds bin/ and the configs
+export const REPO_ROOT = PACKAGE_ROOT;
 const BIN = join(REPO_ROOT, 'bin', 'logolab.mjs');
 
 export interface StageRecord<T = unknown> {

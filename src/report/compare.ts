@@ -7,27 +7,13 @@
 import type { MatchOptions } from '../match/matchers.js';
 import { evaluate, type SimilaritySet } from '../eval/evaluate.js';
 import { scores, type Counting, type Counts, type ImageOutcome } from '../eval/counting.js';
-import { calibrate, runSweep, type CalibrationResult, type CalibrationTarget, type SweepCell } from '../eval/sweep.js';
-import { referenceRetrieval, type RetrievalReport } from '../eval/retrieval.js';
+import { calibrate, runSweep, type CalibrationTarget } from '../eval/sweep.js';
+import { referenceRetrieval } from '../eval/retrieval.js';
 import type { ModelGallery } from './gallery.js';
 import { computeVerdict, type Verdict } from './verdict.js';
+import type { ModelSide } from './model-side.js';
 
-export interface ModelSide {
-  label: string;
-  name: string;
-  /** model fingerprint (weights + adapter + preprocessing) the embeddings came from */
-  fingerprint: string;
-  atThreshold: Counts;
-  best: { threshold: number; counts: Counts };
-  sweep: SweepCell[];
-  /** threshold- and margin-free: each region's best logo score, split correct / wrong */
-  tpSims: number[];
-  fpSims: number[];
-  perLogo: Record<string, Counts>;
-  retrieval: RetrievalReport | null;
-  /** with --calibrate: this model's own threshold chosen on one half of the images, scored on the other */
-  calibration?: CalibrationResult | null;
-}
+export type { ModelSide } from './model-side.js';
 
 export interface LogoVerdict {
   logo: string;

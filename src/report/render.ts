@@ -5,9 +5,10 @@ import type { CompareData } from './compare.js';
 import type { GalleryItem, ModelGallery } from './gallery.js';
 import { histogram, lineChart, PALETTE, type Series } from './svg.js';
 import { verdictText } from './verdict.js';
+import { escapeXml } from '../util/xml.js';
 
 const pc = (x: number) => `${(x * 100).toFixed(1)}%`;
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = escapeXml;
 
 function countsRow(label: string, c: Counts, t: number): string[] {
   return [label, String(t), String(c.tp), String(c.fp), String(c.fn), String(c.expected), pc(c.precision), pc(c.recall), pc(c.f1)];

@@ -3,6 +3,7 @@
  * series and overlaid histograms. Colours/dash styles are fixed per series index so "baseline" and
  * "candidate" look the same on every plot.
  */
+import { escapeXml } from '../util/xml.js';
 export interface Series {
   name: string;
   points: [number, number][];
@@ -12,7 +13,7 @@ export interface Series {
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = escapeXml;
 const f = (x: number) => (Math.round(x * 100) / 100).toString();
 
 interface Frame {

@@ -11,7 +11,7 @@ import { precisionAt1Hits } from '../eval/retrieval.js';
 import { calibrationSplit } from '../eval/sweep.js';
 import type { MatchOptions } from '../match/matchers.js';
 import { f1OfCounts, pairedBootstrap, rateOfHits, type PairedInterval } from './bootstrap.js';
-import type { ModelSide } from './compare.js';
+import type { ModelSide } from './model-side.js';
 
 export interface Verdict {
   f1: PairedInterval & { basis: 'calibrated' | 'threshold'; thresholds: [number, number] };

@@ -1,6 +1,5 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
 import { PARITY_BACKENDS, useBackend, expectNoLeak } from '../helpers.js';
 import { makeRng } from '../../src/util/rng.js';
 import { retrievalMetrics, precisionAt1, recallAtK, rPrecision, mapAtR } from '../../src/metrics/retrieval.js';

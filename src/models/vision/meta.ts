@@ -2,7 +2,7 @@
  * What a model folder says about itself: logolab.json of a converted folder (format in
  * src/models/format.ts), else the HF config.json. Read before any weight.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { readJsonFile, readJsonObject } from '../../util/json.js';

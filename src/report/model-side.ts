@@ -1,0 +1,21 @@
+/** One model's side of a comparison report: what compare.ts computes and verdict.ts reads. */
+import type { Counts } from '../eval/counting.js';
+import type { CalibrationResult, SweepCell } from '../eval/sweep.js';
+import type { RetrievalReport } from '../eval/retrieval.js';
+
+export interface ModelSide {
+  label: string;
+  name: string;
+  /** model fingerprint (weights + adapter + preprocessing) the embeddings came from */
+  fingerprint: string;
+  atThreshold: Counts;
+  best: { threshold: number; counts: Counts };
+  sweep: SweepCell[];
+  /** threshold- and margin-free: each region's best logo score, split correct / wrong */
+  tpSims: number[];
+  fpSims: number[];
+  perLogo: Record<string, Counts>;
+  retrieval: RetrievalReport | null;
+  /** with --calibrate: this model's own threshold chosen on one half of the images, scored on the other */
+  calibration?: CalibrationResult | null;
+}
