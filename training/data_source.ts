@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LogolabError } from '../src/errors.js';
-import { openDataDb } from '../src/data/db.js';
+import { referenceCropsByLogo } from '../src/data/db.js';
 import type { ReferenceCrop } from '../src/data/db-schema.js';
 import { splitData } from '../src/data/splits.js';
 import type { ImageProcessor } from '../src/models/vision/index.js';
@@ -74,19 +74,7 @@ class FixedBatches implements BatchSampler<ReferenceCrop> {
 }
 
 export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts: DbDataSourceOptions = {}): DbDataSource {
-  const db = openDataDb(dataDirOf(c.db_path));
-  let crops: ReferenceCrop[];
-  try {
-    crops = db.referenceCrops();
-  } finally {
-    db.close?.();
-  }
-  const byLogo = new Map<string, ReferenceCrop[]>();
-  for (const cr of crops) {
-    const a = byLogo.get(cr.logoName);
-    if (a) a.push(cr);
-    else byLogo.set(cr.logoName, [cr]);
-  }
+  const byLogo = referenceCropsByLogo(dataDirOf(c.db_path));
   const splits = splitData(byLogo, { level: c.split_level, train: c.train_split, val: c.val_split, test: c.test_split, seed: c.seed });
   const train = new PxKSampler(splits.train, splits.labelOf, { logosPerBatch: c.logos_per_batch, samplesPerLogo: c.samples_per_logo, batchesPerEpoch: c.batches_per_epoch, seed: c.seed, name: 'train split' });
   // validation: every val crop once (logo order), at most val_batches × P·K of them, in P·K chunks.

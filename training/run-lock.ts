@@ -7,17 +7,10 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { log } from '../src/util/log.js';
+import { processAlive } from '../src/util/process.js';
 
 export const LOCK_FILE = '.lock';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes the lock of `dir` (which must exist); returns its release. */
 export function acquireRunLock(dir: string): () => void {
@@ -45,7 +38,7 @@ export function acquireRunLock(dir: string): () => void {
       } catch {
         // removed meanwhile: retry
       }
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
         throw new LogolabError(`checkpoint_dir ${dir}: in use by another training run (process ${pid}); wait for it, or use another checkpoint_dir`);
       log('warn', `checkpoint_dir ${dir}: removing the lock of a run that is no longer running (process ${Number.isNaN(pid) ? '?' : pid})`);
       rmSync(path, { force: true });

@@ -214,3 +214,21 @@ export function openDataDb(dir: string): DataDb {
   }
   return new DataDb(dir, db);
 }
+
+/** The data dir's reference crops grouped by logo name (in the database's order). */
+export function referenceCropsByLogo(dir: string): Map<string, ReferenceCrop[]> {
+  const db = openDataDb(dir);
+  let crops: ReferenceCrop[];
+  try {
+    crops = db.referenceCrops();
+  } finally {
+    db.close?.();
+  }
+  const byLogo = new Map<string, ReferenceCrop[]>();
+  for (const c of crops) {
+    const a = byLogo.get(c.logoName);
+    if (a) a.push(c);
+    else byLogo.set(c.logoName, [c]);
+  }
+  return byLogo;
+}

@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { withAtomicDir, writeJsonAtomic } from './atomic.js';
+import { processAlive } from '../util/process.js';
 
 export const OUTPUT_MARKER = '.logolab-output.json';
 
@@ -99,16 +100,8 @@ function removeStaleTempDirs(dir: string): void {
     const m = /^(\d+)\.\d+\.tmp$/.exec(f.slice(name.length + 2));
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || alive(pid)) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
     rmSync(join(parent, f), { recursive: true, force: true });
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

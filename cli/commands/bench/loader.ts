@@ -14,8 +14,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
 import { LogolabError } from '../../../src/errors.js';
-import { openDataDb } from '../../../src/data/db.js';
-import type { ReferenceCrop } from '../../../src/data/db-schema.js';
+import { referenceCropsByLogo } from '../../../src/data/db.js';
 import { writeJsonAtomic } from '../../../src/io/atomic.js';
 import { AUGMENT_STRENGTHS, type AugmentStrength } from '../../../src/preprocess/augment.js';
 import { defaultPreprocessorConfig, imageProcessorFromConfig, loadImageProcessor } from '../../../src/preprocess/processors.js';
@@ -72,19 +71,7 @@ export async function benchLoader(o: LoaderBenchOptions): Promise<LoaderBenchRes
   if (!AUGMENT_STRENGTHS.includes(o.augmentation)) throw new LogolabError(`--augmentation: must be one of ${AUGMENT_STRENGTHS.join('|')}, got ${o.augmentation}`);
   if (!existsSync(o.data)) throw new LogolabError(`--data ${o.data}: not found (a folder made by \`logolab prepare\`)`);
   const dir = dataDirOf(o.data);
-  const db = openDataDb(dir);
-  let crops: ReferenceCrop[];
-  try {
-    crops = db.referenceCrops();
-  } finally {
-    db.close?.();
-  }
-  const byLogo = new Map<string, ReferenceCrop[]>();
-  for (const c of crops) {
-    const a = byLogo.get(c.logoName);
-    if (a) a.push(c);
-    else byLogo.set(c.logoName, [c]);
-  }
+  const byLogo = referenceCropsByLogo(dir);
   if (byLogo.size === 0) throw new LogolabError(`${dir}: no reference crops (run \`logolab prepare\`)`);
   const labelOf = new Map([...byLogo.keys()].map((l, i) => [l, i] as const));
   const P = Math.min(o.p ?? 8, byLogo.size);
