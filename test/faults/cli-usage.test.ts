@@ -4,6 +4,8 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cli, expectFailure } from './harness.js';
 import { BACKEND, baseModel, dataDir } from './fixtures.js';
 
@@ -34,11 +36,11 @@ describe('fault trials: command-line usage', () => {
   }
 
   it('embed --batch-size 2.5 is a usage error quoting the value', async () => {
-    expectFailure(await cli('embed', data, '--model', model, '--out', '/tmp/never.jsonl', '--batch-size', '2.5', ...BACKEND), 2, /--batch-size.*'2\.5'/);
+    expectFailure(await cli('embed', data, '--model', model, '--out', join(tmpdir(), 'never.jsonl'), '--batch-size', '2.5', ...BACKEND), 2, /--batch-size.*'2\.5'/);
   });
 
   it('prepare --concurrency 0 is a usage error quoting the value', async () => {
-    expectFailure(await cli('prepare', '--dataset', data, '--out', '/tmp/never-prepared', '--concurrency', '0'), 2, /--concurrency.*'0'/);
+    expectFailure(await cli('prepare', '--dataset', data, '--out', join(tmpdir(), 'never-prepared'), '--concurrency', '0'), 2, /--concurrency.*'0'/);
   });
 
   it('--sweep-thresholds that would expand to millions of values is refused', async () => {
@@ -56,6 +58,6 @@ describe('fault trials: command-line usage', () => {
   });
 
   it('a missing required option is a usage error naming it', async () => {
-    expectFailure(await cli('export', '--out', '/tmp/x'), 2, /checkpoint/);
+    expectFailure(await cli('export', '--out', join(tmpdir(), 'x')), 2, /checkpoint/);
   });
 });
