@@ -30,7 +30,7 @@ test('npm pack → install into a scratch project → import from plain JS, embe
     const files = new Set(packed[0]!.files.map((f) => f.path));
     for (const f of ['package.json', 'bin/logolab.mjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.js.map', 'dist/cli/main.js',
       'dist/cli/commands/embed.js', 'dist/training/data/loader-worker.mjs', 'dist/training/data/loader-worker-impl.js',
-      'native/binding.gyp', 'native/src/logolab_native.cc', 'scripts/build-native.mjs', ...SELFTEST_FILES.map((s) => `test/fixtures/${s}`)])
+      'native/binding.gyp', 'native/src/binding.cc', 'native/src/op_codes.h', 'scripts/build-native.mjs', ...SELFTEST_FILES.map((s) => `test/fixtures/${s}`)])
       assert.ok(files.has(f), `the tarball lacks ${f}`);
     const foreign = [...files].filter((f) => /^(runs|checkpoints|models|configs|node_modules|native\/build|\.dist-)\/?|\.test\.ts$|^test\/(?!fixtures\/)|^tsconfig/.test(f));
     assert.deepEqual(foreign, [], 'workspace files in the tarball');
