@@ -6,18 +6,11 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, tru
 import { join } from 'node:path';
 import { FIXTURES, maxAbsDiff, tmpDir } from '../helpers.js';
 import { readSafetensors, writeSafetensors, type WriteTensor } from '../../src/io/safetensors.js';
-import { runCli } from './run.js';
+import { expectFailure, runCli } from './run.js';
 
 const CLIP = join(FIXTURES, 'clip_tiny/model');
 const io = readSafetensors(join(FIXTURES, 'clip_tiny/io.safetensors'));
 
-function expectError(r: { code: number; stderr: string }, re: RegExp): void {
-  assert.equal(r.code, 1, r.stderr);
-  const lines = r.stderr.split('\n').filter((l) => l.startsWith('logolab: '));
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, /^logolab: error: /);
-  assert.match(lines[0]!, re);
-}
 
 /** a copy of clip_tiny whose model.safetensors is rewritten by `edit` */
 function editedModel(dir: string, edit: (t: Map<string, WriteTensor>) => void): string {
@@ -94,44 +87,44 @@ test('bad input: one-line error naming the file/key, exit 1, no output file', as
   // truncated weights file
   const trunc = editedModel(join(d, 'trunc'), () => {});
   truncateSync(join(trunc, 'model.safetensors'), statSync(join(trunc, 'model.safetensors')).size - 100);
-  expectError(await embedPx(trunc), /trunc\/model\/model\.safetensors: .*(outside|truncated)/);
+  expectFailure(await embedPx(trunc), 1, /trunc\/model\/model\.safetensors: .*(outside|truncated)/);
   // corrupt header
   const corrupt = editedModel(join(d, 'corrupt'), () => {});
   const fd = openSync(join(corrupt, 'model.safetensors'), 'r+');
   writeSync(fd, Buffer.from('#garbage#'), 0, 9, 8); // over the header's opening '{'
   closeSync(fd);
-  expectError(await embedPx(corrupt), /corrupt\/model\/model\.safetensors: corrupt safetensors header/);
+  expectFailure(await embedPx(corrupt), 1, /corrupt\/model\/model\.safetensors: corrupt safetensors header/);
   // missing key
   const missing = editedModel(join(d, 'missing'), (t) => t.delete('vision_model.encoder.layers.2.self_attn.v_proj.weight'));
-  expectError(await embedPx(missing), /missing\/model\/model\.safetensors: missing tensor 'vision_model\.encoder\.layers\.2\.self_attn\.v_proj\.weight'/);
+  expectFailure(await embedPx(missing), 1, /missing\/model\/model\.safetensors: missing tensor 'vision_model\.encoder\.layers\.2\.self_attn\.v_proj\.weight'/);
   // wrong shape
   const wrong = editedModel(join(d, 'wrong'), (t) => {
     const w = t.get('vision_model.post_layernorm.weight')!;
     t.set('vision_model.post_layernorm.weight', { shape: [8, 8], data: w.data });
   });
-  expectError(await embedPx(wrong), /wrong\/model\/model\.safetensors: tensor 'vision_model\.post_layernorm\.weight' has shape \[8,8\], expected \[64\]/);
+  expectFailure(await embedPx(wrong), 1, /wrong\/model\/model\.safetensors: tensor 'vision_model\.post_layernorm\.weight' has shape \[8,8\], expected \[64\]/);
   // unsupported model_type
   const vit = editedModel(join(d, 'vit'), () => {});
   writeFileSync(join(vit, 'config.json'), JSON.stringify({ model_type: 'vit', architectures: ['ViTModel'] }));
-  expectError(await embedPx(vit), /vit\/model\/config\.json: field 'model_type': unsupported model_type 'vit'/);
-  expectError(await runCli(['convert', vit, '--out', join(d, 'conv')]), /unsupported model_type 'vit'/);
+  expectFailure(await embedPx(vit), 1, /vit\/model\/config\.json: field 'model_type': unsupported model_type 'vit'/);
+  expectFailure(await runCli(['convert', vit, '--out', join(d, 'conv')]), 1, /unsupported model_type 'vit'/);
   assert.ok(!existsSync(join(d, 'conv')));
   // pixels file without pixel_values
   const nopx = join(d, 'nopx.safetensors');
   writeSafetensors(nopx, { x: { shape: [1], data: new Float32Array(1) } });
-  expectError(await runCli(['embed', '--model', CLIP, '--pixels', nopx, '--out', out, '--backend', 'wasm']), /nopx\.safetensors: missing tensor 'pixel_values'/);
+  expectFailure(await runCli(['embed', '--model', CLIP, '--pixels', nopx, '--out', out, '--backend', 'wasm']), 1, /nopx\.safetensors: missing tensor 'pixel_values'/);
   // corrupt image
   const imgs = join(d, 'imgs');
   mkdirSync(imgs);
   cpSync(join(FIXTURES, 'images/square_224.png'), join(imgs, 'a.png'));
   writeFileSync(join(imgs, 'b.png'), Buffer.from('not a png at all'));
   const jl = join(d, 'out.jsonl');
-  expectError(await runCli(['embed', '--model', CLIP, imgs, '--out', jl, '--backend', 'wasm']), /imgs\/b\.png/);
+  expectFailure(await runCli(['embed', '--model', CLIP, imgs, '--out', jl, '--backend', 'wasm']), 1, /imgs\/b\.png/);
   assert.ok(!existsSync(jl));
   // empty folder
   const empty = join(d, 'empty');
   mkdirSync(empty);
-  expectError(await runCli(['embed', '--model', CLIP, empty, '--out', jl, '--backend', 'wasm']), /empty: folder holds no images/);
+  expectFailure(await runCli(['embed', '--model', CLIP, empty, '--out', jl, '--backend', 'wasm']), 1, /empty: folder holds no images/);
   // nothing written, no temp files left beside the outputs
   assert.ok(!existsSync(out));
   assert.ok(!existsSync(jl));

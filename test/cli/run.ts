@@ -1,4 +1,5 @@
 /** Runs the CLI in-process (main(argv)), capturing stdout/stderr: fast, no tfjs reload per call. */
+import assert from 'node:assert/strict';
 import { main } from '../../cli/main.js';
 
 export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -24,4 +25,17 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
     process.stderr.write = ew;
     process.exitCode = prevExit;
   }
+}
+
+/** The failure is one `logolab: error:` (or usage error) line matching `message`, exit `code`, no stack. */
+export function expectFailure(r: { code: number; stderr: string }, code: number, message: RegExp): string {
+  const lines = r.stderr.split('\n').filter((l) => /^logolab: /.test(l));
+  assert.equal(r.code, code, `exit code ${r.code}, expected ${code}; stderr:\n${r.stderr}`);
+  assert.equal(lines.length, 1, `expected exactly one 'logolab:' line, got ${lines.length}; stderr:\n${r.stderr}`);
+  const line = lines[0]!;
+  assert.match(line, /^logolab: (usage )?error: /, `not an error line: ${line}`);
+  assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, `stack trace on stderr:\n${r.stderr}`);
+  assert.doesNotMatch(line, /internal error/);
+  assert.match(line, message, `message does not match ${message}: ${line}`);
+  return line;
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, tmpDir } from '../helpers.js';
-import { runCli } from '../cli/run.js';
+import { expectFailure, runCli } from '../cli/run.js';
 import { makeTinyDataDir } from './tinydata.js';
 import { datasetFromDataDir } from '../../src/eval/dataset.js';
 import { parseShardSpec, partition } from '../../src/eval/shard.js';
@@ -30,13 +30,6 @@ before(async () => {
 });
 after(() => rmSync(W, { recursive: true, force: true }));
 
-function expectError(r: { code: number; stderr: string }, re: RegExp): void {
-  assert.equal(r.code, 1, r.stderr);
-  const lines = r.stderr.split('\n').filter((l) => l.startsWith('logolab: '));
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, /^logolab: error: /);
-  assert.match(lines[0]!, re);
-}
 
 async function ok(args: string[]): Promise<{ stdout: string; stderr: string }> {
   const r = await runCli(args);
@@ -77,21 +70,21 @@ test('3 shards merged = one unsharded run, byte for byte, and the same eval resu
 
   // errors: one line naming the shard; no output written
   const out = join(W, 'bad.safetensors');
-  expectError(await runCli(['merge-embeddings', '--out', out, shards[0]!, shards[2]!]), /shard 1\/3 missing: got 0\/3, 2\/3/);
-  expectError(await runCli(['merge-embeddings', '--out', out, shards[0]!, shards[1]!, shards[0]!, shards[2]!]), /shard-0\.safetensors: shard 0\/3 given twice \(also .*shard-0\.safetensors\)/);
+  expectFailure(await runCli(['merge-embeddings', '--out', out, shards[0]!, shards[2]!]), 1, /shard 1\/3 missing: got 0\/3, 2\/3/);
+  expectFailure(await runCli(['merge-embeddings', '--out', out, shards[0]!, shards[1]!, shards[0]!, shards[2]!]), 1, /shard-0\.safetensors: shard 0\/3 given twice \(also .*shard-0\.safetensors\)/);
   const foreign = join(W, 'siglip-1.safetensors');
   await ok(embed(SIGLIP, foreign, '--shard', '1/3'));
-  expectError(await runCli(['merge-embeddings', '--out', out, shards[0]!, foreign, shards[2]!]), /siglip-1\.safetensors: shard 1\/3 has model fingerprint .* \(shards of another run\?\)/);
+  expectFailure(await runCli(['merge-embeddings', '--out', out, shards[0]!, foreign, shards[2]!]), 1, /siglip-1\.safetensors: shard 1\/3 has model fingerprint .* \(shards of another run\?\)/);
   const four = join(W, 'four-3.safetensors');
   await ok(embed(CLIP, four, '--shard', '3/4'));
-  expectError(await runCli(['merge-embeddings', '--out', out, ...shards, four]), /four-3\.safetensors: shard 3\/4 belongs to a set of 4/);
-  expectError(await runCli(['merge-embeddings', '--out', out, whole, shards[1]!]), /whole\.safetensors: not a shard file/);
+  expectFailure(await runCli(['merge-embeddings', '--out', out, ...shards, four]), 1, /four-3\.safetensors: shard 3\/4 belongs to a set of 4/);
+  expectFailure(await runCli(['merge-embeddings', '--out', out, whole, shards[1]!]), 1, /whole\.safetensors: not a shard file/);
   // a shard is not an exchange file: eval says to merge first
-  expectError(await runCli(['eval', '--embeddings', shards[1]!, ...EVAL]), /shard-1\.safetensors: shard 1\/3 of a sharded export; merge the shards first/);
+  expectFailure(await runCli(['eval', '--embeddings', shards[1]!, ...EVAL]), 1, /shard-1\.safetensors: shard 1\/3 of a sharded export; merge the shards first/);
   assert.ok(!existsSync(out));
   // bad specs
-  expectError(await runCli(embed(CLIP, out, '--shard', '3/3')), /--shard: INDEX 3 is not below COUNT 3/);
-  expectError(await runCli(embed(CLIP, out, '--shard', 'x')), /--shard: 'x' is not INDEX\/COUNT/);
+  expectFailure(await runCli(embed(CLIP, out, '--shard', '3/3')), 1, /--shard: INDEX 3 is not below COUNT 3/);
+  expectFailure(await runCli(embed(CLIP, out, '--shard', 'x')), 1, /--shard: 'x' is not INDEX\/COUNT/);
   assert.ok(!existsSync(out));
 });
 

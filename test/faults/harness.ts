@@ -48,18 +48,7 @@ export function cliProcess(args: string[], o: { timeoutMs?: number; cwd?: string
   });
 }
 
-/** The failure is one `logolab: error:` (or usage error) line matching `message`, exit `code`, no stack. */
-export function expectFailure(r: CliResult, code: number, message: RegExp): string {
-  const lines = r.stderr.split('\n').filter((l) => /^logolab: /.test(l));
-  assert.equal(r.code, code, `exit code ${r.code}, expected ${code}; stderr:\n${r.stderr}`);
-  assert.equal(lines.length, 1, `expected exactly one 'logolab:' line, got ${lines.length}; stderr:\n${r.stderr}`);
-  const line = lines[0]!;
-  assert.match(line, /^logolab: (usage )?error: /, `not an error line: ${line}`);
-  assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, `stack trace on stderr:\n${r.stderr}`);
-  assert.doesNotMatch(line, /internal error/);
-  assert.match(line, message, `message does not match ${message}: ${line}`);
-  return line;
-}
+export { expectFailure } from '../cli/run.js';
 
 export function expectOk(r: CliResult): void {
   assert.equal(r.code, 0, `exit code ${r.code}; stderr:\n${r.stderr}`);
