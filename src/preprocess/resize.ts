@@ -290,7 +290,7 @@ export function resize(img: RgbImage, width: number, height: number, filter: Res
       const r1 = y + 1 < n ? r0 + stride : r0;
       const r2 = y + 2 < n ? r0 + 2 * stride : r0;
       const r3 = y + 3 < n ? r0 + 3 * stride : r0;
-      for (let i = 0; i < stride; i++) acc[i] += src[r0 + i]! * w0 + src[r1 + i]! * w1 + src[r2 + i]! * w2 + src[r3 + i]! * w3;
+      for (let i = 0; i < stride; i++) acc[i] = acc[i]! + (src[r0 + i]! * w0 + src[r1 + i]! * w1 + src[r2 + i]! * w2 + src[r3 + i]! * w3);
     }
     const outRow = yy * stride;
     for (let i = 0; i < stride; i++) out[outRow + i] = clip8(acc[i]!, bits);

@@ -131,7 +131,7 @@ test('multi-head attention: batched and per-head (wasm inference) paths equal a 
   const q = tf.randomNormal([b, tq, d], 0, 1, 'float32', 1) as tf.Tensor3D;
   const k = tf.randomNormal([b, tk, d], 0, 1, 'float32', 2) as tf.Tensor3D;
   const v = tf.randomNormal([b, tk, d], 0, 1, 'float32', 3) as tf.Tensor3D;
-  const [Q, K, V] = [q, k, v].map((t) => t.arraySync() as number[][][]);
+  const [Q, K, V] = [q, k, v].map((t) => t.arraySync() as number[][][]) as [number[][][], number[][][], number[][][]];
   const dh = d / h;
   const ref: number[] = [];
   for (let bi = 0; bi < b; bi++)

@@ -55,9 +55,9 @@ test('backprop: gradients with a given dy, duplicated inputs, multi-output kerne
   try {
     await expectNoLeak(() => {
       const f = () => {
-        const [top, bottom] = tf.split(tf.matMul(tf.mul(a, a), b), 2, 0); // x·x (one input twice), split (two outputs, one used)
+        const [top, bottom] = tf.split(tf.matMul(tf.mul(a, a), b), 2, 0) as [tf.Tensor, tf.Tensor]; // x·x (one input twice), split (two outputs, one used)
         tf.keep(bottom).dispose();
-        return tf.sigmoid(top!);
+        return tf.sigmoid(top);
       };
       const ref = tf.engine().gradients(f, [a, b, unused], dy, true);
       const lean = gradients(f, [a, b, unused], dy);

@@ -35,7 +35,7 @@ export const slice: Impl = ({ inputs, backend, attrs }) => {
   const x = inputs.x as tf.TensorInfo;
   const xv = f32(backend, x);
   if (!xv) return null;
-  const [begin, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
+  const [begin, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]) as [number[], number[]];
   tf.slice_util.assertParamsValid(x as tf.Tensor, begin, sz);
   const n = size(sz);
   const xs = stridesOf(x.shape);

@@ -62,7 +62,7 @@ function makeQuad(rng: Rng, cx: number, cy: number, w: number, h: number, rot: n
     // tilt: one edge shrinks towards its midpoint (a plane seen at an angle)
     const k = 0.7 + 0.3 * rng.next();
     const edge = rng.int(4); // 0 top, 1 right, 2 bottom, 3 left
-    const [i, j] = [[0, 1], [1, 2], [2, 3], [3, 0]][edge]!;
+    const [i, j] = ([[0, 1], [1, 2], [2, 3], [3, 0]] as const)[edge]!;
     const mx = (pts[i]![0] + pts[j]![0]) / 2, my = (pts[i]![1] + pts[j]![1]) / 2;
     pts[i] = [mx + (pts[i]![0] - mx) * k, my + (pts[i]![1] - my) * k];
     pts[j] = [mx + (pts[j]![0] - mx) * k, my + (pts[j]![1] - my) * k];

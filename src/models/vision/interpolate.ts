@@ -29,7 +29,7 @@ export function bicubicMatrix(inSize: number, outSize: number): Float64Array {
     const w = [cc2(t + 1), cc1(t), cc1(1 - t), cc2(2 - t)];
     for (let k = 0; k < 4; k++) {
       const idx = Math.min(Math.max(i0 - 1 + k, 0), inSize - 1);
-      m[o * inSize + idx] += w[k]!;
+      m[o * inSize + idx] = m[o * inSize + idx]! + w[k]!;
     }
   }
   return m;
@@ -47,7 +47,7 @@ export function resizeGridBicubic(grid: Float32Array, ih: number, iw: number, d:
       if (wgt === 0) continue;
       const src = i * iw * d;
       const dst = o * iw * d;
-      for (let j = 0; j < iw * d; j++) tmp[dst + j] += wgt * grid[src + j]!;
+      for (let j = 0; j < iw * d; j++) tmp[dst + j] = tmp[dst + j]! + wgt * grid[src + j]!;
     }
   }
   const out = new Float32Array(oh * ow * d);
@@ -58,7 +58,7 @@ export function resizeGridBicubic(grid: Float32Array, ih: number, iw: number, d:
         const wgt = mw[p * iw + j]!;
         if (wgt === 0) continue;
         const src = (o * iw + j) * d;
-        for (let c = 0; c < d; c++) out[dst + c] += wgt * tmp[src + c]!;
+        for (let c = 0; c < d; c++) out[dst + c] = out[dst + c]! + wgt * tmp[src + c]!;
       }
     }
   }
