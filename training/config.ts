@@ -77,7 +77,7 @@ export const TrainingConfigSchema = z.strictObject({
   mixed_precision: bool(true, 'accepted; tfjs computes float32'),
   // Loss function
   temperature: float(0.07, 'contrastive temperature', { gt: 0 }),
-  loss_type: oneOf(['infonce', 'supcon', 'triplet', 'combined'], 'infonce', 'loss'),
+  loss_type: oneOf(['infonce', 'milnce', 'supcon', 'triplet', 'combined'], 'infonce', 'loss (milnce: any one positive suffices)'),
   triplet_margin: float(0.3, 'triplet margin', { min: 0 }),
   // Early stopping
   patience: int(5, 'evaluations without improvement before stopping', 1),

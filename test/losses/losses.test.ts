@@ -9,7 +9,7 @@ import { l2Normalize } from '../../src/models/heads.js';
 import { getLoss, type LossFn } from '../../training/losses/index.js';
 import { LogolabError } from '../../src/errors.js';
 import { makeRng } from '../../src/util/rng.js';
-import { normalizeRows, refCombined, refInfonce, refSupcon, refTriplet } from './reference.js';
+import { normalizeRows, refCombined, refInfonce, refMilnce, refSupcon, refTriplet } from './reference.js';
 
 const io = readSafetensors(join(FIXTURES, 'losses/io.safetensors'));
 const values = JSON.parse(readFileSync(join(FIXTURES, 'losses/values.json'), 'utf8')).values as Record<string, number>;
@@ -87,6 +87,7 @@ test('losses: vectorised tf = loop-based float64 reference on varied batches', a
     for (const t of [0.07, 0.5]) {
       const refs: Record<string, number> = {
         infonce: refInfonce(rows, b.labels, t),
+        milnce: refMilnce(rows, b.labels, t),
         supcon: refSupcon(rows, b.labels, t),
         triplet: refTriplet(rows, b.labels, 0.3),
         combined: refCombined(rows, b.labels, t, 0.3),
@@ -113,7 +114,7 @@ test('losses: finite values and gradients for near-identical embeddings, singlet
       for (const c of cases) {
         const n = c.labels.length;
         const raw = tf.tensor2d(c.raw, [n, c.raw.length / n]);
-        for (const name of ['infonce', 'supcon', 'triplet', 'combined']) {
+        for (const name of ['infonce', 'milnce', 'supcon', 'triplet', 'combined']) {
           for (const t of [0.07, 0.5, 0.01]) {
             const loss = getLoss(name, { temperature: t });
             const { value, grad } = lossAndGrad(loss, raw, c.labels);
@@ -134,4 +135,32 @@ test('losses: bad names and inputs are LogolabErrors', async () => {
   const e = tf.ones([3, 4]) as tf.Tensor2D;
   assert.throws(() => getLoss('infonce')(e, Int32Array.from([0, 1])), /2 labels for 3 embeddings/);
   e.dispose();
+});
+
+test('losses: milnce gradient = central differences of the float64 loop reference, and milnce ≤ infonce', async () => {
+  await useBackend('cpu');
+  const b = randomBatch(11, [0, 0, 0, 1, 1, 2, 3, 3], 6);
+  const n = b.labels.length;
+  const d = b.raw.length / n;
+  const rows = normalizeRows(b.raw, n, d);
+  const t = 0.2;
+  const got = tf.tidy(() => tf.grad((x: tf.Tensor) => getLoss('milnce', { temperature: t })(x as tf.Tensor2D, b.labels))(tf.tensor2d(rows.flat(), [n, d])).dataSync());
+  const h = 1e-6;
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < d; k++) {
+      const plus = rows.map((r) => r.slice());
+      const minus = rows.map((r) => r.slice());
+      plus[i]![k]! += h;
+      minus[i]![k]! -= h;
+      const fd = (refMilnce(plus, b.labels, t) - refMilnce(minus, b.labels, t)) / (2 * h);
+      worst = Math.max(worst, Math.abs(fd - got[i * d + k]!));
+    }
+  }
+  assert.ok(worst <= 1e-4, `max |tf grad − finite difference| ${worst}`);
+  // one near positive satisfies milnce, while infonce still pays for the far one
+  for (const [bi, bb] of [randomBatch(12, [0, 0, 0, 1, 1, 2], 8), randomBatch(13, [4, 4, 5, 5, 5, 5], 8, 0.3)].entries()) {
+    const e = normalizeRows(bb.raw, bb.labels.length, 8);
+    assert.ok(refMilnce(e, bb.labels, t) <= refInfonce(e, bb.labels, t) + 1e-12, `batch ${bi}`);
+  }
 });

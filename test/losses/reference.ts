@@ -32,6 +32,25 @@ export function refInfonce(e: Rows, labels: ArrayLike<number>, t: number): numbe
   return any ? total / n : 0; // mean over ALL anchors
 }
 
+/** MIL-NCE: −log of the summed softmax probability of the positives; mean over ALL anchors. */
+export function refMilnce(e: Rows, labels: ArrayLike<number>, t: number): number {
+  const n = e.length;
+  if (n <= 1) return 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    let all = 0;
+    let pos = 0;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const p = Math.exp(dot(e[i]!, e[j]!) / t);
+      all += p;
+      if (labels[j] === labels[i]) pos += p;
+    }
+    if (pos > 0) total += -Math.log(pos / all);
+  }
+  return total / n;
+}
+
 export function refSupcon(e: Rows, labels: ArrayLike<number>, t: number): number {
   const n = e.length;
   if (n <= 1) return 0;

@@ -1,7 +1,8 @@
-/** Loss factory: getLoss('infonce' | 'supcon' | 'triplet' | 'combined', options). */
+/** Loss factory: getLoss('infonce' | 'milnce' | 'supcon' | 'triplet' | 'combined', options). */
 import { LogolabError } from '../../src/errors.js';
 import { combined, type CombinedOptions } from './combined.js';
 import { infonce } from './infonce.js';
+import { milnce } from './milnce.js';
 import { supcon } from './supcon.js';
 import { triplet } from './triplet.js';
 import type { LossFn } from './common.js';
@@ -12,9 +13,9 @@ import { installFastMatMulGradient } from '../matmul_grad.js';
 installFastMatMulGradient();
 
 export type { LossFn } from './common.js';
-export { infonce, supcon, triplet, combined };
+export { infonce, milnce, supcon, triplet, combined };
 
-export const LOSS_NAMES = ['infonce', 'supcon', 'triplet', 'combined'] as const;
+export const LOSS_NAMES = ['infonce', 'milnce', 'supcon', 'triplet', 'combined'] as const;
 export type LossName = (typeof LOSS_NAMES)[number];
 export type LossOptions = CombinedOptions;
 
@@ -25,6 +26,8 @@ export function getLoss(name: string, opts: LossOptions = {}): LossFn {
   switch (name) {
     case 'infonce':
       return infonce({ temperature: t });
+    case 'milnce':
+      return milnce({ temperature: t });
     case 'supcon':
       return supcon({ temperature: t });
     case 'triplet':
