@@ -65,8 +65,11 @@ function frame(fr: Frame, body: string, legend: { name: string; color: string; d
     const y = M.t + ph - ((yv - fr.y0) / (fr.y1 - fr.y0 || 1)) * ph;
     ticks.push(`<line x1="${M.l}" y1="${f(y)}" x2="${M.l + pw}" y2="${f(y)}" stroke="#eee"/><text x="${M.l - 5}" y="${f(y + 3)}" text-anchor="end">${yt.labels[i]}</text>`);
   });
+  // entries 150 px apart, wrapped into rows that fit the plot; a series without a name has none
+  const perRow = Math.max(1, Math.floor(pw / 150));
   const leg = legend
-    .map((s, i) => `<g transform="translate(${M.l + 8 + i * 150},${M.t + 8})"><line x1="0" y1="0" x2="18" y2="0" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/><text x="22" y="4">${esc(s.name)}</text></g>`)
+    .filter((s) => s.name !== '')
+    .map((s, i) => `<g transform="translate(${M.l + 8 + (i % perRow) * 150},${M.t + 8 + Math.floor(i / perRow) * 14})"><line x1="0" y1="0" x2="18" y2="0" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/><text x="22" y="4">${esc(s.name)}</text></g>`)
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">
 <rect width="${W}" height="${H}" fill="#fff"/>
