@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Reproduces the shipped baseline models/logolab-tiny-clip exactly (see its MODEL_CARD.md):
-#   synth brand set A with shape labels (seed 1) → prepare → full training from random init
-#   (configs/baseline_tiny.yaml, seed 1234) → float16 export.
+# Reproduces the shipped baseline models/logolab-tiny-clip exactly (see its MODEL_CARD.md), in three
+# stages of full training (every weight trained), each starting from the weights the previous one exported:
+#   1. synth brand set A, shape labels, one colour style per shape (seed 1) → prepare → training from
+#      random init (configs/baseline_tiny.yaml, seed 1234): scene invariance
+#   2. the same data, a fresh lower schedule (configs/baseline_tiny_stage2.yaml)
+#   3. synth brand set A, brand labels (seed 1) → prepare → MIL-NCE on brands (configs/baseline_tiny_stage3.yaml)
+#   → float16 export.
 # Usage: scripts/train-baseline.sh [work dir (default runs/baseline)] [model out (default models/logolab-tiny-clip)]
-# The synth line is also in scripts/baseline-first-losses.ts (BASELINE_SYNTH; a test checks they agree).
+# Stage 1's synth line is also in scripts/baseline-first-losses.ts (BASELINE_SYNTH; a test checks they agree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W="${1:-runs/baseline}"
@@ -14,6 +18,14 @@ $L synth --out "$W/synthA" --brand-set A --brands 2245 --label-by shape --rendit
 $L prepare --dataset "$W/synthA" --out "$W/dataA"
 $L train --config configs/baseline_tiny.yaml \
   --dataset-dir "$W/synthA" --reference-dir "$W/dataA/reference_logos" --db-path "$W/dataA" \
-  --checkpoint-dir "$W/checkpoints" --output-dir "$W/model_fp32"
+  --checkpoint-dir "$W/checkpoints" --output-dir "$W/stage1/model_fp32"
+$L train --config configs/baseline_tiny_stage2.yaml --base-model "$W/stage1/model_fp32" \
+  --dataset-dir "$W/synthA" --reference-dir "$W/dataA/reference_logos" --db-path "$W/dataA" \
+  --checkpoint-dir "$W/checkpoints_stage2" --output-dir "$W/stage2/model_fp32"
+$L synth --out "$W/synthA_brand" --brand-set A --brands 2245 --images-per-brand 3 --min-side 128 --max-side 160 --negatives 0 --seed 1
+$L prepare --dataset "$W/synthA_brand" --out "$W/dataA_brand"
+$L train --config configs/baseline_tiny_stage3.yaml --base-model "$W/stage2/model_fp32" \
+  --dataset-dir "$W/synthA_brand" --reference-dir "$W/dataA_brand/reference_logos" --db-path "$W/dataA_brand" \
+  --checkpoint-dir "$W/checkpoints_stage3" --output-dir "$W/model_fp32"
 $L convert "$W/model_fp32" --out "$W/model_fp16" --dtype float16
 mkdir -p "$OUT" && cp "$W"/model_fp16/* "$OUT"/   # keeps MODEL_CARD.md, first_losses.json, training_curve.svg
