@@ -1,6 +1,6 @@
 /**
  * The demo's plan: which data, which training config, which evaluation sample, per mode.
- *   default — ~15 min on 2 cores; quick — ~3 min; tiny — well under a minute (the test's mode).
+ *   default — ~5 min on 2 cores; quick — ~2 min; tiny — well under a minute (the test's mode).
  * Everything is seeded, so a mode always builds the same data and the same sample.
  */
 import { LogolabError } from '../errors.js';
@@ -30,7 +30,7 @@ export function demoPlan(mode: DemoMode): DemoPlan {
     case 'default':
       return {
         mode,
-        synth: { brands: 40, imagesPerBrand: 60, seed: 7, minSide: 128, maxSide: 192 },
+        synth: { brands: 40, imagesPerBrand: 90, seed: 7, minSide: 128, maxSide: 192 },
         trainConfig: 'configs/demo_default.yaml',
         trainOverrides: {},
         evalArgs: ['--num-logos', '40', '--refs-per-logo', '10', '--positive-samples', '10', '--negative-samples', '10', ...MATCHING],
@@ -38,7 +38,7 @@ export function demoPlan(mode: DemoMode): DemoPlan {
     case 'quick':
       return {
         mode,
-        synth: { brands: 16, imagesPerBrand: 60, seed: 7, minSide: 128, maxSide: 160 },
+        synth: { brands: 16, imagesPerBrand: 90, seed: 7, minSide: 128, maxSide: 160 },
         trainConfig: 'configs/demo_quick.yaml',
         trainOverrides: {},
         evalArgs: ['--num-logos', '16', '--refs-per-logo', '10', '--positive-samples', '10', '--negative-samples', '10', ...MATCHING],

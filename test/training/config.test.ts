@@ -67,7 +67,7 @@ describe('training config', () => {
     bad('learning_rat: 1e-5\n', /unknown key 'learning_rat'/);
     bad('learning_rate: fast\n', /key 'learning_rate' must be a number, got "fast"/);
     bad('max_epochs: 2.5\n', /key 'max_epochs' must be an integer/);
-    bad('loss_type: hinge\n', /key 'loss_type' must be one of infonce\|supcon\|triplet\|combined/);
+    bad('loss_type: hinge\n', /key 'loss_type' must be one of infonce\|milnce\|supcon\|triplet\|combined/);
     bad('use_augmentation: "yes"\n', /key 'use_augmentation' must be true or false/);
     bad('temperature: 0\n', /key 'temperature' must be > 0/);
     bad('freeze_layers: -1\n', /key 'freeze_layers' must be ≥ 0/);
@@ -94,7 +94,7 @@ describe('training config', () => {
     assert.deepEqual(defaultConfig().lora_target_modules, ['q_proj', 'v_proj']);
     assert.deepEqual(defaultConfig().vision_config, {});
     assert.deepEqual(CONFIG_KEYS, Object.keys(TrainingConfigSchema.shape));
-    assert.equal(configHelp('loss_type'), 'loss (default "infonce"; one of infonce|supcon|triplet|combined)');
+    assert.equal(configHelp('loss_type'), 'loss (milnce: any one positive suffices) (default "infonce"; one of infonce|milnce|supcon|triplet|combined)');
     assert.equal(configHelp('max_epochs'), 'epochs (default 20)');
     assert.throws(() => parseConfig({ lora_target_modules: ['q_proj', 3] }, 't'), /key 'lora_target_modules' must be a list of strings, got \["q_proj",3\]/);
     assert.throws(() => parseConfig({ vision_config: [1] }, 't'), /key 'vision_config' must be a mapping/);
