@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { LogolabError, UsageError } from '../src/errors.js';
 import { isWithin } from '../src/io/output-dir.js';
 import { notRegularFile } from '../src/io/file-kind.js';
+import { LOSS_NAMES } from './losses/names.js';
 
 // Field builders: each takes the reference's default and the --help text, so one line says the
 // field's type, bounds, default and help.
@@ -77,7 +78,7 @@ export const TrainingConfigSchema = z.strictObject({
   mixed_precision: bool(true, 'accepted; tfjs computes float32'),
   // Loss function
   temperature: float(0.07, 'contrastive temperature', { gt: 0 }),
-  loss_type: oneOf(['infonce', 'milnce', 'supcon', 'triplet', 'combined'], 'infonce', 'loss (milnce: any one positive suffices)'),
+  loss_type: oneOf(LOSS_NAMES, 'infonce', 'loss (milnce: any one positive suffices)'),
   triplet_margin: float(0.3, 'triplet margin', { min: 0 }),
   // Early stopping
   patience: int(5, 'evaluations without improvement before stopping', 1),

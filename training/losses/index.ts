@@ -6,6 +6,7 @@ import { milnce } from './milnce.js';
 import { supcon } from './supcon.js';
 import { triplet } from './triplet.js';
 import type { LossFn } from './common.js';
+import { LOSS_NAMES } from './names.js';
 import { installFastMatMulGradient } from '../matmul_grad.js';
 
 // Every training backward pass goes through a loss: install the wasm-friendly matmul gradient here
@@ -15,8 +16,7 @@ installFastMatMulGradient();
 export type { LossFn } from './common.js';
 export { infonce, milnce, supcon, triplet, combined };
 
-export const LOSS_NAMES = ['infonce', 'milnce', 'supcon', 'triplet', 'combined'] as const;
-export type LossName = (typeof LOSS_NAMES)[number];
+export { LOSS_NAMES, type LossName } from './names.js';
 export type LossOptions = CombinedOptions;
 
 export function getLoss(name: string, opts: LossOptions = {}): LossFn {
