@@ -2,8 +2,9 @@
  * The shipped baseline's training curve for its model card (an SVG beside MODEL_CARD.md):
  *   left   training loss per logged optimizer step (train.log) and its moving average, validation
  *          loss per evaluated epoch (training_history.json);
- *   right  held-out set-B precision@1 and separation per saved checkpoint (heldout-eval.ts output,
- *          one JSON line per checkpoint), and validation precision@1 on unseen set-A shapes.
+ *   right  held-out set-B precision@1 and separation per saved checkpoint, by brand and by drawing
+ *          (heldout-eval.ts ckpts output, one JSON line per checkpoint), and validation precision@1
+ *          on unseen set-A logos.
  *
  *   npx tsx scripts/baseline-curve.ts <stage-1 checkpoint dir> <stage-1 held-out JSONL> [<stage-2 …> <…>] <out.svg>
  * Each stage is drawn after the previous one on one optimizer-step axis; a dotted line marks where a stage starts.
@@ -22,7 +23,7 @@ export function curveSvg(stages: Stage[], stepsPerEpoch: number): string {
   const steps: [number, number][] = [];
   const val: [number, number][] = [];
   const valP1: [number, number][] = [];
-  const held: { step: number; p1: number; sep: number }[] = [];
+  const held: { step: number; p1: number; sep: number; drawing?: { p1: number; sep: number } }[] = [];
   const starts: number[] = [];
   let offset = 0;
   for (const st of stages) {
@@ -38,7 +39,7 @@ export function curveSvg(stages: Stage[], stepsPerEpoch: number): string {
     steps.push(...[...byStep].sort((a, b) => a[0] - b[0]).map(([k, v]) => [offset + k, v] as [number, number]));
     val.push(...hist.filter((h) => h.val?.loss !== undefined).map((h) => [offset + h.epoch * stepsPerEpoch, h.val!.loss!] as [number, number]));
     valP1.push(...hist.filter((h) => h.val?.precision_at_1 !== undefined).map((h) => [offset + h.epoch * stepsPerEpoch, h.val!.precision_at_1!] as [number, number]));
-    held.push(...readFileSync(st.heldoutJsonl, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; p1: number; sep: number }).map((h) => ({ ...h, step: offset + h.step })).sort((a, b) => a.step - b.step));
+    held.push(...readFileSync(st.heldoutJsonl, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; p1: number; sep: number; drawing?: { p1: number; sep: number } }).map((h) => ({ ...h, step: offset + h.step })).sort((a, b) => a.step - b.step));
     offset += Math.max(0, ...[...byStep.keys()]);
   }
   const w = 20;
@@ -50,12 +51,14 @@ export function curveSvg(stages: Stage[], stepsPerEpoch: number): string {
       { name: 'val loss', points: val, color: PALETTE[1], dashed: true },
       ...starts.slice(1).map((x, k) => ({ name: k === 0 ? 'next stage' : '', points: [[x, 0], [x, 5]] as [number, number][], color: '#999999', dashed: true })),
     ],
-    { title: 'Loss (stages 1–2 InfoNCE, stage 3 MIL-NCE)', xLabel: 'optimizer step', yLabel: 'loss', width: 560, height: 340, y: [0, 5] },
+    { title: 'Loss (stages 1–2 InfoNCE, stages 3–4 MIL-NCE)', xLabel: 'optimizer step', yLabel: 'loss', width: 560, height: 340, y: [0, 5] },
   );
   const right = lineChart(
     [
-      { name: 'set B P@1', points: held.map((h) => [h.step, h.p1]), color: PALETTE[2] },
-      { name: 'set B sep.', points: held.map((h) => [h.step, h.sep]), color: PALETTE[3], dashed: true },
+      { name: 'set B P@1 (brands)', points: held.map((h) => [h.step, h.p1]), color: PALETTE[2] },
+      { name: 'set B sep. (brands)', points: held.map((h) => [h.step, h.sep]), color: PALETTE[3], dashed: true },
+      { name: 'set B P@1 (drawings)', points: held.filter((h) => h.drawing).map((h) => [h.step, h.drawing!.p1]), color: PALETTE[5] },
+      { name: 'set B sep. (drawings)', points: held.filter((h) => h.drawing).map((h) => [h.step, h.drawing!.sep]), color: '#e377c2', dashed: true },
       { name: 'val P@1 (unseen A)', points: valP1, color: PALETTE[4] },
       ...starts.slice(1).map((x, k) => ({ name: k === 0 ? 'next stage' : '', points: [[x, 0], [x, 1]] as [number, number][], color: '#999999', dashed: true })),
     ],

@@ -5,23 +5,34 @@
  *   npx tsx scripts/heldout-eval.ts make [dir]                 build the held-out data (once, ~1 min)
  *   npx tsx scripts/heldout-eval.ts eval <dir> <model|ckpt>…   metrics per model folder or .ckpt
  *   npx tsx scripts/heldout-eval.ts ckpts <dir> <checkpoint dir> <out.jsonl>
- *                                  every epoch_*.ckpt not yet in out.jsonl (appended, with its step)
+ *                                  every epoch_*.ckpt not yet in out.jsonl (appended, with its step;
+ *                                  brand level at the top, drawing level under `drawing`)
  *
  * Data: `synth --brand-set B --seed 101`, 64 brands × 30 scenes (128–192 px, the demo's test-half
- * size) minus the brands `logolab demo` can draw (selectBrands(seed 7, 40) of set B), then `prepare`.
+ * size) minus the brands `logolab demo` can draw (selectBrands(seed 7, 40) of set B: their folders,
+ * and their annotations in the other brands' scenes), then `prepare`.
  * Metrics, over `logolab eval`'s sample (sampleTest: --num-logos 40 --refs-per-logo 10, seeds 42–44):
- *   precision@1  self-retrieval over the sampled reference crops, as the demo's table (brand labels)
- *   separation   mean cosine of same-brand crop pairs − mean cosine of different-brand pairs
- * Prints one JSON line per model (means over the seeds, and per seed).
+ *   precision@1  self-retrieval over the sampled reference crops, as the demo's table
+ *   separation   mean cosine of same-logo crop pairs − mean cosine of different-logo pairs
+ * at two levels of what "the same logo" is:
+ *   brand    the demo's labels: a brand's icon, its wordmark and their colour styles are one logo.
+ *            For brands never seen, pairing an icon with an unrelated wordmark cannot be inferred
+ *            from the pixels, so these pairs bound what any encoder reaches.
+ *   drawing  one drawing of a brand (sources.ts shapes(): its simple-icons glyph, each iconify icon)
+ *            in any colour style and scene: what transfers to new brands. Same scenes, relabelled
+ *            from the synth's renditions.json; the sample is 40 drawings × 10 crops.
+ * Prints one JSON line per model and level (means over the seeds, and per seed).
  */
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../src/io/atomic.js';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/backend/index.js';
 import { synthesize } from '../src/data/synth/index.js';
-import { selectBrands } from '../src/data/synth/sources.js';
+import { listBrands, selectBrands, shapes } from '../src/data/synth/sources.js';
 import { prepareDataset } from '../src/data/prepare.js';
-import { datasetFromDataDir } from '../src/eval/dataset.js';
+import { parseVoc, writeVoc } from '../src/data/voc.js';
+import { datasetFromDataDir, type DatasetIndex } from '../src/eval/dataset.js';
 import { sampleTest } from '../src/eval/sample.js';
 import { embedImages } from '../src/embed/embedder.js';
 import { loadVisionModel, type VisionModel } from '../src/models/vision/index.js';
@@ -33,10 +44,32 @@ import { embeddingMetrics } from '../training/validation.js';
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const HELDOUT = { brands: 64, imagesPerBrand: 30, seed: 101, minSide: 128, maxSide: 192, demoSeed: 7, demoMaxBrands: 40 };
 
+/**
+ * Removes the annotations of `brands` from every XML under a synth folder (the logos stay in the
+ * pixels, as distractors). Needed once their folders are gone: prepare files an object whose name
+ * is no brand folder under the scene's own brand (LogoDet-3K's spelling rule), which would
+ * mislabel it. Returns the number of annotations removed.
+ */
+export function stripAnnotations(synth: string, brands: ReadonlySet<string>): number {
+  let stripped = 0;
+  for (const cat of readdirSync(synth)) {
+    if (!statSync(join(synth, cat)).isDirectory()) continue;
+    for (const b of readdirSync(join(synth, cat))) for (const f of readdirSync(join(synth, cat, b)).filter((x) => x.endsWith('.xml'))) {
+      const path = join(synth, cat, b, f);
+      const a = parseVoc(readFileSync(path, 'utf8'), path);
+      const keep = a.objects.filter((o) => !brands.has(o.name));
+      if (keep.length === a.objects.length) continue;
+      stripped += a.objects.length - keep.length;
+      writeFileAtomic(path, writeVoc({ folder: b, filename: a.filename ?? f.replace(/\.xml$/, '.jpg'), width: a.width!, height: a.height!, objects: keep }));
+    }
+  }
+  return stripped;
+}
+
 export async function makeHeldout(dir: string): Promise<void> {
   const synth = join(dir, 'synthB'), data = join(dir, 'data');
   if (!existsSync(join(synth, 'synth.json'))) {
-    await synthesize({ out: synth, brands: HELDOUT.brands, imagesPerBrand: HELDOUT.imagesPerBrand, seed: HELDOUT.seed, brandSet: 'B', minSide: HELDOUT.minSide, maxSide: HELDOUT.maxSide, negatives: 0 });
+    await synthesize({ out: synth, brands: HELDOUT.brands, imagesPerBrand: HELDOUT.imagesPerBrand, seed: HELDOUT.seed, brandSet: 'B', minSide: HELDOUT.minSide, maxSide: HELDOUT.maxSide, negatives: 0, recordRenditions: true });
     const demo = new Set(selectBrands({ seed: HELDOUT.demoSeed, count: HELDOUT.demoMaxBrands, set: 'B' }).map((b) => b.slug));
     let removed = 0;
     for (const cat of readdirSync(synth)) {
@@ -46,7 +79,8 @@ export async function makeHeldout(dir: string): Promise<void> {
         removed++;
       }
     }
-    process.stderr.write(`held-out: removed ${removed} brands the demo can draw\n`);
+    const stripped = stripAnnotations(synth, demo);
+    process.stderr.write(`held-out: removed ${removed} brands the demo can draw, and ${stripped} annotations of them in other scenes\n`);
   }
   await prepareDataset({ dataset: synth, out: data });
 }
@@ -60,8 +94,41 @@ async function loadModel(p: string): Promise<{ model: VisionModel; dispose: () =
   return { model: m, dispose: () => m.dispose() };
 }
 
-export async function heldoutMetrics(dataDir: string, modelPath: string, seeds = [42, 43, 44], numLogos = 40) {
-  const ds = datasetFromDataDir(dataDir);
+export type Level = 'brand' | 'drawing';
+export const LEVELS: readonly Level[] = ['brand', 'drawing'];
+
+/**
+ * The held-out data with every reference crop and ground-truth box labelled by its drawing
+ * (`<slug>-<k>`), from `<heldout dir>/synthB/renditions.json` (objects matched by image and box).
+ */
+export function byDrawing(ds: DatasetIndex, renditionsJson: string): DatasetIndex {
+  if (!existsSync(renditionsJson)) throw new Error(`${renditionsJson} is missing: rebuild the held-out data with 'heldout-eval.ts make' (synth --record-renditions)`);
+  const drawn = JSON.parse(readFileSync(renditionsJson, 'utf8')) as Record<string, { name: string; box: number[]; rendition: string }[]>;
+  const brands = new Map(listBrands('B').map((b) => [b.slug, b]));
+  const shapeOf = new Map<string, string>(); // '<slug> <rendition id>' → drawing label
+  const label = (image: string, logo: string, box: readonly number[] | undefined): string => {
+    const o = drawn[image]?.find((x) => x.name === logo && box !== undefined && x.box.every((v, k) => v === box[k]));
+    if (!o) throw new Error(`${renditionsJson}: no ${logo} object at ${JSON.stringify(box)} in ${image}`);
+    const key = `${logo} ${o.rendition}`;
+    if (!shapeOf.has(key)) {
+      const b = brands.get(logo);
+      if (!b) throw new Error(`${renditionsJson}: ${logo} is not a set-B brand`);
+      for (const s of shapes(b)) for (const r of s.renditions) shapeOf.set(`${logo} ${r.id}`, s.label);
+    }
+    const l = shapeOf.get(key);
+    if (!l) throw new Error(`${renditionsJson}: ${o.rendition} is not a rendition of ${logo}`);
+    return l;
+  };
+  const nameOf = new Map(ds.images.map((im) => [im.id, im.name]));
+  const refs = ds.refs.map((r) => ({ ...r, logo: label(nameOf.get(r.sourceImage ?? '') ?? '', r.logo, r.box) }));
+  const images = ds.images.map((im) => ({ ...im, gt: im.gt.map((g) => ({ ...g, logo: label(im.name, g.logo, g.box) })) }));
+  const logos = [...new Set([...refs.map((r) => r.logo), ...images.flatMap((i) => i.gt.map((g) => g.logo))])].sort();
+  return { ...ds, logos, refs, images };
+}
+
+export async function heldoutMetrics(dataDir: string, modelPath: string, seeds = [42, 43, 44], numLogos = 40, level: Level = 'brand') {
+  const brandDs = datasetFromDataDir(dataDir);
+  const ds = level === 'drawing' ? byDrawing(brandDs, join(dataDir, '..', 'synthB', 'renditions.json')) : brandDs;
   const { model, dispose } = await loadModel(modelPath);
   try {
     const per: { seed: number; p1: number; sep: number; pos: number; neg: number; mapR: number; n: number }[] = [];
@@ -77,7 +144,7 @@ export async function heldoutMetrics(dataDir: string, modelPath: string, seeds =
       per.push({ seed, p1: m.precision_at_1, sep: m.separation, pos: m.mean_pos_sim, neg: m.mean_neg_sim, mapR: m.map_at_r, n: s.refs.length });
     }
     const mean = (k: 'p1' | 'sep' | 'pos' | 'neg' | 'mapR') => per.reduce((a, r) => a + r[k], 0) / per.length;
-    return { model: modelPath, p1: mean('p1'), sep: mean('sep'), pos: mean('pos'), neg: mean('neg'), mapR: mean('mapR'), per };
+    return { model: modelPath, level, p1: mean('p1'), sep: mean('sep'), pos: mean('pos'), neg: mean('neg'), mapR: mean('mapR'), per };
   } finally {
     dispose();
   }
@@ -89,8 +156,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (cmd === 'make') await makeHeldout(resolve(dir));
   else if (cmd === 'eval') {
     for (const m of models) {
-      const r = await heldoutMetrics(join(resolve(dir), 'data'), m);
-      process.stdout.write(JSON.stringify({ ...r, p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4) }) + '\n');
+      for (const level of LEVELS) {
+        const r = await heldoutMetrics(join(resolve(dir), 'data'), m, undefined, undefined, level);
+        process.stdout.write(JSON.stringify({ ...r, p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4) }) + '\n');
+      }
     }
   } else if (cmd === 'ckpts') {
     const [ckDir, out] = models as [string, string];
@@ -99,8 +168,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     for (const f of cks.filter((c) => !done.has(c))) {
       const step = loadCheckpoint(join(ckDir, f)).state.global_step;
       const r = await heldoutMetrics(join(resolve(dir), 'data'), join(ckDir, f));
-      appendFileSync(out, JSON.stringify({ checkpoint: f, step, p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4) }) + '\n');
-      process.stdout.write(`${f} step ${step}: p1 ${r.p1.toFixed(4)} sep ${r.sep.toFixed(4)}\n`);
+      const d = await heldoutMetrics(join(resolve(dir), 'data'), join(ckDir, f), undefined, undefined, 'drawing');
+      appendFileSync(out, JSON.stringify({ checkpoint: f, step, p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4), drawing: { p1: +d.p1.toFixed(4), sep: +d.sep.toFixed(4), pos: +d.pos.toFixed(4), neg: +d.neg.toFixed(4), mapR: +d.mapR.toFixed(4) } }) + '\n');
+      process.stdout.write(`${f} step ${step}: brand p1 ${r.p1.toFixed(4)} sep ${r.sep.toFixed(4)} | drawing p1 ${d.p1.toFixed(4)} sep ${d.sep.toFixed(4)}\n`);
     }
   } else throw new Error('usage: heldout-eval.ts make [dir] | eval <dir> <model dir | .ckpt>… | ckpts <dir> <checkpoint dir> <out.jsonl>');
 }

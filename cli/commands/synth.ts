@@ -23,6 +23,7 @@ export const command: CommandModule = {
       .option('label-by', { type: 'string', choices: ['brand', 'shape'], default: 'brand', describe: 'logo identity: brand (any rendition) or shape (one drawing of a brand in all its colour styles; pre-training data, folders <slug>-<k>)' })
       .option('targets-per-scene', numberOption('targets-per-scene', { default: 1, int: true, min: 1, describe: 'with --label-by shape: annotated logos per scene (own shape + others in rotation)' }))
       .option('renditions-per-shape', numberOption('renditions-per-shape', { int: true, min: 1, describe: 'with --label-by shape: keep this many renditions per shape (seeded choice; 1 = a label always has the same colours)' }))
+      .option('record-renditions', { type: 'boolean', default: false, describe: 'logodet3k layout: also write renditions.json (each annotated object\'s drawn rendition, for evaluation by drawing)' })
       .option('contact-sheet', { type: 'string', describe: 'also write a PNG grid of sample scenes with their boxes' })
       .option('list-brands', { type: 'boolean', default: false, describe: 'print the available brands (slug, set, packs) and exit' }),
   handler: async (argv) => {
@@ -48,6 +49,7 @@ export const command: CommandModule = {
       labelBy: argv['label-by'] as 'brand' | 'shape',
       targetsPerScene: argv['targets-per-scene'] as number,
       renditionsPerShape: argv['renditions-per-shape'] as number | undefined,
+      recordRenditions: argv['record-renditions'] as boolean,
     });
     process.stdout.write(JSON.stringify({ ...s, brands: s.brands.map((b) => b.slug) }, null, 2) + '\n');
   },

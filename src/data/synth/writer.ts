@@ -67,6 +67,13 @@ export interface SynthOptions {
    * 1 = every appearance of a label has the same colours (positives differ only in scene).
    */
   renditionsPerShape?: number;
+  /**
+   * logodet3k layout: also write `renditions.json`, for each scene (`<Category>/<folder>/<n>.jpg`)
+   * its annotated objects in XML order with the rendition drawn (`simple-icons:black`,
+   * `logos:<icon>:plate`): evaluation by drawing instead of brand. Consumes no randomness, so the
+   * scenes are byte-identical with and without it.
+   */
+  recordRenditions?: boolean;
 }
 
 export interface SynthSummary {
@@ -219,6 +226,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   // contact sheet: the first scene of up to 30 brands + up to 6 negatives
   const sheetJobs = new Set(jobs.filter((j) => (j.kind === 'brand' && j.index === 1) || j.kind === 'negative').filter((j, k, a) => (j.kind === 'brand' ? a.slice(0, k).filter((x) => x.kind === 'brand').length < 30 : j.index <= 6)).map((j) => j.global));
   const sheet: Done[] = [];
+  const drawn: Record<string, { name: string; box: [number, number, number, number]; rendition: string }[]> = {};
   const progress = new Progress({ label: 'synth', total: jobs.length, unit: 'img', quiet: opts.quiet });
 
   await withAtomicDir(opts.out, async (tmp) => {
@@ -239,6 +247,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
         const name = `${job.index}`;
         write([...folder, `${name}.jpg`], jpeg);
         write([...folder, `${name}.xml`], writeVoc({ folder: folder[1]!, filename: `${name}.jpg`, width, height, objects: scene.objects }));
+        if (opts.recordRenditions) drawn[[...folder, `${name}.jpg`].join('/')] = scene.objects.map((o) => ({ name: o.name, box: o.box, rendition: o.rendition }));
       } else {
         const present = [...new Set(scene.objects.map((o) => o.name))].sort();
         const prefix = present.length ? present.join('+') : NEGATIVE_PREFIX;
@@ -286,6 +295,8 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
       counts: { images: summary.images, negativeImages: summary.negatives, objects: summary.objects, distractors: summary.distractors, referenceImages: summary.referenceImages },
     };
     write(['synth.json'], JSON.stringify(manifest, null, 2) + '\n');
+    // keys sorted: the pool finishes scenes in any order
+    if (opts.recordRenditions && layout === 'logodet3k') write(['renditions.json'], JSON.stringify(Object.fromEntries(Object.keys(drawn).sort().map((k) => [k, drawn[k]])), null, 1) + '\n');
   });
   progress.finish(`${summary.images} images, ${summary.objects} boxes`);
   if (opts.contactSheet) await writeContactSheet(opts.contactSheet, sheet.sort((a, b) => a.job.global - b.job.global));
