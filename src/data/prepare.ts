@@ -271,7 +271,10 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         converted = conversionKind(await sharp(s.image).metadata());
         img = await decodeImage(s.image);
       } catch (e) {
-        return { image: null, skips: [skip('corrupt_image', (e as Error).message.replace(/^cannot decode image /, ''))] };
+        // first line only: libvips appends its error buffer, which repeats the line a varying number
+        // of times when decodes run concurrently (a resumed run must record the same detail)
+        const first = ((e as Error).message ?? String(e)).split('\n')[0]!;
+        return { image: null, skips: [skip('corrupt_image', first.replace(/^cannot decode image /, ''))] };
       }
       const skips: SkippedRow[] = [];
       const objects: ImageRecord['objects'] = [];
