@@ -128,29 +128,42 @@ export function byDrawing(ds: DatasetIndex, renditionsJson: string): DatasetInde
   return { ...ds, logos, refs, images };
 }
 
-export async function heldoutMetrics(dataDir: string, modelPath: string, seeds = [42, 43, 44], numLogos = 40, level: Level = 'brand') {
+type LevelMetrics = { model: string; level: Level; p1: number; sep: number; pos: number; neg: number; mapR: number; per: { seed: number; p1: number; sep: number; pos: number; neg: number; mapR: number; n: number }[] };
+
+/** One model's metrics at each of `levels`, the model (or checkpoint) loaded once. */
+export async function heldoutMetricsAt(dataDir: string, modelPath: string, levels: readonly Level[], seeds = [42, 43, 44], numLogos = 40): Promise<LevelMetrics[]> {
   const brandDs = datasetFromDataDir(dataDir);
-  const ds = level === 'drawing' ? byDrawing(brandDs, join(dataDir, '..', 'synthB', 'renditions.json')) : brandDs;
   const { model, dispose } = await loadModel(modelPath);
   try {
-    const per: { seed: number; p1: number; sep: number; pos: number; neg: number; mapR: number; n: number }[] = [];
-    for (const seed of seeds) {
-      const s = sampleTest(ds, { numLogos, refsPerLogo: 10, positiveSamples: 0, negativeSamples: 0, seed });
-      const imgs = await Promise.all(s.refs.map((r) => decodeImage(r.path)));
-      const embs = await embedImages(model, imgs, { batchSize: 64, normalize: true });
-      const dim = embs[0]!.length;
-      const flat = new Float32Array(embs.length * dim);
-      embs.forEach((e, i) => flat.set(e, i * dim));
-      const idx = new Map(s.logos.map((l, i) => [l, i]));
-      const m = embeddingMetrics(flat, dim, Int32Array.from(s.refs, (r) => idx.get(r.logo)!));
-      per.push({ seed, p1: m.precision_at_1, sep: m.separation, pos: m.mean_pos_sim, neg: m.mean_neg_sim, mapR: m.map_at_r, n: s.refs.length });
+    const out: LevelMetrics[] = [];
+    for (const level of levels) {
+      const ds = level === 'drawing' ? byDrawing(brandDs, join(dataDir, '..', 'synthB', 'renditions.json')) : brandDs;
+      const per: LevelMetrics['per'] = [];
+      for (const seed of seeds) {
+        const s = sampleTest(ds, { numLogos, refsPerLogo: 10, positiveSamples: 0, negativeSamples: 0, seed });
+        const imgs = await Promise.all(s.refs.map((r) => decodeImage(r.path)));
+        const embs = await embedImages(model, imgs, { batchSize: 64, normalize: true });
+        const dim = embs[0]!.length;
+        const flat = new Float32Array(embs.length * dim); // [N, D]
+        embs.forEach((e, i) => flat.set(e, i * dim));
+        const idx = new Map(s.logos.map((l, i) => [l, i]));
+        const m = embeddingMetrics(flat, dim, Int32Array.from(s.refs, (r) => idx.get(r.logo)!));
+        per.push({ seed, p1: m.precision_at_1, sep: m.separation, pos: m.mean_pos_sim, neg: m.mean_neg_sim, mapR: m.map_at_r, n: s.refs.length });
+      }
+      const mean = (k: 'p1' | 'sep' | 'pos' | 'neg' | 'mapR') => per.reduce((a, r) => a + r[k], 0) / per.length;
+      out.push({ model: modelPath, level, p1: mean('p1'), sep: mean('sep'), pos: mean('pos'), neg: mean('neg'), mapR: mean('mapR'), per });
     }
-    const mean = (k: 'p1' | 'sep' | 'pos' | 'neg' | 'mapR') => per.reduce((a, r) => a + r[k], 0) / per.length;
-    return { model: modelPath, level, p1: mean('p1'), sep: mean('sep'), pos: mean('pos'), neg: mean('neg'), mapR: mean('mapR'), per };
+    return out;
   } finally {
     dispose();
   }
 }
+
+export async function heldoutMetrics(dataDir: string, modelPath: string, seeds = [42, 43, 44], numLogos = 40, level: Level = 'brand'): Promise<LevelMetrics> {
+  return (await heldoutMetricsAt(dataDir, modelPath, [level], seeds, numLogos))[0]!;
+}
+
+const rounded = (r: Pick<LevelMetrics, 'p1' | 'sep' | 'pos' | 'neg' | 'mapR'>) => ({ p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4) });
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [cmd, dir = join(ROOT, 'runs', 'heldout'), ...models] = process.argv.slice(2);
@@ -158,10 +171,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (cmd === 'make') await makeHeldout(resolve(dir));
   else if (cmd === 'eval') {
     for (const m of models) {
-      for (const level of LEVELS) {
-        const r = await heldoutMetrics(join(resolve(dir), 'data'), m, undefined, undefined, level);
-        process.stdout.write(JSON.stringify({ ...r, p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4) }) + '\n');
-      }
+      for (const r of await heldoutMetricsAt(join(resolve(dir), 'data'), m, LEVELS)) process.stdout.write(JSON.stringify({ ...r, ...rounded(r) }) + '\n');
     }
   } else if (cmd === 'ckpts') {
     const [ckDir, out] = models as [string, string];
@@ -169,9 +179,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const cks = readdirSync(ckDir).filter((f) => /^epoch_\d+\.ckpt$/.test(f)).sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]));
     for (const f of cks.filter((c) => !done.has(c))) {
       const step = loadCheckpoint(join(ckDir, f)).state.global_step;
-      const r = await heldoutMetrics(join(resolve(dir), 'data'), join(ckDir, f));
-      const d = await heldoutMetrics(join(resolve(dir), 'data'), join(ckDir, f), undefined, undefined, 'drawing');
-      appendFileSync(out, JSON.stringify({ checkpoint: f, step, p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4), drawing: { p1: +d.p1.toFixed(4), sep: +d.sep.toFixed(4), pos: +d.pos.toFixed(4), neg: +d.neg.toFixed(4), mapR: +d.mapR.toFixed(4) } }) + '\n');
+      const [r, d] = (await heldoutMetricsAt(join(resolve(dir), 'data'), join(ckDir, f), ['brand', 'drawing'])) as [LevelMetrics, LevelMetrics];
+      appendFileSync(out, JSON.stringify({ checkpoint: f, step, ...rounded(r), drawing: rounded(d) }) + '\n');
       process.stdout.write(`${f} step ${step}: brand p1 ${r.p1.toFixed(4)} sep ${r.sep.toFixed(4)} | drawing p1 ${d.p1.toFixed(4)} sep ${d.sep.toFixed(4)}\n`);
     }
   } else throw new Error('usage: heldout-eval.ts make [dir] | eval <dir> <model dir | .ckpt>… | ckpts <dir> <checkpoint dir> <out.jsonl>');
