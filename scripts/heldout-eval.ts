@@ -159,10 +159,6 @@ export async function heldoutMetricsAt(dataDir: string, modelPath: string, level
   }
 }
 
-export async function heldoutMetrics(dataDir: string, modelPath: string, seeds = [42, 43, 44], numLogos = 40, level: Level = 'brand'): Promise<LevelMetrics> {
-  return (await heldoutMetricsAt(dataDir, modelPath, [level], seeds, numLogos))[0]!;
-}
-
 const rounded = (r: Pick<LevelMetrics, 'p1' | 'sep' | 'pos' | 'neg' | 'mapR'>) => ({ p1: +r.p1.toFixed(4), sep: +r.sep.toFixed(4), pos: +r.pos.toFixed(4), neg: +r.neg.toFixed(4), mapR: +r.mapR.toFixed(4) });
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
