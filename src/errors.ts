@@ -23,3 +23,9 @@ export class UsageError extends LogolabError {
     this.name = 'UsageError';
   }
 }
+
+/** The first line of a caught value's message (library errors often append a multi-line dump). */
+export function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return (msg ?? String(e)).split('\n')[0] ?? '';
+}

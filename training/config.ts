@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { LogolabError, UsageError } from '../src/errors.js';
+import { LogolabError, UsageError, firstLine } from '../src/errors.js';
 import { isWithin } from '../src/io/output-dir.js';
 import { notRegularFile } from '../src/io/file-kind.js';
 import { LOSS_NAMES } from './losses/names.js';
@@ -229,7 +229,7 @@ export function loadConfigFile(path: string): TrainingConfig {
   try {
     obj = parseYaml(text);
   } catch (e) {
-    throw new LogolabError(`config ${path}: invalid YAML: ${(e as Error).message.split('\n')[0]}`);
+    throw new LogolabError(`config ${path}: invalid YAML: ${firstLine(e)}`);
   }
   return parseConfig(obj, `config ${path}`);
 }

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
 import { chooseCpuBackend, orderCpuBackends, type Workload } from './auto-choice.js';
 import { nativeKernelsForCpuBackend, nativeKernelsStatus } from './native/status.js';
 
@@ -60,7 +60,7 @@ async function tryNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node
     await import(pkg);
     return null;
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0] ?? String(e);
+    const msg = firstLine(e);
     return packageVersion(pkg) === null ? `${pkg} is not installed (optional dependency; needs network to fetch libtensorflow)` : `${pkg} failed to load: ${msg}`;
   }
 }

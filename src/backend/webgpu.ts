@@ -25,7 +25,7 @@
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync } from 'node:fs';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
 
 export type AdapterKind = 'hardware' | 'software';
 
@@ -92,7 +92,7 @@ async function loadDawn(): Promise<Dawn | string> {
     for (const [k, v] of Object.entries(m.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     dawn = m;
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0] ?? String(e);
+    const msg = firstLine(e);
     dawn = /Cannot find (package|module) 'webgpu'/.test(msg)
       ? "the optional package 'webgpu' (dawn.node) is not installed (npm install webgpu)"
       : `the package 'webgpu' (dawn.node) failed to load: ${msg}`;
@@ -234,7 +234,7 @@ async function requestAdapter(d: Dawn, kind: AdapterKind): Promise<{ adapter: GP
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel } as GPURequestAdapterOptions);
   } catch (e) {
-    return `Dawn ${backendType}: ${(e as Error).message.split('\n')[0]}`;
+    return `Dawn ${backendType}: ${firstLine(e)}`;
   }
   if (!adapter) {
     return kind === 'software'
@@ -318,7 +318,7 @@ export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; repo
     try {
       device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     } catch (e) {
-      whys.push(`requestDevice on ${describeAdapter(report)} failed: ${(e as Error).message.split('\n')[0]}`);
+      whys.push(`requestDevice on ${describeAdapter(report)} failed: ${firstLine(e)}`);
       continue;
     }
     // a failed validation (e.g. a tensor over the binding limit) skips the dispatch and would leave

@@ -25,6 +25,7 @@ import { DataDbWriter } from './db-writer.js';
 import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { readFolderDataset } from './folders.js';
 import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
+import { firstLine } from '../errors.js';
 
 const REF_SUFFIX = '_reference_images';
 
@@ -103,7 +104,7 @@ export async function prepareFolders(opts: { dataset: string; out: string; quiet
         try {
           size = await imageSize(s.path);
         } catch (e) {
-          skips = [skip('corrupt_image', `${s.path}: ${(e as Error).message.split('\n')[0]}`)];
+          skips = [skip('corrupt_image', `${s.path}: ${firstLine(e)}`)];
         }
       }
       const sig = signatures.get(s.key)!;

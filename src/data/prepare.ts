@@ -38,7 +38,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { isFolderLayout, prepareFolders, type FolderPrepareSummary } from './prepare-folders.js';
@@ -273,7 +273,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
       } catch (e) {
         // first line only: libvips appends its error buffer, which repeats the line a varying number
         // of times when decodes run concurrently (a resumed run must record the same detail)
-        const first = ((e as Error).message ?? String(e)).split('\n')[0]!;
+        const first = firstLine(e);
         return { image: null, skips: [skip('corrupt_image', first.replace(/^cannot decode image /, ''))] };
       }
       const skips: SkippedRow[] = [];

@@ -1,6 +1,6 @@
 /** The demo's side-by-side table, read from `logolab compare`'s report.json. */
 import { readFileSync } from 'node:fs';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
 import type { Verdict } from '../report/verdict.js';
 
 interface Counts { tp: number; fp: number; fn: number; precision: number; recall: number; f1: number }
@@ -44,7 +44,7 @@ export function readComparison(reportJson: string): DemoComparison {
   try {
     d = JSON.parse(readFileSync(reportJson, 'utf8'));
   } catch (e) {
-    throw new LogolabError(`${reportJson}: cannot read the compare report (${(e as Error).message.split('\n')[0]})`);
+    throw new LogolabError(`${reportJson}: cannot read the compare report (${firstLine(e)})`);
   }
   if (!Array.isArray(d.models) || d.models.length !== 2 || !d.options) throw new LogolabError(`${reportJson}: field 'models' must hold the baseline and the candidate`);
   const rows = d.models.map((m): DemoRow => {

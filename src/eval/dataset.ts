@@ -7,7 +7,7 @@ import sharp, { type Metadata } from 'sharp';
 import { basename } from 'node:path';
 import { openDataDb } from '../data/db.js';
 import { readFolderDataset } from '../data/folders.js';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
 import { notRegularFile } from '../io/file-kind.js';
 import type { Box } from '../util/box.js';
 
@@ -79,7 +79,7 @@ export async function datasetFromFolders(root: string): Promise<DatasetIndex> {
     try {
       m = await sharp(t.path).metadata();
     } catch (e) {
-      throw new LogolabError(`cannot read image ${t.path}: ${(e as Error).message.split('\n')[0]}`);
+      throw new LogolabError(`cannot read image ${t.path}: ${firstLine(e)}`);
     }
     const swap = (m.orientation ?? 1) >= 5;
     images.push({ id: `img:${t.file}`, name: t.file, path: t.path, width: (swap ? m.height : m.width) ?? 0, height: (swap ? m.width : m.height) ?? 0, gt: t.expected.map((logo) => ({ logo })) });

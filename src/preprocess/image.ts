@@ -18,7 +18,7 @@
  *   - unreadable / corrupt / truncated → LogolabError naming the file.
  */
 import sharp, { type Sharp } from 'sharp';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
 import { notRegularFile } from '../io/file-kind.js';
 
 export interface RgbImage {
@@ -64,7 +64,7 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length).slice() };
   } catch (e) {
     if (e instanceof LogolabError) throw e;
-    const msg = (e as Error).message?.split('\n')[0] ?? String(e);
+    const msg = firstLine(e);
     throw new LogolabError(`cannot decode image ${label}: ${msg}`);
   }
 }

@@ -1,4 +1,5 @@
 /** Results of `logolab doctor --selftest`: one row per check, printed as a pass/fail table. */
+import { firstLine } from '../errors.js';
 
 export interface CheckResult {
   /** what was checked, e.g. "clip_tiny forward vs transformers" */
@@ -16,7 +17,7 @@ export async function runCheck(name: string, fn: () => Promise<{ ok: boolean; de
     const r = await fn();
     return { name, ...r, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
-    return { name, ok: false, detail: `error: ${(e as Error).message.split('\n')[0]}`, seconds: (performance.now() - t0) / 1000 };
+    return { name, ok: false, detail: `error: ${firstLine(e)}`, seconds: (performance.now() - t0) / 1000 };
   }
 }
 

@@ -3,7 +3,7 @@
  * LogolabError naming the path (no stack trace for an expected fault).
  */
 import { readFileSync } from 'node:fs';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
 
 export function readJsonFile(path: string): unknown {
   let text: string;
@@ -15,7 +15,7 @@ export function readJsonFile(path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new LogolabError(`${path}: invalid JSON (${(e as Error).message.split('\n')[0]})`);
+    throw new LogolabError(`${path}: invalid JSON (${firstLine(e)})`);
   }
 }
 

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { packagePath } from '../../util/package-root.js';
+import { firstLine } from '../../errors.js';
 
 
 /** The addon's entry points (native/src/binding.cc, conv.cc, pool.cc, memory.cc). Op codes: ./op-codes.ts. */
@@ -61,7 +62,7 @@ export function loadAddon(): Addon | null {
     addon.setThreads(n);
   } catch (e) {
     addon = null;
-    loadWhy = `addon failed to load: ${((e as Error).message ?? String(e)).split('\n')[0]}`;
+    loadWhy = `addon failed to load: ${firstLine(e)}`;
   }
   return addon;
 }
