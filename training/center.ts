@@ -11,13 +11,13 @@
  *   image_embeds − μ exactly (any P, H; no projection: image_embeds = pooler_output − m).
  * The folder keeps the HF layout, so transformers and `logolab` load it unchanged.
  */
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openDataDb } from '../src/data/db.js';
 import { embedPixels } from '../src/embed/embedder.js';
 import { LogolabError } from '../src/errors.js';
-import { withAtomicDir, writeFileAtomic } from '../src/io/atomic.js';
-import { readSafetensors, writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
+import { withAtomicDir } from '../src/io/atomic.js';
+import { SafetensorsFile, writeSafetensors, type HostTensor, type WriteTensor } from '../src/io/safetensors.js';
 import { loadVisionModel } from '../src/models/vision/index.js';
 import { decodeImage } from '../src/preprocess/image.js';
 import { Progress } from '../src/util/progress.js';
@@ -65,7 +65,14 @@ export async function centreModelFolder(src: string, dataDir: string, out: strin
   src = resolve(src);
   out = resolve(out);
   if (existsSync(out)) throw new LogolabError(`${out} exists: name a new folder`);
-  const tensors = readSafetensors(join(src, 'model.safetensors'));
+  // integer buffers (position_ids) keep their stored width; floats are written as float32
+  const tensors = new Map<string, HostTensor & { stored: string }>();
+  const file = SafetensorsFile.open(join(src, 'model.safetensors'));
+  try {
+    for (const k of file.keys()) tensors.set(k, { ...file.read(k), stored: file.info(k).dtype });
+  } finally {
+    file.close();
+  }
   const beta = tensors.get(CENTRE_BIAS);
   if (!beta || !(beta.data instanceof Float32Array)) throw new LogolabError(`${src}/model.safetensors: centring needs '${CENTRE_BIAS}' (an HF CLIP vision folder)`);
   const { mean, crops } = await meanPooled(src, dataDir, opts);
@@ -75,12 +82,15 @@ export async function centreModelFolder(src: string, dataDir: string, out: strin
   await withAtomicDir(out, (tmp) => {
     for (const f of readdirSync(src)) if (f !== 'model.safetensors' && f !== 'export_metadata.json' && !f.startsWith('.')) copyFileSync(join(src, f), join(tmp, f));
     const write = new Map<string, WriteTensor>();
-    for (const [k, t] of tensors) write.set(k, { shape: t.shape, data: k === CENTRE_BIAS ? centred : (t.data as Float32Array) });
+    for (const [k, t] of tensors) {
+      const dtype = t.dtype === 'int32' ? (t.stored === 'I64' ? 'I64' : 'I32') : 'F32';
+      write.set(k, { shape: t.shape, data: k === CENTRE_BIAS ? centred : t.data, dtype });
+    }
     writeSafetensors(join(tmp, 'model.safetensors'), write);
     const metaPath = join(src, 'export_metadata.json');
     const meta = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown>) : {};
     meta.centring = { data: dataDir, crops, mean_pooler_output_norm: +meanNorm.toFixed(6), subtracted_from: CENTRE_BIAS };
-    writeFileAtomic(join(tmp, 'export_metadata.json'), JSON.stringify(meta, null, 2) + '\n');
+    writeFileSync(join(tmp, 'export_metadata.json'), JSON.stringify(meta, null, 2) + '\n'); // tmp is renamed as a whole
   });
   return { meanNorm, crops };
 }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FIXTURES, maxAbs, maxAbsDiff, tmpDir, useBackend } from '../helpers.js';
@@ -15,7 +15,7 @@ import { openDataDb } from '../../src/data/db.js';
 import { embedPixels } from '../../src/embed/embedder.js';
 import { loadVisionModel, type VisionModel } from '../../src/models/vision/index.js';
 import { decodeImage } from '../../src/preprocess/image.js';
-import { readSafetensors } from '../../src/io/safetensors.js';
+import { readSafetensors, SafetensorsFile, writeSafetensors, type WriteTensor } from '../../src/io/safetensors.js';
 
 async function outputs(m: VisionModel, paths: string[]) {
   const { height: h, width: w } = m.processor.outputSize;
@@ -68,6 +68,35 @@ test('centreModelFolder: embeddings become the original minus their mean; only p
     // an existing folder is refused, and left as it was
     await assert.rejects(centreModelFolder(src, data, out, { quiet: true }), /exists/);
     assert.ok(existsSync(join(out, 'model.safetensors')));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(data, { recursive: true, force: true });
+  }
+});
+
+test('centreModelFolder: an integer buffer keeps its stored dtype (I64 position_ids), floats stay F32', async () => {
+  await useBackend('cpu');
+  const root = tmpDir('logolab-centre-int-');
+  const data = await makeDataDir(2, 2);
+  try {
+    const fixture = join(FIXTURES, 'clip_tiny', 'model');
+    const src = join(root, 'with-position-ids');
+    mkdirSync(src);
+    for (const f of readdirSync(fixture)) if (f !== 'model.safetensors') copyFileSync(join(fixture, f), join(src, f));
+    const write = new Map<string, WriteTensor>();
+    for (const [k, t] of readSafetensors(join(fixture, 'model.safetensors'))) write.set(k, { shape: t.shape, data: t.data });
+    const positions = 1 + (32 / 16) ** 2; // the fixture's [CLS] + patches; only the dtype matters here
+    write.set('vision_model.embeddings.position_ids', { shape: [1, positions], data: Int32Array.from({ length: positions }, (_, i) => i), dtype: 'I64' });
+    writeSafetensors(join(src, 'model.safetensors'), write);
+    const out = join(root, 'centred');
+    await centreModelFolder(src, data, out, { quiet: true });
+    const f = SafetensorsFile.open(join(out, 'model.safetensors'));
+    try {
+      for (const k of f.keys()) assert.equal(f.info(k).dtype, k.endsWith('position_ids') ? 'I64' : 'F32', k);
+      assert.deepEqual([...f.read('vision_model.embeddings.position_ids').data], Array.from({ length: positions }, (_, i) => i));
+    } finally {
+      f.close();
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
     rmSync(data, { recursive: true, force: true });
