@@ -21,7 +21,7 @@ import type { TrainingConfig } from './config.js';
 import { BatchLoader, type BatchSampler, type LoadedBatch, type LoaderStats } from './data/loader.js';
 import { PxKSampler } from './data/sampler.js';
 import type { PoolEvent } from './data/worker-pool.js';
-import type { Batch, DataSource } from './trainer.js';
+import type { Batch, DataSource } from './batch.js';
 
 /** db_path may name the database file (as the Python original's configs do) or its data folder. */
 export function dataDirOf(dbPath: string): string {

@@ -26,7 +26,8 @@ import { parseConfig, type TrainingConfig } from './config.js';
 import { getLoss } from './losses/index.js';
 import { buildTrainableModel } from './model.js';
 import { lossAndGrads } from './recompute.js';
-import { Trainer, type DataSource } from './trainer.js';
+import { Trainer } from './trainer.js';
+import type { DataSource } from './batch.js';
 import { recomputeGradFn } from './vision_graph.js';
 import { estimateLoraMemory, type MemoryLimits } from './memory_estimate.js';
 

@@ -18,39 +18,24 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
-import type { ForwardContext } from '../src/models/layers.js';
 import { makeRng, type Rng } from '../src/util/rng.js';
 import { Progress, formatDuration } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
 import { checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
 import { microBatchSize, mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
-import { cachedLossAndGrads } from './gradcache.js';
 import { lossAndGrads, type GradFn } from './grads.js';
 import { getLoss, type LossFn } from './losses/index.js';
-import { assignParams, embed, paramsToHost, type TrainableModel } from './model.js';
+import { assignParams, paramsToHost, type TrainableModel } from './model.js';
 import { AdamW } from './optim/adamw.js';
-import { GradAccumulator, clipByGlobalNorm, disposeGrads, globalNorm } from './optim/accumulate.js';
+import { clipByGlobalNorm, disposeGrads, globalNorm } from './optim/accumulate.js';
 import { cosineWithWarmup } from './optim/schedule.js';
-import { embeddingMetrics, type ValidationMetrics } from './validation.js';
+import type { Batch, DataSource } from './batch.js';
+import { stepGradients } from './step-grads.js';
+import { validateModel } from './validate-model.js';
+import type { ValidationMetrics } from './validation.js';
 import { acquireRunLock } from './run-lock.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
-
-export interface Batch {
-  /** [B, 3, H, W] preprocessed pixels (the trainer disposes them) */
-  pixels: tf.Tensor4D;
-  labels: Int32Array;
-  /** item ids (validation de-duplication) */
-  ids?: string[];
-}
-
-/** Where batches come from. Must be deterministic in its arguments (exact resume). */
-export interface DataSource {
-  trainBatch(epoch: number, index: number): Promise<Batch>;
-  /** number of validation micro-batches available (≤ config.val_batches) */
-  numValBatches(): number;
-  valBatch(index: number): Promise<Batch>;
-}
 
 export interface TrainerOptions {
   /** silence the progress bar (tests) */
@@ -202,12 +187,6 @@ export class Trainer {
     appendFileSync(join(this.dir, 'train.log'), `${new Date().toISOString()} ${msg}\n`);
   }
 
-  /** A ForwardContext whose dropout seeds replay from `seed` (same masks on every call). */
-  private ctxFrom(seed: number): ForwardContext {
-    const r = makeRng(seed);
-    return { training: true, nextSeed: () => r.seed() };
-  }
-
   /**
    * Training micro-batch `index` of the current epoch; the time spent waiting counts as data wait,
    * except for the first batch of the process (loader start-up), which is reported on its own.
@@ -228,114 +207,26 @@ export class Trainer {
   /** One optimizer step over micro-batches [first, first + accum) of the current epoch. */
   private async step(): Promise<{ loss: number; gradNorm: number; skipped: boolean; images: number }> {
     const c = this.config;
-    const accum = c.gradient_accumulation_steps;
-    const acc = new GradAccumulator();
-    let lossSum = 0;
-    let images = 0;
-    let finite = true;
+    const first = this.batchInEpoch;
+    const { loss, grads, finite, images } = await stepGradients(c, this.tm, this.loss, this.gradFn, (k) => this.trainBatch(first + k), () => this.rng.seed());
     try {
-      if (c.contrastive_batch === 'cached') {
-        const batches: Batch[] = [];
-        try {
-          for (let k = 0; k < accum; k++) batches.push(await this.trainBatch(this.batchInEpoch + k));
-          const all = tf.concat(batches.map((b) => b.pixels), 0) as tf.Tensor4D;
-          const labels = Int32Array.from(batches.flatMap((b) => Array.from(b.labels)));
-          images = labels.length;
-          const n = labels.length;
-          const chunkSize = Math.max(1, c.batch_size);
-          const chunks: { pixels: tf.Tensor4D }[] = [];
-          for (let s = 0; s < n; s += chunkSize) chunks.push({ pixels: all.slice([s, 0, 0, 0], [Math.min(chunkSize, n - s), -1, -1, -1]) as tf.Tensor4D });
-          all.dispose();
-          const seeds = chunks.map(() => this.rng.seed());
-          try {
-            const r = cachedLossAndGrads(this.tm.model, this.params, chunks, labels, this.loss, (i) => this.ctxFrom(seeds[i]!), this.gradFn);
-            lossSum = r.loss;
-            if (!Number.isFinite(r.loss)) finite = false;
-            acc.add(r.grads);
-          } finally {
-            for (const ch of chunks) ch.pixels.dispose();
-          }
-        } finally {
-          for (const b of batches) b.pixels.dispose();
-        }
-      } else {
-        for (let k = 0; k < accum; k++) {
-          const b = await this.trainBatch(this.batchInEpoch + k);
-          try {
-            const seed = this.rng.seed();
-            const r = this.gradFn(this.tm.model, this.params, b.pixels, (e) => this.loss(e, b.labels), this.ctxFrom(seed));
-            images += b.labels.length;
-            lossSum += r.loss;
-            if (!Number.isFinite(r.loss)) finite = false;
-            acc.add(r.grads);
-          } finally {
-            b.pixels.dispose();
-          }
-        }
-      }
-      const loss = c.contrastive_batch === 'cached' ? lossSum : lossSum / accum;
-      const grads = acc.take();
-      try {
-        const norm = globalNorm(grads);
-        if (!finite || !Number.isFinite(norm)) return { loss, gradNorm: norm, skipped: true, images };
-        if (c.max_grad_norm > 0) clipByGlobalNorm(grads, c.max_grad_norm, norm);
-        this.optimizer.step(grads, this.lr(this.globalStep));
-        return { loss, gradNorm: norm, skipped: false, images };
-      } finally {
-        disposeGrads(grads);
-      }
+      const norm = globalNorm(grads);
+      if (!finite || !Number.isFinite(norm)) return { loss, gradNorm: norm, skipped: true, images };
+      if (c.max_grad_norm > 0) clipByGlobalNorm(grads, c.max_grad_norm, norm);
+      this.optimizer.step(grads, this.lr(this.globalStep));
+      return { loss, gradNorm: norm, skipped: false, images };
     } finally {
-      acc.reset();
+      disposeGrads(grads);
     }
   }
 
   async validate(): Promise<ValidationMetrics & { loss: number }> {
-    const seen = new Set<string>();
-    const embs: Float32Array[] = [];
-    const labels: number[] = [];
-    let lossSum = 0;
-    const nb = Math.min(this.data.numValBatches(), this.config.val_batches);
-    const infer: ForwardContext = { training: false };
-    let dim = 0;
-    for (let i = 0; i < nb; i++) {
-      const b = await this.data.valBatch(i);
-      try {
-        const n = b.labels.length;
-        const parts: tf.Tensor2D[] = [];
-        for (let s = 0; s < n; s += this.config.batch_size) {
-          const px = b.pixels.slice([s, 0, 0, 0], [Math.min(this.config.batch_size, n - s), -1, -1, -1]) as tf.Tensor4D;
-          parts.push(embed(this.tm.model, px, infer));
-          px.dispose();
-        }
-        const e = tf.concat(parts, 0) as tf.Tensor2D;
-        for (const p of parts) p.dispose();
-        const l = this.loss(e, b.labels);
-        lossSum += l.dataSync()[0]!;
-        l.dispose();
-        const host = e.dataSync() as Float32Array;
-        dim = e.shape[1];
-        e.dispose();
-        for (let j = 0; j < n; j++) {
-          const id = b.ids?.[j];
-          if (id !== undefined) {
-            if (seen.has(id)) continue;
-            seen.add(id);
-          }
-          embs.push(host.slice(j * dim, (j + 1) * dim));
-          labels.push(b.labels[j]!);
-        }
-      } finally {
-        b.pixels.dispose();
-      }
-    }
-    const flat = new Float32Array(embs.length * dim);
-    embs.forEach((e, i) => flat.set(e, i * dim));
-    if (new Set(labels).size === labels.length && !this.warnedNoPairs) {
+    const { noPairs, images, ...v } = await validateModel(this.tm, this.data, this.loss, { batchSize: this.config.batch_size, valBatches: this.config.val_batches });
+    if (noPairs && !this.warnedNoPairs) {
       this.warnedNoPairs = true;
-      log('warn', `validation: no two of the ${labels.length} validation images share a label, so mean_pos_sim/separation are 0 (raise val_split or val_batches)`);
+      log('warn', `validation: no two of the ${images} validation images share a label, so mean_pos_sim/separation are 0 (raise val_split or val_batches)`);
     }
-    const m = embeddingMetrics(flat, dim, Int32Array.from(labels));
-    return { ...m, loss: nb ? lossSum / nb : 0 };
+    return v;
   }
 
   async train(): Promise<TrainResult> {
@@ -525,7 +416,6 @@ export class Trainer {
     return last;
   }
 
-  /** Early stopping: `patience` evaluations in a row without a best_metric improvement > min_delta. */
   /** stop_after_epochs: a time-budget cut of the max_epochs schedule (the learning rate follows max_epochs). */
   private stopsAtEpochBudget(rec: EpochRecord): boolean {
     const c = this.config;
@@ -536,6 +426,7 @@ export class Trainer {
     return true;
   }
 
+  /** Early stopping: `patience` evaluations in a row without a best_metric improvement > min_delta. */
   private stopsEarly(rec: EpochRecord): boolean {
     const c = this.config;
     if (!rec.val || this.patience < c.patience) return false;

@@ -9,7 +9,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir, useBackend } from '../helpers.js';
 import { buildTrainableModel } from '../../training/model.js';
-import { Trainer, type DataSource } from '../../training/trainer.js';
+import { Trainer } from '../../training/trainer.js';
+import type { DataSource } from '../../training/batch.js';
 import { synthSource } from './synth-source.js';
 import { cfg } from './tiny-config.js';
 

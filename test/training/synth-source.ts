@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeRng } from '../../src/util/rng.js';
-import type { Batch, DataSource } from '../../training/trainer.js';
+import type { Batch, DataSource } from '../../training/batch.js';
 
 export function synthSource(o: { classes: number; itemsPerClass: number; size: number; P: number; K: number; seed: number; valBatches?: number }): DataSource {
   const px = 3 * o.size * o.size;
