@@ -17,7 +17,7 @@ import { openDataDb } from '../src/data/db.js';
 import { embedPixels } from '../src/embed/embedder.js';
 import { LogolabError } from '../src/errors.js';
 import { withAtomicDir } from '../src/io/atomic.js';
-import { SafetensorsFile, writeSafetensors, type HostTensor, type WriteTensor } from '../src/io/safetensors.js';
+import { SafetensorsFile, writeSafetensors, type HostTensor, type TensorInfo, type WriteTensor } from '../src/io/safetensors.js';
 import { loadVisionModel } from '../src/models/vision/index.js';
 import { decodeImage } from '../src/preprocess/image.js';
 import { Progress } from '../src/util/progress.js';
@@ -66,7 +66,7 @@ export async function centreModelFolder(src: string, dataDir: string, out: strin
   out = resolve(out);
   if (existsSync(out)) throw new LogolabError(`${out} exists: name a new folder`);
   // integer buffers (position_ids) keep their stored width; floats are written as float32
-  const tensors = new Map<string, HostTensor & { stored: string }>();
+  const tensors = new Map<string, HostTensor & { stored: TensorInfo['dtype'] }>();
   const file = SafetensorsFile.open(join(src, 'model.safetensors'));
   try {
     for (const k of file.keys()) tensors.set(k, { ...file.read(k), stored: file.info(k).dtype });

@@ -26,8 +26,8 @@ export interface StepGrads {
   images: number;
 }
 
-/** A ForwardContext whose dropout seeds replay from `seed` (same masks on every call). */
-export function replayContext(seed: number): ForwardContext {
+/** A training ForwardContext whose dropout seeds come from `seed` (same masks on every call). */
+function seededTrainingContext(seed: number): ForwardContext {
   const r = makeRng(seed);
   return { training: true, nextSeed: () => r.seed() };
 }
@@ -37,7 +37,7 @@ export async function stepGradients(
   tm: TrainableModel,
   loss: LossFn,
   gradFn: GradFn,
-  /** micro-batch k (0 ≤ k < accumulation) of this step; the caller disposes nothing */
+  /** micro-batch k (0 ≤ k < accumulation) of this step; its pixels are disposed here */
   nextBatch: (k: number) => Promise<Batch>,
   nextSeed: () => number,
 ): Promise<StepGrads> {
@@ -60,7 +60,7 @@ export async function stepGradients(
         all.dispose();
         const seeds = chunks.map(() => nextSeed());
         try {
-          const r = cachedLossAndGrads(tm.model, tm.params, chunks, labels, loss, (i) => replayContext(seeds[i]!), gradFn);
+          const r = cachedLossAndGrads(tm.model, tm.params, chunks, labels, loss, (i) => seededTrainingContext(seeds[i]!), gradFn);
           lossSum = r.loss;
           if (!Number.isFinite(r.loss)) finite = false;
           acc.add(r.grads);
@@ -75,7 +75,7 @@ export async function stepGradients(
         const b = await nextBatch(k);
         try {
           const seed = nextSeed();
-          const r = gradFn(tm.model, tm.params, b.pixels, (e) => loss(e, b.labels), replayContext(seed));
+          const r = gradFn(tm.model, tm.params, b.pixels, (e) => loss(e, b.labels), seededTrainingContext(seed));
           images += b.labels.length;
           lossSum += r.loss;
           if (!Number.isFinite(r.loss)) finite = false;
