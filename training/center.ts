@@ -17,7 +17,7 @@ import { openDataDb } from '../src/data/db.js';
 import { embedPixels } from '../src/embed/embedder.js';
 import { LogolabError } from '../src/errors.js';
 import { withAtomicDir } from '../src/io/atomic.js';
-import { SafetensorsFile, writeSafetensors, type HostTensor, type TensorInfo, type WriteTensor } from '../src/io/safetensors.js';
+import { readSafetensors, rewriteDtype, writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
 import { loadVisionModel } from '../src/models/vision/index.js';
 import { decodeImage } from '../src/preprocess/image.js';
 import { Progress } from '../src/util/progress.js';
@@ -65,14 +65,7 @@ export async function centreModelFolder(src: string, dataDir: string, out: strin
   src = resolve(src);
   out = resolve(out);
   if (existsSync(out)) throw new LogolabError(`${out} exists: name a new folder`);
-  // integer buffers (position_ids) keep their stored width; floats are written as float32
-  const tensors = new Map<string, HostTensor & { stored: TensorInfo['dtype'] }>();
-  const file = SafetensorsFile.open(join(src, 'model.safetensors'));
-  try {
-    for (const k of file.keys()) tensors.set(k, { ...file.read(k), stored: file.info(k).dtype });
-  } finally {
-    file.close();
-  }
+  const tensors = readSafetensors(join(src, 'model.safetensors'));
   const beta = tensors.get(CENTRE_BIAS);
   if (!beta || !(beta.data instanceof Float32Array)) throw new LogolabError(`${src}/model.safetensors: centring needs '${CENTRE_BIAS}' (an HF CLIP vision folder)`);
   const { mean, crops } = await meanPooled(src, dataDir, opts);
@@ -83,8 +76,8 @@ export async function centreModelFolder(src: string, dataDir: string, out: strin
     for (const f of readdirSync(src)) if (f !== 'model.safetensors' && f !== 'export_metadata.json' && !f.startsWith('.')) copyFileSync(join(src, f), join(tmp, f));
     const write = new Map<string, WriteTensor>();
     for (const [k, t] of tensors) {
-      const dtype = t.dtype === 'int32' ? (t.stored === 'I64' ? 'I64' : 'I32') : 'F32';
-      write.set(k, { shape: t.shape, data: k === CENTRE_BIAS ? centred : t.data, dtype });
+      // integer buffers (position_ids) keep their stored width; floats are written as float32
+      write.set(k, { shape: t.shape, data: k === CENTRE_BIAS ? centred : t.data, dtype: rewriteDtype(t) });
     }
     writeSafetensors(join(tmp, 'model.safetensors'), write);
     const metaPath = join(src, 'export_metadata.json');

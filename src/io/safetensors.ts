@@ -31,8 +31,19 @@ export interface TensorInfo {
 /** A tensor as read: float dtypes become Float32Array, integer/bool dtypes Int32Array. */
 export interface HostTensor {
   dtype: 'float32' | 'int32';
+  /** the dtype in the file, before widening (F16, BF16, F64 → float32) or narrowing (I64 → int32) */
+  stored: StDtype;
   shape: number[];
   data: Float32Array | Int32Array;
+}
+
+/**
+ * The dtype a rewrite of `t` stores: floats as float32, integers at their stored width where a
+ * writer has it (I64 stays I64, so torch reads an `int64` buffer back as `int64`), else I32.
+ */
+export function rewriteDtype(t: HostTensor): WriteDtype {
+  if (t.dtype === 'float32') return 'F32';
+  return t.stored === 'I64' ? 'I64' : 'I32';
 }
 
 export function numel(shape: readonly number[]): number {
@@ -92,30 +103,31 @@ export function floatToHalf(x: number): number {
 }
 
 function convert(file: string, name: string, info: TensorInfo, bytes: Buffer): HostTensor {
+  const t = { stored: info.dtype, shape: info.shape };
   const n = numel(info.shape);
   // read() hands over a Buffer that owns its whole ArrayBuffer: use it without another copy
   const ab = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   switch (info.dtype) {
     case 'F32':
-      return { dtype: 'float32', shape: info.shape, data: new Float32Array(ab, 0, n) };
+      return { ...t, dtype: 'float32', data: new Float32Array(ab, 0, n) };
     case 'F64':
-      return { dtype: 'float32', shape: info.shape, data: Float32Array.from(new Float64Array(ab, 0, n)) };
+      return { ...t, dtype: 'float32', data: Float32Array.from(new Float64Array(ab, 0, n)) };
     case 'F16': {
       const src = new Uint16Array(ab, 0, n);
       const out = new Float32Array(n);
       const table = halfTable(); // a lookup: ~50× faster than halfToFloat per element (ViT-L F16: 43 s → 1 s)
       for (let i = 0; i < n; i++) out[i] = table[src[i]!]!;
-      return { dtype: 'float32', shape: info.shape, data: out };
+      return { ...t, dtype: 'float32', data: out };
     }
     case 'BF16': {
       const src = new Uint16Array(ab, 0, n);
       const out = new Float32Array(n);
       const u = new Uint32Array(out.buffer);
       for (let i = 0; i < n; i++) u[i] = src[i]! << 16;
-      return { dtype: 'float32', shape: info.shape, data: out };
+      return { ...t, dtype: 'float32', data: out };
     }
     case 'I32':
-      return { dtype: 'int32', shape: info.shape, data: new Int32Array(ab, 0, n) };
+      return { ...t, dtype: 'int32', data: new Int32Array(ab, 0, n) };
     case 'I64': {
       const src = new BigInt64Array(ab, 0, n);
       const out = new Int32Array(n);
@@ -124,13 +136,13 @@ function convert(file: string, name: string, info: TensorInfo, bytes: Buffer): H
         if (v > 2147483647n || v < -2147483648n) throw new LogolabError(`${file}: tensor '${name}': I64 value ${v} does not fit int32`);
         out[i] = Number(v);
       }
-      return { dtype: 'int32', shape: info.shape, data: out };
+      return { ...t, dtype: 'int32', data: out };
     }
     case 'U8':
     case 'BOOL':
-      return { dtype: 'int32', shape: info.shape, data: Int32Array.from(new Uint8Array(ab, 0, n)) };
+      return { ...t, dtype: 'int32', data: Int32Array.from(new Uint8Array(ab, 0, n)) };
     case 'I8':
-      return { dtype: 'int32', shape: info.shape, data: Int32Array.from(new Int8Array(ab, 0, n)) };
+      return { ...t, dtype: 'int32', data: Int32Array.from(new Int8Array(ab, 0, n)) };
   }
 }
 

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, truncateSync, sta
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
-import { floatToHalf, halfToFloat, openTensorStore, readSafetensors, SafetensorsFile, writeSafetensors } from '../../src/io/safetensors.js';
+import { floatToHalf, halfToFloat, openTensorStore, readSafetensors, rewriteDtype, SafetensorsFile, writeSafetensors } from '../../src/io/safetensors.js';
 
 /** A raw safetensors file from a header object and a data section. */
 function rawFile(path: string, header: unknown, data: Buffer, headerLenOverride?: bigint): void {
@@ -63,6 +63,11 @@ test('round trip F32 / F16 / BF16 / I32 / I64 with metadata', () => {
   assert.deepEqual(t.get('scalar')!.shape, []);
   assert.equal(t.get('scalar')!.data[0], 42);
   assert.deepEqual(t.get('empty')!.shape, [0, 3]);
+  // each tensor read says what the file stored; a rewrite keeps integer widths and writes floats as F32
+  const stored = Object.fromEntries([...t].map(([k, v]) => [k, v.stored]));
+  assert.deepEqual(stored, { f32: 'F32', f16: 'F16', bf16: 'BF16', i32: 'I32', i64: 'I64', scalar: 'F32', empty: 'F32' });
+  const rewrite = Object.fromEntries([...t].map(([k, v]) => [k, rewriteDtype(v)]));
+  assert.deepEqual(rewrite, { f32: 'F32', f16: 'F32', bf16: 'F32', i32: 'I32', i64: 'I64', scalar: 'F32', empty: 'F32' });
 });
 
 test('half conversions: rounding to nearest even, overflow to Inf, NaN', () => {

@@ -11,7 +11,7 @@ import { closeSync, existsSync, openSync, rmSync, writeSync, ftruncateSync } fro
 import { join } from 'node:path';
 import { FIXTURES, tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
-import { readSafetensors } from '../../src/io/safetensors.js';
+import { readSafetensors, rewriteDtype } from '../../src/io/safetensors.js';
 import { TorchCheckpoint } from '../../src/io/torch/checkpoint.js';
 import { unpickle, PyDict } from '../../src/io/torch/pickle.js';
 
@@ -57,6 +57,10 @@ test('float16 and bfloat16 widen exactly, int64 narrows with a range check, empt
   try {
     assert.equal(ck.info('half').dtype, 'F16');
     assert.equal(ck.info('bfloat16').dtype, 'BF16');
+    // what was read says what was stored, so a rewrite can keep an int64 buffer int64
+    for (const [k, stored] of [['half', 'F16'], ['half_t', 'F16'], ['bfloat16', 'BF16'], ['int64', 'I64'], ['empty', 'F32']] as const) assert.equal(ck.read(k).stored, stored, k);
+    assert.equal(rewriteDtype(ck.read('int64')), 'I64');
+    assert.equal(rewriteDtype(ck.read('half')), 'F32');
     assert.throws(() => ck.read('too_big'), oneLine(/dtypes\.bin: tensor 'too_big': int64 value 1099511627776 does not fit int32/));
   } finally {
     ck.close();

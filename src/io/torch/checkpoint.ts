@@ -97,7 +97,7 @@ export class TorchCheckpoint {
         const src = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
         const out = new Float32Array(n);
         for (let i = 0; i < n; i++) out[i] = src[idx === null ? i : idx[i]!]!;
-        return { dtype: 'float32', shape: [...t.shape], data: out };
+        return { dtype: 'float32', stored: t.storage.dtype, shape: [...t.shape], data: out };
       }
       case 'F16':
       case 'BF16': {
@@ -111,7 +111,7 @@ export class TorchCheckpoint {
           const u = new Uint32Array(out.buffer);
           for (let i = 0; i < n; i++) u[i] = src[idx === null ? i : idx[i]!]! << 16; // bf16 = the upper half of a float32
         }
-        return { dtype: 'float32', shape: [...t.shape], data: out };
+        return { dtype: 'float32', stored: t.storage.dtype, shape: [...t.shape], data: out };
       }
       case 'I64': {
         const src = new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
@@ -121,7 +121,7 @@ export class TorchCheckpoint {
           if (v > 2147483647n || v < -2147483648n) throw new LogolabError(`${this.path}: tensor '${name}': int64 value ${v} does not fit int32`);
           out[i] = Number(v);
         }
-        return { dtype: 'int32', shape: [...t.shape], data: out };
+        return { dtype: 'int32', stored: t.storage.dtype, shape: [...t.shape], data: out };
       }
     }
   }
