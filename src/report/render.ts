@@ -89,7 +89,9 @@ export function renderMarkdown(d: CompareData): string {
 
 export function plots(d: CompareData): { title: string; svg: string }[] {
   const color = (i: number) => PALETTE[i % PALETTE.length]!;
-  const metric = (k: 'precision' | 'recall' | 'f1'): Series[] => d.models.map((m, i) => ({ name: m.label, color: color(i), points: m.sweep.map((c) => [c.options.threshold, c.counts[k]] as [number, number]) }));
+  // precision is 0/0 where a threshold leaves no match: those points are left out, not drawn as 0
+  const metric = (k: 'precision' | 'recall' | 'f1'): Series[] => d.models.map((m, i) => ({ name: m.label, color: color(i),
+    points: m.sweep.filter((c) => k !== 'precision' || c.counts.tp + c.counts.fp > 0).map((c) => [c.options.threshold, c.counts[k]] as [number, number]) }));
   const ts = d.models[0]?.sweep.map((c) => c.options.threshold) ?? [0, 1];
   const xr: [number, number] = [Math.min(...ts), Math.max(...ts)];
   const out: { title: string; svg: string }[] = [];

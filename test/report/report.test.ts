@@ -41,6 +41,11 @@ test('compare report: both models on every plot, tables, wins/losses consistent 
     assert.ok(p.svg.includes('baseline') && p.svg.includes('candidate'), `${p.title} shows both models`);
     assert.ok(!p.svg.includes('NaN'), `${p.title} has NaN coordinates`);
   }
+  // precision vs threshold: no point where a threshold leaves no match (0/0), as in the PR curve
+  const paths = [...ps.find((p) => p.title === 'Precision vs threshold')!.svg.matchAll(/<path d="([^"]+)" fill="none"/g)].map((m) => m[1]!.split(' ').length);
+  const defined = d.models.map((m) => m.sweep.filter((c) => c.counts.tp + c.counts.fp > 0).length);
+  assert.ok(defined.some((n, i) => n < d.models[i]!.sweep.length), 'the sweep reaches a threshold without matches');
+  assert.deepEqual(paths, defined);
   const html = renderHtml(d);
   assert.equal((html.match(/<svg /g) ?? []).length, 5);
   assert.ok(!/<script/i.test(html));
