@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, truncateSync, sta
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
-import { floatToHalf, halfToFloat, openTensorStore, readSafetensors, rewriteDtype, SafetensorsFile, writeSafetensors } from '../../src/io/safetensors.js';
+import { floatToHalf, halfToFloat } from '../../src/io/half.js';
+import { openTensorStore, readSafetensors, rewriteDtype, SafetensorsFile, writeSafetensors } from '../../src/io/safetensors.js';
 
 /** A raw safetensors file from a header object and a data section. */
 function rawFile(path: string, header: unknown, data: Buffer, headerLenOverride?: bigint): void {

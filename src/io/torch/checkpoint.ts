@@ -11,7 +11,8 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { LogolabError } from '../../errors.js';
-import { halfTable, numel, type HostTensor, type TensorInfo } from '../safetensors.js';
+import { halfTable } from '../half.js';
+import { numel, type HostTensor, type TensorInfo } from '../safetensors.js';
 import { PyDict, storageFromPid, unpickle, type StorageDtype, type TorchTensorRef } from './pickle.js';
 import { ZipReader } from './zip.js';
 
