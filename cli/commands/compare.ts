@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
-import { LogolabError } from '../../src/errors.js';
+import { LogolabError, firstLine } from '../../src/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
 import { log } from '../../src/util/log.js';
 import { drawSample, embeddingPass, openSource, type Source } from '../../src/eval/run.js';
@@ -88,7 +88,7 @@ export const command: CommandModule = {
       await galleryThumbnails(data.gallery, (i) => sample.images[i]!.path);
     } catch (e) {
       // e.g. an exchange file made on another machine: the report is complete without pictures
-      log('warn', `report thumbnails left out: ${(e as Error).message.split('\n')[0]}`);
+      log('warn', `report thumbnails left out: ${firstLine(e)}`);
     }
     const dir = a.report as string;
     mkdirSync(dir, { recursive: true });
