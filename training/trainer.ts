@@ -14,15 +14,15 @@
  * optim/schedule.ts); checkpoints were written in place (torch.save) and could be torn.
  */
 import * as tf from '@tensorflow/tfjs';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import { makeRng, type Rng } from '../src/util/rng.js';
-import { Progress, formatDuration } from '../src/util/progress.js';
+import { Progress } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
-import { checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
-import { microBatchSize, mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
+import { mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
 import { lossAndGrads, type GradFn } from './grads.js';
 import { getLoss, type LossFn } from './losses/index.js';
 import { assignParams, paramsToHost, type TrainableModel } from './model.js';
@@ -34,6 +34,8 @@ import { stepGradients } from './step-grads.js';
 import { validateModel } from './validate-model.js';
 import type { ValidationMetrics } from './validation.js';
 import { acquireRunLock } from './run-lock.js';
+import { bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom, type RunState } from './run-state.js';
+import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage, stepStatus } from './train-log.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
 
@@ -59,15 +61,6 @@ export interface StepInfo {
   skipped: boolean;
 }
 
-/** The best-checkpoint score of a validation result, oriented so that higher is better. */
-export function bestScoreOf(metric: TrainingConfig['best_metric'], v: { separation: number; precision_at_1: number; map_at_r: number; loss?: number }): number {
-  if (metric === 'val_loss') {
-    if (v.loss === undefined || !Number.isFinite(v.loss)) throw new LogolabError('best_metric val_loss: validation produced no finite loss');
-    return -v.loss;
-  }
-  return v[metric];
-}
-
 export interface TrainResult {
   status: 'completed' | 'early_stopped' | 'interrupted';
   epochs: number;
@@ -89,18 +82,8 @@ export class Trainer {
   readonly lr: (step: number) => number;
   private readonly loss: LossFn;
   private rng: Rng;
-  private epoch = 0;
-  private batchInEpoch = 0;
-  private globalStep = 0;
-  private bestSeparation: number | null = null;
-  /** config.best_metric at the best epoch, oriented so that higher is better */
-  private bestScore: number | null = null;
-  private bestEpoch: number | null = null;
-  private patience = 0;
-  private nonfinite = 0;
-  private epochLossSum = 0;
-  private epochLossCount = 0;
-  private history: EpochRecord[] = [];
+  /** position, best epoch, patience, running loss, history: what a checkpoint restores */
+  private run: RunState = freshRunState();
   private stopRequested: string | null = null;
   private warnedNoPairs = false;
   /** ms this epoch's steps spent waiting for training batches (data_wait_fraction) */
@@ -111,6 +94,7 @@ export class Trainer {
   private epochStartupMs = 0;
   private readonly gradFn: GradFn;
   private readonly dir: string;
+  private readonly trainLog: TrainLog;
 
   constructor(
     readonly config: TrainingConfig,
@@ -129,46 +113,27 @@ export class Trainer {
     this.rng = makeRng(`train:${config.seed}`);
     this.gradFn = opts.gradFn ?? lossAndGrads;
     this.dir = config.checkpoint_dir;
+    this.trainLog = new TrainLog(this.dir);
   }
 
   /** Restores everything a checkpoint holds (weights, optimizer, counters, RNG, history). */
   resume(ck: Checkpoint, source: string): void {
-    const s = ck.state;
     assignParams(this.params, ck.params, source);
     this.optimizer.setState(ck.optimizer);
-    this.epoch = s.epoch;
-    this.batchInEpoch = s.batch_in_epoch;
-    this.globalStep = s.global_step;
-    this.rng = makeRng(`train:${this.config.seed}`, s.rng);
-    this.bestSeparation = s.best_separation;
-    this.bestScore = s.best_score ?? (this.config.best_metric === 'separation' ? s.best_separation : null);
-    this.bestEpoch = s.best_epoch;
-    this.patience = s.patience_counter;
-    this.nonfinite = s.nonfinite_steps;
-    this.epochLossSum = s.epoch_loss_sum;
-    this.epochLossCount = s.epoch_loss_count;
-    this.history = [...s.history];
+    this.run = runStateFrom(ck.state, this.config.best_metric);
+    this.rng = makeRng(`train:${this.config.seed}`, ck.state.rng);
   }
 
   private state(reason: string): TrainState {
     const c = this.config;
     return {
-      format: 'logolab-train-checkpoint',
-      version: 1,
-      epoch: this.epoch,
-      batch_in_epoch: this.batchInEpoch,
-      global_step: this.globalStep,
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      ...this.run,
+      history: [...this.run.history],
       scheduler: { kind: 'cosine_with_warmup', base_lr: c.learning_rate, warmup_steps: c.warmup_steps, total_steps: totalSteps(c), min_lr_ratio: c.min_lr_ratio },
       rng: this.rng.state(),
       adam_t: this.optimizer.t,
-      best_separation: this.bestSeparation,
-      best_score: this.bestScore,
-      best_epoch: this.bestEpoch,
-      patience_counter: this.patience,
-      nonfinite_steps: this.nonfinite,
-      epoch_loss_sum: this.epochLossSum,
-      epoch_loss_count: this.epochLossCount,
-      history: this.history,
       config: c,
       model: this.tm.description,
       reason,
@@ -182,11 +147,6 @@ export class Trainer {
     return path;
   }
 
-  private logLine(msg: string): void {
-    mkdirSync(this.dir, { recursive: true });
-    appendFileSync(join(this.dir, 'train.log'), `${new Date().toISOString()} ${msg}\n`);
-  }
-
   /**
    * Training micro-batch `index` of the current epoch; the time spent waiting counts as data wait,
    * except for the first batch of the process (loader start-up), which is reported on its own.
@@ -194,7 +154,7 @@ export class Trainer {
   private async trainBatch(index: number): Promise<Batch> {
     const t0 = performance.now();
     try {
-      return await this.data.trainBatch(this.epoch, index);
+      return await this.data.trainBatch(this.run.epoch, index);
     } finally {
       const ms = performance.now() - t0;
       if (this.startupMs === null) {
@@ -207,13 +167,13 @@ export class Trainer {
   /** One optimizer step over micro-batches [first, first + accum) of the current epoch. */
   private async step(): Promise<{ loss: number; gradNorm: number; skipped: boolean; images: number }> {
     const c = this.config;
-    const first = this.batchInEpoch;
+    const first = this.run.batch_in_epoch;
     const { loss, grads, finite, images } = await stepGradients(c, this.tm, this.loss, this.gradFn, (k) => this.trainBatch(first + k), () => this.rng.seed());
     try {
       const norm = globalNorm(grads);
       if (!finite || !Number.isFinite(norm)) return { loss, gradNorm: norm, skipped: true, images };
       if (c.max_grad_norm > 0) clipByGlobalNorm(grads, c.max_grad_norm, norm);
-      this.optimizer.step(grads, this.lr(this.globalStep));
+      this.optimizer.step(grads, this.lr(this.run.global_step));
       return { loss, gradNorm: norm, skipped: false, images };
     } finally {
       disposeGrads(grads);
@@ -243,12 +203,12 @@ export class Trainer {
   /** The training loop; each policy it applies is a named helper below. */
   private async trainLocked(t0: number): Promise<TrainResult> {
     this.logStart();
-    const removeSignalHandlers = this.opts.handleSignals ? this.installSignalHandlers() : () => {};
+    const removeSignalHandlers = this.opts.handleSignals ? installStopHandlers(this.dir, (sig) => (this.stopRequested = sig)) : () => {};
     let status: TrainResult['status'] = 'completed';
     let lastPath = checkpointPath(this.dir, 'last');
     const run = { steps: 0 };
     try {
-      while (this.epoch < this.config.max_epochs) {
+      while (this.run.epoch < this.config.max_epochs) {
         const rec = await this.trainEpoch(run);
         if (!rec) {
           status = 'interrupted';
@@ -256,7 +216,7 @@ export class Trainer {
           break;
         }
         const improved = await this.validateEpoch(rec);
-        this.closeEpoch(rec);
+        closeEpoch(this.run, rec);
         this.reportEpoch(rec, improved);
         lastPath = this.saveEpochCheckpoints(rec, improved);
         if (this.stopsEarly(rec)) {
@@ -277,28 +237,8 @@ export class Trainer {
     const note = mixedPrecisionNote(c);
     if (note) log('info', note);
     const nTrain = [...this.params.values()].reduce((s, v) => s + v.size, 0);
-    log('info', `training: ${this.params.size} trainable tensors (${nTrain.toLocaleString('en')} parameters), ${stepsPerEpoch(c)} steps/epoch × ${c.max_epochs} epochs, micro-batch ${microBatchSize(c)} images × ${c.gradient_accumulation_steps} accumulation, contrastive_batch ${c.contrastive_batch}, loss ${c.loss_type}`);
-    this.logLine(`start epoch=${this.epoch} batch_in_epoch=${this.batchInEpoch} step=${this.globalStep} config=${JSON.stringify(c)}`);
-  }
-
-  /**
-   * SIGINT/SIGTERM: the first finishes the current step and saves a checkpoint; a second stops at
-   * once (checkpoints are written atomically, so the previous last.ckpt stays intact). Returns the remover.
-   */
-  private installSignalHandlers(): () => void {
-    const onSignal = (sig: string) => () => {
-      if (this.stopRequested) {
-        log('warn', `${sig} again: stopping at once without saving; resume from the last complete checkpoint in ${this.dir}`);
-        process.exit(sig === 'SIGTERM' ? 143 : 130);
-      }
-      this.stopRequested = sig;
-      log('warn', `${sig}: finishing the current step, then saving a checkpoint (send it again to stop at once)`);
-    };
-    const handlers: [string, () => void][] = [['SIGINT', onSignal('SIGINT')], ['SIGTERM', onSignal('SIGTERM')]];
-    for (const [s, h] of handlers) process.on(s, h);
-    return () => {
-      for (const [s, h] of handlers) process.off(s, h);
-    };
+    log('info', startMessage(c, this.params.size, nTrain));
+    this.trainLog.line(`start epoch=${this.run.epoch} batch_in_epoch=${this.run.batch_in_epoch} step=${this.run.global_step} config=${JSON.stringify(c)}`);
   }
 
   /** The optimizer steps of one epoch (from batch_in_epoch after a resume); null when a stop was requested. */
@@ -309,28 +249,28 @@ export class Trainer {
     this.dataWaitMs = 0;
     this.epochStartupMs = 0;
     let epochImages = 0;
-    const firstStep = this.batchInEpoch / c.gradient_accumulation_steps;
-    const bar = new Progress({ label: `epoch ${this.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
+    const firstStep = this.run.batch_in_epoch / c.gradient_accumulation_steps;
+    const bar = new Progress({ label: `epoch ${this.run.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
     if (firstStep > 0) bar.tick(firstStep);
-    let lastLr = this.lr(this.globalStep);
+    let lastLr = this.lr(this.run.global_step);
     for (let s = firstStep; s < spe; s++) {
       if (this.stopRequested || (this.opts.stopAfterSteps !== undefined && run.steps >= this.opts.stopAfterSteps)) return null;
-      lastLr = this.lr(this.globalStep);
+      lastLr = this.lr(this.run.global_step);
       const r = await this.step();
-      this.batchInEpoch += c.gradient_accumulation_steps;
-      this.globalStep += 1;
+      this.run.batch_in_epoch += c.gradient_accumulation_steps;
+      this.run.global_step += 1;
       run.steps += 1;
       epochImages += r.images;
       this.recordStep(r, lastLr);
       const el = (Date.now() - epochStart) / 1000;
-      bar.tick(1, `loss ${r.loss.toFixed(4)} | lr ${lastLr.toExponential(2)} | ${(epochImages / Math.max(el, 1e-9)).toFixed(1)} img/s | data wait ${((100 * this.dataWaitMs) / Math.max(el * 1000 - this.epochStartupMs, 1e-6)).toFixed(0)}%`);
-      if (this.globalStep % c.log_every_n_steps === 0) this.logLine(`step ${this.globalStep} epoch ${this.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
+      bar.tick(1, stepStatus(r.loss, lastLr, epochImages / Math.max(el, 1e-9), this.dataWaitMs / Math.max(el * 1000 - this.epochStartupMs, 1e-6)));
+      if (this.run.global_step % c.log_every_n_steps === 0) this.trainLog.line(`step ${this.run.global_step} epoch ${this.run.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
     }
     const seconds = (Date.now() - epochStart) / 1000;
     if (process.stderr.isTTY) bar.finish(); // off a TTY the tick at 100% already printed the line
     return {
-      epoch: this.epoch + 1,
-      train_loss: this.epochLossCount ? this.epochLossSum / this.epochLossCount : null,
+      epoch: this.run.epoch + 1,
+      train_loss: this.run.epoch_loss_count ? this.run.epoch_loss_sum / this.run.epoch_loss_count : null,
       lr: lastLr,
       images_per_s: epochImages / Math.max(seconds, 1e-9),
       seconds,
@@ -338,7 +278,7 @@ export class Trainer {
       // waiting for batches, loader start-up excluded (reported as loader_startup_s)
       data_wait_fraction: Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)),
       ...(this.epochStartupMs ? { loader_startup_s: this.epochStartupMs / 1000 } : {}),
-      nonfinite_steps: this.nonfinite,
+      nonfinite_steps: this.run.nonfinite_steps,
     };
   }
 
@@ -346,19 +286,18 @@ export class Trainer {
   private recordStep(r: { loss: number; gradNorm: number; skipped: boolean }, lr: number): void {
     const c = this.config;
     if (r.skipped) {
-      this.nonfinite += 1;
-      const msg = `step ${this.globalStep}: non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} (loss ${r.loss}, grad norm ${r.gradNorm}); step skipped (${this.nonfinite}/${c.max_nonfinite_steps})`;
-      log('warn', msg);
-      this.logLine(msg);
+      this.run.nonfinite_steps += 1;
+      const msg = `step ${this.run.global_step}: non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} (loss ${r.loss}, grad norm ${r.gradNorm}); step skipped (${this.run.nonfinite_steps}/${c.max_nonfinite_steps})`;
+      this.trainLog.both('warn', msg);
     } else {
-      this.epochLossSum += r.loss;
-      this.epochLossCount += 1;
+      this.run.epoch_loss_sum += r.loss;
+      this.run.epoch_loss_count += 1;
     }
-    this.opts.onStep?.({ step: this.globalStep, epoch: this.epoch, loss: r.loss, lr, gradNorm: r.gradNorm, skipped: r.skipped });
-    if (r.skipped && this.nonfinite >= c.max_nonfinite_steps) {
+    this.opts.onStep?.({ step: this.run.global_step, epoch: this.run.epoch, loss: r.loss, lr, gradNorm: r.gradNorm, skipped: r.skipped });
+    if (r.skipped && this.run.nonfinite_steps >= c.max_nonfinite_steps) {
       const path = this.save('last', 'nonfinite');
       throw new LogolabError(
-        `training stopped: ${this.nonfinite} optimizer steps had a non-finite loss or gradient (max_nonfinite_steps ${c.max_nonfinite_steps}); lower learning_rate, set max_grad_norm, or check the data. Last state saved to ${path}`,
+        `training stopped: ${this.run.nonfinite_steps} optimizer steps had a non-finite loss or gradient (max_nonfinite_steps ${c.max_nonfinite_steps}); lower learning_rate, set max_grad_norm, or check the data. Last state saved to ${path}`,
       );
     }
   }
@@ -366,44 +305,16 @@ export class Trainer {
   /** Validation on every eval_every_n_epochs-th epoch: best score and early-stopping patience. True when this epoch is the new best. */
   private async validateEpoch(rec: EpochRecord): Promise<boolean> {
     const c = this.config;
-    if ((this.epoch + 1) % c.eval_every_n_epochs !== 0) return false;
+    if ((this.run.epoch + 1) % c.eval_every_n_epochs !== 0) return false;
     const v = await this.validate();
     rec.val = { ...v };
-    const score = bestScoreOf(c.best_metric, v);
-    if (this.bestScore === null || score > this.bestScore + c.min_delta) {
-      this.bestScore = score;
-      this.bestSeparation = v.separation;
-      this.bestEpoch = this.epoch + 1;
-      this.patience = 0;
-      return true;
-    }
-    this.patience += 1;
-    return false;
-  }
-
-  /** Epoch done: counters move to the next epoch BEFORE saving, so a resume starts there. */
-  private closeEpoch(rec: EpochRecord): void {
-    this.history.push(rec);
-    this.epoch += 1;
-    this.batchInEpoch = 0;
-    this.epochLossSum = 0;
-    this.epochLossCount = 0;
+    return recordValidation(this.run, bestScoreOf(c.best_metric, v), v.separation, c.min_delta);
   }
 
   private reportEpoch(rec: EpochRecord, improved: boolean): void {
-    const c = this.config;
-    const summary = `epoch ${rec.epoch}/${c.max_epochs}: train_loss ${rec.train_loss === null ? 'n/a' : rec.train_loss.toFixed(4)}, ${rec.images_per_s.toFixed(1)} img/s, data wait ${(100 * rec.data_wait_fraction!).toFixed(1)}%, ${formatDuration(rec.seconds)}${
-      rec.val
-        ? ` | val loss ${rec.val.loss!.toFixed(4)} pos ${rec.val.mean_pos_sim!.toFixed(3)} neg ${rec.val.mean_neg_sim!.toFixed(3)} separation ${rec.val.separation!.toFixed(4)} R@1 ${rec.val.recall_at_1!.toFixed(3)} P@1 ${rec.val.precision_at_1!.toFixed(3)} MAP@R ${rec.val.map_at_r!.toFixed(3)}${improved ? ' (best)' : ''}`
-        : ''
-    }`;
-    log('info', summary);
-    this.logLine(summary);
-    if (rec.data_wait_fraction! > 0.1) {
-      const hint = `epoch ${rec.epoch}: input-bound (${(100 * rec.data_wait_fraction!).toFixed(0)}% of the time waiting for data): raise num_workers (now ${c.num_workers})`;
-      log('warn', hint);
-      this.logLine(hint);
-    }
+    this.trainLog.both('info', epochSummary(rec, this.config.max_epochs, improved));
+    const hint = inputBoundHint(rec, this.config.num_workers);
+    if (hint) this.trainLog.both('warn', hint);
   }
 
   /** Checkpoint policy at an epoch's end: best.ckpt when improved, epoch_N every save_every_n_epochs, always last.ckpt. Returns last's path. */
@@ -412,7 +323,7 @@ export class Trainer {
     if (rec.epoch % this.config.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
     const last = this.save('last', 'epoch');
     // after last.ckpt: the history file is never ahead of the checkpoint a resume starts from
-    writeJsonAtomic(join(this.dir, 'training_history.json'), this.history);
+    writeJsonAtomic(join(this.dir, 'training_history.json'), this.run.history);
     return last;
   }
 
@@ -421,27 +332,24 @@ export class Trainer {
     const c = this.config;
     if (!(c.stop_after_epochs > 0 && rec.epoch >= c.stop_after_epochs && rec.epoch < c.max_epochs)) return false;
     const msg = `stopped after epoch ${rec.epoch} of the ${c.max_epochs}-epoch schedule (stop_after_epochs)`;
-    log('info', msg);
-    this.logLine(msg);
+    this.trainLog.both('info', msg);
     return true;
   }
 
   /** Early stopping: `patience` evaluations in a row without a best_metric improvement > min_delta. */
   private stopsEarly(rec: EpochRecord): boolean {
     const c = this.config;
-    if (!rec.val || this.patience < c.patience) return false;
+    if (!rec.val || this.run.patience_counter < c.patience) return false;
     const msg = `early stopping at epoch ${rec.epoch}: no ${c.best_metric} improvement > ${c.min_delta} for ${c.patience} evaluations`;
-    log('info', msg);
-    this.logLine(msg);
+    this.trainLog.both('info', msg);
     return true;
   }
 
   /** A requested stop (signal or stopAfterSteps): last.ckpt mid-epoch, resumable exactly. */
   private saveInterrupted(): string {
     const path = this.save('last', this.stopRequested ? 'interrupt' : 'stop');
-    const msg = `${this.stopRequested ?? 'stopped'}: checkpoint saved to ${path} (epoch ${this.epoch + 1}, step ${this.globalStep}); resume with --resume ${path}`;
-    log('warn', msg);
-    this.logLine(msg);
+    const msg = `${this.stopRequested ?? 'stopped'}: checkpoint saved to ${path} (epoch ${this.run.epoch + 1}, step ${this.run.global_step}); resume with --resume ${path}`;
+    this.trainLog.both('warn', msg);
     return path;
   }
 
@@ -449,15 +357,15 @@ export class Trainer {
     const c = this.config;
     return {
       status,
-      epochs: this.epoch,
-      steps: this.globalStep,
-      best_separation: this.bestSeparation,
+      epochs: this.run.epoch,
+      steps: this.run.global_step,
+      best_separation: this.run.best_separation,
       best_metric: c.best_metric,
-      best_score: this.bestScore === null ? null : c.best_metric === 'val_loss' ? -this.bestScore : this.bestScore,
-      best_epoch: this.bestEpoch,
-      history: this.history,
+      best_score: this.run.best_score === null ? null : c.best_metric === 'val_loss' ? -this.run.best_score : this.run.best_score,
+      best_epoch: this.run.best_epoch,
+      history: this.run.history,
       last_checkpoint: lastPath,
-      best_checkpoint: this.bestEpoch !== null ? checkpointPath(this.dir, 'best') : null,
+      best_checkpoint: this.run.best_epoch !== null ? checkpointPath(this.dir, 'best') : null,
       seconds: (Date.now() - t0) / 1000,
     };
   }

@@ -1,0 +1,84 @@
+/**
+ * Where a training run stands: its position (epoch, micro-batch, optimizer step), the best epoch so
+ * far and early-stopping patience, the non-finite step count, the running loss of the epoch in
+ * progress, and the history. These are exactly the TrainState fields a resume restores, under the
+ * same names, so the checkpoint and the loop cannot disagree about what the run's state is.
+ */
+import { LogolabError } from '../src/errors.js';
+import type { EpochRecord, TrainState } from './checkpoint.js';
+import type { TrainingConfig } from './config.js';
+
+export type RunState = Pick<
+  TrainState,
+  'epoch' | 'batch_in_epoch' | 'global_step' | 'best_separation' | 'best_epoch' | 'patience_counter' | 'nonfinite_steps' | 'epoch_loss_sum' | 'epoch_loss_count' | 'history'
+> & {
+  /** config.best_metric at the best epoch, oriented so that higher is better (val_loss negated) */
+  best_score: number | null;
+};
+
+export function freshRunState(): RunState {
+  return {
+    epoch: 0,
+    batch_in_epoch: 0,
+    global_step: 0,
+    best_separation: null,
+    best_score: null,
+    best_epoch: null,
+    patience_counter: 0,
+    nonfinite_steps: 0,
+    epoch_loss_sum: 0,
+    epoch_loss_count: 0,
+    history: [],
+  };
+}
+
+/** The run state a checkpoint holds; checkpoints older than best_score had separation as the only criterion. */
+export function runStateFrom(s: TrainState, bestMetric: TrainingConfig['best_metric']): RunState {
+  return {
+    epoch: s.epoch,
+    batch_in_epoch: s.batch_in_epoch,
+    global_step: s.global_step,
+    best_separation: s.best_separation,
+    best_score: s.best_score ?? (bestMetric === 'separation' ? s.best_separation : null),
+    best_epoch: s.best_epoch,
+    patience_counter: s.patience_counter,
+    nonfinite_steps: s.nonfinite_steps,
+    epoch_loss_sum: s.epoch_loss_sum,
+    epoch_loss_count: s.epoch_loss_count,
+    history: [...s.history],
+  };
+}
+
+/** The best-checkpoint score of a validation result, oriented so that higher is better. */
+export function bestScoreOf(metric: TrainingConfig['best_metric'], v: { separation: number; precision_at_1: number; map_at_r: number; loss?: number }): number {
+  if (metric === 'val_loss') {
+    if (v.loss === undefined || !Number.isFinite(v.loss)) throw new LogolabError('best_metric val_loss: validation produced no finite loss');
+    return -v.loss;
+  }
+  return v[metric];
+}
+
+/**
+ * A validation of the epoch in progress: a new best when its score beats the best by more than
+ * min_delta (patience resets), else one more evaluation without improvement. True when a new best.
+ */
+export function recordValidation(r: RunState, score: number, separation: number, minDelta: number): boolean {
+  if (r.best_score === null || score > r.best_score + minDelta) {
+    r.best_score = score;
+    r.best_separation = separation;
+    r.best_epoch = r.epoch + 1;
+    r.patience_counter = 0;
+    return true;
+  }
+  r.patience_counter += 1;
+  return false;
+}
+
+/** Epoch done: the counters move to the next epoch BEFORE saving, so a resume starts there. */
+export function closeEpoch(r: RunState, rec: EpochRecord): void {
+  r.history.push(rec);
+  r.epoch += 1;
+  r.batch_in_epoch = 0;
+  r.epoch_loss_sum = 0;
+  r.epoch_loss_count = 0;
+}
