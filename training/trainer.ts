@@ -206,10 +206,10 @@ export class Trainer {
     const removeSignalHandlers = this.opts.handleSignals ? installStopHandlers(this.dir, (sig) => (this.stopRequested = sig)) : () => {};
     let status: TrainResult['status'] = 'completed';
     let lastPath = checkpointPath(this.dir, 'last');
-    const run = { steps: 0 };
+    const thisProcess = { steps: 0 }; // optimizer steps since this process started (stopAfterSteps)
     try {
       while (this.run.epoch < this.config.max_epochs) {
-        const rec = await this.trainEpoch(run);
+        const rec = await this.trainEpoch(thisProcess);
         if (!rec) {
           status = 'interrupted';
           lastPath = this.saveInterrupted();
@@ -242,7 +242,7 @@ export class Trainer {
   }
 
   /** The optimizer steps of one epoch (from batch_in_epoch after a resume); null when a stop was requested. */
-  private async trainEpoch(run: { steps: number }): Promise<EpochRecord | null> {
+  private async trainEpoch(thisProcess: { steps: number }): Promise<EpochRecord | null> {
     const c = this.config;
     const spe = stepsPerEpoch(c);
     const epochStart = Date.now();
@@ -254,12 +254,12 @@ export class Trainer {
     if (firstStep > 0) bar.tick(firstStep);
     let lastLr = this.lr(this.run.global_step);
     for (let s = firstStep; s < spe; s++) {
-      if (this.stopRequested || (this.opts.stopAfterSteps !== undefined && run.steps >= this.opts.stopAfterSteps)) return null;
+      if (this.stopRequested || (this.opts.stopAfterSteps !== undefined && thisProcess.steps >= this.opts.stopAfterSteps)) return null;
       lastLr = this.lr(this.run.global_step);
       const r = await this.step();
       this.run.batch_in_epoch += c.gradient_accumulation_steps;
       this.run.global_step += 1;
-      run.steps += 1;
+      thisProcess.steps += 1;
       epochImages += r.images;
       this.recordStep(r, lastLr);
       const el = (Date.now() - epochStart) / 1000;
