@@ -58,6 +58,12 @@ export function bestScoreOf(metric: TrainingConfig['best_metric'], v: { separati
   return v[metric];
 }
 
+/** The best epoch's best_metric value as the metric reads (val_loss positive again); null before any validation. */
+export function bestMetricValue(metric: TrainingConfig['best_metric'], r: RunState): number | null {
+  if (r.best_score === null) return null;
+  return metric === 'val_loss' ? -r.best_score : r.best_score;
+}
+
 /**
  * A validation of the epoch in progress: a new best when its score beats the best by more than
  * min_delta (patience resets), else one more evaluation without improvement. True when a new best.

@@ -34,7 +34,7 @@ import { stepGradients } from './step-grads.js';
 import { validateModel } from './validate-model.js';
 import type { ValidationMetrics } from './validation.js';
 import { acquireRunLock } from './run-lock.js';
-import { bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom, type RunState } from './run-state.js';
+import { bestMetricValue, bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom, type RunState } from './run-state.js';
 import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage, stepStatus } from './train-log.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
@@ -130,7 +130,6 @@ export class Trainer {
       format: CHECKPOINT_FORMAT,
       version: CHECKPOINT_VERSION,
       ...this.run,
-      history: [...this.run.history],
       scheduler: { kind: 'cosine_with_warmup', base_lr: c.learning_rate, warmup_steps: c.warmup_steps, total_steps: totalSteps(c), min_lr_ratio: c.min_lr_ratio },
       rng: this.rng.state(),
       adam_t: this.optimizer.t,
@@ -361,7 +360,7 @@ export class Trainer {
       steps: this.run.global_step,
       best_separation: this.run.best_separation,
       best_metric: c.best_metric,
-      best_score: this.run.best_score === null ? null : c.best_metric === 'val_loss' ? -this.run.best_score : this.run.best_score,
+      best_score: bestMetricValue(c.best_metric, this.run),
       best_epoch: this.run.best_epoch,
       history: this.run.history,
       last_checkpoint: lastPath,

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig } from '../../training/config.js';
 import type { EpochRecord, TrainState } from '../../training/checkpoint.js';
-import { bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom } from '../../training/run-state.js';
+import { bestMetricValue, bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom } from '../../training/run-state.js';
 
 // a checkpoint written before best_score existed: separation was the only criterion
 function oldState(): TrainState {
@@ -52,10 +52,16 @@ describe('run state', () => {
     assert.deepEqual([r.epoch, r.batch_in_epoch, r.epoch_loss_sum, r.epoch_loss_count, r.history.length], [5, 0, 0, 0, 1]);
   });
 
-  it('val_loss is negated so that higher is better, and must be finite', () => {
+  it('val_loss is negated so that higher is better, must be finite, and is reported un-negated', () => {
     const v = { separation: 0.3, precision_at_1: 0.7, map_at_r: 0.4 };
     assert.equal(bestScoreOf('val_loss', { ...v, loss: 2 }), -2);
     assert.equal(bestScoreOf('precision_at_1', v), 0.7);
     assert.throws(() => bestScoreOf('val_loss', { ...v, loss: NaN }), /no finite loss/);
+    // reported back as the metric reads
+    const r = freshRunState();
+    assert.equal(bestMetricValue('val_loss', r), null);
+    recordValidation(r, bestScoreOf('val_loss', { ...v, loss: 2 }), 0.3, 0);
+    assert.equal(bestMetricValue('val_loss', r), 2);
+    assert.equal(bestMetricValue('map_at_r', { ...r, best_score: 0.4 }), 0.4);
   });
 });
