@@ -4,6 +4,7 @@
  * process (clean heap, own peak RSS, backend chosen before tfjs warms up).
  *
  *   npx tsx scripts/bench-native.ts [--section matmul,e2e] [--models tiny,vit-l14] [--backends cpu,native,wasm,torch,torchvision]
+ *        (native-noreuse: native without output-buffer reuse)
  *        [--modes infer,train] [--slow] [--tiny-batch 64] [--l14-batch 1] [--layers N] [--reps 3] [--rounds 1] [--budget 60] [--threads 2]
  *        [--format md|json] [--json out.json]
  * (also as `logolab bench backends ...`)
@@ -36,7 +37,9 @@ import { loadavg } from 'node:os';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
 
-type BackendName = 'cpu' | 'native' | 'wasm' | 'torch' | 'torchvision';
+// native-noreuse: the native kernels without output-buffer reuse (LOGOLAB_RECYCLE_MB=0), to show what reuse buys
+type BackendName = 'cpu' | 'native' | 'native-noreuse' | 'wasm' | 'torch' | 'torchvision';
+const isNative = (b: BackendName) => b === 'native' || b === 'native-noreuse';
 const PEERS: BackendName[] = ['torch', 'torchvision'];
 interface Cell { kind: 'matmul' | 'e2e' | 'sgemm'; backend: BackendName; model?: string; mode?: 'infer' | 'train'; batch?: number; layers?: number; reps: number; budget: number; threads: number; probe?: boolean }
 interface Result { [k: string]: unknown }
@@ -53,9 +56,9 @@ const MODELS: Record<string, Record<string, number>> = {
 async function runCell(cell: Cell): Promise<Result> {
   const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('../src/backend/index.js');
-  await initBackend(cell.backend === 'native' ? 'cpu' : cell.backend, { quiet: true });
+  await initBackend(isNative(cell.backend) ? 'cpu' : cell.backend, { quiet: true });
   const native = await import('../src/backend/native.js');
-  if (cell.backend === 'native' && native.nativeKernelsStatus().active.length === 0) throw new Error(`native kernels not active: ${native.nativeKernelsStatus().why}`);
+  if (isNative(cell.backend) && native.nativeKernelsStatus().active.length === 0) throw new Error(`native kernels not active: ${native.nativeKernelsStatus().why}`);
   native.setNativeThreads(cell.threads);
   const timeIt = (f: () => void): { s: number; cpu: number; reps: number } => {
     f(); // warm-up
@@ -191,7 +194,7 @@ function python(): string | null {
 }
 
 function spawnCell(cell: Cell): Result {
-  const env = { ...process.env, LOGOLAB_NATIVE: cell.backend === 'cpu' ? '0' : '1', OPENBLAS_NUM_THREADS: String(cell.threads), OMP_NUM_THREADS: String(cell.threads) };
+  const env = { ...process.env, LOGOLAB_NATIVE: cell.backend === 'cpu' ? '0' : '1', ...(cell.backend === 'native-noreuse' ? { LOGOLAB_RECYCLE_MB: '0' } : {}), OPENBLAS_NUM_THREADS: String(cell.threads), OMP_NUM_THREADS: String(cell.threads) };
   let r;
   if (PEERS.includes(cell.backend)) {
     const py = python();
@@ -304,7 +307,7 @@ async function main(): Promise<void> {
           if (ips && ref && !isPeer) r.ratio_vs_peer = ips / ref;
           if (r.peak_rss_mb && refRss && !isPeer) r.rss_ratio_vs_peer = (r.peak_rss_mb as number) / refRss;
           (all.cells as Result[]).push({ kind: 'e2e', model, mode, batch, layers: layers ?? null, backend: b, gflop_per_image: flops / 1e9, ...r });
-          const name = b === 'native' ? 'cpu+native' : b === 'torch' ? 'PyTorch (same module)' : b === 'torchvision' ? 'torchvision ViT' : b;
+          const name = b === 'native' ? 'cpu+native' : b === 'native-noreuse' ? 'cpu+native, no buffer reuse' : b === 'torch' ? 'PyTorch (same module)' : b === 'torchvision' ? 'torchvision ViT' : b;
           md.push(`| ${model}${layers ? ` (${layers} layers)` : ''} | ${batch} | ${mode} | ${name} | ${r.error ? String(r.error) : ips!.toFixed(3)} | ${f1(r.ratio_vs_peer)} | ${r.fraction_of_sgemm_limit ? `${(100 * (r.fraction_of_sgemm_limit as number)).toFixed(0)} %` : ''} | ${f1(r.peak_rss_mb, 0)} | ${f1(r.rss_ratio_vs_peer)} | ${f1(r.tf_peak_mb_per_image, 0)} | ${f1(r.live_peak_mb_per_image, 0)} |`);
           log(md[md.length - 1]!);
         }

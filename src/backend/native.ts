@@ -8,6 +8,7 @@
  *   addon.ts          loading the addon, threads, allocator statistics
  *   overrides.ts      which stock kernels are replaced; install / uninstall; fallback trace
  *   cpu.ts            what the kernels share (typed-array access, allocation, dimension collapsing)
+ *   recycle.ts        reuse of disposed outputs' buffers (only those no code outside the kernels saw)
  *   matmul.ts elementwise.ts layout.ts conv.ts   the replaced kernels
  *   fused-kernels.ts  new kernels (LayerNorm, quick_gelu, attention, conv + residual) and
  *   fused-ops.ts      the customGrad ops over them

@@ -8,6 +8,7 @@
  * `backend.makeTensorInfo`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adopt, nativeValues, takeRecycled } from './recycle.js';
 
 type DataId = object;
 export interface CpuBackend {
@@ -21,19 +22,24 @@ export type Impl = (args: Args) => tf.TensorInfo | null;
 
 /**
  * Output array for a kernel. Every native kernel writes all of its output, so large outputs skip the
- * zero fill (a whole extra memory pass) through an uninitialised, unpooled Buffer. The view has
- * byteOffset 0 and owns its ArrayBuffer, like `new Float32Array(n)`.
+ * zero fill (a whole extra memory pass): a disposed output of the same length (./recycle.ts), else an
+ * uninitialised, unpooled Buffer. The view has byteOffset 0 and owns its ArrayBuffer, like
+ * `new Float32Array(n)`.
  */
 export function alloc(n: number): Float32Array {
   if (n < 1024) return new Float32Array(n);
+  const reused = takeRecycled(n);
+  if (reused) return reused;
   const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
+  const v = new Float32Array(b.buffer, b.byteOffset, n);
+  adopt(v);
+  return v;
 }
 
 /** The float32 values of a tensor on the cpu backend; null for other dtypes. */
 export function f32(backend: CpuBackend, t: tf.TensorInfo): Float32Array | null {
   if (t.dtype !== 'float32') return null;
-  const v = backend.data.get(t.dataId).values;
+  const v = nativeValues(backend, t.dataId);
   return v instanceof Float32Array ? v : null;
 }
 

@@ -82,7 +82,7 @@ export function reduceKernel(mean: boolean): Impl {
     let shape = x.shape;
     if (perm != null) {
       t = transposeInfo(backend, x, xv, perm);
-      src = backend.data.get(t.dataId).values as Float32Array;
+      src = f32(backend, t)!;
       shape = t.shape;
     }
     const [outShape, reduceShape] = tf.backend_util.computeOutAndReduceShapes(shape, tf.backend_util.getInnerMostAxes(axes.length, r));

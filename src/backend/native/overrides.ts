@@ -5,13 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from './addon.js';
-import type { Args, Impl } from './cpu.js';
+import type { Args, CpuBackend, Impl } from './cpu.js';
 import { avgPool, conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2D, maxPool } from './conv.js';
 import { binaryKernel, reduceKernel, softmax, unaryKernel } from './elementwise.js';
 import { FUSED_KERNELS } from './fused-kernels.js';
 import { concat, padV2, slice, tile, transpose } from './layout.js';
 import { batchMatMul, fusedMatMul } from './matmul.js';
 import { BINARY_KERNELS, UNARY_KERNELS } from './op-codes.js';
+import { attachRecycler, bookkeeping, detachRecycler, recycleCapBytes } from './recycle.js';
 import { stock, stockFunc } from './stock.js';
 
 const kernels: Record<string, Impl> = {
@@ -37,6 +38,11 @@ const kernels: Record<string, Impl> = {
 
 export const NATIVE_KERNEL_NAMES = Object.keys(kernels);
 
+/** Stock kernels that stay stock but run as bookkeeping for buffer reuse (./recycle.ts): they only
+ *  share their input's dataId. Re-registered while installed, restored by uninstall. */
+const BOOKKEEPING_KERNELS = ['Reshape'];
+const bookkeepingStock = new Map<string, tf.KernelConfig>();
+
 /** Per call of each replaced kernel: did it fall back to the stock kernel? (kernel coverage report; null = off) */
 let fallbackTrace: Map<string, boolean[]> | null = null;
 /** Starts (a fresh trace) or stops recording fallbacks; returns the trace recorded so far. */
@@ -51,6 +57,7 @@ export function nativeKernel(name: string): tf.KernelFunc {
   const impl = kernels[name];
   if (!impl) throw new Error(`no native kernel ${name}`);
   return (args) => {
+    if (installed) attachRecycler(args.backend as unknown as CpuBackend);
     const out = impl(args as unknown as Args);
     if (fallbackTrace) {
       const calls = fallbackTrace.get(name) ?? [];
@@ -80,11 +87,14 @@ export function isNativeKernel(name: string): boolean {
  * Allocator: once the kernels are installed, glibc serves large buffers from its heap, reused after
  * free, instead of one fresh mmap per tensor (measured on a ViT-L/14 LoRA step: 160k page faults
  * and ~19 % of its CPU time; native/src/memory.cc). LOGOLAB_MALLOC_TUNE=0 keeps glibc's defaults.
+ * Output buffers of disposed tensors are reused by the next output of the same length (./recycle.ts;
+ * the backend is attached at the first native kernel call).
  */
 export function installNativeKernels(): boolean {
   if (installed) return true;
   const addon = loadAddon();
   if (!addon) return false;
+  recycleCapBytes(); // a malformed LOGOLAB_RECYCLE_MB fails here, not inside a kernel
   if (process.env.LOGOLAB_MALLOC_TUNE !== '0') addon.mallocTune(0, 1 << 30);
   for (const name of NATIVE_KERNEL_NAMES) {
     const k = tf.getKernel(name, 'cpu');
@@ -93,7 +103,18 @@ export function installNativeKernels(): boolean {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: nativeKernel(name) });
   }
-  for (const [kernelName, kernelFunc] of FUSED_KERNELS) {
+  for (const name of BOOKKEEPING_KERNELS) {
+    const k = tf.getKernel(name, 'cpu');
+    if (!k) continue;
+    bookkeepingStock.set(name, k);
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ ...k, kernelFunc: (args) => bookkeeping(() => k.kernelFunc(args)) });
+  }
+  for (const [kernelName, f] of FUSED_KERNELS) {
+    const kernelFunc: tf.KernelFunc = (args) => {
+      if (installed) attachRecycler(args.backend as unknown as CpuBackend);
+      return f(args);
+    };
     if (!tf.getKernel(kernelName, 'cpu')) tf.registerKernel({ kernelName, backendName: 'cpu', kernelFunc });
   }
   installed = true;
@@ -103,6 +124,12 @@ export function installNativeKernels(): boolean {
 /** Puts the stock cpu kernels back. */
 export function uninstallNativeKernels(): void {
   if (!installed) return;
+  detachRecycler();
+  for (const [name, k] of bookkeepingStock) {
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel(k);
+  }
+  bookkeepingStock.clear();
   for (const [name, k] of stock) {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel(k);

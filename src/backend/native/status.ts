@@ -4,6 +4,7 @@
  */
 import { addonLoadError, loadAddon } from './addon.js';
 import { installNativeKernels, nativeKernelsInstalled, replacedKernelNames, uninstallNativeKernels } from './overrides.js';
+import { recycleCapBytes } from './recycle.js';
 
 export interface NativeKernelsStatus {
   /** the addon is built and loads */
@@ -16,6 +17,8 @@ export interface NativeKernelsStatus {
   active: string[];
   threads: number;
   blas: string;
+  /** cap on pooled output buffers for reuse (LOGOLAB_RECYCLE_MB), MiB; 0 = no reuse */
+  reuseMiB: number;
 }
 
 export function nativeDisabled(): boolean {
@@ -32,6 +35,7 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
     active: nativeKernelsInstalled() ? [...replacedKernelNames(), 'LayerNorm (fused)', 'quick_gelu (fused)', 'multi-head attention (fused)', 'conv + bias + residual (fused)'] : [],
     threads: i?.threads ?? 0,
     blas: i?.blas.trim() ?? '',
+    reuseMiB: recycleCapBytes() / 2 ** 20,
   };
 }
 
@@ -44,6 +48,9 @@ export function nativeKernelsForCpuBackend(): string | null {
     uninstallNativeKernels();
     return null;
   }
-  if (installNativeKernels()) return `native kernels: OpenBLAS ×${nativeKernelsStatus().threads} threads`;
+  if (installNativeKernels()) {
+    const s = nativeKernelsStatus();
+    return `native kernels: OpenBLAS ×${s.threads} threads, ${s.reuseMiB ? `output buffers reused (≤ ${s.reuseMiB} MiB pooled)` : 'no buffer reuse (LOGOLAB_RECYCLE_MB=0)'}`;
+  }
   return `native kernels off: ${addonLoadError()}`;
 }
