@@ -96,11 +96,11 @@ def sgemm(a):
     torch.mm(x, w)
     times = []
     t_start = time.perf_counter()
-    while len(times) < max(a.reps, 3) and (not times or time.perf_counter() - t_start < a.budget):
+    while len(times) < max(a.reps, 10) and (not times or time.perf_counter() - t_start < a.budget):
         t0 = time.perf_counter()
         torch.mm(x, w)
         times.append(time.perf_counter() - t0)
-    s = sorted(times)[len(times) // 2]
+    s = min(times)  # a limit is the best the machine does: the fastest rep
     print(json.dumps({"gflops": 2 * m * n * k / s / 1e9, "shape": [m, k, n], "threads": torch.get_num_threads(), "torch": torch.__version__}))
 
 
