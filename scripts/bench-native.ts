@@ -60,18 +60,20 @@ async function runCell(cell: Cell): Promise<Result> {
   const native = await import('../src/backend/native.js');
   if (isNative(cell.backend) && native.nativeKernelsStatus().active.length === 0) throw new Error(`native kernels not active: ${native.nativeKernelsStatus().why}`);
   native.setNativeThreads(cell.threads);
-  const timeIt = (f: () => void): { s: number; cpu: number; reps: number } => {
+  // median and fastest rep after a warm-up, at least `minReps` reps while the budget lasts
+  const timeIt = (f: () => void, minReps = cell.reps): { s: number; best: number; cpu: number; reps: number } => {
     f(); // warm-up
     const ts: number[] = [], cs: number[] = [];
     const t0 = performance.now();
-    while (ts.length < cell.reps && (ts.length === 0 || (performance.now() - t0) / 1000 < cell.budget)) {
+    while (ts.length < minReps && (ts.length === 0 || (performance.now() - t0) / 1000 < cell.budget)) {
       const t = performance.now(), c = process.cpuUsage();
       f();
       ts.push((performance.now() - t) / 1000);
       const u = process.cpuUsage(c);
       cs.push((u.user + u.system) / 1e6);
     }
-    return { s: ts.sort((a, b) => a - b)[ts.length >> 1]!, cpu: cs.sort((a, b) => a - b)[cs.length >> 1]!, reps: ts.length };
+    ts.sort((a, b) => a - b);
+    return { s: ts[ts.length >> 1]!, best: ts[0]!, cpu: cs.sort((a, b) => a - b)[cs.length >> 1]!, reps: ts.length };
   };
   const rss = () => process.resourceUsage().maxRSS / 1024;
 
@@ -79,16 +81,7 @@ async function runCell(cell: Cell): Promise<Result> {
     const [m, k, n] = sgemmShape(cell.batch!);
     const a = tf.randomNormal([m, k]), b = tf.randomNormal([k, n]);
     // a limit is the best the machine does: the fastest rep, not the median
-    const best = (() => {
-      const t0 = performance.now();
-      let t = Infinity;
-      for (let i = 0; i < Math.max(cell.reps, 10) && (i === 0 || (performance.now() - t0) / 1000 < cell.budget); i++) {
-        const t1 = performance.now();
-        tf.tidy(() => void tf.matMul(a, b).dataSync());
-        if (i > 0) t = Math.min(t, (performance.now() - t1) / 1000); // rep 0 warms up
-      }
-      return t;
-    })();
+    const { best } = timeIt(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), Math.max(cell.reps, 10));
     tf.dispose([a, b]);
     return { gflops: (2 * m * n * k) / best / 1e9, shape: [m, k, n] };
   }
@@ -272,7 +265,7 @@ async function main(): Promise<void> {
     };
     measureLimit('start');
     // rows are rendered once the limit is final (after the closing measurement)
-    const pending: { cell: Result; render: () => string }[] = [];
+    const pending: (() => string)[] = [];
     const limitLineAt = md.length;
     md.push('', '| model | batch | mode | backend | images/s | ratio vs PyTorch | % of sgemm limit | peak RSS MB | RSS ratio | tf.memory peak MB/image | live buffers peak MB/image |',
       '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -328,14 +321,14 @@ async function main(): Promise<void> {
             const frac = cell.fraction_of_sgemm_limit as number | null | undefined;
             return `| ${model}${layers ? ` (${layers} layers)` : ''} | ${batch} | ${mode} | ${name} | ${r.error ? String(r.error) : ips!.toFixed(3)} | ${f1(r.ratio_vs_peer)} | ${frac ? `${(100 * frac).toFixed(0)} %` : ''} | ${f1(r.peak_rss_mb, 0)} | ${f1(r.rss_ratio_vs_peer)} | ${f1(r.tf_peak_mb_per_image, 0)} | ${f1(r.live_peak_mb_per_image, 0)} |`;
           };
-          pending.push({ cell, render });
+          pending.push(render);
           log(render());
         }
       }
     }
     measureLimit('end');
     all.sgemm_limit_gflops = limit;
-    md.push(...pending.map((p) => p.render()));
+    md.push(...pending.map((render) => render()));
     if (limit) md.splice(limitLineAt, 0, '', `sgemm limit of this run: ${limit.toFixed(0)} GFLOP/s ([${sgemmShape(l14Batch).join(', ')}] M·K·N, ${threads} threads, best rep at the start and at the end)`);
   }
   all.loadavg_end = loadavg();

@@ -45,6 +45,8 @@ export function recycleCapBytes(env = process.env.LOGOLAB_RECYCLE_MB): number {
 }
 
 let backend: Patched | null = null;
+/** The backend the last attach was for, also when reuse is off (so the kernels' per-call attach is one comparison). */
+let attachedTo: BackendData | null = null;
 let rawGet: ((id: DataId) => Entry | undefined) | null = null;
 const restore: (() => void)[] = [];
 let internal = 0;
@@ -75,32 +77,37 @@ function give(v: unknown): void {
   }
 }
 
+/** Replaces `target[name]` with `fn` until detachRecycler, which puts back an own property or removes the override of a prototype's. */
+function patch(target: object, name: string, fn: unknown): void {
+  const t = target as Record<string, unknown>;
+  const own = Object.prototype.hasOwnProperty.call(t, name);
+  const prev = t[name];
+  t[name] = fn;
+  restore.push(() => {
+    if (own) t[name] = prev;
+    else delete t[name];
+  });
+}
+
 /** Starts reuse on `b` (the cpu backend the native kernels run on); a different backend replaces the previous one. */
 export function attachRecycler(b: BackendData): void {
-  if (backend === b) return;
+  if (attachedTo === b) return;
   detachRecycler();
+  attachedTo = b;
   cap = recycleCapBytes();
   if (cap === 0) return;
   const p = b as unknown as Patched;
   const data = p.data;
   const get = data.get.bind(data);
   rawGet = get;
-  const ownGet = Object.prototype.hasOwnProperty.call(data, 'get');
-  const prevGet = data.get;
-  data.get = (id: DataId) => {
+  patch(data, 'get', (id: DataId) => {
     const e = get(id);
     if (internal === 0) escape(e);
     return e;
-  };
-  restore.push(() => {
-    if (ownGet) data.get = prevGet;
-    else delete (data as Partial<Storage>).get;
   });
   for (const name of WRAPPED) {
-    const own = Object.prototype.hasOwnProperty.call(p, name);
-    const prev = p[name] as (...a: unknown[]) => unknown;
-    const orig = prev.bind(p);
-    const wrapped = name === 'disposeData'
+    const orig = (p[name] as (...a: unknown[]) => unknown).bind(p);
+    patch(p, name, name === 'disposeData'
       ? (id: DataId, force?: boolean) => {
         internal++;
         try {
@@ -113,12 +120,7 @@ export function attachRecycler(b: BackendData): void {
       : (...a: unknown[]) => {
         internal++;
         try { return orig(...a); } finally { internal--; }
-      };
-    (p as unknown as Record<string, unknown>)[name] = wrapped;
-    restore.push(() => {
-      if (own) (p as unknown as Record<string, unknown>)[name] = prev;
-      else delete (p as unknown as Record<string, unknown>)[name];
-    });
+      });
   }
   backend = p;
 }
@@ -127,6 +129,7 @@ export function attachRecycler(b: BackendData): void {
 export function detachRecycler(): void {
   while (restore.length) restore.pop()!();
   backend = null;
+  attachedTo = null;
   rawGet = null;
   pool.clear();
   ours = new WeakSet();
