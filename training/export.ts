@@ -14,15 +14,15 @@
  * rename) and only replaces an earlier export, an empty folder, or — with --overwrite — a foreign
  * one; never a folder holding the checkpoint or the base model.
  */
-import * as tf from '@tensorflow/tfjs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import { checkOutputDir, OUTPUT_MARKER, replaceOutputDir, type OutputGuard } from '../src/io/output-dir.js';
-import { writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
+import { writeSafetensors } from '../src/io/safetensors.js';
 import { mergeLora } from '../src/models/lora/apply.js';
 import { saveAdapter } from '../src/models/lora/io.js';
 import { FAMILIES, type VisionModel } from '../src/models/vision/index.js';
+import { onDiskTensors } from '../src/models/vision/weights.js';
 import { hfVisionConfig, type VisionConfig } from '../src/models/vision/config.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { assignParams, buildTrainableModel, type TrainableModel } from './model.js';
@@ -52,17 +52,7 @@ export async function modelFromCheckpoint(ck: Checkpoint, source: string): Promi
 export function writeHfModel(model: VisionModel, dir: string): string[] {
   const fam = FAMILIES[model.family];
   const entries = fam.keyMap(model.config, fam.canonicalLayout(model.config));
-  const named = new Map(model.namedTensors());
-  const tensors = new Map<string, WriteTensor>();
-  for (const e of entries) {
-    const t = named.get(e.name);
-    if (!t) throw new Error(`internal: model has no tensor '${e.name}'`);
-    const onDisk = tf.tidy(() => (e.transform === 'linear' ? t.transpose([1, 0]) : e.transform === 'conv' ? t.transpose([3, 2, 0, 1]) : t.clone()));
-    const shape = onDisk.shape;
-    if (shape.length !== e.shape.length || shape.some((d, i) => d !== e.shape[i])) throw new Error(`internal: '${e.key}' shape ${JSON.stringify(shape)} ≠ ${JSON.stringify(e.shape)}`);
-    tensors.set(e.key, { shape: [...shape], data: onDisk.dataSync() as Float32Array });
-    onDisk.dispose();
-  }
+  const tensors = onDiskTensors(entries, new Map(model.namedTensors()));
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   writeJsonAtomic(join(dir, 'config.json'), { ...hfVisionConfig(model.config), torch_dtype: 'float32' });
   writeJsonAtomic(join(dir, 'preprocessor_config.json'), model.processor.config);

@@ -36,7 +36,8 @@ export const command: CommandModule = {
       },
     });
     if (r.unused.length) log('info', `ignored ${r.unused.length} source tensors: ${summariseKeys(r.unused)}`);
-    const summary = { out: argv.out, family: r.family, parameters: r.parameters, dtype: argv.dtype, bytes: r.bytes, unused_source_tensors: r.unused.length, seconds: (Date.now() - t0) / 1000 };
+    if (r.mergedAdapter) log('info', `merged the export's LoRA adapter ${r.mergedAdapter} into the converted weights`);
+    const summary = { out: argv.out, family: r.family, parameters: r.parameters, dtype: argv.dtype, bytes: r.bytes, unused_source_tensors: r.unused.length, ...(r.mergedAdapter ? { merged_adapter: r.mergedAdapter } : {}), seconds: (Date.now() - t0) / 1000 };
     process.stdout.write(JSON.stringify(summary) + '\n');
   },
 };

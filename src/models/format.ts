@@ -28,7 +28,11 @@ import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import { hfVisionConfig, type VisionFamily } from './vision/config.js';
 import { processorConfigFor } from './vision/processor.js';
 import { FAMILIES } from './vision/families.js';
-import { planLoad } from './vision/load.js';
+import { loadVisionModel, planLoad } from './vision/load.js';
+import { onDiskTensors } from './vision/weights.js';
+import type { VisionModel } from './vision/model.js';
+import { mergeLora } from './lora/apply.js';
+import { adapterFor, assertNotAdapterOnly } from './export-folder.js';
 import { FORMAT_NAME, FORMAT_VERSION, readModelConfig, type LogolabMeta, type StoreDtype } from './vision/meta.js';
 
 export { FORMAT_NAME, FORMAT_VERSION, readLogolabMeta, type LogolabMeta, type StoreDtype } from './vision/meta.js';
@@ -56,6 +60,8 @@ export interface ConvertResult {
   unused: string[];
   bytes: number;
   outFile: string;
+  /** the export's LoRA adapter folder, merged into the written weights */
+  mergedAdapter?: string;
 }
 
 /** Converts an HF checkpoint folder (or a converted one) into a logolab folder at `out`. */
@@ -69,35 +75,49 @@ export async function convertModel(src: string, out: string, opts: { dtype?: Sto
   // (--overwrite) a foreign one — never the source
   const guard = convertGuard(srcAbs, opts.overwrite);
   checkOutputDir(out, guard);
+  assertNotAdapterOnly(srcAbs);
+  // a logolab export keeps its LoRA adapter unmerged in adapter/: the converted folder holds the
+  // merged weights, so it is the fine-tuned model (converting the base tensors alone would silently
+  // drop the fine-tune)
+  const adapter = adapterFor(srcAbs);
   const { config: cfg0, architecture, requireProjection } = readModelConfig(srcAbs);
   const store = openCheckpoint(srcAbs);
+  let merged: VisionModel | null = null;
   try {
     const plan = planLoad(cfg0, store.keys(), (k) => store.info(k), store.source, { requireProjection });
     const { config, entries: from, unused, parameters } = plan;
     const fam = FAMILIES[config.family];
     const to = fam.keyMap(config, fam.canonicalLayout(config));
     const { cfg: procCfg } = processorConfigFor(srcAbs, config.family, config);
+    let mergedTensors: Map<string, { shape: number[]; data: Float32Array }> | null = null;
+    if (adapter) {
+      merged = await loadVisionModel(srcAbs, { quiet: true });
+      mergeLora(merged);
+      mergedTensors = onDiskTensors(to, new Map(merged.namedTensors()));
+    }
     const outFile = join(outAbs, 'model.safetensors');
     await replaceOutputDir(outAbs, guard, (tmp) => {
       const tensors = new Map<string, WriteTensor>();
       from.forEach((e, i) => {
-        const t = store.read(e.key);
+        const key = to[i]!.key;
+        const t = mergedTensors ? { dtype: 'float32', data: mergedTensors.get(key)!.data } : store.read(e.key);
         if (t.dtype !== 'float32') throw new LogolabError(`${store.source}: tensor '${e.key}' has an integer dtype, expected float`);
-        checkStorable(t.data as Float32Array, dtype, `${store.source}: tensor '${e.key}'`);
-        tensors.set(to[i]!.key, { shape: e.shape, data: t.data, dtype: dtype === 'float16' ? 'F16' : 'F32' });
+        checkStorable(t.data as Float32Array, dtype, `${store.source}: tensor '${e.key}'${mergedTensors ? ' (LoRA merged)' : ''}`);
+        tensors.set(key, { shape: e.shape, data: t.data, dtype: dtype === 'float16' ? 'F16' : 'F32' });
         opts.onTensor?.(i + 1, from.length);
       });
       writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt', logolab_format: `${FORMAT_NAME}/${FORMAT_VERSION}` });
       const meta: LogolabMeta = {
         format: FORMAT_NAME, version: FORMAT_VERSION, family: config.family, dtype, vision_config: config, parameters,
-        source: srcAbs, source_architecture: architecture, unused_source_keys: unused.length, created: new Date().toISOString(),
+        source: srcAbs, source_architecture: architecture, unused_source_keys: unused.length, ...(adapter ? { merged_adapter: adapter } : {}), created: new Date().toISOString(),
       };
       writeFileSync(join(tmp, 'logolab.json'), JSON.stringify(meta, null, 2) + '\n');
       writeFileSync(join(tmp, 'config.json'), JSON.stringify(hfVisionConfig(config), null, 2) + '\n');
       writeFileSync(join(tmp, 'preprocessor_config.json'), JSON.stringify(procCfg, null, 2) + '\n');
     });
-    return { family: config.family, parameters, unused, bytes: statSync(outFile).size, outFile };
+    return { family: config.family, parameters, unused, bytes: statSync(outFile).size, outFile, ...(adapter ? { mergedAdapter: adapter } : {}) };
   } finally {
+    merged?.dispose();
     store.close();
   }
 }

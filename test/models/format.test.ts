@@ -1,7 +1,7 @@
 // The converted model folder: round trip for each family, HF-compatible layout, strict logolab.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FIXTURES, maxAbsDiff, tmpDir, useBackend } from '../helpers.js';
@@ -72,4 +72,40 @@ test('logolab.json is validated strictly', async () => {
   const bad = join(d, 'bad');
   await assert.rejects(() => convertModel(join(FIXTURES, 'detr_tiny/model'), bad), /unsupported model_type/);
   assert.ok(!existsSync(bad));
+});
+
+test('convert of a logolab export (base + adapter/) writes the merged fine-tune, not the base', async () => {
+  await useBackend('wasm');
+  const d = tmpDir();
+  // a logolab export: the HF base folder with the trained adapter unmerged in adapter/
+  const exp = join(d, 'export');
+  cpSync(join(FIXTURES, 'clip_tiny/model'), exp, { recursive: true });
+  cpSync(join(FIXTURES, 'lora/adapter'), join(exp, 'adapter'), { recursive: true });
+  const out = join(d, 'converted');
+  const r = await convertModel(exp, out);
+  assert.equal(r.mergedAdapter, join(exp, 'adapter'));
+  assert.equal(JSON.parse(readFileSync(join(out, 'logolab.json'), 'utf8')).merged_adapter, join(exp, 'adapter'));
+  const [base, adapted, peftMerged, conv] = await Promise.all(
+    [join(FIXTURES, 'clip_tiny/model'), exp, join(FIXTURES, 'lora/merged'), out].map((p) => loadVisionModel(p, { quiet: true })),
+  );
+  try {
+    const x = tf.randomUniform([2, 3, 32, 32], -2, 2, 'float32', 3) as tf.Tensor4D;
+    const [b, a, p, c] = [base, adapted, peftMerged, conv].map((m) => tf.tidy(() => m!.forward(x).imageEmbeds));
+    const vsAdapted = maxAbsDiff(a!.dataSync(), c!.dataSync());
+    const vsPeft = maxAbsDiff(p!.dataSync(), c!.dataSync());
+    const vsBase = maxAbsDiff(b!.dataSync(), c!.dataSync());
+    console.log(`converted export vs export with adapter ${vsAdapted.toExponential(2)}, vs peft merge_and_unload ${vsPeft.toExponential(2)}, vs base ${vsBase.toExponential(2)}`);
+    assert.ok(vsAdapted <= 1e-5 && vsPeft <= 1e-5, `${vsAdapted} ${vsPeft}`);
+    assert.ok(vsBase > 1e-2, 'the adapter changes the embeddings of this fixture');
+    tf.dispose([x, b!, a!, p!, c!]);
+  } finally {
+    for (const m of [base, adapted, peftMerged, conv]) m!.dispose();
+  }
+  // an export whose metadata says the adapter is kept unmerged, but adapter/ is gone: refused
+  const gone = join(d, 'gone');
+  cpSync(join(FIXTURES, 'clip_tiny/model'), gone, { recursive: true });
+  writeFileSync(join(gone, 'export_metadata.json'), JSON.stringify({ format: 'logolab', lora: { r: 4 }, lora_merged: false }));
+  await assert.rejects(() => convertModel(gone, join(d, 'c2')), /adapter is kept unmerged in adapter\/, but .* is missing/);
+  // a peft adapter folder is not a model
+  await assert.rejects(() => convertModel(join(FIXTURES, 'lora/adapter'), join(d, 'c3')), /is a LoRA adapter \(peft\), not a model/);
 });

@@ -22,10 +22,12 @@ export interface LogolabMeta {
   source: string | null;
   source_architecture: string | null;
   unused_source_keys: number;
+  /** a logolab export's LoRA adapter folder, merged into these weights by convert */
+  merged_adapter?: string;
   created: string;
 }
 
-const META_KEYS = ['format', 'version', 'family', 'dtype', 'vision_config', 'parameters', 'source', 'source_architecture', 'unused_source_keys', 'created'];
+const META_KEYS = ['format', 'version', 'family', 'dtype', 'vision_config', 'parameters', 'source', 'source_architecture', 'unused_source_keys', 'merged_adapter', 'created'];
 
 /** logolab.json of a folder, validated; null when the folder is not a converted one. */
 export function readLogolabMeta(dir: string): LogolabMeta | null {

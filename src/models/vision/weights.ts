@@ -110,6 +110,27 @@ export function modelShape(e: KeyEntry): number[] {
   return s;
 }
 
+/**
+ * The inverse of the load: each entry's model tensor back in its on-disk (PyTorch) layout, keyed by
+ * the checkpoint key, for writing an HF-layout model.safetensors.
+ */
+export function onDiskTensors(entries: KeyEntry[], named: Map<string, tf.Tensor>): Map<string, { shape: number[]; data: Float32Array }> {
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const e of entries) {
+    const t = named.get(e.name);
+    if (!t) throw new Error(`internal: model has no tensor '${e.name}'`);
+    const onDisk = tf.tidy(() => (e.transform === 'linear' ? t.transpose([1, 0]) : e.transform === 'conv' ? t.transpose([3, 2, 0, 1]) : t.clone()));
+    try {
+      const shape = onDisk.shape;
+      if (shape.length !== e.shape.length || shape.some((d, i) => d !== e.shape[i])) throw new Error(`internal: '${e.key}' shape ${JSON.stringify(shape)} ≠ ${JSON.stringify(e.shape)}`);
+      out.set(e.key, { shape: [...shape], data: onDisk.dataSync() as Float32Array });
+    } finally {
+      onDisk.dispose();
+    }
+  }
+  return out;
+}
+
 function upload(data: Float32Array, e: KeyEntry): tf.Tensor {
   const t = hostTransform(data, e.shape, e.transform);
   return tf.tensor(t.data, t.shape, 'float32');
