@@ -11,6 +11,7 @@ import type { Progress } from '../util/progress.js';
 import { loadDetrOrPreset, type DetrModel } from './load.js';
 import { filterMinBoxSize, nms, postProcessObjectDetection } from './postprocess.js';
 import type { Box } from '../util/box.js';
+import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 
 export interface DetectionResult {
   boxes: Box[];
@@ -83,6 +84,11 @@ export class DetrDetector implements Detector {
         }
       } finally {
         x.dispose();
+      }
+      // a NaN logit loses every score comparison: a broken detector would read as "no logos here"
+      for (const [what, data, per] of [['logits', logits!, cfg.numQueries * C], ['pred_boxes', boxes!, cfg.numQueries * 4]] as const) {
+        const bad = firstNonFinite(data);
+        if (bad >= 0) throw new LogolabError(`${this.name}: the detector's ${what} hold ${nonFiniteName(data[bad]!)} for image ${i + Math.floor(bad / per) + 1} of ${images.length}; its weights are broken`);
       }
       // Boxes are relative to the padded canvas's image region: HF rescales the normalised boxes by
       // the ORIGINAL size (the model predicts relative to the un-padded image).

@@ -126,6 +126,8 @@ export function buildDetrWeights(cfg: DetrConfig, src: WeightSource): DetrWeight
     const f = new Float32Array(k * k * inC * outC);
     const b = new Float32Array(outC);
     for (let o = 0; o < outC; o++) {
+      // a negative variance gives sqrt(<0) = NaN in every folded weight of the channel
+      if (!(varr[o]! + BN_EPS > 0)) throw new LogolabError(`${src.source}: tensor '${c.bn}.running_var' holds ${varr[o]} at index ${o}; a BatchNorm variance must be ≥ 0`);
       const scale = Math.fround(gamma[o]! * Math.fround(1 / Math.sqrt(Math.fround(varr[o]! + BN_EPS))));
       b[o] = beta[o]! - mean[o]! * scale;
       for (let i = 0; i < inC; i++) {

@@ -208,3 +208,30 @@ test('timm resnet50 naming builds the same network as an HF ResNet-50 backbone (
   // strides sit on the 3×3 conv of each stage's first block (ResNet v1.5, torchvision/timm resnet50)
   assert.deepEqual(a.stages.map((st) => [st[0]!.c1.stride, st[0]!.c2.stride, st[0]!.down?.stride]), [[1, 1, 1], [1, 2, 2], [1, 2, 2], [1, 2, 2]]);
 });
+
+test('broken DETR weights are errors naming their source, never "no logos": a negative BatchNorm variance, a non-finite output', async () => {
+  await useBackend('wasm');
+  const tensors = readSafetensors(join(TINY, 'model.safetensors'));
+  const copy = (name: string, edit: (t: Map<string, { shape: number[]; data: Float32Array }>) => void): string => {
+    const d = join(tmpDir(), name);
+    mkdirSync(d, { recursive: true });
+    copyFileSync(join(TINY, 'config.json'), join(d, 'config.json'));
+    const m = new Map([...tensors].map(([k, t]) => [k, { shape: [...t.shape], data: Float32Array.from(t.data as Float32Array) }]));
+    edit(m);
+    writeSafetensors(join(d, 'model.safetensors'), m);
+    return d;
+  };
+  const bn = [...tensors.keys()].find((k) => k.endsWith('.running_var'))!;
+  const negVar = copy('negvar', (m) => m.get(bn)!.data.fill(-1));
+  assert.throws(() => loadDetrModel(negVar), (e: Error) => e instanceof LogolabError && e.message.includes(`tensor '${bn}' holds -1 at index 0; a BatchNorm variance must be ≥ 0`));
+  // finite weights whose logits overflow to Inf (softmax → NaN): every query would be dropped silently
+  const huge = copy('huge', (m) => m.get('class_labels_classifier.weight')!.data.fill(3e38));
+  const proc = new DetrImageProcessor(detrProcessorConfig({ size: { shortest_edge: 64, longest_edge: 96 } }, 'test'));
+  const det = new DetrDetector('detr:huge', loadDetrModel(huge), proc, { threshold: 0, minBoxSize: 0 });
+  try {
+    const imgs = await Promise.all(['wide_300x200', 'tall_97x151'].map((n) => decodeImage(join(FIXTURES, 'images', `${n}.png`))));
+    await assert.rejects(() => det.detect(imgs), (e: Error) => e instanceof LogolabError && /^detr:huge: the detector's logits hold (-?Inf|NaN) for image 1 of 2; its weights are broken$/.test(e.message));
+  } finally {
+    det.dispose();
+  }
+});
