@@ -64,6 +64,7 @@ export const SKIP_KINDS = [
   'corrupt_image', // image does not decode → skipped
   'degenerate_box', // box empty after clipping (or non-numeric / inverted) → that object skipped
   'no_valid_objects', // every object of an annotated image was skipped → image skipped (not a negative)
+  'size_mismatch', // the XML's <size> is neither the image's size nor its stored (pre-EXIF-rotation) size → skipped
   'special_file', // a FIFO, socket or device named like an image/XML → skipped (reading it would hang)
 ] as const;
 

@@ -48,6 +48,7 @@ import { Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
 import type { Box } from '../util/box.js';
 import { DataDbWriter, type ImageRecord } from './db-writer.js';
+import { placeVocBoxes, type StoredImage } from './voc-size.js';
 import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { parseVoc, type VocAnnotation } from './voc.js';
 
@@ -267,8 +268,11 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
       }
       let converted: string | null;
       let img;
+      let stored: StoredImage;
       try {
-        converted = conversionKind(await sharp(s.image).metadata());
+        const meta = await sharp(s.image).metadata();
+        converted = conversionKind(meta);
+        stored = { width: meta.width ?? 0, height: meta.height ?? 0, orientation: meta.orientation };
         img = await decodeImage(s.image);
       } catch (e) {
         // first line only: libvips appends its error buffer, which repeats the line a varying number
@@ -276,12 +280,14 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         const first = firstLine(e);
         return { image: null, skips: [skip('corrupt_image', first.replace(/^cannot decode image /, ''))] };
       }
+      const placement = placeVocBoxes(ann, stored, img);
+      if (placement.kind === 'mismatch') return { image: null, skips: [skip('size_mismatch', `${s.xml}: ${placement.detail}; its boxes belong to another picture`)] };
       const skips: SkippedRow[] = [];
       const objects: ImageRecord['objects'] = [];
       const own = folderOf.get(`${s.category}/${s.brand}`)!;
       for (let k = 0; k < ann.objects.length; k++) {
         const o = ann.objects[k]!;
-        const c = clipBox(o.box, img.width, img.height);
+        const c = clipBox(placement.kind === 'rotate' ? placement.map(o.box) : o.box, img.width, img.height);
         if (!c) {
           skips.push(skip('degenerate_box', `${s.xml}: object #${k} (${o.name}) box [${o.box.join(', ')}] is empty inside the ${img.width}x${img.height} image`, k));
           continue;

@@ -77,7 +77,8 @@ async function makeFaultyDataset() {
   // an image whose only object is degenerate → no_valid_objects
   const a4 = parseVoc(readFileSync(xml(b2, 4), 'utf8'));
   lostObjects += a4.objects.length;
-  writeFileSync(xml(b2, 4), writeVoc({ folder: b2!.slug, filename: '4.jpg', width: 100, height: 100, objects: [{ name: b2!.slug, box: [-50, -50, -10, -10] }] }));
+  const meta4 = await sharp(jpg(b2, 4)).metadata();
+  writeFileSync(xml(b2, 4), writeVoc({ folder: b2!.slug, filename: '4.jpg', width: meta4.width!, height: meta4.height!, objects: [{ name: b2!.slug, box: [-50, -50, -10, -10] }] }));
   // grayscale, CMYK JPEGs and a 16-bit PNG (converted + ingested)
   writeFileSync(jpg(b2, 1), await sharp(jpg(b2, 1)).toColourspace('b-w').jpeg().toBuffer());
   writeFileSync(jpg(b2, 2), await sharp(jpg(b2, 2)).toColourspace('cmyk').jpeg().toBuffer());
