@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, rmSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { FIXTURES, tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
@@ -78,6 +79,38 @@ test('not a state dict, legacy format, not a zip: one-line errors', () => {
   assert.throws(() => TorchCheckpoint.open(join(CRAFTED, 'training.bin')), oneLine(/training\.bin: 'model' holds a dict, not a tensor/));
   assert.throws(() => TorchCheckpoint.open(join(CRAFTED, 'legacy.bin')), oneLine(/legacy\.bin: legacy torch serialization \(torch < 1\.6\)/));
   assert.throws(() => TorchCheckpoint.open(join(CRAFTED, 'expected.safetensors')), oneLine(/not a torch checkpoint \(not a ZIP archive\)/));
+});
+
+test('a damaged central directory or a FIFO named like a checkpoint: one-line errors, never a stack or a hang', () => {
+  const d = tmpDir();
+  const src = readFileSync(join(CRAFTED, 'views.bin'));
+  const lastEntry = src.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])); // the last central-directory header
+  const damaged = (name: string, edit: (b: Buffer) => void): string => {
+    const b = Buffer.from(src);
+    edit(b);
+    writeFileSync(join(d, name), b);
+    return join(d, name);
+  };
+  // lengths that run past the directory: the file name, then the extra field
+  const longExtra = damaged('extra.bin', (b) => b.writeUInt16LE(0xfff0, lastEntry + 30));
+  assert.throws(() => TorchCheckpoint.open(longExtra), oneLine(/extra\.bin: corrupt zip \(central directory entry \d+ runs past the directory\)/));
+  const longName = damaged('name.bin', (b) => b.writeUInt16LE(0xfff0, lastEntry + 28));
+  assert.throws(() => TorchCheckpoint.open(longName), oneLine(/name\.bin: corrupt zip \(central directory entry \d+ runs past the directory\)/));
+  // a ZIP64 extra field shorter than the 8-byte values it must hold
+  const short64 = damaged('zip64.bin', (b) => {
+    // the name's last 4 bytes become an extra field: ZIP64 (id 1) holding 0 bytes
+    const nameLen = b.readUInt16LE(lastEntry + 28);
+    assert.equal(b.readUInt16LE(lastEntry + 30), 0, 'the fixture entry has no extra field');
+    b.writeUInt16LE(nameLen - 4, lastEntry + 28);
+    b.writeUInt16LE(4, lastEntry + 30);
+    b.writeUInt16LE(1, lastEntry + 46 + nameLen - 4);
+    b.writeUInt16LE(0, lastEntry + 46 + nameLen - 2);
+    b.writeUInt32LE(0xffffffff, lastEntry + 24); // size: "in the ZIP64 field"
+  });
+  assert.throws(() => TorchCheckpoint.open(short64), oneLine(/zip64\.bin: corrupt zip \(central directory entry \d+: ZIP64 field holds 0 bytes, needs 8\)/));
+  const fifo = join(d, 'pytorch_model.bin');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  assert.throws(() => TorchCheckpoint.open(fifo), oneLine(/pytorch_model\.bin: is a FIFO \(named pipe\), not a regular file/));
 });
 
 /** A tiny protocol-2 pickle writer for hand-made opcode streams. */

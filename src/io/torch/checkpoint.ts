@@ -15,6 +15,7 @@ import { halfTable } from '../half.js';
 import { numel, type HostTensor, type TensorInfo } from '../safetensors.js';
 import { PyDict, storageFromPid, unpickle, type StorageDtype, type TorchTensorRef } from './pickle.js';
 import { ZipReader } from './zip.js';
+import { assertRegularFile } from '../file-kind.js';
 
 const ITEMSIZE: Record<StorageDtype, number> = { F32: 4, F16: 2, BF16: 2, I64: 8 };
 // "PK\x03\x04": a ZIP archive; a legacy (torch < 1.6) file starts with a pickle of its magic number
@@ -139,6 +140,7 @@ export class TorchCheckpoint {
 }
 
 function openZip(path: string): ZipReader {
+  assertRegularFile(path); // opening a FIFO named pytorch_model.bin would block forever
   let head: Buffer;
   try {
     const fd = openSync(path, 'r');

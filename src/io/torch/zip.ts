@@ -101,6 +101,8 @@ export class ZipReader {
       const extraLen = cd.readUInt16LE(p + 30);
       const commentLen = cd.readUInt16LE(p + 32);
       let localOffset = cd.readUInt32LE(p + 42);
+      // the lengths come from the file: a damaged entry must not read past the directory
+      if (p + 46 + nameLen + extraLen + commentLen > cd.length) throw new LogolabError(`${this.path}: corrupt zip (central directory entry ${n} runs past the directory)`);
       const name = cd.toString(flags & 0x800 ? 'utf8' : 'latin1', p + 46, p + 46 + nameLen);
       // ZIP64 extra field (id 1): the 8-byte values of the fields that read 0xffffffff, in order
       let e = p + 46 + nameLen;
@@ -108,8 +110,11 @@ export class ZipReader {
       while (e + 4 <= eEnd) {
         const id = cd.readUInt16LE(e);
         const len = cd.readUInt16LE(e + 2);
+        if (e + 4 + len > eEnd) throw new LogolabError(`${this.path}: corrupt zip (central directory entry ${n}: extra field runs past the entry)`);
         if (id === 1) {
           let q = e + 4;
+          const need = 8 * [size, compressedSize, localOffset].filter((v) => v === U32_MAX).length;
+          if (need > len) throw new LogolabError(`${this.path}: corrupt zip (central directory entry ${n}: ZIP64 field holds ${len} bytes, needs ${need})`);
           if (size === U32_MAX) {
             size = Number(cd.readBigUInt64LE(q));
             q += 8;
