@@ -223,4 +223,13 @@ test('lora: peft module selection mirrors check_target_module_exists', async () 
   assert.equal(sel({ target_modules: ['q_proj'], exclude_modules: ['vision_model.encoder.layers.2.self_attn.q_proj'] }), false);
   assert.equal(sel({ target_modules: ['proj'] }), false, 'suffix matches whole dotted names only');
   assert.equal(sel({ target_modules: ['q_proj'], layers_to_transform: [2] }, 'encoder.layers.2.self_attn.q_proj'), true);
+  // a pattern that is no regular expression is the file's one-line error, not a SyntaxError
+  for (const [extra, re] of [
+    [{ target_modules: ['q_proj'], rank_pattern: { 'q_proj(': 4 } }, /^cfg: field 'rank_pattern': "q_proj\(" is not a valid regular expression$/],
+    [{ target_modules: ['q_proj'], alpha_pattern: { '[': 8 } }, /^cfg: field 'alpha_pattern': "\[" is not a valid regular expression$/],
+    [{ target_modules: '.*(q_proj' }, /^cfg: field 'target_modules': ".*\(q_proj" is not a valid regular expression$/],
+    [{ target_modules: ['q_proj'], exclude_modules: '*' }, /^cfg: field 'exclude_modules': "\*" is not a valid regular expression$/],
+    [{ target_modules: ['q_proj'], layers_to_transform: [2], layers_pattern: 'lay(ers' }, /^cfg: field 'layers_pattern': "lay\(ers" is not a valid regular expression$/],
+  ] as const)
+    assert.throws(() => parsePeftConfig({ ...base, ...extra }, 'cfg'), (e: Error) => e instanceof LogolabError && re.test(e.message));
 });

@@ -140,6 +140,20 @@ export function parsePeftConfig(raw: unknown, source: string): PeftLoraConfig {
     for (const [k, v] of Object.entries(p)) if (typeof v !== 'number' || !(v > 0) || (integer && !Number.isInteger(v))) bad(source, field, `bad value for '${k}': ${JSON.stringify(v)}`);
     return p as Record<string, number>;
   };
+  // every pattern is compiled here, in the form the matchers below use: a bad one is the file's error
+  const regex = (field: string, value: string, used: string) => {
+    try {
+      new RegExp(used);
+    } catch {
+      bad(source, field, `${JSON.stringify(value)} is not a valid regular expression`);
+    }
+  };
+  if (typeof tm === 'string') regex('target_modules', tm, `^(?:${tm})$`);
+  if (typeof ex === 'string') regex('exclude_modules', ex, `^(?:${ex})$`);
+  for (const p of (lp as string[] | null) ?? []) regex('layers_pattern', p, `^.*\\.${p}\\.(\\d+)\\.`);
+  const rankPattern = pattern('rank_pattern', true);
+  const alphaPattern = pattern('alpha_pattern', false);
+  for (const [field, pat] of [['rank_pattern', rankPattern], ['alpha_pattern', alphaPattern]] as const) for (const k of Object.keys(pat)) regex(field, k, `^(.*\\.)?(?:${k})$`);
   return {
     r: r as number,
     lora_alpha: alpha,
@@ -149,8 +163,8 @@ export function parsePeftConfig(raw: unknown, source: string): PeftLoraConfig {
     exclude_modules: ex as string[] | string | null,
     layers_to_transform: ltt as number[] | null,
     layers_pattern: lp as string[] | null,
-    rank_pattern: pattern('rank_pattern', true),
-    alpha_pattern: pattern('alpha_pattern', false),
+    rank_pattern: rankPattern,
+    alpha_pattern: alphaPattern,
   };
 }
 
