@@ -294,9 +294,15 @@ export function openTensorStore(pathOrDir: string, baseName = 'model.safetensors
   const index = join(pathOrDir, `${baseName}.index.json`);
   if (existsSync(single)) return new TensorStore(single, [open(single)]);
   if (existsSync(index)) {
-    const idx = readJsonObject(index) as { weight_map?: Record<string, string> };
-    if (!idx.weight_map || typeof idx.weight_map !== 'object') throw new LogolabError(`${index}: missing 'weight_map'`);
-    const shardNames = [...new Set(Object.values(idx.weight_map))].sort();
+    const wm: unknown = readJsonObject(index).weight_map;
+    if (!wm || typeof wm !== 'object' || Array.isArray(wm)) throw new LogolabError(`${index}: field 'weight_map': missing, or not an object of tensor → shard file`);
+    for (const [k, shard] of Object.entries(wm)) {
+      // a shard is a file beside the index: no other folder, no path out of the model folder
+      if (typeof shard !== 'string' || shard === '' || shard.includes('/') || shard.includes('\\') || shard === '.' || shard === '..')
+        throw new LogolabError(`${index}: field 'weight_map': tensor '${k}' names shard ${JSON.stringify(shard)}, not a file name beside the index`);
+    }
+    const weightMap = wm as Record<string, string>;
+    const shardNames = [...new Set(Object.values(weightMap))].sort();
     const files: TensorFile[] = [];
     try {
       for (const s of shardNames) files.push(open(join(dirname(index), s)));
@@ -305,7 +311,7 @@ export function openTensorStore(pathOrDir: string, baseName = 'model.safetensors
       throw e;
     }
     const store = new TensorStore(index, files);
-    for (const [k, shard] of Object.entries(idx.weight_map)) {
+    for (const [k, shard] of Object.entries(weightMap)) {
       if (!store.has(k)) throw new LogolabError(`${index}: tensor '${k}' listed for ${shard} but not found there`);
     }
     return store;

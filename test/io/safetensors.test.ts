@@ -99,6 +99,16 @@ test('sharded checkpoint via model.safetensors.index.json', () => {
   writeSafetensors(join(d, 'model-00002-of-00002.safetensors'), { a: { shape: [2], data: Float32Array.from([1, 2]) }, b: { shape: [1], data: Float32Array.from([3]) } });
   writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
   assert.throws(() => openTensorStore(d), isErr(/tensor 'a' is in both/));
+  // weight_map must map tensor names to file names beside the index
+  for (const [wm, re] of [
+    [{ a: 5 }, /field 'weight_map': tensor 'a' names shard 5, not a file name beside the index/],
+    [{ a: '../model-00001-of-00002.safetensors' }, /tensor 'a' names shard "\.\.\/model-00001-of-00002\.safetensors"/],
+    [['model-00001-of-00002.safetensors'], /field 'weight_map': missing, or not an object/],
+    [null, /field 'weight_map': missing/],
+  ] as const) {
+    writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: wm }));
+    assert.throws(() => openTensorStore(d), isErr(re));
+  }
   writeFileSync(join(d, 'model.safetensors.index.json'), '{not json');
   assert.throws(() => openTensorStore(d), isErr(/index\.json: invalid JSON/));
   assert.throws(() => openTensorStore(tmpDir()), isErr(/no model\.safetensors or model\.safetensors\.index\.json found/));
