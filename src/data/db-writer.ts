@@ -1,6 +1,6 @@
 /** The write side of a prepared data dir, used only by `prepare` (schema: db-schema.ts). */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { formatFsError, formatSqliteError } from '../io/fs-errors.js';
@@ -76,6 +76,9 @@ export class DataDbWriter extends DataDb {
    */
   static openFor(dir: string, layout: DataLayout): DataDbWriter {
     const path = join(resolve(dir), DB_FILENAME);
+    // prepare adds to its own data dir (resume); a folder holding anything else is not ours to write into
+    if (!existsSync(path) && existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).length > 0)
+      throw new LogolabError(`--out ${dir}: folder is not empty and holds no ${DB_FILENAME} (not a data dir of \`logolab prepare\`); refusing to write into it — choose another folder`);
     if (existsSync(path)) {
       let had: DataLayout | null = null;
       try {

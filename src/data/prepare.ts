@@ -46,6 +46,7 @@ import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
 import { cropImage, decodeImage, toSharp } from '../preprocess/image.js';
 import { Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
+import { processAlive } from '../util/process.js';
 import type { Box } from '../util/box.js';
 import { DataDbWriter, type ImageRecord } from './db-writer.js';
 import { placeVocBoxes, type StoredImage } from './voc-size.js';
@@ -180,13 +181,17 @@ export function clipBox(box: [number, number, number, number], w: number, h: num
 }
 
 
-/** Removes temp files an interrupted run may have left (names from io/atomic's tempPathFor). */
+/** Removes temp files an interrupted run left (names from io/atomic's tempPathFor: .<name>.<pid>.<n>.tmp). */
 function removeStaleTemps(dir: string): void {
   if (!existsSync(dir)) return;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) removeStaleTemps(p);
-    else if (/^\..+\.\d+\.\d+\.tmp$/.test(e.name)) rmSync(p, { force: true });
+    else {
+      // only a dead writer's temp: a live one (another prepare on this folder) still renames it
+      const m = /^\..+\.(\d+)\.\d+\.tmp$/.exec(e.name);
+      if (m && !processAlive(Number(m[1]))) rmSync(p, { force: true });
+    }
   }
 }
 
@@ -219,10 +224,10 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   for (const b of brands) if (!lower.has(b.folder.toLowerCase())) lower.set(b.folder.toLowerCase(), b);
   const folderOf = new Map(brands.map((b) => [`${b.category}/${b.folder}`, b] as const));
 
-  removeStaleTemps(join(out, REFERENCE_DIR));
-  removeStaleTemps(join(out, TEST_IMAGES_DIR));
-  const db = DataDbWriter.openFor(out, 'logodet3k');
+  const db = DataDbWriter.openFor(out, 'logodet3k'); // refuses a foreign folder before anything in it is touched
   try {
+    removeStaleTemps(join(out, REFERENCE_DIR));
+    removeStaleTemps(join(out, TEST_IMAGES_DIR));
     db.setMeta('dataset', dataset);
     const done = db.doneSources();
     const signatures = new Map(sources.map((s) => [s.key, contentSignature([s.xml, s.image])]));

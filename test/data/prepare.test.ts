@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT, tmpDir } from '../helpers.js';
@@ -179,4 +179,27 @@ test('prepare: bad arguments are one-line errors', async () => {
   await assert.rejects(prepareDataset({ dataset: empty, out: join(root, 'o'), quiet: true }), /no <Category>\/<Brand>\/ folders/);
   await assert.rejects(prepareDataset({ dataset: empty, out: join(empty, 'o'), quiet: true }), /must not be inside --dataset/);
   assert.throws(() => openDataDb(join(root, 'none')), /no prepared database/);
+});
+
+test('prepare: a foreign non-empty --out is refused untouched; only a dead writer\'s temp files are removed', async () => {
+  const root = tmpDir('logolab-prep-');
+  const ds = join(root, 'ds');
+  await synthesize({ out: ds, brands: 2, seed: 3, imagesPerBrand: 2, negatives: 0, quiet: true, minSide: 96, maxSide: 128 });
+  const foreign = join(root, 'foreign');
+  mkdirSync(join(foreign, 'test_images'), { recursive: true });
+  writeFileSync(join(foreign, 'notes.txt'), 'mine');
+  writeFileSync(join(foreign, 'test_images', '.x.jpg.1.2.tmp'), 'a temp-like name');
+  const before = hashTree(foreign);
+  await assert.rejects(prepareDataset({ dataset: ds, out: foreign, quiet: true }), /--out .*foreign: folder is not empty and holds no test_data_mapping\.db .*refusing to write into it/);
+  assert.deepEqual(hashTree(foreign), before);
+  assert.ok(!existsSync(join(foreign, DB_FILENAME)));
+  // our own data dir: a temp of a live pid (this process) stays, one of a dead pid goes
+  const out = join(root, 'out');
+  await prepareDataset({ dataset: ds, out, quiet: true });
+  const live = join(out, 'test_images', `.a.jpg.${process.pid}.1.tmp`);
+  const dead = join(out, 'test_images', '.b.jpg.999999999.1.tmp');
+  writeFileSync(live, 'x');
+  writeFileSync(dead, 'x');
+  await prepareDataset({ dataset: ds, out, quiet: true });
+  assert.ok(existsSync(live) && !existsSync(dead));
 });
