@@ -52,6 +52,22 @@ test('clip layout: a missing key or a wrong shape is an error naming the key', (
   assert.equal(planLoad(config, noProj, l.info, 'ckpt').config.projection_dim, null);
 });
 
+test('encoder tensors the config does not describe are an error, not a silently shallower or different model', () => {
+  const l = layout('clip-vit-large-patch14.json');
+  const { config } = visionConfigFromHf(l.config, 'cfg');
+  // a config with 23 of the checkpoint's 24 layers would drop layer 23
+  assert.throws(() => planLoad({ ...config, num_hidden_layers: 23 }, l.keys, l.info, 'ckpt'), (e: Error) => e instanceof LogolabError && e.message === 'ckpt: holds encoder layer 23 (16 tensors beyond the config), but config num_hidden_layers is 23; the model would silently run without them');
+  // a part of a layer this architecture lacks (e.g. a norm added inside attention)
+  const extra = [...l.keys, 'vision_model.encoder.layers.5.self_attn.q_norm.weight'];
+  assert.throws(() => planLoad(config, extra, (k) => (k.endsWith('q_norm.weight') ? { shape: [64] } : l.info(k)), 'ckpt'), /ckpt: tensor 'vision_model\.encoder\.layers\.5\.self_attn\.q_norm\.weight' \(1 in all\) is not part of the clip encoder layer/);
+  // the text tower's layers are not the vision encoder's
+  assert.ok(planLoad(config, l.keys, l.info, 'ckpt').unused.some((k) => /^text_model\.encoder\.layers\.\d+\./.test(k)));
+  // nor for DINOv2 without a prefix
+  const d = layout('dinov2-base.json');
+  const dc = visionConfigFromHf(d.config, 'cfg').config;
+  assert.throws(() => planLoad({ ...dc, num_hidden_layers: 11 }, d.keys, d.info, 'dino'), /dino: holds encoder layer 11 \(\d+ tensors beyond the config\), but config num_hidden_layers is 11/);
+});
+
 test('dinov2-base layout: every key mapped (mask_token reported), 86.6M parameters', () => {
   const l = layout('dinov2-base.json');
   const { config } = visionConfigFromHf(l.config, 'dinov2-base/config.json');

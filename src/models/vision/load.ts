@@ -70,7 +70,20 @@ export function planLoad(config: VisionConfig, keys: string[], info: (k: string)
   }
   const entries = fam.keyMap(cfg, layout);
   checkKeyMap(entries, (k) => keySet.has(k), info, source);
-  return { config: cfg, layout, entries, unused: unusedKeys(entries, keys), parameters: parameterCount(entries) };
+  const unused = unusedKeys(entries, keys);
+  // an unused tensor inside the tower's encoder is a layer beyond config.json's depth, or a part of a
+  // layer this architecture lacks: the model would run without it — a different model, silently
+  const esc = layout.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const stray = unused.filter((k) => new RegExp(`^${esc}encoder\\.layers?\\.\\d+\\.`).test(k));
+  if (stray.length) {
+    const depth = Math.max(...stray.map((k) => Number(/\.layers?\.(\d+)\./.exec(k.slice(layout.prefix.length))![1])));
+    throw new LogolabError(
+      depth >= cfg.num_hidden_layers
+        ? `${source}: holds encoder layer ${depth} (${stray.length} tensors beyond the config), but config num_hidden_layers is ${cfg.num_hidden_layers}; the model would silently run without them`
+        : `${source}: tensor '${stray[0]}' (${stray.length} in all) is not part of the ${cfg.family} encoder layer this config describes; refusing to drop it`,
+    );
+  }
+  return { config: cfg, layout, entries, unused, parameters: parameterCount(entries) };
 }
 
 /** Loads the vision tower's weights of a folder (see planLoad), reporting unused keys on stderr. */
