@@ -46,6 +46,8 @@ export interface ModelDescription {
   base_model: string;
   /** training/provenance.ts baseFingerprint of the base model at training start (absent in old checkpoints) */
   base_fingerprint?: string;
+  /** when base_model was given as an HF repo id: that id (as given, e.g. org/name@v1) and the commit of the cached snapshot used */
+  base_model_hub?: { ref: string; commit: string };
   family: string;
   vision_config: Record<string, unknown>;
   /** LoRA config (as src/models/lora validates it), or null for full training */
@@ -169,6 +171,25 @@ export function loadCheckpoint(path: string): Checkpoint {
     return { state, params, optimizer: { t: state.adam_t, m, v } };
   } finally {
     f.close();
+  }
+}
+
+/**
+ * A checkpoint's state without reading (or verifying) its tensors: enough to tell which run and
+ * epoch wrote it. null when the file is absent or is not a readable logolab checkpoint.
+ */
+export function peekCheckpointState(path: string): TrainState | null {
+  if (!existsSync(path)) return null;
+  try {
+    const f = SafetensorsFile.open(path);
+    try {
+      const json = f.metadata.logolab_checkpoint;
+      return f.metadata.format === CHECKPOINT_FORMAT && json ? (JSON.parse(json) as TrainState) : null;
+    } finally {
+      f.close();
+    }
+  } catch {
+    return null; // unreadable: not the checkpoint looked for (loadCheckpoint reports why when it is used)
   }
 }
 

@@ -52,7 +52,9 @@ export const TrainingConfigSchema = z.strictObject({
   // Data split configuration
   split_level: oneOf(['logo', 'image'], 'logo', 'split brands (logo) or images within brands (image)'),
   train_split: float(0.7, 'train fraction', { min: 0, max: 1 }),
-  val_split: float(0.15, 'validation fraction', { min: 0, max: 1 }),
+  // 0 (or a split with no validation images): no best checkpoint and no early stopping; all
+  // max_epochs are trained and the final export is last.ckpt (a warning says so)
+  val_split: float(0.15, 'validation fraction (0: no validation, so no best checkpoint or early stopping: every epoch is trained and last.ckpt is exported)', { min: 0, max: 1 }),
   test_split: float(0.15, 'test fraction', { min: 0, max: 1 }),
   // Batch construction
   batch_size: int(16, 'most images per forward pass (eval, cached chunks)', 1),

@@ -113,6 +113,8 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
       const s = ck.state;
       writeJsonAtomic(join(tmp, 'export_metadata.json'), {
         base_model: s.model.base_model,
+        // given as an HF repo id: the id and the snapshot commit trained on
+        ...(s.model.base_model_hub ? { base_model_hub: s.model.base_model_hub } : {}),
         // the adapter's base: loading this adapter onto another model is refused (src/models/export-folder.ts)
         base_fingerprint: s.model.base_fingerprint ?? null,
         source_checkpoint: checkpoint,

@@ -13,12 +13,13 @@
  * that its HF-style export could not express; we train the projection itself instead.)
  */
 import * as tf from '@tensorflow/tfjs';
+import { basename } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { l2Normalize } from '../src/models/heads.js';
 import type { ForwardContext } from '../src/models/layers.js';
 import { activeSites, applyLora, mergeLora } from '../src/models/lora/apply.js';
 import { log } from '../src/util/log.js';
-import { baseFingerprint, resolveBaseModel } from './provenance.js';
+import { baseFingerprint, baseModelRepoId, resolveBaseModel } from './provenance.js';
 import { buildVisionModel, loadVisionModel, modelFromTensors, type VisionModel } from '../src/models/vision/index.js';
 import { VISION_FAMILIES, type VisionConfig, type VisionFamily } from '../src/models/vision/config.js';
 import { presetConfig } from '../src/models/vision/presets.js';
@@ -101,7 +102,10 @@ export function loraParamName(layer: number, target: string, which: 'A' | 'B'): 
 }
 
 export async function buildTrainableModel(cfg: TrainingConfig, modelOverrides?: Partial<VisionConfig>): Promise<TrainableModel> {
-  const base = await loadBaseModel(cfg, modelOverrides);
+  // resolved once (an HF repo id → its cached snapshot, logged): the folder loaded is the one recorded
+  const repoId = baseModelRepoId(cfg.base_model);
+  const baseDir = resolveBaseModel(cfg.base_model, { quiet: false });
+  const base = await loadBaseModel({ ...cfg, base_model: baseDir }, modelOverrides);
   if (cfg.freeze_layers > base.config.num_hidden_layers) {
     base.dispose();
     throw new LogolabError(`freeze_layers (${cfg.freeze_layers}) > the model's ${base.config.num_hidden_layers} layers`);
@@ -140,8 +144,9 @@ export async function buildTrainableModel(cfg: TrainingConfig, modelOverrides?: 
     throw new LogolabError('training config: nothing to train (lora_r 0 and every layer frozen)');
   }
   const description: ModelDescription = {
-    base_model: resolveBaseModel(cfg.base_model),
+    base_model: baseDir,
     base_fingerprint,
+    ...(repoId ? { base_model_hub: { ref: repoId, commit: basename(baseDir) } } : {}),
     family: model.family,
     vision_config: { ...model.config } as Record<string, unknown>,
     lora,

@@ -3,7 +3,9 @@
  *
  *   - base_model is resolved against the working directory ONCE, when the model is built for
  *     training, and the absolute path goes into the checkpoint: export and resume find the same
- *     folder from any directory.
+ *     folder from any directory. An HF repo id (org/name[@revision]) that is not a local path is
+ *     resolved through the local HF cache (src/models/hub.ts) to its snapshot folder, which the
+ *     checkpoint records (with the id and commit, base_model_hub) — pinned to that commit.
  *   - the checkpoint carries a fingerprint of the base (config, preprocessor config, every frozen
  *     tensor as loaded, before any adapter or training): export and resume refuse a base whose
  *     fingerprint differs, instead of merging trained weights into whatever now sits at that path.
@@ -11,15 +13,30 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
+import { parseRepoRef, resolveModelPath } from '../src/models/hub.js';
 export { baseFingerprint } from '../src/models/base-fingerprint.js';
 import { log } from '../src/util/log.js';
 import type { ModelDescription } from './checkpoint.js';
 
 export const isPreset = (base: string): boolean => base.startsWith('preset:');
 
-/** A model folder as an absolute path (relative to the working directory); presets unchanged. */
-export function resolveBaseModel(base: string): string {
-  return isPreset(base) ? base : resolve(base);
+/** The HF repo id `base` names: an org/name[@revision] that is not a local path (a path that exists wins), else null. */
+export function baseModelRepoId(base: string): string | null {
+  return !isPreset(base) && !existsSync(resolve(base)) && parseRepoRef(base) ? base : null;
+}
+
+/** base_model as a config keeps it: a path made absolute (against the working directory); a repo id and presets unchanged. */
+export function absoluteBaseModel(base: string): string {
+  return isPreset(base) || baseModelRepoId(base) ? base : resolve(base);
+}
+
+/**
+ * The absolute model folder `base` names: a path (relative to the working directory), or a repo
+ * id's snapshot in the local HF cache (never downloaded; the error says where it looked and how
+ * to fetch it); presets unchanged.
+ */
+export function resolveBaseModel(base: string, opts: { quiet?: boolean } = { quiet: true }): string {
+  return baseModelRepoId(base) ? resolve(resolveModelPath(base, opts)) : absoluteBaseModel(base);
 }
 
 /** The base model a checkpoint was trained on, as a path that exists (error naming it otherwise). */

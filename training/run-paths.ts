@@ -11,7 +11,7 @@ import { isWithin } from '../src/io/output-dir.js';
 import { log } from '../src/util/log.js';
 import type { TrainState } from './checkpoint.js';
 import type { TrainingConfig } from './config.js';
-import { resolveBaseModel } from './provenance.js';
+import { absoluteBaseModel, resolveBaseModel } from './provenance.js';
 
 /** Keys a resume may move (not a config difference). */
 export const RELOCATED: (keyof TrainingConfig)[] = ['checkpoint_dir', 'output_dir', 'base_model'];
@@ -19,7 +19,7 @@ export const RELOCATED: (keyof TrainingConfig)[] = ['checkpoint_dir', 'output_di
 export function absolutePaths(c: TrainingConfig): TrainingConfig {
   return {
     ...c,
-    base_model: resolveBaseModel(c.base_model),
+    base_model: absoluteBaseModel(c.base_model), // an HF repo id stays one (resolved when the model is built)
     dataset_dir: resolve(c.dataset_dir),
     reference_dir: resolve(c.reference_dir),
     db_path: resolve(c.db_path),

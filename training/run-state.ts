@@ -67,8 +67,12 @@ export function bestMetricValue(metric: TrainingConfig['best_metric'], r: RunSta
 /**
  * A validation of the epoch in progress: a new best when its score beats the best by more than
  * min_delta (patience resets), else one more evaluation without improvement. True when a new best.
+ * A non-finite score or separation is an error: NaN would win the first comparison (best_score
+ * null) and a diverged model would be kept and exported as the best.
  */
 export function recordValidation(r: RunState, score: number, separation: number, minDelta: number): boolean {
+  if (!Number.isFinite(score) || !Number.isFinite(separation))
+    throw new LogolabError(`epoch ${r.epoch + 1}: non-finite validation result (best_metric score ${score}, separation ${separation}); it cannot be the best checkpoint`);
   if (r.best_score === null || score > r.best_score + minDelta) {
     r.best_score = score;
     r.best_separation = separation;

@@ -5,6 +5,8 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { LogolabError } from '../src/errors.js';
+import { formatFsError } from '../src/io/fs-errors.js';
 import { formatDuration } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
 import type { EpochRecord } from './checkpoint.js';
@@ -14,10 +16,17 @@ import { microBatchSize, stepsPerEpoch, type TrainingConfig } from './config.js'
 export class TrainLog {
   constructor(private readonly dir: string) {}
 
-  /** Into train.log only. */
+  /** Into train.log only. A write error names train.log (an append's write error carries no path). */
   line(msg: string): void {
-    mkdirSync(this.dir, { recursive: true });
-    appendFileSync(join(this.dir, 'train.log'), `${new Date().toISOString()} ${msg}\n`);
+    const path = join(this.dir, 'train.log');
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      appendFileSync(path, `${new Date().toISOString()} ${msg}\n`);
+    } catch (e) {
+      const line = formatFsError(e, (e as NodeJS.ErrnoException).path ?? path);
+      if (!line) throw e;
+      throw new LogolabError(line);
+    }
   }
 
   /** On stderr at `level` and into train.log. */

@@ -15,13 +15,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import { makeRng, type Rng } from '../src/util/rng.js';
 import { Progress } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, loadCheckpoint, peekCheckpointState, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
 import { mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
 import { lossAndGrads, type GradFn } from './grads.js';
 import { getLoss, type LossFn } from './losses/index.js';
@@ -73,6 +73,8 @@ export interface TrainResult {
   history: EpochRecord[];
   last_checkpoint: string;
   best_checkpoint: string | null;
+  /** why the best epoch has no checkpoint of this run (a resume whose best.ckpt is another run's), else null */
+  best_missing: string | null;
   seconds: number;
 }
 
@@ -84,8 +86,13 @@ export class Trainer {
   private rng: Rng;
   /** position, best epoch, patience, running loss, history: what a checkpoint restores */
   private run: RunState = freshRunState();
+  /** the checkpoint this run was resumed from (null: a fresh run) */
+  private resumedFrom: string | null = null;
+  /** set on resume when no checkpoint holds this run's best epoch; cleared by a new best */
+  private bestMissing: string | null = null;
   private stopRequested: string | null = null;
   private warnedNoPairs = false;
+  private warnedNoVal = false;
   /** ms this epoch's steps spent waiting for training batches (data_wait_fraction) */
   private dataWaitMs = 0;
   /** ms the first batch of this process took (loader start-up: workers booting, nothing prefetched); null until then */
@@ -122,6 +129,7 @@ export class Trainer {
     this.optimizer.setState(ck.optimizer);
     this.run = runStateFrom(ck.state, this.config.best_metric);
     this.rng = makeRng(`train:${this.config.seed}`, ck.state.rng);
+    this.resumedFrom = source;
   }
 
   private state(reason: string): TrainState {
@@ -181,7 +189,7 @@ export class Trainer {
 
   async validate(): Promise<ValidationMetrics & { loss: number }> {
     const { noPairs, images, ...v } = await validateModel(this.tm, this.data, this.loss, { batchSize: this.config.batch_size, valBatches: this.config.val_batches });
-    if (noPairs && !this.warnedNoPairs) {
+    if (noPairs && images > 0 && !this.warnedNoPairs) {
       this.warnedNoPairs = true;
       log('warn', `validation: no two of the ${images} validation images share a label, so mean_pos_sim/separation are 0 (raise val_split or val_batches)`);
     }
@@ -202,6 +210,7 @@ export class Trainer {
   /** The training loop; each policy it applies is a named helper below. */
   private async trainLocked(t0: number): Promise<TrainResult> {
     this.logStart();
+    this.ensureBestCheckpoint();
     const removeSignalHandlers = this.opts.handleSignals ? installStopHandlers(this.dir, (sig) => (this.stopRequested = sig)) : () => {};
     let status: TrainResult['status'] = 'completed';
     let lastPath = checkpointPath(this.dir, 'last');
@@ -218,6 +227,13 @@ export class Trainer {
         closeEpoch(this.run, rec);
         this.reportEpoch(rec, improved);
         lastPath = this.saveEpochCheckpoints(rec, improved);
+        // a stop requested during this epoch's validation or saving (after its last step): stop
+        // here as interrupted, as at any other point, even after the last epoch
+        if (this.stopRequested) {
+          status = 'interrupted';
+          lastPath = this.saveInterrupted();
+          break;
+        }
         if (this.stopsEarly(rec)) {
           status = 'early_stopped';
           break;
@@ -228,6 +244,45 @@ export class Trainer {
       removeSignalHandlers();
     }
     return this.result(status, lastPath, t0);
+  }
+
+  /**
+   * After a resume, best.ckpt must hold THIS run's best epoch. Resuming an older checkpoint
+   * (epoch_N.ckpt) continues a run whose folder may hold the best.ckpt of the abandoned
+   * continuation (or, with --checkpoint-dir, none). A checkpoint is the best epoch's when it was
+   * written at that epoch's end with the same history up to it (the epoch records, timings
+   * included, identify the run). Otherwise best.ckpt is rewritten from the first such checkpoint:
+   * the resumed state itself, or best.ckpt / epoch_<best>.ckpt in this or the resumed folder. With
+   * none, the run has no best checkpoint unless it finds a new best (never another run's model).
+   */
+  private ensureBestCheckpoint(): void {
+    const best = this.run.best_epoch;
+    if (this.resumedFrom === null || best === null) return;
+    const history = JSON.stringify(this.run.history.slice(0, best));
+    const isBest = (s: Pick<TrainState, 'epoch' | 'batch_in_epoch' | 'best_epoch' | 'history'> | null): boolean =>
+      s !== null && s.epoch === best && s.batch_in_epoch === 0 && s.best_epoch === best && JSON.stringify(s.history) === history;
+    const path = checkpointPath(this.dir, 'best');
+    const found = peekCheckpointState(path);
+    if (isBest(found)) return;
+    const k = Math.min(found?.history.length ?? 0, this.run.history.length);
+    const otherRun = found !== null && JSON.stringify(found.history.slice(0, k)) !== JSON.stringify(this.run.history.slice(0, k));
+    const stale = found ? `${path} is not this run's epoch ${best} (it holds epoch ${found.epoch}, step ${found.global_step}${otherRun ? ', of another run' : ''})` : `${path} does not exist`;
+    if (isBest(this.run)) {
+      this.save('best', 'best'); // nothing trained yet: the weights are the resumed best epoch's
+      this.trainLog.both('info', `${stale}: rewritten from ${this.resumedFrom}, this run's best epoch ${best}`);
+      return;
+    }
+    const dirs = [...new Set([this.dir, dirname(resolve(this.resumedFrom))])];
+    const candidates = dirs.flatMap((d) => [checkpointPath(d, 'best'), checkpointPath(d, `epoch_${best}`)]).filter((p) => p !== path);
+    for (const p of candidates) {
+      if (!isBest(peekCheckpointState(p))) continue;
+      const ck = loadCheckpoint(p); // verified (checksum, finite) before it becomes the best
+      saveCheckpoint(path, { ...ck, state: { ...ck.state, reason: 'best' } });
+      this.trainLog.both('info', `${stale}: rewritten from ${p}, this run's best epoch ${best}`);
+      return;
+    }
+    this.bestMissing = `this run's best epoch ${best} has no checkpoint: ${stale}, and neither the resumed ${this.resumedFrom} (epoch ${this.run.epoch}) nor ${candidates.join(' / ')} holds that epoch's end`;
+    this.trainLog.both('warn', `${this.bestMissing}; unless this run finds a new best, it ends without a best checkpoint to export`);
   }
 
   private logStart(): void {
@@ -306,6 +361,23 @@ export class Trainer {
     const c = this.config;
     if ((this.run.epoch + 1) % c.eval_every_n_epochs !== 0) return false;
     const v = await this.validate();
+    // no validation images (val_split 0, or a split too small): all-zero metrics would make this
+    // epoch the best and stop the run early; instead neither best nor patience is driven by it
+    if (v.num_items === 0) {
+      if (!this.warnedNoVal) {
+        this.warnedNoVal = true;
+        this.trainLog.both('warn', `validation: 0 validation images (val_split ${c.val_split}): no best checkpoint and no early stopping; every epoch is trained and last.ckpt is the final model`);
+      }
+      return false;
+    }
+    // a diverged model gives NaN/Inf metrics: stop here, before this epoch's checkpoints, so no
+    // non-finite epoch is saved, picked as the best or exported (the checkpoints before it stay)
+    const bad = Object.entries(v).filter(([, x]) => !Number.isFinite(x));
+    if (bad.length) {
+      const msg = `epoch ${this.run.epoch + 1}: non-finite validation metric${bad.length > 1 ? 's' : ''} ${bad.map(([k, x]) => `${k} ${x}`).join(', ')} (the model diverged; lower learning_rate or set max_grad_norm); nothing of this epoch was saved or exported`;
+      this.trainLog.line(msg);
+      throw new LogolabError(msg);
+    }
     rec.val = { ...v };
     return recordValidation(this.run, bestScoreOf(c.best_metric, v), v.separation, c.min_delta);
   }
@@ -318,7 +390,10 @@ export class Trainer {
 
   /** Checkpoint policy at an epoch's end: best.ckpt when improved, epoch_N every save_every_n_epochs, always last.ckpt. Returns last's path. */
   private saveEpochCheckpoints(rec: EpochRecord, improved: boolean): string {
-    if (improved) this.save('best', 'best');
+    if (improved) {
+      this.save('best', 'best');
+      this.bestMissing = null;
+    }
     if (rec.epoch % this.config.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
     const last = this.save('last', 'epoch');
     // after last.ckpt: the history file is never ahead of the checkpoint a resume starts from
@@ -364,7 +439,8 @@ export class Trainer {
       best_epoch: this.run.best_epoch,
       history: this.run.history,
       last_checkpoint: lastPath,
-      best_checkpoint: this.run.best_epoch !== null ? checkpointPath(this.dir, 'best') : null,
+      best_checkpoint: this.run.best_epoch !== null && this.bestMissing === null ? checkpointPath(this.dir, 'best') : null,
+      best_missing: this.run.best_epoch !== null ? this.bestMissing : null,
       seconds: (Date.now() - t0) / 1000,
     };
   }

@@ -8,6 +8,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../../src/backend/index.js';
+import { LogolabError } from '../../src/errors.js';
 import { log, setLogLevel, type LogLevel } from '../../src/util/log.js';
 import { CONFIG_KEYS, applyOverrides, configHelp, isBooleanField, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../training/config.js';
 import { loadCheckpoint } from '../../training/checkpoint.js';
@@ -15,7 +16,7 @@ import { buildTrainableModel } from '../../training/model.js';
 import { Trainer } from '../../training/trainer.js';
 import { dbDataSource, type DbDataSource } from '../../training/data_source.js';
 import { exportCheckpoint, exportGuard } from '../../training/export.js';
-import { verifyBaseModel } from '../../training/provenance.js';
+import { resolveBaseModel, verifyBaseModel } from '../../training/provenance.js';
 import { absolutePaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
 import { checkOutputDir } from '../../src/io/output-dir.js';
 import { join } from 'node:path';
@@ -58,8 +59,10 @@ export const command: CommandModule = {
     for (const w of validateConfig(cfg)) log('warn', `config warning: ${w}`);
     const exportOpts = { format: cfg.lora_r > 0 ? ('logolab' as const) : ('hf' as const), overwrite: argv.overwrite as boolean, flag: 'output_dir' };
     // refuse a foreign output_dir now, not after hours of training
-    if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, cfg.base_model));
+    if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, resolveBaseModel(cfg.base_model)));
     const tm = await buildTrainableModel(cfg);
+    // resumed on the recorded snapshot folder: keep the repo id it was resolved from (provenance)
+    if (ck?.state.model.base_model_hub && ck.state.model.base_model === tm.description.base_model) tm.description.base_model_hub ??= ck.state.model.base_model_hub;
     let trainer: Trainer | null = null;
     let data: DbDataSource | null = null;
     try {
@@ -81,6 +84,9 @@ export const command: CommandModule = {
         return;
       }
       if (!argv['skip-export']) {
+        // the best epoch's weights are gone (training/trainer.ts ensureBestCheckpoint): exporting
+        // another run's best.ckpt, or last.ckpt in its place, would be silently another model
+        if (res.best_missing) throw new LogolabError(`${res.best_missing}; nothing exported (export a checkpoint of this run explicitly: logolab export --checkpoint ${res.last_checkpoint} --out ${cfg.output_dir})`);
         const src = res.best_checkpoint ?? res.last_checkpoint;
         const e = await exportCheckpoint(src, cfg.output_dir, exportOpts);
         log('info', `exported ${src} → ${e.dir} (${e.format}${e.merged ? ', LoRA merged' : ''})`);

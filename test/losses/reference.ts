@@ -51,7 +51,38 @@ export function refMilnce(e: Rows, labels: ArrayLike<number>, t: number): number
   return total / n;
 }
 
+/** SupCon (L_out) from its definition: −mean over positives of log softmax over the non-self entries; mean over anchors WITH positives. */
 export function refSupcon(e: Rows, labels: ArrayLike<number>, t: number): number {
+  const n = e.length;
+  if (n <= 1) return 0;
+  let total = 0;
+  let anchors = 0;
+  for (let i = 0; i < n; i++) {
+    const others: number[] = [];
+    for (let j = 0; j < n; j++) if (j !== i) others.push(dot(e[i]!, e[j]!) / t);
+    const mx = Math.max(...others);
+    const lse = mx + Math.log(others.reduce((s, v) => s + Math.exp(v - mx), 0));
+    let sum = 0;
+    let cnt = 0;
+    for (let j = 0; j < n; j++) {
+      if (j === i || labels[j] !== labels[i]) continue;
+      sum += dot(e[i]!, e[j]!) / t - lse;
+      cnt++;
+    }
+    if (cnt > 0) {
+      total += -sum / cnt;
+      anchors++;
+    }
+  }
+  return anchors ? total / anchors : 0; // mean over anchors WITH positives
+}
+
+/**
+ * SupCon with the Python original's numerics (the losses fixtures were made with them): the row
+ * max includes self and 1e-8 is added inside the log, which biases the value when the non-self
+ * terms are small (low temperature). Only to tell that bias apart from our error.
+ */
+export function refSupconPython(e: Rows, labels: ArrayLike<number>, t: number): number {
   const n = e.length;
   if (n <= 1) return 0;
   let total = 0;
@@ -74,7 +105,7 @@ export function refSupcon(e: Rows, labels: ArrayLike<number>, t: number): number
       anchors++;
     }
   }
-  return anchors ? total / anchors : 0; // mean over anchors WITH positives
+  return anchors ? total / anchors : 0;
 }
 
 export function refTriplet(e: Rows, labels: ArrayLike<number>, margin: number): number {

@@ -46,6 +46,17 @@ describe('run state', () => {
     assert.deepEqual([r.best_score, r.best_separation, r.best_epoch, r.patience_counter], [0.52, 0.1, 3, 0]);
   });
 
+  it('a non-finite score or separation is never accepted as the best (NaN would beat a null best)', () => {
+    const r = freshRunState();
+    assert.throws(() => recordValidation(r, NaN, 0.2, 0), /epoch 1: non-finite validation result \(best_metric score NaN/);
+    assert.throws(() => recordValidation(r, 0.5, Infinity, 0), /separation Infinity/);
+    assert.deepEqual([r.best_score, r.best_epoch, r.patience_counter], [null, null, 0]);
+    recordValidation(r, 0.5, 0.2, 0);
+    r.epoch = 1;
+    assert.throws(() => recordValidation(r, -Infinity, 0.2, 0), /epoch 2:/);
+    assert.deepEqual([r.best_score, r.best_epoch, r.patience_counter], [0.5, 1, 0]);
+  });
+
   it('closing an epoch moves to the next one and clears its running loss', () => {
     const r = { ...freshRunState(), epoch: 4, batch_in_epoch: 8, epoch_loss_sum: 3, epoch_loss_count: 8 };
     closeEpoch(r, rec(5));

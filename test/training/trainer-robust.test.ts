@@ -1,6 +1,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpDir, useBackend, maxAbsDiff } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
 import { parseConfig, type TrainingConfig } from '../../training/config.js';
@@ -67,6 +68,57 @@ describe('trainer robustness (wasm)', () => {
     tm.dispose();
   });
 
+  it('non-finite validation metrics are an error naming the epoch and metric: nothing of that epoch saved, no best', async () => {
+    const c = cfg({ max_epochs: 2, batches_per_epoch: 2 });
+    const tm = await buildTrainableModel(c);
+    const src = small();
+    let poison = false;
+    // epoch 1 validates normally; from epoch 2 on the validation pixels are NaN (a diverged model's embeddings)
+    const data: DataSource = {
+      ...src,
+      async valBatch(i) {
+        const b = await src.valBatch(i);
+        if (!poison) return b;
+        const px = tf.fill(b.pixels.shape, NaN) as tf.Tensor4D;
+        b.pixels.dispose();
+        return { ...b, pixels: px };
+      },
+    };
+    const tr = new Trainer(c, tm, data, { quiet: true, onStep: (s) => (poison = s.epoch === 1) });
+    await assert.rejects(tr.train(), (e: unknown) => e instanceof LogolabError && /^epoch 2: non-finite validation metrics? .*separation NaN.*nothing of this epoch was saved or exported$/.test(e.message));
+    const last = loadCheckpoint(`${c.checkpoint_dir}/last.ckpt`);
+    assert.equal(last.state.epoch, 1);
+    assert.equal(last.state.best_epoch, 1);
+    assert.equal(loadCheckpoint(`${c.checkpoint_dir}/best.ckpt`).state.epoch, 1);
+    // a run that is NaN from its first validation on (best_score still null) never gets a best.ckpt
+    const c2 = cfg({ max_epochs: 1, batches_per_epoch: 2 });
+    poison = true;
+    const tr2 = new Trainer(c2, tm, data, { quiet: true });
+    await assert.rejects(tr2.train(), /^LogolabError: epoch 1: non-finite validation metric/);
+    assert.ok(!existsSync(`${c2.checkpoint_dir}/best.ckpt`) && !existsSync(`${c2.checkpoint_dir}/last.ckpt`));
+    tr.dispose();
+    tr2.dispose();
+    tm.dispose();
+  });
+
+  it('no validation images: every epoch trained, no best checkpoint or early stopping (the final model is last.ckpt), one warning', async () => {
+    const c = cfg({ max_epochs: 3, batches_per_epoch: 2, patience: 1 });
+    const tm = await buildTrainableModel(c);
+    const noVal = synthSource({ classes: 6, itemsPerClass: 8, size: 32, P: 2, K: 2, seed: 1, valBatches: 0 });
+    const tr = new Trainer(c, tm, noVal, { quiet: true });
+    const r = await tr.train();
+    tr.dispose();
+    tm.dispose();
+    assert.equal(r.status, 'completed');
+    assert.equal(r.epochs, 3);
+    assert.deepEqual([r.best_epoch, r.best_score, r.best_checkpoint], [null, null, null]);
+    assert.ok(r.history.every((h) => h.val === undefined));
+    assert.ok(!existsSync(`${c.checkpoint_dir}/best.ckpt`));
+    assert.equal(loadCheckpoint(r.last_checkpoint).state.epoch, 3);
+    const warnings = readFileSync(`${c.checkpoint_dir}/train.log`, 'utf8').match(/0 validation images/g) ?? [];
+    assert.equal(warnings.length, 1);
+  });
+
   it('SIGINT: finishes the step, saves last.ckpt, returns interrupted', async () => {
     const c = cfg({});
     const tm = await buildTrainableModel(c);
@@ -77,6 +129,29 @@ describe('trainer robustness (wasm)', () => {
     const ck = loadCheckpoint(r.last_checkpoint);
     assert.equal(ck.state.global_step, 2);
     assert.equal(ck.state.reason, 'interrupt');
+    assert.equal(process.listenerCount('SIGINT'), 0);
+    tr.dispose();
+    tm.dispose();
+  });
+
+  it('SIGINT during the last epoch’s validation: interrupted (not completed), last.ckpt saved as an interrupt', async () => {
+    const c = cfg({ max_epochs: 1, batches_per_epoch: 2 });
+    const tm = await buildTrainableModel(c);
+    const src = small();
+    const data: DataSource = {
+      ...src,
+      async valBatch(i) {
+        process.emit('SIGINT');
+        return src.valBatch(i);
+      },
+    };
+    const tr = new Trainer(c, tm, data, { quiet: true, handleSignals: true });
+    const r = await tr.train();
+    assert.equal(r.status, 'interrupted');
+    assert.equal(tr.signal, 'SIGINT');
+    const ck = loadCheckpoint(r.last_checkpoint);
+    assert.deepEqual([ck.state.reason, ck.state.epoch, ck.state.batch_in_epoch, ck.state.global_step], ['interrupt', 1, 0, 1]);
+    assert.equal(r.history.length, 1);
     assert.equal(process.listenerCount('SIGINT'), 0);
     tr.dispose();
     tm.dispose();

@@ -2,7 +2,13 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { PARITY_BACKENDS, useBackend } from '../helpers.js';
 import { makeRng } from '../../src/util/rng.js';
+import * as tf from '@tensorflow/tfjs';
 import { embeddingMetrics } from '../../training/validation.js';
+import { validateModel } from '../../training/validate-model.js';
+import { buildTrainableModel } from '../../training/model.js';
+import { getLoss } from '../../training/losses/index.js';
+import { synthSource } from './synth-source.js';
+import { cfg } from './tiny-config.js';
 import { embeddingMetricsLoop } from '../metrics/oracles.js';
 
 function data(n: number, dim: number, classes: number, seed: number) {
@@ -31,3 +37,23 @@ for (const backend of PARITY_BACKENDS) {
     });
   });
 }
+
+describe('validation pass (wasm)', () => {
+  before(() => useBackend('wasm'));
+  it('numTensors is steady when the validation batches have no positive pair (the losses return a connected zero)', async () => {
+    // 2 items per brand: the validation half is one item per brand, so no batch has a positive pair
+    const data = synthSource({ classes: 8, itemsPerClass: 2, size: 32, P: 2, K: 2, seed: 1 });
+    const tm = await buildTrainableModel(cfg({ lora_r: 4, lora_alpha: 8, freeze_layers: 1 }));
+    for (const name of ['infonce', 'supcon', 'triplet']) {
+      const opts = { batchSize: 4, valBatches: 10 };
+      await validateModel(tm, data, getLoss(name), opts); // warm-up (kernels, caches)
+      const before = tf.memory().numTensors;
+      for (let k = 0; k < 3; k++) {
+        const v = await validateModel(tm, data, getLoss(name), opts);
+        assert.deepEqual([v.images, v.noPairs, v.loss], [8, true, 0]);
+      }
+      assert.equal(tf.memory().numTensors, before, `${name}: tensors leaked by validation`);
+    }
+    tm.dispose();
+  });
+});

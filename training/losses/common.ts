@@ -49,9 +49,12 @@ export function labelMasks(labels: Int32Array): LabelMasks {
   return { n, positive, negative, numPositives, numNegatives };
 }
 
-/** A scalar zero that is still connected to `x`, so gradients w.r.t. x exist (and are zero). */
+/**
+ * A scalar zero that is still connected to `x`, so gradients w.r.t. x exist (and are zero). In its
+ * own tidy: callers outside one (validation) would otherwise keep the intermediate sum.
+ */
 export function connectedZero(x: tf.Tensor): tf.Scalar {
-  return tf.mul(tf.sum(x), 0) as tf.Scalar;
+  return tf.tidy(() => tf.mul(tf.sum(x), 0) as tf.Scalar);
 }
 
 /** Identity in the forward pass, zero gradient (torch's `.detach()`; tfjs has no stop_gradient op). */
@@ -59,6 +62,9 @@ export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.T
   value: tf.clone(x),
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 })) as never) as unknown as (x: tf.Tensor) => tf.Tensor;
+
+/** Finite stand-in for -inf on a logit diagonal (as the reference): exp underflows to exactly 0. */
+export const SELF_MASK = -1e9;
 
 /** [N, N] cosine similarities of L2-normalised rows. */
 export function similarity(embeddings: tf.Tensor2D): tf.Tensor2D {

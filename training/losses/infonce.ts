@@ -6,14 +6,11 @@
  * Zero (connected to the graph) for N ≤ 1 or when no anchor has a positive.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkInputs, connectedZero, labelMasks, similarity, type LossFn } from './common.js';
+import { SELF_MASK, checkInputs, connectedZero, labelMasks, similarity, type LossFn } from './common.js';
 
 export interface InfoNceOptions {
   temperature?: number;
 }
-
-/** Finite stand-in for -inf on the diagonal (as the reference): exp underflows to exactly 0. */
-const SELF_MASK = -1e9;
 
 export function infonce(opts: InfoNceOptions = {}): LossFn {
   const t = opts.temperature ?? 0.07;
