@@ -38,7 +38,7 @@ export const command: CommandModule = {
       .option('out', { type: 'string', default: 'runs/demo', describe: 'work folder (re-run with the same folder to resume)' })
       .option('quick', { type: 'boolean', default: false, describe: 'smaller data and training (~3 min on 2 cores)' })
       .option('mode', { type: 'string', choices: DEMO_MODES as unknown as string[], describe: 'default | quick | tiny (tiny: the test suite\'s < 1 min run); overrides --quick' })
-      .option('baseline', { type: 'string', default: BASELINE_MODEL, describe: 'baseline model folder' })
+      .option('baseline', { type: 'string', describe: `baseline model folder (default: the shipped ${BASELINE_MODEL})` })
       .option('synth-seed', { type: 'number', describe: "another held-out sample of set B (other brands, other scenes): tune the demo's settings on it, never on the default sample's test half" }),
   handler: async (argv) => {
     const mode = ((argv.mode as string | undefined) ?? (argv.quick ? 'quick' : 'default')) as DemoMode;
@@ -49,7 +49,8 @@ export const command: CommandModule = {
       plan.synth.seed = seed;
     }
     const out = resolve(argv.out as string);
-    const baseline = resolve(REPO_ROOT, argv.baseline as string);
+    // a folder the user names is relative to where they are; only the shipped default lives in the package
+    const baseline = argv.baseline !== undefined ? resolve(argv.baseline as string) : resolve(REPO_ROOT, BASELINE_MODEL);
     if (!existsSync(join(baseline, 'config.json'))) throw new LogolabError(`baseline ${baseline}: no config.json (the shipped model is built by scripts/train-baseline.sh)`);
     // auto = cpu + native OpenBLAS kernels where they built (≈3× wasm for training on 2 cores), else wasm
     const backend = (argv.backend as string | undefined) ?? process.env.LOGOLAB_BACKEND ?? 'auto';
@@ -60,9 +61,11 @@ export const command: CommandModule = {
     // the plan names files; their contents are part of the run too (a re-trained baseline or an edited
     // config must not resume into a half-old run)
     const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16) : null);
-    const planId = { mode, baseline, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
+    // `out` too: the stage records name files by absolute path, so a copied work folder would resume
+    // from the original folder's files
+    const planId = { mode, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
     if (existsSync(planFile) && readFileSync(planFile, 'utf8') !== JSON.stringify(planId, null, 2) + '\n') {
-      throw new LogolabError(`${out}: holds a demo run of another mode, baseline or config (see demo_plan.json); use another --out or delete it`);
+      throw new LogolabError(`${out}: holds a demo run of another mode, baseline, config or work folder (a copied run names the original's files; see demo_plan.json); use another --out or delete it`);
     }
     const run = new StageRunner(out, 8);
     writeJsonAtomic(planFile, planId);

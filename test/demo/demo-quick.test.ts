@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tmpDir } from '../helpers.js';
 import { splitSynthScenes, sceneHalf } from '../../src/demo/split.js';
@@ -52,11 +52,34 @@ test('demo --mode tiny: all stages, table, report; re-run resumes', () => {
     for (const m of rep.models) assert.equal(m.calibration?.target.kind, 'f1');
     // a run folder made with other config/baseline contents is refused, not resumed
     const planFile = join(out, 'demo_plan.json');
-    const plan = JSON.parse(readFileSync(planFile, 'utf8'));
+    const planText = readFileSync(planFile, 'utf8');
+    const plan = JSON.parse(planText);
     plan.contents.train_config = '0000000000000000';
     writeFileSync(planFile, JSON.stringify(plan, null, 2) + '\n');
-    assert.throws(run, /another mode, baseline or config/);
+    assert.throws(run, /another mode, baseline, config or work folder/);
+    // a copy of the run folder is not resumed: its stage records name the original's files
+    writeFileSync(planFile, planText);
+    const copy = `${out}-copy`;
+    cpSync(out, copy, { recursive: true });
+    try {
+      assert.throws(() => execFileSync(process.execPath, ['bin/logolab.mjs', 'demo', '--mode', 'tiny', '--out', copy, '--backend', 'wasm'], { cwd: ROOT, stdio: 'pipe' }), /another mode, baseline, config or work folder/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('demo --baseline: a relative folder is taken from the working directory, not the package', () => {
+  const cwd = tmpDir('logolab-demo-cwd-');
+  try {
+    // the package has models/logolab-tiny-clip; this working directory does not
+    assert.throws(
+      () => execFileSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'demo', '--mode', 'tiny', '--out', 'w', '--baseline', 'models/logolab-tiny-clip'], { cwd, stdio: 'pipe' }),
+      (e: Error & { stderr?: Buffer }) => String(e.stderr).includes(`logolab: error: baseline ${join(cwd, 'models/logolab-tiny-clip')}: no config.json`),
+    );
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
   }
 });
