@@ -7,7 +7,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend, expectNoLeak } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { ROOT, useBackend, expectNoLeak } from '../helpers.js';
 import { installNativeKernels, nativeKernelsStatus, uninstallNativeKernels } from '../../src/backend/native.js';
 import { nativeValues, recycleCapBytes, recycleStats } from '../../src/backend/native/recycle.js';
 import type { CpuBackend } from '../../src/backend/native/cpu.js';
@@ -131,17 +132,35 @@ describe('native output buffer reuse', { skip }, () => {
     assert.throws(() => recycleCapBytes('lots'), /LOGOLAB_RECYCLE_MB: expected a whole number of MiB \(0 = off\), got 'lots'/);
   });
 
-  test('the CLI: a malformed LOGOLAB_RECYCLE_MB is one error line naming it; doctor reports the cap', async () => {
-    const prev = process.env.LOGOLAB_RECYCLE_MB;
+  test('the CLI: a malformed LOGOLAB_RECYCLE_MB, LOGOLAB_NATIVE or thread count is one error line naming it, never ignored; doctor reports the cap', async () => {
+    const names = ['LOGOLAB_RECYCLE_MB', 'LOGOLAB_NATIVE', 'LOGOLAB_THREADS', 'OPENBLAS_NUM_THREADS'] as const;
+    const prev = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+    const withEnv = async (n: (typeof names)[number], v: string, re: RegExp) => {
+      process.env[n] = v;
+      try {
+        expectFailure(await runCli(['doctor']), 1, re);
+      } finally {
+        delete process.env[n];
+      }
+    };
     try {
-      process.env.LOGOLAB_RECYCLE_MB = '-5';
-      expectFailure(await runCli(['doctor']), 1, /LOGOLAB_RECYCLE_MB: expected a whole number of MiB \(0 = off\), got '-5'/);
+      for (const n of names) delete process.env[n];
+      await withEnv('LOGOLAB_RECYCLE_MB', '-5', /LOGOLAB_RECYCLE_MB: expected a whole number of MiB \(0 = off\), got '-5'/);
+      await withEnv('LOGOLAB_NATIVE', 'off', /LOGOLAB_NATIVE: expected 0 \(native kernels off\) or 1 \(on\), got 'off'/);
+      // the thread count is read when the addon loads: a fresh process
+      for (const [n, v] of [['LOGOLAB_THREADS', 'abc'], ['OPENBLAS_NUM_THREADS', '0']] as const) {
+        const r = spawnSync(process.execPath, ['bin/logolab.mjs', 'doctor'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, [n]: v } });
+        assert.equal(r.status, 1, `${n}=${v}`);
+        assert.equal(r.stderr.trim(), `logolab: error: ${n}: expected a whole number of threads ≥ 1, got '${v}'`);
+      }
       process.env.LOGOLAB_RECYCLE_MB = '64';
       const r = await runCli(['doctor']);
       assert.match(r.stdout + r.stderr, /output buffers reused \(≤ 64 MiB pooled\)/);
     } finally {
-      if (prev === undefined) delete process.env.LOGOLAB_RECYCLE_MB;
-      else process.env.LOGOLAB_RECYCLE_MB = prev;
+      for (const n of names) {
+        if (prev[n] === undefined) delete process.env[n];
+        else process.env[n] = prev[n];
+      }
     }
   });
 

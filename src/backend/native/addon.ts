@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { packagePath } from '../../util/package-root.js';
-import { firstLine } from '../../errors.js';
+import { fail, firstLine } from '../../errors.js';
 
 
 /** The addon's entry points (native/src/binding.cc, conv.cc, pool.cc, memory.cc). Op codes: ./op-codes.ts. */
@@ -55,16 +55,26 @@ export function loadAddon(): Addon | null {
     loadWhy = 'addon not built (needs g++ and libopenblas-dev at npm install; rebuild: node scripts/build-native.mjs)';
     return null;
   }
+  const n = threadsWanted();
   try {
     addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
-    const env = process.env.LOGOLAB_THREADS ?? process.env.OPENBLAS_NUM_THREADS;
-    const n = env !== undefined && /^\d+$/.test(env) && Number(env) > 0 ? Number(env) : availableParallelism();
     addon.setThreads(n);
   } catch (e) {
     addon = null;
     loadWhy = `addon failed to load: ${firstLine(e)}`;
   }
   return addon;
+}
+
+/** OpenBLAS threads: LOGOLAB_THREADS, else OPENBLAS_NUM_THREADS, else every core; a bad value is an error, not ignored. */
+function threadsWanted(): number {
+  for (const name of ['LOGOLAB_THREADS', 'OPENBLAS_NUM_THREADS']) {
+    const v = process.env[name];
+    if (v === undefined || v === '') continue;
+    if (!/^\d+$/.test(v) || Number(v) < 1) fail(`${name}: expected a whole number of threads ≥ 1, got '${v}'`);
+    return Number(v);
+  }
+  return availableParallelism();
 }
 
 /** Why the addon did not load ('' when it did, or was not tried yet). */

@@ -5,6 +5,7 @@
 import { addonLoadError, loadAddon } from './addon.js';
 import { installNativeKernels, nativeKernelsInstalled, replacedKernelNames, uninstallNativeKernels } from './overrides.js';
 import { recycleCapBytes } from './recycle.js';
+import { fail } from '../../errors.js';
 
 export interface NativeKernelsStatus {
   /** the addon is built and loads */
@@ -22,7 +23,10 @@ export interface NativeKernelsStatus {
 }
 
 export function nativeDisabled(): boolean {
-  return process.env.LOGOLAB_NATIVE === '0';
+  const v = process.env.LOGOLAB_NATIVE;
+  if (v === undefined || v === '' || v === '1') return false;
+  if (v === '0') return true;
+  return fail(`LOGOLAB_NATIVE: expected 0 (native kernels off) or 1 (on), got '${v}'`);
 }
 
 export function nativeKernelsStatus(): NativeKernelsStatus {
