@@ -39,6 +39,11 @@ async function embedPixelsFile(model: VisionModel, pixelsPath: string, out: stri
   const bad = firstNonFinite(px.data);
   if (bad >= 0) throw new LogolabError(`${pixelsPath}: tensor 'pixel_values' holds ${nonFiniteName(px.data[bad]!)} at index ${bad}`);
   const n = px.shape[0] ?? 0;
+  const [h, w] = [px.shape[2], px.shape[3]];
+  // HF's CLIP/SigLIP refuse other sizes unless interpolate_pos_encoding=True; the towers here always
+  // interpolate (as DINOv2 does), so say which HF call these outputs equal
+  if (model.family !== 'dinov2' && (h !== model.config.image_size || w !== model.config.image_size))
+    log('warn', `${pixelsPath}: pixel_values are ${h}×${w}, the model's image_size is ${model.config.image_size}: position embeddings are interpolated (the outputs equal HF's with interpolate_pos_encoding=True)`);
   const progress = new Progress({ label: 'embed', total: n, unit: 'img' });
   const r = await embedPixels(model, px.data as Float32Array, px.shape, { batchSize, progress });
   progress.finish();
@@ -115,6 +120,9 @@ export const command: CommandModule = {
     // --data: export the embeddings exchange file of a data dir (src/eval/exchange.ts)
     if (argv.data !== undefined) {
       if (pixels || inputs.length) throw new LogolabError('--data exports a data dir; do not also give --pixels or image paths');
+      // the exchange file holds raw embeddings (eval/compare normalise them) and has no skipping
+      if (argv.normalize) throw new LogolabError('--normalize applies to image files; --data exports raw embeddings (eval and compare normalise them)');
+      if (argv['skip-bad']) throw new LogolabError('--skip-bad applies to image files; with --data an unreadable crop or image is an error naming it');
       if (extname(argv.out as string) !== '.safetensors') throw new LogolabError(`--out ${argv.out as string}: with --data the output must be a .safetensors file`);
       const shard = argv.shard !== undefined ? parseShardSpec(String(argv.shard)) : undefined;
       if (shard) log('info', `shard ${shard.index}/${shard.count}${shard.from ? ` (INDEX from ${shard.from})` : ''}`);
@@ -144,6 +152,7 @@ export const command: CommandModule = {
     if (pixels && inputs.length) throw new LogolabError('give either --pixels or image paths, not both');
     if (!pixels && !inputs.length) throw new LogolabError('give image files/folders or --pixels <file.safetensors>');
     if (pixels && argv.normalize) throw new LogolabError('--normalize applies to image files; --pixels writes HF outputs unnormalised');
+    if (pixels && argv['skip-bad']) throw new LogolabError('--skip-bad applies to image files; --pixels reads one tensor');
     assertOutputFile(argv.out as string);
     const batchSize = argv['batch-size'] as number;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${batchSize}`);

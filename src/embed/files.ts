@@ -9,9 +9,19 @@ function walk(dir: string, out: string[]): void {
   for (const name of readdirSync(dir).sort()) {
     if (name.startsWith('.')) continue;
     const p = join(dir, name);
-    const st = statSync(p);
+    const isImage = IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
+    let st;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      // a dangling link or unreadable entry named like an image is listed: its decode fails with a
+      // line naming it, which --skip-bad skips; one bad entry must not hide the folder's good images
+      if (isImage) out.push(p);
+      else if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      continue;
+    }
     if (st.isDirectory()) walk(p, out);
-    else if (IMAGE_EXTENSIONS.includes(extname(name).toLowerCase())) out.push(p);
+    else if (isImage) out.push(p);
   }
 }
 

@@ -5,7 +5,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES } from '../helpers.js';
 import { cli, cliProcess, expectFailure, expectOk } from './harness.js';
@@ -25,6 +25,7 @@ describe('fault trials: images', () => {
     writeFileSync(join(folder, 'b.jpg'), 'not an image at all\n');
     const png = readFileSync(GOOD);
     writeFileSync(join(folder, 'sub', 'd.png'), png.subarray(0, Math.floor(png.length / 2))); // truncated
+    symlinkSync(join(ROOT_TMP, 'no-such-target.png'), join(folder, 'sub', 'e.png')); // dangling link
   });
 
   it('embed of a text file named .jpg is an error naming it; no output file', async () => {
@@ -53,7 +54,14 @@ describe('fault trials: images', () => {
     expectOk(r);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).path as string);
     assert.deepEqual(lines.map((p) => p.slice(folder.length + 1)), ['a.png', 'sub/c.png']);
-    assert.match(r.stderr, /skipped 2 unreadable images[\s\S]*b\.jpg[\s\S]*d\.png/);
+    assert.match(r.stderr, /skipped 3 unreadable images[\s\S]*b\.jpg[\s\S]*d\.png[\s\S]*e\.png/);
+  });
+
+  it('flags embed would ignore in a mode are refused: --data with --normalize or --skip-bad, --pixels with --skip-bad', async () => {
+    const data = join(ROOT_TMP, 'no-data');
+    expectFailure(await cli('embed', '--data', data, '--model', model, '--out', join(ROOT_TMP, 'x.safetensors'), '--normalize', ...BACKEND), 1, /--normalize applies to image files; --data exports raw embeddings/);
+    expectFailure(await cli('embed', '--data', data, '--model', model, '--out', join(ROOT_TMP, 'x.safetensors'), '--skip-bad', ...BACKEND), 1, /--skip-bad applies to image files; with --data/);
+    expectFailure(await cli('embed', '--pixels', join(ROOT_TMP, 'p.safetensors'), '--model', model, '--out', join(ROOT_TMP, 'x.safetensors'), '--skip-bad', ...BACKEND), 1, /--skip-bad applies to image files; --pixels reads one tensor/);
   });
 
   it('embed --skip-bad with nothing good left is an error', async () => {
