@@ -11,7 +11,7 @@ import { initBackend } from '../../src/backend/index.js';
 import { LogolabError } from '../../src/errors.js';
 import { log, setLogLevel, type LogLevel } from '../../src/util/log.js';
 import { CONFIG_KEYS, applyOverrides, configHelp, isBooleanField, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../training/config.js';
-import { loadCheckpoint } from '../../training/checkpoint.js';
+import { checkpointPath, loadCheckpoint } from '../../training/checkpoint.js';
 import { buildTrainableModel } from '../../training/model.js';
 import { Trainer } from '../../training/trainer.js';
 import { dbDataSource, type DbDataSource } from '../../training/data_source.js';
@@ -19,7 +19,8 @@ import { exportCheckpoint, exportGuard } from '../../training/export.js';
 import { resolveBaseModel, verifyBaseModel } from '../../training/provenance.js';
 import { absolutePaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
 import { checkOutputDir } from '../../src/io/output-dir.js';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { recomputeGradFn } from '../../training/vision_graph.js';
 
 const kebab = (k: string) => k.replace(/_/g, '-');
@@ -32,7 +33,7 @@ export const command: CommandModule = {
       .option('config', { type: 'string', describe: 'YAML training config (configs/*.yaml)' })
       .option('resume', { type: 'string', describe: 'checkpoint to resume from (.ckpt); without --config its own config is used' })
       .option('skip-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' })
-      .option('overwrite', { type: 'boolean', default: false, describe: 'let the final export replace a non-empty output_dir that is not an earlier export' });
+      .option('overwrite', { type: 'boolean', default: false, describe: 'start over in a checkpoint_dir that holds an earlier run\'s checkpoints, and let the final export replace a non-empty output_dir that is not an earlier export' });
     for (const k of CONFIG_KEYS) {
       b = b.option(kebab(k), { type: isBooleanField(k) ? 'boolean' : 'string', describe: configHelp(k), group: 'Training config overrides:' });
     }
@@ -60,6 +61,13 @@ export const command: CommandModule = {
     const exportOpts = { format: cfg.lora_r > 0 ? ('logolab' as const) : ('hf' as const), overwrite: argv.overwrite as boolean, flag: 'output_dir' };
     // refuse a foreign output_dir now, not after hours of training
     if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, resolveBaseModel(cfg.base_model)));
+    // a fresh run rewrites best.ckpt and last.ckpt: an earlier run's (maybe hours of training) are
+    // not replaced unasked
+    if (!ck && !argv.overwrite) {
+      const earlier = ['last', 'best'].map((n) => checkpointPath(cfg.checkpoint_dir, n)).filter((f) => existsSync(f));
+      if (earlier.length)
+        throw new LogolabError(`checkpoint_dir ${cfg.checkpoint_dir}: holds an earlier run's ${earlier.map((f) => basename(f)).join(' and ')}; resume it (--resume ${earlier[0]}), choose another checkpoint_dir, or add --overwrite to start over in it`);
+    }
     const tm = await buildTrainableModel(cfg);
     // resumed on the recorded snapshot folder: keep the repo id it was resolved from (provenance)
     if (ck?.state.model.base_model_hub && ck.state.model.base_model === tm.description.base_model) tm.description.base_model_hub ??= ck.state.model.base_model_hub;

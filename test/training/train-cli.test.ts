@@ -58,6 +58,15 @@ describe('`logolab train` / `logolab export` on a prepared data dir', () => {
     assert.equal(hist.length, 2);
     assert.ok(typeof hist[1].val.separation === 'number' && typeof hist[1].val.map_at_r === 'number');
     assert.ok(hist.every((h: { data_wait_fraction: number }) => h.data_wait_fraction >= 0 && h.data_wait_fraction <= 1), 'data_wait_fraction per epoch');
+    // a fresh run into that checkpoint_dir does not replace the finished run's checkpoints unasked
+    const best = readFileSync(join(work, 'ck', 'best.ckpt'));
+    const r3 = await run(['train', '--backend', 'wasm', '--config', cfgPath, '--max-epochs', '1', '--skip-export']);
+    assert.equal(r3.code, 1, r3.stderr);
+    assert.match(r3.stderr, /^logolab: error: checkpoint_dir .*ck: holds an earlier run's last\.ckpt and best\.ckpt; resume it \(--resume .*last\.ckpt\), choose another checkpoint_dir, or add --overwrite to start over in it$/m);
+    assert.ok(readFileSync(join(work, 'ck', 'best.ckpt')).equals(best));
+    const r4 = await run(['train', '--backend', 'wasm', '--config', cfgPath, '--max-epochs', '1', '--skip-export', '--overwrite']);
+    assert.equal(r4.code, 0, r4.stderr);
+    assert.equal(loadCheckpoint(join(work, 'ck', 'last.ckpt')).state.global_step, 6);
   });
 });
 
