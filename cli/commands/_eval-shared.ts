@@ -2,10 +2,12 @@
  * Options and helpers shared by `eval` and `compare` (a '_' file: not a command itself).
  */
 import type { Argv } from 'yargs';
-import { LogolabError } from '../../src/errors.js';
+import { existsSync } from 'node:fs';
+import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../src/match/matchers.js';
 import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
+import { assertEmbeddingCache } from '../../src/eval/cache.js';
 import { defaultCachePath, type PassOptions } from '../../src/eval/run.js';
 import type { SampleOptions } from '../../src/eval/sample.js';
 import { parseEnumList, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
@@ -14,6 +16,9 @@ import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
 import { buildVisionModel, loadVisionModel, type VisionFamily, type VisionModel } from '../../src/models/vision/index.js';
 import type { PresetName } from '../../src/models/vision/presets.js';
 import type { PreprocessMode } from '../../src/preprocess/processors.js';
+
+export const DEFAULT_DETECTOR = 'gt-boxes';
+export const DEFAULT_PREPROCESS = 'default';
 
 export function withEvalOptions<T>(y: Argv<T>) {
   return y
@@ -31,11 +36,12 @@ export function withEvalOptions<T>(y: Argv<T>) {
     .option('min-matching-refs', numberOption('min-matching-refs', { default: DEFAULT_MATCH.minMatchingRefs, int: true, min: 1, describe: 'multi-ref: refs that must be ≥ threshold' }))
     .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], default: DEFAULT_MATCH.aggregation, describe: "multi-ref per-logo score (mean as the Python original; max = its --use-max-similarity)" })
     .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the Python original's per-region counting" })
-    .option('detector', { type: 'string', default: 'gt-boxes', describe: 'region proposals: gt-boxes | whole-image | detr:<dir> (detr:detr-r50 = random weights)' })
+    // no yargs default for the model-side options: beside an embeddings file a given one is an error (refuseWithEmbeddings)
+    .option('detector', { type: 'string', describe: `region proposals: gt-boxes | whole-image | detr:<dir> (detr:detr-r50 = random weights) [default: ${DEFAULT_DETECTOR}]` })
     .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', default: 0.5, min: 0, max: 1, describe: 'DETR score threshold' }))
     .option('min-box-size', numberOption('min-box-size', { default: 20, min: 0, describe: 'drop smaller DETR boxes (px)' }))
     .option('nms-iou', numberOption('nms-iou', { default: 0.5, min: 0, max: 1, describe: 'NMS IoU threshold' }))
-    .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], default: 'default' })
+    .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], describe: `[default: ${DEFAULT_PREPROCESS}]` })
     .option('batch-size', numberOption('batch-size', { default: 16, int: true, min: 1, describe: 'crops per forward pass' }))
     .option('cache', { type: 'string', describe: 'embedding cache file (default <data>/embedding_cache.sqlite or $LOGOLAB_CACHE)' })
     .option('no-cache', { type: 'boolean', default: false, describe: 'do not read or write the embedding cache' })
@@ -48,6 +54,23 @@ export function withEvalOptions<T>(y: Argv<T>) {
 }
 
 export type EvalArgv = Record<string, unknown>;
+
+export function detectorOption(a: EvalArgv): string {
+  return (a.detector as string | undefined) ?? DEFAULT_DETECTOR;
+}
+
+export function preprocessModeOption(a: EvalArgv): string {
+  return (a['preprocess-mode'] as string | undefined) ?? DEFAULT_PREPROCESS;
+}
+
+/**
+ * Options that only shape embeddings computed here: beside an embeddings file, which records its
+ * own model, detector and preprocessing, they would be silently ignored — a usage error instead.
+ */
+export function refuseWithEmbeddings(a: EvalArgv, fileFlag: string, flags: readonly string[]): void {
+  const given = flags.find((f) => a[f] !== undefined);
+  if (given) throw new UsageError(`--${given}: not used with --${fileFlag} (the embeddings file records its model, detector and preprocessing); give one or the other`);
+}
 
 const int = (a: EvalArgv, k: string) => {
   const v = a[k] as number;
@@ -74,8 +97,10 @@ export function passOptions(a: EvalArgv): PassOptions {
   const noCache = a['no-cache'] === true || a.cache === false;
   const root = (a.data ?? a.folders) as string | undefined;
   const cachePath = typeof a.cache === 'string' ? a.cache : root ? defaultCachePath(root) : null;
+  // --clear-cache deletes only a logolab cache: say so before any slow work
+  if (a['clear-cache'] && !noCache && cachePath && existsSync(cachePath)) assertEmbeddingCache(cachePath);
   return {
-    detector: a.detector as string,
+    detector: detectorOption(a),
     detrThreshold: a['detr-threshold'] as number,
     minBoxSize: a['min-box-size'] as number,
     nmsIou: a['nms-iou'] as number,
@@ -92,9 +117,10 @@ export function counting(a: EvalArgv): Counting {
 export function sweepSpec(a: EvalArgv, m: MatchOptions): SweepSpec {
   return {
     methods: a['sweep-methods'] ? parseEnumList(a['sweep-methods'] as string, MATCHING_METHODS, '--sweep-methods') : [m.method],
-    thresholds: parseNumberList(a['sweep-thresholds'] as string, '--sweep-thresholds'),
-    margins: a['sweep-margins'] ? parseNumberList(a['sweep-margins'] as string, '--sweep-margins') : [m.margin],
-    minMatchingRefs: a['sweep-min-refs'] ? parseNumberList(a['sweep-min-refs'] as string, '--sweep-min-refs') : [m.minMatchingRefs],
+    // the ranges of --threshold, --margin and --min-matching-refs
+    thresholds: parseNumberList(a['sweep-thresholds'] as string, '--sweep-thresholds', { min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]' }),
+    margins: a['sweep-margins'] ? parseNumberList(a['sweep-margins'] as string, '--sweep-margins', { min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]' }) : [m.margin],
+    minMatchingRefs: a['sweep-min-refs'] ? parseNumberList(a['sweep-min-refs'] as string, '--sweep-min-refs', { int: true, min: 1 }) : [m.minMatchingRefs],
     aggregations: a['sweep-aggregations'] ? parseEnumList(a['sweep-aggregations'] as string, AGGREGATIONS, '--sweep-aggregations') : [m.aggregation],
   };
 }

@@ -3,12 +3,13 @@
  * baseline) on the same sample; writes report.html (inline SVG plots), report.md, report.json.
  */
 import type { CommandModule } from 'yargs';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
-import { LogolabError, firstLine } from '../../src/errors.js';
+import { LogolabError, UsageError, firstLine } from '../../src/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
+import { checkOutputDir, OUTPUT_MARKER, type OutputGuard } from '../../src/io/output-dir.js';
 import { log } from '../../src/util/log.js';
 import { drawSample, embeddingPass, openSource, type Source } from '../../src/eval/run.js';
 import { parseCalibrationTarget, parseNumberList } from '../../src/eval/sweep.js';
@@ -17,7 +18,32 @@ import { buildGallery } from '../../src/report/gallery.js';
 import { galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.js';
 import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { exportCheckpoint } from '../../training/export.js';
-import { counting, loadEncoder, matchOptions, passOptions, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { counting, detectorOption, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+
+const REPORT_FILES = ['report.html', 'report.md', 'report.json'];
+
+/**
+ * --report is written only into a new or empty folder, an earlier report (our marker, or — written
+ * before markers existed — nothing but the three report files) or, with --overwrite, any folder;
+ * never into one holding the command's inputs.
+ */
+function reportGuard(a: EvalArgv): OutputGuard {
+  const dir = a.report as string;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    // missing or not a folder: checkOutputDir says which
+  }
+  const inputs: [string, string][] = [['data', 'data dir'], ['folders', 'folder layout'], ['baseline-embeddings', 'baseline embeddings'], ['candidate-embeddings', 'candidate embeddings'], ['baseline', 'baseline model'], ['candidate', 'candidate model']];
+  return {
+    command: 'compare',
+    flag: '--report',
+    overwrite: a.overwrite as boolean,
+    legacyMarkers: entries.length && entries.every((f) => REPORT_FILES.includes(f)) ? REPORT_FILES : [],
+    protect: inputs.filter(([k]) => typeof a[k] === 'string').map(([k, what]) => ({ path: a[k] as string, what })),
+  };
+}
 
 export const command: CommandModule = {
   command: 'compare',
@@ -29,17 +55,32 @@ export const command: CommandModule = {
       .option('baseline-embeddings', { type: 'string', describe: 'exchange file for the baseline (instead of --baseline)' })
       .option('candidate-embeddings', { type: 'string', describe: 'exchange file for the candidate (instead of --candidate)' })
       .option('report', { type: 'string', demandOption: true, describe: 'output folder for report.html, report.md, report.json' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'write --report into a non-empty folder that is not an earlier report (its report.* files are replaced)' })
       .option('calibrate', { type: 'string', describe: 'precision=0.9 | recall=0.8 | f1: per model, choose its threshold on a seeded half of the test images and score it on the other half' }),
   handler: async (argv) => {
     const a = argv as EvalArgv;
-    await initBackend(a.backend as string | undefined, { workload: String(a.detector).startsWith('detr:') ? 'detector' : 'encoder' });
+    const dir = a.report as string;
+    // the report folder and every option are checked before any model or embedding work
+    checkOutputDir(dir, reportGuard(a));
+    for (const side of ['baseline', 'candidate']) if (!a[side] && !a[`${side}-embeddings`]) throw new UsageError(`give --${side} <model> or --${side}-embeddings <file>`);
+    const cand = a.candidate as string | undefined;
+    // an adapter candidate is applied to --baseline, which it then needs even beside --baseline-embeddings
+    const adapterCandidate = !!cand && !cand.endsWith('.ckpt') && existsSync(join(cand, 'adapter_config.json'));
+    if (a['baseline-embeddings'] && !adapterCandidate) refuseWithEmbeddings(a, 'baseline-embeddings', ['baseline']);
+    if (a['candidate-embeddings']) refuseWithEmbeddings(a, 'candidate-embeddings', ['candidate']);
+    if (a['baseline-embeddings'] && a['candidate-embeddings']) refuseWithEmbeddings(a, 'baseline-embeddings and --candidate-embeddings', ['detector', 'preprocess-mode', 'data', 'folders']);
+    // a side computed here embeds the data dir: beside --baseline-embeddings the candidate needs one
+    if (a['baseline-embeddings'] && !a['candidate-embeddings'] && !a.data && !a.folders) throw new UsageError(`--candidate: computing the candidate's embeddings needs --data <dir> or --folders <root> (the one --baseline-embeddings was made from), or give --candidate-embeddings <file>`);
     const m = matchOptions(a);
-    const calTarget = a.calibrate ? parseCalibrationTarget(a.calibrate as string) : undefined; // bad value: fail before any embedding work
+    const calTarget = a.calibrate ? parseCalibrationTarget(a.calibrate as string) : undefined;
+    const spec = sweepSpec(a, m);
+    await initBackend(a.backend as string | undefined, { workload: detectorOption(a).startsWith('detr:') ? 'detector' : 'encoder' });
     const cnt = counting(a);
     const so = sampleOptions(a);
     const po = passOptions(a);
-    const srcB: Source = await openSource({ data: a.data as string | undefined, folders: a.folders as string | undefined, embeddings: a['baseline-embeddings'] as string | undefined });
-    const srcC: Source = a['candidate-embeddings'] ? await openSource({ embeddings: a['candidate-embeddings'] as string }) : srcB;
+    const fromData = () => openSource({ data: a.data as string | undefined, folders: a.folders as string | undefined });
+    const srcB: Source = a['baseline-embeddings'] ? await openSource({ embeddings: a['baseline-embeddings'] as string }) : await fromData();
+    const srcC: Source = a['candidate-embeddings'] ? await openSource({ embeddings: a['candidate-embeddings'] as string }) : srcB.exchange ? await fromData() : srcB;
     const sample = drawSample(srcB, so);
     // the same sample for both: the candidate's dataset must hold the same ids
     const sampleC = drawSample(srcC, so);
@@ -47,39 +88,40 @@ export const command: CommandModule = {
       throw new LogolabError('baseline and candidate embeddings come from different datasets (their samples differ); export both from the same data dir');
     }
     log('info', `sample: ${sample.logos.length} logos, ${sample.refs.length} reference crops, ${sample.images.length} test images (seed ${so.seed})`);
-    const side = async (label: string, src: Source, modelDir: string | undefined, adapter: string | undefined) => {
+    // shownAs: how the report names the model (a checkpoint by its path, not the deleted temp export)
+    const side = async (label: string, src: Source, modelDir: string | undefined, adapter: string | undefined, shownAs?: string) => {
       let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
       if (!src.exchange) {
         if (!modelDir) throw new LogolabError(`give --${label} <model dir> (or --${label}-embeddings <file>)`);
-        loaded = await loadEncoder(modelDir, adapter, a['preprocess-mode'] as string, po.batchSize ?? 16);
+        loaded = await loadEncoder(modelDir, adapter, preprocessModeOption(a), po.batchSize ?? 16);
       }
       try {
         const pass = await embeddingPass(src, src === srcB ? sample : sampleC, loaded?.encoder ?? null, po);
-        return { label, name: pass.model, prepared: pass.similarities, detector: pass.detector };
+        return { label, name: shownAs ?? pass.model, prepared: pass.similarities, detector: pass.detector };
       } finally {
         loaded?.model.dispose();
       }
     };
-    let cand = a.candidate as string | undefined;
+    let candDir = cand;
     let tmpExport: string | null = null;
     if (cand && cand.endsWith('.ckpt')) {
       // A training checkpoint: export it (LoRA merged) to a temporary HF folder and compare that.
       tmpExport = mkdtempSync(join(tmpdir(), 'logolab-compare-'));
-      cand = join(tmpExport, 'model');
+      candDir = join(tmpExport, 'model');
     }
     let b: Awaited<ReturnType<typeof side>>;
     let c: Awaited<ReturnType<typeof side>>;
     try {
-      if (tmpExport) await exportCheckpoint(a.candidate as string, cand!, { format: 'hf' });
-      const candIsAdapter = !!cand && existsSync(join(cand, 'adapter_config.json'));
+      if (tmpExport) await exportCheckpoint(cand!, candDir!, { format: 'hf' });
+      const candIsAdapter = !!candDir && existsSync(join(candDir, 'adapter_config.json'));
       b = await side('baseline', srcB, a.baseline as string | undefined, undefined);
-      c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : cand, candIsAdapter ? cand : undefined);
+      c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : candDir, candIsAdapter ? candDir : undefined, tmpExport ? cand : undefined);
     } finally {
       if (tmpExport) rmSync(tmpExport, { recursive: true, force: true });
     }
     if (b.prepared.set.meta.fingerprint === c.prepared.set.meta.fingerprint)
       log('warn', `baseline and candidate are the same model (fingerprint ${String(b.prepared.set.meta.fingerprint).slice(0, 16)}…): the comparison cannot show a difference`);
-    const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...sweepSpec(a, m).thresholds])].sort((x, y) => x - y);
+    const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...spec.thresholds])].sort((x, y) => x - y);
     const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: so.refsPerLogo, positiveSamples: so.positiveSamples, negativeSamples: so.negativeSamples, calibrate: calTarget });
     // the gallery shows each model's mistakes at the threshold it would be used at
     data.gallery = [b, c].map((s, k) => buildGallery(s.label, s.prepared, sample.images.map((im) => im.gt), m, data.models[k]!.calibration?.threshold ?? m.threshold, cnt));
@@ -90,11 +132,14 @@ export const command: CommandModule = {
       // e.g. an exchange file made on another machine: the report is complete without pictures
       log('warn', `report thumbnails left out: ${firstLine(e)}`);
     }
-    const dir = a.report as string;
+    // checked again: the folder may have changed during the run. Each file is replaced atomically;
+    // the marker comes last, so a failed write leaves the earlier report's files and marker.
+    checkOutputDir(dir, reportGuard(a));
     mkdirSync(dir, { recursive: true });
     writeJsonAtomic(join(dir, 'report.json'), data);
     writeFileAtomic(join(dir, 'report.md'), renderMarkdown(data));
     writeFileAtomic(join(dir, 'report.html'), renderHtml(data));
+    writeJsonAtomic(join(dir, OUTPUT_MARKER), { command: 'compare', written: new Date().toISOString(), note: 'written by logolab; the command may replace this folder' });
     const f = (x: number) => `${(x * 100).toFixed(1)}%`;
     for (const s of data.models) {
       const cal = s.calibration?.test && s.calibration.threshold !== null ? ` | calibrated F1 ${f(s.calibration.test.f1)} @${s.calibration.threshold} (held-out half)` : s.calibration ? ' | calibration: no threshold reaches the target' : '';

@@ -1,11 +1,13 @@
 /** `logolab detect`: DETR logo regions for images → boxes.json (and optional drawings). */
 import type { CommandModule } from 'yargs';
 import { basename, extname, join, resolve } from 'node:path';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
+import { checkOutputDir, replaceOutputDir, type OutputGuard } from '../../src/io/output-dir.js';
+import { assertOutputFile } from '../../src/io/file-kind.js';
 import { decodeImage } from '../../src/preprocess/image.js';
 import { loadDetector, DETR_DETECTOR_DEFAULTS } from '../../src/detect/detector.js';
 import { drawDetections } from '../../src/detect/visualize.js';
@@ -27,6 +29,22 @@ export function expandImagePaths(paths: string[]): string[] {
   return out;
 }
 
+/**
+ * Drawing file names: the image's stem (.png), made unique by the input index when another input
+ * already took it (photos/a.jpg and scans/a.jpg, a.jpg and a.png), so no drawing replaces another.
+ */
+export function drawingNames(files: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return files.map((f, i) => {
+    const stem = basename(f, extname(f));
+    let name = `${stem}.png`;
+    // case-folded: a.png and A.png are one file on case-insensitive filesystems
+    for (let k = 0; taken.has(name.toLowerCase()); k++) name = `${stem}.${i}${k ? `.${k}` : ''}.png`;
+    taken.add(name.toLowerCase());
+    return name;
+  });
+}
+
 export const command: CommandModule = {
   command: 'detect <images..>',
   describe: 'find logo regions with a DETR detector; write boxes JSON (and drawings)',
@@ -41,10 +59,17 @@ export const command: CommandModule = {
       .option('nms-per-class', { type: 'boolean', default: false, describe: 'NMS within each label only' })
       .option('integer-boxes', { type: 'boolean', default: false, describe: 'truncate boxes to integers as the HF pipeline (the reference) does' })
       .option('batch-size', numberOption('batch-size', { default: 1, int: true, min: 1, describe: 'images per forward pass (padded to a common size)' }))
-      .option('visualize', { type: 'string', describe: 'folder for copies of the images with boxes and labels drawn (PNG)' }),
+      .option('visualize', { type: 'string', describe: 'folder for copies of the images with boxes and labels drawn (PNG); replaced as a whole' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'replace a non-empty --visualize folder that is not an earlier one (never one holding an input image)' }),
   handler: async (argv) => {
-    await initBackend(argv.backend as string | undefined, { workload: 'detector' });
     const files = expandImagePaths((argv.images as string[]).map((p) => resolve(p)));
+    const vis = argv.visualize ? resolve(argv.visualize as string) : null;
+    // the drawings' folder is replaced as a whole: checked before any work, and never one holding an input
+    const guard: OutputGuard = { command: 'detect', flag: '--visualize', overwrite: argv.overwrite as boolean, protect: files.map((f) => ({ path: f, what: 'input image' })) };
+    if (vis) checkOutputDir(vis, guard);
+    if (argv.out) assertOutputFile(argv.out as string, '--out');
+    const names = drawingNames(files);
+    await initBackend(argv.backend as string | undefined, { workload: 'detector' });
     const detector = loadDetector(argv.detector as string, {
       threshold: argv.threshold as number,
       minBoxSize: argv['min-box-size'] as number,
@@ -53,11 +78,10 @@ export const command: CommandModule = {
       batchSize: argv['batch-size'] as number,
       integerBoxes: argv['integer-boxes'] as boolean,
     });
-    const vis = argv.visualize ? resolve(argv.visualize as string) : null;
-    if (vis) mkdirSync(vis, { recursive: true });
     const progress = new Progress({ label: 'detect', total: files.length, unit: 'img' });
     const images: unknown[] = [];
-    try {
+    // drawings go to a temp folder that replaces --visualize once every image is done
+    const run = async (drawDir: string | null) => {
       const bs = detector.opts.batchSize;
       for (let i = 0; i < files.length; i += bs) {
         const chunk = files.slice(i, i + bs);
@@ -70,14 +94,16 @@ export const command: CommandModule = {
             width: imgs[j]!.width,
             height: imgs[j]!.height,
             detections: r.boxes.map((b, k) => ({ box: b.map((v) => Math.round(v * 100) / 100), score: r.scores[k], label: r.labels[k], label_name: r.labelNames[k] })),
+            ...(drawDir ? { drawing: names[i + j] } : {}),
           });
-          if (vis) {
-            const name = `${basename(chunk[j]!, extname(chunk[j]!))}.png`;
-            writeFileAtomic(join(vis, name), await drawDetections(imgs[j]!, r));
-          }
+          if (drawDir) writeFileAtomic(join(drawDir, names[i + j]!), await drawDetections(imgs[j]!, r));
         }
         progress.tick(chunk.length);
       }
+    };
+    try {
+      if (vis) await replaceOutputDir(vis, guard, run);
+      else await run(null);
     } finally {
       detector.dispose();
     }

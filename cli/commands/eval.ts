@@ -17,7 +17,7 @@ import { calibrate, formatCalibration, formatSweepTable, parseCalibrationTarget,
 import { drawSample, embeddingPass, openSource, runInfo } from '../../src/eval/run.js';
 import { referenceRetrieval } from '../../src/eval/retrieval.js';
 import { formatRetrieval } from '../../src/eval/summary.js';
-import { counting, loadEncoder, matchOptions, passOptions, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { counting, detectorOption, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 export const command: CommandModule = {
   command: 'eval',
@@ -34,16 +34,19 @@ export const command: CommandModule = {
       .option('json', { type: 'string', describe: 'also write the results as JSON here' }),
   handler: async (argv) => {
     const a = argv as EvalArgv;
-    // output paths are checked before the (slow) embedding pass
+    if (a.embeddings) refuseWithEmbeddings(a, 'embeddings', ['model', 'adapter', 'detector', 'preprocess-mode']);
+    // output paths and option values are checked before the (slow) embedding pass
     if (a.json) assertOutputFile(a.json as string, '--json');
     if (a['output-file']) {
       const f = a['output-file'] as string;
       assertOutputFile(f, '--output-file');
       if (!existsSync(dirname(resolve(f)))) throw new LogolabError(`--output-file ${f}: no such file or directory (its folder ${dirname(resolve(f))} does not exist)`);
     }
-    // a DETR detector dominates the run's time; otherwise the encoder does
-    await initBackend(a.backend as string | undefined, { workload: String(a.detector).startsWith('detr:') ? 'detector' : 'encoder' });
     const m = matchOptions(a);
+    const spec = sweepSpec(a, m);
+    const calTarget = a.calibrate ? parseCalibrationTarget(a.calibrate as string) : null;
+    // a DETR detector dominates the run's time; otherwise the encoder does
+    await initBackend(a.backend as string | undefined, { workload: detectorOption(a).startsWith('detr:') ? 'detector' : 'encoder' });
     const cnt = counting(a);
     const so = sampleOptions(a);
     const po = passOptions(a);
@@ -53,7 +56,7 @@ export const command: CommandModule = {
     let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
     if (!src.exchange) {
       if (!a.model) throw new LogolabError('give --model <dir> (or --embeddings <file>)');
-      loaded = await loadEncoder(a.model as string, a.adapter as string | undefined, a['preprocess-mode'] as string, po.batchSize ?? 16);
+      loaded = await loadEncoder(a.model as string, a.adapter as string | undefined, preprocessModeOption(a), po.batchSize ?? 16);
     }
     const t0 = Date.now();
     let pass;
@@ -65,15 +68,15 @@ export const command: CommandModule = {
     const secs = (Date.now() - t0) / 1000;
     log('info', `embedding pass: ${secs.toFixed(2)} s${pass.cacheStats ? ` (cache: ${pass.cacheStats.hits} hits, ${pass.cacheStats.misses} misses)` : ''}`);
     const r = evaluate(pass.similarities, m, cnt);
-    const info = runInfo(pass, { preprocessMode: a['preprocess-mode'] as string, detrThreshold: po.detrThreshold, counting: cnt });
+    const info = runInfo(pass, { detrThreshold: po.detrThreshold, counting: cnt });
     let out = formatSummary(info, m, r);
     const details = a['similarity-details'] ? similarityDetails(pass.similarities, r) : null;
     if (details) out += formatDetails(details);
     const retrieval = a.retrieval ? referenceRetrieval(pass.similarities.set) : null;
     out += formatRetrieval(retrieval);
-    const sweep = a.sweep ? runSweep(pass.similarities, sweepSpec(a, m), cnt) : null;
+    const sweep = a.sweep ? runSweep(pass.similarities, spec, cnt) : null;
     if (sweep) out += `\nSWEEP (${sweep.length} cells, one embedding pass)\n` + formatSweepTable(sweep);
-    const cal = a.calibrate ? calibrate(pass.similarities, m, sweepSpec(a, m).thresholds, parseCalibrationTarget(a.calibrate as string), so.seed, cnt) : null;
+    const cal = calTarget ? calibrate(pass.similarities, m, spec.thresholds, calTarget, so.seed, cnt) : null;
     if (cal) out += formatCalibration(cal);
     process.stdout.write(out);
     if (a['output-file']) {

@@ -9,10 +9,10 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
 import { describeCode, formatFsError, sqliteCode } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
-import { assertOutputFile } from '../io/file-kind.js';
+import { assertOutputFile, assertRegularFile } from '../io/file-kind.js';
 import type { Box } from '../util/box.js';
 
 export function sha256(data: string | Uint8Array): string {
@@ -58,8 +58,13 @@ export class EmbeddingCache {
     return new EmbeddingCache(path, db);
   }
 
-  /** Deletes the cache file (and its WAL/SHM). */
+  /**
+   * Deletes the cache file (and its WAL/SHM) — only once it proves to be a logolab cache: --cache
+   * may name any file (a typo, a user's notes), and logolab never deletes what it did not write.
+   */
   static clear(path: string): void {
+    if (!existsSync(path)) return;
+    assertEmbeddingCache(path);
     for (const p of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(p)) rmSync(p);
   }
 
@@ -101,11 +106,40 @@ export class EmbeddingCache {
   }
 }
 
+/** The tables and columns open() creates: a file holding exactly these is one of ours. */
+const CACHE_SCHEMA = { tables: ['embeddings'], columns: ['key', 'dim', 'vec', 'created'] };
+
+/**
+ * Throws unless `path` (an existing file) is a logolab embedding cache: read-only, an SQLite file
+ * whose only table is ours with our columns. Checked before --clear-cache deletes it.
+ */
+export function assertEmbeddingCache(path: string): void {
+  assertRegularFile(path, '--cache');
+  let ours = false;
+  let cause = '';
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
+      const objects = db.prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%'").all() as { type: string; name: string }[];
+      const columns = (db.prepare("SELECT name FROM pragma_table_info('embeddings')").all() as { name: string }[]).map((c) => c.name);
+      ours = JSON.stringify(objects.map((o) => `${o.type}:${o.name}`)) === JSON.stringify(CACHE_SCHEMA.tables.map((t) => `table:${t}`)) && JSON.stringify(columns) === JSON.stringify(CACHE_SCHEMA.columns);
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    // not SQLite, or unreadable: not provably ours
+    const code = sqliteCode(e);
+    cause = ` (${code ? describeCode(code) : firstLine(e)})`;
+  }
+  if (!ours) throw new LogolabError(`--cache ${path}: not a logolab embedding cache${cause}; refusing to delete it for --clear-cache (give another --cache file)`);
+}
+
 /** One line for a cache failure: path, cause, and the remedy for a damaged file. */
 function cacheError(e: unknown, path: string, what: string): LogolabError {
   const code = sqliteCode(e);
   const cause = code ? describeCode(code) : (formatFsError(e, path)?.slice(path.length + 2) ?? (e as Error).message);
-  const hint = code && /^SQLITE_(NOTADB|CORRUPT)/.test(code) ? '; delete it or run with --clear-cache' : code && /^SQLITE_(BUSY|LOCKED)/.test(code) ? '; or use --no-cache / another --cache file' : '';
+  const hint = code && /^SQLITE_(NOTADB|CORRUPT)/.test(code) ? '; if it is a damaged logolab cache, delete it (--clear-cache deletes only a file it can read as one)' : code && /^SQLITE_(BUSY|LOCKED)/.test(code) ? '; or use --no-cache / another --cache file' : '';
   return new LogolabError(`${path}: ${what}: ${cause}${hint}`);
 }
 

@@ -11,6 +11,7 @@
 import { aggregatePerLogo } from '../match/matchers.js';
 import { row } from '../match/similarity.js';
 import { evaluate, type EvalResult, type SimilaritySet } from './evaluate.js';
+import { extent } from '../metrics/extent.js';
 
 export interface Distribution {
   n: number;
@@ -128,7 +129,7 @@ export function formatDetails(d: SimilarityDetails): string {
   const fp = d.falsePositive;
   if (tp.length && fp.length) {
     L.push('', '-'.repeat(40), 'OVERLAP ANALYSIS:');
-    const [tpMin, tpMax, fpMin, fpMax] = [Math.min(...tp), Math.max(...tp), Math.min(...fp), Math.max(...fp)];
+    const [[tpMin, tpMax], [fpMin, fpMax]] = [extent(tp), extent(fp)];
     L.push(`  True Positives range: [${tpMin.toFixed(4)}, ${tpMax.toFixed(4)}]`, `  False Positives range: [${fpMin.toFixed(4)}, ${fpMax.toFixed(4)}]`);
     const lo = Math.max(tpMin, fpMin);
     const hi = Math.min(tpMax, fpMax);

@@ -86,7 +86,7 @@ export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSe
   return { refs: set.refs.length, regions: rowsList.length - set.refs.length, dim };
 }
 
-/** The metadata and the [N, D] rows of an exchange or shard file, unchecked beyond the version. */
+/** The metadata and the [N, D] rows of an exchange or shard file: keys, shape and row indices checked. */
 export function readExchangeFile(file: string): { meta: ExchangeMeta; data: Float32Array } {
   const f = SafetensorsFile.open(file);
   try {
@@ -98,13 +98,38 @@ export function readExchangeFile(file: string): { meta: ExchangeMeta; data: Floa
     } catch {
       throw new LogolabError(`${file}: corrupt logolab_embeddings metadata (not JSON)`);
     }
-    if (meta.version !== EXCHANGE_VERSION) throw new LogolabError(`${file}: embeddings file version ${meta.version}, this logolab reads ${EXCHANGE_VERSION}`);
+    if (meta?.version !== EXCHANGE_VERSION) throw new LogolabError(`${file}: embeddings file version ${meta?.version}, this logolab reads ${EXCHANGE_VERSION}`);
+    checkMeta(file, meta);
     const t = f.read('embeddings');
     if (!(t.data instanceof Float32Array)) throw new LogolabError(`${file}: 'embeddings' is not float32`);
+    // rows are cut by meta.dim: a dim that disagrees with the tensor would shift every row
+    const [n, d] = t.shape;
+    if (t.shape.length !== 2 || d !== meta.dim || t.data.length !== n! * meta.dim) throw new LogolabError(`${file}: 'embeddings' has shape [${t.shape.join(', ')}], the metadata says dim ${meta.dim}`);
+    const bad = (row: unknown) => !(Number.isInteger(row) && (row as number) >= 0 && (row as number) < n!);
+    for (const [id, row] of Object.entries(meta.refRows)) if (bad(row)) throw new LogolabError(`${file}: reference ${id} names row ${String(row)}, the file has ${n} rows`);
+    for (const [id, rs] of Object.entries(meta.regions)) {
+      if (!Array.isArray(rs)) throw new LogolabError(`${file}: metadata 'regions' of image ${id} is not a list`);
+      rs.forEach((g, k) => {
+        if (bad(g?.row)) throw new LogolabError(`${file}: image ${id} region #${k} names row ${String(g?.row)}, the file has ${n} rows`);
+      });
+    }
     return { meta, data: t.data };
   } finally {
     f.close();
   }
+}
+
+/** The metadata keys every reader relies on, each checked so a hand-edited file fails naming the key. */
+function checkMeta(file: string, meta: ExchangeMeta): void {
+  const m = meta as unknown as Record<string, unknown>;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  for (const k of ['model', 'fingerprint', 'preprocess', 'detector']) if (typeof m[k] !== 'string') throw new LogolabError(`${file}: metadata lacks '${k}' (a string)`);
+  if (m.layout !== 'data' && m.layout !== 'folders') throw new LogolabError(`${file}: metadata 'layout' is ${JSON.stringify(m.layout)}, not 'data' or 'folders'`);
+  if (!Number.isInteger(m.dim) || (m.dim as number) < 0) throw new LogolabError(`${file}: metadata 'dim' is ${JSON.stringify(m.dim)}, not a non-negative integer`);
+  const ds = m.dataset as Record<string, unknown> | undefined;
+  if (!isObject(ds)) throw new LogolabError(`${file}: metadata lacks 'dataset' (the dataset index)`);
+  for (const k of ['logos', 'refs', 'images']) if (!Array.isArray(ds![k])) throw new LogolabError(`${file}: metadata 'dataset' lacks '${k}' (a list)`);
+  for (const k of ['regions', 'refRows']) if (!isObject(m[k])) throw new LogolabError(`${file}: metadata lacks '${k}' (an object)`);
 }
 
 export function readExchange(file: string): Exchange {

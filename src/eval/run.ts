@@ -64,6 +64,8 @@ export interface Pass {
   similarities: SimilaritySet;
   model: string;
   detector: string;
+  /** the embeddings' preprocessing id (kind:mode:config hash): from the file, or the encoder's */
+  preprocess: string;
   cacheStats: { hits: number; misses: number } | null;
 }
 
@@ -72,7 +74,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   if (src.exchange) {
     if (encoder) log('warn', 'embeddings come from the exchange file; the model options are ignored');
     const set = setFromExchange(src.exchange, sample);
-    return { sample, similarities: similaritySet(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, cacheStats: null };
+    return { sample, similarities: similaritySet(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, preprocess: src.exchange.meta.preprocess, cacheStats: null };
   }
   if (!encoder) throw new LogolabError('give --model <dir> (or --embeddings <file>)');
   if (o.cache && o.clearCache) EmbeddingCache.clear(o.cache);
@@ -81,7 +83,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   log('info', `encoder ${encoder.name}: fingerprint ${encoder.fingerprint.slice(0, 16)}…, preprocessing ${encoder.preprocess}${cache ? `, cache ${cache.path}` : ', no cache'}`);
   try {
     const set = await embedSet(encoder, proposer, sample.refs, sample.images, sample.logos, { cache, batchSize: o.batchSize, quiet: o.quiet });
-    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, cacheStats: cache ? { ...cache.stats } : null };
+    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, preprocess: encoder.preprocess, cacheStats: cache ? { ...cache.stats } : null };
   } finally {
     cache?.close();
     proposer.dispose?.();
@@ -92,11 +94,17 @@ export function drawSample(src: Source, o: SampleOptions): Sample {
   return src.all ? sampleAll(src.dataset) : sampleTest(src.dataset, o);
 }
 
-export function runInfo(pass: Pass, o: { preprocessMode: string; detrThreshold: number; counting: Counting }): RunInfo {
+/** The mode part of a preprocessing id (`clip:letterbox:<hash>` → letterbox); the id itself when it has none. */
+export function preprocessModeOf(preprocess: string): string {
+  return preprocess.split(':')[1] ?? preprocess;
+}
+
+/** The run's summary fields; the preprocessing mode is the embeddings' own (an exchange file's, not the CLI's). */
+export function runInfo(pass: Pass, o: { detrThreshold: number; counting: Counting }): RunInfo {
   const s = pass.sample;
   return {
     model: pass.model,
-    preprocessMode: o.preprocessMode,
+    preprocessMode: preprocessModeOf(pass.preprocess),
     numLogos: s.logos.length,
     refsPerLogo: s.options.refsPerLogo,
     totalRefs: s.refs.length,

@@ -4,7 +4,7 @@
  * separate run with that setting gives (tested), at the cost of matching only.
  * Calibration picks a threshold on one half of the images and reports it on the other half.
  */
-import { LogolabError } from '../errors.js';
+import { LogolabError, UsageError } from '../errors.js';
 import { makeRng } from '../util/rng.js';
 import { AGGREGATIONS, MATCHING_METHODS, type Aggregation, type MatchingMethod, type MatchOptions } from '../match/matchers.js';
 import { evaluate, type SimilaritySet } from './evaluate.js';
@@ -23,22 +23,48 @@ export interface SweepCell {
   counts: Counts;
 }
 
-/** "0.5:0.95:0.05" (inclusive range) or "0.6,0.7" → numbers; values rounded to 1e-9 to kill drift. */
 /** Most values a start:end:step list may expand to (a typo like step 1e-9 would exhaust memory). */
 const MAX_LIST = 10000;
 
-export function parseNumberList(s: string, what: string): number[] {
+/** Plain decimal notation only, as cli/options' parseNumberOption: Number('') = 0 and Number('0x2') = 2. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** The range every value of a list must lie in: the same as the single-value flag's (--threshold …). */
+export interface ListRange {
+  min?: number;
+  max?: number;
+  int?: boolean;
+  /** why the range is what it is (ends the out-of-range message) */
+  why?: string;
+}
+
+/**
+ * "0.5:0.95:0.05" (inclusive range) or "0.6,0.7" → numbers; values rounded to 1e-9 to kill drift.
+ * Every item is a plain decimal (no empty item, no hex) and every value lies in `r`.
+ */
+export function parseNumberList(s: string, what: string, r: ListRange = {}): number[] {
   const t = s.trim();
+  const num = (x: string): number => {
+    const v = Number(x.trim());
+    if (!DECIMAL.test(x.trim()) || !Number.isFinite(v)) throw new UsageError(`${what}: '${x.trim()}' in '${s}' is not a number`);
+    return v;
+  };
   let out: number[];
-  const m = /^(-?[\d.]+):(-?[\d.]+):([\d.]+)$/.exec(t);
-  if (m) {
-    const [a, b, step] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    if (!(step > 0) || !(b >= a)) throw new LogolabError(`${what}: bad range '${s}' (want start:end:step with end ≥ start, step > 0)`);
+  const parts = t.split(':');
+  if (parts.length === 3) {
+    const [a, b, step] = parts.map(num) as [number, number, number];
+    if (!(step > 0) || !(b >= a)) throw new UsageError(`${what}: bad range '${s}' (want start:end:step with end ≥ start, step > 0)`);
     if ((b - a) / step > MAX_LIST) throw new LogolabError(`${what}: '${s}' gives ${Math.floor((b - a) / step) + 1} values; at most ${MAX_LIST} (use a larger step)`);
     out = [];
     for (let i = 0; a + i * step <= b + 1e-9; i++) out.push(Math.round((a + i * step) * 1e9) / 1e9);
-  } else out = t.split(',').map((x) => Number(x.trim()));
-  if (!out.length || out.some((x) => !Number.isFinite(x))) throw new LogolabError(`${what}: cannot parse '${s}' as numbers`);
+  } else if (parts.length === 1) out = t.split(',').map(num);
+  else throw new UsageError(`${what}: bad range '${s}' (want start:end:step or a,b,c)`);
+  for (const v of out) {
+    if (r.int && !Number.isInteger(v)) throw new UsageError(`${what}: '${v}' in '${s}' is not an integer`);
+    const lo = r.min ?? -Infinity;
+    const hi = r.max ?? Infinity;
+    if (!(v >= lo && v <= hi)) throw new UsageError(`${what}: '${v}' in '${s}' is out of range: ${r.why ?? `must be ${r.max === undefined ? `≥ ${lo}` : `in [${lo}, ${hi}]`}`}`);
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@ import type { Counts } from '../eval/counting.js';
 import type { CompareData } from './compare.js';
 import type { GalleryItem, ModelGallery } from './gallery.js';
 import { histogram, lineChart, PALETTE, type Series } from './svg.js';
+import { extent } from '../metrics/extent.js';
 import { verdictText } from './verdict.js';
 import { escapeXml } from '../util/xml.js';
 
@@ -93,7 +94,7 @@ export function plots(d: CompareData): { title: string; svg: string }[] {
   const metric = (k: 'precision' | 'recall' | 'f1'): Series[] => d.models.map((m, i) => ({ name: m.label, color: color(i),
     points: m.sweep.filter((c) => k !== 'precision' || c.counts.tp + c.counts.fp > 0).map((c) => [c.options.threshold, c.counts[k]] as [number, number]) }));
   const ts = d.models[0]?.sweep.map((c) => c.options.threshold) ?? [0, 1];
-  const xr: [number, number] = [Math.min(...ts), Math.max(...ts)];
+  const xr = extent(ts);
   const out: { title: string; svg: string }[] = [];
   out.push({
     title: 'TP / FP similarity distributions (threshold and margin off)',
@@ -134,11 +135,16 @@ function galleryHtml(gs: ModelGallery[]): string {
     .join('')}`;
 }
 
+/** A logo's thumbnail: own keys only — a logo named `constructor` must not find Object's. */
+function thumbOf(thumbs: Record<string, string>, logo: string): string | undefined {
+  return Object.hasOwn(thumbs, logo) ? thumbs[logo] : undefined;
+}
+
 export function renderHtml(d: CompareData): string {
   const [main, retr, logos] = tables(d);
   const table = (t: { head: string[]; rows: string[][] }, thumbs?: Record<string, string>) =>
     `<table><thead><tr>${thumbs ? '<th></th>' : ''}${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows
-      .map((r) => `<tr>${thumbs ? `<td class="thumb">${thumbs[r[0]!] ? `<img src="${thumbs[r[0]!]}" alt="${esc(r[0]!)}">` : ''}</td>` : ''}${r.map((c) => `<td class="${/^(win|loss|tie)$/.test(c) ? c : ''}">${esc(c)}</td>`).join('')}</tr>`)
+      .map((r) => `<tr>${thumbs ? `<td class="thumb">${thumbOf(thumbs, r[0]!) ? `<img src="${thumbOf(thumbs, r[0]!)}" alt="${esc(r[0]!)}">` : ''}</td>` : ''}${r.map((c) => `<td class="${/^(win|loss|tie)$/.test(c) ? c : ''}">${esc(c)}</td>`).join('')}</tr>`)
       .join('')}</tbody></table>`;
   const ps = plots(d);
   const v = verdictOf(d);

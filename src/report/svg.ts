@@ -4,6 +4,7 @@
  * "candidate" look the same on every plot.
  */
 import { escapeXml } from '../util/xml.js';
+import { extent } from '../metrics/extent.js';
 export interface Series {
   name: string;
   points: [number, number][];
@@ -87,8 +88,9 @@ export function lineChart(series: Series[], o: { title: string; xLabel: string; 
   const W = o.width ?? 520;
   const H = o.height ?? 320;
   const all = series.flatMap((s) => s.points);
-  const [x0, x1] = o.x ?? [Math.min(...all.map((p) => p[0]), 0), Math.max(...all.map((p) => p[0]), 1)];
-  const [y0, y1] = o.y ?? [0, Math.max(1e-9, ...all.map((p) => p[1]))];
+  const [xMin, xMax] = extent(all.map((p) => p[0]));
+  const [x0, x1] = o.x ?? [Math.min(xMin, 0), Math.max(xMax, 1)];
+  const [y0, y1] = o.y ?? [0, Math.max(1e-9, extent(all.map((p) => p[1]))[1])];
   const pw = W - M.l - M.r;
   const ph = H - M.t - M.b;
   const X = (v: number) => M.l + ((v - x0) / (x1 - x0 || 1)) * pw;
@@ -118,8 +120,9 @@ export function binCounts(values: number[], lo: number, hi: number, bins: number
 export function histogram(groups: { name: string; values: number[]; color?: string; dashed?: boolean }[], o: { title: string; xLabel: string; bins?: number; range?: [number, number]; width?: number; height?: number }): string {
   const bins = o.bins ?? 40;
   const all = groups.flatMap((g) => g.values);
-  const lo = o.range?.[0] ?? (all.length ? Math.min(...all) : 0);
-  const hi = o.range?.[1] ?? (all.length ? Math.max(...all) : 1);
+  const [min, max] = extent(all);
+  const lo = o.range?.[0] ?? (all.length ? min : 0);
+  const hi = o.range?.[1] ?? (all.length ? max : 1);
   const series: Series[] = groups.map((g) => {
     const c = binCounts(g.values, lo, hi, bins);
     const w = (hi - lo) / bins;
@@ -128,6 +131,6 @@ export function histogram(groups: { name: string; values: number[]; color?: stri
     pts.push([hi, 0]);
     return { name: `${g.name} (n=${g.values.length})`, points: pts, color: g.color, dashed: g.dashed };
   });
-  const top = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p[1])));
+  const top = Math.max(1, extent(series.flatMap((s) => s.points.map((p) => p[1])))[1]);
   return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi > lo ? hi : lo + 1], y: [0, top], yInteger: true });
 }

@@ -21,8 +21,8 @@ test('bench loader: images/s of the training input pipeline as JSON (stdout and 
     assert.ok(j.images_per_s > 0 && j.images === j.batches * 4 && j.seconds >= 0.3);
     assert.ok(Array.isArray(j.loadavg) && j.cores >= 1);
     const bad = await runCli(['bench', 'loader', '--data', data, '--workers', '-1', '--seconds', '0.1']);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /logolab: error: --workers: must be a non-negative integer, got -1/);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /logolab: usage error: --workers: '-1' is out of range: must be an integer ≥ 0/);
     const none = await runCli(['bench', 'loader', '--data', join(data, 'nope'), '--seconds', '0.1']);
     assert.match(none.stderr, /logolab: error: --data .*nope: not found \(a folder made by `logolab prepare`\)/);
   } finally {

@@ -51,6 +51,6 @@ test('bench train --profile runs one LoRA step in its own process and prints the
 
 test('bench train: a batch below 2 is refused before any work', async () => {
   const bad = await runCli(['bench', 'train', '--batch', '1']);
-  assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /logolab: error: --batch: must be an integer ≥ 2/);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /logolab: usage error: --batch: '1' is out of range: contrastive pairs need a batch of at least 2/);
 });

@@ -7,6 +7,7 @@
  * in its own process (scripts/bench-native.ts does the work; this command only forwards options).
  */
 import type { CommandModule } from 'yargs';
+import { numberOption, POSITIVE_INT } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
@@ -24,13 +25,13 @@ export const command: CommandModule = {
       .option('models', { type: 'string', default: 'tiny,vit-l14', describe: 'tiny (64 px, patch 8, 4×128, MLP 512), vit-b16, vit-l14' })
       .option('modes', { type: 'string', default: 'infer,train', describe: 'infer (embed) and/or train (LoRA r=8 on q,v of the upper half)' })
       .option('backends', { type: 'string', default: 'cpu,native,wasm,torch,torchvision', describe: 'cpu = stock tfjs cpu, native = cpu + native kernels, torch = PyTorch peer (same module), torchvision = torchvision ViT (inference peer)' })
-      .option('tiny-batch', { type: 'number', default: 64 })
-      .option('l14-batch', { type: 'number', default: 1, describe: 'batch of vit-b16 / vit-l14' })
-      .option('layers', { type: 'number', describe: 'override the number of layers of vit-b16 / vit-l14 (same widths)' })
-      .option('reps', { type: 'number', default: 3, describe: 'timed steps per cell (median)' })
-      .option('rounds', { type: 'number', default: 1, describe: 'run each row N times interleaved with its peers (median): load changes hit both sides' })
-      .option('budget', { type: 'number', default: 60, describe: 'seconds per cell after which no more reps start' })
-      .option('threads', { type: 'number', describe: 'BLAS / torch threads (default $LOGOLAB_THREADS, $OPENBLAS_NUM_THREADS or 2)' })
+      .option('tiny-batch', numberOption('tiny-batch', POSITIVE_INT('batch of the tiny model', 64)))
+      .option('l14-batch', numberOption('l14-batch', POSITIVE_INT('batch of vit-b16 / vit-l14', 1)))
+      .option('layers', numberOption('layers', POSITIVE_INT('override the number of layers of vit-b16 / vit-l14 (same widths)')))
+      .option('reps', numberOption('reps', POSITIVE_INT('timed steps per cell (median)', 3)))
+      .option('rounds', numberOption('rounds', POSITIVE_INT('run each row N times interleaved with its peers (median): load changes hit both sides', 1)))
+      .option('budget', numberOption('budget', { describe: 'seconds per cell after which no more reps start', default: 60, gt: 0 }))
+      .option('threads', numberOption('threads', POSITIVE_INT('BLAS / torch threads (default $LOGOLAB_THREADS, $OPENBLAS_NUM_THREADS or 2)')))
       .option('slow', { type: 'boolean', default: false, describe: 'also run the cells that take minutes (stock cpu / wasm training on large models)' })
       .option('format', { type: 'string', choices: ['md', 'json'], default: 'md' })
       .option('json', { type: 'string', describe: 'also write all results as JSON to this file' }),

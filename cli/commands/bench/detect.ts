@@ -5,8 +5,8 @@
  * shapes with random weights (no download). One JSON line on stdout.
  */
 import type { CommandModule } from 'yargs';
+import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { initBackend } from '../../../src/backend/index.js';
-import { LogolabError } from '../../../src/errors.js';
 import { benchDetect } from '../../../src/detect/bench.js';
 import { formatKernelProfile, kernelProfileJson } from '../../../src/backend/kernel-profile.js';
 
@@ -16,21 +16,17 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .option('detector', { type: 'string', default: 'detr-r50', describe: 'DETR folder, detr:<dir>, or detr-r50 (real shape, random weights)' })
-      .option('size', { type: 'number', default: 800, describe: 'shortest edge after resizing (px); longest capped at size×1333/800' })
-      .option('image-width', { type: 'number', describe: 'synthetic input width (default 4:3 at --size)' })
-      .option('image-height', { type: 'number', describe: 'synthetic input height (default --size)' })
-      .option('images', { type: 'number', default: 2, describe: 'timed images' })
-      .option('warmup', { type: 'number', default: 1, describe: 'untimed images first' })
-      .option('batch-size', { type: 'number', default: 1, describe: 'images per forward pass' })
-      .option('seed', { type: 'number', default: 0 })
+      .option('size', numberOption('size', POSITIVE_INT('shortest edge after resizing (px); longest capped at size×1333/800', 800)))
+      .option('image-width', numberOption('image-width', POSITIVE_INT('synthetic input width (default 4:3 at --size)')))
+      .option('image-height', numberOption('image-height', POSITIVE_INT('synthetic input height (default --size)')))
+      .option('images', numberOption('images', POSITIVE_INT('timed images', 2)))
+      .option('warmup', numberOption('warmup', COUNT('untimed images first', 1)))
+      .option('batch-size', numberOption('batch-size', POSITIVE_INT('images per forward pass', 1)))
+      .option('seed', numberOption('seed', COUNT('random weights / input seed', 0)))
       .option('breakdown', { type: 'boolean', default: false, describe: 'also time preprocess / backbone / transformer on one extra image' })
       .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the timed images (table on stderr, kernel_profile in the JSON)' }),
   handler: async (argv) => {
     const backend = await initBackend(argv.backend as string | undefined, { workload: 'detector' });
-    for (const k of ['images', 'batch-size'] as const) {
-      const v = argv[k] as number;
-      if (!Number.isInteger(v) || v < 1) throw new LogolabError(`--${k}: must be a positive integer, got ${v}`);
-    }
     const r = await benchDetect({
       detector: argv.detector as string,
       size: argv.size as number,

@@ -7,10 +7,10 @@
  * result says `"estimated": true`.
  */
 import type { CommandModule } from 'yargs';
+import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/backend/index.js';
-import { LogolabError } from '../../../src/errors.js';
 import { buildVisionModel, loadVisionModel, type VisionModel } from '../../../src/models/vision/index.js';
 import { VISION_FAMILIES, type VisionFamily } from '../../../src/models/vision/config.js';
 import { isPresetName, PRESET_NAMES } from '../../../src/models/vision/presets.js';
@@ -30,10 +30,10 @@ export const command: CommandModule = {
     y
       .option('model', { type: 'string', demandOption: true, describe: `model folder or preset (${PRESET_NAMES.join('|')})` })
       .option('family', { type: 'string', choices: VISION_FAMILIES as unknown as string[], default: 'clip', describe: 'family of a preset' })
-      .option('batch', { type: 'number', default: 8 })
-      .option('iters', { type: 'number', default: 3, describe: 'timed batches' })
-      .option('warmup', { type: 'number', default: 1, describe: 'untimed batches first (0 for long runs: the first batch then includes one-time setup)' })
-      .option('seed', { type: 'number', default: 0 })
+      .option('batch', numberOption('batch', POSITIVE_INT('images per forward pass', 8)))
+      .option('iters', numberOption('iters', POSITIVE_INT('timed batches', 3)))
+      .option('warmup', numberOption('warmup', COUNT('untimed batches first (0 for long runs: the first batch then includes one-time setup)', 1)))
+      .option('seed', numberOption('seed', COUNT('random weights / input seed', 0)))
       .option('per-layer', { type: 'boolean', default: false, describe: 'time one layer and extrapolate (estimate)' })
       .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the timed batches (table on stderr, kernel_profile in the JSON)' }),
   handler: async (argv) => {
@@ -41,8 +41,6 @@ export const command: CommandModule = {
     const name = argv.model as string;
     const batch = argv.batch as number;
     const iters = argv.iters as number;
-    if (!Number.isInteger(batch) || batch < 1) throw new LogolabError(`--batch: must be a positive integer, got ${batch}`);
-    if (!Number.isInteger(iters) || iters < 1) throw new LogolabError(`--iters: must be a positive integer, got ${iters}`);
     let model!: VisionModel;
     const loadS = await timeIt(async () => {
       if (isPresetName(name) && !existsSync(name)) model = buildVisionModel(argv.family as VisionFamily, name, 'random', argv.seed as number);

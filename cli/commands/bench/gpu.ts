@@ -6,6 +6,7 @@
  * its own process); this command only forwards the options.
  */
 import type { CommandModule } from 'yargs';
+import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
@@ -24,8 +25,8 @@ export const command: CommandModule = {
       .option('embed-batches', { type: 'string', default: '1,32,128' })
       .option('train-batches', { type: 'string', default: '32,128' })
       .option('recompute', { type: 'string', default: 'on,off', describe: 'per-block recomputation for the training cells' })
-      .option('iters', { type: 'number', default: 3, describe: 'timed steps per cell (mean)' })
-      .option('warmup', { type: 'number', default: 1, describe: 'untimed steps first (kernel compilation, PTX JIT)' })
+      .option('iters', numberOption('iters', POSITIVE_INT('timed steps per cell (mean)', 3)))
+      .option('warmup', numberOption('warmup', COUNT('untimed steps first (kernel compilation, PTX JIT)', 1)))
       .option('allow-software', { type: 'boolean', default: false, describe: 'also benchmark a software WebGPU adapter (Mesa llvmpipe)' })
       .option('format', { type: 'string', choices: ['md', 'json'], default: 'md' })
       .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })

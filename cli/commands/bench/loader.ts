@@ -10,6 +10,7 @@
  * worker counts in one run and reports the ratio.
  */
 import type { CommandModule } from 'yargs';
+import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
@@ -114,13 +115,13 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .option('data', { type: 'string', demandOption: true, describe: 'prepared data folder (logolab prepare)' })
-      .option('workers', { type: 'number', default: 2, describe: 'loader worker threads (0 = main thread)' })
-      .option('image-size', { type: 'number', default: 224, describe: 'CLIP processor output size' })
+      .option('workers', numberOption('workers', COUNT('loader worker threads (0 = main thread)', 2)))
+      .option('image-size', numberOption('image-size', { describe: 'CLIP processor output size', default: 224, int: true, min: 8 }))
       .option('augmentation', { type: 'string', choices: AUGMENT_STRENGTHS as unknown as string[], default: 'medium' })
-      .option('seconds', { type: 'number', default: 20, describe: 'timed duration' })
-      .option('p', { type: 'number', default: 8, describe: 'logos per batch' })
-      .option('k', { type: 'number', default: 4, describe: 'images per logo' })
-      .option('prefetch', { type: 'number', default: 2, describe: 'batches built ahead' })
+      .option('seconds', numberOption('seconds', { describe: 'timed duration', default: 20, gt: 0 }))
+      .option('p', numberOption('p', POSITIVE_INT('logos per batch', 8)))
+      .option('k', numberOption('k', POSITIVE_INT('images per logo', 4)))
+      .option('prefetch', numberOption('prefetch', POSITIVE_INT('batches built ahead', 2)))
       .option('model', { type: 'string', describe: "use this model folder's preprocessor_config.json instead" })
       .option('json', { type: 'string', describe: 'also write the result to this file' }),
   handler: async (argv) => {

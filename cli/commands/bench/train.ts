@@ -6,6 +6,7 @@
  * (scripts/bench-lora-step.ts: training code is not imported by src/).
  */
 import type { CommandModule } from 'yargs';
+import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
@@ -20,17 +21,15 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .option('preset', { type: 'string', choices: ['tiny', 'vit-b16', 'vit-l14'], default: 'tiny' })
-      .option('batch', { type: 'number', default: 2 })
+      .option('batch', numberOption('batch', { describe: 'images per step', default: 2, int: true, min: 2, why: 'contrastive pairs need a batch of at least 2' }))
       .option('recompute', { type: 'boolean', default: false, describe: 'per-block recomputation (training/recompute.ts)' })
-      .option('r', { type: 'number', default: 16, describe: 'LoRA rank' })
-      .option('alpha', { type: 'number', default: 32 })
-      .option('freeze-layers', { type: 'number', describe: 'layers without adapters (default: half)' })
+      .option('r', numberOption('r', POSITIVE_INT('LoRA rank', 16)))
+      .option('alpha', numberOption('alpha', { describe: 'LoRA alpha', default: 32, gt: 0 }))
+      .option('freeze-layers', numberOption('freeze-layers', COUNT('layers without adapters (default: half)')))
       .option('targets', { type: 'string', default: 'q_proj,v_proj' })
       .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the step (table on stderr)' }),
   handler: (argv) => {
     if (!existsSync(SCRIPT)) throw new LogolabError(`bench train: ${SCRIPT} not found (needs a source checkout)`);
-    const batch = argv.batch as number;
-    if (!Number.isInteger(batch) || batch < 2) throw new LogolabError(`--batch: must be an integer ≥ 2 (contrastive pairs), got ${batch}`);
     const args: string[] = ['--backend', String(argv.backend ?? process.env.LOGOLAB_BACKEND ?? 'auto')];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
     if (argv.recompute) args.push('--recompute');

@@ -1,0 +1,125 @@
+/**
+ * eval/compare option checks (in-process CLI, embeddings files from the fake encoder):
+ *   - compare --report writes only into a new/empty folder or an earlier report, checked first;
+ *   - --baseline-embeddings with a --candidate model embeds the candidate (from --data), never the
+ *     baseline's file twice;
+ *   - model options beside an embeddings file are usage errors, not silently ignored;
+ *   - the summary's preprocessing mode is the embeddings file's;
+ *   - --sweep-* lists are parsed strictly, before any embedding work.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, tmpDir } from '../helpers.js';
+import { exportDataEmbeddings } from '../../src/eval/exchange.js';
+import { gtBoxes } from '../../src/eval/proposals.js';
+import { parseNumberList } from '../../src/eval/sweep.js';
+import { expectFailure, runCli } from '../cli/run.js';
+import { fakeEncoder, makeTinyDataDir } from './tinydata.js';
+
+const CLIP = join(FIXTURES, 'clip_tiny/model');
+const SMALL = ['-n', '3', '--refs-per-logo', '2', '--positive-samples', '3', '--negative-samples', '3', '--backend', 'wasm'];
+let W = '';
+let DATA = '';
+let B = '';
+let C = '';
+
+before(async () => {
+  W = tmpDir('logolab-cli-options-');
+  DATA = join(W, 'data');
+  await makeTinyDataDir(DATA, { perLogo: 4, negatives: 2 });
+  B = join(W, 'base.safetensors');
+  C = join(W, 'cand.safetensors');
+  await exportDataEmbeddings(DATA, fakeEncoder('fake-base', 'fp-base'), gtBoxes, B, { quiet: true });
+  await exportDataEmbeddings(DATA, fakeEncoder('fake-cand', 'fp-cand', 0.3), gtBoxes, C, { quiet: true });
+});
+
+const compareFiles = (report: string, ...extra: string[]) => runCli(['compare', '--baseline-embeddings', B, '--candidate-embeddings', C, ...SMALL, '--report', report, ...extra]);
+
+test('compare --report: a foreign folder or a file is refused before any work; new, empty and earlier reports are written', async () => {
+  const foreign = join(W, 'notes');
+  mkdirSync(foreign);
+  writeFileSync(join(foreign, 'report.md'), 'my own report\n');
+  writeFileSync(join(foreign, 'todo.txt'), 'mine\n');
+  // embeddings that do not exist: the --report check comes first
+  const missing = ['--baseline-embeddings', join(W, 'none.safetensors'), '--candidate-embeddings', join(W, 'none.safetensors')];
+  expectFailure(await runCli(['compare', ...missing, ...SMALL, '--report', foreign]), 1, /--report .*notes: folder is not empty/);
+  assert.equal(readFileSync(join(foreign, 'report.md'), 'utf8'), 'my own report\n');
+  assert.deepEqual(readdirSync(foreign).sort(), ['report.md', 'todo.txt']);
+  const file = join(W, 'report-file');
+  writeFileSync(file, 'x');
+  expectFailure(await runCli(['compare', ...missing, ...SMALL, '--report', file]), 1, /--report .*report-file: exists and is not a folder/);
+  // a folder holding an input
+  expectFailure(await compareFiles(W), 1, /--report .*: contains the (baseline embeddings|candidate embeddings|current)/);
+
+  const empty = join(W, 'empty');
+  mkdirSync(empty);
+  for (const dir of [join(W, 'new'), empty]) {
+    const r = await compareFiles(dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(dir, 'report.html')));
+    // an earlier report is replaced
+    assert.equal((await compareFiles(dir)).code, 0);
+  }
+  // a report written before the marker existed: only the three report files
+  const legacy = join(W, 'legacy');
+  mkdirSync(legacy);
+  for (const f of ['report.html', 'report.md', 'report.json']) writeFileSync(join(legacy, f), 'old');
+  assert.equal((await compareFiles(legacy)).code, 0);
+  assert.notEqual(readFileSync(join(legacy, 'report.md'), 'utf8'), 'old');
+  // --overwrite writes into the foreign folder, keeping its other files
+  assert.equal((await compareFiles(foreign, '--overwrite')).code, 0);
+  assert.equal(readFileSync(join(foreign, 'todo.txt'), 'utf8'), 'mine\n');
+});
+
+test('compare --baseline-embeddings F --candidate <model>: the candidate is embedded from --data, never the baseline twice', async () => {
+  const r1 = await runCli(['compare', '--baseline-embeddings', B, '--candidate', CLIP, ...SMALL, '--report', join(W, 'r-none')]);
+  expectFailure(r1, 2, /--candidate: .*needs --data/);
+  assert.ok(!existsSync(join(W, 'r-none')));
+  const rep = join(W, 'r-mixed');
+  const r2 = await runCli(['compare', '--baseline-embeddings', B, '--candidate', CLIP, '--data', DATA, '--no-cache', ...SMALL, '--report', rep]);
+  assert.equal(r2.code, 0, r2.stderr);
+  const j = JSON.parse(readFileSync(join(rep, 'report.json'), 'utf8')) as { models: { name: string }[] };
+  assert.deepEqual(j.models.map((m) => m.name), ['fake-base', CLIP]);
+  assert.doesNotMatch(r2.stderr, /same model/);
+});
+
+test('model options beside an embeddings file are usage errors naming the option', async () => {
+  const ev = (...extra: string[]) => runCli(['eval', '--embeddings', B, ...SMALL, ...extra]);
+  expectFailure(await ev('--model', CLIP), 2, /--model: not used with --embeddings/);
+  expectFailure(await ev('--adapter', '/nonexistent'), 2, /--adapter: not used with --embeddings/);
+  expectFailure(await ev('--detector', 'whole-image'), 2, /--detector: not used with --embeddings/);
+  expectFailure(await ev('--preprocess-mode', 'letterbox'), 2, /--preprocess-mode: not used with --embeddings/);
+  const rep = join(W, 'r-conflict');
+  expectFailure(await compareFiles(rep, '--baseline', CLIP), 2, /--baseline: not used with --baseline-embeddings/);
+  expectFailure(await compareFiles(rep, '--candidate', CLIP), 2, /--candidate: not used with --candidate-embeddings/);
+  expectFailure(await compareFiles(rep, '--detector', 'whole-image'), 2, /--detector: not used with --baseline-embeddings and --candidate-embeddings/);
+  expectFailure(await compareFiles(rep, '--data', DATA), 2, /--data: not used with/);
+  assert.ok(!existsSync(rep));
+});
+
+test('eval --embeddings: the summary names the file\'s preprocessing mode, not the CLI default', async () => {
+  const r = await runCli(['eval', '--embeddings', B, ...SMALL]);
+  assert.equal(r.code, 0, r.stderr);
+  // the fake encoder's preprocessing id is grid3:test
+  assert.match(r.stdout, /Preprocess mode: test\n/);
+});
+
+test('--sweep-* lists: strict items and the single flags\' ranges, refused before the model loads', async () => {
+  assert.deepEqual(parseNumberList('0.5, 0.7', 't'), [0.5, 0.7]);
+  assert.deepEqual(parseNumberList('1:3:1', 'm', { int: true, min: 1 }), [1, 2, 3]);
+  assert.throws(() => parseNumberList('0.5,,0.7', '--sweep-thresholds'), /--sweep-thresholds: '' in '0\.5,,0\.7' is not a number/);
+  assert.throws(() => parseNumberList('0x2', '--sweep-min-refs', { int: true, min: 1 }), /'0x2'.*not a number/);
+  assert.throws(() => parseNumberList('1:2:0.5', '--sweep-min-refs', { int: true, min: 1 }), /'1\.5'.*not an integer/);
+  assert.throws(() => parseNumberList('5,-3', '--sweep-thresholds', { min: -1, max: 1 }), /'5'.*out of range/);
+  assert.throws(() => parseNumberList('1:2:3:4', 't'), /bad range/);
+  const ev = (...extra: string[]) => runCli(['eval', '--data', DATA, '--model', join(W, 'no-model'), '--no-cache', ...SMALL, ...extra]);
+  expectFailure(await ev('--sweep', '--sweep-thresholds', '0.5,,0.7'), 2, /--sweep-thresholds: '' in '0\.5,,0\.7' is not a number/);
+  expectFailure(await ev('--sweep', '--sweep-thresholds', '5,-3'), 2, /--sweep-thresholds: '5' .*out of range: a cosine similarity threshold lies in \[-1, 1\]/);
+  expectFailure(await ev('--sweep', '--sweep-min-refs', '0x2'), 2, /--sweep-min-refs: '0x2'/);
+  expectFailure(await ev('--sweep', '--sweep-margins', '3'), 2, /--sweep-margins: '3' .*out of range/);
+  expectFailure(await ev('--calibrate', 'precision=2'), 1, /--calibrate: 'precision=2'/);
+  const rep = join(W, 'r-sweep');
+  expectFailure(await runCli(['compare', '--baseline-embeddings', join(W, 'none.safetensors'), '--candidate-embeddings', C, ...SMALL, '--report', rep, '--sweep-thresholds', '0.5,,0.7']), 2, /--sweep-thresholds/);
+});

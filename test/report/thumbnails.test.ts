@@ -1,0 +1,49 @@
+/**
+ * Report thumbnails cut boxes from the EXIF-oriented picture (boxes are in the frame decodeImage
+ * gives, which applies the orientation), and a box outside the picture leaves out that thumbnail
+ * only.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { tmpDir } from '../helpers.js';
+import { cropThumbnail, galleryThumbnails } from '../../src/report/thumbnails.js';
+import type { ModelGallery } from '../../src/report/gallery.js';
+
+/** 30×20 stored, left half red, right half blue, EXIF orientation 6: shown 20×30, red on top, blue below. */
+async function rotatedJpeg(): Promise<string> {
+  const d = new Uint8Array(30 * 20 * 3);
+  for (let y = 0; y < 20; y++) for (let x = 0; x < 30; x++) d.set(x < 15 ? [255, 0, 0] : [0, 0, 255], (y * 30 + x) * 3);
+  const p = join(tmpDir(), 'rot.jpg');
+  writeFileSync(p, await sharp(d, { raw: { width: 30, height: 20, channels: 3 } }).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toBuffer());
+  return p;
+}
+
+async function meanRgb(uri: string): Promise<[number, number, number]> {
+  const { data, info } = await sharp(Buffer.from(uri.split(',')[1]!, 'base64')).raw().toBuffer({ resolveWithObject: true });
+  const m = [0, 0, 0];
+  for (let i = 0; i < data.length; i++) m[i % info.channels]! += data[i]!;
+  return m.map((v) => v / (data.length / info.channels)) as [number, number, number];
+}
+
+test('cropThumbnail: the box is cut from the oriented picture', async () => {
+  const p = await rotatedJpeg();
+  // the lower half of the shown picture is blue; in the stored frame those rows do not exist
+  const [r, , b] = await meanRgb((await cropThumbnail(p, [0, 16, 20, 30]))!);
+  assert.ok(b > 200 && r < 60, `lower half: r ${r} b ${b}`);
+  const [r2, , b2] = await meanRgb((await cropThumbnail(p, [0, 0, 20, 14]))!);
+  assert.ok(r2 > 200 && b2 < 60, `upper half: r ${r2} b ${b2}`);
+  assert.equal(await cropThumbnail(p, [0, 40, 20, 50]), null, 'a box below the picture');
+});
+
+test('galleryThumbnails: a box outside the picture leaves out its own thumbnail only', async () => {
+  const p = await rotatedJpeg();
+  const item = (box: [number, number, number, number]) => ({ imageIndex: 0, box }) as unknown as ModelGallery['falsePositives'][number];
+  const g = { label: 'baseline', threshold: 0.5, falsePositives: [item([0, 22, 20, 30]), item([25, 40, 30, 50])], falseNegatives: [item([0, 0, 10, 10])] } as unknown as ModelGallery;
+  await galleryThumbnails([g], () => p);
+  assert.ok(g.falsePositives[0]!.thumb, 'in the oriented frame (below the stored one)');
+  assert.equal(g.falsePositives[1]!.thumb, undefined);
+  assert.ok(g.falseNegatives[0]!.thumb);
+});
