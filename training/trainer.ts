@@ -15,13 +15,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import { makeRng, type Rng } from '../src/util/rng.js';
 import { Progress } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, loadCheckpoint, peekCheckpointState, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
+import { restoreBestCheckpoint } from './best-checkpoint.js';
 import { mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
 import { lossAndGrads, type GradFn } from './grads.js';
 import { getLoss, type LossFn } from './losses/index.js';
@@ -246,43 +247,16 @@ export class Trainer {
     return this.result(status, lastPath, t0);
   }
 
-  /**
-   * After a resume, best.ckpt must hold THIS run's best epoch. Resuming an older checkpoint
-   * (epoch_N.ckpt) continues a run whose folder may hold the best.ckpt of the abandoned
-   * continuation (or, with --checkpoint-dir, none). A checkpoint is the best epoch's when it was
-   * written at that epoch's end with the same history up to it (the epoch records, timings
-   * included, identify the run). Otherwise best.ckpt is rewritten from the first such checkpoint:
-   * the resumed state itself, or best.ckpt / epoch_<best>.ckpt in this or the resumed folder. With
-   * none, the run has no best checkpoint unless it finds a new best (never another run's model).
-   */
+  /** After a resume: best.ckpt must be this run's best epoch (best-checkpoint.ts), or the run has none. */
   private ensureBestCheckpoint(): void {
-    const best = this.run.best_epoch;
-    if (this.resumedFrom === null || best === null) return;
-    const history = JSON.stringify(this.run.history.slice(0, best));
-    const isBest = (s: Pick<TrainState, 'epoch' | 'batch_in_epoch' | 'best_epoch' | 'history'> | null): boolean =>
-      s !== null && s.epoch === best && s.batch_in_epoch === 0 && s.best_epoch === best && JSON.stringify(s.history) === history;
-    const path = checkpointPath(this.dir, 'best');
-    const found = peekCheckpointState(path);
-    if (isBest(found)) return;
-    const k = Math.min(found?.history.length ?? 0, this.run.history.length);
-    const otherRun = found !== null && JSON.stringify(found.history.slice(0, k)) !== JSON.stringify(this.run.history.slice(0, k));
-    const stale = found ? `${path} is not this run's epoch ${best} (it holds epoch ${found.epoch}, step ${found.global_step}${otherRun ? ', of another run' : ''})` : `${path} does not exist`;
-    if (isBest(this.run)) {
-      this.save('best', 'best'); // nothing trained yet: the weights are the resumed best epoch's
-      this.trainLog.both('info', `${stale}: rewritten from ${this.resumedFrom}, this run's best epoch ${best}`);
-      return;
+    if (this.resumedFrom === null) return;
+    const r = restoreBestCheckpoint(this.dir, this.run, this.resumedFrom);
+    if (r.kind === 'save-resumed') this.save('best', 'best');
+    if (r.kind === 'save-resumed' || r.kind === 'copied') this.trainLog.both('info', r.note);
+    if (r.kind === 'missing') {
+      this.bestMissing = r.why;
+      this.trainLog.both('warn', `${r.why}; unless this run finds a new best, it ends without a best checkpoint to export`);
     }
-    const dirs = [...new Set([this.dir, dirname(resolve(this.resumedFrom))])];
-    const candidates = dirs.flatMap((d) => [checkpointPath(d, 'best'), checkpointPath(d, `epoch_${best}`)]).filter((p) => p !== path);
-    for (const p of candidates) {
-      if (!isBest(peekCheckpointState(p))) continue;
-      const ck = loadCheckpoint(p); // verified (checksum, finite) before it becomes the best
-      saveCheckpoint(path, { ...ck, state: { ...ck.state, reason: 'best' } });
-      this.trainLog.both('info', `${stale}: rewritten from ${p}, this run's best epoch ${best}`);
-      return;
-    }
-    this.bestMissing = `this run's best epoch ${best} has no checkpoint: ${stale}, and neither the resumed ${this.resumedFrom} (epoch ${this.run.epoch}) nor ${candidates.join(' / ')} holds that epoch's end`;
-    this.trainLog.both('warn', `${this.bestMissing}; unless this run finds a new best, it ends without a best checkpoint to export`);
   }
 
   private logStart(): void {
