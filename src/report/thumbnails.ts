@@ -31,7 +31,8 @@ export async function cropThumbnail(path: string, box: Box | null, size = 72): P
 
 /** One thumbnail per logo: its first sampled reference crop. */
 export async function logoThumbnails(refs: readonly { logo: string; path: string; box?: Box }[], logos: readonly string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
+  // no prototype: a logo named __proto__ is a key like any other
+  const out = Object.create(null) as Record<string, string>;
   for (const l of logos) {
     const r = refs.find((x) => x.logo === l);
     // reference crops are their own files (box = where they were cut from, information only)

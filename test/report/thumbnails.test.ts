@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { tmpDir } from '../helpers.js';
-import { cropThumbnail, galleryThumbnails } from '../../src/report/thumbnails.js';
+import { cropThumbnail, galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.js';
 import type { ModelGallery } from '../../src/report/gallery.js';
 
 /** 30×20 stored, left half red, right half blue, EXIF orientation 6: shown 20×30, red on top, blue below. */
@@ -46,4 +46,12 @@ test('galleryThumbnails: a box outside the picture leaves out its own thumbnail 
   assert.ok(g.falsePositives[0]!.thumb, 'in the oriented frame (below the stored one)');
   assert.equal(g.falsePositives[1]!.thumb, undefined);
   assert.ok(g.falseNegatives[0]!.thumb);
+});
+
+test('logoThumbnails: a logo named __proto__ or constructor gets its own thumbnail key', async () => {
+  const p = await rotatedJpeg();
+  const t = await logoThumbnails([{ logo: '__proto__', path: p }, { logo: 'constructor', path: p }], ['__proto__', 'constructor', 'absent']);
+  assert.deepEqual(Object.keys(t).sort(), ['__proto__', 'constructor']);
+  assert.ok(Object.hasOwn(t, '__proto__') && t['__proto__']!.startsWith('data:image/'));
+  assert.equal(JSON.parse(JSON.stringify(t))['__proto__'], t['__proto__']);
 });
