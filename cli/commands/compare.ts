@@ -11,7 +11,8 @@ import { LogolabError, UsageError, firstLine } from '../../src/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
 import { checkOutputDir, OUTPUT_MARKER, type OutputGuard } from '../../src/io/output-dir.js';
 import { log } from '../../src/util/log.js';
-import { drawSample, embeddingPass, openSource, type Source } from '../../src/eval/run.js';
+import { drawSample, embeddingPass, openSource, preprocessModeOf, type Source } from '../../src/eval/run.js';
+import { PREPROCESS_MODES } from '../../src/preprocess/processors.js';
 import { parseCalibrationTarget, parseNumberList } from '../../src/eval/sweep.js';
 import { compareModels } from '../../src/report/compare.js';
 import { buildGallery } from '../../src/report/gallery.js';
@@ -39,6 +40,7 @@ function reportGuard(a: EvalArgv): OutputGuard {
   return {
     command: 'compare',
     flag: '--report',
+    writesInto: true,
     overwrite: a.overwrite as boolean,
     legacyMarkers: entries.length && entries.every((f) => REPORT_FILES.includes(f)) ? REPORT_FILES : [],
     protect: inputs.filter(([k]) => typeof a[k] === 'string').map(([k, what]) => ({ path: a[k] as string, what })),
@@ -70,6 +72,9 @@ export const command: CommandModule = {
     if (a['candidate-embeddings']) refuseWithEmbeddings(a, 'candidate-embeddings', ['candidate']);
     if (a['baseline-embeddings'] && a['candidate-embeddings']) refuseWithEmbeddings(a, 'baseline-embeddings and --candidate-embeddings', ['detector', 'preprocess-mode', 'data', 'folders']);
     // a side computed here embeds the data dir: beside --baseline-embeddings the candidate needs one
+    if (adapterCandidate && !a.baseline) throw new UsageError(`--candidate ${cand}: is a LoRA adapter; give its base model as --baseline <model> (also beside --baseline-embeddings)`);
+    // one --embeddings file per model here; eval's --embeddings would be silently unused
+    if (a.embeddings !== undefined) throw new UsageError('--embeddings: compare takes one file per model: --baseline-embeddings <file> and --candidate-embeddings <file>');
     if (a['baseline-embeddings'] && !a['candidate-embeddings'] && !a.data && !a.folders) throw new UsageError(`--candidate: computing the candidate's embeddings needs --data <dir> or --folders <root> (the one --baseline-embeddings was made from), or give --candidate-embeddings <file>`);
     const m = matchOptions(a);
     const calTarget = a.calibrate ? parseCalibrationTarget(a.calibrate as string) : undefined;
@@ -77,10 +82,21 @@ export const command: CommandModule = {
     await initBackend(a.backend as string | undefined, { workload: detectorOption(a).startsWith('detr:') ? 'detector' : 'encoder' });
     const cnt = counting(a);
     const so = sampleOptions(a);
-    const po = passOptions(a);
     const fromData = () => openSource({ data: a.data as string | undefined, folders: a.folders as string | undefined });
     const srcB: Source = a['baseline-embeddings'] ? await openSource({ embeddings: a['baseline-embeddings'] as string }) : await fromData();
     const srcC: Source = a['candidate-embeddings'] ? await openSource({ embeddings: a['candidate-embeddings'] as string }) : srcB.exchange ? await fromData() : srcB;
+    // one side from a file, the other computed here: the computed side takes the file's region
+    // proposals and preprocessing, or the two rows would score different crops
+    const fileMeta = srcB.exchange && !srcC.exchange ? srcB.exchange.meta : srcC.exchange && !srcB.exchange ? srcC.exchange.meta : null;
+    if (fileMeta) {
+      const flag = srcB.exchange ? '--baseline-embeddings' : '--candidate-embeddings';
+      if (a.detector !== undefined && a.detector !== fileMeta.detector) throw new UsageError(`--detector ${String(a.detector)}: the ${flag} file was made with ${fileMeta.detector}; both sides must use the same region proposals (leave --detector out to use the file's)`);
+      const mode = preprocessModeOf(fileMeta.preprocess);
+      if (a['preprocess-mode'] !== undefined && a['preprocess-mode'] !== mode) throw new UsageError(`--preprocess-mode ${String(a['preprocess-mode'])}: the ${flag} file was made with ${mode}; both sides must preprocess alike (leave --preprocess-mode out to use the file's)`);
+      a.detector = fileMeta.detector;
+      if (PREPROCESS_MODES.includes(mode as never)) a['preprocess-mode'] = mode;
+    }
+    const po = passOptions(a);
     const sample = drawSample(srcB, so);
     // the same sample for both: the candidate's dataset must hold the same ids
     const sampleC = drawSample(srcC, so);
@@ -88,6 +104,7 @@ export const command: CommandModule = {
       throw new LogolabError('baseline and candidate embeddings come from different datasets (their samples differ); export both from the same data dir');
     }
     log('info', `sample: ${sample.logos.length} logos, ${sample.refs.length} reference crops, ${sample.images.length} test images (seed ${so.seed})`);
+    let cleared = false;
     // shownAs: how the report names the model (a checkpoint by its path, not the deleted temp export)
     const side = async (label: string, src: Source, modelDir: string | undefined, adapter: string | undefined, shownAs?: string) => {
       let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
@@ -96,7 +113,9 @@ export const command: CommandModule = {
         loaded = await loadEncoder(modelDir, adapter, preprocessModeOption(a), po.batchSize ?? 16);
       }
       try {
-        const pass = await embeddingPass(src, src === srcB ? sample : sampleC, loaded?.encoder ?? null, po);
+        // --clear-cache empties the cache once, before the first computed side (not again between the two)
+        const pass = await embeddingPass(src, src === srcB ? sample : sampleC, loaded?.encoder ?? null, { ...po, clearCache: po.clearCache && !cleared });
+        if (!src.exchange) cleared = true;
         return { label, name: shownAs ?? pass.model, prepared: pass.similarities, detector: pass.detector };
       } finally {
         loaded?.model.dispose();

@@ -29,6 +29,11 @@ export interface OutputGuard {
   overwrite?: boolean;
   /** sources that must survive: a folder containing any of them is never replaced */
   protect?: { path: string; what: string }[];
+  /**
+   * the command writes files INTO the folder (compare --report) instead of replacing it as a
+   * whole: the working directory or home folder may then be the output folder
+   */
+  writesInto?: boolean;
 }
 
 /** Is `inner` equal to or below `outer` (both resolved)? */
@@ -57,8 +62,8 @@ export function checkOutputDir(dir: string, g: OutputGuard): void {
     if (isWithin(p.path, abs)) throw new LogolabError(`${name}: contains the ${p.what} (${p.path}); refusing to replace it — write the output elsewhere`);
   }
   const cwd = process.cwd();
-  if (isWithin(cwd, abs)) throw new LogolabError(`${name}: contains the current working directory; refusing to replace it — write the output elsewhere`);
-  if (abs === '/' || abs === resolve(homedir())) throw new LogolabError(`${name}: refusing to replace ${abs}`);
+  if (!g.writesInto && isWithin(cwd, abs)) throw new LogolabError(`${name}: contains the current working directory; refusing to replace it — write the output elsewhere`);
+  if (!g.writesInto && (abs === '/' || abs === resolve(homedir()))) throw new LogolabError(`${name}: refusing to replace ${abs}`);
   if (!existsSync(abs)) {
     // a file where a parent folder should be is a clear error here rather than ENOTDIR later
     let p = dirname(abs);
@@ -73,7 +78,8 @@ export function checkOutputDir(dir: string, g: OutputGuard): void {
   if (by === g.command) return;
   if (by === null && (g.legacyMarkers ?? []).some((m) => entries.includes(m))) return;
   const whose = by ? `an output of \`logolab ${by}\`` : 'not an earlier output of this command';
-  throw new LogolabError(`${name}: folder is not empty and is ${whose}; refusing to replace it (choose another folder, or add --overwrite to replace it)`);
+  const verb = g.writesInto ? 'write into' : 'replace';
+  throw new LogolabError(`${name}: folder is not empty and is ${whose}; refusing to ${verb} it (choose another folder, or add --overwrite to ${verb} it)`);
 }
 
 /**

@@ -54,3 +54,24 @@ test('eval --cache notes.txt --clear-cache: one error line before the model load
   assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(readFileSync(json, 'utf8')).cache.hits, 0, 'cleared: nothing cached');
 });
+
+test('compare --clear-cache empties the cache once: both models\' embeddings are in it afterwards', async () => {
+  const d = tmpDir();
+  const data = join(d, 'data');
+  await makeTinyDataDir(data, { perLogo: 2, negatives: 1 });
+  const cache = join(d, 'cache.sqlite');
+  const count = () => {
+    const db = new Database(cache, { readonly: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM embeddings').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  const args = (report: string, ...extra: string[]) => ['compare', '--data', data, '--baseline', join(FIXTURES, 'clip_tiny/model'), '--candidate', join(FIXTURES, 'siglip_tiny/model'), '-n', '2', '--cache', cache, '--report', join(d, report), '--backend', 'wasm', ...extra];
+  assert.equal((await runCli(args('r1'))).code, 0);
+  const both = count();
+  const r = await runCli(args('r2', '--clear-cache'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(count(), both, 'the baseline\'s embeddings survive the candidate\'s pass');
+});

@@ -71,6 +71,20 @@ test('compare --report: a foreign folder or a file is refused before any work; n
   // --overwrite writes into the foreign folder, keeping its other files
   assert.equal((await compareFiles(foreign, '--overwrite')).code, 0);
   assert.equal(readFileSync(join(foreign, 'todo.txt'), 'utf8'), 'mine\n');
+  // the working directory itself: compare writes files into the folder, it does not replace it
+  const here = join(W, 'here');
+  mkdirSync(here);
+  const cwd = process.cwd();
+  process.chdir(here);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = await compareFiles('.');
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.ok(existsSync(join(here, 'report.html')));
+  } finally {
+    process.chdir(cwd);
+  }
 });
 
 test('compare --baseline-embeddings F --candidate <model>: the candidate is embedded from --data, never the baseline twice', async () => {
@@ -83,6 +97,13 @@ test('compare --baseline-embeddings F --candidate <model>: the candidate is embe
   const j = JSON.parse(readFileSync(join(rep, 'report.json'), 'utf8')) as { models: { name: string }[] };
   assert.deepEqual(j.models.map((m) => m.name), ['fake-base', CLIP]);
   assert.doesNotMatch(r2.stderr, /same model/);
+  // the computed side takes the file's region proposals; another one is refused, not mixed in
+  const mixed = ['compare', '--baseline-embeddings', B, '--candidate', CLIP, '--data', DATA, '--no-cache', ...SMALL];
+  expectFailure(await runCli([...mixed, '--detector', 'whole-image', '--report', join(W, 'r-det')]), 2, /--detector whole-image: the --baseline-embeddings file was made with gt-boxes; both sides must use the same region proposals/);
+  expectFailure(await runCli([...mixed, '--preprocess-mode', 'letterbox', '--report', join(W, 'r-pm')]), 2, /--preprocess-mode letterbox: the --baseline-embeddings file was made with/);
+  // compare has no single --embeddings; an adapter candidate needs its base as --baseline
+  expectFailure(await runCli(['compare', '--embeddings', B, '--baseline', CLIP, '--candidate', CLIP, '--data', DATA, ...SMALL, '--report', join(W, 'r-emb')]), 2, /--embeddings: compare takes one file per model/);
+  expectFailure(await runCli(['compare', '--baseline-embeddings', B, '--candidate', join(FIXTURES, 'lora/adapter'), '--data', DATA, ...SMALL, '--report', join(W, 'r-ad')]), 2, /--candidate .*adapter: is a LoRA adapter; give its base model as --baseline/);
 });
 
 test('model options beside an embeddings file are usage errors naming the option', async () => {
