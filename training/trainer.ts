@@ -92,7 +92,8 @@ export class Trainer {
   /** set on resume when no checkpoint holds this run's best epoch; cleared by a new best */
   private bestMissing: string | null = null;
   private stopRequested: string | null = null;
-  private warnedNoPairs = false;
+  /** whether the last validation had two images of one label (else its metrics measure nothing) */
+  private validationHasPairs = false;
   private warnedNoVal = false;
   /** ms this epoch's steps spent waiting for training batches (data_wait_fraction) */
   private dataWaitMs = 0;
@@ -190,10 +191,7 @@ export class Trainer {
 
   async validate(): Promise<ValidationMetrics & { loss: number }> {
     const { noPairs, images, ...v } = await validateModel(this.tm, this.data, this.loss, { batchSize: this.config.batch_size, valBatches: this.config.val_batches });
-    if (noPairs && images > 0 && !this.warnedNoPairs) {
-      this.warnedNoPairs = true;
-      log('warn', `validation: no two of the ${images} validation images share a label, so mean_pos_sim/separation are 0 (raise val_split or val_batches)`);
-    }
+    this.validationHasPairs = images > 0 && !noPairs;
     return v;
   }
 
@@ -335,24 +333,26 @@ export class Trainer {
     const c = this.config;
     if ((this.run.epoch + 1) % c.eval_every_n_epochs !== 0) return false;
     const v = await this.validate();
-    // no validation images (val_split 0, or a split too small): all-zero metrics would make this
-    // epoch the best and stop the run early; instead neither best nor patience is driven by it
-    if (v.num_items === 0) {
-      if (!this.warnedNoVal) {
-        this.warnedNoVal = true;
-        this.trainLog.both('warn', `validation: 0 validation images (val_split ${c.val_split}): no best checkpoint and no early stopping; every epoch is trained and last.ckpt is the final model`);
-      }
-      return false;
-    }
     // a diverged model gives NaN/Inf metrics: stop here, before this epoch's checkpoints, so no
     // non-finite epoch is saved, picked as the best or exported (the checkpoints before it stay)
-    const bad = Object.entries(v).filter(([, x]) => !Number.isFinite(x));
+    const bad = v.num_items > 0 ? Object.entries(v).filter(([, x]) => !Number.isFinite(x)) : [];
     if (bad.length) {
       const msg = `epoch ${this.run.epoch + 1}: non-finite validation metric${bad.length > 1 ? 's' : ''} ${bad.map(([k, x]) => `${k} ${x}`).join(', ')} (the model diverged; lower learning_rate or set max_grad_norm); nothing of this epoch was saved or exported`;
       this.trainLog.line(msg);
       throw new LogolabError(msg);
     }
-    rec.val = { ...v };
+    if (v.num_items > 0) rec.val = { ...v };
+    // no validation images (val_split 0), or none sharing a label: separation, precision@1 and
+    // MAP@R measure nothing, and would pick a best epoch and stop the run early by drift; instead
+    // neither best nor patience is driven by them
+    if (!this.validationHasPairs) {
+      if (!this.warnedNoVal) {
+        this.warnedNoVal = true;
+        const why = v.num_items === 0 ? `0 validation images (val_split ${c.val_split})` : `no two of the ${v.num_items} validation images share a label`;
+        this.trainLog.both('warn', `validation: ${why}: no best checkpoint and no early stopping; every epoch is trained and last.ckpt is the final model (raise val_split or val_batches for a validated best)`);
+      }
+      return false;
+    }
     return recordValidation(this.run, bestScoreOf(c.best_metric, v), v.separation, c.min_delta);
   }
 

@@ -119,6 +119,22 @@ describe('trainer robustness (wasm)', () => {
     assert.equal(warnings.length, 1);
   });
 
+  it('validation images but no two of one label: the drifting separation picks no best and stops nothing', async () => {
+    const c = cfg({ max_epochs: 4, batches_per_epoch: 2, patience: 1 });
+    const tm = await buildTrainableModel(c);
+    const noPairs = synthSource({ classes: 8, itemsPerClass: 2, size: 32, P: 2, K: 2, seed: 1 });
+    const tr = new Trainer(c, tm, noPairs, { quiet: true });
+    const r = await tr.train();
+    tr.dispose();
+    tm.dispose();
+    assert.equal(r.status, 'completed');
+    assert.equal(r.epochs, 4);
+    assert.deepEqual([r.best_epoch, r.best_checkpoint], [null, null]);
+    assert.ok(r.history.every((h) => h.val !== undefined && (h.val.num_items ?? 0) > 0), 'the metrics are still recorded');
+    const warnings = readFileSync(`${c.checkpoint_dir}/train.log`, 'utf8').match(/validation images share a label: no best checkpoint and no early stopping/g) ?? [];
+    assert.equal(warnings.length, 1);
+  });
+
   it('SIGINT: finishes the step, saves last.ckpt, returns interrupted', async () => {
     const c = cfg({});
     const tm = await buildTrainableModel(c);
