@@ -9,9 +9,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError } from '../../src/errors.js';
-import { log, setLogLevel, type LogLevel } from '../../src/util/log.js';
+import { log } from '../../src/util/log.js';
 import { CONFIG_KEYS, applyOverrides, configHelp, isBooleanField, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../training/config.js';
-import { checkpointPath, loadCheckpoint } from '../../training/checkpoint.js';
+import { checkpointPath, loadCheckpoint, peekCheckpointState } from '../../training/checkpoint.js';
 import { buildTrainableModel } from '../../training/model.js';
 import { Trainer } from '../../training/trainer.js';
 import { dbDataSource, type DbDataSource } from '../../training/data_source.js';
@@ -20,7 +20,7 @@ import { resolveBaseModel, verifyBaseModel } from '../../training/provenance.js'
 import { absolutePaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
 import { checkOutputDir } from '../../src/io/output-dir.js';
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { recomputeGradFn } from '../../training/vision_graph.js';
 
 const kebab = (k: string) => k.replace(/_/g, '-');
@@ -40,7 +40,6 @@ export const command: CommandModule = {
     return b;
   },
   handler: async (argv) => {
-    setLogLevel((argv['log-level'] as LogLevel) ?? 'info');
     await initBackend(argv.backend as string | undefined, { workload: 'train' });
     const resume = argv.resume as string | undefined;
     const ck = resume ? loadCheckpoint(resume) : null;
@@ -63,10 +62,17 @@ export const command: CommandModule = {
     if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, resolveBaseModel(cfg.base_model)));
     // a fresh run rewrites best.ckpt and last.ckpt: an earlier run's (maybe hours of training) are
     // not replaced unasked
-    if (!ck && !argv.overwrite) {
-      const earlier = ['last', 'best'].map((n) => checkpointPath(cfg.checkpoint_dir, n)).filter((f) => existsSync(f));
-      if (earlier.length)
+    // the resumed checkpoint's own folder is its run's (best-checkpoint.ts checks best.ckpt there)
+    if (!argv.overwrite && !(ck && resolve(dirname(resume!)) === resolve(cfg.checkpoint_dir))) {
+      // a resume may write into another folder of its own run (its epoch records, timings
+      // included, start alike), never over another run's
+      const firstEpoch = (h: readonly unknown[] | undefined) => JSON.stringify(h?.[0] ?? null);
+      const foreign = (f: string) => !ck || (existsSync(f) && firstEpoch(peekCheckpointState(f)?.history) !== firstEpoch(ck.state.history));
+      const earlier = ['last', 'best'].map((n) => checkpointPath(cfg.checkpoint_dir, n)).filter((f) => existsSync(f) && foreign(f));
+      if (earlier.length && !ck)
         throw new LogolabError(`checkpoint_dir ${cfg.checkpoint_dir}: holds an earlier run's ${earlier.map((f) => basename(f)).join(' and ')}; resume it (--resume ${earlier[0]}), choose another checkpoint_dir, or add --overwrite to start over in it`);
+      if (earlier.length)
+        throw new LogolabError(`checkpoint_dir ${cfg.checkpoint_dir}: holds another run's ${earlier.map((f) => basename(f)).join(' and ')}; resuming ${resume} there would replace them — choose another --checkpoint-dir, or add --overwrite`);
     }
     const tm = await buildTrainableModel(cfg);
     // resumed on the recorded snapshot folder: keep the repo id it was resolved from (provenance)

@@ -61,4 +61,19 @@ describe('`logolab train`: only this run’s best is exported', () => {
     assert.equal(loadCheckpoint(join(ck, 'last.ckpt')).state.epoch, 3);
     assert.equal(JSON.parse(r.stdout).best_checkpoint, null);
   });
+
+  it('a resume into another run\'s checkpoint_dir is refused; into a folder of its own run it goes on', async () => {
+    const other = join(WORK, 'other', 'ck');
+    const before = loadCheckpoint(join(other, 'last.ckpt')).state.global_step;
+    const from = join(WORK, 'run', 'ck', 'epoch_2.ckpt');
+    const r = await runCli(['train', '--backend', 'cpu', '--resume', from, '--checkpoint-dir', other, '--max-epochs', '3', '--skip-export']);
+    expectFailure(r, 1, /^logolab: error: checkpoint_dir .*other\/ck: holds another run's last\.ckpt and best\.ckpt; resuming .*epoch_2\.ckpt there would replace them/);
+    assert.equal(loadCheckpoint(join(other, 'last.ckpt')).state.global_step, before);
+    // a copy of this run's folder is this run's
+    const copy = join(WORK, 'run-copy');
+    const ok = await runCli(['train', '--backend', 'cpu', '--resume', from, '--checkpoint-dir', copy, '--max-epochs', '3', '--skip-export']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const again = await runCli(['train', '--backend', 'cpu', '--resume', from, '--checkpoint-dir', copy, '--max-epochs', '3', '--skip-export']);
+    assert.equal(again.code, 0, again.stderr);
+  });
 });
