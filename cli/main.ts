@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { LogolabError, UsageError } from '../src/errors.js';
 import { formatFsError, formatSqliteError, sqliteCode } from '../src/io/fs-errors.js';
 import { BACKEND_CHOICES } from '../src/backend/index.js';
-import { setLogLevel, type LogLevel } from '../src/util/log.js';
+import { envLogLevel, envLogLevelError, LOG_LEVELS, setLogLevel, type LogLevel } from '../src/util/log.js';
 
 const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
 
@@ -29,10 +29,13 @@ export function withGlobalOptions<T>(y: Argv<T>) {
   return y
     .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], describe: 'tfjs backend (default $LOGOLAB_BACKEND or auto)' })
     // no yargs default: without the flag $LOGOLAB_LOG_LEVEL (read by util/log) still applies
-    .option('log-level', { type: 'string', choices: ['debug', 'info', 'warn', 'error'], describe: 'stderr verbosity (default $LOGOLAB_LOG_LEVEL or info)' })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'stderr verbosity (default $LOGOLAB_LOG_LEVEL or info)' })
     .middleware((argv) => {
-      // every command logs through util/log: the flag applies to all of them, not only train
-      if (argv['log-level'] !== undefined) setLogLevel(argv['log-level'] as LogLevel);
+      // every command logs through util/log: the flag (else the env, else info) applies to all of
+      // them, and to each run of main in one process alike
+      const bad = envLogLevelError();
+      if (bad && argv['log-level'] === undefined) throw new UsageError(bad);
+      setLogLevel((argv['log-level'] as LogLevel | undefined) ?? envLogLevel());
     });
 }
 

@@ -5,6 +5,7 @@
  * dependencies (their install downloads libtensorflow), so they are imported dynamically and
  * their absence is a reason, not an error. Every command reports the choice on stderr.
  */
+import { log } from '../util/log.js';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -145,5 +146,5 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
 
 export function reportBackend(r: BackendReport): void {
   const why = r.skipped.map((s) => `${s.name}: ${s.why}`).join('; ');
-  process.stderr.write(`[logolab] backend: ${r.name}${r.notes.length ? ` (${r.notes.join(', ')})` : ''}${why ? ` — not used: ${why}` : ''}\n`);
+  log('info', `backend: ${r.name}${r.notes.length ? ` (${r.notes.join(', ')})` : ''}${why ? ` — not used: ${why}` : ''}`);
 }

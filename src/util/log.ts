@@ -1,7 +1,18 @@
 /** Leveled stderr logger shared by commands (results never go here: stdout/files only). */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-let level: LogLevel = (process.env.LOGOLAB_LOG_LEVEL as LogLevel) ?? 'info';
+export const LOG_LEVELS = Object.keys(ORDER) as LogLevel[];
+/** $LOGOLAB_LOG_LEVEL, or info; an unknown value would silence every line (checked by the CLI: envLogLevelError) */
+export function envLogLevel(): LogLevel {
+  const v = process.env.LOGOLAB_LOG_LEVEL;
+  return v !== undefined && v in ORDER ? (v as LogLevel) : 'info';
+}
+/** Why $LOGOLAB_LOG_LEVEL is unusable, or null. */
+export function envLogLevelError(): string | null {
+  const v = process.env.LOGOLAB_LOG_LEVEL;
+  return v === undefined || v === '' || v in ORDER ? null : `LOGOLAB_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got '${v}'`;
+}
+let level: LogLevel = envLogLevel();
 export function setLogLevel(l: LogLevel): void {
   level = l;
 }

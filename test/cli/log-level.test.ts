@@ -20,8 +20,19 @@ test('eval --log-level warn prints no info lines; --log-level info does', async 
   assert.match(info.stderr, /\[logolab\] sample: /);
   const warn = await runCli([...args, '--log-level', 'warn']);
   assert.equal(warn.code, 0, warn.stderr);
-  assert.doesNotMatch(warn.stderr, /\[logolab\] sample: /);
+  assert.doesNotMatch(warn.stderr, /\[logolab\] (sample|backend): /);
   assert.match(warn.stdout, /LOGO DETECTION TEST RESULTS/);
-  // leave the process at the default for later tests
-  await runCli([...args, '--log-level', 'info']);
+  // without the flag: $LOGOLAB_LOG_LEVEL, else info — not the level an earlier run set
+  process.env.LOGOLAB_LOG_LEVEL = 'warn';
+  try {
+    const env = await runCli(args);
+    assert.doesNotMatch(env.stderr, /\[logolab\] (sample|backend): /);
+    process.env.LOGOLAB_LOG_LEVEL = 'loud';
+    const bad = await runCli(args);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /LOGOLAB_LOG_LEVEL: expected one of debug, info, warn, error, got 'loud'/);
+  } finally {
+    delete process.env.LOGOLAB_LOG_LEVEL;
+  }
+  assert.match((await runCli(args)).stderr, /\[logolab\] sample: /);
 });
