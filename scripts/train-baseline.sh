@@ -10,6 +10,7 @@
 #   → the mean pooler_output of stage 4's crops subtracted in post_layernorm's bias (training/center.ts)
 #   → float16 export.
 # Usage: scripts/train-baseline.sh [work dir (default runs/baseline)] [model out (default models/logolab-tiny-clip)]
+# Each train line starts over (--overwrite: a re-run replaces the work dir's earlier checkpoints).
 # Stage 1's synth line is also in scripts/baseline-first-losses.ts (BASELINE_SYNTH; a test checks they agree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,20 +20,20 @@ L="node bin/logolab.mjs"
 mkdir -p "$W"
 $L synth --out "$W/synthA" --brand-set A --brands 2245 --label-by shape --renditions-per-shape 1 --images-per-brand 1 --targets-per-scene 4 --min-side 128 --max-side 160 --negatives 0 --seed 1
 $L prepare --dataset "$W/synthA" --out "$W/dataA"
-$L train --config configs/baseline_tiny.yaml \
+$L train --overwrite --config configs/baseline_tiny.yaml \
   --dataset-dir "$W/synthA" --reference-dir "$W/dataA/reference_logos" --db-path "$W/dataA" \
   --checkpoint-dir "$W/checkpoints" --output-dir "$W/stage1/model_fp32"
-$L train --config configs/baseline_tiny_stage2.yaml --base-model "$W/stage1/model_fp32" \
+$L train --overwrite --config configs/baseline_tiny_stage2.yaml --base-model "$W/stage1/model_fp32" \
   --dataset-dir "$W/synthA" --reference-dir "$W/dataA/reference_logos" --db-path "$W/dataA" \
   --checkpoint-dir "$W/checkpoints_stage2" --output-dir "$W/stage2/model_fp32"
 $L synth --out "$W/synthA_brand" --brand-set A --brands 2245 --images-per-brand 3 --min-side 128 --max-side 160 --negatives 0 --seed 1
 $L prepare --dataset "$W/synthA_brand" --out "$W/dataA_brand"
-$L train --config configs/baseline_tiny_stage3.yaml --base-model "$W/stage2/model_fp32" \
+$L train --overwrite --config configs/baseline_tiny_stage3.yaml --base-model "$W/stage2/model_fp32" \
   --dataset-dir "$W/synthA_brand" --reference-dir "$W/dataA_brand/reference_logos" --db-path "$W/dataA_brand" \
   --checkpoint-dir "$W/checkpoints_stage3" --output-dir "$W/model_stage3"
 $L synth --out "$W/synthA_shapes" --brand-set A --brands 2245 --label-by shape --images-per-brand 4 --targets-per-scene 4 --min-side 128 --max-side 160 --negatives 0 --seed 1
 $L prepare --dataset "$W/synthA_shapes" --out "$W/dataA_shapes"
-$L train --config configs/baseline_tiny_stage4.yaml --base-model "$W/model_stage3" \
+$L train --overwrite --config configs/baseline_tiny_stage4.yaml --base-model "$W/model_stage3" \
   --dataset-dir "$W/synthA_shapes" --reference-dir "$W/dataA_shapes/reference_logos" --db-path "$W/dataA_shapes" \
   --checkpoint-dir "$W/checkpoints_stage4" --output-dir "$W/model_stage4"
 npx tsx scripts/center-baseline.ts "$W/model_stage4" "$W/dataA_shapes" "$W/model_fp32"

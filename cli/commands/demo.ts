@@ -98,7 +98,7 @@ export const command: CommandModule = {
       if (existsSync(last)) {
         process.stderr.write(`[demo] resuming training from ${last}\n`);
         args.push('--resume', last);
-      }
+      } else args.push('--overwrite'); // a killed attempt of this plan may have left best.ckpt alone
       const r = lastJson(await runLogolab(args, { stdoutFile: p('train_result.json') }), 'train');
       if (r.status !== 'completed') throw new LogolabError(`train: status ${String(r.status)}; re-run the demo to resume`);
       return { checkpoint: (r.best_checkpoint ?? r.last_checkpoint) as string, steps: r.steps, epochs: r.epochs, best_separation: r.best_separation, seconds: r.seconds };
