@@ -7,12 +7,10 @@ export type Rows = number[][];
 
 const dot = (a: number[], b: number[]) => a.reduce((s, v, k) => s + v * b[k]!, 0);
 
-export function refInfonce(e: Rows, labels: ArrayLike<number>, t: number): number {
+/** −mean over positives of log softmax over the non-self entries, per anchor (null: no positive). */
+function anchorLogSoftmaxLosses(e: Rows, labels: ArrayLike<number>, t: number): (number | null)[] {
   const n = e.length;
-  if (n <= 1) return 0;
-  let total = 0;
-  let any = false;
-  for (let i = 0; i < n; i++) {
+  return Array.from({ length: n }, (_, i) => {
     const others: number[] = [];
     for (let j = 0; j < n; j++) if (j !== i) others.push(dot(e[i]!, e[j]!) / t);
     const mx = Math.max(...others);
@@ -24,12 +22,16 @@ export function refInfonce(e: Rows, labels: ArrayLike<number>, t: number): numbe
       sum += dot(e[i]!, e[j]!) / t - lse;
       cnt++;
     }
-    if (cnt > 0) {
-      total += -sum / cnt;
-      any = true;
-    }
-  }
-  return any ? total / n : 0; // mean over ALL anchors
+    return cnt > 0 ? -sum / cnt : null;
+  });
+}
+
+export function refInfonce(e: Rows, labels: ArrayLike<number>, t: number): number {
+  const n = e.length;
+  if (n <= 1) return 0;
+  const per = anchorLogSoftmaxLosses(e, labels, t);
+  // mean over ALL anchors (one without positives adds 0), 0 when none has one
+  return per.some((l) => l !== null) ? per.reduce<number>((s, l) => s + (l ?? 0), 0) / n : 0;
 }
 
 /** MIL-NCE: −log of the summed softmax probability of the positives; mean over ALL anchors. */
@@ -53,28 +55,9 @@ export function refMilnce(e: Rows, labels: ArrayLike<number>, t: number): number
 
 /** SupCon (L_out) from its definition: −mean over positives of log softmax over the non-self entries; mean over anchors WITH positives. */
 export function refSupcon(e: Rows, labels: ArrayLike<number>, t: number): number {
-  const n = e.length;
-  if (n <= 1) return 0;
-  let total = 0;
-  let anchors = 0;
-  for (let i = 0; i < n; i++) {
-    const others: number[] = [];
-    for (let j = 0; j < n; j++) if (j !== i) others.push(dot(e[i]!, e[j]!) / t);
-    const mx = Math.max(...others);
-    const lse = mx + Math.log(others.reduce((s, v) => s + Math.exp(v - mx), 0));
-    let sum = 0;
-    let cnt = 0;
-    for (let j = 0; j < n; j++) {
-      if (j === i || labels[j] !== labels[i]) continue;
-      sum += dot(e[i]!, e[j]!) / t - lse;
-      cnt++;
-    }
-    if (cnt > 0) {
-      total += -sum / cnt;
-      anchors++;
-    }
-  }
-  return anchors ? total / anchors : 0; // mean over anchors WITH positives
+  if (e.length <= 1) return 0;
+  const per = anchorLogSoftmaxLosses(e, labels, t).filter((l): l is number => l !== null);
+  return per.length ? per.reduce((s, l) => s + l, 0) / per.length : 0;
 }
 
 /**
