@@ -29,10 +29,11 @@
  * the torchvision peer when it ran), JSON with --json.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { TSX_IMPORT } from '../src/util/package-root.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -207,7 +208,7 @@ function spawnCell(cell: Cell): Result {
       '--budget', String(cell.budget), '--threads', String(cell.threads), '--impl', cell.backend === 'torchvision' ? 'torchvision' : 'clip',
       ...(cell.layers ? ['--layers', String(cell.layers)] : [])], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   } else {
-    r = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--cell', JSON.stringify(cell)], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 24 });
+    r = spawnSync(process.execPath, ['--import', TSX_IMPORT, SELF, '--cell', JSON.stringify(cell)], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 24 });
   }
   const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (r.status !== 0 || !line) return { error: ((r.stderr ?? '').trim().split('\n').filter((l) => /error/i.test(l))[0] ?? `exit ${r.status}`).slice(0, 200) };
@@ -336,8 +337,7 @@ async function main(): Promise<void> {
   if (arg('format', 'md') === 'json') process.stdout.write(JSON.stringify(all) + '\n');
   else process.stdout.write(md.join('\n') + '\n');
   const jsonOut = arg('json', '');
-  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(all, null, 2));
+  if (jsonOut) writeFileAtomic(jsonOut, JSON.stringify(all, null, 2) + '\n');
 }
 
-if (!existsSync(join(ROOT, 'node_modules'))) throw new Error('run from a checkout with node_modules');
 await main();

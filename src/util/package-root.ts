@@ -26,3 +26,10 @@ export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.ur
 
 /** A path inside the logolab package: packagePath('native', 'build') */
 export const packagePath = (...parts: string[]): string => join(PACKAGE_ROOT, ...parts);
+
+/**
+ * `node --import <this>` for child processes that run TypeScript sources (benchmarks): tsx resolved
+ * from this package, so the child starts from any working directory (a bare `--import tsx` is
+ * resolved from the cwd).
+ */
+export const TSX_IMPORT: string = import.meta.resolve('tsx');

@@ -38,3 +38,13 @@ test('bench gpu with no GPU backend present: exit 3, each absent backend says wh
   assert.match(r.stderr, /\[bench gpu\] tensorflow-gpu: unavailable — /);
   assert.match(r.stdout, /tensorflow-gpu: not benchmarked — /);
 });
+
+test('bench gpu: a CPU backend is refused; the command runs from any working directory (tsx resolved from the package)', () => {
+  const r = bench(['--backends', 'cpu', '--model', 'tiny']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--backends: 'cpu' is not a GPU backend \(tensorflow-gpu, webgpu\)/);
+  // the CLI spawns the script with --import <tsx resolved from the package>, not a bare 'tsx' the cwd may lack
+  const elsewhere = spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'bench', 'gpu', '--backends', 'tensorflow-gpu', '--model', 'tiny'], { cwd: tmpDir(), encoding: 'utf8' });
+  assert.doesNotMatch(elsewhere.stderr, /ERR_MODULE_NOT_FOUND|Cannot find package 'tsx'/);
+  assert.match(elsewhere.stdout, /tensorflow-gpu: not benchmarked — /);
+});
