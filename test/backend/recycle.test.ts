@@ -146,7 +146,7 @@ describe('native output buffer reuse', { skip }, () => {
     try {
       for (const n of names) delete process.env[n];
       await withEnv('LOGOLAB_RECYCLE_MB', '-5', /LOGOLAB_RECYCLE_MB: expected a whole number of MiB \(0 = off\), got '-5'/);
-      await withEnv('LOGOLAB_NATIVE', 'off', /LOGOLAB_NATIVE: expected 0 \(native kernels off\) or 1 \(on\), got 'off'/);
+      await withEnv('LOGOLAB_NATIVE', 'off', /LOGOLAB_NATIVE: expected 0 \(native kernels off\) or 1 \(on: an error where they are unavailable\), got 'off'/);
       // the thread count is read when the addon loads: a fresh process
       for (const [n, v] of [['LOGOLAB_THREADS', 'abc'], ['OPENBLAS_NUM_THREADS', '0']] as const) {
         const r = spawnSync(process.execPath, ['bin/logolab.mjs', 'doctor'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, [n]: v } });

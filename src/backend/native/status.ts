@@ -26,7 +26,7 @@ export function nativeDisabled(): boolean {
   const v = process.env.LOGOLAB_NATIVE;
   if (v === undefined || v === '' || v === '1') return false;
   if (v === '0') return true;
-  return fail(`LOGOLAB_NATIVE: expected 0 (native kernels off) or 1 (on), got '${v}'`);
+  return fail(`LOGOLAB_NATIVE: expected 0 (native kernels off) or 1 (on: an error where they are unavailable), got '${v}'`);
 }
 
 export function nativeKernelsStatus(): NativeKernelsStatus {
@@ -56,5 +56,7 @@ export function nativeKernelsForCpuBackend(): string | null {
     const s = nativeKernelsStatus();
     return `native kernels: OpenBLAS ×${s.threads} threads, ${s.reuseMiB ? `output buffers reused (≤ ${s.reuseMiB} MiB pooled)` : 'no buffer reuse (LOGOLAB_RECYCLE_MB=0)'}`;
   }
+  // asked for by name (LOGOLAB_NATIVE=1): unavailable is an error, not the stock kernels in their place
+  if (process.env.LOGOLAB_NATIVE === '1') fail(`LOGOLAB_NATIVE=1: the native kernels are unavailable (${addonLoadError()}); unset it to run on the stock cpu kernels`);
   return `native kernels off: ${addonLoadError()}`;
 }
