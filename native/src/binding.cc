@@ -4,6 +4,7 @@
 // Op codes: op_codes.h (shared with src/backend/native/op-codes.ts).
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include "blas.h"
 #include "conv_pool.h"
 #include "kernels.h"
@@ -28,28 +29,38 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const size_t batch = ai.n;
   if (bi.n != batch) return a.fail("aIdx and bIdx lengths differ");
   if (M < 0 || N < 0 || K < 0) return a.fail("negative dimension");
-  const size_t aSz = size_t(M * K), bSz = size_t(K * N), cSz = size_t(M * N);
-  if (C.n < batch * cSz) return a.fail("out too small");
+  if (!blasInt(M) || !blasInt(N) || !blasInt(K)) return a.fail("dimension too large for BLAS");
+  const int64_t aSz = mulSize(M, K), bSz = mulSize(K, N), cSz = mulSize(M, N);  // ≤ 2^62: no overflow
+  if (!holds(C.n, mulSize(int64_t(batch), cSz))) return a.fail("out too small");
   if (bias.p && bias.n != size_t(N)) return a.fail("bias length must be N");
   if (act < int64_t(Activation::Linear) || act > int64_t(Activation::Elu) || act == int64_t(Activation::Prelu)) return a.fail("unsupported activation");
   for (size_t i = 0; i < batch; i++) {
-    if (ai.p[i] < 0 || size_t(ai.p[i] + 1) * aSz > A.n || bi.p[i] < 0 || size_t(bi.p[i] + 1) * bSz > B.n) return a.fail("batch index out of range");
+    if (!holds(A.n, mulSize(int64_t(ai.p[i]) + 1, aSz)) || !holds(B.n, mulSize(int64_t(bi.p[i]) + 1, bSz))) return a.fail("batch index out of range");
   }
   matmul(A.p, B.p, C.p, M, N, K, ta, tb, ai.p, bi.p, batch, bias.p, Activation(act), float(alpha));
   return nullptr;
 }
 
 // Shape and strides of a strided view: the element count, and the largest offset + 1 the strides reach.
-// Any empty dim: count 0.
-struct Extent { size_t count, reach; };
-Extent extent(const I32 &shape, const I32 &strides) {
-  size_t total = 1, maxOff = 0;
+// Any empty dim: count 0 (reach 0). Strides must be ≥ 0: every caller (src/backend/native/*.ts) passes
+// row-major strides, 0 for a broadcast dim, and with none negative the smallest offset is 0 and the
+// largest is Σ (shape − 1)·stride, so the one bound below covers every element the kernels touch.
+// Dims ≥ 0, rank ≤ kMaxRank (the kernels recurse once per dim); false (after a.fail) otherwise.
+constexpr size_t kMaxRank = 64;
+struct Extent { int64_t count, reach; };
+bool extent(Args &a, const I32 &shape, const I32 &strides, Extent *e) {
+  if (shape.n > kMaxRank) { a.fail("rank above 64"); return false; }
+  int64_t total = 1, maxOff = 0;
   for (size_t d = 0; d < shape.n; d++) {
-    if (shape.p[d] <= 0) return {0, 0};
-    total *= size_t(shape.p[d]);
-    maxOff += size_t(shape.p[d] - 1) * size_t(strides.p[d]);
+    if (shape.p[d] < 0) { a.fail("negative dimension"); return false; }
+    if (strides.p[d] < 0) { a.fail("negative stride"); return false; }
+    total = mulSize(total, shape.p[d]);
+    maxOff = addSize(maxOff, mulSize(shape.p[d] > 0 ? shape.p[d] - 1 : 0, strides.p[d]));
+    if (total < 0 || maxOff < 0) { a.fail("shape and strides overflow"); return false; }
   }
-  return {total, maxOff + 1};
+  if (addSize(maxOff, 1) < 0) { a.fail("shape and strides overflow"); return false; }
+  *e = total == 0 ? Extent{0, 0} : Extent{total, maxOff + 1};
+  return true;
 }
 
 // binary(op, a, b, out, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array)
@@ -60,9 +71,10 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   const I32 shape = a.i32(4, "shape"), sa = a.i32(5, "aStrides"), sb = a.i32(6, "bStrides");
   if (!a.ok()) return nullptr;
   if (sa.n != shape.n || sb.n != shape.n) return a.fail("stride ranks differ");
-  const Extent ea = extent(shape, sa), eb = extent(shape, sb);
+  Extent ea, eb;
+  if (!extent(a, shape, sa, &ea) || !extent(a, shape, sb, &eb)) return nullptr;
   if (ea.count == 0) return nullptr;  // empty output: nothing to do
-  if (O.n < ea.count || A.n < ea.reach || B.n < eb.reach) return a.fail("array too small for shape/strides");
+  if (!holds(O.n, ea.count) || !holds(A.n, ea.reach) || !holds(B.n, eb.reach)) return a.fail("array too small for shape/strides");
   if (op < int64_t(BinaryOp::Add) || op > int64_t(BinaryOp::Pow)) return a.fail("unknown op");
   binary(BinaryOp(op), int(shape.n), shape.p, sa.p, sb.p, A.p, B.p, O.p);
   return nullptr;
@@ -75,9 +87,10 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   const I32 shape = a.i32(2, "shape"), st = a.i32(3, "strides");
   if (!a.ok()) return nullptr;
   if (st.n != shape.n) return a.fail("stride rank differs");
-  const Extent e = extent(shape, st);
+  Extent e;
+  if (!extent(a, shape, st, &e)) return nullptr;
   if (e.count == 0) return nullptr;
-  if (o.n < e.count || x.n < e.reach) return a.fail("array too small");
+  if (!holds(o.n, e.count) || !holds(x.n, e.reach)) return a.fail("array too small");
   transpose(int(shape.n), shape.p, st.p, x.p, o.p);
   return nullptr;
 }
@@ -90,9 +103,10 @@ napi_value Scatter(napi_env env, napi_callback_info info) {
   const I32 shape = a.i32(2, "shape"), st = a.i32(3, "strides");
   if (!a.ok()) return nullptr;
   if (st.n != shape.n || shape.n == 0) return a.fail("bad rank");
-  const Extent e = extent(shape, st);
+  Extent e;
+  if (!extent(a, shape, st, &e)) return nullptr;
   if (e.count == 0) return nullptr;
-  if (x.n < e.count || o.n < e.reach) return a.fail("array too small");
+  if (!holds(x.n, e.count) || !holds(o.n, e.reach)) return a.fail("array too small");
   scatter(int(shape.n), shape.p, st.p, x.p, o.p);
   return nullptr;
 }
@@ -126,7 +140,7 @@ napi_value Rowsum(napi_env env, napi_callback_info info) {
   const int64_t rows = a.integer(2, "rows"), cols = a.integer(3, "cols");
   const double scale = a.number(4, "scale");
   if (!a.ok()) return nullptr;
-  if (rows < 0 || cols < 0 || x.n < size_t(rows * cols) || o.n < size_t(rows)) return a.fail("array too small");
+  if (rows < 0 || cols < 0 || !holds(x.n, mulSize(rows, cols)) || !holds(o.n, rows)) return a.fail("array too small");
   rowsum(x.p, o.p, rows, cols, scale);
   return nullptr;
 }
@@ -137,7 +151,9 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   const F32 x = a.f32(0, "x"), o = a.f32(1, "out");
   const int64_t rows = a.integer(2, "rows"), cols = a.integer(3, "cols");
   if (!a.ok()) return nullptr;
-  if (rows < 0 || cols < 0 || x.n < size_t(rows * cols) || o.n < size_t(rows * cols)) return a.fail("array too small");
+  const int64_t n = mulSize(rows, cols);
+  if (rows < 0 || cols < 0 || !holds(x.n, n) || !holds(o.n, n)) return a.fail("array too small");
+  if (n == 0) return nullptr;  // (rows alone is unbounded when cols = 0)
   softmax(x.p, o.p, rows, cols);
   return nullptr;
 }
@@ -149,8 +165,8 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
   const int64_t rows = a.integer(6, "rows"), cols = a.integer(7, "cols");
   const double eps = a.number(8, "eps");
   if (!a.ok()) return nullptr;
-  const size_t n = size_t(rows * cols);
-  if (rows < 0 || cols < 0 || x.n < n || y.n < n || g.n < size_t(cols) || b.n < size_t(cols) || mean.n < size_t(rows) || rstd.n < size_t(rows)) {
+  const int64_t n = mulSize(rows, cols);  // -1 (never held) when negative or overflowing
+  if (!holds(x.n, n) || !holds(y.n, n) || !holds(g.n, cols) || !holds(b.n, cols) || !holds(mean.n, rows) || !holds(rstd.n, rows)) {
     return a.fail("array too small");
   }
   layerNorm(x.p, g.p, b.p, y.p, mean.p, rstd.p, rows, cols, eps);
@@ -164,9 +180,9 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
             dg = a.f32(6, "dgamma"), db = a.f32(7, "dbeta");
   const int64_t rows = a.integer(8, "rows"), cols = a.integer(9, "cols");
   if (!a.ok()) return nullptr;
-  const size_t n = size_t(rows * cols);
-  if (rows < 0 || cols < 0 || dy.n < n || x.n < n || dx.n < n || g.n < size_t(cols) || dg.n < size_t(cols) || db.n < size_t(cols) ||
-      mean.n < size_t(rows) || rstd.n < size_t(rows)) {
+  const int64_t n = mulSize(rows, cols);  // -1 (never held) when negative or overflowing
+  if (!holds(dy.n, n) || !holds(x.n, n) || !holds(dx.n, n) || !holds(g.n, cols) || !holds(dg.n, cols) || !holds(db.n, cols) ||
+      !holds(mean.n, rows) || !holds(rstd.n, rows)) {
     return a.fail("array too small");
   }
   layerNormGrad(dy.p, x.p, g.p, mean.p, rstd.p, dx.p, dg.p, db.p, rows, cols);
@@ -178,7 +194,15 @@ bool attnGeom(Args &a, const I32 &p, AttnGeom *g) {
   if (p.n < 5) { a.fail("params too short"); return false; }
   *g = AttnGeom{p.p[0], p.p[1], p.p[2], p.p[3], p.p[4]};
   if (g->B < 0 || g->Tq < 0 || g->Tk < 0 || g->H < 1 || g->dh < 0) { a.fail("bad params"); return false; }
+  // per-head sgemms: Tq, Tk, dh and the leading dimension H·dh are BLAS ints (H·dh < 2^62: no overflow)
+  if (!blasInt(g->Tq) || !blasInt(g->Tk) || !blasInt(g->D())) { a.fail("too large for BLAS"); return false; }
   return true;
+}
+
+// element counts of q/out [B, Tq, H·dh], k/v [B, Tk, H·dh], probs [B, H, Tq, Tk]; -1 on overflow
+struct AttnSizes { int64_t q, k, p; };
+AttnSizes attnSizes(const AttnGeom &G) {
+  return {product({G.B, G.Tq, G.H, G.dh}), product({G.B, G.Tk, G.H, G.dh}), product({G.B, G.H, G.Tq, G.Tk})};
 }
 
 // attention(q, k, v, out, probs, params, scale)
@@ -189,9 +213,8 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   const double scale = a.number(6, "scale");
   AttnGeom G;
   if (!a.ok() || !attnGeom(a, p, &G)) return nullptr;
-  const int64_t D = G.D();
-  if (q.n < size_t(G.B * G.Tq * D) || k.n < size_t(G.B * G.Tk * D) || v.n < size_t(G.B * G.Tk * D) || o.n < size_t(G.B * G.Tq * D) ||
-      pr.n < size_t(G.B * G.H * G.Tq * G.Tk)) return a.fail("array too small");
+  const AttnSizes S = attnSizes(G);
+  if (!holds(q.n, S.q) || !holds(k.n, S.k) || !holds(v.n, S.k) || !holds(o.n, S.q) || !holds(pr.n, S.p)) return a.fail("array too small");
   attention(G, q.p, k.p, v.p, o.p, pr.p, float(scale));
   return nullptr;
 }
@@ -205,9 +228,9 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   const double scale = a.number(9, "scale");
   AttnGeom G;
   if (!a.ok() || !attnGeom(a, p, &G)) return nullptr;
-  const int64_t D = G.D(), nq = G.B * G.Tq * D, nk = G.B * G.Tk * D;
-  if (dO.n < size_t(nq) || q.n < size_t(nq) || dq.n < size_t(nq) || k.n < size_t(nk) || v.n < size_t(nk) || dk.n < size_t(nk) || dv.n < size_t(nk) ||
-      pr.n < size_t(G.B * G.H * G.Tq * G.Tk)) return a.fail("array too small");
+  const AttnSizes S = attnSizes(G);
+  if (!holds(dO.n, S.q) || !holds(q.n, S.q) || !holds(dq.n, S.q) || !holds(k.n, S.k) || !holds(v.n, S.k) || !holds(dk.n, S.k) || !holds(dv.n, S.k) ||
+      !holds(pr.n, S.p)) return a.fail("array too small");
   attentionGrad(G, dO.p, q.p, k.p, v.p, pr.p, dq.p, dk.p, dv.p, float(scale));
   return nullptr;
 }
@@ -220,6 +243,7 @@ bool convArgs(Args &a, const char *aName, const char *bName, ConvCall *c) {
   if (!a.ok()) return false;
   if (p.n < ConvGeom::kParams) { a.fail("params too short"); return false; }
   c->G = ConvGeom::from(p.p);
+  if (const char *why = c->G.invalid()) { a.fail(why); return false; }  // fusedConv2d's check too
   return true;
 }
 
@@ -229,7 +253,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   ConvCall c;
   if (!convArgs(a, "x", "filter", &c)) return nullptr;
   const ConvGeom &G = c.G;
-  if (c.a.n < size_t(G.N * G.H * G.W * G.C) || c.b.n < size_t(G.KK() * G.oc) || c.o.n < size_t(G.N * G.P() * G.oc)) return a.fail("array too small");
+  if (!holds(c.a.n, G.xSize()) || !holds(c.b.n, G.wSize()) || !holds(c.o.n, G.ySize())) return a.fail("array too small");
   conv2d(G, c.a.p, c.b.p, c.o.p);
   return nullptr;
 }
@@ -240,7 +264,7 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   ConvCall c;
   if (!convArgs(a, "x", "dy", &c)) return nullptr;
   const ConvGeom &G = c.G;
-  if (c.a.n < size_t(G.N * G.H * G.W * G.C) || c.b.n < size_t(G.N * G.P() * G.oc) || c.o.n < size_t(G.KK() * G.oc)) return a.fail("array too small");
+  if (!holds(c.a.n, G.xSize()) || !holds(c.b.n, G.ySize()) || !holds(c.o.n, G.wSize())) return a.fail("array too small");
   conv2dBackpropFilter(G, c.a.p, c.b.p, c.o.p);
   return nullptr;
 }
@@ -251,18 +275,21 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   ConvCall c;
   if (!convArgs(a, "dy", "filter", &c)) return nullptr;
   const ConvGeom &G = c.G;
-  if (c.a.n < size_t(G.N * G.P() * G.oc) || c.b.n < size_t(G.KK() * G.oc) || c.o.n < size_t(G.N * G.H * G.W * G.C)) return a.fail("array too small");
+  if (!holds(c.a.n, G.ySize()) || !holds(c.b.n, G.wSize()) || !holds(c.o.n, G.xSize())) return a.fail("array too small");
   conv2dBackpropInput(G, c.a.p, c.b.p, c.o.p);
   return nullptr;
 }
 
-// setThreads(n): BLAS threads and the memory-bound kernels' threads
+// setThreads(n): BLAS threads and the memory-bound kernels' threads, clamped to [1, 4 × the cores]
+// (more only oversubscribes; OpenBLAS caps its own count further at its build's maximum)
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads", 1);
-  const int64_t n = std::max<int64_t>(1, a.integer(0, "n", 1));
+  const int64_t want = a.integer(0, "n", 1);
   if (!a.ok()) return nullptr;
-  openblas_set_num_threads(int(n));
-  g_threads = int(n);
+  const int64_t cap = 4 * std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int n = int(std::min(std::max<int64_t>(1, want), cap));
+  openblas_set_num_threads(n);
+  g_threads = n;
   return nullptr;
 }
 

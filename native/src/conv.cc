@@ -164,14 +164,14 @@ napi_value FusedConv2d(napi_env env, napi_callback_info info) {
   const F32 res = a.optF32(9, "residual");
   if (!a.ok()) return nullptr;
   if (p.n < ConvGeom::kParams) return a.fail("params too short");
-  const int32_t *q = p.p;
-  const ConvGeom G = ConvGeom::from(q);
-  for (int i = 0; i < 15; i++) if (q[i] < 0 && i != 10 && i != 11) return a.fail("negative geometry");
-  if (G.sh < 1 || G.sw < 1 || G.dh < 1 || G.dw < 1) return a.fail("strides and dilations must be ≥ 1");
+  const ConvGeom G = ConvGeom::from(p.p);
+  if (const char *why = G.invalid()) return a.fail(why);
   const int64_t KK = G.KK(), rows = G.N * G.P();
-  if (x.n < size_t(G.N * G.H * G.W * G.C) || w.n < size_t(KK * G.oc) || o.n < size_t(rows * G.oc)) return a.fail("array too small");
+  if (!holds(x.n, G.xSize()) || !holds(w.n, G.wSize()) || !holds(o.n, G.ySize())) return a.fail("array too small");
   if (bias.p && bias.n != size_t(G.oc)) return a.fail("bias length must be outC");
-  if (res.p && res.n < size_t(rows * G.oc)) return a.fail("residual too small");
+  if (res.p && !holds(res.n, G.ySize())) return a.fail("residual too small");
+  const int mode = tune.p && tune.n > 0 ? tune.p[0] : 0;
+  if (mode == 2 && rows * KK > ConvGeom::kMaxScratchFloats) return a.fail("im2col scratch too large");
   if (act < LINEAR || act > ELU) return a.fail("unknown activation");
   if (act == PRELU && (!prelu.p || (prelu.n != 1 && prelu.n != size_t(G.oc)))) return a.fail("prelu weights must have 1 or outC values");
   const Epilogue e{bias.p, res.p, int(act), prelu.p, prelu.n == 1, alpha};
@@ -181,7 +181,7 @@ napi_value FusedConv2d(napi_env env, napi_callback_info info) {
     epilogueRows(o.p, 0, rows, G.oc, e);
     return nullptr;
   }
-  fusedConv(G, x.p, w.p, o.p, e, tune.p && tune.n > 0 ? tune.p[0] : 0, tune.p && tune.n > 1 ? tune.p[1] : 0);
+  fusedConv(G, x.p, w.p, o.p, e, mode, tune.p && tune.n > 1 ? tune.p[1] : 0);
   return nullptr;
 }
 

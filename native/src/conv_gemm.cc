@@ -10,6 +10,22 @@
 
 namespace llk {
 
+const char *ConvGeom::invalid() const {
+  for (int64_t v : {N, H, W, C, fh, fw, oh, ow, oc}) if (v < 0) return "negative geometry";
+  if (sh < 1 || sw < 1 || dh < 1 || dw < 1) return "strides and dilations must be ≥ 1";
+  if (xSize() < 0 || wSize() < 0 || ySize() < 0) return "geometry sizes overflow";
+  // output row r reads input rows r·sh + i·dh − pt: the last one, (oh − 1)·sh + (fh − 1)·dh − pt, is
+  // H − 1 + padBottom; a padBottom (padRight) outside int32 is no padding tfjs could have asked for
+  auto padEnd = [](int64_t out, int64_t s, int64_t f, int64_t d, int64_t in, int64_t p0) {
+    return out == 0 || f == 0 || (out - 1) * s + (f - 1) * d + 1 - in - p0 <= INT32_MAX;
+  };
+  if (!padEnd(oh, sh, fh, dh, H, pt) || !padEnd(ow, sw, fw, dw, W, pl)) return "output size inconsistent with input, filter and padding";
+  if (!blasInt(N * P()) || !blasInt(KK()) || !blasInt(oc)) return "too large for BLAS";
+  // one image's im2col columns (the scratch of conv_gemm.cc; a failed allocation would abort)
+  if (N > 0 && P() * KK() > kMaxScratchFloats) return "im2col scratch too large";
+  return nullptr;
+}
+
 int64_t ConvGeom::group() const { return std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(8) << 20) / std::max<int64_t>(1, P() * KK()))); }
 
 namespace {
@@ -101,7 +117,7 @@ void conv2dBackpropInput(const ConvGeom &G, const float *dyp, const float *wp, f
   const int64_t KK = G.KK(), P = G.P(), N = G.N, oc = G.oc, xsize = N * G.H * G.W * G.C;
   if (xsize == 0) return;
   std::memset(op, 0, size_t(xsize) * sizeof(float));
-  if (P * KK == 0) return;
+  if (P == 0 || KK == 0 || oc == 0) return;  // dx = 0
   const int64_t group = G.group();
   std::vector<float> col(size_t(group * P * KK));
   for (int64_t n0 = 0; n0 < N; n0 += group) {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include "op_codes.h"
+#include "sizes.h"
 
 namespace llk {
 
@@ -51,9 +52,20 @@ void scatter(int rank, const int32_t *shape, const int32_t *dstStrides, const fl
 struct ConvGeom {
   int64_t N, H, W, C, fh, fw, sh, sw, dh, dw, pt, pl, oh, ow, oc;
   static constexpr size_t kParams = 15;
+  static constexpr int64_t kMaxScratchFloats = int64_t(1) << 31;  // 8 GiB
   static ConvGeom from(const int32_t *q) { return {q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13], q[14]}; }
   int64_t KK() const { return fh * fw * C; }
   int64_t P() const { return oh * ow; }
+  // element counts of x [N,H,W,C], filter [fh,fw,C,oc], out [N,oh,ow,oc]; -1 on overflow
+  int64_t xSize() const { return product({N, H, W, C}); }
+  int64_t wSize() const { return product({fh, fw, C, oc}); }
+  int64_t ySize() const { return product({N, oh, ow, oc}); }
+  // The one geometry check of every conv entry point (conv2d, its two gradients, fusedConv2d): null
+  // when the kernels can run it, else why not. Dims ≥ 0, strides and dilations ≥ 1 (pads may be any
+  // int32), the implied bottom/right padding an int32 too (the output is consistent with input, filter
+  // and top/left padding), sizes that do not overflow, and BLAS's int dimensions. After it, every
+  // product of these fields the kernels form fits int64.
+  const char *invalid() const;
   bool pointwise() const { return fh == 1 && fw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == H && ow == W; }
   // images per im2col group: ≤ 8M floats of columns, so each group is one large sgemm
   int64_t group() const;

@@ -8,6 +8,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <malloc.h>
+#include <climits>
 #include <cstdint>
 #include <utility>
 #include "napi_args.h"
@@ -22,6 +23,7 @@ napi_value MallocTune(napi_env env, napi_callback_info info) {
   llk::Args a(env, info, "mallocTune", 2);
   const int64_t mmapMax = a.integer(0, "mmapMax"), trim = a.integer(1, "trimThreshold");
   if (!a.ok()) return nullptr;
+  if (mmapMax < INT_MIN || mmapMax > INT_MAX || trim < INT_MIN || trim > INT_MAX) return a.fail("settings must fit a C int");
   napi_value res;
   const bool ok = mallopt(M_MMAP_MAX, int(mmapMax)) == 1 && mallopt(M_TRIM_THRESHOLD, int(trim)) == 1;
   napi_get_boolean(env, ok, &res);

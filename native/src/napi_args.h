@@ -11,9 +11,11 @@
 #pragma once
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include "sizes.h"
 
 namespace llk {
 
@@ -23,6 +25,7 @@ struct I32 { int32_t *p; size_t n; };
 class Args {
  public:
   static constexpr size_t kMaxArgs = 16;
+  static constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 − 1
 
   // Reads the call's arguments; fewer than `required` is a fault.
   Args(napi_env env, napi_callback_info info, const char *fn, size_t required) : env_(env), fn_(fn) {
@@ -56,10 +59,17 @@ class Args {
   I32 optI32(size_t i, const char *what) { return given(i) ? i32(i, what) : I32{nullptr, 0}; }
 
   // Scalars; `absent` when the argument was not passed at all.
+  // integer: a Number that is integral and within ±(2^53 − 1) (JS's safe integers); a fraction, NaN,
+  // ±Infinity or a larger magnitude is a RangeError (napi_get_value_int64 would truncate or saturate).
   int64_t integer(size_t i, const char *what, int64_t absent = 0) {
-    int64_t v = absent;
-    if (ok_ && i < argc_ && napi_get_value_int64(env_, argv_[i], &v) != napi_ok) typeFault(what, "an integer");
-    return v;
+    if (!ok_ || i >= argc_) return absent;
+    double d;
+    if (napi_get_value_double(env_, argv_[i], &d) != napi_ok) { typeFault(what, "an integer"); return absent; }
+    if (!(std::fabs(d) <= kMaxSafeInteger) || std::trunc(d) != d) {
+      fail(std::string(what) + " must be an integer within ±(2^53 − 1)");
+      return absent;
+    }
+    return int64_t(d);
   }
   double number(size_t i, const char *what, double absent = 0) {
     double v = absent;

@@ -65,7 +65,7 @@ napi_value Pool2d(napi_env env, napi_callback_info info) {
   const PoolGeom G{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11]};
   if (G.N < 0 || G.H < 0 || G.W < 0 || G.C < 0 || G.oh < 0 || G.ow < 0 || G.sh < 1 || G.sw < 1 || G.fh < 0 || G.fw < 0) return a.fail("bad geometry");
   if (kind != int64_t(PoolKind::Max) && kind != int64_t(PoolKind::Avg)) return a.fail("kind must be 0 (max) or 1 (avg)");
-  if (x.n < size_t(G.N * G.H * G.W * G.C) || o.n < size_t(G.N * G.oh * G.ow * G.C)) return a.fail("array too small");
+  if (!holds(x.n, product({G.N, G.H, G.W, G.C})) || !holds(o.n, product({G.N, G.oh, G.ow, G.C}))) return a.fail("array too small");
   const int64_t rows = G.N * G.oh;
   if (rows * G.ow * G.C == 0) return nullptr;
   // rows of ≥ 64K output values per thread item, at least one row
