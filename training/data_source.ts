@@ -75,7 +75,8 @@ class FixedBatches implements BatchSampler<ReferenceCrop> {
 
 export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts: DbDataSourceOptions = {}): DbDataSource {
   const byLogo = referenceCropsByLogo(dataDirOf(c.db_path));
-  const splits = splitData(byLogo, { level: c.split_level, train: c.train_split, val: c.val_split, test: c.test_split, seed: c.seed });
+  // image level: a photo's crops stay on one side (its boxes of one brand are near-duplicates)
+  const splits = splitData(byLogo, { level: c.split_level, train: c.train_split, val: c.val_split, test: c.test_split, seed: c.seed }, (cr) => cr.sourceImageId);
   const train = new PxKSampler(splits.train, splits.labelOf, { logosPerBatch: c.logos_per_batch, samplesPerLogo: c.samples_per_logo, batchesPerEpoch: c.batches_per_epoch, seed: c.seed, name: 'train split' });
   // validation: every val crop once (logo order), at most val_batches × P·K of them, in P·K chunks.
   // (Not the P×K sampler: val brands may have a single crop under image-level splits, and

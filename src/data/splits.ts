@@ -11,7 +11,11 @@
  *  - level 'image' (unseen images of seen brands): ONE generator for the whole pass; for each
  *    logo in order shuffle a copy of its items; n = 1 → train only; n = 2 → [0] train, [1] val;
  *    else trainEnd = max(1, int(n·train)), valEnd = trainEnd + max(1, int(n·val)), slices as
- *    above; empty parts are left out of their map.
+ *    above; empty parts are left out of their map. With `groupOf` (the photo a crop was cut
+ *    from), the units shuffled and sliced are a logo's photos, not its crops: two boxes of one
+ *    brand in one photo land on the same side (the original split crops, so a photo's second box
+ *    could validate on its first). Without groups, or with one crop per photo, the split is the
+ *    original's exactly.
  *
  * int() is truncation of the same IEEE double product Python computes, so sizes match Python
  * exactly (e.g. int(10·0.7) = 7 although 10·0.7 = 7.000000000000001).
@@ -28,6 +32,9 @@ export interface SplitOptions {
   test: number;
   seed: number;
 }
+
+/** Which photo an item comes from (null: its own unit), for image-level splits. */
+export type GroupOf<T> = (item: T) => string | number | null;
 
 export interface SplitInfo {
   splitLevel: SplitLevel;
@@ -62,7 +69,25 @@ export function validateSplitOptions(o: SplitOptions): void {
   if (!Number.isInteger(o.seed)) throw new LogolabError(`seed: ${String(o.seed)} is not an integer`);
 }
 
-export function splitData<T>(logoToItems: Map<string, T[]>, opts: SplitOptions): DataSplits<T> {
+/** Items in units of one photo each, in first-appearance order (null keys: one unit per item). */
+function unitsOf<T>(items: T[], groupOf?: GroupOf<T>): T[][] {
+  if (!groupOf) return items.map((it) => [it]);
+  const units: T[][] = [];
+  const byKey = new Map<string | number, T[]>();
+  for (const it of items) {
+    const k = groupOf(it);
+    const u = k === null ? undefined : byKey.get(k);
+    if (u) u.push(it);
+    else {
+      const fresh = [it];
+      units.push(fresh);
+      if (k !== null) byKey.set(k, fresh);
+    }
+  }
+  return units;
+}
+
+export function splitData<T>(logoToItems: Map<string, T[]>, opts: SplitOptions, groupOf?: GroupOf<T>): DataSplits<T> {
   validateSplitOptions(opts);
   const allLogos = [...logoToItems.keys()];
   const labelOf = new Map(allLogos.map((l, i) => [l, i] as const));
@@ -78,23 +103,23 @@ export function splitData<T>(logoToItems: Map<string, T[]>, opts: SplitOptions):
     logos.forEach((l, i) => (i < trainEnd ? train : i < valEnd ? val : test).set(l, logoToItems.get(l)!));
   } else {
     for (const [logo, items] of logoToItems) {
-      const s = rng.shuffle(items.slice());
+      const s = rng.shuffle(unitsOf(items, groupOf)); // units: one photo's crops each
       const n = s.length;
       if (n === 0) continue;
       if (n === 1) {
-        train.set(logo, s);
+        train.set(logo, s.flat());
         continue;
       }
       if (n === 2) {
-        train.set(logo, [s[0]!]);
-        val.set(logo, [s[1]!]);
+        train.set(logo, s[0]!);
+        val.set(logo, s[1]!);
         continue;
       }
       const trainEnd = Math.max(1, Math.trunc(n * opts.train));
       const valEnd = trainEnd + Math.max(1, Math.trunc(n * opts.val));
-      const tr = s.slice(0, trainEnd);
-      const va = s.slice(trainEnd, valEnd);
-      const te = s.slice(valEnd);
+      const tr = s.slice(0, trainEnd).flat();
+      const va = s.slice(trainEnd, valEnd).flat();
+      const te = s.slice(valEnd).flat();
       if (tr.length) train.set(logo, tr);
       if (va.length) val.set(logo, va);
       if (te.length) test.set(logo, te);

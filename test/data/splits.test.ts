@@ -63,3 +63,32 @@ test('bad split options are one-line errors naming the key', () => {
   assert.throws(() => splitData(m, { level: 'logo', train: 0.7, val: 0.3, test: 0.3, seed: 1 }), /> 1/);
   assert.throws(() => splitData(m, { level: 'brand' as 'logo', train: 0.7, val: 0.3, test: 0, seed: 1 }), /split level/);
 });
+
+test('image level with photos (groupOf): a photo\'s crops never straddle train/val/test; one crop per photo = the plain split', () => {
+  // logo A: 10 crops from 5 photos, 2 boxes each (a LogoDet-3K image with two boxes of one brand)
+  const crops = Array.from({ length: 10 }, (_, i) => ({ id: `A${i}`, photo: Math.floor(i / 2) }));
+  const groupOf = (c: { photo: number | null }) => c.photo;
+  for (let seed = 0; seed < 50; seed++) {
+    const s = splitData(new Map([['A', crops]]), { level: 'image', train: 0.7, val: 0.15, test: 0.15, seed }, groupOf);
+    const side = new Map<number, string>();
+    for (const [name, m] of [['train', s.train], ['val', s.val], ['test', s.test]] as const)
+      for (const c of m.get('A') ?? []) {
+        assert.ok(!side.has(c.photo) || side.get(c.photo) === name, `seed ${seed}: photo ${c.photo} in ${side.get(c.photo)} and ${name}`);
+        side.set(c.photo, name);
+      }
+    assert.equal(s.info.trainImages + s.info.valImages + s.info.testImages, 10);
+    assert.equal(side.size, 5);
+  }
+  // the ungrouped split of these crops does put a photo on two sides (what the grouping prevents)
+  const plain = splitData(new Map([['A', crops]]), { level: 'image', train: 0.7, val: 0.15, test: 0.15, seed: 42 });
+  const trainPhotos = new Set((plain.train.get('A') ?? []).map((c) => c.photo));
+  assert.ok([...(plain.val.get('A') ?? []), ...(plain.test.get('A') ?? [])].some((c) => trainPhotos.has(c.photo)));
+  // one crop per photo (or no photo): exactly the original split
+  const single = Array.from({ length: 10 }, (_, i) => ({ id: `B${i}`, photo: i as number | null }));
+  const none = single.map((c) => ({ ...c, photo: null }));
+  const want = splitData(new Map([['B', single]]), { level: 'image', train: 0.7, val: 0.15, test: 0.15, seed: 9 });
+  for (const items of [single, none]) {
+    const got = splitData(new Map([['B', items]]), { level: 'image', train: 0.7, val: 0.15, test: 0.15, seed: 9 }, groupOf);
+    for (const k of ['train', 'val', 'test'] as const) assert.deepEqual(got[k].get('B')?.map((c) => c.id), want[k].get('B')?.map((c) => c.id));
+  }
+});
