@@ -31,12 +31,14 @@ export class Progress {
   private readonly o: Required<Omit<ProgressOptions, 'total'>> & { total?: number };
 
   constructor(opts: ProgressOptions) {
+    // an option given as undefined (callers pass `quiet: opts.quiet` through) keeps its default
     this.o = {
-      unit: 'it',
-      intervalMs: process.stderr.isTTY ? 100 : 2000,
-      stream: process.stderr,
-      quiet: process.env.LOGOLAB_QUIET === '1',
-      ...opts,
+      label: opts.label,
+      total: opts.total,
+      unit: opts.unit ?? 'it',
+      intervalMs: opts.intervalMs ?? (process.stderr.isTTY ? 100 : 2000),
+      stream: opts.stream ?? process.stderr,
+      quiet: opts.quiet ?? process.env.LOGOLAB_QUIET === '1',
     };
   }
 
@@ -61,11 +63,12 @@ export class Progress {
 
   line(): string {
     const el = (Date.now() - this.start) / 1000;
-    const rate = el > 0 ? this.done / el : 0;
+    const rate = el > 0 ? this.done / el : null; // no time yet: no rate to show (not 0/s)
     const t = this.o.total;
     const pct = t ? ` ${((100 * this.done) / t).toFixed(0).padStart(3)}%` : '';
-    const eta = t && rate > 0 ? ` ETA ${formatDuration((t - this.done) / rate)}` : '';
-    const rateStr = rate >= 10 ? rate.toFixed(0) : rate.toFixed(2);
+    // past the total (a caller's count was off): no negative ETA
+    const eta = t && rate && this.done < t ? ` ETA ${formatDuration((t - this.done) / rate)}` : '';
+    const rateStr = rate === null ? '–' : rate >= 10 ? rate.toFixed(0) : rate.toFixed(2);
     return `${this.o.label}${pct} ${this.done}${t ? `/${t}` : ''} ${this.o.unit} | ${rateStr} ${this.o.unit}/s | ${formatDuration(el)}${eta}${this.extra ? ` | ${this.extra}` : ''}`;
   }
 
