@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
+import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { makeRng } from '../util/rng.js';
@@ -132,13 +133,18 @@ export function loadHead(dir: string, model: HeadHost): EmbeddingHead {
   const known = cfg.kind === 'projection' ? ['kind', 'in_dim', 'out_dim', 'layer_norm_eps'] : ['kind', 'out_dim'];
   for (const k of Object.keys(cfg)) if (!known.includes(k)) throw new LogolabError(`${p}: field '${k}': unknown key`);
   const d = model.config.hidden_size;
-  if (cfg.kind === 'clip') return createHead('clip', model);
+  if (cfg.kind === 'clip') {
+    // the CLIP head is the model's own projection (no weights): a recorded out_dim must be its width
+    const h = createHead('clip', model);
+    if (cfg.out_dim !== undefined && cfg.out_dim !== h.outDim) throw new LogolabError(`${p}: field 'out_dim': ${JSON.stringify(cfg.out_dim)} does not match this model's embedding size ${h.outDim}`);
+    return h;
+  }
   if (cfg.kind !== 'projection') throw new LogolabError(`${p}: field 'kind': expected one of ${HEAD_KINDS.join(', ')}, got ${JSON.stringify(cfg.kind)}`);
   if (cfg.in_dim !== d) throw new LogolabError(`${p}: field 'in_dim': ${JSON.stringify(cfg.in_dim)} does not match the model's hidden_size ${d}`);
   const out = cfg.out_dim;
   if (!Number.isInteger(out) || (out as number) <= 0) throw new LogolabError(`${p}: field 'out_dim': must be a positive integer`);
   const eps = cfg.layer_norm_eps ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0)) throw new LogolabError(`${p}: field 'layer_norm_eps': must be a positive number`);
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw new LogolabError(`${p}: field 'layer_norm_eps': must be a positive finite number, got ${JSON.stringify(eps) ?? String(eps)}`);
   const wPath = join(dir, HEAD_WEIGHTS);
   const w = readSafetensors(wPath);
   const want: Record<string, number[]> = { '0.weight': [out as number, d], '0.bias': [out as number], '1.weight': [out as number], '1.bias': [out as number] };
@@ -148,6 +154,8 @@ export function loadHead(dir: string, model: HeadHost): EmbeddingHead {
     const t = w.get(k);
     if (!t) throw new LogolabError(`${wPath}: missing tensor '${k}'`);
     if (JSON.stringify(t.shape) !== JSON.stringify(shape)) throw new LogolabError(`${wPath}: tensor '${k}': shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(shape)}`);
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0) throw new LogolabError(`${wPath}: tensor '${k}' holds ${nonFiniteName(t.data[bad]!)} at index ${bad}; refusing to load a broken head`);
     vals[k] = t.data as Float32Array;
   }
   const weight = variableOf(tf.tidy(() => tf.tensor2d(vals['0.weight']!, [out as number, d]).transpose()));

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend, maxAbsDiff, expectNoLeak, tmpDir } from '../helpers.js';
 import { buildVisionModel } from '../../src/models/vision/index.js';
 import { createHead, loadHead, saveHead, l2Normalize } from '../../src/models/heads.js';
-import { SafetensorsFile } from '../../src/io/safetensors.js';
+import { readSafetensors, SafetensorsFile, writeSafetensors } from '../../src/io/safetensors.js';
 import { LogolabError } from '../../src/errors.js';
 
 test('heads: clip = normalize(visual_projection(pooler)); projection = normalize(LayerNorm(Linear(pooler))) by loops; save/load round trip', async () => {
@@ -64,6 +64,19 @@ test('heads: clip = normalize(visual_projection(pooler)); projection = normalize
     assert.throws(() => loadHead(dir, m), (err: Error) => err instanceof LogolabError && /field 'in_dim'/.test(err.message));
     writeFileSync(cfgPath, JSON.stringify({ ...cfg, bias: true }));
     assert.throws(() => loadHead(dir, m), /field 'bias': unknown key/);
+    // an eps that JSON reads as Infinity, a NaN weight, a clip head of another width: errors, not zeros or NaN embeddings
+    writeFileSync(cfgPath, JSON.stringify(cfg).replace(/("layer_norm_eps":)[^,}]+/, '$11e999'));
+    assert.throws(() => loadHead(dir, m), /field 'layer_norm_eps': must be a positive finite number/);
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    const wPath = join(dir, 'projection_head.safetensors');
+    const w = readSafetensors(wPath);
+    const w0 = w.get('0.weight')!;
+    const poisoned = Float32Array.from(w0.data as Float32Array);
+    poisoned[5] = NaN;
+    writeSafetensors(wPath, Object.fromEntries([...w].map(([k, t]) => [k, { shape: t.shape, data: k === '0.weight' ? poisoned : (t.data as Float32Array) }])));
+    assert.throws(() => loadHead(dir, m), /tensor '0\.weight' holds NaN at index 5; refusing to load a broken head/);
+    writeFileSync(cfgPath, JSON.stringify({ kind: 'clip', out_dim: 'abc' }));
+    assert.throws(() => loadHead(dir, m), /field 'out_dim': "abc" does not match this model's embedding size/);
     assert.throws(() => createHead('mlp', m), /unknown kind 'mlp'/);
   } finally {
     x.dispose();
