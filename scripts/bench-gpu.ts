@@ -20,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { TSX_IMPORT } from '../src/util/package-root.js';
+import { tsxImport } from '../src/util/package-root.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -105,7 +105,7 @@ async function runCell(c: Cell): Promise<Result> {
 
 // ---- parent: every cell in its own process -----------------------------------------------------
 function spawnCell(c: Cell): Result {
-  const r = spawnSync(process.execPath, ['--import', TSX_IMPORT, SELF, '--cell', JSON.stringify(c)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, ['--import', tsxImport(), SELF, '--cell', JSON.stringify(c)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (r.status === 0 && line) return JSON.parse(line) as Result;
   const err = (r.stderr ?? '').split('\n').filter((l) => /error|Error|not available/.test(l)).pop() ?? `exit ${r.status ?? r.signal}`;

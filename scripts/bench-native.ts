@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { TSX_IMPORT } from '../src/util/package-root.js';
+import { tsxImport } from '../src/util/package-root.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -208,7 +208,7 @@ function spawnCell(cell: Cell): Result {
       '--budget', String(cell.budget), '--threads', String(cell.threads), '--impl', cell.backend === 'torchvision' ? 'torchvision' : 'clip',
       ...(cell.layers ? ['--layers', String(cell.layers)] : [])], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   } else {
-    r = spawnSync(process.execPath, ['--import', TSX_IMPORT, SELF, '--cell', JSON.stringify(cell)], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 24 });
+    r = spawnSync(process.execPath, ['--import', tsxImport(), SELF, '--cell', JSON.stringify(cell)], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 24 });
   }
   const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (r.status !== 0 || !line) return { error: ((r.stderr ?? '').trim().split('\n').filter((l) => /error/i.test(l))[0] ?? `exit ${r.status}`).slice(0, 200) };

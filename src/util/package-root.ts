@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LogolabError } from '../errors.js';
 
 function findPackageRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -30,6 +31,12 @@ export const packagePath = (...parts: string[]): string => join(PACKAGE_ROOT, ..
 /**
  * `node --import <this>` for child processes that run TypeScript sources (benchmarks): tsx resolved
  * from this package, so the child starts from any working directory (a bare `--import tsx` is
- * resolved from the cwd).
+ * resolved from the cwd). Resolved when asked for: the library itself never needs tsx.
  */
-export const TSX_IMPORT: string = import.meta.resolve('tsx');
+export function tsxImport(): string {
+  try {
+    return import.meta.resolve('tsx');
+  } catch {
+    throw new LogolabError('this command runs TypeScript sources and needs the tsx package, which is not installed beside logolab (npm install tsx)');
+  }
+}

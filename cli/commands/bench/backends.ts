@@ -11,7 +11,7 @@ import { numberOption, POSITIVE_INT } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
-import { packagePath, TSX_IMPORT } from '../../../src/util/package-root.js';
+import { packagePath, tsxImport } from '../../../src/util/package-root.js';
 
 const SCRIPT = packagePath('scripts', 'bench-native.ts');
 const OPTS = ['section', 'models', 'modes', 'backends', 'tiny-batch', 'l14-batch', 'layers', 'reps', 'rounds', 'budget', 'threads', 'format', 'json'] as const;
@@ -40,7 +40,7 @@ export const command: CommandModule = {
     const args: string[] = [];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
     if (argv.slow) args.push('--slow');
-    const r = spawnSync(process.execPath, ['--import', TSX_IMPORT, SCRIPT, ...args], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, ['--import', tsxImport(), SCRIPT, ...args], { stdio: 'inherit' });
     if (r.status !== 0) throw new LogolabError(`bench backends: benchmark exited with ${r.status ?? r.signal}`);
   },
 };

@@ -10,7 +10,7 @@ import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
-import { packagePath, TSX_IMPORT } from '../../../src/util/package-root.js';
+import { packagePath, tsxImport } from '../../../src/util/package-root.js';
 
 const SCRIPT = packagePath('scripts', 'bench-gpu.ts');
 const OPTS = ['backends', 'model', 'embed-batches', 'train-batches', 'recompute', 'iters', 'warmup', 'format', 'json', 'md'] as const;
@@ -36,7 +36,7 @@ export const command: CommandModule = {
     const args: string[] = [];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
     if (argv['allow-software']) args.push('--allow-software');
-    const r = spawnSync(process.execPath, ['--import', TSX_IMPORT, SCRIPT, ...args], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, ['--import', tsxImport(), SCRIPT, ...args], { stdio: 'inherit' });
     if (r.status === 3) throw new LogolabError('bench gpu: no GPU backend present (see the lines above; `logolab doctor` says what is missing)');
     if (r.status !== 0) throw new LogolabError(`bench gpu: benchmark exited with ${r.status ?? r.signal}`);
   },

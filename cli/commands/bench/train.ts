@@ -10,7 +10,7 @@ import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
-import { packagePath, TSX_IMPORT } from '../../../src/util/package-root.js';
+import { packagePath, tsxImport } from '../../../src/util/package-root.js';
 
 const SCRIPT = packagePath('scripts', 'bench-lora-step.ts');
 const OPTS = ['preset', 'batch', 'r', 'alpha', 'freeze-layers', 'targets'] as const;
@@ -34,7 +34,7 @@ export const command: CommandModule = {
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
     if (argv.recompute) args.push('--recompute');
     if (argv.profile) args.push('--profile');
-    const r = spawnSync(process.execPath, ['--import', TSX_IMPORT, SCRIPT, ...args], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, ['--import', tsxImport(), SCRIPT, ...args], { stdio: 'inherit' });
     if (r.status !== 0) throw new LogolabError(`bench train: the step exited with ${r.status ?? r.signal}`);
   },
 };
