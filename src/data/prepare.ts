@@ -195,6 +195,19 @@ function removeStaleTemps(dir: string): void {
   }
 }
 
+/**
+ * A decode error's text without the part libvips appends from its one shared error buffer: under
+ * concurrent decodes that part ("VipsJpeg: Bogus Huffman table definition") is repeated a varying
+ * number of times or missing. sharp's own message before it is kept (without a trailing colon);
+ * where libvips' text is the whole message after the file's name (`label`), its first copy is.
+ */
+export function stableDecodeError(line: string, label: string): string {
+  const i = line.search(/Vips\w+:/);
+  const before = (i < 0 ? line : line.slice(0, i)).replace(/:?\s*$/, '');
+  if (i >= 0 && (before === '' || before === label)) return line.replace(/(Vips\w+:.*?)(\s*Vips\w+:.*)?$/, '$1').replace(/:?\s*$/, '');
+  return before;
+}
+
 interface Outcome {
   image: ImageRecord | null;
   skips: SkippedRow[];
@@ -280,10 +293,10 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         stored = { width: meta.width ?? 0, height: meta.height ?? 0, orientation: meta.orientation };
         img = await decodeImage(s.image);
       } catch (e) {
-        // first line only: libvips appends its error buffer, which repeats the line a varying number
-        // of times when decodes run concurrently (a resumed run must record the same detail)
-        const first = firstLine(e);
-        return { image: null, skips: [skip('corrupt_image', first.replace(/^cannot decode image /, ''))] };
+        // first line only, without libvips' own part ("VipsJpeg: Bogus Huffman table definition"):
+        // libvips keeps one error buffer, so under concurrent decodes that part is repeated a varying
+        // number of times, or missing (a resumed run must record the same detail)
+        return { image: null, skips: [skip('corrupt_image', stableDecodeError(firstLine(e).replace(/^cannot decode image /, ''), s.image))] };
       }
       const placement = placeVocBoxes(ann, stored, img);
       if (placement.kind === 'mismatch') return { image: null, skips: [skip('size_mismatch', `${s.xml}: ${placement.detail}; its boxes belong to another picture`)] };
