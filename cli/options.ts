@@ -7,6 +7,7 @@
  */
 import type { Options } from 'yargs';
 import { UsageError } from '../src/errors.js';
+import { DECIMAL_TEXT } from '../src/util/finite.js';
 
 export interface NumberSpec {
   describe?: string;
@@ -38,7 +39,7 @@ export function parseNumberOption(name: string, raw: unknown, s: NumberSpec): nu
   const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
   if (text === '') throw new UsageError(`${label}: needs a value`);
   // Number('') = 0 and Number('0x10') = 16: accept plain decimal notation only
-  if (typeof raw === 'string' && !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)) throw new UsageError(`${label}: '${String(raw)}' is not a number`);
+  if (typeof raw === 'string' && !DECIMAL_TEXT.test(text)) throw new UsageError(`${label}: '${String(raw)}' is not a number`);
   const v = Number(text);
   if (!Number.isFinite(v)) throw new UsageError(`${label}: '${String(raw)}' is not a number`);
   if (s.int && !Number.isInteger(v)) throw new UsageError(`${label}: '${String(raw)}' is not an integer`);

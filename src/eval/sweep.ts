@@ -6,6 +6,7 @@
  */
 import { LogolabError, UsageError } from '../errors.js';
 import { makeRng } from '../util/rng.js';
+import { DECIMAL_TEXT } from '../util/finite.js';
 import { AGGREGATIONS, MATCHING_METHODS, type Aggregation, type MatchingMethod, type MatchOptions } from '../match/matchers.js';
 import { evaluate, type SimilaritySet } from './evaluate.js';
 import type { Counting, Counts } from './counting.js';
@@ -26,8 +27,6 @@ export interface SweepCell {
 /** Most values a start:end:step list may expand to (a typo like step 1e-9 would exhaust memory). */
 const MAX_LIST = 10000;
 
-/** Plain decimal notation only, as cli/options' parseNumberOption: Number('') = 0 and Number('0x2') = 2. */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 /** The range every value of a list must lie in: the same as the single-value flag's (--threshold …). */
 export interface ListRange {
@@ -46,7 +45,7 @@ export function parseNumberList(s: string, what: string, r: ListRange = {}): num
   const t = s.trim();
   const num = (x: string): number => {
     const v = Number(x.trim());
-    if (!DECIMAL.test(x.trim()) || !Number.isFinite(v)) throw new UsageError(`${what}: '${x.trim()}' in '${s}' is not a number`);
+    if (!DECIMAL_TEXT.test(x.trim()) || !Number.isFinite(v)) throw new UsageError(`${what}: '${x.trim()}' in '${s}' is not a number`);
     return v;
   };
   let out: number[];

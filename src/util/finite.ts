@@ -18,3 +18,9 @@ export function firstNonFinite(data: ArrayLike<number>): number {
 export function nonFiniteName(v: number): string {
   return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Inf' : '-Inf';
 }
+
+/**
+ * A number as a user types it: plain decimal or exponent notation only. Number() alone would read
+ * '' as 0 and '0x2' as 2; every option and list of numbers is checked against this first.
+ */
+export const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
