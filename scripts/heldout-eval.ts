@@ -68,20 +68,35 @@ export function stripAnnotations(synth: string, brands: ReadonlySet<string>): nu
   return stripped;
 }
 
+/** Written last by removeBrands: synth.json only says that the rendering finished. */
+export const REMOVED_MARKER = 'heldout-removed.json';
+
+/**
+ * Removes the folders of `brands` and their annotations in other scenes, then writes
+ * REMOVED_MARKER. Both steps are idempotent, so a run killed between them redoes them.
+ */
+export function removeBrands(synth: string, brands: ReadonlySet<string>): { removed: number; stripped: number } {
+  let removed = 0;
+  for (const cat of readdirSync(synth)) {
+    if (!statSync(join(synth, cat)).isDirectory()) continue;
+    for (const b of readdirSync(join(synth, cat))) if (brands.has(b)) {
+      rmSync(join(synth, cat, b), { recursive: true });
+      removed++;
+    }
+  }
+  const stripped = stripAnnotations(synth, brands);
+  writeFileAtomic(join(synth, REMOVED_MARKER), JSON.stringify({ removed_brands: [...brands].sort() }, null, 2) + '\n');
+  return { removed, stripped };
+}
+
 export async function makeHeldout(dir: string): Promise<void> {
   const synth = join(dir, 'synthB'), data = join(dir, 'data');
   if (!existsSync(join(synth, 'synth.json'))) {
     await synthesize({ out: synth, brands: HELDOUT.brands, imagesPerBrand: HELDOUT.imagesPerBrand, seed: HELDOUT.seed, brandSet: 'B', minSide: HELDOUT.minSide, maxSide: HELDOUT.maxSide, negatives: 0, recordRenditions: true });
+  }
+  if (!existsSync(join(synth, REMOVED_MARKER))) {
     const demo = new Set(selectBrands({ seed: HELDOUT.demoSeed, count: HELDOUT.demoMaxBrands, set: 'B' }).map((b) => b.slug));
-    let removed = 0;
-    for (const cat of readdirSync(synth)) {
-      if (!statSync(join(synth, cat)).isDirectory()) continue;
-      for (const b of readdirSync(join(synth, cat))) if (demo.has(b)) {
-        rmSync(join(synth, cat, b), { recursive: true });
-        removed++;
-      }
-    }
-    const stripped = stripAnnotations(synth, demo);
+    const { removed, stripped } = removeBrands(synth, demo);
     process.stderr.write(`held-out: removed ${removed} brands the demo can draw, and ${stripped} annotations of them in other scenes\n`);
   }
   await prepareDataset({ dataset: synth, out: data });
