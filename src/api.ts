@@ -76,7 +76,7 @@ export class LogoLab {
     const model = await loadVisionModel(o.encoder, { adapter: o.adapter, preprocessMode: o.preprocessMode, quiet: true });
     let detector: Detector | null = null;
     try {
-      if (o.detector) detector = loadDetector(o.detector, { threshold: o.detrThreshold ?? 0.5, minBoxSize: o.minBoxSize ?? 20, nmsIouThreshold: o.nmsIouThreshold ?? 0.5 });
+      if (o.detector) detector = loadDetector(o.detector, { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIouThreshold: o.nmsIouThreshold });
     } catch (e) {
       model.dispose();
       throw e;

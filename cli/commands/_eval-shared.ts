@@ -9,6 +9,7 @@ import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, validateMatchOptions, ty
 import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
 import { assertEmbeddingCache } from '../../src/eval/cache.js';
 import { defaultCachePath, type PassOptions } from '../../src/eval/run.js';
+import { DETR_DEFAULTS } from '../../src/eval/proposals.js';
 import type { SampleOptions } from '../../src/eval/sample.js';
 import { parseEnumList, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
 import type { CropEncoder } from '../../src/eval/encoder.js';
@@ -18,6 +19,12 @@ import type { PresetName } from '../../src/models/vision/presets.js';
 import type { PreprocessMode } from '../../src/preprocess/processors.js';
 
 export const DEFAULT_DETECTOR = 'gt-boxes';
+export const DEFAULT_BATCH = 16;
+
+/** The options that only shape embeddings computed here (regions, batches, cache). */
+export const PASS_FLAGS = ['detr-threshold', 'min-box-size', 'nms-iou', 'batch-size', 'cache', 'clear-cache'] as const;
+/** The DETR post-processing flags, as DetrSettings keys. */
+export const DETR_FLAGS = [['detr-threshold', 'threshold'], ['min-box-size', 'minBoxSize'], ['nms-iou', 'nmsIou']] as const;
 export const DEFAULT_PREPROCESS = 'default';
 
 export function withEvalOptions<T>(y: Argv<T>) {
@@ -36,16 +43,17 @@ export function withEvalOptions<T>(y: Argv<T>) {
     .option('min-matching-refs', numberOption('min-matching-refs', { default: DEFAULT_MATCH.minMatchingRefs, int: true, min: 1, describe: 'multi-ref: refs that must be ≥ threshold' }))
     .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], default: DEFAULT_MATCH.aggregation, describe: "multi-ref per-logo score (mean as the Python original; max = its --use-max-similarity)" })
     .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the Python original's per-region counting" })
-    // no yargs default for the model-side options: beside an embeddings file a given one is an error (refuseWithEmbeddings)
+    // no yargs default for the options that shape computed embeddings: beside an embeddings file a
+    // given one is an error (refuseWithEmbeddings); passOptions applies the defaults
     .option('detector', { type: 'string', describe: `region proposals: gt-boxes | whole-image | detr:<dir> (detr:detr-r50 = random weights) [default: ${DEFAULT_DETECTOR}]` })
-    .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', default: 0.5, min: 0, max: 1, describe: 'DETR score threshold' }))
-    .option('min-box-size', numberOption('min-box-size', { default: 20, min: 0, describe: 'drop smaller DETR boxes (px)' }))
-    .option('nms-iou', numberOption('nms-iou', { default: 0.5, min: 0, max: 1, describe: 'NMS IoU threshold' }))
+    .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', min: 0, max: 1, describe: `DETR score threshold [default: ${DETR_DEFAULTS.threshold}]` }))
+    .option('min-box-size', numberOption('min-box-size', { min: 0, describe: `drop smaller DETR boxes (px) [default: ${DETR_DEFAULTS.minBoxSize}]` }))
+    .option('nms-iou', numberOption('nms-iou', { min: 0, max: 1, describe: `NMS IoU threshold [default: ${DETR_DEFAULTS.nmsIou}]` }))
     .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], describe: `[default: ${DEFAULT_PREPROCESS}]` })
-    .option('batch-size', numberOption('batch-size', { default: 16, int: true, min: 1, describe: 'crops per forward pass' }))
+    .option('batch-size', numberOption('batch-size', { int: true, min: 1, describe: `crops per forward pass [default: ${DEFAULT_BATCH}]` }))
     .option('cache', { type: 'string', describe: 'embedding cache file (default <data>/embedding_cache.sqlite or $LOGOLAB_CACHE)' })
-    .option('no-cache', { type: 'boolean', default: false, describe: 'do not read or write the embedding cache' })
-    .option('clear-cache', { type: 'boolean', default: false, describe: 'delete the embedding cache first' })
+    .option('no-cache', { type: 'boolean', describe: 'do not read or write the embedding cache' })
+    .option('clear-cache', { type: 'boolean', describe: 'delete the embedding cache first' })
     .option('sweep-thresholds', { type: 'string', default: '0.5:0.95:0.01', describe: 'sweep thresholds: start:end:step or a,b,c' })
     .option('sweep-margins', { type: 'string', describe: 'sweep margins (default: --margin)' })
     .option('sweep-min-refs', { type: 'string', describe: 'sweep min_matching_refs (default: --min-matching-refs)' })
@@ -68,7 +76,9 @@ export function preprocessModeOption(a: EvalArgv): string {
  * own model, detector and preprocessing, they would be silently ignored — a usage error instead.
  */
 export function refuseWithEmbeddings(a: EvalArgv, fileFlag: string, flags: readonly string[]): void {
-  const given = flags.find((f) => a[f] !== undefined);
+  const found = flags.find((f) => a[f] !== undefined);
+  // yargs reads --no-cache as cache: false
+  const given = found === 'cache' && a.cache === false ? 'no-cache' : found;
   if (given) throw new UsageError(`--${given}: not used with --${fileFlag} (the embeddings file records its model, detector and preprocessing); give one or the other`);
 }
 
@@ -101,12 +111,12 @@ export function passOptions(a: EvalArgv): PassOptions {
   if (a['clear-cache'] && !noCache && cachePath && existsSync(cachePath)) assertEmbeddingCache(cachePath);
   return {
     detector: detectorOption(a),
-    detrThreshold: a['detr-threshold'] as number,
-    minBoxSize: a['min-box-size'] as number,
-    nmsIou: a['nms-iou'] as number,
+    detrThreshold: (a['detr-threshold'] as number | undefined) ?? DETR_DEFAULTS.threshold,
+    minBoxSize: (a['min-box-size'] as number | undefined) ?? DETR_DEFAULTS.minBoxSize,
+    nmsIou: (a['nms-iou'] as number | undefined) ?? DETR_DEFAULTS.nmsIou,
     cache: noCache ? null : cachePath,
-    clearCache: a['clear-cache'] as boolean,
-    batchSize: int(a, 'batch-size'),
+    clearCache: a['clear-cache'] === true,
+    batchSize: a['batch-size'] === undefined ? DEFAULT_BATCH : int(a, 'batch-size'),
   };
 }
 

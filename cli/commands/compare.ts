@@ -13,13 +13,14 @@ import { checkOutputDir, OUTPUT_MARKER, type OutputGuard } from '../../src/io/ou
 import { log } from '../../src/util/log.js';
 import { drawSample, embeddingPass, openSource, preprocessModeOf, type Source } from '../../src/eval/run.js';
 import { PREPROCESS_MODES } from '../../src/preprocess/processors.js';
+import { DETR_DEFAULTS, detrSettingsText, type DetrSettings } from '../../src/eval/proposals.js';
 import { parseCalibrationTarget, parseNumberList } from '../../src/eval/sweep.js';
 import { compareModels } from '../../src/report/compare.js';
 import { buildGallery } from '../../src/report/gallery.js';
 import { galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.js';
 import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { exportCheckpoint } from '../../training/export.js';
-import { counting, detectorOption, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'];
 
@@ -70,7 +71,7 @@ export const command: CommandModule = {
     const adapterCandidate = !!cand && !cand.endsWith('.ckpt') && existsSync(join(cand, 'adapter_config.json'));
     if (a['baseline-embeddings'] && !adapterCandidate) refuseWithEmbeddings(a, 'baseline-embeddings', ['baseline']);
     if (a['candidate-embeddings']) refuseWithEmbeddings(a, 'candidate-embeddings', ['candidate']);
-    if (a['baseline-embeddings'] && a['candidate-embeddings']) refuseWithEmbeddings(a, 'baseline-embeddings and --candidate-embeddings', ['detector', 'preprocess-mode', 'data', 'folders']);
+    if (a['baseline-embeddings'] && a['candidate-embeddings']) refuseWithEmbeddings(a, 'baseline-embeddings and --candidate-embeddings', ['detector', 'preprocess-mode', 'data', 'folders', ...PASS_FLAGS]);
     // a side computed here embeds the data dir: beside --baseline-embeddings the candidate needs one
     if (adapterCandidate && !a.baseline) throw new UsageError(`--candidate ${cand}: is a LoRA adapter; give its base model as --baseline <model> (also beside --baseline-embeddings)`);
     // one --embeddings file per model here; eval's --embeddings would be silently unused
@@ -94,6 +95,18 @@ export const command: CommandModule = {
       const mode = preprocessModeOf(fileMeta.preprocess);
       if (a['preprocess-mode'] !== undefined && a['preprocess-mode'] !== mode) throw new UsageError(`--preprocess-mode ${String(a['preprocess-mode'])}: the ${flag} file was made with ${mode}; both sides must preprocess alike (leave --preprocess-mode out to use the file's)`);
       a.detector = fileMeta.detector;
+      // and the file's DETR post-processing, or the computed side would keep other boxes
+      const recorded = fileMeta.detectorSettings;
+      if (recorded) {
+        for (const [f, k] of DETR_FLAGS) {
+          if (a[f] !== undefined && a[f] !== recorded[k]) throw new UsageError(`--${f} ${String(a[f])}: the ${flag} file was made with ${recorded[k]}; both sides must keep the same regions (leave --${f} out to use the file's)`);
+          a[f] = recorded[k];
+        }
+      } else if (fileMeta.detector.startsWith('detr:')) {
+        const used: DetrSettings = { ...DETR_DEFAULTS };
+        for (const [f, k] of DETR_FLAGS) if (a[f] !== undefined) used[k] = a[f] as number;
+        log('warn', `the ${flag} file does not record its DETR settings (an older logolab); the other side uses ${detrSettingsText(used)}: give --detr-threshold, --min-box-size and --nms-iou as the file was made`);
+      }
       if (PREPROCESS_MODES.includes(mode as never)) a['preprocess-mode'] = mode;
     }
     const po = passOptions(a);
@@ -110,13 +123,14 @@ export const command: CommandModule = {
       let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
       if (!src.exchange) {
         if (!modelDir) throw new LogolabError(`give --${label} <model dir> (or --${label}-embeddings <file>)`);
-        loaded = await loadEncoder(modelDir, adapter, preprocessModeOption(a), po.batchSize ?? 16);
+        loaded = await loadEncoder(modelDir, adapter, preprocessModeOption(a), po.batchSize ?? DEFAULT_BATCH);
       }
       try {
         // --clear-cache empties the cache once, before the first computed side (not again between the two)
         const pass = await embeddingPass(src, src === srcB ? sample : sampleC, loaded?.encoder ?? null, { ...po, clearCache: po.clearCache && !cleared });
         if (!src.exchange) cleared = true;
-        return { label, name: shownAs ?? pass.model, prepared: pass.similarities, detector: pass.detector };
+        const detector = pass.detectorSettings ? `${pass.detector} (${detrSettingsText(pass.detectorSettings)})` : pass.detector;
+        return { label, name: shownAs ?? pass.model, prepared: pass.similarities, detector, proposals: { name: pass.detector, settings: pass.detectorSettings } };
       } finally {
         loaded?.model.dispose();
       }
@@ -137,6 +151,12 @@ export const command: CommandModule = {
       c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : candDir, candIsAdapter ? candDir : undefined, tmpExport ? cand : undefined);
     } finally {
       if (tmpExport) rmSync(tmpExport, { recursive: true, force: true });
+    }
+    // both models must score the same regions (two files may come from different exports); a file
+    // of an older logolab records no DETR settings, and then only the detector is compared
+    const [pb, pc] = [b.proposals, c.proposals];
+    if (pb.name !== pc.name || (pb.settings && pc.settings && detrSettingsText(pb.settings) !== detrSettingsText(pc.settings))) {
+      throw new LogolabError(`the baseline's regions come from ${b.detector}, the candidate's from ${c.detector}: both models must score the same regions (embed both with the same --detector and DETR settings)`);
     }
     if (b.prepared.set.meta.fingerprint === c.prepared.set.meta.fingerprint)
       log('warn', `baseline and candidate are the same model (fingerprint ${String(b.prepared.set.meta.fingerprint).slice(0, 16)}…): the comparison cannot show a difference`);

@@ -24,7 +24,7 @@ import { loadVisionModel, type VisionModel } from '../../src/models/vision/index
 import { Progress } from '../../src/util/progress.js';
 import { log } from '../../src/util/log.js';
 import { exportDataEmbeddings } from '../../src/eval/exchange.js';
-import { makeProposer } from '../../src/eval/proposals.js';
+import { DETR_DEFAULTS, makeProposer } from '../../src/eval/proposals.js';
 import { EmbeddingCache } from '../../src/eval/cache.js';
 import { defaultCachePath } from '../../src/eval/run.js';
 import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
@@ -109,9 +109,9 @@ export const command: CommandModule = {
       .option('data', { type: 'string', describe: 'prepared data dir: export every reference crop and test region (ids + boxes) for eval/compare --embeddings' })
       .option('folders', { type: 'boolean', default: false, describe: 'with --data: the folder is a Burnley layout (<logo>_reference_images/, test_images/)' })
       .option('detector', { type: 'string', default: 'gt-boxes', describe: 'with --data: region proposals gt-boxes | whole-image | detr:<dir>' })
-      .option('detr-threshold', numberOption('detr-threshold', { default: 0.5, min: 0, max: 1 }))
-      .option('min-box-size', numberOption('min-box-size', { default: 20, min: 0 }))
-      .option('nms-iou', numberOption('nms-iou', { default: 0.5, min: 0, max: 1 }))
+      .option('detr-threshold', numberOption('detr-threshold', { default: DETR_DEFAULTS.threshold, min: 0, max: 1, describe: 'with --data and a DETR detector: score threshold' }))
+      .option('min-box-size', numberOption('min-box-size', { default: DETR_DEFAULTS.minBoxSize, min: 0, describe: 'with --data and a DETR detector: drop smaller boxes (px)' }))
+      .option('nms-iou', numberOption('nms-iou', { default: DETR_DEFAULTS.nmsIou, min: 0, max: 1, describe: 'with --data and a DETR detector: NMS IoU threshold' }))
       .option('cache', { type: 'string', describe: 'with --data: embedding cache file (default <data>/embedding_cache.sqlite; none with --shard); --no-cache to skip' })
       .option('shard', { type: 'string', describe: 'with --data: embed shard INDEX/COUNT only (auto/COUNT: INDEX from $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $LOGOLAB_SHARD_INDEX); join with merge-embeddings' }),
   handler: async (argv) => {

@@ -17,7 +17,7 @@ import { calibrate, formatCalibration, formatSweepTable, parseCalibrationTarget,
 import { drawSample, embeddingPass, openSource, runInfo } from '../../src/eval/run.js';
 import { referenceRetrieval } from '../../src/eval/retrieval.js';
 import { formatRetrieval } from '../../src/eval/summary.js';
-import { counting, detectorOption, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { counting, DEFAULT_BATCH, detectorOption, PASS_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 export const command: CommandModule = {
   command: 'eval',
@@ -34,7 +34,7 @@ export const command: CommandModule = {
       .option('json', { type: 'string', describe: 'also write the results as JSON here' }),
   handler: async (argv) => {
     const a = argv as EvalArgv;
-    if (a.embeddings) refuseWithEmbeddings(a, 'embeddings', ['model', 'adapter', 'detector', 'preprocess-mode']);
+    if (a.embeddings) refuseWithEmbeddings(a, 'embeddings', ['model', 'adapter', 'detector', 'preprocess-mode', ...PASS_FLAGS]);
     // output paths and option values are checked before the (slow) embedding pass
     if (a.json) assertOutputFile(a.json as string, '--json');
     if (a['output-file']) {
@@ -56,7 +56,7 @@ export const command: CommandModule = {
     let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
     if (!src.exchange) {
       if (!a.model) throw new LogolabError('give --model <dir> (or --embeddings <file>)');
-      loaded = await loadEncoder(a.model as string, a.adapter as string | undefined, preprocessModeOption(a), po.batchSize ?? 16);
+      loaded = await loadEncoder(a.model as string, a.adapter as string | undefined, preprocessModeOption(a), po.batchSize ?? DEFAULT_BATCH);
     }
     const t0 = Date.now();
     let pass;
@@ -68,7 +68,7 @@ export const command: CommandModule = {
     const secs = (Date.now() - t0) / 1000;
     log('info', `embedding pass: ${secs.toFixed(2)} s${pass.cacheStats ? ` (cache: ${pass.cacheStats.hits} hits, ${pass.cacheStats.misses} misses)` : ''}`);
     const r = evaluate(pass.similarities, m, cnt);
-    const info = runInfo(pass, { detrThreshold: po.detrThreshold, counting: cnt });
+    const info = runInfo(pass, { counting: cnt });
     let out = formatSummary(info, m, r);
     const details = a['similarity-details'] ? similarityDetails(pass.similarities, r) : null;
     if (details) out += formatDetails(details);

@@ -2,7 +2,8 @@
  * Embeddings exchange file: every reference crop and every proposed test region of a data dir,
  * embedded once (e.g. on a GPU machine) and evaluated anywhere. A safetensors file:
  *   embeddings  F32 [N, D]   rows: references first, then regions image by image
- *   __metadata__.logolab_embeddings  JSON: model/fingerprint/preprocess/detector and the dataset
+ *   __metadata__.logolab_embeddings  JSON: model/fingerprint/preprocess/detector (and a DETR
+ *                                    detector's settings, detectorSettings), the dataset
  *                                    index (logos, refs with ids, images with ground truth and
  *                                    region boxes/scores) — everything sampling needs.
  * `eval/compare --embeddings f` sample from this index exactly as from the data dir, so results are
@@ -16,7 +17,7 @@ import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';
 import type { CropEncoder } from './encoder.js';
 import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
 import { embedSet, type EmbedOptions } from './pipeline.js';
-import type { RegionProposer } from './proposals.js';
+import type { DetrSettings, RegionProposer } from './proposals.js';
 import type { Sample } from './sample.js';
 import type { EmbeddedSet, EvalRegion } from './types.js';
 import type { Box } from '../util/box.js';
@@ -30,6 +31,8 @@ export interface ExchangeMeta {
   fingerprint: string;
   preprocess: string;
   detector: string;
+  /** a DETR detector's post-processing (absent from files of older versions, and for other detectors) */
+  detectorSettings?: DetrSettings;
   /** 'data' (prepared data dir: sampled at eval time) | 'folders' (Burnley layout: evaluated whole) */
   layout: 'data' | 'folders';
   dim: number;
@@ -49,7 +52,7 @@ export interface Exchange {
   regions(imageId: string): EvalRegion[];
 }
 
-export type ExchangeId = Pick<ExchangeMeta, 'model' | 'fingerprint' | 'preprocess' | 'detector' | 'layout'>;
+export type ExchangeId = Pick<ExchangeMeta, 'model' | 'fingerprint' | 'preprocess' | 'detector' | 'detectorSettings' | 'layout'>;
 
 /**
  * Embeds every reference and every region of the data dir (or, with `shard`, that shard's
@@ -60,7 +63,7 @@ export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder
   const part = o.shard ? selectShard(ds, o.shard) : ds;
   const set = await embedSet(encoder, proposer, part.refs, part.images, ds.logos, o);
   const shard = o.shard ? { index: o.shard.index, count: o.shard.count, partition: PARTITION, datasetDigest: datasetDigest(ds) } : undefined;
-  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard);
+  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard);
   return { ...r, images: part.images.length };
 }
 
@@ -124,6 +127,11 @@ function checkMeta(file: string, meta: ExchangeMeta): void {
   const m = meta as unknown as Record<string, unknown>;
   const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   for (const k of ['model', 'fingerprint', 'preprocess', 'detector']) if (typeof m[k] !== 'string') throw new LogolabError(`${file}: metadata lacks '${k}' (a string)`);
+  if (m.detectorSettings !== undefined) {
+    const s = m.detectorSettings as Record<string, unknown> | null;
+    const ok = (k: string, max: number) => typeof s?.[k] === 'number' && (s[k] as number) >= 0 && (s[k] as number) <= max;
+    if (!isObject(s) || !ok('threshold', 1) || !ok('minBoxSize', Infinity) || !ok('nmsIou', 1)) throw new LogolabError(`${file}: metadata 'detectorSettings' is ${JSON.stringify(s)}, not { threshold, nmsIou in [0, 1], minBoxSize ≥ 0 }`);
+  }
   if (m.layout !== 'data' && m.layout !== 'folders') throw new LogolabError(`${file}: metadata 'layout' is ${JSON.stringify(m.layout)}, not 'data' or 'folders'`);
   if (!Number.isInteger(m.dim) || (m.dim as number) < 0) throw new LogolabError(`${file}: metadata 'dim' is ${JSON.stringify(m.dim)}, not a non-negative integer`);
   const ds = m.dataset as Record<string, unknown> | undefined;
@@ -169,6 +177,6 @@ export function setFromExchange(ex: Exchange, s: Sample): EmbeddedSet {
     logos: [...s.logos].sort(),
     refs: s.refs.map((r) => ({ id: r.id, logo: r.logo, embedding: ex.refEmbedding(r.id), source: r.path, ...(r.box ? { box: r.box } : {}) })),
     images: s.images.map((im) => ({ id: im.id, name: im.name, expected: im.expected, regions: ex.regions(im.id) })),
-    meta: { model: ex.meta.model, fingerprint: ex.meta.fingerprint, preprocess: ex.meta.preprocess, detector: ex.meta.detector },
+    meta: { model: ex.meta.model, fingerprint: ex.meta.fingerprint, preprocess: ex.meta.preprocess, detector: ex.meta.detector, ...(ex.meta.detectorSettings ? { detectorSettings: ex.meta.detectorSettings } : {}) },
   };
 }

@@ -36,6 +36,7 @@ export function formatSummary(info: RunInfo, o: MatchOptions, r: CountResult): s
   L.push(`  Similarity threshold: ${num(o.threshold)}`);
   L.push(`  Region proposals: ${info.detector}`);
   if (info.detrThreshold !== null) L.push(`  DETR confidence threshold: ${num(info.detrThreshold)}`);
+  else if (info.detector.startsWith('detr:')) L.push('  DETR confidence threshold: not recorded (an embeddings file of an older logolab)');
   L.push(`  Preprocess mode: ${info.preprocessMode}`);
   L.push(`  Matching method: ${o.method}`);
   if (o.method !== 'simple') L.push(`  Matching margin: ${num(o.margin)}`);
@@ -91,7 +92,7 @@ export function formatFileBlock(info: RunInfo, o: MatchOptions, r: CountResult, 
     `  Negative samples/logo: ${info.negativeSamples}`,
     `  Test images processed: ${info.testImages}`,
     `  Similarity threshold: ${num(o.threshold)}`,
-    `  DETR threshold: ${info.detrThreshold === null ? `n/a (${info.detector})` : num(info.detrThreshold)}`,
+    `  DETR threshold: ${info.detrThreshold !== null ? num(info.detrThreshold) : info.detector.startsWith('detr:') ? 'not recorded' : `n/a (${info.detector})`}`,
     `  Random seed: ${info.seed}`,
     `  Counting: ${info.counting}`,
     '',

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { log } from '../util/log.js';
 import { readExchangeFile, writeExchange, type ExchangeMeta } from './exchange.js';
+import { detrSettingsText } from './proposals.js';
 import { datasetDigest, partition, PARTITION } from './shard.js';
 import type { EmbeddedSet, EvalImage, EvalRef } from './types.js';
 
@@ -44,6 +45,8 @@ export function mergeShards(files: string[], outFile: string): { shards: number;
     for (const [k, what] of AGREE) {
       if (s.meta[k] !== first.meta[k]) throw new LogolabError(`${s.file}: shard ${sh.index}/${sh.count} has ${what} ${short(String(s.meta[k]))}, ${basename(first.file)} has ${short(String(first.meta[k]))} (shards of another run?)`);
     }
+    const [mine, theirs] = [detrSettingsText(s.meta.detectorSettings), detrSettingsText(first.meta.detectorSettings)];
+    if (mine !== theirs) throw new LogolabError(`${s.file}: shard ${sh.index}/${sh.count} has detector settings ${mine}, ${basename(first.file)} has ${theirs} (shards of another run?)`);
     // an empty shard (COUNT above the item count) records dim 0
     if (s.data.length && first.data.length && s.meta.dim !== first.meta.dim) throw new LogolabError(`${s.file}: shard ${sh.index}/${sh.count} has embedding dim ${s.meta.dim}, ${basename(first.file)} has ${first.meta.dim}`);
     if (sh.count !== s0.count) throw new LogolabError(`${s.file}: shard ${sh.index}/${sh.count} belongs to a set of ${sh.count}, ${basename(first.file)} to a set of ${s0.count}`);
@@ -95,7 +98,7 @@ export function mergeShards(files: string[], outFile: string): { shards: number;
     if (rows * dim !== s.data.length) throw new LogolabError(`${s.file}: shard ${i}/${s0.count} has ${s.data.length / dim} embedding rows, its index names ${rows}`);
   }
   const set: EmbeddedSet = { logos: ds.logos, refs, images, meta: {} };
-  const { model, fingerprint, preprocess, detector, layout } = first.meta;
-  const r = writeExchange(outFile, ds, set, { model, fingerprint, preprocess, detector, layout });
+  const { model, fingerprint, preprocess, detector, detectorSettings, layout } = first.meta;
+  const r = writeExchange(outFile, ds, set, { model, fingerprint, preprocess, detector, ...(detectorSettings ? { detectorSettings } : {}), layout });
   return { shards: shards.length, ...r };
 }

@@ -10,16 +10,35 @@ import { LogolabError } from '../errors.js';
 import type { RgbImage } from '../preprocess/image.js';
 import type { DatasetImage } from './dataset.js';
 import type { Box } from '../util/box.js';
-import { loadDetector } from '../detect/detector.js';
+import { DETR_DETECTOR_DEFAULTS, loadDetector } from '../detect/detector.js';
 
 export interface Proposal {
   box: Box;
   score: number;
 }
 
+/**
+ * DETR's post-processing (score threshold, min box side in px, class-agnostic NMS IoU): recorded
+ * with the embeddings, so a side computed later can propose the regions a file was made with.
+ */
+export interface DetrSettings {
+  threshold: number;
+  minBoxSize: number;
+  nmsIou: number;
+}
+
+/** The detector's defaults (the reference's DetectLogosDETR), under the CLI's names. */
+export const DETR_DEFAULTS: Readonly<DetrSettings> = { threshold: DETR_DETECTOR_DEFAULTS.threshold, minBoxSize: DETR_DETECTOR_DEFAULTS.minBoxSize, nmsIou: DETR_DETECTOR_DEFAULTS.nmsIouThreshold };
+
+export function detrSettingsText(s: DetrSettings | null | undefined): string {
+  return s ? `threshold ${s.threshold}, min box ${s.minBoxSize} px, NMS IoU ${s.nmsIou}` : 'none recorded';
+}
+
 export interface RegionProposer {
   /** e.g. 'gt-boxes', 'whole-image', 'detr:/models/detr' */
   name: string;
+  /** a DETR proposer's post-processing */
+  settings?: DetrSettings;
   /** identity for caches/exports (detector fingerprint + its thresholds) */
   key: string;
   /** whether propose() needs the decoded pixels */
@@ -63,6 +82,7 @@ export function detrProposer(spec: string, o: { detrThreshold: number; minBoxSiz
   const det = loadDetector(spec, { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIouThreshold: o.nmsIou });
   return {
     name: `detr:${spec}`,
+    settings: { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIou: o.nmsIou },
     key: `detr:${spec}:${o.detrThreshold}:${o.minBoxSize}:${o.nmsIou}`,
     needsPixels: true,
     async propose(_im, rgb) {

@@ -13,7 +13,7 @@ import { similaritySet, type SimilaritySet } from './evaluate.js';
 import type { Counting } from './counting.js';
 import type { RunInfo } from './format.js';
 import { embedSet } from './pipeline.js';
-import { makeProposer } from './proposals.js';
+import { makeProposer, type DetrSettings } from './proposals.js';
 import { sampleAll, sampleTest, type Sample, type SampleOptions } from './sample.js';
 
 export interface SourceOptions {
@@ -64,6 +64,8 @@ export interface Pass {
   similarities: SimilaritySet;
   model: string;
   detector: string;
+  /** a DETR detector's post-processing: the file's (null if it does not record it), or the proposer's */
+  detectorSettings: DetrSettings | null;
   /** the embeddings' preprocessing id (kind:mode:config hash): from the file, or the encoder's */
   preprocess: string;
   cacheStats: { hits: number; misses: number } | null;
@@ -74,7 +76,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   if (src.exchange) {
     if (encoder) log('warn', 'embeddings come from the exchange file; the model options are ignored');
     const set = setFromExchange(src.exchange, sample);
-    return { sample, similarities: similaritySet(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, preprocess: src.exchange.meta.preprocess, cacheStats: null };
+    return { sample, similarities: similaritySet(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, detectorSettings: src.exchange.meta.detectorSettings ?? null, preprocess: src.exchange.meta.preprocess, cacheStats: null };
   }
   if (!encoder) throw new LogolabError('give --model <dir> (or --embeddings <file>)');
   if (o.cache && o.clearCache) EmbeddingCache.clear(o.cache);
@@ -83,7 +85,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   log('info', `encoder ${encoder.name}: fingerprint ${encoder.fingerprint.slice(0, 16)}…, preprocessing ${encoder.preprocess}${cache ? `, cache ${cache.path}` : ', no cache'}`);
   try {
     const set = await embedSet(encoder, proposer, sample.refs, sample.images, sample.logos, { cache, batchSize: o.batchSize, quiet: o.quiet });
-    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, preprocess: encoder.preprocess, cacheStats: cache ? { ...cache.stats } : null };
+    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, detectorSettings: proposer.settings ?? null, preprocess: encoder.preprocess, cacheStats: cache ? { ...cache.stats } : null };
   } finally {
     cache?.close();
     proposer.dispose?.();
@@ -100,7 +102,7 @@ export function preprocessModeOf(preprocess: string): string {
 }
 
 /** The run's summary fields; the preprocessing mode is the embeddings' own (an exchange file's, not the CLI's). */
-export function runInfo(pass: Pass, o: { detrThreshold: number; counting: Counting }): RunInfo {
+export function runInfo(pass: Pass, o: { counting: Counting }): RunInfo {
   const s = pass.sample;
   return {
     model: pass.model,
@@ -112,7 +114,7 @@ export function runInfo(pass: Pass, o: { detrThreshold: number; counting: Counti
     negativeSamples: s.options.negativeSamples,
     testImages: s.images.length,
     detector: pass.detector,
-    detrThreshold: pass.detector.startsWith('detr') ? o.detrThreshold : null,
+    detrThreshold: pass.detectorSettings?.threshold ?? null,
     seed: s.options.seed,
     counting: o.counting,
   };

@@ -4,16 +4,18 @@
  *   - --baseline-embeddings with a --candidate model embeds the candidate (from --data), never the
  *     baseline's file twice;
  *   - model options beside an embeddings file are usage errors, not silently ignored;
- *   - the summary's preprocessing mode is the embeddings file's;
+ *   - the summary's preprocessing mode is the embeddings file's, and so are a DETR file's settings,
+ *     which a side computed beside it takes (two files of different regions are refused);
  *   - --sweep-* lists are parsed strictly, before any embedding work.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, tmpDir } from '../helpers.js';
-import { exportDataEmbeddings } from '../../src/eval/exchange.js';
-import { gtBoxes } from '../../src/eval/proposals.js';
+import { exportDataEmbeddings, readExchangeFile } from '../../src/eval/exchange.js';
+import { gtBoxes, makeProposer, wholeImage } from '../../src/eval/proposals.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
 import { parseNumberList } from '../../src/eval/sweep.js';
 import { expectFailure, runCli } from '../cli/run.js';
 import { fakeEncoder, makeTinyDataDir } from './tinydata.js';
@@ -117,6 +119,14 @@ test('model options beside an embeddings file are usage errors naming the option
   expectFailure(await compareFiles(rep, '--candidate', CLIP), 2, /--candidate: not used with --candidate-embeddings/);
   expectFailure(await compareFiles(rep, '--detector', 'whole-image'), 2, /--detector: not used with --baseline-embeddings and --candidate-embeddings/);
   expectFailure(await compareFiles(rep, '--data', DATA), 2, /--data: not used with/);
+  // the options of a computed pass: regions, batches, cache
+  expectFailure(await ev('--detr-threshold', '0.7'), 2, /--detr-threshold: not used with --embeddings/);
+  expectFailure(await ev('--nms-iou', '0.3'), 2, /--nms-iou: not used with --embeddings/);
+  expectFailure(await ev('--batch-size', '4'), 2, /--batch-size: not used with --embeddings/);
+  expectFailure(await ev('--no-cache'), 2, /--no-cache: not used with --embeddings/);
+  expectFailure(await ev('--clear-cache'), 2, /--clear-cache: not used with --embeddings/);
+  expectFailure(await compareFiles(rep, '--min-box-size', '5'), 2, /--min-box-size: not used with --baseline-embeddings and --candidate-embeddings/);
+  expectFailure(await compareFiles(rep, '--cache', join(W, 'c.sqlite')), 2, /--cache: not used with/);
   assert.ok(!existsSync(rep));
 });
 
@@ -125,6 +135,47 @@ test('eval --embeddings: the summary names the file\'s preprocessing mode, not t
   assert.equal(r.code, 0, r.stderr);
   // the fake encoder's preprocessing id is grid3:test
   assert.match(r.stdout, /Preprocess mode: test\n/);
+});
+
+test('a DETR embeddings file carries its settings: eval reports them, a computed side takes them, other regions are refused', async () => {
+  // the tiny fixture detector at 96 px (the DETR default, 800, takes ~4 s an image here): a copy
+  const DETR = join(W, 'detr-model');
+  cpSync(join(FIXTURES, 'detr_tiny/model'), DETR, { recursive: true });
+  writeFileSync(join(DETR, 'preprocessor_config.json'), JSON.stringify({ image_processor_type: 'DetrImageProcessor', size: { shortest_edge: 96, longest_edge: 160 } }));
+  const D = join(W, 'detr.safetensors');
+  const proposer = makeProposer(`detr:${DETR}`, { detrThreshold: 0.05, minBoxSize: 2, nmsIou: 0.9 });
+  try {
+    await exportDataEmbeddings(DATA, fakeEncoder('fake-detr', 'fp-detr'), proposer, D, { quiet: true });
+  } finally {
+    proposer.dispose?.();
+  }
+  const r = await runCli(['eval', '--embeddings', D, ...SMALL]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /DETR confidence threshold: 0\.05\n/);
+  const mixed = (rep: string, ...extra: string[]) => runCli(['compare', '--baseline-embeddings', D, '--candidate', CLIP, '--data', DATA, '--no-cache', ...SMALL, '--report', join(W, rep), ...extra]);
+  expectFailure(await mixed('r-detr-t', '--detr-threshold', '0.5'), 2, /--detr-threshold 0\.5: the --baseline-embeddings file was made with 0\.05; both sides must keep the same regions/);
+  assert.ok(!existsSync(join(W, 'r-detr-t')));
+  // the candidate is computed with the file's settings (a value equal to the file's may be given)
+  const ok = await mixed('r-detr', '--nms-iou', '0.9');
+  assert.equal(ok.code, 0, ok.stderr);
+  const j = JSON.parse(readFileSync(join(W, 'r-detr', 'report.json'), 'utf8')) as { detector: string };
+  assert.equal(j.detector, `detr:${DETR} (threshold 0.05, min box 2 px, NMS IoU 0.9)`);
+  // a file of an older logolab records no settings: eval says so, compare warns which it used
+  const { meta, data } = readExchangeFile(D);
+  delete meta.detectorSettings;
+  const old = join(W, 'detr-old.safetensors');
+  writeSafetensors(old, { embeddings: { shape: [data.length / meta.dim, meta.dim], data } }, { logolab_embeddings: JSON.stringify(meta) });
+  const ro = await runCli(['eval', '--embeddings', old, ...SMALL]);
+  assert.equal(ro.code, 0, ro.stderr);
+  assert.match(ro.stdout, /DETR confidence threshold: not recorded/);
+  const co = await runCli(['compare', '--baseline-embeddings', old, '--candidate', CLIP, '--data', DATA, '--no-cache', ...SMALL, '--report', join(W, 'r-detr-old'), '--detr-threshold', '0.05']);
+  assert.equal(co.code, 0, co.stderr);
+  assert.match(co.stderr, /does not record its DETR settings .*the other side uses threshold 0\.05, min box 20 px, NMS IoU 0\.5/);
+  // two files of different regions
+  const W2 = join(W, 'whole.safetensors');
+  await exportDataEmbeddings(DATA, fakeEncoder('fake-whole', 'fp-whole'), wholeImage, W2, { quiet: true });
+  expectFailure(await runCli(['compare', '--baseline-embeddings', B, '--candidate-embeddings', W2, ...SMALL, '--report', join(W, 'r-two')]), 1, /the baseline's regions come from gt-boxes, the candidate's from whole-image: both models must score the same regions/);
+  assert.ok(!existsSync(join(W, 'r-two')));
 });
 
 test('--sweep-* lists: strict items and the single flags\' ranges, refused before the model loads', async () => {

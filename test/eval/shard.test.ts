@@ -109,6 +109,11 @@ test('merge: an item missing from its shard, or held by a shard it does not belo
   assert.throws(() => mergeShards([files[0]!, lost], join(d, 'x.safetensors')), /tampered\.safetensors: shard 1\/2 lacks reference ref:\d+ \(incomplete shard\?\)/);
   const stolen = tamper((m) => (m.regions[Object.keys(s0.regions)[0]!] = []));
   assert.throws(() => mergeShards([files[0]!, stolen], join(d, 'x.safetensors')), /tampered\.safetensors: shard 1\/2 holds image img:\d+, which belongs to shard 0\/2/);
+  // DETR shards kept other boxes: their post-processing must agree too
+  const otherDetr = tamper((m) => (m.detectorSettings = { threshold: 0.7, minBoxSize: 20, nmsIou: 0.5 }));
+  assert.throws(() => mergeShards([files[0]!, otherDetr], join(d, 'x.safetensors')), /tampered\.safetensors: shard 1\/2 has detector settings threshold 0\.7, min box 20 px, NMS IoU 0\.5, s0\.safetensors has none recorded/);
+  const badDetr = tamper((m) => (m.detectorSettings = { threshold: 2, minBoxSize: 20, nmsIou: 0.5 }));
+  assert.throws(() => mergeShards([files[0]!, badDetr], join(d, 'x.safetensors')), /tampered\.safetensors: metadata 'detectorSettings' is \{"threshold":2,/);
   assert.ok(!existsSync(join(d, 'x.safetensors')));
 });
 
