@@ -63,10 +63,21 @@ export interface RefLabels {
   numLogos: number;
 }
 
+/**
+ * A similarity as read by the matchers. A NaN would compare false everywhere: skipped by a
+ * threshold, but taken as the best when first and then never beaten, so the outcome would hang on
+ * the reference order. Callers check their embeddings; this is the last line.
+ */
+function finiteScore(scores: ArrayLike<number>, j: number, what: string): number {
+  const s = scores[j]!;
+  if (!Number.isFinite(s)) throw new LogolabError(`similarity to ${what} ${j} is ${s}: an embedding is non-finite or not L2-normalised`);
+  return s;
+}
+
 export function matchSimple(refSims: ArrayLike<number>, refs: RefLabels, threshold: number): Match[] {
   const out: Match[] = [];
   for (let j = 0; j < refSims.length; j++) {
-    const s = refSims[j]!;
+    const s = finiteScore(refSims, j, 'reference');
     if (s >= threshold) out.push({ logo: refs.labels[j]!, similarity: s, ref: j });
   }
   // best first, like the Python original's sorted find_all_matches
@@ -75,11 +86,11 @@ export function matchSimple(refSims: ArrayLike<number>, refs: RefLabels, thresho
 }
 
 /** Best vs second-best over a plain score list (references for `margin`, logos for `averaged`). */
-function bestWithMargin(scores: ArrayLike<number>, threshold: number, margin: number): { best: number; sim: number } | null {
+function bestWithMargin(scores: ArrayLike<number>, threshold: number, margin: number, what: string): { best: number; sim: number } | null {
   let best = -1;
   let second = -Infinity;
   for (let j = 0; j < scores.length; j++) {
-    const s = scores[j]!;
+    const s = finiteScore(scores, j, what);
     if (best < 0 || s > scores[best]!) {
       if (best >= 0) second = scores[best]!;
       best = j;
@@ -87,20 +98,19 @@ function bestWithMargin(scores: ArrayLike<number>, threshold: number, margin: nu
   }
   if (best < 0) return null;
   const sim = scores[best]!;
-  // written so that NaN never passes (NaN < threshold is false)
   if (!(sim >= threshold)) return null;
   if (scores.length > 1 && !(sim - second >= margin)) return null;
   return { best, sim };
 }
 
 export function matchMargin(refSims: ArrayLike<number>, refs: RefLabels, threshold: number, margin: number): Match[] {
-  const r = bestWithMargin(refSims, threshold, margin);
+  const r = bestWithMargin(refSims, threshold, margin, 'reference');
   return r ? [{ logo: refs.labels[r.best]!, similarity: r.sim, ref: r.best }] : [];
 }
 
 /** `logoSims[l]` = similarity to logo l's averaged embedding. */
 export function matchAveraged(logoSims: ArrayLike<number>, threshold: number, margin: number): Match[] {
-  const r = bestWithMargin(logoSims, threshold, margin);
+  const r = bestWithMargin(logoSims, threshold, margin, 'logo (averaged references)');
   return r ? [{ logo: r.best, similarity: r.sim }] : [];
 }
 
@@ -112,7 +122,7 @@ export function aggregatePerLogo(refSims: ArrayLike<number>, refs: RefLabels, th
   const n = new Int32Array(L);
   for (let j = 0; j < refSims.length; j++) {
     const l = refs.labels[j]!;
-    const s = refSims[j]!;
+    const s = finiteScore(refSims, j, 'reference');
     n[l]!++;
     if (s >= threshold) count[l]!++;
     if (aggregation === 'max') {
@@ -139,7 +149,7 @@ export function matchMultiRef(refSims: ArrayLike<number>, refs: RefLabels, o: { 
   }
   if (best < 0) return [];
   const sim = score[best]!;
-  if (!(sim >= o.threshold)) return []; // NaN never passes
+  if (!(sim >= o.threshold)) return [];
   if (candidates > 1 && !(sim - second >= o.margin)) return [];
   return [{ logo: best, similarity: sim, numMatching: count[best]! }];
 }

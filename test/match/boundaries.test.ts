@@ -77,3 +77,11 @@ test('matchRegion applies the same boundaries for every method', () => {
     assert.equal(got[0]?.similarity, 0.75, method);
   }
 });
+
+test('a non-finite similarity is an error in every method, wherever it stands (a NaN first would win and block the rest)', () => {
+  for (const method of MATCHING_METHODS) {
+    for (const sims of [f32([NaN, 0.75]), f32([0.75, NaN]), f32([Infinity, 0.75])]) {
+      assert.throws(() => matchRegion(sims, TWO_LOGOS, { method, threshold: T, margin: M, minMatchingRefs: 1, aggregation: 'max' }, sims), /similarity to (reference|logo \(averaged references\)) [01] is (NaN|Infinity)/, `${method} [${sims.join(', ')}]`);
+    }
+  }
+});
