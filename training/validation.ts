@@ -16,6 +16,7 @@
  * which inflated recall_at_1 and mean_pos_sim. Callers here pass each validation image once (the
  * trainer de-duplicates by item id).
  */
+import { firstNonFinite } from '../src/util/finite.js';
 import * as tf from '@tensorflow/tfjs';
 import { meanOverQueries, retrievalScores } from '../src/metrics/retrieval.js';
 
@@ -37,6 +38,9 @@ const ZERO: ValidationMetrics = { mean_pos_sim: 0, mean_neg_sim: 0, separation: 
 export function embeddingMetrics(embeddings: Float32Array, dim: number, labels: Int32Array): ValidationMetrics {
   const n = labels.length;
   if (n <= 1) return { ...ZERO, num_items: n };
+  // a diverged model: every metric NaN, which the trainer reports naming the epoch (retrievalScores
+  // would refuse the rows with a message that says nothing of training)
+  if (firstNonFinite(embeddings) >= 0) return { mean_pos_sim: NaN, mean_neg_sim: NaN, separation: NaN, recall_at_1: NaN, recall_at_5: NaN, precision_at_1: NaN, r_precision: NaN, map_at_r: NaN, num_items: n };
   const { pos, neg } = tf.tidy(() => {
     const e = tf.tensor2d(embeddings, [n, dim]);
     const sim = tf.matMul(e, e, false, true); // [N, N]

@@ -60,6 +60,7 @@ export interface SimilarityDetails {
   missedBest: number[];
   allPositive: number[];
   allNegative: number[];
+  /** threshold: the value matched at and printed (thresholdText reads back as it exactly); f1: re-matched there */
   suggested: { threshold: number; f1: number } | null;
   detections: { image: string; region: number; expected: string[]; score: number; top: [string, number][] }[];
 }
@@ -98,12 +99,51 @@ export function similarityDetails(p: SimilaritySet, r: EvalResult): SimilarityDe
   const cands = new Set<number>();
   for (let t = 0; t <= 100; t++) cands.add(t / 100);
   for (const v of [...r.tpSims, ...r.fpSims, ...missedBest]) cands.add(v);
+  // Each candidate is tried at the value that will be printed, not at the exact similarity: an
+  // exact float32 similarity printed with 4 decimals and typed back as --threshold can land above
+  // it (TP at 0.712379…, printed 0.7124, matched nothing). The printed value is the similarity
+  // rounded DOWN to 4 decimals (more where that would reach the next lower candidate), and the F1
+  // reported is re-matched at exactly that value, so `eval --threshold <printed>` gives it.
+  // The run's own threshold is tried as given (the user typed it, so it prints back exactly): the
+  // suggestion is never worse than the current F1.
+  const sorted = [...cands].sort((a, b) => a - b);
+  const tries = new Set<number>([o.threshold]);
+  sorted.forEach((c, k) => tries.add(printableThresholdAtOrBelow(c, k > 0 ? sorted[k - 1]! : -Infinity)));
   let suggested: SimilarityDetails['suggested'] = null;
-  for (const t of [...cands].sort((a, b) => a - b)) {
+  for (const t of [...tries].sort((a, b) => a - b)) {
     const e = evaluate(p, { ...o, threshold: t }, r.counting);
     if (!suggested || e.f1 > suggested.f1) suggested = { threshold: t, f1: e.f1 };
   }
   return { threshold: o.threshold, truePositive: r.tpSims, falsePositive: r.fpSims, missedBest, allPositive, allNegative, suggested, detections };
+}
+
+/**
+ * The shortest decimal (4 decimals at least, up to 12) that is ≤ `t` and still > `below` (the next
+ * lower candidate, so each candidate keeps a distinct value); `t` itself when none is. Never below
+ * −1 for a `t` ≥ −1: the CLI refuses a threshold outside [−1, 1].
+ * k/10^n is IEEE-exactly the double nearest the decimal, i.e. what Number('<that decimal>') parses.
+ */
+export function printableThresholdAtOrBelow(t: number, below: number): number {
+  for (let n = 4; n <= 12; n++) {
+    const scale = 10 ** n;
+    let k = Math.floor(t * scale);
+    // t·scale is itself rounded: step k so that k/scale ≤ t < (k+1)/scale holds exactly
+    while (k / scale > t) k--;
+    while ((k + 1) / scale <= t) k++;
+    let d = k / scale;
+    if (d < -1 && t >= -1) d = -1;
+    if (d > below) return d;
+  }
+  return t;
+}
+
+/** A threshold as printed for the user: 4 decimals, or as many more as it needs to read back as the same number. */
+export function thresholdText(t: number): string {
+  for (let n = 4; n <= 20; n++) {
+    const s = t.toFixed(n);
+    if (Number(s) === t) return s;
+  }
+  return String(t);
 }
 
 export function formatDetails(d: SimilarityDetails): string {
@@ -140,7 +180,7 @@ export function formatDetails(d: SimilarityDetails): string {
     } else L.push('  NO OVERLAP - distributions are separable!');
   }
   if (d.suggested) {
-    L.push('', `  SUGGESTED OPTIMAL THRESHOLD: ${d.suggested.threshold.toFixed(4)}`, `  (would give F1 = ${d.suggested.f1.toFixed(4)} on this data, re-matched at that threshold)`);
+    L.push('', `  SUGGESTED OPTIMAL THRESHOLD: ${thresholdText(d.suggested.threshold)}`, `  (would give F1 = ${d.suggested.f1.toFixed(4)} on this data, re-matched at that threshold)`);
   }
   if (d.detections.length) {
     L.push('', '-'.repeat(40), `SAMPLE DETECTION DETAILS (first 20 of ${d.detections.length}):`);

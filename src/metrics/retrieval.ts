@@ -66,11 +66,38 @@ function toFlat(e: Embeddings, what: string): Flat {
   return { data, rows, dim };
 }
 
-/** L2-normalised copy (zero rows stay zero). */
-function normalizeRows(f: Flat): Flat {
+/**
+ * L2-normalised copy (zero rows stay zero). A row with a NaN or ±Infinity is an error naming it: its
+ * similarities would be NaN, which topk ranks in an arbitrary place, so every metric touching it
+ * would be silently wrong. The check reads the normalised row (any non-finite input makes at least
+ * one output NaN: NaN propagates through the norm, and x/∞ is NaN for an infinite x), one O(D)
+ * pass per row next to the O(N·Nr·D) similarities; finite rows are normalised exactly as before.
+ */
+function normalizeRows(f: Flat, what: string): Flat {
   const out = new Float32Array(f.data.length);
-  for (let i = 0; i < f.rows; i++) l2normalize(f.data.subarray(i * f.dim, (i + 1) * f.dim), out.subarray(i * f.dim, (i + 1) * f.dim));
+  for (let i = 0; i < f.rows; i++) {
+    const o = l2normalize(f.data.subarray(i * f.dim, (i + 1) * f.dim), out.subarray(i * f.dim, (i + 1) * f.dim));
+    let sum = 0;
+    for (let k = 0; k < o.length; k++) sum += o[k]!;
+    if (Number.isNaN(sum)) throw new LogolabError(`${what}[${i}]: embedding has a non-finite value (NaN or Infinity)`);
+  }
   return { data: out, rows: f.rows, dim: f.dim };
+}
+
+/**
+ * Labels as an Int32Array. Int32Array.from would truncate 0.2 and 0.7 to the same class 0, turn
+ * NaN into 0 and wrap 2^31, merging classes silently; a label that is not an int32 is an error
+ * naming its position. An Int32Array is taken as is (no copy, no check needed).
+ */
+function intLabels(v: ArrayLike<number>, what: string): Int32Array {
+  if (v instanceof Int32Array) return v;
+  const out = new Int32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const l = v[i]!;
+    if (!Number.isInteger(l) || l < -0x80000000 || l > 0x7fffffff) throw new LogolabError(`${what}[${i}]: label ${l} is not an integer (int32)`);
+    out[i] = l;
+  }
+  return out;
 }
 
 interface CheckedInput {
@@ -85,11 +112,11 @@ interface CheckedInput {
 }
 
 function checkedInput(inp: RetrievalInput): CheckedInput {
-  const q = normalizeRows(toFlat(inp.queries, 'queries'));
+  const q = normalizeRows(toFlat(inp.queries, 'queries'), 'queries');
   const self = inp.references === undefined;
-  const r = self ? q : normalizeRows(toFlat(inp.references!, 'references'));
-  const ql = Int32Array.from(inp.queryLabels);
-  const rl = self ? ql : Int32Array.from(inp.referenceLabels ?? []);
+  const r = self ? q : normalizeRows(toFlat(inp.references!, 'references'), 'references');
+  const ql = intLabels(inp.queryLabels, 'queryLabels');
+  const rl = self ? ql : intLabels(inp.referenceLabels ?? [], 'referenceLabels');
   if (ql.length !== q.rows) throw new LogolabError(`queryLabels: ${ql.length} labels for ${q.rows} queries`);
   if (rl.length !== r.rows) throw new LogolabError(`referenceLabels: ${rl.length} labels for ${r.rows} references`);
   if (q.rows > 0 && r.rows > 0 && q.dim !== r.dim) throw new LogolabError(`references: dimension ${r.dim} ≠ queries' ${q.dim}`);

@@ -91,10 +91,17 @@ function num(v: unknown, field: string, src: string): number {
   return v;
 }
 
-function triple(v: unknown, field: string, src: string): [number, number, number] {
-  if (typeof v === 'number') return [v, v, v];
-  if (!Array.isArray(v) || v.length !== 3 || v.some((x) => typeof x !== 'number')) throw new LogolabError(`${src}: field '${field}' must be 3 numbers`);
-  return v as [number, number, number];
+/**
+ * image_mean / image_std: one number or 3 (per RGB channel), finite; a std also > 0. Normalising
+ * divides by the std, so a 0 would give ±Infinity pixels and a NaN would give NaN ones — detections
+ * that fail far from here, blamed on the weights (as processor-config.ts checks the encoders').
+ */
+function triple(v: unknown, field: string, src: string, positive: boolean): [number, number, number] {
+  const arr = typeof v === 'number' ? [v, v, v] : v;
+  if (!Array.isArray(arr) || arr.length !== 3 || arr.some((x) => typeof x !== 'number' || !Number.isFinite(x) || (positive && x <= 0))) {
+    throw new LogolabError(`${src}: field '${field}' must be ${positive ? 'a positive number' : 'a finite number'} or a list of 3 (got ${JSON.stringify(v)})`);
+  }
+  return [...arr] as [number, number, number];
 }
 
 /** Validates a preprocessor_config.json (or kwargs) over the DETR defaults. */
@@ -115,7 +122,7 @@ export function detrProcessorConfig(raw: Record<string, unknown>, src = 'preproc
         break;
       case 'image_mean':
       case 'image_std':
-        c[k] = triple(v, k, src);
+        c[k] = triple(v, k, src, k === 'image_std');
         break;
       case 'resample': {
         const f = typeof v === 'number' ? PIL_RESAMPLE[v] : undefined;

@@ -6,11 +6,14 @@
  *                    ground-truth box it overlaps best), lowest similarity to that logo first, with
  *                    what the region was matched to instead (or its best logo below the threshold).
  * Each item names the region's box in its image (thumbnails.ts cuts the crop) and its true logo.
- * A region's similarity to a logo is the matcher's: its best reference of that logo, or the
- * logo's averaged embedding for `averaged`.
+ * A region's similarity to a logo is the matcher's, on the scale of the similarity it matched with:
+ * its best reference of that logo (simple, margin), the logo's aggregate over its references with
+ * the run's aggregation (multi-ref: mean|max, as eval/details.ts ranks logos), or the logo's
+ * averaged embedding (averaged). One scale per gallery: an FN's own-logo similarity and what it was
+ * taken for compare directly.
  */
 import { row } from '../match/similarity.js';
-import type { MatchOptions } from '../match/matchers.js';
+import { aggregatePerLogo, type MatchOptions } from '../match/matchers.js';
 import { evaluate, type SimilaritySet } from '../eval/evaluate.js';
 import type { Counting } from '../eval/counting.js';
 import type { Box } from '../util/box.js';
@@ -62,19 +65,26 @@ export function truthOf(box: Box, gt: readonly { logo: string; box?: Box }[]): s
 export function buildGallery(label: string, p: SimilaritySet, gt: readonly (readonly { logo: string; box?: Box }[])[], o: MatchOptions, threshold: number, counting: Counting, limit = 8): ModelGallery {
   const { set } = p;
   const logoIndex = new Map(set.logos.map((l, i) => [l, i]));
-  /** similarity of region r of image i to logo l, as the matcher scores it */
-  const simTo = (i: number, r: number, l: number): number => {
-    if (o.method === 'averaged') return row(p.logoSims[i]!, r)[l]!;
+  /** per-logo similarities [L] of region r of image i, as the matcher scores logos (−∞: a logo without references) */
+  const logoScores = (i: number, r: number): ArrayLike<number> => {
+    if (o.method === 'averaged') return row(p.logoSims[i]!, r);
     const sims = row(p.refSims[i]!, r);
-    let best = -Infinity;
-    for (let j = 0; j < sims.length; j++) if (p.index.refLabels.labels[j] === l && sims[j]! > best) best = sims[j]!;
+    // multi-ref's match similarity is the aggregate (a mean is below the best reference)
+    if (o.method === 'multi-ref') return aggregatePerLogo(sims, p.index.refLabels, threshold, o.aggregation).score;
+    const best = new Float64Array(set.logos.length).fill(-Infinity);
+    for (let j = 0; j < sims.length; j++) {
+      const l = p.index.refLabels.labels[j]!;
+      if (sims[j]! > best[l]!) best[l] = sims[j]!;
+    }
     return best;
   };
+  const simTo = (i: number, r: number, l: number): number => logoScores(i, r)[l]!;
   const bestLogo = (i: number, r: number): { logo: string; sim: number } => {
+    const sc = logoScores(i, r);
     let b = 0;
     let s = -Infinity;
     for (let l = 0; l < set.logos.length; l++) {
-      const v = simTo(i, r, l);
+      const v = sc[l]!;
       if (v > s) [b, s] = [l, v];
     }
     return { logo: set.logos[b]!, sim: s };

@@ -28,13 +28,32 @@ function tables(d: CompareData): { head: string[]; rows: string[][] }[] {
   };
   const retr = {
     head: ['model', 'precision@1', 'recall@5', 'R-precision', 'MAP@R'],
-    rows: d.models.map((m) => (m.retrieval ? [m.label, pc(m.retrieval.overall.precision_at_1), pc(m.retrieval.overall.recall_at_k[5] ?? 0), pc(m.retrieval.overall.r_precision), pc(m.retrieval.overall.map_at_r)] : [m.label, '-', '-', '-', '-'])),
+    rows: d.models.map((m) => {
+      const r = m.retrieval?.overall;
+      if (!r) return [m.label, '-', '-', '-', '-'];
+      // no query had another crop of its logo: the metrics' 0 means "nothing measured", not 0%
+      if (r.num_queries === 0) return [m.label, 'n/a', 'n/a', 'n/a', 'n/a'];
+      return [m.label, pc(r.precision_at_1), pc(r.recall_at_k[5] ?? 0), pc(r.r_precision), pc(r.map_at_r)];
+    }),
   };
   const logos = {
     head: ['logo', 'baseline F1', 'candidate F1', 'Δ F1', 'verdict'],
-    rows: [...d.perLogo].sort((a, b) => b.delta - a.delta || a.logo.localeCompare(b.logo)).map((p) => [p.logo, pc(p.baseline.f1), pc(p.candidate.f1), `${p.delta >= 0 ? '+' : ''}${(p.delta * 100).toFixed(1)}`, p.verdict]),
+    // ties by code units: localeCompare's order depends on the machine's locale (ICU collation)
+    rows: [...d.perLogo].sort((a, b) => b.delta - a.delta || (a.logo < b.logo ? -1 : a.logo > b.logo ? 1 : 0)).map((p) => [p.logo, pc(p.baseline.f1), pc(p.candidate.f1), `${p.delta >= 0 ? '+' : ''}${(p.delta * 100).toFixed(1)}`, p.verdict]),
   };
   return [main, retr, logos];
+}
+
+/**
+ * Why a model's retrieval row reads n/a: every reference crop was a lone query (no other crop of
+ * its logo to retrieve, e.g. --refs-per-logo 1), so PML's metrics are 0 by convention, not measured.
+ */
+function retrievalNotes(d: CompareData): string[] {
+  return d.models.flatMap((m) => {
+    const r = m.retrieval?.overall;
+    if (!r || r.num_queries > 0) return [];
+    return [`${m.label}: n/a — all ${r.num_lone_queries} queries lone (no reference crop has another crop of its logo to retrieve, e.g. --refs-per-logo 1), so nothing was measured.`];
+  });
 }
 
 function md(t: { head: string[]; rows: string[][] }): string {
@@ -43,7 +62,7 @@ function md(t: { head: string[]; rows: string[][] }): string {
 
 function header(d: CompareData): string[] {
   return [
-    `Sample: ${d.sample.logos.length} logos, ${d.sample.refs} reference crops, ${d.sample.images} test images (seed ${d.sample.seed}, ${d.sample.refsPerLogo} refs/logo, ${d.sample.positiveSamples} positive + ${d.sample.negativeSamples} negative samples/logo), regions: ${d.detector}, counting: ${d.counting}.`,
+    `Sample: ${d.sample.logos.length} logos, ${d.sample.refs} reference crops, ${d.sample.images} test images (${sampleText(d.sample)}), regions: ${d.detector}, counting: ${d.counting}.`,
     `Matching: ${methodDescription(d.options)}, threshold ${d.options.threshold}.`,
     ...d.models.map((m) => `${m.label}: ${m.name}`),
   ];
@@ -57,6 +76,12 @@ const GALLERY_NOTE = 'At each model\'s calibrated threshold (else the given one)
 function galleryRows(g: ModelGallery): string[][] {
   const row = (kind: string, it: GalleryItem) => [kind, it.image, it.truth ?? 'background', it.takenFor ?? '–', kind === 'FP' ? sim(it.similarity) : `${sim(it.similarity)} (own) / ${sim(it.takenForSimilarity)}`];
   return [...g.falsePositives.map((it) => row('FP', it)), ...g.falseNegatives.map((it) => row('FN', it))];
+}
+
+/** How the sample was drawn; a folder layout is evaluated whole (the seed then drives the bootstrap and calibration only). */
+function sampleText(s: CompareData['sample']): string {
+  if (s.sampled === false) return `all: a folder layout evaluated whole, up to ${s.refsPerLogo} refs/logo; seed ${s.seed} for the bootstrap`;
+  return `seed ${s.seed}, ${s.refsPerLogo} refs/logo, ${s.positiveSamples} positive + ${s.negativeSamples} negative samples/logo`;
 }
 
 export function renderMarkdown(d: CompareData): string {
@@ -78,6 +103,7 @@ export function renderMarkdown(d: CompareData): string {
     '',
     md(retr!),
     '',
+    ...retrievalNotes(d).flatMap((n) => [n, '']),
     `## Per logo (at each model's best-F1 threshold): ${d.wins} wins, ${d.losses} losses, ${d.ties} ties for the candidate`,
     '',
     md(logos!),
@@ -165,7 +191,7 @@ ${v ? `<p class="verdict"><b>Verdict.</b> ${esc(v)}</p>` : ''}
 <h2>Detection metrics</h2>${table(main!)}
 <p>"best F1" = the best threshold of the sweep on this same sample (optimistic; use <code>eval --calibrate</code> for a held-out choice).</p>
 <h2>Plots</h2><div class="plots">${ps.map((p) => p.svg).join('\n')}</div>
-<h2>Retrieval over reference crops</h2>${table(retr!)}
+<h2>Retrieval over reference crops</h2>${table(retr!)}${retrievalNotes(d).map((n) => `<p>${esc(n)}</p>`).join('')}
 <h2>Per logo: ${d.wins} wins, ${d.losses} losses, ${d.ties} ties for the candidate</h2>${table(logos!, d.thumbnails ?? {})}
 ${d.gallery?.length ? galleryHtml(d.gallery) : ''}
 </body></html>

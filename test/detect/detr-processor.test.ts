@@ -79,3 +79,16 @@ test('bad DETR processor config → one-line error naming the field', () => {
   assert.throws(() => detrProcessorConfig({ resample: 9 }, 'p.json'), /p.json: field 'resample'/);
   assert.throws(() => detrProcessorConfig({ image_mean: [1, 2] }, 'p.json'), /field 'image_mean'/);
 });
+
+test('DETR processor config: image_std 0 / negative / NaN and a non-finite image_mean are errors naming the file and key (not NaN pixels blamed on the weights)', () => {
+  const src = 'x/preprocessor_config.json';
+  for (const std of [[0, 0.224, 0.225], [0.229, -0.224, 0.225], [0.229, NaN, 0.225], 0, -1, Infinity, [0.229, 0.224, '0.225']]) {
+    assert.throws(() => detrProcessorConfig({ image_std: std }, src), (e: Error) => e.name === 'LogolabError' && /^x\/preprocessor_config\.json: field 'image_std' must be a positive number/.test(e.message), JSON.stringify(std));
+  }
+  for (const mean of [[NaN, 0.456, 0.406], [0.485, Infinity, 0.406], -Infinity]) {
+    assert.throws(() => detrProcessorConfig({ image_mean: mean }, src), (e: Error) => e.name === 'LogolabError' && /^x\/preprocessor_config\.json: field 'image_mean' must be a finite number/.test(e.message), String(mean));
+  }
+  // valid values still pass: a negative or zero mean is legal, one number means all channels
+  assert.deepEqual(detrProcessorConfig({ image_mean: [0, -0.5, 0.406], image_std: 0.5 }, src).image_mean, [0, -0.5, 0.406]);
+  assert.deepEqual(detrProcessorConfig({ image_std: 0.5 }, src).image_std, [0.5, 0.5, 0.5]);
+});

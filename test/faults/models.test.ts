@@ -79,13 +79,12 @@ describe('fault trials: model files and adapters', () => {
     expectFailure(await cli('embed', '--pixels', file, '--model', await baseModel(), '--out', join(ROOT_TMP, 'px-out.safetensors'), ...BACKEND), 1, /pixel_values.*NaN at index 100/);
   });
 
-  it('the matchers never accept a NaN similarity (every method)', () => {
+  it('the matchers never accept a NaN similarity (every method): it is an error naming the reference or logo', () => {
     const refs = { labels: Int32Array.from([0, 1]), numLogos: 2 };
     for (const method of MATCHING_METHODS) {
       const o = { method, threshold: 0.5, margin: 0.05, minMatchingRefs: 1, aggregation: 'max' as const };
-      for (const sims of [[NaN, NaN], [NaN, 0.1], [0.1, NaN]]) {
-        const got = matchRegion(Float32Array.from(sims), refs, o, Float32Array.from(sims));
-        assert.deepEqual(got, [], `${method} ${JSON.stringify(sims)}`);
+      for (const sims of [[NaN, NaN], [NaN, 0.9], [0.9, NaN]]) {
+        assert.throws(() => matchRegion(Float32Array.from(sims), refs, o, Float32Array.from(sims)), /similarity to (reference|logo \(averaged references\)) [01] is NaN/, `${method} ${JSON.stringify(sims)}`);
       }
     }
   });

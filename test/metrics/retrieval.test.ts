@@ -2,7 +2,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { PARITY_BACKENDS, useBackend, expectNoLeak } from '../helpers.js';
 import { makeRng } from '../../src/util/rng.js';
-import { retrievalMetrics, precisionAt1, recallAtK, rPrecision, mapAtR } from '../../src/metrics/retrieval.js';
+import { retrievalMetrics, retrievalScores, precisionAt1, recallAtK, rPrecision, mapAtR } from '../../src/metrics/retrieval.js';
 import { retrievalMetricsLoop } from './oracles.js';
 
 /** Points on the unit circle at the given angles (degrees): cosine ranking = angular distance. */
@@ -88,3 +88,44 @@ for (const backend of PARITY_BACKENDS) {
     });
   });
 }
+
+describe('retrieval input checks (cpu)', () => {
+  before(() => useBackend('cpu'));
+
+  it('a non-integer, NaN or out-of-int32 label is an error naming its row (Int32Array.from merged 0.2 and 0.7 into class 0, NaN into 0)', () => {
+    const e = circle([0, 1, 90, 91]);
+    const bad = (queryLabels: number[], re: RegExp) => assert.throws(() => retrievalScores({ queries: e, queryLabels }), (err: Error) => err.name === 'LogolabError' && re.test(err.message), String(queryLabels));
+    bad([0.2, 0.7, 1.1, 1.9], /^queryLabels\[0\]: label 0\.2 is not an integer/);
+    bad([0, 0, NaN, 1], /^queryLabels\[2\]: label NaN/);
+    bad([0, 0, 1, 2 ** 31], /^queryLabels\[3\]: label 2147483648/);
+    assert.throws(() => retrievalScores({ queries: e, queryLabels: [0, 0, 1, 1], references: e, referenceLabels: [0, 0.5, 1, 1] }), /^LogolabError: referenceLabels\[1\]: label 0\.5/);
+    // valid labels: number[] and Int32Array give the very same scores; negative labels are classes too
+    const l = [0, 0, -3, -3];
+    assert.deepEqual(retrievalMetrics({ queries: e, queryLabels: l }), retrievalMetrics({ queries: e, queryLabels: Int32Array.from(l) }));
+    assert.equal(retrievalMetrics({ queries: e, queryLabels: l }).precision_at_1, 1);
+  });
+
+  it('a NaN or ±Infinity embedding row is an error naming it (its NaN similarities were ranked arbitrarily); valid rows score as before', async () => {
+    await expectNoLeak(() => {
+      const rows = () => circle([0, 1, 90, 91, 180, 181]);
+      const l = [0, 0, 1, 1, 2, 2];
+      for (const v of [NaN, Infinity, -Infinity]) {
+        const q = rows();
+        q[2]![1] = v;
+        assert.throws(() => retrievalMetrics({ queries: q, queryLabels: l }), (err: Error) => err.name === 'LogolabError' && /^queries\[2\]: embedding has a non-finite value/.test(err.message), String(v));
+        const r = rows();
+        r[4]![0] = v;
+        assert.throws(() => retrievalMetrics({ queries: rows(), queryLabels: l, references: r, referenceLabels: l }), /^LogolabError: references\[4\]: embedding has a non-finite value/, String(v));
+        // the flat [N·D] form is checked the same way
+        const flat = new Float32Array(12).fill(0.5);
+        flat[7] = v;
+        assert.throws(() => retrievalMetrics({ queries: { data: flat, rows: 6, dim: 2 }, queryLabels: l }), /^LogolabError: queries\[3\]/, String(v));
+      }
+      // finite rows, zero rows and huge (but finite) rows are accepted and score exactly as the loop oracle
+      const q = rows();
+      q[5] = Float32Array.of(0, 0);
+      q[3] = Float32Array.of(3e38, 3e38);
+      assert.deepEqual(retrievalMetrics({ queries: q, queryLabels: l }), retrievalMetricsLoop({ queries: q, queryLabels: l }));
+    });
+  });
+});
