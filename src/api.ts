@@ -21,6 +21,8 @@ import { indexReferences, matchRegionAt, regionSimilarities } from './eval/evalu
 import { visionCropEncoder } from './eval/vision-encoder.js';
 import type { CropEncoder } from './eval/encoder.js';
 import type { Box } from './util/box.js';
+import { firstNonFinite, nonFiniteName } from './util/finite.js';
+import { l2normalize } from './util/vector.js';
 
 export type ImageInput = string | Buffer | RgbImage;
 
@@ -51,8 +53,34 @@ export interface Detection {
   embedding: Float32Array;
 }
 
-/** Reference embeddings: logo name → one or more embeddings (several = multi-reference). */
+/**
+ * Reference embeddings: logo name → one or more embeddings (several = multi-reference). Any scale:
+ * detectAndMatch L2-normalises a copy of each, so the raw image_embeds `logolab embed` writes by
+ * default compare as cosines, like ll.embed()'s.
+ */
 export type References = Record<string, Float32Array[] | Float32Array>;
+
+/** The LoadOptions that only a detector reads. */
+const DETECTOR_OPTIONS = ['detrThreshold', 'minBoxSize', 'nmsIouThreshold'] as const;
+
+/**
+ * One user reference [D] checked and L2-normalised (a copy; the caller's array is left alone). The
+ * matchers take a plain dot product as the cosine, which holds only for unit vectors: an
+ * unnormalised image_embeds (norm ~5-20) would give "similarities" far above 1 and make every
+ * threshold meaningless. A NaN/±Inf would make every similarity NaN, a zero vector has no
+ * direction, a wrong size belongs to another model: each is an error naming the reference.
+ */
+function normalizedReference(e: unknown, dim: number, what: string): Float32Array {
+  if (!(e instanceof Float32Array)) throw new LogolabError(`${what}: must be a Float32Array (an embedding), got ${Array.isArray(e) ? 'an array' : typeof e}`);
+  if (e.length !== dim) throw new LogolabError(`${what}: embedding dimension ${e.length}, but the encoder's embeddings have ${dim} (a reference embedded by another model?)`);
+  const bad = firstNonFinite(e);
+  if (bad >= 0) throw new LogolabError(`${what}: ${nonFiniteName(e[bad]!)} at dimension ${bad}`);
+  let ss = 0;
+  for (let i = 0; i < e.length; i++) ss += e[i]! * e[i]!;
+  // l2normalize floors the norm at 1e-12 (torch's F.normalize): below it the copy would not be a unit vector
+  if (!(Math.sqrt(ss) > 1e-12)) throw new LogolabError(`${what}: ${ss === 0 ? 'all zeros' : `norm ${Math.sqrt(ss)} ≤ 1e-12`}: no direction to compare with`);
+  return l2normalize(e);
+}
 
 export interface DetectionMatch extends Detection {
   /** accepted matches for this region, best first (simple may return several) */
@@ -72,6 +100,10 @@ export class LogoLab {
 
   static async load(o: LoadOptions): Promise<LogoLab> {
     if (!o.encoder) throw new LogolabError('LogoLab.load: `encoder` (model folder) is required');
+    // without a detector the whole image is the one region: these would be ignored without a word
+    if (!o.detector) {
+      for (const k of DETECTOR_OPTIONS) if (o[k] !== undefined) throw new LogolabError(`LogoLab.load: \`${k}\` (${o[k]}) is a detector setting, but no \`detector\` was given (without one the whole image is the one region)`);
+    }
     await initBackend(o.backend, { quiet: true, workload: o.detector ? 'detector' : 'encoder' });
     const model = await loadVisionModel(o.encoder, { adapter: o.adapter, preprocessMode: o.preprocessMode, quiet: true });
     let detector: Detector | null = null;
@@ -81,7 +113,7 @@ export class LogoLab {
       model.dispose();
       throw e;
     }
-    return new LogoLab(model, visionCropEncoder(model, { name: o.encoder, preprocessMode: o.preprocessMode, batchSize: o.batchSize }), detector);
+    return new LogoLab(model, visionCropEncoder(model, { name: o.encoder, batchSize: o.batchSize }), detector);
   }
 
   /** Model fingerprint (weights + adapter): changes whenever embeddings would. */
@@ -124,15 +156,30 @@ export class LogoLab {
     return cosine(a, b);
   }
 
-  /** detect() + matching of every region against the references with any matching method. */
+  /**
+   * Length of this encoder's embeddings: CLIP's image_embeds are visual_projection's
+   * projection_dim; DINOv2 / SigLIP (and CLIP without a projection) give the pooler output, hidden_size.
+   */
+  get embeddingDim(): number {
+    return this.model.config.projection_dim ?? this.model.config.hidden_size;
+  }
+
+  /**
+   * detect() + matching of every region against the references with any matching method.
+   * References may be of any scale (each is used L2-normalised, see References); similarities are
+   * cosines, equal to compare(regionEmbedding, reference).
+   */
   async detectAndMatch(input: ImageInput, references: References, options: Partial<MatchOptions> = {}): Promise<DetectionMatch[]> {
     const o = validateMatchOptions({ ...DEFAULT_MATCH, ...options });
     const logos = Object.keys(references).sort();
+    const dim = this.embeddingDim;
     const refs = logos.flatMap((logo) => {
       const v = references[logo]!;
-      const list = v instanceof Float32Array ? [v] : v;
+      const single = v instanceof Float32Array;
+      const list = single ? [v] : v;
+      if (!Array.isArray(list)) throw new LogolabError(`references['${logo}']: must be a Float32Array or an array of them, got ${typeof list}`);
       if (!list.length) throw new LogolabError(`references['${logo}']: no embeddings`);
-      return list.map((embedding) => ({ logo, embedding }));
+      return list.map((e, i) => ({ logo, embedding: normalizedReference(e, dim, single ? `references['${logo}']` : `references['${logo}'][${i}]`) }));
     });
     const index = indexReferences(logos, refs);
     const dets = await this.detect(input);

@@ -9,10 +9,12 @@
  *           base_model_name_or_path = the training base model.
  *   logolab the hf folder of the BASE weights plus the adapter in `adapter/` (unmerged), or merged
  *           weights with --merge-lora; load with loadVisionModel(dir, { adapter: dir/adapter }).
- * Every format writes export_metadata.json (base model, epochs, best separation, merged, head) and
- * the output marker (src/io/output-dir.ts). The folder is written atomically (temp folder +
- * rename) and only replaces an earlier export, an empty folder, or — with --overwrite — a foreign
- * one; never a folder holding the checkpoint or the base model.
+ * Every format writes export_metadata.json (base model, epochs, best separation, merged, head, and
+ * `preprocess_mode`: the mode the model was trained and validated under, which loadVisionModel
+ * applies when its caller names none — preprocessor_config.json cannot say it) and the output
+ * marker (src/io/output-dir.ts). The folder is written atomically (temp folder + rename) and only
+ * replaces an earlier export, an empty folder, or — with --overwrite — a foreign one; never a
+ * folder holding the checkpoint or the base model.
  */
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
@@ -24,6 +26,7 @@ import { saveAdapter } from '../src/models/lora/io.js';
 import { FAMILIES, type VisionModel } from '../src/models/vision/index.js';
 import { onDiskTensors } from '../src/models/vision/weights.js';
 import { hfVisionConfig, type VisionConfig } from '../src/models/vision/config.js';
+import { EXPORT_METADATA_FILE, PREPROCESS_MODE_KEY } from '../src/models/vision/meta.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { assignParams, buildTrainableModel, type TrainableModel } from './model.js';
 import { checkpointBaseModel, verifyBaseModel } from './provenance.js';
@@ -111,7 +114,7 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
         files.push('model.safetensors', 'config.json', 'preprocessor_config.json', 'adapter/adapter_config.json', 'adapter/adapter_model.safetensors');
       }
       const s = ck.state;
-      writeJsonAtomic(join(tmp, 'export_metadata.json'), {
+      writeJsonAtomic(join(tmp, EXPORT_METADATA_FILE), {
         base_model: s.model.base_model,
         // given as an HF repo id: the id and the snapshot commit trained on
         ...(s.model.base_model_hub ? { base_model_hub: s.model.base_model_hub } : {}),
@@ -128,10 +131,13 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
         lora: s.model.lora,
         trainable_tensors: s.model.trainable.length,
         head: s.model.head,
+        // the rebuilt model's own mode (the checkpoint's config, as training applied it): the
+        // exported weights only reproduce validation under it
+        [PREPROCESS_MODE_KEY]: tm.model.processor.mode ?? 'default',
         embedding: 'image_embeds (L2-normalised)',
         exported_at: new Date().toISOString(),
       });
-      files.push('export_metadata.json', OUTPUT_MARKER);
+      files.push(EXPORT_METADATA_FILE, OUTPUT_MARKER);
     });
   } finally {
     tm.dispose();

@@ -8,7 +8,7 @@ import { embedImages } from '../embed/embedder.js';
 import type { CropEncoder } from './encoder.js';
 import { sha256 } from './cache.js';
 
-export function visionCropEncoder(model: VisionModel, opts: { name?: string; preprocessMode?: string; batchSize?: number } = {}): CropEncoder {
+export function visionCropEncoder(model: VisionModel, opts: { name?: string; batchSize?: number } = {}): CropEncoder {
   const p = model.processor;
   let fp: string | null = null;
   return {
@@ -17,7 +17,8 @@ export function visionCropEncoder(model: VisionModel, opts: { name?: string; pre
     get fingerprint() {
       return (fp ??= model.fingerprint());
     },
-    preprocess: `${p.kind}:${opts.preprocessMode ?? 'default'}:${sha256(JSON.stringify(p.config)).slice(0, 16)}`,
+    // the mode the processor runs (given to the loader, or the model's recorded one)
+    preprocess: `${p.kind}:${p.mode ?? 'default'}:${sha256(JSON.stringify(p.config)).slice(0, 16)}`,
     embed: (images: RgbImage[], names?: string[]) => embedImages(model, images, { batchSize: opts.batchSize ?? 16, normalize: true, names }),
   };
 }

@@ -3,7 +3,9 @@
  *
  *   <dir>/logolab.json               { format: 'logolab-vision', version: 1, family, dtype: 'float32'|'float16',
  *                                      vision_config: VisionConfig (validated strictly on load),
- *                                      parameters, source, source_architecture, unused_source_keys, created }
+ *                                      parameters, source, source_architecture, unused_source_keys, created,
+ *                                      preprocess_mode when the source recorded one (a trained export: the
+ *                                      mode it was trained under, read by loadVisionModel) }
  *   <dir>/config.json                the vision tower's own HF config (CLIPVisionModelWithProjection /
  *                                      CLIPVisionModel / Dinov2Model / SiglipVisionModel)
  *   <dir>/preprocessor_config.json   copied from the source folder, or the family's HF default written out
@@ -33,7 +35,7 @@ import { onDiskTensors } from './vision/weights.js';
 import type { VisionModel } from './vision/model.js';
 import { mergeLora } from './lora/apply.js';
 import { adapterFor, assertNotAdapterOnly } from './export-folder.js';
-import { FORMAT_NAME, FORMAT_VERSION, readModelConfig, type LogolabMeta, type StoreDtype } from './vision/meta.js';
+import { FORMAT_NAME, FORMAT_VERSION, readModelConfig, readRecordedPreprocessMode, type LogolabMeta, type StoreDtype } from './vision/meta.js';
 
 export { FORMAT_NAME, FORMAT_VERSION, readLogolabMeta, type LogolabMeta, type StoreDtype } from './vision/meta.js';
 
@@ -81,6 +83,9 @@ export async function convertModel(src: string, out: string, opts: { dtype?: Sto
   // drop the fine-tune)
   const adapter = adapterFor(srcAbs);
   const { config: cfg0, architecture, requireProjection } = readModelConfig(srcAbs);
+  // export_metadata.json is not carried over: the training mode it records moves into logolab.json,
+  // or the converted model would be read with 'default' preprocessing
+  const recorded = readRecordedPreprocessMode(srcAbs);
   const store = openCheckpoint(srcAbs);
   let merged: VisionModel | null = null;
   try {
@@ -109,7 +114,8 @@ export async function convertModel(src: string, out: string, opts: { dtype?: Sto
       writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt', logolab_format: `${FORMAT_NAME}/${FORMAT_VERSION}` });
       const meta: LogolabMeta = {
         format: FORMAT_NAME, version: FORMAT_VERSION, family: config.family, dtype, vision_config: config, parameters,
-        source: srcAbs, source_architecture: architecture, unused_source_keys: unused.length, ...(adapter ? { merged_adapter: adapter } : {}), created: new Date().toISOString(),
+        source: srcAbs, source_architecture: architecture, unused_source_keys: unused.length, ...(adapter ? { merged_adapter: adapter } : {}),
+        ...(recorded ? { preprocess_mode: recorded.mode } : {}), created: new Date().toISOString(),
       };
       writeFileSync(join(tmp, 'logolab.json'), JSON.stringify(meta, null, 2) + '\n');
       writeFileSync(join(tmp, 'config.json'), JSON.stringify(hfVisionConfig(config), null, 2) + '\n');

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { openCheckpoint } from '../../io/checkpoint.js';
 import { log } from '../../util/log.js';
@@ -14,10 +14,11 @@ import { resolveModelPath } from '../hub.js';
 import { loadAdapter } from '../lora/io.js';
 import { validateVisionConfig, type VisionConfig, type VisionFamily } from './config.js';
 import { FAMILIES } from './families.js';
-import { readModelConfig } from './meta.js';
+import { readModelConfig, readRecordedPreprocessMode, type RecordedPreprocessMode } from './meta.js';
 import { Model, type VisionModel } from './model.js';
 import { presetConfig, type PresetName } from './presets.js';
 import { makeProcessor, processorConfigFor, type ImageProcessor, type PreprocessMode } from './processor.js';
+import { PREPROCESS_MODES } from '../../preprocess/processors.js';
 import type { Layout } from './tower.js';
 import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys, unusedKeys, type KeyEntry } from './weights.js';
 import { clipInitStd, type RandomInit } from './init.js';
@@ -104,10 +105,39 @@ export function loadTowerWeights(dir: string, config: VisionConfig, opts: { quie
 
 export interface LoadOptions {
   adapter?: string;
+  /**
+   * undefined (the usual case): the mode the model was trained under, as its export recorded it
+   * (readRecordedPreprocessMode), else 'default'. A mode given here is used as given; when it
+   * differs from the recorded one a warning names both.
+   */
   preprocessMode?: PreprocessMode;
   quiet?: boolean;
   /** filled with what was loaded */
   report?: (r: LoadReport) => void;
+}
+
+/**
+ * The recorded training mode of the model being loaded: an adapter from elsewhere (a peft export,
+ * or another export's adapter/) was trained last, so its export's record describes the model
+ * (base + adapter); else the model folder's own record.
+ */
+function recordedModeOf(abs: string, adapter: string | undefined): RecordedPreprocessMode | null {
+  if (adapter && resolve(adapter) !== join(abs, EXPORT_ADAPTER_DIR)) {
+    const a = resolve(adapter);
+    // a peft export keeps export_metadata.json beside the adapter; a logolab export one level up
+    const own = readRecordedPreprocessMode(a) ?? (basename(a) === EXPORT_ADAPTER_DIR ? readRecordedPreprocessMode(dirname(a)) : null);
+    if (own) return own;
+  }
+  return readRecordedPreprocessMode(abs);
+}
+
+/** The mode to load with: the caller's when given (a differing record is warned about), else the recorded one, else 'default'. */
+export function resolvePreprocessMode(asked: PreprocessMode | undefined, recorded: RecordedPreprocessMode | null, model: string): PreprocessMode {
+  if (asked === undefined) return recorded?.mode ?? 'default';
+  // an unknown mode is refused by the processor (makeProcessor), not warned about here
+  if (recorded && asked !== recorded.mode && PREPROCESS_MODES.includes(asked))
+    log('warn', `${model}: using preprocess mode '${asked}' as asked, but the model was trained and validated with '${recorded.mode}' (${recorded.source}); its embeddings will differ from the validated ones — leave the mode out to use '${recorded.mode}'`);
+  return asked;
 }
 
 export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Promise<VisionModel> {
@@ -117,6 +147,9 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
   assertNotAdapterOnly(abs);
   // a logolab export (base + adapter/) is the fine-tuned model: its adapter is part of it
   const adapter = adapterFor(abs, opts.adapter);
+  // before any weight is read: a bad record fails fast. Not silenced by `quiet`: a mode that
+  // contradicts the model's record changes every embedding, whoever loads it
+  const mode = resolvePreprocessMode(opts.preprocessMode, recordedModeOf(abs, adapter), dir);
   const { config: cfg0, architecture, requireProjection } = readModelConfig(abs);
   const { config, weights, report } = loadTowerWeights(abs, cfg0, { quiet: opts.quiet, requireProjection });
   report.architecture = architecture;
@@ -125,7 +158,7 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
   let model: VisionModel;
   try {
     const { cfg, source } = processorConfigFor(abs, config.family, config, { quiet: opts.quiet });
-    model = new Model(config.family, config, abs, makeProcessor(cfg, source, opts.preprocessMode), tower, opts.preprocessMode);
+    model = new Model(config.family, config, abs, makeProcessor(cfg, source, mode), tower);
   } catch (e) {
     tower.dispose();
     throw e;
@@ -164,7 +197,7 @@ export function buildVisionModel(family: VisionFamily, config: PresetName | Part
     tower.dispose();
     throw e;
   }
-  return new Model(family, c, '', processor, tower, opts.preprocessMode);
+  return new Model(family, c, '', processor, tower);
 }
 
 /** Wraps already-built parts (used by converters/tests that load weights themselves). */

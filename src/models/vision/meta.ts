@@ -1,12 +1,15 @@
 /**
  * What a model folder says about itself: logolab.json of a converted folder (format in
- * src/models/format.ts), else the HF config.json. Read before any weight.
+ * src/models/format.ts), else the HF config.json; and the preprocessing mode a trained model was
+ * trained and validated under (export_metadata.json of an export, logolab.json of a conversion of
+ * one). Read before any weight.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { readJsonFile, readJsonObject } from '../../util/json.js';
 import { validateVisionConfig, visionConfigFromHf, type VisionConfig, type VisionFamily } from './config.js';
+import { PREPROCESS_MODES, type PreprocessMode } from '../../preprocess/processors.js';
 
 export const FORMAT_NAME = 'logolab-vision';
 export const FORMAT_VERSION = 1;
@@ -24,10 +27,29 @@ export interface LogolabMeta {
   unused_source_keys: number;
   /** a logolab export's LoRA adapter folder, merged into these weights by convert */
   merged_adapter?: string;
+  /** the source's recorded training preprocess mode (readRecordedPreprocessMode), carried over by convert */
+  preprocess_mode?: PreprocessMode;
   created: string;
 }
 
-const META_KEYS = ['format', 'version', 'family', 'dtype', 'vision_config', 'parameters', 'source', 'source_architecture', 'unused_source_keys', 'merged_adapter', 'created'];
+const META_KEYS = ['format', 'version', 'family', 'dtype', 'vision_config', 'parameters', 'source', 'source_architecture', 'unused_source_keys', 'merged_adapter', 'preprocess_mode', 'created'];
+
+/** The metadata file every export of a trained model writes (training/export.ts). */
+export const EXPORT_METADATA_FILE = 'export_metadata.json';
+/** The key, in export_metadata.json and logolab.json, of the preprocess mode the model was trained under. */
+export const PREPROCESS_MODE_KEY = 'preprocess_mode';
+
+/** A recorded preprocess mode, checked: a value this logolab does not know is an error naming the file. */
+function checkRecordedMode(v: unknown, file: string): PreprocessMode {
+  if (typeof v === 'string' && (PREPROCESS_MODES as readonly string[]).includes(v)) return v as PreprocessMode;
+  throw new LogolabError(`${file}: field '${PREPROCESS_MODE_KEY}': ${JSON.stringify(v)} is not a preprocess mode (expected ${PREPROCESS_MODES.join(', ')})`);
+}
+
+export interface RecordedPreprocessMode {
+  mode: PreprocessMode;
+  /** the file it is recorded in */
+  source: string;
+}
 
 /** logolab.json of a folder, validated; null when the folder is not a converted one. */
 export function readLogolabMeta(dir: string): LogolabMeta | null {
@@ -40,7 +62,29 @@ export function readLogolabMeta(dir: string): LogolabMeta | null {
   if (j.dtype !== 'float32' && j.dtype !== 'float16') throw new LogolabError(`${p}: field 'dtype': expected float32|float16, got ${JSON.stringify(j.dtype)}`);
   const vision_config = validateVisionConfig(j.vision_config, `${p}: vision_config`);
   if (j.family !== vision_config.family) throw new LogolabError(`${p}: field 'family': ${JSON.stringify(j.family)} differs from vision_config.family '${vision_config.family}'`);
+  if (j[PREPROCESS_MODE_KEY] !== undefined) checkRecordedMode(j[PREPROCESS_MODE_KEY], p);
   return { ...(j as unknown as LogolabMeta), vision_config };
+}
+
+/**
+ * The preprocess mode a model folder was trained under, as its export recorded it
+ * (export_metadata.json, or logolab.json when the export was converted), or null when the folder
+ * records none (HF checkpoints, exports made before the mode was recorded, the shipped baseline):
+ * such a model is read with the processor as configured ('default'). The one reader of that record.
+ */
+export function readRecordedPreprocessMode(dir: string): RecordedPreprocessMode | null {
+  const found: RecordedPreprocessMode[] = [];
+  for (const name of ['logolab.json', EXPORT_METADATA_FILE]) {
+    const p = join(dir, name);
+    if (!existsSync(p)) continue;
+    const j = readJsonObject(p);
+    if (j[PREPROCESS_MODE_KEY] !== undefined) found.push({ mode: checkRecordedMode(j[PREPROCESS_MODE_KEY], p), source: p });
+  }
+  // both are written from the same fact; a disagreement means one was edited, and either choice
+  // would silently embed differently from what the other promises
+  if (found.length === 2 && found[0]!.mode !== found[1]!.mode)
+    throw new LogolabError(`${dir}: '${PREPROCESS_MODE_KEY}' is '${found[0]!.mode}' in ${found[0]!.source} but '${found[1]!.mode}' in ${found[1]!.source}; make them agree`);
+  return found[0] ?? null;
 }
 
 /** Reads config.json (and logolab.json when present) of a model folder. */

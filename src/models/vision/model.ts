@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { INFERENCE, type ForwardContext } from '../layers.js';
 import type { EncoderLayer } from './blocks.js';
 import type { VisionConfig, VisionFamily } from './config.js';
-import type { ImageProcessor, PreprocessMode } from './processor.js';
+import type { ImageProcessor } from './processor.js';
 import type { VisionTower } from './tower.js';
 
 export interface VisionOutputs {
@@ -47,7 +47,6 @@ export class Model implements VisionModel {
     readonly dir: string,
     readonly processor: ImageProcessor,
     private readonly tower: VisionTower,
-    private readonly preprocessMode: PreprocessMode = 'default',
   ) {
     this.layers = tower.layers;
   }
@@ -83,8 +82,11 @@ export class Model implements VisionModel {
   fingerprint(): string {
     const h = createHash('sha256');
     h.update(JSON.stringify(this.config));
-    // the same weights with another preprocessing give other embeddings: part of the cache key
-    h.update(JSON.stringify({ processor: this.processor.kind, config: this.processor.config, mode: this.preprocessMode }));
+    // the same weights with another preprocessing give other embeddings: part of the cache key. The
+    // mode is the processor's own — the one that runs — not a copy passed beside it, which a model
+    // rebuilt around the same processor (modelFromTensors) or a mode resolved from the folder's
+    // record (loadVisionModel) would leave stale
+    h.update(JSON.stringify({ processor: this.processor.kind, config: this.processor.config, mode: this.processor.mode ?? 'default' }));
     for (const [name, t] of this.tower.named()) {
       let d = this.digestCache.get(t.id); // frozen tensors never change in place: cache per tensor id
       if (d === undefined) {
