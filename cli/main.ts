@@ -11,6 +11,7 @@ import { LogolabError, UsageError } from '../src/errors.js';
 import { formatFsError, formatSqliteError, sqliteCode } from '../src/io/fs-errors.js';
 import { BACKEND_CHOICES } from '../src/backend/index.js';
 import { envLogLevel, envLogLevelError, LOG_LEVELS, setLogLevel, type LogLevel } from '../src/util/log.js';
+import { envBusyTimeoutError } from '../src/io/sqlite.js';
 
 const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
 
@@ -24,19 +25,47 @@ async function loadCommands(): Promise<CommandModule[]> {
   return mods;
 }
 
+/** Why $LOGOLAB_BACKEND is unusable, or null (unset). */
+function envBackendError(): string | null {
+  const v = process.env.LOGOLAB_BACKEND;
+  // (empty is no backend either: initBackend refuses it, so every command refuses it alike)
+  return v === undefined || (BACKEND_CHOICES as readonly string[]).includes(v) ? null : `LOGOLAB_BACKEND: expected one of ${BACKEND_CHOICES.join(', ')}, got '${v}'`;
+}
+
 /** Adds the options every command shares. */
 export function withGlobalOptions<T>(y: Argv<T>) {
   return y
-    .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], describe: 'tfjs backend (default $LOGOLAB_BACKEND or auto)' })
+    // no yargs default: without the flag $LOGOLAB_BACKEND (read by initBackend) still applies, and
+    // a command that does no tensor work can tell that the flag was given (refuseBackendFlag)
+    .option('backend', { type: 'string', choices: BACKEND_CHOICES as unknown as string[], describe: 'tfjs backend (default $LOGOLAB_BACKEND or auto); an error for commands that do no tensor work' })
     // no yargs default: without the flag $LOGOLAB_LOG_LEVEL (read by util/log) still applies
-    .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'stderr verbosity (default $LOGOLAB_LOG_LEVEL or info)' })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'stderr verbosity, also of the logolab processes a command runs (default $LOGOLAB_LOG_LEVEL or info)' })
     .middleware((argv) => {
       // every command logs through util/log: the flag (else the env, else info) applies to all of
       // them, and to each run of main in one process alike
       const bad = envLogLevelError();
       if (bad && argv['log-level'] === undefined) throw new UsageError(bad);
       setLogLevel((argv['log-level'] as LogLevel | undefined) ?? envLogLevel());
+      // the logolab processes a command starts (the demo's stages, bench train) read the level from
+      // the env: the flag goes there too (main restores the env when the command ends)
+      if (argv['log-level'] !== undefined) process.env.LOGOLAB_LOG_LEVEL = argv['log-level'] as string;
+      // $LOGOLAB_BACKEND is set for whole sessions and stays allowed for every command, but a bad
+      // value is refused by all alike (it used to fail only the commands that start a backend)
+      const badBackend = envBackendError();
+      if (badBackend && argv.backend === undefined) throw new UsageError(badBackend);
+      // checked here, not only when a database opens: a typo used to mean 30 s without a word
+      const badBusy = envBusyTimeoutError();
+      if (badBusy) throw new UsageError(badBusy);
     });
+}
+
+/**
+ * For a command (or a mode of one) that does no tensor work: a --backend given on the command
+ * line would be ignored, so it is a usage error naming the command. ($LOGOLAB_BACKEND is not:
+ * it is set for a whole session, not for this command.)
+ */
+export function refuseBackendFlag(argv: Record<string, unknown>, command: string, why: string): void {
+  if (argv.backend !== undefined) throw new UsageError(`--backend: \`logolab ${command}\` ${why}; leave the flag out`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -54,10 +83,16 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(msg);
     });
   for (const c of commands) y = y.command(c);
+  // the middleware puts --log-level into the env for child processes: this run's flag must not
+  // become the next in-process run's default
+  const envLevel = process.env.LOGOLAB_LOG_LEVEL;
   try {
     await y.parseAsync();
   } catch (e) {
     code = reportError(e);
+  } finally {
+    if (envLevel === undefined) delete process.env.LOGOLAB_LOG_LEVEL;
+    else process.env.LOGOLAB_LOG_LEVEL = envLevel;
   }
   return process.exitCode && process.exitCode !== 0 ? Number(process.exitCode) : code;
 }

@@ -45,9 +45,12 @@ export const TrainingConfigSchema = z.strictObject({
   // Base model: a model folder (HF or converted), or `preset:<name>` = a randomly initialised
   // preset of buildVisionModel (full training from scratch, tests, the demo's baseline).
   base_model: str('openai/clip-vit-large-patch14', 'model folder, HF repo id in the local HF cache (org/name[@revision]), or preset:<name> (random init)'),
-  // Dataset paths
-  dataset_dir: str('LogoDet-3K', 'source dataset folder'),
-  reference_dir: str('reference_logos', 'folder of reference logo crops'),
+  // Dataset paths. Training reads only db_path's prepared crops; dataset_dir and reference_dir (the
+  // reference's configs set them) are statements about that data, checked against it
+  // (training/data_source.ts checkDataPaths) so a wrong one is an error, not a silent no-op. At
+  // their defaults they are not given (unchecked: no config has to name them).
+  dataset_dir: str('LogoDet-3K', 'the dataset db_path was prepared from: checked against the one db_path records (training reads db_path only; the default means not given)'),
+  reference_dir: str('reference_logos', "db_path's reference_logos folder: checked (training reads the crops there; the default means not given)"),
   db_path: str('test_data_mapping.db', 'prepared SQLite database'),
   // Data split configuration
   split_level: oneOf(['logo', 'image'], 'logo', 'split brands (logo) or images within brands (image)'),
@@ -264,6 +267,9 @@ export const microBatchSize = (c: TrainingConfig): number => c.logos_per_batch *
 export const stepsPerEpoch = (c: TrainingConfig): number => Math.floor(c.batches_per_epoch / c.gradient_accumulation_steps);
 export const totalSteps = (c: TrainingConfig): number => stepsPerEpoch(c) * c.max_epochs;
 
+/** The settings of the LoRA layers, which lora_r 0 (no LoRA) leaves unused. */
+const LORA_SETTINGS = ['lora_alpha', 'lora_dropout', 'lora_target_modules'] as const satisfies readonly (keyof TrainingConfig)[];
+
 /**
  * The reference's validate() warnings (same checks), plus ours. Impossible values (e.g.
  * temperature ≤ 0, negative freeze_layers), which the reference only warned about, are rejected
@@ -282,6 +288,12 @@ export function validateConfig(c: TrainingConfig): string[] {
   if (c.temperature > 1) w.push(`temperature (${c.temperature}) is high. Typical values are 0.05-0.1.`);
   if (c.samples_per_logo < 2) w.push('samples_per_logo < 2: micro-batches have no positive pairs, so the contrastive loss is zero');
   if (c.use_hard_negatives) w.push('use_hard_negatives is not implemented (the reference declared it but never used it); ignored');
+  if (c.lora_r === 0) {
+    // no LoRA (unfrozen weights are trained): its settings, given other than their defaults, do nothing
+    const d = defaultConfig();
+    const unused = LORA_SETTINGS.filter((k) => JSON.stringify(c[k]) !== JSON.stringify(d[k]));
+    if (unused.length) w.push(`lora_r is 0 (no LoRA: the unfrozen weights are trained), so ${unused.map((k) => `${k} (${JSON.stringify(c[k])})`).join(', ')} ${unused.length === 1 ? 'is' : 'are'} ignored`);
+  }
   if (c.batches_per_epoch % c.gradient_accumulation_steps !== 0)
     w.push(`batches_per_epoch (${c.batches_per_epoch}) is not a multiple of gradient_accumulation_steps (${c.gradient_accumulation_steps}): each epoch runs ${stepsPerEpoch(c)} optimizer steps`);
   if (c.warmup_steps >= totalSteps(c)) w.push(`warmup_steps (${c.warmup_steps}) ≥ total optimizer steps (${totalSteps(c)}): the learning rate never reaches its peak`);

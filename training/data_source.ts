@@ -10,14 +10,14 @@
  * A corrupt crop is replaced by another crop of its logo (deterministically) and counted.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
-import { referenceCropsByLogo } from '../src/data/db.js';
+import { openDataDb, referenceCropsByLogo } from '../src/data/db.js';
 import type { ReferenceCrop } from '../src/data/db-schema.js';
 import { splitData } from '../src/data/splits.js';
 import type { ImageProcessor } from '../src/models/vision/index.js';
-import type { TrainingConfig } from './config.js';
+import { defaultConfig, type TrainingConfig } from './config.js';
 import { BatchLoader, type BatchSampler, type LoadedBatch, type LoaderStats } from './data/loader.js';
 import { PxKSampler } from './data/sampler.js';
 import type { PoolEvent } from './data/worker-pool.js';
@@ -27,6 +27,46 @@ import type { Batch, DataSource } from './batch.js';
 export function dataDirOf(dbPath: string): string {
   if (!existsSync(dbPath)) throw new LogolabError(`db_path ${dbPath}: not found (run \`logolab prepare\` first)`);
   return statSync(dbPath).isDirectory() ? dbPath : dirname(dbPath);
+}
+
+/** Whether two paths name one folder (resolved; through symlinks where both exist). */
+function sameFolder(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false; // one of them does not exist
+  }
+}
+
+/**
+ * dataset_dir and reference_dir against the data in db_path (data dir `dataDir`). Training reads
+ * only db_path's crops; these two keys (kept for the reference's configs, which set them) used to
+ * be accepted and logged as applied but never read, so a wrong one went unnoticed. Now each, when
+ * given (not its default, which means "not given"), must describe that data:
+ *   reference_dir — the folder the crops are read from, <data dir>/reference_logos;
+ *   dataset_dir   — the dataset the data dir was prepared from, as `prepare` recorded it (the
+ *                   folder need not exist any more); a data dir without that record: an existing folder.
+ */
+export function checkDataPaths(c: Pick<TrainingConfig, 'dataset_dir' | 'reference_dir' | 'db_path'>, dataDir: string): void {
+  const defaults = defaultConfig();
+  const db = openDataDb(dataDir);
+  let recorded: string | undefined;
+  let crops: string;
+  try {
+    recorded = db.meta('dataset');
+    crops = db.referenceDir;
+  } finally {
+    db.close?.();
+  }
+  if (c.reference_dir !== defaults.reference_dir && !sameFolder(c.reference_dir, crops))
+    throw new LogolabError(`config: reference_dir ${c.reference_dir} is not the folder training reads the crops from: db_path ${c.db_path} has them in ${crops}; set reference_dir to that folder, or leave it out`);
+  if (c.dataset_dir === defaults.dataset_dir) return;
+  if (recorded !== undefined) {
+    if (!sameFolder(c.dataset_dir, recorded))
+      throw new LogolabError(`config: dataset_dir ${c.dataset_dir} is not the dataset db_path ${c.db_path} was prepared from (${recorded}, as its database records); training reads db_path only — set dataset_dir to ${recorded}, or prepare ${c.dataset_dir} into a data dir of its own and set db_path to it`);
+  } else if (!existsSync(c.dataset_dir) || !statSync(c.dataset_dir).isDirectory())
+    throw new LogolabError(`config: dataset_dir ${c.dataset_dir}: no such folder (db_path ${c.db_path} records no source dataset to compare it with)`);
 }
 
 export interface DbDataSource extends DataSource {
@@ -74,7 +114,9 @@ class FixedBatches implements BatchSampler<ReferenceCrop> {
 }
 
 export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts: DbDataSourceOptions = {}): DbDataSource {
-  const byLogo = referenceCropsByLogo(dataDirOf(c.db_path));
+  const dataDir = dataDirOf(c.db_path);
+  checkDataPaths(c, dataDir);
+  const byLogo = referenceCropsByLogo(dataDir);
   // image level: a photo's crops stay on one side (its boxes of one brand are near-duplicates)
   const splits = splitData(byLogo, { level: c.split_level, train: c.train_split, val: c.val_split, test: c.test_split, seed: c.seed }, (cr) => cr.sourceImageId);
   const train = new PxKSampler(splits.train, splits.labelOf, { logosPerBatch: c.logos_per_batch, samplesPerLogo: c.samples_per_logo, batchesPerEpoch: c.batches_per_epoch, seed: c.seed, name: 'train split' });

@@ -10,8 +10,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { isWithin } from '../src/io/output-dir.js';
 import { log } from '../src/util/log.js';
 import type { TrainState } from './checkpoint.js';
-import type { TrainingConfig } from './config.js';
+import { defaultConfig, type TrainingConfig } from './config.js';
 import { absoluteBaseModel, resolveBaseModel } from './provenance.js';
+
+const DEFAULTS = defaultConfig();
 
 /** Keys a resume may move (not a config difference). */
 export const RELOCATED: (keyof TrainingConfig)[] = ['checkpoint_dir', 'output_dir', 'base_model'];
@@ -20,8 +22,10 @@ export function absolutePaths(c: TrainingConfig): TrainingConfig {
   return {
     ...c,
     base_model: absoluteBaseModel(c.base_model), // an HF repo id stays one (resolved when the model is built)
-    dataset_dir: resolve(c.dataset_dir),
-    reference_dir: resolve(c.reference_dir),
+    // at their defaults these two are "not given" (checkDataPaths skips them): kept as typed, so a
+    // checkpoint records no path for them that a resume from another folder would then check
+    dataset_dir: c.dataset_dir === DEFAULTS.dataset_dir ? c.dataset_dir : resolve(c.dataset_dir),
+    reference_dir: c.reference_dir === DEFAULTS.reference_dir ? c.reference_dir : resolve(c.reference_dir),
     db_path: resolve(c.db_path),
     checkpoint_dir: resolve(c.checkpoint_dir),
     output_dir: resolve(c.output_dir),

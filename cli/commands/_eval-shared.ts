@@ -8,9 +8,9 @@ import { numberOption } from '../options.js';
 import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../src/match/matchers.js';
 import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
 import { assertEmbeddingCache } from '../../src/eval/cache.js';
-import { defaultCachePath, type PassOptions } from '../../src/eval/run.js';
+import { defaultCachePath, type PassOptions, type Source } from '../../src/eval/run.js';
 import { DETR_DEFAULTS } from '../../src/eval/proposals.js';
-import type { SampleOptions } from '../../src/eval/sample.js';
+import type { Sample, SampleOptions } from '../../src/eval/sample.js';
 import { parseEnumList, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
 import type { CropEncoder } from '../../src/eval/encoder.js';
 import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
@@ -20,28 +20,32 @@ import type { PreprocessMode } from '../../src/preprocess/processors.js';
 
 export const DEFAULT_DETECTOR = 'gt-boxes';
 export const DEFAULT_BATCH = 16;
+const DEFAULT_SWEEP_THRESHOLDS = '0.5:0.95:0.01';
+export const SAMPLE_DEFAULTS: Readonly<SampleOptions> = { numLogos: 10, refsPerLogo: 3, positiveSamples: 5, negativeSamples: 20, seed: 42 };
 
 /** The options that only shape embeddings computed here (regions, batches, cache). */
 export const PASS_FLAGS = ['detr-threshold', 'min-box-size', 'nms-iou', 'batch-size', 'cache', 'clear-cache'] as const;
 /** The DETR post-processing flags, as DetrSettings keys. */
 export const DETR_FLAGS = [['detr-threshold', 'threshold'], ['min-box-size', 'minBoxSize'], ['nms-iou', 'nmsIou']] as const;
-export const DEFAULT_PREPROCESS = 'default';
 
 export function withEvalOptions<T>(y: Argv<T>) {
   return y
     .option('data', { type: 'string', describe: 'prepared data dir (logolab prepare / synth)' })
     .option('folders', { type: 'string', describe: 'Burnley folder layout root (<logo>_reference_images/, *test_images/ with filename-prefix ground truth): evaluates everything, no sampling' })
     .option('embeddings', { type: 'string', describe: 'embeddings exchange file (logolab embed --data … --out f) instead of computing them' })
-    .option('num-logos', numberOption('num-logos', { alias: 'n', default: 10, int: true, min: 1, describe: 'reference logos to sample' }))
-    .option('refs-per-logo', numberOption('refs-per-logo', { default: 3, int: true, min: 1, describe: 'reference crops per logo' }))
-    .option('positive-samples', numberOption('positive-samples', { default: 5, int: true, min: 0, describe: 'test images containing the logo, per logo' }))
-    .option('negative-samples', numberOption('negative-samples', { default: 20, int: true, min: 0, describe: 'test images without the logo, per logo' }))
-    .option('seed', numberOption('seed', { alias: 's', default: 42, int: true, min: 0, describe: 'sampling seed' }))
+    // no yargs defaults for the sampling options and the method-specific matching options: a given
+    // one that the run cannot use (a folder layout is evaluated whole; --margin with simple) is a
+    // usage error; sampleOptions and matchOptions apply the defaults
+    .option('num-logos', numberOption('num-logos', { alias: 'n', int: true, min: 1, describe: `reference logos to sample [default: ${SAMPLE_DEFAULTS.numLogos}]` }))
+    .option('refs-per-logo', numberOption('refs-per-logo', { int: true, min: 1, describe: `reference crops per logo [default: ${SAMPLE_DEFAULTS.refsPerLogo}]` }))
+    .option('positive-samples', numberOption('positive-samples', { int: true, min: 0, describe: `test images containing the logo, per logo [default: ${SAMPLE_DEFAULTS.positiveSamples}]` }))
+    .option('negative-samples', numberOption('negative-samples', { int: true, min: 0, describe: `test images without the logo, per logo [default: ${SAMPLE_DEFAULTS.negativeSamples}]` }))
+    .option('seed', numberOption('seed', { alias: 's', int: true, min: 0, describe: `sampling seed (and --calibrate's split) [default: ${SAMPLE_DEFAULTS.seed}]` }))
     .option('matching-method', { type: 'string', choices: MATCHING_METHODS as unknown as string[], default: DEFAULT_MATCH.method })
     .option('threshold', numberOption('threshold', { alias: 't', default: DEFAULT_MATCH.threshold, min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]', describe: 'similarity threshold' }))
-    .option('margin', numberOption('margin', { default: DEFAULT_MATCH.margin, min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]', describe: 'margin over the second best (margin, multi-ref, averaged)' }))
-    .option('min-matching-refs', numberOption('min-matching-refs', { default: DEFAULT_MATCH.minMatchingRefs, int: true, min: 1, describe: 'multi-ref: refs that must be ≥ threshold' }))
-    .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], default: DEFAULT_MATCH.aggregation, describe: "multi-ref per-logo score (mean as the Python original; max = its --use-max-similarity)" })
+    .option('margin', numberOption('margin', { min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]', describe: `margin over the second best (margin, multi-ref, averaged) [default: ${DEFAULT_MATCH.margin}]` }))
+    .option('min-matching-refs', numberOption('min-matching-refs', { int: true, min: 1, describe: `multi-ref: refs that must be ≥ threshold [default: ${DEFAULT_MATCH.minMatchingRefs}]` }))
+    .option('aggregation', { type: 'string', choices: AGGREGATIONS as unknown as string[], describe: `multi-ref per-logo score (mean as the Python original; max = its --use-max-similarity) [default: ${DEFAULT_MATCH.aggregation}]` })
     .option('counting', { type: 'string', choices: COUNTINGS as unknown as string[], default: 'logos', describe: "'logos': each (image, logo) once (recall ≤ 1); 'detections': the Python original's per-region counting" })
     // no yargs default for the options that shape computed embeddings: beside an embeddings file a
     // given one is an error (refuseWithEmbeddings); passOptions applies the defaults
@@ -49,12 +53,12 @@ export function withEvalOptions<T>(y: Argv<T>) {
     .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', min: 0, max: 1, describe: `DETR score threshold [default: ${DETR_DEFAULTS.threshold}]` }))
     .option('min-box-size', numberOption('min-box-size', { min: 0, describe: `drop smaller DETR boxes (px) [default: ${DETR_DEFAULTS.minBoxSize}]` }))
     .option('nms-iou', numberOption('nms-iou', { min: 0, max: 1, describe: `NMS IoU threshold [default: ${DETR_DEFAULTS.nmsIou}]` }))
-    .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], describe: `[default: ${DEFAULT_PREPROCESS}]` })
+    .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], describe: "[default: the model's own (recorded at export), else default]" })
     .option('batch-size', numberOption('batch-size', { int: true, min: 1, describe: `crops per forward pass [default: ${DEFAULT_BATCH}]` }))
     .option('cache', { type: 'string', describe: 'embedding cache file (default <data>/embedding_cache.sqlite or $LOGOLAB_CACHE)' })
     .option('no-cache', { type: 'boolean', describe: 'do not read or write the embedding cache' })
     .option('clear-cache', { type: 'boolean', describe: 'delete the embedding cache first' })
-    .option('sweep-thresholds', { type: 'string', default: '0.5:0.95:0.01', describe: 'sweep thresholds: start:end:step or a,b,c' })
+    .option('sweep-thresholds', { type: 'string', describe: `sweep (and --calibrate) thresholds: start:end:step or a,b,c [default: ${DEFAULT_SWEEP_THRESHOLDS}]` })
     .option('sweep-margins', { type: 'string', describe: 'sweep margins (default: --margin)' })
     .option('sweep-min-refs', { type: 'string', describe: 'sweep min_matching_refs (default: --min-matching-refs)' })
     .option('sweep-aggregations', { type: 'string', describe: 'sweep aggregations mean,max (default: --aggregation)' })
@@ -67,8 +71,9 @@ export function detectorOption(a: EvalArgv): string {
   return (a.detector as string | undefined) ?? DEFAULT_DETECTOR;
 }
 
-export function preprocessModeOption(a: EvalArgv): string {
-  return (a['preprocess-mode'] as string | undefined) ?? DEFAULT_PREPROCESS;
+/** The --preprocess-mode given, or undefined: the loader then takes the model's recorded mode. */
+export function preprocessModeOption(a: EvalArgv): PreprocessMode | undefined {
+  return a['preprocess-mode'] as PreprocessMode | undefined;
 }
 
 /**
@@ -88,29 +93,71 @@ const int = (a: EvalArgv, k: string) => {
   return v;
 };
 
+/** The sampling flags, as SampleOptions keys. */
+const SAMPLE_FLAGS = [['num-logos', 'numLogos'], ['refs-per-logo', 'refsPerLogo'], ['positive-samples', 'positiveSamples'], ['negative-samples', 'negativeSamples'], ['seed', 'seed']] as const;
+
 export function sampleOptions(a: EvalArgv): SampleOptions {
-  return { numLogos: int(a, 'num-logos'), refsPerLogo: int(a, 'refs-per-logo'), positiveSamples: int(a, 'positive-samples'), negativeSamples: int(a, 'negative-samples'), seed: int(a, 'seed') };
+  const o: SampleOptions = { ...SAMPLE_DEFAULTS };
+  for (const [f, k] of SAMPLE_FLAGS) if (a[f] !== undefined) o[k] = int(a, f);
+  return o;
 }
 
+/**
+ * A folder layout (or an embeddings file of one) is evaluated whole: a sampling flag would be
+ * silently unused. --seed may still be read (`seedRead`: --calibrate's split, compare's bootstrap).
+ */
+export function refuseSamplingFlags(a: EvalArgv, src: Source, seedRead: boolean): void {
+  if (!src.all) return;
+  const what = a.folders ? `--folders ${String(a.folders)}` : a.data ? `--data ${String(a.data)} (prepared from a folder layout)` : 'an embeddings file of a folder layout';
+  const given = SAMPLE_FLAGS.map(([f]) => f).find((f) => a[f] !== undefined && !(f === 'seed' && seedRead));
+  if (given) throw new UsageError(`--${given}: ${what} is evaluated whole (every reference and test image, no sampling); leave --${given} out`);
+}
+
+/** Which matching methods use each method-specific flag. */
+const METHOD_FLAGS: [string, readonly MatchOptions['method'][]][] = [
+  ['margin', ['margin', 'multi-ref', 'averaged']],
+  ['min-matching-refs', ['multi-ref']],
+  ['aggregation', ['multi-ref']],
+];
+
 export function matchOptions(a: EvalArgv): MatchOptions {
+  const method = a['matching-method'] as MatchOptions['method'];
+  // the methods this run matches with: --matching-method, and with eval --sweep, --sweep-methods
+  const methods = new Set([method, ...(a.sweep && a['sweep-methods'] ? parseEnumList(a['sweep-methods'] as string, MATCHING_METHODS, '--sweep-methods') : [])]);
+  for (const [f, users] of METHOD_FLAGS) {
+    if (a[f] !== undefined && !users.some((u) => methods.has(u))) throw new UsageError(`--${f}: not used by matching method ${[...methods].join(', ')} (only by ${users.join(', ')})`);
+  }
   return validateMatchOptions({
-    method: a['matching-method'] as MatchOptions['method'],
+    method,
     threshold: a.threshold as number,
-    margin: a.margin as number,
-    minMatchingRefs: int(a, 'min-matching-refs'),
-    aggregation: a.aggregation as MatchOptions['aggregation'],
+    margin: (a.margin as number | undefined) ?? DEFAULT_MATCH.margin,
+    minMatchingRefs: a['min-matching-refs'] === undefined ? DEFAULT_MATCH.minMatchingRefs : int(a, 'min-matching-refs'),
+    aggregation: (a.aggregation as MatchOptions['aggregation'] | undefined) ?? DEFAULT_MATCH.aggregation,
   });
 }
 
+export const SWEEP_FLAGS = ['sweep-thresholds', 'sweep-methods', 'sweep-margins', 'sweep-min-refs', 'sweep-aggregations'] as const;
+
+/** A --sweep-* flag the command will not read is a usage error (`why` says which it reads). */
+export function refuseUnusedSweepFlags(a: EvalArgv, used: readonly string[], why: string): void {
+  const given = SWEEP_FLAGS.find((f) => a[f] !== undefined && !used.includes(f));
+  if (given) throw new UsageError(`--${given}: ${why}`);
+}
+
 export function passOptions(a: EvalArgv): PassOptions {
+  // the DETR flags shape a DETR detector's boxes only
+  const detector = detectorOption(a);
+  const detrFlag = DETR_FLAGS.find(([f]) => a[f] !== undefined)?.[0];
+  if (detrFlag && !detector.startsWith('detr:')) throw new UsageError(`--${detrFlag}: only used by a DETR detector (--detector detr:<dir>), not ${detector}`);
   // yargs turns --no-cache into cache: false
   const noCache = a['no-cache'] === true || a.cache === false;
   const root = (a.data ?? a.folders) as string | undefined;
-  const cachePath = typeof a.cache === 'string' ? a.cache : root ? defaultCachePath(root) : null;
+  // read $LOGOLAB_CACHE only when the cache is on (an empty one is an error, not with --no-cache)
+  const cachePath = noCache ? null : typeof a.cache === 'string' ? a.cache : root ? defaultCachePath(root) : null;
   // --clear-cache deletes only a logolab cache: say so before any slow work
   if (a['clear-cache'] && !noCache && cachePath && existsSync(cachePath)) assertEmbeddingCache(cachePath);
   return {
-    detector: detectorOption(a),
+    detector,
     detrThreshold: (a['detr-threshold'] as number | undefined) ?? DETR_DEFAULTS.threshold,
     minBoxSize: (a['min-box-size'] as number | undefined) ?? DETR_DEFAULTS.minBoxSize,
     nmsIou: (a['nms-iou'] as number | undefined) ?? DETR_DEFAULTS.nmsIou,
@@ -128,7 +175,7 @@ export function sweepSpec(a: EvalArgv, m: MatchOptions): SweepSpec {
   return {
     methods: a['sweep-methods'] ? parseEnumList(a['sweep-methods'] as string, MATCHING_METHODS, '--sweep-methods') : [m.method],
     // the ranges of --threshold, --margin and --min-matching-refs
-    thresholds: parseNumberList(a['sweep-thresholds'] as string, '--sweep-thresholds', { min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]' }),
+    thresholds: parseNumberList((a['sweep-thresholds'] as string | undefined) ?? DEFAULT_SWEEP_THRESHOLDS, '--sweep-thresholds', { min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]' }),
     margins: a['sweep-margins'] ? parseNumberList(a['sweep-margins'] as string, '--sweep-margins', { min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]' }) : [m.margin],
     minMatchingRefs: a['sweep-min-refs'] ? parseNumberList(a['sweep-min-refs'] as string, '--sweep-min-refs', { int: true, min: 1 }) : [m.minMatchingRefs],
     aggregations: a['sweep-aggregations'] ? parseEnumList(a['sweep-aggregations'] as string, AGGREGATIONS, '--sweep-aggregations') : [m.aggregation],
@@ -136,11 +183,16 @@ export function sweepSpec(a: EvalArgv, m: MatchOptions): SweepSpec {
 }
 
 /** Loads a model folder (+ adapter) as a CropEncoder; the caller disposes `model`. */
-export async function loadEncoder(dir: string, adapter: string | undefined, preprocessMode: string, batchSize: number): Promise<{ encoder: CropEncoder; model: VisionModel }> {
+export async function loadEncoder(dir: string, adapter: string | undefined, preprocessMode: PreprocessMode | undefined, batchSize: number): Promise<{ encoder: CropEncoder; model: VisionModel }> {
   // preset:<family>:<tiny|vit-b16|vit-l14> = random weights of real shapes (benchmarks, demos)
   const pm = /^preset:(clip|dinov2|siglip):(.+)$/.exec(dir);
   if (pm && adapter) throw new LogolabError('--adapter cannot be applied to a preset: model');
-  const model = pm ? buildVisionModel(pm[1] as VisionFamily, pm[2]! as PresetName, 'random', 0, { preprocessMode: preprocessMode as PreprocessMode }) : await loadVisionModel(dir, { adapter, preprocessMode: preprocessMode as PreprocessMode });
+  const model = pm ? buildVisionModel(pm[1] as VisionFamily, pm[2]! as PresetName, 'random', 0, { preprocessMode }) : await loadVisionModel(dir, { adapter, preprocessMode });
   const name = adapter ? `${dir} + ${adapter}` : dir;
-  return { encoder: visionCropEncoder(model, { name, preprocessMode, batchSize }), model };
+  return { encoder: visionCropEncoder(model, { name, batchSize }), model };
+}
+
+/** The sample in words, for the log: a folder layout is not sampled. */
+export function sampleLine(src: Source, s: Sample): string {
+  return `sample: ${s.logos.length} logos, ${s.refs.length} reference crops, ${s.images.length} test images (${src.all ? 'all: a folder layout is evaluated whole' : `seed ${s.options.seed}`})`;
 }

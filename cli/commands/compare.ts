@@ -20,7 +20,7 @@ import { buildGallery } from '../../src/report/gallery.js';
 import { galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.js';
 import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { exportCheckpoint } from '../../training/export.js';
-import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'];
 
@@ -77,6 +77,7 @@ export const command: CommandModule = {
     // one --embeddings file per model here; eval's --embeddings would be silently unused
     if (a.embeddings !== undefined) throw new UsageError('--embeddings: compare takes one file per model: --baseline-embeddings <file> and --candidate-embeddings <file>');
     if (a['baseline-embeddings'] && !a['candidate-embeddings'] && !a.data && !a.folders) throw new UsageError(`--candidate: computing the candidate's embeddings needs --data <dir> or --folders <root> (the one --baseline-embeddings was made from), or give --candidate-embeddings <file>`);
+    refuseUnusedSweepFlags(a, ['sweep-thresholds'], 'compare sweeps thresholds only (its curves); eval --sweep sweeps the other settings');
     const m = matchOptions(a);
     const calTarget = a.calibrate ? parseCalibrationTarget(a.calibrate as string) : undefined;
     const spec = sweepSpec(a, m);
@@ -109,6 +110,8 @@ export const command: CommandModule = {
       }
       if (PREPROCESS_MODES.includes(mode as never)) a['preprocess-mode'] = mode;
     }
+    // --seed also seeds the bootstrap verdict: read with a folder layout too
+    refuseSamplingFlags(a, srcB.all ? srcB : srcC, true);
     const po = passOptions(a);
     const sample = drawSample(srcB, so);
     // the same sample for both: the candidate's dataset must hold the same ids
@@ -116,7 +119,19 @@ export const command: CommandModule = {
     if (JSON.stringify(sampleC.images.map((i) => i.id)) !== JSON.stringify(sample.images.map((i) => i.id)) || JSON.stringify(sampleC.refs.map((r) => r.id)) !== JSON.stringify(sample.refs.map((r) => r.id))) {
       throw new LogolabError('baseline and candidate embeddings come from different datasets (their samples differ); export both from the same data dir');
     }
-    log('info', `sample: ${sample.logos.length} logos, ${sample.refs.length} reference crops, ${sample.images.length} test images (seed ${so.seed})`);
+    log('info', sampleLine(srcB, sample));
+    // an adapter candidate beside --baseline-embeddings is applied to --baseline, which must be the
+    // model the file was made with, or the adapter would be credited with the two bases' difference
+    if (adapterCandidate && srcB.exchange) {
+      const fileFp = srcB.exchange.meta.fingerprint;
+      const base = await loadEncoder(a.baseline as string, undefined, preprocessModeOption(a), po.batchSize ?? DEFAULT_BATCH);
+      try {
+        const fp = base.encoder.fingerprint;
+        if (fp !== fileFp) throw new LogolabError(`--baseline ${String(a.baseline)}: is not the model the --baseline-embeddings file was made with (${srcB.exchange.meta.model}, fingerprint ${fileFp.slice(0, 12)}…; this one ${fp.slice(0, 12)}…); the adapter must be compared with its own base`);
+      } finally {
+        base.model.dispose();
+      }
+    }
     let cleared = false;
     // shownAs: how the report names the model (a checkpoint by its path, not the deleted temp export)
     const side = async (label: string, src: Source, modelDir: string | undefined, adapter: string | undefined, shownAs?: string) => {
@@ -161,7 +176,7 @@ export const command: CommandModule = {
     if (b.prepared.set.meta.fingerprint === c.prepared.set.meta.fingerprint)
       log('warn', `baseline and candidate are the same model (fingerprint ${String(b.prepared.set.meta.fingerprint).slice(0, 16)}…): the comparison cannot show a difference`);
     const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...spec.thresholds])].sort((x, y) => x - y);
-    const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: so.refsPerLogo, positiveSamples: so.positiveSamples, negativeSamples: so.negativeSamples, calibrate: calTarget });
+    const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: sample.options.refsPerLogo, positiveSamples: sample.options.positiveSamples, negativeSamples: sample.options.negativeSamples, sampled: !srcB.all, calibrate: calTarget });
     // the gallery shows each model's mistakes at the threshold it would be used at
     data.gallery = [b, c].map((s, k) => buildGallery(s.label, s.prepared, sample.images.map((im) => im.gt), m, data.models[k]!.calibration?.threshold ?? m.threshold, cnt));
     try {

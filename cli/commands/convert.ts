@@ -1,5 +1,14 @@
-/** `logolab convert <hf-dir> --out <dir> [--dtype float32|float16]`: HF checkpoint → logolab model folder. */
+/**
+ * `logolab convert <hf-dir> --out <dir> [--dtype float32|float16]`: HF checkpoint → logolab model folder.
+ * Converting copies tensors; only merging a logolab export's LoRA adapter computes, on the tfjs
+ * backend of --backend / $LOGOLAB_BACKEND (a --backend given for anything else is a usage error).
+ */
 import type { CommandModule } from 'yargs';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { initBackend } from '../../src/backend/index.js';
+import { adapterFor } from '../../src/models/export-folder.js';
+import { refuseBackendFlag } from '../main.js';
 import { convertModel, type StoreDtype } from '../../src/models/format.js';
 import { summariseKeys } from '../../src/models/vision/weights.js';
 import { Progress } from '../../src/util/progress.js';
@@ -9,7 +18,7 @@ import { resolveModelPath } from '../../src/models/hub.js';
 
 export const command: CommandModule = {
   command: 'convert <hf-dir>',
-  describe: 'convert an HF CLIP/DINOv2/SigLIP checkpoint (vision tower only; see src/models/format.ts) or a DETR checkpoint into a logolab model folder',
+  describe: 'convert an HF CLIP/DINOv2/SigLIP checkpoint (vision tower only; see src/models/format.ts) or a DETR checkpoint into a logolab model folder (--backend: only for merging a logolab export\'s LoRA adapter, the one conversion that computes)',
   builder: (y) =>
     y
       .positional('hf-dir', { type: 'string', demandOption: true, describe: 'HF checkpoint folder (config.json + model.safetensors or pytorch_model.bin, single or sharded), an HF repo id in the local cache (org/name[@revision]), or a converted folder' })
@@ -20,10 +29,17 @@ export const command: CommandModule = {
     const t0 = Date.now();
     const src = resolveModelPath(argv['hf-dir'] as string); // a folder, or an HF repo id in the local cache
     if (isDetrFolder(src)) {
+      refuseBackendFlag(argv, 'convert', `of a DETR checkpoint (${src}) copies tensors and uses no tfjs backend`);
       const r = await convertDetr(src, argv.out as string, argv.dtype as 'float32' | 'float16', { overwrite: argv.overwrite as boolean });
       if (r.dropped.length) log('info', `ignored ${r.dropped.length} source tensors: ${summariseKeys(r.dropped)}`);
       process.stdout.write(JSON.stringify({ ...r, dropped: r.dropped.length, seconds: (Date.now() - t0) / 1000 }) + '\n');
       return;
+    }
+    // a missing folder is left to convertModel's error; an export's unmerged LoRA adapter is merged
+    // on tfjs (W + scale·B·A), on the backend asked for, as `export` merges it
+    if (existsSync(src)) {
+      if (adapterFor(resolve(src))) await initBackend(argv.backend as string | undefined);
+      else refuseBackendFlag(argv, 'convert', `of ${src} copies tensors (it has no LoRA adapter to merge) and uses no tfjs backend`);
     }
     let progress: Progress | null = null;
     const r = await convertModel(src, argv.out as string, {

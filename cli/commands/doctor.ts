@@ -11,7 +11,11 @@ import { describeAdapter, webgpuAdapter, type WebGPUAdapterReport } from '../../
 import { formatTable } from '../../src/selftest/report.js';
 import { locateFixtures } from '../../src/selftest/fixtures.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
-import { LogolabError } from '../../src/errors.js';
+import { LogolabError, UsageError } from '../../src/errors.js';
+import { refuseBackendFlag } from '../main.js';
+
+/** Options only --selftest reads (the report takes none). */
+const SELFTEST_ONLY = ['config', 'checks', 'fixtures', 'json'] as const;
 
 function adapterLines(a: WebGPUAdapterReport): string[] {
   return [
@@ -91,12 +95,17 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .option('selftest', { type: 'boolean', default: false, describe: 'parity of every encoder family, LoRA gradients, 3 training steps, memory estimate on --backend; exit 0 only if all pass' })
-      .option('config', { type: 'string', describe: 'training config whose batch and recomputation the memory estimate uses (default: the built-in defaults)' })
+      .option('config', { type: 'string', describe: 'with --selftest: training config whose batch and recomputation the memory estimate uses (default: the built-in defaults)' })
       .option('checks', { type: 'string', describe: 'with --selftest: groups to run (default all): parity,losses,lora,train,memory' })
-      .option('fixtures', { type: 'string', describe: 'reference fixtures folder (default: the package\'s test/fixtures)' })
+      .option('fixtures', { type: 'string', describe: 'with --selftest: reference fixtures folder (default: the package\'s test/fixtures)' })
       .option('json', { type: 'string', describe: 'with --selftest: also write the results as JSON to this file' }),
   handler: async (argv) => {
-    if (argv.selftest) await selftest(argv as Record<string, unknown>);
-    else await report();
+    if (argv.selftest) return selftest(argv as Record<string, unknown>);
+    // the report tries every backend and reads none of the selftest's options: given ones would
+    // be ignored while the report looked like their answer
+    refuseBackendFlag(argv, 'doctor', 'without --selftest tries every backend, whatever --backend says (it picks the one --selftest checks)');
+    const given = SELFTEST_ONLY.find((o) => argv[o] !== undefined);
+    if (given) throw new UsageError(`--${given}: applies to \`logolab doctor --selftest\` only; the report without --selftest does not read it`);
+    await report();
   },
 };

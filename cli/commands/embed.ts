@@ -10,7 +10,7 @@ import type { CommandModule } from 'yargs';
 import { writeSync } from 'node:fs';
 import { extname } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
-import { LogolabError } from '../../src/errors.js';
+import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { withAtomicFile } from '../../src/io/atomic.js';
@@ -25,6 +25,7 @@ import { Progress } from '../../src/util/progress.js';
 import { log } from '../../src/util/log.js';
 import { exportDataEmbeddings } from '../../src/eval/exchange.js';
 import { DETR_DEFAULTS, makeProposer } from '../../src/eval/proposals.js';
+import { DEFAULT_DETECTOR, DETR_FLAGS } from './_eval-shared.js';
 import { EmbeddingCache } from '../../src/eval/cache.js';
 import { defaultCachePath } from '../../src/eval/run.js';
 import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
@@ -103,20 +104,22 @@ export const command: CommandModule = {
       .option('batch-size', numberOption('batch-size', { default: DEFAULT_BATCH_SIZE, int: true, min: 1, describe: 'images per forward pass' }))
       .option('normalize', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (image files only)' })
       .option('skip-bad', { type: 'boolean', default: false, describe: 'skip images that cannot be read (listed at the end) instead of stopping' })
-      .option('preprocess-mode', { type: 'string', choices: PREPROCESS_MODES as unknown as string[], default: 'default' })
+      // no yargs defaults below: a given option that the mode does not read is a usage error
+      .option('preprocess-mode', { type: 'string', choices: PREPROCESS_MODES as unknown as string[], describe: "image files and --data: the model's own (recorded at export), else default" })
       // --adapter: applied by loadVisionModel (a logolab export applies its own adapter/ without it)
       .option('adapter', { type: 'string', describe: 'LoRA adapter folder applied to the model' })
       .option('data', { type: 'string', describe: 'prepared data dir: export every reference crop and test region (ids + boxes) for eval/compare --embeddings' })
-      .option('folders', { type: 'boolean', default: false, describe: 'with --data: the folder is a Burnley layout (<logo>_reference_images/, test_images/)' })
-      .option('detector', { type: 'string', default: 'gt-boxes', describe: 'with --data: region proposals gt-boxes | whole-image | detr:<dir>' })
-      .option('detr-threshold', numberOption('detr-threshold', { default: DETR_DEFAULTS.threshold, min: 0, max: 1, describe: 'with --data and a DETR detector: score threshold' }))
-      .option('min-box-size', numberOption('min-box-size', { default: DETR_DEFAULTS.minBoxSize, min: 0, describe: 'with --data and a DETR detector: drop smaller boxes (px)' }))
-      .option('nms-iou', numberOption('nms-iou', { default: DETR_DEFAULTS.nmsIou, min: 0, max: 1, describe: 'with --data and a DETR detector: NMS IoU threshold' }))
-      .option('cache', { type: 'string', describe: 'with --data: embedding cache file (default <data>/embedding_cache.sqlite; none with --shard); --no-cache to skip' })
+      .option('folders', { type: 'boolean', describe: 'with --data: the folder is a Burnley layout (<logo>_reference_images/, test_images/)' })
+      .option('detector', { type: 'string', describe: `with --data: region proposals gt-boxes | whole-image | detr:<dir> [default: ${DEFAULT_DETECTOR}]` })
+      .option('detr-threshold', numberOption('detr-threshold', { min: 0, max: 1, describe: `with --data and a DETR detector: score threshold [default: ${DETR_DEFAULTS.threshold}]` }))
+      .option('min-box-size', numberOption('min-box-size', { min: 0, describe: `with --data and a DETR detector: drop smaller boxes (px) [default: ${DETR_DEFAULTS.minBoxSize}]` }))
+      .option('nms-iou', numberOption('nms-iou', { min: 0, max: 1, describe: `with --data and a DETR detector: NMS IoU threshold [default: ${DETR_DEFAULTS.nmsIou}]` }))
+      .option('cache', { type: 'string', describe: 'with --data: embedding cache file (default $LOGOLAB_CACHE, else <data>/embedding_cache.sqlite; with --shard none unless one of these two names it); --no-cache to skip' })
       .option('shard', { type: 'string', describe: 'with --data: embed shard INDEX/COUNT only (auto/COUNT: INDEX from $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $LOGOLAB_SHARD_INDEX); join with merge-embeddings' }),
   handler: async (argv) => {
     const inputs = (argv.inputs as string[] | undefined) ?? [];
     const pixels = argv.pixels as string | undefined;
+    const given = (f: string) => argv[f] !== undefined;
     // --data: export the embeddings exchange file of a data dir (src/eval/exchange.ts)
     if (argv.data !== undefined) {
       if (pixels || inputs.length) throw new LogolabError('--data exports a data dir; do not also give --pixels or image paths');
@@ -126,20 +129,23 @@ export const command: CommandModule = {
       if (extname(argv.out as string) !== '.safetensors') throw new LogolabError(`--out ${argv.out as string}: with --data the output must be a .safetensors file`);
       const shard = argv.shard !== undefined ? parseShardSpec(String(argv.shard)) : undefined;
       if (shard) log('info', `shard ${shard.index}/${shard.count}${shard.from ? ` (INDEX from ${shard.from})` : ''}`);
+      const detector = (argv.detector as string | undefined) ?? DEFAULT_DETECTOR;
+      const detrFlag = DETR_FLAGS.find(([f]) => given(f))?.[0];
+      if (detrFlag && !detector.startsWith('detr:')) throw new UsageError(`--${detrFlag}: only used by a DETR detector (--detector detr:<dir>), not ${detector}`);
       assertOutputFile(argv.out as string);
-      await initBackend(argv.backend as string | undefined, { workload: String(argv.detector).startsWith('detr:') ? 'detector' : 'encoder' });
-      const mode = argv['preprocess-mode'] as PreprocessMode;
-      const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: mode });
-      const o = { detrThreshold: argv['detr-threshold'] as number, minBoxSize: argv['min-box-size'] as number, nmsIou: argv['nms-iou'] as number };
-      const proposer = makeProposer(argv.detector as string, o);
+      await initBackend(argv.backend as string | undefined, { workload: detector.startsWith('detr:') ? 'detector' : 'encoder' });
+      const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: argv['preprocess-mode'] as PreprocessMode | undefined });
+      const o = { detrThreshold: (argv['detr-threshold'] as number | undefined) ?? DETR_DEFAULTS.threshold, minBoxSize: (argv['min-box-size'] as number | undefined) ?? DETR_DEFAULTS.minBoxSize, nmsIou: (argv['nms-iou'] as number | undefined) ?? DETR_DEFAULTS.nmsIou };
+      const proposer = makeProposer(detector, o);
       // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared
-      // memory of one host) is unsafe: no cache unless one is named
-      const cachePath = argv.cache === false ? null : typeof argv.cache === 'string' ? argv.cache : shard ? null : defaultCachePath(argv.data as string);
+      // memory of one host) is unsafe: no cache unless one is named (--cache or $LOGOLAB_CACHE)
+      const named = typeof argv.cache === 'string' ? argv.cache : process.env.LOGOLAB_CACHE !== undefined ? defaultCachePath(argv.data as string) : null;
+      const cachePath = argv.cache === false ? null : (named ?? (shard ? null : defaultCachePath(argv.data as string)));
       const cache = cachePath ? EmbeddingCache.open(cachePath) : null;
       try {
         const name = argv.adapter ? `${argv.model as string} + ${argv.adapter as string}` : (argv.model as string);
-        const enc = visionCropEncoder(model, { name, preprocessMode: mode, batchSize: argv['batch-size'] as number });
-        const r = await exportDataEmbeddings(argv.data as string, enc, proposer, argv.out as string, { cache, batchSize: argv['batch-size'] as number, folders: argv.folders as boolean, shard });
+        const enc = visionCropEncoder(model, { name, batchSize: argv['batch-size'] as number });
+        const r = await exportDataEmbeddings(argv.data as string, enc, proposer, argv.out as string, { cache, batchSize: argv['batch-size'] as number, folders: argv.folders === true, shard });
         log('info', `wrote ${r.refs} reference and ${r.regions} region embeddings (dim ${r.dim}, ${proposer.name}${shard ? `, shard ${shard.index}/${shard.count}: ${r.images} images` : ''}) to ${argv.out as string}`);
       } finally {
         cache?.close();
@@ -148,7 +154,12 @@ export const command: CommandModule = {
       }
       return;
     }
-    if (argv.shard !== undefined) throw new LogolabError('--shard applies to --data exports');
+    // the --data export's options; yargs reads --no-cache as cache: false
+    for (const f of ['shard', 'detector', 'detr-threshold', 'min-box-size', 'nms-iou', 'folders', 'cache']) {
+      if (given(f)) throw new UsageError(`--${f === 'cache' && argv.cache === false ? 'no-cache' : f}: applies to --data exports, not to image files or --pixels`);
+    }
+    // pixel_values are already preprocessed
+    if (pixels && given('preprocess-mode')) throw new UsageError('--preprocess-mode: --pixels reads preprocessed pixel_values; the mode applies to image files and --data');
     if (pixels && inputs.length) throw new LogolabError('give either --pixels or image paths, not both');
     if (!pixels && !inputs.length) throw new LogolabError('give image files/folders or --pixels <file.safetensors>');
     if (pixels && argv.normalize) throw new LogolabError('--normalize applies to image files; --pixels writes HF outputs unnormalised');
@@ -159,7 +170,7 @@ export const command: CommandModule = {
     // check inputs before the (slow) model load
     if (!pixels) listImages(inputs);
     await initBackend(argv.backend as string | undefined, { workload: 'encoder' });
-    const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: argv['preprocess-mode'] as PreprocessMode });
+    const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: argv['preprocess-mode'] as PreprocessMode | undefined });
     try {
       log('info', `model ${argv.model}: ${model.family}, ${model.layers.length} layers, processor ${model.processor.kind} ${model.processor.outputSize.height}×${model.processor.outputSize.width}`);
       if (pixels) await embedPixelsFile(model, pixels, argv.out as string, batchSize);

@@ -17,7 +17,7 @@ import { calibrate, formatCalibration, formatSweepTable, parseCalibrationTarget,
 import { drawSample, embeddingPass, openSource, runInfo } from '../../src/eval/run.js';
 import { referenceRetrieval } from '../../src/eval/retrieval.js';
 import { formatRetrieval } from '../../src/eval/summary.js';
-import { counting, DEFAULT_BATCH, detectorOption, PASS_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { counting, DEFAULT_BATCH, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, SWEEP_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 export const command: CommandModule = {
   command: 'eval',
@@ -42,6 +42,9 @@ export const command: CommandModule = {
       assertOutputFile(f, '--output-file');
       if (!existsSync(dirname(resolve(f)))) throw new LogolabError(`--output-file ${f}: no such file or directory (its folder ${dirname(resolve(f))} does not exist)`);
     }
+    // --sweep reads every --sweep-* list; --calibrate chooses among --sweep-thresholds
+    const sweepRead = a.sweep ? SWEEP_FLAGS : a.calibrate ? ['sweep-thresholds'] : [];
+    refuseUnusedSweepFlags(a, sweepRead, a.calibrate ? 'without --sweep only --sweep-thresholds is read (the thresholds --calibrate chooses from)' : 'read with --sweep (and --sweep-thresholds with --calibrate)');
     const m = matchOptions(a);
     const spec = sweepSpec(a, m);
     const calTarget = a.calibrate ? parseCalibrationTarget(a.calibrate as string) : null;
@@ -51,8 +54,9 @@ export const command: CommandModule = {
     const so = sampleOptions(a);
     const po = passOptions(a);
     const src = await openSource({ data: a.data as string | undefined, embeddings: a.embeddings as string | undefined, folders: a.folders as string | undefined });
+    refuseSamplingFlags(a, src, !!a.calibrate);
     const sample = drawSample(src, so);
-    log('info', `sample: ${sample.logos.length} logos, ${sample.refs.length} reference crops, ${sample.images.length} test images (seed ${so.seed})`);
+    log('info', sampleLine(src, sample));
     let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
     if (!src.exchange) {
       if (!a.model) throw new LogolabError('give --model <dir> (or --embeddings <file>)');

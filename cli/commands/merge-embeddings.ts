@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import { LogolabError } from '../../src/errors.js';
 import { mergeShards } from '../../src/eval/merge.js';
 import { log } from '../../src/util/log.js';
+import { refuseBackendFlag } from '../main.js';
 
 export const command: CommandModule = {
   command: 'merge-embeddings <shards..>',
@@ -17,6 +18,7 @@ export const command: CommandModule = {
       .positional('shards', { type: 'string', array: true, describe: 'every shard file of the set, once' })
       .option('out', { type: 'string', demandOption: true, describe: 'merged .safetensors exchange file (written atomically)' }),
   handler: async (argv) => {
+    refuseBackendFlag(argv, 'merge-embeddings', 'copies stored embeddings between files and uses no tfjs backend');
     const out = argv.out as string;
     if (extname(out) !== '.safetensors') throw new LogolabError(`--out ${out}: must be a .safetensors file`);
     const r = mergeShards(argv.shards as string[], out);

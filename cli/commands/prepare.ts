@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { prepareAny } from '../../src/data/prepare.js';
 import { numberOption } from '../options.js';
+import { refuseBackendFlag } from '../main.js';
 
 export const command: CommandModule = {
   command: 'prepare',
@@ -11,13 +12,15 @@ export const command: CommandModule = {
       .option('dataset', { type: 'string', demandOption: true, describe: 'LogoDet-3K folder, Burnley folder layout, or a `logolab synth` output of either' })
       .option('out', { type: 'string', demandOption: true, describe: 'data dir to create or complete' })
       .option('limit-brands', numberOption('limit-brands', { int: true, min: 1, describe: 'only the first N brand folders (sorted)' }))
-      .option('concurrency', numberOption('concurrency', { default: 2, int: true, min: 1, describe: 'images decoded in parallel' })),
+      // no yargs default (prepareDataset's is 2): the folder layout must tell a given value from none
+      .option('concurrency', numberOption('concurrency', { int: true, min: 1, describe: 'LogoDet-3K layout: images decoded in parallel (default 2)' })),
   handler: async (argv) => {
+    refuseBackendFlag(argv, 'prepare', 'decodes and crops images with sharp and uses no tfjs backend');
     const s = await prepareAny({
       dataset: argv.dataset as string,
       out: argv.out as string,
       limitBrands: argv['limit-brands'] as number | undefined,
-      concurrency: argv.concurrency as number,
+      concurrency: argv.concurrency as number | undefined,
     });
     process.stdout.write(JSON.stringify(s, null, 2) + '\n');
   },

@@ -4,6 +4,7 @@ import { numberOption } from '../options.js';
 import { resolve } from 'node:path';
 import { synthesize, type SynthLayout } from '../../src/data/synth/writer.js';
 import { listBrands, type BrandSet } from '../../src/data/synth/sources.js';
+import { refuseBackendFlag } from '../main.js';
 
 export const command: CommandModule = {
   command: 'synth',
@@ -19,14 +20,16 @@ export const command: CommandModule = {
       .option('brand-set', { type: 'string', choices: ['A', 'B', 'all'], default: 'all', describe: 'disjoint halves by a fixed hash of the brand slug (train on A, evaluate on B)' })
       .option('min-side', numberOption('min-side', { default: 256, int: true, min: 64, describe: 'scene size range (px)' }))
       .option('max-side', numberOption('max-side', { default: 512, int: true, min: 64 }))
-      .option('references-per-brand', numberOption('references-per-brand', { default: 4, int: true, min: 1, describe: 'folders layout: clean reference images per brand' }))
+      // no yargs default (synthesize's is 4): the logodet3k layout must tell a given value from none
+      .option('references-per-brand', numberOption('references-per-brand', { int: true, min: 1, describe: 'folders layout only: clean reference images per brand (default 4)' }))
       .option('label-by', { type: 'string', choices: ['brand', 'shape'], default: 'brand', describe: 'logo identity: brand (any rendition) or shape (one drawing of a brand in all its colour styles; pre-training data, folders <slug>-<k>)' })
       .option('targets-per-scene', numberOption('targets-per-scene', { default: 1, int: true, min: 1, describe: 'with --label-by shape: annotated logos per scene (own shape + others in rotation)' }))
       .option('renditions-per-shape', numberOption('renditions-per-shape', { int: true, min: 1, describe: 'with --label-by shape: keep this many renditions per shape (seeded choice; 1 = a label always has the same colours)' }))
-      .option('record-renditions', { type: 'boolean', default: false, describe: 'logodet3k layout: also write renditions.json (each annotated object\'s drawn rendition, for evaluation by drawing)' })
+      .option('record-renditions', { type: 'boolean', default: false, describe: 'logodet3k layout only: also write renditions.json (each annotated object\'s drawn rendition, for evaluation by drawing)' })
       .option('contact-sheet', { type: 'string', describe: 'also write a PNG grid of sample scenes with their boxes' })
       .option('list-brands', { type: 'boolean', default: false, describe: 'print the available brands (slug, set, packs) and exit' }),
   handler: async (argv) => {
+    refuseBackendFlag(argv, 'synth', 'renders scenes with sharp and uses no tfjs backend');
     if (argv['list-brands']) {
       const bs = listBrands((argv['brand-set'] as BrandSet) ?? 'all');
       for (const b of bs) process.stdout.write(`${b.slug}\t${b.set}\t${b.category}\t${[b.simpleIcon ? 'simple-icons' : '', b.logos.length ? `logos×${b.logos.length}` : ''].filter(Boolean).join(',')}\t${b.title}\n`);
@@ -44,7 +47,7 @@ export const command: CommandModule = {
       brandSet: argv['brand-set'] as BrandSet,
       minSide: argv['min-side'] as number,
       maxSide: argv['max-side'] as number,
-      referencesPerBrand: argv['references-per-brand'] as number,
+      referencesPerBrand: argv['references-per-brand'] as number | undefined,
       contactSheet: argv['contact-sheet'] ? resolve(argv['contact-sheet'] as string) : undefined,
       labelBy: argv['label-by'] as 'brand' | 'shape',
       targetsPerScene: argv['targets-per-scene'] as number,

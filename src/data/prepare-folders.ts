@@ -25,7 +25,7 @@ import { DataDbWriter } from './db-writer.js';
 import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { readFolderDataset } from './folders.js';
 import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
-import { firstLine } from '../errors.js';
+import { UsageError, firstLine } from '../errors.js';
 
 const REF_SUFFIX = '_reference_images';
 
@@ -75,7 +75,10 @@ async function imageSize(path: string): Promise<{ width: number; height: number 
   return { width, height };
 }
 
-export async function prepareFolders(opts: { dataset: string; out: string; quiet?: boolean }): Promise<FolderPrepareSummary> {
+export async function prepareFolders(opts: { dataset: string; out: string; quiet?: boolean; concurrency?: number }): Promise<FolderPrepareSummary> {
+  // this layout decodes nothing (a header read and a link per file, recorded in order): there is
+  // no decoding to run in parallel, and a --concurrency it ignored would look applied
+  if (opts.concurrency !== undefined) throw new UsageError(`--concurrency: applies to the LogoDet-3K layout (parallel decoding and cropping); ${opts.dataset} is the Burnley folder layout, prepared one file at a time`);
   const dataset = resolve(opts.dataset);
   const out = resolve(opts.out);
   const fd = readFolderDataset(dataset, { emptyLogos: 'skip' });

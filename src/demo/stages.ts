@@ -75,6 +75,8 @@ export class StageRunner {
  */
 export function runLogolab(args: string[], opts: { stdoutFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((res, rej) => {
+    // the child gets this process's env, which carries the demo's effective log level: the CLI
+    // (cli/main.ts) puts a given --log-level into $LOGOLAB_LOG_LEVEL for the command's duration
     const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env } });
     const chunks: Buffer[] = [];
     const file = opts.stdoutFile ? createWriteStream(opts.stdoutFile) : null;

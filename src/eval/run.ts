@@ -3,7 +3,7 @@
  * exchange file) → sample → one embedding pass (cached) → similarity matrices.
  */
 import { join } from 'node:path';
-import { LogolabError } from '../errors.js';
+import { LogolabError, UsageError } from '../errors.js';
 import { log } from '../util/log.js';
 import { EmbeddingCache } from './cache.js';
 import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
@@ -55,8 +55,13 @@ export async function openSource(o: SourceOptions): Promise<Source> {
   return { dataset, exchange: null, all: dataset.layout === 'folders' };
 }
 
+/** The embedding cache used without --cache: $LOGOLAB_CACHE, else `<data>/embedding_cache.sqlite`. */
 export function defaultCachePath(dataDir: string): string {
-  return process.env.LOGOLAB_CACHE ?? join(dataDir, 'embedding_cache.sqlite');
+  const env = process.env.LOGOLAB_CACHE;
+  // an empty value names no file: it used to turn the cache off without a word (callers read a
+  // falsy path as "no cache"); --no-cache is how the cache is turned off
+  if (env === '') throw new UsageError(`LOGOLAB_CACHE: set but empty, so it names no cache file; unset it for the default ${join(dataDir, 'embedding_cache.sqlite')}, or set it to a cache file`);
+  return env ?? join(dataDir, 'embedding_cache.sqlite');
 }
 
 export interface Pass {

@@ -25,7 +25,8 @@ export interface LogoVerdict {
 
 export interface CompareData {
   created: string;
-  sample: { logos: string[]; refs: number; images: number; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number };
+  /** sampled false: a folder layout evaluated whole (refsPerLogo is then the most any logo has) */
+  sample: { logos: string[]; refs: number; images: number; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number; sampled: boolean };
   options: MatchOptions;
   counting: Counting;
   detector: string;
@@ -91,7 +92,7 @@ export function compareModels(
   o: MatchOptions,
   thresholds: number[],
   counting: Counting,
-  info: { detector: string; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number; calibrate?: CalibrationTarget },
+  info: { detector: string; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number; sampled?: boolean; calibrate?: CalibrationTarget },
 ): CompareData {
   const models = sides.map((s) => {
     const m = modelSide(s.label, s.name, s.prepared, o, thresholds, counting);
@@ -110,7 +111,7 @@ export function compareModels(
   const verdict = models.length === 2 ? computeVerdict([sides[0]!.prepared, sides[1]!.prepared], [models[0]!, models[1]!], o, counting, info.seed) : undefined;
   return {
     created: new Date().toISOString(),
-    sample: { logos: set.logos, refs: set.refs.length, images: set.images.length, seed: info.seed, refsPerLogo: info.refsPerLogo, positiveSamples: info.positiveSamples, negativeSamples: info.negativeSamples },
+    sample: { logos: set.logos, refs: set.refs.length, images: set.images.length, seed: info.seed, refsPerLogo: info.refsPerLogo, positiveSamples: info.positiveSamples, negativeSamples: info.negativeSamples, sampled: info.sampled ?? true },
     options: o,
     counting,
     detector: info.detector,

@@ -6,7 +6,11 @@
  *   - model options beside an embeddings file are usage errors, not silently ignored;
  *   - the summary's preprocessing mode is the embeddings file's, and so are a DETR file's settings,
  *     which a side computed beside it takes (two files of different regions are refused);
- *   - --sweep-* lists are parsed strictly, before any embedding work.
+ *   - --sweep-* lists are parsed strictly, before any embedding work;
+ *   - a flag the run would not read (sampling flags on a folder layout, method-specific matching
+ *     flags, --sweep-* lists without --sweep, DETR flags without DETR, embed's --data flags on image
+ *     files) is a usage error; compare's report records the sample actually drawn;
+ *   - an adapter candidate beside --baseline-embeddings must sit on the file's model.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +22,7 @@ import { gtBoxes, makeProposer, wholeImage } from '../../src/eval/proposals.js';
 import { writeSafetensors } from '../../src/io/safetensors.js';
 import { parseNumberList } from '../../src/eval/sweep.js';
 import { expectFailure, runCli } from '../cli/run.js';
-import { fakeEncoder, makeTinyDataDir } from './tinydata.js';
+import { fakeEncoder, makeTinyDataDir, makeTinyFolders } from './tinydata.js';
 
 const CLIP = join(FIXTURES, 'clip_tiny/model');
 const SMALL = ['-n', '3', '--refs-per-logo', '2', '--positive-samples', '3', '--negative-samples', '3', '--backend', 'wasm'];
@@ -194,4 +198,66 @@ test('--sweep-* lists: strict items and the single flags\' ranges, refused befor
   expectFailure(await ev('--calibrate', 'precision=2'), 1, /--calibrate: 'precision=2'/);
   const rep = join(W, 'r-sweep');
   expectFailure(await runCli(['compare', '--baseline-embeddings', join(W, 'none.safetensors'), '--candidate-embeddings', C, ...SMALL, '--report', rep, '--sweep-thresholds', '0.5,,0.7']), 2, /--sweep-thresholds/);
+});
+
+test('flags the run would not read are usage errors, before any model work', async () => {
+  const ev = (...extra: string[]) => runCli(['eval', '--embeddings', B, ...extra]);
+  expectFailure(await ev('--matching-method', 'simple', '--margin', '0.1'), 2, /--margin: not used by matching method simple \(only by margin, multi-ref, averaged\)/);
+  expectFailure(await ev('--aggregation', 'max'), 2, /--aggregation: not used by matching method margin \(only by multi-ref\)/);
+  expectFailure(await ev('--min-matching-refs', '2'), 2, /--min-matching-refs: not used by matching method margin/);
+  // a sweep over multi-ref reads them
+  const sw = await ev('--aggregation', 'max', '--sweep', '--sweep-methods', 'margin,multi-ref', '--sweep-thresholds', '0.5,0.7');
+  assert.equal(sw.code, 0, sw.stderr);
+  expectFailure(await ev('--sweep-margins', '0.1'), 2, /--sweep-margins: read with --sweep/);
+  expectFailure(await ev('--sweep-thresholds', '0.5,0.6'), 2, /--sweep-thresholds: read with --sweep \(and --sweep-thresholds with --calibrate\)/);
+  expectFailure(await ev('--calibrate', 'f1', '--sweep-methods', 'simple'), 2, /--sweep-methods: without --sweep only --sweep-thresholds is read/);
+  const cal = await ev('--calibrate', 'f1', '--sweep-thresholds', '0.5:0.9:0.1');
+  assert.equal(cal.code, 0, cal.stderr);
+  expectFailure(await compareFiles(join(W, 'r-sweep-m'), '--sweep-methods', 'simple'), 2, /--sweep-methods: compare sweeps thresholds only/);
+  assert.ok(!existsSync(join(W, 'r-sweep-m')));
+  // DETR flags without a DETR detector: refused before the (missing) model is loaded
+  expectFailure(await runCli(['eval', '--data', DATA, '--model', join(W, 'no-model'), '--no-cache', ...SMALL, '--detr-threshold', '0.7']), 2, /--detr-threshold: only used by a DETR detector \(--detector detr:<dir>\), not gt-boxes/);
+  expectFailure(await runCli(['embed', '--model', join(W, 'no-model'), '--data', DATA, '--no-cache', '--nms-iou', '0.3', '--out', join(W, 'x.safetensors')]), 2, /--nms-iou: only used by a DETR detector/);
+  // embed's --data options on image files or --pixels
+  const img = join(FIXTURES, 'images', 'square_224.png');
+  for (const [flag, ...v] of [['--detector', 'whole-image'], ['--detr-threshold', '0.5'], ['--folders'], ['--cache', join(W, 'c.sqlite')], ['--no-cache']] as [string, ...string[]][]) {
+    expectFailure(await runCli(['embed', '--model', CLIP, img, flag, ...v, '--out', join(W, 'e.jsonl')]), 2, new RegExp(`${flag}: applies to --data exports`));
+  }
+  expectFailure(await runCli(['embed', '--model', CLIP, '--pixels', join(W, 'p.safetensors'), '--preprocess-mode', 'letterbox', '--out', join(W, 'p.jsonl')]), 2, /--preprocess-mode: --pixels reads preprocessed pixel_values/);
+  assert.ok(!existsSync(join(W, 'e.jsonl')));
+});
+
+test('a folder layout is evaluated whole: sampling flags are refused, the report records the sample drawn', async () => {
+  const root = join(W, 'folders');
+  await makeTinyFolders(root);
+  const F1 = join(W, 'fold-base.safetensors');
+  const F2 = join(W, 'fold-cand.safetensors');
+  await exportDataEmbeddings(root, fakeEncoder('fb', 'fp-fb'), wholeImage, F1, { quiet: true, folders: true });
+  await exportDataEmbeddings(root, fakeEncoder('fc', 'fp-fc', 0.3), wholeImage, F2, { quiet: true, folders: true });
+  expectFailure(await runCli(['eval', '--embeddings', F1, '-n', '3']), 2, /--num-logos: an embeddings file of a folder layout is evaluated whole/);
+  expectFailure(await runCli(['eval', '--embeddings', F1, '--refs-per-logo', '1']), 2, /--refs-per-logo: .*evaluated whole/);
+  // --seed drives --calibrate's split (eval) and the bootstrap (compare)
+  expectFailure(await runCli(['eval', '--embeddings', F1, '--seed', '3']), 2, /--seed: .*evaluated whole/);
+  const cal = await runCli(['eval', '--embeddings', F1, '--seed', '3', '--calibrate', 'f1']);
+  assert.equal(cal.code, 0, cal.stderr);
+  assert.match(cal.stderr, /sample: 2 logos, 6 reference crops, 5 test images \(all: a folder layout is evaluated whole\)/);
+  const rep = join(W, 'r-fold');
+  const r = await runCli(['compare', '--baseline-embeddings', F1, '--candidate-embeddings', F2, '--seed', '3', '--report', rep]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(readFileSync(join(rep, 'report.json'), 'utf8')) as { sample: Record<string, unknown> };
+  assert.deepEqual({ ...j.sample, logos: undefined }, { logos: undefined, refs: 6, images: 5, seed: 3, refsPerLogo: 3, positiveSamples: 0, negativeSamples: 0, sampled: false });
+  assert.match(readFileSync(join(rep, 'report.md'), 'utf8'), /6 reference crops, 5 test images \(all: a folder layout evaluated whole, up to 3 refs\/logo; seed 3 for the bootstrap\)/);
+});
+
+test('compare: an adapter candidate beside --baseline-embeddings must be applied to the model the file was made with', async () => {
+  const adapter = join(FIXTURES, 'lora/adapter');
+  const base = ['compare', '--baseline', CLIP, '--candidate', adapter, '--data', DATA, '--no-cache', ...SMALL];
+  // B was made by another encoder (the fake one)
+  expectFailure(await runCli([...base, '--baseline-embeddings', B, '--report', join(W, 'r-ad-other')]), 1, /--baseline .*clip_tiny\/model: is not the model the --baseline-embeddings file was made with \(fake-base, fingerprint fp-base…/);
+  assert.ok(!existsSync(join(W, 'r-ad-other')));
+  const own = join(W, 'clip.safetensors');
+  const e = await runCli(['embed', '--model', CLIP, '--data', DATA, '--no-cache', '--out', own]);
+  assert.equal(e.code, 0, e.stderr);
+  const ok = await runCli([...base, '--baseline-embeddings', own, '--report', join(W, 'r-ad-own')]);
+  assert.equal(ok.code, 0, ok.stderr);
 });

@@ -20,7 +20,7 @@
 import sharp from 'sharp';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LogolabError } from '../../errors.js';
+import { LogolabError, UsageError } from '../../errors.js';
 import { withAtomicDir, writeFileAtomic } from '../../io/atomic.js';
 import { Progress } from '../../util/progress.js';
 import { makeRng, type Rng } from '../../util/rng.js';
@@ -43,7 +43,7 @@ export interface SynthOptions {
   brandSet?: BrandSet;
   minSide?: number;
   maxSide?: number;
-  /** folders layout: clean reference images per brand */
+  /** folders layout only: clean reference images per brand (default 4) */
   referencesPerBrand?: number;
   contactSheet?: string;
   concurrency?: number;
@@ -68,7 +68,7 @@ export interface SynthOptions {
    */
   renditionsPerShape?: number;
   /**
-   * logodet3k layout: also write `renditions.json`, for each scene (`<Category>/<folder>/<n>.jpg`)
+   * logodet3k layout only: also write `renditions.json`, for each scene (`<Category>/<folder>/<n>.jpg`)
    * its annotated objects in XML order with the rendition drawn (`simple-icons:black`,
    * `logos:<icon>:plate`): evaluation by drawing instead of brand. Consumes no randomness, so the
    * scenes are byte-identical with and without it.
@@ -189,6 +189,11 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   if (!Number.isInteger(T) || T < 1) throw new LogolabError(`--targets-per-scene: ${String(T)} is not a positive integer`);
   if (T > 1 && labelBy !== 'shape') throw new LogolabError('--targets-per-scene > 1 needs --label-by shape');
   if (layout === 'folders' && labelBy !== 'brand') throw new LogolabError('--label-by shape writes the logodet3k layout only');
+  // options of the other layout would be ignored: the logodet3k layout writes no reference images
+  // (prepare crops them from the scenes' boxes), and renditions.json is keyed by the logodet3k
+  // scene paths that evaluation by drawing reads
+  if (opts.referencesPerBrand !== undefined && layout !== 'folders') throw new UsageError(`--references-per-brand: applies to --layout folders only (the ${layout} layout writes no reference images: prepare crops them from the scenes' boxes)`);
+  if (opts.recordRenditions && layout !== 'logodet3k') throw new UsageError(`--record-renditions: applies to --layout logodet3k only (renditions.json is keyed by its scene paths); the ${layout} layout would write none`);
   const selected = selectBrands({ seed: opts.seed, count: opts.brands, set: brandSet });
   const rps = opts.renditionsPerShape;
   if (rps !== undefined && (!Number.isInteger(rps) || rps < 1 || labelBy !== 'shape')) throw new LogolabError(`--renditions-per-shape: ${String(rps)} needs --label-by shape and a positive integer`);
@@ -202,6 +207,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   const nNeg = opts.negatives ?? Math.max(1, Math.round(0.15 * selected.length * M));
   if (!Number.isInteger(nNeg) || nNeg < 0) throw new LogolabError(`--negatives: ${String(nNeg)} is not a non-negative integer`);
   const nRef = opts.referencesPerBrand ?? 4;
+  if (!Number.isInteger(nRef) || nRef < 1) throw new LogolabError(`--references-per-brand: ${String(nRef)} is not a positive integer`);
   checkOut(opts.out);
 
   const jobs: Job[] = [];
