@@ -3,7 +3,7 @@
  * kernel by kernel — the measurement behind the numbers of scripts/bench-native.ts.
  *
  *   node --import tsx scripts/profile-train-step.ts --model vit-l14 --batch 8 [--layers 4] [--mode train|infer]
- *        [--path bench|plain|recompute] [--reps 2] [--top 25] [--json out.json]
+ *        [--path lean|tfjs|plain|recompute] [--reps 2] [--top 25] [--json out.json]
  *
  * --malloc glibc keeps glibc's allocator defaults (LOGOLAB_MALLOC_TUNE=0; see src/backend/native/overrides.ts).
  * --layers N keeps the ViT-L widths with fewer layers (LoRA on the upper half, as the benchmark):
@@ -46,6 +46,12 @@ const MODELS: Record<string, Record<string, number>> = {
   'vit-l14': { image_size: 224, patch_size: 14, hidden_size: 1024, num_hidden_layers: 24, num_attention_heads: 16, intermediate_size: 4096, projection_dim: 768 },
 };
 
+// an unknown --path used to run the plain path under its name
+const PATHS = ['lean', 'tfjs', 'plain', 'recompute'];
+if (!PATHS.includes(a.path!)) {
+  process.stderr.write(`profile-train-step: --path ${a.path}: expected one of ${PATHS.join(', ')}\n`);
+  process.exit(2);
+}
 if (a.malloc === 'glibc') process.env.LOGOLAB_MALLOC_TUNE = '0';
 await initBackend(a.backend!, { quiet: true });
 const { ADDON_PATH } = await import('../src/backend/native.js');

@@ -28,11 +28,16 @@ export const PASS_FLAGS = ['detr-threshold', 'min-box-size', 'nms-iou', 'batch-s
 /** The DETR post-processing flags, as DetrSettings keys. */
 export const DETR_FLAGS = [['detr-threshold', 'threshold'], ['min-box-size', 'minBoxSize'], ['nms-iou', 'nmsIou']] as const;
 
-export function withEvalOptions<T>(y: Argv<T>) {
+/**
+ * eval's and compare's shared options. `command` 'compare' hides the ones compare refuses (one
+ * --embeddings file; --sweep-* but thresholds): registered, so the refusal says why.
+ */
+export function withEvalOptions<T>(y: Argv<T>, command: 'eval' | 'compare' = 'eval') {
+  const evalOnly = command === 'compare' ? { hidden: true } : {};
   return y
-    .option('data', { type: 'string', describe: 'prepared data dir (logolab prepare / synth)' })
+    .option('data', { type: 'string', describe: 'prepared data dir (`logolab prepare`, also of a synth output)' })
     .option('folders', { type: 'string', describe: 'Burnley folder layout root (<logo>_reference_images/, *test_images/ with filename-prefix ground truth): evaluates everything, no sampling' })
-    .option('embeddings', { type: 'string', describe: 'embeddings exchange file (logolab embed --data … --out f) instead of computing them' })
+    .option('embeddings', { type: 'string', describe: 'embeddings exchange file (logolab embed --data … --out f) instead of computing them', ...evalOnly })
     // no yargs defaults for the sampling options and the method-specific matching options: a given
     // one that the run cannot use (a folder layout is evaluated whole; --margin with simple) is a
     // usage error; sampleOptions and matchOptions apply the defaults
@@ -40,7 +45,7 @@ export function withEvalOptions<T>(y: Argv<T>) {
     .option('refs-per-logo', numberOption('refs-per-logo', { int: true, min: 1, describe: `reference crops per logo [default: ${SAMPLE_DEFAULTS.refsPerLogo}]` }))
     .option('positive-samples', numberOption('positive-samples', { int: true, min: 0, describe: `test images containing the logo, per logo [default: ${SAMPLE_DEFAULTS.positiveSamples}]` }))
     .option('negative-samples', numberOption('negative-samples', { int: true, min: 0, describe: `test images without the logo, per logo [default: ${SAMPLE_DEFAULTS.negativeSamples}]` }))
-    .option('seed', numberOption('seed', { alias: 's', int: true, min: 0, describe: `sampling seed (and --calibrate's split) [default: ${SAMPLE_DEFAULTS.seed}]` }))
+    .option('seed', numberOption('seed', { alias: 's', int: true, min: 0, describe: `sampling seed (and ${command === 'compare' ? "the bootstrap's and --calibrate's" : "--calibrate's split"}) [default: ${SAMPLE_DEFAULTS.seed}]` }))
     .option('matching-method', { type: 'string', choices: MATCHING_METHODS as unknown as string[], default: DEFAULT_MATCH.method })
     .option('threshold', numberOption('threshold', { alias: 't', default: DEFAULT_MATCH.threshold, min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]', describe: 'similarity threshold' }))
     .option('margin', numberOption('margin', { min: 0, max: 2, why: 'a margin between cosine similarities lies in [0, 2]', describe: `margin over the second best (margin, multi-ref, averaged) [default: ${DEFAULT_MATCH.margin}]` }))
@@ -59,10 +64,10 @@ export function withEvalOptions<T>(y: Argv<T>) {
     .option('no-cache', { type: 'boolean', describe: 'do not read or write the embedding cache' })
     .option('clear-cache', { type: 'boolean', describe: 'delete the embedding cache first' })
     .option('sweep-thresholds', { type: 'string', describe: `sweep (and --calibrate) thresholds: start:end:step or a,b,c [default: ${DEFAULT_SWEEP_THRESHOLDS}]` })
-    .option('sweep-margins', { type: 'string', describe: 'sweep margins (default: --margin)' })
-    .option('sweep-min-refs', { type: 'string', describe: 'sweep min_matching_refs (default: --min-matching-refs)' })
-    .option('sweep-aggregations', { type: 'string', describe: 'sweep aggregations mean,max (default: --aggregation)' })
-    .option('sweep-methods', { type: 'string', describe: 'sweep methods (default: --matching-method)' });
+    .option('sweep-margins', { type: 'string', describe: 'sweep margins (default: --margin)', ...evalOnly })
+    .option('sweep-min-refs', { type: 'string', describe: 'sweep min_matching_refs (default: --min-matching-refs)', ...evalOnly })
+    .option('sweep-aggregations', { type: 'string', describe: 'sweep aggregations mean,max (default: --aggregation)', ...evalOnly })
+    .option('sweep-methods', { type: 'string', describe: 'sweep methods (default: --matching-method)', ...evalOnly });
 }
 
 export type EvalArgv = Record<string, unknown>;

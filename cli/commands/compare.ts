@@ -52,7 +52,7 @@ export const command: CommandModule = {
   command: 'compare',
   describe: 'compare a baseline and a candidate model on the same sample; write an HTML/markdown/JSON report',
   builder: (y) =>
-    withEvalOptions(y)
+    withEvalOptions(y, 'compare')
       .option('baseline', { type: 'string', describe: 'baseline model folder or HF repo id (org/name[@rev], local HF cache)' })
       .option('candidate', { type: 'string', describe: 'candidate model folder or HF repo id, a LoRA adapter folder (applied to --baseline), or a training checkpoint (.ckpt)' })
       .option('baseline-embeddings', { type: 'string', describe: 'exchange file for the baseline (instead of --baseline)' })
