@@ -59,15 +59,6 @@ export function withGlobalOptions<T>(y: Argv<T>) {
     });
 }
 
-/**
- * For a command (or a mode of one) that does no tensor work: a --backend given on the command
- * line would be ignored, so it is a usage error naming the command. ($LOGOLAB_BACKEND is not:
- * it is set for a whole session, not for this command.)
- */
-export function refuseBackendFlag(argv: Record<string, unknown>, command: string, why: string): void {
-  if (argv.backend !== undefined) throw new UsageError(`--backend: \`logolab ${command}\` ${why}; leave the flag out`);
-}
-
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const commands = await loadCommands();

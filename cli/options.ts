@@ -64,3 +64,12 @@ export function numberOption(name: string, s: NumberSpec): Options {
 export const COUNT = (describe: string, def?: number): NumberSpec => ({ describe, default: def, int: true, min: 0 });
 export const POSITIVE_INT = (describe: string, def?: number): NumberSpec => ({ describe, default: def, int: true, min: 1 });
 export const UNIT = (describe: string, def?: number): NumberSpec => ({ describe, default: def, min: 0, max: 1 });
+
+/**
+ * For a command (or a mode of one) that does no tensor work: a --backend given on the command
+ * line would be ignored, so it is a usage error naming the command. ($LOGOLAB_BACKEND is not:
+ * it is set for a whole session, not for this command.)
+ */
+export function refuseBackendFlag(argv: Record<string, unknown>, command: string, why: string): void {
+  if (argv.backend !== undefined) throw new UsageError(`--backend: \`logolab ${command}\` ${why}; leave the flag out`);
+}

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
 import { adapterFor } from '../../src/models/export-folder.js';
-import { refuseBackendFlag } from '../main.js';
+import { refuseBackendFlag } from '../options.js';
 import { convertModel, type StoreDtype } from '../../src/models/format.js';
 import { summariseKeys } from '../../src/models/vision/weights.js';
 import { Progress } from '../../src/util/progress.js';

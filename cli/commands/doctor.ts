@@ -12,7 +12,7 @@ import { formatTable } from '../../src/selftest/report.js';
 import { locateFixtures } from '../../src/selftest/fixtures.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
 import { LogolabError, UsageError } from '../../src/errors.js';
-import { refuseBackendFlag } from '../main.js';
+import { refuseBackendFlag } from '../options.js';
 
 /** Options only --selftest reads (the report takes none). */
 const SELFTEST_ONLY = ['config', 'checks', 'fixtures', 'json'] as const;

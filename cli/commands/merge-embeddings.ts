@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { LogolabError } from '../../src/errors.js';
 import { mergeShards } from '../../src/eval/merge.js';
 import { log } from '../../src/util/log.js';
-import { refuseBackendFlag } from '../main.js';
+import { refuseBackendFlag } from '../options.js';
 
 export const command: CommandModule = {
   command: 'merge-embeddings <shards..>',

@@ -1,8 +1,7 @@
 /** `logolab prepare`: a LogoDet-3K or Burnley folder-layout dataset → reference crops + test images + SQLite ground truth. */
 import type { CommandModule } from 'yargs';
 import { prepareAny } from '../../src/data/prepare.js';
-import { numberOption } from '../options.js';
-import { refuseBackendFlag } from '../main.js';
+import { numberOption, refuseBackendFlag } from '../options.js';
 
 export const command: CommandModule = {
   command: 'prepare',

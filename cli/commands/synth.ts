@@ -1,10 +1,9 @@
 /** `logolab synth`: a dataset of synthetic scenes from real brand logos (npm logo packages). */
 import type { CommandModule } from 'yargs';
-import { numberOption } from '../options.js';
+import { numberOption, refuseBackendFlag } from '../options.js';
 import { resolve } from 'node:path';
 import { synthesize, type SynthLayout } from '../../src/data/synth/writer.js';
 import { listBrands, type BrandSet } from '../../src/data/synth/sources.js';
-import { refuseBackendFlag } from '../main.js';
 
 export const command: CommandModule = {
   command: 'synth',

@@ -45,6 +45,8 @@ describe('--backend on a command that does no tensor work is a usage error namin
     expectFailure(await runCli(['prepare', '--dataset', join(d, 'none'), '--out', join(d, 'p'), '--backend', 'cpu']), 2, /--backend: `logolab prepare`/);
     expectFailure(await runCli(['merge-embeddings', join(d, 'a.safetensors'), '--out', join(d, 'm.safetensors'), '--backend', 'wasm']), 2, /--backend: `logolab merge-embeddings`/);
     expectFailure(await runCli(['doctor', '--backend', 'cpu']), 2, /--backend: `logolab doctor` without --selftest tries every backend/);
+    expectFailure(await runCli(['bench', 'backends', '--backend', 'cpu']), 2, /--backend: `logolab bench backends` runs every backend --backends lists/);
+    expectFailure(await runCli(['bench', 'loader', '--data', join(d, 'none'), '--backend', 'cpu']), 2, /--backend: `logolab bench loader` measures the data loader/);
   });
 
   it('convert of a folder without a LoRA adapter (HF or DETR) copies tensors: --backend is refused', async () => {

@@ -7,7 +7,7 @@
  * in its own process (scripts/bench-native.ts does the work; this command only forwards options).
  */
 import type { CommandModule } from 'yargs';
-import { numberOption, POSITIVE_INT } from '../../options.js';
+import { numberOption, POSITIVE_INT, refuseBackendFlag } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
@@ -36,6 +36,7 @@ export const command: CommandModule = {
       .option('format', { type: 'string', choices: ['md', 'json'], default: 'md' })
       .option('json', { type: 'string', describe: 'also write all results as JSON to this file' }),
   handler: (argv) => {
+    refuseBackendFlag(argv, 'bench backends', 'runs every backend --backends lists');
     if (!existsSync(SCRIPT)) throw new LogolabError(`bench backends: ${SCRIPT} not found (needs a source checkout)`);
     const args: string[] = [];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));

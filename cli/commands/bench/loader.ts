@@ -10,7 +10,7 @@
  * worker counts in one run and reports the ratio.
  */
 import type { CommandModule } from 'yargs';
-import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
+import { numberOption, POSITIVE_INT, COUNT, refuseBackendFlag } from '../../options.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
@@ -125,6 +125,7 @@ export const command: CommandModule = {
       .option('model', { type: 'string', describe: "use this model folder's preprocessor_config.json instead" })
       .option('json', { type: 'string', describe: 'also write the result to this file' }),
   handler: async (argv) => {
+    refuseBackendFlag(argv, 'bench loader', 'measures the data loader (decode, augment, resize on worker threads) and uses no tfjs backend');
     const r = await benchLoader({
       data: argv.data as string, workers: argv.workers as number, imageSize: argv['image-size'] as number, augmentation: argv.augmentation as AugmentStrength,
       seconds: argv.seconds as number, p: argv.p as number, k: argv.k as number, prefetch: argv.prefetch as number, model: argv.model as string | undefined,
