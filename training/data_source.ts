@@ -48,7 +48,8 @@ function sameFolder(a: string, b: string): boolean {
  *   dataset_dir   — the dataset the data dir was prepared from, as `prepare` recorded it (the
  *                   folder need not exist any more); a data dir without that record: an existing folder.
  */
-export function checkDataPaths(c: Pick<TrainingConfig, 'dataset_dir' | 'reference_dir' | 'db_path'>, dataDir: string): void {
+export function checkDataPaths(c: Pick<TrainingConfig, 'dataset_dir' | 'reference_dir' | 'db_path'>, dataDir: string, keys: readonly ('dataset_dir' | 'reference_dir')[] = ['dataset_dir', 'reference_dir']): void {
+  if (!keys.length) return;
   const defaults = defaultConfig();
   const db = openDataDb(dataDir);
   let recorded: string | undefined;
@@ -59,9 +60,9 @@ export function checkDataPaths(c: Pick<TrainingConfig, 'dataset_dir' | 'referenc
   } finally {
     db.close?.();
   }
-  if (c.reference_dir !== defaults.reference_dir && !sameFolder(c.reference_dir, crops))
+  if (keys.includes('reference_dir') && c.reference_dir !== defaults.reference_dir && !sameFolder(c.reference_dir, crops))
     throw new LogolabError(`config: reference_dir ${c.reference_dir} is not the folder training reads the crops from: db_path ${c.db_path} has them in ${crops}; set reference_dir to that folder, or leave it out`);
-  if (c.dataset_dir === defaults.dataset_dir) return;
+  if (!keys.includes('dataset_dir') || c.dataset_dir === defaults.dataset_dir) return;
   if (recorded !== undefined) {
     if (!sameFolder(c.dataset_dir, recorded))
       throw new LogolabError(`config: dataset_dir ${c.dataset_dir} is not the dataset db_path ${c.db_path} was prepared from (${recorded}, as its database records); training reads db_path only — set dataset_dir to ${recorded}, or prepare ${c.dataset_dir} into a data dir of its own and set db_path to it`);
@@ -86,6 +87,12 @@ export interface DbDataSourceOptions {
   onPoolEvent?: (e: PoolEvent) => void;
   /** unreadable-file and worker-restart warnings (default: log('warn')) */
   onWarn?: (msg: string) => void;
+  /**
+   * Which of dataset_dir / reference_dir to check against the data (default both). A resume
+   * without --config inherits them from the checkpoint: checkpoints of older versions recorded
+   * the defaults as absolute paths, which mean nothing (train.ts passes only the keys given now).
+   */
+  checkPaths?: readonly ('dataset_dir' | 'reference_dir')[];
 }
 
 /** Validation batches: a fixed list cut in chunks, the same every epoch. */
@@ -115,7 +122,7 @@ class FixedBatches implements BatchSampler<ReferenceCrop> {
 
 export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts: DbDataSourceOptions = {}): DbDataSource {
   const dataDir = dataDirOf(c.db_path);
-  checkDataPaths(c, dataDir);
+  checkDataPaths(c, dataDir, opts.checkPaths);
   const byLogo = referenceCropsByLogo(dataDir);
   // image level: a photo's crops stay on one side (its boxes of one brand are near-duplicates)
   const splits = splitData(byLogo, { level: c.split_level, train: c.train_split, val: c.val_split, test: c.test_split, seed: c.seed }, (cr) => cr.sourceImageId);

@@ -6,7 +6,7 @@
  *     separate from the original), unless --checkpoint-dir is given; an output_dir that lay
  *     inside the original run's folder moves with it.
  */
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { isWithin } from '../src/io/output-dir.js';
 import { log } from '../src/util/log.js';
 import type { TrainState } from './checkpoint.js';
@@ -30,6 +30,16 @@ export function absolutePaths(c: TrainingConfig): TrainingConfig {
     checkpoint_dir: resolve(c.checkpoint_dir),
     output_dir: resolve(c.output_dir),
   };
+}
+
+/**
+ * A checkpoint config `c` of an older version, which made the default dataset_dir / reference_dir
+ * absolute (<cwd>/LogoDet-3K, <cwd>/reference_logos), compared with the resumed run's `now`: where
+ * `now` has the default, such a path is taken back to it, so the resume does not report a change.
+ */
+export function legacyDataPaths(c: TrainingConfig, now: TrainingConfig): TrainingConfig {
+  const back = (k: 'dataset_dir' | 'reference_dir') => (now[k] === DEFAULTS[k] && isAbsolute(c[k]) && basename(c[k]) === DEFAULTS[k] ? DEFAULTS[k] : c[k]);
+  return { ...c, dataset_dir: back('dataset_dir'), reference_dir: back('reference_dir') };
 }
 
 /**

@@ -118,18 +118,23 @@ export function refuseSamplingFlags(a: EvalArgv, src: Source, seedRead: boolean)
   if (given) throw new UsageError(`--${given}: ${what} is evaluated whole (every reference and test image, no sampling); leave --${given} out`);
 }
 
-/** Which matching methods use each method-specific flag. */
+/** Which matching methods use each method-specific flag (and its --sweep-* list). */
 const METHOD_FLAGS: [string, readonly MatchOptions['method'][]][] = [
   ['margin', ['margin', 'multi-ref', 'averaged']],
   ['min-matching-refs', ['multi-ref']],
   ['aggregation', ['multi-ref']],
+  ['sweep-margins', ['margin', 'multi-ref', 'averaged']],
+  ['sweep-min-refs', ['multi-ref']],
+  ['sweep-aggregations', ['multi-ref']],
 ];
 
 export function matchOptions(a: EvalArgv): MatchOptions {
   const method = a['matching-method'] as MatchOptions['method'];
-  // the methods this run matches with: --matching-method, and with eval --sweep, --sweep-methods
-  const methods = new Set([method, ...(a.sweep && a['sweep-methods'] ? parseEnumList(a['sweep-methods'] as string, MATCHING_METHODS, '--sweep-methods') : [])]);
+  // the methods this run matches with: --matching-method, and with eval --sweep, the swept ones
+  // (--sweep-methods, else --matching-method); a --sweep-* list is read by the swept ones only
+  const swept = a.sweep && a['sweep-methods'] ? parseEnumList(a['sweep-methods'] as string, MATCHING_METHODS, '--sweep-methods') : [method];
   for (const [f, users] of METHOD_FLAGS) {
+    const methods = new Set(f.startsWith('sweep-') ? swept : [method, ...swept]);
     if (a[f] !== undefined && !users.some((u) => methods.has(u))) throw new UsageError(`--${f}: not used by matching method ${[...methods].join(', ')} (only by ${users.join(', ')})`);
   }
   return validateMatchOptions({

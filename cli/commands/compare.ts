@@ -168,11 +168,14 @@ export const command: CommandModule = {
       if (tmpExport) rmSync(tmpExport, { recursive: true, force: true });
     }
     // both models must score the same regions (two files may come from different exports); a file
-    // of an older logolab records no DETR settings, and then only the detector is compared
+    // of an older logolab records no DETR settings, and then only the detector is compared. Two
+    // DETR folders of other paths may be one model on two machines (sharded embedding): a warning
     const [pb, pc] = [b.proposals, c.proposals];
-    if (pb.name !== pc.name || (pb.settings && pc.settings && detrSettingsText(pb.settings) !== detrSettingsText(pc.settings))) {
+    const bothDetr = pb.name.startsWith('detr:') && pc.name.startsWith('detr:');
+    if ((pb.name !== pc.name && !bothDetr) || (pb.settings && pc.settings && detrSettingsText(pb.settings) !== detrSettingsText(pc.settings))) {
       throw new LogolabError(`the baseline's regions come from ${b.detector}, the candidate's from ${c.detector}: both models must score the same regions (embed both with the same --detector and DETR settings)`);
     }
+    if (pb.name !== pc.name) log('warn', `the baseline's regions come from ${pb.name}, the candidate's from ${pc.name}: compared as one detector (same settings); if these are different DETR models the two rows score different regions`);
     if (b.prepared.set.meta.fingerprint === c.prepared.set.meta.fingerprint)
       log('warn', `baseline and candidate are the same model (fingerprint ${String(b.prepared.set.meta.fingerprint).slice(0, 16)}…): the comparison cannot show a difference`);
     const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...spec.thresholds])].sort((x, y) => x - y);

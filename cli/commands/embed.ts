@@ -133,14 +133,15 @@ export const command: CommandModule = {
       const detrFlag = DETR_FLAGS.find(([f]) => given(f))?.[0];
       if (detrFlag && !detector.startsWith('detr:')) throw new UsageError(`--${detrFlag}: only used by a DETR detector (--detector detr:<dir>), not ${detector}`);
       assertOutputFile(argv.out as string);
+      // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared
+      // memory of one host) is unsafe: no cache unless one is named (--cache or $LOGOLAB_CACHE);
+      // resolved before the model loads, and $LOGOLAB_CACHE is not read with --no-cache
+      const data = argv.data as string;
+      const cachePath = argv.cache === false ? null : typeof argv.cache === 'string' ? argv.cache : process.env.LOGOLAB_CACHE !== undefined || !shard ? defaultCachePath(data) : null;
       await initBackend(argv.backend as string | undefined, { workload: detector.startsWith('detr:') ? 'detector' : 'encoder' });
       const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: argv['preprocess-mode'] as PreprocessMode | undefined });
       const o = { detrThreshold: (argv['detr-threshold'] as number | undefined) ?? DETR_DEFAULTS.threshold, minBoxSize: (argv['min-box-size'] as number | undefined) ?? DETR_DEFAULTS.minBoxSize, nmsIou: (argv['nms-iou'] as number | undefined) ?? DETR_DEFAULTS.nmsIou };
       const proposer = makeProposer(detector, o);
-      // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared
-      // memory of one host) is unsafe: no cache unless one is named (--cache or $LOGOLAB_CACHE)
-      const named = typeof argv.cache === 'string' ? argv.cache : process.env.LOGOLAB_CACHE !== undefined ? defaultCachePath(argv.data as string) : null;
-      const cachePath = argv.cache === false ? null : (named ?? (shard ? null : defaultCachePath(argv.data as string)));
       const cache = cachePath ? EmbeddingCache.open(cachePath) : null;
       try {
         const name = argv.adapter ? `${argv.model as string} + ${argv.adapter as string}` : (argv.model as string);

@@ -17,7 +17,7 @@ import { Trainer } from '../../training/trainer.js';
 import { dbDataSource, type DbDataSource } from '../../training/data_source.js';
 import { exportCheckpoint, exportGuard } from '../../training/export.js';
 import { resolveBaseModel, verifyBaseModel } from '../../training/provenance.js';
-import { absolutePaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
+import { absolutePaths, legacyDataPaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
 import { checkOutputDir } from '../../src/io/output-dir.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -53,7 +53,8 @@ export const command: CommandModule = {
     cfg = absolutePaths(cfg);
     if (ck) {
       cfg = resumePaths(cfg, ck.state, resume!, { config: argv.config !== undefined, overrides });
-      const diff = CONFIG_KEYS.filter((k) => JSON.stringify(absolutePaths(ck.state.config)[k]) !== JSON.stringify(cfg[k]) && !RELOCATED.includes(k));
+      const before = legacyDataPaths(absolutePaths(ck.state.config), cfg);
+      const diff = CONFIG_KEYS.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(cfg[k]) && !RELOCATED.includes(k));
       if (diff.length) log('warn', `config differs from the checkpoint's in: ${diff.join(', ')} (the resumed run will not match an uninterrupted one)`);
     }
     for (const w of validateConfig(cfg)) log('warn', `config warning: ${w}`);
@@ -81,7 +82,9 @@ export const command: CommandModule = {
     let data: DbDataSource | null = null;
     try {
       if (ck) verifyBaseModel(ck.state.model, tm.description, resume!);
-      data = dbDataSource(cfg, tm.model.processor);
+      // a resume without --config inherits the data paths from the checkpoint: only those given now are checked
+      const checkPaths = (['dataset_dir', 'reference_dir'] as const).filter((k) => !ck || argv.config !== undefined || overrides[k] !== undefined);
+      data = dbDataSource(cfg, tm.model.processor, { checkPaths });
       log('info', data.info);
       // use_gradient_checkpointing → per-block recomputation (training/recompute.ts)
       trainer = new Trainer(cfg, tm, data, { handleSignals: true, gradFn: cfg.use_gradient_checkpointing ? recomputeGradFn : undefined });

@@ -128,9 +128,16 @@ describe('environment variables that used to be replaced silently', () => {
     await withEnv('LOGOLAB_CACHE', '/tmp/c.sqlite', () => assert.equal(defaultCachePath('/data'), '/tmp/c.sqlite'));
     const data = join(d, 'tiny');
     await makeTinyDataDir(data, { perLogo: 2, negatives: 1 });
-    await withEnv('LOGOLAB_CACHE', '', async () =>
-      expectFailure(await runCli(['eval', '--data', data, '--model', join(d, 'no-model'), '--backend', 'wasm']), 2, /LOGOLAB_CACHE: set but empty/),
-    );
+    await withEnv('LOGOLAB_CACHE', '', async () => {
+      expectFailure(await runCli(['eval', '--data', data, '--model', join(d, 'no-model'), '--backend', 'wasm']), 2, /LOGOLAB_CACHE: set but empty/);
+      // refused before the model loads (the model folder does not exist)
+      expectFailure(await runCli(['embed', '--data', data, '--model', join(d, 'no-model'), '--out', join(d, 'e.safetensors'), '--backend', 'wasm']), 2, /LOGOLAB_CACHE: set but empty/);
+      // with --no-cache the variable is not read, in eval and embed alike
+      const ev = await runCli(['eval', '--data', data, '--model', join(FIXTURES, 'clip_tiny/model'), '--no-cache', '-n', '2', '--refs-per-logo', '1', '--positive-samples', '1', '--negative-samples', '1', '--backend', 'wasm']);
+      assert.equal(ev.code, 0, ev.stderr);
+      const em = await runCli(['embed', '--data', data, '--model', join(FIXTURES, 'clip_tiny/model'), '--no-cache', '--out', join(d, 'e.safetensors'), '--backend', 'wasm']);
+      assert.equal(em.code, 0, em.stderr);
+    });
   });
 
   it('$LOGOLAB_DB_BUSY_TIMEOUT_MS must be whole milliseconds: a bad value is an error naming it and the value', async () => {

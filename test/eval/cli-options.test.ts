@@ -164,6 +164,19 @@ test('a DETR embeddings file carries its settings: eval reports them, a computed
   assert.equal(ok.code, 0, ok.stderr);
   const j = JSON.parse(readFileSync(join(W, 'r-detr', 'report.json'), 'utf8')) as { detector: string };
   assert.equal(j.detector, `detr:${DETR} (threshold 0.05, min box 2 px, NMS IoU 0.9)`);
+  // one DETR at two paths (embedded on two machines), same settings: compared, with a warning
+  const moved = readExchangeFile(D);
+  moved.meta.detector = 'detr:/mnt/other/detr-model';
+  moved.meta.fingerprint = 'fp-moved';
+  const M = join(W, 'detr-moved.safetensors');
+  writeSafetensors(M, { embeddings: { shape: [moved.data.length / moved.meta.dim, moved.meta.dim], data: moved.data } }, { logolab_embeddings: JSON.stringify(moved.meta) });
+  const two = await runCli(['compare', '--baseline-embeddings', D, '--candidate-embeddings', M, ...SMALL, '--report', join(W, 'r-detr-moved')]);
+  assert.equal(two.code, 0, two.stderr);
+  assert.match(two.stderr, /compared as one detector \(same settings\)/);
+  // other settings are refused
+  moved.meta.detectorSettings = { threshold: 0.3, minBoxSize: 2, nmsIou: 0.9 };
+  writeSafetensors(M, { embeddings: { shape: [moved.data.length / moved.meta.dim, moved.meta.dim], data: moved.data } }, { logolab_embeddings: JSON.stringify(moved.meta) });
+  expectFailure(await runCli(['compare', '--baseline-embeddings', D, '--candidate-embeddings', M, ...SMALL, '--report', join(W, 'r-detr-other')]), 1, /both models must score the same regions/);
   // a file of an older logolab records no settings: eval says so, compare warns which it used
   const { meta, data } = readExchangeFile(D);
   delete meta.detectorSettings;
@@ -193,7 +206,7 @@ test('--sweep-* lists: strict items and the single flags\' ranges, refused befor
   const ev = (...extra: string[]) => runCli(['eval', '--data', DATA, '--model', join(W, 'no-model'), '--no-cache', ...SMALL, ...extra]);
   expectFailure(await ev('--sweep', '--sweep-thresholds', '0.5,,0.7'), 2, /--sweep-thresholds: '' in '0\.5,,0\.7' is not a number/);
   expectFailure(await ev('--sweep', '--sweep-thresholds', '5,-3'), 2, /--sweep-thresholds: '5' .*out of range: a cosine similarity threshold lies in \[-1, 1\]/);
-  expectFailure(await ev('--sweep', '--sweep-min-refs', '0x2'), 2, /--sweep-min-refs: '0x2'/);
+  expectFailure(await ev('--sweep', '--sweep-methods', 'multi-ref', '--sweep-min-refs', '0x2'), 2, /--sweep-min-refs: '0x2'/);
   expectFailure(await ev('--sweep', '--sweep-margins', '3'), 2, /--sweep-margins: '3' .*out of range/);
   expectFailure(await ev('--calibrate', 'precision=2'), 1, /--calibrate: 'precision=2'/);
   const rep = join(W, 'r-sweep');
@@ -209,6 +222,13 @@ test('flags the run would not read are usage errors, before any model work', asy
   const sw = await ev('--aggregation', 'max', '--sweep', '--sweep-methods', 'margin,multi-ref', '--sweep-thresholds', '0.5,0.7');
   assert.equal(sw.code, 0, sw.stderr);
   expectFailure(await ev('--sweep-margins', '0.1'), 2, /--sweep-margins: read with --sweep/);
+  // a sweep list of a setting no swept method uses
+  expectFailure(await ev('--sweep', '--sweep-aggregations', 'mean,max', '--sweep-thresholds', '0.5,0.7'), 2, /--sweep-aggregations: not used by matching method margin \(only by multi-ref\)/);
+  expectFailure(await ev('--sweep', '--sweep-methods', 'simple', '--sweep-margins', '0,0.1', '--sweep-thresholds', '0.5'), 2, /--sweep-margins: not used by matching method simple \(only by margin, multi-ref, averaged\)/);
+  // every retrieval query lone (one crop per logo): n/a, not 0.0 % as if measured
+  const lone = await ev('-n', '3', '--refs-per-logo', '1');
+  assert.equal(lone.code, 0, lone.stderr);
+  assert.match(lone.stdout, /precision@1, recall@5, R-precision, MAP@R: n\/a \(all 3 queries lone/);
   expectFailure(await ev('--sweep-thresholds', '0.5,0.6'), 2, /--sweep-thresholds: read with --sweep \(and --sweep-thresholds with --calibrate\)/);
   expectFailure(await ev('--calibrate', 'f1', '--sweep-methods', 'simple'), 2, /--sweep-methods: without --sweep only --sweep-thresholds is read/);
   const cal = await ev('--calibrate', 'f1', '--sweep-thresholds', '0.5:0.9:0.1');

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { ROOT, tmpDir } from '../helpers.js';
-import { loadCheckpoint } from '../../training/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../../training/checkpoint.js';
 import { makeDataDir } from './prepared-data.js';
 
 function run(args: string[], onStderr?: (s: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -48,8 +48,12 @@ describe('`logolab train` / `logolab export` on a prepared data dir', () => {
     const ck = loadCheckpoint(join(work, 'ck', 'last.ckpt'));
     assert.equal(ck.state.reason, 'interrupt');
     assert.ok(ck.state.global_step >= 3 && ck.state.global_step < 12);
+    // as a checkpoint of an older version: it recorded the default dataset_dir / reference_dir made
+    // absolute against its working directory; resuming it neither checks nor reports them
+    saveCheckpoint(join(work, 'ck', 'last.ckpt'), { ...ck, state: { ...ck.state, config: { ...ck.state.config, dataset_dir: '/old-cwd/LogoDet-3K', reference_dir: '/old-cwd/reference_logos' } } });
     const r2 = await run(['train', '--backend', 'wasm', '--resume', join(work, 'ck', 'last.ckpt')]);
     assert.equal(r2.code, 0, r2.stderr);
+    assert.doesNotMatch(r2.stderr, /config differs|reference_dir|dataset_dir/);
     const res = JSON.parse(r2.stdout);
     assert.equal(res.status, 'completed');
     assert.equal(res.steps, 12);
