@@ -89,6 +89,17 @@ export function buildGallery(label: string, p: SimilaritySet, gt: readonly (read
     }
     return { logo: set.logos[b]!, sim: s };
   };
+  /**
+   * The logos region r of image i holds: its gt box (IoU ≥ 0.5); without boxes to match (a folder
+   * layout) or with one region for the whole image (--detector whole-image), the image's own labels.
+   */
+  const holds = (i: number, r: number): string[] => {
+    const g = gt[i] ?? [];
+    const regs = set.images[i]!.regions;
+    const t = truthOf(regs[r]!.box, g);
+    if (t !== null) return [t];
+    return regs.length === 1 || g.every((x) => !x.box) ? [...new Set(g.map((x) => x.logo))].sort() : [];
+  };
   const run = evaluate(p, { ...o, threshold }, counting);
   const fps: GalleryItem[] = [];
   const fns: GalleryItem[] = [];
@@ -103,19 +114,23 @@ export function buildGallery(label: string, p: SimilaritySet, gt: readonly (read
     }
     for (const m of bestFalse.values()) {
       const box = im.regions[m.region]!.box;
-      fps.push({ image: im.name, imageIndex: i, box, takenFor: m.logo, takenForSimilarity: m.similarity, similarity: m.similarity, truth: truthOf(box, gt[i] ?? []) });
+      const truth = holds(i, m.region);
+      fps.push({ image: im.name, imageIndex: i, box, takenFor: m.logo, takenForSimilarity: m.similarity, similarity: m.similarity, truth: truth.length ? truth.join(', ') : null });
     }
     const matched = new Set(out.matches.map((m) => m.logo));
     for (const l of [...exp].sort()) {
       if (matched.has(l)) continue;
-      const r = im.regions.findIndex((reg) => truthOf(reg.box, gt[i] ?? []) === l);
+      // the region holding l (of several, as without boxes: the one most similar to l)
+      const li = logoIndex.get(l)!;
+      let r = -1;
+      for (let k = 0; k < im.regions.length; k++) if (holds(i, k).includes(l) && (r < 0 || simTo(i, k, li) > simTo(i, r, li))) r = k;
       if (r < 0) {
         fns.push({ image: im.name, imageIndex: i, box: null, takenFor: null, takenForSimilarity: null, similarity: null, truth: l });
         continue;
       }
       const got = out.matches.find((m) => m.region === r);
       const alt = got ? { logo: got.logo, sim: got.similarity } : bestLogo(i, r);
-      fns.push({ image: im.name, imageIndex: i, box: im.regions[r]!.box, takenFor: alt.logo, takenForSimilarity: alt.sim, similarity: simTo(i, r, logoIndex.get(l)!), truth: l });
+      fns.push({ image: im.name, imageIndex: i, box: im.regions[r]!.box, takenFor: alt.logo, takenForSimilarity: alt.sim, similarity: simTo(i, r, li), truth: l });
     }
   });
   fps.sort((a, b) => b.similarity! - a.similarity! || a.imageIndex - b.imageIndex);

@@ -12,7 +12,8 @@ const pc = (x: number) => `${(x * 100).toFixed(1)}%`;
 const esc = escapeXml;
 
 function countsRow(label: string, c: Counts, t: number): string[] {
-  return [label, String(t), String(c.tp), String(c.fp), String(c.fn), String(c.expected), pc(c.precision), pc(c.recall), pc(c.f1)];
+  // nothing matched: precision is 0/0, not a measured 0 % (the plots leave such points out too)
+  return [label, String(t), String(c.tp), String(c.fp), String(c.fn), String(c.expected), c.tp + c.fp === 0 ? 'n/a' : pc(c.precision), pc(c.recall), pc(c.f1)];
 }
 
 const HEAD = ['model', 'threshold', 'TP', 'FP', 'FN', 'expected', 'precision', 'recall', 'F1'];
@@ -56,8 +57,11 @@ function retrievalNotes(d: CompareData): string[] {
   });
 }
 
+/** A markdown table cell: logo and file names may hold characters markdown or HTML would read (`|` ends the cell). */
+const mdCell = (s: string) => s.replace(/[\\`*_|<>&[\]]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] ?? `\\${c}`);
+
 function md(t: { head: string[]; rows: string[][] }): string {
-  return [`| ${t.head.join(' | ')} |`, `|${t.head.map(() => ' --- ').join('|')}|`, ...t.rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [`| ${t.head.join(' | ')} |`, `|${t.head.map(() => ' --- ').join('|')}|`, ...t.rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`)].join('\n');
 }
 
 function header(d: CompareData): string[] {
@@ -71,10 +75,17 @@ function header(d: CompareData): string[] {
 const verdictOf = (d: CompareData): string | null => (d.verdict ? verdictText(d.verdict, [d.models[0]!.label, d.models[1]!.label]) : null);
 
 const sim = (x: number | null) => (x === null ? '–' : x.toFixed(3));
+
+/** What an FN's region was taken for; its own logo when that scored best but did not pass (threshold or margin). */
+function fnTakenFor(it: GalleryItem, threshold: number): string {
+  if (!it.takenFor) return 'no region';
+  if (it.takenFor !== it.truth) return it.takenFor;
+  return `its own logo, ${(it.takenForSimilarity ?? -Infinity) < threshold ? `below threshold ${threshold}` : 'margin not met'}`;
+}
 const GALLERY_NOTE = 'At each model\'s calibrated threshold (else the given one). False positives: a logo matched in an image that does not hold it, most confident first. False negatives: an expected logo that was not matched, least similar to its own logo first, with what the region was taken for instead (below the threshold when nothing matched).';
 
 function galleryRows(g: ModelGallery): string[][] {
-  const row = (kind: string, it: GalleryItem) => [kind, it.image, it.truth ?? 'background', it.takenFor ?? '–', kind === 'FP' ? sim(it.similarity) : `${sim(it.similarity)} (own) / ${sim(it.takenForSimilarity)}`];
+  const row = (kind: string, it: GalleryItem) => [kind, it.image, it.truth ?? 'background', kind === 'FN' ? fnTakenFor(it, g.threshold) : (it.takenFor ?? '–'), kind === 'FP' ? sim(it.similarity) : `${sim(it.similarity)} (own) / ${sim(it.takenForSimilarity)}`];
   return [...g.falsePositives.map((it) => row('FP', it)), ...g.falseNegatives.map((it) => row('FN', it))];
 }
 
@@ -146,18 +157,18 @@ export function plots(d: CompareData): { title: string; svg: string }[] {
   return out;
 }
 
-function figure(it: GalleryItem, kind: 'FP' | 'FN'): string {
+function figure(it: GalleryItem, kind: 'FP' | 'FN', threshold: number): string {
   const img = it.thumb ? `<img src="${it.thumb}" alt="${esc(it.truth ?? 'background')}">` : '<div class="noimg">no region</div>';
   const lines = kind === 'FP'
     ? [`<b>${sim(it.similarity)}</b> → taken for <b>${esc(it.takenFor ?? '–')}</b>`, `holds: ${esc(it.truth ?? 'background')}`]
-    : [`holds <b>${esc(it.truth ?? '?')}</b>: ${sim(it.similarity)}`, it.takenFor ? `taken for ${esc(it.takenFor)} (${sim(it.takenForSimilarity)})` : 'no region'];
+    : [`holds <b>${esc(it.truth ?? '?')}</b>: ${sim(it.similarity)}`, !it.takenFor ? 'no region' : it.takenFor === it.truth ? esc(fnTakenFor(it, threshold)) : `taken for ${esc(it.takenFor)} (${sim(it.takenForSimilarity)})`];
   return `<figure>${img}<figcaption>${lines.join('<br>')}<br><small>${esc(it.image)}</small></figcaption></figure>`;
 }
 
 function galleryHtml(gs: ModelGallery[]): string {
-  const strip = (items: GalleryItem[], kind: 'FP' | 'FN') => (items.length ? `<div class="gallery">${items.map((it) => figure(it, kind)).join('')}</div>` : '<p>none</p>');
+  const strip = (items: GalleryItem[], kind: 'FP' | 'FN', threshold: number) => (items.length ? `<div class="gallery">${items.map((it) => figure(it, kind, threshold)).join('')}</div>` : '<p>none</p>');
   return `<h2>Worst mistakes</h2><p>${esc(GALLERY_NOTE)}</p>${gs
-    .map((g) => `<h3>${esc(g.label)} (threshold ${g.threshold})</h3><h4>False positives</h4>${strip(g.falsePositives, 'FP')}<h4>False negatives</h4>${strip(g.falseNegatives, 'FN')}`)
+    .map((g) => `<h3>${esc(g.label)} (threshold ${g.threshold})</h3><h4>False positives</h4>${strip(g.falsePositives, 'FP', g.threshold)}<h4>False negatives</h4>${strip(g.falseNegatives, 'FN', g.threshold)}`)
     .join('')}`;
 }
 
@@ -169,8 +180,9 @@ function thumbOf(thumbs: Record<string, string>, logo: string): string | undefin
 export function renderHtml(d: CompareData): string {
   const [main, retr, logos] = tables(d);
   const table = (t: { head: string[]; rows: string[][] }, thumbs?: Record<string, string>) =>
-    `<table><thead><tr>${thumbs ? '<th></th>' : ''}${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows
-      .map((r) => `<tr>${thumbs ? `<td class="thumb">${thumbOf(thumbs, r[0]!) ? `<img src="${thumbOf(thumbs, r[0]!)}" alt="${esc(r[0]!)}">` : ''}</td>` : ''}${r.map((c) => `<td class="${/^(win|loss|tie)$/.test(c) ? c : ''}">${esc(c)}</td>`).join('')}</tr>`)
+    // the first column names the row (model, logo): left-aligned, also after a thumbnail cell
+    `<table><thead><tr>${thumbs ? '<th></th>' : ''}${t.head.map((h, k) => `<th${k === 0 ? ' class="name"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows
+      .map((r) => `<tr>${thumbs ? `<td class="thumb">${thumbOf(thumbs, r[0]!) ? `<img src="${thumbOf(thumbs, r[0]!)}" alt="${esc(r[0]!)}">` : ''}</td>` : ''}${r.map((c, k) => `<td class="${k === 0 ? 'name' : /^(win|loss|tie)$/.test(c) ? c : ''}">${esc(c)}</td>`).join('')}</tr>`)
       .join('')}</tbody></table>`;
   const ps = plots(d);
   const v = verdictOf(d);
@@ -178,8 +190,8 @@ export function renderHtml(d: CompareData): string {
 <html lang="en"><head><meta charset="utf-8"><title>logolab compare</title>
 <style>
 body{font-family:sans-serif;margin:20px;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:8px 0 18px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
-td.win{background:#dff5df}td.loss{background:#f9dede}.plots{display:flex;flex-wrap:wrap;gap:8px}
+table{border-collapse:collapse;margin:8px 0 18px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
+td.name,th.name{text-align:left}td.win{background:#dff5df}td.loss{background:#f9dede}svg{max-width:100%;height:auto}figcaption small{overflow-wrap:anywhere}.plots{display:flex;flex-wrap:wrap;gap:8px}
 td.thumb{padding:2px;text-align:center;background:#fafafa}td.thumb img{max-height:40px;max-width:72px;vertical-align:middle}
 p.verdict{font-size:1.05em;background:#f4f7fb;border-left:4px solid #1f77b4;padding:10px 14px}
 .gallery{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:12px}figure{margin:0;width:124px;font-size:11px}

@@ -66,11 +66,12 @@ function frame(fr: Frame, body: string, legend: { name: string; color: string; d
     const y = M.t + ph - ((yv - fr.y0) / (fr.y1 - fr.y0 || 1)) * ph;
     ticks.push(`<line x1="${M.l}" y1="${f(y)}" x2="${M.l + pw}" y2="${f(y)}" stroke="#eee"/><text x="${M.l - 5}" y="${f(y + 3)}" text-anchor="end">${yt.labels[i]}</text>`);
   });
-  // entries 150 px apart, wrapped into rows that fit the plot; a series without a name has none
+  // entries 150 px apart, wrapped into rows that fit the plot; a series without a name has none.
+  // Each on a white backing: the legend sits where precision-recall curves run (top left)
   const perRow = Math.max(1, Math.floor(pw / 150));
   const leg = legend
     .filter((s) => s.name !== '')
-    .map((s, i) => `<g transform="translate(${M.l + 8 + (i % perRow) * 150},${M.t + 8 + Math.floor(i / perRow) * 14})"><line x1="0" y1="0" x2="18" y2="0" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/><text x="22" y="4">${esc(s.name)}</text></g>`)
+    .map((s, i) => `<g transform="translate(${M.l + 8 + (i % perRow) * 150},${M.t + 8 + Math.floor(i / perRow) * 14})"><rect x="-3" y="-7" width="${Math.min(147, 27 + 6.2 * s.name.length)}" height="14" fill="#fff" fill-opacity="0.85"/><line x1="0" y1="0" x2="18" y2="0" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/><text x="22" y="4">${esc(s.name)}</text></g>`)
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">
 <rect width="${W}" height="${H}" fill="#fff"/>
@@ -131,6 +132,7 @@ export function histogram(groups: { name: string; values: number[]; color?: stri
     pts.push([hi, 0]);
     return { name: `${g.name} (n=${g.values.length})`, points: pts, color: g.color, dashed: g.dashed };
   });
-  const top = Math.max(1, extent(series.flatMap((s) => s.points.map((p) => p[1])))[1]);
+  // headroom above the tallest bar for the legend
+  const top = Math.max(1, Math.ceil(1.15 * extent(series.flatMap((s) => s.points.map((p) => p[1])))[1]));
   return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi > lo ? hi : lo + 1], y: [0, top], yInteger: true });
 }

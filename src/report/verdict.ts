@@ -3,7 +3,8 @@
  *   F1 — at each model's calibrated threshold on the held-out half of the test images (when both
  *        were calibrated; else at the given threshold on all images), paired bootstrap over images;
  *   precision@1 — over the reference-crop queries, paired bootstrap over queries.
- * A win is "clear" when both differences are positive and both 95% intervals exclude 0.
+ * A win (of either model) is "clear" when every difference points its way and every 95% interval
+ * excludes 0; precision@1 is left out when no query has another crop of its logo.
  */
 import { countOutcomes, type Counting } from '../eval/counting.js';
 import { evaluate, type SimilaritySet } from '../eval/evaluate.js';
@@ -16,10 +17,17 @@ import type { ModelSide } from './model-side.js';
 export interface Verdict {
   f1: PairedInterval & { basis: 'calibrated' | 'threshold'; thresholds: [number, number] };
   p1: PairedInterval | null;
-  outcome: 'candidate-clear' | 'candidate-noise' | 'mixed' | 'baseline';
+  outcome: 'candidate-clear' | 'candidate-noise' | 'mixed' | 'baseline-clear' | 'baseline-noise';
 }
 
 export const BOOTSTRAP_RESAMPLES = 2000;
+
+/** The verdict of the measured differences (candidate − baseline, with 95% intervals). */
+export function outcomeOf(ds: { value: number; lo: number; hi: number }[]): Verdict['outcome'] {
+  if (ds.every((d) => d.value > 0)) return ds.every((d) => d.lo > 0) ? 'candidate-clear' : 'candidate-noise';
+  if (ds.every((d) => d.value < 0)) return ds.every((d) => d.hi < 0) ? 'baseline-clear' : 'baseline-noise';
+  return 'mixed';
+}
 
 /** Per-image [tp, fp, fn, expected] of `p` at `threshold` over the images `idx`. */
 function imageCounts(p: SimilaritySet, o: MatchOptions, threshold: number, counting: Counting, idx: number[]): number[][] {
@@ -41,8 +49,7 @@ export function computeVerdict(prepared: [SimilaritySet, SimilaritySet], models:
   const f1 = pairedBootstrap(imageCounts(pb, o, tb, counting, idx), imageCounts(pc, o, tc, counting, idx), f1OfCounts, bs);
   const hb = precisionAt1Hits(pb.set), hc = precisionAt1Hits(pc.set);
   const p1 = hb.length && hb.length === hc.length ? pairedBootstrap(hb.map((h) => [h, 1]), hc.map((h) => [h, 1]), rateOfHits, bs) : null;
-  const ds = [f1.delta, ...(p1 ? [p1.delta] : [])];
-  const outcome = ds.every((d) => d.value > 0 && d.lo > 0) ? 'candidate-clear' : ds.every((d) => d.value > 0) ? 'candidate-noise' : ds.every((d) => d.value < 0) ? 'baseline' : 'mixed';
+  const outcome = outcomeOf([f1.delta, ...(p1 ? [p1.delta] : [])]);
   return { f1: { ...f1, basis: calibrated ? 'calibrated' : 'threshold', thresholds: [tb, tc] }, p1, outcome };
 }
 
@@ -53,16 +60,18 @@ const ci = (i: { lo: number; hi: number }) => `95% CI ${pts(i.lo)} to ${pts(i.hi
 /** One paragraph (plain text) for the top of the report. */
 export function verdictText(v: Verdict, labels: [string, string]): string {
   const [b, c] = labels;
+  const on = v.p1 ? 'on both measures' : 'in F1 (the one measure: precision@1 is not measured, every query is lone)';
   const lead = {
-    'candidate-clear': `The ${c} model wins clearly.`,
-    'candidate-noise': `The ${c} model is ahead, but not clearly: an interval includes no gain.`,
-    mixed: `No clear winner: the ${c} model is not ahead on both measures.`,
-    baseline: `The ${b} model wins: the ${c} model is worse on both measures.`,
+    'candidate-clear': `The ${c} model wins clearly ${on}.`,
+    'candidate-noise': `The ${c} model is ahead ${on}, but not clearly: an interval includes no gain.`,
+    mixed: `No clear winner: the ${c} model is ahead on one measure and behind on the other.`,
+    'baseline-clear': `The ${b} model wins clearly: the ${c} model is worse ${on}.`,
+    'baseline-noise': `The ${c} model is behind ${on}, but not clearly: an interval includes no loss.`,
   }[v.outcome];
   const where = v.f1.basis === 'calibrated'
     ? `at each model's own calibrated threshold (${v.f1.thresholds[0]} and ${v.f1.thresholds[1]}, chosen on the other half), on the ${v.f1.units} held-out test images`
     : `at the shared threshold ${v.f1.thresholds[0]}, on ${v.f1.units} test images`;
-  const f = `F1 ${where}: ${pct(v.f1.candidate.value)} vs ${pct(v.f1.baseline.value)}, ${pts(v.f1.delta.value)} points (${ci(v.f1.delta)}, paired bootstrap over the test images).`;
-  const p = v.p1 ? ` Precision@1 over ${v.p1.units} reference-crop queries: ${pct(v.p1.candidate.value)} vs ${pct(v.p1.baseline.value)}, ${pts(v.p1.delta.value)} points (${ci(v.p1.delta)}, bootstrap over the queries).` : '';
+  const f = `F1 ${where}: ${c} ${pct(v.f1.candidate.value)} vs ${b} ${pct(v.f1.baseline.value)}, ${pts(v.f1.delta.value)} points (${ci(v.f1.delta)}, paired bootstrap over the test images).`;
+  const p = v.p1 ? ` Precision@1 over ${v.p1.units} reference-crop queries: ${c} ${pct(v.p1.candidate.value)} vs ${b} ${pct(v.p1.baseline.value)}, ${pts(v.p1.delta.value)} points (${ci(v.p1.delta)}, bootstrap over the queries).` : '';
   return `${lead} ${f}${p} ${v.f1.resamples.toLocaleString('en')} resamples.`;
 }

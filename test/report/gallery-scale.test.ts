@@ -53,3 +53,21 @@ test('gallery, other methods keep their scales: multi-ref max and margin the bes
     assert.ok(Math.abs(fn!.similarity! - own) < 1e-6, `${method}/${aggregation}: own ${fn!.similarity}`);
   }
 });
+
+test('gallery without boxes to match (folder layout) or with one whole-image region: the region holds the image\'s own logos', () => {
+  const whole: [number, number, number, number] = [0, 0, 100, 80];
+  const p = prepared();
+  p.set.images[0]!.regions[0]!.box = whole;
+  // a folder layout: ground truth without boxes. At 0.85 nothing matches: acme is an FN shown on
+  // the whole image (it used to be "no region"), taken for its best logo below the threshold
+  const [fn] = buildGallery('m', p, [[{ logo: 'acme' }]], opts('margin', 'mean'), 0.85, 'logos').falseNegatives;
+  assert.deepEqual(fn!.box, whole);
+  assert.equal(fn!.truth, 'acme');
+  assert.equal(fn!.takenFor, 'acme');
+  // a small gt box inside the one whole-image region (IoU < 0.5): the region still holds it; a
+  // false positive there names what the image holds, not "background"
+  p.set.images[0]!.expected = ['bolt'];
+  const g = buildGallery('m', p, [[{ logo: 'acme', box: [10, 10, 20, 20] }, { logo: 'bolt', box: [40, 40, 50, 50] }]], opts('simple', 'mean'), 0.75, 'logos');
+  assert.equal(g.falsePositives[0]!.takenFor, 'acme');
+  assert.equal(g.falsePositives[0]!.truth, 'acme, bolt');
+});

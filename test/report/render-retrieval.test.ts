@@ -40,7 +40,7 @@ test('retrieval with every query lone (--refs-per-logo 1): n/a with the reason, 
   const retrievalSection = md.slice(md.indexOf('## Retrieval'), md.indexOf('## Per logo'));
   assert.doesNotMatch(retrievalSection, /0\.0%/);
   const html = renderHtml(d);
-  assert.match(html, /<td class="">baseline<\/td><td class="">n\/a<\/td>/);
+  assert.match(html, /<td class="name">baseline<\/td><td class="">n\/a<\/td>/);
   assert.match(html, /<p>candidate: n\/a — all 3 queries lone/);
   // with a second crop per logo the metrics are measured and printed as before, with no note
   const m = renderMarkdown(report(['acme', 'bolt', 'cola'], 2));
@@ -55,4 +55,17 @@ test('per-logo table: equal Δ F1 ordered by code units, whatever the locale', a
   const md = renderMarkdown(report(logos, 1));
   const rows = md.split('\n').filter((l) => /^\| (B|Z|a|é) \|/.test(l)).map((l) => l.split(' | ')[0]!.slice(2));
   assert.deepEqual(rows, ['B', 'Z', 'a', 'é']); // localeCompare gave a, B, é, Z
+});
+
+test('report.md escapes logo and file names in table cells; an FN taken for its own logo says why it failed', async () => {
+  const d = report(['acme', 'bolt'], 2);
+  d.perLogo[0]!.logo = 'click<b>up&co|x_y';
+  d.gallery = [{ label: 'baseline', threshold: 0.9, falsePositives: [], falseNegatives: [{ image: 'a_b.jpg', imageIndex: 0, box: [0, 0, 1, 1], takenFor: 'helm', takenForSimilarity: 0.85, similarity: 0.85, truth: 'helm' }] }];
+  const m = renderMarkdown(d);
+  assert.match(m, /\| click&lt;b&gt;up&amp;co\\\|x\\_y \|/);
+  assert.match(m, /\| FN \| a\\_b\.jpg \| helm \| its own logo, below threshold 0\.9 \|/);
+  assert.match(renderHtml(d), /holds <b>helm<\/b>: 0\.850<br>its own logo, below threshold 0\.9/);
+  // nothing matched at a threshold: precision 0/0 reads n/a, not 0.0 %
+  d.models[0]!.atThreshold = { ...d.models[0]!.atThreshold, tp: 0, fp: 0, fn: 2, precision: 0, recall: 0, f1: 0 };
+  assert.match(renderMarkdown(d), /\| baseline @ given \| 0\.5 \| 0 \| 0 \| 2 \| 2 \| n\/a \| 0\.0% \| 0\.0% \|/);
 });
