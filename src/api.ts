@@ -9,14 +9,15 @@
  *   const hits = await ll.detectAndMatch('photo.jpg', { nike: [nike] }, { method: 'multi-ref', threshold: 0.7 });
  *   ll.dispose();
  */
-import { initBackend } from './backend/index.js';
+import * as tf from '@tensorflow/tfjs';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from './backend/index.js';
 import { LogolabError } from './errors.js';
 import { loadDetector, type Detector } from './detect/detector.js';
 import { loadVisionModel, type VisionModel } from './models/vision/index.js';
-import { cropImage, decodeImage, type RgbImage } from './preprocess/image.js';
+import { checkRgbImage, cropImage, decodeImage, type RgbImage } from './preprocess/image.js';
 import type { PreprocessMode } from './preprocess/processors.js';
 import { averagedEmbedding as averageOf, cosine } from './match/similarity.js';
-import { DEFAULT_MATCH, validateMatchOptions, type MatchOptions } from './match/matchers.js';
+import { DEFAULT_MATCH, validateMatchOptions, type MatchingMethod, type MatchOptions } from './match/matchers.js';
 import { indexReferences, matchRegionAt, regionSimilarities } from './eval/evaluate.js';
 import { visionCropEncoder } from './eval/vision-encoder.js';
 import type { CropEncoder } from './eval/encoder.js';
@@ -40,8 +41,9 @@ export interface LoadOptions {
   /** NMS IoU threshold (Python original's default 0.5) */
   nmsIouThreshold?: number;
   preprocessMode?: PreprocessMode;
-  /** tfjs backend to initialise (default: auto) */
-  backend?: string;
+  /** tfjs backend to initialise (default: $LOGOLAB_BACKEND or auto). tfjs has one backend per process: every LogoLab runs on the last one set */
+  backend?: BackendChoice;
+  /** crops per encoder forward pass (a positive integer) */
   batchSize?: number;
 }
 
@@ -63,6 +65,82 @@ export type References = Record<string, Float32Array[] | Float32Array>;
 /** The LoadOptions that only a detector reads. */
 const DETECTOR_OPTIONS = ['detrThreshold', 'minBoxSize', 'nmsIouThreshold'] as const;
 
+/** Every LoadOptions key: a misspelt one (`detectr`) would otherwise be ignored without a word. */
+const LOAD_OPTIONS: readonly (keyof LoadOptions)[] = ['encoder', 'adapter', 'detector', ...DETECTOR_OPTIONS, 'preprocessMode', 'backend', 'batchSize'];
+
+/** The detector settings' ranges: the CLI's --detr-threshold, --min-box-size, --nms-iou. */
+const DETECTOR_RANGES: Record<(typeof DETECTOR_OPTIONS)[number], { min: number; max?: number }> = {
+  detrThreshold: { min: 0, max: 1 },
+  minBoxSize: { min: 0 },
+  nmsIouThreshold: { min: 0, max: 1 },
+};
+
+/** Every MatchOptions key (a misspelt one would leave the default in force silently). */
+const MATCH_OPTIONS: readonly (keyof MatchOptions)[] = ['method', 'threshold', 'margin', 'minMatchingRefs', 'aggregation'];
+
+/**
+ * The options only some methods read (the CLI's METHOD_FLAGS): `margin` given with simple, or
+ * `minMatchingRefs` with margin, would be ignored, and the caller would believe it applied.
+ */
+const METHOD_OPTIONS: [keyof MatchOptions, readonly MatchingMethod[]][] = [
+  ['margin', ['margin', 'multi-ref', 'averaged']],
+  ['minMatchingRefs', ['multi-ref']],
+  ['aggregation', ['multi-ref']],
+];
+
+/** What a value is, for a message. */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+/**
+ * LoadOptions checked before anything is loaded: a wrong type or range would otherwise surface
+ * much later (a batch size of 0 at the first embed, as a `--batch-size` message) or not at all.
+ */
+function checkLoadOptions(o: unknown): LoadOptions {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new LogolabError(`LogoLab.load: expected an options object ({ encoder: '<model folder>', … }), got ${kindOf(o)}`);
+  for (const k of Object.keys(o)) {
+    if (!(LOAD_OPTIONS as string[]).includes(k)) throw new LogolabError(`LogoLab.load: unknown option \`${k}\` (LoadOptions are ${LOAD_OPTIONS.join(', ')})`);
+  }
+  const lo = o as LoadOptions;
+  if (typeof lo.encoder !== 'string' || !lo.encoder) throw new LogolabError('LogoLab.load: `encoder` (model folder) is required');
+  // '' would mean "no adapter" or "no detector" without saying so: leave the key out for that
+  for (const k of ['adapter', 'detector'] as const) {
+    const v = lo[k];
+    if (v !== undefined && (typeof v !== 'string' || !v)) throw new LogolabError(`LogoLab.load: \`${k}\` must name a folder, got ${typeof v === 'string' ? "''" : kindOf(v)} (leave it out for none)`);
+  }
+  for (const k of DETECTOR_OPTIONS) {
+    const v = lo[k];
+    if (v === undefined) continue;
+    const r = DETECTOR_RANGES[k];
+    const ok = typeof v === 'number' && Number.isFinite(v) && v >= r.min && (r.max === undefined || v <= r.max);
+    if (!ok) throw new LogolabError(`LogoLab.load: \`${k}\` must be a number ${r.max === undefined ? `≥ ${r.min}` : `in [${r.min}, ${r.max}]`}, got ${typeof v === 'string' ? `'${v}'` : String(v)}`);
+  }
+  if (lo.batchSize !== undefined && !(typeof lo.batchSize === 'number' && Number.isInteger(lo.batchSize) && lo.batchSize >= 1)) {
+    throw new LogolabError(`LogoLab.load: LoadOptions.batchSize must be a positive integer, got ${typeof lo.batchSize === 'string' ? `'${lo.batchSize}'` : String(lo.batchSize)}`);
+  }
+  if (lo.backend !== undefined && !BACKEND_CHOICES.includes(lo.backend)) throw new LogolabError(`LogoLab.load: \`backend\` ${typeof lo.backend === 'string' ? `'${lo.backend}'` : kindOf(lo.backend)} is not one of ${BACKEND_CHOICES.join('|')}`);
+  return lo;
+}
+
+/**
+ * One embedding passed by the caller, checked: a NaN/±Inf makes every similarity NaN, a zero
+ * vector has no direction (cosine would quietly say 0). Returns its norm.
+ */
+function checkedNorm(e: unknown, what: string): number {
+  if (!(e instanceof Float32Array)) throw new LogolabError(`${what}: must be a Float32Array (an embedding), got ${Array.isArray(e) ? 'an array' : kindOf(e)}`);
+  const bad = firstNonFinite(e);
+  if (bad >= 0) throw new LogolabError(`${what}: ${nonFiniteName(e[bad]!)} at dimension ${bad}`);
+  let ss = 0;
+  for (let i = 0; i < e.length; i++) ss += e[i]! * e[i]!;
+  // l2normalize floors the norm at 1e-12 (torch's F.normalize): below it the copy would not be a unit vector
+  if (!(Math.sqrt(ss) > 1e-12)) throw new LogolabError(`${what}: ${ss === 0 ? 'all zeros' : `norm ${Math.sqrt(ss)} ≤ 1e-12`}: no direction to compare with`);
+  return Math.sqrt(ss);
+}
+
 /**
  * One user reference [D] checked and L2-normalised (a copy; the caller's array is left alone). The
  * matchers take a plain dot product as the cosine, which holds only for unit vectors: an
@@ -71,35 +149,48 @@ const DETECTOR_OPTIONS = ['detrThreshold', 'minBoxSize', 'nmsIouThreshold'] as c
  * direction, a wrong size belongs to another model: each is an error naming the reference.
  */
 function normalizedReference(e: unknown, dim: number, what: string): Float32Array {
-  if (!(e instanceof Float32Array)) throw new LogolabError(`${what}: must be a Float32Array (an embedding), got ${Array.isArray(e) ? 'an array' : typeof e}`);
-  if (e.length !== dim) throw new LogolabError(`${what}: embedding dimension ${e.length}, but the encoder's embeddings have ${dim} (a reference embedded by another model?)`);
-  const bad = firstNonFinite(e);
-  if (bad >= 0) throw new LogolabError(`${what}: ${nonFiniteName(e[bad]!)} at dimension ${bad}`);
-  let ss = 0;
-  for (let i = 0; i < e.length; i++) ss += e[i]! * e[i]!;
-  // l2normalize floors the norm at 1e-12 (torch's F.normalize): below it the copy would not be a unit vector
-  if (!(Math.sqrt(ss) > 1e-12)) throw new LogolabError(`${what}: ${ss === 0 ? 'all zeros' : `norm ${Math.sqrt(ss)} ≤ 1e-12`}: no direction to compare with`);
-  return l2normalize(e);
+  if (e instanceof Float32Array && e.length !== dim) throw new LogolabError(`${what}: embedding dimension ${e.length}, but the encoder's embeddings have ${dim} (a reference embedded by another model?)`);
+  checkedNorm(e, what);
+  return l2normalize(e as Float32Array);
 }
 
 export interface DetectionMatch extends Detection {
   /** accepted matches for this region, best first (simple may return several) */
-  matches: { logo: string; similarity: number }[];
-}
-
-function isRgb(x: ImageInput): x is RgbImage {
-  return typeof x === 'object' && !Buffer.isBuffer(x) && 'data' in x && 'width' in x;
+  matches: {
+    logo: string;
+    similarity: number;
+    /** simple, margin: which reference matched, as its index in references[logo] (0 for a single Float32Array) */
+    ref?: number;
+    /** multi-ref: how many of the logo's references were ≥ threshold */
+    numMatching?: number;
+  }[];
 }
 
 export class LogoLab {
+  private disposed = false;
+
   private constructor(
     readonly model: VisionModel,
     private readonly encoder: CropEncoder,
     private readonly detector: Detector | null,
+    /** tf.getBackend() when this instance was loaded: its weights live on that backend */
+    private readonly backend: string,
   ) {}
 
-  static async load(o: LoadOptions): Promise<LogoLab> {
-    if (!o.encoder) throw new LogolabError('LogoLab.load: `encoder` (model folder) is required');
+  /**
+   * Every method's first step. After dispose() the weights are gone (tfjs would throw a bare
+   * TypeError or "Tensor is disposed"). tfjs has one backend per process: a later load with
+   * another backend switches it under this instance, whose tensors stay on the old one (moved
+   * silently, or failing), so that is an error naming both.
+   */
+  private live(): void {
+    if (this.disposed) throw new LogolabError('LogoLab: used after dispose()');
+    const now = tf.getBackend();
+    if (now !== this.backend) throw new LogolabError(`LogoLab: one tfjs backend per process: this LogoLab was loaded on ${this.backend}, the process now runs ${now} (set by a later load)`);
+  }
+
+  static async load(options: LoadOptions): Promise<LogoLab> {
+    const o = checkLoadOptions(options);
     // without a detector the whole image is the one region: these would be ignored without a word
     if (!o.detector) {
       for (const k of DETECTOR_OPTIONS) if (o[k] !== undefined) throw new LogolabError(`LogoLab.load: \`${k}\` (${o[k]}) is a detector setting, but no \`detector\` was given (without one the whole image is the one region)`);
@@ -108,26 +199,31 @@ export class LogoLab {
     const model = await loadVisionModel(o.encoder, { adapter: o.adapter, preprocessMode: o.preprocessMode, quiet: true });
     let detector: Detector | null = null;
     try {
-      if (o.detector) detector = loadDetector(o.detector, { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIouThreshold: o.nmsIouThreshold });
+      if (o.detector) detector = loadDetector(o.detector, { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIouThreshold: o.nmsIouThreshold, quiet: true });
     } catch (e) {
       model.dispose();
       throw e;
     }
-    return new LogoLab(model, visionCropEncoder(model, { name: o.encoder, batchSize: o.batchSize }), detector);
+    return new LogoLab(model, visionCropEncoder(model, { name: o.encoder, batchSize: o.batchSize }), detector, tf.getBackend());
   }
 
   /** Model fingerprint (weights + adapter): changes whenever embeddings would. */
   fingerprint(): string {
+    this.live();
     return this.encoder.fingerprint;
   }
 
-  private async image(x: ImageInput): Promise<RgbImage> {
-    return isRgb(x) ? x : decodeImage(x);
+  /** A path or encoded Buffer decoded, or a caller's RgbImage checked; `label` names it in errors. */
+  private async image(x: ImageInput, label: string): Promise<RgbImage> {
+    if (typeof x === 'string' || Buffer.isBuffer(x)) return decodeImage(x);
+    // checkRgbImage refuses anything else (a URL, a number, a bare Uint8Array) as an unsupported input type
+    return checkRgbImage(x, label);
   }
 
   /** Regions (DETR boxes, or the whole image without a detector) with their embeddings. */
   async detect(input: ImageInput): Promise<Detection[]> {
-    const img = await this.image(input);
+    this.live();
+    const img = await this.image(input, 'detect: image');
     let regions: { box: Box; score: number; label: string }[];
     if (this.detector) {
       const [r] = await this.detector.detect([img]);
@@ -141,18 +237,29 @@ export class LogoLab {
 
   /** Embedding of a whole image (a reference logo). */
   async embed(input: ImageInput): Promise<Float32Array> {
-    return (await this.encoder.embed([await this.image(input)], [typeof input === 'string' ? input : 'image']))[0]!;
+    this.live();
+    return (await this.encoder.embed([await this.image(input, 'embed: image')], [typeof input === 'string' ? input : 'image']))[0]!;
   }
 
   /** Mean of the images' embeddings, re-normalised (the Python original's get_averaged_embedding). */
   async averagedEmbedding(inputs: ImageInput[]): Promise<Float32Array> {
+    this.live();
+    if (!Array.isArray(inputs)) throw new LogolabError(`averagedEmbedding: expected an array of images, got ${kindOf(inputs)}`);
     if (!inputs.length) throw new LogolabError('averagedEmbedding: no images');
-    const imgs = await Promise.all(inputs.map((x) => this.image(x)));
+    const imgs = await Promise.all(inputs.map((x, i) => this.image(x, `averagedEmbedding: image #${i + 1}`)));
     return averageOf(await this.encoder.embed(imgs, inputs.map((x, i) => (typeof x === 'string' ? x : `image #${i + 1}`))));
   }
 
-  /** Cosine similarity. */
+  /**
+   * Cosine similarity of two embeddings of any scale. A NaN/±Inf would give NaN, a zero vector
+   * 0 (cosine()'s convention), different lengths a dot product over the shorter: each is an error
+   * naming the argument.
+   */
   compare(a: Float32Array, b: Float32Array): number {
+    this.live();
+    checkedNorm(a, 'compare: a');
+    checkedNorm(b, 'compare: b');
+    if (a.length !== b.length) throw new LogolabError(`compare: a has ${a.length} dimensions, b has ${b.length} (embeddings of different models?)`);
     return cosine(a, b);
   }
 
@@ -161,33 +268,70 @@ export class LogoLab {
    * projection_dim; DINOv2 / SigLIP (and CLIP without a projection) give the pooler output, hidden_size.
    */
   get embeddingDim(): number {
+    this.live();
     return this.model.config.projection_dim ?? this.model.config.hidden_size;
   }
 
   /**
    * detect() + matching of every region against the references with any matching method.
-   * References may be of any scale (each is used L2-normalised, see References); similarities are
-   * cosines, equal to compare(regionEmbedding, reference).
+   * References may be of any scale (each is used L2-normalised, see References). A similarity is
+   * the float32 dot product of unit vectors, the region's and: a reference's (simple, margin); the
+   * logo's averaged, re-normalised reference (averaged); or, for multi-ref, the mean (or max) of
+   * those over the logo's references. It agrees with compare(regionEmbedding, reference) to float32
+   * rounding (compare() works in float64), for simple and margin only.
+   * Options are DEFAULT_MATCH's, overridden by those given (an explicit `undefined` = not given);
+   * an unknown option, or one the chosen method does not read, is an error, as in the CLI.
    */
   async detectAndMatch(input: ImageInput, references: References, options: Partial<MatchOptions> = {}): Promise<DetectionMatch[]> {
-    const o = validateMatchOptions({ ...DEFAULT_MATCH, ...options });
+    this.live();
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new LogolabError(`detectAndMatch: options must be an object (Partial<MatchOptions>), got ${kindOf(options)}`);
+    const given: Partial<Record<keyof MatchOptions, unknown>> = {};
+    for (const [k, v] of Object.entries(options)) {
+      if (!(MATCH_OPTIONS as string[]).includes(k)) throw new LogolabError(`detectAndMatch: unknown option \`${k}\` (options are ${MATCH_OPTIONS.join(', ')})`);
+      // { threshold: undefined } (a spread of an unset variable) means "not given": the default
+      // stays, instead of undefined replacing it and failing as "threshold: must be a number"
+      if (v !== undefined) given[k as keyof MatchOptions] = v;
+    }
+    const o = validateMatchOptions({ ...DEFAULT_MATCH, ...(given as Partial<MatchOptions>) }, { ranges: true });
+    for (const [k, users] of METHOD_OPTIONS) {
+      if (given[k] !== undefined && !users.includes(o.method)) throw new LogolabError(`detectAndMatch: option \`${k}\` is not used by matching method ${o.method} (only by ${users.join(', ')})`);
+    }
+    if (typeof references !== 'object' || references === null || Array.isArray(references)) throw new LogolabError(`detectAndMatch: references must be an object (logo name → embeddings), got ${kindOf(references)}`);
     const logos = Object.keys(references).sort();
+    // nothing to match against: every region would come back with no match, as if none matched
+    if (!logos.length) throw new LogolabError('detectAndMatch: references has no logos');
     const dim = this.embeddingDim;
+    /** per reference (index order of `refs`): its index in its logo's list */
+    const within: number[] = [];
     const refs = logos.flatMap((logo) => {
       const v = references[logo]!;
       const single = v instanceof Float32Array;
       const list = single ? [v] : v;
-      if (!Array.isArray(list)) throw new LogolabError(`references['${logo}']: must be a Float32Array or an array of them, got ${typeof list}`);
+      if (!Array.isArray(list)) throw new LogolabError(`references['${logo}']: must be a Float32Array or an array of them, got ${kindOf(list)}`);
       if (!list.length) throw new LogolabError(`references['${logo}']: no embeddings`);
-      return list.map((e, i) => ({ logo, embedding: normalizedReference(e, dim, single ? `references['${logo}']` : `references['${logo}'][${i}]`) }));
+      return list.map((e, i) => {
+        within.push(i);
+        return { logo, embedding: normalizedReference(e, dim, single ? `references['${logo}']` : `references['${logo}'][${i}]`) };
+      });
     });
     const index = indexReferences(logos, refs);
     const dets = await this.detect(input);
     const sims = regionSimilarities(index, dets.map((d) => d.embedding));
-    return dets.map((d, r) => ({ ...d, matches: matchRegionAt(index, sims, r, o).map((m) => ({ logo: logos[m.logo]!, similarity: m.similarity })) }));
+    return dets.map((d, r) => ({
+      ...d,
+      matches: matchRegionAt(index, sims, r, o).map((m) => ({
+        logo: logos[m.logo]!,
+        similarity: m.similarity,
+        ...(m.ref !== undefined ? { ref: within[m.ref]! } : {}),
+        ...(m.numMatching !== undefined ? { numMatching: m.numMatching } : {}),
+      })),
+    }));
   }
 
+  /** Frees the weights. A second call does nothing; any other use afterwards is an error. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.detector?.dispose();
     this.model.dispose();
   }

@@ -112,14 +112,14 @@ export class DetrDetector implements Detector {
 /**
  * `detr:<dir>`, `<dir>` or `detr-r50` (real shapes, random weights — benchmarks only) → a detector.
  */
-export function loadDetector(spec: string, opts: DetrDetectorOptions & { seed?: number; processor?: Partial<DetrProcessorConfig> } = {}): DetrDetector {
+export function loadDetector(spec: string, opts: DetrDetectorOptions & { seed?: number; processor?: Partial<DetrProcessorConfig>; /** no notes on stderr (the library API) */ quiet?: boolean } = {}): DetrDetector {
   const target = spec.startsWith('detr:') ? spec.slice(5) : spec;
   if (!target) throw new LogolabError(`detector '${spec}': expected detr:<dir> or detr-r50`);
   const model = loadDetrOrPreset(target, opts.seed ?? 0);
   try {
-    const base = loadDetrProcessor(model.dir);
+    const base = loadDetrProcessor(model.dir, { quiet: opts.quiet });
     const processor = opts.processor ? new DetrImageProcessor({ ...base.config, ...opts.processor }) : base;
-    const { seed: _s, processor: _p, ...detOpts } = opts;
+    const { seed: _s, processor: _p, quiet: _q, ...detOpts } = opts;
     return new DetrDetector(target === 'detr-r50' ? 'detr-r50 (random weights)' : `detr:${target}`, model, processor, detOpts);
   } catch (e) {
     model.dispose();

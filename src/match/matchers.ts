@@ -39,12 +39,29 @@ export interface MatchOptions {
  */
 export const DEFAULT_MATCH: Readonly<MatchOptions> = Object.freeze({ method: 'margin', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'mean' });
 
-export function validateMatchOptions(o: MatchOptions): MatchOptions {
-  if (!MATCHING_METHODS.includes(o.method)) throw new LogolabError(`matching method: '${o.method}' is not one of ${MATCHING_METHODS.join('|')}`);
-  if (!AGGREGATIONS.includes(o.aggregation)) throw new LogolabError(`aggregation: '${o.aggregation}' is not one of mean|max`);
-  if (!Number.isFinite(o.threshold)) throw new LogolabError(`threshold: must be a number, got ${o.threshold}`);
-  if (!Number.isFinite(o.margin) || o.margin < 0) throw new LogolabError(`margin: must be ≥ 0, got ${o.margin}`);
-  if (!Number.isInteger(o.minMatchingRefs) || o.minMatchingRefs < 1) throw new LogolabError(`min-matching-refs: must be an integer ≥ 1, got ${o.minMatchingRefs}`);
+/** A value as a message quotes it: a string in quotes, so '0.5' is not read as the number 0.5. */
+function shown(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
+/**
+ * Checks what the matchers need to run (a known method and aggregation, finite numbers, an integer
+ * min-matching-refs). `ranges: true` also applies the ranges a user may give, those of the CLI's
+ * --threshold [-1, 1], --margin [0, 2]: the API's detectAndMatch asks for them. They are opt-in
+ * because internal passes legitimately go beyond them: report/compare.ts evaluates with threshold
+ * −2 ("threshold off"), and a printed similarity rounded down can fall just under −1; refusing
+ * those would change the evaluation path's results.
+ */
+export function validateMatchOptions(o: MatchOptions, opts: { ranges?: boolean } = {}): MatchOptions {
+  if (!MATCHING_METHODS.includes(o.method)) throw new LogolabError(`matching method: ${shown(o.method)} is not one of ${MATCHING_METHODS.join('|')}`);
+  if (!AGGREGATIONS.includes(o.aggregation)) throw new LogolabError(`aggregation: ${shown(o.aggregation)} is not one of mean|max`);
+  if (typeof o.threshold !== 'number' || !Number.isFinite(o.threshold)) throw new LogolabError(`threshold: must be a number, got ${shown(o.threshold)}`);
+  if (typeof o.margin !== 'number' || !Number.isFinite(o.margin) || o.margin < 0) throw new LogolabError(`margin: must be ≥ 0, got ${shown(o.margin)}`);
+  if (typeof o.minMatchingRefs !== 'number' || !Number.isInteger(o.minMatchingRefs) || o.minMatchingRefs < 1) throw new LogolabError(`minMatchingRefs (--min-matching-refs): must be an integer ≥ 1, got ${shown(o.minMatchingRefs)}`);
+  if (opts.ranges) {
+    if (o.threshold < -1 || o.threshold > 1) throw new LogolabError(`threshold: ${o.threshold} is out of range: a cosine similarity threshold lies in [-1, 1]`);
+    if (o.margin > 2) throw new LogolabError(`margin: ${o.margin} is out of range: a margin between cosine similarities lies in [0, 2]`);
+  }
   return o;
 }
 

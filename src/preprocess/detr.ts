@@ -225,11 +225,11 @@ export class DetrImageProcessor {
 }
 
 /** <dir>/preprocessor_config.json if present, else the DETR defaults (800/1333). */
-export function loadDetrProcessor(dir: string | null): DetrImageProcessor {
+export function loadDetrProcessor(dir: string | null, o: { quiet?: boolean } = {}): DetrImageProcessor {
   if (!dir) return new DetrImageProcessor();
   const p = join(dir, 'preprocessor_config.json');
   if (!existsSync(p)) {
-    log('info', `${dir}: no preprocessor_config.json, using DetrImageProcessor defaults (shortest edge 800, longest 1333)`);
+    if (!o.quiet) log('info', `${dir}: no preprocessor_config.json, using DetrImageProcessor defaults (shortest edge 800, longest 1333)`);
     return new DetrImageProcessor();
   }
   return new DetrImageProcessor(detrProcessorConfig(readJsonObject(p), p));

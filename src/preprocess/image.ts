@@ -42,11 +42,45 @@ export function makeImage(width: number, height: number, data?: Uint8Array): Rgb
   return { width, height, data: data ?? new Uint8Array(n) };
 }
 
+/** What a value is, for a message: its constructor's name when it has one. */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+/**
+ * A caller's decoded image checked before any pixel is read: every consumer indexes `data` as
+ * 8-bit HWC RGB of width*height*3 bytes, so a Float32Array, a plain array, an RGBA buffer or a
+ * fractional size would give garbage pixels (or reads past the end, as undefined → NaN) instead
+ * of an error. A Uint8ClampedArray (canvas ImageData's type) is accepted as a view of its bytes.
+ * `label` names the input in the message.
+ */
+export function checkRgbImage(x: unknown, label: string): RgbImage {
+  // not even shaped like an RgbImage (a URL, a bare Uint8Array of encoded bytes, a number)
+  if (typeof x !== 'object' || x === null || !('data' in x || 'width' in x || 'height' in x)) throw new LogolabError(`${label}: unsupported input type ${kindOf(x)} (expected a file path, an encoded image Buffer or an RgbImage)`);
+  const { width, height, data } = x as { width?: unknown; height?: unknown; data?: unknown };
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
+    throw new LogolabError(`${label}: RgbImage.data must be a Uint8Array, Uint8ClampedArray or Buffer of 8-bit RGB, got ${kindOf(data)}`);
+  }
+  if (!(Number.isInteger(width) && (width as number) >= 1 && Number.isInteger(height) && (height as number) >= 1)) {
+    throw new LogolabError(`${label}: RgbImage width and height must be integers ≥ 1, got ${String(width)}x${String(height)}`);
+  }
+  const n = (width as number) * (height as number) * 3;
+  if (data.length !== n) throw new LogolabError(`${label}: RgbImage.data has ${data.length} bytes, but ${String(width)}x${String(height)} RGB needs ${n} (RGBA or another layout?)`);
+  const bytes = data instanceof Uint8ClampedArray ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data;
+  return { width: width as number, height: height as number, data: bytes };
+}
+
 function describe(src: string | Buffer, name?: string): string {
   return name ?? (typeof src === 'string' ? src : '<buffer>');
 }
 
 export async function decodeImage(src: string | Buffer, name?: string, opts: DecodeOptions = {}): Promise<RgbImage> {
+  // sharp would take a Uint8Array, a URL or an options object in its own way (or throw a bare
+  // TypeError): only a path or an encoded Buffer is an image source here
+  if (typeof src !== 'string' && !Buffer.isBuffer(src)) throw new LogolabError(`${name ?? 'image'}: unsupported input type ${kindOf(src)} (expected a file path or an encoded image Buffer)`);
   const label = describe(src, name);
   if (typeof src === 'string') {
     // a FIFO would block the decoder thread forever; a folder or device is no image either

@@ -30,7 +30,7 @@ test('LogoLab: embed (path = Buffer), averagedEmbedding, compare, detectAndMatch
       const avg = await ll.averagedEmbedding([IMG, IMG2]);
       assert.ok(cosine(avg, a) > ll.compare(a, c) - 1e-6);
       for (const method of ['simple', 'margin', 'multi-ref', 'averaged'] as const) {
-        const res = await ll.detectAndMatch(IMG, { wide: [a, b], tall: c }, { method, threshold: 0.999, margin: 0 });
+        const res = await ll.detectAndMatch(IMG, { wide: [a, b], tall: c }, { method, threshold: 0.999, ...(method === 'simple' ? {} : { margin: 0 }) });
         assert.equal(res.length, 1, 'no detector: one whole-image region');
         assert.deepEqual(res[0]!.box, [0, 0, 300, 200]);
         assert.equal(res[0]!.matches[0]?.logo, 'wide', method);
@@ -86,7 +86,7 @@ test('LogoLab.detectAndMatch: unnormalised references (raw image_embeds, as `log
     // ×8 is exact in binary floating point: the normalised copies are bit-identical
     const scaled = { wide: [unit(rawWide!).map((x) => 8 * x), unit(rawSmall!).map((x) => 8 * x)], tall: unit(rawTall!).map((x) => 8 * x) };
     for (const method of ['simple', 'margin', 'multi-ref', 'averaged'] as const) {
-      const o = { method, threshold: -1, margin: 0 };
+      const o = { method, threshold: -1, ...(method === 'simple' ? {} : { margin: 0 }) }; // simple reads no margin
       const [a] = await ll.detectAndMatch(IMG, raw, o);
       const [b] = await ll.detectAndMatch(IMG, normed, o);
       const [c] = await ll.detectAndMatch(IMG, scaled, o);

@@ -24,9 +24,10 @@ import { checkKeyMap, loadTensors, parameterCount, randomTensors, summariseKeys,
 import { clipInitStd, type RandomInit } from './init.js';
 
 /** Applies a peft-format LoRA adapter folder (src/models/lora checks every key, shape and config field). */
-function applyAdapter(model: VisionModel, dir: string): void {
+function applyAdapter(model: VisionModel, dir: string, quiet?: boolean): void {
   const r = loadAdapter(model, dir);
-  log('info', `adapter ${dir}: LoRA on ${r.sites.length} modules (${r.trainable.toLocaleString('en-US')} parameters)${r.ignored.length ? `; ignored ${r.ignored.length} text-tower keys` : ''}`);
+  // a note like loadTowerWeights' "ignored N tensors": `quiet` (the API's LogoLab.load) silences it
+  if (!quiet) log('info', `adapter ${dir}: LoRA on ${r.sites.length} modules (${r.trainable.toLocaleString('en-US')} parameters)${r.ignored.length ? `; ignored ${r.ignored.length} text-tower keys` : ''}`);
 }
 
 export interface LoadReport {
@@ -166,7 +167,7 @@ export async function loadVisionModel(dir: string, opts: LoadOptions = {}): Prom
   if (adapter) {
     try {
       if (adapter !== join(abs, EXPORT_ADAPTER_DIR)) checkAdapterBase(model, adapter);
-      applyAdapter(model, adapter);
+      applyAdapter(model, adapter, opts.quiet);
     } catch (e) {
       model.dispose();
       throw e;
