@@ -75,6 +75,8 @@ function header(d: CompareData): string[] {
 const verdictOf = (d: CompareData): string | null => (d.verdict ? verdictText(d.verdict, [d.models[0]!.label, d.models[1]!.label]) : null);
 
 const sim = (x: number | null) => (x === null ? '–' : x.toFixed(3));
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+const tally = (d: CompareData) => `${count(d.wins, 'win', 'wins')}, ${count(d.losses, 'loss', 'losses')}, ${count(d.ties, 'tie', 'ties')}`;
 
 /** What an FN's region was taken for; its own logo when that scored best but did not pass (threshold or margin). */
 function fnTakenFor(it: GalleryItem, threshold: number): string {
@@ -115,7 +117,7 @@ export function renderMarkdown(d: CompareData): string {
     md(retr!),
     '',
     ...retrievalNotes(d).flatMap((n) => [n, '']),
-    `## Per logo (at each model's best-F1 threshold): ${d.wins} wins, ${d.losses} losses, ${d.ties} ties for the candidate`,
+    `## Per logo (at each model's best-F1 threshold): ${tally(d)} for the candidate`,
     '',
     md(logos!),
     '',
@@ -125,13 +127,29 @@ export function renderMarkdown(d: CompareData): string {
   ].join('\n');
 }
 
+/**
+ * The threshold axis of the metric plots: the sweep's range cut to where the curves can change —
+ * from just below the lowest region similarity to just above the highest (below it every region
+ * passes, above it none). A sweep of 0–1 over similarities of 0.95–1 otherwise squeezes every
+ * change into the last few pixels.
+ */
+export function thresholdRange(thresholds: number[], sims: number[]): [number, number] {
+  const [t0, t1] = extent(thresholds);
+  if (!sims.length) return [t0, t1];
+  const [s0, s1] = extent(sims);
+  const pad = Math.max(0.02, 0.05 * (s1 - s0));
+  const lo = Math.max(t0, Math.floor((s0 - pad) * 100) / 100);
+  const hi = Math.min(t1, Math.ceil((s1 + pad) * 100) / 100);
+  return hi > lo ? [lo, hi] : [t0, t1];
+}
+
 export function plots(d: CompareData): { title: string; svg: string }[] {
   const color = (i: number) => PALETTE[i % PALETTE.length]!;
   // precision is 0/0 where a threshold leaves no match: those points are left out, not drawn as 0
-  const metric = (k: 'precision' | 'recall' | 'f1'): Series[] => d.models.map((m, i) => ({ name: m.label, color: color(i),
-    points: m.sweep.filter((c) => k !== 'precision' || c.counts.tp + c.counts.fp > 0).map((c) => [c.options.threshold, c.counts[k]] as [number, number]) }));
   const ts = d.models[0]?.sweep.map((c) => c.options.threshold) ?? [0, 1];
-  const xr = extent(ts);
+  const xr = thresholdRange(ts, d.models.flatMap((m) => [...m.tpSims, ...m.fpSims]));
+  const metric = (k: 'precision' | 'recall' | 'f1'): Series[] => d.models.map((m, i) => ({ name: m.label, color: color(i),
+    points: m.sweep.filter((c) => (k !== 'precision' || c.counts.tp + c.counts.fp > 0) && c.options.threshold >= xr[0] && c.options.threshold <= xr[1]).map((c) => [c.options.threshold, c.counts[k]] as [number, number]) }));
   const out: { title: string; svg: string }[] = [];
   out.push({
     title: 'TP / FP similarity distributions (threshold and margin off)',
@@ -204,7 +222,7 @@ ${v ? `<p class="verdict"><b>Verdict.</b> ${esc(v)}</p>` : ''}
 <p>"best F1" = the best threshold of the sweep on this same sample (optimistic; use <code>eval --calibrate</code> for a held-out choice).</p>
 <h2>Plots</h2><div class="plots">${ps.map((p) => p.svg).join('\n')}</div>
 <h2>Retrieval over reference crops</h2>${table(retr!)}${retrievalNotes(d).map((n) => `<p>${esc(n)}</p>`).join('')}
-<h2>Per logo: ${d.wins} wins, ${d.losses} losses, ${d.ties} ties for the candidate</h2>${table(logos!, d.thumbnails ?? {})}
+<h2>Per logo (at each model's best-F1 threshold): ${tally(d)} for the candidate</h2>${table(logos!, d.thumbnails ?? {})}
 ${d.gallery?.length ? galleryHtml(d.gallery) : ''}
 </body></html>
 `;

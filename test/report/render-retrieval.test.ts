@@ -69,3 +69,11 @@ test('report.md escapes logo and file names in table cells; an FN taken for its 
   d.models[0]!.atThreshold = { ...d.models[0]!.atThreshold, tp: 0, fp: 0, fn: 2, precision: 0, recall: 0, f1: 0 };
   assert.match(renderMarkdown(d), /\| baseline @ given \| 0\.5 \| 0 \| 0 \| 2 \| 2 \| n\/a \| 0\.0% \| 0\.0% \|/);
 });
+
+test('per-logo tally in words: 1 win, 1 loss, 1 tie; plurals otherwise', () => {
+  const d = report(['acme', 'bolt'], 2);
+  const md = (wins: number, losses: number, ties: number) => renderMarkdown({ ...d, wins, losses, ties });
+  assert.match(md(1, 1, 1), /: 1 win, 1 loss, 1 tie for the candidate/);
+  assert.match(md(2, 0, 3), /: 2 wins, 0 losses, 3 ties for the candidate/);
+  assert.match(renderHtml({ ...d, wins: 1, losses: 0, ties: 1 }), /<h2>Per logo \(at each model's best-F1 threshold\): 1 win, 0 losses, 1 tie for the candidate<\/h2>/);
+});

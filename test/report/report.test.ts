@@ -9,7 +9,7 @@ import { embedSet } from '../../src/eval/pipeline.js';
 import { gtBoxes } from '../../src/eval/proposals.js';
 import { similaritySet, evaluate } from '../../src/eval/evaluate.js';
 import { compareModels, perLogoCounts } from '../../src/report/compare.js';
-import { renderHtml, renderMarkdown, plots } from '../../src/report/render.js';
+import { renderHtml, renderMarkdown, plots, thresholdRange } from '../../src/report/render.js';
 import { binCounts } from '../../src/report/svg.js';
 import { parseNumberList } from '../../src/eval/sweep.js';
 import type { MatchOptions } from '../../src/match/matchers.js';
@@ -43,15 +43,17 @@ test('compare report: both models on every plot, tables, wins/losses consistent 
   }
   // precision vs threshold: no point where a threshold leaves no match (0/0), as in the PR curve
   const paths = [...ps.find((p) => p.title === 'Precision vs threshold')!.svg.matchAll(/<path d="([^"]+)" fill="none"/g)].map((m) => m[1]!.split(' ').length);
-  const defined = d.models.map((m) => m.sweep.filter((c) => c.counts.tp + c.counts.fp > 0).length);
-  assert.ok(defined.some((n, i) => n < d.models[i]!.sweep.length), 'the sweep reaches a threshold without matches');
+  // (within the plotted threshold range: where the region similarities lie)
+  const xr = thresholdRange(ts, d.models.flatMap((m) => [...m.tpSims, ...m.fpSims]));
+  const defined = d.models.map((m) => m.sweep.filter((c) => c.counts.tp + c.counts.fp > 0 && c.options.threshold >= xr[0] && c.options.threshold <= xr[1]).length);
+  assert.ok(defined.some((n, i) => n < d.models[i]!.sweep.filter((c) => c.options.threshold >= xr[0] && c.options.threshold <= xr[1]).length), 'the sweep reaches a threshold without matches');
   assert.deepEqual(paths, defined);
   const html = renderHtml(d);
   assert.equal((html.match(/<svg /g) ?? []).length, 5);
   assert.ok(!/<script/i.test(html));
   const md = renderMarkdown(d);
   assert.match(md, /\| baseline @ given \| 0.7 \|/);
-  assert.match(md, /wins, \d+ losses/);
+  assert.match(md, /\d+ wins?, \d+ loss(es)?, \d+ ties? for the candidate/);
   JSON.parse(JSON.stringify(d)); // serialisable
   // per-logo counts add up to the image-level totals
   const r = evaluate(similaritySet(cand), o);
@@ -62,4 +64,12 @@ test('compare report: both models on every plot, tables, wins/losses consistent 
 
 test('histogram bins: inclusive top edge, out-of-range ignored', () => {
   assert.deepEqual(binCounts([0, 0.5, 1, 1.5, -1], 0, 1, 2), [1, 2]);
+});
+
+test('threshold plots span where the similarities lie, within the sweep (a 0-1 sweep over 0.95-0.99 is not squeezed to its last pixels)', () => {
+  const ts = Array.from({ length: 101 }, (_, k) => k / 100);
+  assert.deepEqual(thresholdRange(ts, [0.95, 0.97, 0.99]), [0.93, 1]);
+  assert.deepEqual(thresholdRange(ts, [0.1, 0.9]), [0.06, 0.94]);
+  assert.deepEqual(thresholdRange(ts, []), [0, 1]);
+  assert.deepEqual(thresholdRange([0.5, 0.6], [0.1, 0.2]), [0.5, 0.6]);
 });
