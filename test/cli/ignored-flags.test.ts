@@ -123,9 +123,12 @@ describe('prepare --concurrency', () => {
 
 describe('environment variables that used to be replaced silently', () => {
   it('an empty $LOGOLAB_CACHE is an error naming it (it turned the cache off)', async () => {
-    await withEnv('LOGOLAB_CACHE', '', () => assert.throws(() => defaultCachePath('/data'), (e: Error) => e instanceof UsageError && /LOGOLAB_CACHE: set but empty.*\/data\/embedding_cache\.sqlite/.test(e.message)));
-    await withEnv('LOGOLAB_CACHE', undefined, () => assert.equal(defaultCachePath('/data'), '/data/embedding_cache.sqlite'));
-    await withEnv('LOGOLAB_CACHE', '/tmp/c.sqlite', () => assert.equal(defaultCachePath('/data'), '/tmp/c.sqlite'));
+    // paths under this test's temp folder (nothing is created: defaultCachePath only names the file)
+    const dir = join(d, 'data');
+    const named = join(d, 'c.sqlite');
+    await withEnv('LOGOLAB_CACHE', '', () => assert.throws(() => defaultCachePath(dir), (e: Error) => e instanceof UsageError && /LOGOLAB_CACHE: set but empty/.test(e.message) && e.message.includes(join(dir, 'embedding_cache.sqlite'))));
+    await withEnv('LOGOLAB_CACHE', undefined, () => assert.equal(defaultCachePath(dir), join(dir, 'embedding_cache.sqlite')));
+    await withEnv('LOGOLAB_CACHE', named, () => assert.equal(defaultCachePath(dir), named));
     const data = join(d, 'tiny');
     await makeTinyDataDir(data, { perLogo: 2, negatives: 1 });
     await withEnv('LOGOLAB_CACHE', '', async () => {
