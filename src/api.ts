@@ -12,12 +12,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from './backend/index.js';
 import { LogolabError } from './errors.js';
-import { loadDetector, type Detector } from './detect/detector.js';
+import { DETR_RANGES, loadDetector, type Detector } from './detect/detector.js';
 import { loadVisionModel, type VisionModel } from './models/vision/index.js';
 import { checkRgbImage, cropImage, decodeImage, type RgbImage } from './preprocess/image.js';
 import type { PreprocessMode } from './preprocess/processors.js';
 import { averagedEmbedding as averageOf, cosine } from './match/similarity.js';
-import { DEFAULT_MATCH, validateMatchOptions, type MatchingMethod, type MatchOptions } from './match/matchers.js';
+import { DEFAULT_MATCH, METHOD_OPTIONS, validateMatchOptions, type MatchOptions } from './match/matchers.js';
 import { indexReferences, matchRegionAt, regionSimilarities } from './eval/evaluate.js';
 import { visionCropEncoder } from './eval/vision-encoder.js';
 import type { CropEncoder } from './eval/encoder.js';
@@ -68,25 +68,12 @@ const DETECTOR_OPTIONS = ['detrThreshold', 'minBoxSize', 'nmsIouThreshold'] as c
 /** Every LoadOptions key: a misspelt one (`detectr`) would otherwise be ignored without a word. */
 const LOAD_OPTIONS: readonly (keyof LoadOptions)[] = ['encoder', 'adapter', 'detector', ...DETECTOR_OPTIONS, 'preprocessMode', 'backend', 'batchSize'];
 
-/** The detector settings' ranges: the CLI's --detr-threshold, --min-box-size, --nms-iou. */
-const DETECTOR_RANGES: Record<(typeof DETECTOR_OPTIONS)[number], { min: number; max?: number }> = {
-  detrThreshold: { min: 0, max: 1 },
-  minBoxSize: { min: 0 },
-  nmsIouThreshold: { min: 0, max: 1 },
-};
+/** The detector settings' ranges, under LoadOptions' names (the CLI's flags check the same DETR_RANGES). */
+const DETECTOR_RANGES: Record<(typeof DETECTOR_OPTIONS)[number], { min: number; max?: number }> = { detrThreshold: DETR_RANGES.threshold, minBoxSize: DETR_RANGES.minBoxSize, nmsIouThreshold: DETR_RANGES.nmsIouThreshold };
 
 /** Every MatchOptions key (a misspelt one would leave the default in force silently). */
 const MATCH_OPTIONS: readonly (keyof MatchOptions)[] = ['method', 'threshold', 'margin', 'minMatchingRefs', 'aggregation'];
 
-/**
- * The options only some methods read (the CLI's METHOD_FLAGS): `margin` given with simple, or
- * `minMatchingRefs` with margin, would be ignored, and the caller would believe it applied.
- */
-const METHOD_OPTIONS: [keyof MatchOptions, readonly MatchingMethod[]][] = [
-  ['margin', ['margin', 'multi-ref', 'averaged']],
-  ['minMatchingRefs', ['multi-ref']],
-  ['aggregation', ['multi-ref']],
-];
 
 /** What a value is, for a message. */
 function kindOf(v: unknown): string {
@@ -136,9 +123,10 @@ function checkedNorm(e: unknown, what: string): number {
   if (bad >= 0) throw new LogolabError(`${what}: ${nonFiniteName(e[bad]!)} at dimension ${bad}`);
   let ss = 0;
   for (let i = 0; i < e.length; i++) ss += e[i]! * e[i]!;
+  const norm = Math.sqrt(ss);
   // l2normalize floors the norm at 1e-12 (torch's F.normalize): below it the copy would not be a unit vector
-  if (!(Math.sqrt(ss) > 1e-12)) throw new LogolabError(`${what}: ${ss === 0 ? 'all zeros' : `norm ${Math.sqrt(ss)} ≤ 1e-12`}: no direction to compare with`);
-  return Math.sqrt(ss);
+  if (!(norm > 1e-12)) throw new LogolabError(`${what}: ${ss === 0 ? 'all zeros' : `norm ${norm} ≤ 1e-12`}: no direction to compare with`);
+  return norm;
 }
 
 /**

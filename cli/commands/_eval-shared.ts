@@ -5,10 +5,11 @@ import type { Argv } from 'yargs';
 import { existsSync } from 'node:fs';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
-import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, validateMatchOptions, type MatchOptions } from '../../src/match/matchers.js';
+import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, METHOD_OPTIONS, validateMatchOptions, type MatchOptions } from '../../src/match/matchers.js';
 import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
 import { assertEmbeddingCache } from '../../src/eval/cache.js';
 import { defaultCachePath, type PassOptions, type Source } from '../../src/eval/run.js';
+import { DETR_RANGES } from '../../src/detect/detector.js';
 import { DETR_DEFAULTS } from '../../src/eval/proposals.js';
 import type { Sample, SampleOptions } from '../../src/eval/sample.js';
 import { parseEnumList, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
@@ -55,9 +56,9 @@ export function withEvalOptions<T>(y: Argv<T>, command: 'eval' | 'compare' = 'ev
     // no yargs default for the options that shape computed embeddings: beside an embeddings file a
     // given one is an error (refuseWithEmbeddings); passOptions applies the defaults
     .option('detector', { type: 'string', describe: `region proposals: gt-boxes | whole-image | detr:<dir> (detr:detr-r50 = random weights) [default: ${DEFAULT_DETECTOR}]` })
-    .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', min: 0, max: 1, describe: `DETR score threshold [default: ${DETR_DEFAULTS.threshold}]` }))
-    .option('min-box-size', numberOption('min-box-size', { min: 0, describe: `drop smaller DETR boxes (px) [default: ${DETR_DEFAULTS.minBoxSize}]` }))
-    .option('nms-iou', numberOption('nms-iou', { min: 0, max: 1, describe: `NMS IoU threshold [default: ${DETR_DEFAULTS.nmsIou}]` }))
+    .option('detr-threshold', numberOption('detr-threshold', { alias: 'd', ...DETR_RANGES.threshold, describe: `DETR score threshold [default: ${DETR_DEFAULTS.threshold}]` }))
+    .option('min-box-size', numberOption('min-box-size', { ...DETR_RANGES.minBoxSize, describe: `drop smaller DETR boxes (px) [default: ${DETR_DEFAULTS.minBoxSize}]` }))
+    .option('nms-iou', numberOption('nms-iou', { ...DETR_RANGES.nmsIouThreshold, describe: `NMS IoU threshold [default: ${DETR_DEFAULTS.nmsIou}]` }))
     .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], describe: "[default: the model's own (recorded at export), else default]" })
     .option('batch-size', numberOption('batch-size', { int: true, min: 1, describe: `crops per forward pass [default: ${DEFAULT_BATCH}]` }))
     .option('cache', { type: 'string', describe: 'embedding cache file (default <data>/embedding_cache.sqlite or $LOGOLAB_CACHE)' })
@@ -118,15 +119,9 @@ export function refuseSamplingFlags(a: EvalArgv, src: Source, seedRead: boolean)
   if (given) throw new UsageError(`--${given}: ${what} is evaluated whole (every reference and test image, no sampling); leave --${given} out`);
 }
 
-/** Which matching methods use each method-specific flag (and its --sweep-* list). */
-const METHOD_FLAGS: [string, readonly MatchOptions['method'][]][] = [
-  ['margin', ['margin', 'multi-ref', 'averaged']],
-  ['min-matching-refs', ['multi-ref']],
-  ['aggregation', ['multi-ref']],
-  ['sweep-margins', ['margin', 'multi-ref', 'averaged']],
-  ['sweep-min-refs', ['multi-ref']],
-  ['sweep-aggregations', ['multi-ref']],
-];
+/** The flag and the --sweep-* list of each method-specific option (METHOD_OPTIONS says which methods read it). */
+const OPTION_FLAGS: Record<string, [string, string]> = { margin: ['margin', 'sweep-margins'], minMatchingRefs: ['min-matching-refs', 'sweep-min-refs'], aggregation: ['aggregation', 'sweep-aggregations'] };
+const METHOD_FLAGS: [string, readonly MatchOptions['method'][]][] = METHOD_OPTIONS.flatMap(([k, users]) => OPTION_FLAGS[k]!.map((f) => [f, users] as [string, readonly MatchOptions['method'][]]));
 
 export function matchOptions(a: EvalArgv): MatchOptions {
   const method = a['matching-method'] as MatchOptions['method'];
@@ -154,11 +149,15 @@ export function refuseUnusedSweepFlags(a: EvalArgv, used: readonly string[], why
   if (given) throw new UsageError(`--${given}: ${why}`);
 }
 
-export function passOptions(a: EvalArgv): PassOptions {
-  // the DETR flags shape a DETR detector's boxes only
-  const detector = detectorOption(a);
+/** The DETR flags shape a DETR detector's boxes only: with another detector one is a usage error (eval, compare, embed). */
+export function refuseDetrFlags(a: EvalArgv, detector: string): void {
   const detrFlag = DETR_FLAGS.find(([f]) => a[f] !== undefined)?.[0];
   if (detrFlag && !detector.startsWith('detr:')) throw new UsageError(`--${detrFlag}: only used by a DETR detector (--detector detr:<dir>), not ${detector}`);
+}
+
+export function passOptions(a: EvalArgv): PassOptions {
+  const detector = detectorOption(a);
+  refuseDetrFlags(a, detector);
   // yargs turns --no-cache into cache: false
   const noCache = a['no-cache'] === true || a.cache === false;
   const root = (a.data ?? a.folders) as string | undefined;

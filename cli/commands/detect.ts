@@ -9,7 +9,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
 import { checkOutputDir, replaceOutputDir, type OutputGuard } from '../../src/io/output-dir.js';
 import { assertOutputFile } from '../../src/io/file-kind.js';
 import { decodeImage } from '../../src/preprocess/image.js';
-import { loadDetector, DETR_DETECTOR_DEFAULTS } from '../../src/detect/detector.js';
+import { loadDetector, DETR_DETECTOR_DEFAULTS, DETR_RANGES } from '../../src/detect/detector.js';
 import { drawDetections } from '../../src/detect/visualize.js';
 import { Progress } from '../../src/util/progress.js';
 import { log } from '../../src/util/log.js';
@@ -53,9 +53,9 @@ export const command: CommandModule = {
       .positional('images', { type: 'string', array: true, describe: 'image files or folders' })
       .option('detector', { type: 'string', demandOption: true, describe: 'DETR folder (HF or converted) or HF repo id, detr:<dir|repo id>, or detr-r50 (random weights, for timing)' })
       .option('out', { type: 'string', describe: 'boxes JSON file (default: stdout)' })
-      .option('threshold', numberOption('threshold', { default: DETR_DETECTOR_DEFAULTS.threshold, min: 0, max: 1, describe: 'score threshold (kept if score > threshold)' }))
-      .option('min-box-size', numberOption('min-box-size', { default: DETR_DETECTOR_DEFAULTS.minBoxSize, min: 0, describe: 'drop boxes narrower or lower than this (px; 0 = off)' }))
-      .option('nms-iou', numberOption('nms-iou', { default: DETR_DETECTOR_DEFAULTS.nmsIouThreshold, min: 0, max: 1, describe: 'NMS IoU threshold (1 = off)' }))
+      .option('threshold', numberOption('threshold', { default: DETR_DETECTOR_DEFAULTS.threshold, ...DETR_RANGES.threshold, describe: 'score threshold (kept if score > threshold)' }))
+      .option('min-box-size', numberOption('min-box-size', { default: DETR_DETECTOR_DEFAULTS.minBoxSize, ...DETR_RANGES.minBoxSize, describe: 'drop boxes narrower or lower than this (px; 0 = off)' }))
+      .option('nms-iou', numberOption('nms-iou', { default: DETR_DETECTOR_DEFAULTS.nmsIouThreshold, ...DETR_RANGES.nmsIouThreshold, describe: 'NMS IoU threshold (1 = off)' }))
       .option('nms-per-class', { type: 'boolean', default: false, describe: 'NMS within each label only' })
       .option('integer-boxes', { type: 'boolean', default: false, describe: 'truncate boxes to integers as the HF pipeline (the reference) does' })
       .option('batch-size', numberOption('batch-size', { default: 1, int: true, min: 1, describe: 'images per forward pass (padded to a common size)' }))

@@ -24,8 +24,9 @@ import { loadVisionModel, type VisionModel } from '../../src/models/vision/index
 import { Progress } from '../../src/util/progress.js';
 import { log } from '../../src/util/log.js';
 import { exportDataEmbeddings } from '../../src/eval/exchange.js';
+import { DETR_RANGES } from '../../src/detect/detector.js';
 import { DETR_DEFAULTS, makeProposer } from '../../src/eval/proposals.js';
-import { DEFAULT_DETECTOR, DETR_FLAGS } from './_eval-shared.js';
+import { DEFAULT_DETECTOR, refuseDetrFlags } from './_eval-shared.js';
 import { EmbeddingCache } from '../../src/eval/cache.js';
 import { defaultCachePath } from '../../src/eval/run.js';
 import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
@@ -111,9 +112,9 @@ export const command: CommandModule = {
       .option('data', { type: 'string', describe: 'prepared data dir: export every reference crop and test region (ids + boxes) for eval/compare --embeddings' })
       .option('folders', { type: 'boolean', describe: 'with --data: the folder is a Burnley layout (<logo>_reference_images/, test_images/)' })
       .option('detector', { type: 'string', describe: `with --data: region proposals gt-boxes | whole-image | detr:<dir> [default: ${DEFAULT_DETECTOR}]` })
-      .option('detr-threshold', numberOption('detr-threshold', { min: 0, max: 1, describe: `with --data and a DETR detector: score threshold [default: ${DETR_DEFAULTS.threshold}]` }))
-      .option('min-box-size', numberOption('min-box-size', { min: 0, describe: `with --data and a DETR detector: drop smaller boxes (px) [default: ${DETR_DEFAULTS.minBoxSize}]` }))
-      .option('nms-iou', numberOption('nms-iou', { min: 0, max: 1, describe: `with --data and a DETR detector: NMS IoU threshold [default: ${DETR_DEFAULTS.nmsIou}]` }))
+      .option('detr-threshold', numberOption('detr-threshold', { ...DETR_RANGES.threshold, describe: `with --data and a DETR detector: score threshold [default: ${DETR_DEFAULTS.threshold}]` }))
+      .option('min-box-size', numberOption('min-box-size', { ...DETR_RANGES.minBoxSize, describe: `with --data and a DETR detector: drop smaller boxes (px) [default: ${DETR_DEFAULTS.minBoxSize}]` }))
+      .option('nms-iou', numberOption('nms-iou', { ...DETR_RANGES.nmsIouThreshold, describe: `with --data and a DETR detector: NMS IoU threshold [default: ${DETR_DEFAULTS.nmsIou}]` }))
       .option('cache', { type: 'string', describe: 'with --data: embedding cache file (default $LOGOLAB_CACHE, else <data>/embedding_cache.sqlite; with --shard none unless one of these two names it); --no-cache to skip' })
       .option('shard', { type: 'string', describe: 'with --data: embed shard INDEX/COUNT only (auto/COUNT: INDEX from $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $LOGOLAB_SHARD_INDEX); join with merge-embeddings' }),
   handler: async (argv) => {
@@ -130,8 +131,7 @@ export const command: CommandModule = {
       const shard = argv.shard !== undefined ? parseShardSpec(String(argv.shard)) : undefined;
       if (shard) log('info', `shard ${shard.index}/${shard.count}${shard.from ? ` (INDEX from ${shard.from})` : ''}`);
       const detector = (argv.detector as string | undefined) ?? DEFAULT_DETECTOR;
-      const detrFlag = DETR_FLAGS.find(([f]) => given(f))?.[0];
-      if (detrFlag && !detector.startsWith('detr:')) throw new UsageError(`--${detrFlag}: only used by a DETR detector (--detector detr:<dir>), not ${detector}`);
+      refuseDetrFlags(argv, detector);
       assertOutputFile(argv.out as string);
       // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared
       // memory of one host) is unsafe: no cache unless one is named (--cache or $LOGOLAB_CACHE);

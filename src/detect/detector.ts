@@ -42,6 +42,9 @@ export interface DetrDetectorOptions {
   integerBoxes?: boolean;
 }
 
+/** The post-processing settings' valid ranges (CLI flags and LoadOptions check against these). */
+export const DETR_RANGES: Readonly<Record<'threshold' | 'minBoxSize' | 'nmsIouThreshold', { min: number; max?: number }>> = { threshold: { min: 0, max: 1 }, minBoxSize: { min: 0 }, nmsIouThreshold: { min: 0, max: 1 } };
+
 export const DETR_DETECTOR_DEFAULTS: Required<DetrDetectorOptions> = { threshold: 0.5, minBoxSize: 20, nmsIouThreshold: 0.5, nmsPerClass: false, batchSize: 1, integerBoxes: false };
 
 function checkOpts(o: Required<DetrDetectorOptions>): void {

@@ -39,6 +39,16 @@ export interface MatchOptions {
  */
 export const DEFAULT_MATCH: Readonly<MatchOptions> = Object.freeze({ method: 'margin', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'mean' });
 
+/**
+ * The options only some methods read, and which: given with another method they would be ignored
+ * while the caller believes they applied (the API and the CLI refuse them alike).
+ */
+export const METHOD_OPTIONS: readonly (readonly [keyof MatchOptions, readonly MatchingMethod[]])[] = [
+  ['margin', ['margin', 'multi-ref', 'averaged']],
+  ['minMatchingRefs', ['multi-ref']],
+  ['aggregation', ['multi-ref']],
+];
+
 /** A value as a message quotes it: a string in quotes, so '0.5' is not read as the number 0.5. */
 function shown(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : String(v);
