@@ -36,48 +36,13 @@ import { validateModel } from './validate-model.js';
 import type { ValidationMetrics } from './validation.js';
 import { acquireRunLock } from './run-lock.js';
 import { bestMetricValue, bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom, type RunState } from './run-state.js';
+import type { TrainerOptions, TrainResult } from './trainer-types.js';
+import { earlyStopMessage, epochBudgetMessage, nonfiniteLimitMessage, nonfiniteValidationMessage, reachedNonfiniteLimit, skippedStepMessage, unpairedValidationWarning } from './epoch-policy.js';
 import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage, stepStatus } from './train-log.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
 
-export interface TrainerOptions {
-  /** silence the progress bar (tests) */
-  quiet?: boolean;
-  /** called after every optimizer step (tests, demo) */
-  onStep?: (info: StepInfo) => void;
-  /** gradient implementation (per-block recomputation plugs in here) */
-  gradFn?: GradFn;
-  /** install SIGINT/SIGTERM handlers (CLI) */
-  handleSignals?: boolean;
-  /** stop after this many optimizer steps in this process (tests: simulate an interruption) */
-  stopAfterSteps?: number;
-}
-
-export interface StepInfo {
-  step: number;
-  epoch: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  skipped: boolean;
-}
-
-export interface TrainResult {
-  status: 'completed' | 'early_stopped' | 'interrupted';
-  epochs: number;
-  steps: number;
-  best_separation: number | null;
-  best_metric: TrainingConfig['best_metric'];
-  /** the best epoch's best_metric value (null when never validated) */
-  best_score: number | null;
-  best_epoch: number | null;
-  history: EpochRecord[];
-  last_checkpoint: string;
-  best_checkpoint: string | null;
-  /** why the best epoch has no checkpoint of this run (a resume whose best.ckpt is another run's), else null */
-  best_missing: string | null;
-  seconds: number;
-}
+export type { StepInfo, TrainerOptions, TrainResult } from './trainer-types.js';
 
 export class Trainer {
   readonly params: Map<string, tf.Variable>;
@@ -313,19 +278,13 @@ export class Trainer {
     const c = this.config;
     if (r.skipped) {
       this.run.nonfinite_steps += 1;
-      const msg = `step ${this.run.global_step}: non-finite ${Number.isFinite(r.loss) ? 'gradient' : 'loss'} (loss ${r.loss}, grad norm ${r.gradNorm}); step skipped (${this.run.nonfinite_steps}/${c.max_nonfinite_steps})`;
-      this.trainLog.both('warn', msg);
+      this.trainLog.both('warn', skippedStepMessage(c, this.run, r));
     } else {
       this.run.epoch_loss_sum += r.loss;
       this.run.epoch_loss_count += 1;
     }
     this.opts.onStep?.({ step: this.run.global_step, epoch: this.run.epoch, loss: r.loss, lr, gradNorm: r.gradNorm, skipped: r.skipped });
-    if (r.skipped && this.run.nonfinite_steps >= c.max_nonfinite_steps) {
-      const path = this.save('last', 'nonfinite');
-      throw new LogolabError(
-        `training stopped: ${this.run.nonfinite_steps} optimizer steps had a non-finite loss or gradient (max_nonfinite_steps ${c.max_nonfinite_steps}); lower learning_rate, set max_grad_norm, or check the data. Last state saved to ${path}`,
-      );
-    }
+    if (r.skipped && reachedNonfiniteLimit(c, this.run)) throw new LogolabError(nonfiniteLimitMessage(c, this.run, this.save('last', 'nonfinite')));
   }
 
   /** Validation on every eval_every_n_epochs-th epoch: best score and early-stopping patience. True when this epoch is the new best. */
@@ -333,23 +292,16 @@ export class Trainer {
     const c = this.config;
     if ((this.run.epoch + 1) % c.eval_every_n_epochs !== 0) return false;
     const v = await this.validate();
-    // a diverged model gives NaN/Inf metrics: stop here, before this epoch's checkpoints, so no
-    // non-finite epoch is saved, picked as the best or exported (the checkpoints before it stay)
-    const bad = v.num_items > 0 ? Object.entries(v).filter(([, x]) => !Number.isFinite(x)) : [];
-    if (bad.length) {
-      const msg = `epoch ${this.run.epoch + 1}: non-finite validation metric${bad.length > 1 ? 's' : ''} ${bad.map(([k, x]) => `${k} ${x}`).join(', ')} (the model diverged; lower learning_rate or set max_grad_norm); nothing of this epoch was saved or exported`;
-      this.trainLog.line(msg);
-      throw new LogolabError(msg);
+    const diverged = nonfiniteValidationMessage(this.run.epoch + 1, v);
+    if (diverged) {
+      this.trainLog.line(diverged);
+      throw new LogolabError(diverged);
     }
     if (v.num_items > 0) rec.val = { ...v };
-    // no validation images (val_split 0), or none sharing a label: separation, precision@1 and
-    // MAP@R measure nothing, and would pick a best epoch and stop the run early by drift; instead
-    // neither best nor patience is driven by them
     if (!this.validationHasPairs) {
       if (!this.warnedNoVal) {
         this.warnedNoVal = true;
-        const why = v.num_items === 0 ? `0 validation images (val_split ${c.val_split})` : `no two of the ${v.num_items} validation images share a label`;
-        this.trainLog.both('warn', `validation: ${why}: no best checkpoint and no early stopping; every epoch is trained and last.ckpt is the final model (raise val_split or val_batches for a validated best)`);
+        this.trainLog.both('warn', unpairedValidationWarning(c, v.num_items));
       }
       return false;
     }
@@ -375,22 +327,18 @@ export class Trainer {
     return last;
   }
 
-  /** stop_after_epochs: a time-budget cut of the max_epochs schedule (the learning rate follows max_epochs). */
+  /** stop_after_epochs reached (epoch-policy.ts); logs why. */
   private stopsAtEpochBudget(rec: EpochRecord): boolean {
-    const c = this.config;
-    if (!(c.stop_after_epochs > 0 && rec.epoch >= c.stop_after_epochs && rec.epoch < c.max_epochs)) return false;
-    const msg = `stopped after epoch ${rec.epoch} of the ${c.max_epochs}-epoch schedule (stop_after_epochs)`;
-    this.trainLog.both('info', msg);
-    return true;
+    const msg = epochBudgetMessage(this.config, rec);
+    if (msg) this.trainLog.both('info', msg);
+    return msg !== null;
   }
 
-  /** Early stopping: `patience` evaluations in a row without a best_metric improvement > min_delta. */
+  /** Early stopping by patience (epoch-policy.ts); logs why. */
   private stopsEarly(rec: EpochRecord): boolean {
-    const c = this.config;
-    if (!rec.val || this.run.patience_counter < c.patience) return false;
-    const msg = `early stopping at epoch ${rec.epoch}: no ${c.best_metric} improvement > ${c.min_delta} for ${c.patience} evaluations`;
-    this.trainLog.both('info', msg);
-    return true;
+    const msg = earlyStopMessage(this.config, this.run, rec);
+    if (msg) this.trainLog.both('info', msg);
+    return msg !== null;
   }
 
   /** A requested stop (signal or stopAfterSteps): last.ckpt mid-epoch, resumable exactly. */
