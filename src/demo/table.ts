@@ -1,7 +1,7 @@
 /** The demo's side-by-side table, read from `logolab compare`'s report.json. */
 import { readFileSync } from 'node:fs';
 import { LogolabError, firstLine } from '../errors.js';
-import type { Verdict } from '../report/verdict.js';
+import { signedPoints, type Verdict } from '../report/verdict.js';
 
 interface Counts { tp: number; fp: number; fn: number; precision: number; recall: number; f1: number }
 interface ModelEntry {
@@ -62,7 +62,7 @@ export function readComparison(reportJson: string): DemoComparison {
 }
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
+const pts = signedPoints;
 const ci = (i: { lo: number; hi: number }) => `[${(100 * i.lo).toFixed(1)}, ${(100 * i.hi).toFixed(1)}]`;
 
 /** The win line, saying plainly when a "win" is smaller than one count either way. */

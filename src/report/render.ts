@@ -5,7 +5,7 @@ import type { CompareData } from './compare.js';
 import type { GalleryItem, ModelGallery } from './gallery.js';
 import { histogram, lineChart, PALETTE, type Series } from './svg.js';
 import { extent } from '../metrics/extent.js';
-import { verdictText } from './verdict.js';
+import { signedPoints, verdictText } from './verdict.js';
 import { escapeXml } from '../util/xml.js';
 
 const pc = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -40,7 +40,7 @@ function tables(d: CompareData): { head: string[]; rows: string[][] }[] {
   const logos = {
     head: ['logo', 'baseline F1', 'candidate F1', 'Δ F1', 'verdict'],
     // ties by code units: localeCompare's order depends on the machine's locale (ICU collation)
-    rows: [...d.perLogo].sort((a, b) => b.delta - a.delta || (a.logo < b.logo ? -1 : a.logo > b.logo ? 1 : 0)).map((p) => [p.logo, pc(p.baseline.f1), pc(p.candidate.f1), `${p.delta >= 0 ? '+' : ''}${(p.delta * 100).toFixed(1)}`, p.verdict]),
+    rows: [...d.perLogo].sort((a, b) => b.delta - a.delta || (a.logo < b.logo ? -1 : a.logo > b.logo ? 1 : 0)).map((p) => [p.logo, pc(p.baseline.f1), pc(p.candidate.f1), signedPoints(p.delta), p.verdict]),
   };
   return [main, retr, logos];
 }
@@ -97,6 +97,10 @@ function sampleText(s: CompareData['sample']): string {
   return `seed ${s.seed}, ${s.refsPerLogo} refs/logo, ${s.positiveSamples} positive + ${s.negativeSamples} negative samples/logo`;
 }
 
+/** What the detection table's threshold columns mean (report.md and report.html say the same). */
+const THRESHOLD_NOTE =
+  '"best F1" = the best threshold of the sweep on this same sample (optimistic). "calibrated" (compare --calibrate) = each model\'s threshold chosen on a seeded half of the test images, scored on the other half.';
+
 export function renderMarkdown(d: CompareData): string {
   const [main, retr, logos] = tables(d);
   const v = verdictOf(d);
@@ -110,7 +114,7 @@ export function renderMarkdown(d: CompareData): string {
     '',
     md(main!),
     '',
-    '"best F1" = the best threshold of the sweep on this same sample (optimistic). "calibrated" (with --calibrate) = each model\'s threshold chosen on a seeded half of the test images, scored on the other half.',
+    THRESHOLD_NOTE,
     '',
     '## Retrieval over reference crops',
     '',
@@ -219,7 +223,7 @@ figure img,.noimg{display:block;width:120px;height:80px;object-fit:contain;backg
 ${v ? `<p class="verdict"><b>Verdict.</b> ${esc(v)}</p>` : ''}
 <ul>${header(d).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
 <h2>Detection metrics</h2>${table(main!)}
-<p>"best F1" = the best threshold of the sweep on this same sample (optimistic; use <code>eval --calibrate</code> for a held-out choice).</p>
+<p>${esc(THRESHOLD_NOTE)}</p>
 <h2>Plots</h2><div class="plots">${ps.map((p) => p.svg).join('\n')}</div>
 <h2>Retrieval over reference crops</h2>${table(retr!)}${retrievalNotes(d).map((n) => `<p>${esc(n)}</p>`).join('')}
 <h2>Per logo (at each model's best-F1 threshold): ${tally(d)} for the candidate</h2>${table(logos!, d.thumbnails ?? {})}

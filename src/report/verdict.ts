@@ -54,7 +54,9 @@ export function computeVerdict(prepared: [SimilaritySet, SimilaritySet], models:
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
+/** A difference of fractions in percentage points, signed with + or a true minus (−), one decimal. */
+export const signedPoints = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
+const pts = signedPoints;
 const ci = (i: { lo: number; hi: number }) => `95% CI ${pts(i.lo)} to ${pts(i.hi)} points`;
 
 /** One paragraph (plain text) for the top of the report. */
