@@ -7,12 +7,18 @@ import sharp from 'sharp';
 import type { Box } from '../util/box.js';
 import type { ModelGallery } from './gallery.js';
 
+// twice the CSS boxes report.html shows them in (gallery 120 × 80, per-logo table 72 × 40), so
+// they stay sharp on high-density screens
+export const GALLERY_THUMB = [240, 160] as const;
+export const LOGO_THUMB = [144, 80] as const;
+
 /**
- * JPEG data URI of `path` (cut to `box` when given), fitted inside size×size; null when the box lies
- * outside the picture. The picture is EXIF-oriented first, as decodeImage does, so boxes (which are
+ * JPEG data URI of `path` (cut to `box` when given), fitted inside `fit` [width, height] and never
+ * enlarged (the browser scales a small crop up as well as we would, for fewer bytes); null when the
+ * box lies outside the picture. The picture is EXIF-oriented first, as decodeImage does, so boxes (which are
  * in the oriented frame) cut what the model saw.
  */
-export async function cropThumbnail(path: string, box: Box | null, size = 72): Promise<string | null> {
+export async function cropThumbnail(path: string, box: Box | null, fit: readonly [number, number] = GALLERY_THUMB): Promise<string | null> {
   let img = sharp(path).rotate();
   if (box) {
     // metadata() describes the stored frame; autoOrient is the frame after rotate()
@@ -25,7 +31,7 @@ export async function cropThumbnail(path: string, box: Box | null, size = 72): P
     if (right <= left || bottom <= top) return null;
     img = img.extract({ left, top, width: right - left, height: bottom - top });
   }
-  const buf = await img.resize({ width: size, height: size, fit: 'inside', kernel: 'lanczos3' }).jpeg({ quality: 82 }).toBuffer();
+  const buf = await img.resize({ width: fit[0], height: fit[1], fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' }).jpeg({ quality: 82 }).toBuffer();
   return `data:image/jpeg;base64,${buf.toString('base64')}`;
 }
 
@@ -36,7 +42,7 @@ export async function logoThumbnails(refs: readonly { logo: string; path: string
   for (const l of logos) {
     const r = refs.find((x) => x.logo === l);
     // reference crops are their own files (box = where they were cut from, information only)
-    const t = r ? await cropThumbnail(r.path, null) : null;
+    const t = r ? await cropThumbnail(r.path, null, LOGO_THUMB) : null;
     if (t) out[l] = t;
   }
   return out;
@@ -46,7 +52,7 @@ export async function logoThumbnails(refs: readonly { logo: string; path: string
 export async function galleryThumbnails(galleries: ModelGallery[], imagePath: (imageIndex: number) => string): Promise<void> {
   for (const g of galleries)
     for (const it of [...g.falsePositives, ...g.falseNegatives]) {
-      const t = it.box ? await cropThumbnail(imagePath(it.imageIndex), it.box) : null;
+      const t = it.box ? await cropThumbnail(imagePath(it.imageIndex), it.box, GALLERY_THUMB) : null;
       if (t) it.thumb = t;
     }
 }

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { tmpDir } from '../helpers.js';
-import { cropThumbnail, galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.js';
+import { cropThumbnail, galleryThumbnails, GALLERY_THUMB, LOGO_THUMB, logoThumbnails } from '../../src/report/thumbnails.js';
 import type { ModelGallery } from '../../src/report/gallery.js';
 
 /** 30×20 stored, left half red, right half blue, EXIF orientation 6: shown 20×30, red on top, blue below. */
@@ -54,4 +54,17 @@ test('logoThumbnails: a logo named __proto__ or constructor gets its own thumbna
   assert.deepEqual(Object.keys(t).sort(), ['__proto__', 'constructor']);
   assert.ok(Object.hasOwn(t, '__proto__') && t['__proto__']!.startsWith('data:image/'));
   assert.equal(JSON.parse(JSON.stringify(t))['__proto__'], t['__proto__']);
+});
+
+test('cropThumbnail: fitted inside twice the CSS box the report shows it in, never enlarged', async () => {
+  const big = join(tmpDir(), 'big.png');
+  await sharp({ create: { width: 900, height: 300, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png().toFile(big);
+  const size = async (uri: string | null) => {
+    const m = await sharp(Buffer.from(uri!.split(',')[1]!, 'base64')).metadata();
+    return [m.width, m.height];
+  };
+  assert.deepEqual(await size(await cropThumbnail(big, null, GALLERY_THUMB)), [240, 80]);
+  assert.deepEqual(await size(await cropThumbnail(big, [0, 0, 300, 300], GALLERY_THUMB)), [160, 160]);
+  assert.deepEqual(await size(await cropThumbnail(big, null, LOGO_THUMB)), [144, 48]);
+  assert.deepEqual(await size(await cropThumbnail(big, [10, 10, 50, 30], GALLERY_THUMB)), [40, 20]);
 });
