@@ -66,6 +66,8 @@ export const SKIP_KINDS = [
   'no_valid_objects', // every object of an annotated image was skipped → image skipped (not a negative)
   'size_mismatch', // the XML's <size> is neither the image's size nor its stored (pre-EXIF-rotation) size → skipped
   'special_file', // a FIFO, socket or device named like an image/XML → skipped (reading it would hang)
+  'duplicate_object', // an object repeating an earlier one of its XML (same logo, same box) → that copy skipped
+  'image_too_large', // an image over the decoder's pixel limit → skipped
 ] as const;
 
 export type DataLayout = 'logodet3k' | 'folders';

@@ -20,7 +20,10 @@
  *
  * Faults (never abort the run; counted per kind in the summary and the `skipped` table):
  *   malformed_xml, missing_image, missing_xml, corrupt_image → the source is skipped
+ *   image_too_large (over libvips' pixel limit) → the source is skipped
  *   degenerate_box (NaN, inverted, or < 2 px after clipping) → that object is skipped
+ *   duplicate_object (the same logo at the same box as an earlier object of the XML) → that copy is
+ *     skipped: two identical crops would find each other in retrieval and inflate precision@1
  *   no_valid_objects (an annotated image whose objects were all skipped) → the image is skipped,
  *     so it is not mistaken for a negative
  * Not faults (ingested and counted): boxes partly outside the image are CLIPPED (clipped = 1);
@@ -32,8 +35,10 @@
  * img.crop((xmin, ymin, xmax, ymax)) cuts — with fractional values rounded half-to-even as PIL does.
  *
  * Object names: an object's <name> names its logo when it matches a brand folder of the
- * dataset (exactly, else case-insensitively); otherwise the object belongs to the folder's brand
- * (LogoDet-3K spells some names differently from their folders).
+ * dataset (exactly, else case-insensitively; both Unicode NFC, as macOS writes NFD); otherwise the
+ * object belongs to the folder's brand (LogoDet-3K spells some names differently from their
+ * folders). A name that several categories hold as a folder is the image's own folder, else the
+ * one in its category, else the first (the one whose logo is named without a category suffix).
  */
 import sharp, { type Metadata } from 'sharp';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -154,6 +159,20 @@ export function scanDataset(dataset: string, limitBrands?: number): { brands: Br
   return { brands, sources };
 }
 
+/** The brand folder an object's <name> names, seen from the image's own folder (see the header). */
+export function objectBrandResolver(brands: readonly BrandFolder[]): (name: string, own: BrandFolder) => BrandFolder {
+  const nfc = (x: string) => x.normalize('NFC');
+  const exact = new Map<string, BrandFolder[]>();
+  const lower = new Map<string, BrandFolder[]>();
+  const add = (m: Map<string, BrandFolder[]>, k: string, b: BrandFolder) => (m.get(k) ?? m.set(k, []).get(k)!).push(b);
+  for (const b of brands) {
+    add(exact, nfc(b.folder), b);
+    add(lower, nfc(b.folder).toLowerCase(), b);
+  }
+  const pick = (list: BrandFolder[] | undefined, own: BrandFolder) => (list ? (list.includes(own) ? own : (list.find((b) => b.category === own.category) ?? list[0])) : undefined);
+  return (name, own) => pick(exact.get(nfc(name)), own) ?? pick(lower.get(nfc(name).toLowerCase()), own) ?? own;
+}
+
 /** Which conversion decodeImage applies, from sharp's metadata (null = plain 8-bit RGB). */
 export function conversionKind(m: Metadata): string | null {
   const k: string[] = [];
@@ -232,9 +251,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   const out = resolve(opts.out);
   checkOutNotInDataset(opts);
   const { brands, sources } = scanDataset(dataset, opts.limitBrands);
-  const exact = new Map(brands.map((b) => [b.folder, b] as const));
-  const lower = new Map<string, BrandFolder>();
-  for (const b of brands) if (!lower.has(b.folder.toLowerCase())) lower.set(b.folder.toLowerCase(), b);
+  const brandOf = objectBrandResolver(brands);
   const folderOf = new Map(brands.map((b) => [`${b.category}/${b.folder}`, b] as const));
 
   const db = DataDbWriter.openFor(out, 'logodet3k'); // refuses a foreign folder before anything in it is touched
@@ -293,10 +310,14 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         stored = { width: meta.width ?? 0, height: meta.height ?? 0, orientation: meta.orientation };
         img = await decodeImage(s.image);
       } catch (e) {
+        const line = firstLine(e);
+        // sharp's metadata() errors name no file; decodeImage's start with "cannot decode image <path>"
+        if (/exceeds pixel limit/.test(line)) return { image: null, skips: [skip('image_too_large', `${s.image}: more pixels than the decoder accepts (sharp's limit, 16383 × 16383); downscale it`)] };
         // first line only, without libvips' own part ("VipsJpeg: Bogus Huffman table definition"):
         // libvips keeps one error buffer, so under concurrent decodes that part is repeated a varying
         // number of times, or missing (a resumed run must record the same detail)
-        return { image: null, skips: [skip('corrupt_image', stableDecodeError(firstLine(e).replace(/^cannot decode image /, ''), s.image))] };
+        const detail = stableDecodeError(line.replace(/^cannot decode image /, ''), s.image);
+        return { image: null, skips: [skip('corrupt_image', detail.startsWith(s.image) ? detail : `${s.image}: ${detail}`)] };
       }
       const placement = placeVocBoxes(ann, stored, img);
       if (placement.kind === 'mismatch') return { image: null, skips: [skip('size_mismatch', `${s.xml}: ${placement.detail}; its boxes belong to another picture`)] };
@@ -310,7 +331,12 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
           skips.push(skip('degenerate_box', `${s.xml}: object #${k} (${o.name}) box [${o.box.join(', ')}] is empty inside the ${img.width}x${img.height} image`, k));
           continue;
         }
-        const bf = exact.get(o.name) ?? lower.get(o.name.toLowerCase()) ?? own;
+        const bf = brandOf(o.name, own);
+        const twin = objects.find((p) => p.logoName === bf.name && p.box.every((v, i) => v === c.box[i]));
+        if (twin) {
+          skips.push(skip('duplicate_object', `${s.xml}: object #${k} (${o.name}) repeats object #${twin.objectIndex}: same logo, same box [${c.box.join(', ')}]`, k));
+          continue;
+        }
         const crop = cropImage(img, c.box);
         const stemPart = encodeURIComponent(s.stem);
         const file = bf === own ? `${bf.category}/${bf.folder}/${stemPart}_${k}.jpg` : `${bf.category}/${bf.folder}/${stemPart}_${k}@${encodeURIComponent(s.category)}@${encodeURIComponent(s.brand)}.jpg`;

@@ -1,0 +1,87 @@
+/**
+ * prepare: which logo an object's <name> is (brand folders of one name in two categories, NFD
+ * names), repeated objects, and skip details that name their file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpDir } from '../helpers.js';
+import { objectBrandResolver, prepareDataset } from '../../src/data/prepare.js';
+import { openDataDb } from '../../src/data/db.js';
+import { writeVoc } from '../../src/data/voc.js';
+
+process.env.LOGOLAB_QUIET = '1';
+
+type Obj = { name: string; box: [number, number, number, number] };
+
+/** <root>/<cat>/<brand>/<stem>.png (solid `rgb`, 120×80) + its VOC XML. */
+async function addImage(root: string, cat: string, brand: string, stem: string, rgb: [number, number, number], objects: Obj[]): Promise<void> {
+  const dir = join(root, cat, brand);
+  mkdirSync(dir, { recursive: true });
+  await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toFile(join(dir, `${stem}.png`));
+  writeFileSync(join(dir, `${stem}.xml`), writeVoc({ folder: brand, filename: `${stem}.png`, width: 120, height: 80, objects }));
+}
+
+function labelsOf(out: string) {
+  const db = openDataDb(out);
+  try {
+    const gt = db.db.prepare('SELECT i.filename AS f, n.name AS logo FROM test_image_logos g JOIN test_images i ON i.id = g.test_image_id JOIN logo_names n ON n.id = g.logo_name_id ORDER BY f').all() as { f: string; logo: string }[];
+    const skipped = db.db.prepare('SELECT kind, detail FROM skipped ORDER BY id').all() as { kind: string; detail: string }[];
+    return { gt, skipped };
+  } finally {
+    db.close();
+  }
+}
+
+test('one brand folder name in two categories: each image keeps its own folder\'s logo', async () => {
+  const root = tmpDir('logolab-names-');
+  const ds = join(root, 'ds');
+  await addImage(ds, 'Drink', 'Foo', '1', [0, 0, 255], [{ name: 'Foo', box: [10, 10, 60, 50] }]);
+  await addImage(ds, 'Food', 'Foo', '1', [255, 0, 0], [{ name: 'Foo', box: [10, 10, 60, 50] }]);
+  const s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
+  assert.equal(s.totals.logos, 2);
+  assert.deepEqual(labelsOf(join(root, 'out')).gt, [
+    { f: 'Drink/Foo/1.png', logo: 'Foo' },
+    { f: 'Food/Foo/1.png', logo: 'Foo (Food)' },
+  ]);
+});
+
+test('objectBrandResolver: own folder, then its category, then the first; exact before case-insensitive; NFC', () => {
+  const b = (category: string, folder: string, name = folder) => ({ category, folder, name });
+  const [drinkFoo, foodFoo, foodBar, toyFoo, cafe] = [b('Drink', 'Foo'), b('Food', 'Foo', 'Foo (Food)'), b('Food', 'Bar'), b('Toy', 'foo'), b('Food', 'Caf\u00e9')];
+  const brandOf = objectBrandResolver([drinkFoo, foodFoo, foodBar, toyFoo, cafe]);
+  assert.equal(brandOf('Foo', foodFoo), foodFoo);
+  assert.equal(brandOf('Foo', foodBar), foodFoo); // same category
+  assert.equal(brandOf('Foo', toyFoo), drinkFoo); // exact match wins over the own folder's case-insensitive one; first of two
+  assert.equal(brandOf('FOO', toyFoo), toyFoo);
+  assert.equal(brandOf('Cafe\u0301', foodBar), cafe); // NFD as macOS writes it
+  assert.equal(brandOf('Nothing', foodBar), foodBar);
+});
+
+test('an object repeated in its XML (same logo, same box) is counted and skipped; a second box of the logo is kept', async () => {
+  const root = tmpDir('logolab-dups-');
+  const ds = join(root, 'ds');
+  const box: [number, number, number, number] = [10, 10, 60, 50];
+  await addImage(ds, 'C', 'acme', '1', [0, 128, 0], [{ name: 'acme', box }, { name: 'acme', box }, { name: 'acme', box: [62, 10, 110, 50] }]);
+  const s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
+  assert.equal(s.objects, 2);
+  assert.equal(s.totals.referenceCrops, 2);
+  assert.deepEqual(s.skipped, { duplicate_object: 1 });
+  assert.match(labelsOf(join(root, 'out')).skipped[0]!.detail, /1\.xml: object #1 \(acme\) repeats object #0: same logo, same box \[10, 10, 60, 50\]$/);
+});
+
+test('an undecodable image\'s skip detail names its file', async () => {
+  const root = tmpDir('logolab-corrupt-');
+  const ds = join(root, 'ds');
+  await addImage(ds, 'C', 'acme', '1', [0, 128, 0], [{ name: 'acme', box: [10, 10, 60, 50] }]);
+  mkdirSync(join(ds, 'C', 'acme'), { recursive: true });
+  const html = join(ds, 'C', 'acme', '2.jpg');
+  writeFileSync(html, '<!doctype html><html><body>not an image</body></html>');
+  writeFileSync(join(ds, 'C', 'acme', '2.xml'), writeVoc({ folder: 'acme', filename: '2.jpg', width: 120, height: 80, objects: [{ name: 'acme', box: [10, 10, 60, 50] }] }));
+  const s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
+  assert.deepEqual(s.skipped, { corrupt_image: 1 });
+  const d = labelsOf(join(root, 'out')).skipped[0]!.detail;
+  assert.ok(d.startsWith(`${html}: `), d);
+});
