@@ -56,7 +56,7 @@ import type { Box } from '../util/box.js';
 import { DataDbWriter, type ImageRecord } from './db-writer.js';
 import { placeVocBoxes, type StoredImage } from './voc-size.js';
 import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
-import { parseVoc, type VocAnnotation } from './voc.js';
+import { decodeXml, parseVoc, type VocAnnotation } from './voc.js';
 
 export const IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'];
 
@@ -297,7 +297,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
       if (!s.image) return { image: null, skips: [skip('missing_image', `${s.xml}: no image ${s.stem}.{jpg,png,…} beside it`)] };
       let ann: VocAnnotation;
       try {
-        ann = parseVoc(readFileSync(s.xml, 'utf8'), s.xml);
+        ann = parseVoc(decodeXml(readFileSync(s.xml), s.xml), s.xml);
       } catch (e) {
         return { image: null, skips: [skip('malformed_xml', (e as Error).message)] };
       }

@@ -10,6 +10,7 @@
  * clipping and degeneracy are the caller's decision (prepare.ts).
  */
 import { XMLParser, XMLValidator, type ValidationError } from 'fast-xml-parser';
+import { TextDecoder } from 'node:util';
 import { LogolabError } from '../errors.js';
 import { escapeXml } from '../util/xml.js';
 
@@ -109,6 +110,40 @@ function num(s: string | undefined): number {
 }
 
 /** Parses VOC XML; throws LogolabError (naming `where`) when malformed or a required field is missing. */
+/**
+ * The text of an XML file's bytes, in the encoding it declares: a byte-order mark, else UTF-16
+ * recognised by its first '<?' (XML 1.0 appendix F), else the declaration's `encoding="…"`,
+ * else UTF-8. Bytes that are not valid in that encoding are an error naming the file (a replacement
+ * character in a logo name would silently fall back to the folder's brand).
+ */
+export function decodeXml(bytes: Uint8Array, where = '<xml>'): string {
+  const b = bytes;
+  let label = 'utf-8';
+  let skip = 0;
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) skip = 3;
+  else if (b[0] === 0xff && b[1] === 0xfe) [label, skip] = ['utf-16le', 2];
+  else if (b[0] === 0xfe && b[1] === 0xff) [label, skip] = ['utf-16be', 2];
+  else if (b[0] === 0x3c && b[1] === 0x00 && b[2] === 0x3f && b[3] === 0x00) label = 'utf-16le';
+  else if (b[0] === 0x00 && b[1] === 0x3c && b[2] === 0x00 && b[3] === 0x3f) label = 'utf-16be';
+  else {
+    // the declaration is ASCII in every encoding this branch can meet
+    const head = Buffer.from(b.subarray(0, 200)).toString('latin1');
+    const m = /^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']/.exec(head);
+    if (m) label = m[1]!;
+  }
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label, { fatal: true });
+  } catch {
+    throw new LogolabError(`${where}: declares encoding '${label}', which this runtime cannot decode`);
+  }
+  try {
+    return decoder.decode(b.subarray(skip));
+  } catch {
+    throw new LogolabError(`${where}: not valid ${decoder.encoding}${label === 'utf-8' && skip === 0 ? " (a file in another encoding must declare it: <?xml version=\"1.0\" encoding=\"…\"?>)" : ''}`);
+  }
+}
+
 export function parseVoc(text: string, where = '<xml>'): VocAnnotation {
   const root = parseXml(text, where);
   if (root.name !== 'annotation') throw new LogolabError(`${where}: malformed VOC: root element is <${root.name}>, expected <annotation>`);
