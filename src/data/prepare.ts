@@ -151,7 +151,9 @@ export function scanDataset(dataset: string, limitBrands?: number): { brands: Br
       let s = byStem.get(stem);
       if (!s) byStem.set(stem, (s = { key: `${bf.category}/${bf.folder}/${stem}`, category: bf.category, brand: bf.folder, stem }));
       if (ext === '.xml') s.xml = join(dir, f);
-      else if (!s.image) s.image = join(dir, f); // several images with one stem: the first by name
+      else if (!s.image) s.image = join(dir, f);
+      // several images with one stem share its XML: the first by name is the source, the others are named
+      else log('warn', `prepare: ${bf.category}/${bf.folder}/${f} shares the stem '${stem}' with ${basename(s.image)}, which is the image of ${stem}.xml; ${f} is not ingested`);
     }
     if (files === 0) log('warn', `prepare: brand folder ${bf.category}/${bf.folder} is empty (no images or XML files); it has no data`);
     sources.push(...[...byStem.values()].sort((a, b) => sortStr(a.key, b.key)));

@@ -85,3 +85,22 @@ test('an undecodable image\'s skip detail names its file', async () => {
   const d = labelsOf(join(root, 'out')).skipped[0]!.detail;
   assert.ok(d.startsWith(`${html}: `), d);
 });
+
+test('two images with one stem: the first by name is ingested and the other is named in a warning', async (t) => {
+  const root = tmpDir('logolab-stem-');
+  const ds = join(root, 'ds');
+  await addImage(ds, 'C', 'acme', '1', [0, 128, 0], [{ name: 'acme', box: [10, 10, 60, 50] }]);
+  await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 1, g: 2, b: 3 } } }).jpeg().toFile(join(ds, 'C', 'acme', '1.jpg'));
+  const lines: string[] = [];
+  const quiet = process.env.LOGOLAB_QUIET;
+  delete process.env.LOGOLAB_QUIET;
+  t.mock.method(process.stderr, 'write', (s: string) => (lines.push(String(s)), true));
+  try {
+    const s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
+    assert.equal(s.ingestedImages, 1);
+  } finally {
+    t.mock.restoreAll();
+    process.env.LOGOLAB_QUIET = quiet;
+  }
+  assert.ok(lines.some((l) => /C\/acme\/1\.png shares the stem '1' with 1\.jpg, which is the image of 1\.xml; 1\.png is not ingested/.test(l)), lines.join(''));
+});
