@@ -16,6 +16,10 @@ let level: LogLevel = envLogLevel();
 export function setLogLevel(l: LogLevel): void {
   level = l;
 }
+/** Whether a line of level `l` is printed now (progress lines are 'info'). */
+export function logEnabled(l: LogLevel): boolean {
+  return ORDER[l] >= ORDER[level] && process.env.LOGOLAB_QUIET !== '1';
+}
 export function log(l: LogLevel, msg: string): void {
-  if (ORDER[l] >= ORDER[level] && process.env.LOGOLAB_QUIET !== '1') process.stderr.write(`[logolab] ${l === 'info' ? '' : l + ': '}${msg}\n`);
+  if (logEnabled(l)) process.stderr.write(`[logolab] ${l === 'info' ? '' : l + ': '}${msg}\n`);
 }

@@ -1,7 +1,14 @@
 /**
  * Progress on stderr with rate and ETA. Redraws in place on a TTY; otherwise prints a line at
  * most every `intervalMs` so logs stay readable. Results never go here (stdout/files only).
+ * Progress lines are info: `--log-level warn|error` and LOGOLAB_QUIET=1 silence them.
+ *
+ * The rate (and the ETA from it) counts from the first tick on: the time before it is start-up
+ * (models loading, workers booting, the first batch's compile), which would make the first ETAs
+ * several times too long. Until a second tick the average since the start is shown, without an ETA.
  */
+import { logEnabled } from './log.js';
+
 export interface ProgressOptions {
   label: string;
   total?: number;
@@ -25,6 +32,8 @@ export class Progress {
   private done = 0;
   private readonly start = Date.now();
   private lastDraw = 0;
+  /** when the first tick came and the count after it: the rate's origin */
+  private first: { t: number; done: number } | null = null;
   private extra = '';
   /** what the last printed line showed (count, info), so finish() does not repeat it in logs */
   private drawn: [number, string] | null = null;
@@ -38,7 +47,7 @@ export class Progress {
       unit: opts.unit ?? 'it',
       intervalMs: opts.intervalMs ?? (process.stderr.isTTY ? 100 : 2000),
       stream: opts.stream ?? process.stderr,
-      quiet: opts.quiet ?? process.env.LOGOLAB_QUIET === '1',
+      quiet: opts.quiet ?? !logEnabled('info'),
     };
   }
 
@@ -51,6 +60,7 @@ export class Progress {
     this.done += n;
     if (info !== undefined) this.extra = info;
     const now = Date.now();
+    this.first ??= { t: now, done: this.done };
     if (now - this.lastDraw >= this.o.intervalMs || (this.o.total !== undefined && this.done >= this.o.total)) {
       this.lastDraw = now;
       this.draw(false);
@@ -62,12 +72,16 @@ export class Progress {
   }
 
   line(): string {
-    const el = (Date.now() - this.start) / 1000;
-    const rate = el > 0 ? this.done / el : null; // no time yet: no rate to show (not 0/s)
+    const now = Date.now();
+    const el = (now - this.start) / 1000;
+    const since = this.first ? (now - this.first.t) / 1000 : 0;
+    const steady = this.first && since > 0 && this.done > this.first.done ? (this.done - this.first.done) / since : null;
+    // before a second tick the average since the start is shown, but gives no ETA; no time yet: no rate (not 0/s)
+    const rate = steady ?? (el > 0 ? this.done / el : null);
     const t = this.o.total;
     const pct = t ? ` ${((100 * this.done) / t).toFixed(0).padStart(3)}%` : '';
     // past the total (a caller's count was off): no negative ETA
-    const eta = t && rate && this.done < t ? ` ETA ${formatDuration((t - this.done) / rate)}` : '';
+    const eta = t && steady && this.done < t ? ` ETA ${formatDuration((t - this.done) / steady)}` : '';
     const rateStr = rate === null ? '–' : rate >= 10 ? rate.toFixed(0) : rate.toFixed(2);
     return `${this.o.label}${pct} ${this.done}${t ? `/${t}` : ''} ${this.o.unit} | ${rateStr} ${this.o.unit}/s | ${formatDuration(el)}${eta}${this.extra ? ` | ${this.extra}` : ''}`;
   }
