@@ -1,6 +1,8 @@
 /**
- * `merge-embeddings`: shard files of one sharded `embed --data` run → one exchange file, the same
- * bytes an unsharded run writes (rows: references in dataset order, then regions image by image).
+ * `merge-embeddings`: shard files of one sharded `embed --data` run → one exchange file, the file
+ * an unsharded run writes (same header; rows: references in dataset order, then regions image by
+ * image). Its values are the shards' own: byte-identical to an unsharded run's only on a backend
+ * whose kernels ignore batch composition (wasm); native BLAS and GPU rounding depend on it.
  * Refuses, with one line naming the shard: a file that is not a shard, shards of another model,
  * preprocessing, detector, dataset or partition, a shard given twice or missing, and an item that is
  * missing, duplicated or in a shard the partition did not assign it to.
