@@ -5,7 +5,7 @@
  * trainer does the logging, saving and throwing, so these stay testable without a model.
  */
 import type { EpochRecord } from './checkpoint.js';
-import type { TrainingConfig } from './config.js';
+import { stepsPerEpoch, type TrainingConfig } from './config.js';
 import type { RunState } from './run-state.js';
 import type { ValidationMetrics } from './validation.js';
 
@@ -53,4 +53,10 @@ export function earlyStopMessage(c: TrainingConfig, run: RunState, rec: EpochRec
 export function epochBudgetMessage(c: TrainingConfig, rec: EpochRecord): string | null {
   if (!(c.stop_after_epochs > 0 && rec.epoch >= c.stop_after_epochs && rec.epoch < c.max_epochs)) return null;
   return `stopped after epoch ${rec.epoch} of the ${c.max_epochs}-epoch schedule (stop_after_epochs)`;
+}
+
+/** Optimizer steps the run will take if nothing stops it early: max_epochs, or stop_after_epochs when it cuts the schedule. */
+export function plannedSteps(c: TrainingConfig): number {
+  const epochs = c.stop_after_epochs > 0 ? Math.min(c.stop_after_epochs, c.max_epochs) : c.max_epochs;
+  return stepsPerEpoch(c) * epochs;
 }

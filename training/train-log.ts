@@ -42,6 +42,16 @@ export function startMessage(c: TrainingConfig, tensors: number, parameters: num
 }
 
 /** The progress bar's tail after each step. */
+/**
+ * Where the whole run stands (the progress bar's ETA is the epoch's): its optimizer steps, and an
+ * ETA from this process's step rate after its first step (start-up left out); validation passes
+ * are not in it, hence "steps".
+ */
+export function runStatus(step: number, planned: number, stepsSinceFirst: number, secondsSinceFirst: number): string {
+  const eta = stepsSinceFirst > 0 && secondsSinceFirst > 0 && step < planned ? `, steps ETA ${formatDuration(((planned - step) * secondsSinceFirst) / stepsSinceFirst)}` : '';
+  return `run ${step}/${planned} steps${eta}`;
+}
+
 export function stepStatus(loss: number, lr: number, imagesPerS: number, dataWaitFraction: number): string {
   return `loss ${loss.toFixed(4)} | lr ${lr.toExponential(2)} | ${imagesPerS.toFixed(1)} img/s | data wait ${(100 * dataWaitFraction).toFixed(0)}%`;
 }

@@ -37,8 +37,8 @@ import type { ValidationMetrics } from './validation.js';
 import { acquireRunLock } from './run-lock.js';
 import { bestMetricValue, bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom, type RunState } from './run-state.js';
 import type { TrainerOptions, TrainResult } from './trainer-types.js';
-import { earlyStopMessage, epochBudgetMessage, nonfiniteLimitMessage, nonfiniteValidationMessage, reachedNonfiniteLimit, skippedStepMessage, unpairedValidationWarning } from './epoch-policy.js';
-import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage, stepStatus } from './train-log.js';
+import { earlyStopMessage, epochBudgetMessage, nonfiniteLimitMessage, nonfiniteValidationMessage, plannedSteps, reachedNonfiniteLimit, skippedStepMessage, unpairedValidationWarning } from './epoch-policy.js';
+import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage, runStatus, stepStatus } from './train-log.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
 
@@ -66,6 +66,8 @@ export class Trainer {
   private startupMs: number | null = null;
   /** startupMs when it fell in the current epoch, else 0 */
   private epochStartupMs = 0;
+  /** when this process's first optimizer step ended, and the step count then: the run ETA's origin */
+  private firstStepAt: { ms: number; step: number } | null = null;
   private readonly gradFn: GradFn;
   private readonly dir: string;
   private readonly trainLog: TrainLog;
@@ -155,7 +157,7 @@ export class Trainer {
   }
 
   async validate(): Promise<ValidationMetrics & { loss: number }> {
-    const { noPairs, images, ...v } = await validateModel(this.tm, this.data, this.loss, { batchSize: this.config.batch_size, valBatches: this.config.val_batches });
+    const { noPairs, images, ...v } = await validateModel(this.tm, this.data, this.loss, { batchSize: this.config.batch_size, valBatches: this.config.val_batches, ...(this.opts.quiet ? { quiet: true } : {}) });
     this.validationHasPairs = images > 0 && !noPairs;
     return v;
   }
@@ -254,7 +256,10 @@ export class Trainer {
       epochImages += r.images;
       this.recordStep(r, lastLr);
       const el = (Date.now() - epochStart) / 1000;
-      bar.tick(1, stepStatus(r.loss, lastLr, epochImages / Math.max(el, 1e-9), this.dataWaitMs / Math.max(el * 1000 - this.epochStartupMs, 1e-6)));
+      const now = Date.now();
+      this.firstStepAt ??= { ms: now, step: this.run.global_step };
+      const run = runStatus(this.run.global_step, plannedSteps(c), this.run.global_step - this.firstStepAt.step, (now - this.firstStepAt.ms) / 1000);
+      bar.tick(1, `${stepStatus(r.loss, lastLr, epochImages / Math.max(el, 1e-9), this.dataWaitMs / Math.max(el * 1000 - this.epochStartupMs, 1e-6))} | ${run}`);
       if (this.run.global_step % c.log_every_n_steps === 0) this.trainLog.line(`step ${this.run.global_step} epoch ${this.run.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
     }
     const seconds = (Date.now() - epochStart) / 1000;

@@ -9,6 +9,7 @@ import type { DataSource } from './batch.js';
 import type { LossFn } from './losses/index.js';
 import { embed, type TrainableModel } from './model.js';
 import { embeddingMetrics, type ValidationMetrics } from './validation.js';
+import { Progress } from '../src/util/progress.js';
 
 export interface ValidationPass extends ValidationMetrics {
   loss: number;
@@ -18,7 +19,7 @@ export interface ValidationPass extends ValidationMetrics {
   noPairs: boolean;
 }
 
-export async function validateModel(tm: TrainableModel, data: DataSource, loss: LossFn, opts: { batchSize: number; valBatches: number }): Promise<ValidationPass> {
+export async function validateModel(tm: TrainableModel, data: DataSource, loss: LossFn, opts: { batchSize: number; valBatches: number; quiet?: boolean }): Promise<ValidationPass> {
   const seen = new Set<string>();
   const embs: Float32Array[] = [];
   const labels: number[] = [];
@@ -26,6 +27,8 @@ export async function validateModel(tm: TrainableModel, data: DataSource, loss: 
   const nb = Math.min(data.numValBatches(), opts.valBatches);
   const infer: ForwardContext = { training: false };
   let dim = 0;
+  // up to val_batches micro-batches (100 by default): long enough to need its own progress line
+  const bar = new Progress({ label: 'validation', total: nb, unit: 'batch', ...(opts.quiet ? { quiet: true } : {}) });
   for (let i = 0; i < nb; i++) {
     const b = await data.valBatch(i);
     try {
@@ -56,6 +59,7 @@ export async function validateModel(tm: TrainableModel, data: DataSource, loss: 
     } finally {
       b.pixels.dispose();
     }
+    bar.tick();
   }
   const flat = new Float32Array(embs.length * dim);
   embs.forEach((e, i) => flat.set(e, i * dim));

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { defaultConfig } from '../../training/config.js';
 import type { EpochRecord } from '../../training/checkpoint.js';
 import { freshRunState } from '../../training/run-state.js';
-import { earlyStopMessage, epochBudgetMessage, nonfiniteValidationMessage, reachedNonfiniteLimit, skippedStepMessage, unpairedValidationWarning } from '../../training/epoch-policy.js';
+import { earlyStopMessage, epochBudgetMessage, nonfiniteValidationMessage, plannedSteps, reachedNonfiniteLimit, skippedStepMessage, unpairedValidationWarning } from '../../training/epoch-policy.js';
+import { runStatus } from '../../training/train-log.js';
 
 const rec = (epoch: number, validated: boolean): EpochRecord => ({
   epoch, train_loss: 1, lr: 1e-3, images_per_s: 1, seconds: 1, nonfinite_steps: 0,
@@ -53,5 +54,20 @@ describe('epoch policy', () => {
     const c = { ...defaultConfig(), val_split: 0 };
     assert.match(unpairedValidationWarning(c, 0), /0 validation images \(val_split 0\)/);
     assert.match(unpairedValidationWarning(c, 5), /no two of the 5 validation images share a label/);
+  });
+});
+
+describe('run status', () => {
+  it('planned steps follow stop_after_epochs when it cuts the schedule', () => {
+    const c = { ...defaultConfig(), max_epochs: 10, batches_per_epoch: 8, gradient_accumulation_steps: 2 };
+    assert.equal(plannedSteps(c), 40);
+    assert.equal(plannedSteps({ ...c, stop_after_epochs: 3 }), 12);
+    assert.equal(plannedSteps({ ...c, stop_after_epochs: 30 }), 40);
+  });
+
+  it('the run ETA is from the steps after this process\'s first one, and absent before a second step or at the end', () => {
+    assert.equal(runStatus(5, 40, 0, 0), 'run 5/40 steps');
+    assert.equal(runStatus(15, 40, 10, 20), 'run 15/40 steps, steps ETA 50s');
+    assert.equal(runStatus(40, 40, 35, 70), 'run 40/40 steps');
   });
 });
