@@ -38,6 +38,8 @@ export interface EpochRecord {
   /** validation metrics (absent when this epoch was not evaluated) */
   val?: Record<string, number>;
   nonfinite_steps: number;
+  /** the backend this epoch's steps (the last process's, after a resume) ran on: images_per_s is its figure (absent in older checkpoints) */
+  backend?: string;
 }
 
 /** How the trained model is built (enough for export to rebuild it). */

@@ -21,6 +21,7 @@ import { writeJsonAtomic } from '../src/io/atomic.js';
 import { makeRng, type Rng } from '../src/util/rng.js';
 import { Progress } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
+import { backendLabel } from '../src/backend/label.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
 import { restoreBestCheckpoint } from './best-checkpoint.js';
 import { mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
@@ -231,7 +232,7 @@ export class Trainer {
     if (note) log('info', note);
     const nTrain = [...this.params.values()].reduce((s, v) => s + v.size, 0);
     log('info', startMessage(c, this.params.size, nTrain));
-    this.trainLog.line(`start epoch=${this.run.epoch} batch_in_epoch=${this.run.batch_in_epoch} step=${this.run.global_step} config=${JSON.stringify(c)}`);
+    this.trainLog.line(`start epoch=${this.run.epoch} batch_in_epoch=${this.run.batch_in_epoch} step=${this.run.global_step} backend=${JSON.stringify(backendLabel() ?? 'unknown')} config=${JSON.stringify(c)}`);
   }
 
   /** The optimizer steps of one epoch (from batch_in_epoch after a resume); null when a stop was requested. */
@@ -275,6 +276,7 @@ export class Trainer {
       data_wait_fraction: Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)),
       ...(this.epochStartupMs ? { loader_startup_s: this.epochStartupMs / 1000 } : {}),
       nonfinite_steps: this.run.nonfinite_steps,
+      backend: backendLabel() ?? 'unknown',
     };
   }
 

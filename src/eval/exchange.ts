@@ -11,6 +11,7 @@
  * the same layout with rows for its shard's items only and a `shard` entry in the metadata;
  * merge.ts joins a complete set into the file an unsharded run writes.
  */
+import { backendLabel } from '../backend/label.js';
 import { LogolabError } from '../errors.js';
 import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';
@@ -43,6 +44,8 @@ export interface ExchangeMeta {
   refRows: Record<string, number>;
   /** one shard of a sharded export (src/eval/shard.ts): only that shard's refs/regions have rows */
   shard?: ShardInfo;
+  /** the backends the rows were computed on (src/backend/label.ts; a merge lists its shards'); absent in older files */
+  backends?: string[];
 }
 
 export interface Exchange {
@@ -63,11 +66,11 @@ export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder
   const part = o.shard ? selectShard(ds, o.shard) : ds;
   const set = await embedSet(encoder, proposer, part.refs, part.images, ds.logos, o);
   const shard = o.shard ? { index: o.shard.index, count: o.shard.count, partition: PARTITION, datasetDigest: datasetDigest(ds) } : undefined;
-  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard);
+  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard, [backendLabel() ?? 'unknown']);
   return { ...r, images: part.images.length };
 }
 
-export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSet, id: ExchangeId, shard?: ShardInfo): { refs: number; regions: number; dim: number } {
+export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSet, id: ExchangeId, shard?: ShardInfo, backends?: string[]): { refs: number; regions: number; dim: number } {
   const rowsList: Float32Array[] = [];
   const refRows: Record<string, number> = {};
   for (const r of set.refs) {
@@ -84,7 +87,7 @@ export function writeExchange(outFile: string, ds: DatasetIndex, set: EmbeddedSe
   const dim = rowsList[0]?.length ?? 0;
   const data = new Float32Array(rowsList.length * dim);
   rowsList.forEach((v, i) => data.set(v, i * dim));
-  const meta: ExchangeMeta = { version: EXCHANGE_VERSION, ...id, dim, dataset: ds, regions, refRows, ...(shard ? { shard } : {}) };
+  const meta: ExchangeMeta = { version: EXCHANGE_VERSION, ...id, dim, dataset: ds, regions, refRows, ...(shard ? { shard } : {}), ...(backends ? { backends } : {}) };
   writeSafetensors(outFile, { embeddings: { shape: [rowsList.length, dim], data } }, { logolab_embeddings: JSON.stringify(meta) });
   return { refs: set.refs.length, regions: rowsList.length - set.refs.length, dim };
 }
@@ -132,6 +135,7 @@ function checkMeta(file: string, meta: ExchangeMeta): void {
     const ok = (k: string, max: number) => typeof s?.[k] === 'number' && (s[k] as number) >= 0 && (s[k] as number) <= max;
     if (!isObject(s) || !ok('threshold', 1) || !ok('minBoxSize', Infinity) || !ok('nmsIou', 1)) throw new LogolabError(`${file}: metadata 'detectorSettings' is ${JSON.stringify(s)}, not { threshold, nmsIou in [0, 1], minBoxSize ≥ 0 }`);
   }
+  if (m.backends !== undefined && !(Array.isArray(m.backends) && m.backends.every((b) => typeof b === 'string'))) throw new LogolabError(`${file}: metadata 'backends' is ${JSON.stringify(m.backends)}, not a list of backend names`);
   if (m.layout !== 'data' && m.layout !== 'folders') throw new LogolabError(`${file}: metadata 'layout' is ${JSON.stringify(m.layout)}, not 'data' or 'folders'`);
   if (!Number.isInteger(m.dim) || (m.dim as number) < 0) throw new LogolabError(`${file}: metadata 'dim' is ${JSON.stringify(m.dim)}, not a non-negative integer`);
   const ds = m.dataset as Record<string, unknown> | undefined;

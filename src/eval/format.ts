@@ -18,12 +18,17 @@ export interface RunInfo {
   testImages: number;
   detector: string;
   detrThreshold: number | null;
+  /** what computed the embeddings (an embeddings file's record; empty: not recorded) */
+  backends: string[];
   seed: number;
   counting: Counting;
 }
 
 const pct = (x: number) => `${x.toFixed(4)} (${(x * 100).toFixed(1)}%)`;
 const num = (x: number) => String(x);
+
+/** The embeddings' backends for a summary line (a cache may hold rows of earlier runs on others). */
+export const backendsText = (b: string[]) => (b.length ? b.join('; ') : 'not recorded (an embeddings file of an older logolab)');
 
 export function formatSummary(info: RunInfo, o: MatchOptions, r: CountResult): string {
   const L: string[] = [];
@@ -38,6 +43,7 @@ export function formatSummary(info: RunInfo, o: MatchOptions, r: CountResult): s
   if (info.detrThreshold !== null) L.push(`  DETR confidence threshold: ${num(info.detrThreshold)}`);
   else if (info.detector.startsWith('detr:')) L.push('  DETR confidence threshold: not recorded (an embeddings file of an older logolab)');
   L.push(`  Preprocess mode: ${info.preprocessMode}`);
+  L.push(`  Backend: ${backendsText(info.backends)}`);
   L.push(`  Matching method: ${o.method}`);
   if (o.method !== 'simple') L.push(`  Matching margin: ${num(o.margin)}`);
   if (o.method === 'multi-ref') {
@@ -85,6 +91,7 @@ export function formatFileBlock(info: RunInfo, o: MatchOptions, r: CountResult, 
     'Configuration:',
     `  Embedding model: ${info.model}`,
     `  Preprocess mode: ${info.preprocessMode}`,
+    `  Backend: ${backendsText(info.backends)}`,
     `  Reference logos: ${info.numLogos}`,
     `  Refs per logo: ${info.refsPerLogo}`,
     `  Total reference embeddings:${info.totalRefs}`,

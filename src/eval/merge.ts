@@ -101,6 +101,8 @@ export function mergeShards(files: string[], outFile: string): { shards: number;
   }
   const set: EmbeddedSet = { logos: ds.logos, refs, images, meta: {} };
   const { model, fingerprint, preprocess, detector, detectorSettings, layout } = first.meta;
-  const r = writeExchange(outFile, ds, set, { model, fingerprint, preprocess, detector, ...(detectorSettings ? { detectorSettings } : {}), layout });
+  // the backends of all shards (a shard of an older logolab records none: 'not recorded')
+  const backends = [...new Set(shards.flatMap((s) => s.meta.backends ?? ['not recorded']))].sort();
+  const r = writeExchange(outFile, ds, set, { model, fingerprint, preprocess, detector, ...(detectorSettings ? { detectorSettings } : {}), layout }, undefined, backends);
   return { shards: shards.length, ...r };
 }

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { LogolabError, UsageError } from '../errors.js';
 import { log } from '../util/log.js';
+import { backendLabel } from '../backend/label.js';
 import { EmbeddingCache } from './cache.js';
 import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
 import type { CropEncoder } from './encoder.js';
@@ -74,6 +75,8 @@ export interface Pass {
   /** the embeddings' preprocessing id (kind:mode:config hash): from the file, or the encoder's */
   preprocess: string;
   cacheStats: { hits: number; misses: number } | null;
+  /** the backends the embeddings were computed on: the file's (empty: it does not record them), or this process's */
+  backends: string[];
 }
 
 /** The embedding pass for a sample: from the exchange file, or by `encoder` through the cache. */
@@ -81,7 +84,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   if (src.exchange) {
     if (encoder) log('warn', 'embeddings come from the exchange file; the model options are ignored');
     const set = setFromExchange(src.exchange, sample);
-    return { sample, similarities: similaritySet(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, detectorSettings: src.exchange.meta.detectorSettings ?? null, preprocess: src.exchange.meta.preprocess, cacheStats: null };
+    return { sample, similarities: similaritySet(set), model: src.exchange.meta.model, detector: src.exchange.meta.detector, detectorSettings: src.exchange.meta.detectorSettings ?? null, preprocess: src.exchange.meta.preprocess, cacheStats: null, backends: src.exchange.meta.backends ?? [] };
   }
   if (!encoder) throw new LogolabError('give --model <dir> (or --embeddings <file>)');
   if (o.cache && o.clearCache) EmbeddingCache.clear(o.cache);
@@ -90,7 +93,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   log('info', `encoder ${encoder.name}: fingerprint ${encoder.fingerprint.slice(0, 16)}…, preprocessing ${encoder.preprocess}${cache ? `, cache ${cache.path}` : ', no cache'}`);
   try {
     const set = await embedSet(encoder, proposer, sample.refs, sample.images, sample.logos, { cache, batchSize: o.batchSize, quiet: o.quiet });
-    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, detectorSettings: proposer.settings ?? null, preprocess: encoder.preprocess, cacheStats: cache ? { ...cache.stats } : null };
+    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, detectorSettings: proposer.settings ?? null, preprocess: encoder.preprocess, cacheStats: cache ? { ...cache.stats } : null, backends: [backendLabel() ?? 'unknown'] };
   } finally {
     cache?.close();
     proposer.dispose?.();
@@ -120,6 +123,7 @@ export function runInfo(pass: Pass, o: { counting: Counting }): RunInfo {
     testImages: s.images.length,
     detector: pass.detector,
     detrThreshold: pass.detectorSettings?.threshold ?? null,
+    backends: pass.backends,
     seed: s.options.seed,
     counting: o.counting,
   };

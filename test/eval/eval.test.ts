@@ -151,7 +151,7 @@ test('summary blocks have the reference shape; similarity details print', async 
   const p = similaritySet(set);
   const o: MatchOptions = { method: 'multi-ref', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'max' };
   const r = evaluate(p, o);
-  const info: RunInfo = { model: 'fake', preprocessMode: 'default', numLogos: s.logos.length, refsPerLogo: 2, totalRefs: s.refs.length, positiveSamples: 3, negativeSamples: 3, testImages: s.images.length, detector: 'gt-boxes', detrThreshold: null, seed: 5, counting: 'logos' };
+  const info: RunInfo = { model: 'fake', preprocessMode: 'default', numLogos: s.logos.length, refsPerLogo: 2, totalRefs: s.refs.length, positiveSamples: 3, negativeSamples: 3, testImages: s.images.length, detector: 'gt-boxes', detrThreshold: null, backends: ['wasm'], seed: 5, counting: 'logos' };
   const block = formatFileBlock(info, o, r, new Date(2026, 0, 2, 13, 5, 17));
   const lines = block.split('\n');
   assert.equal(lines[1], 'TEST: MULTI-REF MATCHING');
@@ -159,8 +159,11 @@ test('summary blocks have the reference shape; similarity details print', async 
   assert.equal(lines[5], 'Date: 2026-01-02 13:05:17');
   assert.ok(lines.includes(`  True Positives:  ${String(r.tp).padStart(6)}`));
   assert.match(block, /\n {2}F1 Score: {2}\d\.\d{4} \(\d+\.\d%\)\n/);
+  assert.ok(lines.includes('  Backend: wasm'));
   const sum = formatSummary(info, o, r);
   assert.match(sum, /LOGO DETECTION TEST RESULTS/);
+  assert.match(sum, /\n {2}Backend: wasm\n/);
+  assert.match(formatSummary({ ...info, backends: [] }, o, r), /\n {2}Backend: not recorded \(an embeddings file of an older logolab\)\n/);
   assert.match(sum, /True Positives \(correct matches\): \d+/);
   const d = similarityDetails(p, r);
   assert.ok(d.suggested && d.suggested.f1 >= r.f1, 'suggested threshold is at least as good as the current one');

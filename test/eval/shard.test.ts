@@ -57,6 +57,8 @@ test('on the default backend (native kernels: float rounding depends on which im
   await ok(['merge-embeddings', '--out', merged, ...shards]);
   const [a, b] = [splitSafetensors(readFileSync(whole)), splitSafetensors(readFileSync(merged))];
   assert.equal(b.header, a.header);
+  const backends = JSON.parse(JSON.parse(a.header).__metadata__.logolab_embeddings).backends;
+  assert.ok(Array.isArray(backends) && backends.length === 1 && typeof backends[0] === 'string', `backends ${JSON.stringify(backends)}`); // what computed the rows
   assert.equal(b.values.length, a.values.length);
   let max = 0;
   for (let i = 0; i < a.values.length; i++) max = Math.max(max, Math.abs(a.values[i]! - b.values[i]!));
@@ -90,6 +92,8 @@ test('3 shards merged = one unsharded run, byte for byte, and the same eval resu
   assert.deepEqual(b.result, a.result);
   assert.deepEqual(b.outcomes, a.outcomes);
   assert.ok(a.result.tp + a.result.fn > 0, 'the eval scored something');
+  // the file says what computed its rows, and eval says it
+  assert.match((await ok(['eval', '--embeddings', merged, ...EVAL])).stdout, /\n {2}Backend: wasm\n/);
 
   // errors: one line naming the shard; no output written
   const out = join(W, 'bad.safetensors');
@@ -128,6 +132,13 @@ test('merge: an item missing from its shard, or held by a shard it does not belo
     return f;
   };
   const s0 = readExchangeFile(files[0]!).meta;
+  // shards computed on two backends (or by an older logolab, without a record): the merge lists each
+  const elsewhere = tamper((m) => (m.backends = ['webgpu (adapter llvmpipe)']));
+  mergeShards([files[0]!, elsewhere], join(d, 'two-backends.safetensors'));
+  assert.deepEqual(readExchangeFile(join(d, 'two-backends.safetensors')).meta.backends, [...s0.backends!, 'webgpu (adapter llvmpipe)'].sort());
+  const older = tamper((m) => delete m.backends);
+  mergeShards([files[0]!, older], join(d, 'older.safetensors'));
+  assert.deepEqual(readExchangeFile(join(d, 'older.safetensors')).meta.backends, [...s0.backends!, 'not recorded'].sort());
   const lost = tamper((m) => delete m.refRows[Object.keys(m.refRows)[0]!]);
   assert.throws(() => mergeShards([files[0]!, lost], join(d, 'x.safetensors')), /tampered\.safetensors: shard 1\/2 lacks reference ref:\d+ \(incomplete shard\?\)/);
   const stolen = tamper((m) => (m.regions[Object.keys(s0.regions)[0]!] = []));

@@ -62,6 +62,9 @@ describe('`logolab train` / `logolab export` on a prepared data dir', () => {
     assert.equal(hist.length, 2);
     assert.ok(typeof hist[1].val.separation === 'number' && typeof hist[1].val.map_at_r === 'number');
     assert.ok(hist.every((h: { data_wait_fraction: number }) => h.data_wait_fraction >= 0 && h.data_wait_fraction <= 1), 'data_wait_fraction per epoch');
+    // each epoch names the backend its images_per_s was measured on; train.log too
+    assert.deepEqual(hist.map((h: { backend?: string }) => h.backend), ['wasm', 'wasm']);
+    assert.match(readFileSync(join(work, 'ck', 'train.log'), 'utf8'), /start epoch=0 batch_in_epoch=0 step=0 backend="wasm" config=/);
     // a fresh run into that checkpoint_dir does not replace the finished run's checkpoints unasked
     const best = readFileSync(join(work, 'ck', 'best.ckpt'));
     const r3 = await run(['train', '--backend', 'wasm', '--config', cfgPath, '--max-epochs', '1', '--skip-export']);
