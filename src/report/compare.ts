@@ -88,7 +88,7 @@ export function modelSide(label: string, name: string, p: SimilaritySet, o: Matc
 }
 
 export function compareModels(
-  sides: { label: string; name: string; prepared: SimilaritySet }[],
+  sides: { label: string; name: string; prepared: SimilaritySet; backends?: string[] }[],
   o: MatchOptions,
   thresholds: number[],
   counting: Counting,
@@ -96,6 +96,7 @@ export function compareModels(
 ): CompareData {
   const models = sides.map((s) => {
     const m = modelSide(s.label, s.name, s.prepared, o, thresholds, counting);
+    if (s.backends) m.backends = s.backends;
     // each model gets its own threshold: one fixed threshold favours whichever model's similarity
     // scale it happens to suit (fine-tuning moves the scale)
     if (info.calibrate) m.calibration = calibrate(s.prepared, o, thresholds, info.calibrate, info.seed, counting);

@@ -16,6 +16,8 @@ export interface ModelSide {
   fpSims: number[];
   perLogo: Record<string, Counts>;
   retrieval: RetrievalReport | null;
+  /** what computed this side's embeddings (an embeddings file's record; empty: not recorded) */
+  backends?: string[];
   /** with --calibrate: this model's own threshold chosen on one half of the images, scored on the other */
   calibration?: CalibrationResult | null;
 }

@@ -1,6 +1,7 @@
 /** CompareData → report.md and a self-contained report.html (inline SVG, no scripts). */
 import { methodDescription } from '../match/matchers.js';
 import type { Counts } from '../eval/counting.js';
+import { backendsText } from '../eval/format.js';
 import type { CompareData } from './compare.js';
 import type { GalleryItem, ModelGallery } from './gallery.js';
 import { histogram, lineChart, PALETTE, type Series } from './svg.js';
@@ -68,7 +69,7 @@ function header(d: CompareData): string[] {
   return [
     `Sample: ${d.sample.logos.length} logos, ${d.sample.refs} reference crops, ${d.sample.images} test images (${sampleText(d.sample)}), regions: ${d.detector}, counting: ${d.counting}.`,
     `Matching: ${methodDescription(d.options)}, threshold ${d.options.threshold}.`,
-    ...d.models.map((m) => `${m.label}: ${m.name}`),
+    ...d.models.map((m) => `${m.label}: ${m.name}${m.backends ? ` (backend: ${backendsText(m.backends)})` : ''}`),
   ];
 }
 

@@ -30,7 +30,7 @@ test('renderHtml: a logo named constructor or toString gets no <img> of a functi
   assert.equal((html.match(/<img /g) ?? []).length, 1);
 });
 
-test('report.md and report.html: per-logo differences carry one minus sign (−) as the verdict does, and the same threshold note', async () => {
+test('report.md and report.html: per-logo differences carry one minus sign (−) as the verdict does, the same threshold note, and each side\'s backend', async () => {
   const data = join(tmpDir('logolab-render-'), 'data');
   await makeTinyDataDir(data, { perLogo: 3, negatives: 1 });
   const s = sampleTest(datasetFromDataDir(data), { numLogos: 3, refsPerLogo: 1, positiveSamples: 2, negativeSamples: 1, seed: 2 });
@@ -38,7 +38,11 @@ test('report.md and report.html: per-logo differences carry one minus sign (−)
   const d = compareModels([await side('baseline'), await side('candidate')], { method: 'simple', threshold: 0.7, margin: 0, minMatchingRefs: 1, aggregation: 'max' }, [0.5, 0.7], 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 1, positiveSamples: 2, negativeSamples: 1 });
   d.perLogo[0]!.delta = -0.125;
   d.perLogo[1]!.delta = 0.25;
+  d.models[0]!.backends = ['cpu (native kernels: OpenBLAS ×2 threads)'];
+  d.models[1]!.backends = [];
   for (const out of [renderHtml(d), renderMarkdown(d)]) {
+    assert.match(out, /baseline: baseline \(backend: cpu \(native kernels: OpenBLAS ×2 threads\)\)/);
+    assert.match(out, /candidate: candidate \(backend: not recorded \(an embeddings file of an older logolab\)\)/);
     assert.match(out, /−12\.5/);
     assert.match(out, /\+25\.0/);
     assert.doesNotMatch(out, /-12\.5/);
