@@ -18,6 +18,7 @@
  * checkpointing): goal ≥ 1.0× 272 img/s embed, ≥ 0.5× 458 img/s training.
  */
 import { spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { tsxImport } from '../src/util/package-root.js';
@@ -112,6 +113,23 @@ function spawnCell(c: Cell): Result {
   return { ...c, error: err.replace(/^logolab: error: /, '').trim().slice(0, 300) };
 }
 
+/** "webgpu train b128 recompute on" */
+export function cellName(c: Partial<Cell>): string {
+  return `${c.backend} ${c.mode} b${c.batch}${c.mode === 'train' ? ` recompute ${c.recompute ? 'on' : 'off'}` : ''}`;
+}
+
+/**
+ * The run's exit code and its error line: 3 when no GPU backend is present (the CLI says so), 4
+ * when any cell failed — a table of error cells is no benchmark, and a script or CI job must see
+ * it — naming the failed cells (their errors are in the table, which is still printed); else 0.
+ */
+export function outcome(present: readonly string[], results: readonly Result[]): { code: number; error: string | null } {
+  if (present.length === 0) return { code: 3, error: null };
+  const failed = results.filter((r) => r.error !== undefined);
+  if (failed.length === 0) return { code: 0, error: null };
+  return { code: 4, error: `bench gpu: ${failed.length} of ${results.length} cells failed: ${failed.map(cellName).join(', ')} (the table has each error)` };
+}
+
 function markdown(results: Result[], skipped: Result[], meta: Record<string, unknown>): string {
   const lines = [`GPU benchmark: ${meta.model} (random weights), ${meta.date}, load ${meta.load}`, ''];
   // the last column divides by a FIXED figure (the Python stack on an H200 at batch 256, the goal
@@ -181,7 +199,7 @@ async function main(): Promise<void> {
     const r = spawnCell(c);
     results.push(r);
     const el = (performance.now() - t0) / 1000;
-    process.stderr.write(`[bench gpu] ${i + 1}/${cells.length} ${c.backend} ${c.mode} b${c.batch}${c.mode === 'train' ? ` recompute ${c.recompute ? 'on' : 'off'}` : ''}: ` +
+    process.stderr.write(`[bench gpu] ${i + 1}/${cells.length} ${cellName(c)}: ` +
       `${r.error ? `error: ${r.error}` : `${r.images_per_s} img/s`} (${el.toFixed(0)} s, ETA ${((el / (i + 1)) * (cells.length - i - 1)).toFixed(0)} s)\n`);
   });
   const meta = { model: o.model, date: new Date().toISOString(), load: loadavg().map((v) => v.toFixed(2)).join(' '), goal_images_per_s: GOAL };
@@ -189,10 +207,22 @@ async function main(): Promise<void> {
   if (o.json) writeFileAtomic(o.json, JSON.stringify({ ...meta, results, skipped }, null, 2) + '\n');
   if (o.md) writeFileAtomic(o.md, md + '\n');
   process.stdout.write(o.format === 'json' ? JSON.stringify({ ...meta, results, skipped }) + '\n' : md + '\n');
-  if (present.length === 0) process.exitCode = 3;
+  const end = outcome(present, results);
+  if (end.error) process.stderr.write(`logolab: error: ${end.error}\n`);
+  if (end.code !== 0) process.exitCode = end.code;
 }
 
-main().catch((e) => {
-  process.stderr.write(`logolab: error: ${(e as Error).message}\n`);
-  process.exitCode = 1;
-});
+// run only as a program (the CLI and every cell spawn it); a test imports `outcome`
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(SELF);
+  } catch {
+    return false;
+  }
+}
+if (isMain()) {
+  main().catch((e) => {
+    process.stderr.write(`logolab: error: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}

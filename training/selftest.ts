@@ -8,7 +8,9 @@
  *     tf.memory().numTensors the same after every step
  *   - an estimate of the memory of a ViT-L/14 LoRA step (r 16, q/v) per image and at the config's
  *     batch, from steps measured at the real ViT-L/14 widths on 1 and 2 layers (memory.ts)
- * Tolerances are those of the parity tests (test/fixtures/README.md).
+ * Tolerances are those of the parity tests (test/fixtures/README.md): fp32's. On tensorflow-gpu the
+ * caller turns TF32 off before the backend loads (src/selftest/precision.ts), so these check the
+ * fp32 kernels; training itself runs with TF32 on Ampere and newer GPUs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -2,12 +2,14 @@
  * `logolab doctor`: what backends are available here, versions, the WebGPU adapter, and what
  * tfjs-node-gpu needs (CUDA libraries, GPU, the exact fix).
  * `logolab doctor --selftest [--backend X] [--config FILE] [--fixtures DIR]`: parity and training
- * checks on one backend (training/selftest.ts) as a pass/fail table; exit 0 only if all pass.
+ * checks on one backend (training/selftest.ts) as a pass/fail table; exit 0 only if all pass. On
+ * tensorflow-gpu it checks the fp32 kernels (TF32 off, src/selftest/precision.ts) and says so.
  */
 import type { CommandModule } from 'yargs';
 import { BACKEND_CHOICES, currentBackend, initBackend, packageVersion, reportBackend } from '../../src/backend/index.js';
 import { cudaReadiness, formatCudaReadiness, nvidiaSmi } from '../../src/backend/cuda.js';
-import { describeAdapter, webgpuAdapter, type WebGPUAdapterReport } from '../../src/backend/webgpu.js';
+import { describeAdapter, webgpuAdapter, webgpuHardwareStatus, type WebGPUAdapterReport } from '../../src/backend/webgpu.js';
+import { initSelftestBackend } from '../../src/selftest/precision.js';
 import { formatTable } from '../../src/selftest/report.js';
 import { locateFixtures } from '../../src/selftest/fixtures.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
@@ -57,6 +59,8 @@ async function report(): Promise<void> {
   const a = webgpuAdapter();
   lines.push(`webgpu (tfjs-backend-webgpu on Dawn):${a ? '' : ' no adapter (see backends above)'}`);
   if (a) lines.push(...adapterLines(a));
+  // on its own line: on a GPU machine a software adapter above would otherwise hide why the GPU's adapter failed
+  lines.push(`  hardware adapter: ${webgpuHardwareStatus()}`);
   lines.push(...formatCudaReadiness(cudaReadiness()));
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -65,7 +69,8 @@ async function selftest(argv: Record<string, unknown>): Promise<void> {
   const fixtures = locateFixtures(argv.fixtures as string | undefined);
   const { defaultConfig, loadConfigFile } = await import('../../training/config.js');
   const config = argv.config ? loadConfigFile(argv.config as string) : defaultConfig();
-  const b = await initBackend(argv.backend as string | undefined, { quiet: true });
+  // on tensorflow-gpu: TF32 off before libtensorflow loads (the tolerances are fp32's; precision.ts)
+  const { backend: b, precision } = await initSelftestBackend(argv.backend as string | undefined);
   reportBackend(b);
   const a = b.name === 'webgpu' ? webgpuAdapter() : null;
   const gpuMiB = b.name === 'tensorflow-gpu' ? (nvidiaSmi().gpus[0]?.memoryMiB ?? null) : null;
@@ -83,9 +88,10 @@ async function selftest(argv: Record<string, unknown>): Promise<void> {
     onCheck: (name) => process.stderr.write(`[logolab] selftest: ${name} … (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`),
   });
   const backend = currentBackend()!;
-  const header = `logolab selftest on ${backend.name}${a ? ` — ${describeAdapter(a)}` : ''}; fixtures ${fixtures}; ${((performance.now() - t0) / 1000).toFixed(0)} s`;
+  const header = `logolab selftest on ${backend.name}${a ? ` — ${describeAdapter(a)}` : ''}; fixtures ${fixtures}; ${((performance.now() - t0) / 1000).toFixed(0)} s` +
+    (precision ? `\n${precision}` : '');
   process.stdout.write(formatTable(rows, header) + '\n');
-  if (argv.json) writeJsonAtomic(argv.json as string, { backend: backend.name, adapter: a, fixtures, checks: rows });
+  if (argv.json) writeJsonAtomic(argv.json as string, { backend: backend.name, adapter: a, precision, fixtures, checks: rows });
   if (rows.some((r) => !r.ok)) process.exitCode = 1;
 }
 

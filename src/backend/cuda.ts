@@ -28,6 +28,9 @@ export const CUDA_LIBS: { soname: string; wheel: string; dir: string }[] = [
   { soname: 'libcudnn.so.8', wheel: 'nvidia-cudnn-cu11', dir: 'cudnn' },
 ];
 
+/** CUDA_CACHE_MAXSIZE for Ada/Hopper (4 GiB): the PTX-JIT kernels stay cached; the examples set it too. */
+export const CUDA_CACHE_MAXSIZE_RECOMMENDED = '4294967296';
+
 export interface LibStatus {
   soname: string;
   /** where the loader finds it (ldconfig cache or an LD_LIBRARY_PATH folder) */
@@ -173,7 +176,7 @@ export function formatCudaReadiness(r: CudaReadiness): string[] {
   }
   if (cc >= 8.9) {
     fixes.push(`compute capability ${cc}: libtensorflow 2.9 has no native kernels for it (up to sm_75 + compute_80 PTX): they are JIT-compiled from PTX at first use, for minutes.`);
-    fixes.push('    export CUDA_CACHE_MAXSIZE=4294967296 (keep the compiled kernels; the 256 MiB default evicts them), then warm the cache once: logolab doctor --selftest --backend tensorflow-gpu');
+    fixes.push(`    export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE_RECOMMENDED} (keep the compiled kernels; the 256 MiB default evicts them), then warm the cache once: logolab doctor --selftest --backend tensorflow-gpu`);
   }
   if (r.gpus.length === 0) fixes.push('no NVIDIA GPU/driver here: tensorflow-gpu cannot run on this machine');
   if (fixes.length) {

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { LogolabError, firstLine } from '../errors.js';
 import { chooseCpuBackend, orderCpuBackends, type Workload } from './auto-choice.js';
 import { nativeKernelsForCpuBackend, nativeKernelsStatus } from './native/status.js';
+import { nvidiaGpuNode } from './devices.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -52,8 +53,9 @@ export function packageVersion(pkg: string): string | null {
 /** Whether a CUDA GPU looks visible to this process (driver present). */
 export function gpuVisible(): { ok: boolean; why: string } {
   if (process.env.CUDA_VISIBLE_DEVICES === '' || process.env.CUDA_VISIBLE_DEVICES === '-1') return { ok: false, why: 'CUDA_VISIBLE_DEVICES hides all GPUs' };
-  if (existsSync('/proc/driver/nvidia/version') || existsSync('/dev/nvidia0')) return { ok: true, why: 'NVIDIA driver found' };
-  return { ok: false, why: 'no NVIDIA driver (/proc/driver/nvidia/version, /dev/nvidia0 absent)' };
+  // a container given GPU N has /dev/nvidiaN only (devices.ts)
+  if (existsSync('/proc/driver/nvidia/version') || nvidiaGpuNode() !== null) return { ok: true, why: 'NVIDIA driver found' };
+  return { ok: false, why: 'no NVIDIA driver (/proc/driver/nvidia/version, /dev/nvidia<N> absent)' };
 }
 
 async function tryNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string | null> {
@@ -115,8 +117,11 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
       // explicit: any adapter (software = Mesa llvmpipe); auto: hardware adapters only
       const { prepareWebGPU, describeAdapter } = await import('./webgpu.js');
       const r = await prepareWebGPU(want === 'webgpu');
-      if (r.ok) notes.push(`adapter ${describeAdapter(r.report)}`);
-      else why = r.why;
+      if (r.ok) {
+        notes.push(`adapter ${describeAdapter(r.report)}`);
+        // on a software adapter, why not the hardware one: otherwise a broken GPU setup looks like a slow GPU
+        if (r.hardwareWhy) notes.push(`hardware adapter not used: ${r.hardwareWhy}`);
+      } else why = r.why;
     } else if (name === 'tensorflow') {
       why = await tryNode('@tensorflow/tfjs-node');
     } else if (name === 'wasm') {

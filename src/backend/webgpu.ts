@@ -13,7 +13,9 @@
  *              `featureLevel: 'compatibility'`): slow, but the same WGSL kernels as on a GPU, which is
  *              how CI runs the GPU code path on a machine without one.
  * `auto` takes a hardware adapter only; the software one is used when asked for
- * (`--backend webgpu` on a machine without a GPU, or LOGOLAB_WEBGPU_ADAPTER=software).
+ * (`--backend webgpu` on a machine without a GPU, or LOGOLAB_WEBGPU_ADAPTER=software). On a machine
+ * with a GPU device node, `--backend webgpu` whose hardware adapter fails is an error naming why,
+ * not a quiet run on the software one.
  *
  * Synchronous reads (`dataSync`, used throughout the model and trainer code): tfjs-webgpu's
  * readSync needs an OffscreenCanvas, which Node lacks. Node has no way to wait for a GPU buffer
@@ -24,8 +26,8 @@
  */
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readdirSync } from 'node:fs';
 import { LogolabError, firstLine } from '../errors.js';
+import { gpuDeviceNode, gpuNodePattern } from './devices.js';
 
 export type AdapterKind = 'hardware' | 'software';
 
@@ -60,17 +62,23 @@ const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|software|microsof
 
 const HARDWARE_BACKEND: Partial<Record<NodeJS.Platform, string>> = { linux: 'vulkan', darwin: 'metal', win32: 'd3d12' };
 
-/** Evidence that a GPU driver is present, so that `auto` does not start Dawn on every CPU-only run. */
-export function hardwareGpuHint(): { ok: boolean; why: string } {
+/**
+ * Evidence that a GPU driver is present, so that `auto` does not start Dawn on every CPU-only run
+ * (and, for an explicit `--backend webgpu`, that a software adapter would hide a broken GPU setup).
+ * `dev` is injectable for tests.
+ */
+export function hardwareGpuHint(dev = '/dev'): { ok: boolean; why: string } {
   if (process.platform === 'darwin' || process.platform === 'win32') return { ok: true, why: process.platform };
-  if (existsSync('/dev/nvidia0')) return { ok: true, why: '/dev/nvidia0' };
-  try {
-    const render = readdirSync('/dev/dri').filter((n) => n.startsWith('renderD'));
-    if (render.length) return { ok: true, why: `/dev/dri/${render[0]}` };
-  } catch {
-    /* no /dev/dri */
-  }
-  return { ok: false, why: 'no GPU device node (/dev/nvidia0, /dev/dri/renderD*)' };
+  const node = gpuDeviceNode(dev);
+  return node ? { ok: true, why: node } : { ok: false, why: `no GPU device node (${gpuNodePattern(dev)})` };
+}
+
+const VULKAN_NEEDS = "needs libvulkan1 and the GPU driver's Vulkan support; in a container, the driver's graphics capability, e.g. NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics";
+
+/** What makes a present GPU's hardware adapter work, for the error that refuses the software one. */
+function hardwareFix(why: string): string {
+  if (why.includes(VULKAN_NEEDS)) return ''; // the reason already says it
+  return process.platform === 'linux' ? `; fix: Dawn uses Vulkan, which ${VULKAN_NEEDS}` : '; fix: update the GPU driver';
 }
 
 interface Dawn {
@@ -239,7 +247,7 @@ async function requestAdapter(d: Dawn, kind: AdapterKind): Promise<{ adapter: GP
   if (!adapter) {
     return kind === 'software'
       ? 'no Mesa OpenGL ES adapter (needs Debian libegl1 libegl-mesa0 libgles2 libegl-dev libgl1-mesa-dri)'
-      : `no ${backendType} adapter (GPU driver${backendType === 'vulkan' ? ' with Vulkan: libvulkan1, and in containers the driver\'s graphics capability' : ''})`;
+      : `no ${backendType} adapter (${backendType === 'vulkan' ? VULKAN_NEEDS : 'GPU driver'})`;
   }
   const i = adapterInfo(adapter);
   const software = Boolean(i.isFallbackAdapter) || SOFTWARE_NAMES.test(`${i.device} ${i.description} ${i.vendor}`);
@@ -267,27 +275,57 @@ function kindsFor(explicit: boolean): AdapterKind[] {
   return env ? [env] : ['hardware', 'software'];
 }
 
-let active: { device: GPUDevice; report: WebGPUAdapterReport } | null = null;
+/** `hardwareWhy`: on a software adapter, why the hardware one is not used (kept for the backend line). */
+let active: { device: GPUDevice; report: WebGPUAdapterReport; hardwareWhy?: string } | null = null;
+
+/** The hardware adapter attempt of this process (Dawn is asked once: a failure does not heal within a process). */
+let hardware: { ok: true; report: WebGPUAdapterReport } | { ok: false; why: string } | null = null;
 
 export function webgpuAdapter(): WebGPUAdapterReport | null {
   return active?.report ?? null;
 }
 
+/** One line on the hardware adapter, for `doctor`: which it is, why it failed, or why it was not tried. */
+export function webgpuHardwareStatus(dev = '/dev'): string {
+  if (hardware?.ok) return `${describeAdapter(hardware.report)}${active?.report === hardware.report ? ', in use' : ''}`;
+  if (hardware) return `FAILED — ${hardware.why}`;
+  const hint = hardwareGpuHint(dev);
+  if (!hint.ok) return `not tried — ${hint.why}`;
+  if (typeof dawn === 'string') return `not tried — ${dawn}`;
+  if (process.env.LOGOLAB_WEBGPU_ADAPTER === 'software') return 'not tried — LOGOLAB_WEBGPU_ADAPTER=software';
+  return 'not tried';
+}
+
+type Prepared = { ok: true; report: WebGPUAdapterReport; hardwareWhy?: string } | { ok: false; why: string };
+
 /**
  * Registers tfjs backend 'webgpu' on a Dawn device, or returns why it cannot. `explicit` = the
- * user asked for webgpu (software adapters allowed); `auto` passes false (hardware only, and only
- * when a GPU device node exists).
+ * user asked for webgpu (software adapters allowed where there is no GPU); `auto` passes false
+ * (hardware only, and only when a GPU device node exists). On a software adapter, `hardwareWhy`
+ * says why the hardware one is not used. `opts.dev` replaces /dev (tests).
  */
-export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; report: WebGPUAdapterReport } | { ok: false; why: string }> {
+export async function prepareWebGPU(explicit: boolean, opts: { dev?: string } = {}): Promise<Prepared> {
   let kinds = kindsFor(explicit);
+  const hint = hardwareGpuHint(opts.dev);
+  // A GPU device node is here, so a software adapter would run a GPU job at CPU speed and hide why
+  // the GPU failed (e.g. a container without the driver's graphics capability): an explicit
+  // request gets the hardware adapter or an error, unless it names the software one.
+  const hardwareOnly = explicit && hint.ok && process.env.LOGOLAB_WEBGPU_ADAPTER === undefined;
+  if (hardwareOnly) kinds = ['hardware'];
+  const refuse = (why: string) =>
+    `a GPU device node is present (${hint.why}) but the hardware adapter failed: ${why}${hardwareFix(why)}; ` +
+    'or set LOGOLAB_WEBGPU_ADAPTER=software to run on the software rasteriser (correct, CPU speed)';
   if (active) {
     // one device per process: reuse it when its kind is allowed here
-    if (kinds.includes(active.report.software ? 'software' : 'hardware')) return { ok: true, report: active.report };
-    return { ok: false, why: `only a software adapter (${describeAdapter(active.report)}); ${explicit ? 'LOGOLAB_WEBGPU_ADAPTER=hardware' : 'auto'} takes hardware adapters only` };
+    if (kinds.includes(active.report.software ? 'software' : 'hardware')) {
+      return active.hardwareWhy ? { ok: true, report: active.report, hardwareWhy: active.hardwareWhy } : { ok: true, report: active.report };
+    }
+    if (hardwareOnly) return { ok: false, why: refuse(active.hardwareWhy ?? `not tried (this process already runs on ${describeAdapter(active.report)})`) };
+    const hw = active.hardwareWhy ? ` — hardware adapter: ${active.hardwareWhy}` : '';
+    return { ok: false, why: `only a software adapter (${describeAdapter(active.report)})${hw}; ${explicit ? 'LOGOLAB_WEBGPU_ADAPTER=hardware' : 'auto'} takes hardware adapters only` };
   }
   // without a GPU device node the platform API can only offer a software rasteriser (lavapipe),
   // and probing it costs time and prints driver warnings: skip it
-  const hint = hardwareGpuHint();
   const skippedWhy: string[] = [];
   if (!hint.ok && kinds.includes('hardware')) {
     kinds = kinds.filter((k) => k !== 'hardware');
@@ -298,8 +336,13 @@ export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; repo
   if (typeof d === 'string') return { ok: false, why: d };
   const whys: string[] = skippedWhy;
   for (const kind of kinds) {
+    if (kind === 'hardware' && hardware?.ok === false) {
+      whys.push(hardware.why);
+      continue;
+    }
     const r = await requestAdapter(d, kind);
     if (typeof r === 'string') {
+      if (kind === 'hardware') hardware = { ok: false, why: r };
       whys.push(r);
       continue;
     }
@@ -318,9 +361,12 @@ export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; repo
     try {
       device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     } catch (e) {
-      whys.push(`requestDevice on ${describeAdapter(report)} failed: ${firstLine(e)}`);
+      const why = `requestDevice on ${describeAdapter(report)} failed: ${firstLine(e)}`;
+      if (kind === 'hardware') hardware = { ok: false, why };
+      whys.push(why);
       continue;
     }
+    if (kind === 'hardware') hardware = { ok: true, report };
     // a failed validation (e.g. a tensor over the binding limit) skips the dispatch and would leave
     // stale values behind: remember it and fail every later read
     device.addEventListener?.('uncapturederror', (ev) => {
@@ -328,8 +374,10 @@ export async function prepareWebGPU(explicit: boolean): Promise<{ ok: true; repo
     });
     const backend = await makeBackend(device, adapterInfo(adapter));
     tf.registerBackend('webgpu', () => backend, 0);
-    active = { device, report };
-    return { ok: true, report };
+    const hardwareWhy = !report.software ? undefined : hardware?.ok === false ? hardware.why : !hint.ok ? hint.why : 'LOGOLAB_WEBGPU_ADAPTER=software';
+    active = hardwareWhy ? { device, report, hardwareWhy } : { device, report };
+    return hardwareWhy ? { ok: true, report, hardwareWhy } : { ok: true, report };
   }
+  if (hardwareOnly) return { ok: false, why: refuse(hardware?.ok === false ? hardware.why : whys.join('; ')) };
   return { ok: false, why: whys.join('; ') };
 }

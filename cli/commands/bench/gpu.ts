@@ -6,13 +6,14 @@
  * its own process); this command only forwards the options.
  */
 import type { CommandModule } from 'yargs';
-import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
+import { numberOption, POSITIVE_INT, COUNT, refuseBackendFlag } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
 import { packagePath, tsxImport } from '../../../src/util/package-root.js';
 
-const SCRIPT = packagePath('scripts', 'bench-gpu.ts');
+/** exported: the GPU image (examples/Dockerfile.gpu) must ship it, and a test checks that it does */
+export const SCRIPT = packagePath('scripts', 'bench-gpu.ts');
 const OPTS = ['backends', 'model', 'embed-batches', 'train-batches', 'recompute', 'iters', 'warmup', 'format', 'json', 'md'] as const;
 
 export const command: CommandModule = {
@@ -32,11 +33,18 @@ export const command: CommandModule = {
       .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
       .option('md', { type: 'string', describe: 'also write the markdown table to this file' }),
   handler: (argv) => {
+    // each cell runs on the backend --backends names: a --backend would be ignored
+    refuseBackendFlag(argv, 'bench gpu', 'runs every backend --backends lists');
     if (!existsSync(SCRIPT)) throw new LogolabError(`bench gpu: ${SCRIPT} not found (needs a source checkout)`);
     const args: string[] = [];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
     if (argv['allow-software']) args.push('--allow-software');
     const r = spawnSync(process.execPath, ['--import', tsxImport(), SCRIPT, ...args], { stdio: 'inherit' });
+    // 4: cells failed; the script printed the table and the one `logolab: error:` line naming them
+    if (r.status === 4) {
+      process.exitCode = 1;
+      return;
+    }
     if (r.status === 3) throw new LogolabError('bench gpu: no GPU backend present (see the lines above; `logolab doctor` says what is missing)');
     if (r.status !== 0) throw new LogolabError(`bench gpu: benchmark exited with ${r.status ?? r.signal}`);
   },
