@@ -3,13 +3,13 @@
  * baseline) on the same sample; writes report.html (inline SVG plots), report.md, report.json.
  */
 import type { CommandModule } from 'yargs';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError, UsageError, firstLine } from '../../src/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
+import { writeFilesAtomic } from '../../src/io/atomic.js';
 import { checkOutputDir, OUTPUT_MARKER, type OutputGuard } from '../../src/io/output-dir.js';
+import { makePidTempDir, withSignalsHeld } from '../../src/util/process.js';
 import { log } from '../../src/util/log.js';
 import { drawSample, embeddingPass, openSource, preprocessModeOf, type Source } from '../../src/eval/run.js';
 import { PREPROCESS_MODES } from '../../src/preprocess/processors.js';
@@ -23,6 +23,8 @@ import { exportCheckpoint } from '../../training/export.js';
 import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'];
+/** `<tmpdir>/logolab-compare-<pid>-XXXXXX`: the merged export of a --candidate checkpoint */
+export const COMPARE_TMP_PREFIX = 'logolab-compare-';
 
 /**
  * --report is written only into a new or empty folder, an earlier report (our marker, or — written
@@ -151,11 +153,13 @@ export const command: CommandModule = {
       }
     };
     let candDir = cand;
-    let tmpExport: string | null = null;
+    let tmpExport: { dir: string; remove: () => void } | null = null;
     if (cand && cand.endsWith('.ckpt')) {
       // A training checkpoint: export it (LoRA merged) to a temporary HF folder and compare that.
-      tmpExport = mkdtempSync(join(tmpdir(), 'logolab-compare-'));
-      candDir = join(tmpExport, 'model');
+      // The folder holds a whole model (≈1.2 GB for ViT-L/14): it carries our pid and is removed on
+      // SIGINT/SIGTERM too, and a later compare removes one whose process was killed outright.
+      tmpExport = makePidTempDir(COMPARE_TMP_PREFIX);
+      candDir = join(tmpExport.dir, 'model');
     }
     let b: Awaited<ReturnType<typeof side>>;
     let c: Awaited<ReturnType<typeof side>>;
@@ -165,7 +169,7 @@ export const command: CommandModule = {
       b = await side('baseline', srcB, a.baseline as string | undefined, undefined);
       c = await side('candidate', srcC, candIsAdapter ? (a.baseline as string | undefined) : candDir, candIsAdapter ? candDir : undefined, tmpExport ? cand : undefined);
     } finally {
-      if (tmpExport) rmSync(tmpExport, { recursive: true, force: true });
+      tmpExport?.remove();
     }
     // both models must score the same regions (two files may come from different exports); a file
     // of an older logolab records no DETR settings, and then only the detector is compared. Two
@@ -189,14 +193,20 @@ export const command: CommandModule = {
       // e.g. an exchange file made on another machine: the report is complete without pictures
       log('warn', `report thumbnails left out: ${firstLine(e)}`);
     }
-    // checked again: the folder may have changed during the run. Each file is replaced atomically;
-    // the marker comes last, so a failed write leaves the earlier report's files and marker.
+    // checked again: the folder may have changed during the run
     checkOutputDir(dir, reportGuard(a));
+    // The three files (and our marker, last) are one set: each is written in full under a temp
+    // name, then all are renamed back to back with SIGINT/SIGTERM/SIGHUP held off until the last
+    // rename — a failed write or a kill never leaves a new report.json beside an earlier report.md
+    // or .html. Written into the folder, as before: it may hold the user's other files.
+    const files: [string, string][] = [
+      ['report.json', JSON.stringify(data, null, 2) + '\n'],
+      ['report.md', renderMarkdown(data)],
+      ['report.html', renderHtml(data)],
+      [OUTPUT_MARKER, JSON.stringify({ command: 'compare', written: new Date().toISOString(), note: 'written by logolab; the command may replace this folder' }, null, 2) + '\n'],
+    ];
     mkdirSync(dir, { recursive: true });
-    writeJsonAtomic(join(dir, 'report.json'), data);
-    writeFileAtomic(join(dir, 'report.md'), renderMarkdown(data));
-    writeFileAtomic(join(dir, 'report.html'), renderHtml(data));
-    writeJsonAtomic(join(dir, OUTPUT_MARKER), { command: 'compare', written: new Date().toISOString(), note: 'written by logolab; the command may replace this folder' });
+    await withSignalsHeld(() => writeFilesAtomic(files.map(([f, text]) => [join(dir, f), text])));
     const f = (x: number) => `${(x * 100).toFixed(1)}%`;
     for (const s of data.models) {
       const cal = s.calibration?.test && s.calibration.threshold !== null ? ` | calibrated F1 ${f(s.calibration.test.f1)} @${s.calibration.threshold} (held-out half)` : s.calibration ? ' | calibration: no threshold reaches the target' : '';

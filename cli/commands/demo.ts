@@ -16,7 +16,7 @@ import { writeJsonAtomic } from '../../src/io/atomic.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../src/demo/plan.js';
 import { splitSynthScenes } from '../../src/demo/split.js';
-import { REPO_ROOT, StageRunner, runLogolab } from '../../src/demo/stages.js';
+import { DemoInterrupted, REPO_ROOT, StageRunner, runLogolab } from '../../src/demo/stages.js';
 import { formatComparison, readComparison } from '../../src/demo/table.js';
 
 /** The last top-level JSON object printed on stdout (train/export print one). */
@@ -41,80 +41,92 @@ export const command: CommandModule = {
       .option('baseline', { type: 'string', describe: `baseline model folder (default: the shipped ${BASELINE_MODEL})` })
       .option('synth-seed', { type: 'number', describe: "another held-out sample of set B (other brands, other scenes): tune the demo's settings on it, never on the default sample's test half" }),
   handler: async (argv) => {
-    const mode = ((argv.mode as string | undefined) ?? (argv.quick ? 'quick' : 'default')) as DemoMode;
-    const plan = demoPlan(mode);
-    if (argv['synth-seed'] !== undefined) {
-      const seed = argv['synth-seed'] as number;
-      if (!Number.isInteger(seed) || seed < 0) throw new LogolabError(`--synth-seed: ${String(seed)} is not an integer ≥ 0`);
-      plan.synth.seed = seed;
+    try {
+      await runDemo(argv);
+    } catch (e) {
+      // a signal passed to the running stage, which has stopped (a training stage after saving its
+      // checkpoint): no error line, the signal's exit status; a re-run resumes
+      if (!(e instanceof DemoInterrupted)) throw e;
+      process.stderr.write(`[demo] ${e.message}; re-run the demo with the same --out to resume\n`);
+      process.exitCode = e.exitCode;
     }
-    const out = resolve(argv.out as string);
-    // a folder the user names is relative to where they are; only the shipped default lives in the package
-    const baseline = argv.baseline !== undefined ? resolve(argv.baseline as string) : resolve(REPO_ROOT, BASELINE_MODEL);
-    if (!existsSync(join(baseline, 'config.json'))) throw new LogolabError(`baseline ${baseline}: no config.json (the shipped model is built by scripts/train-baseline.sh)`);
-    // auto = cpu + native OpenBLAS kernels where they built (≈3× wasm for training on 2 cores), else wasm
-    const backend = (argv.backend as string | undefined) ?? process.env.LOGOLAB_BACKEND ?? 'auto';
-    const be = ['--backend', backend];
-    const planFile = join(out, 'demo_plan.json');
-    // the demo writes (and replaces) sub-folders of --out: only in an empty folder or its own earlier run
-    if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(planFile)) throw new LogolabError(`--out ${argv.out as string}: folder is not empty and holds no demo run (no demo_plan.json); choose another folder`);
-    // the plan names files; their contents are part of the run too (a re-trained baseline or an edited
-    // config must not resume into a half-old run)
-    const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16) : null);
-    // `out` too: the stage records name files by absolute path, so a copied work folder would resume
-    // from the original folder's files
-    const planId = { mode, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
-    if (existsSync(planFile) && readFileSync(planFile, 'utf8') !== JSON.stringify(planId, null, 2) + '\n') {
-      throw new LogolabError(`${out}: holds a demo run of another mode, baseline, config or work folder (a copied run names the original's files; see demo_plan.json); use another --out or delete it`);
-    }
-    const run = new StageRunner(out, 8);
-    writeJsonAtomic(planFile, planId);
-    process.stderr.write(`[demo] mode ${mode}, work folder ${out}, baseline ${relative(REPO_ROOT, baseline) || baseline}, backend ${backend}\n`);
-    const p = (...s: string[]) => join(out, ...s);
-    const s = plan.synth;
-
-    await run.stage('synth', `synthesize ${s.brands} held-out brands (set B) × ${s.imagesPerBrand} scenes`, async () => {
-      await runLogolab(['synth', '--out', p('synthB'), '--brands', String(s.brands), '--images-per-brand', String(s.imagesPerBrand), '--seed', String(s.seed), '--brand-set', 'B', '--min-side', String(s.minSide), '--max-side', String(s.maxSide)]);
-      return { dir: p('synthB') };
-    });
-    const split = await run.stage('split', 'split scenes: odd → fine-tuning, even → held-out test', () => splitSynthScenes(p('synthB'), p('synthB_train'), p('synthB_test')));
-    process.stderr.write(`[demo] fine-tuning scenes ${split.train.scenes} (${split.train.brands} brands), test scenes ${split.test.scenes} (${split.test.brands} brands)\n`);
-    await run.stage('prepare', 'prepare both halves (reference crops + SQLite ground truth)', async () => {
-      await runLogolab(['prepare', '--dataset', p('synthB_train'), '--out', p('data_train')]);
-      await runLogolab(['prepare', '--dataset', p('synthB_test'), '--out', p('data_test')]);
-      return { train: p('data_train'), test: p('data_test') };
-    });
-    const base = await run.stage('eval-baseline', 'evaluate the shipped baseline on the held-out test scenes', async () => {
-      await runLogolab(['eval', ...be, '--data', p('data_test'), '--model', baseline, ...plan.evalArgs, '--json', p('baseline_eval.json')], { stdoutFile: p('baseline_eval.txt') });
-      const j = JSON.parse(readFileSync(p('baseline_eval.json'), 'utf8')) as { result: { f1: number }; retrieval?: { overall?: { precision_at_1: number } } };
-      return { f1: j.result.f1, p1: j.retrieval?.overall?.precision_at_1 ?? null };
-    });
-    process.stderr.write(`[demo] baseline: F1 ${(100 * base.f1).toFixed(1)}%, precision@1 ${base.p1 === null ? 'n/a' : (100 * base.p1).toFixed(1) + '%'} (${p('baseline_eval.txt')})\n`);
-    const trained = await run.stage('train', `LoRA fine-tune (${plan.trainConfig}, image-level split)`, async () => {
-      const last = p('checkpoints', 'last.ckpt');
-      const args = ['train', ...be, '--config', resolve(REPO_ROOT, plan.trainConfig), '--base-model', baseline, '--dataset-dir', p('synthB_train'),
-        '--reference-dir', p('data_train', 'reference_logos'), '--db-path', p('data_train'), '--checkpoint-dir', p('checkpoints'), '--output-dir', p('train_export')];
-      for (const [k, v] of Object.entries(plan.trainOverrides)) args.push(`--${k}`, v);
-      if (existsSync(last)) {
-        process.stderr.write(`[demo] resuming training from ${last}\n`);
-        args.push('--resume', last);
-      } else args.push('--overwrite'); // a killed attempt of this plan may have left best.ckpt alone
-      const r = lastJson(await runLogolab(args, { stdoutFile: p('train_result.json') }), 'train');
-      if (r.status !== 'completed') throw new LogolabError(`train: status ${String(r.status)}; re-run the demo to resume`);
-      return { checkpoint: (r.best_checkpoint ?? r.last_checkpoint) as string, steps: r.steps, epochs: r.epochs, best_separation: r.best_separation, seconds: r.seconds };
-    });
-    await run.stage('export', 'export the fine-tuned model (hf, LoRA merged)', async () => {
-      await runLogolab(['export', ...be, '--checkpoint', trained.checkpoint, '--out', p('finetuned'), '--format', 'hf']);
-      return { dir: p('finetuned') };
-    });
-    await run.stage('compare', 'compare baseline vs fine-tuned on the held-out test scenes', async () => {
-      await runLogolab(['compare', ...be, '--data', p('data_test'), '--baseline', baseline, '--candidate', p('finetuned'), ...plan.evalArgs, '--calibrate', 'f1', '--report', p('report')], { stdoutFile: p('compare.txt') });
-      return { report: p('report', 'report.html') };
-    });
-    const cmp = await run.stage('summary', 'side-by-side table', async () => readComparison(p('report', 'report.json')));
-    const summary = { mode, out, ...cmp, timings: run.timings, wallSeconds: +run.elapsed().toFixed(1) };
-    writeJsonAtomic(p('demo_summary.json'), summary);
-    process.stdout.write(`\n${formatComparison(cmp)}\n\nreport: ${p('report', 'report.html')}\n`);
-    process.stderr.write(`[demo] stages: ${run.timings.map((t) => `${t.stage} ${formatDuration(t.seconds)}${t.resumed ? ' (earlier run)' : ''}`).join(', ')}; this run ${formatDuration(run.elapsed())}\n`);
   },
 };
+
+async function runDemo(argv: Record<string, unknown>): Promise<void> {
+  const mode = ((argv.mode as string | undefined) ?? (argv.quick ? 'quick' : 'default')) as DemoMode;
+  const plan = demoPlan(mode);
+  if (argv['synth-seed'] !== undefined) {
+    const seed = argv['synth-seed'] as number;
+    if (!Number.isInteger(seed) || seed < 0) throw new LogolabError(`--synth-seed: ${String(seed)} is not an integer ≥ 0`);
+    plan.synth.seed = seed;
+  }
+  const out = resolve(argv.out as string);
+  // a folder the user names is relative to where they are; only the shipped default lives in the package
+  const baseline = argv.baseline !== undefined ? resolve(argv.baseline as string) : resolve(REPO_ROOT, BASELINE_MODEL);
+  if (!existsSync(join(baseline, 'config.json'))) throw new LogolabError(`baseline ${baseline}: no config.json (the shipped model is built by scripts/train-baseline.sh)`);
+  // auto = cpu + native OpenBLAS kernels where they built (≈3× wasm for training on 2 cores), else wasm
+  const backend = (argv.backend as string | undefined) ?? process.env.LOGOLAB_BACKEND ?? 'auto';
+  const be = ['--backend', backend];
+  const planFile = join(out, 'demo_plan.json');
+  // the demo writes (and replaces) sub-folders of --out: only in an empty folder or its own earlier run
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(planFile)) throw new LogolabError(`--out ${argv.out as string}: folder is not empty and holds no demo run (no demo_plan.json); choose another folder`);
+  // the plan names files; their contents are part of the run too (a re-trained baseline or an edited
+  // config must not resume into a half-old run)
+  const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16) : null);
+  // `out` too: the stage records name files by absolute path, so a copied work folder would resume
+  // from the original folder's files
+  const planId = { mode, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
+  if (existsSync(planFile) && readFileSync(planFile, 'utf8') !== JSON.stringify(planId, null, 2) + '\n') {
+    throw new LogolabError(`${out}: holds a demo run of another mode, baseline, config or work folder (a copied run names the original's files; see demo_plan.json); use another --out or delete it`);
+  }
+  const run = new StageRunner(out, 8);
+  writeJsonAtomic(planFile, planId);
+  process.stderr.write(`[demo] mode ${mode}, work folder ${out}, baseline ${relative(REPO_ROOT, baseline) || baseline}, backend ${backend}\n`);
+  const p = (...s: string[]) => join(out, ...s);
+  const s = plan.synth;
+
+  await run.stage('synth', `synthesize ${s.brands} held-out brands (set B) × ${s.imagesPerBrand} scenes`, async () => {
+    await runLogolab(['synth', '--out', p('synthB'), '--brands', String(s.brands), '--images-per-brand', String(s.imagesPerBrand), '--seed', String(s.seed), '--brand-set', 'B', '--min-side', String(s.minSide), '--max-side', String(s.maxSide)]);
+    return { dir: p('synthB') };
+  });
+  const split = await run.stage('split', 'split scenes: odd → fine-tuning, even → held-out test', () => splitSynthScenes(p('synthB'), p('synthB_train'), p('synthB_test')));
+  process.stderr.write(`[demo] fine-tuning scenes ${split.train.scenes} (${split.train.brands} brands), test scenes ${split.test.scenes} (${split.test.brands} brands)\n`);
+  await run.stage('prepare', 'prepare both halves (reference crops + SQLite ground truth)', async () => {
+    await runLogolab(['prepare', '--dataset', p('synthB_train'), '--out', p('data_train')]);
+    await runLogolab(['prepare', '--dataset', p('synthB_test'), '--out', p('data_test')]);
+    return { train: p('data_train'), test: p('data_test') };
+  });
+  const base = await run.stage('eval-baseline', 'evaluate the shipped baseline on the held-out test scenes', async () => {
+    await runLogolab(['eval', ...be, '--data', p('data_test'), '--model', baseline, ...plan.evalArgs, '--json', p('baseline_eval.json')], { stdoutFile: p('baseline_eval.txt') });
+    const j = JSON.parse(readFileSync(p('baseline_eval.json'), 'utf8')) as { result: { f1: number }; retrieval?: { overall?: { precision_at_1: number } } };
+    return { f1: j.result.f1, p1: j.retrieval?.overall?.precision_at_1 ?? null };
+  });
+  process.stderr.write(`[demo] baseline: F1 ${(100 * base.f1).toFixed(1)}%, precision@1 ${base.p1 === null ? 'n/a' : (100 * base.p1).toFixed(1) + '%'} (${p('baseline_eval.txt')})\n`);
+  const trained = await run.stage('train', `LoRA fine-tune (${plan.trainConfig}, image-level split)`, async () => {
+    const last = p('checkpoints', 'last.ckpt');
+    const args = ['train', ...be, '--config', resolve(REPO_ROOT, plan.trainConfig), '--base-model', baseline, '--dataset-dir', p('synthB_train'),
+      '--reference-dir', p('data_train', 'reference_logos'), '--db-path', p('data_train'), '--checkpoint-dir', p('checkpoints'), '--output-dir', p('train_export')];
+    for (const [k, v] of Object.entries(plan.trainOverrides)) args.push(`--${k}`, v);
+    if (existsSync(last)) {
+      process.stderr.write(`[demo] resuming training from ${last}\n`);
+      args.push('--resume', last);
+    } else args.push('--overwrite'); // a killed attempt of this plan may have left best.ckpt alone
+    const r = lastJson(await runLogolab(args, { stdoutFile: p('train_result.json') }), 'train');
+    if (r.status !== 'completed') throw new LogolabError(`train: status ${String(r.status)}; re-run the demo to resume`);
+    return { checkpoint: (r.best_checkpoint ?? r.last_checkpoint) as string, steps: r.steps, epochs: r.epochs, best_separation: r.best_separation, seconds: r.seconds };
+  });
+  await run.stage('export', 'export the fine-tuned model (hf, LoRA merged)', async () => {
+    await runLogolab(['export', ...be, '--checkpoint', trained.checkpoint, '--out', p('finetuned'), '--format', 'hf']);
+    return { dir: p('finetuned') };
+  });
+  await run.stage('compare', 'compare baseline vs fine-tuned on the held-out test scenes', async () => {
+    await runLogolab(['compare', ...be, '--data', p('data_test'), '--baseline', baseline, '--candidate', p('finetuned'), ...plan.evalArgs, '--calibrate', 'f1', '--report', p('report')], { stdoutFile: p('compare.txt') });
+    return { report: p('report', 'report.html') };
+  });
+  const cmp = await run.stage('summary', 'side-by-side table', async () => readComparison(p('report', 'report.json')));
+  const summary = { mode, out, ...cmp, timings: run.timings, wallSeconds: +run.elapsed().toFixed(1) };
+  writeJsonAtomic(p('demo_summary.json'), summary);
+  process.stdout.write(`\n${formatComparison(cmp)}\n\nreport: ${p('report', 'report.html')}\n`);
+  process.stderr.write(`[demo] stages: ${run.timings.map((t) => `${t.stage} ${formatDuration(t.seconds)}${t.resumed ? ' (earlier run)' : ''}`).join(', ')}; this run ${formatDuration(run.elapsed())}\n`);
+}

@@ -3,14 +3,43 @@
  * reader (or a re-run after a crash) sees either the old file or the complete new one, never a
  * partial file.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { processAlive } from '../util/process.js';
 
 let counter = 0;
 
 export function tempPathFor(path: string): string {
   counter += 1;
   return join(dirname(path), `.${basename(path)}.${process.pid}.${counter}.tmp`);
+}
+
+/**
+ * Removes temp names of `path` (`.<name>.<pid>.<n>.tmp`, files or folders) left by a writer that
+ * was killed before it could rename or remove them: a SIGKILL, an OOM kill, or a signal's default
+ * action never reach a `finally`. Only our own temp-name pattern for this very target, and only
+ * when that pid is gone (a live writer, this process included, keeps its temp). Best effort: a
+ * name we cannot remove (another user's) is left alone.
+ */
+export function removeStaleTemps(path: string): void {
+  const parent = dirname(resolve(path));
+  const name = basename(resolve(path));
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return; // no parent folder yet: nothing can be stale
+  }
+  const prefix = `.${name}.`;
+  for (const f of entries) {
+    if (!f.startsWith(prefix)) continue;
+    // exactly <pid>.<n>.tmp after the name: `.a.5.<pid>.<n>.tmp` (the target `a.5`) is not `a`'s
+    const m = /^(\d+)\.\d+\.tmp$/.exec(f.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    removeQuietly(join(parent, f));
+  }
 }
 
 /** Errors of writes through a file descriptor carry no path: name the file being written. */
@@ -29,8 +58,8 @@ function removeQuietly(p: string): void {
   }
 }
 
-/** Runs `write(fd)` against a temp file, then renames it to `path`. The temp file is removed on error. */
-export function withAtomicFile(path: string, write: (fd: number) => void): void {
+/** Runs `write(fd)` against a new temp name of `path` and fsyncs it; returns that name (removed on error). */
+function writeTemp(path: string, write: (fd: number) => void): string {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'w');
@@ -47,6 +76,18 @@ export function withAtomicFile(path: string, write: (fd: number) => void): void 
     removeQuietly(tmp);
     throw withPath(e, path);
   }
+  return tmp;
+}
+
+const writeAll = (data: string | Uint8Array) => (fd: number) => {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let off = 0;
+  while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+};
+
+/** Runs `write(fd)` against a temp file, then renames it to `path`. The temp file is removed on error. */
+export function withAtomicFile(path: string, write: (fd: number) => void): void {
+  const tmp = writeTemp(path, write);
   try {
     renameSync(tmp, path);
   } catch (e) {
@@ -56,11 +97,27 @@ export function withAtomicFile(path: string, write: (fd: number) => void): void 
 }
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  withAtomicFile(path, (fd) => {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
-  });
+  withAtomicFile(path, writeAll(data));
+}
+
+/**
+ * Writes a set of files that belong together (a report's json/md/html): all are written in full
+ * to temp names first — one failing removes them all and leaves every earlier file as it was —
+ * then renamed back to back, in the order given. Temps of these files that a killed writer left
+ * are removed first.
+ */
+export function writeFilesAtomic(files: [path: string, data: string | Uint8Array][]): void {
+  const staged: [string, string][] = [];
+  try {
+    for (const [path, data] of files) {
+      removeStaleTemps(path);
+      staged.push([writeTemp(path, writeAll(data)), path]);
+    }
+  } catch (e) {
+    for (const [tmp] of staged) removeQuietly(tmp);
+    throw e;
+  }
+  for (const [tmp, path] of staged) renameSync(tmp, path);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
@@ -71,10 +128,12 @@ export function writeJsonAtomic(path: string, value: unknown): void {
  * Writes a whole directory atomically: build it under a temp name, then swap it in. An old folder
  * is first renamed aside and removed only after the new one is in place, so a failure at any point
  * leaves either the old folder or the new one. Callers decide whether replacing `dir` is allowed
- * (src/io/output-dir.ts).
+ * (src/io/output-dir.ts). A writer killed mid-build (Ctrl-C in `synth`) leaves its temp folder —
+ * a whole partial dataset — so each call first removes such folders of dead writers of `dir`.
  */
 export function withAtomicDir(dir: string, build: (tmpDir: string) => void | Promise<void>): Promise<void> {
   mkdirSync(dirname(dir), { recursive: true });
+  removeStaleTemps(dir);
   const tmp = tempPathFor(dir);
   mkdirSync(tmp);
   return (async () => {
