@@ -13,9 +13,9 @@
  * fp32 kernels; training itself runs with TF32 on Ampere and newer GPUs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makePidTempDir } from '../src/util/process.js';
 import { currentBackend, initBackend } from '../src/backend/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { l2Normalize } from '../src/models/heads.js';
@@ -100,7 +100,9 @@ async function loraParity(fixtures: string) {
 
 /** 3 trainer steps (AdamW, LoRA r 4 on the upper 2 layers of clip_tiny) on the lora fixture batch. */
 async function threeSteps(fixtures: string, recompute: boolean): Promise<{ losses: number[]; tensors: number[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'logolab-selftest-'));
+  // a pid-named folder removed on SIGINT/SIGTERM too, and by the next run if this one was killed
+  const tmp = makePidTempDir('logolab-selftest-');
+  const dir = tmp.dir;
   const io = readSafetensors(join(fixtures, 'lora/io.safetensors'));
   const px = io.get('pixel_values')!;
   const labels = io.get('labels')!.data as Int32Array;
@@ -121,7 +123,7 @@ async function threeSteps(fixtures: string, recompute: boolean): Promise<{ losse
   } finally {
     tr.dispose();
     tm.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    tmp.remove();
   }
   return { losses, tensors };
 }
