@@ -7,8 +7,8 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { LogolabError, UsageError } from '../src/errors.js';
-import { formatFsError, formatSqliteError, sqliteCode } from '../src/io/fs-errors.js';
+import { LogolabError, UsageError, firstLine } from '../src/errors.js';
+import { describeCode, formatFsError, sqliteCode } from '../src/io/fs-errors.js';
 import { BACKEND_CHOICES } from '../src/backend/index.js';
 import { envLogLevel, envLogLevelError, LOG_LEVELS, setLogLevel, type LogLevel } from '../src/util/log.js';
 import { envBusyTimeoutError } from '../src/io/sqlite.js';
@@ -102,11 +102,26 @@ function reportError(e: unknown): number {
     process.stderr.write(`logolab: error: ${e.message}\n`);
     return 1;
   }
-  const line = formatFsError(e) ?? (sqliteCode(e) ? formatSqliteError(e, 'database') : null);
+  const line = formatFsError(e) ?? sqliteFallbackLine(e);
   if (line) {
     process.stderr.write(`logolab: error: ${line}\n`);
     return 1;
   }
   process.stderr.write(`logolab: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
   return 1;
+}
+
+/**
+ * One line for an SQLite fault that no database wrapper turned into a LogolabError: the file (a
+ * data dir's statements tag their errors with it, src/data/db.ts; else it is said to be unknown
+ * rather than printing a made-up name) and SQLite's own message where the code has no words of
+ * its own ("no such column: signature (SQLITE_ERROR)", not a bare "SQLITE_ERROR").
+ */
+function sqliteFallbackLine(e: unknown): string | null {
+  const code = sqliteCode(e);
+  if (!code) return null;
+  const file = (e as { dbPath?: unknown }).dbPath;
+  const where = typeof file === 'string' && file ? file : 'an SQLite database (file not known here)';
+  const words = describeCode(code);
+  return `${where}: ${words !== code ? words : `${firstLine(e)} (${code})`}`;
 }

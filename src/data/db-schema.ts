@@ -37,8 +37,11 @@
  *   progress(source, status, kind, signature) one row per source image/XML processed; written in
  *                                            the same transaction as its rows so an interrupted
  *                                            run resumes exactly where it stopped; signature =
- *                                            sizes + mtimes of its files (a skipped source whose
- *                                            files changed is retried by the next run)
+ *                                            content hashes of its files (sync.ts; a source whose
+ *                                            files changed is re-ingested by the next run; NULL in
+ *                                            a data dir from an older logolab, whose table lacked
+ *                                            the column: DataDbWriter.open adds it, and those
+ *                                            sources are re-ingested as changed)
  *
  * A test image with no rows in test_image_logos is a negative (e.g. synth negatives).
  *

@@ -3,10 +3,10 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
-import { formatFsError, formatSqliteError } from '../io/fs-errors.js';
+import { formatFsError } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
 import type { Box } from '../util/box.js';
-import { DataDb } from './db.js';
+import { DataDb, sqliteErrorLine } from './db.js';
 import { DB_FILENAME, REFERENCE_DIR, SCHEMA, SCHEMA_VERSION, TEST_IMAGES_DIR, type DataLayout, type Row, type SkippedRow } from './db-schema.js';
 
 /** Category of the logos of a folder-layout data dir (that layout has no categories). */
@@ -21,7 +21,7 @@ export function sourceKeyOfImage(filename: string): string {
 /** A database fault as one line naming the database (a LogolabError passes through). */
 function dbError(e: unknown, path: string): unknown {
   if (e instanceof LogolabError) return e;
-  const line = formatSqliteError(e, path) ?? formatFsError(e);
+  const line = sqliteErrorLine(e, path) ?? formatFsError(e);
   return line ? new LogolabError(line) : e;
 }
 
@@ -62,6 +62,11 @@ export class DataDbWriter extends DataDb {
       db.exec(SCHEMA);
       const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as Row | undefined;
       if (v && Number(v.value) !== SCHEMA_VERSION) throw new LogolabError(`${path}: schema_version ${String(v.value)}, this logolab writes ${SCHEMA_VERSION}`);
+      // a data dir from an older logolab (same schema_version) has a progress table without
+      // `signature` (CREATE TABLE IF NOT EXISTS adds no column): add it. Its rows get NULL, which
+      // no content signature equals, so syncWithSources re-ingests those sources as changed
+      // rather than trusting outputs made by older code.
+      if (!(db.prepare("SELECT 1 FROM pragma_table_info('progress') WHERE name = 'signature'").get() as Row | undefined)) db.exec('ALTER TABLE progress ADD COLUMN signature TEXT');
       db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     } catch (e) {
       db?.close();
@@ -84,6 +89,8 @@ export class DataDbWriter extends DataDb {
       try {
         const ro = new DataDb(dir, new Database(path, { readonly: true, fileMustExist: true }));
         try {
+          // the same wait for another process's lock as every logolab database (not better-sqlite3's 5 s)
+          ro.db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
           had = ro.meta('layout') === 'folders' ? 'folders' : ro.db.prepare('SELECT 1 FROM test_images LIMIT 1').get() ? 'logodet3k' : null;
         } finally {
           ro.close();
@@ -98,7 +105,7 @@ export class DataDbWriter extends DataDb {
     return w;
   }
 
-  /** Runs a write, reporting SQLite faults (full disk, locked, read-only) as one line naming the database. */
+  /** Runs a write (or a read of the progress state), reporting SQLite faults (full disk, locked, read-only) as one line naming the database. */
   private write<T>(fn: () => T): T {
     try {
       return fn();
@@ -112,6 +119,10 @@ export class DataDbWriter extends DataDb {
    * crops cut from it (logodet3k), or its reference/test image (folders).
    */
   sourceOutputs(): Map<string, string[]> {
+    return this.write(() => this.sourceOutputsOf());
+  }
+
+  private sourceOutputsOf(): Map<string, string[]> {
     const out = new Map<string, string[]>();
     const add = (k: string, p: string) => (out.get(k) ?? out.set(k, []).get(k)!).push(p);
     const images = this.db.prepare('SELECT id, filename FROM test_images').all() as Row[];
@@ -172,12 +183,13 @@ export class DataDbWriter extends DataDb {
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.write(() => this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value));
   }
 
   /** Sources already finished (ingested or skipped) by an earlier (possibly interrupted) run. */
   doneSources(): Map<string, { status: 'ingested' | 'skipped'; signature: string | null }> {
-    const rows = this.db.prepare('SELECT source, status, signature FROM progress').all() as Row[];
+    // through write(): a fault here (a locked or damaged file) is one line naming the database
+    const rows = this.write(() => this.db.prepare('SELECT source, status, signature FROM progress').all() as Row[]);
     return new Map(rows.map((r) => [String(r.source), { status: r.status as 'ingested' | 'skipped', signature: r.signature === null ? null : String(r.signature) }]));
   }
 

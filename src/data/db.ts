@@ -2,7 +2,9 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LogolabError } from '../errors.js';
+import { LogolabError, firstLine } from '../errors.js';
+import { describeCode, sqliteCode } from '../io/fs-errors.js';
+import { busyTimeoutMs } from '../io/sqlite.js';
 import { DB_FILENAME, REFERENCE_DIR, SCHEMA_VERSION, TEST_IMAGES_DIR, type DataLayout, type DataStats, type GroundTruthObject, type LogoInfo, type ReferenceCrop, type Row, type SkipKind, type SkippedRow, type TestImage } from './db-schema.js';
 
 /** Read API over a prepared data dir. Cheap to open; call close() when done. */
@@ -15,6 +17,7 @@ export class DataDb {
     this.dir = resolve(dir);
     this.dbPath = join(this.dir, DB_FILENAME);
     this.db = db;
+    tagErrorsWithPath(db, this.dbPath);
   }
 
   get referenceDir(): string {
@@ -199,18 +202,69 @@ function toGt(r: Row): GroundTruthObject {
   };
 }
 
+/**
+ * One line for an SQLite fault on the database at `path`, or null when `e` is none: the cause in
+ * words where fs-errors has them, else SQLite's own message — SQLITE_ERROR alone says nothing
+ * ("no such column: signature" does).
+ */
+export function sqliteErrorLine(e: unknown, path: string): string | null {
+  const code = sqliteCode(e);
+  if (!code) return null;
+  const words = describeCode(code);
+  return `${path}: ${words !== code ? words : `${firstLine(e)} (${code})`}`;
+}
+
+/**
+ * Marks the SQLite errors of `db`'s statements with the database's file (`dbPath`): better-sqlite3's
+ * errors name none, and one that escapes to the CLI's last-resort reporter (a lock outlasting the
+ * busy timeout mid-eval, a damaged page) should still name the file, not "a database".
+ */
+function tagErrorsWithPath(db: Database.Database, path: string): void {
+  const tagged = <A extends unknown[], R>(call: (...a: A) => R) => (...a: A): R => {
+    try {
+      return call(...a);
+    } catch (e) {
+      if (sqliteCode(e) && e instanceof Error) (e as Error & { dbPath?: string }).dbPath ??= path;
+      throw e;
+    }
+  };
+  // compiling a statement fails too (a table or column the file lacks)
+  const prepare = tagged(db.prepare.bind(db) as (sql: string) => Database.Statement);
+  db.prepare = ((sql: string) => {
+    const st = prepare(sql);
+    for (const m of ['run', 'get', 'all'] as const) (st as unknown as Record<string, unknown>)[m] = tagged(st[m].bind(st) as (...a: unknown[]) => unknown);
+    return st;
+  }) as typeof db.prepare;
+}
+
+// faults of access, not of content: the file may well be a logolab data database
+const ACCESS_FAULT = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|PERM|NOMEM)/;
+
 /** Opens a prepared data dir read-only. Errors name the missing file. */
 export function openDataDb(dir: string): DataDb {
   const p = join(resolve(dir), DB_FILENAME);
   if (!existsSync(p)) throw new LogolabError(`${p}: no prepared database (run \`logolab prepare\` or \`logolab synth\` + \`prepare\` first)`);
-  let db: Database.Database;
+  // before opening: a bad $LOGOLAB_DB_BUSY_TIMEOUT_MS is its own error, not a fault of the file
+  const busyMs = busyTimeoutMs();
+  let db: Database.Database | null = null;
   try {
     db = new Database(p, { readonly: true, fileMustExist: true });
+    // a prepare writing this dir holds its lock for a while: wait as long as for logolab's other
+    // databases (better-sqlite3's own default is 5 s, whatever the env says)
+    db.pragma(`busy_timeout = ${busyMs}`);
     const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as Row | undefined;
     if (!v) throw new Error('no schema_version in meta');
     if (Number(v.value) !== SCHEMA_VERSION) throw new Error(`schema_version ${String(v.value)}, this logolab reads ${SCHEMA_VERSION}`);
   } catch (e) {
-    throw new LogolabError(`${p}: not a logolab data database (${(e as Error).message})`);
+    db?.close();
+    const code = sqliteCode(e);
+    // a locked or unreadable file is reported as such: "not a logolab data database" would send
+    // the user after the wrong cause
+    if (code && ACCESS_FAULT.test(code)) {
+      const hint = /^SQLITE_(BUSY|LOCKED)/.test(code) ? `; waited ${busyMs} ms (LOGOLAB_DB_BUSY_TIMEOUT_MS)` : '';
+      throw new LogolabError(`${sqliteErrorLine(e, p)!}${hint}`);
+    }
+    throw new LogolabError(`${p}: not a logolab data database (${firstLine(e)})`);
   }
   return new DataDb(dir, db);
 }

@@ -44,13 +44,18 @@ export interface FolderDataset {
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const images = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.') && FOLDER_IMAGE_EXTS.includes(extname(f).toLowerCase())).sort(byName);
 
-/** Logos named by a test image's filename prefix (see the module comment). */
+/**
+ * Logos named by a test image's filename prefix (see the module comment). Both sides are compared
+ * in Unicode NFC: macOS writes file names in NFD, so 'nestlé_1.jpg' copied from a Mac would
+ * otherwise not match the folder 'Nestlé_reference_images' and silently become a negative.
+ */
 export function expectedLogosFromFilename(filename: string, known: readonly string[]): string[] {
-  const name = filename.toLowerCase();
-  const logos = [...known].sort((a, b) => b.length - a.length || byName(a, b));
+  const key = (s: string) => s.normalize('NFC').toLowerCase();
+  const name = key(filename);
+  const logos = [...known].sort((a, b) => key(b).length - key(a).length || byName(a, b));
   const parse = (pos: number): string[] | null => {
     for (const l of logos) {
-      const ll = l.toLowerCase();
+      const ll = key(l);
       if (!name.startsWith(ll, pos)) continue;
       const sep = name[pos + ll.length];
       if (sep === '_') return [l];

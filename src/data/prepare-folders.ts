@@ -15,10 +15,10 @@
  * content: a new logo folder can change them), whose outputs were deleted, and forgets sources
  * that left the dataset; unreadable and special files are skipped and counted.
  */
-import sharp from 'sharp';
 import { basename, join, resolve } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
 import { notRegularFile } from '../io/file-kind.js';
+import { decodeImage } from '../preprocess/image.js';
 import { Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
 import { DataDbWriter } from './db-writer.js';
@@ -65,19 +65,37 @@ interface FolderSource {
   labels?: string[];
 }
 
-/** Width and height as decodeImage delivers them (EXIF orientation applied). */
+/** Why a source is skipped: its kind and its one-line detail (naming the file). */
+class SkipError extends Error {
+  constructor(
+    readonly kind: SkipKind,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/**
+ * Width and height as decodeImage delivers them (EXIF orientation applied), from a full decode: a
+ * header read would pass a truncated or corrupt file, which then fails `eval --data` instead of
+ * being skipped and counted here, as the LogoDet-3K path does. An image that does not decode
+ * throws a SkipError (corrupt_image, or image_too_large over the decoder's pixel limit).
+ */
 async function imageSize(path: string): Promise<{ width: number; height: number }> {
-  const m = await sharp(path).metadata();
-  const swap = (m.orientation ?? 1) >= 5;
-  const width = (swap ? m.height : m.width) ?? 0;
-  const height = (swap ? m.width : m.height) ?? 0;
-  if (!width || !height) throw new Error('no image size in the file header');
-  return { width, height };
+  try {
+    const img = await decodeImage(path);
+    return { width: img.width, height: img.height };
+  } catch (e) {
+    // decodeImage's message is "cannot decode image <path>: <why>"; the detail names the file once
+    const why = firstLine(e).replace(`cannot decode image ${path}: `, '');
+    if (/exceeds pixel limit/.test(why)) throw new SkipError('image_too_large', `${path}: more pixels than the decoder accepts (sharp's limit, 16383 × 16383); downscale it`);
+    throw new SkipError('corrupt_image', `${path}: ${why}`);
+  }
 }
 
 export async function prepareFolders(opts: { dataset: string; out: string; quiet?: boolean; concurrency?: number }): Promise<FolderPrepareSummary> {
-  // this layout decodes nothing (a header read and a link per file, recorded in order): there is
-  // no decoding to run in parallel, and a --concurrency it ignored would look applied
+  // this layout decodes each file only to check it and links it, one at a time in order: there is
+  // no decoding and cropping to run in parallel, and a --concurrency it ignored would look applied
   if (opts.concurrency !== undefined) throw new UsageError(`--concurrency: applies to the LogoDet-3K layout (parallel decoding and cropping); ${opts.dataset} is the Burnley folder layout, prepared one file at a time`);
   const dataset = resolve(opts.dataset);
   const out = resolve(opts.out);
@@ -107,7 +125,7 @@ export async function prepareFolders(opts: { dataset: string; out: string; quiet
         try {
           size = await imageSize(s.path);
         } catch (e) {
-          skips = [skip('corrupt_image', `${s.path}: ${firstLine(e)}`)];
+          skips = [e instanceof SkipError ? skip(e.kind, e.detail) : skip('corrupt_image', `${s.path}: ${firstLine(e)}`)];
         }
       }
       const sig = signatures.get(s.key)!;

@@ -4,21 +4,26 @@
  * placing source images into the data dir.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tempPathFor } from '../io/atomic.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { log } from '../util/log.js';
 import type { DataDbWriter } from './db-writer.js';
 
-/** Hard link (same filesystem) else copy, atomically, replacing what was there. */
+/**
+ * Hard link (same filesystem) else copy, atomically, replacing what was there. A symlinked source
+ * is resolved first: link() would hard-link the symlink itself, and a relative one then dangles
+ * inside the data dir (and every later run re-ingests it as a deleted output).
+ */
 export function linkOrCopy(src: string, dst: string): void {
   mkdirSync(dirname(dst), { recursive: true });
+  const real = realpathSync(src);
   const tmp = tempPathFor(dst);
   try {
-    linkSync(src, tmp);
+    linkSync(real, tmp);
   } catch {
-    copyFileSync(src, tmp);
+    copyFileSync(real, tmp);
   }
   renameSync(tmp, dst);
 }
