@@ -79,19 +79,21 @@ export class DataDbWriter extends DataDb {
    * Opens `dir` for writing data of `layout`: a dir that holds the other layout is refused before
    * anything in it is touched.
    */
-  static openFor(dir: string, layout: DataLayout): DataDbWriter {
+  static openFor(dir: string, layout: DataLayout, source?: { dataset: string; replaceDataset?: boolean }): DataDbWriter {
     const path = join(resolve(dir), DB_FILENAME);
     // prepare adds to its own data dir (resume); a folder holding anything else is not ours to write into
     if (!existsSync(path) && existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).length > 0)
       throw new LogolabError(`--out ${dir}: folder is not empty and holds no ${DB_FILENAME} (not a data dir of \`logolab prepare\`); refusing to write into it — choose another folder`);
     if (existsSync(path)) {
       let had: DataLayout | null = null;
+      let from: string | undefined;
       try {
         const ro = new DataDb(dir, new Database(path, { readonly: true, fileMustExist: true }));
         try {
           // the same wait for another process's lock as every logolab database (not better-sqlite3's 5 s)
           ro.db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
           had = ro.meta('layout') === 'folders' ? 'folders' : ro.db.prepare('SELECT 1 FROM test_images LIMIT 1').get() ? 'logodet3k' : null;
+          from = ro.meta('dataset');
         } finally {
           ro.close();
         }
@@ -99,6 +101,10 @@ export class DataDbWriter extends DataDb {
         throw dbError(e, path);
       }
       if (had && had !== layout) throw new LogolabError(`--out ${dir}: holds a ${had}-layout data dir; prepare the ${layout}-layout dataset into another folder`);
+      // syncing with another dataset would remove every source of the one it was prepared from
+      // (a typo in --dataset, a remounted volume): only when asked
+      if (source && from !== undefined && from !== source.dataset && !source.replaceDataset)
+        throw new LogolabError(`--out ${dir}: was prepared from ${from}, not ${source.dataset}; preparing this dataset into it would remove the crops and images of every source not in it — choose another --out, or pass --replace-dataset (a moved dataset keeps its unchanged sources)`);
     }
     const w = DataDbWriter.open(dir);
     w.setMeta('layout', layout);

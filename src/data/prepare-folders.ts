@@ -93,7 +93,7 @@ async function imageSize(path: string): Promise<{ width: number; height: number 
   }
 }
 
-export async function prepareFolders(opts: { dataset: string; out: string; quiet?: boolean; concurrency?: number }): Promise<FolderPrepareSummary> {
+export async function prepareFolders(opts: { dataset: string; out: string; quiet?: boolean; concurrency?: number; replaceDataset?: boolean }): Promise<FolderPrepareSummary> {
   // this layout decodes each file only to check it and links it, one at a time in order: there is
   // no decoding and cropping to run in parallel, and a --concurrency it ignored would look applied
   if (opts.concurrency !== undefined) throw new UsageError(`--concurrency: applies to the LogoDet-3K layout (parallel decoding and cropping); ${opts.dataset} is the Burnley folder layout, prepared one file at a time`);
@@ -103,7 +103,7 @@ export async function prepareFolders(opts: { dataset: string; out: string; quiet
   const sources: FolderSource[] = [];
   for (const l of fd.logos) for (const p of l.references) sources.push({ key: `ref:${l.name}/${basename(p)}`, path: p, kind: 'ref', filename: `${l.name}/${basename(p)}`, logo: l.name });
   for (const t of fd.testImages) sources.push({ key: `test:${t.file}`, path: t.path, kind: 'test', filename: t.file, labels: t.expected });
-  const db = DataDbWriter.openFor(out, 'folders');
+  const db = DataDbWriter.openFor(out, 'folders', { dataset, replaceDataset: opts.replaceDataset });
   try {
     db.setMeta('dataset', dataset);
     const done = db.doneSources();

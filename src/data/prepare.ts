@@ -67,6 +67,8 @@ export interface PrepareOptions {
   limitBrands?: number;
   concurrency?: number;
   quiet?: boolean;
+  /** sync a data dir prepared from another dataset path with this one (else refused) */
+  replaceDataset?: boolean;
   /** test hook: throw after recording this many sources (simulates an interrupted run) */
   abortAfter?: number;
 }
@@ -256,7 +258,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   const brandOf = objectBrandResolver(brands);
   const folderOf = new Map(brands.map((b) => [`${b.category}/${b.folder}`, b] as const));
 
-  const db = DataDbWriter.openFor(out, 'logodet3k'); // refuses a foreign folder before anything in it is touched
+  const db = DataDbWriter.openFor(out, 'logodet3k', { dataset, replaceDataset: opts.replaceDataset }); // refuses a foreign folder or another dataset's before anything in it is touched
   try {
     removeStaleTemps(join(out, REFERENCE_DIR));
     removeStaleTemps(join(out, TEST_IMAGES_DIR));

@@ -104,3 +104,17 @@ test('two images with one stem: the first by name is ingested and the other is n
   }
   assert.ok(lines.some((l) => /C\/acme\/1\.png shares the stem '1' with 1\.jpg, which is the image of 1\.xml; 1\.png is not ingested/.test(l)), lines.join(''));
 });
+
+test('a data dir prepared from one dataset is not synced with another unless --replace-dataset (a typo would delete its crops)', async () => {
+  const root = tmpDir('logolab-otherds-');
+  const [a, b, out] = [join(root, 'a'), join(root, 'b'), join(root, 'out')];
+  await addImage(a, 'C', 'acme', '1', [0, 128, 0], [{ name: 'acme', box: [10, 10, 60, 50] }]);
+  await addImage(b, 'C', 'other', '1', [0, 0, 200], [{ name: 'other', box: [10, 10, 60, 50] }]);
+  await prepareDataset({ dataset: a, out, quiet: true });
+  await assert.rejects(prepareDataset({ dataset: b, out, quiet: true }), new RegExp(`--out ${out}: was prepared from ${a}, not ${b}; .*--replace-dataset`));
+  assert.deepEqual(labelsOf(out).gt, [{ f: 'C/acme/1.png', logo: 'acme' }]); // untouched
+  await prepareDataset({ dataset: a, out, quiet: true }); // the same dataset again: fine
+  const s = await prepareDataset({ dataset: b, out, quiet: true, replaceDataset: true });
+  assert.equal(s.removed, 1);
+  assert.deepEqual(labelsOf(out).gt, [{ f: 'C/other/1.png', logo: 'other' }]);
+});
