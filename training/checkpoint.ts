@@ -85,9 +85,44 @@ export interface TrainState {
   history: EpochRecord[];
   config: TrainingConfig;
   model: ModelDescription;
+  /** the data the run trains and validates on (dataDigest; absent in older checkpoints) */
+  data_digest?: DataDigest;
   /** why it was written: 'epoch' | 'best' | 'interrupt' | 'final' */
   reason: string;
   saved_at: string;
+}
+
+/**
+ * What a run's split is drawn from: db_path's crops in the order the split reads them (logo name,
+ * crop id, file, source image, box, size). With the config (seed, split fractions and level) they
+ * fix the train and validation sets, so a resume on the same digest gets the same split, and one on
+ * a re-prepared or replaced db_path (one brand more reshuffles every later split) does not.
+ */
+export interface DataDigest {
+  /** sha256 over the listing */
+  sha256: string;
+  logos: number;
+  crops: number;
+}
+
+/** The digest of a data listing (src/data/db.ts referenceCropsByLogo); paths relative to the data folder, so a moved copy matches. */
+export function dataDigest(byLogo: ReadonlyMap<string, readonly { id: number; file: string; sourceImageId: number | null; box: readonly number[]; width: number; height: number }[]>): DataDigest {
+  const h = createHash('sha256');
+  let crops = 0;
+  for (const [logo, items] of byLogo) {
+    for (const it of items) h.update(`${logo}\t${it.id}\t${it.file}\t${it.sourceImageId}\t${it.box.join(',')}\t${it.width}x${it.height}\n`);
+    crops += items.length;
+  }
+  return { sha256: `sha256:${h.digest('hex')}`, logos: byLogo.size, crops };
+}
+
+/** How the data differs from what `source` was trained on, in words; null when it is the same. */
+export function dataDigestDifference(recorded: DataDigest, now: DataDigest): string | null {
+  if (recorded.sha256 === now.sha256) return null;
+  const size = (d: DataDigest) => `${d.logos} logos / ${d.crops} crops`;
+  return recorded.logos === now.logos && recorded.crops === now.crops
+    ? `the same ${size(now)}, but other crops (ids, files or boxes)`
+    : `${size(now)}, trained on ${size(recorded)}`;
 }
 
 export interface Checkpoint {

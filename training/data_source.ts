@@ -20,6 +20,7 @@ import type { ImageProcessor } from '../src/models/vision/index.js';
 import { defaultConfig, type TrainingConfig } from './config.js';
 import { BatchLoader, type BatchSampler, type LoadedBatch, type LoaderStats } from './data/loader.js';
 import { PxKSampler } from './data/sampler.js';
+import { validationSubset } from './data/val-subset.js';
 import type { PoolEvent } from './data/worker-pool.js';
 import type { Batch, DataSource } from './batch.js';
 
@@ -127,13 +128,15 @@ export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts:
   // image level: a photo's crops stay on one side (its boxes of one brand are near-duplicates)
   const splits = splitData(byLogo, { level: c.split_level, train: c.train_split, val: c.val_split, test: c.test_split, seed: c.seed }, (cr) => cr.sourceImageId);
   const train = new PxKSampler(splits.train, splits.labelOf, { logosPerBatch: c.logos_per_batch, samplesPerLogo: c.samples_per_logo, batchesPerEpoch: c.batches_per_epoch, seed: c.seed, name: 'train split' });
-  // validation: every val crop once (logo order), at most val_batches × P·K of them, in P·K chunks.
-  // (Not the P×K sampler: val brands may have a single crop under image-level splits, and
-  // re-sampling would repeat images — the Python original's inflated-recall bug.)
+  // validation: every val crop once (logo order), at most val_batches × P·K of them (a seeded
+  // subset spread over the logos: val-subset.ts), in P·K chunks. (Not the P×K sampler: val brands
+  // may have a single crop under image-level splits, and re-sampling would repeat images — the
+  // Python original's inflated-recall bug.)
   const per = c.logos_per_batch * c.samples_per_logo;
-  const valItems: { crop: ReferenceCrop; label: number }[] = [];
-  for (const [logo, items] of splits.val) for (const it of items) valItems.push({ crop: it, label: splits.labelOf.get(logo)! });
-  valItems.splice(c.val_batches * per);
+  const cap = c.val_batches * per;
+  const chosen = c.val_subset === 'first' ? [...splits.val].flatMap(([logo, items]) => items.map((item) => ({ logo, item }))).slice(0, cap) : validationSubset(splits.val, cap, c.seed);
+  const valItems = chosen.map(({ logo, item }) => ({ crop: item, label: splits.labelOf.get(logo)! }));
+  const valLogos = new Set(chosen.map((v) => v.logo)).size;
   const val = new FixedBatches(valItems, per);
   const numVal = val.length;
 
@@ -157,7 +160,7 @@ export function dbDataSource(c: TrainingConfig, processor: ImageProcessor, opts:
 
   const i = splits.info;
   return {
-    info: `data: ${i.splitLevel}-level split, train ${i.trainLogos} logos / ${i.trainImages} crops, val ${i.valLogos} / ${i.valImages}, test ${i.testLogos} / ${i.testImages}; loader ${c.num_workers} worker${c.num_workers === 1 ? '' : 's'}, prefetch ${c.prefetch_batches}`,
+    info: `data: ${i.splitLevel}-level split, train ${i.trainLogos} logos / ${i.trainImages} crops, val ${i.valLogos} / ${i.valImages}${valItems.length < i.valImages ? ` (validated on ${valItems.length} crops of ${valLogos} logos: val_batches × P·K, val_subset ${c.val_subset})` : ''}, test ${i.testLogos} / ${i.testImages}; loader ${c.num_workers} worker${c.num_workers === 1 ? '' : 's'}, prefetch ${c.prefetch_batches}`,
     trainBatch: async (epoch, index) => toBatch(await trainLoader.getBatch(epoch, index)),
     numValBatches: () => numVal,
     valBatch: async (index) => {

@@ -16,6 +16,7 @@
  * replaces an earlier export, an empty folder, or — with --overwrite — a foreign one; never a
  * folder holding the checkpoint or the base model.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
@@ -27,9 +28,11 @@ import { FAMILIES, type VisionModel } from '../src/models/vision/index.js';
 import { onDiskTensors } from '../src/models/vision/weights.js';
 import { hfVisionConfig, type VisionConfig } from '../src/models/vision/config.js';
 import { EXPORT_METADATA_FILE, PREPROCESS_MODE_KEY } from '../src/models/vision/meta.js';
+import { EXPORT_ADAPTER_DIR } from '../src/models/export-folder.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { assignParams, buildTrainableModel, type TrainableModel } from './model.js';
 import { checkpointBaseModel, verifyBaseModel } from './provenance.js';
+import { outputDirClash, trainingInputs, type TrainingConfig } from './config.js';
 
 export type ExportFormat = 'logolab' | 'hf' | 'peft';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['logolab', 'hf', 'peft'];
@@ -71,10 +74,15 @@ export interface ExportOptions {
   flag?: string;
 }
 
-/** The rules for an export folder (src/io/output-dir.ts): a checkpoint or base model inside it is never replaced. */
-export function exportGuard(checkpoint: string, opts: ExportOptions = {}, baseModel?: string): OutputGuard {
+/**
+ * The rules for an export folder (src/io/output-dir.ts): a checkpoint, base model or training data
+ * (`data`: the run's config; config.ts trainingInputs) inside it is never replaced, not even with
+ * --overwrite. (An export folder inside the data or base model: exportCheckpoint, validateConfig.)
+ */
+export function exportGuard(checkpoint: string, opts: ExportOptions = {}, baseModel?: string, data?: Pick<TrainingConfig, 'db_path' | 'dataset_dir' | 'reference_dir'>): OutputGuard {
   const protect = [{ path: resolve(checkpoint), what: 'checkpoint being exported' }];
   if (baseModel && !baseModel.startsWith('preset:')) protect.push({ path: resolve(baseModel), what: 'base model' });
+  if (data) for (const p of trainingInputs({ ...data, base_model: 'preset:' })) protect.push({ path: p.path, what: `training data (${p.key})` });
   return { command: 'export', flag: opts.flag ?? '--out', legacyMarkers: ['export_metadata.json'], overwrite: opts.overwrite, protect };
 }
 
@@ -92,7 +100,19 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
   const isLora = ck.state.model.lora !== null;
   if (format === 'peft' && !isLora) throw new LogolabError(`${checkpoint}: --format peft needs a LoRA checkpoint, this one is full training (lora_r 0); use --format hf`);
   if (format === 'peft' && opts.mergeLora) throw new LogolabError('--merge-lora cannot be combined with --format peft (an adapter is unmerged by definition)');
-  const guard = exportGuard(checkpoint, opts, ck.state.model.base_model);
+  // trained on a logolab export (base + adapter/): the model loaded it with its adapter merged
+  // (training/model.ts loadBaseModel), so the base the fingerprint and the new adapter belong to
+  // is that merged model, while the folder's model.safetensors holds the un-merged weights, which
+  // is what a peft loader (base_model_name_or_path) would load: wrong embeddings, silently
+  const base = ck.state.model.base_model;
+  if (format === 'peft' && !base.startsWith('preset:') && existsSync(join(resolve(base), EXPORT_ADAPTER_DIR, 'adapter_config.json')))
+    throw new LogolabError(
+      `${checkpoint}: --format peft cannot be used: it was trained on ${base}, a logolab export whose ${EXPORT_ADAPTER_DIR}/ was merged into the weights it trained on, but a peft loader would load that folder's un-merged weights; use --format hf (merged) or --format logolab (for a peft adapter, train on a merged copy of the base: export it with --merge-lora)`,
+    );
+  const guard = exportGuard(checkpoint, opts, base, ck.state.config);
+  // an export folder inside the training data or the base model would replace part of it
+  const clash = outputDirClash(outDir, { ...ck.state.config, base_model: base }, opts.flag ?? '--out');
+  if (clash) throw new LogolabError(clash);
   checkOutputDir(outDir, guard); // before the (slow) model build
   const tm = await modelFromCheckpoint(ck, checkpoint);
   const merged = isLora && (format === 'hf' || !!opts.mergeLora);

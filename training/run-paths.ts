@@ -6,6 +6,7 @@
  *     separate from the original), unless --checkpoint-dir is given; an output_dir that lay
  *     inside the original run's folder moves with it.
  */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { isWithin } from '../src/io/output-dir.js';
 import { log } from '../src/util/log.js';
@@ -63,4 +64,31 @@ export function resumePaths(cfg: TrainingConfig, state: TrainState, resume: stri
     } else log('warn', `resume: the final export goes to output_dir ${cfg.output_dir}, outside the resumed run's folder; --output-dir chooses another`);
   }
   return out;
+}
+
+/** The files a run writes into checkpoint_dir (trainer.ts), and nothing else. */
+const RUN_FILE = /^(?:last|best|epoch_\d+)\.ckpt$|^training_history\.json$|^train\.log$/;
+/** Their temp names (src/io/atomic.ts tempPathFor: .<name>.<pid>.<n>.tmp) */
+const RUN_TEMP = /^\.((?:last|best|epoch_\d+)\.ckpt|training_history\.json)\.\d+\.\d+\.tmp$/;
+
+/**
+ * A start-over (--overwrite) in a checkpoint_dir that holds an earlier run's files: they move into
+ * `previous-run-<time>/` there, so that no best.ckpt or epoch_N.ckpt of that run is left beside
+ * the new run's (a later export of best.ckpt would export the old run); their temp files (writes
+ * that never finished) are removed. Only the names the trainer writes; nothing else is touched.
+ * Call it holding the folder's run lock (no other run writes there). Returns the folder and the
+ * files moved, or null when there were none.
+ */
+export function setAsideEarlierRun(dir: string): { folder: string; files: string[] } | null {
+  if (!existsSync(dir)) return null;
+  const names = readdirSync(dir);
+  for (const f of names) if (RUN_TEMP.test(f)) rmSync(join(dir, f), { force: true });
+  const files = names.filter((f) => RUN_FILE.test(f)).sort();
+  if (!files.length) return null;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  let folder = join(dir, `previous-run-${stamp}`);
+  for (let n = 2; existsSync(folder); n++) folder = join(dir, `previous-run-${stamp}-${n}`);
+  mkdirSync(folder);
+  for (const f of files) renameSync(join(dir, f), join(folder, f));
+  return { folder, files };
 }

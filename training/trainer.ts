@@ -22,7 +22,8 @@ import { makeRng, type Rng } from '../src/util/rng.js';
 import { Progress } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
 import { backendLabel } from '../src/backend/label.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type EpochRecord, type TrainState } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type DataDigest, type EpochRecord, type TrainState } from './checkpoint.js';
+import { setAsideEarlierRun } from './run-paths.js';
 import { restoreBestCheckpoint } from './best-checkpoint.js';
 import { mixedPrecisionNote, stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
 import { lossAndGrads, type GradFn } from './grads.js';
@@ -69,6 +70,8 @@ export class Trainer {
   private epochStartupMs = 0;
   /** when this process's first optimizer step ended, and the step count then: the run ETA's origin */
   private firstStepAt: { ms: number; step: number } | null = null;
+  /** what the run trains on (checkpoint.ts dataDigest), recorded in every checkpoint; set by the caller, or kept from the resumed checkpoint */
+  dataDigest: DataDigest | null = null;
   private readonly gradFn: GradFn;
   private readonly dir: string;
   private readonly trainLog: TrainLog;
@@ -100,6 +103,7 @@ export class Trainer {
     this.run = runStateFrom(ck.state, this.config.best_metric);
     this.rng = makeRng(`train:${this.config.seed}`, ck.state.rng);
     this.resumedFrom = source;
+    this.dataDigest ??= ck.state.data_digest ?? null;
   }
 
   private state(reason: string): TrainState {
@@ -113,6 +117,7 @@ export class Trainer {
       adam_t: this.optimizer.t,
       config: c,
       model: this.tm.description,
+      ...(this.dataDigest ? { data_digest: this.dataDigest } : {}),
       reason,
       saved_at: new Date().toISOString(),
     };
@@ -163,11 +168,15 @@ export class Trainer {
     return v;
   }
 
-  async train(): Promise<TrainResult> {
+  /** `startOver`: a fresh run that moves an earlier run's files in checkpoint_dir aside first (train --overwrite). */
+  async train(opts: { startOver?: boolean } = {}): Promise<TrainResult> {
     const t0 = Date.now();
     mkdirSync(this.dir, { recursive: true });
     const releaseLock = acquireRunLock(this.dir);
     try {
+      // under the lock: no other run is writing the files moved
+      const moved = opts.startOver && this.resumedFrom === null ? setAsideEarlierRun(this.dir) : null;
+      if (moved) log('info', `--overwrite: the earlier run's ${moved.files.join(', ')} moved to ${moved.folder}`);
       return await this.trainLocked(t0);
     } finally {
       releaseLock();
@@ -178,6 +187,13 @@ export class Trainer {
   private async trainLocked(t0: number): Promise<TrainResult> {
     this.logStart();
     this.ensureBestCheckpoint();
+    // an early-stopped run resumed with its patience: it stays stopped, as a run finished at
+    // max_epochs does (another epoch per resume could change the exported best)
+    const stopped = this.alreadyStopped();
+    if (stopped) {
+      this.trainLog.both('info', stopped);
+      return this.result('early_stopped', checkpointPath(this.dir, 'last'), t0);
+    }
     const removeSignalHandlers = this.opts.handleSignals ? installStopHandlers(this.dir, (sig) => (this.stopRequested = sig)) : () => {};
     let status: TrainResult['status'] = 'completed';
     let lastPath = checkpointPath(this.dir, 'last');
@@ -211,6 +227,14 @@ export class Trainer {
       removeSignalHandlers();
     }
     return this.result(status, lastPath, t0);
+  }
+
+  /** Why the resumed run is already early-stopped (patience used up at its last, validated, epoch), else null. */
+  private alreadyStopped(): string | null {
+    const last = this.run.history.at(-1);
+    if (this.resumedFrom === null || this.run.batch_in_epoch !== 0 || this.run.epoch >= this.config.max_epochs || !last) return null;
+    const msg = earlyStopMessage(this.config, this.run, last);
+    return msg && `${msg} (resumed: nothing to train; raise --patience to go on)`;
   }
 
   /** After a resume: best.ckpt must be this run's best epoch (best-checkpoint.ts), or the run has none. */

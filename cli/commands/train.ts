@@ -11,10 +11,11 @@ import { initBackend } from '../../src/backend/index.js';
 import { LogolabError } from '../../src/errors.js';
 import { log } from '../../src/util/log.js';
 import { CONFIG_KEYS, applyOverrides, configHelp, isBooleanField, defaultConfig, loadConfigFile, validateConfig, type TrainingConfig } from '../../training/config.js';
-import { checkpointPath, loadCheckpoint, peekCheckpointState } from '../../training/checkpoint.js';
+import { checkpointPath, dataDigest, dataDigestDifference, loadCheckpoint, peekCheckpointState, type DataDigest } from '../../training/checkpoint.js';
 import { buildTrainableModel } from '../../training/model.js';
 import { Trainer } from '../../training/trainer.js';
-import { dbDataSource, type DbDataSource } from '../../training/data_source.js';
+import { dataDirOf, dbDataSource, type DbDataSource } from '../../training/data_source.js';
+import { referenceCropsByLogo } from '../../src/data/db.js';
 import { exportCheckpoint, exportGuard } from '../../training/export.js';
 import { resolveBaseModel, verifyBaseModel } from '../../training/provenance.js';
 import { absolutePaths, legacyDataPaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
@@ -25,6 +26,15 @@ import { recomputeGradFn } from '../../training/vision_graph.js';
 
 const kebab = (k: string) => k.replace(/_/g, '-');
 
+/**
+ * Keys that cannot change what a resumed run computes, so a resume that changes them is not
+ * warned about: num_workers and prefetch_batches (the loader's batches are the same pixels whatever
+ * threads build them, how far ahead: training/data_source.ts), log_every_n_steps (train.log lines
+ * only), stop_after_epochs (where the run stops; the schedule follows max_epochs: the key changed to
+ * go on with a budget-cut run).
+ */
+const NO_EFFECT: (keyof TrainingConfig)[] = ['num_workers', 'prefetch_batches', 'log_every_n_steps', 'stop_after_epochs'];
+
 export const command: CommandModule = {
   command: 'train',
   describe: 'fine-tune (LoRA) or train an encoder with contrastive losses',
@@ -33,7 +43,7 @@ export const command: CommandModule = {
       .option('config', { type: 'string', describe: 'YAML training config (configs/*.yaml)' })
       .option('resume', { type: 'string', describe: 'checkpoint to resume from (.ckpt); without --config its own config is used' })
       .option('skip-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' })
-      .option('overwrite', { type: 'boolean', default: false, describe: 'start over in a checkpoint_dir that holds an earlier run\'s checkpoints, and let the final export replace a non-empty output_dir that is not an earlier export' });
+      .option('overwrite', { type: 'boolean', default: false, describe: 'start over in a checkpoint_dir that holds an earlier run\'s checkpoints (they move to previous-run-<time>/ there), and let the final export replace a non-empty output_dir that is not an earlier export (never one holding the training data or base model)' });
     for (const k of CONFIG_KEYS) {
       b = b.option(kebab(k), { type: isBooleanField(k) ? 'boolean' : 'string', describe: configHelp(k), group: 'Training config overrides:' });
     }
@@ -43,7 +53,8 @@ export const command: CommandModule = {
     await initBackend(argv.backend as string | undefined, { workload: 'train' });
     const resume = argv.resume as string | undefined;
     const ck = resume ? loadCheckpoint(resume) : null;
-    let cfg: TrainingConfig = argv.config ? loadConfigFile(argv.config as string) : ck ? { ...defaultConfig(), ...ck.state.config } : defaultConfig();
+    // a checkpoint of a logolab before val_subset validated on the first crops: it resumes so (exactly)
+    let cfg: TrainingConfig = argv.config ? loadConfigFile(argv.config as string) : ck ? { ...defaultConfig(), ...ck.state.config, val_subset: (ck.state.config as Partial<TrainingConfig>).val_subset ?? 'first' } : defaultConfig();
     const overrides: Record<string, unknown> = {};
     for (const k of CONFIG_KEYS) if (argv[kebab(k)] !== undefined) overrides[k] = argv[kebab(k)];
     const r = applyOverrides(cfg, overrides);
@@ -51,29 +62,42 @@ export const command: CommandModule = {
     for (const a of r.applied) log('info', `override: ${a}`);
     // paths are fixed now, so the checkpoint (and a resume from any directory) means the same files
     cfg = absolutePaths(cfg);
+    // what the run trains on (checkpoint.ts dataDigest), once cfg.db_path is final
+    let digest: DataDigest | undefined;
+    const dataNow = (): DataDigest => (digest ??= dataDigest(referenceCropsByLogo(dataDirOf(cfg.db_path))));
     if (ck) {
       cfg = resumePaths(cfg, ck.state, resume!, { config: argv.config !== undefined, overrides });
       const before = legacyDataPaths(absolutePaths(ck.state.config), cfg);
-      const diff = CONFIG_KEYS.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(cfg[k]) && !RELOCATED.includes(k));
+      // a db_path moved (or copied) with the same data is no difference either
+      const sameData = (k: keyof TrainingConfig) => k === 'db_path' && !!ck.state.data_digest && dataDigestDifference(ck.state.data_digest, dataNow()) === null;
+      const diff = CONFIG_KEYS.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(cfg[k]) && !RELOCATED.includes(k) && !NO_EFFECT.includes(k) && !sameData(k));
       if (diff.length) log('warn', `config differs from the checkpoint's in: ${diff.join(', ')} (the resumed run will not match an uninterrupted one)`);
     }
     for (const w of validateConfig(cfg)) log('warn', `config warning: ${w}`);
     const exportOpts = { format: cfg.lora_r > 0 ? ('logolab' as const) : ('hf' as const), overwrite: argv.overwrite as boolean, flag: 'output_dir' };
     // refuse a foreign output_dir now, not after hours of training
-    if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, resolveBaseModel(cfg.base_model)));
+    if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, resolveBaseModel(cfg.base_model), cfg));
+    // what the run trains on: recorded in its checkpoints; a resume on other data would draw
+    // another split (earlier validation crops trained on, the best epoch picked on other crops)
+    if (ck && !ck.state.data_digest) log('warn', `${resume}: written by an older logolab without a data digest; cannot verify that db_path ${cfg.db_path} holds the data it was trained on`);
+    const dataDiff = ck?.state.data_digest ? dataDigestDifference(ck.state.data_digest, dataNow()) : null;
+    if (dataDiff) throw new LogolabError(`${resume}: was trained on other data than db_path ${cfg.db_path} holds now (${dataDiff}); a resume would train and validate on another split — resume with the data it was trained on, or start a new run`);
     // a fresh run rewrites best.ckpt and last.ckpt: an earlier run's (maybe hours of training) are
     // not replaced unasked
-    // the resumed checkpoint's own folder is its run's (best-checkpoint.ts checks best.ckpt there)
-    if (!argv.overwrite && !(ck && resolve(dirname(resume!)) === resolve(cfg.checkpoint_dir))) {
+    // (with --overwrite, the trainer moves the earlier run's files aside: run-paths.ts setAsideEarlierRun)
+    if (!argv.overwrite) {
       // a resume may write into another folder of its own run (its epoch records, timings
-      // included, start alike), never over another run's
+      // included, start alike), never over another run's. In the resumed checkpoint's own folder,
+      // best.ckpt is checked by best-checkpoint.ts; last.ckpt may still be another run's (an
+      // older epoch_N.ckpt resumed beside a later run's files)
+      const sameFolder = ck !== null && resolve(dirname(resume!)) === resolve(cfg.checkpoint_dir);
       const firstEpoch = (h: readonly unknown[] | undefined) => JSON.stringify(h?.[0] ?? null);
-      const foreign = (f: string) => !ck || (existsSync(f) && firstEpoch(peekCheckpointState(f)?.history) !== firstEpoch(ck.state.history));
-      const earlier = ['last', 'best'].map((n) => checkpointPath(cfg.checkpoint_dir, n)).filter((f) => existsSync(f) && foreign(f));
+      const foreign = (f: string) => !ck || (existsSync(f) && resolve(f) !== resolve(resume!) && firstEpoch(peekCheckpointState(f)?.history) !== firstEpoch(ck.state.history));
+      const earlier = (sameFolder ? ['last'] : ['last', 'best']).map((n) => checkpointPath(cfg.checkpoint_dir, n)).filter((f) => existsSync(f) && foreign(f));
       if (earlier.length && !ck)
         throw new LogolabError(`checkpoint_dir ${cfg.checkpoint_dir}: holds an earlier run's ${earlier.map((f) => basename(f)).join(' and ')}; resume it (--resume ${earlier[0]}), choose another checkpoint_dir, or add --overwrite to start over in it`);
       if (earlier.length)
-        throw new LogolabError(`checkpoint_dir ${cfg.checkpoint_dir}: holds another run's ${earlier.map((f) => basename(f)).join(' and ')}; resuming ${resume} there would replace them — choose another --checkpoint-dir, or add --overwrite`);
+        throw new LogolabError(`checkpoint_dir ${cfg.checkpoint_dir}: holds another run's ${earlier.map((f) => basename(f)).join(' and ')}; resuming ${resume} there would replace ${earlier.length === 1 ? 'it' : 'them'} — choose another --checkpoint-dir, or add --overwrite`);
     }
     const tm = await buildTrainableModel(cfg);
     // resumed on the recorded snapshot folder: keep the repo id it was resolved from (provenance)
@@ -92,7 +116,8 @@ export const command: CommandModule = {
         trainer.resume(ck, resume!);
         log('info', `resumed from ${resume}: epoch ${ck.state.epoch + 1}, step ${ck.state.global_step}`);
       }
-      const res = await trainer.train();
+      trainer.dataDigest = dataNow();
+      const res = await trainer.train({ startOver: argv.overwrite as boolean });
       const ds = data.stats();
       if (ds.corruptFiles || ds.workerRestarts) log('warn', `data: ${ds.corruptFiles} unreadable crops replaced in ${ds.refilled} batch slots; ${ds.workerRestarts} loader workers restarted (${ds.retried} images re-sent)`);
       process.stdout.write(JSON.stringify({ status: res.status, epochs: res.epochs, steps: res.steps, best_separation: res.best_separation, best_metric: res.best_metric, best_score: res.best_score, best_epoch: res.best_epoch, last_checkpoint: res.last_checkpoint, best_checkpoint: res.best_checkpoint, seconds: +res.seconds.toFixed(1) }, null, 2) + '\n');

@@ -45,6 +45,29 @@ describe('data source on the parallel loader', () => {
       batches_per_epoch: 3, val_batches: 1, max_epochs: 2, warmup_steps: 1, freeze_layers: 1, augmentation_strength: 'medium', checkpoint_dir: tmpDir(), ...over,
     });
 
+  it('validation over the cap: spread (default) gives 3 logos a pair each; first keeps the first crops in logo-name order; info says which', async () => {
+    const logosOf = async (over: Record<string, unknown>) => {
+      const ds = dbDataSource({ ...config(over), num_workers: 0 }, processor);
+      try {
+        assert.equal(ds.numValBatches(), 1);
+        const b = await ds.valBatch(0);
+        b.pixels.dispose();
+        return { logos: b.ids!.map((id) => crops.get(id)!.logoName), info: ds.info };
+      } finally {
+        await ds.close();
+      }
+    };
+    const spread = await logosOf({});
+    const counts = new Map<string, number>();
+    for (const l of spread.logos) counts.set(l, (counts.get(l) ?? 0) + 1);
+    assert.deepEqual([...counts.values()], [2, 2, 2], spread.logos.join(','));
+    assert.match(spread.info, /\(validated on 6 crops of 3 logos: val_batches × P·K, val_subset spread\)/);
+    const first = await logosOf({ val_subset: 'first' });
+    assert.deepEqual(first.logos, [...first.logos].sort());
+    assert.ok(new Set(first.logos).size <= 2, `first: ${first.logos.join(',')}`); // 6 crops of 6-crop brands, half in val: 1–2 logos
+    assert.match(first.info, /val_subset first\)/);
+  });
+
   it('pixels = the serial path (decode → augment aug:seed:epoch:index:slot → processor), bit for bit, with 0 and 2 workers', async () => {
     const c = config({});
     const want = async (ids: string[], aug: { epoch: number; index: number } | null) => {
