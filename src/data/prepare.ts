@@ -332,7 +332,9 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         const o = ann.objects[k]!;
         const c = clipBox(placement.kind === 'rotate' ? placement.map(o.box) : o.box, img.width, img.height);
         if (!c) {
-          skips.push(skip('degenerate_box', `${s.xml}: object #${k} (${o.name}) box [${o.box.join(', ')}] is empty inside the ${img.width}x${img.height} image`, k));
+          const field = ['xmin', 'ymin', 'xmax', 'ymax'].filter((_, i) => !Number.isFinite(o.box[i]));
+          const why = field.length ? `has no number in <${field.join('>, <')}>` : `is empty inside the ${img.width}x${img.height} image`;
+          skips.push(skip('degenerate_box', `${s.xml}: object #${k} (${o.name}) box [${o.box.join(', ')}] ${why}`, k));
           continue;
         }
         const bf = brandOf(o.name, own);

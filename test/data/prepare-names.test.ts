@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { objectBrandResolver, prepareDataset } from '../../src/data/prepare.js';
@@ -117,4 +117,17 @@ test('a data dir prepared from one dataset is not synced with another unless --r
   const s = await prepareDataset({ dataset: b, out, quiet: true, replaceDataset: true });
   assert.equal(s.removed, 1);
   assert.deepEqual(labelsOf(out).gt, [{ f: 'C/other/1.png', logo: 'other' }]);
+});
+
+test('a box field that is not a number is named as such; an inverted box is empty', async () => {
+  const root = tmpDir('logolab-nanbox-');
+  const ds = join(root, 'ds');
+  await addImage(ds, 'C', 'acme', '1', [0, 128, 0], [{ name: 'acme', box: [10, 10, 60, 50] }, { name: 'acme', box: [60, 10, 10, 50] }]);
+  const xml = join(ds, 'C', 'acme', '1.xml');
+  writeFileSync(xml, readFileSync(xml, 'utf8').replace('<xmin>10</xmin>', '<xmin>ten</xmin>'));
+  const s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
+  assert.deepEqual(s.skipped, { degenerate_box: 2, no_valid_objects: 1 });
+  const d = labelsOf(join(root, 'out')).skipped.map((r) => r.detail);
+  assert.match(d[0]!, /object #0 \(acme\) box \[NaN, 10, 60, 50\] has no number in <xmin>$/);
+  assert.match(d[1]!, /object #1 \(acme\) box \[60, 10, 10, 50\] is empty inside the 120x80 image$/);
 });
