@@ -66,7 +66,11 @@ async function embedFiles(model: VisionModel, inputs: string[], out: string, bat
   // decode one batch at a time: memory stays at one batch of images
   for (let i = 0; i < listed.length; i += batchSize) {
     const chunk = listed.slice(i, i + batchSize);
-    const decoded = await Promise.all(chunk.map((p) => decodeImage(p).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+    const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+    const decoded = await Promise.all(chunk.map((p) => decodeImage(p).catch(asError)));
+    // libvips keeps one error buffer: beside other decodes a failure can read "Unknown error" or
+    // another file's text; decoded again alone, it gives its own reason
+    for (const [k, d] of decoded.entries()) if (d instanceof Error) decoded[k] = await decodeImage(chunk[k]!).catch(asError);
     const ok: { path: string; img: RgbImage }[] = [];
     decoded.forEach((d, k) => {
       if (!(d instanceof Error)) return void ok.push({ path: chunk[k]!, img: d });

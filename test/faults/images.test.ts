@@ -55,6 +55,12 @@ describe('fault trials: images', () => {
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).path as string);
     assert.deepEqual(lines.map((p) => p.slice(folder.length + 1)), ['a.png', 'sub/c.png']);
     assert.match(r.stderr, /skipped 3 unreadable images[\s\S]*b\.jpg[\s\S]*d\.png[\s\S]*e\.png/);
+    // each with its own reason, as when read alone (decoded beside others, libvips' shared error
+    // buffer could give "Unknown error"; a race, so this guards rather than reproduces)
+    const alone = await cli('embed', join(folder, 'sub', 'd.png'), '--model', model, '--out', join(ROOT_TMP, 'alone.jsonl'), ...BACKEND);
+    const reason = /d\.png: (.*?) \(--skip-bad/.exec(alone.stderr)?.[1];
+    assert.ok(reason && r.stderr.includes(`d.png: ${reason}`), `${alone.stderr}\n---\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /Unknown error/);
   });
 
   it('flags embed would ignore in a mode are refused: --data with --normalize or --skip-bad, --pixels with --skip-bad', async () => {
