@@ -31,6 +31,9 @@
  * decodeImage (PIL convert('RGB') rules) and ingested; test_images.converted names the
  * conversion. An XML with no <object> is a negative image (no ground truth rows).
  *
+ * VOC <difficult> and <truncated> are read but every object counts, as in the reference (LogoDet-3K
+ * marks none difficult).
+ *
  * Boxes: VOC xmin..xmax are read as the half-open pixel range [xmin, xmax) — what PIL's
  * img.crop((xmin, ymin, xmax, ymax)) cuts — with fractional values rounded half-to-even as PIL does.
  *
@@ -288,6 +291,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     };
     if (summary.alreadyDone) log('info', `prepare: ${summary.alreadyDone} of ${sources.length} sources already done (resuming)`);
     const progress = new Progress({ label: 'prepare', total: pending.length, unit: 'img', quiet: opts.quiet });
+    const flippedSources: string[] = [];
     const killAfter = process.env.LOGOLAB_PREPARE_KILL_AFTER ? Number(process.env.LOGOLAB_PREPARE_KILL_AFTER) : undefined;
 
     const processOne = async (s: Source): Promise<Outcome> => {
@@ -325,6 +329,8 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
       }
       const placement = placeVocBoxes(ann, stored, img);
       if (placement.kind === 'mismatch') return { image: null, skips: [skip('size_mismatch', `${s.xml}: ${placement.detail}; its boxes belong to another picture`)] };
+      // EXIF 2–4 (mirror, 180°): both grids have one size, so <size> cannot tell which the boxes use
+      if (ann.objects.length && stored.orientation !== undefined && stored.orientation >= 2 && stored.orientation <= 4) flippedSources.push(s.key);
       const skips: SkippedRow[] = [];
       const objects: ImageRecord['objects'] = [];
       const own = folderOf.get(`${s.category}/${s.brand}`)!;
@@ -389,6 +395,8 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
       launch();
     }
     progress.finish(`${summary.ingestedImages} images, ${summary.objects} objects, ${Object.values(summary.skipped).reduce((a, b) => a + b, 0)} skipped`);
+    if (flippedSources.length)
+      log('warn', `prepare: ${flippedSources.length} annotated image${flippedSources.length > 1 ? 's have' : ' has'} EXIF orientation 2–4 (mirrored or turned 180°; e.g. ${flippedSources.sort()[0]}): their boxes were read in the displayed picture, as logolab crops it; an annotation tool that ignores EXIF writes them in the stored one — check a crop in ${REFERENCE_DIR}/`);
     db.setMeta('prepared_sources', String(sources.length));
     summary.totals = db.stats();
     db.finish();

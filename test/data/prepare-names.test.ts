@@ -131,3 +131,26 @@ test('a box field that is not a number is named as such; an inverted box is empt
   assert.match(d[0]!, /object #0 \(acme\) box \[NaN, 10, 60, 50\] has no number in <xmin>$/);
   assert.match(d[1]!, /object #1 \(acme\) box \[60, 10, 10, 50\] is empty inside the 120x80 image$/);
 });
+
+test('annotated images with EXIF orientation 2–4 are named in one warning (their boxes fit either grid)', async (t) => {
+  const root = tmpDir('logolab-exif3-');
+  const ds = join(root, 'ds');
+  mkdirSync(join(ds, 'C', 'acme'), { recursive: true });
+  for (const stem of ['1', '2']) {
+    await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 9, g: 9, b: 9 } } }).withMetadata({ orientation: 3 }).jpeg().toFile(join(ds, 'C', 'acme', `${stem}.jpg`));
+    writeFileSync(join(ds, 'C', 'acme', `${stem}.xml`), writeVoc({ folder: 'acme', filename: `${stem}.jpg`, width: 120, height: 80, objects: [{ name: 'acme', box: [10, 10, 60, 50] }] }));
+  }
+  const lines: string[] = [];
+  const quiet = process.env.LOGOLAB_QUIET;
+  delete process.env.LOGOLAB_QUIET;
+  t.mock.method(process.stderr, 'write', (s: string) => (lines.push(String(s)), true));
+  try {
+    await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
+  } finally {
+    t.mock.restoreAll();
+    process.env.LOGOLAB_QUIET = quiet;
+  }
+  const warned = lines.filter((l) => /EXIF orientation 2–4/.test(l));
+  assert.equal(warned.length, 1, lines.join(''));
+  assert.match(warned[0]!, /2 annotated images have EXIF orientation 2–4 \(mirrored or turned 180°; e\.g\. C\/acme\/1\)/);
+});
