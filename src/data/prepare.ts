@@ -31,8 +31,8 @@
  * decodeImage (PIL convert('RGB') rules) and ingested; test_images.converted names the
  * conversion. An XML with no <object> is a negative image (no ground truth rows).
  *
- * VOC <difficult> and <truncated> are read but every object counts, as in the reference (LogoDet-3K
- * marks none difficult).
+ * VOC <difficult> and <truncated> are read but every object counts, as in the reference (which
+ * never reads them).
  *
  * Boxes: VOC xmin..xmax are read as the half-open pixel range [xmin, xmax) — what PIL's
  * img.crop((xmin, ymin, xmax, ymax)) cuts — with fractional values rounded half-to-even as PIL does.
