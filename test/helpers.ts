@@ -25,7 +25,9 @@ export async function useBackend(name: string): Promise<void> {
   try {
     await initBackend(name, { quiet: true });
   } catch (e) {
-    if (name === 'webgpu') (e as Error).message += ' (the webgpu parity runs need the webgpu package and Mesa EGL/GLES, see .ci/run; LOGOLAB_TEST_WEBGPU=0 leaves them out)';
+    if (name === 'webgpu')
+      (e as Error).message +=
+        ' (the webgpu parity runs need the webgpu package and Mesa EGL/GLES, see .ci/run; on a machine with a GPU device node whose hardware adapter fails, LOGOLAB_WEBGPU_ADAPTER=software runs them on Mesa; LOGOLAB_TEST_WEBGPU=0 leaves them out)';
     throw e;
   }
 }

@@ -320,7 +320,7 @@ const LORA_SETTINGS = ['lora_alpha', 'lora_dropout', 'lora_target_modules'] as c
  * temperature ≤ 0, negative freeze_layers), which the reference only warned about, are rejected
  * earlier by parseConfig; cross-field impossibilities throw here.
  */
-export function validateConfig(c: TrainingConfig): string[] {
+export function validateConfig(c: TrainingConfig, opts: { export?: boolean } = {}): string[] {
   const w: string[] = [];
   const total = c.train_split + c.val_split + c.test_split;
   if (Math.abs(total - 1) > 0.01) w.push(`Split ratios sum to ${+total.toFixed(6)}, expected 1.0`);
@@ -373,8 +373,9 @@ export function validateConfig(c: TrainingConfig): string[] {
       `config: output_dir ${c.output_dir} ${resolve(c.output_dir) === resolve(c.checkpoint_dir) ? 'equals' : 'contains'} checkpoint_dir ${c.checkpoint_dir}; the export at the end replaces output_dir and would delete the checkpoints — use separate folders (e.g. run/model and run/checkpoints)`,
     );
   // … nor the training data or the base model: refused even with --overwrite (which only lets the
-  // export replace a foreign folder), before any training
-  const clash = outputDirClash(c.output_dir, c);
+  // export replace a foreign folder), before any training; a run without the export (--skip-export:
+  // export: false) writes nothing there, and `logolab export` checks its --out itself
+  const clash = opts.export === false ? null : outputDirClash(c.output_dir, c);
   if (clash) throw new LogolabError(`config: ${clash}`);
   return w;
 }

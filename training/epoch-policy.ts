@@ -55,8 +55,12 @@ export function epochBudgetMessage(c: TrainingConfig, rec: EpochRecord): string 
   return `stopped after epoch ${rec.epoch} of the ${c.max_epochs}-epoch schedule (stop_after_epochs)`;
 }
 
-/** Optimizer steps the run will take if nothing stops it early: max_epochs, or stop_after_epochs when it cuts the schedule. */
-export function plannedSteps(c: TrainingConfig): number {
-  const epochs = c.stop_after_epochs > 0 ? Math.min(c.stop_after_epochs, c.max_epochs) : c.max_epochs;
+/**
+ * Optimizer steps the run will have taken when it ends, if nothing stops it early: at max_epochs,
+ * or at stop_after_epochs when that cuts the schedule — but never before the end of the epoch in
+ * progress (`epoch`, 0-based: a run resumed past stop_after_epochs still finishes one epoch).
+ */
+export function plannedSteps(c: TrainingConfig, epoch = 0): number {
+  const epochs = c.stop_after_epochs > 0 ? Math.min(Math.max(c.stop_after_epochs, epoch + 1), c.max_epochs) : c.max_epochs;
   return stepsPerEpoch(c) * epochs;
 }

@@ -41,7 +41,6 @@ export function startMessage(c: TrainingConfig, tensors: number, parameters: num
   return `training: ${tensors} trainable tensors (${parameters.toLocaleString('en')} parameters), ${stepsPerEpoch(c)} steps/epoch × ${c.max_epochs} epochs, micro-batch ${microBatchSize(c)} images × ${c.gradient_accumulation_steps} accumulation, contrastive_batch ${c.contrastive_batch}, loss ${c.loss_type}`;
 }
 
-/** The progress bar's tail after each step. */
 /**
  * Where the whole run stands (the progress bar's ETA is the epoch's): its optimizer steps, and an
  * ETA from this process's step rate after its first step (start-up left out); validation passes
@@ -52,6 +51,7 @@ export function runStatus(step: number, planned: number, stepsSinceFirst: number
   return `run ${step}/${planned} steps${eta}`;
 }
 
+/** The progress bar's tail after each step. */
 export function stepStatus(loss: number, lr: number, imagesPerS: number, dataWaitFraction: number): string {
   return `loss ${loss.toFixed(4)} | lr ${lr.toExponential(2)} | ${imagesPerS.toFixed(1)} img/s | data wait ${(100 * dataWaitFraction).toFixed(0)}%`;
 }

@@ -283,7 +283,7 @@ export class Trainer {
       const el = (Date.now() - epochStart) / 1000;
       const now = Date.now();
       this.firstStepAt ??= { ms: now, step: this.run.global_step };
-      const run = runStatus(this.run.global_step, plannedSteps(c), this.run.global_step - this.firstStepAt.step, (now - this.firstStepAt.ms) / 1000);
+      const run = runStatus(this.run.global_step, plannedSteps(c, this.run.epoch), this.run.global_step - this.firstStepAt.step, (now - this.firstStepAt.ms) / 1000);
       bar.tick(1, `${stepStatus(r.loss, lastLr, epochImages / Math.max(el, 1e-9), this.dataWaitMs / Math.max(el * 1000 - this.epochStartupMs, 1e-6))} | ${run}`);
       if (this.run.global_step % c.log_every_n_steps === 0) this.trainLog.line(`step ${this.run.global_step} epoch ${this.run.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
     }

@@ -61,6 +61,7 @@ export async function validateModel(tm: TrainableModel, data: DataSource, loss: 
     }
     bar.tick();
   }
+  if (process.stderr.isTTY) bar.finish(); // off a TTY the tick at 100% already printed the line
   const flat = new Float32Array(embs.length * dim);
   embs.forEach((e, i) => flat.set(e, i * dim));
   const m = embeddingMetrics(flat, dim, Int32Array.from(labels));

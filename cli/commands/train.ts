@@ -54,7 +54,8 @@ export const command: CommandModule = {
     const resume = argv.resume as string | undefined;
     const ck = resume ? loadCheckpoint(resume) : null;
     // a checkpoint of a logolab before val_subset validated on the first crops: it resumes so (exactly)
-    let cfg: TrainingConfig = argv.config ? loadConfigFile(argv.config as string) : ck ? { ...defaultConfig(), ...ck.state.config, val_subset: (ck.state.config as Partial<TrainingConfig>).val_subset ?? 'first' } : defaultConfig();
+    const ckConfig: TrainingConfig | null = ck ? { ...defaultConfig(), ...ck.state.config, val_subset: (ck.state.config as Partial<TrainingConfig>).val_subset ?? 'first' } : null;
+    let cfg: TrainingConfig = argv.config ? loadConfigFile(argv.config as string) : (ckConfig ?? defaultConfig());
     const overrides: Record<string, unknown> = {};
     for (const k of CONFIG_KEYS) if (argv[kebab(k)] !== undefined) overrides[k] = argv[kebab(k)];
     const r = applyOverrides(cfg, overrides);
@@ -67,13 +68,13 @@ export const command: CommandModule = {
     const dataNow = (): DataDigest => (digest ??= dataDigest(referenceCropsByLogo(dataDirOf(cfg.db_path))));
     if (ck) {
       cfg = resumePaths(cfg, ck.state, resume!, { config: argv.config !== undefined, overrides });
-      const before = legacyDataPaths(absolutePaths(ck.state.config), cfg);
+      const before = legacyDataPaths(absolutePaths(ckConfig!), cfg);
       // a db_path moved (or copied) with the same data is no difference either
       const sameData = (k: keyof TrainingConfig) => k === 'db_path' && !!ck.state.data_digest && dataDigestDifference(ck.state.data_digest, dataNow()) === null;
       const diff = CONFIG_KEYS.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(cfg[k]) && !RELOCATED.includes(k) && !NO_EFFECT.includes(k) && !sameData(k));
       if (diff.length) log('warn', `config differs from the checkpoint's in: ${diff.join(', ')} (the resumed run will not match an uninterrupted one)`);
     }
-    for (const w of validateConfig(cfg)) log('warn', `config warning: ${w}`);
+    for (const w of validateConfig(cfg, { export: !argv['skip-export'] })) log('warn', `config warning: ${w}`);
     const exportOpts = { format: cfg.lora_r > 0 ? ('logolab' as const) : ('hf' as const), overwrite: argv.overwrite as boolean, flag: 'output_dir' };
     // refuse a foreign output_dir now, not after hours of training
     if (!argv['skip-export']) checkOutputDir(cfg.output_dir, exportGuard(join(cfg.checkpoint_dir, 'best.ckpt'), exportOpts, resolveBaseModel(cfg.base_model), cfg));

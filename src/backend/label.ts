@@ -10,3 +10,11 @@ export function backendLabel(r: BackendReport | null = currentBackend()): string
   const kept = r.notes.filter((n) => /^(adapter |native kernels)/.test(n));
   return kept.length ? `${r.name} (${kept.join(', ')})` : r.name;
 }
+
+/** What a backends record says for rows read from an embedding cache, which does not record theirs. */
+export const CACHED_ROWS = 'embedding cache (backend not recorded)';
+
+/** The backends of a pass: this process's, and the cache's note when `cachedRows` came from it. */
+export function passBackends(cachedRows: number): string[] {
+  return [backendLabel() ?? 'unknown', ...(cachedRows > 0 ? [CACHED_ROWS] : [])];
+}

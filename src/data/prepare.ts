@@ -329,8 +329,6 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
       }
       const placement = placeVocBoxes(ann, stored, img);
       if (placement.kind === 'mismatch') return { image: null, skips: [skip('size_mismatch', `${s.xml}: ${placement.detail}; its boxes belong to another picture`)] };
-      // EXIF 2–4 (mirror, 180°): both grids have one size, so <size> cannot tell which the boxes use
-      if (ann.objects.length && stored.orientation !== undefined && stored.orientation >= 2 && stored.orientation <= 4) flippedSources.push(s.key);
       const skips: SkippedRow[] = [];
       const objects: ImageRecord['objects'] = [];
       const own = folderOf.get(`${s.category}/${s.brand}`)!;
@@ -360,6 +358,10 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         skips.push(skip('no_valid_objects', `${s.xml}: none of its ${ann.objects.length} objects has a usable box`));
         return { image: null, skips };
       }
+      // EXIF 2–4 (mirror, 180°), or 5–8 on a square picture: both grids have one size, so <size>
+      // cannot tell which the boxes use (counted once the image is accepted)
+      const o = stored.orientation ?? 1;
+      if (objects.length && placement.kind === 'as-is' && o > 1 && (o <= 4 || stored.width === stored.height)) flippedSources.push(s.key);
       const rel = `${s.category}/${s.brand}/${basename(s.image)}`;
       linkOrCopy(s.image, join(out, TEST_IMAGES_DIR, rel));
       return { image: { filename: rel, source: relPath(dataset, s.image), width: img.width, height: img.height, converted, objects }, skips };
@@ -396,7 +398,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     }
     progress.finish(`${summary.ingestedImages} images, ${summary.objects} objects, ${Object.values(summary.skipped).reduce((a, b) => a + b, 0)} skipped`);
     if (flippedSources.length)
-      log('warn', `prepare: ${flippedSources.length} annotated image${flippedSources.length > 1 ? 's have' : ' has'} EXIF orientation 2–4 (mirrored or turned 180°; e.g. ${flippedSources.sort()[0]}): their boxes were read in the displayed picture, as logolab crops it; an annotation tool that ignores EXIF writes them in the stored one — check a crop in ${REFERENCE_DIR}/`);
+      log('warn', `prepare: ${flippedSources.length} annotated image${flippedSources.length > 1 ? 's have' : ' has'} an EXIF orientation whose stored and displayed grids have one size (2–4: mirrored or turned 180°; 5–8 on a square picture; e.g. ${flippedSources.sort()[0]}): their boxes were read in the displayed picture, as logolab crops it; an annotation tool that ignores EXIF writes them in the stored one — check a crop in ${REFERENCE_DIR}/`);
     db.setMeta('prepared_sources', String(sources.length));
     summary.totals = db.stats();
     db.finish();

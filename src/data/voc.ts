@@ -109,7 +109,6 @@ function num(s: string | undefined): number {
   return Number.isFinite(v) ? v : NaN;
 }
 
-/** Parses VOC XML; throws LogolabError (naming `where`) when malformed or a required field is missing. */
 /**
  * The text of an XML file's bytes, in the encoding it declares: a byte-order mark, else UTF-16
  * recognised by its first '<?' (XML 1.0 appendix F), else the declaration's `encoding="…"`,
@@ -144,6 +143,7 @@ export function decodeXml(bytes: Uint8Array, where = '<xml>'): string {
   }
 }
 
+/** Parses VOC XML; throws LogolabError (naming `where`) when malformed or a required field is missing. */
 export function parseVoc(text: string, where = '<xml>'): VocAnnotation {
   const root = parseXml(text, where);
   if (root.name !== 'annotation') throw new LogolabError(`${where}: malformed VOC: root element is <${root.name}>, expected <annotation>`);

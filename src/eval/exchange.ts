@@ -11,7 +11,7 @@
  * the same layout with rows for its shard's items only and a `shard` entry in the metadata;
  * merge.ts joins a complete set into the file an unsharded run writes.
  */
-import { backendLabel } from '../backend/label.js';
+import { passBackends } from '../backend/label.js';
 import { LogolabError } from '../errors.js';
 import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';
@@ -64,9 +64,10 @@ export type ExchangeId = Pick<ExchangeMeta, 'model' | 'fingerprint' | 'preproces
 export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder, proposer: RegionProposer, outFile: string, o: EmbedOptions & { folders?: boolean; shard?: { index: number; count: number } } = {}): Promise<{ refs: number; regions: number; dim: number; images: number }> {
   const ds = o.folders ? await datasetFromFolders(dataDir) : datasetFromDataDir(dataDir);
   const part = o.shard ? selectShard(ds, o.shard) : ds;
+  const hitsBefore = o.cache?.stats.hits ?? 0;
   const set = await embedSet(encoder, proposer, part.refs, part.images, ds.logos, o);
   const shard = o.shard ? { index: o.shard.index, count: o.shard.count, partition: PARTITION, datasetDigest: datasetDigest(ds) } : undefined;
-  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard, [backendLabel() ?? 'unknown']);
+  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard, passBackends((o.cache?.stats.hits ?? 0) - hitsBefore));
   return { ...r, images: part.images.length };
 }
 

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { LogolabError, UsageError } from '../errors.js';
 import { log } from '../util/log.js';
-import { backendLabel } from '../backend/label.js';
+import { passBackends } from '../backend/label.js';
 import { EmbeddingCache } from './cache.js';
 import { datasetFromDataDir, datasetFromFolders, type DatasetIndex } from './dataset.js';
 import type { CropEncoder } from './encoder.js';
@@ -93,7 +93,7 @@ export async function embeddingPass(src: Source, sample: Sample, encoder: CropEn
   log('info', `encoder ${encoder.name}: fingerprint ${encoder.fingerprint.slice(0, 16)}…, preprocessing ${encoder.preprocess}${cache ? `, cache ${cache.path}` : ', no cache'}`);
   try {
     const set = await embedSet(encoder, proposer, sample.refs, sample.images, sample.logos, { cache, batchSize: o.batchSize, quiet: o.quiet });
-    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, detectorSettings: proposer.settings ?? null, preprocess: encoder.preprocess, cacheStats: cache ? { ...cache.stats } : null, backends: [backendLabel() ?? 'unknown'] };
+    return { sample, similarities: similaritySet(set), model: encoder.name, detector: proposer.name, detectorSettings: proposer.settings ?? null, preprocess: encoder.preprocess, cacheStats: cache ? { ...cache.stats } : null, backends: passBackends(cache?.stats.hits ?? 0) };
   } finally {
     cache?.close();
     proposer.dispose?.();

@@ -31,15 +31,32 @@ export function removeStaleTemps(path: string): void {
     return; // no parent folder yet: nothing can be stale
   }
   const prefix = `.${name}.`;
-  for (const f of entries) {
+  for (const f of entries.sort()) {
     if (!f.startsWith(prefix)) continue;
-    // exactly <pid>.<n>.tmp after the name: `.a.5.<pid>.<n>.tmp` (the target `a.5`) is not `a`'s
-    const m = /^(\d+)\.\d+\.tmp$/.exec(f.slice(prefix.length));
+    // exactly <pid>.<n>.tmp|old after the name: `.a.5.<pid>.<n>.tmp` (the target `a.5`) is not `a`'s
+    const m = /^(\d+)\.\d+\.(tmp|old)$/.exec(f.slice(prefix.length));
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || processAlive(pid)) continue;
+    // an .old is the previous folder withAtomicDir moved aside: its writer died before the new one
+    // was renamed in (the target is missing: put the old one back) or before removing it (drop it)
+    if (m[2] === 'old' && !existsSync(join(parent, name))) {
+      try {
+        renameSync(join(parent, f), join(parent, name));
+        continue;
+      } catch {
+        // left as it is: never delete the only copy
+        continue;
+      }
+    }
     removeQuietly(join(parent, f));
   }
+}
+
+/** Where withAtomicDir moves the folder it replaces until the new one is in place (see removeStaleTemps). */
+function asidePathFor(path: string): string {
+  counter += 1;
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${counter}.old`);
 }
 
 /** Errors of writes through a file descriptor carry no path: name the file being written. */
@@ -145,7 +162,7 @@ export function withAtomicDir(dir: string, build: (tmpDir: string) => void | Pro
     }
     let old: string | null = null;
     if (existsSync(dir)) {
-      old = tempPathFor(dir);
+      old = asidePathFor(dir);
       try {
         renameSync(dir, old);
       } catch (e) {

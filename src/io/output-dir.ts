@@ -9,12 +9,11 @@
  * being converted), the current working directory, or is the filesystem root or home folder —
  * not even with --overwrite. Everything else is refused with one line saying what to do.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { withAtomicDir, writeJsonAtomic } from './atomic.js';
-import { processAlive } from '../util/process.js';
 
 export const OUTPUT_MARKER = '.logolab-output.json';
 
@@ -88,26 +87,10 @@ export function checkOutputDir(dir: string, g: OutputGuard): void {
  */
 export async function replaceOutputDir(dir: string, g: OutputGuard, build: (tmp: string) => void | Promise<void>): Promise<void> {
   checkOutputDir(dir, g);
-  removeStaleTempDirs(dir);
   await withAtomicDir(dir, async (tmp) => {
     await build(tmp);
     writeJsonAtomic(join(tmp, OUTPUT_MARKER), { command: g.command, written: new Date().toISOString(), note: 'written by logolab; the command may replace this folder' });
   });
 }
 
-/** Removes `.<name>.<pid>.<n>.tmp` siblings of `dir` left by a killed writer (its pid is gone): only our temp names. */
-function removeStaleTempDirs(dir: string): void {
-  const parent = dirname(resolve(dir));
-  if (!existsSync(parent)) return;
-  const name = basename(resolve(dir));
-  for (const f of readdirSync(parent)) {
-    // io/atomic's tempPathFor names: .<name>.<pid>.<counter>.tmp
-    if (!f.startsWith(`.${name}.`)) continue;
-    const m = /^(\d+)\.\d+\.tmp$/.exec(f.slice(name.length + 2));
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || processAlive(pid)) continue;
-    rmSync(join(parent, f), { recursive: true, force: true });
-  }
-}
 

@@ -132,13 +132,14 @@ test('a box field that is not a number is named as such; an inverted box is empt
   assert.match(d[1]!, /object #1 \(acme\) box \[60, 10, 10, 50\] is empty inside the 120x80 image$/);
 });
 
-test('annotated images with EXIF orientation 2–4 are named in one warning (their boxes fit either grid)', async (t) => {
+test('accepted annotated images with EXIF orientation 2–4, or 5–8 on a square, are counted in one warning (their boxes fit either grid)', async (t) => {
   const root = tmpDir('logolab-exif3-');
   const ds = join(root, 'ds');
   mkdirSync(join(ds, 'C', 'acme'), { recursive: true });
-  for (const stem of ['1', '2']) {
-    await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 9, g: 9, b: 9 } } }).withMetadata({ orientation: 3 }).jpeg().toFile(join(ds, 'C', 'acme', `${stem}.jpg`));
-    writeFileSync(join(ds, 'C', 'acme', `${stem}.xml`), writeVoc({ folder: 'acme', filename: `${stem}.jpg`, width: 120, height: 80, objects: [{ name: 'acme', box: [10, 10, 60, 50] }] }));
+  // 1, 2: turned 180° (3); 3: a square turned 90° (6); 4: a 120×80 turned 90° (<size> tells the grid); 5: orientation 3, no usable box
+  for (const [stem, orientation, w, box] of [['1', 3, 120, [10, 10, 60, 50]], ['2', 3, 120, [10, 10, 60, 50]], ['3', 6, 80, [10, 10, 60, 50]], ['4', 6, 120, [10, 10, 60, 50]], ['5', 3, 120, [500, 500, 600, 600]]] as const) {
+    await sharp({ create: { width: w, height: 80, channels: 3, background: { r: 9, g: 9, b: 9 } } }).withMetadata({ orientation }).jpeg().toFile(join(ds, 'C', 'acme', `${stem}.jpg`));
+    writeFileSync(join(ds, 'C', 'acme', `${stem}.xml`), writeVoc({ folder: 'acme', filename: `${stem}.jpg`, width: w, height: 80, objects: [{ name: 'acme', box: [...box] }] }));
   }
   const lines: string[] = [];
   const quiet = process.env.LOGOLAB_QUIET;
@@ -150,7 +151,7 @@ test('annotated images with EXIF orientation 2–4 are named in one warning (the
     t.mock.restoreAll();
     process.env.LOGOLAB_QUIET = quiet;
   }
-  const warned = lines.filter((l) => /EXIF orientation 2–4/.test(l));
+  const warned = lines.filter((l) => /EXIF orientation/.test(l));
   assert.equal(warned.length, 1, lines.join(''));
-  assert.match(warned[0]!, /2 annotated images have EXIF orientation 2–4 \(mirrored or turned 180°; e\.g\. C\/acme\/1\)/);
+  assert.match(warned[0]!, /3 annotated images have an EXIF orientation whose stored and displayed grids have one size \(2–4: mirrored or turned 180°; 5–8 on a square picture; e\.g\. C\/acme\/1\)/);
 });

@@ -6,19 +6,26 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tmpDir } from '../helpers.js';
 
 /** Pids of live processes whose command line mentions `needle` (the demo's stage children do). */
 function processesWith(needle: string): number[] {
-  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
-  return ps
-    .split('\n')
-    .filter((l) => l.includes(needle) && !l.includes('ps -eo'))
-    .map((l) => Number(l.trim().split(/\s+/)[0]))
-    .filter((pid) => pid !== process.pid);
+  // /proc, not ps: a minimal image has no procps
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    let cmd = '';
+    try {
+      cmd = readFileSync(join('/proc', d, 'cmdline'), 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (cmd.includes(needle)) pids.push(Number(d));
+  }
+  return pids;
 }
 
 function runDemo(out: string, onStderr?: (s: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<{ code: number | null; signal: string | null; stderr: string }> {

@@ -65,6 +65,16 @@ test('on the default backend (native kernels: float rounding depends on which im
   assert.ok(max <= 1e-5, `max |Δ| ${max}`);
 });
 
+test('rows read from the embedding cache are recorded as such (the cache keeps no backend)', async () => {
+  const cache = join(W, 'cache.sqlite');
+  const args = (out: string) => ['embed', '--data', DATA, '--model', CLIP, '--out', out, '--cache', cache, '--backend', 'wasm'];
+  const [first, second] = [join(W, 'c1.safetensors'), join(W, 'c2.safetensors')];
+  await ok(args(first));
+  await ok(args(second));
+  assert.deepEqual(readExchangeFile(first).meta.backends, ['wasm']);
+  assert.deepEqual(readExchangeFile(second).meta.backends, ['wasm', 'embedding cache (backend not recorded)']);
+});
+
 test('3 shards merged = one unsharded run, byte for byte, and the same eval results; shard errors are one line', async () => {
   const whole = join(W, 'whole.safetensors');
   await ok(embed(CLIP, whole));

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliProcess, expectFailure, expectOk, snapshot, expectUnchanged, withFsFault } from './harness.js';
 import { BACKEND, baseModel, dataDir, loraRun, ROOT_TMP } from './fixtures.js';
-import { withAtomicDir } from '../../src/io/atomic.js';
+import { removeStaleTemps, withAtomicDir } from '../../src/io/atomic.js';
 import { splitSynthScenes } from '../../src/demo/split.js';
 
 /** A pid that certainly belonged to a process that has ended. */
@@ -46,6 +46,25 @@ describe('interrupted writers leave no temp data for good', () => {
     assert.ok(!existsSync(stale), 'temp folder of a dead writer removed');
     for (const keep of [live, otherTarget, notOurs]) assert.ok(existsSync(keep), `${keep} kept`);
     assert.equal(readFileSync(join(base, 'out', 'x'), 'utf8'), '1');
+  });
+
+  it('withAtomicDir: the old folder a dead writer moved aside is put back when the target is missing, dropped when it is there', async () => {
+    const base = join(ROOT_TMP, 'atomic-aside');
+    mkdirSync(base, { recursive: true });
+    const dead = deadPid();
+    // killed between its two renames: the old folder aside, no target
+    mkdirSync(join(base, `.out.${dead}.1.old`));
+    writeFileSync(join(base, `.out.${dead}.1.old`, 'x'), 'old');
+    mkdirSync(join(base, `.out.${dead}.2.tmp`));
+    writeFileSync(join(base, `.out.${dead}.2.tmp`, 'x'), 'new, complete or not');
+    removeStaleTemps(join(base, 'out'));
+    assert.equal(readFileSync(join(base, 'out', 'x'), 'utf8'), 'old', 'the only copy of the old folder is back');
+    assert.deepEqual(readdirSync(base).sort(), ['out']);
+    // killed after the swap, before removing the old one: dropped
+    mkdirSync(join(base, `.out.${dead}.3.old`));
+    await withAtomicDir(join(base, 'out'), (tmp) => writeFileSync(join(tmp, 'x'), 'newer'));
+    assert.equal(readFileSync(join(base, 'out', 'x'), 'utf8'), 'newer');
+    assert.deepEqual(readdirSync(base).sort(), ['out']);
   });
 
   it('synth: the hidden partial dataset of a synth killed by SIGINT is removed by the next synth', async () => {

@@ -63,6 +63,9 @@ describe('run status', () => {
     assert.equal(plannedSteps(c), 40);
     assert.equal(plannedSteps({ ...c, stop_after_epochs: 3 }), 12);
     assert.equal(plannedSteps({ ...c, stop_after_epochs: 30 }), 40);
+    // resumed at epoch index 4, past stop_after_epochs 3: the epoch in progress still ends the run
+    assert.equal(plannedSteps({ ...c, stop_after_epochs: 3 }, 4), 20);
+    assert.equal(plannedSteps({ ...c, stop_after_epochs: 3 }, 9), 40);
   });
 
   it('the run ETA is from the steps after this process\'s first one, and absent before a second step or at the end', () => {

@@ -55,6 +55,8 @@ describe('output_dir never holds (or lies inside) the training data or the base 
       [{ output_dir: join(base, 'adapter'), base_model: base }, new RegExp(`output_dir ${base}/adapter is inside base_model ${base}`)],
     ];
     for (const [over, re] of cases) assert.throws(() => validateConfig(c(over)), oneLine(re), JSON.stringify(over));
+    // a run without the export (train --skip-export) writes nothing to output_dir: no clash
+    for (const [over] of cases) assert.deepEqual(validateConfig(c(over), { export: false }).filter((w) => /output_dir/.test(w)), [], JSON.stringify(over));
     // the db file named instead of its folder: the crops beside it are still protected
     assert.throws(() => validateConfig(c({ db_path: join(data, 'test_data_mapping.db'), output_dir: join(data, 'reference_logos') })), oneLine(/equals db_path's reference_logos/));
     // separate folders pass; defaults of dataset_dir / reference_dir mean "not given"

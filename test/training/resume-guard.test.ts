@@ -90,6 +90,7 @@ describe('`logolab train`: resume and start-over guards', () => {
     assert.deepEqual(loadCheckpoint(join(ck, 'last.ckpt')).state.data_digest, digest);
     assert.equal(loadCheckpoint(join(ck, 'last.ckpt')).state.config.val_subset, 'first');
     assert.match(w.stderr, /val_subset first\)/);
+    assert.doesNotMatch(w.stderr, /config differs[^\n]*val_subset/); // 'first' is what that run did: no difference
   });
 
   it('--overwrite moves the earlier run aside; resuming its epoch_N.ckpt beside the new run\'s last.ckpt is refused', async () => {
