@@ -8,7 +8,8 @@ import sharp from 'sharp';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
-import { objectBrandResolver, prepareDataset } from '../../src/data/prepare.js';
+import { prepareDataset } from '../../src/data/prepare.js';
+import { objectBrandResolver } from '../../src/data/logodet-layout.js';
 import { openDataDb } from '../../src/data/db.js';
 import { writeVoc } from '../../src/data/voc.js';
 
