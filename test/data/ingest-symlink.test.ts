@@ -36,13 +36,13 @@ function expectCopyOf(placed: string, source: Buffer): void {
 describe('prepare: a relative-symlink source image', () => {
   it('LogoDet-3K layout: test_images/ holds the picture, not a dangling link, and a re-run settles', async () => {
     const ds = join(ROOT, 'ds');
-    mkdirSync(join(ds, 'shared'), { recursive: true });
+    mkdirSync(join(ds, 'pictures'), { recursive: true });
     mkdirSync(join(ds, 'C', 'b'), { recursive: true });
     const bytes: Buffer[] = [];
     for (const i of [1, 2]) {
       bytes.push(await png(60 * i));
-      writeFileSync(join(ds, 'shared', `p${i}.png`), bytes[i - 1]!);
-      symlinkSync(`../../shared/p${i}.png`, join(ds, 'C', 'b', `${i}.png`));
+      writeFileSync(join(ds, 'pictures', `p${i}.png`), bytes[i - 1]!);
+      symlinkSync(`../../pictures/p${i}.png`, join(ds, 'C', 'b', `${i}.png`));
       writeFileSync(join(ds, 'C', 'b', `${i}.xml`), writeVoc({ folder: 'b', filename: `${i}.png`, width: 40, height: 30, objects: [{ name: 'b', box: [0, 0, 30, 30] }] }));
     }
     const out = join(ROOT, 'out');
