@@ -15,6 +15,7 @@
  * content: a new logo folder can change them), whose outputs were deleted, and forgets sources
  * that left the dataset; unreadable and special files are skipped and counted.
  */
+import { pixelLimitDetail } from './decode-skip.js';
 import { basename, join, resolve } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
 import { notRegularFile } from '../io/file-kind.js';
@@ -88,7 +89,8 @@ async function imageSize(path: string): Promise<{ width: number; height: number 
   } catch (e) {
     // decodeImage's message is "cannot decode image <path>: <why>"; the detail names the file once
     const why = firstLine(e).replace(`cannot decode image ${path}: `, '');
-    if (/exceeds pixel limit/.test(why)) throw new SkipError('image_too_large', `${path}: more pixels than the decoder accepts (sharp's limit, 16383 × 16383); downscale it`);
+    const tooLarge = pixelLimitDetail(path, why);
+    if (tooLarge) throw new SkipError('image_too_large', tooLarge);
     throw new SkipError('corrupt_image', `${path}: ${why}`);
   }
 }

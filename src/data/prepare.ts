@@ -61,6 +61,7 @@ import { placeVocBoxes, type StoredImage } from './voc-size.js';
 import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { decodeXml, parseVoc, type VocAnnotation } from './voc.js';
 import { objectBrandResolver, scanDataset, type Source } from './logodet-layout.js';
+import { pixelLimitDetail } from './decode-skip.js';
 
 
 export interface PrepareOptions {
@@ -238,7 +239,8 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
       } catch (e) {
         const line = firstLine(e);
         // sharp's metadata() errors name no file; decodeImage's start with "cannot decode image <path>"
-        if (/exceeds pixel limit/.test(line)) return { image: null, skips: [skip('image_too_large', `${s.image}: more pixels than the decoder accepts (sharp's limit, 16383 × 16383); downscale it`)] };
+        const tooLarge = pixelLimitDetail(s.image, line);
+        if (tooLarge) return { image: null, skips: [skip('image_too_large', tooLarge)] };
         // first line only, without libvips' own part ("VipsJpeg: Bogus Huffman table definition"):
         // libvips keeps one error buffer, so under concurrent decodes that part is repeated a varying
         // number of times, or missing (a resumed run must record the same detail)

@@ -12,6 +12,7 @@ import { runCli } from '../cli/run.js';
 import { tmpDir } from '../helpers.js';
 import { encodeJpeg, encodePng, makeImage } from '../../src/preprocess/image.js';
 import { openDataDb } from '../../src/data/db.js';
+import { oversizedPng } from './oversized-png.js';
 
 const ROOT = tmpDir('logolab-foldcorrupt-');
 process.on('exit', () => rmSync(ROOT, { recursive: true, force: true }));
@@ -23,6 +24,26 @@ function noisy(w: number, h: number) {
 }
 
 describe('prepare (folder layout): undecodable images', () => {
+  it('an image over the pixel limit is image_too_large naming the file', async () => {
+    const ds = join(ROOT, 'ds-big');
+    const refs = join(ds, 'acme_reference_images');
+    mkdirSync(refs, { recursive: true });
+    mkdirSync(join(ds, 'test_images'), { recursive: true });
+    writeFileSync(join(refs, 'r1.png'), await encodePng(noisy(24, 24)));
+    writeFileSync(join(refs, 'huge.png'), oversizedPng());
+    writeFileSync(join(ds, 'test_images', 'acme_1.jpg'), await encodeJpeg(noisy(64, 64)));
+    const out = join(ROOT, 'out-big');
+    const r = await runCli(['prepare', '--dataset', ds, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).skipped, { image_too_large: 1 });
+    const db = openDataDb(out);
+    try {
+      assert.deepEqual(db.skipped().map((k) => k.detail), [`${join(refs, 'huge.png')}: more pixels than the decoder accepts (sharp's limit, 16383 × 16383); downscale it`]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('a truncated JPEG is skipped as corrupt_image naming the file, and the counts are true', async () => {
     const ds = join(ROOT, 'ds');
     const refs = join(ds, 'acme_reference_images');

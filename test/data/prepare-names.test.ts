@@ -12,6 +12,7 @@ import { prepareDataset } from '../../src/data/prepare.js';
 import { objectBrandResolver } from '../../src/data/logodet-layout.js';
 import { openDataDb } from '../../src/data/db.js';
 import { writeVoc } from '../../src/data/voc.js';
+import { oversizedPng } from './oversized-png.js';
 
 process.env.LOGOLAB_QUIET = '1';
 
@@ -155,4 +156,16 @@ test('accepted annotated images with EXIF orientation 2–4, or 5–8 on a squar
   const warned = lines.filter((l) => /EXIF orientation/.test(l));
   assert.equal(warned.length, 1, lines.join(''));
   assert.match(warned[0]!, /3 annotated images have an EXIF orientation whose stored and displayed grids have one size \(2–4: mirrored or turned 180°; 5–8 on a square picture; e\.g\. C\/acme\/1\)/);
+});
+
+test('an image over the decoder\'s pixel limit is image_too_large naming the file, not corrupt', async () => {
+  const root = tmpDir('logolab-huge-');
+  const ds = join(root, 'ds');
+  await addImage(ds, 'C', 'acme', '1', [0, 128, 0], [{ name: 'acme', box: [10, 10, 60, 50] }]);
+  const huge = join(ds, 'C', 'acme', '2.png');
+  writeFileSync(huge, oversizedPng());
+  writeFileSync(join(ds, 'C', 'acme', '2.xml'), writeVoc({ folder: 'acme', filename: '2.png', width: 20000, height: 20000, objects: [{ name: 'acme', box: [10, 10, 60, 50] }] }));
+  const s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
+  assert.deepEqual(s.skipped, { image_too_large: 1 });
+  assert.deepEqual(labelsOf(join(root, 'out')).skipped.map((r) => r.detail), [`${huge}: more pixels than the decoder accepts (sharp's limit, 16383 × 16383); downscale it`]);
 });
