@@ -32,7 +32,8 @@ import { EXPORT_ADAPTER_DIR } from '../src/models/export-folder.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { assignParams, buildTrainableModel, type TrainableModel } from './model.js';
 import { checkpointBaseModel, verifyBaseModel } from './provenance.js';
-import { outputDirClash, trainingInputs, type TrainingConfig } from './config.js';
+import type { TrainingConfig } from './config.js';
+import { outputDirClash, trainingInputs } from './config-checks.js';
 
 export type ExportFormat = 'logolab' | 'hf' | 'peft';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['logolab', 'hf', 'peft'];
@@ -76,7 +77,7 @@ export interface ExportOptions {
 
 /**
  * The rules for an export folder (src/io/output-dir.ts): a checkpoint, base model or training data
- * (`data`: the run's config; config.ts trainingInputs) inside it is never replaced, not even with
+ * (`data`: the run's config; config-checks.ts trainingInputs) inside it is never replaced, not even with
  * --overwrite. (An export folder inside the data or base model: exportCheckpoint, validateConfig.)
  */
 export function exportGuard(checkpoint: string, opts: ExportOptions = {}, baseModel?: string, data?: Pick<TrainingConfig, 'db_path' | 'dataset_dir' | 'reference_dir'>): OutputGuard {

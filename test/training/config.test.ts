@@ -12,11 +12,10 @@ import {
   configHelp,
   defaultConfig,
   loadConfigFile,
-  mixedPrecisionNote,
   parseConfig,
   totalSteps,
-  validateConfig,
 } from '../../training/config.js';
+import { mixedPrecisionNote, validateConfig } from '../../training/config-checks.js';
 
 /** Every field and default of the reference's TrainingConfig dataclass (training/config.py). */
 const REFERENCE_DEFAULTS: Record<string, unknown> = {
