@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LogolabError, firstLine } from '../errors.js';
-import { describeCode, formatFsError, sqliteCode } from '../io/fs-errors.js';
+import { describeCode, errnoCode, formatFsError, sqliteCode } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
 import { assertOutputFile, assertRegularFile } from '../io/file-kind.js';
 import type { Box } from '../util/box.js';
@@ -44,9 +44,9 @@ export class EmbeddingCache {
 
   static open(path: string): EmbeddingCache {
     assertOutputFile(path, 'embedding cache');
-    mkdirSync(dirname(path), { recursive: true });
     let db: Database.Database;
     try {
+      mkdirSync(dirname(path), { recursive: true });
       db = new Database(path);
       db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
       db.pragma('journal_mode = WAL');
@@ -139,7 +139,10 @@ export function assertEmbeddingCache(path: string): void {
 function cacheError(e: unknown, path: string, what: string): LogolabError {
   const code = sqliteCode(e);
   const cause = code ? describeCode(code) : (formatFsError(e, path)?.slice(path.length + 2) ?? (e as Error).message);
-  const hint = code && /^SQLITE_(NOTADB|CORRUPT)/.test(code) ? '; if it is a damaged logolab cache, delete it (--clear-cache deletes only a file it can read as one)' : code && /^SQLITE_(BUSY|LOCKED)/.test(code) ? '; or use --no-cache / another --cache file' : '';
+  // a cache that cannot be written where it is (e.g. the default one beside a read-only dataset):
+  // the run needs no cache, so say how to go on without this one
+  const elsewhere = code ? /^SQLITE_(BUSY|LOCKED|CANTOPEN|READONLY|PERM|AUTH|FULL|IOERR)/.test(code) : /^(EACCES|EPERM|EROFS|ENOSPC|ENOTDIR|EEXIST|EDQUOT)$/.test(errnoCode(e) ?? '');
+  const hint = code && /^SQLITE_(NOTADB|CORRUPT)/.test(code) ? '; if it is a damaged logolab cache, delete it (--clear-cache deletes only a file it can read as one)' : elsewhere ? '; use another --cache file, or --no-cache' : '';
   return new LogolabError(`${path}: ${what}: ${cause}${hint}`);
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { cli, expectFailure, expectOk } from './harness.js';
 import { BACKEND, ROOT_TMP, baseModel, dataDir, loraExport } from './fixtures.js';
 import { EmbeddingCache } from '../../src/eval/cache.js';
+import { LogolabError } from '../../src/errors.js';
 
 interface EvalJson {
   cache: { hits: number; misses: number } | null;
@@ -73,6 +74,17 @@ describe('fault trials: embedding cache', () => {
     const dir = join(ROOT_TMP, 'cache-is-a-dir');
     mkdirSync(dir, { recursive: true });
     expectFailure(await cli('eval', '--data', data, '-n', '3', '--model', await baseModel(), '--cache', dir, ...BACKEND), 1, /cache-is-a-dir/);
+  });
+
+  it('a cache that cannot be opened where it is names the file and the way on without it', () => {
+    // a write-ahead log that cannot be created beside the cache file (as beside a read-only
+    // dataset's default cache, which root cannot reproduce with permissions)
+    const cache = join(ROOT_TMP, 'no-wal-cache.sqlite');
+    mkdirSync(`${cache}-wal`, { recursive: true });
+    assert.throws(
+      () => EmbeddingCache.open(cache),
+      (e: unknown) => e instanceof LogolabError && /no-wal-cache\.sqlite: cannot open embedding cache: .*SQLITE_.*--no-cache/.test(e.message),
+    );
   });
 
   it('two writers on one cache file (interleaved) keep every entry', () => {
