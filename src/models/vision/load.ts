@@ -75,8 +75,7 @@ export function planLoad(config: VisionConfig, keys: string[], info: (k: string)
   const unused = unusedKeys(entries, keys);
   // an unused tensor inside the tower's encoder is a layer beyond config.json's depth, or a part of a
   // layer this architecture lacks: the model would run without it — a different model, silently
-  const esc = layout.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const stray = unused.filter((k) => new RegExp(`^${esc}encoder\\.layers?\\.\\d+\\.`).test(k));
+  const stray = unused.filter((k) => k.startsWith(layout.prefix) && /^encoder\.layers?\.\d+\./.test(k.slice(layout.prefix.length)));
   if (stray.length) {
     const depth = Math.max(...stray.map((k) => Number(/\.layers?\.(\d+)\./.exec(k.slice(layout.prefix.length))![1])));
     throw new LogolabError(
