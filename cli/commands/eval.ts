@@ -72,7 +72,8 @@ export const command: CommandModule = {
     const secs = (Date.now() - t0) / 1000;
     log('info', `embedding pass: ${secs.toFixed(2)} s${pass.cacheStats ? ` (cache: ${pass.cacheStats.hits} hits, ${pass.cacheStats.misses} misses)` : ''}`);
     const r = evaluate(pass.similarities, m, cnt);
-    const info = runInfo(pass, { counting: cnt });
+    // a folder layout samples nothing: its seed is --calibrate's split's, or none
+    const info = runInfo(pass, { counting: cnt, seed: src.all ? (calTarget ? so.seed : null) : so.seed });
     let out = formatSummary(info, m, r);
     const details = a['similarity-details'] ? similarityDetails(pass.similarities, r) : null;
     if (details) out += formatDetails(details);

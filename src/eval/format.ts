@@ -20,7 +20,8 @@ export interface RunInfo {
   detrThreshold: number | null;
   /** what computed the embeddings (an embeddings file's record; empty: not recorded) */
   backends: string[];
-  seed: number;
+  /** The seed that drew the sample or --calibrate's split; null when nothing was drawn (a folder layout evaluated whole, no --calibrate). */
+  seed: number | null;
   counting: Counting;
 }
 
@@ -51,7 +52,7 @@ export function formatSummary(info: RunInfo, o: MatchOptions, r: CountResult): s
     L.push(`  Similarity aggregation: ${o.aggregation}`);
   }
   L.push(`  Counting: ${info.counting}`);
-  L.push(`  Random seed: ${info.seed}`);
+  L.push(`  Random seed: ${seedText(info.seed)}`);
   L.push('', 'Metrics:');
   L.push(`  True Positives (correct matches): ${r.tp}`);
   L.push(`  False Positives (wrong matches): ${r.fp}`);
@@ -71,6 +72,10 @@ export function formatSummary(info: RunInfo, o: MatchOptions, r: CountResult): s
   }
   L.push('='.repeat(60));
   return L.join('\n') + '\n';
+}
+
+function seedText(seed: number | null): string {
+  return seed === null ? 'none (every image evaluated; nothing drawn)' : String(seed);
 }
 
 export function formatDate(d: Date): string {
@@ -100,7 +105,7 @@ export function formatFileBlock(info: RunInfo, o: MatchOptions, r: CountResult, 
     `  Test images processed: ${info.testImages}`,
     `  Similarity threshold: ${num(o.threshold)}`,
     `  DETR threshold: ${info.detrThreshold !== null ? num(info.detrThreshold) : info.detector.startsWith('detr:') ? 'not recorded' : `n/a (${info.detector})`}`,
-    `  Random seed: ${info.seed}`,
+    `  Random seed: ${seedText(info.seed)}`,
     `  Counting: ${info.counting}`,
     '',
     'Results:',

@@ -109,8 +109,12 @@ export function preprocessModeOf(preprocess: string): string {
   return preprocess.split(':')[1] ?? preprocess;
 }
 
-/** The run's summary fields; the preprocessing mode is the embeddings' own (an exchange file's, not the CLI's). */
-export function runInfo(pass: Pass, o: { counting: Counting }): RunInfo {
+/**
+ * The run's summary fields; the preprocessing mode is the embeddings' own (an exchange file's, not the
+ * CLI's). `seed` is the one the run used: the sample's, or for a folder layout (nothing sampled) the
+ * --calibrate split's, or null when no seed was used at all.
+ */
+export function runInfo(pass: Pass, o: { counting: Counting; seed?: number | null }): RunInfo {
   const s = pass.sample;
   return {
     model: pass.model,
@@ -124,7 +128,7 @@ export function runInfo(pass: Pass, o: { counting: Counting }): RunInfo {
     detector: pass.detector,
     detrThreshold: pass.detectorSettings?.threshold ?? null,
     backends: pass.backends,
-    seed: s.options.seed,
+    seed: o.seed !== undefined ? o.seed : s.options.seed,
     counting: o.counting,
   };
 }

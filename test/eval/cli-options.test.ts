@@ -247,7 +247,7 @@ test('flags the run would not read are usage errors, before any model work', asy
   assert.ok(!existsSync(join(W, 'e.jsonl')));
 });
 
-test('a folder layout is evaluated whole: sampling flags are refused, the report records the sample drawn', async () => {
+test('a folder layout is evaluated whole: sampling flags are refused, the summary and report record the seed used', async () => {
   const root = join(W, 'folders');
   await makeTinyFolders(root);
   const F1 = join(W, 'fold-base.safetensors');
@@ -261,6 +261,12 @@ test('a folder layout is evaluated whole: sampling flags are refused, the report
   const cal = await runCli(['eval', '--embeddings', F1, '--seed', '3', '--calibrate', 'f1']);
   assert.equal(cal.code, 0, cal.stderr);
   assert.match(cal.stderr, /sample: 2 logos, 6 reference crops, 5 test images \(all: a folder layout is evaluated whole\)/);
+  // the summary names the seed the run used: --calibrate's split's here, none when nothing was drawn
+  assert.match(cal.stdout, /Random seed: 3\n/);
+  const whole = await runCli(['eval', '--embeddings', F1, '--json', join(W, 'fold-eval.json')]);
+  assert.equal(whole.code, 0, whole.stderr);
+  assert.match(whole.stdout, /Random seed: none \(every image evaluated; nothing drawn\)\n/);
+  assert.equal((JSON.parse(readFileSync(join(W, 'fold-eval.json'), 'utf8')) as { info: { seed: unknown } }).info.seed, null);
   const rep = join(W, 'r-fold');
   const r = await runCli(['compare', '--baseline-embeddings', F1, '--candidate-embeddings', F2, '--seed', '3', '--report', rep]);
   assert.equal(r.code, 0, r.stderr);
