@@ -20,6 +20,7 @@ import { buildGallery } from '../../src/report/gallery.js';
 import { galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.js';
 import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { exportCheckpoint } from '../../training/export.js';
+import type { VisionModel } from '../../src/models/vision/index.js';
 import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
 
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'];
@@ -123,17 +124,15 @@ export const command: CommandModule = {
     }
     log('info', sampleLine(srcB, sample));
     // an adapter candidate beside --baseline-embeddings is applied to --baseline, which must be the
-    // model the file was made with, or the adapter would be credited with the two bases' difference
-    if (adapterCandidate && srcB.exchange) {
+    // model the file was made with, or the adapter would be credited with the two bases' difference.
+    // Checked on the candidate model as loaded (its fingerprint without the adapter is its base's),
+    // before it embeds anything: the base is read once, not once more for the check
+    const checkBase = (model: VisionModel) => {
+      if (!(adapterCandidate && srcB.exchange)) return;
       const fileFp = srcB.exchange.meta.fingerprint;
-      const base = await loadEncoder(a.baseline as string, undefined, preprocessModeOption(a), po.batchSize ?? DEFAULT_BATCH);
-      try {
-        const fp = base.encoder.fingerprint;
-        if (fp !== fileFp) throw new LogolabError(`--baseline ${String(a.baseline)}: is not the model the --baseline-embeddings file was made with (${srcB.exchange.meta.model}, fingerprint ${fileFp.slice(0, 12)}…; this one ${fp.slice(0, 12)}…); the adapter must be compared with its own base`);
-      } finally {
-        base.model.dispose();
-      }
-    }
+      const fp = model.fingerprint({ lora: false });
+      if (fp !== fileFp) throw new LogolabError(`--baseline ${String(a.baseline)}: is not the model the --baseline-embeddings file was made with (${srcB.exchange.meta.model}, fingerprint ${fileFp.slice(0, 12)}…; this one ${fp.slice(0, 12)}…); the adapter must be compared with its own base`);
+    };
     let cleared = false;
     // shownAs: how the report names the model (a checkpoint by its path, not the deleted temp export)
     const side = async (label: string, src: Source, modelDir: string | undefined, adapter: string | undefined, shownAs?: string) => {
@@ -143,6 +142,7 @@ export const command: CommandModule = {
         loaded = await loadEncoder(modelDir, adapter, preprocessModeOption(a), po.batchSize ?? DEFAULT_BATCH);
       }
       try {
+        if (loaded && label === 'candidate') checkBase(loaded.model);
         // --clear-cache empties the cache once, before the first computed side (not again between the two)
         const pass = await embeddingPass(src, src === srcB ? sample : sampleC, loaded?.encoder ?? null, { ...po, clearCache: po.clearCache && !cleared });
         if (!src.exchange) cleared = true;

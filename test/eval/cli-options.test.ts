@@ -286,4 +286,6 @@ test('compare: an adapter candidate beside --baseline-embeddings must be applied
   assert.equal(e.code, 0, e.stderr);
   const ok = await runCli([...base, '--baseline-embeddings', own, '--report', join(W, 'r-ad-own')]);
   assert.equal(ok.code, 0, ok.stderr);
+  // the base is read once (for the candidate, whose fingerprint without the adapter is checked), not twice
+  assert.equal(ok.stderr.match(/model\.safetensors: ignored 38 tensors/g)?.length, 1, ok.stderr);
 });

@@ -165,12 +165,21 @@ test('lora: tf.memory().numTensors unchanged after 20 forward+backward steps (pl
   }
 });
 
-test('lora: loadVisionModel(dir, {adapter}) applies a peft adapter (the `embed --adapter` path)', async () => {
+test('lora: loadVisionModel(dir, {adapter}) applies a peft adapter (the `embed --adapter` path); its fingerprint without the adapter is the base\'s', async () => {
   await useBackend('wasm');
   const m = await loadVisionModel(join(LORA, '..', 'clip_tiny/model'), { adapter: ADAPTER, quiet: true });
   try {
     assert.equal(loraParameterCount(m), 4 * 4 * (64 + 64));
     assert.ok(maxAbsDiff(embeds(m), ioTensor('image_embeds').data) <= 1e-4);
+    // without its adapter the model's fingerprint is its base's (compare checks a base against an
+    // embeddings file this way, on the candidate it loaded); with it, another one
+    const base = await loadVisionModel(join(LORA, '..', 'clip_tiny/model'), { quiet: true });
+    try {
+      assert.equal(m.fingerprint({ lora: false }), base.fingerprint());
+      assert.notEqual(m.fingerprint(), base.fingerprint());
+    } finally {
+      base.dispose();
+    }
   } finally {
     m.dispose();
   }

@@ -30,8 +30,11 @@ export interface VisionModel {
   /** CLIP visual_projection (no bias); identity (a clone) for DINOv2/SigLIP */
   project(pooler: tf.Tensor2D): tf.Tensor2D;
   forward(pixels: tf.Tensor4D, ctx?: ForwardContext & { outputHiddenStates?: boolean }): VisionOutputs;
-  /** sha256 over config + processor config/mode + weights (+ active LoRA adapters): a cache key */
-  fingerprint(): string;
+  /**
+   * sha256 over config + processor config/mode + weights (+ active LoRA adapters): a cache key.
+   * `{ lora: false }` leaves the adapters out: the fingerprint this model had before they were applied.
+   */
+  fingerprint(opts?: { lora?: boolean }): string;
   /** every frozen tensor under its canonical HF name (model layout: linear weights [in, out]) */
   namedTensors(): [string, tf.Tensor][];
   dispose(): void;
@@ -79,7 +82,7 @@ export class Model implements VisionModel {
     return this.tower.named();
   }
 
-  fingerprint(): string {
+  fingerprint(opts: { lora?: boolean } = {}): string {
     const h = createHash('sha256');
     h.update(JSON.stringify(this.config));
     // the same weights with another preprocessing give other embeddings: part of the cache key. The
@@ -96,6 +99,7 @@ export class Model implements VisionModel {
       h.update(`${name}:${JSON.stringify(t.shape)}:${d};`);
     }
     // adapters are variables (trained in place): hash their current values every time
+    if (opts.lora === false) return h.digest('hex');
     for (const l of this.layers) {
       for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj', 'fc1', 'fc2'] as const) {
         const lora = l[n].lora;
