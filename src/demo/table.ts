@@ -72,7 +72,7 @@ function verdict(c: DemoComparison): string {
     const f = `F1 ${pts(v.f1.delta.value)} points (95% CI ${pts(v.f1.delta.lo)} to ${pts(v.f1.delta.hi)})`;
     const p = v.p1 ? `, precision@1 ${pts(v.p1.delta.value)} points (95% CI ${pts(v.p1.delta.lo)} to ${pts(v.p1.delta.hi)})` : '';
     // ('baseline': the outcome's name in the report.json of earlier versions, which a resumed demo reads)
-    const lead = { 'candidate-clear': 'The fine-tuned model beats the baseline clearly', 'candidate-noise': 'The fine-tuned model is ahead of the baseline, but an interval includes no gain (within noise)', mixed: 'No clear winner', 'baseline-clear': 'The fine-tuned model does NOT beat the baseline: it is worse', 'baseline-noise': 'The fine-tuned model does NOT beat the baseline (behind, within noise)', baseline: 'The fine-tuned model does NOT beat the baseline' }[v.outcome as string];
+    const lead = { 'candidate-clear': 'The fine-tuned model beats the baseline clearly', 'candidate-noise': 'The fine-tuned model is ahead of the baseline, but an interval includes no gain (within noise)', mixed: 'No clear winner', tie: 'No difference between the fine-tuned model and the baseline', 'baseline-clear': 'The fine-tuned model does NOT beat the baseline: it is worse', 'baseline-noise': 'The fine-tuned model does NOT beat the baseline (behind, within noise)', baseline: 'The fine-tuned model does NOT beat the baseline' }[v.outcome as string];
     return `${lead}: ${f}${p}; paired bootstrap, ${v.f1.resamples.toLocaleString('en')} resamples of the ${v.f1.units} test images${v.p1 ? ` / ${v.p1.units} queries` : ''}.`;
   }
   if (!c.candidateWins) return 'The fine-tuned model does NOT beat the baseline on both F1 and precision@1.';

@@ -147,7 +147,8 @@ export function calibrationSplit(numImages: number, seed: number): { calib: numb
 /**
  * precision=p: the lowest threshold whose calibration precision ≥ p (most recall at that precision);
  * recall=r: the highest threshold whose calibration recall ≥ r (most precision at that recall);
- * f1: the threshold with the best calibration F1 (ties: the lower threshold).
+ * f1: the threshold with the best calibration F1 (ties: the lower threshold), none when F1 is 0 at
+ * every threshold (no true positive: the sweep's lowest threshold would be "chosen" by nothing).
  */
 export function calibrate(p: SimilaritySet, base: MatchOptions, thresholds: number[], target: CalibrationTarget, seed: number, counting: Counting = 'logos'): CalibrationResult {
   const { calib, test } = calibrationSplit(p.set.images.length, seed);
@@ -156,7 +157,7 @@ export function calibrate(p: SimilaritySet, base: MatchOptions, thresholds: numb
   let pick: (typeof rows)[number] | undefined;
   if (target.kind === 'precision') pick = rows.find((r) => r.c.tp + r.c.fp > 0 && r.c.precision >= target.value);
   else if (target.kind === 'recall') pick = [...rows].reverse().find((r) => r.c.recall >= target.value);
-  else for (const r of rows) if (!pick || r.c.f1 > pick.c.f1) pick = r;
+  else for (const r of rows) if (r.c.f1 > (pick?.c.f1 ?? 0)) pick = r;
   const strip = (c: Counts): Counts => ({ tp: c.tp, fp: c.fp, fn: c.fn, expected: c.expected, precision: c.precision, recall: c.recall, f1: c.f1 });
   if (!pick) return { target, threshold: null, calibration: null, test: null, calibrationImages: calib.length, testImages: test.length };
   const t = evaluate(p, { ...base, threshold: pick.t }, counting, test);
@@ -167,7 +168,7 @@ export function formatCalibration(r: CalibrationResult): string {
   const tgt = r.target.kind === 'f1' ? 'best F1' : `${r.target.kind} ≥ ${r.target.value}`;
   const f = (c: Counts) => `P ${(c.precision * 100).toFixed(1)}%  R ${(c.recall * 100).toFixed(1)}%  F1 ${(c.f1 * 100).toFixed(1)}%  (TP ${c.tp} FP ${c.fp} FN ${c.fn})`;
   const L = ['', '-'.repeat(60), `CALIBRATION (${tgt}; ${r.calibrationImages} calibration / ${r.testImages} test images)`];
-  if (r.threshold === null) L.push('  no threshold in the sweep reaches the target on the calibration split');
+  if (r.threshold === null) L.push(r.target.kind === 'f1' ? '  no threshold in the sweep gives an F1 above 0 on the calibration split (no true positive there)' : '  no threshold in the sweep reaches the target on the calibration split');
   else L.push(`  Chosen threshold: ${r.threshold}`, `  Calibration split: ${f(r.calibration!)}`, `  Test split:        ${f(r.test!)}`);
   return L.join('\n') + '\n';
 }

@@ -17,15 +17,20 @@ import type { ModelSide } from './model-side.js';
 export interface Verdict {
   f1: PairedInterval & { basis: 'calibrated' | 'threshold'; thresholds: [number, number] };
   p1: PairedInterval | null;
-  outcome: 'candidate-clear' | 'candidate-noise' | 'mixed' | 'baseline-clear' | 'baseline-noise';
+  outcome: 'candidate-clear' | 'candidate-noise' | 'mixed' | 'tie' | 'baseline-clear' | 'baseline-noise';
 }
 
 export const BOOTSTRAP_RESAMPLES = 2000;
 
-/** The verdict of the measured differences (candidate − baseline, with 95% intervals). */
+/**
+ * The verdict of the measured differences (candidate − baseline, with 95% intervals). A measure with
+ * no difference is level, not behind: ahead on one and level on the other is ahead, not clearly;
+ * level on every measure (a model compared with itself) is a tie.
+ */
 export function outcomeOf(ds: { value: number; lo: number; hi: number }[]): Verdict['outcome'] {
-  if (ds.every((d) => d.value > 0)) return ds.every((d) => d.lo > 0) ? 'candidate-clear' : 'candidate-noise';
-  if (ds.every((d) => d.value < 0)) return ds.every((d) => d.hi < 0) ? 'baseline-clear' : 'baseline-noise';
+  if (ds.every((d) => d.value === 0)) return 'tie';
+  if (ds.every((d) => d.value >= 0)) return ds.every((d) => d.value > 0 && d.lo > 0) ? 'candidate-clear' : 'candidate-noise';
+  if (ds.every((d) => d.value <= 0)) return ds.every((d) => d.value < 0 && d.hi < 0) ? 'baseline-clear' : 'baseline-noise';
   return 'mixed';
 }
 
@@ -63,12 +68,16 @@ const ci = (i: { lo: number; hi: number }) => `95% CI ${pts(i.lo)} to ${pts(i.hi
 export function verdictText(v: Verdict, labels: [string, string]): string {
   const [b, c] = labels;
   const on = v.p1 ? 'on both measures' : 'in F1 (the one measure: precision@1 is not measured, every query is lone)';
+  // the direction of each measure, when they differ: "ahead in F1 and level in precision@1"
+  const word = (x: number) => (x > 0 ? 'ahead' : x < 0 ? 'behind' : 'level');
+  const each = v.p1 && word(v.f1.delta.value) !== word(v.p1.delta.value) ? `${word(v.f1.delta.value)} in F1 and ${word(v.p1.delta.value)} in precision@1` : null;
   const lead = {
     'candidate-clear': `The ${c} model wins clearly ${on}.`,
-    'candidate-noise': `The ${c} model is ahead ${on}, but not clearly: an interval includes no gain.`,
-    mixed: `No clear winner: the ${c} model is ahead on one measure and behind on the other.`,
+    'candidate-noise': each ? `The ${c} model is ${each}: not clearly better.` : `The ${c} model is ahead ${on}, but not clearly: an interval includes no gain.`,
+    mixed: `No clear winner: the ${c} model is ${each ?? 'ahead on one measure and behind on the other'}.`,
+    tie: `No difference: the ${c} and ${b} models score the same ${on}.`,
     'baseline-clear': `The ${b} model wins clearly: the ${c} model is worse ${on}.`,
-    'baseline-noise': `The ${c} model is behind ${on}, but not clearly: an interval includes no loss.`,
+    'baseline-noise': each ? `The ${c} model is ${each}: not clearly worse.` : `The ${c} model is behind ${on}, but not clearly: an interval includes no loss.`,
   }[v.outcome];
   const where = v.f1.basis === 'calibrated'
     ? `at each model's own calibrated threshold (${v.f1.thresholds[0]} and ${v.f1.thresholds[1]}, chosen on the other half), on the ${v.f1.units} held-out test images`

@@ -8,7 +8,7 @@ import { sampleAll, sampleTest, type SampleOptions } from '../../src/eval/sample
 import { embedSet } from '../../src/eval/pipeline.js';
 import { gtBoxes, wholeImage, makeProposer } from '../../src/eval/proposals.js';
 import { similaritySet, evaluate } from '../../src/eval/evaluate.js';
-import { runSweep, sweepCells, calibrate, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
+import { runSweep, sweepCells, calibrate, formatCalibration, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
 import { countOutcomes } from '../../src/eval/counting.js';
 import { EmbeddingCache } from '../../src/eval/cache.js';
 import { exportDataEmbeddings, readExchange, setFromExchange } from '../../src/eval/exchange.js';
@@ -99,6 +99,11 @@ test('calibrate: chooses on one half, reports on the other', async () => {
   if (hi.threshold !== null) assert.ok(hi.calibration!.precision >= 0.99);
   const lo = calibrate(p, base, SPEC.thresholds, { kind: 'recall', value: 0.01 }, 1);
   if (lo.threshold !== null) assert.ok(lo.calibration!.recall >= 0.01);
+  // F1 is 0 at every threshold (nothing matches above 1): nothing is chosen, as for the other targets,
+  // rather than the sweep's lowest threshold
+  const none = calibrate(p, base, [1.01, 1.5], { kind: 'f1' }, 1);
+  assert.equal(none.threshold, null);
+  assert.match(formatCalibration(none), /no threshold in the sweep gives an F1 above 0 on the calibration split/);
 });
 
 test('cache: warm pass embeds nothing and returns identical embeddings; model fingerprint is part of the key', async () => {

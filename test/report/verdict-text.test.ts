@@ -31,3 +31,19 @@ test('verdict text: the measures made, and which figure is which model', () => {
   assert.match(w, /^The candidate model wins clearly on both measures\./);
   assert.match(w, /Precision@1 over 160 reference-crop queries: candidate 80\.0% vs baseline 70\.0%/);
 });
+
+test('a measure with no difference is level, not behind: ahead + level is ahead (not clearly), all level is a tie', () => {
+  assert.equal(outcomeOf([d(0, 0, 0), d(0, 0, 0)]), 'tie');
+  assert.equal(outcomeOf([d(0, -0.02, 0.02)]), 'tie');
+  assert.equal(outcomeOf([d(0.1, 0.05, 0.15), d(0, -0.01, 0.01)]), 'candidate-noise');
+  assert.equal(outcomeOf([d(-0.1, -0.15, -0.05), d(0, -0.01, 0.01)]), 'baseline-noise');
+  const f1 = { baseline: side(0.6), candidate: side(0.7), delta: d(0.1, 0.05, 0.15), units: 40, resamples: 2000, level: 0.95, basis: 'threshold' as const, thresholds: [0.7, 0.7] as [number, number] };
+  const p1 = { baseline: side(1), candidate: side(1), delta: d(0, 0, 0), units: 12, resamples: 2000, level: 0.95 };
+  const ahead = verdictText({ f1, p1, outcome: outcomeOf([f1.delta, p1.delta]) }, ['baseline', 'candidate']);
+  assert.match(ahead, /^The candidate model is ahead in F1 and level in precision@1: not clearly better\./);
+  assert.doesNotMatch(ahead, /behind/);
+  const same = { ...f1, candidate: f1.baseline, delta: d(0, 0, 0) };
+  assert.match(verdictText({ f1: same, p1, outcome: outcomeOf([same.delta, p1.delta]) }, ['baseline', 'candidate']), /^No difference: the candidate and baseline models score the same on both measures\./);
+  const mixed = verdictText({ f1, p1: { ...p1, delta: d(-0.05, -0.1, -0.01) }, outcome: 'mixed' }, ['baseline', 'candidate']);
+  assert.match(mixed, /^No clear winner: the candidate model is ahead in F1 and behind in precision@1\./);
+});
