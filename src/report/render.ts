@@ -133,26 +133,39 @@ export function renderMarkdown(d: CompareData): string {
 }
 
 /**
- * The threshold axis of the metric plots: the sweep's range cut to where the curves can change —
- * from just below the lowest region similarity to just above the highest (below it every region
- * passes, above it none). A sweep of 0–1 over similarities of 0.95–1 otherwise squeezes every
- * change into the last few pixels.
+ * The threshold axis of the metric plots: the sweep's range cut to where the curves change, with a
+ * margin (5 % of that span, at least 0.02). Below it every model's counts are those at the sweep's
+ * lowest threshold, above it those at its highest, so nothing is cut that the plots would show; a
+ * sweep of 0–1 over similarities of 0.95–1 is otherwise squeezed into the last few pixels. Read
+ * from the curves, not from the similarities: with `simple` matching a region's second and third
+ * logos still cross thresholds below its best logo's similarity.
  */
-export function thresholdRange(thresholds: number[], sims: number[]): [number, number] {
-  const [t0, t1] = extent(thresholds);
-  if (!sims.length) return [t0, t1];
-  const [s0, s1] = extent(sims);
+export function thresholdRange(curves: { options: { threshold: number }; counts: { tp: number; fp: number; fn: number } }[][]): [number, number] {
+  const all = curves.flat().map((c) => c.options.threshold);
+  if (!all.length) return [0, 1];
+  const [t0, t1] = extent(all);
+  let s0 = Infinity;
+  let s1 = -Infinity;
+  for (const curve of curves) {
+    const cs = [...curve].sort((a, b) => a.options.threshold - b.options.threshold);
+    const key = cs.map((c) => `${c.counts.tp}/${c.counts.fp}/${c.counts.fn}`);
+    const first = key.findIndex((k) => k !== key[0]); // the first threshold off the low plateau
+    if (first < 0) continue; // flat: nothing to show
+    const last = key.findLastIndex((k) => k !== key[key.length - 1]); // the last one off the high plateau
+    s0 = Math.min(s0, cs[first - 1]!.options.threshold);
+    s1 = Math.max(s1, cs[last + 1]!.options.threshold);
+  }
+  if (s0 > s1) return [t0, t1];
   const pad = Math.max(0.02, 0.05 * (s1 - s0));
-  const lo = Math.max(t0, Math.floor((s0 - pad) * 100) / 100);
-  const hi = Math.min(t1, Math.ceil((s1 + pad) * 100) / 100);
+  const lo = Math.max(t0, Math.floor((s0 - pad) * 100 + 1e-9) / 100);
+  const hi = Math.min(t1, Math.ceil((s1 + pad) * 100 - 1e-9) / 100);
   return hi > lo ? [lo, hi] : [t0, t1];
 }
 
 export function plots(d: CompareData): { title: string; svg: string }[] {
   const color = (i: number) => PALETTE[i % PALETTE.length]!;
   // precision is 0/0 where a threshold leaves no match: those points are left out, not drawn as 0
-  const ts = d.models[0]?.sweep.map((c) => c.options.threshold) ?? [0, 1];
-  const xr = thresholdRange(ts, d.models.flatMap((m) => [...m.tpSims, ...m.fpSims]));
+  const xr = thresholdRange(d.models.map((m) => m.sweep));
   const metric = (k: 'precision' | 'recall' | 'f1'): Series[] => d.models.map((m, i) => ({ name: m.label, color: color(i),
     points: m.sweep.filter((c) => (k !== 'precision' || c.counts.tp + c.counts.fp > 0) && c.options.threshold >= xr[0] && c.options.threshold <= xr[1]).map((c) => [c.options.threshold, c.counts[k]] as [number, number]) }));
   const out: { title: string; svg: string }[] = [];

@@ -44,7 +44,11 @@ test('compare report: both models on every plot, tables, wins/losses consistent 
   // precision vs threshold: no point where a threshold leaves no match (0/0), as in the PR curve
   const paths = [...ps.find((p) => p.title === 'Precision vs threshold')!.svg.matchAll(/<path d="([^"]+)" fill="none"/g)].map((m) => m[1]!.split(' ').length);
   // (within the plotted threshold range: where the region similarities lie)
-  const xr = thresholdRange(ts, d.models.flatMap((m) => [...m.tpSims, ...m.fpSims]));
+  const xr = thresholdRange(d.models.map((m) => m.sweep));
+  assertNothingCut(d);
+  // simple matching too: a region's other logos cross thresholds below its best logo's similarity
+  const dSimple = compareModels([{ label: 'baseline', name: 'base', prepared: similaritySet(base) }, { label: 'candidate', name: 'cand', prepared: similaritySet(cand) }], { ...o, method: 'simple', margin: 0 }, ts, 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 3, negativeSamples: 3 });
+  assertNothingCut(dSimple);
   const defined = d.models.map((m) => m.sweep.filter((c) => c.counts.tp + c.counts.fp > 0 && c.options.threshold >= xr[0] && c.options.threshold <= xr[1]).length);
   assert.ok(defined.some((n, i) => n < d.models[i]!.sweep.filter((c) => c.options.threshold >= xr[0] && c.options.threshold <= xr[1]).length), 'the sweep reaches a threshold without matches');
   assert.deepEqual(paths, defined);
@@ -62,14 +66,38 @@ test('compare report: both models on every plot, tables, wins/losses consistent 
   assert.equal(Object.values(pl).reduce((a, c) => a + c.fn, 0), r.fn);
 });
 
+/** Nothing the curves do is cut from the plots: outside the range every model's counts are those at the sweep's ends. */
+function assertNothingCut(d: ReturnType<typeof compareModels>): void {
+  const xr = thresholdRange(d.models.map((m) => m.sweep));
+  for (const m of d.models) {
+    const key = (c: (typeof m.sweep)[number]) => `${c.counts.tp}/${c.counts.fp}/${c.counts.fn}`;
+    const [lo, hi] = [m.sweep[0]!, m.sweep[m.sweep.length - 1]!];
+    for (const c of m.sweep) {
+      if (c.options.threshold < xr[0]) assert.equal(key(c), key(lo), `${m.label} changes at ${c.options.threshold}, below the plotted ${xr[0]}`);
+      if (c.options.threshold > xr[1]) assert.equal(key(c), key(hi), `${m.label} changes at ${c.options.threshold}, above the plotted ${xr[1]}`);
+    }
+  }
+}
+
 test('histogram bins: inclusive top edge, out-of-range ignored', () => {
   assert.deepEqual(binCounts([0, 0.5, 1, 1.5, -1], 0, 1, 2), [1, 2]);
 });
 
-test('threshold plots span where the similarities lie, within the sweep (a 0-1 sweep over 0.95-0.99 is not squeezed to its last pixels)', () => {
+const curve = (ts: number[], key: (t: number) => number) => ts.map((t) => ({ options: { threshold: t }, counts: { tp: key(t), fp: 0, fn: 10 - key(t) } }));
+
+test('threshold plots span where the curves change, within the sweep (a 0-1 sweep over 0.95-0.99 is not squeezed to its last pixels)', () => {
   const ts = Array.from({ length: 101 }, (_, k) => k / 100);
-  assert.deepEqual(thresholdRange(ts, [0.95, 0.97, 0.99]), [0.93, 1]);
-  assert.deepEqual(thresholdRange(ts, [0.1, 0.9]), [0.06, 0.94]);
-  assert.deepEqual(thresholdRange(ts, []), [0, 1]);
-  assert.deepEqual(thresholdRange([0.5, 0.6], [0.1, 0.2]), [0.5, 0.6]);
+  // tp steps at 0.95, 0.97, 0.99: flat from 0 to 0.95 and from 0.99 up
+  const steps = (at: number[]) => (t: number) => at.filter((a) => t <= a + 1e-9).length;
+  assert.deepEqual(thresholdRange([curve(ts, steps([0.95, 0.97, 0.99]))]), [0.93, 1]);
+  assert.deepEqual(thresholdRange([curve(ts, steps([0.1, 0.9]))]), [0.05, 0.96]);
+  // two models: the union of where either changes
+  assert.deepEqual(thresholdRange([curve(ts, steps([0.5])), curve(ts, steps([0.8]))]), [0.48, 0.83]);
+  // flat curves, or none: the whole sweep
+  assert.deepEqual(thresholdRange([curve(ts, () => 3)]), [0, 1]);
+  assert.deepEqual(thresholdRange([]), [0, 1]);
+  assert.deepEqual(thresholdRange([curve([0.5, 0.55, 0.6], steps([0.55]))]), [0.53, 0.6]);
+  // simple matching: a region's other logos cross low thresholds although its best logo scores 0.8+
+  // (the similarity-based range of before began at 0.78 and cut these steps off)
+  assert.deepEqual(thresholdRange([curve(ts, steps([0.12, 0.2, 0.81, 0.9]))]), [0.08, 0.95]);
 });
