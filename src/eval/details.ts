@@ -6,7 +6,11 @@
  * Fixed vs the reference: its suggested threshold maximised an "F1" whose recall was TPs-above-t /
  * TPs-at-the-current-threshold, ignoring the logos already missed (so it could never suggest a
  * threshold below the current one). Ours re-runs the matching at each candidate threshold on the
- * same similarities and reports the real F1. Missed-logo best similarity starts at −∞, not 0.
+ * same similarities and reports the real F1, and it keeps the run's threshold unless another is
+ * strictly better (the reference's rule: never an arbitrary lowest threshold when every F1 is 0).
+ * Missed-logo best similarity starts at −∞, not 0. With `averaged` matching the top-5 logos and the
+ * missed logos' best similarities are to the averaged logo embeddings, the scale the matcher (and the
+ * reference's Burnley test) uses; otherwise per reference, aggregated as the reference's multi-ref test.
  */
 import { aggregatePerLogo } from '../match/matchers.js';
 import { row } from '../match/similarity.js';
@@ -77,7 +81,7 @@ export function similarityDetails(p: SimilaritySet, r: EvalResult): SimilarityDe
     for (let k = 0; k < im.regions.length; k++) {
       const sims = row(p.refSims[i]!, k);
       for (let j = 0; j < sims.length; j++) (exp.has(p.set.logos[p.index.refLabels.labels[j]!]!) ? allPositive : allNegative).push(sims[j]!);
-      const agg = aggregatePerLogo(sims, p.index.refLabels, o.threshold, o.aggregation).score;
+      const agg = o.method === 'averaged' ? row(p.logoSims[i]!, k) : aggregatePerLogo(sims, p.index.refLabels, o.threshold, o.aggregation).score;
       const top = p.set.logos.map((l, li) => [l, agg[li]!] as [string, number]).filter((x) => Number.isFinite(x[1]));
       top.sort((a, b) => b[1] - a[1]);
       detections.push({ image: im.name, region: k, expected: im.expected, score: im.regions[k]!.score, top: top.slice(0, 5) });
@@ -90,6 +94,10 @@ export function similarityDetails(p: SimilaritySet, r: EvalResult): SimilarityDe
     const li = p.set.logos.indexOf(fn.logo);
     let best = -Infinity;
     for (let k = 0; k < im.regions.length; k++) {
+      if (o.method === 'averaged') {
+        best = Math.max(best, row(p.logoSims[i]!, k)[li]!);
+        continue;
+      }
       const sims = row(p.refSims[i]!, k);
       for (let j = 0; j < sims.length; j++) if (p.index.refLabels.labels[j] === li && sims[j]! > best) best = sims[j]!;
     }
@@ -104,15 +112,16 @@ export function similarityDetails(p: SimilaritySet, r: EvalResult): SimilarityDe
   // it (TP at 0.712379…, printed 0.7124, matched nothing). The printed value is the similarity
   // rounded DOWN to 4 decimals (more where that would reach the next lower candidate), and the F1
   // reported is re-matched at exactly that value, so `eval --threshold <printed>` gives it.
-  // The run's own threshold is tried as given (the user typed it, so it prints back exactly): the
-  // suggestion is never worse than the current F1.
+  // The run's own threshold (as given: the user typed it, so it prints back exactly) stays the
+  // suggestion unless another is strictly better: never worse than the current F1, and never an
+  // arbitrary lowest candidate when every F1 is 0. Among better ones, ties go to the lowest.
   const sorted = [...cands].sort((a, b) => a - b);
-  const tries = new Set<number>([o.threshold]);
+  const tries = new Set<number>();
   sorted.forEach((c, k) => tries.add(printableThresholdAtOrBelow(c, k > 0 ? sorted[k - 1]! : -Infinity)));
-  let suggested: SimilarityDetails['suggested'] = null;
+  let suggested: SimilarityDetails['suggested'] = { threshold: o.threshold, f1: r.f1 };
   for (const t of [...tries].sort((a, b) => a - b)) {
     const e = evaluate(p, { ...o, threshold: t }, r.counting);
-    if (!suggested || e.f1 > suggested.f1) suggested = { threshold: t, f1: e.f1 };
+    if (e.f1 > suggested.f1) suggested = { threshold: t, f1: e.f1 };
   }
   return { threshold: o.threshold, truePositive: r.tpSims, falsePositive: r.fpSims, missedBest, allPositive, allNegative, suggested, detections };
 }

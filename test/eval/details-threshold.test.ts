@@ -97,3 +97,35 @@ test('printableThresholdAtOrBelow / thresholdText: ≤ t, > the next lower candi
   assert.equal(Number(thresholdText(t)), t);
   assert.equal(Number(thresholdText(Math.fround(0.71238))), Math.fround(0.71238));
 });
+
+test('suggested threshold: the run\'s own when no threshold is better (every F1 0), not the lowest tried', () => {
+  // the only positive image is missed at every threshold: its region points away from the reference
+  const set = oneRefSet([{ sim: -0.9, expected: ['acme'] }, { sim: 0.2, expected: [] }]);
+  set.logos.push('bolt');
+  set.refs.push({ id: 'r1', logo: 'bolt', embedding: Float32Array.of(-1, 0) });
+  const r = printedAndRerun(set, { ...MARGIN, threshold: 0.7 });
+  assert.equal(r.base.f1, 0);
+  assert.equal(r.thr, '0.7000');
+  assert.equal(r.f1, '0.0000');
+});
+
+test('averaged matching: top-5 and missed-logo similarities are to the averaged logo embeddings, as the matcher scores', () => {
+  // acme's references at [1, 0] and [0, 1] average to [√½, √½]. A region at [1, 0]: 0.5 per reference
+  // on average, cos 45° ≈ 0.7071 to the averaged embedding (matched at 0.6). A region at [0.8, −0.6]:
+  // 0.8 to its best reference, (0.8 − 0.6)·√½ ≈ 0.1414 to the averaged embedding (missed)
+  const region = (i: number, e: Float32Array) => ({ id: `i${i}`, name: `img${i}.jpg`, expected: ['acme'], regions: [{ id: `i${i}#0`, box: [0, 0, 10, 10] as [number, number, number, number], score: 1, embedding: e }] });
+  const set: EmbeddedSet = {
+    logos: ['acme'],
+    refs: [{ id: 'r0', logo: 'acme', embedding: Float32Array.of(1, 0) }, { id: 'r1', logo: 'acme', embedding: Float32Array.of(0, 1) }],
+    images: [region(0, Float32Array.of(1, 0)), region(1, Float32Array.of(0.8, -0.6))],
+    meta: {},
+  };
+  const p = similaritySet(set);
+  const r = evaluate(p, { ...MARGIN, method: 'averaged', threshold: 0.6 });
+  assert.deepEqual([r.tp, r.fn], [1, 1]);
+  assert.ok(Math.abs(r.tpSims[0]! - Math.SQRT1_2) < 1e-6);
+  const d = similarityDetails(p, r);
+  assert.ok(Math.abs(d.detections[0]!.top[0]![1] - Math.SQRT1_2) < 1e-6, `top-5 shows ${d.detections[0]!.top[0]![1]}, the matcher ${r.tpSims[0]}`);
+  assert.equal(d.missedBest.length, 1);
+  assert.ok(Math.abs(d.missedBest[0]! - 0.2 * Math.SQRT1_2) < 1e-6, `missed best ${d.missedBest[0]}`);
+});
