@@ -137,11 +137,21 @@ export interface CalibrationResult {
   testImages: number;
 }
 
-/** Images split in two halves by a seeded shuffle (calibration = first half). */
-export function calibrationSplit(numImages: number, seed: number): { calib: number[]; test: number[] } {
-  const idx = makeRng(`calibrate:${seed}`).shuffle([...Array(numImages).keys()]);
-  const h = Math.ceil(numImages / 2);
-  return { calib: idx.slice(0, h).sort((a, b) => a - b), test: idx.slice(h).sort((a, b) => a - b) };
+/**
+ * Images split in two halves by a seeded shuffle (calibration: the larger half), the images that
+ * hold a logo and those that hold none halved apart: a plain shuffle could put every image holding a
+ * logo in one half, leaving the other's recall and F1 0/0.
+ */
+export function calibrationSplit(images: readonly { expected: readonly string[] }[], seed: number): { calib: number[]; test: number[] } {
+  const rng = makeRng(`calibrate:${seed}`);
+  const pos = rng.shuffle(images.flatMap((im, i) => (im.expected.length ? [i] : [])));
+  const neg = rng.shuffle(images.flatMap((im, i) => (im.expected.length ? [] : [i])));
+  const hp = Math.ceil(pos.length / 2);
+  // the negatives fill the calibration half up to ceil(n / 2)
+  const hn = Math.min(neg.length, Math.max(0, Math.ceil(images.length / 2) - hp));
+  const calib = [...pos.slice(0, hp), ...neg.slice(0, hn)];
+  const test = [...pos.slice(hp), ...neg.slice(hn)];
+  return { calib: calib.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
 }
 
 /**
@@ -151,7 +161,7 @@ export function calibrationSplit(numImages: number, seed: number): { calib: numb
  * every threshold (no true positive: the sweep's lowest threshold would be "chosen" by nothing).
  */
 export function calibrate(p: SimilaritySet, base: MatchOptions, thresholds: number[], target: CalibrationTarget, seed: number, counting: Counting = 'logos'): CalibrationResult {
-  const { calib, test } = calibrationSplit(p.set.images.length, seed);
+  const { calib, test } = calibrationSplit(p.set.images, seed);
   const ts = [...new Set(thresholds)].sort((a, b) => a - b);
   const rows = ts.map((t) => ({ t, c: evaluate(p, { ...base, threshold: t }, counting, calib) }));
   let pick: (typeof rows)[number] | undefined;
@@ -166,7 +176,9 @@ export function calibrate(p: SimilaritySet, base: MatchOptions, thresholds: numb
 
 export function formatCalibration(r: CalibrationResult): string {
   const tgt = r.target.kind === 'f1' ? 'best F1' : `${r.target.kind} ≥ ${r.target.value}`;
-  const f = (c: Counts) => `P ${(c.precision * 100).toFixed(1)}%  R ${(c.recall * 100).toFixed(1)}%  F1 ${(c.f1 * 100).toFixed(1)}%  (TP ${c.tp} FP ${c.fp} FN ${c.fn})`;
+  // 0/0 is n/a, not a measured 0 %: precision with nothing matched, recall and F1 with nothing expected
+  const pc = (x: number, defined: boolean) => (defined ? `${(x * 100).toFixed(1)}%` : 'n/a');
+  const f = (c: Counts) => `P ${pc(c.precision, c.tp + c.fp > 0)}  R ${pc(c.recall, c.expected > 0)}  F1 ${pc(c.f1, c.expected > 0)}  (TP ${c.tp} FP ${c.fp} FN ${c.fn})`;
   const L = ['', '-'.repeat(60), `CALIBRATION (${tgt}; ${r.calibrationImages} calibration / ${r.testImages} test images)`];
   if (r.threshold === null) L.push(r.target.kind === 'f1' ? '  no threshold in the sweep gives an F1 above 0 on the calibration split (no true positive there)' : '  no threshold in the sweep reaches the target on the calibration split');
   else L.push(`  Chosen threshold: ${r.threshold}`, `  Calibration split: ${f(r.calibration!)}`, `  Test split:        ${f(r.test!)}`);

@@ -13,8 +13,10 @@ const pc = (x: number) => `${(x * 100).toFixed(1)}%`;
 const esc = escapeXml;
 
 function countsRow(label: string, c: Counts, t: number): string[] {
-  // nothing matched: precision is 0/0, not a measured 0 % (the plots leave such points out too)
-  return [label, String(t), String(c.tp), String(c.fp), String(c.fn), String(c.expected), c.tp + c.fp === 0 ? 'n/a' : pc(c.precision), pc(c.recall), pc(c.f1)];
+  // nothing matched: precision is 0/0, not a measured 0 % (the plots leave such points out too);
+  // nothing expected: recall is 0/0, and F1 with it
+  const none = c.expected === 0;
+  return [label, String(t), String(c.tp), String(c.fp), String(c.fn), String(c.expected), c.tp + c.fp === 0 ? 'n/a' : pc(c.precision), none ? 'n/a' : pc(c.recall), none ? 'n/a' : pc(c.f1)];
 }
 
 const HEAD = ['model', 'threshold', 'TP', 'FP', 'FN', 'expected', 'precision', 'recall', 'F1'];

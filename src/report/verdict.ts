@@ -45,9 +45,12 @@ function imageCounts(p: SimilaritySet, o: MatchOptions, threshold: number, count
 export function computeVerdict(prepared: [SimilaritySet, SimilaritySet], models: [ModelSide, ModelSide], o: MatchOptions, counting: Counting, seed: number): Verdict {
   const [pb, pc] = prepared;
   const [mb, mc] = models;
-  const calibrated = mb.calibration?.threshold != null && mc.calibration?.threshold != null;
   const n = pb.set.images.length;
-  const idx = calibrated ? calibrationSplit(n, seed).test : [...Array(n).keys()];
+  const held = calibrationSplit(pb.set.images, seed).test;
+  // F1 on a held-out half that holds no logo is 0/0 (one image with a logo in all: it calibrates):
+  // then the shared threshold on every image
+  const calibrated = mb.calibration?.threshold != null && mc.calibration?.threshold != null && held.some((i) => pb.set.images[i]!.expected.length > 0);
+  const idx = calibrated ? held : [...Array(n).keys()];
   const tb = calibrated ? mb.calibration!.threshold! : o.threshold;
   const tc = calibrated ? mc.calibration!.threshold! : o.threshold;
   const bs = { resamples: BOOTSTRAP_RESAMPLES, seed };

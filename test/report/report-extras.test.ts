@@ -13,7 +13,7 @@ import { embedSet } from '../../src/eval/pipeline.js';
 import { gtBoxes } from '../../src/eval/proposals.js';
 import { similaritySet, evaluate } from '../../src/eval/evaluate.js';
 import { precisionAt1Hits, referenceRetrieval } from '../../src/eval/retrieval.js';
-import { parseNumberList, parseCalibrationTarget } from '../../src/eval/sweep.js';
+import { calibrationSplit, parseNumberList, parseCalibrationTarget } from '../../src/eval/sweep.js';
 import { compareModels } from '../../src/report/compare.js';
 import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { histogram, niceTicks } from '../../src/report/svg.js';
@@ -114,6 +114,31 @@ test('verdict: calibrated F1 and precision@1 differences with intervals, one par
   assert.match(html, /<p class="verdict"><b>Verdict\.<\/b> /);
   assert.ok(html.indexOf('class="verdict"') < html.indexOf('<h2>'), 'verdict comes first');
   assert.match(md, /\*\*Verdict\.\*\* .*95% CI .* points/);
+});
+
+test('calibration split: the images holding a logo are halved apart from those holding none; a held-out half without one is not scored', async () => {
+  // two images with a logo among 12: a plain shuffle put both in one half for some seeds
+  const images = Array.from({ length: 12 }, (_, i) => ({ expected: i < 2 ? ['acme'] : [] }));
+  for (let seed = 0; seed < 40; seed++) {
+    const { calib, test: held } = calibrationSplit(images, seed);
+    assert.deepEqual([...calib, ...held].sort((a, b) => a - b), [...Array(12).keys()]);
+    assert.deepEqual([calib.length, held.length], [6, 6]);
+    assert.equal(calib.filter((i) => i < 2).length, 1, `seed ${seed}: ${calib}`);
+    assert.deepEqual(calibrationSplit(images, seed), { calib, test: held });
+  }
+  // one image with a logo: it calibrates, the held-out half holds none: recall and F1 there are n/a
+  // (0/0), and the verdict's F1 falls back to the shared threshold on every image
+  const { o, sides } = await tinyCompare();
+  const set = sides[0]!.prepared.set;
+  const first = set.images.findIndex((im) => im.expected.length > 0);
+  const only = (p: (typeof sides)[number]['prepared']) => similaritySet({ ...p.set, images: p.set.images.map((im, i) => (i === first ? im : { ...im, expected: [] })) });
+  // both sides the less noisy model, which finds that logo on the calibration half
+  const one = sides.map((sd) => ({ ...sd, prepared: only(sides[1]!.prepared) }));
+  const d = compareModels(one, o, parseNumberList('0:1:0.01', 't'), 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 4, negativeSamples: 4, calibrate: parseCalibrationTarget('f1') });
+  assert.ok(d.models.every((m) => m.calibration?.threshold != null && m.calibration.test!.expected === 0), 'both calibrated; nothing expected on the held-out half');
+  assert.match(renderMarkdown(d), /\| baseline @ calibrated \(held-out half\) \| [\d.]+ \| 0 \| \d+ \| 0 \| 0 \| (n\/a|[\d.]+%) \| n\/a \| n\/a \|/);
+  assert.equal(d.verdict!.f1.basis, 'threshold');
+  assert.equal(d.verdict!.f1.units, set.images.length);
 });
 
 test('gallery: worst false positives / negatives agree with the counts; thumbnails inline in the HTML', async () => {
