@@ -1,7 +1,7 @@
 /** Shared test helpers: fixture paths, tensor comparisons, tensor-leak checks. */
 import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
@@ -10,8 +10,43 @@ export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** The outside reference: read-only golden outputs of HF transformers/peft (see test/fixtures/README.md). */
 export const FIXTURES = resolve(ROOT, 'test/fixtures');
 
+const made: string[] = [];
+let sweeping = false;
+
+/**
+ * A fresh folder under the OS temp dir, removed when this test process exits (each test file runs
+ * in its own process), so repeated `npm test` runs leave nothing behind; LOGOLAB_TEST_KEEP_TMP=1
+ * keeps them for a look. A folder a fault test left read-only is made writable first.
+ */
 export function tmpDir(prefix = 'logolab-test-'): string {
-  return mkdtempSync(resolve(tmpdir(), prefix));
+  const d = mkdtempSync(resolve(tmpdir(), prefix));
+  made.push(d);
+  if (!sweeping && process.env.LOGOLAB_TEST_KEEP_TMP !== '1') {
+    sweeping = true;
+    process.on('exit', () => {
+      for (const dir of made) removeTree(dir);
+    });
+  }
+  return d;
+}
+
+function removeTree(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // a read-only folder inside (EACCES when not root): open the tree up, then try once more
+    try {
+      chmodTree(dir);
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // left behind: a temp folder, never a reason to fail the run
+    }
+  }
+}
+
+function chmodTree(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory() && !e.isSymbolicLink()) chmodTree(join(dir, e.name));
 }
 
 /**
