@@ -142,7 +142,30 @@ function checkMeta(file: string, meta: ExchangeMeta): void {
   const ds = m.dataset as Record<string, unknown> | undefined;
   if (!isObject(ds)) throw new LogolabError(`${file}: metadata lacks 'dataset' (the dataset index)`);
   for (const k of ['logos', 'refs', 'images']) if (!Array.isArray(ds![k])) throw new LogolabError(`${file}: metadata 'dataset' lacks '${k}' (a list)`);
+  checkDatasetEntries(file, ds as { logos: unknown[]; refs: unknown[]; images: unknown[] });
   for (const k of ['regions', 'refRows']) if (!isObject(m[k])) throw new LogolabError(`${file}: metadata lacks '${k}' (an object)`);
+}
+
+/** Every entry of the dataset index as sampling and matching read it: a hand-edited one fails here, naming it. */
+function checkDatasetEntries(file: string, ds: { logos: unknown[]; refs: unknown[]; images: unknown[] }): void {
+  const fail = (key: string, v: unknown, want: string) => {
+    throw new LogolabError(`${file}: metadata dataset.${key} is ${JSON.stringify(v) ?? String(v)}, not ${want}`);
+  };
+  const str = (v: unknown) => typeof v === 'string';
+  const obj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const box = (v: unknown) => v === undefined || (Array.isArray(v) && v.length === 4 && v.every((x) => typeof x === 'number' && Number.isFinite(x)));
+  ds.logos.forEach((l, i) => str(l) || fail(`logos[${i}]`, l, 'a logo name'));
+  ds.refs.forEach((r, i) => {
+    if (!obj(r) || !str(r.id) || !str(r.logo) || !str(r.path)) fail(`refs[${i}]`, r, 'a reference { id, logo, path }');
+    if (!box((r as Record<string, unknown>).box)) fail(`refs[${i}].box`, (r as Record<string, unknown>).box, 'a box of 4 numbers');
+  });
+  ds.images.forEach((im, i) => {
+    if (!obj(im) || !str(im.id) || !str(im.name) || !Array.isArray(im.gt)) fail(`images[${i}]`, im, 'an image { id, name, gt: [...] }');
+    ((im as Record<string, unknown>).gt as unknown[]).forEach((g, k) => {
+      if (!obj(g) || !str(g.logo)) fail(`images[${i}].gt[${k}]`, g, 'a ground truth { logo, box? }');
+      if (!box((g as Record<string, unknown>).box)) fail(`images[${i}].gt[${k}].box`, (g as Record<string, unknown>).box, 'a box of 4 numbers');
+    });
+  });
 }
 
 export function readExchange(file: string): Exchange {

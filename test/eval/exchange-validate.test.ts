@@ -64,3 +64,21 @@ test('a required metadata key missing: one error naming the file and the key (ev
   assert.throws(() => readExchange(f), /no-images\.safetensors: metadata 'dataset' lacks 'images'/);
   expectFailure(await runCli(['eval', '--embeddings', join(W, 'no-dataset.safetensors'), '--backend', 'wasm']), 1, /no-dataset\.safetensors: metadata lacks 'dataset'/);
 });
+
+test('a dataset entry of the wrong shape (a hand-edited file): one error naming the file and the entry, not a TypeError', async () => {
+  type DS = { logos: unknown[]; refs: unknown[]; images: Record<string, unknown>[] };
+  const cases: [string, (ds: DS) => void, RegExp][] = [
+    ['gt-null', (ds) => (ds.images[0]!.gt = null), /metadata dataset\.images\[0\] is .*, not an image \{ id, name, gt: \[\.\.\.\] \}/],
+    ['image-number', (ds) => ((ds.images as unknown[])[0] = 5), /metadata dataset\.images\[0\] is 5, not an image/],
+    ['ref-null', (ds) => (ds.refs[0] = null), /metadata dataset\.refs\[0\] is null, not a reference \{ id, logo, path \}/],
+    ['logo-number', (ds) => (ds.logos[0] = 5), /metadata dataset\.logos\[0\] is 5, not a logo name/],
+    ['gt-box', (ds) => ((ds.images.find((im) => (im.gt as unknown[]).length)!.gt as Record<string, unknown>[])[0]!.box = [1, 2]), /metadata dataset\.images\[\d+\]\.gt\[0\]\.box is \[1,2\], not a box of 4 numbers/],
+  ];
+  for (const [name, edit, re] of cases) {
+    const f = tampered(name, (m) => edit(m.dataset as DS));
+    assert.throws(() => readExchange(f), new RegExp(`${name}\\.safetensors: ${re.source}`));
+  }
+  const r = await runCli(['eval', '--embeddings', join(W, 'gt-null.safetensors'), '--backend', 'wasm']);
+  expectFailure(r, 1, /gt-null\.safetensors: metadata dataset\.images\[0\]/);
+  assert.doesNotMatch(r.stderr, /TypeError|internal error|\n\s+at /);
+});
