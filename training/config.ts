@@ -80,7 +80,9 @@ export const TrainingConfigSchema = z.strictObject({
   stop_after_epochs: int(0, 'end the run after this epoch (0 = never) with the schedule of max_epochs unchanged: a time-budget cut that a from-scratch run reproduces exactly'),
   mixed_precision: bool(true, 'accepted; tfjs computes float32'),
   // Loss function
-  temperature: float(0.07, 'contrastive temperature', { gt: 0 }),
+  // ≥ 1e-4: logits are cosine / temperature, and below it they swamp the losses' −1e9 masks (a
+  // masked pair counted, silently) and overflow float32 (1 / 3e-39 = Inf: NaN losses)
+  temperature: float(0.07, 'contrastive temperature', { min: 1e-4 }),
   loss_type: oneOf(LOSS_NAMES, 'infonce', 'loss (milnce: any one positive suffices)'),
   triplet_margin: float(0.3, 'triplet margin', { min: 0 }),
   // Early stopping

@@ -171,6 +171,22 @@ test('losses: no positive pairs or N = 1 outside a tidy (validation): numTensors
   e1.dispose();
 });
 
+test('losses: the temperature bound (1e-4): at it every loss is its float64 definition; below it getLoss refuses', async () => {
+  await useBackend('cpu');
+  const b = randomBatch(24, [0, 0, 1, 1, 2, 2, 3, 3], 16, 1);
+  const n = b.labels.length;
+  const d = b.raw.length / n;
+  const rows = normalizeRows(b.raw, n, d);
+  const t = 1e-4;
+  // cosines / 1e-4 reach 1e4: still far under the −1e9 masks (at 1e-9 a masked self-pair counted)
+  const refs: Record<string, number> = { infonce: refInfonce(rows, b.labels, t), milnce: refMilnce(rows, b.labels, t), supcon: refSupcon(rows, b.labels, t) };
+  for (const [name, want] of Object.entries(refs)) {
+    const got = tf.tidy(() => getLoss(name, { temperature: t })(l2Normalize(tf.tensor2d(b.raw, [n, d])), b.labels).dataSync()[0]!);
+    assert.ok(Number.isFinite(got) && Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)), `${name} T=${t}: ${got} vs float64 ${want}`);
+  }
+  for (const bad of [9.9e-5, 1e-9, 1e-40]) assert.throws(() => getLoss('milnce', { temperature: bad }), /temperature must be ≥ 0\.0001/);
+});
+
 test('losses: bad names and inputs are LogolabErrors', async () => {
   await useBackend('cpu');
   assert.throws(() => getLoss('arcface'), LogolabError);

@@ -38,17 +38,23 @@ export function refInfonce(e: Rows, labels: ArrayLike<number>, t: number): numbe
 export function refMilnce(e: Rows, labels: ArrayLike<number>, t: number): number {
   const n = e.length;
   if (n <= 1) return 0;
+  // −log(Σ_pos exp / Σ_all exp) as log-sum-exps (each shifted by its max), so that a low
+  // temperature (cosine / 1e-4) neither overflows exp nor underflows the positives' sum
+  const lse = (v: number[]) => {
+    const mx = Math.max(...v);
+    return mx + Math.log(v.reduce((s, x) => s + Math.exp(x - mx), 0));
+  };
   let total = 0;
   for (let i = 0; i < n; i++) {
-    let all = 0;
-    let pos = 0;
+    const all: number[] = [];
+    const pos: number[] = [];
     for (let j = 0; j < n; j++) {
       if (j === i) continue;
-      const p = Math.exp(dot(e[i]!, e[j]!) / t);
-      all += p;
-      if (labels[j] === labels[i]) pos += p;
+      const z = dot(e[i]!, e[j]!) / t;
+      all.push(z);
+      if (labels[j] === labels[i]) pos.push(z);
     }
-    if (pos > 0) total += -Math.log(pos / all);
+    if (pos.length) total += lse(all) - lse(pos);
   }
   return total / n;
 }

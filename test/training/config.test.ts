@@ -68,7 +68,9 @@ describe('training config', () => {
     bad('max_epochs: 2.5\n', /key 'max_epochs' must be an integer/);
     bad('loss_type: hinge\n', /key 'loss_type' must be one of infonce\|milnce\|supcon\|triplet\|combined/);
     bad('use_augmentation: "yes"\n', /key 'use_augmentation' must be true or false/);
-    bad('temperature: 0\n', /key 'temperature' must be > 0/);
+    bad('temperature: 0\n', /key 'temperature' must be ≥ 0\.0001/);
+    // cosine / 1e-9 swamps the losses' −1e9 masks (a silently wrong loss); 1e-40 overflows to Inf (NaN)
+    bad('temperature: 1.0e-9\n', /key 'temperature' must be ≥ 0\.0001, got 1e-9/);
     bad('freeze_layers: -1\n', /key 'freeze_layers' must be ≥ 0/);
     bad('- a\n- b\n', /expected a mapping/);
     bad('a: [\n', /invalid YAML/);

@@ -21,7 +21,8 @@ export type LossOptions = CombinedOptions;
 
 export function getLoss(name: string, opts: LossOptions = {}): LossFn {
   const t = opts.temperature ?? 0.07;
-  if (!(t > 0) || !Number.isFinite(t)) throw new LogolabError(`loss: temperature must be > 0, got ${opts.temperature}`);
+  // the config's bound (training/config.ts), for callers of the API too
+  if (!(t >= 1e-4) || !Number.isFinite(t)) throw new LogolabError(`loss: temperature must be ≥ 0.0001 (cosine / temperature would swamp the −1e9 masks or overflow float32), got ${opts.temperature}`);
   if (opts.margin !== undefined && !(opts.margin >= 0)) throw new LogolabError(`loss: margin must be ≥ 0, got ${opts.margin}`);
   switch (name) {
     case 'infonce':
