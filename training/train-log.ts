@@ -3,7 +3,7 @@
  * (each also on stderr when it matters), the epoch summary, the input-bound hint, and the
  * SIGINT/SIGTERM stop request. The loop itself (trainer.ts) only decides; the wording lives here.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { formatFsError } from '../src/io/fs-errors.js';
@@ -11,6 +11,7 @@ import { formatDuration } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
 import type { EpochRecord } from './checkpoint.js';
 import { microBatchSize, stepsPerEpoch, type TrainingConfig } from './config.js';
+import { mkdirp } from '../src/io/mkdirp.js';
 
 /** `train.log` in the checkpoint folder: one ISO-timestamped line per event. */
 export class TrainLog {
@@ -20,7 +21,7 @@ export class TrainLog {
   line(msg: string): void {
     const path = join(this.dir, 'train.log');
     try {
-      mkdirSync(this.dir, { recursive: true });
+      mkdirp(this.dir);
       appendFileSync(path, `${new Date().toISOString()} ${msg}\n`);
     } catch (e) {
       const line = formatFsError(e, (e as NodeJS.ErrnoException).path ?? path);

@@ -14,7 +14,6 @@
  * optim/schedule.ts); checkpoints were written in place (torch.save) and could be torn.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
@@ -44,6 +43,7 @@ import { earlyStopMessage, epochBudgetMessage, nonfiniteLimitMessage, nonfiniteV
 import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage, runStatus, stepStatus } from './train-log.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
+import { mkdirp } from '../src/io/mkdirp.js';
 
 export type { StepInfo, TrainerOptions, TrainResult } from './trainer-types.js';
 
@@ -172,7 +172,7 @@ export class Trainer {
   /** `startOver`: a fresh run that moves an earlier run's files in checkpoint_dir aside first (train --overwrite). */
   async train(opts: { startOver?: boolean } = {}): Promise<TrainResult> {
     const t0 = Date.now();
-    mkdirSync(this.dir, { recursive: true });
+    mkdirp(this.dir);
     const releaseLock = acquireRunLock(this.dir);
     try {
       // under the lock: no other run is writing the files moved

@@ -3,7 +3,7 @@
  * baseline) on the same sample; writes report.html (inline SVG plots), report.md, report.json.
  */
 import type { CommandModule } from 'yargs';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError, UsageError, firstLine } from '../../src/errors.js';
@@ -22,6 +22,7 @@ import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { exportCheckpoint } from '../../training/export.js';
 import type { VisionModel } from '../../src/models/vision/index.js';
 import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { mkdirp } from '../../src/io/mkdirp.js';
 
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'];
 /** `<tmpdir>/logolab-compare-<pid>-XXXXXX`: the merged export of a --candidate checkpoint */
@@ -205,7 +206,7 @@ export const command: CommandModule = {
       ['report.html', renderHtml(data)],
       [OUTPUT_MARKER, JSON.stringify({ command: 'compare', written: new Date().toISOString(), note: 'written by logolab; the command may replace this folder' }, null, 2) + '\n'],
     ];
-    mkdirSync(dir, { recursive: true });
+    mkdirp(dir);
     await withSignalsHeld(() => writeFilesAtomic(files.map(([f, text]) => [join(dir, f), text])));
     const f = (x: number) => `${(x * 100).toFixed(1)}%`;
     for (const s of data.models) {

@@ -1,6 +1,6 @@
 /** The write side of a prepared data dir, used only by `prepare` (schema: db-schema.ts). */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { formatFsError } from '../io/fs-errors.js';
@@ -8,6 +8,7 @@ import { busyTimeoutMs } from '../io/sqlite.js';
 import type { Box } from '../util/box.js';
 import { DataDb, sqliteErrorLine } from './db.js';
 import { DB_FILENAME, REFERENCE_DIR, SCHEMA, SCHEMA_VERSION, TEST_IMAGES_DIR, type DataLayout, type Row, type SkippedRow } from './db-schema.js';
+import { mkdirp } from '../io/mkdirp.js';
 
 /** Category of the logos of a folder-layout data dir (that layout has no categories). */
 export const FOLDER_CATEGORY = 'folders';
@@ -49,8 +50,8 @@ export class DataDbWriter extends DataDb {
 
   static open(dir: string): DataDbWriter {
     const d = resolve(dir);
-    mkdirSync(join(d, REFERENCE_DIR), { recursive: true });
-    mkdirSync(join(d, TEST_IMAGES_DIR), { recursive: true });
+    mkdirp(join(d, REFERENCE_DIR));
+    mkdirp(join(d, TEST_IMAGES_DIR));
     const path = join(d, DB_FILENAME);
     let db: Database.Database | null = null;
     try {

@@ -4,12 +4,13 @@
  * placing source images into the data dir.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tempPathFor } from '../io/atomic.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { log } from '../util/log.js';
 import type { DataDbWriter } from './db-writer.js';
+import { mkdirp } from '../io/mkdirp.js';
 
 /**
  * Hard link (same filesystem) else copy, atomically, replacing what was there. A symlinked source
@@ -17,7 +18,7 @@ import type { DataDbWriter } from './db-writer.js';
  * inside the data dir (and every later run re-ingests it as a deleted output).
  */
 export function linkOrCopy(src: string, dst: string): void {
-  mkdirSync(dirname(dst), { recursive: true });
+  mkdirp(dirname(dst));
   const real = realpathSync(src);
   const tmp = tempPathFor(dst);
   try {

@@ -8,10 +8,11 @@
  * Files are hard-linked (copied when linking fails, e.g. across devices); each half is written
  * atomically (withAtomicDir), so an interrupted split leaves no half-written folder.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { withAtomicDir } from '../io/atomic.js';
+import { mkdirp } from '../io/mkdirp.js';
 
 export interface SplitSummary {
   train: { scenes: number; brands: number };
@@ -49,7 +50,7 @@ export async function splitSynthScenes(srcDir: string, trainDir: string, testDir
         const files = readdirSync(from).filter((f) => sceneHalf(f) === half).sort();
         if (files.length === 0) continue;
         const to = join(tmp, cat, brand);
-        mkdirSync(to, { recursive: true });
+        mkdirp(to);
         for (const f of files) place(join(from, f), join(to, f));
         sum[half].scenes += files.filter((f) => f.toLowerCase().endsWith('.xml')).length;
         if (cat !== 'Negatives') seen.add(brand);

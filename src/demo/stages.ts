@@ -6,7 +6,7 @@
  * whose own progress bars go straight to stderr; the demo prints a header per stage with elapsed time.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, createWriteStream, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream';
 import { LogolabError } from '../errors.js';
@@ -14,6 +14,7 @@ import { removeStaleTemps, tempPathFor, writeJsonAtomic } from '../io/atomic.js'
 import { signalExitCode } from '../util/process.js';
 import { formatDuration } from '../util/progress.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
+import { mkdirp } from '../io/mkdirp.js';
 
 // the package folder (a checkout, or dist/'s parent when installed): holds bin/ and the configs
 export const REPO_ROOT = PACKAGE_ROOT;
@@ -38,7 +39,7 @@ export class StageRunner {
     private readonly say: (msg: string) => void = (m) => process.stderr.write(`[demo] ${m}\n`),
   ) {
     this.dir = join(out, 'stages');
-    mkdirSync(this.dir, { recursive: true });
+    mkdirp(this.dir);
   }
 
   markerPath(name: string, index: number): string {

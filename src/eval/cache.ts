@@ -7,13 +7,14 @@
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LogolabError, firstLine } from '../errors.js';
 import { describeCode, errnoCode, formatFsError, sqliteCode } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
 import { assertOutputFile, assertRegularFile } from '../io/file-kind.js';
 import type { Box } from '../util/box.js';
+import { mkdirp } from '../io/mkdirp.js';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -46,7 +47,7 @@ export class EmbeddingCache {
     assertOutputFile(path, 'embedding cache');
     let db: Database.Database;
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      mkdirp(dirname(path));
       db = new Database(path);
       db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
       db.pragma('journal_mode = WAL');

@@ -6,6 +6,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { processAlive } from '../util/process.js';
+import { mkdirp } from './mkdirp.js';
 
 let counter = 0;
 
@@ -77,7 +78,7 @@ function removeQuietly(p: string): void {
 
 /** Runs `write(fd)` against a new temp name of `path` and fsyncs it; returns that name (removed on error). */
 function writeTemp(path: string, write: (fd: number) => void): string {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirp(dirname(path));
   const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'w');
   try {
@@ -149,7 +150,7 @@ export function writeJsonAtomic(path: string, value: unknown): void {
  * a whole partial dataset — so each call first removes such folders of dead writers of `dir`.
  */
 export function withAtomicDir(dir: string, build: (tmpDir: string) => void | Promise<void>): Promise<void> {
-  mkdirSync(dirname(dir), { recursive: true });
+  mkdirp(dirname(dir));
   removeStaleTemps(dir);
   const tmp = tempPathFor(dir);
   mkdirSync(tmp);

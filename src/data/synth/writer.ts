@@ -18,7 +18,7 @@
  * concurrency or timing. The whole folder is built under a temp name and renamed at the end.
  */
 import sharp from 'sharp';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError, UsageError } from '../../errors.js';
 import { withAtomicDir, writeFileAtomic } from '../../io/atomic.js';
@@ -29,6 +29,7 @@ import { canvasToBytes, makeCanvas, rasterize, warpComposite } from './render.js
 import { composeScene, type LabelledTarget, type Scene, type SceneSpec } from './scene.js';
 import { listBrands, renditions, selectBrands, shapes, type Brand, type BrandSet, type Shape } from './sources.js';
 import { packageVersion } from '../../backend/index.js';
+import { mkdirp } from '../../io/mkdirp.js';
 
 export type SynthLayout = 'logodet3k' | 'folders';
 
@@ -238,7 +239,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   await withAtomicDir(opts.out, async (tmp) => {
     const write = (rel: string[], data: Buffer | string) => {
       const dir = join(tmp, ...rel.slice(0, -1));
-      mkdirSync(dir, { recursive: true });
+      mkdirp(dir);
       writeFileSync(join(dir, rel[rel.length - 1]!), data);
     };
     const runJob = async (job: Job) => {
