@@ -102,7 +102,7 @@ function sampleText(s: CompareData['sample']): string {
 
 /** What the detection table's threshold columns mean (report.md and report.html say the same). */
 const THRESHOLD_NOTE =
-  '"best F1" = the best threshold of the sweep on this same sample (optimistic). "calibrated" (compare --calibrate) = each model\'s threshold chosen on a seeded half of the test images, scored on the other half.';
+  '"best F1" = the best threshold of the sweep on this same sample (optimistic). "calibrated" (compare --calibrate) = each model\'s threshold chosen on a seeded half of the test images (those holding a logo and those holding none halved apart), scored on the other half.';
 
 export function renderMarkdown(d: CompareData): string {
   const [main, retr, logos] = tables(d);
