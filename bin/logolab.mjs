@@ -5,6 +5,13 @@
 // never a stale build.
 import { existsSync } from 'node:fs';
 
+// `logolab synth --list-brands | head`: the reader closed the pipe. Stop quietly with the status of
+// a process that SIGPIPE ended (128 + 13), as `yes | head` does, instead of a stack trace.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(141);
+  throw e;
+});
+
 let main;
 if (existsSync(new URL('../tsconfig.json', import.meta.url))) {
   const { register } = await import('tsx/esm/api');

@@ -12,6 +12,7 @@ import { describeCode, formatFsError, sqliteCode } from '../src/io/fs-errors.js'
 import { BACKEND_CHOICES } from '../src/backend/index.js';
 import { envLogLevel, envLogLevelError, LOG_LEVELS, setLogLevel, type LogLevel } from '../src/util/log.js';
 import { envBusyTimeoutError } from '../src/io/sqlite.js';
+import { checkOptionForms, type DeclaredOptions } from './option-forms.js';
 
 const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
 
@@ -73,6 +74,10 @@ export async function main(argv: string[]): Promise<number> {
       if (err) throw err;
       throw new UsageError(msg);
     });
+  // before validation: an option given twice must be refused before yargs' `choices` reads the array
+  // (yargs passes its instance as a second argument, which its typings leave out)
+  const checkForms = (a: Record<string, unknown>, yi: { getOptions(): DeclaredOptions }) => checkOptionForms(a, argv, yi.getOptions());
+  y = y.middleware(checkForms as unknown as (a: Record<string, unknown>) => void, true);
   for (const c of commands) y = y.command(c);
   // the middleware puts --log-level into the env for child processes: this run's flag must not
   // become the next in-process run's default

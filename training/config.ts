@@ -17,6 +17,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { LogolabError, UsageError, firstLine } from '../src/errors.js';
 import { notRegularFile } from '../src/io/file-kind.js';
+import { DECIMAL_TEXT } from '../src/util/finite.js';
 import { LOSS_NAMES } from './losses/names.js';
 
 // Field builders: each takes the reference's default and the --help text, so one line says the
@@ -163,6 +164,9 @@ export const isBooleanField = (key: keyof TrainingConfig): boolean => baseType(T
 
 const TYPE_NAMES: Record<string, string> = { int: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list of strings', record: 'a mapping' };
 
+/** A value as the user wrote it: JSON.stringify prints NaN, ±Infinity (YAML .nan, .inf, 1e400) as null. */
+const shown = (v: unknown): string => (typeof v === 'number' && !Number.isFinite(v) ? `${v} (not a finite number)` : JSON.stringify(v));
+
 /** A field's first schema issue in our words: "key 'x' must be …, got …". */
 function issueMessage(f: FieldSchema, issue: z.core.$ZodIssue, key: string, value: unknown, where: string): string {
   const inner = f._zod.def.innerType;
@@ -170,7 +174,7 @@ function issueMessage(f: FieldSchema, issue: z.core.$ZodIssue, key: string, valu
   if (issue.code === 'too_big') return `${where}: key '${key}' must be ≤ ${issue.maximum}, got ${value as number}`;
   const isInt = inner instanceof z.ZodNumber && inner.isInt;
   const kind = inner instanceof z.ZodEnum ? `one of ${inner.options.join('|')}` : TYPE_NAMES[isInt ? 'int' : inner._zod.def.type]!;
-  return `${where}: key '${key}' must be ${kind}, got ${JSON.stringify(value)}`;
+  return `${where}: key '${key}' must be ${kind}, got ${shown(value)}`;
 }
 
 /** Checks one value against its field; `fromCli` lets strings stand for numbers/booleans/lists/mappings. */
@@ -180,7 +184,8 @@ export function coerceField(key: string, value: unknown, where: string, fromCli 
   let v = value;
   if (fromCli && typeof v === 'string') {
     const t = baseType(f);
-    if (t === 'number' && v.trim() !== '') v = Number(v);
+    // decimal text only: Number() reads '0x20' as 32 and '' as 0 (left a string, the schema names it)
+    if (t === 'number' && DECIMAL_TEXT.test(v.trim())) v = Number(v);
     else if (t === 'boolean' && (v === 'true' || v === 'false')) v = v === 'true';
     else if (t === 'array') v = v.split(',').map((s) => s.trim()).filter(Boolean);
     else if (t === 'record') {
@@ -240,6 +245,8 @@ export function loadConfigFile(path: string): TrainingConfig {
   } catch (e) {
     throw new LogolabError(`config ${path}: invalid YAML: ${firstLine(e)}`);
   }
+  // an empty file (or one of comments, or `~`) is not "all defaults": it is most likely the wrong file
+  if (obj === null || obj === undefined) throw new LogolabError(`config ${path}: holds no settings (an empty YAML document); a config is a mapping of keys to values`);
   return parseConfig(obj, `config ${path}`);
 }
 

@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { LogolabError } from '../../src/errors.js';
+import { LogolabError, UsageError } from '../../src/errors.js';
+import { COUNT, numberOption } from '../options.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../src/demo/plan.js';
@@ -37,9 +38,9 @@ export const command: CommandModule = {
     y
       .option('out', { type: 'string', default: 'runs/demo', describe: 'work folder (re-run with the same folder to resume)' })
       .option('quick', { type: 'boolean', default: false, describe: 'smaller data and training (~3 min on 2 cores)' })
-      .option('mode', { type: 'string', choices: DEMO_MODES as unknown as string[], describe: 'default | quick | tiny (tiny: the test suite\'s < 1 min run); overrides --quick' })
+      .option('mode', { type: 'string', choices: DEMO_MODES as unknown as string[], describe: 'default | quick | tiny (tiny: the test suite\'s < 1 min run)' })
       .option('baseline', { type: 'string', describe: `baseline model folder (default: the shipped ${BASELINE_MODEL})` })
-      .option('synth-seed', { type: 'number', describe: "another held-out sample of set B (other brands, other scenes): tune the demo's settings on it, never on the default sample's test half" }),
+      .option('synth-seed', numberOption('synth-seed', COUNT("another held-out sample of set B (other brands, other scenes): tune the demo's settings on it, never on the default sample's test half"))),
   handler: async (argv) => {
     try {
       await runDemo(argv);
@@ -54,13 +55,11 @@ export const command: CommandModule = {
 };
 
 async function runDemo(argv: Record<string, unknown>): Promise<void> {
+  if (argv.quick && argv.mode !== undefined && argv.mode !== 'quick') throw new UsageError(`--quick and --mode ${argv.mode as string}: two different modes; give one`);
   const mode = ((argv.mode as string | undefined) ?? (argv.quick ? 'quick' : 'default')) as DemoMode;
   const plan = demoPlan(mode);
-  if (argv['synth-seed'] !== undefined) {
-    const seed = argv['synth-seed'] as number;
-    if (!Number.isInteger(seed) || seed < 0) throw new LogolabError(`--synth-seed: ${String(seed)} is not an integer ≥ 0`);
-    plan.synth.seed = seed;
-  }
+  // checked as typed by numberOption (an integer ≥ 0)
+  if (argv['synth-seed'] !== undefined) plan.synth.seed = argv['synth-seed'] as number;
   const out = resolve(argv.out as string);
   // a folder the user names is relative to where they are; only the shipped default lives in the package
   const baseline = argv.baseline !== undefined ? resolve(argv.baseline as string) : resolve(REPO_ROOT, BASELINE_MODEL);

@@ -67,7 +67,7 @@ export const command: CommandModule = {
     // the drawings' folder is replaced as a whole: checked before any work, and never one holding an input
     const guard: OutputGuard = { command: 'detect', flag: '--visualize', overwrite: argv.overwrite as boolean, protect: files.map((f) => ({ path: f, what: 'input image' })) };
     if (vis) checkOutputDir(vis, guard);
-    if (argv.out) assertOutputFile(argv.out as string, '--out');
+    if (argv.out !== undefined) assertOutputFile(argv.out as string, '--out', files.map((f) => ({ path: f, what: 'input image' })));
     const names = drawingNames(files);
     await initBackend(argv.backend as string | undefined, { workload: 'detector' });
     const detector = loadDetector(argv.detector as string, {

@@ -169,7 +169,7 @@ export const command: CommandModule = {
     if (!pixels && !inputs.length) throw new LogolabError('give image files/folders or --pixels <file.safetensors>');
     if (pixels && argv.normalize) throw new LogolabError('--normalize applies to image files; --pixels writes HF outputs unnormalised');
     if (pixels && argv['skip-bad']) throw new LogolabError('--skip-bad applies to image files; --pixels reads one tensor');
-    assertOutputFile(argv.out as string);
+    assertOutputFile(argv.out as string, '--out', pixels ? [{ path: pixels, what: '--pixels file' }] : []);
     const batchSize = argv['batch-size'] as number;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${batchSize}`);
     // check inputs before the (slow) model load

@@ -36,10 +36,11 @@ export const command: CommandModule = {
     const a = argv as EvalArgv;
     if (a.embeddings) refuseWithEmbeddings(a, 'embeddings', ['model', 'adapter', 'detector', 'preprocess-mode', ...PASS_FLAGS]);
     // output paths and option values are checked before the (slow) embedding pass
-    if (a.json) assertOutputFile(a.json as string, '--json');
+    const inputs = a.embeddings ? [{ path: a.embeddings as string, what: '--embeddings file' }] : [];
+    if (a.json) assertOutputFile(a.json as string, '--json', [...inputs, ...(a['output-file'] ? [{ path: a['output-file'] as string, what: '--output-file' }] : [])]);
     if (a['output-file']) {
       const f = a['output-file'] as string;
-      assertOutputFile(f, '--output-file');
+      assertOutputFile(f, '--output-file', inputs);
       if (!existsSync(dirname(resolve(f)))) throw new LogolabError(`--output-file ${f}: no such file or directory (its folder ${dirname(resolve(f))} does not exist)`);
     }
     // --sweep reads every --sweep-* list; --calibrate chooses among --sweep-thresholds

@@ -1,7 +1,10 @@
 /** `logolab synth`: a dataset of synthetic scenes from real brand logos (npm logo packages). */
 import type { CommandModule } from 'yargs';
 import { numberOption, refuseBackendFlag } from '../options.js';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
+import { LogolabError, UsageError } from '../../src/errors.js';
+import { assertOutputFile } from '../../src/io/file-kind.js';
+import { givenOptions } from '../option-forms.js';
 import { synthesize, type SynthLayout } from '../../src/data/synth/writer.js';
 import { listBrands, type BrandSet } from '../../src/data/synth/sources.js';
 
@@ -30,12 +33,21 @@ export const command: CommandModule = {
   handler: async (argv) => {
     refuseBackendFlag(argv, 'synth', 'renders scenes with sharp and uses no tfjs backend');
     if (argv['list-brands']) {
+      // the listing reads --brand-set only: a scene option given with it would be silently ignored
+      const ignored = [...givenOptions(argv)].filter((k) => !['list-brands', 'brand-set', 'log-level'].includes(k));
+      if (ignored.length) throw new UsageError(`--list-brands prints the brand list and writes nothing: ${ignored.map((k) => `--${k}`).join(', ')} would be ignored; leave ${ignored.length > 1 ? 'them' : 'it'} out`);
       const bs = listBrands((argv['brand-set'] as BrandSet) ?? 'all');
       for (const b of bs) process.stdout.write(`${b.slug}\t${b.set}\t${b.category}\t${[b.simpleIcon ? 'simple-icons' : '', b.logos.length ? `logos×${b.logos.length}` : ''].filter(Boolean).join(',')}\t${b.title}\n`);
       process.stderr.write(`[logolab] ${bs.length} brands\n`);
       return;
     }
-    if (!argv.out) throw new (await import('../../src/errors.js')).LogolabError('--out is required');
+    if (argv.out === undefined) throw new LogolabError('--out is required');
+    // checked before the (long) rendering, which writes the sheet last
+    if (argv['contact-sheet'] !== undefined) {
+      const sheet = argv['contact-sheet'] as string;
+      if (extname(sheet).toLowerCase() !== '.png') throw new UsageError(`--contact-sheet ${sheet}: the sheet is a PNG; give a .png file name`);
+      assertOutputFile(sheet, '--contact-sheet');
+    }
     const s = await synthesize({
       out: resolve(argv.out as string),
       brands: argv.brands as number,
@@ -47,7 +59,7 @@ export const command: CommandModule = {
       minSide: argv['min-side'] as number,
       maxSide: argv['max-side'] as number,
       referencesPerBrand: argv['references-per-brand'] as number | undefined,
-      contactSheet: argv['contact-sheet'] ? resolve(argv['contact-sheet'] as string) : undefined,
+      contactSheet: argv['contact-sheet'] !== undefined ? resolve(argv['contact-sheet'] as string) : undefined,
       labelBy: argv['label-by'] as 'brand' | 'shape',
       targetsPerScene: argv['targets-per-scene'] as number,
       renditionsPerShape: argv['renditions-per-shape'] as number | undefined,

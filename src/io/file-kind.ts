@@ -3,8 +3,8 @@
  * other process writes to it (a hang, not an error), and a device or socket is never a model,
  * config or image. Checked with stat (symlinks followed) before the file is opened.
  */
-import { existsSync, statSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { formatFsError } from './fs-errors.js';
 
@@ -38,10 +38,36 @@ export function assertRegularFile(path: string, what?: string): void {
 }
 
 /**
- * Checks an output file path before any slow work: not an existing folder or special file, and no
- * regular file where one of its parent folders should be.
+ * The path with every symlink resolved: the real path where it exists, else its nearest existing
+ * folder's real path + the rest. Two names of one file (a link and its target) compare equal.
  */
-export function assertOutputFile(path: string, flag = '--out'): void {
+export function realPathOf(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(realPathOf(parent), basename(abs));
+  }
+}
+
+/** A file the command reads, which its output must never replace. */
+export interface InputFile {
+  path: string;
+  /** how it is named in the message: 'input image', '--embeddings' */
+  what: string;
+}
+
+/**
+ * Checks an output file path before any slow work: not an existing folder or special file, no
+ * regular file where one of its parent folders should be, and not one of the command's inputs
+ * (`detect a.png --out a.png` replaced the photo with the boxes JSON), also through a symlink.
+ */
+export function assertOutputFile(path: string, flag = '--out', inputs: readonly InputFile[] = []): void {
+  const real = realPathOf(path);
+  for (const i of inputs) {
+    if (realPathOf(i.path) === real) throw new LogolabError(`${flag} ${path}: is the ${i.what} ${i.path}; refusing to replace it — write the output elsewhere`);
+  }
   let st: Stats | null = null;
   try {
     st = statSync(path);

@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { withAtomicDir, writeJsonAtomic } from './atomic.js';
+import { realPathOf } from './file-kind.js';
 
 export const OUTPUT_MARKER = '.logolab-output.json';
 
@@ -42,6 +43,9 @@ export function isWithin(inner: string, outer: string): boolean {
   return a === b || a.startsWith(b.endsWith('/') ? b : b + '/');
 }
 
+/** isWithin by the names given or by the real paths (an input given through a symlink, a linked output folder). */
+const isWithinReally = (inner: string, outer: string): boolean => isWithin(inner, outer) || isWithin(realPathOf(inner), realPathOf(outer));
+
 function markerCommand(dir: string): string | null {
   const p = join(dir, OUTPUT_MARKER);
   if (!existsSync(p)) return null;
@@ -58,11 +62,11 @@ export function checkOutputDir(dir: string, g: OutputGuard): void {
   const abs = resolve(dir);
   const name = `${g.flag} ${dir}`;
   for (const p of g.protect ?? []) {
-    if (isWithin(p.path, abs)) throw new LogolabError(`${name}: contains the ${p.what} (${p.path}); refusing to replace it — write the output elsewhere`);
+    if (isWithinReally(p.path, abs)) throw new LogolabError(`${name}: contains the ${p.what} (${p.path}); refusing to replace it — write the output elsewhere`);
   }
   const cwd = process.cwd();
-  if (!g.writesInto && isWithin(cwd, abs)) throw new LogolabError(`${name}: contains the current working directory; refusing to replace it — write the output elsewhere`);
-  if (!g.writesInto && (abs === '/' || abs === resolve(homedir()))) throw new LogolabError(`${name}: refusing to replace ${abs}`);
+  if (!g.writesInto && isWithinReally(cwd, abs)) throw new LogolabError(`${name}: contains the current working directory; refusing to replace it — write the output elsewhere`);
+  if (!g.writesInto && [abs, realPathOf(abs)].some((d) => d === '/' || d === resolve(homedir()) || d === realPathOf(homedir()))) throw new LogolabError(`${name}: refusing to replace ${abs}`);
   if (!existsSync(abs)) {
     // a file where a parent folder should be is a clear error here rather than ENOTDIR later
     let p = dirname(abs);

@@ -1,0 +1,109 @@
+/**
+ * The forms of an option that yargs accepts without a word but that would be silently misread:
+ *  - a string option given twice becomes an array (`--json a --json b`): paths ended in an internal
+ *    TypeError, `--counting detections --counting detections` passed `choices` and counted as
+ *    'logos', `--backend cpu --backend cpu` read as a backend named 'cpu,cpu';
+ *  - a string option given without its value is '' (`--config "$UNSET"`, `--out ''`): the commands
+ *    test options by truthiness, so the option was dropped and the defaults used;
+ *  - a switch given a value (`--skip-export=yes`) is false for any text but 'true', and a switch
+ *    given twice (`--x --no-x`) takes the last: the export the user asked to skip was written.
+ * Each is a usage error naming the option. (Numeric options check the same in cli/options.ts.)
+ */
+import { UsageError } from '../src/errors.js';
+
+/** What yargs' getOptions() says about the running command's options (the part read here). */
+export interface DeclaredOptions {
+  boolean: string[];
+  string: string[];
+  array: string[];
+  alias: Record<string, string[]>;
+}
+
+const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Every name of an option (key, aliases, their kebab forms) → the option's key. */
+function nameIndex(o: DeclaredOptions): Map<string, string> {
+  const index = new Map<string, string>();
+  const keys = new Set([...o.boolean, ...o.string, ...Object.keys(o.alias)]);
+  for (const key of keys) {
+    for (const n of [key, ...(o.alias[key] ?? [])]) {
+      if (!index.has(n)) index.set(n, key);
+      if (!index.has(kebab(n))) index.set(kebab(n), key);
+    }
+  }
+  return index;
+}
+
+/** The option name as the user typed it, for messages: `--name` or `-n`. */
+const flag = (name: string): string => (name.length === 1 ? `-${name}` : `--${name}`);
+
+/** The switches given on the command line: key → the names as typed, and the values given with `=`. */
+function givenSwitches(raw: readonly string[], o: DeclaredOptions): Map<string, { typed: string[]; values: string[] }> {
+  const index = nameIndex(o);
+  const booleans = new Set(o.boolean);
+  const out = new Map<string, { typed: string[]; values: string[] }>();
+  for (const token of raw) {
+    if (token === '--') break; // what follows is positional
+    const m = /^--?([^=]+)(?:=(.*))?$/s.exec(token);
+    if (!m || /^-\d/.test(token)) continue; // a negative number is a value
+    const name = kebab(m[1]!);
+    if (!token.startsWith('--') && name.length !== 1) continue; // grouped short flags (-abc)
+    // `--no-x` negates switch x, unless an option is itself named no-x (eval's --no-cache)
+    const key = index.get(name) ?? (name.startsWith('no-') ? index.get(name.slice(3)) : undefined);
+    if (key === undefined || !booleans.has(key) || key === 'help' || key === 'version') continue;
+    const entry = out.get(key) ?? { typed: [], values: [] };
+    entry.typed.push(token.startsWith('--') ? `--${m[1]!}` : `-${m[1]!}`);
+    if (m[2] !== undefined) entry.values.push(m[2]);
+    out.set(key, entry);
+  }
+  return out;
+}
+
+const GIVEN = Symbol('logolab.givenOptions');
+
+/** The keys of the options typed on the command line (not filled in by a yargs default); see checkOptionForms. */
+export function givenOptions(argv: Record<string, unknown>): ReadonlySet<string> {
+  const g = (argv as { [GIVEN]?: Set<string> })[GIVEN];
+  if (!g) throw new Error('givenOptions: the option-forms middleware did not run');
+  return g;
+}
+
+/** The option keys named by the typed tokens (`--x`, `--no-x`, `--x=v`, `-x`). */
+function typedKeys(raw: readonly string[], o: DeclaredOptions): Set<string> {
+  const index = nameIndex(o);
+  const keys = new Set<string>();
+  for (const token of raw) {
+    if (token === '--') break;
+    const m = /^--?([^=]+)/s.exec(token);
+    if (!m || /^-\d/.test(token)) continue;
+    const name = kebab(m[1]!);
+    const key = index.get(name) ?? (name.startsWith('no-') ? index.get(name.slice(3)) : undefined);
+    if (key !== undefined) keys.add(key);
+  }
+  return keys;
+}
+
+/**
+ * Refuses a string option given twice or without a value, and a switch given twice or with a value
+ * other than true/false. `raw` is the command line as given to yargs; `argv` yargs' result.
+ */
+export function checkOptionForms(argv: Record<string, unknown>, raw: readonly string[], o: DeclaredOptions): void {
+  // kept out of sight of yargs and of loops over the options (a symbol, not enumerable); a command
+  // with sub-commands (bench <what>) runs the middleware again with the inner options
+  Object.defineProperty(argv, GIVEN, { value: typedKeys(raw, o), enumerable: false, configurable: true });
+  const arrays = new Set(o.array);
+  const typed = new Set(raw.map((t) => /^--?([^=]+)/.exec(t)?.[1]).filter((n): n is string => n !== undefined).map(kebab));
+  for (const key of o.string) {
+    if (arrays.has(key)) continue;
+    const v = argv[key];
+    // a positional (convert's <hf-dir>) is named as such, not as a flag
+    const label = typed.has(key) || [...(o.alias[key] ?? [])].some((a) => typed.has(kebab(a))) ? flag(key) : `<${key}>`;
+    if (Array.isArray(v)) throw new UsageError(`${label}: given more than once (${v.map((x) => `'${String(x)}'`).join(', ')})`);
+    if (typeof v === 'string' && v.trim() === '') throw new UsageError(`${label}: needs a value`);
+  }
+  for (const [key, g] of givenSwitches(raw, o)) {
+    const bad = g.values.find((v) => v !== 'true' && v !== 'false');
+    if (bad !== undefined) throw new UsageError(`${flag(key)}: a switch takes no value (or =true / =false), got '${bad}'`);
+    if (g.typed.length > 1) throw new UsageError(`${flag(key)}: given more than once (${g.typed.join(', ')})`);
+  }
+}

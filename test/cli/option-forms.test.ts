@@ -1,0 +1,138 @@
+/**
+ * Option forms yargs accepts without a word but that were silently misread (cli/option-forms.ts):
+ * a string option given twice (an array: internal TypeErrors, `--counting` read as another mode),
+ * a string option without its value ('' dropped by truthiness tests), a switch given a value other
+ * than true/false (`--skip-export=yes` exported) or given twice. Also: outputs that would replace an
+ * input (detect --out, detect --visualize through a symlink), train configs (empty file, hex numbers,
+ * NaN named), synth --list-brands with scene options, a bad --contact-sheet before the rendering.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, tmpDir } from '../helpers.js';
+import { loadConfigFile, applyOverrides, defaultConfig } from '../../training/config.js';
+import { expectFailure, runCli } from './run.js';
+
+let d = '';
+before(() => {
+  d = tmpDir();
+});
+after(() => rmSync(d, { recursive: true, force: true }));
+
+describe('string options', () => {
+  it('given twice: one usage line naming the flag, before any work (paths, choices, globals)', async () => {
+    for (const args of [
+      ['eval', '--data', join(d, 'x'), '--data', join(d, 'y')],
+      ['eval', '--data', join(d, 'x'), '--json', join(d, 'a.json'), '--json', join(d, 'b.json')],
+      ['eval', '--data', join(d, 'x'), '--counting', 'detections', '--counting', 'detections'],
+      ['eval', '--data', join(d, 'x'), '--backend', 'cpu', '--backend', 'cpu'],
+      ['doctor', '--log-level', 'debug', '--log-level', 'debug'],
+      ['train', '--config', join(d, 'a.yaml'), '--config', join(d, 'b.yaml')],
+      ['compare', '--report', join(d, 'r1'), '--report', join(d, 'r2')],
+    ]) {
+      const flag = args[args.length - 2]!;
+      expectFailure(await runCli(args), 2, new RegExp(`^logolab: usage error: ${flag}: given more than once \\('`));
+    }
+  });
+
+  it("given without a value (''): 'needs a value', not the default", async () => {
+    expectFailure(await runCli(['train', '--config', '']), 2, /--config: needs a value/);
+    expectFailure(await runCli(['train', '--config', join(d, 'a.yaml'), '--resume', '']), 2, /--resume: needs a value/);
+    expectFailure(await runCli(['detect', join(FIXTURES, 'images', 'small_40x23.png'), '--out', '']), 2, /--out: needs a value/);
+    expectFailure(await runCli(['detect', join(FIXTURES, 'images', 'small_40x23.png'), '--visualize', '']), 2, /--visualize: needs a value/);
+    expectFailure(await runCli(['eval', '--data', join(d, 'x'), '--calibrate', '']), 2, /--calibrate: needs a value/);
+    expectFailure(await runCli(['convert', '']), 2, /<hf-dir>: needs a value/);
+  });
+});
+
+describe('switches', () => {
+  it('a value other than true/false is refused; =true and =false still work', async () => {
+    expectFailure(await runCli(['train', '--skip-export=yes']), 2, /--skip-export: a switch takes no value \(or =true \/ =false\), got 'yes'/);
+    expectFailure(await runCli(['train', '--use-augmentation=1']), 2, /--use-augmentation: .* got '1'/);
+    expectFailure(await runCli(['embed', '--skipBad=maybe', 'x.png']), 2, /--skip-bad: .* got 'maybe'/);
+    // =false is a value the switch reads: the command goes on to its own checks (here: no --out)
+    const r = await runCli(['synth', '--list-brands=false']);
+    expectFailure(r, 1, /--out is required/);
+  });
+
+  it('given twice (also --x with --no-x) is refused naming both forms', async () => {
+    expectFailure(await runCli(['train', '--use-augmentation', '--no-use-augmentation']), 2, /--use-augmentation: given more than once \(--use-augmentation, --no-use-augmentation\)/);
+    expectFailure(await runCli(['demo', '--quick', '--quick']), 2, /--quick: given more than once/);
+  });
+
+  it('demo --quick with another --mode is refused (it used to run --mode silently)', async () => {
+    expectFailure(await runCli(['demo', '--quick', '--mode', 'tiny', '--out', join(d, 'demo')]), 2, /--quick and --mode tiny: two different modes/);
+    assert.ok(!existsSync(join(d, 'demo')));
+  });
+});
+
+describe('outputs never replace inputs', () => {
+  const detr = join(FIXTURES, 'detr_tiny', 'model');
+
+  it('detect --out naming an input image (directly or through a symlink) is refused; the image is intact', async () => {
+    const img = join(d, 'photo.png');
+    copyFileSync(join(FIXTURES, 'images', 'small_40x23.png'), img);
+    const before = readFileSync(img);
+    symlinkSync(img, join(d, 'link.png'));
+    expectFailure(await runCli(['detect', img, '--detector', detr, '--out', img]), 1, /--out .*photo\.png: is the input image .*photo\.png; refusing to replace it/);
+    expectFailure(await runCli(['detect', join(d, 'link.png'), '--detector', detr, '--out', img]), 1, /is the input image .*link\.png/);
+    assert.deepEqual(readFileSync(img), before);
+  });
+
+  it('detect --visualize --overwrite on the folder that holds an input given through a symlink is refused', async () => {
+    const photos = join(d, 'photos');
+    const inDir = join(d, 'in');
+    mkdirSync(photos);
+    mkdirSync(inDir);
+    copyFileSync(join(FIXTURES, 'images', 'small_40x23.png'), join(photos, 'a.png'));
+    writeFileSync(join(photos, 'precious.txt'), 'keep');
+    symlinkSync(join(photos, 'a.png'), join(inDir, 'a.png'));
+    expectFailure(await runCli(['detect', join(inDir, 'a.png'), '--detector', detr, '--visualize', photos, '--overwrite']), 1, /--visualize .*photos: contains the input image/);
+    assert.deepEqual(readdirSync(photos).sort(), ['a.png', 'precious.txt']);
+  });
+});
+
+describe('train configs', () => {
+  it('an empty YAML document (empty, comments only, ~) is an error naming the file, not all defaults', () => {
+    for (const [name, text] of [['empty.yaml', ''], ['comment.yaml', '# nothing here\n'], ['tilde.yaml', '~\n']]) {
+      const p = join(d, name!);
+      writeFileSync(p, text!);
+      assert.throws(() => loadConfigFile(p), new RegExp(`config ${p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: holds no settings`));
+    }
+  });
+
+  it('NaN / ±Infinity are named as such (JSON.stringify printed them as null)', () => {
+    for (const [text, shown] of [['learning_rate: .nan', 'NaN'], ['learning_rate: .inf', 'Infinity'], ['temperature: -.inf', '-Infinity'], ['max_epochs: 1e400', 'Infinity']]) {
+      const p = join(d, 'nan.yaml');
+      writeFileSync(p, `${text}\n`);
+      assert.throws(() => loadConfigFile(p), (e: Error) => e.message.includes(`got ${shown} (not a finite number)`) && !e.message.includes('got null'), text);
+    }
+  });
+
+  it('command-line numbers are decimal text: 0x20, 0b101 and 0o1 are refused, not read as 32, 5, 1', () => {
+    for (const [k, v] of [['batch_size', '0x20'], ['seed', '0b101'], ['max_epochs', '0o1']]) {
+      assert.throws(() => applyOverrides(defaultConfig(), { [k!]: v }), new RegExp(`--${k!.replace(/_/g, '-')}: key '${k}' must be an integer, got "${v}"`));
+    }
+    assert.equal(applyOverrides(defaultConfig(), { seed: '7' }).config.seed, 7);
+    assert.equal(applyOverrides(defaultConfig(), { learning_rate: '1e-4' }).config.learning_rate, 1e-4);
+  });
+});
+
+describe('synth', () => {
+  it('--list-brands with scene options is refused (they were ignored); with --brand-set it lists', async () => {
+    expectFailure(await runCli(['synth', '--list-brands', '--out', join(d, 'sx'), '--brands', '2']), 2, /--list-brands .*: --out, --brands would be ignored/);
+    const r = await runCli(['synth', '--list-brands', '--brand-set', 'B']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.split('\n').filter(Boolean).every((l) => l.split('\t')[1] === 'B'));
+  });
+
+  it('a bad --contact-sheet is refused before anything is rendered', async () => {
+    const out = join(d, 'syn');
+    expectFailure(await runCli(['synth', '--out', out, '--brands', '1', '--images-per-brand', '1', '--contact-sheet', d]), 2, /--contact-sheet .*: the sheet is a PNG/);
+    expectFailure(await runCli(['synth', '--out', out, '--brands', '1', '--images-per-brand', '1', '--contact-sheet', join(d, 'sheet.jpg')]), 2, /give a \.png file name/);
+    writeFileSync(join(d, 'file.png'), 'a file where a folder should be');
+    expectFailure(await runCli(['synth', '--out', out, '--brands', '1', '--images-per-brand', '1', '--contact-sheet', join(d, 'file.png', 'x.png')]), 1, /--contact-sheet .*file\.png is not a directory/);
+    assert.ok(!existsSync(out), 'nothing rendered');
+  });
+});
