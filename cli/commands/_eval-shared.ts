@@ -8,6 +8,8 @@ import { numberOption } from '../options.js';
 import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, METHOD_OPTIONS, validateMatchOptions, type MatchOptions } from '../../src/match/matchers.js';
 import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
 import { assertEmbeddingCache } from '../../src/eval/cache.js';
+import { dataDirInputs } from '../../src/data/db-schema.js';
+import type { InputFile } from '../../src/io/file-kind.js';
 import { defaultCachePath, type PassOptions, type Source } from '../../src/eval/run.js';
 import { DETR_RANGES } from '../../src/detect/detector.js';
 import { DETR_DEFAULTS } from '../../src/eval/proposals.js';
@@ -33,6 +35,29 @@ export const DETR_FLAGS = [['detr-threshold', 'threshold'], ['min-box-size', 'mi
  * eval's and compare's shared options. `command` 'compare' hides the ones compare refuses (one
  * --embeddings file; --sweep-* but thresholds): registered, so the refusal says why.
  */
+/**
+ * What an eval/compare run reads, which its file outputs (--json, --output-file) must not replace:
+ * a data dir's database, crops and test images, its embedding cache, a folder layout, embeddings
+ * files, model and adapter folders (an HF repo id names no folder here and protects nothing).
+ */
+export function evalInputs(a: EvalArgv): InputFile[] {
+  const s = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
+  const out: InputFile[] = [];
+  const data = s('data');
+  if (data) out.push(...dataDirInputs(data, '--data dir'));
+  // the cache used without --cache ($LOGOLAB_CACHE or beside the data; none with --no-cache)
+  if (data && a.cache === undefined && a['no-cache'] !== true) out.push({ path: defaultCachePath(data), what: 'embedding cache' });
+  for (const [k, what] of [['folders', '--folders dataset'], ['model', '--model folder'], ['adapter', '--adapter folder'], ['baseline', '--baseline model'], ['candidate', '--candidate model']] as const) {
+    const p = s(k);
+    if (p) out.push({ path: p, what, folder: true });
+  }
+  for (const [k, what] of [['embeddings', '--embeddings file'], ['baseline-embeddings', '--baseline-embeddings file'], ['candidate-embeddings', '--candidate-embeddings file'], ['cache', '--cache file']] as const) {
+    const p = s(k);
+    if (p) out.push({ path: p, what });
+  }
+  return out;
+}
+
 export function withEvalOptions<T>(y: Argv<T>, command: 'eval' | 'compare' = 'eval') {
   const evalOnly = command === 'compare' ? { hidden: true } : {};
   return y

@@ -12,6 +12,7 @@ import { extname } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
+import { dataDirInputs } from '../../src/data/db-schema.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { withAtomicFile } from '../../src/io/atomic.js';
 import { assertOutputFile } from '../../src/io/file-kind.js';
@@ -136,7 +137,12 @@ export const command: CommandModule = {
       if (shard) log('info', `shard ${shard.index}/${shard.count}${shard.from ? ` (INDEX from ${shard.from})` : ''}`);
       const detector = (argv.detector as string | undefined) ?? DEFAULT_DETECTOR;
       refuseDetrFlags(argv, detector);
-      assertOutputFile(argv.out as string);
+      assertOutputFile(argv.out as string, '--out', [
+        ...dataDirInputs(argv.data as string, '--data dir'),
+        ...(typeof argv.model === 'string' ? [{ path: argv.model, what: '--model folder', folder: true }] : []),
+        ...(typeof argv.adapter === 'string' ? [{ path: argv.adapter, what: '--adapter folder', folder: true }] : []),
+        ...(typeof argv.cache === 'string' ? [{ path: argv.cache, what: '--cache file' }] : []),
+      ]);
       // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared
       // memory of one host) is unsafe: no cache unless one is named (--cache or $LOGOLAB_CACHE);
       // resolved before the model loads, and $LOGOLAB_CACHE is not read with --no-cache

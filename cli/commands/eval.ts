@@ -17,7 +17,7 @@ import { calibrate, formatCalibration, formatSweepTable, parseCalibrationTarget,
 import { drawSample, embeddingPass, openSource, runInfo } from '../../src/eval/run.js';
 import { referenceRetrieval } from '../../src/eval/retrieval.js';
 import { formatRetrieval } from '../../src/eval/summary.js';
-import { counting, DEFAULT_BATCH, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, SWEEP_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { counting, DEFAULT_BATCH, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, SWEEP_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, evalInputs, type EvalArgv } from './_eval-shared.js';
 
 export const command: CommandModule = {
   command: 'eval',
@@ -36,7 +36,7 @@ export const command: CommandModule = {
     const a = argv as EvalArgv;
     if (a.embeddings) refuseWithEmbeddings(a, 'embeddings', ['model', 'adapter', 'detector', 'preprocess-mode', ...PASS_FLAGS]);
     // output paths and option values are checked before the (slow) embedding pass
-    const inputs = a.embeddings ? [{ path: a.embeddings as string, what: '--embeddings file' }] : [];
+    const inputs = evalInputs(a);
     if (a.json) assertOutputFile(a.json as string, '--json', [...inputs, ...(a['output-file'] ? [{ path: a['output-file'] as string, what: '--output-file' }] : [])]);
     if (a['output-file']) {
       const f = a['output-file'] as string;

@@ -6,6 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { extname } from 'node:path';
 import { LogolabError } from '../../src/errors.js';
+import { assertOutputFile } from '../../src/io/file-kind.js';
 import { mergeShards } from '../../src/eval/merge.js';
 import { log } from '../../src/util/log.js';
 import { refuseBackendFlag } from '../options.js';
@@ -21,6 +22,8 @@ export const command: CommandModule = {
     refuseBackendFlag(argv, 'merge-embeddings', 'copies stored embeddings between files and uses no tfjs backend');
     const out = argv.out as string;
     if (extname(out) !== '.safetensors') throw new LogolabError(`--out ${out}: must be a .safetensors file`);
+    // merging into one of the shards would leave the set without it
+    assertOutputFile(out, '--out', (argv.shards as string[]).map((p) => ({ path: p, what: 'shard file' })));
     const r = mergeShards(argv.shards as string[], out);
     log('info', `merged ${r.shards} shards: ${r.refs} reference and ${r.regions} region embeddings (dim ${r.dim}) to ${out}`);
   },

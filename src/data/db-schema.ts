@@ -53,12 +53,27 @@
  * A data dir holds one layout (meta 'layout', absent = logodet3k). Progress keys of the folder
  * layout are 'ref:<logo>/<file>' and 'test:<file>'.
  */
+import { join } from 'node:path';
 import type { Box } from '../util/box.js';
 
 export const DB_FILENAME = 'test_data_mapping.db';
 export const REFERENCE_DIR = 'reference_logos';
 export const TEST_IMAGES_DIR = 'test_images';
 export const SCHEMA_VERSION = 1;
+
+/**
+ * The files of a data dir that commands read, which no output may replace (eval --json, embed
+ * --out …): the database with SQLite's side files, the crops and the test images. Other files
+ * there (results a user keeps beside the data) may be rewritten.
+ */
+export function dataDirInputs(dir: string, what = 'data dir'): { path: string; what: string; folder?: boolean }[] {
+  const db = join(dir, DB_FILENAME);
+  return [
+    ...['', '-wal', '-shm', '-journal'].map((s) => ({ path: db + s, what: `${what}'s database` })),
+    { path: join(dir, REFERENCE_DIR), what: `${what}'s ${REFERENCE_DIR}`, folder: true },
+    { path: join(dir, TEST_IMAGES_DIR), what: `${what}'s ${TEST_IMAGES_DIR}`, folder: true },
+  ];
+}
 
 export const SKIP_KINDS = [
   'malformed_xml', // XML does not parse or lacks required fields → whole image skipped

@@ -54,8 +54,10 @@ export function realPathOf(path: string): string {
 /** A file the command reads, which its output must never replace. */
 export interface InputFile {
   path: string;
-  /** how it is named in the message: 'input image', '--embeddings' */
+  /** how it is named in the message: 'input image', '--embeddings file' */
   what: string;
+  /** a folder: no file below it may be replaced (a model's weights, a data dir's crops) */
+  folder?: boolean;
 }
 
 /**
@@ -66,7 +68,11 @@ export interface InputFile {
 export function assertOutputFile(path: string, flag = '--out', inputs: readonly InputFile[] = []): void {
   const real = realPathOf(path);
   for (const i of inputs) {
-    if (realPathOf(i.path) === real) throw new LogolabError(`${flag} ${path}: is the ${i.what} ${i.path}; refusing to replace it — write the output elsewhere`);
+    const input = realPathOf(i.path);
+    if (input === real) throw new LogolabError(`${flag} ${path}: is the ${i.what} ${i.path}; refusing to replace it — write the output elsewhere`);
+    // a new file inside an input folder is harmless; replacing one of its files is not
+    if (i.folder && existsSync(path) && real.startsWith(input.endsWith('/') ? input : `${input}/`))
+      throw new LogolabError(`${flag} ${path}: would replace a file of the ${i.what} ${i.path}; refusing — write the output elsewhere`);
   }
   let st: Stats | null = null;
   try {

@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
 import { join } from 'node:path';
 import { FIXTURES, tmpDir } from '../helpers.js';
 import { loadConfigFile, applyOverrides, defaultConfig } from '../../training/config.js';
+import { makeTinyDataDir } from '../eval/tinydata.js';
 import { expectFailure, runCli } from './run.js';
 
 let d = '';
@@ -90,6 +91,38 @@ describe('outputs never replace inputs', () => {
     symlinkSync(join(photos, 'a.png'), join(inDir, 'a.png'));
     expectFailure(await runCli(['detect', join(inDir, 'a.png'), '--detector', detr, '--visualize', photos, '--overwrite']), 1, /--visualize .*photos: contains the input image/);
     assert.deepEqual(readdirSync(photos).sort(), ['a.png', 'precious.txt']);
+  });
+});
+
+describe('file outputs never replace what the run reads', () => {
+  it("eval --json / --output-file: not the data dir's database, crops or cache, nor a model's file; a new file beside them is fine", async () => {
+    const data = join(d, 'data');
+    await makeTinyDataDir(data);
+    const model = join(FIXTURES, 'clip_tiny', 'model');
+    const db = join(data, 'test_data_mapping.db');
+    const before = readFileSync(db);
+    const evalArgs = ['eval', '--data', data, '--model', model, '--backend', 'cpu', '-n', '2'];
+    expectFailure(await runCli([...evalArgs, '--json', db]), 1, /--json .*test_data_mapping\.db: is the --data dir's database/);
+    expectFailure(await runCli([...evalArgs, '--output-file', db]), 1, /--output-file .*: is the --data dir's database/);
+    const crop = readdirSync(join(data, 'reference_logos'), { recursive: true, withFileTypes: true }).find((e) => e.isFile())!;
+    expectFailure(await runCli([...evalArgs, '--json', join(crop.parentPath, crop.name)]), 1, /would replace a file of the --data dir's reference_logos/);
+    expectFailure(await runCli([...evalArgs, '--json', join(data, 'embedding_cache.sqlite')]), 1, /is the embedding cache/);
+    expectFailure(await runCli([...evalArgs, '--json', join(model, 'config.json')]), 1, /would replace a file of the --model folder/);
+    expectFailure(await runCli([...evalArgs, '--json', join(d, 'same.txt'), '--output-file', join(d, 'same.txt')]), 1, /--json .*same\.txt: is the --output-file/);
+    assert.deepEqual(readFileSync(db), before);
+    const ok = await runCli([...evalArgs, '--no-cache', '--json', join(data, 'results.json')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(existsSync(join(data, 'results.json')));
+  });
+
+  it('merge-embeddings --out naming a shard, embed --pixels X --out X: refused before reading', async () => {
+    const shard = join(d, 'shard0.safetensors');
+    writeFileSync(shard, 'not read');
+    expectFailure(await runCli(['merge-embeddings', shard, join(d, 'shard1.safetensors'), '--out', shard]), 1, /--out .*shard0\.safetensors: is the shard file/);
+    const px = join(d, 'px.safetensors');
+    copyFileSync(join(FIXTURES, 'clip_tiny', 'io.safetensors'), px);
+    expectFailure(await runCli(['embed', '--model', join(FIXTURES, 'clip_tiny', 'model'), '--pixels', px, '--out', px]), 1, /--out .*px\.safetensors: is the --pixels file/);
+    assert.equal(readFileSync(shard, 'utf8'), 'not read');
   });
 });
 
