@@ -30,7 +30,8 @@ const float = (d: number, help: string, b: { min?: number; gt?: number; max?: nu
   if (b.max !== undefined) n = n.max(b.max);
   return n.default(d).describe(help);
 };
-const str = (d: string, help: string) => z.string().default(d).describe(help);
+// every string key names a path or a model: '' would be resolved as the working directory
+const str = (d: string, help: string) => z.string().min(1).default(d).describe(help);
 const bool = (d: boolean, help: string) => z.boolean().default(d).describe(help);
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T, d: T[number], help: string) => z.enum(values).default(d as never).describe(help);
 const mapping = (help: string) => z.record(z.string(), z.unknown()).default(() => ({})).describe(help);
@@ -170,6 +171,7 @@ const shown = (v: unknown): string => (typeof v === 'number' && !Number.isFinite
 /** A field's first schema issue in our words: "key 'x' must be …, got …". */
 function issueMessage(f: FieldSchema, issue: z.core.$ZodIssue, key: string, value: unknown, where: string): string {
   const inner = f._zod.def.innerType;
+  if (issue.code === 'too_small' && issue.origin === 'string') return `${where}: key '${key}' must not be empty`;
   if (issue.code === 'too_small') return `${where}: key '${key}' must be ${issue.inclusive ? '≥' : '>'} ${issue.minimum}, got ${value as number}`;
   if (issue.code === 'too_big') return `${where}: key '${key}' must be ≤ ${issue.maximum}, got ${value as number}`;
   const isInt = inner instanceof z.ZodNumber && inner.isInt;

@@ -110,13 +110,16 @@ export function splitData<T>(logoToItems: Map<string, T[]>, opts: SplitOptions, 
         train.set(logo, s.flat());
         continue;
       }
-      if (n === 2) {
+      if (n === 2 && opts.val > 0) {
         train.set(logo, s[0]!);
         val.set(logo, s[1]!);
         continue;
       }
-      const trainEnd = Math.max(1, Math.trunc(n * opts.train));
-      const valEnd = trainEnd + Math.max(1, Math.trunc(n * opts.val));
+      // a positive fraction gets at least one unit; 0 gets none (val_split 0: no validation, as
+      // at the logo level — it used to validate on one photo per logo all the same)
+      const units = (f: number) => (f > 0 ? Math.max(1, Math.trunc(n * f)) : 0);
+      const trainEnd = units(opts.train);
+      const valEnd = trainEnd + units(opts.val);
       const tr = s.slice(0, trainEnd).flat();
       const va = s.slice(trainEnd, valEnd).flat();
       const te = s.slice(valEnd).flat();

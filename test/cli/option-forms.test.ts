@@ -135,6 +135,15 @@ describe('train configs', () => {
     }
   });
 
+  it("an empty path key is an error naming it, not the working directory", () => {
+    for (const key of ['checkpoint_dir', 'db_path', 'base_model', 'output_dir', 'dataset_dir']) {
+      const p = join(d, 'empty-key.yaml');
+      writeFileSync(p, `${key}: ""\n`);
+      assert.throws(() => loadConfigFile(p), new RegExp(`key '${key}' must not be empty`));
+    }
+    assert.throws(() => applyOverrides(defaultConfig(), { checkpoint_dir: '' }), /--checkpoint-dir: key 'checkpoint_dir' must not be empty/);
+  });
+
   it('NaN / ±Infinity are named as such (JSON.stringify printed them as null)', () => {
     for (const [text, shown] of [['learning_rate: .nan', 'NaN'], ['learning_rate: .inf', 'Infinity'], ['temperature: -.inf', '-Infinity'], ['max_epochs: 1e400', 'Infinity']]) {
       const p = join(d, 'nan.yaml');

@@ -55,6 +55,14 @@ test('image level: 1 → train, 2 → train/val, else max(1, int(n·p)) — hand
   assert.deepEqual([sz(s2.train, 'q'), sz(s2.val, 'q'), sz(s2.test, 'q')], [2, 2, 0]);
   const s3 = splitData(new Map([['r', items('r', 3)]]), { level: 'image', train: 0.1, val: 0.1, test: 0.8, seed: 3 });
   assert.deepEqual([sz(s3.train, 'r'), sz(s3.val, 'r'), sz(s3.test, 'r')], [1, 1, 1]);
+  // val_split 0 means no validation at the image level too (the at-least-one rule gave every logo
+  // a validation photo, so a run asked to validate on nothing chose a "best" epoch)
+  const m0 = new Map([['two', items('two', 2)], ['five', items('five', 5)], ['ten', items('ten', 10)]]);
+  const s4 = splitData(m0, { level: 'image', train: 0.85, val: 0, test: 0.15, seed: 5 });
+  assert.equal(s4.val.size, 0);
+  assert.deepEqual([...m0.keys()].map((l) => [sz(s4.train, l), sz(s4.test, l)]), [[1, 1], [4, 1], [8, 2]]);
+  const s5 = splitData(m0, { level: 'image', train: 1, val: 0, test: 0, seed: 5 });
+  assert.deepEqual([s5.val.size, s5.test.size, s5.info.trainImages], [0, 0, 17]);
 });
 
 test('bad split options are one-line errors naming the key', () => {
