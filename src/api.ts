@@ -203,7 +203,9 @@ export class LogoLab {
 
   /** A path or encoded Buffer decoded, or a caller's RgbImage checked; `label` names it in errors. */
   private async image(x: ImageInput, label: string): Promise<RgbImage> {
-    if (typeof x === 'string' || Buffer.isBuffer(x)) return decodeImage(x);
+    // a path names itself; a Buffer by its label ("averagedEmbedding: image #3"), not "<buffer>"
+    if (typeof x === 'string') return decodeImage(x);
+    if (Buffer.isBuffer(x)) return decodeImage(x, label);
     // checkRgbImage refuses anything else (a URL, a number, a bare Uint8Array) as an unsupported input type
     return checkRgbImage(x, label);
   }
@@ -214,7 +216,7 @@ export class LogoLab {
     const img = await this.image(input, 'detect: image');
     let regions: { box: Box; score: number; label: string }[];
     if (this.detector) {
-      const [r] = await this.detector.detect([img]);
+      const [r] = await this.detector.detect([img], { names: [typeof input === 'string' ? input : 'detect: image'] });
       regions = r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]!, label: r!.labelNames[i] ?? 'logo' }));
     } else regions = [{ box: [0, 0, img.width, img.height], score: 1, label: 'image' }];
     if (!regions.length) return [];

@@ -29,3 +29,16 @@ export function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return (msg ?? String(e)).split('\n')[0] ?? '';
 }
+
+/**
+ * `fn()`, with an expected error's message prefixed by `name` (the file or input it concerns):
+ * steps that see only pixels (a processor, a detector) say what is wrong, their caller which image.
+ */
+export function namingErrors<T>(name: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (name === undefined || !(e instanceof LogolabError) || e.message.startsWith(`${name}: `)) throw e;
+    throw new LogolabError(`${name}: ${e.message}`);
+  }
+}

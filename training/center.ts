@@ -15,7 +15,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { openDataDb } from '../src/data/db.js';
 import { embedPixels } from '../src/embed/embedder.js';
-import { LogolabError } from '../src/errors.js';
+import { LogolabError, namingErrors } from '../src/errors.js';
 import { withAtomicDir } from '../src/io/atomic.js';
 import { readSafetensors, rewriteDtype, writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
 import { loadVisionModel } from '../src/models/vision/index.js';
@@ -43,7 +43,7 @@ export async function meanPooled(modelDir: string, dataDir: string, opts: { quie
     for (let s = 0; s < paths.length; s += 256) {
       const imgs = await Promise.all(paths.slice(s, s + 256).map((p) => decodeImage(p)));
       const pixels = new Float32Array(imgs.length * per);
-      imgs.forEach((im, i) => pixels.set(model.processor.process(im), i * per));
+      imgs.forEach((im, i) => pixels.set(namingErrors(paths[s + i], () => model.processor.process(im)), i * per));
       const { data, shape } = (await embedPixels(model, pixels, [imgs.length, 3, h, w], { batchSize: 64 })).pooler_output; // [N, H]
       const d = shape[1]!;
       mean ??= new Float64Array(d);

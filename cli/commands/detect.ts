@@ -1,7 +1,8 @@
 /** `logolab detect`: DETR logo regions for images → boxes.json (and optional drawings). */
 import type { CommandModule } from 'yargs';
 import { basename, extname, join, resolve } from 'node:path';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readdirUtf8 } from '../../src/io/utf8-names.js';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
@@ -22,7 +23,8 @@ export function expandImagePaths(paths: string[]): string[] {
   for (const p of paths) {
     if (!existsSync(p)) throw new LogolabError(`${p}: no such file or directory`);
     if (statSync(p).isDirectory()) {
-      out.push(...readdirSync(p).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(p, f)));
+      // (a name that is not valid UTF-8 is refused: Node's listing would name no file)
+      out.push(...readdirUtf8(p).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(p, f)));
     } else out.push(p);
   }
   if (!out.length) throw new LogolabError('no images given (files or folders of images)');
@@ -85,8 +87,9 @@ export const command: CommandModule = {
       const bs = detector.opts.batchSize;
       for (let i = 0; i < files.length; i += bs) {
         const chunk = files.slice(i, i + bs);
+        // decodeImage gives each failure its own file's reason, however many decode at once
         const imgs = await Promise.all(chunk.map((f) => decodeImage(f)));
-        const res = await detector.detect(imgs);
+        const res = await detector.detect(imgs, { names: chunk });
         for (let j = 0; j < chunk.length; j++) {
           const r = res[j]!;
           images.push({

@@ -68,10 +68,8 @@ async function embedFiles(model: VisionModel, inputs: string[], out: string, bat
   for (let i = 0; i < listed.length; i += batchSize) {
     const chunk = listed.slice(i, i + batchSize);
     const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+    // each failure carries the file's own reason (decodeImage re-decodes it alone: vips-errors.ts)
     const decoded = await Promise.all(chunk.map((p) => decodeImage(p).catch(asError)));
-    // libvips keeps one error buffer: beside other decodes a failure can read "Unknown error" or
-    // another file's text; decoded again alone, it gives its own reason
-    for (const [k, d] of decoded.entries()) if (d instanceof Error) decoded[k] = await decodeImage(chunk[k]!).catch(asError);
     const ok: { path: string; img: RgbImage }[] = [];
     decoded.forEach((d, k) => {
       if (!(d instanceof Error)) return void ok.push({ path: chunk[k]!, img: d });

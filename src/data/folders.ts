@@ -12,7 +12,8 @@
  * reference folders (a prefix must name known logos only, joined by '+', in any order, and end
  * with '_'; otherwise the image is a negative). Logo names may themselves contain '_'.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readdirUtf8 } from '../io/utf8-names.js';
 import { extname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { log } from '../util/log.js';
@@ -42,7 +43,7 @@ export interface FolderDataset {
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const images = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.') && FOLDER_IMAGE_EXTS.includes(extname(f).toLowerCase())).sort(byName);
+const images = (dir: string) => readdirUtf8(dir).filter((f) => !f.startsWith('.') && FOLDER_IMAGE_EXTS.includes(extname(f).toLowerCase())).sort(byName);
 
 /**
  * Logos named by a test image's filename prefix (see the module comment). Both sides are compared
@@ -73,7 +74,7 @@ export function expectedLogosFromFilename(filename: string, known: readonly stri
 export function readFolderDataset(root: string, opts: { testDir?: string; emptyLogos?: 'error' | 'skip' } = {}): FolderDataset {
   const r = resolve(root);
   if (!existsSync(r) || !statSync(r).isDirectory()) throw new LogolabError(`${r}: not a folder`);
-  const dirs = readdirSync(r).filter((d) => statSync(join(r, d)).isDirectory()).sort(byName);
+  const dirs = readdirUtf8(r).filter((d) => statSync(join(r, d)).isDirectory()).sort(byName);
   let logos: FolderLogo[] = dirs
     .filter((d) => d.endsWith(REF_SUFFIX) && d.length > REF_SUFFIX.length)
     .map((d) => ({ name: d.slice(0, -REF_SUFFIX.length), dir: join(r, d), references: images(join(r, d)).map((f) => join(r, d, f)) }));

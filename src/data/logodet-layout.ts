@@ -3,7 +3,8 @@
  * sources (scanDataset), and which brand folder an object's <name> names (objectBrandResolver).
  * A brand folder name found in two categories becomes the logo "Folder (Category)" the second time.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readdirUtf8 } from '../io/utf8-names.js';
 import { basename, extname, join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { log } from '../util/log.js';
@@ -41,9 +42,9 @@ export function scanDataset(dataset: string, limitBrands?: number): { brands: Br
   if (!isDir(dataset)) throw new LogolabError(`--dataset ${dataset}: not a folder`);
   const brands: BrandFolder[] = [];
   const names = new Set<string>();
-  for (const cat of readdirSync(dataset).sort(sortStr)) {
+  for (const cat of readdirUtf8(dataset).sort(sortStr)) {
     if (cat.startsWith('.') || !isDir(join(dataset, cat))) continue;
-    for (const b of readdirSync(join(dataset, cat)).sort(sortStr)) {
+    for (const b of readdirUtf8(join(dataset, cat)).sort(sortStr)) {
       if (b.startsWith('.') || !isDir(join(dataset, cat, b))) continue;
       const name = names.has(b) ? `${b} (${cat})` : b;
       names.add(name);
@@ -58,7 +59,7 @@ export function scanDataset(dataset: string, limitBrands?: number): { brands: Br
     const dir = join(dataset, bf.category, bf.folder);
     const byStem = new Map<string, Source>();
     let files = 0;
-    for (const f of readdirSync(dir).sort(sortStr)) {
+    for (const f of readdirUtf8(dir).sort(sortStr)) {
       if (f.startsWith('.')) continue;
       const ext = extname(f).toLowerCase();
       const stem = basename(f, extname(f));

@@ -52,6 +52,7 @@ import { notRegularFile } from '../io/file-kind.js';
 import { isFolderLayout, prepareFolders, type FolderPrepareSummary } from './prepare-folders.js';
 import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
 import { cropImage, decodeImage, toSharp } from '../preprocess/image.js';
+import { withOwnVipsError } from '../preprocess/vips-errors.js';
 import { Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
 import { processAlive } from '../util/process.js';
@@ -140,19 +141,6 @@ function removeStaleTemps(dir: string): void {
   }
 }
 
-/**
- * A decode error's text without the part libvips appends from its one shared error buffer: under
- * concurrent decodes that part ("VipsJpeg: Bogus Huffman table definition") is repeated a varying
- * number of times or missing. sharp's own message before it is kept (without a trailing colon);
- * where libvips' text is the whole message after the file's name (`label`), its first copy is.
- */
-export function stableDecodeError(line: string, label: string): string {
-  const i = line.search(/Vips\w+:/);
-  const before = (i < 0 ? line : line.slice(0, i)).replace(/:?\s*$/, '');
-  if (i >= 0 && (before === '' || before === label)) return line.replace(/(Vips\w+:.*?)(\s*Vips\w+:.*)?$/, '$1').replace(/:?\s*$/, '');
-  return before;
-}
-
 interface Outcome {
   image: ImageRecord | null;
   skips: SkippedRow[];
@@ -232,20 +220,20 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
       let img;
       let stored: StoredImage;
       try {
-        const meta = await sharp(s.image).metadata();
+        // decoded first: its error is the file's own reason, as read alone (vips-errors.ts), so a
+        // resumed run records the same detail; the header read then meets a file that decodes
+        const file = s.image;
+        img = await decodeImage(file);
+        const meta = await withOwnVipsError(() => sharp(file).metadata());
         converted = conversionKind(meta);
         stored = { width: meta.width ?? 0, height: meta.height ?? 0, orientation: meta.orientation };
-        img = await decodeImage(s.image);
       } catch (e) {
         const line = firstLine(e);
-        // sharp's metadata() errors name no file; decodeImage's start with "cannot decode image <path>"
         const tooLarge = pixelLimitDetail(s.image, line);
         if (tooLarge) return { image: null, skips: [skip('image_too_large', tooLarge)] };
-        // first line only, without libvips' own part ("VipsJpeg: Bogus Huffman table definition"):
-        // libvips keeps one error buffer, so under concurrent decodes that part is repeated a varying
-        // number of times, or missing (a resumed run must record the same detail)
-        const detail = stableDecodeError(line.replace(/^cannot decode image /, ''), s.image);
-        return { image: null, skips: [skip('corrupt_image', detail.startsWith(s.image) ? detail : `${s.image}: ${detail}`)] };
+        // decodeImage's message is "cannot decode image <path>: <why>"; sharp's metadata() names no file
+        const detail = line.replace(/^cannot decode image /, '');
+        return { image: null, skips: [skip('corrupt_image', detail.startsWith(`${s.image}: `) ? detail : `${s.image}: ${detail}`)] };
       }
       const placement = placeVocBoxes(ann, stored, img);
       if (placement.kind === 'mismatch') return { image: null, skips: [skip('size_mismatch', `${s.xml}: ${placement.detail}; its boxes belong to another picture`)] };

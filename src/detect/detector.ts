@@ -23,7 +23,8 @@ export interface DetectionResult {
 
 export interface Detector {
   readonly name: string;
-  detect(images: RgbImage[], opts?: { progress?: Progress }): Promise<DetectionResult[]>;
+  /** `names` (one per image: its file) label an image the preprocessing refuses */
+  detect(images: RgbImage[], opts?: { progress?: Progress; names?: string[] }): Promise<DetectionResult[]>;
   dispose(): void;
 }
 
@@ -66,13 +67,13 @@ export class DetrDetector implements Detector {
     checkOpts(this.opts);
   }
 
-  async detect(images: RgbImage[], opts: { progress?: Progress } = {}): Promise<DetectionResult[]> {
+  async detect(images: RgbImage[], opts: { progress?: Progress; names?: string[] } = {}): Promise<DetectionResult[]> {
     const results: DetectionResult[] = [];
     const cfg = this.model.config;
     const C = cfg.numLabels + 1;
     for (let i = 0; i < images.length; i += this.opts.batchSize) {
       const chunk = images.slice(i, i + this.opts.batchSize);
-      const batch = this.processor.processBatch(chunk);
+      const batch = this.processor.processBatch(chunk, chunk.map((_, k) => opts.names?.[i + k] ?? (images.length > 1 ? `image ${i + k + 1} of ${images.length}` : undefined)));
       let logits: Float32Array;
       let boxes: Float32Array;
       const x = tf.tensor4d(batch.pixelValues, [batch.batch, 3, batch.height, batch.width]);

@@ -5,7 +5,7 @@
  * Batches are run one at a time inside tf.tidy, so memory stays at one batch's activations.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LogolabError } from '../errors.js';
+import { LogolabError, namingErrors } from '../errors.js';
 import { firstNonFinite, nonFiniteName } from '../util/finite.js';
 import { l2normalize } from '../util/vector.js';
 import type { RgbImage } from '../preprocess/image.js';
@@ -54,7 +54,7 @@ export async function embedImages(
     const chunk = images.slice(start, start + bs);
     const batch = new Float32Array(chunk.length * per);
     chunk.forEach((img, i) => {
-      const px = model.processor.process(img);
+      const px = namingErrors(opts.names?.[start + i] ?? `image #${start + i + 1}`, () => model.processor.process(img));
       if (px.length !== per) throw new Error(`internal: processor produced ${px.length} values, expected ${per}`);
       batch.set(px, i * per);
     });

@@ -85,8 +85,8 @@ export function detrProposer(spec: string, o: { detrThreshold: number; minBoxSiz
     settings: { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIou: o.nmsIou },
     key: `detr:${spec}:${o.detrThreshold}:${o.minBoxSize}:${o.nmsIou}`,
     needsPixels: true,
-    async propose(_im, rgb) {
-      const [r] = await det.detect([rgb!]);
+    async propose(im, rgb) {
+      const [r] = await det.detect([rgb!], { names: [im.path] });
       return r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]! }));
     },
     dispose: () => det.dispose(),

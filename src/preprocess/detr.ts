@@ -16,10 +16,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LogolabError } from '../errors.js';
+import { LogolabError, namingErrors } from '../errors.js';
 import { log } from '../util/log.js';
 import type { RgbImage } from './image.js';
 import { PIL_RESAMPLE, resize, type ResampleFilter } from './resize.js';
+import { checkWorkingSize } from './transforms.js';
 import { readJsonObject } from '../util/json.js';
 
 export type DetrSize = { shortest_edge: number; longest_edge?: number } | { height: number; width: number } | { max_height: number; max_width: number };
@@ -160,7 +161,27 @@ export function detrProcessorConfig(raw: Record<string, unknown>, src = 'preproc
     throw new LogolabError(`${src}: field 'size' has an unsupported form ${JSON.stringify(size)}`);
   }
   if (unknown.length) log('warn', `${src}: ignoring unknown field(s) ${unknown.join(', ')}`);
+  checkPixelArithmetic(c, src);
   return c;
+}
+
+/**
+ * Refuses values whose pixel values (process(): (v · rescale − mean) / std in float64, stored as
+ * float32) are not finite, naming the field: rescale_factor 1e38 is a finite positive number, but
+ * 255 × 1e38 overflows float32 and the detector's logits came out NaN, blamed on its weights.
+ */
+function checkPixelArithmetic(c: DetrProcessorConfig, src: string): void {
+  const scale = c.do_rescale ? c.rescale_factor : 1;
+  if (c.do_rescale && !Number.isFinite(Math.fround(255 * scale))) throw new LogolabError(`${src}: field 'rescale_factor' ${scale} is out of float32 range (255 × it overflows)`);
+  if (!c.do_normalize) return;
+  for (let ch = 0; ch < 3; ch++) {
+    for (const v of [0, 255]) {
+      // linear in v: the extremes are at levels 0 and 255
+      if (!Number.isFinite(Math.fround((v * scale - c.image_mean[ch]!) / c.image_std[ch]!))) {
+        throw new LogolabError(`${src}: field 'image_std' ${c.image_std[ch]} with image_mean ${c.image_mean[ch]} gives a non-finite pixel value for level ${v} of channel ${ch} ((x − mean) / std overflows float32)`);
+      }
+    }
+  }
 }
 
 export class DetrImageProcessor {
@@ -179,9 +200,21 @@ export class DetrImageProcessor {
     return [s.height, s.width];
   }
 
+  /** The resize rule, for a message. */
+  private sizeRule(): string {
+    const s = this.config.size;
+    if ('shortest_edge' in s) return `shortest edge ${s.shortest_edge}${s.longest_edge !== undefined ? ` / longest edge ${s.longest_edge}` : ''}`;
+    if ('max_height' in s) return `max size ${s.max_width}x${s.max_height}`;
+    return `size ${s.width}x${s.height}`;
+  }
+
   /** One image → [3, h, w] normalised (no padding) with its size. */
   process(img: RgbImage): { data: Float32Array; height: number; width: number } {
     const [oh, ow] = this.outputSize(img.height, img.width);
+    // an 8000x2 image: the long side capped at 1333 leaves round(1333·2/8000) = 0 rows (HF fails
+    // too); without a longest edge, 65000x1 would be resized to 52000000x800 before anything
+    if (oh < 1 || ow < 1) throw new LogolabError(`${img.width}x${img.height} is too elongated for the DETR processor: its ${this.sizeRule()} gives ${ow}x${oh}, a side of 0 pixels`);
+    checkWorkingSize(img, ow, oh, `the resize to ${this.sizeRule()}`);
     const r = oh === img.height && ow === img.width ? img : resize(img, ow, oh, this.config.resample, this.config.resampler === 'pil' ? 'pil' : 'torch');
     const { do_rescale, rescale_factor, do_normalize, image_mean, image_std } = this.config;
     const n = oh * ow;
@@ -196,9 +229,10 @@ export class DetrImageProcessor {
   }
 
   /** A batch, padded bottom/right to the largest (or pad_size) with pixel_mask. */
-  processBatch(images: RgbImage[]): DetrBatch {
+  processBatch(images: RgbImage[], names?: (string | undefined)[]): DetrBatch {
     if (!images.length) throw new LogolabError('DetrImageProcessor: empty batch');
-    const each = images.map((im) => this.process(im));
+    // `names` label an image's error (the file); by default its place in the batch
+    const each = images.map((im, i) => namingErrors(names?.[i] ?? (images.length > 1 ? `image ${i + 1} of ${images.length}` : undefined), () => this.process(im)));
     let H = Math.max(...each.map((e) => e.height));
     let W = Math.max(...each.map((e) => e.width));
     if (this.config.pad_size) {

@@ -20,6 +20,7 @@
 import sharp, { type Sharp } from 'sharp';
 import { LogolabError, firstLine } from '../errors.js';
 import { notRegularFile } from '../io/file-kind.js';
+import { withOwnVipsError } from './vips-errors.js';
 
 export interface RgbImage {
   width: number;
@@ -89,10 +90,13 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
   }
   try {
     // failOn 'error': reject truncated / corrupt data, tolerate benign libjpeg warnings (as PIL does).
-    let s = sharp(src, { failOn: 'error' }).rotate().keepIccProfile();
-    s = opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
-    // toColourspace('srgb'): grayscale → 3 bands, CMYK → RGB, 16-bit → 8-bit.
-    const { data, info } = await s.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    // toColourspace('srgb'): grayscale → 3 bands, CMYK → RGB, 16-bit → 8-bit. A failure is decoded
+    // again alone (vips-errors.ts): beside other decodes its message may be another file's.
+    const { data, info } = await withOwnVipsError(() => {
+      const s = sharp(src, { failOn: 'error' }).rotate().keepIccProfile();
+      const rgb = opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
+      return rgb.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     // Copy out of sharp's Buffer (which may be a pooled slice) into a tight Uint8Array.
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length).slice() };

@@ -6,6 +6,7 @@
  */
 import { LogolabError } from '../errors.js';
 import { PIL_RESAMPLE } from './resize.js';
+import { pixelValueTables } from './transforms.js';
 
 export type ProcessorKind = 'CLIPImageProcessor' | 'BitImageProcessor' | 'SiglipImageProcessor';
 
@@ -207,5 +208,31 @@ export function resolveProcessorConfig(cfg: Record<string, unknown>, source = 'p
     bad(source, 'do_center_crop', 'false with size.shortest_edge gives an image-dependent output size (unsupported)');
   }
   if (!s.do_resize && !s.do_center_crop) bad(source, 'do_resize', 'false without a centre crop gives an image-dependent output size (unsupported)');
+  checkPixelArithmetic(s, source);
   return s;
+}
+
+/**
+ * Refuses values whose float32 arithmetic (pixelValueTables, either backend) gives non-finite
+ * pixel_values, naming the field: JSON's 1e999 is Infinity, rescale_factor 1e38 is positive but
+ * 255 × 1e38 overflows float32, image_std 1e-46 is 0 in float32. Such pixels reached the model
+ * and came out as a NaN embedding blamed on its weights.
+ */
+function checkPixelArithmetic(s: ProcessorSettings, source: string): void {
+  const f = Math.fround;
+  const r = s.rescale_factor;
+  // pil: float32(v · r); torchvision: v · float32(r), or fused with float32(1 / r)
+  if (s.do_rescale && !(Number.isFinite(r) && f(r) > 0 && Number.isFinite(f(255 * r)) && Number.isFinite(f(1 / r)))) {
+    bad(source, 'rescale_factor', `${r} is out of float32 range: it, 255 × it and 1 / it must be finite nonzero float32 values`);
+  }
+  if (!s.do_normalize) return;
+  s.image_mean.forEach((m, c) => Number.isFinite(f(m)) || bad(source, 'image_mean', `${m} (channel ${c}) overflows float32`));
+  s.image_std.forEach((d, c) => (f(d) > 0 && Number.isFinite(f(d))) || bad(source, 'image_std', `${d} (channel ${c}) is 0 or infinite in float32: the division by it gives ±Infinity`));
+  for (const backend of ['torchvision', 'pil'] as const) {
+    const tables = pixelValueTables(s.do_rescale ? r : null, s.image_mean, s.image_std, backend);
+    for (const [c, t] of tables.entries()) {
+      const v = t.findIndex((x) => !Number.isFinite(x));
+      if (v >= 0) bad(source, 'image_std', `${s.image_std[c]} with image_mean ${s.image_mean[c]} gives a non-finite pixel value for level ${v} of channel ${c} ((x − mean) / std overflows float32)`);
+    }
+  }
 }

@@ -29,7 +29,7 @@ import { LogolabError } from '../errors.js';
 import type { RgbImage } from './image.js';
 import { PIL_RESAMPLE, resize, type ResampleFilter } from './resize.js';
 import { resolveProcessorConfig, type ProcessorKind, type ProcessorSettings } from './processor-config.js';
-import { centerCrop, letterboxPad, shortestEdgeSize, toPixelValues, type ProcessorBackend } from './transforms.js';
+import { centerCrop, checkWorkingSize, letterboxPad, shortestEdgeSize, toPixelValues, type ProcessorBackend } from './transforms.js';
 import { readJsonObject } from '../util/json.js';
 
 export * from './processor-config.js';
@@ -86,6 +86,8 @@ class HfImageProcessor implements ImageProcessor {
     if (this.mode === 'default') {
       if (s.do_resize) {
         const t = 'shortest_edge' in s.size ? shortestEdgeSize(x.width, x.height, s.size.shortest_edge) : { width: s.size.width, height: s.size.height };
+        // before the centre crop: only a shortest-edge resize of an elongated image can be huge
+        if ('shortest_edge' in s.size) checkWorkingSize(x, t.width, t.height, `the resize to shortest edge ${s.size.shortest_edge}`);
         x = resize(x, t.width, t.height, this.filter, this.backend === 'pil' ? 'pil' : 'torch');
       }
       if (s.do_center_crop) x = centerCrop(x, s.crop_size.height, s.crop_size.width, this.backend);

@@ -79,6 +79,22 @@ export function centerCrop(img: RgbImage, cropH: number, cropW: number, style: P
   return { width: ow, height: oh, data: out };
 }
 
+/**
+ * The most pixels an intermediate image may hold (a shortest-edge resize before its centre crop, a
+ * letterbox canvas): as many as sharp decodes in one image (16383 × 16383). A very elongated
+ * picture is small (65000×1: 65 k pixels) but its shortest-edge resize to 224 is 14560000×224
+ * (9.8 GB, past what a typed array holds) and its square letterbox canvas 65000² (12.7 GB);
+ * 20000×1 resized to 4480000×224 took 41 s and 3.9 GB before the crop kept 224×224.
+ */
+export const MAX_WORKING_PIXELS = 16383 * 16383;
+
+/** Refuses a `step` that would turn `img` into a width×height intermediate over MAX_WORKING_PIXELS. */
+export function checkWorkingSize(img: RgbImage, width: number, height: number, step: string): void {
+  if (width * height > MAX_WORKING_PIXELS) {
+    throw new LogolabError(`${img.width}x${img.height} is too elongated for this processor: ${step} would make it ${width}x${height}, more than 16383x16383 pixels`);
+  }
+}
+
 /** Reference letterbox: black canvas of the target aspect ratio, image pasted at floor-centred offsets. */
 export function letterboxPad(img: RgbImage, aspectW = 1, aspectH = 1): RgbImage {
   const { width: w, height: h } = img;
@@ -88,6 +104,7 @@ export function letterboxPad(img: RgbImage, aspectW = 1, aspectH = 1): RgbImage 
   if (w * aspectH >= h * aspectW) ch = Math.max(h, Math.round((w * aspectH) / aspectW));
   else cw = Math.max(w, Math.round((h * aspectW) / aspectH));
   if (cw === w && ch === h) return img;
+  checkWorkingSize(img, cw, ch, 'the letterbox canvas');
   const out = new Uint8Array(cw * ch * 3); // zeros = black
   const px = Math.floor((cw - w) / 2);
   const py = Math.floor((ch - h) / 2);
@@ -96,25 +113,15 @@ export function letterboxPad(img: RgbImage, aspectW = 1, aspectH = 1): RgbImage 
 }
 
 /**
- * uint8 HWC → float32 CHW with HF's float32 arithmetic, per backend:
+ * The pixel value of each 8-bit level, one 256-entry table per channel, in HF's float32 arithmetic:
  *   'pil' (numpy): x = float32(v * rescale) (product in float64), then (x - mean) / std in float32;
  *   'torchvision' (fast, fused): mean' = float32(mean) * 255, std' likewise, then (v - mean') / std'.
- * A 256-entry table per channel, so the per-pixel cost is a lookup.
  */
-export function toPixelValues(
-  img: RgbImage, rescale: number | null, mean: number[] | null, std: number[] | null,
-  backend: ProcessorBackend = 'torchvision', out?: Float32Array, offset = 0,
-): Float32Array {
-  const n = img.width * img.height;
-  if (!out) out = new Float32Array(3 * n);
-  else if (!Number.isInteger(offset) || offset < 0 || offset + 3 * n > out.length) {
-    throw new LogolabError(`pixel_values buffer of ${out.length} has no room for 3x${img.height}x${img.width} at offset ${offset}`);
-  }
-  const d = img.data;
+export function pixelValueTables(rescale: number | null, mean: number[] | null, std: number[] | null, backend: ProcessorBackend = 'torchvision'): Float32Array[] {
   const f = Math.fround;
-  for (let c = 0; c < 3; c++) {
+  const normalize = mean !== null && std !== null;
+  return [0, 1, 2].map((c) => {
     const lut = new Float32Array(256);
-    const normalize = mean !== null && std !== null;
     for (let v = 0; v < 256; v++) {
       let x: number;
       if (backend === 'torchvision' && rescale !== null && normalize) {
@@ -126,6 +133,24 @@ export function toPixelValues(
       }
       lut[v] = x;
     }
+    return lut;
+  });
+}
+
+/** uint8 HWC → float32 CHW through pixelValueTables: the per-pixel cost is a lookup. */
+export function toPixelValues(
+  img: RgbImage, rescale: number | null, mean: number[] | null, std: number[] | null,
+  backend: ProcessorBackend = 'torchvision', out?: Float32Array, offset = 0,
+): Float32Array {
+  const n = img.width * img.height;
+  if (!out) out = new Float32Array(3 * n);
+  else if (!Number.isInteger(offset) || offset < 0 || offset + 3 * n > out.length) {
+    throw new LogolabError(`pixel_values buffer of ${out.length} has no room for 3x${img.height}x${img.width} at offset ${offset}`);
+  }
+  const d = img.data;
+  const tables = pixelValueTables(rescale, mean, std, backend);
+  for (let c = 0; c < 3; c++) {
+    const lut = tables[c]!;
     const o = offset + c * n;
     for (let i = 0, j = c; i < n; i++, j += 3) out[o + i] = lut[d[j]!]!;
   }

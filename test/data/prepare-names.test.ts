@@ -169,3 +169,20 @@ test('an image over the decoder\'s pixel limit is image_too_large naming the fil
   assert.deepEqual(s.skipped, { image_too_large: 1 });
   assert.deepEqual(labelsOf(join(root, 'out')).skipped.map((r) => r.detail), [`${huge}: more pixels than the decoder accepts (sharp's limit, 16383 × 16383); downscale it`]);
 });
+
+test('a brand folder or file whose name is not valid UTF-8 is refused naming it (was dropped silently, or a false "no such file")', async (t) => {
+  const root = tmpDir('logolab-utf8-');
+  const ds = join(root, 'ds');
+  await addImage(ds, 'C', 'B', 'b1', [0, 128, 0], [{ name: 'B', box: [10, 10, 60, 50] }]);
+  const latin1 = (dir: string, pre: string, post: string) => Buffer.concat([Buffer.from(`${dir}/${pre}`), Buffer.from([0xe4]), Buffer.from(post)]);
+  try {
+    mkdirSync(latin1(join(ds, 'C'), 'Br', 'nd'));
+  } catch {
+    return t.skip('this file system refuses names that are not UTF-8');
+  }
+  await assert.rejects(() => prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true }), (e: Error) => {
+    assert.equal(e.name, 'LogolabError');
+    assert.match(e.message, new RegExp(`^${join(ds, 'C')}/Br\\\\xe4nd: the file name is not valid UTF-8`));
+    return true;
+  });
+});

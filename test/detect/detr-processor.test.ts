@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { FIXTURES, maxAbsDiff, meanAbsDiff } from '../helpers.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
-import { decodeImage } from '../../src/preprocess/image.js';
+import { decodeImage, makeImage } from '../../src/preprocess/image.js';
+import { LogolabError } from '../../src/errors.js';
 import { DetrImageProcessor, detrProcessorConfig, sizeWithAspectRatio } from '../../src/preprocess/detr.js';
 
 // The fixture: shortest_edge 160 / longest_edge 256, PIL bilinear, ImageNet mean/std.
@@ -91,4 +92,20 @@ test('DETR processor config: image_std 0 / negative / NaN and a non-finite image
   // valid values still pass: a negative or zero mean is legal, one number means all channels
   assert.deepEqual(detrProcessorConfig({ image_mean: [0, -0.5, 0.406], image_std: 0.5 }, src).image_mean, [0, -0.5, 0.406]);
   assert.deepEqual(detrProcessorConfig({ image_std: 0.5 }, src).image_std, [0.5, 0.5, 0.5]);
+});
+
+test('an image too elongated for the size rule (8000x2: a 0-pixel side) is refused saying so, and the batch names it', () => {
+  const detr = new DetrImageProcessor();
+  assert.throws(() => detr.process(makeImage(8000, 2)), (e: Error) => {
+    assert.ok(e instanceof LogolabError, String(e));
+    assert.equal(e.message, '8000x2 is too elongated for the DETR processor: its shortest edge 800 / longest edge 1333 gives 1333x0, a side of 0 pixels');
+    return true;
+  });
+  assert.throws(() => detr.process(makeImage(1, 20000)), /^LogolabError: 1x20000 is too elongated for the DETR processor: .* gives 0x1333/);
+  const ok = makeImage(40, 30);
+  assert.throws(() => detr.processBatch([ok, makeImage(8000, 2)], ['/p/a.png', '/p/b.png']), /^LogolabError: \/p\/b\.png: 8000x2 is too elongated/);
+  assert.throws(() => detr.processBatch([ok, makeImage(8000, 2), ok]), /^LogolabError: image 2 of 3: 8000x2 is too elongated/);
+  // without a longest edge the resize itself would be huge: refused before it is allocated
+  const open = new DetrImageProcessor(detrProcessorConfig({ size: { shortest_edge: 800 } }, 'test'));
+  assert.throws(() => open.process(makeImage(65000, 1)), /^LogolabError: 65000x1 is too elongated for this processor: the resize to shortest edge 800 would make it 52000000x800/);
 });

@@ -17,7 +17,7 @@
  * a GPU. Random access for a trainer: getBatch(epoch, index) returns that batch and loads the
  * next `prefetch` ones in the background (into the next epoch too, with `wrapEpochs`).
  */
-import { LogolabError } from '../../src/errors.js';
+import { LogolabError, namingErrors } from '../../src/errors.js';
 import { decodeImage, type RgbImage } from '../../src/preprocess/image.js';
 import { augmentImage, type AugmentStrength } from '../../src/preprocess/augment.js';
 import type { ImageProcessor } from '../../src/preprocess/processors.js';
@@ -265,7 +265,7 @@ export class BatchLoader<T = string> {
             }
             if (img) {
               const aug = this.o.augment === 'none' ? img : augmentImage(img, this.o.augment, makeRng(rngKey));
-              this.put(pixels, this.o.processor.process(aug), s, path, H, W);
+              this.put(pixels, namingErrors(path, () => this.o.processor.process(aug)), s, path, H, W);
               ok = true;
             }
           }
