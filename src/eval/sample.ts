@@ -36,6 +36,16 @@ function take<T>(rng: ReturnType<typeof makeRng>, xs: T[], n: number): T[] {
   return rng.shuffle([...xs]).slice(0, n);
 }
 
+/**
+ * Says when a per-logo count asked for is more than some sampled logos have: all of theirs are
+ * taken (as the Python original's min() does), so the summary's totals, not the option, tell what
+ * was used. `have`: what each sampled logo has.
+ */
+function warnShort(option: string, asked: number, have: number[], what: string): void {
+  const short = have.filter((n) => n < asked);
+  if (short.length) log('warn', `${option} ${asked}: ${short.length} of the ${have.length} sampled logos have fewer ${what} (as few as ${Math.min(...short)}); all of theirs are used`);
+}
+
 export function sampleTest(ds: DatasetIndex, o: SampleOptions): Sample {
   for (const k of ['numLogos', 'refsPerLogo', 'positiveSamples', 'negativeSamples'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw new LogolabError(`${k}: must be an integer ≥ 0, got ${o[k]}`);
@@ -52,15 +62,21 @@ export function sampleTest(ds: DatasetIndex, o: SampleOptions): Sample {
   const logos = take(rng, eligible, o.numLogos).sort();
   const refs: DatasetRef[] = [];
   for (const l of logos) refs.push(...take(rng, refsBy.get(l)!, o.refsPerLogo));
+  warnShort('refs-per-logo', o.refsPerLogo, logos.map((l) => refsBy.get(l)!.length), 'reference crops');
   const used = new Set(refs.map((r) => r.sourceImage).filter((x): x is string => !!x));
   const pool = ds.images.filter((im) => !used.has(im.id));
   const chosen = new Set<string>();
+  const have = { pos: [] as number[], neg: [] as number[] };
   for (const l of logos) {
     const pos = pool.filter((im) => im.gt.some((g) => g.logo === l));
     const neg = pool.filter((im) => !im.gt.some((g) => g.logo === l));
+    have.pos.push(pos.length);
+    have.neg.push(neg.length);
     for (const im of take(rng, pos, o.positiveSamples)) chosen.add(im.id);
     for (const im of take(rng, neg, o.negativeSamples)) chosen.add(im.id);
   }
+  warnShort('positive-samples', o.positiveSamples, have.pos, 'test images holding it');
+  warnShort('negative-samples', o.negativeSamples, have.neg, 'test images without it');
   const logoSet = new Set(logos);
   const images = pool
     .filter((im) => chosen.has(im.id))

@@ -53,6 +53,16 @@ describe('fault trials: command-line usage', () => {
     assert.match(r.stderr, /warn.*num-logos 50: only 4 logos/);
   });
 
+  it('--refs-per-logo / --positive-samples / --negative-samples above what the logos have warn (all of theirs are taken)', async () => {
+    const r = await evalWith('--refs-per-logo', '100', '--positive-samples', '1000', '--negative-samples', '1000');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warn.*refs-per-logo 100: \d+ of the \d+ sampled logos have fewer reference crops \(as few as \d+\); all of theirs are used/);
+    assert.match(r.stderr, /warn.*positive-samples 1000: .* fewer test images holding it/);
+    assert.match(r.stderr, /warn.*negative-samples 1000: .* fewer test images without it/);
+    const quiet = await evalWith('--refs-per-logo', '1', '--positive-samples', '1', '--negative-samples', '1');
+    assert.doesNotMatch(quiet.stderr, /have fewer/);
+  });
+
   it('an unknown command is a usage error', async () => {
     expectFailure(await cli('frobnicate'), 2, /frobnicate/);
   });
