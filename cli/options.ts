@@ -73,3 +73,22 @@ export const UNIT = (describe: string, def?: number): NumberSpec => ({ describe,
 export function refuseBackendFlag(argv: Record<string, unknown>, command: string, why: string): void {
   if (argv.backend !== undefined) throw new UsageError(`--backend: \`logolab ${command}\` ${why}; leave the flag out`);
 }
+
+/**
+ * A comma-separated list option (bench's --backends, --embed-batches …), checked before anything
+ * runs: every item one of `allowed` (or, with `int`, an integer ≥ 1 as typed), none empty, none
+ * twice. The benchmark scripts read such lists themselves, after minutes of other cells, or not at
+ * all: `--backends foo` gave a table of error cells and exit 0, `--recompute maybe` ran as off.
+ */
+export function checkListOption(name: string, raw: unknown, spec: { allowed?: readonly string[]; int?: boolean }): string[] {
+  if (raw === undefined) return [];
+  const items = String(raw).split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new UsageError(`--${name}: '${String(raw)}' has an empty item; give a comma-separated list`);
+  for (const s of items) {
+    if (spec.allowed && !spec.allowed.includes(s)) throw new UsageError(`--${name}: '${s}' is not one of ${spec.allowed.join(', ')}`);
+    if (spec.int && !(DECIMAL_TEXT.test(s) && Number.isInteger(Number(s)) && Number(s) >= 1)) throw new UsageError(`--${name}: '${s}' is not an integer ≥ 1`);
+  }
+  const twice = items.find((s, i) => items.indexOf(s) !== i);
+  if (twice !== undefined) throw new UsageError(`--${name}: '${twice}' is listed twice`);
+  return items;
+}

@@ -1,5 +1,5 @@
 /**
- * bench's numeric options are checked as typed (they were yargs 'number's: `--iters abc` ran with
+ * bench's numeric and list options are checked as typed (they were yargs 'number's: `--iters abc` ran with
  * NaN and wrote null into the results): one usage error line quoting the value, before any work.
  */
 import { test } from 'node:test';
@@ -18,6 +18,19 @@ const cases: [string[], RegExp][] = [
   [['bench', 'loader', '--data', 'x', '--image-size', '4'], /--image-size: '4' is out of range/],
   [['bench', 'train', '--r', 'abc'], /--r: 'abc' is not a number/],
   [['bench', 'train', '--alpha', '-2'], /--alpha: '-2' is out of range/],
+  // list options: checked before any cell runs (--backends foo gave a table of error cells and
+  // exit 0, --recompute maybe ran as off, bench train printed the step's stack trace and a 2nd line)
+  [['bench', 'backends', '--backends', 'cpu,foo'], /--backends: 'foo' is not one of cpu, native/],
+  [['bench', 'backends', '--models', 'foo'], /--models: 'foo' is not one of tiny, vit-b16, vit-l14/],
+  [['bench', 'backends', '--modes', 'infer,bogus'], /--modes: 'bogus' is not one of infer, train/],
+  [['bench', 'backends', '--section', 'matmul,'], /--section: 'matmul,' has an empty item/],
+  [['bench', 'gpu', '--recompute', 'maybe'], /--recompute: 'maybe' is not one of on, off/],
+  [['bench', 'gpu', '--train-batches', ''], /--train-batches: needs a value/],
+  [['bench', 'gpu', '--embed-batches', '0,abc'], /--embed-batches: '0' is not an integer ≥ 1/],
+  [['bench', 'gpu', '--backends', 'webgpu,bogus'], /--backends: 'bogus' is not one of tensorflow-gpu, webgpu/],
+  [['bench', 'gpu', '--backends', 'webgpu,webgpu'], /--backends: 'webgpu' is listed twice/],
+  [['bench', 'train', '--targets', 'bogus'], /--targets: 'bogus' is not one of q_proj/],
+  [['bench', 'train', '--freeze-layers', '99'], /--freeze-layers: 99 leaves no layer of the tiny preset's 4/],
 ];
 
 for (const [args, msg] of cases) {

@@ -7,10 +7,11 @@
  * in its own process (scripts/bench-native.ts does the work; this command only forwards options).
  */
 import type { CommandModule } from 'yargs';
-import { numberOption, POSITIVE_INT, refuseBackendFlag } from '../../options.js';
+import { checkListOption, numberOption, POSITIVE_INT, refuseBackendFlag } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
+import { PRESET_NAMES } from '../../../src/models/vision/presets.js';
 import { packagePath, tsxImport } from '../../../src/util/package-root.js';
 
 const SCRIPT = packagePath('scripts', 'bench-native.ts');
@@ -38,6 +39,10 @@ export const command: CommandModule = {
   handler: (argv) => {
     refuseBackendFlag(argv, 'bench backends', 'runs every backend --backends lists');
     if (!existsSync(SCRIPT)) throw new LogolabError(`bench backends: ${SCRIPT} not found (needs a source checkout)`);
+    checkListOption('section', argv.section, { allowed: ['matmul', 'e2e'] });
+    checkListOption('models', argv.models, { allowed: PRESET_NAMES });
+    checkListOption('modes', argv.modes, { allowed: ['infer', 'train'] });
+    checkListOption('backends', argv.backends, { allowed: ['cpu', 'native', 'native-noreuse', 'wasm', 'torch', 'torchvision'] });
     const args: string[] = [];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
     if (argv.slow) args.push('--slow');

@@ -6,7 +6,7 @@
  * its own process); this command only forwards the options.
  */
 import type { CommandModule } from 'yargs';
-import { numberOption, POSITIVE_INT, COUNT, refuseBackendFlag } from '../../options.js';
+import { checkListOption, numberOption, POSITIVE_INT, COUNT, refuseBackendFlag } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LogolabError } from '../../../src/errors.js';
@@ -36,6 +36,10 @@ export const command: CommandModule = {
     // each cell runs on the backend --backends names: a --backend would be ignored
     refuseBackendFlag(argv, 'bench gpu', 'runs every backend --backends lists');
     if (!existsSync(SCRIPT)) throw new LogolabError(`bench gpu: ${SCRIPT} not found (needs a source checkout)`);
+    checkListOption('backends', argv.backends, { allowed: ['tensorflow-gpu', 'webgpu'] });
+    checkListOption('embed-batches', argv['embed-batches'], { int: true });
+    checkListOption('train-batches', argv['train-batches'], { int: true });
+    checkListOption('recompute', argv.recompute, { allowed: ['on', 'off'] });
     const args: string[] = [];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
     if (argv['allow-software']) args.push('--allow-software');

@@ -6,10 +6,12 @@
  * (scripts/bench-lora-step.ts: training code is not imported by src/).
  */
 import type { CommandModule } from 'yargs';
-import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
+import { checkListOption, numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { LogolabError } from '../../../src/errors.js';
+import { LogolabError, UsageError } from '../../../src/errors.js';
+import { LORA_TARGETS } from '../../../src/models/lora/config.js';
+import { presetConfig } from '../../../src/models/vision/presets.js';
 import { packagePath, tsxImport } from '../../../src/util/package-root.js';
 
 const SCRIPT = packagePath('scripts', 'bench-lora-step.ts');
@@ -30,6 +32,10 @@ export const command: CommandModule = {
       .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the step (table on stderr)' }),
   handler: (argv) => {
     if (!existsSync(SCRIPT)) throw new LogolabError(`bench train: ${SCRIPT} not found (needs a source checkout)`);
+    // checked here: the step's process reported a bad value with a stack trace, then this command a second line
+    checkListOption('targets', argv.targets, { allowed: LORA_TARGETS });
+    const layers = presetConfig('clip', argv.preset as string).num_hidden_layers;
+    if (argv['freeze-layers'] !== undefined && (argv['freeze-layers'] as number) >= layers) throw new UsageError(`--freeze-layers: ${argv['freeze-layers'] as number} leaves no layer of the ${argv.preset as string} preset's ${layers} for the adapters; give at most ${layers - 1}`);
     const args: string[] = ['--backend', String(argv.backend ?? process.env.LOGOLAB_BACKEND ?? 'auto')];
     for (const k of OPTS) if (argv[k] !== undefined) args.push(`--${k}`, String(argv[k]));
     if (argv.recompute) args.push('--recompute');
