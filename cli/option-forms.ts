@@ -98,6 +98,8 @@ export function checkOptionForms(argv: Record<string, unknown>, raw: readonly st
     const v = argv[key];
     // a positional (convert's <hf-dir>) is named as such, not as a flag
     const label = typed.has(key) || [...(o.alias[key] ?? [])].some((a) => typed.has(kebab(a))) ? flag(key) : `<${key}>`;
+    // `--cache f --no-cache`: yargs records the negation as false beside the value
+    if (Array.isArray(v) && v.includes(false)) throw new UsageError(`${label} and --no-${key}: they contradict each other; give one`);
     if (Array.isArray(v)) throw new UsageError(`${label}: given more than once (${v.map((x) => `'${String(x)}'`).join(', ')})`);
     if (typeof v === 'string' && v.trim() === '') throw new UsageError(`${label}: needs a value`);
   }

@@ -43,6 +43,8 @@ export function parseNumberOption(name: string, raw: unknown, s: NumberSpec): nu
   const v = Number(text);
   if (!Number.isFinite(v)) throw new UsageError(`${label}: '${String(raw)}' is not a number`);
   if (s.int && !Number.isInteger(v)) throw new UsageError(`${label}: '${String(raw)}' is not an integer`);
+  // 9007199254740993 reads as …992: a seed would silently become another
+  if (s.int && !Number.isSafeInteger(v)) throw new UsageError(`${label}: '${String(raw)}' is beyond the integers a double holds exactly (±${Number.MAX_SAFE_INTEGER})`);
   const out = (s.min !== undefined && v < s.min) || (s.max !== undefined && v > s.max) || (s.gt !== undefined && !(v > s.gt));
   if (out) throw new UsageError(`${label}: '${String(raw)}' is out of range: ${s.why ?? `must be ${s.int ? 'an integer ' : ''}${rangeText(s)}`}`);
   return v;

@@ -13,9 +13,10 @@
  *                      chunks of `contrastive_batch: cached`).
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
+import { parseConfigYaml } from './config-yaml.js';
 import { z } from 'zod';
-import { LogolabError, UsageError, firstLine } from '../src/errors.js';
+import { LogolabError, UsageError } from '../src/errors.js';
 import { notRegularFile } from '../src/io/file-kind.js';
 import { DECIMAL_TEXT } from '../src/util/finite.js';
 import { LOSS_NAMES } from './losses/names.js';
@@ -241,12 +242,7 @@ export function loadConfigFile(path: string): TrainingConfig {
   } catch (e) {
     throw new LogolabError(`config ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  let obj: unknown;
-  try {
-    obj = parseYaml(text);
-  } catch (e) {
-    throw new LogolabError(`config ${path}: invalid YAML: ${firstLine(e)}`);
-  }
+  const obj = parseConfigYaml(text, `config ${path}`);
   // an empty file (or one of comments, or `~`) is not "all defaults": it is most likely the wrong file
   if (obj === null || obj === undefined) throw new LogolabError(`config ${path}: holds no settings (an empty YAML document); a config is a mapping of keys to values`);
   return parseConfig(obj, `config ${path}`);

@@ -185,6 +185,7 @@ export function passOptions(a: EvalArgv): PassOptions {
   refuseDetrFlags(a, detector);
   // yargs turns --no-cache into cache: false
   const noCache = a['no-cache'] === true || a.cache === false;
+  if (noCache && a['clear-cache']) throw new UsageError('--clear-cache and --no-cache: a run without a cache clears none; give one');
   const root = (a.data ?? a.folders) as string | undefined;
   // read $LOGOLAB_CACHE only when the cache is on (an empty one is an error, not with --no-cache)
   const cachePath = noCache ? null : typeof a.cache === 'string' ? a.cache : root ? defaultCachePath(root) : null;

@@ -144,6 +144,14 @@ describe('train configs', () => {
     assert.throws(() => applyOverrides(defaultConfig(), { checkpoint_dir: '' }), /--checkpoint-dir: key 'checkpoint_dir' must not be empty/);
   });
 
+  it("YAML keys that are collections, or named __proto__ at any depth, are one error naming them (a process warning; a silently dropped setting)", () => {
+    const p = join(d, 'odd-keys.yaml');
+    writeFileSync(p, 'lora_r: 4\n? [a]\n: 1\n');
+    assert.throws(() => loadConfigFile(p), /a key is a collection \(\["a"\]\); keys are names/);
+    writeFileSync(p, 'vision_config: {__proto__: {image_size: 48}}\n');
+    assert.throws(() => loadConfigFile(p), /unknown key 'vision_config\.__proto__'/);
+  });
+
   it('NaN / ±Infinity are named as such (JSON.stringify printed them as null)', () => {
     for (const [text, shown] of [['learning_rate: .nan', 'NaN'], ['learning_rate: .inf', 'Infinity'], ['temperature: -.inf', '-Infinity'], ['max_epochs: 1e400', 'Infinity']]) {
       const p = join(d, 'nan.yaml');
@@ -158,6 +166,26 @@ describe('train configs', () => {
     }
     assert.equal(applyOverrides(defaultConfig(), { seed: '7' }).config.seed, 7);
     assert.equal(applyOverrides(defaultConfig(), { learning_rate: '1e-4' }).config.learning_rate, 1e-4);
+  });
+});
+
+describe('contradicting or moot options', () => {
+  it('--cache with --no-cache (either order), --no-cache with --clear-cache: refused (the default cache was used)', async () => {
+    const data = join(d, 'x');
+    expectFailure(await runCli(['eval', '--data', data, '--no-cache', '--cache', join(d, 'c.sqlite')]), 2, /--cache and --no-cache: they contradict each other/);
+    expectFailure(await runCli(['eval', '--data', data, '--cache', join(d, 'c.sqlite'), '--no-cache']), 2, /--cache and --no-cache: they contradict each other/);
+    expectFailure(await runCli(['embed', '--data', data, '--cache', join(d, 'c.sqlite'), '--no-cache', '--out', join(d, 'e.safetensors')]), 2, /--cache and --no-cache/);
+    expectFailure(await runCli(['eval', '--data', data, '--model', 'm', '--no-cache', '--clear-cache']), 2, /--clear-cache and --no-cache: a run without a cache clears none/);
+  });
+
+  it('integers beyond 2^53 are refused (synth --seed 9007199254740993 ran as …992)', async () => {
+    expectFailure(await runCli(['synth', '--out', join(d, 'sb'), '--seed', '9007199254740993']), 2, /--seed: '9007199254740993' is beyond the integers a double holds exactly/);
+    expectFailure(await runCli(['eval', '--data', join(d, 'x'), '-n', '1e300']), 2, /-n\/--num-logos: '1e300' is beyond/);
+  });
+
+  it('train --skip-export with --output-dir; bench embed --family with a model folder', async () => {
+    expectFailure(await runCli(['train', '--skip-export', '--output-dir', join(d, 'never')]), 2, /--output-dir: --skip-export writes no export/);
+    expectFailure(await runCli(['bench', 'embed', '--model', join(FIXTURES, 'clip_tiny', 'model'), '--family', 'dinov2']), 2, /--family: applies to a preset --model/);
   });
 });
 

@@ -8,6 +8,8 @@
  */
 import type { CommandModule } from 'yargs';
 import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
+import { givenOptions } from '../../option-forms.js';
+import { UsageError } from '../../../src/errors.js';
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/backend/index.js';
@@ -37,13 +39,15 @@ export const command: CommandModule = {
       .option('per-layer', { type: 'boolean', default: false, describe: 'time one layer and extrapolate (estimate)' })
       .option('profile', { type: 'boolean', default: false, describe: 'per-kernel time, calls and native / stock JS of the timed batches (table on stderr, kernel_profile in the JSON)' }),
   handler: async (argv) => {
-    const backend = await initBackend(argv.backend as string | undefined, { workload: 'encoder' });
     const name = argv.model as string;
+    const preset = isPresetName(name) && !existsSync(name);
+    if (!preset && givenOptions(argv).has('family')) throw new UsageError(`--family: applies to a preset --model (${PRESET_NAMES.join('|')}); a folder's config.json says its family`);
+    const backend = await initBackend(argv.backend as string | undefined, { workload: 'encoder' });
     const batch = argv.batch as number;
     const iters = argv.iters as number;
     let model!: VisionModel;
     const loadS = await timeIt(async () => {
-      if (isPresetName(name) && !existsSync(name)) model = buildVisionModel(argv.family as VisionFamily, name, 'random', argv.seed as number);
+      if (preset) model = buildVisionModel(argv.family as VisionFamily, name, 'random', argv.seed as number);
       else model = await loadVisionModel(name);
     });
     try {
