@@ -64,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const commands = await loadCommands();
   let y = withGlobalOptions(yargs(argv).scriptName('logolab'))
+    // `--data.x d` would make --data an object (internal TypeErrors); with dot-notation off it is an unknown option
+    .parserConfiguration({ 'dot-notation': false })
     .strict()
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()

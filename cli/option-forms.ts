@@ -19,6 +19,9 @@ export interface DeclaredOptions {
   alias: Record<string, string[]>;
 }
 
+/** String options whose negation means something: --no-cache (no embedding cache). */
+const NEGATABLE = new Set(['cache']);
+
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Every name of an option (key, aliases, their kebab forms) → the option's key. */
@@ -102,6 +105,8 @@ export function checkOptionForms(argv: Record<string, unknown>, raw: readonly st
     if (Array.isArray(v) && v.includes(false)) throw new UsageError(`${label} and --no-${key}: they contradict each other; give one`);
     if (Array.isArray(v)) throw new UsageError(`${label}: given more than once (${v.map((x) => `'${String(x)}'`).join(', ')})`);
     if (typeof v === 'string' && v.trim() === '') throw new UsageError(`${label}: needs a value`);
+    // `--no-out`: yargs negates any option; only the cache has a meaning for it (--no-cache)
+    if (v === false && !NEGATABLE.has(key)) throw new UsageError(`--no-${key}: --${key} takes a value; give one or leave the option out`);
   }
   for (const [key, g] of givenSwitches(raw, o)) {
     const bad = g.values.find((v) => v !== 'true' && v !== 'false');

@@ -231,3 +231,16 @@ export async function loadEncoder(dir: string, adapter: string | undefined, prep
 export function sampleLine(src: Source, s: Sample): string {
   return `sample: ${s.logos.length} logos, ${s.refs.length} reference crops, ${s.images.length} test images (${src.all ? 'all: a folder layout is evaluated whole' : `seed ${s.options.seed}`})`;
 }
+
+/**
+ * multi-ref needs min_matching_refs references of one logo at or above the threshold: more than
+ * any sampled logo has can never match, and the run reported TP 0 / FP 0 without a word.
+ */
+export function refuseUnreachableMinRefs(spec: SweepSpec, s: Sample): void {
+  const perLogo = new Map<string, number>();
+  for (const r of s.refs) perLogo.set(r.logo, (perLogo.get(r.logo) ?? 0) + 1);
+  const most = Math.max(0, ...perLogo.values());
+  if (!spec.methods.includes('multi-ref')) return;
+  const asked = Math.min(...spec.minMatchingRefs);
+  if (asked > most) throw new LogolabError(`--${spec.minMatchingRefs.length > 1 ? 'sweep-min-refs' : 'min-matching-refs'} ${asked}: the sampled logos have at most ${most} reference crops each, so multi-ref can never match; lower it or raise --refs-per-logo`);
+}

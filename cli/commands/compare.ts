@@ -21,7 +21,7 @@ import { galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.j
 import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { exportCheckpoint } from '../../training/export.js';
 import type { VisionModel } from '../../src/models/vision/index.js';
-import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, type EvalArgv } from './_eval-shared.js';
+import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, refuseUnreachableMinRefs, type EvalArgv } from './_eval-shared.js';
 import { mkdirp } from '../../src/io/mkdirp.js';
 
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'];
@@ -124,6 +124,7 @@ export const command: CommandModule = {
       throw new LogolabError('baseline and candidate embeddings come from different datasets (their samples differ); export both from the same data dir');
     }
     log('info', sampleLine(srcB, sample));
+    refuseUnreachableMinRefs(spec, sample);
     // an adapter candidate beside --baseline-embeddings is applied to --baseline, which must be the
     // model the file was made with, or the adapter would be credited with the two bases' difference.
     // Checked on the candidate model as loaded (its fingerprint without the adapter is its base's),

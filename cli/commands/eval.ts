@@ -17,7 +17,7 @@ import { calibrate, formatCalibration, formatSweepTable, parseCalibrationTarget,
 import { drawSample, embeddingPass, openSource, runInfo } from '../../src/eval/run.js';
 import { referenceRetrieval } from '../../src/eval/retrieval.js';
 import { formatRetrieval } from '../../src/eval/summary.js';
-import { counting, DEFAULT_BATCH, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, SWEEP_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, evalInputs, type EvalArgv } from './_eval-shared.js';
+import { counting, DEFAULT_BATCH, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, SWEEP_FLAGS, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, evalInputs, refuseUnreachableMinRefs, type EvalArgv } from './_eval-shared.js';
 
 export const command: CommandModule = {
   command: 'eval',
@@ -58,6 +58,7 @@ export const command: CommandModule = {
     refuseSamplingFlags(a, src, !!a.calibrate);
     const sample = drawSample(src, so);
     log('info', sampleLine(src, sample));
+    refuseUnreachableMinRefs(spec, sample);
     let loaded: Awaited<ReturnType<typeof loadEncoder>> | null = null;
     if (!src.exchange) {
       if (!a.model) throw new LogolabError('give --model <dir> (or --embeddings <file>)');

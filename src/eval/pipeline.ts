@@ -5,6 +5,7 @@
  * needs pixels (DETR) works on chunks of PIXEL_CHUNK images: each is decoded once, proposed on,
  * and its uncached crops are cut from the same pixels before the chunk is let go (bounded memory).
  */
+import { LogolabError } from '../errors.js';
 import { decodeImage, cropImage, type RgbImage } from '../preprocess/image.js';
 import { assertFiniteEmbedding } from '../embed/embedder.js';
 import { firstNonFinite } from '../util/finite.js';
@@ -32,12 +33,14 @@ export const PIXEL_CHUNK = 32;
 interface Item {
   path: string;
   box: Box | null;
+  /** the size the data dir recorded for the picture the box was drawn on */
+  size?: { width: number; height: number };
   key: string;
   out?: Float32Array;
 }
 
 /** Embeds crops of files (box null = the whole file), using and filling the cache. */
-export async function embedItems(encoder: CropEncoder, items: { path: string; box: Box | null }[], o: EmbedOptions = {}, preloaded?: Map<string, RgbImage>): Promise<Float32Array[]> {
+export async function embedItems(encoder: CropEncoder, items: Omit<Item, 'key' | 'out'>[], o: EmbedOptions = {}, preloaded?: Map<string, RgbImage>): Promise<Float32Array[]> {
   const hasher = new FileHasher();
   const all: Item[] = items.map((it) => ({ ...it, key: cacheKey(encoder.fingerprint, encoder.preprocess, hasher.hash(it.path), it.box) }));
   const todo: Item[] = [];
@@ -63,6 +66,11 @@ export async function embedItems(encoder: CropEncoder, items: { path: string; bo
       if (it.path !== decodedPath) {
         decoded = preloaded?.get(it.path) ?? (await decode(it.path));
         decodedPath = it.path;
+        // the boxes were recorded on a picture of this size: a file replaced since (another photo
+        // under the same name) had its ground truth cropped from the wrong pixels, without a word
+        if (it.size && (it.size.width !== decoded.width || it.size.height !== decoded.height)) {
+          throw new LogolabError(`${it.path}: the image is ${decoded.width}x${decoded.height}, but its data dir recorded ${it.size.width}x${it.size.height}: the file changed since it was prepared, and its boxes belong to the other picture; re-run logolab prepare`);
+        }
       }
       imgs.push(it.box ? cropImage(decoded!, it.box) : decoded!);
     }
@@ -91,7 +99,9 @@ export async function embedSet(
   meta: Record<string, unknown> = {},
 ): Promise<EmbeddedSet> {
   const refItems = refs.map((r) => ({ path: r.path, box: null }));
-  const regionItems = (ims: DatasetImage[], props: Proposal[][]) => ims.flatMap((im, i) => props[i]!.map((p) => ({ path: im.path, box: p.box as Box | null })));
+  // a recorded size (0: unknown, e.g. an exchange file's) is checked against the decoded picture
+  const sizeOf = (im: DatasetImage) => (im.width > 0 && im.height > 0 ? { size: { width: im.width, height: im.height } } : {});
+  const regionItems = (ims: DatasetImage[], props: Proposal[][]) => ims.flatMap((im, i) => props[i]!.map((p) => ({ path: im.path, box: p.box as Box | null, ...sizeOf(im) })));
   const proposals: Proposal[][] = [];
   let embs: Float32Array[];
   if (!proposer.needsPixels) {

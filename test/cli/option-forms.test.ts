@@ -10,6 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { FIXTURES, tmpDir } from '../helpers.js';
 import { loadConfigFile, applyOverrides, defaultConfig } from '../../training/config.js';
 import { makeTinyDataDir } from '../eval/tinydata.js';
@@ -186,6 +187,42 @@ describe('contradicting or moot options', () => {
   it('train --skip-export with --output-dir; bench embed --family with a model folder', async () => {
     expectFailure(await runCli(['train', '--skip-export', '--output-dir', join(d, 'never')]), 2, /--output-dir: --skip-export writes no export/);
     expectFailure(await runCli(['bench', 'embed', '--model', join(FIXTURES, 'clip_tiny', 'model'), '--family', 'dinov2']), 2, /--family: applies to a preset --model/);
+  });
+});
+
+describe('option shapes yargs builds that no command reads', () => {
+  it('dotted names (--data.x) and --no-<path option> are usage errors, not internal TypeErrors', async () => {
+    expectFailure(await runCli(['eval', '--data.x', join(d, 'x'), '--model', 'm']), 2, /Unknown argument: data\.x/);
+    expectFailure(await runCli(['train', '--config.foo', 'x']), 2, /Unknown argument: config\.foo/);
+    expectFailure(await runCli(['export', '--checkpoint', 'ck', '--no-out']), 2, /--no-out: --out takes a value/);
+    expectFailure(await runCli(['compare', '--no-report']), 2, /--no-report: --report takes a value/);
+  });
+});
+
+describe('eval: what the data cannot give', () => {
+  it('multi-ref needing more references than any sampled logo has is refused (it reported TP 0 / FP 0)', async () => {
+    const data = join(d, 'data-mr');
+    await makeTinyDataDir(data);
+    const args = ['eval', '--data', data, '--model', join(FIXTURES, 'clip_tiny', 'model'), '--backend', 'cpu', '--no-cache', '--matching-method', 'multi-ref'];
+    expectFailure(await runCli([...args, '--min-matching-refs', '50']), 1, /--min-matching-refs 50: the sampled logos have at most \d+ reference crops each, so multi-ref can never match/);
+    const ok = await runCli([...args, '--min-matching-refs', '1']);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  it('a test image replaced since prepare (another size) is an error naming it, not crops of the wrong picture', async () => {
+    const data = join(d, 'data-changed');
+    await makeTinyDataDir(data);
+    // every test image replaced (the sample leaves out those a reference crop was cut from)
+    const sizes = new Set<string>();
+    for (const e of readdirSync(join(data, 'test_images'), { recursive: true, withFileTypes: true }).filter((x) => x.isFile())) {
+      const path = join(e.parentPath, e.name);
+      const { width, height } = await sharp(path).metadata();
+      sizes.add(`${width}x${height}`);
+      writeFileSync(path, await sharp({ create: { width: 20, height: 20, channels: 3, background: '#123' } }).png().toBuffer());
+    }
+    assert.ok(!sizes.has('20x20'));
+    const r = await runCli(['eval', '--data', data, '--model', join(FIXTURES, 'clip_tiny', 'model'), '--backend', 'cpu', '--no-cache']);
+    expectFailure(r, 1, new RegExp(`test_images/[^:]+: the image is 20x20, but its data dir recorded (${[...sizes].join('|')}): the file changed since it was prepared`));
   });
 });
 
