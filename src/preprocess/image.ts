@@ -9,7 +9,7 @@
  *     `convert('RGB')` on RGBA/LA/PA (it does not composite). `{ alpha: 'white' }` composites on white
  *     instead, which is what a viewer shows for transparent logos (opt-in, not the default, so that
  *     embeddings stay comparable with ones computed in Python).
- *   - grayscale → R=G=B; palette → its colours; CMYK → sRGB through libvips' colour management
+ *   - grayscale → R=G=B; palette → its colours (a GIF's transparent index too: gif.ts); CMYK → sRGB through libvips' colour management
  *     (PIL uses a naive formula, so CMYK JPEGs differ slightly from PIL: documented, not matched).
  *   - 16-bit → 8-bit by the high byte (v >> 8), as PIL reads 16-bit RGB PNGs. (PIL clips 16-bit
  *     *grayscale* to 255 instead — a PIL quirk we do not reproduce.)
@@ -21,6 +21,7 @@ import sharp, { type Sharp } from 'sharp';
 import { LogolabError, firstLine } from '../errors.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { withOwnVipsError } from './vips-errors.js';
+import { fillTransparent, gifBytes, gifTransparentColour } from './gif.js';
 
 export interface RgbImage {
   width: number;
@@ -92,11 +93,15 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
     // failOn 'error': reject truncated / corrupt data, tolerate benign libjpeg warnings (as PIL does).
     // toColourspace('srgb'): grayscale → 3 bands, CMYK → RGB, 16-bit → 8-bit. A failure is decoded
     // again alone (vips-errors.ts): beside other decodes its message may be another file's.
+    // a GIF's transparent pixels keep their palette colour, as PIL's convert('RGB') (gif.ts)
+    const gif = opts.alpha === 'white' ? null : gifBytes(src);
+    const gifColour = gif ? gifTransparentColour(gif) : null;
     const { data, info } = await withOwnVipsError(() => {
       const s = sharp(src, { failOn: 'error' }).rotate().keepIccProfile();
-      const rgb = opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
+      const rgb = gifColour ? s.ensureAlpha() : opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
       return rgb.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     });
+    if (gifColour && info.channels === 4) return { width: info.width, height: info.height, data: fillTransparent(new Uint8Array(data.buffer, data.byteOffset, data.length), gifColour) };
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     // Copy out of sharp's Buffer (which may be a pooled slice) into a tight Uint8Array.
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length).slice() };
