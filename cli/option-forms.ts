@@ -40,24 +40,26 @@ function nameIndex(o: DeclaredOptions): Map<string, string> {
 /** The option name as the user typed it, for messages: `--name` or `-n`. */
 const flag = (name: string): string => (name.length === 1 ? `-${name}` : `--${name}`);
 
-/** The switches given on the command line: key → the names as typed, and the values given with `=`. */
-function givenSwitches(raw: readonly string[], o: DeclaredOptions): Map<string, { typed: string[]; values: string[] }> {
+/** One option token of the command line: the key it names, as typed, and a value given with `=`. */
+interface TypedOption {
+  key: string;
+  typed: string;
+  value?: string;
+}
+
+/** The option tokens before `--` that name a declared option (`--x`, `--no-x`, `--x=v`, `-x`). */
+function typedOptions(raw: readonly string[], o: DeclaredOptions): TypedOption[] {
   const index = nameIndex(o);
-  const booleans = new Set(o.boolean);
-  const out = new Map<string, { typed: string[]; values: string[] }>();
+  const out: TypedOption[] = [];
   for (const token of raw) {
     if (token === '--') break; // what follows is positional
     const m = /^--?([^=]+)(?:=(.*))?$/s.exec(token);
     if (!m || /^-\d/.test(token)) continue; // a negative number is a value
     const name = kebab(m[1]!);
     if (!token.startsWith('--') && name.length !== 1) continue; // grouped short flags (-abc)
-    // `--no-x` negates switch x, unless an option is itself named no-x (eval's --no-cache)
+    // `--no-x` negates x, unless an option is itself named no-x (eval's --no-cache)
     const key = index.get(name) ?? (name.startsWith('no-') ? index.get(name.slice(3)) : undefined);
-    if (key === undefined || !booleans.has(key) || key === 'help' || key === 'version') continue;
-    const entry = out.get(key) ?? { typed: [], values: [] };
-    entry.typed.push(token.startsWith('--') ? `--${m[1]!}` : `-${m[1]!}`);
-    if (m[2] !== undefined) entry.values.push(m[2]);
-    out.set(key, entry);
+    if (key !== undefined) out.push({ key, typed: token.startsWith('--') ? `--${m[1]!}` : `-${m[1]!}`, ...(m[2] !== undefined ? { value: m[2] } : {}) });
   }
   return out;
 }
@@ -71,21 +73,6 @@ export function givenOptions(argv: Record<string, unknown>): ReadonlySet<string>
   return g;
 }
 
-/** The option keys named by the typed tokens (`--x`, `--no-x`, `--x=v`, `-x`). */
-function typedKeys(raw: readonly string[], o: DeclaredOptions): Set<string> {
-  const index = nameIndex(o);
-  const keys = new Set<string>();
-  for (const token of raw) {
-    if (token === '--') break;
-    const m = /^--?([^=]+)/s.exec(token);
-    if (!m || /^-\d/.test(token)) continue;
-    const name = kebab(m[1]!);
-    const key = index.get(name) ?? (name.startsWith('no-') ? index.get(name.slice(3)) : undefined);
-    if (key !== undefined) keys.add(key);
-  }
-  return keys;
-}
-
 /**
  * Refuses a string option given twice or without a value, and a switch given twice or with a value
  * other than true/false. `raw` is the command line as given to yargs; `argv` yargs' result.
@@ -93,14 +80,15 @@ function typedKeys(raw: readonly string[], o: DeclaredOptions): Set<string> {
 export function checkOptionForms(argv: Record<string, unknown>, raw: readonly string[], o: DeclaredOptions): void {
   // kept out of sight of yargs and of loops over the options (a symbol, not enumerable); a command
   // with sub-commands (bench <what>) runs the middleware again with the inner options
-  Object.defineProperty(argv, GIVEN, { value: typedKeys(raw, o), enumerable: false, configurable: true });
+  const given = typedOptions(raw, o);
+  const keys = new Set(given.map((g) => g.key));
+  Object.defineProperty(argv, GIVEN, { value: keys, enumerable: false, configurable: true });
   const arrays = new Set(o.array);
-  const typed = new Set(raw.map((t) => /^--?([^=]+)/.exec(t)?.[1]).filter((n): n is string => n !== undefined).map(kebab));
   for (const key of o.string) {
     if (arrays.has(key)) continue;
     const v = argv[key];
     // a positional (convert's <hf-dir>) is named as such, not as a flag
-    const label = typed.has(key) || [...(o.alias[key] ?? [])].some((a) => typed.has(kebab(a))) ? flag(key) : `<${key}>`;
+    const label = keys.has(key) ? flag(key) : `<${key}>`;
     // `--cache f --no-cache`: yargs records the negation as false beside the value
     if (Array.isArray(v) && v.includes(false)) throw new UsageError(`${label} and --no-${key}: they contradict each other; give one`);
     if (Array.isArray(v)) throw new UsageError(`${label}: given more than once (${v.map((x) => `'${String(x)}'`).join(', ')})`);
@@ -108,9 +96,11 @@ export function checkOptionForms(argv: Record<string, unknown>, raw: readonly st
     // `--no-out`: yargs negates any option; only the cache has a meaning for it (--no-cache)
     if (v === false && !NEGATABLE.has(key)) throw new UsageError(`--no-${key}: --${key} takes a value; give one or leave the option out`);
   }
-  for (const [key, g] of givenSwitches(raw, o)) {
-    const bad = g.values.find((v) => v !== 'true' && v !== 'false');
-    if (bad !== undefined) throw new UsageError(`${flag(key)}: a switch takes no value (or =true / =false), got '${bad}'`);
-    if (g.typed.length > 1) throw new UsageError(`${flag(key)}: given more than once (${g.typed.join(', ')})`);
+  const switches = new Set(o.boolean.filter((k) => k !== 'help' && k !== 'version'));
+  for (const key of switches) {
+    const uses = given.filter((g) => g.key === key);
+    const bad = uses.find((g) => g.value !== undefined && g.value !== 'true' && g.value !== 'false');
+    if (bad) throw new UsageError(`${flag(key)}: a switch takes no value (or =true / =false), got '${bad.value!}'`);
+    if (uses.length > 1) throw new UsageError(`${flag(key)}: given more than once (${uses.map((g) => g.typed).join(', ')})`);
   }
 }
