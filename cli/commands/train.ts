@@ -8,7 +8,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../../src/backend/index.js';
-import { LogolabError, UsageError } from '../../src/errors.js';
+import { LogolabError } from '../../src/errors.js';
 import { log } from '../../src/util/log.js';
 import { CONFIG_KEYS, applyOverrides, configHelp, isBooleanField, defaultConfig, loadConfigFile, type TrainingConfig } from '../../training/config.js';
 import { validateConfig } from '../../training/config-checks.js';
@@ -59,7 +59,8 @@ export const command: CommandModule = {
     let cfg: TrainingConfig = argv.config ? loadConfigFile(argv.config as string) : (ckConfig ?? defaultConfig());
     const overrides: Record<string, unknown> = {};
     for (const k of CONFIG_KEYS) if (argv[kebab(k)] !== undefined) overrides[k] = argv[kebab(k)];
-    if (argv['skip-export'] && overrides.output_dir !== undefined) throw new UsageError('--output-dir: --skip-export writes no export; leave one of them out');
+    // said, not refused: scripts pass a scratch output_dir with every run
+    if (argv['skip-export'] && overrides.output_dir !== undefined) log('warn', `--output-dir ${String(overrides.output_dir)}: not written, --skip-export writes no export`);
     const r = applyOverrides(cfg, overrides);
     cfg = r.config;
     for (const a of r.applied) log('info', `override: ${a}`);
