@@ -244,7 +244,7 @@ export function loadConfigFile(path: string): TrainingConfig {
   }
   const obj = parseConfigYaml(text, `config ${path}`);
   // an empty file (or one of comments, or `~`) is not "all defaults": it is most likely the wrong file
-  if (obj === null || obj === undefined) throw new LogolabError(`config ${path}: holds no settings (an empty YAML document); a config is a mapping of keys to values`);
+  if (obj === null || obj === undefined) throw new LogolabError(`config ${path}: holds no settings (an empty YAML document); a config is a mapping of keys to values (leave --config out for the built-in defaults)`);
   return parseConfig(obj, `config ${path}`);
 }
 

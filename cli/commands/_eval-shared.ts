@@ -10,6 +10,9 @@ import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
 import { assertEmbeddingCache } from '../../src/eval/cache.js';
 import { dataDirInputs } from '../../src/data/db-schema.js';
 import type { InputFile } from '../../src/io/file-kind.js';
+import { IMAGE_EXTENSIONS } from '../../src/embed/files.js';
+import { isModelFolderFile } from '../../src/models/format.js';
+import { extname } from 'node:path';
 import { defaultCachePath, type PassOptions, type Source } from '../../src/eval/run.js';
 import { DETR_RANGES } from '../../src/detect/detector.js';
 import { DETR_DEFAULTS } from '../../src/eval/proposals.js';
@@ -47,9 +50,12 @@ export function evalInputs(a: EvalArgv): InputFile[] {
   if (data) out.push(...dataDirInputs(data, '--data dir'));
   // the cache used without --cache ($LOGOLAB_CACHE or beside the data; none with --no-cache)
   if (data && a.cache === undefined && a['no-cache'] !== true) out.push({ path: defaultCachePath(data), what: 'embedding cache' });
-  for (const [k, what] of [['folders', '--folders dataset'], ['model', '--model folder'], ['adapter', '--adapter folder'], ['baseline', '--baseline model'], ['candidate', '--candidate model']] as const) {
+  // a folder layout is read for its images; a model folder for its weights and configs
+  const folders = s('folders');
+  if (folders) out.push({ path: folders, what: '--folders dataset', folder: true, reads: (rel) => IMAGE_EXTENSIONS.includes(extname(rel).toLowerCase()) });
+  for (const [k, what] of [['model', '--model folder'], ['adapter', '--adapter folder'], ['baseline', '--baseline model'], ['candidate', '--candidate model']] as const) {
     const p = s(k);
-    if (p) out.push({ path: p, what, folder: true });
+    if (p) out.push({ path: p, what, folder: true, reads: isModelFolderFile });
   }
   for (const [k, what] of [['embeddings', '--embeddings file'], ['baseline-embeddings', '--baseline-embeddings file'], ['candidate-embeddings', '--candidate-embeddings file'], ['cache', '--cache file']] as const) {
     const p = s(k);

@@ -24,7 +24,8 @@ export function expandImagePaths(paths: string[]): string[] {
     if (!existsSync(p)) throw new LogolabError(`${p}: no such file or directory`);
     if (statSync(p).isDirectory()) {
       // (a name that is not valid UTF-8 is refused: Node's listing would name no file)
-      out.push(...readdirUtf8(p).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(p, f)));
+      const isImage = (f: string) => IMAGE_EXT.has(extname(f).toLowerCase());
+      out.push(...readdirUtf8(p, isImage).filter(isImage).sort().map((f) => join(p, f)));
     } else out.push(p);
   }
   if (!out.length) throw new LogolabError('no images given (files or folders of images)');

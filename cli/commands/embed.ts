@@ -13,6 +13,7 @@ import { initBackend } from '../../src/backend/index.js';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { dataDirInputs } from '../../src/data/db-schema.js';
+import { isModelFolderFile } from '../../src/models/format.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { withAtomicFile } from '../../src/io/atomic.js';
 import { assertOutputFile } from '../../src/io/file-kind.js';
@@ -137,8 +138,8 @@ export const command: CommandModule = {
       refuseDetrFlags(argv, detector);
       assertOutputFile(argv.out as string, '--out', [
         ...dataDirInputs(argv.data as string, '--data dir'),
-        ...(typeof argv.model === 'string' ? [{ path: argv.model, what: '--model folder', folder: true }] : []),
-        ...(typeof argv.adapter === 'string' ? [{ path: argv.adapter, what: '--adapter folder', folder: true }] : []),
+        ...(typeof argv.model === 'string' ? [{ path: argv.model, what: '--model folder', folder: true, reads: isModelFolderFile }] : []),
+        ...(typeof argv.adapter === 'string' ? [{ path: argv.adapter, what: '--adapter folder', folder: true, reads: isModelFolderFile }] : []),
         ...(typeof argv.cache === 'string' ? [{ path: argv.cache, what: '--cache file' }] : []),
       ]);
       // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared

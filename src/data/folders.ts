@@ -43,7 +43,8 @@ export interface FolderDataset {
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const images = (dir: string) => readdirUtf8(dir).filter((f) => !f.startsWith('.') && FOLDER_IMAGE_EXTS.includes(extname(f).toLowerCase())).sort(byName);
+const isFolderImage = (f: string) => !f.startsWith('.') && FOLDER_IMAGE_EXTS.includes(extname(f).toLowerCase());
+const images = (dir: string) => readdirUtf8(dir, isFolderImage).filter(isFolderImage).sort(byName);
 
 /**
  * Logos named by a test image's filename prefix (see the module comment). Both sides are compared
@@ -74,7 +75,7 @@ export function expectedLogosFromFilename(filename: string, known: readonly stri
 export function readFolderDataset(root: string, opts: { testDir?: string; emptyLogos?: 'error' | 'skip' } = {}): FolderDataset {
   const r = resolve(root);
   if (!existsSync(r) || !statSync(r).isDirectory()) throw new LogolabError(`${r}: not a folder`);
-  const dirs = readdirUtf8(r).filter((d) => statSync(join(r, d)).isDirectory()).sort(byName);
+  const dirs = readdirUtf8(r, () => false).filter((d) => statSync(join(r, d)).isDirectory()).sort(byName);
   let logos: FolderLogo[] = dirs
     .filter((d) => d.endsWith(REF_SUFFIX) && d.length > REF_SUFFIX.length)
     .map((d) => ({ name: d.slice(0, -REF_SUFFIX.length), dir: join(r, d), references: images(join(r, d)).map((f) => join(r, d, f)) }));

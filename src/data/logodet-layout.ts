@@ -42,9 +42,10 @@ export function scanDataset(dataset: string, limitBrands?: number): { brands: Br
   if (!isDir(dataset)) throw new LogolabError(`--dataset ${dataset}: not a folder`);
   const brands: BrandFolder[] = [];
   const names = new Set<string>();
-  for (const cat of readdirUtf8(dataset).sort(sortStr)) {
+  // (folders with names that are not UTF-8 are refused; files at these levels are never read)
+  for (const cat of readdirUtf8(dataset, () => false).sort(sortStr)) {
     if (cat.startsWith('.') || !isDir(join(dataset, cat))) continue;
-    for (const b of readdirUtf8(join(dataset, cat)).sort(sortStr)) {
+    for (const b of readdirUtf8(join(dataset, cat), () => false).sort(sortStr)) {
       if (b.startsWith('.') || !isDir(join(dataset, cat, b))) continue;
       const name = names.has(b) ? `${b} (${cat})` : b;
       names.add(name);
@@ -59,7 +60,7 @@ export function scanDataset(dataset: string, limitBrands?: number): { brands: Br
     const dir = join(dataset, bf.category, bf.folder);
     const byStem = new Map<string, Source>();
     let files = 0;
-    for (const f of readdirUtf8(dir).sort(sortStr)) {
+    for (const f of readdirUtf8(dir, (n) => !n.startsWith('.') && (IMAGE_EXTS.includes(extname(n).toLowerCase()) || extname(n).toLowerCase() === '.xml')).sort(sortStr)) {
       if (f.startsWith('.')) continue;
       const ext = extname(f).toLowerCase();
       const stem = basename(f, extname(f));

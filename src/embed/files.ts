@@ -15,7 +15,7 @@ function walk(dir: string, out: string[], seen: Set<string>): void {
   const real = realpathSync(dir);
   if (seen.has(real)) return;
   seen.add(real);
-  for (const name of readdirUtf8(dir).sort()) {
+  for (const name of readdirUtf8(dir, (n) => !n.startsWith('.') && IMAGE_EXTENSIONS.includes(extname(n).toLowerCase())).sort()) {
     if (name.startsWith('.')) continue;
     const p = join(dir, name);
     const isImage = IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());

@@ -56,8 +56,10 @@ export interface InputFile {
   path: string;
   /** how it is named in the message: 'input image', '--embeddings file' */
   what: string;
-  /** a folder: no file below it may be replaced (a model's weights, a data dir's crops) */
+  /** a folder: no file below it may be replaced (a data dir's crops) … */
   folder?: boolean;
+  /** … or only those it reads (a model's weights and configs, not a results file kept beside them); `rel`: the path inside the folder */
+  reads?: (rel: string) => boolean;
 }
 
 /**
@@ -70,9 +72,11 @@ export function assertOutputFile(path: string, flag = '--out', inputs: readonly 
   for (const i of inputs) {
     const input = realPathOf(i.path);
     if (input === real) throw new LogolabError(`${flag} ${path}: is the ${i.what} ${i.path}; refusing to replace it — write the output elsewhere`);
-    // a new file inside an input folder is harmless; replacing one of its files is not
-    if (i.folder && existsSync(path) && real.startsWith(input.endsWith('/') ? input : `${input}/`))
-      throw new LogolabError(`${flag} ${path}: would replace a file of the ${i.what} ${i.path}; refusing — write the output elsewhere`);
+    const inside = i.folder && real.startsWith(input.endsWith('/') ? input : `${input}/`);
+    // with `reads`: a file the folder is read from, even a new one (a preprocessor_config.json
+    // written into a model folder would change the model); without: any existing file
+    if (inside && (i.reads ? i.reads(real.slice(input.length).replace(/^\/+/, '')) : existsSync(path)))
+      throw new LogolabError(`${flag} ${path}: would ${existsSync(path) ? 'replace a file of' : 'add a file read with'} the ${i.what} ${i.path}; refusing — write the output elsewhere`);
   }
   let st: Stats | null = null;
   try {

@@ -24,11 +24,24 @@ function showBytes(raw: Buffer): string {
   return s;
 }
 
-/** readdirSync(dir) as strings; a name that is not valid UTF-8 is a LogolabError naming it. */
-export function readdirUtf8(dir: string): string[] {
-  return readdirSync(dir, { encoding: 'buffer' }).map((raw) => {
+/**
+ * readdirSync(dir) as strings; a name that is not valid UTF-8 is a LogolabError naming it, unless it
+ * is a plain file that `uses` says the caller skips.
+ */
+export function readdirUtf8(dir: string, uses?: (name: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { encoding: 'buffer', withFileTypes: true })) {
+    const raw = e.name as unknown as Buffer;
     const name = raw.toString('utf8');
-    if (!Buffer.from(name, 'utf8').equals(raw)) throw new LogolabError(`${join(dir, showBytes(raw))}: the file name is not valid UTF-8 (bytes shown as \\xNN); rename it, e.g. with convmv -f latin1 -t utf8`);
-    return name;
-  });
+    if (Buffer.from(name, 'utf8').equals(raw)) {
+      out.push(name);
+      continue;
+    }
+    // a file the caller would pass over (`uses`: its name with U+FFFD for the bad bytes) is left
+    // out, as before: a stray Thumbs-\xe9.db must not stop a folder of images; a folder or a link
+    // (it may hold or be an image) and a file the caller reads are refused
+    if (uses && !e.isDirectory() && !e.isSymbolicLink() && !uses(name)) continue;
+    throw new LogolabError(`${join(dir, showBytes(raw))}: the file name is not valid UTF-8 (bytes shown as \\xNN); rename it, e.g. with convmv -f latin1 -t utf8`);
+  }
+  return out;
 }

@@ -21,7 +21,7 @@
  * atomically (temp folder + rename): a failed conversion leaves no partial output.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { writeSafetensors, type WriteTensor } from '../io/safetensors.js';
 import { openCheckpoint } from '../io/checkpoint.js';
@@ -38,6 +38,18 @@ import { adapterFor, assertNotAdapterOnly } from './export-folder.js';
 import { FORMAT_NAME, FORMAT_VERSION, readModelConfig, readRecordedPreprocessMode, type LogolabMeta, type StoreDtype } from './vision/meta.js';
 
 export { FORMAT_NAME, FORMAT_VERSION, readLogolabMeta, type LogolabMeta, type StoreDtype } from './vision/meta.js';
+
+/**
+ * Whether `rel` (a path inside a model or adapter folder) is read when the folder is loaded: weights,
+ * configs, an export's adapter/. A results file a user keeps beside them is not, and may be
+ * rewritten by a command's output (eval --json); these may not.
+ */
+export function isModelFolderFile(rel: string): boolean {
+  const name = basename(rel);
+  if (/\.(safetensors|bin|pt|pth|ckpt)$/i.test(name) || name.endsWith('.index.json')) return true;
+  if (rel.split(/[\\/]/)[0] === 'adapter') return true;
+  return ['config.json', 'preprocessor_config.json', 'adapter_config.json', 'export_metadata.json', 'logolab.json'].includes(name);
+}
 
 /** The rules for a `convert --out` folder (src/io/output-dir.ts); logolab.json marks conversions made before the marker. */
 export function convertGuard(source: string, overwrite?: boolean): OutputGuard {

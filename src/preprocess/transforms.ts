@@ -81,17 +81,17 @@ export function centerCrop(img: RgbImage, cropH: number, cropW: number, style: P
 
 /**
  * The most pixels an intermediate image may hold (a shortest-edge resize before its centre crop, a
- * letterbox canvas): as many as sharp decodes in one image (16383 × 16383). A very elongated
- * picture is small (65000×1: 65 k pixels) but its shortest-edge resize to 224 is 14560000×224
- * (9.8 GB, past what a typed array holds) and its square letterbox canvas 65000² (12.7 GB);
- * 20000×1 resized to 4480000×224 took 41 s and 3.9 GB before the crop kept 224×224.
+ * letterbox canvas): 2 GiB of RGB. A very elongated picture is small (65000×1: 65 k pixels) but its
+ * shortest-edge resize to 224 is 14560000×224 (9.8 GB, past what a typed array holds) and its
+ * square letterbox canvas 65000² (12.7 GB); 20000×1 resized to 4480000×224 took 41 s and 3.9 GB
+ * before the crop kept 224×224. A phone panorama's canvas (20000², 1.2 GB) stays allowed.
  */
-export const MAX_WORKING_PIXELS = 16383 * 16383;
+export const MAX_WORKING_PIXELS = Math.floor(2 ** 31 / 3);
 
 /** Refuses a `step` that would turn `img` into a width×height intermediate over MAX_WORKING_PIXELS. */
 export function checkWorkingSize(img: RgbImage, width: number, height: number, step: string): void {
   if (width * height > MAX_WORKING_PIXELS) {
-    throw new LogolabError(`${img.width}x${img.height} is too elongated for this processor: ${step} would make it ${width}x${height}, more than 16383x16383 pixels`);
+    throw new LogolabError(`${img.width}x${img.height} is too elongated for this processor: ${step} would make it ${width}x${height}, more than ${MAX_WORKING_PIXELS} pixels (2 GiB of RGB)`);
   }
 }
 

@@ -111,9 +111,18 @@ describe('file outputs never replace what the run reads', () => {
     expectFailure(await runCli([...evalArgs, '--json', join(model, 'config.json')]), 1, /would replace a file of the --model folder/);
     expectFailure(await runCli([...evalArgs, '--json', join(d, 'same.txt'), '--output-file', join(d, 'same.txt')]), 1, /--json .*same\.txt: is the --output-file/);
     assert.deepEqual(readFileSync(db), before);
-    const ok = await runCli([...evalArgs, '--no-cache', '--json', join(data, 'results.json')]);
-    assert.equal(ok.code, 0, ok.stderr);
+    // a results file kept beside the data or the model is rewritten on a re-run; --output-file appends
+    const modelCopy = join(d, 'model-copy');
+    mkdirSync(modelCopy);
+    for (const f of readdirSync(model)) copyFileSync(join(model, f), join(modelCopy, f));
+    for (let run = 0; run < 2; run++) {
+      const ok = await runCli(['eval', '--data', data, '--model', modelCopy, '--backend', 'cpu', '-n', '2', '--no-cache', '--json', join(data, 'results.json'), '--output-file', join(modelCopy, 'eval.txt')]);
+      assert.equal(ok.code, 0, `run ${run}: ${ok.stderr}`);
+    }
     assert.ok(existsSync(join(data, 'results.json')));
+    // a new file the model would be read with (preprocessor_config.json) is refused too
+    expectFailure(await runCli(['eval', '--data', data, '--model', modelCopy, '--backend', 'cpu', '--json', join(modelCopy, 'preprocessor_config.json')]), 1, /would add a file read with the --model folder/);
+    assert.ok(!existsSync(join(modelCopy, 'preprocessor_config.json')));
   });
 
   it('merge-embeddings --out naming a shard, embed --pixels X --out X: refused before reading', async () => {

@@ -41,3 +41,19 @@ test('a file name that is not valid UTF-8 is refused, naming the folder and its 
     return true;
   });
 });
+
+test('a file that is never read (not an image) may have a name that is not UTF-8; a folder may not', (t) => {
+  const d = join(tmpDir(), 'dir6');
+  mkdirSync(d);
+  writeFileSync(join(d, 'a.png'), 'x');
+  const bad = (s: string) => Buffer.concat([Buffer.from(`${d}/`), Buffer.from(s.split('é')[0]!), Buffer.from([0xe9]), Buffer.from(s.split('é')[1]!)]);
+  try {
+    writeFileSync(bad('Thumbs-é.db'), 'x');
+  } catch {
+    return t.skip('this file system refuses names that are not UTF-8');
+  }
+  // a stray editor or OS file beside the images used to be passed over, and still is
+  assert.deepEqual(listImages([d]), [join(d, 'a.png')]);
+  mkdirSync(bad('sub-é'));
+  assert.throws(() => listImages([d]), /sub-\\xe9: the file name is not valid UTF-8/);
+});
