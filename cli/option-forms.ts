@@ -23,6 +23,7 @@ export interface DeclaredOptions {
 const NEGATABLE = new Set(['cache']);
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const camel = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Every name of an option (key, aliases, their kebab forms) → the option's key. */
 function nameIndex(o: DeclaredOptions): Map<string, string> {
@@ -75,7 +76,7 @@ export function givenOptions(argv: Record<string, unknown>): ReadonlySet<string>
 
 /**
  * Refuses a string option given twice or without a value, and a switch given twice or with a value
- * other than true/false. `raw` is the command line as given to yargs; `argv` yargs' result.
+ * other than true/false; `--no-<value option>` becomes not given. `raw` is the command line as given to yargs; `argv` yargs' result.
  */
 export function checkOptionForms(argv: Record<string, unknown>, raw: readonly string[], o: DeclaredOptions): void {
   // kept out of sight of yargs and of loops over the options (a symbol, not enumerable); a command
@@ -93,8 +94,10 @@ export function checkOptionForms(argv: Record<string, unknown>, raw: readonly st
     if (Array.isArray(v) && v.includes(false)) throw new UsageError(`${label} and --no-${key}: they contradict each other; give one`);
     if (Array.isArray(v)) throw new UsageError(`${label}: given more than once (${v.map((x) => `'${String(x)}'`).join(', ')})`);
     if (typeof v === 'string' && v.trim() === '') throw new UsageError(`${label}: needs a value`);
-    // `--no-out`: yargs negates any option; only the cache has a meaning for it (--no-cache)
-    if (v === false && !NEGATABLE.has(key)) throw new UsageError(`--no-${key}: --${key} takes a value; give one or leave the option out`);
+    // `--no-adapter`: yargs negates any option to false, which the commands read as a value (an
+    // internal TypeError for --out, --report): it means "not given", as wrapper scripts use it; the
+    // cache alone has a meaning for false (--no-cache); a required option is then reported missing
+    if (v === false && !NEGATABLE.has(key)) for (const k of [key, camel(key), ...(o.alias[key] ?? [])]) delete argv[k];
   }
   const switches = new Set(o.boolean.filter((k) => k !== 'help' && k !== 'version'));
   for (const key of switches) {

@@ -163,6 +163,8 @@ export function configHelp(key: keyof TrainingConfig): string {
 
 /** Whether a field is a switch on the command line (--flag / --no-flag). */
 export const isBooleanField = (key: keyof TrainingConfig): boolean => baseType(TrainingConfigSchema.shape[key]) === 'boolean';
+/** Whether a field is a list (on the command line: comma-separated, or the flag once per item). */
+export const isListField = (key: keyof TrainingConfig): boolean => baseType(TrainingConfigSchema.shape[key]) === 'array';
 
 const TYPE_NAMES: Record<string, string> = { int: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list of strings', record: 'a mapping' };
 

@@ -34,6 +34,17 @@ export function absolutePaths(c: TrainingConfig): TrainingConfig {
 }
 
 /**
+ * Why a checkpoint cannot be resumed exactly under today's split rule, or null. A logolab before
+ * image-level `val_split: 0` meant no validation gave every logo one validation photo all the
+ * same: such a run's history holds validation metrics, and its later epochs would now train on
+ * another split than its first ones.
+ */
+export function legacySplitRefusal(c: Pick<TrainingConfig, 'split_level' | 'val_split'>, history: readonly { val?: unknown }[], source: string): string | null {
+  if (c.split_level !== 'image' || c.val_split !== 0 || !history.some((h) => h.val)) return null;
+  return `--resume ${source}: this run (image-level split, val_split 0) was started by an earlier logolab that still validated on one photo per logo; this version validates on none, so its split differs and the resume would not be exact — start over (--overwrite) or finish it with the version that started it`;
+}
+
+/**
  * A checkpoint config `c` of an older version, which made the default dataset_dir / reference_dir
  * absolute (<cwd>/LogoDet-3K, <cwd>/reference_logos), compared with the resumed run's `now`: where
  * `now` has the default, such a path is taken back to it, so the resume does not report a change.

@@ -10,7 +10,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError } from '../../src/errors.js';
 import { log } from '../../src/util/log.js';
-import { CONFIG_KEYS, applyOverrides, configHelp, isBooleanField, defaultConfig, loadConfigFile, type TrainingConfig } from '../../training/config.js';
+import { CONFIG_KEYS, applyOverrides, configHelp, isBooleanField, isListField, defaultConfig, loadConfigFile, type TrainingConfig } from '../../training/config.js';
 import { validateConfig } from '../../training/config-checks.js';
 import { checkpointPath, dataDigest, dataDigestDifference, loadCheckpoint, peekCheckpointState, type DataDigest } from '../../training/checkpoint.js';
 import { buildTrainableModel } from '../../training/model.js';
@@ -19,7 +19,7 @@ import { dataDirOf, dbDataSource, type DbDataSource } from '../../training/data_
 import { referenceCropsByLogo } from '../../src/data/db.js';
 import { exportCheckpoint, exportGuard } from '../../training/export.js';
 import { resolveBaseModel, verifyBaseModel } from '../../training/provenance.js';
-import { absolutePaths, legacyDataPaths, RELOCATED, resumePaths } from '../../training/run-paths.js';
+import { absolutePaths, legacyDataPaths, legacySplitRefusal, RELOCATED, resumePaths } from '../../training/run-paths.js';
 import { checkOutputDir } from '../../src/io/output-dir.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -46,7 +46,8 @@ export const command: CommandModule = {
       .option('skip-export', { type: 'boolean', default: false, describe: 'skip the export to output_dir at the end' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'start over in a checkpoint_dir that holds an earlier run\'s checkpoints (they move to previous-run-<time>/ there), and let the final export replace a non-empty output_dir that is not an earlier export (never one holding the training data or base model)' });
     for (const k of CONFIG_KEYS) {
-      b = b.option(kebab(k), { type: isBooleanField(k) ? 'boolean' : 'string', describe: configHelp(k), group: 'Training config overrides:' });
+      // a list field may be given once per item (--lora-target-modules q_proj --lora-target-modules v_proj)
+      b = b.option(kebab(k), { type: isBooleanField(k) ? 'boolean' : 'string', ...(isListField(k) ? { array: true } : {}), describe: configHelp(k), group: 'Training config overrides:' });
     }
     return b;
   },
@@ -58,7 +59,10 @@ export const command: CommandModule = {
     const ckConfig: TrainingConfig | null = ck ? { ...defaultConfig(), ...ck.state.config, val_subset: (ck.state.config as Partial<TrainingConfig>).val_subset ?? 'first' } : null;
     let cfg: TrainingConfig = argv.config ? loadConfigFile(argv.config as string) : (ckConfig ?? defaultConfig());
     const overrides: Record<string, unknown> = {};
-    for (const k of CONFIG_KEYS) if (argv[kebab(k)] !== undefined) overrides[k] = argv[kebab(k)];
+    for (const k of CONFIG_KEYS) {
+      const v = argv[kebab(k)];
+      if (v !== undefined) overrides[k] = Array.isArray(v) ? v.join(',') : v;
+    }
     // said, not refused: scripts pass a scratch output_dir with every run
     if (argv['skip-export'] && overrides.output_dir !== undefined) log('warn', `--output-dir ${String(overrides.output_dir)}: not written, --skip-export writes no export`);
     const r = applyOverrides(cfg, overrides);
@@ -70,6 +74,8 @@ export const command: CommandModule = {
     let digest: DataDigest | undefined;
     const dataNow = (): DataDigest => (digest ??= dataDigest(referenceCropsByLogo(dataDirOf(cfg.db_path))));
     if (ck) {
+      const legacySplit = legacySplitRefusal(ckConfig!, ck.state.history, resume!);
+      if (legacySplit) throw new LogolabError(legacySplit);
       cfg = resumePaths(cfg, ck.state, resume!, { config: argv.config !== undefined, overrides });
       const before = legacyDataPaths(absolutePaths(ckConfig!), cfg);
       // a db_path moved (or copied) with the same data is no difference either

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { FIXTURES, tmpDir } from '../helpers.js';
 import { loadConfigFile, applyOverrides, defaultConfig } from '../../training/config.js';
+import { legacySplitRefusal } from '../../training/run-paths.js';
 import { makeTinyDataDir } from '../eval/tinydata.js';
 import { expectFailure, runCli } from './run.js';
 
@@ -204,8 +205,25 @@ describe('option shapes yargs builds that no command reads', () => {
   it('dotted names (--data.x) and --no-<path option> are usage errors, not internal TypeErrors', async () => {
     expectFailure(await runCli(['eval', '--data.x', join(d, 'x'), '--model', 'm']), 2, /Unknown argument: data\.x/);
     expectFailure(await runCli(['train', '--config.foo', 'x']), 2, /Unknown argument: config\.foo/);
-    expectFailure(await runCli(['export', '--checkpoint', 'ck', '--no-out']), 2, /--no-out: --out takes a value/);
-    expectFailure(await runCli(['compare', '--no-report']), 2, /--no-report: --report takes a value/);
+    // --no-<value option> means not given (yargs made it false: internal TypeErrors): a required one is missing
+    expectFailure(await runCli(['export', '--checkpoint', 'ck', '--no-out']), 2, /Missing required argument: out/);
+    expectFailure(await runCli(['compare', '--no-report']), 2, /Missing required argument: report/);
+    expectFailure(await runCli(['synth', '--list-brands', '--no-out']), 2, /--list-brands .*: --out would be ignored/);
+  });
+
+  it('a train list field may be given once per item, or comma-separated', async () => {
+    for (const args of [['--lora-target-modules', 'q_proj', '--lora-target-modules', 'out_proj'], ['--lora-target-modules', 'q_proj,out_proj']]) {
+      // (the run then stops at the missing model: the override line comes first)
+      const r = await runCli(['train', ...args, '--base-model', join(d, 'no-model')]);
+      assert.match(r.stderr, /override: lora_target_modules = \["q_proj","out_proj"\]/, r.stderr);
+    }
+  });
+
+  it('resuming an image-level val_split 0 run whose history validated (the old split rule) is refused', () => {
+    assert.match(legacySplitRefusal({ split_level: 'image', val_split: 0 }, [{ val: { separation: 0.1 } }], 'ck/last.ckpt')!, /--resume ck\/last\.ckpt: this run \(image-level split, val_split 0\) was started by an earlier logolab/);
+    assert.equal(legacySplitRefusal({ split_level: 'image', val_split: 0 }, [{}], 'ck'), null, 'validated on nothing: today\'s rule');
+    assert.equal(legacySplitRefusal({ split_level: 'image', val_split: 0.2 }, [{ val: {} }], 'ck'), null);
+    assert.equal(legacySplitRefusal({ split_level: 'logo', val_split: 0 }, [{ val: {} }], 'ck'), null);
   });
 });
 
