@@ -104,6 +104,8 @@ export function checkOptionForms(argv: Record<string, unknown>, raw: readonly st
     const uses = given.filter((g) => g.key === key);
     const bad = uses.find((g) => g.value !== undefined && g.value !== 'true' && g.value !== 'false');
     if (bad) throw new UsageError(`${flag(key)}: a switch takes no value (or =true / =false), got '${bad.value!}'`);
-    if (uses.length > 1) throw new UsageError(`${flag(key)}: given more than once (${uses.map((g) => g.typed).join(', ')})`);
+    // the same meaning twice (scripts that append flags) is harmless; --x with --no-x is not
+    const meaning = (g: TypedOption) => (g.value !== undefined ? g.value === 'true' : !(g.typed.startsWith('--no-') && !key.startsWith('no-')));
+    if (new Set(uses.map(meaning)).size > 1) throw new UsageError(`${flag(key)}: given with contradicting values (${uses.map((g) => g.typed + (g.value !== undefined ? `=${g.value}` : '')).join(', ')})`);
   }
 }
