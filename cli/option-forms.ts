@@ -75,7 +75,7 @@ export function givenOptions(argv: Record<string, unknown>): ReadonlySet<string>
 }
 
 /**
- * Refuses a string option given twice or without a value, and a switch given twice or with a value
+ * Refuses a string option given twice or without a value, and a switch given contradicting values or a value
  * other than true/false; `--no-<value option>` becomes not given. `raw` is the command line as given to yargs; `argv` yargs' result.
  */
 export function checkOptionForms(argv: Record<string, unknown>, raw: readonly string[], o: DeclaredOptions): void {
