@@ -39,7 +39,8 @@ export const DETR_FLAGS = [['detr-threshold', 'threshold'], ['min-box-size', 'mi
  * --embeddings file; --sweep-* but thresholds): registered, so the refusal says why.
  */
 /**
- * What an eval/compare run reads, which its file outputs (--json, --output-file) must not replace:
+ * What an eval/compare run (or embed --data) reads, which its file outputs (--json, --output-file,
+ * embed's --out) must not replace:
  * a data dir's database, crops and test images, its embedding cache, a folder layout, embeddings
  * files, model and adapter folders (an HF repo id names no folder here and protects nothing).
  */

@@ -12,8 +12,6 @@ import { extname } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
-import { dataDirInputs } from '../../src/data/db-schema.js';
-import { isModelFolderFile } from '../../src/models/format.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { withAtomicFile } from '../../src/io/atomic.js';
 import { assertOutputFile } from '../../src/io/file-kind.js';
@@ -28,7 +26,7 @@ import { log } from '../../src/util/log.js';
 import { exportDataEmbeddings } from '../../src/eval/exchange.js';
 import { DETR_RANGES } from '../../src/detect/detector.js';
 import { DETR_DEFAULTS, makeProposer } from '../../src/eval/proposals.js';
-import { DEFAULT_DETECTOR, refuseDetrFlags } from './_eval-shared.js';
+import { DEFAULT_DETECTOR, evalInputs, refuseDetrFlags } from './_eval-shared.js';
 import { EmbeddingCache } from '../../src/eval/cache.js';
 import { defaultCachePath } from '../../src/eval/run.js';
 import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
@@ -136,12 +134,8 @@ export const command: CommandModule = {
       if (shard) log('info', `shard ${shard.index}/${shard.count}${shard.from ? ` (INDEX from ${shard.from})` : ''}`);
       const detector = (argv.detector as string | undefined) ?? DEFAULT_DETECTOR;
       refuseDetrFlags(argv, detector);
-      assertOutputFile(argv.out as string, '--out', [
-        ...dataDirInputs(argv.data as string, '--data dir'),
-        ...(typeof argv.model === 'string' ? [{ path: argv.model, what: '--model folder', folder: true, reads: isModelFolderFile }] : []),
-        ...(typeof argv.adapter === 'string' ? [{ path: argv.adapter, what: '--adapter folder', folder: true, reads: isModelFolderFile }] : []),
-        ...(typeof argv.cache === 'string' ? [{ path: argv.cache, what: '--cache file' }] : []),
-      ]);
+      // the data dir, model, adapter and cache it reads, as for eval
+      assertOutputFile(argv.out as string, '--out', evalInputs(argv));
       // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared
       // memory of one host) is unsafe: no cache unless one is named (--cache or $LOGOLAB_CACHE);
       // resolved before the model loads, and $LOGOLAB_CACHE is not read with --no-cache

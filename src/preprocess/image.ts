@@ -97,7 +97,8 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
     const gif = opts.alpha === 'white' ? null : gifBytes(src);
     const gifColour = gif ? gifTransparentColour(gif) : null;
     const { data, info } = await withOwnVipsError(() => {
-      const s = sharp(src, { failOn: 'error' }).rotate().keepIccProfile();
+      // a GIF's bytes are already read: decoded from them, not read again
+      const s = sharp(gif ?? src, { failOn: 'error' }).rotate().keepIccProfile();
       const rgb = gifColour ? s.ensureAlpha() : opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
       return rgb.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     });
