@@ -22,6 +22,7 @@ import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import { checkOutputDir, OUTPUT_MARKER, replaceOutputDir, type OutputGuard } from '../src/io/output-dir.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
+import { isModelFolderFile } from '../src/models/format.js';
 import { mergeLora } from '../src/models/lora/apply.js';
 import { saveAdapter } from '../src/models/lora/io.js';
 import { FAMILIES, type VisionModel } from '../src/models/vision/index.js';
@@ -84,7 +85,7 @@ export function exportGuard(checkpoint: string, opts: ExportOptions = {}, baseMo
   const protect = [{ path: resolve(checkpoint), what: 'checkpoint being exported' }];
   if (baseModel && !baseModel.startsWith('preset:')) protect.push({ path: resolve(baseModel), what: 'base model' });
   if (data) for (const p of trainingInputs({ ...data, base_model: 'preset:' })) protect.push({ path: p.path, what: `training data (${p.key})` });
-  return { command: 'export', flag: opts.flag ?? '--out', legacyMarkers: ['export_metadata.json'], overwrite: opts.overwrite, protect };
+  return { command: 'export', flag: opts.flag ?? '--out', legacyMarkers: ['export_metadata.json'], ownFile: isModelFolderFile, overwrite: opts.overwrite, protect };
 }
 
 export interface ExportResult {

@@ -25,6 +25,12 @@ export interface OutputGuard {
   flag: string;
   /** files an earlier version of `command` wrote, accepted as its marker (e.g. logolab.json) */
   legacyMarkers?: string[];
+  /**
+   * the files the command writes (top-level names); a marked folder that holds anything else is
+   * not replaced: a model card or results file a user put there would go with it. Markers written
+   * since list their folder's files and are checked against that list instead.
+   */
+  ownFile?: (name: string) => boolean;
   /** replace a foreign folder */
   overwrite?: boolean;
   /** sources that must survive: a folder containing any of them is never replaced */
@@ -46,15 +52,24 @@ export function isWithin(inner: string, outer: string): boolean {
 /** isWithin by the names given or by the real paths (an input given through a symlink, a linked output folder). */
 const isWithinReally = (inner: string, outer: string): boolean => isWithin(inner, outer) || isWithin(realPathOf(inner), realPathOf(outer));
 
-function markerCommand(dir: string): string | null {
+function readMarker(dir: string): { command: string; files: string[] | null } | null {
   const p = join(dir, OUTPUT_MARKER);
   if (!existsSync(p)) return null;
   try {
-    const j = JSON.parse(readFileSync(p, 'utf8')) as { command?: unknown };
-    return typeof j.command === 'string' ? j.command : null;
+    const j = JSON.parse(readFileSync(p, 'utf8')) as { command?: unknown; files?: unknown };
+    if (typeof j.command !== 'string') return null;
+    const files = Array.isArray(j.files) && j.files.every((f) => typeof f === 'string') ? (j.files as string[]) : null;
+    return { command: j.command, files };
   } catch {
     return null;
   }
+}
+
+/** Entries of an earlier output that the command did not write (by the marker's list, else by g.ownFile). */
+function foreignEntries(entries: string[], listed: string[] | null, g: OutputGuard): string[] {
+  if (g.writesInto) return [];
+  const own = listed ? (e: string) => listed.includes(e) : g.ownFile;
+  return own ? entries.filter((e) => e !== OUTPUT_MARKER && !own(e)).sort() : [];
 }
 
 /** Throws unless `dir` may be (created or) replaced by `g.command`; see the module comment. */
@@ -77,9 +92,15 @@ export function checkOutputDir(dir: string, g: OutputGuard): void {
   if (!statSync(abs).isDirectory()) throw new LogolabError(`${name}: exists and is not a folder; refusing to replace it`);
   const entries = readdirSync(abs);
   if (entries.length === 0 || g.overwrite) return;
-  const by = markerCommand(abs);
-  if (by === g.command) return;
-  if (by === null && (g.legacyMarkers ?? []).some((m) => entries.includes(m))) return;
+  const marker = readMarker(abs);
+  const by = marker?.command ?? null;
+  const earlier = by === g.command || (by === null && (g.legacyMarkers ?? []).some((m) => entries.includes(m)));
+  if (earlier) {
+    const foreign = foreignEntries(entries, by === g.command ? marker!.files : null, g);
+    if (foreign.length === 0) return;
+    const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? `, … (${foreign.length} in all)` : '');
+    throw new LogolabError(`${name}: an earlier output of \`logolab ${g.command}\` that also holds files it did not write (${shown}); refusing to replace it (move them out, choose another folder, or add --overwrite to replace it)`);
+  }
   const whose = by ? `an output of \`logolab ${by}\`` : 'not an earlier output of this command';
   const verb = g.writesInto ? 'write into' : 'replace';
   throw new LogolabError(`${name}: folder is not empty and is ${whose}; refusing to ${verb} it (choose another folder, or add --overwrite to ${verb} it)`);
@@ -93,7 +114,8 @@ export async function replaceOutputDir(dir: string, g: OutputGuard, build: (tmp:
   checkOutputDir(dir, g);
   await withAtomicDir(dir, async (tmp) => {
     await build(tmp);
-    writeJsonAtomic(join(tmp, OUTPUT_MARKER), { command: g.command, written: new Date().toISOString(), note: 'written by logolab; the command may replace this folder' });
+    const files = readdirSync(tmp).sort();
+    writeJsonAtomic(join(tmp, OUTPUT_MARKER), { command: g.command, written: new Date().toISOString(), files, note: 'written by logolab; the command may replace this folder while it holds only these files' });
   });
 }
 

@@ -163,6 +163,36 @@ export class SafetensorsFile {
   }
 }
 
+/** The first key that occurs twice in the outer object of a valid JSON text, else null. */
+function firstDuplicateTopKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  let prev = ''; // the last structural character outside strings
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && (prev === '{' || prev === ',')) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+      }
+      prev = '"';
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      prev = c;
+    } else if (c === '}' || c === ']') {
+      depth--;
+      prev = c;
+    } else if (c === ',' || c === ':') {
+      prev = c;
+    }
+  }
+  return null;
+}
+
 function parseHeader(path: string, fd: number): { tensors: Map<string, TensorInfo>; metadata: Record<string, string> } {
   const size = fstatSync(fd).size;
   if (size < 8) throw new LogolabError(`${path}: not a safetensors file (only ${size} bytes)`);
@@ -183,6 +213,10 @@ function parseHeader(path: string, fd: number): { tensors: Map<string, TensorInf
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new LogolabError(`${path}: corrupt safetensors header (not a JSON object)`);
   }
+  // JSON.parse keeps the last of two equal keys; the format forbids them (the reference reader
+  // refuses), and a header naming a tensor twice is crafted or broken
+  const dup = firstDuplicateTopKey(hb.toString('utf8'));
+  if (dup !== null) throw new LogolabError(`${path}: corrupt safetensors header (tensor '${dup}' is listed twice)`);
   const dataStart = 8 + headerLen;
   const dataLen = size - dataStart;
   const tensors = new Map<string, TensorInfo>();

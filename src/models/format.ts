@@ -53,7 +53,7 @@ export function isModelFolderFile(rel: string): boolean {
 
 /** The rules for a `convert --out` folder (src/io/output-dir.ts); logolab.json marks conversions made before the marker. */
 export function convertGuard(source: string, overwrite?: boolean): OutputGuard {
-  return { command: 'convert', flag: '--out', legacyMarkers: ['logolab.json'], overwrite, protect: [{ path: source, what: 'source model' }] };
+  return { command: 'convert', flag: '--out', legacyMarkers: ['logolab.json'], ownFile: isModelFolderFile, overwrite, protect: [{ path: source, what: 'source model' }] };
 }
 
 /** Largest finite float16. */

@@ -133,6 +133,17 @@ test('bad files: truncated, corrupt header, bad offsets, overlap, shape × dtype
   assert.throws(() => SafetensorsFile.open(p), isErr(/x\.safetensors: corrupt safetensors header \(invalid JSON/));
   rawFile(p, [1, 2], Buffer.alloc(0));
   assert.throws(() => SafetensorsFile.open(p), isErr(/not a JSON object/));
+  // a tensor listed twice (JSON.parse would keep the last one), also when spelled with an escape
+  const rawHeader = (text: string, data: Buffer): void => {
+    const l = Buffer.alloc(8);
+    l.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+    writeFileSync(p, Buffer.concat([l, Buffer.from(text), data]));
+  };
+  const entry = (o: number): string => `{"dtype":"F32","shape":[1],"data_offsets":[${o},${o + 4}]}`;
+  rawHeader(`{"a\\"b":${entry(0)},"c":${entry(4)}, "a":${entry(8)}}  `, Buffer.alloc(12));
+  assert.equal(readSafetensors(p).size, 3);
+  rawHeader(`{"a":${entry(0)},"__metadata__":{"a":"x"},"\\u0061":${entry(4)}}`, Buffer.alloc(8));
+  assert.throws(() => SafetensorsFile.open(p), isErr(/x\.safetensors: corrupt safetensors header \(tensor 'a' is listed twice\)/));
   rawFile(p, { a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 64] } }, Buffer.alloc(16));
   assert.throws(() => SafetensorsFile.open(p), isErr(/tensor 'a': data_offsets \[0, 64\] outside the data section/));
   rawFile(p, { a: { dtype: 'F32', shape: [2, 2], data_offsets: [8, 4] } }, Buffer.alloc(16));

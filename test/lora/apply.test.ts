@@ -95,6 +95,16 @@ test('lora: merge/unmerge round trip, refuses non-finite adapters; no leaks', as
   }
 });
 
+test('lora: disposing a model frees its adapters, merged ones included', async () => {
+  await useBackend('cpu');
+  const before = tf.memory().numTensors;
+  const m = buildVisionModel('clip', 'tiny', 'random', 1);
+  applyLora(m, { r: 2, lora_alpha: 4, freeze_layers: 2, target_modules: ['q_proj', 'v_proj'] });
+  mergeLora(m);
+  m.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
+
 test('lora: our own adapter (all targets, explicit layers) saves and reloads identically; peft table maps both ways', async () => {
   await useBackend('wasm');
   const a = buildVisionModel('clip', 'tiny', 'random', 3);

@@ -74,6 +74,26 @@ test('logolab.json is validated strictly', async () => {
   assert.ok(!existsSync(bad));
 });
 
+test('an earlier output that also holds files the command did not write is not replaced', async () => {
+  const d = tmpDir();
+  const src = join(FIXTURES, 'siglip_tiny/model');
+  const out = join(d, 'm');
+  await convertModel(src, out);
+  const marker = JSON.parse(readFileSync(join(out, '.logolab-output.json'), 'utf8'));
+  assert.deepEqual(marker.files, ['config.json', 'logolab.json', 'model.safetensors', 'preprocessor_config.json']);
+  writeFileSync(join(out, 'NOTES.txt'), 'mine');
+  await assert.rejects(() => convertModel(src, out), /--out .*: an earlier output of `logolab convert` that also holds files it did not write \(NOTES\.txt\); refusing to replace it/);
+  assert.equal(readFileSync(join(out, 'NOTES.txt'), 'utf8'), 'mine');
+  await convertModel(src, out, { overwrite: true });
+  assert.ok(!existsSync(join(out, 'NOTES.txt')));
+  // a conversion made before the marker (logolab.json only): its files are judged by name; the
+  // shipped model's card and curve are not a conversion's
+  const shipped = join(d, 'shipped');
+  cpSync(join(FIXTURES, '../../models/logolab-tiny-clip'), shipped, { recursive: true });
+  await assert.rejects(() => convertModel(src, shipped), /holds files it did not write \(MODEL_CARD\.md, first_losses\.json, training_curve\.svg\)/);
+  assert.ok(existsSync(join(shipped, 'MODEL_CARD.md')));
+});
+
 test('convert of a logolab export (base + adapter/) writes the merged fine-tune, not the base', async () => {
   await useBackend('wasm');
   const d = tmpDir();

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { INFERENCE, type ForwardContext } from '../layers.js';
+import { removeLora } from '../lora/apply.js';
 import type { EncoderLayer } from './blocks.js';
 import type { VisionConfig, VisionFamily } from './config.js';
 import type { ImageProcessor } from './processor.js';
@@ -113,6 +114,8 @@ export class Model implements VisionModel {
   }
 
   dispose(): void {
+    // a merged adapter is held aside by mergeLora (to undo it), not by its Linear
+    removeLora(this);
     this.tower.dispose();
   }
 }
