@@ -93,6 +93,14 @@ export function checkAgainstSpec(cfg: DetrConfig, src: WeightSource): LoadReport
     if (!sameShape(got, shape)) throw new LogolabError(`${src.source}: tensor '${k}' has shape [${got.join(',')}], expected [${shape.join(',')}]`);
   }
   const leftovers = [...have].filter((k) => !spec.has(k)).sort();
+  // a layer beyond the config's depth is not a spare tensor: dropping it runs another, shallower
+  // detector (the vision loader refuses the same)
+  for (const [part, depth] of [['encoder', cfg.encoderLayers], ['decoder', cfg.decoderLayers]] as const) {
+    const extra = leftovers.filter((k) => new RegExp(`(^|\\.)${part}\\.layers\\.\\d+\\.`).test(k));
+    if (extra.length === 0) continue;
+    const top = Math.max(...extra.map((k) => Number(new RegExp(`${part}\\.layers\\.(\\d+)\\.`).exec(k)![1])));
+    throw new LogolabError(`${src.source}: holds ${part} layer ${top} (${extra.length} tensors beyond the config), but config ${part}_layers is ${depth}; the detector would silently run without them`);
+  }
   return { leftovers };
 }
 

@@ -143,6 +143,13 @@ test('wrong checkpoint type and unusable folders → one-line LogolabError', () 
   copyFileSync(join(TINY, 'config.json'), join(e, 'config.json'));
   writeSafetensors(join(e, 'model.safetensors'), { 'vision_model.embeddings.patch_embedding.weight': { shape: [2, 2], data: new Float32Array(4) } });
   one(() => loadDetrModel(e), /missing tensor 'model\.backbone\.conv_encoder\.model\.embedder\.embedder\.convolution\.weight'/);
+  // a checkpoint deeper than its config is refused, not run shallower (the 2+2-layer fixture)
+  const f = tmpDir();
+  copyFileSync(join(TINY, 'model.safetensors'), join(f, 'model.safetensors'));
+  writeFileSync(join(f, 'config.json'), JSON.stringify({ ...cfg, encoder_layers: 1 }));
+  one(() => loadDetrModel(f), /model\.safetensors: holds encoder layer 1 \(\d+ tensors beyond the config\), but config encoder_layers is 1/);
+  writeFileSync(join(f, 'config.json'), JSON.stringify({ ...cfg, decoder_layers: 1 }));
+  one(() => loadDetrModel(f), /holds decoder layer 1 \(\d+ tensors beyond the config\), but config decoder_layers is 1/);
 });
 
 test('detector: repeated detect calls leak no tensors; results are stable and well-formed', async () => {
