@@ -82,6 +82,21 @@ const RUN_FILE = /^(?:last|best|epoch_\d+)\.ckpt$|^training_history\.json$|^trai
 /** Their temp names (src/io/atomic.ts tempPathFor: .<name>.<pid>.<n>.tmp) */
 const RUN_TEMP = /^\.((?:last|best|epoch_\d+)\.ckpt|training_history\.json)\.\d+\.\d+\.tmp$/;
 
+/** "a", "a and b", "a, b and c" */
+export function andList(xs: readonly string[]): string {
+  return xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+}
+
+/**
+ * The files of an earlier run in `dir` (names the trainer writes), in the order a person reads
+ * them: last.ckpt, best.ckpt, epoch_N.ckpt by N, training_history.json, train.log.
+ */
+export function earlierRunFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const rank = (f: string) => (f === 'last.ckpt' ? -3 : f === 'best.ckpt' ? -2 : f.startsWith('epoch_') ? Number(/\d+/.exec(f)![0]) : f === 'training_history.json' ? 1e9 : 1e9 + 1);
+  return readdirSync(dir).filter((f) => RUN_FILE.test(f)).sort((a, b) => rank(a) - rank(b));
+}
+
 /**
  * A start-over (--overwrite) in a checkpoint_dir that holds an earlier run's files: they move into
  * `previous-run-<time>/` there, so that no best.ckpt or epoch_N.ckpt of that run is left beside
@@ -92,9 +107,8 @@ const RUN_TEMP = /^\.((?:last|best|epoch_\d+)\.ckpt|training_history\.json)\.\d+
  */
 export function setAsideEarlierRun(dir: string): { folder: string; files: string[] } | null {
   if (!existsSync(dir)) return null;
-  const names = readdirSync(dir);
-  for (const f of names) if (RUN_TEMP.test(f)) rmSync(join(dir, f), { force: true });
-  const files = names.filter((f) => RUN_FILE.test(f)).sort();
+  for (const f of readdirSync(dir)) if (RUN_TEMP.test(f)) rmSync(join(dir, f), { force: true });
+  const files = earlierRunFiles(dir);
   if (!files.length) return null;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   let folder = join(dir, `previous-run-${stamp}`);

@@ -19,10 +19,9 @@ import { dataDirOf, dbDataSource, type DbDataSource } from '../../training/data_
 import { referenceCropsByLogo } from '../../src/data/db.js';
 import { exportCheckpoint, exportGuard } from '../../training/export.js';
 import { resolveBaseModel, verifyBaseModel } from '../../training/provenance.js';
-import { absolutePaths, legacyDataPaths, legacySplitRefusal, RELOCATED, resumePaths } from '../../training/run-paths.js';
+import { absolutePaths, andList, earlierRunFiles, legacyDataPaths, legacySplitRefusal, RELOCATED, resumePaths } from '../../training/run-paths.js';
 import { checkOutputDir } from '../../src/io/output-dir.js';
-import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { recomputeGradFn } from '../../training/vision_graph.js';
 
 const kebab = (k: string) => k.replace(/_/g, '-');
@@ -92,22 +91,29 @@ export const command: CommandModule = {
     if (ck && !ck.state.data_digest) log('warn', `${resume}: written by an older logolab without a data digest; cannot verify that db_path ${cfg.db_path} holds the data it was trained on`);
     const dataDiff = ck?.state.data_digest ? dataDigestDifference(ck.state.data_digest, dataNow()) : null;
     if (dataDiff) throw new LogolabError(`${resume}: was trained on other data than db_path ${cfg.db_path} holds now (${dataDiff}); a resume would train and validate on another split — resume with the data it was trained on, or start a new run`);
-    // a fresh run rewrites best.ckpt and last.ckpt: an earlier run's (maybe hours of training) are
-    // not replaced unasked
+    // a fresh run rewrites best.ckpt, last.ckpt, epoch_N.ckpt and training_history.json (and adds
+    // to train.log): an earlier run's (maybe hours of training) are not replaced or mixed unasked
     // (with --overwrite, the trainer moves the earlier run's files aside: run-paths.ts setAsideEarlierRun)
     if (!argv.overwrite) {
-      // a resume may write into another folder of its own run (its epoch records, timings
-      // included, start alike), never over another run's. In the resumed checkpoint's own folder,
-      // best.ckpt is checked by best-checkpoint.ts; last.ckpt may still be another run's (an
-      // older epoch_N.ckpt resumed beside a later run's files)
-      const sameFolder = ck !== null && resolve(dirname(resume!)) === resolve(cfg.checkpoint_dir);
-      const firstEpoch = (h: readonly unknown[] | undefined) => JSON.stringify(h?.[0] ?? null);
-      const foreign = (f: string) => !ck || (existsSync(f) && resolve(f) !== resolve(resume!) && firstEpoch(peekCheckpointState(f)?.history) !== firstEpoch(ck.state.history));
-      const earlier = (sameFolder ? ['last'] : ['last', 'best']).map((n) => checkpointPath(cfg.checkpoint_dir, n)).filter((f) => existsSync(f) && foreign(f));
-      if (earlier.length && !ck)
-        throw new LogolabError(`checkpoint_dir ${cfg.checkpoint_dir}: holds an earlier run's ${earlier.map((f) => basename(f)).join(' and ')}; resume it (--resume ${earlier[0]}), choose another checkpoint_dir, or add --overwrite to start over in it`);
-      if (earlier.length)
-        throw new LogolabError(`checkpoint_dir ${cfg.checkpoint_dir}: holds another run's ${earlier.map((f) => basename(f)).join(' and ')}; resuming ${resume} there would replace ${earlier.length === 1 ? 'it' : 'them'} — choose another --checkpoint-dir, or add --overwrite`);
+      const dir = cfg.checkpoint_dir;
+      if (!ck) {
+        const earlier = earlierRunFiles(dir);
+        if (earlier.length)
+          throw new LogolabError(`checkpoint_dir ${dir}: holds an earlier run's ${andList(earlier)}; ${earlier.includes('last.ckpt') ? `resume it (--resume ${checkpointPath(dir, 'last')}), ` : ''}choose another checkpoint_dir, or add --overwrite to start over in it`);
+      } else {
+        // a resume may write into another folder of its own run (its epoch records, timings
+        // included, start alike), never over another run's. In the resumed checkpoint's own folder,
+        // best.ckpt is checked by best-checkpoint.ts; last.ckpt or an epoch_N.ckpt may still be
+        // another run's (an older epoch_N.ckpt resumed beside a later run's files)
+        const sameFolder = resolve(dirname(resume!)) === resolve(dir);
+        const firstEpoch = (h: readonly unknown[] | undefined) => JSON.stringify(h?.[0] ?? null);
+        const foreign = (f: string) => resolve(f) !== resolve(resume!) && firstEpoch(peekCheckpointState(f)?.history) !== firstEpoch(ck.state.history);
+        // the checkpoints this resume writes: last, best (checked above in its own folder), epoch_N after its epoch
+        const writes = (f: string) => f === 'last.ckpt' || (f === 'best.ckpt' && !sameFolder) || Number(/^epoch_(\d+)\.ckpt$/.exec(f)?.[1] ?? 0) > ck.state.epoch;
+        const earlier = earlierRunFiles(dir).filter((f) => writes(f) && foreign(join(dir, f)));
+        if (earlier.length)
+          throw new LogolabError(`checkpoint_dir ${dir}: holds another run's ${andList(earlier)}; resuming ${resume} there would replace ${earlier.length === 1 ? 'it' : 'them'} — choose another --checkpoint-dir, or add --overwrite`);
+      }
     }
     const tm = await buildTrainableModel(cfg);
     // resumed on the recorded snapshot folder: keep the repo id it was resolved from (provenance)

@@ -5,14 +5,15 @@
  *     older checkpoint without the digest resumes with one warning;
  *   - a start-over (--overwrite) moves the earlier run's files aside (previous-run-<time>/), so no
  *     best.ckpt or epoch_N.ckpt of it is left beside the new run's; other files stay;
- *   - resuming an older epoch_N.ckpt in a folder whose last.ckpt is another run's is refused;
+ *   - resuming an older epoch_N.ckpt in a folder whose last.ckpt is another run's is refused; a
+ *     fresh run into a folder holding any file an earlier run wrote there is refused;
  *   - an early-stopped run resumed with its patience stays stopped (no new epoch);
  *   - keys that cannot change the result (num_workers, prefetch_batches, log_every_n_steps,
  *     stop_after_epochs) are not reported as a config difference on resume.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { expectFailure, runCli } from '../cli/run.js';
@@ -115,6 +116,16 @@ describe('`logolab train`: resume and start-over guards', () => {
     // the old run resumes in its own folder
     await train(['--resume', join(ck, aside[0]!, 'epoch_3.ckpt'), '--max-epochs', '4', '--skip-export']);
     assert.equal(loadCheckpoint(join(ck, aside[0]!, 'last.ckpt')).state.epoch, 4);
+    // a fresh run into a folder holding only an earlier run's epoch_N.ckpt and history (its last
+    // and best moved away) would replace them too: refused, the files untouched
+    const lone = join(WORK, 'ow', 'lone');
+    mkdirSync(lone);
+    for (const f of ['epoch_3.ckpt', 'training_history.json']) copyFileSync(join(ck, aside[0]!, f), join(lone, f));
+    const hist = readFileSync(join(lone, 'training_history.json'));
+    const r2 = await runCli(['train', '--backend', 'cpu', '--config', config('ow'), '--checkpoint-dir', lone, '--max-epochs', '3', '--skip-export']);
+    expectFailure(r2, 1, new RegExp(`^logolab: error: checkpoint_dir ${lone}: holds an earlier run's epoch_3\\.ckpt and training_history\\.json; choose another checkpoint_dir, or add --overwrite to start over in it$`));
+    assert.ok(readFileSync(join(lone, 'training_history.json')).equals(hist));
+    assert.deepEqual(readdirSync(lone).sort(), ['epoch_3.ckpt', 'training_history.json']);
   });
 
   it('an early-stopped run resumes as a no-op; no config-difference warning for keys without effect', async () => {

@@ -69,7 +69,7 @@ describe('`logolab train` / `logolab export` on a prepared data dir', () => {
     const best = readFileSync(join(work, 'ck', 'best.ckpt'));
     const r3 = await run(['train', '--backend', 'wasm', '--config', cfgPath, '--max-epochs', '1', '--skip-export']);
     assert.equal(r3.code, 1, r3.stderr);
-    assert.match(r3.stderr, /^logolab: error: checkpoint_dir .*ck: holds an earlier run's last\.ckpt and best\.ckpt; resume it \(--resume .*last\.ckpt\), choose another checkpoint_dir, or add --overwrite to start over in it$/m);
+    assert.match(r3.stderr, /^logolab: error: checkpoint_dir .*ck: holds an earlier run's last\.ckpt, best\.ckpt, training_history\.json and train\.log; resume it \(--resume .*last\.ckpt\), choose another checkpoint_dir, or add --overwrite to start over in it$/m);
     assert.ok(readFileSync(join(work, 'ck', 'best.ckpt')).equals(best));
     const r4 = await run(['train', '--backend', 'wasm', '--config', cfgPath, '--max-epochs', '1', '--skip-export', '--overwrite']);
     assert.equal(r4.code, 0, r4.stderr);
