@@ -39,7 +39,7 @@ import type { ValidationMetrics } from './validation.js';
 import { acquireRunLock } from './run-lock.js';
 import { bestMetricValue, bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom, type RunState } from './run-state.js';
 import type { TrainerOptions, TrainResult } from './trainer-types.js';
-import { earlyStopMessage, epochBudgetMessage, nonfiniteLimitMessage, nonfiniteValidationMessage, plannedSteps, reachedNonfiniteLimit, skippedStepMessage, unpairedValidationWarning } from './epoch-policy.js';
+import { earlyStopMessage, epochBudgetMessage, nonfiniteLimitMessage, nonfiniteValidationMessage, plannedSteps, reachedNonfiniteLimit, resumePositionRefusal, skippedStepMessage, unpairedValidationWarning } from './epoch-policy.js';
 import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage, runStatus, stepStatus } from './train-log.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
@@ -99,6 +99,8 @@ export class Trainer {
 
   /** Restores everything a checkpoint holds (weights, optimizer, counters, RNG, history). */
   resume(ck: Checkpoint, source: string): void {
+    const refusal = resumePositionRefusal(this.config, ck.state, ck.state.config, source);
+    if (refusal) throw new LogolabError(refusal);
     assignParams(this.params, ck.params, source);
     this.optimizer.setState(ck.optimizer);
     this.run = runStateFrom(ck.state, this.config.best_metric);

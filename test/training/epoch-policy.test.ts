@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { defaultConfig } from '../../training/config.js';
 import type { EpochRecord } from '../../training/checkpoint.js';
 import { freshRunState } from '../../training/run-state.js';
-import { earlyStopMessage, epochBudgetMessage, nonfiniteValidationMessage, plannedSteps, reachedNonfiniteLimit, skippedStepMessage, unpairedValidationWarning } from '../../training/epoch-policy.js';
+import { earlyStopMessage, epochBudgetMessage, nonfiniteValidationMessage, plannedSteps, reachedNonfiniteLimit, resumePositionRefusal, skippedStepMessage, unpairedValidationWarning } from '../../training/epoch-policy.js';
 import { runStatus } from '../../training/train-log.js';
 
 const rec = (epoch: number, validated: boolean): EpochRecord => ({
@@ -29,6 +29,20 @@ describe('epoch policy', () => {
     assert.match(epochBudgetMessage(c, rec(3, false)) ?? '', /stopped after epoch 3 of the 10-epoch schedule/);
     assert.equal(epochBudgetMessage({ ...c, stop_after_epochs: 10 }, rec(10, false)), null);
     assert.equal(epochBudgetMessage({ ...c, stop_after_epochs: 0 }, rec(3, false)), null);
+  });
+
+  it('a resume under another accumulation or schedule is refused only where it cannot continue', () => {
+    const was = { ...defaultConfig(), batches_per_epoch: 8, gradient_accumulation_steps: 2, max_epochs: 3 };
+    const mid = { epoch: 1, batch_in_epoch: 4, global_step: 6 };
+    assert.equal(resumePositionRefusal(was, mid, was, 'a.ckpt'), null);
+    // at an epoch's end any accumulation continues; a finished run has nothing left to train
+    assert.equal(resumePositionRefusal({ ...was, gradient_accumulation_steps: 3 }, { epoch: 1, batch_in_epoch: 0, global_step: 4 }, was, 'a.ckpt'), null);
+    assert.equal(resumePositionRefusal({ ...was, gradient_accumulation_steps: 8, max_epochs: 3 }, { epoch: 3, batch_in_epoch: 0, global_step: 12 }, was, 'a.ckpt'), null);
+    assert.match(resumePositionRefusal({ ...was, gradient_accumulation_steps: 8 }, mid, was, 'a.ckpt') ?? '', /^--resume a\.ckpt: stopped in epoch 2 after 4 micro-batches, which gradient_accumulation_steps 8 \(the checkpoint's: 2\) does not divide/);
+    // raising max_epochs moves the schedule's end past the checkpoint again
+    const short = { ...was, gradient_accumulation_steps: 4 };
+    assert.match(resumePositionRefusal(short, { epoch: 2, batch_in_epoch: 0, global_step: 8 }, was, 'a.ckpt') ?? '', /ends at step 6 .*epoch 3 would train at its floor \(learning rate 0\)/);
+    assert.equal(resumePositionRefusal({ ...short, max_epochs: 6 }, { epoch: 2, batch_in_epoch: 0, global_step: 8 }, was, 'a.ckpt'), null);
   });
 
   it('a diverged validation names every non-finite metric; an empty one is not diverged', () => {

@@ -70,6 +70,16 @@ describe('trainer end to end (tiny CLIP, synthetic brands, wasm)', () => {
     assert.equal(ck.state.global_step, 6);
     assert.equal(ck.state.batch_in_epoch, 4); // mid-epoch 2
     const tm2 = await buildTrainableModel(c);
+    // the same checkpoint under another accumulation that does not divide its 4 micro-batches, or
+    // a schedule that ends before its step 6: refused, not run with fractional steps or at lr 0
+    for (const [over2, why] of [[{ gradient_accumulation_steps: 3 }, /after 4 micro-batches, which gradient_accumulation_steps 3 \(the checkpoint's: 2\) does not divide/], [{ gradient_accumulation_steps: 4, max_epochs: 2 }, /optimizer step 6, but this config's learning-rate schedule ends at step 4 \(2 steps per epoch: batches_per_epoch 8 \/ gradient_accumulation_steps 4 \(the checkpoint's: 2\), × max_epochs 2\); epoch 2 would train at its floor \(learning rate 0\) — resume with/]] as const) {
+      const bad = new Trainer({ ...c, ...over2 }, tm2, data(), { quiet: true });
+      try {
+        assert.throws(() => bad.resume(ck, r1.last_checkpoint), (e: Error) => e.name === 'LogolabError' && why.test(e.message));
+      } finally {
+        bad.dispose();
+      }
+    }
     const next: number[] = [];
     const tr2 = new Trainer(c, tm2, data(), { quiet: true, onStep: (s) => next.push(s.loss) });
     tr2.resume(ck, r1.last_checkpoint);
