@@ -156,6 +156,8 @@ export interface DetectionMatch extends Detection {
 
 export class LogoLab {
   private disposed = false;
+  /** calls that started before dispose() and have not finished: the weights are freed after the last */
+  private inFlight = 0;
 
   private constructor(
     readonly model: VisionModel,
@@ -183,16 +185,37 @@ export class LogoLab {
     if (!o.detector) {
       for (const k of DETECTOR_OPTIONS) if (o[k] !== undefined) throw new LogolabError(`LogoLab.load: \`${k}\` (${o[k]}) is a detector setting, but no \`detector\` was given (without one the whole image is the one region)`);
     }
+    // a load that fails (a wrong path, a broken file) leaves the process's backend as it was, so
+    // an instance loaded earlier on it keeps working (see live())
+    const before: string | null = tf.engine().backendName ?? null;
     await initBackend(o.backend, { quiet: true, workload: o.detector ? 'detector' : 'encoder' });
-    const model = await loadVisionModel(o.encoder, { adapter: o.adapter, preprocessMode: o.preprocessMode, quiet: true });
+    let model: VisionModel | null = null;
     let detector: Detector | null = null;
     try {
+      model = await loadVisionModel(o.encoder, { adapter: o.adapter, preprocessMode: o.preprocessMode, quiet: true });
       if (o.detector) detector = loadDetector(o.detector, { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIouThreshold: o.nmsIouThreshold, quiet: true });
     } catch (e) {
-      model.dispose();
+      model?.dispose();
+      if (before !== null && tf.getBackend() !== before) await tf.setBackend(before);
       throw e;
     }
     return new LogoLab(model, visionCropEncoder(model, { name: o.encoder, batchSize: o.batchSize }), detector, tf.getBackend());
+  }
+
+  /**
+   * An asynchronous method's body: checked live() when called, counted while it runs, so that a
+   * dispose() meanwhile frees the weights only after it finished (instead of under it, where tfjs
+   * would fail with a bare TypeError or "Tensor is disposed").
+   */
+  private async track<T>(body: () => Promise<T>): Promise<T> {
+    this.live();
+    this.inFlight++;
+    try {
+      return await body();
+    } finally {
+      this.inFlight--;
+      if (this.disposed && this.inFlight === 0) this.free();
+    }
   }
 
   /** Model fingerprint (weights + adapter): changes whenever embeddings would. */
@@ -212,7 +235,10 @@ export class LogoLab {
 
   /** Regions (DETR boxes, or the whole image without a detector) with their embeddings. */
   async detect(input: ImageInput): Promise<Detection[]> {
-    this.live();
+    return this.track(() => this.regions(input));
+  }
+
+  private async regions(input: ImageInput): Promise<Detection[]> {
     const img = await this.image(input, 'detect: image');
     let regions: { box: Box; score: number; label: string }[];
     if (this.detector) {
@@ -227,17 +253,17 @@ export class LogoLab {
 
   /** Embedding of a whole image (a reference logo). */
   async embed(input: ImageInput): Promise<Float32Array> {
-    this.live();
-    return (await this.encoder.embed([await this.image(input, 'embed: image')], [typeof input === 'string' ? input : 'image']))[0]!;
+    return this.track(async () => (await this.encoder.embed([await this.image(input, 'embed: image')], [typeof input === 'string' ? input : 'image']))[0]!);
   }
 
   /** Mean of the images' embeddings, re-normalised (the Python original's get_averaged_embedding). */
   async averagedEmbedding(inputs: ImageInput[]): Promise<Float32Array> {
-    this.live();
-    if (!Array.isArray(inputs)) throw new LogolabError(`averagedEmbedding: expected an array of images, got ${kindOf(inputs)}`);
-    if (!inputs.length) throw new LogolabError('averagedEmbedding: no images');
-    const imgs = await Promise.all(inputs.map((x, i) => this.image(x, `averagedEmbedding: image #${i + 1}`)));
-    return averageOf(await this.encoder.embed(imgs, inputs.map((x, i) => (typeof x === 'string' ? x : `image #${i + 1}`))));
+    return this.track(async () => {
+      if (!Array.isArray(inputs)) throw new LogolabError(`averagedEmbedding: expected an array of images, got ${kindOf(inputs)}`);
+      if (!inputs.length) throw new LogolabError('averagedEmbedding: no images');
+      const imgs = await Promise.all(inputs.map((x, i) => this.image(x, `averagedEmbedding: image #${i + 1}`)));
+      return averageOf(await this.encoder.embed(imgs, inputs.map((x, i) => (typeof x === 'string' ? x : `image #${i + 1}`))));
+    });
   }
 
   /**
@@ -259,6 +285,10 @@ export class LogoLab {
    */
   get embeddingDim(): number {
     this.live();
+    return this.dim();
+  }
+
+  private dim(): number {
     return this.model.config.projection_dim ?? this.model.config.hidden_size;
   }
 
@@ -273,7 +303,10 @@ export class LogoLab {
    * an unknown option, or one the chosen method does not read, is an error, as in the CLI.
    */
   async detectAndMatch(input: ImageInput, references: References, options: Partial<MatchOptions> = {}): Promise<DetectionMatch[]> {
-    this.live();
+    return this.track(() => this.matchRegions(input, references, options));
+  }
+
+  private async matchRegions(input: ImageInput, references: References, options: Partial<MatchOptions>): Promise<DetectionMatch[]> {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new LogolabError(`detectAndMatch: options must be an object (Partial<MatchOptions>), got ${kindOf(options)}`);
     const given: Partial<Record<keyof MatchOptions, unknown>> = {};
     for (const [k, v] of Object.entries(options)) {
@@ -290,7 +323,7 @@ export class LogoLab {
     const logos = Object.keys(references).sort();
     // nothing to match against: every region would come back with no match, as if none matched
     if (!logos.length) throw new LogolabError('detectAndMatch: references has no logos');
-    const dim = this.embeddingDim;
+    const dim = this.dim();
     /** per reference (index order of `refs`): its index in its logo's list */
     const within: number[] = [];
     const refs = logos.flatMap((logo) => {
@@ -305,7 +338,7 @@ export class LogoLab {
       });
     });
     const index = indexReferences(logos, refs);
-    const dets = await this.detect(input);
+    const dets = await this.regions(input);
     const sims = regionSimilarities(index, dets.map((d) => d.embedding));
     return dets.map((d, r) => ({
       ...d,
@@ -318,10 +351,17 @@ export class LogoLab {
     }));
   }
 
-  /** Frees the weights. A second call does nothing; any other use afterwards is an error. */
+  /**
+   * Frees the weights: now, or when the calls still in flight (started before) have finished. A
+   * second call does nothing; any call afterwards is an error.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.inFlight === 0) this.free();
+  }
+
+  private free(): void {
     this.detector?.dispose();
     this.model.dispose();
   }

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +64,33 @@ test('LogoLab: use after dispose() is a LogolabError; dispose() twice is harmles
   await refuses(() => ll.compare(e, e), re);
   await refuses(() => ll.fingerprint(), re);
   await refuses(() => ll.embeddingDim, re);
+});
+
+test('LogoLab: dispose() during calls in flight frees the weights after them; the calls finish', async () => {
+  process.env.LOGOLAB_QUIET = '1';
+  await tf.setBackend('cpu');
+  const n0 = tf.memory().numTensors;
+  const ll = await LogoLab.load({ encoder: CLIP, detector: DETR, backend: 'cpu' });
+  const e = await ll.embed(IMG);
+  const calls = [ll.embed(IMG), ll.averagedEmbedding([IMG, IMG2]), ll.detect(IMG), ll.detectAndMatch(IMG, { x: e })];
+  ll.dispose();
+  assert.ok(tf.memory().numTensors > n0, 'weights kept while calls are in flight');
+  await refuses(() => ll.embed(IMG), /^LogoLab: used after dispose\(\)$/);
+  const [again] = await Promise.all(calls);
+  assert.deepEqual(again, e);
+  assert.equal(tf.memory().numTensors, n0, 'weights freed after the last call');
+});
+
+test('LogoLab.load that fails leaves the backend as it was: the earlier instance keeps working', async () => {
+  process.env.LOGOLAB_QUIET = '1';
+  const a = await LogoLab.load({ encoder: CLIP, backend: 'cpu' });
+  try {
+    await refuses(() => LogoLab.load({ encoder: join(tmpDir(), 'none'), backend: 'wasm' }), /none/);
+    assert.equal(tf.getBackend(), 'cpu');
+    assert.equal((await a.embed(IMG)).length, 24);
+  } finally {
+    a.dispose();
+  }
 });
 
 test('LogoLab.detectAndMatch: unknown, out-of-range, unread and null options and empty references are refused; undefined = not given', async () => {
