@@ -1,29 +1,60 @@
 /**
  * One training process per checkpoint_dir: two runs writing last.ckpt/best.ckpt into the same
  * folder would interleave their checkpoints silently. `train` holds `<checkpoint_dir>/.lock`
- * (the pid) while it runs; a lock whose process is gone (a killed run) is taken over.
+ * while it runs; a lock whose process is gone (a killed run) is taken over.
+ *
+ * The lock names its process as `<pid> <host> <start>` (start: the process's start time in clock
+ * ticks after boot, /proc/<pid>/stat field 22), so that a pid reused by an unrelated process — after
+ * a reboot or a container restart, pids start over — is not taken for the run. A lock of another
+ * host (a shared file system) cannot be checked from here: it is refused, naming the file.
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { log } from '../src/util/log.js';
-import { processAlive } from '../src/util/process.js';
+import { processAlive, processStartTime } from '../src/util/process.js';
 
 export const LOCK_FILE = '.lock';
 
+interface LockOwner {
+  pid: number;
+  host: string | null;
+  start: string | null;
+}
+
+/** The lock's owner, or null when unreadable; an older lock holds the pid only. */
+export function readLockOwner(text: string): LockOwner | null {
+  const [pid, host, start] = text.trim().split(/\s+/);
+  const n = Number(pid);
+  return Number.isInteger(n) && n > 0 ? { pid: n, host: host ?? null, start: start ?? null } : null;
+}
+
+/** Why the lock's owner still holds it (the error to give), or null when the lock is stale. */
+function heldBy(o: LockOwner, path: string, dir: string): string | null {
+  const remove = `if no training run uses ${dir}, remove ${path}`;
+  if (o.host !== null && o.host !== hostname())
+    return `checkpoint_dir ${dir}: in use by a training run on host ${o.host} (process ${o.pid}; ${path}), which cannot be checked from here; wait for it, or use another checkpoint_dir (${remove})`;
+  if (o.pid === process.pid || !processAlive(o.pid)) return null;
+  // the pid lives, but is it the run's process? (a reused pid has another start time)
+  const now = processStartTime(o.pid);
+  if (o.start !== null && now !== null && now !== o.start) return null;
+  return `checkpoint_dir ${dir}: in use by another training run (process ${o.pid}; ${path}); wait for it, or use another checkpoint_dir (${remove})`;
+}
 
 /** Takes the lock of `dir` (which must exist); returns its release. */
 export function acquireRunLock(dir: string): () => void {
   const path = join(dir, LOCK_FILE);
+  const mine = `${process.pid} ${hostname()} ${processStartTime(process.pid) ?? '-'}\n`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx'); // fails if it exists: no two runs can both take it
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, mine);
       closeSync(fd);
       const release = () => {
         process.off('exit', release);
         try {
-          if (Number(readFileSync(path, 'utf8')) === process.pid) rmSync(path, { force: true });
+          if (readFileSync(path, 'utf8') === mine) rmSync(path, { force: true });
         } catch {
           // already gone
         }
@@ -32,15 +63,15 @@ export function acquireRunLock(dir: string): () => void {
       return release;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let pid = NaN;
+      let owner: LockOwner | null = null;
       try {
-        pid = Number(readFileSync(path, 'utf8').trim());
+        owner = readLockOwner(readFileSync(path, 'utf8'));
       } catch {
         // removed meanwhile: retry
       }
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
-        throw new LogolabError(`checkpoint_dir ${dir}: in use by another training run (process ${pid}); wait for it, or use another checkpoint_dir`);
-      log('warn', `checkpoint_dir ${dir}: removing the lock of a run that is no longer running (process ${Number.isNaN(pid) ? '?' : pid})`);
+      const held = owner ? heldBy(owner, path, dir) : null;
+      if (held) throw new LogolabError(held);
+      log('warn', `checkpoint_dir ${dir}: removing the lock of a run that is no longer running (process ${owner?.pid ?? '?'}${owner && processAlive(owner.pid) && owner.pid !== process.pid ? ', a pid now used by another process' : ''})`);
       rmSync(path, { force: true });
     }
   }

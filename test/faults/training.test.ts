@@ -184,7 +184,7 @@ describe('fault trials: training, checkpoints, resume, signals', () => {
     const ck = join(ROOT_TMP, 'locked-run', 'checkpoints');
     mkdirSync(ck, { recursive: true });
     writeFileSync(join(ck, '.lock'), `${process.ppid}\n`); // a live process: another run
-    expectFailure(await cli(...(await tinyTrainArgs(ck, ['--max-epochs', '1', '--skip-export']))), 1, /locked-run\/checkpoints: in use by another training run \(process \d+\)/);
+    expectFailure(await cli(...(await tinyTrainArgs(ck, ['--max-epochs', '1', '--skip-export']))), 1, /locked-run\/checkpoints: in use by another training run \(process \d+; .*locked-run\/checkpoints\/\.lock\); wait for it, or use another checkpoint_dir \(if no training run uses .*, remove .*\.lock\)/);
     assert.ok(!existsSync(join(ck, 'last.ckpt')));
     writeFileSync(join(ck, '.lock'), '999999999\n'); // a killed run
     const r = await cli(...(await tinyTrainArgs(ck, ['--max-epochs', '1', '--skip-export'])));
