@@ -66,20 +66,24 @@ export function plannedSteps(c: TrainingConfig, epoch = 0): number {
 }
 
 /**
- * Why a checkpoint cannot be resumed under `c` (a changed gradient_accumulation_steps,
- * batches_per_epoch or max_epochs), else null:
+ * Why a checkpoint cannot be resumed under `c` (a changed gradient_accumulation_steps or
+ * batches_per_epoch), else null:
  *   - stopped mid-epoch after a number of micro-batches that c's accumulation does not divide:
  *     the next optimizer step would start inside another's micro-batches (a fractional step count);
- *   - c's learning-rate schedule ends (total_steps) before the checkpoint's step while epochs are
- *     left: they would all train at the schedule's floor (0 at min_lr_ratio 0), learning nothing.
+ *   - fewer steps per epoch than the run had: its steps so far plus those left overrun c's
+ *     learning-rate schedule (total_steps), and the last ones would train at its floor (0 at
+ *     min_lr_ratio 0), learning nothing. (Raising max_epochs adds as many steps to both.)
  */
 export function resumePositionRefusal(c: TrainingConfig, run: Pick<RunState, 'epoch' | 'batch_in_epoch' | 'global_step'>, was: Partial<TrainingConfig>, source: string): string | null {
   const accum = c.gradient_accumulation_steps;
   const keep = (k: keyof TrainingConfig) => (was[k] !== undefined && was[k] !== c[k] ? ` (the checkpoint's: ${String(was[k])})` : '');
   if (run.batch_in_epoch % accum !== 0)
     return `--resume ${source}: stopped in epoch ${run.epoch + 1} after ${run.batch_in_epoch} micro-batches, which gradient_accumulation_steps ${accum}${keep('gradient_accumulation_steps')} does not divide: the next optimizer step would begin inside another's micro-batches — resume with the checkpoint's gradient_accumulation_steps, or from an epoch's end (epoch_N.ckpt)`;
-  const total = stepsPerEpoch(c) * c.max_epochs;
-  if (run.epoch < c.max_epochs && run.global_step >= total)
-    return `--resume ${source}: the checkpoint is at optimizer step ${run.global_step}, but this config's learning-rate schedule ends at step ${total} (${stepsPerEpoch(c)} steps per epoch: batches_per_epoch ${c.batches_per_epoch}${keep('batches_per_epoch')} / gradient_accumulation_steps ${accum}${keep('gradient_accumulation_steps')}, × max_epochs ${c.max_epochs}); ${run.epoch + 1 === c.max_epochs ? `epoch ${c.max_epochs}` : `epochs ${run.epoch + 1}–${c.max_epochs}`} would train at its floor (learning rate ${c.learning_rate * c.min_lr_ratio}) — resume with the checkpoint's values, or raise max_epochs`;
+  const spe = stepsPerEpoch(c);
+  const total = spe * c.max_epochs;
+  const left = run.epoch >= c.max_epochs ? 0 : Math.max(0, spe - run.batch_in_epoch / accum) + (c.max_epochs - run.epoch - 1) * spe;
+  const over = run.global_step + left - total;
+  if (left > 0 && over > 0)
+    return `--resume ${source}: the checkpoint is at optimizer step ${run.global_step} with ${left} steps left under this config, but its learning-rate schedule ends at step ${total} (${spe} steps per epoch: batches_per_epoch ${c.batches_per_epoch}${keep('batches_per_epoch')} / gradient_accumulation_steps ${accum}${keep('gradient_accumulation_steps')}, × max_epochs ${c.max_epochs}): the last ${Math.min(over, left)} steps would train at its floor (learning rate ${c.learning_rate * c.min_lr_ratio}) — resume with the checkpoint's batches_per_epoch and gradient_accumulation_steps`;
   return null;
 }

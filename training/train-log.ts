@@ -85,7 +85,7 @@ export function installStopHandlers(dir: string, onStop: (signal: string) => voi
     }
     requested = true;
     onStop(sig);
-    log('warn', `${sig}: finishing the current step, then saving a checkpoint (send it again to stop at once)`);
+    log('warn', `${sig}: finishing the current step (or validation micro-batch), then saving a checkpoint (send it again to stop at once)`);
   };
   const handlers: [string, () => void][] = [
     ['SIGINT', onSignal('SIGINT')],

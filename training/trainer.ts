@@ -165,8 +165,12 @@ export class Trainer {
     }
   }
 
-  async validate(): Promise<ValidationMetrics & { loss: number }> {
-    const { noPairs, images, ...v } = await validateModel(this.tm, this.data, this.loss, { batchSize: this.config.batch_size, valBatches: this.config.val_batches, ...(this.opts.quiet ? { quiet: true } : {}) });
+  /** One validation pass; null when a stop was requested during it (the pass is dropped). */
+  async validate(): Promise<(ValidationMetrics & { loss: number }) | null> {
+    const stop = () => this.stopRequested !== null;
+    const pass = await validateModel(this.tm, this.data, this.loss, { batchSize: this.config.batch_size, valBatches: this.config.val_batches, stop, ...(this.opts.quiet ? { quiet: true } : {}) });
+    if (!pass) return null;
+    const { noPairs, images, ...v } = pass;
     this.validationHasPairs = images > 0 && !noPairs;
     return v;
   }
@@ -210,6 +214,13 @@ export class Trainer {
           break;
         }
         const improved = await this.validateEpoch(rec);
+        // stopped during validation: the epoch's steps are done but it is not closed, so the
+        // checkpoint resumes at its end (no step left) and validates it then
+        if (improved === null) {
+          status = 'interrupted';
+          lastPath = this.saveInterrupted();
+          break;
+        }
         closeEpoch(this.run, rec);
         this.reportEpoch(rec, improved);
         lastPath = this.saveEpochCheckpoints(rec, improved);
@@ -322,10 +333,11 @@ export class Trainer {
   }
 
   /** Validation on every eval_every_n_epochs-th epoch: best score and early-stopping patience. True when this epoch is the new best. */
-  private async validateEpoch(rec: EpochRecord): Promise<boolean> {
+  private async validateEpoch(rec: EpochRecord): Promise<boolean | null> {
     const c = this.config;
     if ((this.run.epoch + 1) % c.eval_every_n_epochs !== 0) return false;
     const v = await this.validate();
+    if (v === null) return null;
     const diverged = nonfiniteValidationMessage(this.run.epoch + 1, v);
     if (diverged) {
       this.trainLog.line(diverged);

@@ -19,7 +19,11 @@ export interface ValidationPass extends ValidationMetrics {
   noPairs: boolean;
 }
 
-export async function validateModel(tm: TrainableModel, data: DataSource, loss: LossFn, opts: { batchSize: number; valBatches: number; quiet?: boolean }): Promise<ValidationPass> {
+/**
+ * `stop`: asked before each micro-batch; true ends the pass without a result (null), so a stop
+ * requested during a long validation takes effect within one micro-batch, not at its end.
+ */
+export async function validateModel(tm: TrainableModel, data: DataSource, loss: LossFn, opts: { batchSize: number; valBatches: number; quiet?: boolean; stop?: () => boolean }): Promise<ValidationPass | null> {
   const seen = new Set<string>();
   const embs: Float32Array[] = [];
   const labels: number[] = [];
@@ -30,6 +34,7 @@ export async function validateModel(tm: TrainableModel, data: DataSource, loss: 
   // up to val_batches micro-batches (100 by default): long enough to need its own progress line
   const bar = new Progress({ label: 'validation', total: nb, unit: 'batch', ...(opts.quiet ? { quiet: true } : {}) });
   for (let i = 0; i < nb; i++) {
+    if (opts.stop?.()) return null;
     const b = await data.valBatch(i);
     try {
       const n = b.labels.length;

@@ -35,14 +35,18 @@ describe('epoch policy', () => {
     const was = { ...defaultConfig(), batches_per_epoch: 8, gradient_accumulation_steps: 2, max_epochs: 3 };
     const mid = { epoch: 1, batch_in_epoch: 4, global_step: 6 };
     assert.equal(resumePositionRefusal(was, mid, was, 'a.ckpt'), null);
-    // at an epoch's end any accumulation continues; a finished run has nothing left to train
-    assert.equal(resumePositionRefusal({ ...was, gradient_accumulation_steps: 3 }, { epoch: 1, batch_in_epoch: 0, global_step: 4 }, was, 'a.ckpt'), null);
+    // at an epoch's end another accumulation continues (here with the same steps per epoch); a
+    // finished run has nothing left to train
+    assert.equal(resumePositionRefusal({ ...was, gradient_accumulation_steps: 3, batches_per_epoch: 12 }, { epoch: 1, batch_in_epoch: 0, global_step: 4 }, was, 'a.ckpt'), null);
     assert.equal(resumePositionRefusal({ ...was, gradient_accumulation_steps: 8, max_epochs: 3 }, { epoch: 3, batch_in_epoch: 0, global_step: 12 }, was, 'a.ckpt'), null);
     assert.match(resumePositionRefusal({ ...was, gradient_accumulation_steps: 8 }, mid, was, 'a.ckpt') ?? '', /^--resume a\.ckpt: stopped in epoch 2 after 4 micro-batches, which gradient_accumulation_steps 8 \(the checkpoint's: 2\) does not divide/);
-    // raising max_epochs moves the schedule's end past the checkpoint again
+    // fewer steps per epoch: the run overruns the schedule, whatever max_epochs (it adds to both)
     const short = { ...was, gradient_accumulation_steps: 4 };
-    assert.match(resumePositionRefusal(short, { epoch: 2, batch_in_epoch: 0, global_step: 8 }, was, 'a.ckpt') ?? '', /ends at step 6 .*epoch 3 would train at its floor \(learning rate 0\)/);
-    assert.equal(resumePositionRefusal({ ...short, max_epochs: 6 }, { epoch: 2, batch_in_epoch: 0, global_step: 8 }, was, 'a.ckpt'), null);
+    assert.match(resumePositionRefusal(short, { epoch: 2, batch_in_epoch: 0, global_step: 8 }, was, 'a.ckpt') ?? '', /step 8 with 2 steps left under this config, but its learning-rate schedule ends at step 6 .*: the last 2 steps would train at its floor \(learning rate 0\)/);
+    assert.match(resumePositionRefusal({ ...short, max_epochs: 9 }, { epoch: 2, batch_in_epoch: 0, global_step: 8 }, was, 'a.ckpt') ?? '', /the last 4 steps would train at its floor/);
+    // more steps per epoch (or none left: stopped at an epoch's end before validating it) is no overrun
+    assert.equal(resumePositionRefusal({ ...was, gradient_accumulation_steps: 1 }, { epoch: 2, batch_in_epoch: 0, global_step: 8 }, was, 'a.ckpt'), null);
+    assert.equal(resumePositionRefusal(was, { epoch: 2, batch_in_epoch: 8, global_step: 12 }, was, 'a.ckpt'), null);
   });
 
   it('a diverged validation names every non-finite metric; an empty one is not diverged', () => {

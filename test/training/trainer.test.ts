@@ -24,7 +24,7 @@ describe('trainer end to end (tiny CLIP, synthetic brands, wasm)', () => {
     const c = cfg({ checkpoint_dir: dir, max_epochs: 3, freeze_layers: 1 });
     const tm = await buildTrainableModel(c);
     const tr = new Trainer(c, tm, data(), { quiet: true });
-    const before = await tr.validate();
+    const before = (await tr.validate())!;
     const res = await tr.train();
     tr.dispose();
     tm.dispose();
@@ -72,7 +72,7 @@ describe('trainer end to end (tiny CLIP, synthetic brands, wasm)', () => {
     const tm2 = await buildTrainableModel(c);
     // the same checkpoint under another accumulation that does not divide its 4 micro-batches, or
     // a schedule that ends before its step 6: refused, not run with fractional steps or at lr 0
-    for (const [over2, why] of [[{ gradient_accumulation_steps: 3 }, /after 4 micro-batches, which gradient_accumulation_steps 3 \(the checkpoint's: 2\) does not divide/], [{ gradient_accumulation_steps: 4, max_epochs: 2 }, /optimizer step 6, but this config's learning-rate schedule ends at step 4 \(2 steps per epoch: batches_per_epoch 8 \/ gradient_accumulation_steps 4 \(the checkpoint's: 2\), × max_epochs 2\); epoch 2 would train at its floor \(learning rate 0\) — resume with/]] as const) {
+    for (const [over2, why] of [[{ gradient_accumulation_steps: 3 }, /after 4 micro-batches, which gradient_accumulation_steps 3 \(the checkpoint's: 2\) does not divide/], [{ gradient_accumulation_steps: 4, max_epochs: 2 }, /optimizer step 6 with 1 steps left under this config, but its learning-rate schedule ends at step 4 \(2 steps per epoch: batches_per_epoch 8 \/ gradient_accumulation_steps 4 \(the checkpoint's: 2\), × max_epochs 2\): the last 1 steps would train at its floor \(learning rate 0\)/]] as const) {
       const bad = new Trainer({ ...c, ...over2 }, tm2, data(), { quiet: true });
       try {
         assert.throws(() => bad.resume(ck, r1.last_checkpoint), (e: Error) => e.name === 'LogolabError' && why.test(e.message));
@@ -95,6 +95,42 @@ describe('trainer end to end (tiny CLIP, synthetic brands, wasm)', () => {
     console.log(`# resume: max |Δloss| over the next 5 steps = ${Math.max(...diffs)}`);
   });
 
+
+  it('a stop during validation acts before its next micro-batch; the resume validates that epoch as an uninterrupted run does', async () => {
+    const run = async (c: ReturnType<typeof cfg>, src: ReturnType<typeof data>, resume?: string) => {
+      const tm = await buildTrainableModel(c);
+      const tr = new Trainer(c, tm, src, { quiet: true, handleSignals: true });
+      try {
+        if (resume) tr.resume(loadCheckpoint(resume), resume);
+        return await tr.train();
+      } finally {
+        tr.dispose();
+        tm.dispose();
+      }
+    };
+    const c = (dir: string) => cfg({ checkpoint_dir: dir, max_epochs: 1, freeze_layers: 1 });
+    const full = await run(c(tmpDir()), data());
+    const dir = tmpDir();
+    const src = data();
+    assert.equal(src.numValBatches(), 2);
+    const valBatch = src.valBatch.bind(src);
+    let asked = 0;
+    src.valBatch = async (i) => {
+      asked++;
+      if (asked === 1) process.emit('SIGINT'); // as Ctrl-C during the first validation micro-batch
+      return valBatch(i);
+    };
+    const stopped = await run(c(dir), src);
+    assert.equal(stopped.status, 'interrupted');
+    assert.equal(asked, 1, 'the second validation micro-batch was not embedded');
+    const ck = loadCheckpoint(stopped.last_checkpoint);
+    assert.deepEqual([ck.state.epoch, ck.state.batch_in_epoch, ck.state.global_step, ck.state.history.length], [0, 8, 4, 0]);
+    const resumed = await run(c(dir), data(), stopped.last_checkpoint);
+    assert.equal(resumed.status, 'completed');
+    assert.equal(resumed.steps, 4);
+    assert.deepEqual(resumed.history.map((h) => h.val), full.history.map((h) => h.val));
+    assert.equal(resumed.history[0]!.train_loss, full.history[0]!.train_loss);
+  });
 });
 
 describe('stop_after_epochs (wasm)', () => {

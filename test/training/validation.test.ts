@@ -49,7 +49,7 @@ describe('validation pass (wasm)', () => {
       await validateModel(tm, data, getLoss(name), opts); // warm-up (kernels, caches)
       const before = tf.memory().numTensors;
       for (let k = 0; k < 3; k++) {
-        const v = await validateModel(tm, data, getLoss(name), opts);
+        const v = (await validateModel(tm, data, getLoss(name), opts))!;
         assert.deepEqual([v.images, v.noPairs, v.loss], [8, true, 0]);
       }
       assert.equal(tf.memory().numTensors, before, `${name}: tensors leaked by validation`);
