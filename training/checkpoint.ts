@@ -12,7 +12,7 @@
  *            refuses a checkpoint whose bytes no longer match it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { SafetensorsFile, writeSafetensors, type WriteTensor } from '../src/io/safetensors.js';
@@ -97,28 +97,45 @@ export interface TrainState {
  * crop id, file, source image, box, size). With the config (seed, split fractions and level) they
  * fix the train and validation sets, so a resume on the same digest gets the same split, and one on
  * a re-prepared or replaced db_path (one brand more reshuffles every later split) does not.
+ * `files` covers what the listing does not: the crop files' sizes (a re-rendered or replaced image
+ * under the same name is other pixels; a size is read per file, the bytes are not: fast on
+ * LogoDet-3K's ~200k crops, and a copy keeps it).
  */
 export interface DataDigest {
   /** sha256 over the listing */
   sha256: string;
   logos: number;
   crops: number;
+  /** sha256 over the crop files' sizes in listing order (absent in older checkpoints) */
+  files?: string;
 }
 
-/** The digest of a data listing (src/data/db.ts referenceCropsByLogo); paths relative to the data folder, so a moved copy matches. */
-export function dataDigest(byLogo: ReadonlyMap<string, readonly { id: number; file: string; sourceImageId: number | null; box: readonly number[]; width: number; height: number }[]>): DataDigest {
+/**
+ * The digest of a data listing (src/data/db.ts referenceCropsByLogo: `file` relative to the data
+ * folder, so a moved copy matches) and, with `files`, of the sizes of the files at `path`.
+ */
+export function dataDigest(byLogo: ReadonlyMap<string, readonly { id: number; file: string; path: string; sourceImageId: number | null; box: readonly number[]; width: number; height: number }[]>, opts: { files?: boolean } = {}): DataDigest {
   const h = createHash('sha256');
+  const f = createHash('sha256');
   let crops = 0;
   for (const [logo, items] of byLogo) {
-    for (const it of items) h.update(`${logo}\t${it.id}\t${it.file}\t${it.sourceImageId}\t${it.box.join(',')}\t${it.width}x${it.height}\n`);
+    for (const it of items) {
+      h.update(`${logo}\t${it.id}\t${it.file}\t${it.sourceImageId}\t${it.box.join(',')}\t${it.width}x${it.height}\n`);
+      // a missing file is a size too (-1): the loader reports it when it reads the crop
+      if (opts.files) f.update(`${statSync(it.path, { throwIfNoEntry: false })?.size ?? -1}\n`);
+    }
     crops += items.length;
   }
-  return { sha256: `sha256:${h.digest('hex')}`, logos: byLogo.size, crops };
+  return { sha256: `sha256:${h.digest('hex')}`, logos: byLogo.size, crops, ...(opts.files ? { files: `sha256:${f.digest('hex')}` } : {}) };
 }
 
 /** How the data differs from what `source` was trained on, in words; null when it is the same. */
 export function dataDigestDifference(recorded: DataDigest, now: DataDigest): string | null {
-  if (recorded.sha256 === now.sha256) return null;
+  if (recorded.sha256 === now.sha256) {
+    // an older checkpoint has no file digest: the listing is all it can be checked against
+    if (recorded.files === undefined || now.files === undefined || recorded.files === now.files) return null;
+    return `the same ${recorded.logos} logos / ${recorded.crops} crops listed, but crop files of other sizes: re-rendered or replaced images`;
+  }
   const size = (d: DataDigest) => `${d.logos} logos / ${d.crops} crops`;
   return recorded.logos === now.logos && recorded.crops === now.crops
     ? `the same ${size(now)}, but other crops (ids, files or boxes)`

@@ -71,7 +71,7 @@ export const command: CommandModule = {
     cfg = absolutePaths(cfg);
     // what the run trains on (checkpoint.ts dataDigest), once cfg.db_path is final
     let digest: DataDigest | undefined;
-    const dataNow = (): DataDigest => (digest ??= dataDigest(referenceCropsByLogo(dataDirOf(cfg.db_path))));
+    const dataNow = (): DataDigest => (digest ??= dataDigest(referenceCropsByLogo(dataDirOf(cfg.db_path)), { files: true }));
     if (ck) {
       const legacySplit = legacySplitRefusal(ckConfig!, ck.state.history, resume!);
       if (legacySplit) throw new LogolabError(legacySplit);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { ROOT, tmpDir } from '../helpers.js';
 import { defaultConfig } from '../../training/config.js';
-import { cleanStaleTemps, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../training/checkpoint.js';
+import { cleanStaleTemps, dataDigest, dataDigestDifference, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../training/checkpoint.js';
 
 function fakeCheckpoint(n: number, step: number): Checkpoint {
   const data = Float32Array.from({ length: n }, (_, i) => i * 0.5 + step);
@@ -67,5 +67,26 @@ describe('checkpoints', () => {
     assert.ok(removed.length >= 1);
     assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
     assert.ok(existsSync(p));
+  });
+});
+
+describe('data digest', () => {
+  it('covers the listing and, where recorded, the crop files\' sizes; an older digest is checked by its listing only', () => {
+    const dir = tmpDir();
+    const a = join(dir, 'a.png');
+    writeFileSync(a, 'abc');
+    const crop = { id: 1, file: 'a.png', path: a, sourceImageId: null, box: [0, 0, 3, 3], width: 3, height: 3 };
+    const byLogo = new Map([['acme', [crop]]]);
+    const before = dataDigest(byLogo, { files: true });
+    assert.equal(dataDigestDifference(before, dataDigest(byLogo, { files: true })), null);
+    // the same file elsewhere (a moved copy): the same digest
+    const b = join(tmpDir(), 'a.png');
+    writeFileSync(b, 'abc');
+    assert.equal(dataDigestDifference(before, dataDigest(new Map([['acme', [{ ...crop, path: b }]]]), { files: true })), null);
+    writeFileSync(a, 'abcd');
+    assert.match(dataDigestDifference(before, dataDigest(byLogo, { files: true })) ?? '', /^the same 1 logos \/ 1 crops listed, but crop files of other sizes/);
+    const { files: _files, ...older } = before;
+    assert.equal(dataDigestDifference(older, dataDigest(byLogo, { files: true })), null);
+    assert.match(dataDigestDifference(before, dataDigest(new Map([['acme', [{ ...crop, id: 2 }]]]), { files: true })) ?? '', /other crops \(ids, files or boxes\)/);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * What `train --resume` and `train --overwrite` check and leave behind:
- *   - the checkpoint records a digest of the data it trains on; a resume on other data is one
+ *   - the checkpoint records a digest of the data it trains on (listing and crop file sizes); a resume on other data is one
  *     error line naming the checkpoint and the difference (a moved copy is the same data); an
  *     older checkpoint without the digest resumes with one warning;
  *   - a start-over (--overwrite) moves the earlier run's files aside (previous-run-<time>/), so no
@@ -70,6 +70,14 @@ describe('`logolab train`: resume and start-over guards', () => {
     assert.equal(loadCheckpoint(join(ck, 'last.ckpt')).state.epoch, 1);
     rmSync(DATA, { recursive: true, force: true });
     renameSync(saved, DATA);
+    // the same listing, one crop file re-rendered (other pixels, other size): other data too
+    const refs = join(DATA, 'reference_logos');
+    const crop = join(refs, (readdirSync(refs, { recursive: true }) as string[]).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort()[0]!);
+    const bytes = readFileSync(crop);
+    writeFileSync(crop, Buffer.concat([bytes, Buffer.alloc(7)]));
+    const rc = await runCli(['train', '--backend', 'cpu', '--resume', join(ck, 'last.ckpt'), '--skip-export']);
+    expectFailure(rc, 1, /last\.ckpt: was trained on other data than db_path .* holds now \(the same 4 logos \/ 16 crops listed, but crop files of other sizes: re-rendered or replaced images\)/);
+    writeFileSync(crop, bytes);
     // the same data elsewhere (a copy: the same listing) resumes; stop_after_epochs is no config difference
     const copy = await makeDataDir(4, 4);
     try {
