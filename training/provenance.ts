@@ -49,11 +49,28 @@ export function checkpointBaseModel(desc: ModelDescription, source: string): str
 }
 
 /** Refuses a base model whose fingerprint differs from the one recorded when training started. */
-export function verifyBaseModel(recorded: ModelDescription, now: ModelDescription, source: string): void {
+/** The config keys a preset's random initial weights are drawn from (training/model.ts loadBaseModel). */
+const PRESET_DRAWN_FROM = ['seed', 'vision_config', 'image_processor', 'random_init'] as const;
+
+/** For a preset base model: those keys that differ between the checkpoint's config and today's, as "key was → now". */
+export function presetDrawChanges(was: Partial<Record<(typeof PRESET_DRAWN_FROM)[number], unknown>>, now: typeof was): string[] {
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  return PRESET_DRAWN_FROM.filter((k) => JSON.stringify(was[k] ?? null) !== JSON.stringify(now[k] ?? null)).map((k) => `${k} ${show(was[k])} → ${show(now[k])}`);
+}
+
+/**
+ * `presetChanges` (a preset base model: presetDrawChanges) says why its weights differ: they are
+ * drawn anew from the config, not read from a folder that could be restored.
+ */
+export function verifyBaseModel(recorded: ModelDescription, now: ModelDescription, source: string, presetChanges?: string[]): void {
   if (!recorded.base_fingerprint) {
     log('warn', `${source}: written by an older logolab without a base-model fingerprint; cannot verify that ${now.base_model} is the model it was trained on`);
     return;
   }
+  if (recorded.base_fingerprint !== now.base_fingerprint && isPreset(now.base_model))
+    throw new LogolabError(
+      `${source}: its base model ${now.base_model} is random weights drawn from the config${presetChanges?.length ? `, and the config changed since the checkpoint (${presetChanges.join(', ')})` : ''}: they are not the weights it was trained on (fingerprint ${now.base_fingerprint?.slice(0, 12)}…, trained on ${recorded.base_fingerprint.slice(0, 12)}…); resume with the checkpoint's ${PRESET_DRAWN_FROM.join(', ')}`,
+    );
   if (recorded.base_fingerprint !== now.base_fingerprint)
     throw new LogolabError(
       `${source}: its base model ${now.base_model} has changed since the checkpoint was written (fingerprint ${now.base_fingerprint?.slice(0, 12)}…, trained on ${recorded.base_fingerprint.slice(0, 12)}…); restore the original base model`,

@@ -18,7 +18,7 @@ import { Trainer } from '../../training/trainer.js';
 import { dataDirOf, dbDataSource, type DbDataSource } from '../../training/data_source.js';
 import { referenceCropsByLogo } from '../../src/data/db.js';
 import { exportCheckpoint, exportGuard } from '../../training/export.js';
-import { resolveBaseModel, verifyBaseModel } from '../../training/provenance.js';
+import { presetDrawChanges, resolveBaseModel, verifyBaseModel } from '../../training/provenance.js';
 import { absolutePaths, andList, earlierRunFiles, legacyDataPaths, legacySplitRefusal, RELOCATED, resumePaths } from '../../training/run-paths.js';
 import { checkOutputDir } from '../../src/io/output-dir.js';
 import { dirname, join, resolve } from 'node:path';
@@ -121,7 +121,7 @@ export const command: CommandModule = {
     let trainer: Trainer | null = null;
     let data: DbDataSource | null = null;
     try {
-      if (ck) verifyBaseModel(ck.state.model, tm.description, resume!);
+      if (ck) verifyBaseModel(ck.state.model, tm.description, resume!, presetDrawChanges(ckConfig!, cfg));
       // a resume without --config inherits the data paths from the checkpoint: only those given now are checked
       const checkPaths = (['dataset_dir', 'reference_dir'] as const).filter((k) => !ck || argv.config !== undefined || overrides[k] !== undefined);
       data = dbDataSource(cfg, tm.model.processor, { checkPaths });

@@ -100,6 +100,9 @@ describe('`logolab train`: resume and start-over guards', () => {
     assert.equal(loadCheckpoint(join(ck, 'last.ckpt')).state.config.val_subset, 'first');
     assert.match(w.stderr, /val_subset first\)/);
     assert.doesNotMatch(w.stderr, /config differs[^\n]*val_subset/); // 'first' is what that run did: no difference
+    // a preset base model is drawn from the seed: another --seed is another base model, said so
+    const rs = await runCli(['train', '--backend', 'cpu', '--resume', join(ck, 'last.ckpt'), '--seed', '99', '--skip-export']);
+    expectFailure(rs, 1, /last\.ckpt: its base model preset:tiny is random weights drawn from the config, and the config changed since the checkpoint \(seed \d+ → 99\): they are not the weights it was trained on .*; resume with the checkpoint's seed, vision_config, image_processor, random_init$/);
   });
 
   it('--overwrite moves the earlier run aside; resuming its epoch_N.ckpt beside the new run\'s last.ckpt is refused', async () => {
