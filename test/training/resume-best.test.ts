@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir, useBackend } from '../helpers.js';
-import { buildTrainableModel } from '../../training/model.js';
-import { Trainer, type TrainResult } from '../../training/trainer.js';
+import type { TrainResult } from '../../training/trainer.js';
 import { loadCheckpoint } from '../../training/checkpoint.js';
 import { synthSource } from './synth-source.js';
 import { cfg } from './tiny-config.js';
+import { trainRun } from './run-trainer.js';
 
 process.env.LOGOLAB_QUIET = '1';
 
@@ -15,16 +15,7 @@ const data = () => synthSource({ classes: 6, itemsPerClass: 8, size: 32, P: 4, K
 const base = { lora_r: 4, lora_alpha: 8, freeze_layers: 1, batches_per_epoch: 4, learning_rate: 5e-3, save_every_n_epochs: 1 };
 
 async function train(over: Record<string, unknown>, resume?: string): Promise<TrainResult> {
-  const c = cfg({ ...base, ...over });
-  const tm = await buildTrainableModel(c);
-  const tr = new Trainer(c, tm, data(), { quiet: true });
-  try {
-    if (resume) tr.resume(loadCheckpoint(resume), resume);
-    return await tr.train();
-  } finally {
-    tr.dispose();
-    tm.dispose();
-  }
+  return trainRun(cfg({ ...base, ...over }), data(), resume ? { resume } : {});
 }
 
 const sameParams = (a: string, b: string) => {

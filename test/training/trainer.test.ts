@@ -8,6 +8,7 @@ import { Trainer } from '../../training/trainer.js';
 import { loadCheckpoint } from '../../training/checkpoint.js';
 import { synthSource } from './synth-source.js';
 import { cfg } from './tiny-config.js';
+import { trainRun } from './run-trainer.js';
 
 process.env.LOGOLAB_QUIET = '1';
 
@@ -97,17 +98,7 @@ describe('trainer end to end (tiny CLIP, synthetic brands, wasm)', () => {
 
 
   it('a stop during validation acts before its next micro-batch; the resume validates that epoch as an uninterrupted run does', async () => {
-    const run = async (c: ReturnType<typeof cfg>, src: ReturnType<typeof data>, resume?: string) => {
-      const tm = await buildTrainableModel(c);
-      const tr = new Trainer(c, tm, src, { quiet: true, handleSignals: true });
-      try {
-        if (resume) tr.resume(loadCheckpoint(resume), resume);
-        return await tr.train();
-      } finally {
-        tr.dispose();
-        tm.dispose();
-      }
-    };
+    const run = (c: ReturnType<typeof cfg>, src: ReturnType<typeof data>, resume?: string) => trainRun(c, src, { handleSignals: true, ...(resume ? { resume } : {}) });
     const c = (dir: string) => cfg({ checkpoint_dir: dir, max_epochs: 1, freeze_layers: 1 });
     const full = await run(c(tmpDir()), data());
     const dir = tmpDir();
