@@ -9,7 +9,7 @@ import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, METHOD_OPTIONS, validate
 import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
 import { assertEmbeddingCache } from '../../src/eval/cache.js';
 import { dataDirInputs } from '../../src/data/db-schema.js';
-import type { InputFile } from '../../src/io/file-kind.js';
+import { assertOutputFile, type InputFile } from '../../src/io/file-kind.js';
 import { IMAGE_EXTENSIONS } from '../../src/embed/files.js';
 import { isModelFolderFile } from '../../src/models/format.js';
 import { extname } from 'node:path';
@@ -44,13 +44,15 @@ export const DETR_FLAGS = [['detr-threshold', 'threshold'], ['min-box-size', 'mi
  * a data dir's database, crops and test images, its embedding cache, a folder layout, embeddings
  * files, model and adapter folders (an HF repo id names no folder here and protects nothing).
  */
-export function evalInputs(a: EvalArgv): InputFile[] {
+export function evalInputs(a: EvalArgv, o: { cache?: boolean } = {}): InputFile[] {
   const s = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
   const out: InputFile[] = [];
   const data = s('data');
   if (data) out.push(...dataDirInputs(data, '--data dir'));
-  // the cache used without --cache ($LOGOLAB_CACHE or beside the data; none with --no-cache)
-  if (data && a.cache === undefined && a['no-cache'] !== true) out.push({ path: defaultCachePath(data), what: 'embedding cache' });
+  // the cache used without --cache ($LOGOLAB_CACHE or beside the data; none with --no-cache);
+  // `cache: false` leaves the cache out: the list the cache itself is checked against
+  const withCache = o.cache !== false;
+  if (withCache && data && a.cache === undefined && a['no-cache'] !== true) out.push({ path: defaultCachePath(data), what: 'embedding cache' });
   // a folder layout is read for its images; a model folder for its weights and configs
   const folders = s('folders');
   if (folders) out.push({ path: folders, what: '--folders dataset', folder: true, reads: (rel) => IMAGE_EXTENSIONS.includes(extname(rel).toLowerCase()) });
@@ -60,9 +62,20 @@ export function evalInputs(a: EvalArgv): InputFile[] {
   }
   for (const [k, what] of [['embeddings', '--embeddings file'], ['baseline-embeddings', '--baseline-embeddings file'], ['candidate-embeddings', '--candidate-embeddings file'], ['cache', '--cache file']] as const) {
     const p = s(k);
-    if (p) out.push({ path: p, what });
+    if (p && (k !== 'cache' || withCache)) out.push({ path: p, what });
   }
   return out;
+}
+
+/**
+ * The embedding cache is an SQLite file the run creates or writes (CREATE TABLE, WAL): like --json
+ * it must not replace or add a file the run reads (--cache <model>/preprocessor_config.json turned
+ * the model's config into a database; --cache <data>/test_data_mapping.db added a table to the
+ * data dir's own). Checked where the cache path is resolved, before the model loads.
+ */
+export function assertCachePath(a: EvalArgv, path: string): void {
+  const flag = typeof a.cache === 'string' ? '--cache' : process.env.LOGOLAB_CACHE !== undefined ? '$LOGOLAB_CACHE' : 'embedding cache';
+  assertOutputFile(path, flag, evalInputs(a, { cache: false }));
 }
 
 export function withEvalOptions<T>(y: Argv<T>, command: 'eval' | 'compare' = 'eval') {
@@ -196,6 +209,7 @@ export function passOptions(a: EvalArgv): PassOptions {
   const root = (a.data ?? a.folders) as string | undefined;
   // read $LOGOLAB_CACHE only when the cache is on (an empty one is an error, not with --no-cache)
   const cachePath = noCache ? null : typeof a.cache === 'string' ? a.cache : root ? defaultCachePath(root) : null;
+  if (cachePath) assertCachePath(a, cachePath);
   // --clear-cache deletes only a logolab cache: say so before any slow work
   if (a['clear-cache'] && !noCache && cachePath && existsSync(cachePath)) assertEmbeddingCache(cachePath);
   return {
@@ -213,8 +227,17 @@ export function counting(a: EvalArgv): Counting {
   return a.counting as Counting;
 }
 
-export function sweepSpec(a: EvalArgv, m: MatchOptions): SweepSpec {
+/** A sweep's lists, with the main run's own options (`main`: what the summary and --calibrate match with). */
+export interface EvalSweepSpec extends SweepSpec {
+  main: MatchOptions;
+  /** where minMatchingRefs comes from, for the message */
+  minRefsFlag: '--sweep-min-refs' | '--min-matching-refs';
+}
+
+export function sweepSpec(a: EvalArgv, m: MatchOptions): EvalSweepSpec {
   return {
+    main: m,
+    minRefsFlag: a['sweep-min-refs'] ? '--sweep-min-refs' : '--min-matching-refs',
     methods: a['sweep-methods'] ? parseEnumList(a['sweep-methods'] as string, MATCHING_METHODS, '--sweep-methods') : [m.method],
     // the ranges of --threshold, --margin and --min-matching-refs
     thresholds: parseNumberList((a['sweep-thresholds'] as string | undefined) ?? DEFAULT_SWEEP_THRESHOLDS, '--sweep-thresholds', { min: -1, max: 1, why: 'a cosine similarity threshold lies in [-1, 1]' }),
@@ -241,13 +264,18 @@ export function sampleLine(src: Source, s: Sample): string {
 
 /**
  * multi-ref needs min_matching_refs references of one logo at or above the threshold: more than
- * any sampled logo has can never match, and the run reported TP 0 / FP 0 without a word.
+ * any sampled logo has can never match, and the run reported TP 0 / FP 0 without a word. Checked
+ * for the main run (its summary and --calibrate match with `spec.main`, whatever the sweep lists
+ * say) and for the sweep when no --sweep-min-refs value could match (a sweep table shows each
+ * value's row, so one unreachable value among reachable ones is not silent).
  */
-export function refuseUnreachableMinRefs(spec: SweepSpec, s: Sample): void {
+export function refuseUnreachableMinRefs(spec: EvalSweepSpec, s: Sample): void {
   const perLogo = new Map<string, number>();
   for (const r of s.refs) perLogo.set(r.logo, (perLogo.get(r.logo) ?? 0) + 1);
   const most = Math.max(0, ...perLogo.values());
-  if (!spec.methods.includes('multi-ref')) return;
-  const asked = Math.min(...spec.minMatchingRefs);
-  if (asked > most) throw new LogolabError(`--${spec.minMatchingRefs.length > 1 ? 'sweep-min-refs' : 'min-matching-refs'} ${asked}: the sampled logos have at most ${most} reference crops each, so multi-ref can never match; lower it or raise --refs-per-logo`);
+  const refuse = (flag: string, asked: number) => {
+    if (asked > most) throw new LogolabError(`${flag} ${asked}: the sampled logos have at most ${most} reference crops each, so multi-ref can never match; lower it or raise --refs-per-logo`);
+  };
+  if (spec.main.method === 'multi-ref') refuse('--min-matching-refs', spec.main.minMatchingRefs);
+  if (spec.methods.includes('multi-ref')) refuse(spec.minRefsFlag, Math.min(...spec.minMatchingRefs));
 }

@@ -7,17 +7,17 @@
  * any error there is no (partial) output file.
  */
 import type { CommandModule } from 'yargs';
-import { writeSync } from 'node:fs';
+import { existsSync, statSync, writeSync } from 'node:fs';
 import { extname } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { withAtomicFile } from '../../src/io/atomic.js';
-import { assertOutputFile } from '../../src/io/file-kind.js';
+import { assertOutputFile, type InputFile } from '../../src/io/file-kind.js';
 import { firstNonFinite, nonFiniteName } from '../../src/util/finite.js';
 import { embedImages, embedPixels, DEFAULT_BATCH_SIZE } from '../../src/embed/embedder.js';
-import { listImages } from '../../src/embed/files.js';
+import { IMAGE_EXTENSIONS, listImages } from '../../src/embed/files.js';
 import { decodeImage, type RgbImage } from '../../src/preprocess/image.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../../src/preprocess/processors.js';
 import { loadVisionModel, type VisionModel } from '../../src/models/vision/index.js';
@@ -26,7 +26,7 @@ import { log } from '../../src/util/log.js';
 import { exportDataEmbeddings } from '../../src/eval/exchange.js';
 import { DETR_RANGES } from '../../src/detect/detector.js';
 import { DETR_DEFAULTS, makeProposer } from '../../src/eval/proposals.js';
-import { DEFAULT_DETECTOR, evalInputs, refuseDetrFlags } from './_eval-shared.js';
+import { assertCachePath, DEFAULT_DETECTOR, evalInputs, refuseDetrFlags } from './_eval-shared.js';
 import { EmbeddingCache } from '../../src/eval/cache.js';
 import { defaultCachePath } from '../../src/eval/run.js';
 import { visionCropEncoder } from '../../src/eval/vision-encoder.js';
@@ -95,6 +95,15 @@ async function embedFiles(model: VisionModel, inputs: string[], out: string, bat
   log('info', `wrote ${paths.length} embeddings (dim ${d}${normalize ? ', L2-normalised' : ''}) to ${out}`);
 }
 
+/**
+ * The image paths as inputs --out must not replace: a file named is read whatever its extension; a
+ * folder is read for its images only (an output kept beside them may be rewritten).
+ */
+function imageInputs(paths: string[]): InputFile[] {
+  const isFolder = (p: string) => existsSync(p) && statSync(p).isDirectory();
+  return paths.map((p) => ({ path: p, what: isFolder(p) ? 'input folder' : 'input image', folder: true, reads: (rel: string) => IMAGE_EXTENSIONS.includes(extname(rel).toLowerCase()) }));
+}
+
 export const command: CommandModule = {
   command: 'embed [inputs..]',
   describe: 'embed images (files/folders → .jsonl|.safetensors) or a pixel_values tensor (→ HF outputs)',
@@ -141,6 +150,7 @@ export const command: CommandModule = {
       // resolved before the model loads, and $LOGOLAB_CACHE is not read with --no-cache
       const data = argv.data as string;
       const cachePath = argv.cache === false ? null : typeof argv.cache === 'string' ? argv.cache : process.env.LOGOLAB_CACHE !== undefined || !shard ? defaultCachePath(data) : null;
+      if (cachePath) assertCachePath(argv, cachePath);
       await initBackend(argv.backend as string | undefined, { workload: detector.startsWith('detr:') ? 'detector' : 'encoder' });
       const model = await loadVisionModel(argv.model as string, { adapter: argv.adapter as string | undefined, preprocessMode: argv['preprocess-mode'] as PreprocessMode | undefined });
       const o = { detrThreshold: (argv['detr-threshold'] as number | undefined) ?? DETR_DEFAULTS.threshold, minBoxSize: (argv['min-box-size'] as number | undefined) ?? DETR_DEFAULTS.minBoxSize, nmsIou: (argv['nms-iou'] as number | undefined) ?? DETR_DEFAULTS.nmsIou };
@@ -168,7 +178,9 @@ export const command: CommandModule = {
     if (!pixels && !inputs.length) throw new LogolabError('give image files/folders or --pixels <file.safetensors>');
     if (pixels && argv.normalize) throw new LogolabError('--normalize applies to image files; --pixels writes HF outputs unnormalised');
     if (pixels && argv['skip-bad']) throw new LogolabError('--skip-bad applies to image files; --pixels reads one tensor');
-    assertOutputFile(argv.out as string, '--out', pixels ? [{ path: pixels, what: '--pixels file' }] : []);
+    // every mode checks --out against all it reads: the model and adapter folders (evalInputs, as
+    // --data does; `--out <model>/model.safetensors` replaced the weights), the --pixels file or the images
+    assertOutputFile(argv.out as string, '--out', [...evalInputs(argv), ...(pixels ? [{ path: pixels, what: '--pixels file' }] : imageInputs(inputs))]);
     const batchSize = argv['batch-size'] as number;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${batchSize}`);
     // check inputs before the (slow) model load

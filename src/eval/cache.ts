@@ -44,6 +44,8 @@ export class EmbeddingCache {
   }
 
   static open(path: string): EmbeddingCache {
+    // the file kind only: the command's inputs (model, data dir) are checked where it resolves the
+    // path, before the model loads (assertCachePath in cli/commands/_eval-shared.ts)
     assertOutputFile(path, 'embedding cache');
     let db: Database.Database;
     try {
