@@ -63,7 +63,7 @@ export const command: CommandModule = {
       .option('candidate-embeddings', { type: 'string', describe: 'exchange file for the candidate (instead of --candidate)' })
       .option('report', { type: 'string', demandOption: true, describe: 'output folder for report.html, report.md, report.json' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'write --report into a non-empty folder that is not an earlier report (its report.* files are replaced)' })
-      .option('calibrate', { type: 'string', describe: 'precision=0.9 | recall=0.8 | f1: per model, choose its threshold on a seeded half of the test images and score it on the other half' }),
+      .option('calibrate', { type: 'string', describe: 'precision=0.9 | recall=0.8 | f1: per model, choose its threshold among --sweep-thresholds on a seeded half of the test images and score it on the other half' }),
   handler: async (argv) => {
     const a = argv as EvalArgv;
     const dir = a.report as string;
@@ -184,8 +184,12 @@ export const command: CommandModule = {
     if (pb.name !== pc.name) log('warn', `the baseline's regions come from ${pb.name}, the candidate's from ${pc.name}: compared as one detector (same settings); if these are different DETR models the two rows score different regions`);
     if (b.prepared.set.meta.fingerprint === c.prepared.set.meta.fingerprint)
       log('warn', `baseline and candidate are the same model (fingerprint ${String(b.prepared.set.meta.fingerprint).slice(0, 16)}…): the comparison cannot show a difference`);
+    // the curves (and "best F1") span the whole 0:1 grid plus the listed thresholds; --calibrate
+    // chooses among the --sweep-thresholds list alone (default included), as eval --calibrate does,
+    // so one model, seed and list give one calibrated threshold in both commands
     const thresholds = [...new Set([...parseNumberList('0:1:0.01', 'thresholds'), ...spec.thresholds])].sort((x, y) => x - y);
-    const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: sample.options.refsPerLogo, positiveSamples: sample.options.positiveSamples, negativeSamples: sample.options.negativeSamples, sampled: !srcB.all, calibrate: calTarget });
+    const calibrate = calTarget ? { target: calTarget, thresholds: spec.thresholds } : undefined;
+    const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: sample.options.refsPerLogo, positiveSamples: sample.options.positiveSamples, negativeSamples: sample.options.negativeSamples, sampled: !srcB.all, calibrate });
     // the gallery shows each model's mistakes at the threshold it would be used at
     data.gallery = [b, c].map((s, k) => buildGallery(s.label, s.prepared, sample.images.map((im) => im.gt), m, data.models[k]!.calibration?.threshold ?? m.threshold, cnt));
     try {
@@ -211,7 +215,7 @@ export const command: CommandModule = {
     await withSignalsHeld(() => writeFilesAtomic(files.map(([f, text]) => [join(dir, f), text])));
     const f = (x: number) => `${(x * 100).toFixed(1)}%`;
     for (const s of data.models) {
-      const cal = s.calibration?.test && s.calibration.threshold !== null ? ` | calibrated F1 ${f(s.calibration.test.f1)} @${s.calibration.threshold} (held-out half)` : s.calibration ? ' | calibration: no threshold reaches the target' : '';
+      const cal = s.calibration?.test && s.calibration.threshold !== null ? ` | calibrated F1 ${f(s.calibration.test.f1)} @${s.calibration.threshold} (held-out half)` : s.calibration ? ' | calibration: no --sweep-thresholds value reaches the target on the calibration half' : '';
       process.stdout.write(`${s.label.padEnd(9)} @${m.threshold}: P ${f(s.atThreshold.precision)} R ${f(s.atThreshold.recall)} F1 ${f(s.atThreshold.f1)} | best F1 ${f(s.best.counts.f1)} @${s.best.threshold}${cal}  (${s.name})\n`);
     }
     process.stdout.write(`per logo: ${data.wins} wins, ${data.losses} losses, ${data.ties} ties for the candidate\nreport: ${join(dir, 'report.html')}\n`);

@@ -117,13 +117,35 @@ export function readExchangeFile(file: string): { meta: ExchangeMeta; data: Floa
     for (const [id, rs] of Object.entries(meta.regions)) {
       if (!Array.isArray(rs)) throw new LogolabError(`${file}: metadata 'regions' of image ${id} is not a list`);
       rs.forEach((g, k) => {
-        if (bad(g?.row)) throw new LogolabError(`${file}: image ${id} region #${k} names row ${String(g?.row)}, the file has ${n} rows`);
+        checkRegion(file, id, k, g);
+        if (bad(g.row)) throw new LogolabError(`${file}: image ${id} region #${k} names row ${String(g.row)}, the file has ${n} rows`);
       });
     }
     return { meta, data: t.data };
   } finally {
     f.close();
   }
+}
+
+/**
+ * One region entry as the readers use it: `box` is cropped, drawn and matched to ground truth by IoU
+ * (gallery), `score` is printed (--similarity-details) and written to JSON — a hand-edited or
+ * foreign file lacking either would otherwise fail far from here with a TypeError. `row` is
+ * range-checked by the caller (it knows the row count).
+ */
+function checkRegion(file: string, id: string, k: number, g: unknown): asserts g is { box: Box; score: number; row: number } {
+  const shown = (v: unknown) => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)));
+  const fail = (key: string, v: unknown, want: string) => {
+    throw new LogolabError(`${file}: metadata regions[${JSON.stringify(id)}][${k}]${key} is ${shown(v)}, not ${want}`);
+  };
+  if (typeof g !== 'object' || g === null || Array.isArray(g)) return fail('', g, 'a region { box, score, row }');
+  const { box, score } = g as Record<string, unknown>;
+  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  // JSON has no Infinity, but 1e999 parses to it: finite is checked, not just the type
+  if (!(Array.isArray(box) && box.length === 4 && box.every(finite))) fail('.box', box, 'a box [x0, y0, x1, y1] of 4 finite numbers');
+  const [x0, y0, x1, y1] = box as Box;
+  if (!(x0 <= x1 && y0 <= y1)) fail('.box', box, 'a box [x0, y0, x1, y1] with x0 ≤ x1 and y0 ≤ y1');
+  if (!finite(score)) fail('.score', score, "a finite number (the detector's score)");
 }
 
 /** The metadata keys every reader relies on, each checked so a hand-edited file fails naming the key. */

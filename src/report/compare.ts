@@ -92,14 +92,19 @@ export function compareModels(
   o: MatchOptions,
   thresholds: number[],
   counting: Counting,
-  info: { detector: string; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number; sampled?: boolean; calibrate?: CalibrationTarget },
+  /**
+   * `calibrate.thresholds`: the candidates each model's threshold is chosen from — eval --calibrate's
+   * (--sweep-thresholds), not `thresholds`, the finer grid of the plotted curves, or compare would
+   * pick a threshold the user excluded and eval would not
+   */
+  info: { detector: string; seed: number; refsPerLogo: number; positiveSamples: number; negativeSamples: number; sampled?: boolean; calibrate?: { target: CalibrationTarget; thresholds: number[] } },
 ): CompareData {
   const models = sides.map((s) => {
     const m = modelSide(s.label, s.name, s.prepared, o, thresholds, counting);
     if (s.backends) m.backends = s.backends;
     // each model gets its own threshold: one fixed threshold favours whichever model's similarity
     // scale it happens to suit (fine-tuning moves the scale)
-    if (info.calibrate) m.calibration = calibrate(s.prepared, o, thresholds, info.calibrate, info.seed, counting);
+    if (info.calibrate) m.calibration = calibrate(s.prepared, o, info.calibrate.thresholds, info.calibrate.target, info.seed, counting);
     return m;
   });
   const set = sides[0]!.prepared.set;

@@ -1,6 +1,7 @@
 /**
  * An exchange file whose metadata disagrees with its rows (dim edited, rows dropped, an index out of
- * range, a required key missing) is one error naming the file — never silently wrong metrics.
+ * range, a required key missing, a region without its box or score) is one error naming the file —
+ * never silently wrong metrics, nor a TypeError later.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,13 +25,13 @@ before(async () => {
 });
 
 /** A copy of the file with its metadata edited by `meta` and its [N, D] rows by `rows`. */
-function tampered(name: string, meta: (m: Record<string, unknown>) => void, rows?: (data: Float32Array, dim: number) => { data: Float32Array; shape: number[] }): string {
+function tampered(name: string, meta: (m: Record<string, unknown>) => void, rows?: (data: Float32Array, dim: number) => { data: Float32Array; shape: number[] }, json: (text: string) => string = (x) => x): string {
   const { meta: m, data } = readExchangeFile(FILE);
   const dim = m.dim;
   const t = rows ? rows(data, dim) : { data, shape: [data.length / dim, dim] };
   meta(m as unknown as Record<string, unknown>);
   const f = join(W, `${name}.safetensors`);
-  writeSafetensors(f, { embeddings: t }, { logolab_embeddings: JSON.stringify(m) });
+  writeSafetensors(f, { embeddings: t }, { logolab_embeddings: json(JSON.stringify(m)) });
   return f;
 }
 
@@ -81,4 +82,35 @@ test('a dataset entry of the wrong shape (a hand-edited file): one error naming 
   const r = await runCli(['eval', '--embeddings', join(W, 'gt-null.safetensors'), '--backend', 'wasm']);
   expectFailure(r, 1, /gt-null\.safetensors: metadata dataset\.images\[0\]/);
   assert.doesNotMatch(r.stderr, /TypeError|internal error|\n\s+at /);
+});
+
+test('a region entry without a usable box or score (hand-edited, another tool): one error naming the file, the region and the key', async () => {
+  type Regions = Record<string, Record<string, unknown>[]>;
+  const first = (m: Record<string, unknown>) => Object.entries(m.regions as Regions).find(([, rs]) => rs.length)!;
+  const each = (m: Record<string, unknown>, f: (g: Record<string, unknown>) => void) => Object.values(m.regions as Regions).forEach((rs) => rs.forEach(f));
+  const cases: [string, (m: Record<string, unknown>) => void, RegExp, ((t: string) => string)?][] = [
+    ['no-score', (m) => each(m, (g) => delete g.score), /regions\["img:\d+"\]\[0\]\.score is undefined, not a finite number/],
+    ['no-box', (m) => each(m, (g) => delete g.box), /regions\["img:\d+"\]\[0\]\.box is undefined, not a box \[x0, y0, x1, y1\] of 4 finite numbers/],
+    ['score-text', (m) => (first(m)[1][0]!.score = '0.9'), /regions\["img:\d+"\]\[0\]\.score is "0\.9", not a finite number/],
+    // 1e999 is valid JSON and parses to Infinity
+    ['score-inf', (m) => (first(m)[1][0]!.score = 'BIG'), /regions\["img:\d+"\]\[0\]\.score is Infinity, not a finite number/, (t) => t.replace('"BIG"', '1e999')],
+    ['box-short', (m) => (first(m)[1][0]!.box = [1, 2]), /regions\["img:\d+"\]\[0\]\.box is \[1,2\], not a box .*4 finite numbers/],
+    ['box-text', (m) => (first(m)[1][0]!.box = ['0', 0, 1, 1]), /regions\["img:\d+"\]\[0\]\.box is \["0",0,1,1\], not a box/],
+    ['box-flipped', (m) => (first(m)[1][0]!.box = [10, 0, 5, 5]), /regions\["img:\d+"\]\[0\]\.box is \[10,0,5,5\], not a box \[x0, y0, x1, y1\] with x0 ≤ x1 and y0 ≤ y1/],
+    ['region-null', (m) => (first(m)[1][0] = null as never), /regions\["img:\d+"\]\[0\] is null, not a region \{ box, score, row \}/],
+  ];
+  for (const [name, edit, re, json] of cases) {
+    const f = tampered(name, edit, undefined, json);
+    assert.throws(() => readExchange(f), new RegExp(`${name}\\.safetensors: metadata ${re.source}`));
+  }
+  // the crashes this prevents: --similarity-details printed the score, compare's gallery matched boxes
+  const r = await runCli(['eval', '--embeddings', join(W, 'no-score.safetensors'), '--similarity-details', '--backend', 'wasm']);
+  expectFailure(r, 1, /no-score\.safetensors: metadata regions\["img:\d+"\]\[0\]\.score is undefined/);
+  const rep = join(W, 'rep-no-box');
+  const c = await runCli(['compare', '--baseline-embeddings', FILE, '--candidate-embeddings', join(W, 'no-box.safetensors'), '--report', rep, '--backend', 'wasm']);
+  expectFailure(c, 1, /no-box\.safetensors: metadata regions\["img:\d+"\]\[0\]\.box is undefined/);
+  for (const out of [r, c]) {
+    assert.doesNotMatch(out.stderr, /TypeError|internal error|\n\s+at /);
+    assert.equal(out.stderr.split('\n').filter((l) => l.startsWith('logolab:')).length, 1, out.stderr);
+  }
 });

@@ -13,7 +13,7 @@ import { embedSet } from '../../src/eval/pipeline.js';
 import { gtBoxes } from '../../src/eval/proposals.js';
 import { similaritySet, evaluate } from '../../src/eval/evaluate.js';
 import { precisionAt1Hits, referenceRetrieval } from '../../src/eval/retrieval.js';
-import { calibrationSplit, parseNumberList, parseCalibrationTarget } from '../../src/eval/sweep.js';
+import { calibrate, calibrationSplit, parseNumberList, parseCalibrationTarget } from '../../src/eval/sweep.js';
 import { compareModels } from '../../src/report/compare.js';
 import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { histogram, niceTicks } from '../../src/report/svg.js';
@@ -94,7 +94,7 @@ async function tinyCompare() {
   const cand = await embedSet(fakeEncoder('cand', 'fc', 0.02), gtBoxes, s.refs, s.images, s.logos, { quiet: true });
   const o: MatchOptions = { method: 'margin', threshold: 0.5, margin: 0, minMatchingRefs: 1, aggregation: 'max' };
   const sides = [{ label: 'baseline', name: 'base', prepared: similaritySet(base) }, { label: 'candidate', name: 'cand', prepared: similaritySet(cand) }];
-  const d = compareModels(sides, o, parseNumberList('0:1:0.01', 't'), 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 4, negativeSamples: 4, calibrate: parseCalibrationTarget('f1') });
+  const d = compareModels(sides, o, parseNumberList('0:1:0.01', 't'), 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 4, negativeSamples: 4, calibrate: { target: parseCalibrationTarget('f1'), thresholds: parseNumberList('0:1:0.01', 't') } });
   return { s, o, sides, d };
 }
 
@@ -116,6 +116,21 @@ test('verdict: calibrated F1 and precision@1 differences with intervals, one par
   assert.match(md, /\*\*Verdict\.\*\* .*95% CI .* points/);
 });
 
+test('compareModels: each model calibrates among the given candidate thresholds only; the curves keep the whole grid', async () => {
+  const { o, sides } = await tinyCompare();
+  const grid = parseNumberList('0:1:0.01', 't');
+  const target = parseCalibrationTarget('f1');
+  for (const list of [[0.55, 0.95], [0.9, 0.95]]) {
+    const d = compareModels(sides, o, grid, 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 4, negativeSamples: 4, calibrate: { target, thresholds: list } });
+    d.models.forEach((m, k) => {
+      // exactly what eval --calibrate computes from the same list
+      assert.deepEqual(m.calibration, calibrate(sides[k]!.prepared, o, list, target, 2, 'logos'));
+      assert.ok(m.calibration!.threshold === null || list.includes(m.calibration!.threshold), `${m.label}: ${m.calibration!.threshold} not in ${list.join(',')}`);
+      assert.equal(m.sweep.length, grid.length);
+    });
+  }
+});
+
 test('calibration split: the images holding a logo are halved apart from those holding none; a held-out half without one is not scored', async () => {
   // two images with a logo among 12: a plain shuffle put both in one half for some seeds
   const images = Array.from({ length: 12 }, (_, i) => ({ expected: i < 2 ? ['acme'] : [] }));
@@ -134,7 +149,7 @@ test('calibration split: the images holding a logo are halved apart from those h
   const only = (p: (typeof sides)[number]['prepared']) => similaritySet({ ...p.set, images: p.set.images.map((im, i) => (i === first ? im : { ...im, expected: [] })) });
   // both sides the less noisy model, which finds that logo on the calibration half
   const one = sides.map((sd) => ({ ...sd, prepared: only(sides[1]!.prepared) }));
-  const d = compareModels(one, o, parseNumberList('0:1:0.01', 't'), 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 4, negativeSamples: 4, calibrate: parseCalibrationTarget('f1') });
+  const d = compareModels(one, o, parseNumberList('0:1:0.01', 't'), 'logos', { detector: 'gt-boxes', seed: 2, refsPerLogo: 2, positiveSamples: 4, negativeSamples: 4, calibrate: { target: parseCalibrationTarget('f1'), thresholds: parseNumberList('0:1:0.01', 't') } });
   assert.ok(d.models.every((m) => m.calibration?.threshold != null && m.calibration.test!.expected === 0), 'both calibrated; nothing expected on the held-out half');
   assert.match(renderMarkdown(d), /\| baseline @ calibrated \(held-out half\) \| [\d.]+ \| 0 \| \d+ \| 0 \| 0 \| (n\/a|[\d.]+%) \| n\/a \| n\/a \|/);
   assert.equal(d.verdict!.f1.basis, 'threshold');
