@@ -13,7 +13,8 @@ export const command: CommandModule = {
   describe: 'write a synthetic logo dataset (LogoDet-3K or folder layout) from real brand logos',
   builder: (y) =>
     y
-      .option('out', { type: 'string', describe: 'output folder (created; replaced only if it is an earlier synth output)' })
+      .option('out', { type: 'string', describe: 'output folder (created; replaced only if it holds nothing but an earlier synth output)' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'replace --out even if it is a non-empty folder that is not (only) an earlier synth output' })
       .option('brands', numberOption('brands', { default: 20, int: true, min: 1, describe: 'number of brands' }))
       .option('seed', numberOption('seed', { default: 0, int: true, min: 0, describe: 'seed: same seed → byte-identical files' }))
       .option('images-per-brand', numberOption('images-per-brand', { default: 6, int: true, min: 1, describe: 'scenes per brand' }))
@@ -64,6 +65,7 @@ export const command: CommandModule = {
       targetsPerScene: argv['targets-per-scene'] as number,
       renditionsPerShape: argv['renditions-per-shape'] as number | undefined,
       recordRenditions: argv['record-renditions'] as boolean,
+      overwrite: argv.overwrite as boolean,
     });
     process.stdout.write(JSON.stringify({ ...s, brands: s.brands.map((b) => b.slug) }, null, 2) + '\n');
   },

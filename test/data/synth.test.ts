@@ -49,7 +49,7 @@ test('synth: same seed → byte-identical files; other seed differs; boxes insid
   await synthesize({ ...opts, out: join(root, 'b') });
   await synthesize({ ...opts, seed: 12, out: join(root, 'c') });
   const ha = hashTree(join(root, 'a'));
-  assert.equal(Object.keys(ha).length, 1 + 2 * 7); // synth.json + (jpg, xml) × 7 scenes
+  assert.equal(Object.keys(ha).length, 2 + 2 * 7); // synth.json + the output marker + (jpg, xml) × 7 scenes
   assert.deepEqual(hashTree(join(root, 'b')), ha);
   assert.notDeepEqual(hashTree(join(root, 'c')), ha);
   assert.equal(s1.images, 7);
@@ -70,7 +70,7 @@ test('synth: same seed → byte-identical files; other seed differs; boxes insid
   const sheet = await sharp(join(root, 'sheet.png')).metadata();
   assert.ok(sheet.width! > 0);
   // refuses to replace a folder that is not a synth output
-  await assert.rejects(synthesize({ ...opts, out: root }), /not a synth dataset/);
+  await assert.rejects(synthesize({ ...opts, out: root }), /--out .*: folder is not empty and is not an earlier output of this command; refusing to replace it/);
 });
 
 test('synth --layout folders: Burnley layout that folders.ts reads back', async () => {

@@ -15,13 +15,15 @@
  *
  * Determinism: every scene has its own generator seeded by (seed, brand, index), so output bytes
  * depend only on the options (and the installed sharp/libvips, fonts and logo packages), not on
- * concurrency or timing. The whole folder is built under a temp name and renamed at the end.
+ * concurrency or timing. The whole folder is built under a temp name and renamed at the end; an
+ * existing --out is replaced only while it holds nothing but an earlier synth's files (output.ts).
  */
 import sharp from 'sharp';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { LogolabError, UsageError } from '../../errors.js';
 import { withAtomicDir, writeFileAtomic } from '../../io/atomic.js';
+import { isWithin } from '../../io/output-dir.js';
 import { Progress } from '../../util/progress.js';
 import { makeRng, type Rng } from '../../util/rng.js';
 import { writeVoc } from '../voc.js';
@@ -30,6 +32,9 @@ import { composeScene, type LabelledTarget, type Scene, type SceneSpec } from '.
 import { listBrands, renditions, selectBrands, shapes, type Brand, type BrandSet, type Shape } from './sources.js';
 import { packageVersion } from '../../backend/index.js';
 import { mkdirp } from '../../io/mkdirp.js';
+import { checkSynthOut, MANIFEST_FILE, NEGATIVE_PREFIX, NEGATIVES_FOLDER, REFERENCE_SUFFIX, RENDITIONS_FILE, TEST_IMAGES_FOLDER, writeSynthMarker } from './output.js';
+
+export { NEGATIVE_PREFIX, NEGATIVES_FOLDER } from './output.js';
 
 export type SynthLayout = 'logodet3k' | 'folders';
 
@@ -75,6 +80,8 @@ export interface SynthOptions {
    * scenes are byte-identical with and without it.
    */
   recordRenditions?: boolean;
+  /** replace a non-empty --out that is not (only) an earlier synth output; never the working directory */
+  overwrite?: boolean;
 }
 
 export interface SynthSummary {
@@ -106,9 +113,6 @@ interface Done {
   scene: Scene;
   jpeg: Buffer;
 }
-
-export const NEGATIVES_FOLDER = ['Negatives', 'none'] as const;
-export const NEGATIVE_PREFIX = 'negative';
 
 async function encodeScene(scene: Scene): Promise<Buffer> {
   const { width, height } = scene.canvas;
@@ -168,13 +172,6 @@ async function referenceImage(brand: Brand, rendIndex: number): Promise<Buffer> 
   return sharp(canvasToBytes(c), { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
 }
 
-function checkOut(out: string): void {
-  if (!existsSync(out)) return;
-  const entries = readdirSync(out);
-  if (entries.length > 0 && !entries.includes('synth.json'))
-    throw new LogolabError(`${out}: exists, is not empty and is not a synth dataset (no synth.json); refusing to replace it`);
-}
-
 export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   const layout = opts.layout ?? 'logodet3k';
   if (layout !== 'logodet3k' && layout !== 'folders') throw new LogolabError(`--layout: '${String(layout)}' is not logodet3k or folders`);
@@ -209,7 +206,12 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   if (!Number.isInteger(nNeg) || nNeg < 0) throw new LogolabError(`--negatives: ${String(nNeg)} is not a non-negative integer`);
   const nRef = opts.referencesPerBrand ?? 4;
   if (!Number.isInteger(nRef) || nRef < 1) throw new LogolabError(`--references-per-brand: ${String(nRef)} is not a positive integer`);
-  checkOut(opts.out);
+  // before the (long) rendering; again before the swap, for files added to --out meanwhile
+  checkSynthOut(opts.out, opts.overwrite);
+  // a contact sheet inside --out is built into the new folder (and listed in its marker): written
+  // after the swap, it would be a file synth did not write and block the next run
+  const sheetIn = opts.contactSheet !== undefined && isWithin(opts.contactSheet, opts.out) ? relative(resolve(opts.out), resolve(opts.contactSheet)) : null;
+  if (sheetIn === '') throw new UsageError(`--contact-sheet ${opts.contactSheet}: is the --out folder itself; give a .png file name`);
 
   const jobs: Job[] = [];
   if (labelBy === 'shape') shapeList.forEach((s, k) => {
@@ -258,7 +260,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
       } else {
         const present = [...new Set(scene.objects.map((o) => o.name))].sort();
         const prefix = present.length ? present.join('+') : NEGATIVE_PREFIX;
-        write(['test_images', `${prefix}_${String(job.global).padStart(5, '0')}.jpg`], jpeg);
+        write([TEST_IMAGES_FOLDER, `${prefix}_${String(job.global).padStart(5, '0')}.jpg`], jpeg);
       }
       summary.images++;
       if (scene.objects.length === 0) summary.negatives++;
@@ -281,7 +283,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
         const rng = makeRng(`synth-refs:${opts.seed}:${b.slug}`);
         const order = rng.shuffle(rs.map((_, i) => i)).slice(0, Math.min(nRef, rs.length));
         for (let k = 0; k < order.length; k++) {
-          write([`${b.slug}_reference_images`, `${k + 1}.png`], await referenceImage(b, order[k]!));
+          write([`${b.slug}${REFERENCE_SUFFIX}`, `${k + 1}.png`], await referenceImage(b, order[k]!));
           summary.referenceImages++;
         }
       }
@@ -301,12 +303,15 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
       ...(labelBy === 'shape' ? { labelBy, targetsPerScene: T, ...(rps !== undefined ? { renditionsPerShape: rps } : {}), shapes: shapeList.map((s) => ({ label: s.label, renditions: s.renditions.map((r) => r.id) })) } : {}),
       counts: { images: summary.images, negativeImages: summary.negatives, objects: summary.objects, distractors: summary.distractors, referenceImages: summary.referenceImages },
     };
-    write(['synth.json'], JSON.stringify(manifest, null, 2) + '\n');
+    write([MANIFEST_FILE], JSON.stringify(manifest, null, 2) + '\n');
     // keys sorted: the pool finishes scenes in any order
-    if (opts.recordRenditions && layout === 'logodet3k') write(['renditions.json'], JSON.stringify(Object.fromEntries(Object.keys(drawn).sort().map((k) => [k, drawn[k]])), null, 1) + '\n');
+    if (opts.recordRenditions && layout === 'logodet3k') write([RENDITIONS_FILE], JSON.stringify(Object.fromEntries(Object.keys(drawn).sort().map((k) => [k, drawn[k]])), null, 1) + '\n');
+    if (sheetIn !== null) await writeContactSheet(join(tmp, sheetIn), sheet.sort((a, b) => a.job.global - b.job.global));
+    writeSynthMarker(tmp);
+    checkSynthOut(opts.out, opts.overwrite);
   });
   progress.finish(`${summary.images} images, ${summary.objects} boxes`);
-  if (opts.contactSheet) await writeContactSheet(opts.contactSheet, sheet.sort((a, b) => a.job.global - b.job.global));
+  if (opts.contactSheet && sheetIn === null) await writeContactSheet(opts.contactSheet, sheet.sort((a, b) => a.job.global - b.job.global));
   return summary;
 }
 
