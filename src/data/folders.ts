@@ -1,7 +1,7 @@
 /**
  * The folder layout of the Python original's Burnley test (test_burnley_detection.py):
  *
- *   <root>/<logo>_reference_images/*.{jpg,jpeg,png,bmp}   reference images of each logo
+ *   <root>/<logo>_reference_images/*.{jpg,jpeg,png,bmp,webp,tif,tiff,gif}   reference images of each logo
  *   <root>/test_images/  (or one folder named *test_images, e.g. burnley_test_images)
  *       <logo>_<anything>.jpg            contains <logo>
  *       <logoA>+<logoB>_<anything>.jpg   contains both
@@ -11,15 +11,29 @@
  * get_expected_logos — generalised from its two hard-coded logos to the logos that have
  * reference folders (a prefix must name known logos only, joined by '+', in any order, and end
  * with '_'; otherwise the image is a negative). Logo names may themselves contain '_'.
+ *
+ * Images are read directly in those folders. Any other file there (another extension, anything in
+ * a subfolder) is not read, and is named in one warning and counted (FolderDataset.notRead), never
+ * dropped silently. Hidden entries (.DS_Store, ._* AppleDouble files) are passed over, as in the
+ * LogoDet-3K layout.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readdirUtf8 } from '../io/utf8-names.js';
-import { extname, join, resolve } from 'node:path';
+import { extname, join, relative, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { log } from '../util/log.js';
+import { IMAGE_EXTS } from './logodet-layout.js';
 
-export const FOLDER_IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp'];
+/**
+ * The LogoDet-3K layout's image files (one `prepare` reads both layouts alike) plus GIF: every
+ * reader of this layout's files decodes through decodeImage, which reads a GIF's first frame with
+ * PIL's colours (preprocess/gif.ts), and web logos often come as GIFs. (.bmp stays for the
+ * original's glob; sharp does not decode it, so prepare counts such a file as corrupt_image.)
+ */
+export const FOLDER_IMAGE_EXTS = [...IMAGE_EXTS, '.gif'];
 const REF_SUFFIX = '_reference_images';
+/** file names shown in the warning about files not read; the count covers them all */
+const SHOWN = 5;
 
 export interface FolderLogo {
   name: string;
@@ -40,11 +54,49 @@ export interface FolderDataset {
   testDir: string;
   logos: FolderLogo[];
   testImages: FolderTestImage[];
+  /** files in the reference and test folders that are not read (relative to root, sorted): another extension, or in a subfolder */
+  notRead: string[];
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const isFolderImage = (f: string) => !f.startsWith('.') && FOLDER_IMAGE_EXTS.includes(extname(f).toLowerCase());
-const images = (dir: string) => readdirUtf8(dir, isFolderImage).filter(isFolderImage).sort(byName);
+const isDir = (p: string) => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false; // a dangling link: a file that is not read
+  }
+};
+
+/** Files below `dir` (named `rel/…`), through subfolders; `seen` (real paths) stops a link loop. */
+function filesBelow(dir: string, rel: string, seen: Set<string>): string[] {
+  let names: string[];
+  try {
+    const real = realpathSync(dir);
+    if (seen.has(real)) return [];
+    seen.add(real);
+    names = readdirUtf8(dir, () => false);
+  } catch {
+    // unreadable (or a name that is not UTF-8): none of it is read; the folder itself is named
+    return [`${rel}/`];
+  }
+  return names
+    .filter((f) => !f.startsWith('.'))
+    .sort(byName)
+    .flatMap((f) => (isDir(join(dir, f)) ? filesBelow(join(dir, f), `${rel}/${f}`, seen) : [`${rel}/${f}`]));
+}
+
+/** The image files directly in `dir`, sorted; every other file there or below goes to `notRead` as `rel/…`. */
+function images(dir: string, rel: string, notRead: string[]): string[] {
+  const out: string[] = [];
+  for (const f of readdirUtf8(dir, isFolderImage).sort(byName)) {
+    if (f.startsWith('.')) continue;
+    if (isFolderImage(f)) out.push(f);
+    else if (isDir(join(dir, f))) notRead.push(...filesBelow(join(dir, f), `${rel}/${f}`, new Set([realpathSync(dir)])));
+    else notRead.push(`${rel}/${f}`);
+  }
+  return out;
+}
 
 /**
  * Logos named by a test image's filename prefix (see the module comment). Both sides are compared
@@ -76,9 +128,10 @@ export function readFolderDataset(root: string, opts: { testDir?: string; emptyL
   const r = resolve(root);
   if (!existsSync(r) || !statSync(r).isDirectory()) throw new LogolabError(`${r}: not a folder`);
   const dirs = readdirUtf8(r, () => false).filter((d) => statSync(join(r, d)).isDirectory()).sort(byName);
+  const notRead: string[] = [];
   let logos: FolderLogo[] = dirs
     .filter((d) => d.endsWith(REF_SUFFIX) && d.length > REF_SUFFIX.length)
-    .map((d) => ({ name: d.slice(0, -REF_SUFFIX.length), dir: join(r, d), references: images(join(r, d)).map((f) => join(r, d, f)) }));
+    .map((d) => ({ name: d.slice(0, -REF_SUFFIX.length), dir: join(r, d), references: images(join(r, d), d, notRead).map((f) => join(r, d, f)) }));
   if (logos.length === 0) throw new LogolabError(`${r}: no <logo>${REF_SUFFIX}/ folders (folder layout)`);
   for (const l of logos) {
     if (l.references.length > 0) continue;
@@ -96,6 +149,12 @@ export function readFolderDataset(root: string, opts: { testDir?: string; emptyL
   }
   if (!existsSync(testDir)) throw new LogolabError(`${testDir}: no such folder`);
   const known = logos.map((l) => l.name);
-  const testImages = images(testDir).map((f) => ({ file: f, path: join(testDir, f), expected: expectedLogosFromFilename(f, known) }));
-  return { root: r, testDir, logos, testImages };
+  const testRel = relative(r, testDir) || '.';
+  const testImages = images(testDir, testRel, notRead).map((f) => ({ file: f, path: join(testDir, f), expected: expectedLogosFromFilename(f, known) }));
+  notRead.sort(byName);
+  if (notRead.length) {
+    const shown = notRead.slice(0, SHOWN).join(', ') + (notRead.length > SHOWN ? `, … (${notRead.length} in all)` : '');
+    log('warn', `${r}: ${notRead.length} file${notRead.length > 1 ? 's' : ''} not read (the folder layout reads ${FOLDER_IMAGE_EXTS.join(' ')} files directly in <logo>${REF_SUFFIX}/ and the test images folder, not in subfolders): ${shown}`);
+  }
+  return { root: r, testDir, logos, testImages, notRead };
 }

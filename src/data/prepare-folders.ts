@@ -13,7 +13,9 @@
  * Like the LogoDet-3K path (prepare.ts): one source (image) per transaction with its progress
  * mark; every run re-ingests sources whose content changed (a test image's labels count as its
  * content: a new logo folder can change them), whose outputs were deleted, and forgets sources
- * that left the dataset; unreadable and special files are skipped and counted.
+ * that left the dataset; unreadable and special files are skipped and counted, and so are files
+ * the layout does not read (skipped.not_in_layout: another extension, in a subfolder), which
+ * readFolderDataset names in a warning.
  */
 import { pixelLimitDetail } from './decode-skip.js';
 import { basename, join, resolve } from 'node:path';
@@ -52,7 +54,8 @@ export interface FolderPrepareSummary {
   referenceImages: number;
   testImages: number;
   negativeImages: number;
-  skipped: Partial<Record<SkipKind, number>>;
+  /** not_in_layout: files in the layout's folders that are no source (no rows in the skipped table) */
+  skipped: Partial<Record<SkipKind | 'not_in_layout', number>>;
   totals: DataStats;
 }
 
@@ -116,6 +119,7 @@ export async function prepareFolders(opts: { dataset: string; out: string; quiet
       layout: 'folders', dataset, out, sources: sources.length, alreadyDone: sources.length - pending.length, ...sync,
       processed: 0, referenceImages: 0, testImages: 0, negativeImages: 0, skipped: {}, totals: db.stats(),
     };
+    if (fd.notRead.length) summary.skipped.not_in_layout = fd.notRead.length;
     const progress = new Progress({ label: 'prepare', total: pending.length, unit: 'img', quiet: opts.quiet });
     for (const s of pending) {
       const skip = (kind: SkipKind, detail: string): SkippedRow => ({ source: s.key, objectIndex: null, kind, detail });
@@ -147,7 +151,9 @@ export async function prepareFolders(opts: { dataset: string; out: string; quiet
       progress.tick(1);
     }
     if (pending.length) progress.finish(`${summary.referenceImages} reference images, ${summary.testImages} test images`);
-    if (Object.keys(summary.skipped).length) log('warn', `prepare: skipped ${Object.entries(summary.skipped).map(([k, n]) => `${n} ${k}`).join(', ')} (see the skipped table)`);
+    // (files not read were named in readFolderDataset's warning; they have no rows)
+    const tabled = Object.entries(summary.skipped).filter(([k]) => k !== 'not_in_layout');
+    if (tabled.length) log('warn', `prepare: skipped ${tabled.map(([k, n]) => `${n} ${k}`).join(', ')} (see the skipped table)`);
     db.setMeta('prepared_sources', String(sources.length));
     summary.totals = db.stats();
     db.finish();
