@@ -86,6 +86,7 @@ export const SKIP_KINDS = [
   'special_file', // a FIFO, socket or device named like an image/XML → skipped (reading it would hang)
   'duplicate_object', // an object repeating an earlier one of its XML (same logo, same box) → that copy skipped
   'image_too_large', // an image over the decoder's pixel limit → skipped
+  'duplicate_image', // the same image bytes as an earlier source (a copy) → the copy skipped, so a split cannot put one photo on both sides
 ] as const;
 
 export type DataLayout = 'logodet3k' | 'folders';

@@ -154,15 +154,18 @@ export class DataDbWriter extends DataDb {
   /**
    * Forgets a finished source (ingested or skipped): its rows in every table and its progress
    * mark, in one transaction, so the next run processes it again. Returns its output files, which
-   * the caller removes.
+   * the caller removes. A logo (and category) no row names any more goes too, as in a fresh prepare:
+   * its name may return in another category ("Acme" freed by "Acme (Tech)" for a new Food/Acme).
    */
   forgetSource(source: string): string[] {
     return this.write(() =>
       this.db.transaction(() => {
         const files: string[] = [];
+        const logos = new Set<number>();
         let imageIds: number[] = [];
         if (source.startsWith('ref:')) {
           const f = source.slice(4);
+          for (const r of this.db.prepare('SELECT logo_name_id FROM folder_references WHERE filename = ?').all(f) as Row[]) logos.add(Number(r.logo_name_id));
           if (this.db.prepare('DELETE FROM folder_references WHERE filename = ?').run(f).changes) files.push(join(this.referenceDir, f));
         } else {
           const rows = (
@@ -177,6 +180,9 @@ export class DataDbWriter extends DataDb {
         }
         for (const id of imageIds) {
           for (const r of this.db.prepare('SELECT filename FROM reference_logos WHERE test_image_id = ?').all(id) as Row[]) files.push(join(this.referenceDir, String(r.filename)));
+          // (a crop's logo is its ground-truth object's)
+          const labels = `SELECT logo_name_id FROM test_image_logos WHERE test_image_id = @id${this.hasTable('image_labels') ? ' UNION SELECT logo_name_id FROM image_labels WHERE test_image_id = @id' : ''}`;
+          for (const r of this.db.prepare(labels).all({ id }) as Row[]) logos.add(Number(r.logo_name_id));
           this.db.prepare('DELETE FROM reference_logos WHERE test_image_id = ?').run(id);
           this.db.prepare('DELETE FROM test_image_logos WHERE test_image_id = ?').run(id);
           if (this.hasTable('image_labels')) this.db.prepare('DELETE FROM image_labels WHERE test_image_id = ?').run(id);
@@ -184,9 +190,25 @@ export class DataDbWriter extends DataDb {
         }
         this.db.prepare('DELETE FROM skipped WHERE source = ?').run(source);
         this.db.prepare('DELETE FROM progress WHERE source = ?').run(source);
+        if (logos.size) this.pruneLogos([...logos]);
         return files;
       })(),
     );
+  }
+
+  /** Deletes those of `ids` that no row names, and categories left without logos (in forgetSource's transaction). */
+  private pruneLogos(ids: number[]): void {
+    const unused = ['reference_logos', 'test_image_logos', 'folder_references', 'image_labels'].filter((t) => this.hasTable(t)).map((t) => `NOT EXISTS (SELECT 1 FROM ${t} WHERE logo_name_id = logo_names.id)`);
+    const del = this.db.prepare(`DELETE FROM logo_names WHERE id = ? AND ${unused.join(' AND ')}`);
+    if (!ids.reduce((n, id) => n + del.run(id).changes, 0)) return;
+    this.db.exec('DELETE FROM categories WHERE NOT EXISTS (SELECT 1 FROM logo_names WHERE category_id = categories.id)');
+    this.logoIds.clear(); // it may hold a deleted id: names are looked up again
+  }
+
+  /** Progress keys of the (logodet3k) sources whose ground truth names logo `name`. */
+  sourcesNaming(name: string): string[] {
+    const sql = 'SELECT DISTINCT i.filename FROM test_images i JOIN test_image_logos g ON g.test_image_id = i.id JOIN logo_names ln ON ln.id = g.logo_name_id WHERE ln.name = ?';
+    return [...new Set(this.write(() => this.db.prepare(sql).all(name) as Row[]).map((r) => sourceKeyOfImage(String(r.filename))))];
   }
 
   setMeta(key: string, value: string): void {

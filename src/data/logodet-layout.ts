@@ -8,6 +8,8 @@ import { readdirUtf8 } from '../io/utf8-names.js';
 import { basename, extname, join } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { log } from '../util/log.js';
+import { fileHash } from './sync.js';
+import { decodeXml, parseVoc } from './voc.js';
 
 export const IMAGE_EXTS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'];
 
@@ -37,8 +39,8 @@ const isDir = (p: string) => {
   }
 };
 
-/** Scans the dataset: brand folders (sorted) and their sources. */
-export function scanDataset(dataset: string, limitBrands?: number): { brands: BrandFolder[]; sources: Source[] } {
+/** Scans the dataset: brand folders (sorted), those scanned (`used`: the first N with --limit-brands) and their sources. */
+export function scanDataset(dataset: string, limitBrands?: number): { brands: BrandFolder[]; used: BrandFolder[]; sources: Source[] } {
   if (!isDir(dataset)) throw new LogolabError(`--dataset ${dataset}: not a folder`);
   const brands: BrandFolder[] = [];
   const names = new Set<string>();
@@ -77,7 +79,7 @@ export function scanDataset(dataset: string, limitBrands?: number): { brands: Br
     if (files === 0) log('warn', `prepare: brand folder ${bf.category}/${bf.folder} is empty (no images or XML files); it has no data`);
     sources.push(...[...byStem.values()].sort((a, b) => sortStr(a.key, b.key)));
   }
-  return { brands, sources };
+  return { brands, used, sources };
 }
 
 /** The brand folder an object's <name> names, seen from the image's own folder (rules: prepare.ts's header). */
@@ -92,4 +94,76 @@ export function objectBrandResolver(brands: readonly BrandFolder[]): (name: stri
   }
   const pick = (list: BrandFolder[] | undefined, own: BrandFolder) => (list ? (list.includes(own) ? own : (list.find((b) => b.category === own.category) ?? list[0])) : undefined);
   return (name, own) => pick(exact.get(nfc(name)), own) ?? pick(lower.get(nfc(name).toLowerCase()), own) ?? own;
+}
+
+/**
+ * Which recorded source keys ('<Category>/<Brand>/<stem>') a run over `used` (the first N of
+ * `brands`) answers for, so that it removes what the same run without --limit-brands removes
+ * there: those under a scanned brand folder, even one now empty, and those under a folder that is
+ * gone but sorts among the scanned ones (it would have been scanned). Others are left alone.
+ */
+export function scopeOf(brands: readonly BrandFolder[], used: readonly BrandFolder[]): (key: string) => boolean {
+  if (used.length === brands.length) return () => true;
+  const scanned = new Set(used.map((b) => `${b.category}/${b.folder}`));
+  const present = new Set(brands.map((b) => `${b.category}/${b.folder}`));
+  const last = used[used.length - 1]!;
+  return (key) => {
+    const [category = '', folder = ''] = key.split('/');
+    if (scanned.has(`${category}/${folder}`)) return true;
+    if (present.has(`${category}/${folder}`)) return false;
+    const c = sortStr(category, last.category);
+    return c < 0 || (c === 0 && sortStr(folder, last.folder) <= 0);
+  };
+}
+
+/**
+ * Each source's signature (its progress row's; prepare keeps a recorded source whose signature is
+ * unchanged) and, for a copy, the earlier source whose image has the same bytes.
+ *
+ * Besides its files' hashes (contentSignature's format) the signature holds what else decides its
+ * rows, as a fresh prepare would write them: the brand folder, logo name and category each object's
+ * <name> resolves to — which depend on the OTHER brand folders (a new `Food/Acme` renames
+ * `Tech/Acme`'s logo; a new `Tech/Bolt` takes the objects named Bolt) — and the source its image
+ * repeats. So adding or removing folders, or the first of two copies, re-ingests the sources whose
+ * rows change, and a re-run equals a fresh prepare.
+ *
+ * Copies: the first source (in scan order) whose XML parses keeps an image content; a later
+ * source with the same image bytes is a duplicate (prepare skips it), else an image-level split
+ * could put one photo in train and test. Sources that are skipped anyway (no XML, a malformed one,
+ * an unreadable image) neither keep nor lose an image content.
+ */
+export function planSources(sources: readonly Source[], brands: readonly BrandFolder[]): Map<string, { signature: string; duplicateOf?: Source }> {
+  const brandOf = objectBrandResolver(brands);
+  const folderOf = new Map(brands.map((b) => [`${b.category}/${b.folder}`, b] as const));
+  const firstWith = new Map<string, Source>();
+  const plans = new Map<string, { signature: string; duplicateOf?: Source }>();
+  for (const s of sources) {
+    let xmlBytes: Buffer | undefined;
+    const xmlHash = fileHash(s.xml, (b) => (xmlBytes = b));
+    const imageHash = fileHash(s.image);
+    let logos: string[] | null = null;
+    if (xmlBytes && s.xml) {
+      try {
+        const own = folderOf.get(`${s.category}/${s.brand}`)!;
+        const resolved = parseVoc(decodeXml(xmlBytes, s.xml), s.xml).objects.map((o) => brandOf(o.name, own));
+        logos = [...new Set(resolved)].map((b) => `${b.category}/${b.folder}=${b.name}`);
+      } catch {
+        // a malformed XML: prepare skips the source, its hash already covers a fix
+      }
+    }
+    let duplicateOf: Source | undefined;
+    if (logos && /^[0-9a-f]{64}$/.test(imageHash)) {
+      duplicateOf = firstWith.get(imageHash);
+      if (!duplicateOf) firstWith.set(imageHash, s);
+    }
+    const signature = `sha256:${xmlHash}:${imageHash}|logos:${(logos ?? []).join(',')}${duplicateOf ? `|copy-of:${duplicateOf.key}` : ''}`;
+    plans.set(s.key, duplicateOf ? { signature, duplicateOf } : { signature });
+  }
+  return plans;
+}
+
+/** The warning for the copies prepare skipped ([copy, original], dataset-relative, sorted): one line. */
+export function duplicatesWarning(copies: [string, string][]): string {
+  const what = copies.length === 1 ? `${copies[0]![0]} has the same bytes as ${copies[0]![1]}; the copy is` : `${copies.length} images have the same bytes as an earlier source's image (${copies.slice(0, 3).map(([c, o]) => `${c} = ${o}`).join(', ')}${copies.length > 3 ? ', …' : ''}); they are`;
+  return `prepare: ${what} not ingested (duplicate_image), so one photo cannot be in both train and test`;
 }

@@ -10,10 +10,10 @@
  * second run changes nothing (no duplicate rows, identical file bytes).
  *
  * Every run compares each source with what was recorded for it: a source whose XML or image
- * CONTENT changed (sha256, so an edit that keeps size and mtime counts too), a source whose
- * outputs (crops, test image) were deleted, and a source that is no longer in the dataset are
- * forgotten (rows and output files) and — unless gone — ingested again. So a data dir always
- * reflects the dataset as it is now, and an unchanged dataset is a no-op.
+ * CONTENT changed (sha256, so an edit that keeps size and mtime counts too) or whose labels other
+ * brand folders changed (planSources), a source whose outputs (crops, test image) were deleted,
+ * and one no longer in the dataset are forgotten (rows and output files) and — unless gone —
+ * ingested again. So a data dir equals a fresh prepare, and an unchanged dataset is a no-op.
  *
  * A dataset root holding `<logo>_reference_images/` folders is the Burnley folder layout: see
  * prepare-folders.ts.
@@ -26,6 +26,7 @@
  *     skipped: two identical crops would find each other in retrieval and inflate precision@1
  *   no_valid_objects (an annotated image whose objects were all skipped) → the image is skipped,
  *     so it is not mistaken for a negative
+ *   duplicate_image (an image byte-identical to an earlier source's: a copy) → skipped (planSources)
  * Not faults (ingested and counted): boxes partly outside the image are CLIPPED (clipped = 1);
  * grayscale / CMYK / 16-bit / palette / alpha images that decode are CONVERTED to 8-bit RGB by
  * decodeImage (PIL convert('RGB') rules) and ingested; test_images.converted names the
@@ -50,7 +51,7 @@ import { LogolabError, firstLine } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { isFolderLayout, prepareFolders, type FolderPrepareSummary } from './prepare-folders.js';
-import { contentSignature, linkOrCopy, syncWithSources } from './sync.js';
+import { forgetTakenLogos, linkOrCopy, syncWithSources } from './sync.js';
 import { cropImage, decodeImage, toSharp } from '../preprocess/image.js';
 import { withOwnVipsError } from '../preprocess/vips-errors.js';
 import { Progress } from '../util/progress.js';
@@ -61,7 +62,7 @@ import { DataDbWriter, type ImageRecord } from './db-writer.js';
 import { placeVocBoxes, type StoredImage } from './voc-size.js';
 import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { decodeXml, parseVoc, type VocAnnotation } from './voc.js';
-import { objectBrandResolver, scanDataset, type Source } from './logodet-layout.js';
+import { duplicatesWarning, objectBrandResolver, planSources, scanDataset, scopeOf, type Source } from './logodet-layout.js';
 import { pixelLimitDetail } from './decode-skip.js';
 
 
@@ -164,7 +165,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   const dataset = resolve(opts.dataset);
   const out = resolve(opts.out);
   checkOutNotInDataset(opts);
-  const { brands, sources } = scanDataset(dataset, opts.limitBrands);
+  const { brands, used, sources } = scanDataset(dataset, opts.limitBrands);
   const brandOf = objectBrandResolver(brands);
   const folderOf = new Map(brands.map((b) => [`${b.category}/${b.folder}`, b] as const));
 
@@ -174,11 +175,10 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     removeStaleTemps(join(out, TEST_IMAGES_DIR));
     db.setMeta('dataset', dataset);
     const done = db.doneSources();
-    const signatures = new Map(sources.map((s) => [s.key, contentSignature([s.xml, s.image])]));
-    // sources under the brand folders scanned this run (--limit-brands leaves the others alone)
-    const scanned = new Set(sources.map((s) => `${s.category}/${s.brand}/`));
-    const inScope = (key: string) => !opts.limitBrands || scanned.has(key.slice(0, key.lastIndexOf('/') + 1));
-    const sync = syncWithSources(db, done, signatures, inScope);
+    const plans = planSources(sources, brands);
+    const signatures = new Map([...plans].map(([k, p]) => [k, p.signature]));
+    const sync = syncWithSources(db, done, signatures, scopeOf(brands, used));
+    if (used.length < brands.length) sync.removed += forgetTakenLogos(db, done, brands);
     const pending = sources.filter((s) => !done.has(s.key));
     const summary: PrepareSummary = {
       layout: 'logodet3k',
@@ -199,6 +199,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     if (summary.alreadyDone) log('info', `prepare: ${summary.alreadyDone} of ${sources.length} sources already done (resuming)`);
     const progress = new Progress({ label: 'prepare', total: pending.length, unit: 'img', quiet: opts.quiet });
     const flippedSources: string[] = [];
+    const copies: [string, string][] = [];
     const killAfter = process.env.LOGOLAB_PREPARE_KILL_AFTER ? Number(process.env.LOGOLAB_PREPARE_KILL_AFTER) : undefined;
 
     const processOne = async (s: Source): Promise<Outcome> => {
@@ -234,6 +235,12 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         // decodeImage's message is "cannot decode image <path>: <why>"; sharp's metadata() names no file
         const detail = line.replace(/^cannot decode image /, '');
         return { image: null, skips: [skip('corrupt_image', detail.startsWith(`${s.image}: `) ? detail : `${s.image}: ${detail}`)] };
+      }
+      // after the decode: a copy of an undecodable image is reported as what it is, as the first is
+      const first = plans.get(s.key)!.duplicateOf;
+      if (first) {
+        copies.push([relPath(dataset, s.image), relPath(dataset, first.image!)]);
+        return { image: null, skips: [skip('duplicate_image', `${s.image}: the same bytes as ${first.image}, the image of the earlier source ${first.key}; this copy is not ingested`)] };
       }
       const placement = placeVocBoxes(ann, stored, img);
       if (placement.kind === 'mismatch') return { image: null, skips: [skip('size_mismatch', `${s.xml}: ${placement.detail}; its boxes belong to another picture`)] };
@@ -307,6 +314,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     progress.finish(`${summary.ingestedImages} images, ${summary.objects} objects, ${Object.values(summary.skipped).reduce((a, b) => a + b, 0)} skipped`);
     if (flippedSources.length)
       log('warn', `prepare: ${flippedSources.length} annotated image${flippedSources.length > 1 ? 's have' : ' has'} an EXIF orientation whose stored and displayed grids have one size (2–4: mirrored or turned 180°; 5–8 on a square picture; e.g. ${flippedSources.sort()[0]}): their boxes were read in the displayed picture, as logolab crops it; an annotation tool that ignores EXIF writes them in the stored one — check a crop in ${REFERENCE_DIR}/`);
+    if (copies.length) log('warn', duplicatesWarning(copies.sort()));
     db.setMeta('prepared_sources', String(sources.length));
     summary.totals = db.stats();
     db.finish();
@@ -315,8 +323,6 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     db.close();
   }
 }
-
-
 
 function relPath(root: string, p: string): string {
   return p.startsWith(root + '/') ? p.slice(root.length + 1) : p;

@@ -30,20 +30,26 @@ export function linkOrCopy(src: string, dst: string): void {
 }
 
 /**
- * The content signature of a source's files: sha256 of each ('-' when absent, the kind for a
- * special file, which is never read). Any edit changes it, whatever happens to size and mtime.
+ * sha256 (hex) of one source file: '-' when absent, the kind ('special') for a special file,
+ * which is never read, 'unreadable' when it cannot be read. `bytes` (when given) receives the
+ * bytes read, so a caller that also parses the file reads it once.
  */
+export function fileHash(p: string | undefined, bytes?: (b: Buffer) => void): string {
+  if (!p) return '-';
+  if (notRegularFile(p)) return 'special';
+  let b: Buffer;
+  try {
+    b = readFileSync(p);
+  } catch {
+    return 'unreadable';
+  }
+  bytes?.(b);
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** The content signature of a source's files (fileHash of each). Any edit changes it, whatever happens to size and mtime. */
 export function contentSignature(files: (string | undefined)[]): string {
-  const one = (p?: string) => {
-    if (!p) return '-';
-    if (notRegularFile(p)) return 'special';
-    try {
-      return createHash('sha256').update(readFileSync(p)).digest('hex');
-    } catch {
-      return 'unreadable';
-    }
-  };
-  return `sha256:${files.map(one).join(':')}`;
+  return `sha256:${files.map((p) => fileHash(p)).join(':')}`;
 }
 
 /**
@@ -76,4 +82,28 @@ export function syncWithSources(
   if (restored.length) log('warn', `prepare: ${restored.length} source${restored.length > 1 ? 's have' : ' has'} deleted outputs (crops or test images); re-ingesting them`);
   if (removed.length) log('warn', `prepare: ${removed.length} source${removed.length > 1 ? 's are' : ' is'} no longer in the dataset; removed from the data dir: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', …' : ''}`);
   return { changed: changed.length, restored: restored.length, removed: removed.length };
+}
+
+/**
+ * Sources left alone by --limit-brands keep the rows an earlier run wrote. When the brand folders
+ * now give one of their logo names to a folder of another category (a new Food/Acme takes "Acme"
+ * from Tech/Acme, which becomes "Acme (Tech)"), the new rows would join that logo and merge two
+ * brands: those sources are forgotten (rows and files) instead; a run that scans their folders
+ * ingests them again. `brands`: every brand folder's logo name and category now.
+ */
+export function forgetTakenLogos(db: DataDbWriter, done: Map<string, unknown>, brands: readonly { category: string; name: string }[]): number {
+  const stale = new Set<string>();
+  const names: string[] = [];
+  for (const b of brands) {
+    const was = db.logoCategory(b.name);
+    if (was === undefined || was === b.category) continue;
+    names.push(`'${b.name}' (${was} → ${b.category})`);
+    for (const k of db.sourcesNaming(b.name)) stale.add(k);
+  }
+  for (const key of stale) {
+    for (const f of db.forgetSource(key)) rmSync(f, { force: true });
+    done.delete(key);
+  }
+  if (stale.size) log('warn', `prepare: logo ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''} now names a brand folder of another category; removed the ${stale.size} source${stale.size > 1 ? 's' : ''} past --limit-brands recorded under the old one (a run that scans them ingests them again)`);
+  return stale.size;
 }

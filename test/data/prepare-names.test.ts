@@ -140,7 +140,8 @@ test('accepted annotated images with EXIF orientation 2–4, or 5–8 on a squar
   mkdirSync(join(ds, 'C', 'acme'), { recursive: true });
   // 1, 2: turned 180° (3); 3: a square turned 90° (6); 4: a 120×80 turned 90° (<size> tells the grid); 5: orientation 3, no usable box
   for (const [stem, orientation, w, box] of [['1', 3, 120, [10, 10, 60, 50]], ['2', 3, 120, [10, 10, 60, 50]], ['3', 6, 80, [10, 10, 60, 50]], ['4', 6, 120, [10, 10, 60, 50]], ['5', 3, 120, [500, 500, 600, 600]]] as const) {
-    await sharp({ create: { width: w, height: 80, channels: 3, background: { r: 9, g: 9, b: 9 } } }).withMetadata({ orientation }).jpeg().toFile(join(ds, 'C', 'acme', `${stem}.jpg`));
+    // (another colour each: byte-identical images would be duplicate_image copies)
+    await sharp({ create: { width: w, height: 80, channels: 3, background: { r: 9 * Number(stem), g: 9, b: 9 } } }).withMetadata({ orientation }).jpeg().toFile(join(ds, 'C', 'acme', `${stem}.jpg`));
     writeFileSync(join(ds, 'C', 'acme', `${stem}.xml`), writeVoc({ folder: 'acme', filename: `${stem}.jpg`, width: w, height: 80, objects: [{ name: 'acme', box: [...box] }] }));
   }
   const lines: string[] = [];
