@@ -12,19 +12,10 @@ import { prepareDataset } from '../../src/data/prepare.js';
 import { objectBrandResolver } from '../../src/data/logodet-layout.js';
 import { openDataDb } from '../../src/data/db.js';
 import { writeVoc } from '../../src/data/voc.js';
+import { addImage } from './voc-source.js';
 import { oversizedPng } from './oversized-png.js';
 
 process.env.LOGOLAB_QUIET = '1';
-
-type Obj = { name: string; box: [number, number, number, number] };
-
-/** <root>/<cat>/<brand>/<stem>.png (solid `rgb`, 120×80) + its VOC XML. */
-async function addImage(root: string, cat: string, brand: string, stem: string, rgb: [number, number, number], objects: Obj[]): Promise<void> {
-  const dir = join(root, cat, brand);
-  mkdirSync(dir, { recursive: true });
-  await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toFile(join(dir, `${stem}.png`));
-  writeFileSync(join(dir, `${stem}.xml`), writeVoc({ folder: brand, filename: `${stem}.png`, width: 120, height: 80, objects }));
-}
 
 function labelsOf(out: string) {
   const db = openDataDb(out);
