@@ -32,7 +32,8 @@ test('prepare: a latin-1 XML names its logo; an undeclared one is skipped as mal
   const root = tmpDir('logolab-xmlenc-');
   const ds = join(root, 'ds');
   for (const b of ['Nestlé', 'other']) mkdirSync(join(ds, 'C', b), { recursive: true });
-  for (const [b, stem] of [['Nestlé', '1'], ['other', '1'], ['other', '2']]) await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 200, g: 20, b: 20 } } }).png().toFile(join(ds, 'C', b!, `${stem}.png`));
+  // three colours: byte copies would be skipped as duplicate_image
+  for (const [i, [b, stem]] of [['Nestlé', '1'], ['other', '1'], ['other', '2']].entries()) await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 200, g: 20 + 40 * i, b: 20 } } }).png().toFile(join(ds, 'C', b!, `${stem}.png`));
   writeFileSync(join(ds, 'C', 'Nestlé', '1.xml'), xml(''));
   writeFileSync(join(ds, 'C', 'other', '1.xml'), Buffer.from(xml('<?xml version="1.0" encoding="ISO-8859-1"?>'), 'latin1'));
   writeFileSync(join(ds, 'C', 'other', '2.xml'), Buffer.from(xml(''), 'latin1'));

@@ -17,12 +17,14 @@ import { rotateBox } from '../../src/data/voc-size.js';
 import type { Box } from '../../src/util/box.js';
 
 /** A w×h blue picture with a red block at `red` (stored grid), written with EXIF `orientation`. */
-async function picture(path: string, w: number, h: number, red: Box, orientation: number): Promise<void> {
+/** `green`: outside the red block, so that pictures of one layout differ in bytes (prepare skips byte copies as duplicate_image). */
+async function picture(path: string, w: number, h: number, red: Box, orientation: number, green = 0): Promise<void> {
   const px = Buffer.alloc(w * h * 3);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       const inside = x >= red[0] && x < red[2] && y >= red[1] && y < red[3];
       px[(y * w + x) * 3] = inside ? 255 : 0;
+      px[(y * w + x) * 3 + 1] = inside ? 0 : green;
       px[(y * w + x) * 3 + 2] = inside ? 0 : 255;
     }
   writeFileSync(path, await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation }).toBuffer());
@@ -59,7 +61,7 @@ test('prepare: VOC boxes in the stored grid of an EXIF-rotated image are rotated
   const red: Box = [20, 10, 60, 40];
   const shownRed = rotateBox(red, 200, 100, 6); // [60, 20, 90, 60]
   const write = async (n: number, size: [number, number], box: Box, orientation = 6) => {
-    await picture(join(brand, `${n}.jpg`), 200, 100, red, orientation);
+    await picture(join(brand, `${n}.jpg`), 200, 100, red, orientation, 40 * n);
     writeFileSync(join(brand, `${n}.xml`), writeVoc({ folder: 'Acme', filename: `${n}.jpg`, width: size[0], height: size[1], objects: [{ name: 'Acme', box }] }));
   };
   await write(1, [200, 100], red); // annotated on the stored pixels (a tool that ignores EXIF)
