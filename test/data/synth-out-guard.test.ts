@@ -75,6 +75,12 @@ test('synth --out: a contact sheet inside --out is part of the output (the next 
   for (let seed = 0; seed < 2; seed++) await synthesize({ ...small, seed, out, contactSheet: join(out, 'sheet.png') });
   const marker = JSON.parse(readFileSync(join(out, MARKER), 'utf8')) as { files: string[] };
   assert.ok(marker.files.includes('sheet.png') && existsSync(join(out, 'sheet.png')));
+  // a folder of a synth from before the marker, which wrote that sheet there after its swap: the
+  // same command replaces it (the sheet is synth's own); another sheet name there is not
+  rmSync(join(out, MARKER));
+  await synthesize({ ...small, seed: 3, out, contactSheet: join(out, 'sheet.png') });
+  rmSync(join(out, MARKER));
+  await assert.rejects(synthesize({ ...small, seed: 4, out, contactSheet: join(out, 'other.png') }), /holds files it did not write \(sheet\.png\)/);
 });
 
 test('synth --out: never the working directory, nor a folder of other data', async () => {

@@ -35,13 +35,14 @@ export function isSynthTopLevelName(name: string): boolean {
   return legacyNames.has(name);
 }
 
-export function synthOutputGuard(overwrite?: boolean): OutputGuard {
-  return { command: 'synth', flag: '--out', legacyMarkers: [MANIFEST_FILE], ownFile: isSynthTopLevelName, overwrite };
+/** `sheet`: the top-level name of this run's --contact-sheet inside --out, if any (synth's own in a legacy folder too). */
+export function synthOutputGuard(o: { overwrite?: boolean; sheet?: string } = {}): OutputGuard {
+  return { command: 'synth', flag: '--out', legacyMarkers: [MANIFEST_FILE], ownFile: (name) => isSynthTopLevelName(name) || name === o.sheet, overwrite: o.overwrite };
 }
 
 /** Throws (one line naming the folder and what is in the way) unless synth may replace `out`. */
-export function checkSynthOut(out: string, overwrite?: boolean): void {
-  checkOutputDir(out, synthOutputGuard(overwrite));
+export function checkSynthOut(out: string, o: { overwrite?: boolean; sheet?: string } = {}): void {
+  checkOutputDir(out, synthOutputGuard(o));
 }
 
 /**

@@ -20,7 +20,7 @@
  */
 import sharp from 'sharp';
 import { writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { LogolabError, UsageError } from '../../errors.js';
 import { withAtomicDir, writeFileAtomic } from '../../io/atomic.js';
 import { isWithin } from '../../io/output-dir.js';
@@ -206,12 +206,15 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   if (!Number.isInteger(nNeg) || nNeg < 0) throw new LogolabError(`--negatives: ${String(nNeg)} is not a non-negative integer`);
   const nRef = opts.referencesPerBrand ?? 4;
   if (!Number.isInteger(nRef) || nRef < 1) throw new LogolabError(`--references-per-brand: ${String(nRef)} is not a positive integer`);
-  // before the (long) rendering; again before the swap, for files added to --out meanwhile
-  checkSynthOut(opts.out, opts.overwrite);
   // a contact sheet inside --out is built into the new folder (and listed in its marker): written
   // after the swap, it would be a file synth did not write and block the next run
   const sheetIn = opts.contactSheet !== undefined && isWithin(opts.contactSheet, opts.out) ? relative(resolve(opts.out), resolve(opts.contactSheet)) : null;
   if (sheetIn === '') throw new UsageError(`--contact-sheet ${opts.contactSheet}: is the --out folder itself; give a .png file name`);
+  // before the (long) rendering; again before the swap, for files added to --out meanwhile. A synth
+  // from before the marker wrote the same --contact-sheet there after its swap: its top-level name
+  // is synth's own in such a folder
+  const guard = { overwrite: opts.overwrite, sheet: sheetIn === null ? undefined : sheetIn.split(sep)[0] };
+  checkSynthOut(opts.out, guard);
 
   const jobs: Job[] = [];
   if (labelBy === 'shape') shapeList.forEach((s, k) => {
@@ -308,7 +311,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
     if (opts.recordRenditions && layout === 'logodet3k') write([RENDITIONS_FILE], JSON.stringify(Object.fromEntries(Object.keys(drawn).sort().map((k) => [k, drawn[k]])), null, 1) + '\n');
     if (sheetIn !== null) await writeContactSheet(join(tmp, sheetIn), sheet.sort((a, b) => a.job.global - b.job.global));
     writeSynthMarker(tmp);
-    checkSynthOut(opts.out, opts.overwrite);
+    checkSynthOut(opts.out, guard);
   });
   progress.finish(`${summary.images} images, ${summary.objects} boxes`);
   if (opts.contactSheet && sheetIn === null) await writeContactSheet(opts.contactSheet, sheet.sort((a, b) => a.job.global - b.job.global));
