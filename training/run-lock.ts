@@ -6,7 +6,10 @@
  * The lock names its process as `<pid> <host> <start>` (start: the process's start time in clock
  * ticks after boot, /proc/<pid>/stat field 22), so that a pid reused by an unrelated process — after
  * a reboot or a container restart, pids start over — is not taken for the run. A lock of another
- * host (a shared file system) cannot be checked from here: it is refused, naming the file.
+ * host cannot be checked from here; it is taken over with a warning naming that host: a restarted
+ * container or Kubernetes pod gets a new host name, and its dead run's lock would otherwise block
+ * every resume until removed by hand (two live runs on two hosts sharing one folder is the rare
+ * case, and the warning says what to do).
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -33,8 +36,7 @@ export function readLockOwner(text: string): LockOwner | null {
 /** Why the lock's owner still holds it (the error to give), or null when the lock is stale. */
 function heldBy(o: LockOwner, path: string, dir: string): string | null {
   const remove = `if no training run uses ${dir}, remove ${path}`;
-  if (o.host !== null && o.host !== hostname())
-    return `checkpoint_dir ${dir}: in use by a training run on host ${o.host} (process ${o.pid}; ${path}), which cannot be checked from here; wait for it, or use another checkpoint_dir (${remove})`;
+  if (o.host !== null && o.host !== hostname()) return null;
   if (o.pid === process.pid || !processAlive(o.pid)) return null;
   // the pid lives, but is it the run's process? (a reused pid has another start time)
   const now = processStartTime(o.pid);
@@ -71,7 +73,9 @@ export function acquireRunLock(dir: string): () => void {
       }
       const held = owner ? heldBy(owner, path, dir) : null;
       if (held) throw new LogolabError(held);
-      log('warn', `checkpoint_dir ${dir}: removing the lock of a run that is no longer running (process ${owner?.pid ?? '?'}${owner && processAlive(owner.pid) && owner.pid !== process.pid ? ', a pid now used by another process' : ''})`);
+      const foreign = owner?.host != null && owner.host !== hostname();
+      if (foreign) log('warn', `checkpoint_dir ${dir}: taking over the lock of a run on host ${owner!.host} (process ${owner!.pid}), which cannot be checked from here (a restarted container gets a new host name); if that run still writes into this folder, stop one of the two`);
+      else log('warn', `checkpoint_dir ${dir}: removing the lock of a run that is no longer running (process ${owner?.pid ?? '?'}${owner && processAlive(owner.pid) && owner.pid !== process.pid ? ', a pid now used by another process' : ''})`);
       rmSync(path, { force: true });
     }
   }

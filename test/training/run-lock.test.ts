@@ -1,7 +1,7 @@
 /**
  * The checkpoint_dir lock (training/run-lock.ts): a live run's lock is refused naming the lock
  * file; a dead pid, or a live pid whose start time differs (reused by another process), is taken
- * over; another host's lock cannot be checked and is refused naming the host.
+ * over; another host's lock cannot be checked and is taken over (with a warning naming the host).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,9 +29,10 @@ test('run lock: live owner refused naming the file; dead or reused pid taken ove
   // an older lock (pid only) of a live pid cannot be told from the run: refused
   writeFileSync(lock, `${parent}\n`);
   refused(dir, /in use by another training run/);
-  // another host's: not checkable here
+  // another host's (a restarted container has a new host name): not checkable here, taken over
   writeFileSync(lock, `${parent} some-other-host ${start}\n`);
-  refused(dir, new RegExp(`in use by a training run on host some-other-host \\(process ${parent}; ${esc}\\), which cannot be checked from here`));
+  acquireRunLock(dir)();
+  assert.ok(!existsSync(lock));
   // the same pid started at another time: a reused pid, the lock is stale
   writeFileSync(lock, `${parent} ${hostname()} ${Number(start) + 1}\n`);
   const release = acquireRunLock(dir);
