@@ -128,15 +128,25 @@ export function scopeOf(brands: readonly BrandFolder[], used: readonly BrandFold
  * rows change, and a re-run equals a fresh prepare.
  *
  * Copies: the first source (in scan order) whose XML parses keeps an image content; a later
- * source with the same image bytes is a duplicate (prepare skips it), else an image-level split
- * could put one photo in train and test. Sources that are skipped anyway (no XML, a malformed one,
- * an unreadable image) neither keep nor lose an image content.
+ * source with the same image bytes whose objects name no logo the first's do not is a duplicate
+ * (prepare skips it), else an image-level split could put one photo in train and test. A copy that
+ * names other logos (one photo filed under two brands, each annotating its own) is ingested, its
+ * boxes being data the first lacks, and named in a warning (`sameBytesAs`). Sources that are
+ * skipped anyway (no XML, a malformed one, an unreadable image) neither keep nor lose an image content.
  */
-export function planSources(sources: readonly Source[], brands: readonly BrandFolder[]): Map<string, { signature: string; duplicateOf?: Source }> {
+export interface SourcePlan {
+  signature: string;
+  /** an earlier source's image has the same bytes, and this one names no other logo: skipped */
+  duplicateOf?: Source;
+  /** an earlier source's image has the same bytes, but this one names other logos: ingested, warned */
+  sameBytesAs?: Source;
+}
+
+export function planSources(sources: readonly Source[], brands: readonly BrandFolder[]): Map<string, SourcePlan> {
   const brandOf = objectBrandResolver(brands);
   const folderOf = new Map(brands.map((b) => [`${b.category}/${b.folder}`, b] as const));
-  const firstWith = new Map<string, Source>();
-  const plans = new Map<string, { signature: string; duplicateOf?: Source }>();
+  const firstWith = new Map<string, { source: Source; logos: Set<string> }>();
+  const plans = new Map<string, SourcePlan>();
   for (const s of sources) {
     let xmlBytes: Buffer | undefined;
     const xmlHash = fileHash(s.xml, (b) => (xmlBytes = b));
@@ -152,14 +162,23 @@ export function planSources(sources: readonly Source[], brands: readonly BrandFo
       }
     }
     let duplicateOf: Source | undefined;
+    let sameBytesAs: Source | undefined;
     if (logos && /^[0-9a-f]{64}$/.test(imageHash)) {
-      duplicateOf = firstWith.get(imageHash);
-      if (!duplicateOf) firstWith.set(imageHash, s);
+      const first = firstWith.get(imageHash);
+      if (!first) firstWith.set(imageHash, { source: s, logos: new Set(logos) });
+      else if (logos.every((l) => first.logos.has(l))) duplicateOf = first.source;
+      else sameBytesAs = first.source;
     }
     const signature = `sha256:${xmlHash}:${imageHash}|logos:${(logos ?? []).join(',')}${duplicateOf ? `|copy-of:${duplicateOf.key}` : ''}`;
-    plans.set(s.key, duplicateOf ? { signature, duplicateOf } : { signature });
+    plans.set(s.key, { signature, ...(duplicateOf ? { duplicateOf } : {}), ...(sameBytesAs ? { sameBytesAs } : {}) });
   }
   return plans;
+}
+
+/** The warning for copies prepare ingested because they name other logos ([copy, original], dataset-relative, sorted): one line. */
+export function sameBytesWarning(copies: [string, string][]): string {
+  const pairs = copies.slice(0, 3).map(([c, o]) => `${c} = ${o}`).join(', ') + (copies.length > 3 ? `, … (${copies.length} in all)` : '');
+  return `prepare: ${pairs}: the same photo under two sources annotating other logos; both are ingested (their boxes differ), so an image-level split may put that photo on both sides — keep one source with all its boxes`;
 }
 
 /** The warning for the copies prepare skipped ([copy, original], dataset-relative, sorted): one line. */

@@ -62,7 +62,7 @@ import { DataDbWriter, type ImageRecord } from './db-writer.js';
 import { placeVocBoxes, type StoredImage } from './voc-size.js';
 import { REFERENCE_DIR, TEST_IMAGES_DIR, type DataStats, type SkipKind, type SkippedRow } from './db-schema.js';
 import { decodeXml, parseVoc, type VocAnnotation } from './voc.js';
-import { duplicatesWarning, objectBrandResolver, planSources, scanDataset, scopeOf, type Source } from './logodet-layout.js';
+import { duplicatesWarning, objectBrandResolver, planSources, sameBytesWarning, scanDataset, scopeOf, type Source } from './logodet-layout.js';
 import { pixelLimitDetail } from './decode-skip.js';
 
 
@@ -200,6 +200,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     const progress = new Progress({ label: 'prepare', total: pending.length, unit: 'img', quiet: opts.quiet });
     const flippedSources: string[] = [];
     const copies: [string, string][] = [];
+    const sameBytes: [string, string][] = [];
     const killAfter = process.env.LOGOLAB_PREPARE_KILL_AFTER ? Number(process.env.LOGOLAB_PREPARE_KILL_AFTER) : undefined;
 
     const processOne = async (s: Source): Promise<Outcome> => {
@@ -237,7 +238,9 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         return { image: null, skips: [skip('corrupt_image', detail.startsWith(`${s.image}: `) ? detail : `${s.image}: ${detail}`)] };
       }
       // after the decode: a copy of an undecodable image is reported as what it is, as the first is
-      const first = plans.get(s.key)!.duplicateOf;
+      const plan = plans.get(s.key)!;
+      if (plan.sameBytesAs) sameBytes.push([relPath(dataset, s.image), relPath(dataset, plan.sameBytesAs.image!)]);
+      const first = plan.duplicateOf;
       if (first) {
         copies.push([relPath(dataset, s.image), relPath(dataset, first.image!)]);
         return { image: null, skips: [skip('duplicate_image', `${s.image}: the same bytes as ${first.image}, the image of the earlier source ${first.key}; this copy is not ingested`)] };
@@ -315,6 +318,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     if (flippedSources.length)
       log('warn', `prepare: ${flippedSources.length} annotated image${flippedSources.length > 1 ? 's have' : ' has'} an EXIF orientation whose stored and displayed grids have one size (2–4: mirrored or turned 180°; 5–8 on a square picture; e.g. ${flippedSources.sort()[0]}): their boxes were read in the displayed picture, as logolab crops it; an annotation tool that ignores EXIF writes them in the stored one — check a crop in ${REFERENCE_DIR}/`);
     if (copies.length) log('warn', duplicatesWarning(copies.sort()));
+    if (sameBytes.length) log('warn', sameBytesWarning(sameBytes.sort()));
     db.setMeta('prepared_sources', String(sources.length));
     summary.totals = db.stats();
     db.finish();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { openDataDb } from '../../src/data/db.js';
+import { writeVoc } from '../../src/data/voc.js';
 import { addImage } from './voc-source.js';
 
 process.env.LOGOLAB_QUIET = '1';
@@ -89,4 +90,32 @@ test('duplicate_image on a re-run: the copy kept is the one a fresh prepare keep
   await prepareDataset({ dataset: ds, out: join(root, 'fresh2'), quiet: true });
   assert.deepEqual(state(out), state(join(root, 'fresh2')));
   assert.deepEqual(state(out).images, ['Tech/Bolt/x.png', 'Tech/Bolt/y.png']);
+});
+
+test('a copy annotating other logos (one photo under two brands) is ingested with its boxes and named in a warning', async (t) => {
+  const root = tmpDir('logolab-dupimg-other-');
+  const ds = join(root, 'ds');
+  await addImage(ds, 'Food', 'Acme', 'p1', [200, 0, 0], [{ name: 'Acme', box: [5, 5, 40, 40] }]);
+  await addImage(ds, 'Tech', 'Bolt', 'q', [0, 0, 200], [{ name: 'Bolt', box: [5, 5, 40, 40] }]);
+  // the same photo filed under Bolt, annotating Bolt's box only
+  copyFileSync(join(ds, 'Food/Acme/p1.png'), join(ds, 'Tech/Bolt/p1.png'));
+  writeFileSync(join(ds, 'Tech/Bolt/p1.xml'), writeVoc({ folder: 'Bolt', filename: 'p1.png', width: 120, height: 80, objects: [{ name: 'Bolt', box: [60, 10, 100, 50] }] }));
+  const lines: string[] = [];
+  const quiet = process.env.LOGOLAB_QUIET;
+  delete process.env.LOGOLAB_QUIET;
+  t.mock.method(process.stderr, 'write', (s: string) => (lines.push(String(s)), true));
+  let s;
+  try {
+    s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
+  } finally {
+    t.mock.restoreAll();
+    process.env.LOGOLAB_QUIET = quiet;
+  }
+  assert.deepEqual(s.skipped, {});
+  assert.equal(s.ingestedImages, 3);
+  const st = state(join(root, 'out'));
+  assert.ok(st.cropFiles.includes('Tech/Bolt/p1_0.jpg'), st.cropFiles.join(' '));
+  const warn = lines.filter((l) => l.includes('the same photo under two sources'));
+  assert.equal(warn.length, 1, lines.join(''));
+  assert.match(warn[0]!, /Tech\/Bolt\/p1\.png = Food\/Acme\/p1\.png: .*both are ingested/);
 });
