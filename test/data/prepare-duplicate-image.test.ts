@@ -3,7 +3,7 @@
  * copies) is skipped as duplicate_image and named in a warning, so an image-level split cannot put
  * one photo in train and test; a re-run keeps the same copy as a fresh prepare.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,20 @@ process.env.LOGOLAB_QUIET = '1';
 function copySource(ds: string, dir: string, from: string, to: string, toDir = dir): void {
   mkdirSync(join(ds, toDir), { recursive: true });
   for (const ext of ['.png', '.xml']) copyFileSync(join(ds, dir, from + ext), join(ds, toDir, to + ext));
+}
+
+/** prepare with warnings on (LOGOLAB_QUIET lifted for the call): its summary and the stderr lines. */
+async function prepareWithWarnings(t: TestContext, dataset: string, out: string) {
+  const lines: string[] = [];
+  const quiet = process.env.LOGOLAB_QUIET;
+  delete process.env.LOGOLAB_QUIET;
+  t.mock.method(process.stderr, 'write', (x: string) => (lines.push(String(x)), true));
+  try {
+    return { summary: await prepareDataset({ dataset, out, quiet: true }), lines };
+  } finally {
+    t.mock.restoreAll();
+    process.env.LOGOLAB_QUIET = quiet;
+  }
 }
 
 function state(out: string) {
@@ -42,17 +56,7 @@ test('an image with the same bytes as an earlier source is skipped as duplicate_
   await addImage(ds, 'Food', 'Acme', 'p1', [200, 0, 0], [{ name: 'Acme', box: [5, 5, 40, 40] }]);
   await addImage(ds, 'Food', 'Acme', 'p2', [0, 200, 0], [{ name: 'Acme', box: [5, 5, 40, 40] }]);
   copySource(ds, 'Food/Acme', 'p1', 'p1_copy');
-  const lines: string[] = [];
-  const quiet = process.env.LOGOLAB_QUIET;
-  delete process.env.LOGOLAB_QUIET;
-  t.mock.method(process.stderr, 'write', (s: string) => (lines.push(String(s)), true));
-  let s;
-  try {
-    s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
-  } finally {
-    t.mock.restoreAll();
-    process.env.LOGOLAB_QUIET = quiet;
-  }
+  const { summary: s, lines } = await prepareWithWarnings(t, ds, join(root, 'out'));
   assert.equal(s.ingestedImages, 2);
   assert.deepEqual(s.skipped, { duplicate_image: 1 });
   const st = state(join(root, 'out'));
@@ -100,17 +104,7 @@ test('a copy annotating other logos (one photo under two brands) is ingested wit
   // the same photo filed under Bolt, annotating Bolt's box only
   copyFileSync(join(ds, 'Food/Acme/p1.png'), join(ds, 'Tech/Bolt/p1.png'));
   writeFileSync(join(ds, 'Tech/Bolt/p1.xml'), writeVoc({ folder: 'Bolt', filename: 'p1.png', width: 120, height: 80, objects: [{ name: 'Bolt', box: [60, 10, 100, 50] }] }));
-  const lines: string[] = [];
-  const quiet = process.env.LOGOLAB_QUIET;
-  delete process.env.LOGOLAB_QUIET;
-  t.mock.method(process.stderr, 'write', (s: string) => (lines.push(String(s)), true));
-  let s;
-  try {
-    s = await prepareDataset({ dataset: ds, out: join(root, 'out'), quiet: true });
-  } finally {
-    t.mock.restoreAll();
-    process.env.LOGOLAB_QUIET = quiet;
-  }
+  const { summary: s, lines } = await prepareWithWarnings(t, ds, join(root, 'out'));
   assert.deepEqual(s.skipped, {});
   assert.equal(s.ingestedImages, 3);
   const st = state(join(root, 'out'));
