@@ -48,7 +48,6 @@ export function checkpointBaseModel(desc: ModelDescription, source: string): str
   return abs;
 }
 
-/** Refuses a base model whose fingerprint differs from the one recorded when training started. */
 /** The config keys a preset's random initial weights are drawn from (training/model.ts loadBaseModel). */
 const PRESET_DRAWN_FROM = ['seed', 'vision_config', 'image_processor', 'random_init'] as const;
 
@@ -59,6 +58,7 @@ export function presetDrawChanges(was: Partial<Record<(typeof PRESET_DRAWN_FROM)
 }
 
 /**
+ * Refuses a base model whose fingerprint differs from the one recorded when training started.
  * `presetChanges` (a preset base model: presetDrawChanges) says why its weights differ: they are
  * drawn anew from the config, not read from a folder that could be restored.
  */
@@ -67,12 +67,11 @@ export function verifyBaseModel(recorded: ModelDescription, now: ModelDescriptio
     log('warn', `${source}: written by an older logolab without a base-model fingerprint; cannot verify that ${now.base_model} is the model it was trained on`);
     return;
   }
-  if (recorded.base_fingerprint !== now.base_fingerprint && isPreset(now.base_model))
+  if (recorded.base_fingerprint === now.base_fingerprint) return;
+  const prints = `fingerprint ${now.base_fingerprint?.slice(0, 12)}…, trained on ${recorded.base_fingerprint.slice(0, 12)}…`;
+  if (isPreset(now.base_model))
     throw new LogolabError(
-      `${source}: its base model ${now.base_model} is random weights drawn from the config${presetChanges?.length ? `, and the config changed since the checkpoint (${presetChanges.join(', ')})` : ''}: they are not the weights it was trained on (fingerprint ${now.base_fingerprint?.slice(0, 12)}…, trained on ${recorded.base_fingerprint.slice(0, 12)}…); resume with the checkpoint's ${PRESET_DRAWN_FROM.join(', ')}`,
+      `${source}: its base model ${now.base_model} is random weights drawn from the config${presetChanges?.length ? `, and the config changed since the checkpoint (${presetChanges.join(', ')})` : ''}: they are not the weights it was trained on (${prints}); resume with the checkpoint's ${PRESET_DRAWN_FROM.join(', ')}`,
     );
-  if (recorded.base_fingerprint !== now.base_fingerprint)
-    throw new LogolabError(
-      `${source}: its base model ${now.base_model} has changed since the checkpoint was written (fingerprint ${now.base_fingerprint?.slice(0, 12)}…, trained on ${recorded.base_fingerprint.slice(0, 12)}…); restore the original base model`,
-    );
+  throw new LogolabError(`${source}: its base model ${now.base_model} has changed since the checkpoint was written (${prints}); restore the original base model`);
 }

@@ -33,15 +33,19 @@ export function readLockOwner(text: string): LockOwner | null {
   return Number.isInteger(n) && n > 0 ? { pid: n, host: host ?? null, start: start ?? null } : null;
 }
 
-/** Why the lock's owner still holds it (the error to give), or null when the lock is stale. */
-function heldBy(o: LockOwner, path: string, dir: string): string | null {
-  const remove = `if no training run uses ${dir}, remove ${path}`;
-  if (o.host !== null && o.host !== hostname()) return null;
-  if (o.pid === process.pid || !processAlive(o.pid)) return null;
+/**
+ * Whether the lock's owner still holds it — `held`: the error to give — or why the lock is stale
+ * (`stale`: the warning said when it is taken over). `o` null: an unreadable lock.
+ */
+function judgeLock(o: LockOwner | null, path: string, dir: string): { held: string } | { stale: string } {
+  if (o?.host != null && o.host !== hostname())
+    return { stale: `checkpoint_dir ${dir}: taking over the lock of a run on host ${o.host} (process ${o.pid}), which cannot be checked from here (a restarted container gets a new host name); if that run still writes into this folder, stop one of the two` };
+  const gone = (why = '') => ({ stale: `checkpoint_dir ${dir}: removing the lock of a run that is no longer running (process ${o?.pid ?? '?'}${why})` });
+  if (!o || o.pid === process.pid || !processAlive(o.pid)) return gone();
   // the pid lives, but is it the run's process? (a reused pid has another start time)
   const now = processStartTime(o.pid);
-  if (o.start !== null && now !== null && now !== o.start) return null;
-  return `checkpoint_dir ${dir}: in use by another training run (process ${o.pid}; ${path}); wait for it, or use another checkpoint_dir (${remove})`;
+  if (o.start !== null && now !== null && now !== o.start) return gone(', a pid now used by another process');
+  return { held: `checkpoint_dir ${dir}: in use by another training run (process ${o.pid}; ${path}); wait for it, or use another checkpoint_dir (if no training run uses ${dir}, remove ${path})` };
 }
 
 /** Takes the lock of `dir` (which must exist); returns its release. */
@@ -71,11 +75,9 @@ export function acquireRunLock(dir: string): () => void {
       } catch {
         // removed meanwhile: retry
       }
-      const held = owner ? heldBy(owner, path, dir) : null;
-      if (held) throw new LogolabError(held);
-      const foreign = owner?.host != null && owner.host !== hostname();
-      if (foreign) log('warn', `checkpoint_dir ${dir}: taking over the lock of a run on host ${owner!.host} (process ${owner!.pid}), which cannot be checked from here (a restarted container gets a new host name); if that run still writes into this folder, stop one of the two`);
-      else log('warn', `checkpoint_dir ${dir}: removing the lock of a run that is no longer running (process ${owner?.pid ?? '?'}${owner && processAlive(owner.pid) && owner.pid !== process.pid ? ', a pid now used by another process' : ''})`);
+      const verdict = judgeLock(owner, path, dir);
+      if ('held' in verdict) throw new LogolabError(verdict.held);
+      log('warn', verdict.stale);
       rmSync(path, { force: true });
     }
   }

@@ -175,14 +175,17 @@ export function planSources(sources: readonly Source[], brands: readonly BrandFo
   return plans;
 }
 
+/** The first three [copy, original] pairs of a warning, as "copy = original". */
+const firstPairs = (copies: [string, string][]) => copies.slice(0, 3).map(([c, o]) => `${c} = ${o}`).join(', ');
+
 /** The warning for copies prepare ingested because they name other logos ([copy, original], dataset-relative, sorted): one line. */
 export function sameBytesWarning(copies: [string, string][]): string {
-  const pairs = copies.slice(0, 3).map(([c, o]) => `${c} = ${o}`).join(', ') + (copies.length > 3 ? `, … (${copies.length} in all)` : '');
+  const pairs = firstPairs(copies) + (copies.length > 3 ? `, … (${copies.length} in all)` : '');
   return `prepare: ${pairs}: the same photo under two sources annotating other logos; both are ingested (their boxes differ), so an image-level split may put that photo on both sides — keep one source with all its boxes`;
 }
 
 /** The warning for the copies prepare skipped ([copy, original], dataset-relative, sorted): one line. */
 export function duplicatesWarning(copies: [string, string][]): string {
-  const what = copies.length === 1 ? `${copies[0]![0]} has the same bytes as ${copies[0]![1]}; the copy is` : `${copies.length} images have the same bytes as an earlier source's image (${copies.slice(0, 3).map(([c, o]) => `${c} = ${o}`).join(', ')}${copies.length > 3 ? ', …' : ''}); they are`;
+  const what = copies.length === 1 ? `${copies[0]![0]} has the same bytes as ${copies[0]![1]}; the copy is` : `${copies.length} images have the same bytes as an earlier source's image (${firstPairs(copies)}${copies.length > 3 ? ', …' : ''}); they are`;
   return `prepare: ${what} not ingested (duplicate_image), so one photo cannot be in both train and test`;
 }

@@ -96,9 +96,10 @@ export function checkAgainstSpec(cfg: DetrConfig, src: WeightSource): LoadReport
   // a layer beyond the config's depth is not a spare tensor: dropping it runs another, shallower
   // detector (the vision loader refuses the same)
   for (const [part, depth] of [['encoder', cfg.encoderLayers], ['decoder', cfg.decoderLayers]] as const) {
-    const extra = leftovers.filter((k) => new RegExp(`(^|\\.)${part}\\.layers\\.\\d+\\.`).test(k));
+    const layer = new RegExp(`(?:^|\\.)${part}\\.layers\\.(\\d+)\\.`);
+    const extra = leftovers.map((k) => layer.exec(k)).filter((m) => m !== null);
     if (extra.length === 0) continue;
-    const top = Math.max(...extra.map((k) => Number(new RegExp(`${part}\\.layers\\.(\\d+)\\.`).exec(k)![1])));
+    const top = Math.max(...extra.map((m) => Number(m[1])));
     throw new LogolabError(`${src.source}: holds ${part} layer ${top} (${extra.length} tensors beyond the config), but config ${part}_layers is ${depth}; the detector would silently run without them`);
   }
   return { leftovers };
