@@ -27,8 +27,8 @@ import { IMAGE_EXTS } from './logodet-layout.js';
 /**
  * The LogoDet-3K layout's image files (one `prepare` reads both layouts alike) plus GIF: every
  * reader of this layout's files decodes through decodeImage, which reads a GIF's first frame with
- * PIL's colours (preprocess/gif.ts), and web logos often come as GIFs. (.bmp stays for the
- * original's glob; sharp does not decode it, so prepare counts such a file as corrupt_image.)
+ * PIL's colours (preprocess/gif.ts), and web logos often come as GIFs. (.bmp, which libvips does
+ * not read, decodes as PIL reads it: preprocess/bmp.ts.)
  */
 export const FOLDER_IMAGE_EXTS = [...IMAGE_EXTS, '.gif'];
 const REF_SUFFIX = '_reference_images';

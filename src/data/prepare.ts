@@ -44,7 +44,7 @@
  * folders). A name that several categories hold as a folder is the image's own folder, else the
  * one in its category, else the first (the one whose logo is named without a category suffix).
  */
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LogolabError, firstLine } from '../errors.js';
@@ -52,7 +52,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { isFolderLayout, prepareFolders, type FolderPrepareSummary } from './prepare-folders.js';
 import { forgetTakenLogos, linkOrCopy, syncWithSources } from './sync.js';
-import { cropImage, decodeImage, toSharp } from '../preprocess/image.js';
+import { cropImage, decodeImage, imageMetadata, toSharp } from '../preprocess/image.js';
 import { withOwnVipsError } from '../preprocess/vips-errors.js';
 import { Progress } from '../util/progress.js';
 import { log } from '../util/log.js';
@@ -226,7 +226,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
         // resumed run records the same detail; the header read then meets a file that decodes
         const file = s.image;
         img = await decodeImage(file);
-        const meta = await withOwnVipsError(() => sharp(file).metadata());
+        const meta = await withOwnVipsError(() => imageMetadata(file));
         converted = conversionKind(meta);
         stored = { width: meta.width ?? 0, height: meta.height ?? 0, orientation: meta.orientation };
       } catch (e) {

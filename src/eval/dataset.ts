@@ -3,12 +3,13 @@
  * Built from a prepared data dir (src/data/db.ts) or read back from an embeddings exchange file,
  * so sampling works the same on both and `--embeddings` gives the same sample as computing in place.
  */
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
 import { basename } from 'node:path';
 import { openDataDb } from '../data/db.js';
 import { readFolderDataset } from '../data/folders.js';
 import { LogolabError, firstLine } from '../errors.js';
 import { notRegularFile } from '../io/file-kind.js';
+import { imageMetadata } from '../preprocess/image.js';
 import type { Box } from '../util/box.js';
 
 export interface DatasetRef {
@@ -77,7 +78,7 @@ export async function datasetFromFolders(root: string): Promise<DatasetIndex> {
     const special = notRegularFile(t.path);
     if (special) throw new LogolabError(`cannot read image ${special}`);
     try {
-      m = await sharp(t.path).metadata();
+      m = await imageMetadata(t.path);
     } catch (e) {
       throw new LogolabError(`cannot read image ${t.path}: ${firstLine(e)}`);
     }

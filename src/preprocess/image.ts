@@ -15,13 +15,16 @@
  *     *grayscale* to 255 instead — a PIL quirk we do not reproduce.)
  *   - embedded ICC profiles (Display P3, Adobe RGB…) are NOT applied: the stored values are used,
  *     as PIL does (sharp would convert to sRGB by default; CLIP & co. were trained on PIL decodes).
+ *   - BMP, which libvips does not read, is decoded here as PIL reads it (bmp.ts) and enters sharp as
+ *     raw pixels; `sharpImage` / `imageMetadata` do the same for the other readers of image files.
  *   - unreadable / corrupt / truncated → LogolabError naming the file.
  */
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { LogolabError, firstLine } from '../errors.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { withOwnVipsError } from './vips-errors.js';
 import { fillTransparent, gifBytes, gifTransparentColour } from './gif.js';
+import { bmpBytes, decodeBmp, type BmpImage } from './bmp.js';
 
 export interface RgbImage {
   width: number;
@@ -96,9 +99,11 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
     // a GIF's transparent pixels keep their palette colour, as PIL's convert('RGB') (gif.ts)
     const gif = opts.alpha === 'white' ? null : gifBytes(src);
     const gifColour = gif ? gifTransparentColour(gif) : null;
+    const bmp = gif ? null : bmpBytes(src);
+    const raw = bmp ? decodeBmp(bmp) : null;
     const { data, info } = await withOwnVipsError(() => {
       // a GIF's bytes are already read: decoded from them, not read again
-      const s = sharp(gif ?? src, { failOn: 'error' }).rotate().keepIccProfile();
+      const s = (raw ? rawSharp(raw) : sharp(gif ?? src, { failOn: 'error' })).rotate().keepIccProfile();
       const rgb = gifColour ? s.ensureAlpha() : opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
       return rgb.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     });
@@ -111,6 +116,22 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
     const msg = firstLine(e);
     throw new LogolabError(`cannot decode image ${label}: ${msg}`);
   }
+}
+
+const rawSharp = (img: BmpImage): Sharp => sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
+
+/** sharp over an image file or Buffer, a BMP decoded first (libvips reads none): for readers other than decodeImage. */
+export function sharpImage(src: string | Buffer): Sharp {
+  const bmp = bmpBytes(src);
+  return bmp ? rawSharp(decodeBmp(bmp)) : sharp(src);
+}
+
+/** sharp's metadata of an image file or Buffer; a BMP's as decoded (isPalette set for a palette image). */
+export async function imageMetadata(src: string | Buffer): Promise<Metadata> {
+  const bmp = bmpBytes(src);
+  if (!bmp) return sharp(src).metadata();
+  const img = decodeBmp(bmp);
+  return { ...(await rawSharp(img).metadata()), isPalette: img.palette };
 }
 
 /** Python's round(): half to even (PIL's crop rounds float boxes with it). */

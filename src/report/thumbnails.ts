@@ -3,7 +3,7 @@
  * file): one reference crop per logo for the per-logo table, and the gallery's region crops.
  * Only file I/O and encoding live here; what to show is decided by compare.ts / gallery.ts.
  */
-import sharp from 'sharp';
+import { imageMetadata, sharpImage } from '../preprocess/image.js';
 import type { Box } from '../util/box.js';
 import type { ModelGallery } from './gallery.js';
 
@@ -19,10 +19,10 @@ export const LOGO_THUMB = [144, 80] as const;
  * in the oriented frame) cut what the model saw.
  */
 export async function cropThumbnail(path: string, box: Box | null, fit: readonly [number, number] = GALLERY_THUMB): Promise<string | null> {
-  let img = sharp(path).rotate();
+  let img = sharpImage(path).rotate();
   if (box) {
     // metadata() describes the stored frame; autoOrient is the frame after rotate()
-    const { autoOrient } = await sharp(path).metadata();
+    const { autoOrient } = await imageMetadata(path);
     const [w, h] = [autoOrient.width, autoOrient.height];
     const left = Math.max(0, Math.floor(box[0]));
     const top = Math.max(0, Math.floor(box[1]));
