@@ -22,9 +22,8 @@ import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import { checkOutputDir, OUTPUT_MARKER, replaceOutputDir, type OutputGuard } from '../src/io/output-dir.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
-import { isModelFolderFile } from '../src/models/format.js';
 import { mergeLora } from '../src/models/lora/apply.js';
-import { saveAdapter } from '../src/models/lora/io.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, saveAdapter } from '../src/models/lora/io.js';
 import { FAMILIES, type VisionModel } from '../src/models/vision/index.js';
 import { onDiskTensors } from '../src/models/vision/weights.js';
 import { hfVisionConfig, type VisionConfig } from '../src/models/vision/config.js';
@@ -76,6 +75,12 @@ export interface ExportOptions {
   flag?: string;
 }
 
+/** Every file an export writes, in any format: all that a folder from before the marker may hold to be replaced. */
+export const EXPORT_FILES: readonly string[] = [
+  'model.safetensors', 'config.json', 'preprocessor_config.json', EXPORT_METADATA_FILE, ADAPTER_CONFIG, ADAPTER_WEIGHTS,
+  `${EXPORT_ADAPTER_DIR}/${ADAPTER_CONFIG}`, `${EXPORT_ADAPTER_DIR}/${ADAPTER_WEIGHTS}`,
+];
+
 /**
  * The rules for an export folder (src/io/output-dir.ts): a checkpoint, base model or training data
  * (`data`: the run's config; config-checks.ts trainingInputs) inside it is never replaced, not even with
@@ -85,7 +90,7 @@ export function exportGuard(checkpoint: string, opts: ExportOptions = {}, baseMo
   const protect = [{ path: resolve(checkpoint), what: 'checkpoint being exported' }];
   if (baseModel && !baseModel.startsWith('preset:')) protect.push({ path: resolve(baseModel), what: 'base model' });
   if (data) for (const p of trainingInputs({ ...data, base_model: 'preset:' })) protect.push({ path: p.path, what: `training data (${p.key})` });
-  return { command: 'export', flag: opts.flag ?? '--out', legacyMarkers: ['export_metadata.json'], ownFile: isModelFolderFile, overwrite: opts.overwrite, protect };
+  return { command: 'export', flag: opts.flag ?? '--out', legacyMarkers: [EXPORT_METADATA_FILE], ownFiles: EXPORT_FILES, overwrite: opts.overwrite, protect };
 }
 
 export interface ExportResult {

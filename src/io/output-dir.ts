@@ -9,7 +9,7 @@
  * being converted), the current working directory, or is the filesystem root or home folder —
  * not even with --overwrite. Everything else is refused with one line saying what to do.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
@@ -26,11 +26,19 @@ export interface OutputGuard {
   /** files an earlier version of `command` wrote, accepted as its marker (e.g. logolab.json) */
   legacyMarkers?: string[];
   /**
-   * the files the command writes (top-level names); a marked folder that holds anything else is
-   * not replaced: a model card or results file a user put there would go with it. Markers written
+   * for a folder from before the marker, of a command that cannot list its files exactly (synth's
+   * names depend on the brands): whether a top-level name is one it writes; anything else is not
+   * replaced: a model card or results file a user put there would go with it. Markers written
    * since list their folder's files and are checked against that list instead.
    */
   ownFile?: (name: string) => boolean;
+  /**
+   * the exact files the command writes, as paths relative to the folder ('adapter/adapter_config.json'):
+   * when given, a folder from before the marker is judged file by file through its whole tree against
+   * this list (ownFile is then not used). A name pattern ("any *.safetensors") is no such list: a
+   * user's own weights or embeddings there would be deleted with the folder.
+   */
+  ownFiles?: readonly string[];
   /** replace a foreign folder */
   overwrite?: boolean;
   /** sources that must survive: a folder containing any of them is never replaced */
@@ -65,9 +73,31 @@ function readMarker(dir: string): { command: string; files: string[] | null } | 
   }
 }
 
-/** Entries of an earlier output that the command did not write (by the marker's list, else by g.ownFile). */
-function foreignEntries(entries: string[], listed: string[] | null, g: OutputGuard): string[] {
+/**
+ * Paths below `dir` that are not among `own` (relative paths of files): each such file, and each
+ * folder below which `own` names nothing (reported once, by its own path). Symlinks count as files
+ * (replacing the folder removes the link, never its target).
+ */
+function notOwned(dir: string, own: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${e}` : e;
+      if (r === OUTPUT_MARKER) continue;
+      if (!lstatSync(join(dir, r)).isDirectory()) {
+        if (!own.has(r)) out.push(r);
+      } else if ([...own].some((p) => p.startsWith(`${r}/`))) walk(r);
+      else out.push(r);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Entries of an earlier output that the command did not write (by the marker's list, else by g.ownFiles or g.ownFile). */
+function foreignEntries(dir: string, entries: string[], listed: string[] | null, g: OutputGuard): string[] {
   if (g.writesInto) return [];
+  if (!listed && g.ownFiles) return notOwned(dir, new Set(g.ownFiles));
   const own = listed ? (e: string) => listed.includes(e) : g.ownFile;
   return own ? entries.filter((e) => e !== OUTPUT_MARKER && !own(e)).sort() : [];
 }
@@ -96,7 +126,7 @@ export function checkOutputDir(dir: string, g: OutputGuard): void {
   const by = marker?.command ?? null;
   const earlier = by === g.command || (by === null && (g.legacyMarkers ?? []).some((m) => entries.includes(m)));
   if (earlier) {
-    const foreign = foreignEntries(entries, by === g.command ? marker!.files : null, g);
+    const foreign = foreignEntries(abs, entries, by === g.command ? marker!.files : null, g);
     if (foreign.length === 0) return;
     const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? `, … (${foreign.length} in all)` : '');
     throw new LogolabError(`${name}: an earlier output of \`logolab ${g.command}\` that also holds files it did not write (${shown}); refusing to replace it (move them out, choose another folder, or add --overwrite to replace it)`);

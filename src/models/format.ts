@@ -51,9 +51,12 @@ export function isModelFolderFile(rel: string): boolean {
   return ['config.json', 'preprocessor_config.json', 'adapter_config.json', 'export_metadata.json', 'logolab.json'].includes(name);
 }
 
+/** Every file `convert` writes (a vision model or a DETR folder): all that a folder from before the marker may hold to be replaced. */
+export const CONVERT_FILES: readonly string[] = ['model.safetensors', 'logolab.json', 'config.json', 'preprocessor_config.json'];
+
 /** The rules for a `convert --out` folder (src/io/output-dir.ts); logolab.json marks conversions made before the marker. */
 export function convertGuard(source: string, overwrite?: boolean): OutputGuard {
-  return { command: 'convert', flag: '--out', legacyMarkers: ['logolab.json'], ownFile: isModelFolderFile, overwrite, protect: [{ path: source, what: 'source model' }] };
+  return { command: 'convert', flag: '--out', legacyMarkers: ['logolab.json'], ownFiles: CONVERT_FILES, overwrite, protect: [{ path: source, what: 'source model' }] };
 }
 
 /** Largest finite float16. */
