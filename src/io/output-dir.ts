@@ -3,7 +3,8 @@
  * only ever replace what we wrote. A folder may be replaced when it
  *   - does not exist or is empty, or
  *   - holds our marker file `.logolab-output.json` written by the SAME command (or the legacy
- *     marker that command wrote before markers existed), or
+ *     marker that command wrote before markers existed) and, anywhere in its tree, only files that
+ *     command wrote (the marker lists each, nested ones included), or
  *   - the user said --overwrite,
  * and never when it contains a source of the command (the checkpoint being exported, the model
  * being converted), the current working directory, or is the filesystem root or home folder —
@@ -73,33 +74,49 @@ function readMarker(dir: string): { command: string; files: string[] | null } | 
   }
 }
 
+/** The files below `dir`, as sorted paths relative to it ('adapter/adapter_config.json'); symlinks count as files. */
+function filesBelow(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(dir, rel)).sort()) {
+    const r = rel ? `${rel}/${e}` : e;
+    if (lstatSync(join(dir, r)).isDirectory()) out.push(...filesBelow(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
 /**
  * Paths below `dir` that are not among `own` (relative paths of files): each such file, and each
  * folder below which `own` names nothing (reported once, by its own path). Symlinks count as files
- * (replacing the folder removes the link, never its target).
+ * (replacing the folder removes the link, never its target). A folder the marker lists by name
+ * alone (`listed`; markers from before they listed nested files named only the top level) is
+ * judged by `inside` — the command's exact files — or, where the command has none, is its own
+ * as listed.
  */
-function notOwned(dir: string, own: ReadonlySet<string>): string[] {
+function notOwned(dir: string, own: ReadonlySet<string>, listed: ReadonlySet<string> = new Set(), inside?: readonly string[]): string[] {
   const out: string[] = [];
-  const walk = (rel: string) => {
+  const walk = (rel: string, names: ReadonlySet<string>) => {
     for (const e of readdirSync(join(dir, rel)).sort()) {
       const r = rel ? `${rel}/${e}` : e;
       if (r === OUTPUT_MARKER) continue;
       if (!lstatSync(join(dir, r)).isDirectory()) {
-        if (!own.has(r)) out.push(r);
-      } else if ([...own].some((p) => p.startsWith(`${r}/`))) walk(r);
+        if (!names.has(r)) out.push(r);
+      } else if (listed.has(r)) {
+        if (inside) walk(r, new Set([...names, ...inside]));
+      } else if ([...names].some((p) => p.startsWith(`${r}/`))) walk(r, names);
       else out.push(r);
     }
   };
-  walk('');
+  walk('', own);
   return out;
 }
 
 /** Entries of an earlier output that the command did not write (by the marker's list, else by g.ownFiles or g.ownFile). */
 function foreignEntries(dir: string, entries: string[], listed: string[] | null, g: OutputGuard): string[] {
   if (g.writesInto) return [];
-  if (!listed && g.ownFiles) return notOwned(dir, new Set(g.ownFiles));
-  const own = listed ? (e: string) => listed.includes(e) : g.ownFile;
-  return own ? entries.filter((e) => e !== OUTPUT_MARKER && !own(e)).sort() : [];
+  if (listed) return notOwned(dir, new Set(listed), new Set(listed), g.ownFiles);
+  if (g.ownFiles) return notOwned(dir, new Set(g.ownFiles));
+  return g.ownFile ? entries.filter((e) => e !== OUTPUT_MARKER && !g.ownFile!(e)).sort() : [];
 }
 
 /** Throws unless `dir` may be (created or) replaced by `g.command`; see the module comment. */
@@ -144,7 +161,9 @@ export async function replaceOutputDir(dir: string, g: OutputGuard, build: (tmp:
   checkOutputDir(dir, g);
   await withAtomicDir(dir, async (tmp) => {
     await build(tmp);
-    const files = readdirSync(tmp).sort();
+    // every file, nested ones included: a file a user later adds inside a subfolder (an export's
+    // adapter/) is then as foreign as one beside the marker
+    const files = filesBelow(tmp);
     writeJsonAtomic(join(tmp, OUTPUT_MARKER), { command: g.command, written: new Date().toISOString(), files, note: 'written by logolab; the command may replace this folder while it holds only these files' });
   });
 }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
@@ -64,4 +64,43 @@ test('a conversion from before the marker: only its four files are its own', asy
   await replaceOutputDir(own, guard, (tmp) => void tree(tmp, CONVERTED));
   assert.ok(existsSync(join(own, '.logolab-output.json')));
   assert.deepEqual(readdirSync(own).sort(), ['.logolab-output.json', ...CONVERTED].sort());
+});
+
+test('a marked export: the marker lists every file, nested ones included, and a user\'s file inside adapter/ is refused', async () => {
+  const d = tmpDir('logolab-outdir-');
+  const guard = exportGuard('/nowhere/last.ckpt');
+  const out = join(d, 'export');
+  await replaceOutputDir(out, guard, (tmp) => void tree(tmp, LOGOLAB_EXPORT));
+  const marker = JSON.parse(readFileSync(join(out, '.logolab-output.json'), 'utf8')) as { command: string; files: string[] };
+  assert.equal(marker.command, 'export');
+  assert.deepEqual(marker.files, [...LOGOLAB_EXPORT].sort());
+  writeFileSync(join(out, 'adapter', 'README.md'), 'mine');
+  await assert.rejects(() => replaceOutputDir(out, guard, (tmp) => void tree(tmp, LOGOLAB_EXPORT)), refusedFor('adapter/README.md'));
+  assert.equal(readFileSync(join(out, 'adapter', 'README.md'), 'utf8'), 'mine');
+  // an empty folder of the user's inside adapter/ is not the export's either
+  rmSync(join(out, 'adapter', 'README.md'));
+  mkdirSync(join(out, 'adapter', 'notes'));
+  assert.throws(() => checkOutputDir(out, guard), refusedFor('adapter/notes'));
+  rmSync(join(out, 'adapter', 'notes'), { recursive: true });
+  // only its own files again: replaced (here by a peft export, which has no adapter/)
+  await replaceOutputDir(out, guard, (tmp) => void tree(tmp, PEFT_EXPORT));
+  assert.deepEqual(readdirSync(out).sort(), ['.logolab-output.json', ...PEFT_EXPORT].sort());
+});
+
+test('a marker from before nested lists (top-level names only): inside a folder it lists, only the command\'s exact files are its own', () => {
+  const d = tmpDir('logolab-outdir-');
+  const guard = exportGuard('/nowhere/last.ckpt');
+  const oldMarker = (dir: string) => writeFileSync(join(dir, '.logolab-output.json'), JSON.stringify({ command: 'export', files: ['adapter', 'config.json', 'export_metadata.json', 'model.safetensors', 'preprocessor_config.json'] }));
+  const mine = tree(join(d, 'mine'), [...LOGOLAB_EXPORT, 'adapter/README.md']);
+  oldMarker(mine);
+  assert.throws(() => checkOutputDir(mine, guard), refusedFor('adapter/README.md'));
+  const own = tree(join(d, 'own'), LOGOLAB_EXPORT);
+  oldMarker(own);
+  checkOutputDir(own, guard);
+  // a command that names no exact files (synth: its names depend on the brands) keeps a listed folder whole, as before
+  const other = tree(join(d, 'other'), ['Food/brand/1.jpg', 'synth.json']);
+  writeFileSync(join(other, '.logolab-output.json'), JSON.stringify({ command: 'other', files: ['Food', 'synth.json'] }));
+  checkOutputDir(other, { command: 'other', flag: '--out' });
+  writeFileSync(join(other, 'NOTES.md'), 'mine');
+  assert.throws(() => checkOutputDir(other, { command: 'other', flag: '--out' }), refusedFor('NOTES.md'));
 });

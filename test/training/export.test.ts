@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
@@ -77,6 +77,10 @@ describe('export (hf → logolab embed, peft → reload)', () => {
     assert.ok(dLl <= 1e-5, `logolab export vs trainer: ${dLl}`);
     llEmb.dispose();
     llModel.dispose();
+    // a note a user keeps inside the export's adapter/ is not the export's: re-exporting is refused, the note kept
+    writeFileSync(join(ll, 'adapter', 'README.md'), 'mine');
+    await assert.rejects(exportCheckpoint(res.last_checkpoint, ll, {}), /--out \S+logolab: an earlier output of `logolab export` that also holds files it did not write \(adapter\/README\.md\); refusing/);
+    assert.equal(readFileSync(join(ll, 'adapter', 'README.md'), 'utf8'), 'mine');
     console.log(`# export: logolab (base + adapter/) max |Δ| ${dLl.toExponential(2)}`);
     console.log(`# export: hf→embed max |Δ| ${dHf.toExponential(2)}, peft reload max |Δ| ${dPeft.toExponential(2)}`);
     re.dispose();
