@@ -3,8 +3,9 @@
  * reader (or a re-run after a crash) sees either the old file or the complete new one, never a
  * partial file.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { LogolabError } from '../errors.js';
 import { processAlive } from '../util/process.js';
 import { mkdirp } from './mkdirp.js';
 
@@ -119,23 +120,49 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 }
 
 /**
+ * Refuses a target that exists as something other than a regular file (a folder, a socket): a
+ * rename could not replace it, and finding that out only at its rename would leave the files
+ * renamed before it new and the rest old.
+ */
+function assertReplaceableFile(path: string): void {
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  // a symlink is replaced as a link (rename never writes through it)
+  if (st.isFile() || st.isSymbolicLink()) return;
+  throw new LogolabError(`${path}: exists and is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; refusing to replace it (move it away)`);
+}
+
+/**
  * Writes a set of files that belong together (a report's json/md/html): all are written in full
  * to temp names first — one failing removes them all and leaves every earlier file as it was —
- * then renamed back to back, in the order given. Temps of these files that a killed writer left
- * are removed first.
+ * then, once every target is known to be replaceable (a missing or regular file), renamed back to
+ * back, in the order given. A rename that fails anyway (the folder changed meanwhile) removes
+ * the temps not yet renamed. Temps of these files that a killed writer left are removed first.
  */
 export function writeFilesAtomic(files: [path: string, data: string | Uint8Array][]): void {
   const staged: [string, string][] = [];
+  let renamed = 0;
   try {
+    for (const [path] of files) assertReplaceableFile(path);
     for (const [path, data] of files) {
       removeStaleTemps(path);
       staged.push([writeTemp(path, writeAll(data)), path]);
     }
+    // checked again right before the renames: the folder may have changed while the temps were written
+    for (const [path] of files) assertReplaceableFile(path);
+    for (const [tmp, path] of staged) {
+      renameSync(tmp, path);
+      renamed += 1;
+    }
   } catch (e) {
-    for (const [tmp] of staged) removeQuietly(tmp);
+    for (const [tmp] of staged.slice(renamed)) removeQuietly(tmp);
     throw e;
   }
-  for (const [tmp, path] of staged) renameSync(tmp, path);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
