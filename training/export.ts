@@ -107,6 +107,8 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
   const isLora = ck.state.model.lora !== null;
   if (format === 'peft' && !isLora) throw new LogolabError(`${checkpoint}: --format peft needs a LoRA checkpoint, this one is full training (lora_r 0); use --format hf`);
   if (format === 'peft' && opts.mergeLora) throw new LogolabError('--merge-lora cannot be combined with --format peft (an adapter is unmerged by definition)');
+  // a flag that would change nothing is refused rather than ignored: the user expected a merge
+  if (opts.mergeLora && !isLora) throw new LogolabError(`${checkpoint}: --merge-lora needs a LoRA checkpoint, this one is full training (lora_r 0) and has no adapter to merge; export it without --merge-lora`);
   // trained on a logolab export (base + adapter/): the model loaded it with its adapter merged
   // (training/model.ts loadBaseModel), so the base the fingerprint and the new adapter belong to
   // is that merged model, while the folder's model.safetensors holds the un-merged weights, which

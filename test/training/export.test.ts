@@ -105,6 +105,14 @@ describe('export (hf → logolab embed, peft → reload)', () => {
     assert.equal(res.best_metric, 'val_loss');
     assert.equal(res.best_score, Math.min(...losses));
     assert.equal(res.best_epoch, losses.indexOf(Math.min(...losses)) + 1);
+    // --merge-lora on a checkpoint with no adapter would be silently ignored: refused, nothing written
+    for (const format of ['logolab', 'hf'] as const) {
+      await assert.rejects(
+        exportCheckpoint(res.best_checkpoint!, join(dir, 'merged'), { format, mergeLora: true }),
+        (e: Error) => !e.message.includes('\n') && e.message.startsWith(`${res.best_checkpoint}: --merge-lora needs a LoRA checkpoint, this one is full training (lora_r 0)`),
+      );
+      assert.ok(!existsSync(join(dir, 'merged')));
+    }
     const hf = join(dir, 'hf');
     await exportCheckpoint(res.best_checkpoint!, hf, { format: 'hf' });
     const pp = JSON.parse(readFileSync(join(hf, 'preprocessor_config.json'), 'utf8'));
