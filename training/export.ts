@@ -6,7 +6,8 @@
  *           config.json + preprocessor_config.json. LoRA is always merged (an HF model has no
  *           adapters). transformers loads it; so does `logolab embed --model <dir>`.
  *   peft    the LoRA adapter only (adapter_config.json + adapter_model.safetensors, peft key names);
- *           base_model_name_or_path = the training base model.
+ *           base_model_name_or_path (and revision) = the training base model as peft fetches it
+ *           (adapterBase: a hub id at its commit, a folder's path; null for a preset).
  *   logolab the hf folder of the BASE weights plus the adapter in `adapter/` (unmerged), or merged
  *           weights with --merge-lora; load with loadVisionModel(dir, { adapter: dir/adapter }).
  * Every format writes export_metadata.json (base model, epochs, best separation, merged, head, and
@@ -29,9 +30,11 @@ import { onDiskTensors } from '../src/models/vision/weights.js';
 import { hfVisionConfig, type VisionConfig } from '../src/models/vision/config.js';
 import { EXPORT_METADATA_FILE, PREPROCESS_MODE_KEY } from '../src/models/vision/meta.js';
 import { EXPORT_ADAPTER_DIR } from '../src/models/export-folder.js';
-import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import { parseRepoRef } from '../src/models/hub.js';
+import { log } from '../src/util/log.js';
+import { loadCheckpoint, type Checkpoint, type ModelDescription } from './checkpoint.js';
 import { assignParams, buildTrainableModel, type TrainableModel } from './model.js';
-import { checkpointBaseModel, verifyBaseModel } from './provenance.js';
+import { checkpointBaseModel, isPreset, verifyBaseModel } from './provenance.js';
 import type { TrainingConfig } from './config.js';
 import { outputDirClash, trainingInputs } from './config-checks.js';
 
@@ -64,6 +67,20 @@ export function writeHfModel(model: VisionModel, dir: string): string[] {
   writeJsonAtomic(join(dir, 'config.json'), { ...hfVisionConfig(model.config), torch_dtype: 'float32' });
   writeJsonAtomic(join(dir, 'preprocessor_config.json'), model.processor.config);
   return [...tensors.keys()];
+}
+
+/**
+ * The base an adapter names in adapter_config.json, as peft reads it: AutoPeftModel loads
+ * `base_model_name_or_path` at `revision`. A base given as an HF repo id is that id at the snapshot
+ * commit trained on, not the snapshot's path in this machine's cache; a local folder is its path; a
+ * preset (random weights that exist only inside logolab) has no name a loader could fetch: null,
+ * and export_metadata.json's base_model says which preset it was.
+ */
+export function adapterBase(m: Pick<ModelDescription, 'base_model' | 'base_model_hub'>): { baseModel: string | null; revision: string | null } {
+  if (isPreset(m.base_model)) return { baseModel: null, revision: null };
+  const hub = m.base_model_hub ? parseRepoRef(m.base_model_hub.ref) : null;
+  if (hub && m.base_model_hub) return { baseModel: hub.repoId, revision: m.base_model_hub.commit };
+  return { baseModel: m.base_model, revision: null };
 }
 
 export interface ExportOptions {
@@ -123,13 +140,15 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
   const clash = outputDirClash(outDir, { ...ck.state.config, base_model: base }, opts.flag ?? '--out');
   if (clash) throw new LogolabError(clash);
   checkOutputDir(outDir, guard); // before the (slow) model build
+  if (format === 'peft' && isPreset(base))
+    log('warn', `${checkpoint}: trained on ${base}, random weights no peft or transformers loader can fetch: adapter_config.json's base_model_name_or_path is null; load the adapter onto the base yourself (PeftModel.from_pretrained(base, dir)), e.g. the base weights of an --format logolab export of this checkpoint`);
   const tm = await modelFromCheckpoint(ck, checkpoint);
   const merged = isLora && (format === 'hf' || !!opts.mergeLora);
   const files: string[] = [];
   try {
     await replaceOutputDir(outDir, guard, (tmp) => {
       if (format === 'peft') {
-        saveAdapter(tm.model, tmp, { baseModel: ck.state.model.base_model, config: ck.state.model.lora as never });
+        saveAdapter(tm.model, tmp, { ...adapterBase(ck.state.model), config: ck.state.model.lora as never });
         files.push('adapter_config.json', 'adapter_model.safetensors');
       } else if (format === 'hf' || merged || !isLora) {
         if (isLora) mergeLora(tm.model);
@@ -137,7 +156,7 @@ export async function exportCheckpoint(checkpoint: string, outDir: string, opts:
         files.push('model.safetensors', 'config.json', 'preprocessor_config.json');
       } else {
         // logolab, unmerged LoRA: base weights + adapter/
-        saveAdapter(tm.model, join(tmp, 'adapter'), { baseModel: ck.state.model.base_model, config: ck.state.model.lora as never });
+        saveAdapter(tm.model, join(tmp, 'adapter'), { ...adapterBase(ck.state.model), config: ck.state.model.lora as never });
         // named tensors are the frozen base (adapters live beside the Linear weights)
         writeHfModel(tm.model, tmp);
         files.push('model.safetensors', 'config.json', 'preprocessor_config.json', 'adapter/adapter_config.json', 'adapter/adapter_model.safetensors');

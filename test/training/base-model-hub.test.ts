@@ -11,6 +11,7 @@ import { FIXTURES, tmpDir } from '../helpers.js';
 import { runCli } from '../cli/run.js';
 import { loadCheckpoint } from '../../training/checkpoint.js';
 import { absoluteBaseModel, resolveBaseModel } from '../../training/provenance.js';
+import { adapterBase } from '../../training/export.js';
 import { makeDataDir } from './prepared-data.js';
 
 process.env.LOGOLAB_QUIET = '1';
@@ -73,5 +74,22 @@ test('`train --base-model org/name` trains from the cache snapshot and records t
   const meta = JSON.parse(readFileSync(join(WORK, 'out', 'export_metadata.json'), 'utf8'));
   assert.equal(meta.base_model, SNAP);
   assert.deepEqual(meta.base_model_hub, { ref: 'acme/clip-tiny', commit: COMMIT });
+  // the adapter names its base as peft fetches it (the repo id at the commit trained on), not as
+  // this machine's cache path: in the trainer's export (adapter/) and in a peft export
+  const base = (f: string) => {
+    const c = JSON.parse(readFileSync(f, 'utf8')) as { base_model_name_or_path: unknown; revision: unknown };
+    return [c.base_model_name_or_path, c.revision];
+  };
+  assert.deepEqual(base(join(WORK, 'out', 'adapter', 'adapter_config.json')), ['acme/clip-tiny', COMMIT]);
+  const peft = join(WORK, 'peft');
+  const e = await runCli(['export', '--backend', 'cpu', '--checkpoint', join(WORK, 'ck', 'last.ckpt'), '--out', peft, '--format', 'peft']);
+  assert.equal(e.code, 0, e.stderr);
+  assert.deepEqual(base(join(peft, 'adapter_config.json')), ['acme/clip-tiny', COMMIT]);
   rmSync(data, { recursive: true, force: true });
+});
+
+test("an adapter's base as peft fetches it: a hub id at its snapshot commit, a folder's path, nothing for a preset", () => {
+  assert.deepEqual(adapterBase({ base_model: SNAP, base_model_hub: { ref: 'acme/clip-tiny@v1', commit: COMMIT } }), { baseModel: 'acme/clip-tiny', revision: COMMIT });
+  assert.deepEqual(adapterBase({ base_model: '/models/clip-tiny' }), { baseModel: '/models/clip-tiny', revision: null });
+  assert.deepEqual(adapterBase({ base_model: 'preset:dinov2/tiny' }), { baseModel: null, revision: null });
 });

@@ -62,6 +62,10 @@ describe('export (hf → logolab embed, peft → reload)', () => {
     const peft = join(dir, 'peft');
     await exportCheckpoint(res.last_checkpoint, peft, { format: 'peft' });
     assert.ok(existsSync(join(peft, 'adapter_config.json')) && existsSync(join(peft, 'adapter_model.safetensors')) && existsSync(join(peft, 'export_metadata.json')));
+    // trained on a preset: no name a peft loader could fetch, so none is claimed
+    const peftCfg = JSON.parse(readFileSync(join(peft, 'adapter_config.json'), 'utf8'));
+    assert.equal(peftCfg.base_model_name_or_path, null);
+    assert.equal(peftCfg.revision, null);
     loadAdapter(base, peft);
     const re = embed(base, pixels, { training: false });
     const dPeft = maxAbsDiff(re.dataSync(), wantData);

@@ -109,8 +109,10 @@ function readChecked(file: SafetensorsFile, key: string, shape: number[]): Float
 }
 
 export interface SaveAdapterOptions {
-  /** base_model_name_or_path (default: the model's folder) */
-  baseModel?: string;
+  /** base_model_name_or_path (default: the model's folder); null where no loader could fetch the base */
+  baseModel?: string | null;
+  /** revision: the base's hub commit, which peft passes to from_pretrained with base_model_name_or_path */
+  revision?: string | null;
   /** the config the adapters were created with: writes its lora_alpha/use_rslora verbatim */
   config?: LoraConfig;
 }
@@ -153,7 +155,7 @@ export function peftConfigFor(model: LoraHost, table: PeftKeyTable, opts: SaveAd
   return {
     alpha_pattern,
     auto_mapping: hfBaseClass(model),
-    base_model_name_or_path: opts.baseModel ?? model.dir ?? null,
+    base_model_name_or_path: opts.baseModel !== undefined ? opts.baseModel : model.dir ?? null,
     bias: 'none',
     fan_in_fan_out: false,
     inference_mode: true,
@@ -170,7 +172,7 @@ export function peftConfigFor(model: LoraHost, table: PeftKeyTable, opts: SaveAd
     peft_type: 'LORA',
     r,
     rank_pattern,
-    revision: null,
+    revision: opts.revision ?? null,
     target_modules: product ? leaves : [...adapted].sort(),
     task_type: null,
     use_dora: false,
