@@ -3,7 +3,7 @@
  * baseline) on the same sample; writes report.html (inline SVG plots), report.md, report.json.
  */
 import type { CommandModule } from 'yargs';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError, UsageError, firstLine } from '../../src/errors.js';
@@ -29,9 +29,24 @@ const REPORT_FILES = ['report.html', 'report.md', 'report.json'];
 export const COMPARE_TMP_PREFIX = 'logolab-compare-';
 
 /**
- * --report is written only into a new or empty folder, an earlier report (our marker, or — written
- * before markers existed — nothing but the three report files) or, with --overwrite, any folder;
- * never into one holding the command's inputs.
+ * A report written before markers existed: exactly the three report files, its report.json in
+ * compare's shape. Fewer files, or a report.json of another shape, may be the user's own (a
+ * hand-written report.md) and are never taken for ours.
+ */
+function isMarkerlessReport(dir: string, entries: string[]): boolean {
+  if (entries.length !== REPORT_FILES.length || !REPORT_FILES.every((f) => entries.includes(f))) return false;
+  try {
+    const j = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Record<string, unknown> | null;
+    return !!j && Array.isArray(j.models) && Array.isArray(j.perLogo) && typeof j.sample === 'object' && j.sample !== null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * --report is written only into a new or empty folder, an earlier report (our marker, or one
+ * written before markers existed: isMarkerlessReport) or, with --overwrite, any folder; never into
+ * one holding the command's inputs.
  */
 function reportGuard(a: EvalArgv): OutputGuard {
   const dir = a.report as string;
@@ -47,7 +62,7 @@ function reportGuard(a: EvalArgv): OutputGuard {
     flag: '--report',
     writesInto: true,
     overwrite: a.overwrite as boolean,
-    legacyMarkers: entries.length && entries.every((f) => REPORT_FILES.includes(f)) ? REPORT_FILES : [],
+    legacyMarkers: isMarkerlessReport(dir, entries) ? REPORT_FILES : [],
     protect: inputs.filter(([k]) => typeof a[k] === 'string').map(([k, what]) => ({ path: a[k] as string, what })),
   };
 }

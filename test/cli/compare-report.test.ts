@@ -1,0 +1,60 @@
+/**
+ * compare --report through the CLI on two exchange files of a tiny data dir: which folders it
+ * writes into, and what the report and stdout say when pictures or matches are missing.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpDir } from '../helpers.js';
+import { exportDataEmbeddings } from '../../src/eval/exchange.js';
+import { gtBoxes } from '../../src/eval/proposals.js';
+import { OUTPUT_MARKER } from '../../src/io/output-dir.js';
+import { expectFailure, runCli } from './run.js';
+import { fakeEncoder, makeTinyDataDir } from '../eval/tinydata.js';
+
+let W = '';
+let DATA = '';
+let B = '';
+let C = '';
+const SAMPLE = ['-n', '4', '--refs-per-logo', '2', '--positive-samples', '3', '--negative-samples', '2', '--seed', '1', '--backend', 'wasm'];
+
+before(async () => {
+  W = tmpDir('logolab-compare-report-');
+  DATA = join(W, 'data');
+  await makeTinyDataDir(DATA, { perLogo: 4, negatives: 3 });
+  B = join(W, 'base.safetensors');
+  C = join(W, 'cand.safetensors');
+  await exportDataEmbeddings(DATA, fakeEncoder('fake-base', 'fp-base', 0.3), gtBoxes, B, { quiet: true });
+  await exportDataEmbeddings(DATA, fakeEncoder('fake-cand', 'fp-cand', 0.05), gtBoxes, C, { quiet: true });
+});
+
+const compare = (rep: string, extra: string[] = []) => runCli(['compare', '--baseline-embeddings', B, '--candidate-embeddings', C, ...SAMPLE, ...extra, '--report', rep]);
+
+test('--report: a folder holding only the user\'s own report.md or report.json is refused and left as it was', async () => {
+  const cases: [string, Record<string, string>][] = [
+    ['md', { 'report.md': '# my own hand-written quarterly report\n' }],
+    ['json', { 'report.json': '{"quarter": 3}\n' }],
+    // all three names, but a report.json that is not compare's
+    ['three', { 'report.md': '# notes\n', 'report.html': '<p>mine</p>\n', 'report.json': '{"models": "mine"}\n' }],
+  ];
+  for (const [name, files] of cases) {
+    const rep = join(W, `mine-${name}`);
+    mkdirSync(rep);
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(rep, f), text);
+    expectFailure(await compare(rep), 1, /--report .*mine-\w+: folder is not empty and is not an earlier output of this command.*--overwrite/);
+    for (const [f, text] of Object.entries(files)) assert.equal(readFileSync(join(rep, f), 'utf8'), text, `${name}: ${f} untouched`);
+  }
+});
+
+test('--report: an earlier report written before markers existed (the three files, compare\'s report.json) is replaced', async () => {
+  const first = join(W, 'first');
+  assert.equal((await compare(first)).code, 0);
+  const old = join(W, 'premarker');
+  cpSync(first, old, { recursive: true });
+  rmSync(join(old, OUTPUT_MARKER));
+  writeFileSync(join(old, 'report.md'), '# logolab compare\n(an older run)\n');
+  const r = await compare(old);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(readFileSync(join(old, 'report.md'), 'utf8'), /an older run/);
+});
