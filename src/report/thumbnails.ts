@@ -3,7 +3,7 @@
  * file): one reference crop per logo for the per-logo table, and the gallery's region crops.
  * Only file I/O and encoding live here; what to show is decided by compare.ts / gallery.ts.
  */
-import { imageMetadata, sharpImage } from '../preprocess/image.js';
+import { cropImage, decodeImage, roundHalfEven, toSharp, type RgbImage } from '../preprocess/image.js';
 import type { Box } from '../util/box.js';
 import type { ModelGallery } from './gallery.js';
 
@@ -12,26 +12,29 @@ import type { ModelGallery } from './gallery.js';
 export const GALLERY_THUMB = [240, 160] as const;
 export const LOGO_THUMB = [144, 80] as const;
 
+/** Does `box` keep at least one pixel inside `img`, rounded and clipped as cropImage does? */
+function boxInside(box: Box, img: RgbImage): boolean {
+  if (!box.every(Number.isFinite)) return false;
+  const w = Math.min(img.width, roundHalfEven(box[2])) - Math.max(0, roundHalfEven(box[0]));
+  const h = Math.min(img.height, roundHalfEven(box[3])) - Math.max(0, roundHalfEven(box[1]));
+  return w >= 1 && h >= 1;
+}
+
 /**
  * JPEG data URI of `path` (cut to `box` when given), fitted inside `fit` [width, height] and never
  * enlarged (the browser scales a small crop up as well as we would, for fewer bytes); null when the
- * box lies outside the picture. The picture is EXIF-oriented first, as decodeImage does, so boxes (which are
- * in the oriented frame) cut what the model saw.
+ * box lies outside the picture. Cut from decodeImage's pixels as the embedding pass cuts its
+ * crops, so the thumbnail shows what the model saw: EXIF-oriented (boxes are in that frame),
+ * alpha dropped keeping the stored colour (a JPEG encoder would flatten it onto black), a GIF's
+ * transparent pixels in their palette colour, a BMP read as PIL reads it.
  */
 export async function cropThumbnail(path: string, box: Box | null, fit: readonly [number, number] = GALLERY_THUMB): Promise<string | null> {
-  let img = sharpImage(path).rotate();
+  let img = await decodeImage(path);
   if (box) {
-    // metadata() describes the stored frame; autoOrient is the frame after rotate()
-    const { autoOrient } = await imageMetadata(path);
-    const [w, h] = [autoOrient.width, autoOrient.height];
-    const left = Math.max(0, Math.floor(box[0]));
-    const top = Math.max(0, Math.floor(box[1]));
-    const right = Math.min(w, Math.ceil(box[2]));
-    const bottom = Math.min(h, Math.ceil(box[3]));
-    if (right <= left || bottom <= top) return null;
-    img = img.extract({ left, top, width: right - left, height: bottom - top });
+    if (!boxInside(box, img)) return null;
+    img = cropImage(img, box);
   }
-  const buf = await img.resize({ width: fit[0], height: fit[1], fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' }).jpeg({ quality: 82 }).toBuffer();
+  const buf = await toSharp(img).resize({ width: fit[0], height: fit[1], fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' }).jpeg({ quality: 82 }).toBuffer();
   return `data:image/jpeg;base64,${buf.toString('base64')}`;
 }
 

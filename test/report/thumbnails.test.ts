@@ -1,14 +1,15 @@
 /**
  * Report thumbnails cut boxes from the EXIF-oriented picture (boxes are in the frame decodeImage
- * gives, which applies the orientation), and a box outside the picture leaves out that thumbnail
- * only.
+ * gives, which applies the orientation) and show the pixels the model saw (decodeImage's), and a
+ * box outside the picture leaves out that thumbnail only.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { tmpDir } from '../helpers.js';
+import { FIXTURES, tmpDir } from '../helpers.js';
+import { decodeImage } from '../../src/preprocess/image.js';
 import { cropThumbnail, galleryThumbnails, GALLERY_THUMB, LOGO_THUMB, logoThumbnails } from '../../src/report/thumbnails.js';
 import type { ModelGallery } from '../../src/report/gallery.js';
 
@@ -67,4 +68,26 @@ test('cropThumbnail: fitted inside twice the CSS box the report shows it in, nev
   assert.deepEqual(await size(await cropThumbnail(big, [0, 0, 300, 300], GALLERY_THUMB)), [160, 160]);
   assert.deepEqual(await size(await cropThumbnail(big, null, LOGO_THUMB)), [144, 48]);
   assert.deepEqual(await size(await cropThumbnail(big, [10, 10, 50, 30], GALLERY_THUMB)), [40, 20]);
+});
+
+test('cropThumbnail: transparent pixels keep their stored colour, as decodeImage gives them to the model (not flattened onto black)', async () => {
+  // left half transparent with stored colour white, right half opaque red
+  const d = Buffer.alloc(20 * 20 * 4);
+  for (let i = 0; i < 400; i++) d.set(i % 20 < 10 ? [255, 255, 255, 0] : [200, 0, 0, 255], i * 4);
+  const p = join(tmpDir(), 'alpha.png');
+  await sharp(d, { raw: { width: 20, height: 20, channels: 4 } }).png().toFile(p);
+  const seen = await decodeImage(p);
+  assert.deepEqual([...seen.data.subarray(0, 3)], [255, 255, 255]);
+  const [r, g, b] = await meanRgb((await cropThumbnail(p, [0, 0, 8, 20]))!);
+  assert.ok(r > 245 && g > 245 && b > 245, `transparent half: ${r} ${g} ${b}`);
+  const [r2, g2] = await meanRgb((await cropThumbnail(p, [12, 0, 20, 20]))!);
+  assert.ok(r2 > 180 && g2 < 30, `opaque half: ${r2} ${g2}`);
+});
+
+test('cropThumbnail: a BMP (which libvips does not read) is decoded as the model reads it', async () => {
+  const p = join(FIXTURES, 'bmp/core_rgb24.bmp');
+  const seen = await decodeImage(p);
+  const uri = (await cropThumbnail(p, null, LOGO_THUMB))!;
+  const m = await sharp(Buffer.from(uri.split(',')[1]!, 'base64')).metadata();
+  assert.deepEqual([m.width, m.height], [seen.width, seen.height]);
 });
