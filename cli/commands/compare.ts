@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
-import { LogolabError, UsageError, firstLine } from '../../src/errors.js';
+import { LogolabError, UsageError } from '../../src/errors.js';
 import { writeFilesAtomic } from '../../src/io/atomic.js';
 import { checkOutputDir, OUTPUT_MARKER, type OutputGuard } from '../../src/io/output-dir.js';
 import { makePidTempDir, withSignalsHeld } from '../../src/util/process.js';
@@ -207,13 +207,12 @@ export const command: CommandModule = {
     const data = compareModels([b, c], m, thresholds, cnt, { detector: b.detector, seed: so.seed, refsPerLogo: sample.options.refsPerLogo, positiveSamples: sample.options.positiveSamples, negativeSamples: sample.options.negativeSamples, sampled: !srcB.all, calibrate });
     // the gallery shows each model's mistakes at the threshold it would be used at
     data.gallery = [b, c].map((s, k) => buildGallery(s.label, s.prepared, sample.images.map((im) => im.gt), m, data.models[k]!.calibration?.threshold ?? m.threshold, cnt));
-    try {
-      data.thumbnails = await logoThumbnails(sample.refs, sample.logos);
-      await galleryThumbnails(data.gallery, (i) => sample.images[i]!.path);
-    } catch (e) {
-      // e.g. an exchange file made on another machine: the report is complete without pictures
-      log('warn', `report thumbnails left out: ${firstLine(e)}`);
-    }
+    // a picture that cannot be read (e.g. an exchange file made on another machine) leaves out its
+    // own thumbnail only: the report is complete without it
+    const failures: string[] = [];
+    data.thumbnails = await logoThumbnails(sample.refs, sample.logos, failures);
+    await galleryThumbnails(data.gallery, (i) => sample.images[i]!.path, failures);
+    if (failures.length) log('warn', `report: ${failures.length} thumbnail${failures.length === 1 ? '' : 's'} left out, ${failures.length === 1 ? 'its picture' : 'their pictures'} could not be read (first: ${failures[0]})`);
     // checked again: the folder may have changed during the run
     checkOutputDir(dir, reportGuard(a));
     // The three files (and our marker, last) are one set: each is written in full under a temp

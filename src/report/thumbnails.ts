@@ -3,6 +3,7 @@
  * file): one reference crop per logo for the per-logo table, and the gallery's region crops.
  * Only file I/O and encoding live here; what to show is decided by compare.ts / gallery.ts.
  */
+import { firstLine } from '../errors.js';
 import { cropImage, decodeImage, roundHalfEven, toSharp, type RgbImage } from '../preprocess/image.js';
 import type { Box } from '../util/box.js';
 import type { ModelGallery } from './gallery.js';
@@ -38,24 +39,37 @@ export async function cropThumbnail(path: string, box: Box | null, fit: readonly
   return `data:image/jpeg;base64,${buf.toString('base64')}`;
 }
 
-/** One thumbnail per logo: its first sampled reference crop. */
-export async function logoThumbnails(refs: readonly { logo: string; path: string; box?: Box }[], logos: readonly string[]): Promise<Record<string, string>> {
+/**
+ * cropThumbnail, with a picture that cannot be read (missing, corrupt, on another machine for an
+ * exchange file) left out alone: its message goes to `failures`, the other thumbnails are made.
+ */
+async function tryThumbnail(path: string, box: Box | null, fit: readonly [number, number], failures: string[]): Promise<string | null> {
+  try {
+    return await cropThumbnail(path, box, fit);
+  } catch (e) {
+    failures.push(firstLine(e));
+    return null;
+  }
+}
+
+/** One thumbnail per logo: its first sampled reference crop; `failures` collects the pictures that could not be read. */
+export async function logoThumbnails(refs: readonly { logo: string; path: string; box?: Box }[], logos: readonly string[], failures: string[] = []): Promise<Record<string, string>> {
   // no prototype: a logo named __proto__ is a key like any other
   const out = Object.create(null) as Record<string, string>;
   for (const l of logos) {
     const r = refs.find((x) => x.logo === l);
     // reference crops are their own files (box = where they were cut from, information only)
-    const t = r ? await cropThumbnail(r.path, null, LOGO_THUMB) : null;
+    const t = r ? await tryThumbnail(r.path, null, LOGO_THUMB, failures) : null;
     if (t) out[l] = t;
   }
   return out;
 }
 
-/** Fills in `thumb` for every gallery item with a box; `imagePath(i)` = file of sample image i. */
-export async function galleryThumbnails(galleries: ModelGallery[], imagePath: (imageIndex: number) => string): Promise<void> {
+/** Fills in `thumb` for every gallery item with a box; `imagePath(i)` = file of sample image i; `failures` as logoThumbnails'. */
+export async function galleryThumbnails(galleries: ModelGallery[], imagePath: (imageIndex: number) => string, failures: string[] = []): Promise<void> {
   for (const g of galleries)
     for (const it of [...g.falsePositives, ...g.falseNegatives]) {
-      const t = it.box ? await cropThumbnail(imagePath(it.imageIndex), it.box, GALLERY_THUMB) : null;
+      const t = it.box ? await tryThumbnail(imagePath(it.imageIndex), it.box, GALLERY_THUMB, failures) : null;
       if (t) it.thumb = t;
     }
 }

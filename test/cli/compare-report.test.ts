@@ -4,12 +4,13 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { exportDataEmbeddings } from '../../src/eval/exchange.js';
 import { gtBoxes } from '../../src/eval/proposals.js';
 import { OUTPUT_MARKER } from '../../src/io/output-dir.js';
+import { REFERENCE_DIR } from '../../src/data/db-schema.js';
 import { expectFailure, runCli } from './run.js';
 import { fakeEncoder, makeTinyDataDir } from '../eval/tinydata.js';
 
@@ -57,4 +58,24 @@ test('--report: an earlier report written before markers existed (the three file
   const r = await compare(old);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(readFileSync(join(old, 'report.md'), 'utf8'), /an older run/);
+});
+
+test('a reference crop that cannot be read leaves out its own thumbnail only, named in one warning', async () => {
+  const dir = join(W, 'gone');
+  await makeTinyDataDir(join(dir, 'data'), { perLogo: 4, negatives: 3 });
+  const [b, c] = [join(dir, 'b.safetensors'), join(dir, 'c.safetensors')];
+  await exportDataEmbeddings(join(dir, 'data'), fakeEncoder('fake-base', 'fp-base', 0.3), gtBoxes, b, { quiet: true });
+  await exportDataEmbeddings(join(dir, 'data'), fakeEncoder('fake-cand', 'fp-cand', 0.05), gtBoxes, c, { quiet: true });
+  const refs = join(dir, 'data', REFERENCE_DIR, 'Cat', 'alpha');
+  for (const f of readdirSync(refs)) rmSync(join(refs, f));
+  const rep = join(dir, 'report');
+  const r = await runCli(['compare', '--baseline-embeddings', b, '--candidate-embeddings', c, ...SAMPLE, '--report', rep, '--log-level', 'warn']);
+  assert.equal(r.code, 0, r.stderr);
+  const warns = r.stderr.split('\n').filter((l) => /thumbnail/.test(l));
+  assert.equal(warns.length, 1, r.stderr);
+  assert.match(warns[0]!, /1 thumbnail left out.*Cat\/alpha\//);
+  const d = JSON.parse(readFileSync(join(rep, 'report.json'), 'utf8')) as { thumbnails: Record<string, string>; gallery: { falsePositives: { box: unknown; thumb?: string }[]; falseNegatives: { box: unknown; thumb?: string }[] }[] };
+  assert.deepEqual(Object.keys(d.thumbnails).sort(), ['beta', 'delta', 'gamma']);
+  const items = d.gallery.flatMap((g) => [...g.falsePositives, ...g.falseNegatives]);
+  assert.ok(items.length > 0 && items.every((it) => !it.box || it.thumb), 'every gallery item with a region keeps its thumbnail');
 });

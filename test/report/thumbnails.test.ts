@@ -91,3 +91,18 @@ test('cropThumbnail: a BMP (which libvips does not read) is decoded as the model
   const m = await sharp(Buffer.from(uri.split(',')[1]!, 'base64')).metadata();
   assert.deepEqual([m.width, m.height], [seen.width, seen.height]);
 });
+
+test('a picture that cannot be read leaves out its own thumbnail only, and is reported once', async () => {
+  const p = await rotatedJpeg();
+  const missing = join(tmpDir(), 'gone.jpg');
+  const failures: string[] = [];
+  const t = await logoThumbnails([{ logo: 'acme', path: missing }, { logo: 'bolt', path: p }], ['acme', 'bolt'], failures);
+  assert.deepEqual(Object.keys(t), ['bolt']);
+  const item = (imageIndex: number) => ({ imageIndex, box: [0, 0, 10, 10] }) as unknown as ModelGallery['falsePositives'][number];
+  const g = { label: 'baseline', threshold: 0.5, falsePositives: [item(0), item(1)], falseNegatives: [item(0)] } as unknown as ModelGallery;
+  await galleryThumbnails([g], (i) => (i === 1 ? missing : p), failures);
+  assert.ok(g.falsePositives[0]!.thumb && g.falseNegatives[0]!.thumb, 'the items after the failing one keep theirs');
+  assert.equal(g.falsePositives[1]!.thumb, undefined);
+  assert.equal(failures.length, 2);
+  for (const f of failures) assert.ok(f.includes(missing), f);
+});
