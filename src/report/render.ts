@@ -196,7 +196,9 @@ export function plots(d: CompareData): { title: string; svg: string }[] {
 }
 
 function figure(it: GalleryItem, kind: 'FP' | 'FN', threshold: number): string {
-  const img = it.thumb ? `<img src="${it.thumb}" alt="${esc(it.truth ?? 'background')}">` : '<div class="noimg">no region</div>';
+  // "no region" only when no region covers the logo: a scored region whose picture could not be
+  // read (or lies outside it) still is one
+  const img = !it.box ? '<div class="noimg">no region</div>' : it.thumb ? `<img src="${it.thumb}" alt="${esc(it.truth ?? 'background')}">` : '<div class="noimg">picture unavailable</div>';
   const lines = kind === 'FP'
     ? [`<b>${sim(it.similarity)}</b> → taken for <b>${esc(it.takenFor ?? '–')}</b>`, `holds: ${esc(it.truth ?? 'background')}`]
     : [`holds <b>${esc(it.truth ?? '?')}</b>: ${sim(it.similarity)}`, !it.takenFor ? 'no region' : it.takenFor === it.truth ? esc(fnTakenFor(it, threshold)) : `taken for ${esc(it.takenFor)} (${sim(it.takenForSimilarity)})`];
