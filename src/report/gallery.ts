@@ -4,7 +4,8 @@
  *                    per (image, logo), its best region), highest similarity first;
  *   false negatives  an expected logo no region matched, shown on the region that holds it (the
  *                    ground-truth box it overlaps best), lowest similarity to that logo first, with
- *                    what the region was matched to instead (or its best logo below the threshold).
+ *                    what the region was matched to instead or, when it matched nothing, its best
+ *                    logo and the matcher's condition that logo failed (`unmatched`).
  * Each item names the region's box in its image (thumbnails.ts cuts the crop) and its true logo.
  * A region's similarity to a logo is the matcher's, on the scale of the similarity it matched with:
  * its best reference of that logo (simple, margin), the logo's aggregate over its references with
@@ -24,16 +25,25 @@ export interface GalleryItem {
   imageIndex: number;
   /** null: no region covers the expected logo */
   box: Box | null;
-  /** the logo the region was taken for (FP: the false match; FN: the match it got instead, or its best logo below the threshold) */
+  /** the logo the region was taken for (FP: the false match; FN: the match it got instead, or its best logo when it matched nothing) */
   takenFor: string | null;
   takenForSimilarity: number | null;
   /** FP: similarity of the false match; FN: the region's similarity to the logo it holds */
   similarity: number | null;
   /** the region's ground-truth logo (null: background / no box) */
   truth: string | null;
+  /** FN whose region matched nothing: why its best logo (takenFor) was not matched */
+  unmatched?: Unmatched;
   /** data: URI of the crop (filled in by thumbnails.ts) */
   thumb?: string;
 }
+
+/**
+ * The matcher's condition a region's best logo failed: its similarity below the threshold, fewer
+ * than min-matching-refs of its references at or above the threshold (multi-ref), or the margin
+ * over the second best (reference for margin, logo for multi-ref and averaged) not met.
+ */
+export type Unmatched = 'threshold' | 'min-refs' | 'margin';
 
 export interface ModelGallery {
   label: string;
@@ -79,7 +89,7 @@ export function buildGallery(label: string, p: SimilaritySet, gt: readonly (read
     return best;
   };
   const simTo = (i: number, r: number, l: number): number => logoScores(i, r)[l]!;
-  const bestLogo = (i: number, r: number): { logo: string; sim: number } => {
+  const bestLogo = (i: number, r: number): { logo: string; sim: number; index: number } => {
     const sc = logoScores(i, r);
     let b = 0;
     let s = -Infinity;
@@ -87,7 +97,22 @@ export function buildGallery(label: string, p: SimilaritySet, gt: readonly (read
       const v = sc[l]!;
       if (v > s) [b, s] = [l, v];
     }
-    return { logo: set.logos[b]!, sim: s };
+    return { logo: set.logos[b]!, sim: s, index: b };
+  };
+  /**
+   * Why region r of image i, which matched nothing, did not match its best logo b (similarity s).
+   * b scores highest of all logos (ties to the lower index, as in the matchers), so once it passes
+   * multi-ref's min-refs it is the matcher's best candidate; simple matches every reference at or
+   * above the threshold, so a region it left unmatched is below it.
+   */
+  const whyUnmatched = (i: number, r: number, b: number, s: number): Unmatched => {
+    if (o.method === 'multi-ref') {
+      const n = aggregatePerLogo(row(p.refSims[i]!, r), p.index.refLabels, threshold, o.aggregation).count[b]!;
+      // none of its references reaches the threshold: that says more than "fewer than min-refs"
+      if (n === 0) return 'threshold';
+      if (n < o.minMatchingRefs) return 'min-refs';
+    }
+    return s >= threshold && o.method !== 'simple' ? 'margin' : 'threshold';
   };
   /**
    * The logos region r of image i holds: its gt box (IoU ≥ 0.5); without boxes to match (a folder
@@ -129,8 +154,13 @@ export function buildGallery(label: string, p: SimilaritySet, gt: readonly (read
         continue;
       }
       const got = out.matches.find((m) => m.region === r);
-      const alt = got ? { logo: got.logo, sim: got.similarity } : bestLogo(i, r);
-      fns.push({ image: im.name, imageIndex: i, box: im.regions[r]!.box, takenFor: alt.logo, takenForSimilarity: alt.sim, similarity: simTo(i, r, li), truth: l });
+      const item: GalleryItem = { image: im.name, imageIndex: i, box: im.regions[r]!.box, takenFor: null, takenForSimilarity: null, similarity: simTo(i, r, li), truth: l };
+      if (got) [item.takenFor, item.takenForSimilarity] = [got.logo, got.similarity];
+      else {
+        const b = bestLogo(i, r);
+        [item.takenFor, item.takenForSimilarity, item.unmatched] = [b.logo, b.sim, whyUnmatched(i, r, b.index, b.sim)];
+      }
+      fns.push(item);
     }
   });
   fps.sort((a, b) => b.similarity! - a.similarity! || a.imageIndex - b.imageIndex);

@@ -1,9 +1,9 @@
 /** CompareData → report.md and a self-contained report.html (inline SVG, no scripts). */
-import { methodDescription } from '../match/matchers.js';
+import { methodDescription, type MatchOptions } from '../match/matchers.js';
 import type { Counts } from '../eval/counting.js';
 import { backendsText } from '../eval/format.js';
 import type { CompareData } from './compare.js';
-import type { GalleryItem, ModelGallery } from './gallery.js';
+import type { GalleryItem, ModelGallery, Unmatched } from './gallery.js';
 import { histogram, lineChart, PALETTE, type Series } from './svg.js';
 import { extent } from '../metrics/extent.js';
 import { signedPoints, verdictText } from './verdict.js';
@@ -81,16 +81,36 @@ const sim = (x: number | null) => (x === null ? '–' : x.toFixed(3));
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 const tally = (d: CompareData) => `${count(d.wins, 'win', 'wins')}, ${count(d.losses, 'loss', 'losses')}, ${count(d.ties, 'tie', 'ties')}`;
 
-/** What an FN's region was taken for; its own logo when that scored best but did not pass (threshold or margin). */
-function fnTakenFor(it: GalleryItem, threshold: number): string {
-  if (!it.takenFor) return 'no region';
-  if (it.takenFor !== it.truth) return it.takenFor;
-  return `its own logo, ${(it.takenForSimilarity ?? -Infinity) < threshold ? `below threshold ${threshold}` : 'margin not met'}`;
+/** The matcher's condition an unmatched region's best logo failed (gallery.ts's Unmatched), in words. */
+function unmatchedText(u: Unmatched, threshold: number, o: MatchOptions): string {
+  if (u === 'threshold') return `below threshold ${threshold}`;
+  if (u === 'min-refs') return `fewer than ${o.minMatchingRefs} of its references ≥ threshold ${threshold}`;
+  return `margin ${o.margin} over the second-best ${o.method === 'margin' ? 'reference' : 'logo'} not met`;
 }
-const GALLERY_NOTE = 'At each model\'s calibrated threshold (else the given one). False positives: a logo matched in an image that does not hold it, most confident first. False negatives: an expected logo that was not matched, least similar to its own logo first, with what the region was taken for instead (below the threshold when nothing matched).';
 
-function galleryRows(g: ModelGallery): string[][] {
-  const row = (kind: string, it: GalleryItem) => [kind, it.image, it.truth ?? 'background', kind === 'FN' ? fnTakenFor(it, g.threshold) : (it.takenFor ?? '–'), kind === 'FP' ? sim(it.similarity) : `${sim(it.similarity)} (own) / ${sim(it.takenForSimilarity)}`];
+/**
+ * An FN region's fate: the logo it was matched to instead (`matched`), or, when it matched
+ * nothing, its best logo (`best`: null when that is its own) and why that was not matched.
+ */
+type FnFate = { none: true } | { matched: string } | { best: string | null; why: string };
+function fnFate(it: GalleryItem, threshold: number, o: MatchOptions): FnFate {
+  if (!it.box || !it.takenFor) return { none: true };
+  if (!it.unmatched) return { matched: it.takenFor };
+  return { best: it.takenFor === it.truth ? null : it.takenFor, why: unmatchedText(it.unmatched, threshold, o) };
+}
+
+/** report.md's "taken for" cell of an FN. */
+function fnCell(it: GalleryItem, threshold: number, o: MatchOptions): string {
+  const f = fnFate(it, threshold, o);
+  if ('none' in f) return 'no region';
+  if ('matched' in f) return f.matched;
+  return `${f.best === null ? 'its own logo' : `best logo ${f.best}`} (not matched: ${f.why})`;
+}
+
+const GALLERY_NOTE = 'At each model\'s calibrated threshold (else the given one). False positives: a logo matched in an image that does not hold it, most confident first. False negatives: an expected logo that was not matched, least similar to its own logo first, with what its region was taken for instead or, when the region matched nothing, its best logo and the matcher\'s condition that logo failed (threshold, min matching refs, or margin over the second best).';
+
+function galleryRows(g: ModelGallery, o: MatchOptions): string[][] {
+  const row = (kind: string, it: GalleryItem) => [kind, it.image, it.truth ?? 'background', kind === 'FN' ? fnCell(it, g.threshold, o) : (it.takenFor ?? '–'), kind === 'FP' ? sim(it.similarity) : `${sim(it.similarity)} (own) / ${sim(it.takenForSimilarity)}`];
   return [...g.falsePositives.map((it) => row('FP', it)), ...g.falseNegatives.map((it) => row('FN', it))];
 }
 
@@ -129,7 +149,7 @@ export function renderMarkdown(d: CompareData): string {
     md(logos!),
     '',
     ...(d.gallery?.length
-      ? ['## Worst mistakes', '', GALLERY_NOTE, '', ...d.gallery.flatMap((g) => [`### ${g.label} (threshold ${g.threshold})`, '', md({ head: ['kind', 'image', 'region holds', 'taken for', 'similarity'], rows: galleryRows(g) }), ''])]
+      ? ['## Worst mistakes', '', GALLERY_NOTE, '', ...d.gallery.flatMap((g) => [`### ${g.label} (threshold ${g.threshold})`, '', md({ head: ['kind', 'image', 'region holds', 'taken for', 'similarity'], rows: galleryRows(g, d.options) }), ''])]
       : []),
   ].join('\n');
 }
@@ -195,18 +215,26 @@ export function plots(d: CompareData): { title: string; svg: string }[] {
   return out;
 }
 
-function figure(it: GalleryItem, kind: 'FP' | 'FN', threshold: number): string {
+/** An FN figure's second caption line (HTML): fnFate, with the other logo in bold beside its similarity. */
+function fnFigureLine(it: GalleryItem, threshold: number, o: MatchOptions): string {
+  const f = fnFate(it, threshold, o);
+  if ('none' in f) return 'no region';
+  if ('matched' in f) return `taken for <b>${esc(f.matched)}</b> (${sim(it.takenForSimilarity)})`;
+  return `${f.best === null ? 'its own logo' : `best logo <b>${esc(f.best)}</b> (${sim(it.takenForSimilarity)})`}, not matched: ${esc(f.why)}`;
+}
+
+function figure(it: GalleryItem, kind: 'FP' | 'FN', threshold: number, o: MatchOptions): string {
   // "no region" only when no region covers the logo: a scored region whose picture could not be
   // read (or lies outside it) still is one
   const img = !it.box ? '<div class="noimg">no region</div>' : it.thumb ? `<img src="${it.thumb}" alt="${esc(it.truth ?? 'background')}">` : '<div class="noimg">picture unavailable</div>';
   const lines = kind === 'FP'
     ? [`<b>${sim(it.similarity)}</b> → taken for <b>${esc(it.takenFor ?? '–')}</b>`, `holds: ${esc(it.truth ?? 'background')}`]
-    : [`holds <b>${esc(it.truth ?? '?')}</b>: ${sim(it.similarity)}`, !it.takenFor ? 'no region' : it.takenFor === it.truth ? esc(fnTakenFor(it, threshold)) : `taken for ${esc(it.takenFor)} (${sim(it.takenForSimilarity)})`];
+    : [`holds <b>${esc(it.truth ?? '?')}</b>: ${sim(it.similarity)}`, fnFigureLine(it, threshold, o)];
   return `<figure>${img}<figcaption>${lines.join('<br>')}<br><small>${esc(it.image)}</small></figcaption></figure>`;
 }
 
-function galleryHtml(gs: ModelGallery[]): string {
-  const strip = (items: GalleryItem[], kind: 'FP' | 'FN', threshold: number) => (items.length ? `<div class="gallery">${items.map((it) => figure(it, kind, threshold)).join('')}</div>` : '<p>none</p>');
+function galleryHtml(gs: ModelGallery[], o: MatchOptions): string {
+  const strip = (items: GalleryItem[], kind: 'FP' | 'FN', threshold: number) => (items.length ? `<div class="gallery">${items.map((it) => figure(it, kind, threshold, o)).join('')}</div>` : '<p>none</p>');
   return `<h2>Worst mistakes</h2><p>${esc(GALLERY_NOTE)}</p>${gs
     .map((g) => `<h3>${esc(g.label)} (threshold ${g.threshold})</h3><h4>False positives</h4>${strip(g.falsePositives, 'FP', g.threshold)}<h4>False negatives</h4>${strip(g.falseNegatives, 'FN', g.threshold)}`)
     .join('')}`;
@@ -245,7 +273,7 @@ ${v ? `<p class="verdict"><b>Verdict.</b> ${esc(v)}</p>` : ''}
 <h2>Plots</h2><div class="plots">${ps.map((p) => p.svg).join('\n')}</div>
 <h2>Retrieval over reference crops</h2>${table(retr!)}${retrievalNotes(d).map((n) => `<p>${esc(n)}</p>`).join('')}
 <h2>Per logo (at each model's best-F1 threshold): ${tally(d)} for the candidate</h2>${table(logos!, d.thumbnails ?? {})}
-${d.gallery?.length ? galleryHtml(d.gallery) : ''}
+${d.gallery?.length ? galleryHtml(d.gallery, d.options) : ''}
 </body></html>
 `;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { indexReferences, type SimilaritySet } from '../../src/eval/evaluate.js';
 import { compareModels, type CompareData } from '../../src/report/compare.js';
 import { buildGallery, type GalleryItem } from '../../src/report/gallery.js';
-import { renderHtml } from '../../src/report/render.js';
+import { renderHtml, renderMarkdown } from '../../src/report/render.js';
 import type { EmbeddedSet } from '../../src/eval/types.js';
 import type { MatchOptions } from '../../src/match/matchers.js';
 
@@ -43,4 +43,39 @@ test('gallery: an item with a region but no picture says the picture is unavaila
   assert.match(figures[0]!, /picture unavailable/);
   assert.doesNotMatch(figures[0]!, /no region/);
   assert.match(figures[1]!, /<div class="noimg">no region<\/div>/);
+});
+
+/** The FN row of report.md's gallery, and the FN figure's caption in report.html. */
+function fnTexts(d: CompareData): { md: string; html: string } {
+  const md = renderMarkdown(d).split('\n').find((l) => l.startsWith('| FN |'))!;
+  const html = renderHtml(d).match(/<h4>False negatives<\/h4><div class="gallery"><figure>.*?<figcaption>(.*?)<\/figcaption>/)![1]!;
+  return { md, html };
+}
+
+test('gallery FN: a region that matched nothing shows its best logo and the condition the matcher failed, not "taken for"', () => {
+  const base: MatchOptions = { method: 'margin', threshold: 0.7, margin: 0.05, minMatchingRefs: 1, aggregation: 'max' };
+  // multi-ref, margin 0: acme's best reference 0.8 passes the threshold, but one of its references
+  // does, not the 2 required (it used to read "margin not met", with a margin of 0)
+  let t = fnTexts(report({ ...base, method: 'multi-ref', minMatchingRefs: 2, margin: 0, threshold: 0.5 }, [0.8, 0.2, 0.3, 0.3]));
+  assert.match(t.md, /\| its own logo \(not matched: fewer than 2 of its references ≥ threshold 0\.5\) \|/);
+  assert.match(t.html, /its own logo, not matched: fewer than 2 of its references ≥ threshold 0\.5/);
+  // no reference of the best logo reaches the threshold: below it, whatever min-refs is
+  t = fnTexts(report({ ...base, method: 'multi-ref', minMatchingRefs: 2, threshold: 0.85 }, [0.8, 0.2, 0.3, 0.3]));
+  assert.match(t.md, /\| its own logo \(not matched: below threshold 0\.85\) \|/);
+  // margin: bolt's best reference 0.95 is 0.02 above the next (0.93): nothing matched (it used to
+  // read "taken for bolt")
+  t = fnTexts(report(base, [0.6, 0.1, 0.95, 0.93]));
+  assert.match(t.md, /\| best logo bolt \(not matched: margin 0\.05 over the second-best reference not met\) \| 0\.600 \(own\) \/ 0\.950 \|/);
+  assert.match(t.html, /best logo <b>bolt<\/b> \(0\.950\), not matched: margin 0\.05 over the second-best reference not met/);
+  assert.doesNotMatch(t.html, /taken for/);
+  // averaged: the best logo (bolt, 0.55) is below the threshold
+  t = fnTexts(report({ ...base, method: 'averaged' }, [0.4, 0.2, 0.6, 0.5]));
+  assert.match(t.md, /\| best logo bolt \(not matched: below threshold 0\.7\) \|/);
+  // multi-ref margin over the second-best logo, on its own logo
+  t = fnTexts(report({ ...base, method: 'multi-ref' }, [0.9, 0.8, 0.88, 0.1]));
+  assert.match(t.md, /\| its own logo \(not matched: margin 0\.05 over the second-best logo not met\) \|/);
+  // matched to another logo: "taken for" it
+  t = fnTexts(report(base, [0.6, 0.1, 0.95, 0.5]));
+  assert.match(t.md, /\| FN \| x\.jpg \| acme \| bolt \| 0\.600 \(own\) \/ 0\.950 \|/);
+  assert.match(t.html, /taken for <b>bolt<\/b> \(0\.950\)/);
 });

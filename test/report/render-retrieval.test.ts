@@ -60,11 +60,11 @@ test('per-logo table: equal Δ F1 ordered by code units, whatever the locale', a
 test('report.md escapes logo and file names in table cells; an FN taken for its own logo says why it failed', async () => {
   const d = report(['acme', 'bolt'], 2);
   d.perLogo[0]!.logo = 'click<b>up&co|x_y';
-  d.gallery = [{ label: 'baseline', threshold: 0.9, falsePositives: [], falseNegatives: [{ image: 'a_b.jpg', imageIndex: 0, box: [0, 0, 1, 1], takenFor: 'helm', takenForSimilarity: 0.85, similarity: 0.85, truth: 'helm' }] }];
+  d.gallery = [{ label: 'baseline', threshold: 0.9, falsePositives: [], falseNegatives: [{ image: 'a_b.jpg', imageIndex: 0, box: [0, 0, 1, 1], takenFor: 'helm', takenForSimilarity: 0.85, similarity: 0.85, truth: 'helm', unmatched: 'threshold' }] }];
   const m = renderMarkdown(d);
   assert.match(m, /\| click&lt;b&gt;up&amp;co\\\|x\\_y \|/);
-  assert.match(m, /\| FN \| a\\_b\.jpg \| helm \| its own logo, below threshold 0\.9 \|/);
-  assert.match(renderHtml(d), /holds <b>helm<\/b>: 0\.850<br>its own logo, below threshold 0\.9/);
+  assert.match(m, /\| FN \| a\\_b\.jpg \| helm \| its own logo \(not matched: below threshold 0\.9\) \|/);
+  assert.match(renderHtml(d), /holds <b>helm<\/b>: 0\.850<br>its own logo, not matched: below threshold 0\.9/);
   // nothing matched at a threshold: precision 0/0 reads n/a, not 0.0 %
   d.models[0]!.atThreshold = { ...d.models[0]!.atThreshold, tp: 0, fp: 0, fn: 2, precision: 0, recall: 0, f1: 0 };
   assert.match(renderMarkdown(d), /\| baseline @ given \| 0\.5 \| 0 \| 0 \| 2 \| 2 \| n\/a \| 0\.0% \| 0\.0% \|/);
