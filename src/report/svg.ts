@@ -122,8 +122,15 @@ export function histogram(groups: { name: string; values: number[]; color?: stri
   const bins = o.bins ?? 40;
   const all = groups.flatMap((g) => g.values);
   const [min, max] = extent(all);
-  const lo = o.range?.[0] ?? (all.length ? min : 0);
-  const hi = o.range?.[1] ?? (all.length ? max : 1);
+  let lo = o.range?.[0] ?? (all.length ? min : 0);
+  let hi = o.range?.[1] ?? (all.length ? max : 1);
+  if (!(hi > lo)) {
+    // all values equal (one region, a collapsed model): a range of no width draws bars of no width
+    // on the frame's edge. Widened around the value, shifted by half a bin so it lies mid-bar
+    const d = 0.05 * Math.max(1, Math.abs(lo));
+    const half = d / bins;
+    [lo, hi] = [lo - d - half, lo + d - half];
+  }
   const series: Series[] = groups.map((g) => {
     const c = binCounts(g.values, lo, hi, bins);
     const w = (hi - lo) / bins;
@@ -134,5 +141,5 @@ export function histogram(groups: { name: string; values: number[]; color?: stri
   });
   // headroom above the tallest bar for the legend
   const top = Math.max(1, Math.ceil(1.15 * extent(series.flatMap((s) => s.points.map((p) => p[1])))[1]));
-  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi > lo ? hi : lo + 1], y: [0, top], yInteger: true });
+  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'count', width: o.width, height: o.height, x: [lo, hi], y: [0, top], yInteger: true });
 }
