@@ -100,8 +100,13 @@ export function lineChart(series: Series[], o: { title: string; xLabel: string; 
     .map((s, i) => {
       const c = s.color ?? PALETTE[i % PALETTE.length]!;
       if (!s.points.length) return '';
-      const d = s.points.map((p, k) => `${k ? 'L' : 'M'}${f(X(p[0]))},${f(Y(p[1]))}`).join(' ');
-      return `<path d="${d}" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/>`;
+      const at = s.points.map((p) => `${f(X(p[0]))},${f(Y(p[1]))}`);
+      const d = at.map((xy, k) => `${k ? 'L' : 'M'}${xy}`).join(' ');
+      // one distinct point (one defined threshold, a curve collapsed onto one spot): the path has no
+      // length and draws nothing, so the point gets a dot
+      const spots = [...new Set(at)];
+      const dot = spots.length < 2 ? spots.map((xy) => `<circle cx="${xy.split(',')[0]}" cy="${xy.split(',')[1]}" r="3.5" fill="${c}"/>`).join('') : '';
+      return `<path d="${d}" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/>${dot}`;
     })
     .join('\n');
   return frame({ width: W, height: H, x0, x1, y0, y1, title: o.title, xLabel: o.xLabel, yLabel: o.yLabel, yInteger: o.yInteger }, body, series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]!, dashed: s.dashed })));

@@ -1,7 +1,7 @@
 /** Degenerate plot data stays visible: all-equal histogram values, curves of one distinct point. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { histogram } from '../../src/report/svg.js';
+import { histogram, lineChart } from '../../src/report/svg.js';
 
 /** The x coordinates of each path's vertices. */
 const xsOf = (svg: string) => [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1]!.split(' ').map((p) => Number(p.slice(1).split(',')[0])));
@@ -27,4 +27,18 @@ test('histogram of all-equal values: a bar of some width around the value, on an
     const px = p0 + ((v - v0) / (v1 - v0)) * (p1 - p0);
     assert.ok(px > Math.min(...barXs) && px < Math.max(...barXs), `${v}: at ${px}, bar ${barXs.join(',')}`);
   }
+});
+
+test('line chart: a series of one distinct point (one point, or many on one spot) is drawn as a dot; a curve is not', () => {
+  const o = { title: 't', xLabel: 'recall', yLabel: 'precision', x: [0, 1] as [number, number], y: [0, 1] as [number, number] };
+  const svg = lineChart([
+    { name: 'curve', color: '#111111', points: [[0.1, 0.9], [0.5, 0.6], [0.9, 0.2]] },
+    { name: 'collapsed', color: '#222222', points: Array.from({ length: 98 }, () => [0, 0] as [number, number]) },
+    { name: 'one', color: '#333333', points: [[0.4, 0.5]] },
+  ], o);
+  const dots = [...svg.matchAll(/<circle cx="([0-9.]+)" cy="([0-9.]+)" r="[0-9.]+" fill="(#\w+)"\/>/g)].map((m) => [m[3], Number(m[1]), Number(m[2])]);
+  assert.deepEqual(dots.map((d) => d[0]), ['#222222', '#333333']);
+  // at the point's place: the path's own vertex
+  const one = [...svg.matchAll(/<path d="M([0-9.]+),([0-9.]+)" fill="none" stroke="#333333"/g)][0]!;
+  assert.deepEqual(dots[1]!.slice(1), [Number(one[1]), Number(one[2])]);
 });
