@@ -60,11 +60,15 @@ function retrievalNotes(d: CompareData): string[] {
   });
 }
 
-/** A markdown table cell: logo and file names may hold characters markdown or HTML would read (`|` ends the cell). */
-const mdCell = (s: string) => s.replace(/[\\`*_|<>&[\]]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] ?? `\\${c}`);
+/**
+ * Text in report.md (a table cell, a list item, the verdict): logo, file and model names may hold
+ * characters markdown or HTML would read (`|` ends a cell, `<img …>` is live HTML, `_x_` is
+ * emphasis), and a line break would end the row or item: it becomes a space.
+ */
+const mdText = (s: string) => s.replace(/\r\n?|\n/g, ' ').replace(/[\\`*_|<>&[\]]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] ?? `\\${c}`);
 
 function md(t: { head: string[]; rows: string[][] }): string {
-  return [`| ${t.head.join(' | ')} |`, `|${t.head.map(() => ' --- ').join('|')}|`, ...t.rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`)].join('\n');
+  return [`| ${t.head.join(' | ')} |`, `|${t.head.map(() => ' --- ').join('|')}|`, ...t.rows.map((r) => `| ${r.map(mdText).join(' | ')} |`)].join('\n');
 }
 
 function header(d: CompareData): string[] {
@@ -130,8 +134,8 @@ export function renderMarkdown(d: CompareData): string {
   return [
     '# logolab compare',
     '',
-    ...(v ? [`**Verdict.** ${v}`, ''] : []),
-    ...header(d).map((l) => `- ${l}`),
+    ...(v ? [`**Verdict.** ${mdText(v)}`, ''] : []),
+    ...header(d).map((l) => `- ${mdText(l)}`),
     '',
     '## Detection metrics',
     '',

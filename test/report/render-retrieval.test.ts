@@ -70,6 +70,23 @@ test('report.md escapes logo and file names in table cells; an FN taken for its 
   assert.match(renderMarkdown(d), /\| baseline @ given \| 0\.5 \| 0 \| 0 \| 2 \| 2 \| n\/a \| 0\.0% \| 0\.0% \|/);
 });
 
+test('report.md escapes the header and verdict lines too, and a line break in a name does not split a row or item', () => {
+  const d = report(['acme', 'bolt'], 2);
+  d.models[0]!.name = '/m/<img src=x onerror=alert(1)>_tiny_*x*';
+  d.models[1]!.name = 'two\nlines';
+  d.perLogo[0]!.logo = 'n\now';
+  d.perLogo[1]!.logo = 'r\r\nn';
+  const m = renderMarkdown(d);
+  assert.ok(m.includes('- baseline: /m/&lt;img src=x onerror=alert(1)&gt;\\_tiny\\_\\*x\\*\n'), m);
+  assert.doesNotMatch(m, /<img/);
+  assert.match(m, /\n- candidate: two lines\n/);
+  assert.match(m, /\n\| n ow \| /);
+  assert.match(m, /\n\| r n \| /);
+  assert.ok(m.split('\n').every((l) => !/^(ow|n|lines) /.test(l)), 'no row or item split');
+  // the verdict stays one paragraph before the header list
+  assert.match(m, /\*\*Verdict\.\*\* [^\n]+\n\n- /);
+});
+
 test('per-logo tally in words: 1 win, 1 loss, 1 tie; plurals otherwise', () => {
   const d = report(['acme', 'bolt'], 2);
   const md = (wins: number, losses: number, ties: number) => renderMarkdown({ ...d, wins, losses, ties });
