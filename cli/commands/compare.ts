@@ -230,7 +230,8 @@ export const command: CommandModule = {
     const f = (x: number) => `${(x * 100).toFixed(1)}%`;
     for (const s of data.models) {
       const cal = s.calibration?.test && s.calibration.threshold !== null ? ` | calibrated F1 ${f(s.calibration.test.f1)} @${s.calibration.threshold} (held-out half)` : s.calibration ? ' | calibration: no --sweep-thresholds value reaches the target on the calibration half' : '';
-      process.stdout.write(`${s.label.padEnd(9)} @${m.threshold}: P ${f(s.atThreshold.precision)} R ${f(s.atThreshold.recall)} F1 ${f(s.atThreshold.f1)} | best F1 ${f(s.best.counts.f1)} @${s.best.threshold}${cal}  (${s.name})\n`);
+      const best = s.best.threshold === null ? 'best F1: none (F1 is 0 at every threshold)' : `best F1 ${f(s.best.counts.f1)} @${s.best.threshold}`;
+      process.stdout.write(`${s.label.padEnd(9)} @${m.threshold}: P ${f(s.atThreshold.precision)} R ${f(s.atThreshold.recall)} F1 ${f(s.atThreshold.f1)} | ${best}${cal}  (${s.name})\n`);
     }
     process.stdout.write(`per logo: ${data.wins} wins, ${data.losses} losses, ${data.ties} ties for the candidate\nreport: ${join(dir, 'report.html')}\n`);
   },

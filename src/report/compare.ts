@@ -68,7 +68,9 @@ export function modelSide(label: string, name: string, p: SimilaritySet, o: Matc
   const sweep = runSweep(p, { methods: [o.method], thresholds, margins: [o.margin], minMatchingRefs: [o.minMatchingRefs], aggregations: [o.aggregation] }, counting);
   let best = sweep[0]!;
   for (const c of sweep) if (c.counts.f1 > best.counts.f1) best = c;
-  const bestRun = evaluate(p, { ...o, threshold: best.options.threshold }, counting);
+  const bestThreshold = best.counts.f1 > 0 ? best.options.threshold : null;
+  // without a best threshold the per-logo counts are taken at the given one (every per-logo F1 is 0 anyway)
+  const bestRun = evaluate(p, { ...o, threshold: bestThreshold ?? o.threshold }, counting);
   // threshold and margin off: each region's best logo (best reference for simple) and its score,
   // correct or wrong — the separation the threshold has to work with
   const free = evaluate(p, { ...o, method: o.method === 'simple' ? 'margin' : o.method, threshold: -2, margin: 0, minMatchingRefs: 1 }, counting);
@@ -78,7 +80,7 @@ export function modelSide(label: string, name: string, p: SimilaritySet, o: Matc
     name,
     fingerprint: String(p.set.meta.fingerprint ?? ''),
     atThreshold: strip(at),
-    best: { threshold: best.options.threshold, counts: best.counts },
+    best: { threshold: bestThreshold, counts: best.counts },
     sweep,
     tpSims: free.tpSims,
     fpSims: free.fpSims,

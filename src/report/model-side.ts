@@ -9,7 +9,12 @@ export interface ModelSide {
   /** model fingerprint (weights + adapter + preprocessing) the embeddings came from */
   fingerprint: string;
   atThreshold: Counts;
-  best: { threshold: number; counts: Counts };
+  /**
+   * the sweep's best-F1 threshold; null when F1 is 0 at every threshold (no true positive
+   * anywhere: the sweep's first threshold would be "best" by nothing, and calibrate() chooses none
+   * there too), with the counts of that first threshold
+   */
+  best: { threshold: number | null; counts: Counts };
   sweep: SweepCell[];
   /** threshold- and margin-free: each region's best logo score, split correct / wrong */
   tpSims: number[];

@@ -21,12 +21,21 @@ function countsRow(label: string, c: Counts, t: number): string[] {
 
 const HEAD = ['model', 'threshold', 'TP', 'FP', 'FN', 'expected', 'precision', 'recall', 'F1'];
 
+/** A model's "best F1" row: its sweep's best threshold, or none when F1 is 0 at every threshold (BEST_NONE_NOTE). */
+function bestRow(m: CompareData['models'][number]): string[] {
+  const label = `${m.label} @ best F1`;
+  if (m.best.threshold !== null) return countsRow(label, m.best.counts, m.best.threshold);
+  return [label, 'none', '–', '–', '–', String(m.best.counts.expected), '–', '–', m.best.counts.expected === 0 ? 'n/a' : pc(0)];
+}
+const BEST_NONE_NOTE = 'Best F1 "none": no threshold of the sweep gives an F1 above 0 (no true positive at any), so none is chosen, as --calibrate f1 chooses none; that model\'s per-logo F1 is then taken at the given threshold (it is 0 at every one).';
+const bestNone = (d: CompareData) => d.models.some((m) => m.best.threshold === null);
+
 function tables(d: CompareData): { head: string[]; rows: string[][] }[] {
   const main = {
     head: HEAD,
     rows: d.models.flatMap((m) => [
       countsRow(`${m.label} @ given`, m.atThreshold, d.options.threshold),
-      countsRow(`${m.label} @ best F1`, m.best.counts, m.best.threshold),
+      bestRow(m),
       ...(m.calibration?.test && m.calibration.threshold !== null ? [countsRow(`${m.label} @ calibrated (held-out half)`, m.calibration.test, m.calibration.threshold)] : []),
     ]),
   };
@@ -143,6 +152,7 @@ export function renderMarkdown(d: CompareData): string {
     '',
     THRESHOLD_NOTE,
     '',
+    ...(bestNone(d) ? [BEST_NONE_NOTE, ''] : []),
     '## Retrieval over reference crops',
     '',
     md(retr!),
@@ -273,7 +283,7 @@ figure img,.noimg{display:block;width:120px;height:80px;object-fit:contain;backg
 ${v ? `<p class="verdict"><b>Verdict.</b> ${esc(v)}</p>` : ''}
 <ul>${header(d).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>
 <h2>Detection metrics</h2>${table(main!)}
-<p>${esc(THRESHOLD_NOTE)}</p>
+<p>${esc(THRESHOLD_NOTE)}</p>${bestNone(d) ? `<p>${esc(BEST_NONE_NOTE)}</p>` : ''}
 <h2>Plots</h2><div class="plots">${ps.map((p) => p.svg).join('\n')}</div>
 <h2>Retrieval over reference crops</h2>${table(retr!)}${retrievalNotes(d).map((n) => `<p>${esc(n)}</p>`).join('')}
 <h2>Per logo (at each model's best-F1 threshold): ${tally(d)} for the candidate</h2>${table(logos!, d.thumbnails ?? {})}

@@ -18,6 +18,7 @@ let W = '';
 let DATA = '';
 let B = '';
 let C = '';
+let F = '';
 const SAMPLE = ['-n', '4', '--refs-per-logo', '2', '--positive-samples', '3', '--negative-samples', '2', '--seed', '1', '--backend', 'wasm'];
 
 before(async () => {
@@ -28,6 +29,11 @@ before(async () => {
   C = join(W, 'cand.safetensors');
   await exportDataEmbeddings(DATA, fakeEncoder('fake-base', 'fp-base', 0.3), gtBoxes, B, { quiet: true });
   await exportDataEmbeddings(DATA, fakeEncoder('fake-cand', 'fp-cand', 0.05), gtBoxes, C, { quiet: true });
+  // a collapsed model: every crop the same embedding, so every similarity is 1 and the margin is
+  // never met: nothing is matched at any threshold
+  F = join(W, 'flat.safetensors');
+  const flat = { name: 'flat', fingerprint: 'fp-flat', preprocess: 'grid3:test', embed: async (images: unknown[]) => images.map(() => Float32Array.from({ length: 27 }, (_, k) => (k === 0 ? 1 : 0))) };
+  await exportDataEmbeddings(DATA, flat, gtBoxes, F, { quiet: true });
 });
 
 const compare = (rep: string, extra: string[] = []) => runCli(['compare', '--baseline-embeddings', B, '--candidate-embeddings', C, ...SAMPLE, ...extra, '--report', rep]);
@@ -78,4 +84,12 @@ test('a reference crop that cannot be read leaves out its own thumbnail only, na
   assert.deepEqual(Object.keys(d.thumbnails).sort(), ['beta', 'delta', 'gamma']);
   const items = d.gallery.flatMap((g) => [...g.falsePositives, ...g.falseNegatives]);
   assert.ok(items.length > 0 && items.every((it) => !it.box || it.thumb), 'every gallery item with a region keeps its thumbnail');
+});
+
+test('stdout: a model with F1 0 at every threshold has no best-F1 threshold', async () => {
+  const r = await runCli(['compare', '--baseline-embeddings', B, '--candidate-embeddings', F, ...SAMPLE, '--report', join(W, 'flat')]);
+  assert.equal(r.code, 0, r.stderr);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('candidate'))!;
+  assert.match(line, /\| best F1: none \(F1 is 0 at every threshold\) {2}\(flat\)$/);
+  assert.match(r.stdout.split('\n').find((l) => l.startsWith('baseline'))!, /\| best F1 \d+\.\d% @[\d.]+ {2}\(fake-base\)$/);
 });
