@@ -18,7 +18,7 @@ import { parseCalibrationTarget, parseNumberList } from '../../src/eval/sweep.js
 import { compareModels } from '../../src/report/compare.js';
 import { buildGallery } from '../../src/report/gallery.js';
 import { galleryThumbnails, logoThumbnails } from '../../src/report/thumbnails.js';
-import { renderHtml, renderMarkdown } from '../../src/report/render.js';
+import { rateTexts, renderHtml, renderMarkdown } from '../../src/report/render.js';
 import { exportCheckpoint } from '../../training/export.js';
 import type { VisionModel } from '../../src/models/vision/index.js';
 import { counting, DEFAULT_BATCH, DETR_FLAGS, detectorOption, PASS_FLAGS, refuseSamplingFlags, refuseUnusedSweepFlags, sampleLine, loadEncoder, matchOptions, passOptions, preprocessModeOption, refuseWithEmbeddings, sampleOptions, sweepSpec, withEvalOptions, refuseUnreachableMinRefs, type EvalArgv } from './_eval-shared.js';
@@ -228,10 +228,14 @@ export const command: CommandModule = {
     mkdirp(dir);
     await withSignalsHeld(() => writeFilesAtomic(files.map(([f, text]) => [join(dir, f), text])));
     const f = (x: number) => `${(x * 100).toFixed(1)}%`;
+    // the report's numbers and wording: 0/0 reads n/a, and an f1 target's "none" is said as calibration says it
     for (const s of data.models) {
-      const cal = s.calibration?.test && s.calibration.threshold !== null ? ` | calibrated F1 ${f(s.calibration.test.f1)} @${s.calibration.threshold} (held-out half)` : s.calibration ? ' | calibration: no --sweep-thresholds value reaches the target on the calibration half' : '';
+      const c = s.calibration;
+      const missed = c?.target.kind === 'f1' ? 'no --sweep-thresholds value gives an F1 above 0 on the calibration half (no true positive there)' : 'no --sweep-thresholds value reaches the target on the calibration half';
+      const cal = c?.test && c.threshold !== null ? ` | calibrated F1 ${rateTexts(c.test).f1} @${c.threshold} (held-out half)` : c ? ` | calibration: ${missed}` : '';
       const best = s.best.threshold === null ? 'best F1: none (F1 is 0 at every threshold)' : `best F1 ${f(s.best.counts.f1)} @${s.best.threshold}`;
-      process.stdout.write(`${s.label.padEnd(9)} @${m.threshold}: P ${f(s.atThreshold.precision)} R ${f(s.atThreshold.recall)} F1 ${f(s.atThreshold.f1)} | ${best}${cal}  (${s.name})\n`);
+      const r = rateTexts(s.atThreshold);
+      process.stdout.write(`${s.label.padEnd(9)} @${m.threshold}: P ${r.precision} R ${r.recall} F1 ${r.f1} | ${best}${cal}  (${s.name})\n`);
     }
     process.stdout.write(`per logo: ${data.wins} wins, ${data.losses} losses, ${data.ties} ties for the candidate\nreport: ${join(dir, 'report.html')}\n`);
   },

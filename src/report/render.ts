@@ -12,11 +12,17 @@ import { escapeXml } from '../util/xml.js';
 const pc = (x: number) => `${(x * 100).toFixed(1)}%`;
 const esc = escapeXml;
 
-function countsRow(label: string, c: Counts, t: number): string[] {
+/** Precision, recall and F1 as the report prints them (compare's stdout too). */
+export function rateTexts(c: Counts): { precision: string; recall: string; f1: string } {
   // nothing matched: precision is 0/0, not a measured 0 % (the plots leave such points out too);
   // nothing expected: recall is 0/0, and F1 with it
   const none = c.expected === 0;
-  return [label, String(t), String(c.tp), String(c.fp), String(c.fn), String(c.expected), c.tp + c.fp === 0 ? 'n/a' : pc(c.precision), none ? 'n/a' : pc(c.recall), none ? 'n/a' : pc(c.f1)];
+  return { precision: c.tp + c.fp === 0 ? 'n/a' : pc(c.precision), recall: none ? 'n/a' : pc(c.recall), f1: none ? 'n/a' : pc(c.f1) };
+}
+
+function countsRow(label: string, c: Counts, t: number): string[] {
+  const r = rateTexts(c);
+  return [label, String(t), String(c.tp), String(c.fp), String(c.fn), String(c.expected), r.precision, r.recall, r.f1];
 }
 
 const HEAD = ['model', 'threshold', 'TP', 'FP', 'FN', 'expected', 'precision', 'recall', 'F1'];

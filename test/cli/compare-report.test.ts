@@ -93,3 +93,15 @@ test('stdout: a model with F1 0 at every threshold has no best-F1 threshold', as
   assert.match(line, /\| best F1: none \(F1 is 0 at every threshold\) {2}\(flat\)$/);
   assert.match(r.stdout.split('\n').find((l) => l.startsWith('baseline'))!, /\| best F1 \d+\.\d% @[\d.]+ {2}\(fake-base\)$/);
 });
+
+test('stdout says what the report says: n/a for 0/0 precision, and calibration\'s wording for an f1 target nothing reaches', async () => {
+  const rep = join(W, 'flat-cal');
+  const r = await runCli(['compare', '--baseline-embeddings', B, '--candidate-embeddings', F, ...SAMPLE, '--calibrate', 'f1', '--report', rep]);
+  assert.equal(r.code, 0, r.stderr);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('candidate'))!;
+  // nothing matched: precision 0/0
+  assert.match(line, /^candidate @0\.7: P n\/a R 0\.0% F1 0\.0% \|/);
+  assert.match(readFileSync(join(rep, 'report.md'), 'utf8'), /\| candidate @ given \| 0\.7 \| 0 \| 0 \| \d+ \| \d+ \| n\/a \| 0\.0% \| 0\.0% \|/);
+  assert.match(line, /\| calibration: no --sweep-thresholds value gives an F1 above 0 on the calibration half \(no true positive there\) {2}\(flat\)$/);
+  assert.doesNotMatch(line, /reaches the target/);
+});
