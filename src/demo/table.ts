@@ -8,7 +8,8 @@ interface ModelEntry {
   label: string;
   name: string;
   atThreshold: Counts;
-  best: { threshold: number; counts: Counts };
+  /** threshold null: F1 is 0 at every threshold (no best one) */
+  best: { threshold: number | null; counts: Counts };
   retrieval?: { overall?: { precision_at_1: number; r_precision: number; map_at_r: number; recall_at_k?: Record<string, number> } } | null;
   calibration?: { threshold: number | null; test: Counts | null; testImages: number } | null;
 }
@@ -23,7 +24,8 @@ export interface DemoRow {
   fp: number;
   fn: number;
   bestF1: number;
-  bestThreshold: number;
+  /** null when F1 is 0 at every threshold */
+  bestThreshold: number | null;
   p1: number | null;
   mapAtR: number | null;
   /** F1 on the held-out half at this model's own calibrated threshold (compare --calibrate f1) */
@@ -93,7 +95,7 @@ export function formatComparison(c: DemoComparison): string {
   const p1ci = (k: number) => (v?.p1 ? ` ${ci(k ? v.p1.candidate : v.p1.baseline)}` : '');
   const head = ['model', `F1 @${c.threshold}`, 'precision', 'recall', 'TP/FP/FN', ...(cal ? [`F1 calibrated (thr)${v ? ' [95% CI]' : ''}`] : []), 'best F1 (thr)', `precision@1${v?.p1 ? ' [95% CI]' : ''}`, 'MAP@R'];
   const lines = c.rows.map((r, k) => [r.label, pct(r.f1), pct(r.precision), pct(r.recall), `${r.tp}/${r.fp}/${r.fn}`,
-    ...(cal ? [`${pct(r.calibrated!.counts.f1)} (${r.calibrated!.threshold})${f1ci(k)}`] : []), `${pct(r.bestF1)} (${r.bestThreshold})`, `${pct(r.p1)}${p1ci(k)}`, pct(r.mapAtR)]);
+    ...(cal ? [`${pct(r.calibrated!.counts.f1)} (${r.calibrated!.threshold})${f1ci(k)}`] : []), r.bestThreshold === null ? 'none (F1 0 at every threshold)' : `${pct(r.bestF1)} (${r.bestThreshold})`, `${pct(r.p1)}${p1ci(k)}`, pct(r.mapAtR)]);
   const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => '| ' + cells.map((s, i) => s.padEnd(w[i]!)).join(' | ') + ' |';
   return [

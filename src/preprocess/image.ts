@@ -16,7 +16,7 @@
  *   - embedded ICC profiles (Display P3, Adobe RGB…) are NOT applied: the stored values are used,
  *     as PIL does (sharp would convert to sRGB by default; CLIP & co. were trained on PIL decodes).
  *   - BMP, which libvips does not read, is decoded here as PIL reads it (bmp.ts) and enters sharp as
- *     raw pixels; `sharpImage` / `imageMetadata` do the same for the other readers of image files.
+ *     raw pixels; `imageMetadata` does the same for the readers of image headers.
  *   - unreadable / corrupt / truncated → LogolabError naming the file.
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
@@ -119,12 +119,6 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
 }
 
 const rawSharp = (img: BmpImage): Sharp => sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
-
-/** sharp over an image file or Buffer, a BMP decoded first (libvips reads none): for readers other than decodeImage. */
-export function sharpImage(src: string | Buffer): Sharp {
-  const bmp = bmpBytes(src);
-  return bmp ? rawSharp(decodeBmp(bmp)) : sharp(src);
-}
 
 /** sharp's metadata of an image file or Buffer; a BMP's as decoded (isPalette set for a palette image). */
 export async function imageMetadata(src: string | Buffer): Promise<Metadata> {

@@ -60,3 +60,10 @@ test('demo table: with the report\'s bootstrap verdict, intervals beside calibra
   assert.match(clear, /beats the baseline clearly: F1 \+31\.8 points \(95% CI \+5\.0 to \+40\.0\), precision@1 \+10\.0 points/);
   assert.match(write('candidate-noise', -0.02), /within noise/);
 });
+
+test('demo table: a model whose F1 is 0 at every threshold has no best-F1 threshold, shown as none (not "0.0% (null)")', () => {
+  const zero = { ...side('candidate', [0, 3, 10], null, 0.1), best: { threshold: null, counts: counts(0, 3, 10) } };
+  const txt = formatComparison(readComparison(report([side('baseline', [10, 10, 10], null, 0.2), zero])));
+  assert.match(txt, /none \(F1 0 at every threshold\)/);
+  assert.doesNotMatch(txt, /null/);
+});
