@@ -18,6 +18,7 @@ import { checkRgbImage, cropImage, decodeImage, type RgbImage } from './preproce
 import type { PreprocessMode } from './preprocess/processors.js';
 import { averagedEmbedding as averageOf, cosine } from './match/similarity.js';
 import { DEFAULT_MATCH, METHOD_OPTIONS, validateMatchOptions, type MatchOptions } from './match/matchers.js';
+import { mostRefsPerLogo, refuseUnreachableMinRefs } from './match/min-refs.js';
 import { indexReferences, matchRegionAt, regionSimilarities } from './eval/evaluate.js';
 import { visionCropEncoder } from './eval/vision-encoder.js';
 import type { CropEncoder } from './eval/encoder.js';
@@ -337,6 +338,11 @@ export class LogoLab {
         return { logo, embedding: normalizedReference(e, dim, single ? `references['${logo}']` : `references['${logo}'][${i}]`) };
       });
     });
+    // refused before the image is read, as the CLI refuses it before embedding
+    if (o.method === 'multi-ref') {
+      const most = mostRefsPerLogo(refs.map((r) => r.logo));
+      refuseUnreachableMinRefs(o.minMatchingRefs, most, { option: 'detectAndMatch: minMatchingRefs', whose: 'the logos in references', refs: 'embeddings', fix: 'lower it or give more embeddings per logo' });
+    }
     const index = indexReferences(logos, refs);
     const dets = await this.regions(input);
     const sims = regionSimilarities(index, dets.map((d) => d.embedding));

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { AGGREGATIONS, DEFAULT_MATCH, MATCHING_METHODS, METHOD_OPTIONS, validateMatchOptions, type MatchOptions } from '../../src/match/matchers.js';
+import { mostRefsPerLogo, refuseUnreachableMinRefs as refuseUnreachable } from '../../src/match/min-refs.js';
 import { COUNTINGS, type Counting } from '../../src/eval/counting.js';
 import { assertEmbeddingCache } from '../../src/eval/cache.js';
 import { dataDirInputs } from '../../src/data/db-schema.js';
@@ -270,12 +271,8 @@ export function sampleLine(src: Source, s: Sample): string {
  * value's row, so one unreachable value among reachable ones is not silent).
  */
 export function refuseUnreachableMinRefs(spec: EvalSweepSpec, s: Sample): void {
-  const perLogo = new Map<string, number>();
-  for (const r of s.refs) perLogo.set(r.logo, (perLogo.get(r.logo) ?? 0) + 1);
-  const most = Math.max(0, ...perLogo.values());
-  const refuse = (flag: string, asked: number) => {
-    if (asked > most) throw new LogolabError(`${flag} ${asked}: the sampled logos have at most ${most} reference crops each, so multi-ref can never match; lower it or raise --refs-per-logo`);
-  };
+  const most = mostRefsPerLogo(s.refs.map((r) => r.logo));
+  const refuse = (flag: string, asked: number) => refuseUnreachable(asked, most, { option: flag, whose: 'the sampled logos', refs: 'reference crops', fix: 'lower it or raise --refs-per-logo' });
   if (spec.main.method === 'multi-ref') refuse('--min-matching-refs', spec.main.minMatchingRefs);
   if (spec.methods.includes('multi-ref')) refuse(spec.minRefsFlag, Math.min(...spec.minMatchingRefs));
 }

@@ -150,6 +150,27 @@ test('LogoLab.detectAndMatch: matches carry `ref` (index within the logo\'s refe
   }
 });
 
+test('LogoLab.detectAndMatch: multi-ref with minMatchingRefs above every logo\'s reference count is refused, as the CLI refuses it', async () => {
+  process.env.LOGOLAB_QUIET = '1';
+  const ll = await LogoLab.load({ encoder: CLIP, backend: 'cpu' });
+  try {
+    const e = await ll.embed(IMG);
+    const c = await ll.embed(IMG2);
+    // the most any logo has is 2 (nike); one logo with fewer does not make 2 unreachable
+    const refs = { nike: [e, e], tall: c };
+    for (const m of [1, 2]) {
+      const [r] = await ll.detectAndMatch(IMG, refs, { method: 'multi-ref', threshold: 0.99, margin: 0, minMatchingRefs: m });
+      assert.deepEqual(r!.matches.map((x) => x.logo), ['nike'], `minMatchingRefs ${m}`);
+    }
+    const re = /^detectAndMatch: minMatchingRefs 3: the logos in references have at most 2 embeddings each, so multi-ref can never match/;
+    await refuses(() => ll.detectAndMatch(IMG, refs, { method: 'multi-ref', threshold: 0.99, margin: 0, minMatchingRefs: 3 }), re);
+    // refused before the image is read: a bad image is not what the message is about
+    await refuses(() => ll.detectAndMatch(Buffer.from('junk'), refs, { method: 'multi-ref', minMatchingRefs: 3 }), re);
+  } finally {
+    ll.dispose();
+  }
+});
+
 test('LogoLab.compare: NaN/Inf, all-zero, non-Float32Array and different-length arguments are errors naming the argument', async () => {
   process.env.LOGOLAB_QUIET = '1';
   const ll = await LogoLab.load({ encoder: CLIP, backend: 'cpu' });
