@@ -236,25 +236,26 @@ export class LogoLab {
 
   /** Regions (DETR boxes, or the whole image without a detector) with their embeddings. */
   async detect(input: ImageInput): Promise<Detection[]> {
-    return this.track(() => this.regions(input));
+    return this.track(() => this.regions(input, 'detect: image'));
   }
 
-  private async regions(input: ImageInput): Promise<Detection[]> {
-    const img = await this.image(input, 'detect: image');
+  /** `label` names a Buffer or RgbImage input in errors: the public method's own ('detectAndMatch: image'). */
+  private async regions(input: ImageInput, label: string): Promise<Detection[]> {
+    const img = await this.image(input, label);
     let regions: { box: Box; score: number; label: string }[];
     if (this.detector) {
-      const [r] = await this.detector.detect([img], { names: [typeof input === 'string' ? input : 'detect: image'] });
+      const [r] = await this.detector.detect([img], { names: [typeof input === 'string' ? input : label] });
       regions = r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]!, label: r!.labelNames[i] ?? 'logo' }));
     } else regions = [{ box: [0, 0, img.width, img.height], score: 1, label: 'image' }];
     if (!regions.length) return [];
-    const name = typeof input === 'string' ? input : 'image';
+    const name = typeof input === 'string' ? input : label;
     const embs = await this.encoder.embed(regions.map((r) => cropImage(img, r.box)), regions.map((r) => `${name} box [${r.box.join(', ')}]`));
     return regions.map((r, i) => ({ ...r, embedding: embs[i]! }));
   }
 
   /** Embedding of a whole image (a reference logo). */
   async embed(input: ImageInput): Promise<Float32Array> {
-    return this.track(async () => (await this.encoder.embed([await this.image(input, 'embed: image')], [typeof input === 'string' ? input : 'image']))[0]!);
+    return this.track(async () => (await this.encoder.embed([await this.image(input, 'embed: image')], [typeof input === 'string' ? input : 'embed: image']))[0]!);
   }
 
   /** Mean of the images' embeddings, re-normalised (the Python original's get_averaged_embedding). */
@@ -344,7 +345,7 @@ export class LogoLab {
       refuseUnreachableMinRefs(o.minMatchingRefs, most, { option: 'detectAndMatch: minMatchingRefs', whose: 'the logos in references', refs: 'embeddings', fix: 'lower it or give more embeddings per logo' });
     }
     const index = indexReferences(logos, refs);
-    const dets = await this.regions(input);
+    const dets = await this.regions(input, 'detectAndMatch: image');
     const sims = regionSimilarities(index, dets.map((d) => d.embedding));
     return dets.map((d, r) => ({
       ...d,

@@ -36,6 +36,11 @@ test('LogoLab: a corrupt Buffer is named by its index; a corrupt file among seve
     const png = bad.find((p) => p.endsWith('trunc.png'))!;
     assert.match(await message(() => ll.averagedEmbedding([ok, ok, readFileSync(png)])), /^cannot decode image averagedEmbedding: image #3: vipspng: /);
     assert.match(await message(() => ll.embed(readFileSync(png))), /^cannot decode image embed: image: /);
+    // detectAndMatch names itself, not the detect() it builds on
+    const refs = { x: await ll.embed(IMG) };
+    assert.match(await message(() => ll.detectAndMatch(readFileSync(png), refs)), /^cannot decode image detectAndMatch: image: /);
+    assert.match(await message(() => ll.detectAndMatch(Buffer.from('junk'), refs)), /^cannot decode image detectAndMatch: image: /);
+    assert.match(await message(() => ll.detectAndMatch({ width: 2, height: 2, data: new Uint8Array(3) }, refs)), /^detectAndMatch: image: /);
     const alone = new Map<string, string>();
     for (const p of bad) alone.set(p, await decodeImage(p).then(() => 'decoded', (e: Error) => e.message));
     for (let run = 0; run < 5; run++) {
@@ -57,6 +62,8 @@ test('LogoLab.detect: an image too elongated for DETR is named (path, or the cal
   try {
     assert.match(await message(() => ll.detect(wide)), new RegExp(`^${wide}: 8000x2 is too elongated for the DETR processor: its shortest edge \\d+ / longest edge \\d+ gives \\d+x0, a side of 0 pixels$`));
     assert.match(await message(() => ll.detect(makeImage(2, 8000))), /^detect: image: 2x8000 is too elongated for the DETR processor/);
+    const refs = { x: await ll.embed(IMG) };
+    assert.match(await message(() => ll.detectAndMatch(makeImage(2, 8000), refs)), /^detectAndMatch: image: 2x8000 is too elongated for the DETR processor/);
   } finally {
     ll.dispose();
   }
