@@ -42,7 +42,11 @@ export interface LoadOptions {
   /** NMS IoU threshold (Python original's default 0.5) */
   nmsIouThreshold?: number;
   preprocessMode?: PreprocessMode;
-  /** tfjs backend to initialise (default: $LOGOLAB_BACKEND or auto). tfjs has one backend per process: every LogoLab runs on the last one set */
+  /**
+   * tfjs backend to initialise (default: the backend of the LogoLab instances not yet disposed, if
+   * any; else $LOGOLAB_BACKEND or auto). tfjs has one backend per process: a backend given here that
+   * differs from theirs switches the process, and those instances then refuse to run
+   */
   backend?: BackendChoice;
   /** crops per encoder forward pass (a positive integer) */
   batchSize?: number;
@@ -156,6 +160,8 @@ export interface DetectionMatch extends Detection {
 }
 
 export class LogoLab {
+  /** instances not yet disposed: a load without `backend` keeps the backend they run on */
+  private static readonly alive = new Set<LogoLab>();
   private disposed = false;
   /** calls that started before dispose() and have not finished: the weights are freed after the last */
   private inFlight = 0;
@@ -189,7 +195,10 @@ export class LogoLab {
     // a load that fails (a wrong path, a broken file) leaves the process's backend as it was, so
     // an instance loaded earlier on it keeps working (see live())
     const before: string | null = tf.engine().backendName ?? null;
-    await initBackend(o.backend, { quiet: true, workload: o.detector ? 'detector' : 'encoder' });
+    // without `backend`, a live instance's backend is kept: auto selection (or $LOGOLAB_BACKEND)
+    // could pick another and switch the process under the instance, which then refuses every call
+    const keep = o.backend === undefined && before !== null && [...LogoLab.alive].some((l) => l.backend === before);
+    if (!keep) await initBackend(o.backend, { quiet: true, workload: o.detector ? 'detector' : 'encoder' });
     let model: VisionModel | null = null;
     let detector: Detector | null = null;
     try {
@@ -200,7 +209,9 @@ export class LogoLab {
       if (before !== null && tf.getBackend() !== before) await tf.setBackend(before);
       throw e;
     }
-    return new LogoLab(model, visionCropEncoder(model, { name: o.encoder, batchSize: o.batchSize }), detector, tf.getBackend());
+    const ll = new LogoLab(model, visionCropEncoder(model, { name: o.encoder, batchSize: o.batchSize }), detector, tf.getBackend());
+    LogoLab.alive.add(ll);
+    return ll;
   }
 
   /**
@@ -365,6 +376,7 @@ export class LogoLab {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    LogoLab.alive.delete(this);
     if (this.inFlight === 0) this.free();
   }
 

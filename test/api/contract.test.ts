@@ -50,6 +50,35 @@ test('LogoLab: a later load with another backend makes the earlier instance refu
   }
 });
 
+test('LogoLab.load without `backend` keeps the backend of the instances not yet disposed; an explicit other one still switches', async () => {
+  process.env.LOGOLAB_QUIET = '1';
+  // what auto selection (or $LOGOLAB_BACKEND) picks here, and a backend it does not pick
+  const probe = await LogoLab.load({ encoder: CLIP });
+  const auto = tf.getBackend();
+  probe.dispose();
+  const other = auto === 'cpu' ? 'wasm' : 'cpu';
+  const a = await LogoLab.load({ encoder: CLIP, backend: other });
+  const b = await LogoLab.load({ encoder: CLIP, detector: DETR });
+  let c: LogoLab | null = null;
+  try {
+    assert.equal(tf.getBackend(), other, 'the second load kept the first instance\'s backend');
+    assert.deepEqual(await a.embed(IMG), await b.embed(IMG));
+    // asked for by name: switched, as documented, and the earlier instances refuse
+    c = await LogoLab.load({ encoder: CLIP, backend: auto as api.BackendChoice });
+    assert.equal(tf.getBackend(), auto);
+    await refuses(() => a.embed(IMG), new RegExp(`this LogoLab was loaded on ${other}, the process now runs ${auto}`));
+  } finally {
+    a.dispose();
+    b.dispose();
+    c?.dispose();
+  }
+  // with every instance disposed, a load without `backend` chooses afresh
+  await tf.setBackend(other);
+  const d = await LogoLab.load({ encoder: CLIP });
+  d.dispose();
+  assert.equal(tf.getBackend(), auto);
+});
+
 test('LogoLab: use after dispose() is a LogolabError; dispose() twice is harmless', async () => {
   process.env.LOGOLAB_QUIET = '1';
   const ll = await LogoLab.load({ encoder: CLIP, backend: 'cpu' });
