@@ -16,7 +16,7 @@ import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { withAtomicFile } from '../../src/io/atomic.js';
 import { assertOutputFile, type InputFile } from '../../src/io/file-kind.js';
 import { firstNonFinite, nonFiniteName } from '../../src/util/finite.js';
-import { embedImages, embedPixels, DEFAULT_BATCH_SIZE } from '../../src/embed/embedder.js';
+import { checkPixelShape, embedImages, embedPixels, DEFAULT_BATCH_SIZE } from '../../src/embed/embedder.js';
 import { IMAGE_EXTENSIONS, listImages } from '../../src/embed/files.js';
 import { decodeImage, type RgbImage } from '../../src/preprocess/image.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../../src/preprocess/processors.js';
@@ -40,14 +40,14 @@ async function embedPixelsFile(model: VisionModel, pixelsPath: string, out: stri
   if (px.dtype !== 'float32') throw new LogolabError(`${pixelsPath}: tensor 'pixel_values' must be a float tensor`);
   const bad = firstNonFinite(px.data);
   if (bad >= 0) throw new LogolabError(`${pixelsPath}: tensor 'pixel_values' holds ${nonFiniteName(px.data[bad]!)} at index ${bad}`);
-  const n = px.shape[0] ?? 0;
-  const [h, w] = [px.shape[2], px.shape[3]];
+  const what = `${pixelsPath}: tensor 'pixel_values'`;
+  const [n, , h, w] = checkPixelShape(px.shape, what);
   // HF's CLIP/SigLIP refuse other sizes unless interpolate_pos_encoding=True; the towers here always
   // interpolate (as DINOv2 does), so say which HF call these outputs equal
   if (model.family !== 'dinov2' && (h !== model.config.image_size || w !== model.config.image_size))
     log('warn', `${pixelsPath}: pixel_values are ${h}×${w}, the model's image_size is ${model.config.image_size}: position embeddings are interpolated (the outputs equal HF's with interpolate_pos_encoding=True)`);
   const progress = new Progress({ label: 'embed', total: n, unit: 'img' });
-  const r = await embedPixels(model, px.data as Float32Array, px.shape, { batchSize, progress });
+  const r = await embedPixels(model, px.data as Float32Array, px.shape, { batchSize, progress, name: what });
   progress.finish();
   const d = r.image_embeds.shape[1]!;
   const badOut = firstNonFinite(r.image_embeds.data);

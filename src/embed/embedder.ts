@@ -1,7 +1,7 @@
 /**
  * Images → embeddings: the matcher's and evaluator's entry point.
  *   embedImages: RgbImage[] → image_embeds per image (processor of the model, batched forward)
- *   embedPixels: pixel_values [N, C, H, W] → image_embeds, pooler_output, last_hidden_state
+ *   embedPixels: pixel_values [N, 3, H, W] → image_embeds, pooler_output, last_hidden_state
  * Batches are run one at a time inside tf.tidy, so memory stays at one batch's activations.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -68,10 +68,21 @@ export async function embedImages(
 
 export type PixelOutputs = Record<'image_embeds' | 'pooler_output' | 'last_hidden_state', { shape: number[]; data: Float32Array }>;
 
-/** HF's three outputs for pixel_values [N, C, H, W] (image_embeds NOT normalised). */
-export async function embedPixels(model: VisionModel, pixels: Float32Array, shape: number[], opts: { batchSize?: number; progress?: Progress } = {}): Promise<PixelOutputs> {
-  if (shape.length !== 4) throw new LogolabError(`pixel_values: expected [N, C, H, W], got shape ${JSON.stringify(shape)}`);
-  const [n, c, h, w] = shape as [number, number, number, number];
+/**
+ * Checks a pixel_values shape: [N, 3, H, W] with at least one image and one pixel. `name` says
+ * where the tensor came from ("in.safetensors: tensor 'pixel_values'"); checked before anything
+ * reads H and W, so a wrong rank is not first reported as an odd image size.
+ */
+export function checkPixelShape(shape: readonly number[], name = 'pixel_values'): [n: number, c: number, h: number, w: number] {
+  const ok = shape.length === 4 && shape.every((d) => Number.isInteger(d) && d >= 1) && shape[1] === 3;
+  if (!ok) throw new LogolabError(`${name} has shape ${JSON.stringify(shape)}, expected [N, 3, H, W] (N ≥ 1 images of 3 channels, NCHW)`);
+  return shape as [number, number, number, number];
+}
+
+/** HF's three outputs for pixel_values [N, 3, H, W] (image_embeds NOT normalised); `name` labels shape errors. */
+export async function embedPixels(model: VisionModel, pixels: Float32Array, shape: number[], opts: { batchSize?: number; progress?: Progress; name?: string } = {}): Promise<PixelOutputs> {
+  const [n, c, h, w] = checkPixelShape(shape, opts.name);
+  if (pixels.length !== n * c * h * w) throw new LogolabError(`${opts.name ?? 'pixel_values'}: ${pixels.length} values for shape ${JSON.stringify(shape)} (${n * c * h * w} expected)`);
   const bs = checkBatchSize(opts.batchSize ?? DEFAULT_BATCH_SIZE);
   const per = c * h * w;
   const parts: { e: Float32Array; p: Float32Array; l: Float32Array }[] = [];
@@ -93,7 +104,7 @@ export async function embedPixels(model: VisionModel, pixels: Float32Array, shap
     }
     opts.progress?.tick(m);
   }
-  if (!dims) throw new LogolabError('pixel_values: no images (N = 0)');
+  if (!dims) throw new Error('internal: checkPixelShape let N = 0 through');
   const cat = (k: 'e' | 'p' | 'l') => {
     const total = parts.reduce((s, x) => s + x[k].length, 0);
     const a = new Float32Array(total);

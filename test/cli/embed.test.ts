@@ -78,6 +78,20 @@ test('embed images and folders → jsonl and safetensors, --normalize', async ()
   assert.ok(maxAbsDiff(v.map((x) => x / n), recs[1]!.embedding) < 1e-5);
 });
 
+test('embed --pixels: a pixel_values of the wrong shape is one error naming the file, with no image-size warning first', async () => {
+  const d = tmpDir();
+  const out = join(d, 'out.safetensors');
+  for (const shape of [[1, 3, 64], [1, 4, 64, 64], [0, 3, 64, 64]]) {
+    const px = join(d, `px-${shape.join('x')}.safetensors`);
+    writeSafetensors(px, { pixel_values: { shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)) } });
+    const r = await runCli(['embed', '--model', CLIP, '--pixels', px, '--out', out, '--backend', 'wasm']);
+    const shown = JSON.stringify(shape).replace(/[[\]]/g, '\\$&');
+    expectFailure(r, 1, new RegExp(`px-${shape.join('x')}\\.safetensors: tensor 'pixel_values' has shape ${shown}, expected \\[N, 3, H, W\\]`));
+    assert.doesNotMatch(r.stderr, /pixel_values are|interpolated/, r.stderr);
+  }
+  assert.ok(!existsSync(out));
+});
+
 test('bad input: one-line error naming the file/key, exit 1, no output file', async () => {
   const d = tmpDir();
   const out = join(d, 'out.safetensors');

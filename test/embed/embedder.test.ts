@@ -52,6 +52,14 @@ test('embedPixels gives HF outputs in batches (clip_tiny fixture)', async () => 
     const big = await embedPixels(m, new Float32Array(3 * 3 * 40 * 40), [3, 3, 40, 40]);
     assert.deepEqual(big.last_hidden_state.shape, [3, 26, 64]);
     await assert.rejects(() => embedPixels(m, new Float32Array(3 * 3 * 4 * 4), [3, 3, 4, 4]), /input 4×4 is smaller than one patch \(8\)/);
+    // shapes refused before the model runs, named by the caller's label; values that do not fill the shape too
+    const name = "p.safetensors: tensor 'pixel_values'";
+    const refusedWith = (start: string) => (e: unknown) => e instanceof LogolabError && e.message.startsWith(start);
+    for (const shape of [[1, 3, 64], [1, 4, 64, 64], [0, 3, 64, 64], [1, 3, 0, 64], [1, 3, 64, 64, 1]]) {
+      const values = new Float32Array(Math.max(1, shape.reduce((x, y) => x * y, 1)));
+      await assert.rejects(() => embedPixels(m, values, shape, { name }), refusedWith(`${name} has shape ${JSON.stringify(shape)}, expected [N, 3, H, W]`));
+    }
+    await assert.rejects(() => embedPixels(m, new Float32Array(10), [1, 3, 64, 64], { name }), refusedWith(`${name}: 10 values for shape [1,3,64,64] (12288 expected)`));
   } finally {
     m.dispose();
   }
