@@ -2,7 +2,8 @@
  * `logolab embed --model <dir> --pixels in.safetensors --out out.safetensors`
  *     pixel_values [N,3,H,W] → image_embeds (not normalised), pooler_output, last_hidden_state (HF names)
  * `logolab embed --model <dir> <images or folders>... --out file.jsonl|file.safetensors [--batch-size N] [--normalize]`
- *     one record per image: jsonl {"path", "embedding"}; safetensors `embeddings` [N, D] + metadata `paths`.
+ *     one record per image: jsonl {"path", "model_fingerprint", "normalized", "embedding"} per line;
+ *     safetensors `embeddings` [N, D] + metadata `paths`, `normalized`, `model_fingerprint`.
  * --model: an HF checkpoint folder or a converted one. Output is written atomically at the end: on
  * any error there is no (partial) output file.
  */
@@ -88,8 +89,11 @@ async function embedFiles(model: VisionModel, inputs: string[], out: string, bat
     embeddings.forEach((e, i) => all.set(e, i * d));
     writeSafetensors(out, { embeddings: { shape: [paths.length, d], data: all } }, { paths: JSON.stringify(paths), normalized: String(normalize), model_fingerprint: model.fingerprint() });
   } else {
+    // every record carries the model identity the safetensors output keeps in its metadata: raw
+    // image_embeds and --normalize ones look alike, and embeddings of two models cannot be compared
+    const fingerprint = model.fingerprint();
     withAtomicFile(out, (fd) => {
-      for (let i = 0; i < paths.length; i++) writeSync(fd, JSON.stringify({ path: paths[i], embedding: Array.from(embeddings[i]!) }) + '\n');
+      for (let i = 0; i < paths.length; i++) writeSync(fd, JSON.stringify({ path: paths[i], model_fingerprint: fingerprint, normalized: normalize, embedding: Array.from(embeddings[i]!) }) + '\n');
     });
   }
   log('info', `wrote ${paths.length} embeddings (dim ${d}${normalize ? ', L2-normalised' : ''}) to ${out}`);

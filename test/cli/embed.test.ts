@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, maxAbsDiff, tmpDir } from '../helpers.js';
-import { readSafetensors, writeSafetensors, type WriteTensor } from '../../src/io/safetensors.js';
+import { readSafetensors, SafetensorsFile, writeSafetensors, type WriteTensor } from '../../src/io/safetensors.js';
+import { LogoLab } from '../../src/api.js';
 import { expectFailure, runCli } from './run.js';
 
 const CLIP = join(FIXTURES, 'clip_tiny/model');
@@ -60,8 +61,14 @@ test('embed images and folders → jsonl and safetensors, --normalize', async ()
   const r = await runCli(['embed', '--model', CLIP, join(FIXTURES, 'images'), '--out', jl, '--normalize', '--batch-size', '3', '--backend', 'wasm']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /no preprocessor_config\.json; using the clip default CLIPImageProcessor/);
-  const recs = readFileSync(jl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string; embedding: number[] });
+  const recs = readFileSync(jl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string; model_fingerprint: string; normalized: boolean; embedding: number[] });
   assert.equal(recs.length, 4);
+  // each record names its model and whether it is normalised, as the safetensors metadata does
+  const ll = await LogoLab.load({ encoder: CLIP, backend: 'wasm' });
+  const fingerprint = ll.fingerprint();
+  ll.dispose();
+  for (const x of recs) assert.deepEqual(Object.keys(x), ['path', 'model_fingerprint', 'normalized', 'embedding']);
+  assert.deepEqual(new Set(recs.map((x) => [x.model_fingerprint, x.normalized].join())), new Set([`${fingerprint},true`]));
   assert.deepEqual(recs.map((x) => x.path.split('/').pop()), ['small_40x23.png', 'square_224.png', 'tall_97x151.png', 'wide_300x200.png']);
   for (const x of recs) {
     assert.equal(x.embedding.length, 24);
@@ -72,6 +79,15 @@ test('embed images and folders → jsonl and safetensors, --normalize', async ()
   assert.equal(r2.code, 0, r2.stderr);
   const t = readSafetensors(st).get('embeddings')!;
   assert.deepEqual(t.shape, [2, 24]);
+  const meta = SafetensorsFile.open(st);
+  assert.equal(meta.metadata.model_fingerprint, fingerprint);
+  meta.close();
+  // without --normalize a jsonl record says so
+  const raw = join(d, 'raw.jsonl');
+  assert.equal((await runCli(['embed', '--model', CLIP, join(FIXTURES, 'images/square_224.png'), '--out', raw, '--backend', 'wasm'])).code, 0);
+  const rawRec = JSON.parse(readFileSync(raw, 'utf8').trim()) as { model_fingerprint: string; normalized: boolean; embedding: number[] };
+  assert.deepEqual([rawRec.model_fingerprint, rawRec.normalized], [fingerprint, false]);
+  assert.ok(Math.abs(Math.hypot(...rawRec.embedding) - 1) > 1e-3, 'raw image_embeds');
   // unnormalised here; same direction as the jsonl record of the same image
   const v = Array.from(t.data.subarray(0, 24));
   const n = Math.hypot(...v);
