@@ -5,7 +5,8 @@
  *     one record per image: jsonl {"path", "model_fingerprint", "normalized", "embedding"} per line;
  *     safetensors `embeddings` [N, D] + metadata `paths`, `normalized`, `model_fingerprint`.
  * --model: an HF checkpoint folder or a converted one. Output is written atomically at the end: on
- * any error there is no (partial) output file.
+ * any error there is no (partial) output file. An existing --out is replaced only when it is a
+ * logolab embeddings file (src/embed/output.ts) or with --overwrite, and never when it is an input.
  */
 import type { CommandModule } from 'yargs';
 import { existsSync, statSync, writeSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { numberOption } from '../options.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { withAtomicFile } from '../../src/io/atomic.js';
 import { assertOutputFile, type InputFile } from '../../src/io/file-kind.js';
+import { embeddingsOutput } from '../../src/embed/output.js';
 import { firstNonFinite, nonFiniteName } from '../../src/util/finite.js';
 import { checkPixelShape, embedImages, embedPixels, DEFAULT_BATCH_SIZE } from '../../src/embed/embedder.js';
 import { IMAGE_EXTENSIONS, listImages } from '../../src/embed/files.js';
@@ -56,9 +58,15 @@ async function embedPixelsFile(model: VisionModel, pixelsPath: string, out: stri
   writeSafetensors(out, r, { format: 'pt', model_fingerprint: model.fingerprint() });
 }
 
-async function embedFiles(model: VisionModel, inputs: string[], out: string, batchSize: number, normalize: boolean, skipBad = false): Promise<void> {
+/** The output format of image files, by --out's extension. */
+function jsonlOrSafetensors(out: string): '.jsonl' | '.safetensors' {
   const ext = extname(out);
   if (ext !== '.jsonl' && ext !== '.safetensors') throw new LogolabError(`--out ${out}: must end in .jsonl or .safetensors`);
+  return ext;
+}
+
+async function embedFiles(model: VisionModel, inputs: string[], out: string, batchSize: number, normalize: boolean, skipBad = false): Promise<void> {
+  const ext = jsonlOrSafetensors(out);
   const listed = listImages(inputs);
   const progress = new Progress({ label: 'embed', total: listed.length, unit: 'img' });
   const embeddings: Float32Array[] = [];
@@ -120,6 +128,7 @@ export const command: CommandModule = {
       .option('batch-size', numberOption('batch-size', { default: DEFAULT_BATCH_SIZE, int: true, min: 1, describe: 'images per forward pass' }))
       .option('normalize', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (image files only)' })
       .option('skip-bad', { type: 'boolean', default: false, describe: 'skip images that cannot be read (listed at the end) instead of stopping' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --out that is not an earlier logolab embeddings file (never an input)' })
       // no yargs defaults below: a given option that the mode does not read is a usage error
       .option('preprocess-mode', { type: 'string', choices: PREPROCESS_MODES as unknown as string[], describe: "image files and --data: the model's own (recorded at export), else default" })
       // --adapter: applied by loadVisionModel (a logolab export applies its own adapter/ without it)
@@ -148,7 +157,7 @@ export const command: CommandModule = {
       const detector = (argv.detector as string | undefined) ?? DEFAULT_DETECTOR;
       refuseDetrFlags(argv, detector);
       // the data dir, model, adapter and cache it reads, as for eval
-      assertOutputFile(argv.out as string, '--out', evalInputs(argv));
+      assertOutputFile(argv.out as string, '--out', evalInputs(argv), embeddingsOutput(argv.overwrite as boolean));
       // sharded workers usually share the data volume across hosts, where SQLite's WAL (shared
       // memory of one host) is unsafe: no cache unless one is named (--cache or $LOGOLAB_CACHE);
       // resolved before the model loads, and $LOGOLAB_CACHE is not read with --no-cache
@@ -184,7 +193,9 @@ export const command: CommandModule = {
     if (pixels && argv['skip-bad']) throw new LogolabError('--skip-bad applies to image files; --pixels reads one tensor');
     // every mode checks --out against all it reads: the model and adapter folders (evalInputs, as
     // --data does; `--out <model>/model.safetensors` replaced the weights), the --pixels file or the images
-    assertOutputFile(argv.out as string, '--out', [...evalInputs(argv), ...(pixels ? [{ path: pixels, what: '--pixels file' }] : imageInputs(inputs))]);
+    // the extension first: an existing notes.txt is refused as the wrong kind of output, not as a file we did not write
+    if (!pixels) jsonlOrSafetensors(argv.out as string);
+    assertOutputFile(argv.out as string, '--out', [...evalInputs(argv), ...(pixels ? [{ path: pixels, what: '--pixels file' }] : imageInputs(inputs))], embeddingsOutput(argv.overwrite as boolean));
     const batchSize = argv['batch-size'] as number;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new LogolabError(`--batch-size: must be a positive integer, got ${batchSize}`);
     // check inputs before the (slow) model load

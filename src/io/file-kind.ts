@@ -62,12 +62,24 @@ export interface InputFile {
   reads?: (rel: string) => boolean;
 }
 
+/** What an existing file at an output path must be for the command to replace it (see assertOutputFile). */
+export interface ExistingOutput {
+  /** what the command writes, for the message: 'a logolab embeddings file' */
+  what: string;
+  /** why the existing regular file is not one the command wrote, or null when it is */
+  notOurs: (path: string) => string | null;
+  /** the user's --overwrite: replace it whatever it is (never an input) */
+  overwrite?: boolean;
+}
+
 /**
  * Checks an output file path before any slow work: not an existing folder or special file, no
  * regular file where one of its parent folders should be, and not one of the command's inputs
  * (`detect a.png --out a.png` replaced the photo with the boxes JSON), also through a symlink.
+ * With `existing`, an existing file is replaced only when it is what the command writes (or with
+ * --overwrite, which the command then offers): logolab never replaces a file it did not write.
  */
-export function assertOutputFile(path: string, flag = '--out', inputs: readonly InputFile[] = []): void {
+export function assertOutputFile(path: string, flag = '--out', inputs: readonly InputFile[] = [], existing?: ExistingOutput): void {
   const real = realPathOf(path);
   for (const i of inputs) {
     const input = realPathOf(i.path);
@@ -87,6 +99,8 @@ export function assertOutputFile(path: string, flag = '--out', inputs: readonly 
   if (st) {
     const kind = specialKind(st);
     if (kind) throw new LogolabError(`${flag} ${path}: is a ${kind}; give a file name`);
+    const why = existing && !existing.overwrite ? existing.notOurs(path) : null;
+    if (why) throw new LogolabError(`${flag} ${path}: exists and is not ${existing!.what} (${why}); refusing to replace it (choose another path, remove it, or add --overwrite to replace it)`);
     return;
   }
   let p = dirname(resolve(path));
