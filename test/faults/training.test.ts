@@ -84,10 +84,13 @@ describe('fault trials: training, checkpoints, resume, signals', () => {
     // another folder holds a DIFFERENT model at the same relative path
     const otherBase = join(dir, 'b', 'models', 'base');
     cpSync(await baseModel(), otherBase, { recursive: true });
+    // edited in both config files: a folder where they disagree is refused on load
     const cfgFile = join(otherBase, 'logolab.json');
     const meta = JSON.parse(readFileSync(cfgFile, 'utf8'));
     meta.vision_config.layer_norm_eps = 1e-3;
     writeFileSync(cfgFile, JSON.stringify(meta));
+    const hfFile = join(otherBase, 'config.json');
+    writeFileSync(hfFile, JSON.stringify({ ...JSON.parse(readFileSync(hfFile, 'utf8')), layer_norm_eps: 1e-3 }));
     const exp = join(dir, 'export');
     try {
       process.chdir(join(dir, 'b'));

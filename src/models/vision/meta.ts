@@ -87,10 +87,58 @@ export function readRecordedPreprocessMode(dir: string): RecordedPreprocessMode 
   return found[0] ?? null;
 }
 
-/** Reads config.json (and logolab.json when present) of a model folder. */
+/**
+ * The vision config fields that decide what a loaded model computes, in the order they are compared.
+ * layerscale_value is not one: it only seeds a random init, a loaded model's layer scales are weights.
+ */
+const COMPUTED_FIELDS = [
+  'family', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'patch_size', 'image_size', 'num_channels',
+  'layer_norm_eps', 'hidden_act', 'projection_dim', 'qkv_bias', 'use_head', 'use_swiglu_ffn',
+] as const satisfies readonly (keyof VisionConfig)[];
+
+/** How config.json spells a field where its HF name differs from ours (the message names what to edit). */
+function hfSpelling(field: (typeof COMPUTED_FIELDS)[number], family: VisionFamily): string {
+  if (field === 'family') return ' (from model_type)';
+  if (field === 'intermediate_size' && family === 'dinov2') return ' (from mlp_ratio and use_swiglu_ffn)';
+  if (field === 'projection_dim') return ' (from architectures and projection_dim)';
+  if (field === 'use_head') return ' (vision_use_head)';
+  return '';
+}
+
+/**
+ * A converted folder is also an HF checkpoint folder: transformers builds its model from config.json,
+ * logolab from logolab.json. convert writes both from one config, so a field that differs means one
+ * was edited, and loading would silently give a model other than the one transformers gives for the
+ * same folder. Compares what each file makes the model compute; the first difference is an error.
+ */
+function checkConfigJsonAgrees(dir: string, meta: LogolabMeta): void {
+  const hfPath = join(dir, 'config.json');
+  if (!existsSync(hfPath)) return;
+  const hf = visionConfigFromHf(readJsonFile(hfPath), hfPath);
+  // transformers builds the CLIP projection for CLIPModel and CLIPVisionModelWithProjection only; a
+  // clip_vision_model config naming no such class loads as CLIPVisionModel, which has none
+  const projected = hf.modelType === 'clip' || /WithProjection$/.test(hf.architecture ?? '');
+  const theirs: VisionConfig = { ...hf.config, projection_dim: hf.config.family === 'clip' && projected ? hf.config.projection_dim : null };
+  const ours = meta.vision_config;
+  for (const f of COMPUTED_FIELDS) {
+    // use_swiglu_ffn: absent means false (VisionConfig)
+    const a = f === 'use_swiglu_ffn' ? ours[f] === true : ours[f];
+    const b = f === 'use_swiglu_ffn' ? theirs[f] === true : theirs[f];
+    if (a !== b)
+      throw new LogolabError(`${dir}: '${f}' is ${JSON.stringify(a)} in ${join(dir, 'logolab.json')} (vision_config) but ${JSON.stringify(b)} in ${hfPath}${hfSpelling(f, ours.family)}; transformers builds the model from config.json and logolab from logolab.json, make them agree`);
+  }
+}
+
+/**
+ * Reads the vision config of a model folder: logolab.json's of a converted folder (after checking
+ * that its config.json describes the same model), else config.json's.
+ */
 export function readModelConfig(dir: string): { config: VisionConfig; architecture: string; converted: boolean; requireProjection: boolean } {
   const meta = readLogolabMeta(dir);
-  if (meta) return { config: meta.vision_config, architecture: `logolab (${meta.source_architecture ?? 'unknown source'})`, converted: true, requireProjection: meta.vision_config.projection_dim !== null };
+  if (meta) {
+    checkConfigJsonAgrees(dir, meta);
+    return { config: meta.vision_config, architecture: `logolab (${meta.source_architecture ?? 'unknown source'})`, converted: true, requireProjection: meta.vision_config.projection_dim !== null };
+  }
   const p = join(dir, 'config.json');
   if (!existsSync(p)) throw new LogolabError(`${dir}: not a model folder (no config.json)`);
   const raw = readJsonFile(p);
