@@ -13,6 +13,7 @@ import { BACKEND_CHOICES } from '../src/backend/index.js';
 import { envLogLevel, envLogLevelError, LOG_LEVELS, setLogLevel, type LogLevel } from '../src/util/log.js';
 import { envBusyTimeoutError } from '../src/io/sqlite.js';
 import { checkOptionForms, type DeclaredOptions } from './option-forms.js';
+import { yargsMessageLine } from './options.js';
 
 const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
 
@@ -67,14 +68,16 @@ export async function main(argv: string[]): Promise<number> {
     // `--data.x d` would make --data an object (internal TypeErrors); with dot-notation off it is an unknown option
     .parserConfiguration({ 'dot-notation': false })
     .strict()
+    // logolab speaks English; so must yargs, whose messages .fail rewrites (yargsMessageLine)
+    .locale('en')
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err) => {
       // yargs wraps errors thrown while parsing (an option's coerce: a bad value) in a YError
-      if (err && err.name === 'YError') throw new UsageError(err.message);
+      if (err && err.name === 'YError') throw new UsageError(yargsMessageLine(err.message));
       if (err) throw err;
-      throw new UsageError(msg);
+      throw new UsageError(yargsMessageLine(msg));
     });
   // before validation: an option given twice must be refused before yargs' `choices` reads the array
   // (yargs passes its instance as a second argument, which its typings leave out)

@@ -94,3 +94,53 @@ export function checkListOption(name: string, raw: unknown, spec: { allowed?: re
   if (twice !== undefined) throw new UsageError(`--${name}: '${twice}' is listed twice`);
   return items;
 }
+
+/** A JSON string, or a bare number or boolean: one item of the value lists in yargs' `choices` message. */
+const CHOICE_ITEM = /"(?:[^"\\]|\\.)*"|[^,"]+/y;
+
+/** Reads the ', '-separated JSON items at `at` up to `stop` (or the end); null when the text is not such a list. */
+function choiceList(s: string, at: number, stop: string | null): { values: string[]; end: number } | null {
+  const values: string[] = [];
+  for (;;) {
+    CHOICE_ITEM.lastIndex = at;
+    const m = CHOICE_ITEM.exec(s);
+    if (!m) return null;
+    values.push(m[0].startsWith('"') ? (JSON.parse(m[0]) as string) : m[0]);
+    at = CHOICE_ITEM.lastIndex;
+    if (stop !== null && s.startsWith(stop, at)) return { values, end: at };
+    if (at === s.length) return stop === null ? { values, end: at } : null;
+    if (!s.startsWith(', ', at)) return null;
+    at += 2;
+  }
+}
+
+/** `  Argument: dtype, Given: "bfloat16", Choices: "float32", "float16"` → `--dtype: 'bfloat16' is not one of float32, float16`. */
+function choiceLine(line: string): string | null {
+  const head = /^\s*Argument: (.+?), Given: /.exec(line);
+  if (!head) return null;
+  const given = choiceList(line, head[0].length, ', Choices: ');
+  if (!given) return null;
+  const choices = choiceList(line, given.end + ', Choices: '.length, null);
+  if (!choices) return null;
+  const flag = `${head[1]!.length === 1 ? '-' : '--'}${head[1]}`;
+  // a control character (a newline typed into a quoted value) is shown escaped: the message stays one line
+  const shown = (v: string) => [...v].map((c) => (c < ' ' ? JSON.stringify(c).slice(1, -1) : c)).join('');
+  const values = given.values.map((v) => `'${shown(v)}'`).join(', ');
+  return `${flag}: ${values} ${given.values.length === 1 ? 'is' : 'are'} not one of ${choices.values.join(', ')}`;
+}
+
+/**
+ * A yargs validation message as one line, for the one `logolab: usage error:` line. A `choices`
+ * failure reads "Invalid values:" followed by one indented line per option, so the logolab line
+ * named neither the flag nor the value: it becomes `--dtype: 'bfloat16' is not one of float32,
+ * float16` (several options joined by '; '). Other messages that go on over lines (a required
+ * option's own text, "Missing dependent arguments:" of implies) are joined with spaces.
+ */
+export function yargsMessageLine(msg: string): string {
+  const lines = msg.split('\n');
+  if (lines[0]!.trim() === 'Invalid values:' && lines.length > 1) {
+    const parts = lines.slice(1).filter((l) => l.trim() !== '').map(choiceLine);
+    if (parts.length && parts.every((p) => p !== null)) return parts.join('; ');
+  }
+  return msg.trim().replace(/\s*\n\s*/g, ' ');
+}
