@@ -14,6 +14,8 @@ import { LogolabError, firstLine } from '../errors.js';
 import { chooseCpuBackend, orderCpuBackends, type Workload } from './auto-choice.js';
 import { nativeKernelsForCpuBackend, nativeKernelsStatus } from './native/status.js';
 import { nvidiaGpuNode } from './devices.js';
+// types only: webgpu.ts (and Dawn) is imported when webgpu is tried
+import type { Prepared } from './webgpu.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -88,10 +90,22 @@ async function activate(tfName: string): Promise<boolean> {
 }
 
 /**
- * Sets the tfjs backend. `requested` defaults to $LOGOLAB_BACKEND or 'auto'. An explicitly
- * requested backend that cannot be used is an error; `auto` falls through the list.
+ * The steps of initBackend that need the machine: readying WebGPU (webgpu.ts) and switching tfjs
+ * to a backend. Tests replace them (initBackend's `steps`) to stage what no test machine has, such
+ * as a hardware adapter whose backend then fails to start.
  */
-export async function initBackend(requested?: string, opts: { quiet?: boolean; workload?: Workload } = {}): Promise<BackendReport> {
+export interface BackendSteps {
+  prepareWebGPU(explicit: boolean): Promise<Prepared>;
+  activate(tfName: string): Promise<boolean>;
+}
+
+/**
+ * Sets the tfjs backend. `requested` defaults to $LOGOLAB_BACKEND or 'auto'. An explicitly
+ * requested backend that cannot be used is an error; `auto` falls through the list. `steps`
+ * replaces machine steps (tests).
+ */
+export async function initBackend(requested?: string, opts: { quiet?: boolean; workload?: Workload; steps?: Partial<BackendSteps> } = {}): Promise<BackendReport> {
+  const activateStep = opts.steps?.activate ?? activate;
   const want = (requested ?? process.env.LOGOLAB_BACKEND ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`--backend: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
   const skipped: { name: string; why: string }[] = [];
@@ -100,10 +114,12 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
   const cpuFirst = nativeKernelsStatus().available;
   const order: Exclude<BackendChoice, 'auto'>[] =
     want === 'auto' ? (cpuFirst ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']) : [want];
-  const notes: string[] = [];
   // per workload, from measured facts (auto-choice.ts): which CPU backend goes first, and why
   const cpuChoice = want === 'auto' ? chooseCpuBackend(opts.workload, cpuFirst) : null;
   for (const name of cpuChoice ? orderCpuBackends(order, cpuChoice.first) : order) {
+    // this candidate's own notes: a candidate that `auto` then skips (its activation failed) takes
+    // them along, or the backend line of the one used would name e.g. a GPU that did no work
+    const notes: string[] = [];
     let why: string | null = null;
     let tfName = name as string;
     if (name === 'tensorflow-gpu') {
@@ -112,11 +128,11 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
       const cuda = await import('./cuda.js');
       why = gpu.ok ? (cuda.tensorflowGpuPrecheck() ?? (await tryNode('@tensorflow/tfjs-node-gpu'))) : gpu.why;
       tfName = 'tensorflow';
-      if (why === null) why = (await activate(tfName)) ? cuda.tensorflowGpuPostcheck(tf.backend()) : `tf.setBackend('${tfName}') failed`;
+      if (why === null) why = (await activateStep(tfName)) ? cuda.tensorflowGpuPostcheck(tf.backend()) : `tf.setBackend('${tfName}') failed`;
     } else if (name === 'webgpu') {
       // explicit: any adapter (software = Mesa llvmpipe); auto: hardware adapters only
       const { prepareWebGPU, describeAdapter } = await import('./webgpu.js');
-      const r = await prepareWebGPU(want === 'webgpu');
+      const r = await (opts.steps?.prepareWebGPU ?? prepareWebGPU)(want === 'webgpu');
       if (r.ok) {
         notes.push(`adapter ${describeAdapter(r.report)}`);
         // on a software adapter, why not the hardware one: otherwise a broken GPU setup looks like a slow GPU
@@ -131,7 +147,7 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
         why = `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message}`;
       }
     }
-    if (why === null && !(await activate(tfName))) why = `tf.setBackend('${tfName}') failed`;
+    if (why === null && !(await activateStep(tfName))) why = `tf.setBackend('${tfName}') failed`;
     if (why !== null) {
       if (want !== 'auto') throw new LogolabError(`--backend ${name}: not available: ${why}`);
       skipped.push({ name, why });

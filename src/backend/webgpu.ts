@@ -175,7 +175,7 @@ export function webgpuHardwareStatus(dev = '/dev'): string {
   return 'not tried';
 }
 
-type Prepared = { ok: true; report: WebGPUAdapterReport; hardwareWhy?: string } | { ok: false; why: string };
+export type Prepared = { ok: true; report: WebGPUAdapterReport; hardwareWhy?: string } | { ok: false; why: string };
 
 /**
  * Registers tfjs backend 'webgpu' on a Dawn device, or returns why it cannot. `explicit` = the
