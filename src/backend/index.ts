@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { LogolabError, firstLine } from '../errors.js';
 import { chooseCpuBackend, orderCpuBackends, type Workload } from './auto-choice.js';
-import { nativeKernelsForCpuBackend, nativeKernelsStatus } from './native/status.js';
+import { nativeKernelsForCpuBackend, nativeKernelsStatus, requireNativeIfAsked } from './native/status.js';
 import { nvidiaGpuNode } from './devices.js';
 // types only: webgpu.ts (and Dawn) is imported when webgpu is tried
 import type { Prepared } from './webgpu.js';
@@ -108,6 +108,9 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
   const activateStep = opts.steps?.activate ?? activate;
   const want = (requested ?? process.env.LOGOLAB_BACKEND ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`--backend: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
+  // under auto a missing addon would only move the choice on to wasm: LOGOLAB_NATIVE=1 (the
+  // kernels asked for by name) is refused before any backend is tried, as --backend cpu refuses it
+  if (want === 'auto') requireNativeIfAsked('let auto choose a backend without them');
   const skipped: { name: string; why: string }[] = [];
   // With the addon built, cpu+native is measured faster than wasm (scripts/bench-native.ts), so
   // `auto` tries cpu before wasm.

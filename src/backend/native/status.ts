@@ -44,6 +44,14 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
 }
 
 /**
+ * LOGOLAB_NATIVE=1 asks for the native kernels by name: where the addon is unavailable that is an
+ * error naming why, never a run without them. `instead` ends the message: what unsetting it gives.
+ */
+export function requireNativeIfAsked(instead: string): void {
+  if (process.env.LOGOLAB_NATIVE === '1' && loadAddon() === null) fail(`LOGOLAB_NATIVE=1: the native kernels are unavailable (${addonLoadError()}); unset it to ${instead}`);
+}
+
+/**
  * The cpu backend was just chosen: install the native kernels (or put the stock ones back when
  * disabled). Returns the note for the backend line, or null when there is nothing to say.
  */
@@ -56,7 +64,7 @@ export function nativeKernelsForCpuBackend(): string | null {
     const s = nativeKernelsStatus();
     return `native kernels: OpenBLAS ×${s.threads} threads, ${s.reuseMiB ? `output buffers reused (≤ ${s.reuseMiB} MiB pooled)` : 'no buffer reuse (LOGOLAB_RECYCLE_MB=0)'}`;
   }
-  // asked for by name (LOGOLAB_NATIVE=1): unavailable is an error, not the stock kernels in their place
-  if (process.env.LOGOLAB_NATIVE === '1') fail(`LOGOLAB_NATIVE=1: the native kernels are unavailable (${addonLoadError()}); unset it to run on the stock cpu kernels`);
+  // asked for by name: unavailable is an error, not the stock kernels in their place
+  requireNativeIfAsked('run on the stock cpu kernels');
   return `native kernels off: ${addonLoadError()}`;
 }
