@@ -47,14 +47,22 @@ async function report(): Promise<void> {
   lines.push(nk.active.length
     ? `native cpu kernels: active (${nk.active.join(', ')}; OpenBLAS ×${nk.threads} threads${nk.blas ? `, ${nk.blas}` : ''})`
     : `native cpu kernels: ${nk.available ? 'built, not active (cpu backend not initialised)' : `off — ${nk.why}`}`);
-  const auto = await initBackend('auto', { quiet: true });
-  lines.push(`auto picks: ${auto.name} (order: tensorflow-gpu → webgpu on a hardware adapter → tensorflow → cpu+native → wasm → cpu)`);
-  for (const s of auto.skipped) lines.push(`  not ${s.name}: ${s.why}`);
-  // per workload (src/backend/auto-choice.ts): which CPU backend goes first, from measurements
-  lines.push('auto per workload:');
-  for (const workload of ['encoder', 'detector', 'train'] as const) {
-    const r = await initBackend('auto', { quiet: true, workload });
-    lines.push(`  ${workload}: ${r.name}${r.notes.length ? ` — ${r.notes[0]}` : ''}`);
+  // a diagnosis reports what auto refuses (LOGOLAB_NATIVE=1 without the addon) instead of stopping there
+  let auto: Awaited<ReturnType<typeof initBackend>> | null = null;
+  try {
+    auto = await initBackend('auto', { quiet: true });
+  } catch (e) {
+    lines.push(`auto picks: none — ${(e as Error).message}`);
+  }
+  if (auto) {
+    lines.push(`auto picks: ${auto.name} (order: tensorflow-gpu → webgpu on a hardware adapter → tensorflow → cpu+native → wasm → cpu)`);
+    for (const s of auto.skipped) lines.push(`  not ${s.name}: ${s.why}`);
+    // per workload (src/backend/auto-choice.ts): which CPU backend goes first, from measurements
+    lines.push('auto per workload:');
+    for (const workload of ['encoder', 'detector', 'train'] as const) {
+      const r = await initBackend('auto', { quiet: true, workload });
+      lines.push(`  ${workload}: ${r.name}${r.notes.length ? ` — ${r.notes[0]}` : ''}`);
+    }
   }
   const a = webgpuAdapter();
   lines.push(`webgpu (tfjs-backend-webgpu on Dawn):${a ? '' : ' no adapter (see backends above)'}`);

@@ -60,3 +60,11 @@ test('the CLI under auto: one error line, exit 1, no output written', () => {
   assert.match(lines[0]!, /^logolab: error: LOGOLAB_NATIVE=1: the native kernels are unavailable \(addon not built .*\); unset it to let auto choose a backend without them$/);
   assert.ok(!existsSync(out));
 });
+
+test('doctor reports what auto refuses under LOGOLAB_NATIVE=1 instead of stopping there', () => {
+  const r = spawnSync(process.execPath, ['bin/logolab.mjs', 'doctor'], { cwd: pkg, encoding: 'utf8', env: { ...process.env, LOGOLAB_QUIET: '0', LOGOLAB_NATIVE: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^auto picks: none — LOGOLAB_NATIVE=1: the native kernels are unavailable \(addon not built/m);
+  // the rest of the report is still there
+  assert.match(r.stdout, /hardware adapter: /);
+});
