@@ -68,10 +68,11 @@ test('compare --report: a foreign folder or a file is refused before any work; n
     // an earlier report is replaced
     assert.equal((await compareFiles(dir)).code, 0);
   }
-  // a report written before the marker existed: only the three report files
+  // a report written before the marker existed: only the three report files, report.json of compare's shape
   const legacy = join(W, 'legacy');
   mkdirSync(legacy);
-  for (const f of ['report.html', 'report.md', 'report.json']) writeFileSync(join(legacy, f), 'old');
+  for (const f of ['report.html', 'report.md']) writeFileSync(join(legacy, f), 'old');
+  writeFileSync(join(legacy, 'report.json'), JSON.stringify({ models: [], perLogo: [], sample: {} }));
   assert.equal((await compareFiles(legacy)).code, 0);
   assert.notEqual(readFileSync(join(legacy, 'report.md'), 'utf8'), 'old');
   // --overwrite writes into the foreign folder, keeping its other files
