@@ -16,6 +16,7 @@ import { isModelFolderFile } from '../../src/models/format.js';
 import { extname } from 'node:path';
 import { defaultCachePath, type PassOptions, type Source } from '../../src/eval/run.js';
 import { DETR_RANGES } from '../../src/detect/detector.js';
+import { detectorFolder } from '../../src/detect/load.js';
 import { DETR_DEFAULTS } from '../../src/eval/proposals.js';
 import type { Sample, SampleOptions } from '../../src/eval/sample.js';
 import { parseEnumList, parseNumberList, type SweepSpec } from '../../src/eval/sweep.js';
@@ -43,7 +44,8 @@ export const DETR_FLAGS = [['detr-threshold', 'threshold'], ['min-box-size', 'mi
  * What an eval/compare run (or embed --data) reads, which its file outputs (--json, --output-file,
  * embed's --out) must not replace:
  * a data dir's database, crops and test images, its embedding cache, a folder layout, embeddings
- * files, model and adapter folders (an HF repo id names no folder here and protects nothing).
+ * files, model and adapter folders (an HF repo id names no folder here and protects nothing), and a
+ * DETR detector's folder (a repo id: its cached snapshot; the random-weights preset reads none).
  */
 export function evalInputs(a: EvalArgv, o: { cache?: boolean } = {}): InputFile[] {
   const s = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
@@ -61,6 +63,9 @@ export function evalInputs(a: EvalArgv, o: { cache?: boolean } = {}): InputFile[
     const p = s(k);
     if (p) out.push({ path: p, what, folder: true, reads: isModelFolderFile });
   }
+  const detector = s('detector');
+  const detDir = detector?.startsWith('detr:') ? detectorFolder(detector) : null;
+  if (detDir) out.push({ path: detDir, what: '--detector folder', folder: true, reads: isModelFolderFile });
   for (const [k, what] of [['embeddings', '--embeddings file'], ['baseline-embeddings', '--baseline-embeddings file'], ['candidate-embeddings', '--candidate-embeddings file'], ['cache', '--cache file']] as const) {
     const p = s(k);
     if (p && (k !== 'cache' || withCache)) out.push({ path: p, what });

@@ -8,7 +8,9 @@ import { LogolabError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
 import { checkOutputDir, replaceOutputDir, type OutputGuard } from '../../src/io/output-dir.js';
-import { assertOutputFile } from '../../src/io/file-kind.js';
+import { assertOutputFile, type InputFile } from '../../src/io/file-kind.js';
+import { isModelFolderFile } from '../../src/models/format.js';
+import { detectorFolder } from '../../src/detect/load.js';
 import { decodeImage } from '../../src/preprocess/image.js';
 import { loadDetector, DETR_DETECTOR_DEFAULTS, DETR_RANGES } from '../../src/detect/detector.js';
 import { drawDetections } from '../../src/detect/visualize.js';
@@ -67,10 +69,13 @@ export const command: CommandModule = {
   handler: async (argv) => {
     const files = expandImagePaths((argv.images as string[]).map((p) => resolve(p)));
     const vis = argv.visualize ? resolve(argv.visualize as string) : null;
+    // the run reads the images and the detector's weights and configs: no output may replace them
+    const detDir = detectorFolder(argv.detector as string);
+    const inputs: InputFile[] = [...files.map((f) => ({ path: f, what: 'input image' })), ...(detDir ? [{ path: detDir, what: '--detector folder', folder: true, reads: isModelFolderFile }] : [])];
     // the drawings' folder is replaced as a whole: checked before any work, and never one holding an input
-    const guard: OutputGuard = { command: 'detect', flag: '--visualize', overwrite: argv.overwrite as boolean, protect: files.map((f) => ({ path: f, what: 'input image' })) };
+    const guard: OutputGuard = { command: 'detect', flag: '--visualize', overwrite: argv.overwrite as boolean, protect: inputs.map(({ path, what }) => ({ path, what })) };
     if (vis) checkOutputDir(vis, guard);
-    if (argv.out !== undefined) assertOutputFile(argv.out as string, '--out', files.map((f) => ({ path: f, what: 'input image' })));
+    if (argv.out !== undefined) assertOutputFile(argv.out as string, '--out', inputs);
     const names = drawingNames(files);
     await initBackend(argv.backend as string | undefined, { workload: 'detector' });
     const detector = loadDetector(argv.detector as string, {

@@ -8,7 +8,7 @@ import { LogolabError } from '../errors.js';
 import type { RgbImage } from '../preprocess/image.js';
 import { DetrImageProcessor, loadDetrProcessor, type DetrProcessorConfig } from '../preprocess/detr.js';
 import type { Progress } from '../util/progress.js';
-import { loadDetrOrPreset, type DetrModel } from './load.js';
+import { isDetrPreset, loadDetrOrPreset, type DetrModel } from './load.js';
 import { filterMinBoxSize, nms, postProcessObjectDetection } from './postprocess.js';
 import type { Box } from '../util/box.js';
 import { firstNonFinite, nonFiniteName } from '../util/finite.js';
@@ -124,7 +124,7 @@ export function loadDetector(spec: string, opts: DetrDetectorOptions & { seed?: 
     const base = loadDetrProcessor(model.dir, { quiet: opts.quiet });
     const processor = opts.processor ? new DetrImageProcessor({ ...base.config, ...opts.processor }) : base;
     const { seed: _s, processor: _p, quiet: _q, ...detOpts } = opts;
-    return new DetrDetector(target === 'detr-r50' ? 'detr-r50 (random weights)' : `detr:${target}`, model, processor, detOpts);
+    return new DetrDetector(isDetrPreset(target) ? `${target} (random weights)` : `detr:${target}`, model, processor, detOpts);
   } catch (e) {
     model.dispose();
     throw e;

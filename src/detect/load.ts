@@ -83,8 +83,27 @@ export function detrR50Config(numLabels = 1): DetrConfig {
   }, 'preset detr-r50');
 }
 
+/** The name of the random-weights preset (benchmarks and tests: its boxes mean nothing). */
+export const DETR_PRESET = 'detr-r50';
+
+/** Whether a detector spec (without `detr:`) names the preset. */
+export function isDetrPreset(target: string): boolean {
+  return target === DETR_PRESET;
+}
+
+/**
+ * The folder a detector spec (`detr:<dir|repo id>`, `<dir|repo id>`) reads its weights and configs
+ * from — an HF repo id's cached snapshot — or null for the preset, which reads none. Outputs must
+ * not replace files in it.
+ */
+export function detectorFolder(spec: string): string | null {
+  const target = spec.startsWith('detr:') ? spec.slice(5) : spec;
+  if (!target || isDetrPreset(target)) return null;
+  return resolveModelPath(target, { quiet: true });
+}
+
 /** `detr-r50` preset (random weights of the real shape) or a folder. */
 export function loadDetrOrPreset(spec: string, seed = 0): DetrModel {
-  if (spec === 'detr-r50') return detrFromSource(detrR50Config(), syntheticSource(detrR50Config(), { seed }));
+  if (isDetrPreset(spec)) return detrFromSource(detrR50Config(), syntheticSource(detrR50Config(), { seed }));
   return loadDetrModel(spec);
 }
