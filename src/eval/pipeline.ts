@@ -5,7 +5,7 @@
  * needs pixels (DETR) works on chunks of PIXEL_CHUNK images: each is decoded once, proposed on,
  * and its uncached crops are cut from the same pixels before the chunk is let go (bounded memory).
  */
-import { LogolabError } from '../errors.js';
+import { LogolabError, namingErrors } from '../errors.js';
 import { decodeImage, cropImage, type RgbImage } from '../preprocess/image.js';
 import { assertFiniteEmbedding } from '../embed/embedder.js';
 import { firstNonFinite } from '../util/finite.js';
@@ -72,7 +72,8 @@ export async function embedItems(encoder: CropEncoder, items: Omit<Item, 'key' |
           throw new LogolabError(`${it.path}: the image is ${decoded.width}x${decoded.height}, but its data dir recorded ${it.size.width}x${it.size.height}: the file changed since it was prepared, and its boxes belong to the other picture; re-run logolab prepare`);
         }
       }
-      imgs.push(it.box ? cropImage(decoded!, it.box) : decoded!);
+      // a crop the image cannot give names its file: cropImage sees only pixels
+      imgs.push(it.box ? namingErrors(it.path, () => cropImage(decoded!, it.box!)) : decoded!);
     }
     const names = batch.map((it) => (it.box ? `${it.path} box [${it.box.join(', ')}]` : it.path));
     const embs = await encoder.embed(imgs, names);

@@ -7,7 +7,8 @@
  *                reference's DetectLogosDETR (`detr:detr-r50` = random weights of the real shape)
  */
 import { LogolabError } from '../errors.js';
-import type { RgbImage } from '../preprocess/image.js';
+import { roundHalfEven, type RgbImage } from '../preprocess/image.js';
+import { log } from '../util/log.js';
 import type { DatasetImage } from './dataset.js';
 import type { Box } from '../util/box.js';
 import { DETR_DETECTOR_DEFAULTS, loadDetector } from '../detect/detector.js';
@@ -75,11 +76,25 @@ export const wholeImage: RegionProposer = {
 };
 
 /**
+ * Whether a box keeps at least one whole pixel once rounded and clipped as cropImage does: DETR
+ * boxes are real-valued, and with --min-box-size 0 (or 1: [11.5, 12.5] rounds to [12, 12]) one
+ * can cover no pixel at all.
+ */
+export function hasPixels(box: Box, width: number, height: number): boolean {
+  const w = Math.min(width, roundHalfEven(box[2])) - Math.max(0, roundHalfEven(box[0]));
+  const h = Math.min(height, roundHalfEven(box[3])) - Math.max(0, roundHalfEven(box[1]));
+  return w >= 1 && h >= 1;
+}
+
+/**
  * `detr:<dir|detr-r50>`: the detector of src/detect (HF post-processing, then the Python original's
- * min_box_size filter and class-agnostic NMS), one image at a time.
+ * min_box_size filter and class-agnostic NMS), one image at a time. A box with no whole pixel has no
+ * crop to embed: it is dropped, and the drops are counted and reported once (dispose), instead of
+ * aborting the run at the crop.
  */
 export function detrProposer(spec: string, o: { detrThreshold: number; minBoxSize: number; nmsIou: number }): RegionProposer {
   const det = loadDetector(spec, { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIouThreshold: o.nmsIou });
+  const empty = { boxes: 0, images: 0, first: '' };
   return {
     name: `detr:${spec}`,
     settings: { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIou: o.nmsIou },
@@ -87,9 +102,21 @@ export function detrProposer(spec: string, o: { detrThreshold: number; minBoxSiz
     needsPixels: true,
     async propose(im, rgb) {
       const [r] = await det.detect([rgb!], { names: [im.path] });
-      return r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]! }));
+      const all = r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]! }));
+      const kept = all.filter((p) => hasPixels(p.box, rgb!.width, rgb!.height));
+      if (kept.length < all.length) {
+        const gone = all.find((p) => !kept.includes(p))!;
+        log('debug', `${im.path}: ${all.length - kept.length} DETR box(es) with no whole pixel dropped (e.g. [${gone.box.join(', ')}])`);
+        if (!empty.boxes) empty.first = `${im.path} box [${gone.box.join(', ')}]`;
+        empty.boxes += all.length - kept.length;
+        empty.images++;
+      }
+      return kept;
     },
-    dispose: () => det.dispose(),
+    dispose: () => {
+      det.dispose();
+      if (empty.boxes) log('warn', `${empty.boxes} DETR box(es) in ${empty.images} image(s) cover no whole pixel and were dropped (e.g. ${empty.first}); --min-box-size ${o.minBoxSize} lets them through`);
+    },
   };
 }
 

@@ -1,0 +1,79 @@
+/**
+ * DETR region proposals in the embedding pass: a box that covers no whole pixel (real-valued boxes,
+ * --min-box-size 0 or 1) is dropped and reported, never the end of the run; a crop that fails names
+ * its image.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, tmpDir, useBackend } from '../helpers.js';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { datasetFromDataDir } from '../../src/eval/dataset.js';
+import { embedItems, embedSet } from '../../src/eval/pipeline.js';
+import { detrProposer, hasPixels } from '../../src/eval/proposals.js';
+import { fakeEncoder, makeTinyDataDir } from './tinydata.js';
+
+let W = '';
+let DATA = '';
+
+/** The fixture DETR with every query certain of class 0 and a box of sigmoid(-20) ≈ 2e-9 of the image: no whole pixel. */
+function subPixelDetector(dir: string): void {
+  const src = join(FIXTURES, 'detr_tiny/model');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(src, 'config.json'), join(dir, 'config.json'));
+  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 64, longest_edge: 96 } }));
+  const t = new Map<string, { shape: number[]; data: Float32Array; dtype: 'F32' }>();
+  for (const [k, v] of readSafetensors(join(src, 'model.safetensors'))) t.set(k, { shape: v.shape, data: Float32Array.from(v.data as Float32Array), dtype: 'F32' });
+  t.get('bbox_predictor.layers.2.weight')!.data.fill(0);
+  t.get('bbox_predictor.layers.2.bias')!.data.set([0, 0, -20, -20]);
+  t.get('class_labels_classifier.weight')!.data.fill(0);
+  t.get('class_labels_classifier.bias')!.data.set([5, 0, 0]);
+  writeSafetensors(join(dir, 'model.safetensors'), t);
+}
+
+before(async () => {
+  await useBackend('wasm');
+  W = tmpDir('logolab-detr-proposals-');
+  DATA = join(W, 'data');
+  await makeTinyDataDir(DATA, { perLogo: 1, negatives: 1 });
+});
+
+test('hasPixels: rounded (half to even) and clipped as cropImage crops', () => {
+  assert.equal(hasPixels([31.9999999, 23.9999999, 32.0000001, 24.0000001], 64, 48), false);
+  // width exactly 1 at a half: [11.5, 12.5] rounds to [12, 12]
+  assert.equal(hasPixels([11.5, 0, 12.5, 10], 64, 48), false);
+  assert.equal(hasPixels([10.5, 0, 11.5, 10], 64, 48), true); // [10, 12]
+  assert.equal(hasPixels([11.4, 0, 12.6, 10], 64, 48), true);
+  assert.equal(hasPixels([64.2, 0, 70, 10], 64, 48), false); // outside the image
+  assert.equal(hasPixels([0, 0, 64, 48], 64, 48), true);
+});
+
+test('a DETR box with no whole pixel is dropped with a warning; the run completes', async () => {
+  const det = join(W, 'subpixel');
+  subPixelDetector(det);
+  const ds = datasetFromDataDir(DATA);
+  const proposer = detrProposer(det, { detrThreshold: 0.1, minBoxSize: 0, nmsIou: 0.5 });
+  let err = '';
+  const ew = process.stderr.write.bind(process.stderr);
+  const quiet = process.env.LOGOLAB_QUIET;
+  delete process.env.LOGOLAB_QUIET;
+  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? ((err += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
+  let set;
+  try {
+    set = await embedSet(fakeEncoder(), proposer, ds.refs.slice(0, 2), ds.images, ds.logos, { quiet: true });
+    proposer.dispose?.();
+  } finally {
+    process.stderr.write = ew;
+    if (quiet !== undefined) process.env.LOGOLAB_QUIET = quiet;
+  }
+  assert.equal(set.images.length, ds.images.length);
+  assert.ok(set.images.every((im) => im.regions.length === 0), 'no region without pixels');
+  assert.match(err, new RegExp(`warn: \\d+ DETR box\\(es\\) in ${ds.images.length} image\\(s\\) cover no whole pixel and were dropped \\(e\\.g\\. .*\\.png box \\[`));
+});
+
+test('embedItems: a crop the image cannot give names the file', async () => {
+  const ds = datasetFromDataDir(DATA);
+  const path = ds.images[0]!.path;
+  await assert.rejects(embedItems(fakeEncoder(), [{ path, box: [70, 50, 80, 60] }], { quiet: true }), (e: Error) => e.message.startsWith(`${path}: crop box [70, 50, 80, 60] is empty inside the 64x48 image`));
+});
