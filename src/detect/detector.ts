@@ -4,6 +4,7 @@
  * min-box-size filter and NMS (postprocess.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
 import { LogolabError } from '../errors.js';
 import type { RgbImage } from '../preprocess/image.js';
 import { DetrImageProcessor, loadDetrProcessor, type DetrProcessorConfig } from '../preprocess/detr.js';
@@ -23,6 +24,8 @@ export interface DetectionResult {
 
 export interface Detector {
   readonly name: string;
+  /** what the boxes depend on besides the post-processing: see DetrDetector.fingerprint */
+  readonly fingerprint: string;
   /** `names` (one per image: its file) label an image the preprocessing refuses */
   detect(images: RgbImage[], opts?: { progress?: Progress; names?: string[] }): Promise<DetectionResult[]>;
   dispose(): void;
@@ -57,6 +60,12 @@ function checkOpts(o: Required<DetrDetectorOptions>): void {
 
 export class DetrDetector implements Detector {
   readonly opts: Required<DetrDetectorOptions>;
+  /**
+   * sha256 over the model config, the image processor's config and the weights (DetrModel's
+   * weightsDigest): one detector has one fingerprint wherever its folder lies, and other weights or
+   * another input size at the same path have another. The post-processing settings are not in it.
+   */
+  readonly fingerprint: string;
   constructor(
     readonly name: string,
     readonly model: DetrModel,
@@ -65,6 +74,7 @@ export class DetrDetector implements Detector {
   ) {
     this.opts = { ...DETR_DETECTOR_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
     checkOpts(this.opts);
+    this.fingerprint = createHash('sha256').update(JSON.stringify(model.config)).update(JSON.stringify(processor.config)).update(model.weightsDigest).digest('hex');
   }
 
   async detect(images: RgbImage[], opts: { progress?: Progress; names?: string[] } = {}): Promise<DetectionResult[]> {

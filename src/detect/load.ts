@@ -3,6 +3,7 @@
  * written by `logolab convert` (same layout), or the `detr-r50` preset (real shapes, random weights).
  */
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../errors.js';
@@ -21,6 +22,8 @@ export class DetrModel {
     /** checkpoint keys the model does not use */
     readonly leftovers: string[],
     readonly dir: string | null,
+    /** sha256 over every tensor the model was built from (name, shape, float32 bytes), as read */
+    readonly weightsDigest: string,
   ) {}
 
   /** pixelValues [B,3,H,W]; pixelMask [B·H·W] or null. Caller disposes the outputs. */
@@ -33,7 +36,11 @@ export class DetrModel {
   }
 }
 
-/** Checks a source against the key map, reports leftovers, builds the model. */
+/**
+ * Checks a source against the key map, reports leftovers, builds the model. The tensors are hashed
+ * as they are read (each is read once, in the key map's order), as the encoder's base fingerprint
+ * hashes its tensors: a file's path says nothing about the weights in it.
+ */
 export function detrFromSource(cfg: DetrConfig, src: WeightSource, dir: string | null = null): DetrModel {
   const { leftovers } = checkAgainstSpec(cfg, src);
   const unexpected = leftovers.filter((k) => !isIgnorableKey(k));
@@ -41,7 +48,20 @@ export function detrFromSource(cfg: DetrConfig, src: WeightSource, dir: string |
     const shown = unexpected.slice(0, 5).join(', ');
     log(unexpected.length ? 'warn' : 'debug', `${src.source}: ${leftovers.length} unused tensor(s) ignored${unexpected.length ? ` (e.g. ${shown})` : ' (BatchNorm num_batches_tracked)'}`);
   }
-  return new DetrModel(cfg, buildDetrWeights(cfg, src), leftovers, dir);
+  const h = createHash('sha256');
+  const hashed: WeightSource = {
+    source: src.source,
+    keys: () => src.keys(),
+    shape: (k) => src.shape(k),
+    read: (k) => {
+      const d = src.read(k);
+      h.update(`${k}:${JSON.stringify(src.shape(k))}:`);
+      h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+      return d;
+    },
+  };
+  const weights = buildDetrWeights(cfg, hashed);
+  return new DetrModel(cfg, weights, leftovers, dir, h.digest('hex'));
 }
 
 export function readDetrConfig(dir: string): DetrConfig {

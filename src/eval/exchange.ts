@@ -3,7 +3,8 @@
  * embedded once (e.g. on a GPU machine) and evaluated anywhere. A safetensors file:
  *   embeddings  F32 [N, D]   rows: references first, then regions image by image
  *   __metadata__.logolab_embeddings  JSON: model/fingerprint/preprocess/detector (and a DETR
- *                                    detector's settings, detectorSettings), the dataset
+ *                                    detector's fingerprint and settings, detectorFingerprint
+ *                                    and detectorSettings), the dataset
  *                                    index (logos, refs with ids, images with ground truth and
  *                                    region boxes/scores) — everything sampling needs.
  * `eval/compare --embeddings f` sample from this index exactly as from the data dir, so results are
@@ -32,6 +33,11 @@ export interface ExchangeMeta {
   fingerprint: string;
   preprocess: string;
   detector: string;
+  /**
+   * a DETR detector's fingerprint (DetrDetector.fingerprint: config, processor config, weights);
+   * absent from files of older versions, and for other detectors
+   */
+  detectorFingerprint?: string;
   /** a DETR detector's post-processing (absent from files of older versions, and for other detectors) */
   detectorSettings?: DetrSettings;
   /** 'data' (prepared data dir: sampled at eval time) | 'folders' (Burnley layout: evaluated whole) */
@@ -55,7 +61,7 @@ export interface Exchange {
   regions(imageId: string): EvalRegion[];
 }
 
-export type ExchangeId = Pick<ExchangeMeta, 'model' | 'fingerprint' | 'preprocess' | 'detector' | 'detectorSettings' | 'layout'>;
+export type ExchangeId = Pick<ExchangeMeta, 'model' | 'fingerprint' | 'preprocess' | 'detector' | 'detectorFingerprint' | 'detectorSettings' | 'layout'>;
 
 /**
  * Embeds every reference and every region of the data dir (or, with `shard`, that shard's
@@ -67,7 +73,7 @@ export async function exportDataEmbeddings(dataDir: string, encoder: CropEncoder
   const hitsBefore = o.cache?.stats.hits ?? 0;
   const set = await embedSet(encoder, proposer, part.refs, part.images, ds.logos, o);
   const shard = o.shard ? { index: o.shard.index, count: o.shard.count, partition: PARTITION, datasetDigest: datasetDigest(ds) } : undefined;
-  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard, passBackends((o.cache?.stats.hits ?? 0) - hitsBefore));
+  const r = writeExchange(outFile, ds, set, { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.fingerprint ? { detectorFingerprint: proposer.fingerprint } : {}), ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), layout: o.folders || ds.layout === 'folders' ? 'folders' : 'data' }, shard, passBackends((o.cache?.stats.hits ?? 0) - hitsBefore));
   return { ...r, images: part.images.length };
 }
 
@@ -153,6 +159,7 @@ function checkMeta(file: string, meta: ExchangeMeta): void {
   const m = meta as unknown as Record<string, unknown>;
   const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   for (const k of ['model', 'fingerprint', 'preprocess', 'detector']) if (typeof m[k] !== 'string') throw new LogolabError(`${file}: metadata lacks '${k}' (a string)`);
+  if (m.detectorFingerprint !== undefined && !(typeof m.detectorFingerprint === 'string' && m.detectorFingerprint)) throw new LogolabError(`${file}: metadata 'detectorFingerprint' is ${JSON.stringify(m.detectorFingerprint)}, not a detector fingerprint (a string)`);
   if (m.detectorSettings !== undefined) {
     const s = m.detectorSettings as Record<string, unknown> | null;
     const ok = (k: string, max: number) => typeof s?.[k] === 'number' && (s[k] as number) >= 0 && (s[k] as number) <= max;
@@ -227,6 +234,6 @@ export function setFromExchange(ex: Exchange, s: Sample): EmbeddedSet {
     logos: [...s.logos].sort(),
     refs: s.refs.map((r) => ({ id: r.id, logo: r.logo, embedding: ex.refEmbedding(r.id), source: r.path, ...(r.box ? { box: r.box } : {}) })),
     images: s.images.map((im) => ({ id: im.id, name: im.name, expected: im.expected, regions: ex.regions(im.id) })),
-    meta: { model: ex.meta.model, fingerprint: ex.meta.fingerprint, preprocess: ex.meta.preprocess, detector: ex.meta.detector, ...(ex.meta.detectorSettings ? { detectorSettings: ex.meta.detectorSettings } : {}) },
+    meta: { model: ex.meta.model, fingerprint: ex.meta.fingerprint, preprocess: ex.meta.preprocess, detector: ex.meta.detector, ...(ex.meta.detectorFingerprint ? { detectorFingerprint: ex.meta.detectorFingerprint } : {}), ...(ex.meta.detectorSettings ? { detectorSettings: ex.meta.detectorSettings } : {}) },
   };
 }

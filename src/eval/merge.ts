@@ -4,14 +4,15 @@
  * image). Its values are the shards' own: byte-identical to an unsharded run's only on a backend
  * whose kernels ignore batch composition (wasm); native BLAS and GPU rounding depend on it.
  * Refuses, with one line naming the shard: a file that is not a shard, shards of another model,
- * preprocessing, detector, dataset or partition, a shard given twice or missing, and an item that is
- * missing, duplicated or in a shard the partition did not assign it to.
+ * preprocessing, detector (by its fingerprint where both shards record one, else by name), dataset
+ * or partition, a shard given twice or missing, and an item that is missing, duplicated or in a
+ * shard the partition did not assign it to.
  */
 import { basename } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { log } from '../util/log.js';
 import { readExchangeFile, writeExchange, type ExchangeMeta } from './exchange.js';
-import { detrSettingsText } from './proposals.js';
+import { detectorMismatch, detrSettingsText } from './proposals.js';
 import { datasetDigest, partition, PARTITION } from './shard.js';
 import type { EmbeddedSet, EvalImage, EvalRef } from './types.js';
 
@@ -27,7 +28,6 @@ const short = (s: string) => (s.length > 16 ? `${s.slice(0, 16)}…` : s);
 const AGREE: [keyof ExchangeMeta, string][] = [
   ['fingerprint', 'model fingerprint'],
   ['preprocess', 'preprocessing'],
-  ['detector', 'detector'],
   ['layout', 'layout'],
 ];
 
@@ -47,6 +47,8 @@ export function mergeShards(files: string[], outFile: string): { shards: number;
     for (const [k, what] of AGREE) {
       if (s.meta[k] !== first.meta[k]) throw new LogolabError(`${s.file}: shard ${sh.index}/${sh.count} has ${what} ${short(String(s.meta[k]))}, ${basename(first.file)} has ${short(String(first.meta[k]))} (shards of another run?)`);
     }
+    const other = detectorMismatch(s.meta, first.meta);
+    if (other) throw new LogolabError(`${s.file}: shard ${sh.index}/${sh.count} and ${basename(first.file)} were embedded with other detectors: ${other} (shards of another run?)`);
     const [mine, theirs] = [detrSettingsText(s.meta.detectorSettings), detrSettingsText(first.meta.detectorSettings)];
     if (mine !== theirs) throw new LogolabError(`${s.file}: shard ${sh.index}/${sh.count} has detector settings ${mine}, ${basename(first.file)} has ${theirs} (shards of another run?)`);
     // an empty shard (COUNT above the item count) records dim 0
@@ -63,6 +65,11 @@ export function mergeShards(files: string[], outFile: string): { shards: number;
   const ds = first.meta.dataset;
   if (datasetDigest(ds) !== s0.datasetDigest) throw new LogolabError(`${first.file}: dataset index does not match its recorded digest (file edited?)`);
   if (first.meta.model !== undefined) for (const s of shards) if (s.meta.model !== first.meta.model) log('warn', `${s.file}: model named '${s.meta.model}', ${basename(first.file)} '${first.meta.model}' (same fingerprint); the merged file names the first`);
+  for (const s of shards) if (s.meta.detector !== first.meta.detector) log('warn', `${s.file}: detector named '${s.meta.detector}', ${basename(first.file)} '${first.meta.detector}' (same fingerprint); the merged file names the first`);
+  // a shard of an older logolab records no detector fingerprint: its DETR is known by path alone
+  const unprinted = shards.filter((s) => !s.meta.detectorFingerprint);
+  const detrFingerprint = unprinted.length ? undefined : first.meta.detectorFingerprint;
+  if (first.meta.detector.startsWith('detr:') && unprinted.length) log('warn', `${unprinted.map((s) => basename(s.file)).join(', ')}: no detector fingerprint recorded (an older logolab); the shards' DETR weights cannot be checked, only its path ${first.meta.detector}`);
 
   // every item must sit in exactly the shard the partition assigns it to
   const p = partition(ds, s0.count);
@@ -103,6 +110,6 @@ export function mergeShards(files: string[], outFile: string): { shards: number;
   const { model, fingerprint, preprocess, detector, detectorSettings, layout } = first.meta;
   // the backends of all shards (a shard of an older logolab records none: 'not recorded')
   const backends = [...new Set(shards.flatMap((s) => s.meta.backends ?? ['not recorded']))].sort();
-  const r = writeExchange(outFile, ds, set, { model, fingerprint, preprocess, detector, ...(detectorSettings ? { detectorSettings } : {}), layout }, undefined, backends);
+  const r = writeExchange(outFile, ds, set, { model, fingerprint, preprocess, detector, ...(detrFingerprint ? { detectorFingerprint: detrFingerprint } : {}), ...(detectorSettings ? { detectorSettings } : {}), layout }, undefined, backends);
   return { shards: shards.length, ...r };
 }

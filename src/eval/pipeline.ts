@@ -135,5 +135,5 @@ export async function embedSet(
     expected: im.expected ?? [...new Set(im.gt.map((g) => g.logo).filter((l) => logoSet.has(l)))].sort(),
     regions: proposals[i]!.map((p, r) => ({ id: `${im.id}#${r}`, box: p.box, score: p.score, embedding: embs[k++]! })),
   }));
-  return { logos: [...logos].sort(), refs: outRefs, images: outImages, meta: { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), ...meta } };
+  return { logos: [...logos].sort(), refs: outRefs, images: outImages, meta: { model: encoder.name, fingerprint: encoder.fingerprint, preprocess: encoder.preprocess, detector: proposer.name, ...(proposer.fingerprint ? { detectorFingerprint: proposer.fingerprint } : {}), ...(proposer.settings ? { detectorSettings: proposer.settings } : {}), ...meta } };
 }

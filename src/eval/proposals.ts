@@ -40,8 +40,12 @@ export interface RegionProposer {
   name: string;
   /** a DETR proposer's post-processing */
   settings?: DetrSettings;
-  /** identity for caches/exports (detector fingerprint + its thresholds) */
-  key: string;
+  /**
+   * a DETR proposer's detector fingerprint (its config, image processor config and weights:
+   * DetrDetector.fingerprint), recorded with the embeddings beside `name`, which is only the path
+   * as typed; the post-processing is `settings`
+   */
+  fingerprint?: string;
   /** whether propose() needs the decoded pixels */
   needsPixels: boolean;
   propose(im: DatasetImage, rgb: RgbImage | null): Promise<Proposal[]>;
@@ -50,7 +54,6 @@ export interface RegionProposer {
 
 export const gtBoxes: RegionProposer = {
   name: 'gt-boxes',
-  key: 'gt-boxes',
   needsPixels: false,
   async propose(im) {
     const seen = new Set<string>();
@@ -68,7 +71,6 @@ export const gtBoxes: RegionProposer = {
 
 export const wholeImage: RegionProposer = {
   name: 'whole-image',
-  key: 'whole-image',
   needsPixels: false,
   async propose(im) {
     return [{ box: [0, 0, im.width, im.height], score: 1 }];
@@ -98,7 +100,7 @@ export function detrProposer(spec: string, o: { detrThreshold: number; minBoxSiz
   return {
     name: `detr:${spec}`,
     settings: { threshold: o.detrThreshold, minBoxSize: o.minBoxSize, nmsIou: o.nmsIou },
-    key: `detr:${spec}:${o.detrThreshold}:${o.minBoxSize}:${o.nmsIou}`,
+    fingerprint: det.fingerprint,
     needsPixels: true,
     async propose(im, rgb) {
       const [r] = await det.detect([rgb!], { names: [im.path] });
@@ -118,6 +120,26 @@ export function detrProposer(spec: string, o: { detrThreshold: number; minBoxSiz
       if (empty.boxes) log('warn', `${empty.boxes} DETR box(es) in ${empty.images} image(s) cover no whole pixel and were dropped (e.g. ${empty.first}); --min-box-size ${o.minBoxSize} lets them through`);
     },
   };
+}
+
+/** How embeddings record their region proposals: the detector as named, and a DETR's fingerprint. */
+export interface DetectorIdentity {
+  detector: string;
+  /** absent for gt-boxes and whole-image, and in files of older versions */
+  detectorFingerprint?: string;
+}
+
+/**
+ * Why two sets of embeddings cannot hold regions of one detector, or null. Two DETR folders at
+ * other paths are one detector when their fingerprints agree (one model on two machines); at one
+ * path with other fingerprints they are two. A side without a fingerprint (an older logolab's file)
+ * can only be compared by name, as before.
+ */
+export function detectorMismatch(a: DetectorIdentity, b: DetectorIdentity): string | null {
+  if (a.detectorFingerprint && b.detectorFingerprint) {
+    return a.detectorFingerprint === b.detectorFingerprint ? null : `detector ${a.detector} (fingerprint ${a.detectorFingerprint.slice(0, 12)}…) and ${b.detector} (fingerprint ${b.detectorFingerprint.slice(0, 12)}…) are different detectors (other weights or configs)`;
+  }
+  return a.detector === b.detector ? null : `detector ${a.detector} and ${b.detector} differ`;
 }
 
 /** --detector gt-boxes | whole-image | detr:<dir> */

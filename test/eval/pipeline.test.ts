@@ -26,14 +26,13 @@ const halves = (w: number, h: number): Proposal[] => [
 ];
 const pixelProposer: RegionProposer = {
   name: 'halves-from-pixels',
-  key: 'halves',
   needsPixels: true,
   async propose(_im: DatasetImage, rgb: RgbImage | null) {
     assert.ok(rgb, 'a pixel proposer gets pixels');
     return halves(rgb.width, rgb.height);
   },
 };
-const sizeProposer: RegionProposer = { name: 'halves-from-size', key: 'halves', needsPixels: false, propose: async (im) => halves(im.width, im.height) };
+const sizeProposer: RegionProposer = { name: 'halves-from-size', needsPixels: false, propose: async (im) => halves(im.width, im.height) };
 
 function countingDecoder() {
   const counts = new Map<string, number>();
