@@ -4,7 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { readdirUtf8 } from '../../src/io/utf8-names.js';
 import { initBackend } from '../../src/backend/index.js';
-import { LogolabError } from '../../src/errors.js';
+import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
 import { checkOutputDir, replaceOutputDir, type OutputGuard } from '../../src/io/output-dir.js';
@@ -69,6 +69,8 @@ export const command: CommandModule = {
   handler: async (argv) => {
     const files = expandImagePaths((argv.images as string[]).map((p) => resolve(p)));
     const vis = argv.visualize ? resolve(argv.visualize as string) : null;
+    // one path for the JSON file and the drawings' folder failed only at the end, after every image
+    if (vis && argv.out !== undefined && resolve(argv.out as string) === vis) throw new UsageError(`--out ${String(argv.out)} and --visualize ${String(argv.visualize)}: one path for the boxes JSON file and the drawings' folder; give the file another path (e.g. ${join(String(argv.visualize), 'boxes.json')})`);
     // the run reads the images and the detector's weights and configs: no output may replace them
     const detDir = detectorFolder(argv.detector as string);
     const inputs: InputFile[] = [...files.map((f) => ({ path: f, what: 'input image' })), ...(detDir ? [{ path: detDir, what: '--detector folder', folder: true, reads: isModelFolderFile }] : [])];
