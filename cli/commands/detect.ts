@@ -1,13 +1,13 @@
 /** `logolab detect`: DETR logo regions for images → boxes.json (and optional drawings). */
 import type { CommandModule } from 'yargs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, join, relative, resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { readdirUtf8 } from '../../src/io/utf8-names.js';
 import { initBackend } from '../../src/backend/index.js';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { numberOption } from '../options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
-import { checkOutputDir, replaceOutputDir, type OutputGuard } from '../../src/io/output-dir.js';
+import { checkOutputDir, isWithin, OUTPUT_MARKER, replaceOutputDir, type OutputGuard } from '../../src/io/output-dir.js';
 import { assertOutputFile, type InputFile } from '../../src/io/file-kind.js';
 import { isModelFolderFile } from '../../src/models/format.js';
 import { detectorFolder } from '../../src/detect/load.js';
@@ -79,6 +79,12 @@ export const command: CommandModule = {
     if (vis) checkOutputDir(vis, guard);
     if (argv.out !== undefined) assertOutputFile(argv.out as string, '--out', inputs);
     const names = drawingNames(files);
+    // --out inside --visualize is written into the new folder before it replaces the old one, so
+    // the folder's marker lists it as detect's own (written after, the next run refused the folder
+    // as holding a file detect did not write)
+    const outIn = vis && argv.out && isWithin(resolve(argv.out as string), vis) ? relative(vis, resolve(argv.out as string)) : null;
+    const taken = outIn ? [...names, OUTPUT_MARKER].find((n) => n.toLowerCase() === outIn.toLowerCase()) : undefined;
+    if (taken) throw new UsageError(`--out ${String(argv.out)}: is ${taken === OUTPUT_MARKER ? "the --visualize folder's marker file" : `the drawing of ${files[names.indexOf(taken)]}`} in --visualize ${String(argv.visualize)}; give the boxes JSON file another name`);
     await initBackend(argv.backend as string | undefined, { workload: 'detector' });
     const detector = loadDetector(argv.detector as string, {
       threshold: argv.threshold as number,
@@ -90,6 +96,15 @@ export const command: CommandModule = {
     });
     const progress = new Progress({ label: 'detect', total: files.length, unit: 'img' });
     const images: unknown[] = [];
+    const result = () => ({
+      detector: detector.name,
+      threshold: detector.opts.threshold,
+      min_box_size: detector.opts.minBoxSize,
+      nms_iou_threshold: detector.opts.nmsIouThreshold,
+      nms_per_class: detector.opts.nmsPerClass,
+      box_format: 'xyxy pixels (original image)',
+      images,
+    });
     // drawings go to a temp folder that replaces --visualize once every image is done
     const run = async (drawDir: string | null) => {
       const bs = detector.opts.batchSize;
@@ -111,6 +126,7 @@ export const command: CommandModule = {
         }
         progress.tick(chunk.length);
       }
+      if (drawDir && outIn) writeJsonAtomic(join(drawDir, outIn), result());
     };
     try {
       if (vis) await replaceOutputDir(vis, guard, run);
@@ -118,18 +134,9 @@ export const command: CommandModule = {
     } finally {
       detector.dispose();
     }
-    const result = {
-      detector: detector.name,
-      threshold: detector.opts.threshold,
-      min_box_size: detector.opts.minBoxSize,
-      nms_iou_threshold: detector.opts.nmsIouThreshold,
-      nms_per_class: detector.opts.nmsPerClass,
-      box_format: 'xyxy pixels (original image)',
-      images,
-    };
     if (argv.out) {
-      writeJsonAtomic(resolve(argv.out as string), result);
+      if (!outIn) writeJsonAtomic(resolve(argv.out as string), result());
       log('info', `wrote ${argv.out} (${images.length} images)${vis ? `, drawings in ${vis}` : ''}`);
-    } else process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    } else process.stdout.write(JSON.stringify(result(), null, 2) + '\n');
   },
 };
