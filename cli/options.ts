@@ -20,11 +20,15 @@ export interface NumberSpec {
   max?: number;
   /** exclusive lower bound */
   gt?: number;
+  /** exclusive upper bound */
+  lt?: number;
   /** why the range is what it is (ends the out-of-range message) */
   why?: string;
 }
 
 function rangeText(s: NumberSpec): string {
+  if (s.min !== undefined && s.lt !== undefined) return `[${s.min}, ${s.lt})`;
+  if (s.lt !== undefined) return `< ${s.lt}`;
   if (s.min !== undefined && s.max !== undefined) return `[${s.min}, ${s.max}]`;
   if (s.gt !== undefined) return `> ${s.gt}`;
   if (s.min !== undefined) return `≥ ${s.min}`;
@@ -45,14 +49,14 @@ export function parseNumberOption(name: string, raw: unknown, s: NumberSpec): nu
   if (s.int && !Number.isInteger(v)) throw new UsageError(`${label}: '${String(raw)}' is not an integer`);
   // 9007199254740993 reads as …992: a seed would silently become another
   if (s.int && !Number.isSafeInteger(v)) throw new UsageError(`${label}: '${String(raw)}' is beyond the integers a double holds exactly (±${Number.MAX_SAFE_INTEGER})`);
-  const out = (s.min !== undefined && v < s.min) || (s.max !== undefined && v > s.max) || (s.gt !== undefined && !(v > s.gt));
+  const out = (s.min !== undefined && v < s.min) || (s.max !== undefined && v > s.max) || (s.gt !== undefined && !(v > s.gt)) || (s.lt !== undefined && !(v < s.lt));
   if (out) throw new UsageError(`${label}: '${String(raw)}' is out of range: ${s.why ?? `must be ${s.int ? 'an integer ' : ''}${rangeText(s)}`}`);
   return v;
 }
 
 /** A yargs option (parsed as a string, checked by parseNumberOption) whose value is a number. */
 export function numberOption(name: string, s: NumberSpec): Options {
-  const range = s.min !== undefined || s.max !== undefined || s.gt !== undefined ? ` (${s.int ? 'integer ' : ''}${rangeText(s)})` : s.int ? ' (integer)' : '';
+  const range = s.min !== undefined || s.max !== undefined || s.gt !== undefined || s.lt !== undefined ? ` (${s.int ? 'integer ' : ''}${rangeText(s)})` : s.int ? ' (integer)' : '';
   return {
     type: 'string',
     ...(s.alias ? { alias: s.alias } : {}),

@@ -46,15 +46,20 @@ export interface DetrDetectorOptions {
   integerBoxes?: boolean;
 }
 
-/** The post-processing settings' valid ranges (CLI flags and LoadOptions check against these). */
-export const DETR_RANGES: Readonly<Record<'threshold' | 'minBoxSize' | 'nmsIouThreshold', { min: number; max?: number }>> = { threshold: { min: 0, max: 1 }, minBoxSize: { min: 0 }, nmsIouThreshold: { min: 0, max: 1 } };
+/**
+ * The post-processing settings' valid ranges (CLI flags and LoadOptions check against these; the
+ * detector's own check below accepts exactly these). A score is a probability, so threshold 1 would
+ * keep nothing without a word: `lt` is its bound, and `max` is kept for readers of inclusive bounds
+ * only. NMS IoU 0 is torchvision's "suppress any overlap" (disjoint boxes have IoU 0 and stay).
+ */
+export const DETR_RANGES: Readonly<Record<'threshold' | 'minBoxSize' | 'nmsIouThreshold', { min: number; max?: number; lt?: number }>> = { threshold: { min: 0, max: 1, lt: 1 }, minBoxSize: { min: 0 }, nmsIouThreshold: { min: 0, max: 1 } };
 
 export const DETR_DETECTOR_DEFAULTS: Required<DetrDetectorOptions> = { threshold: 0.5, minBoxSize: 20, nmsIouThreshold: 0.5, nmsPerClass: false, batchSize: 1, integerBoxes: false };
 
 function checkOpts(o: Required<DetrDetectorOptions>): void {
   if (!(o.threshold >= 0 && o.threshold < 1)) throw new LogolabError(`detector: threshold must be in [0, 1) (got ${o.threshold})`);
   if (!(o.minBoxSize >= 0)) throw new LogolabError(`detector: min box size must be ≥ 0 (got ${o.minBoxSize})`);
-  if (!(o.nmsIouThreshold > 0)) throw new LogolabError(`detector: NMS IoU threshold must be > 0 (got ${o.nmsIouThreshold})`);
+  if (!(o.nmsIouThreshold >= 0)) throw new LogolabError(`detector: NMS IoU threshold must be ≥ 0 (got ${o.nmsIouThreshold})`);
   if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new LogolabError(`detector: batch size must be a positive integer (got ${o.batchSize})`);
 }
 

@@ -1,0 +1,46 @@
+/**
+ * The DETR detector's settings and names as the user gives them: the flags' ranges are the ones the
+ * detector accepts (refused by the parser, naming the flag).
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { FIXTURES, ROOT, tmpDir } from '../helpers.js';
+import { expectFailure, runCli } from '../cli/run.js';
+import { iou } from '../../src/detect/postprocess.js';
+import type { Box } from '../../src/util/box.js';
+
+const IMG = join(FIXTURES, 'images/small_40x23.png');
+const WIDE = join(FIXTURES, 'images/wide_300x200.png');
+let W = '';
+let DET = '';
+
+before(() => {
+  W = tmpDir('logolab-detr-options-');
+  DET = join(W, 'detr');
+  cpSync(join(FIXTURES, 'detr_tiny/model'), DET, { recursive: true });
+  writeFileSync(join(DET, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 64, longest_edge: 96 } }));
+});
+
+test('threshold 1 (keeps nothing) is a usage error naming the flag, before any model loads; --help shows [0, 1)', async () => {
+  const missing = join(W, 'no-model');
+  expectFailure(await runCli(['detect', '--backend', 'wasm', IMG, '--detector', missing, '--threshold', '1']), 2, /--threshold: '1' is out of range: must be \[0, 1\)/);
+  expectFailure(await runCli(['eval', '--backend', 'wasm', '--data', W, '--model', missing, '--detector', `detr:${missing}`, '--detr-threshold', '1']), 2, /-d\/--detr-threshold: '1' is out of range: must be \[0, 1\)/);
+  expectFailure(await runCli(['embed', '--backend', 'wasm', '--data', W, '--model', missing, '--detector', `detr:${missing}`, '--detr-threshold', '1', '--out', join(W, 'e.safetensors')]), 2, /--detr-threshold: '1' is out of range: must be \[0, 1\)/);
+  const help = spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'detect', '--help'], { encoding: 'utf8' });
+  assert.match(help.stdout, /--threshold .*\(\[0, 1\)\)/);
+});
+
+test('--nms-iou 0 (the flags\' range) is accepted: any overlap is suppressed, disjoint boxes stay', async () => {
+  const out = join(W, 'nms0.json');
+  const r = await runCli(['detect', '--backend', 'wasm', IMG, WIDE, '--detector', DET, '--threshold', '0', '--min-box-size', '0', '--nms-iou', '0', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(readFileSync(out, 'utf8')) as { nms_iou_threshold: number; images: { detections: { box: Box }[] }[] };
+  assert.equal(j.nms_iou_threshold, 0);
+  for (const im of j.images) {
+    assert.ok(im.detections.length >= 1);
+    for (let a = 0; a < im.detections.length; a++) for (let b = a + 1; b < im.detections.length; b++) assert.equal(iou(im.detections[a]!.box, im.detections[b]!.box), 0);
+  }
+});
