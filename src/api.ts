@@ -33,7 +33,11 @@ export interface LoadOptions {
   encoder: string;
   /** LoRA adapter folder applied to the encoder */
   adapter?: string;
-  /** 'detr:<dir>' | '<dir>' | 'detr-r50'; omitted = the whole image is the one region */
+  /**
+   * DETR folder or cached HF repo id: 'detr:<dir>' | '<dir>'; omitted = the whole image is the one
+   * region. 'detr-r50' is random weights of the real shape, for tests and benchmarks only (loaded
+   * with a warning; a folder of that name in the working directory is taken instead).
+   */
   detector?: string;
   /** DETR confidence threshold (Python original's default 0.5) */
   detrThreshold?: number;

@@ -129,12 +129,13 @@ export class DetrDetector implements Detector {
 }
 
 /**
- * `detr:<dir>`, `<dir>` or `detr-r50` (real shapes, random weights — benchmarks only) → a detector.
+ * `detr:<dir>`, `<dir>` or `detr-r50` (real shapes, random weights — benchmarks only, with a
+ * warning; a folder named detr-r50 here is taken instead) → a detector.
  */
 export function loadDetector(spec: string, opts: DetrDetectorOptions & { seed?: number; processor?: Partial<DetrProcessorConfig>; /** no notes on stderr (the library API) */ quiet?: boolean } = {}): DetrDetector {
   const target = spec.startsWith('detr:') ? spec.slice(5) : spec;
   if (!target) throw new LogolabError(`detector '${spec}': expected detr:<dir> or detr-r50`);
-  const model = loadDetrOrPreset(target, opts.seed ?? 0);
+  const model = loadDetrOrPreset(target, opts.seed ?? 0, { quiet: opts.quiet });
   try {
     const base = loadDetrProcessor(model.dir, { quiet: opts.quiet });
     const processor = opts.processor ? new DetrImageProcessor({ ...base.config, ...opts.processor }) : base;

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LogolabError } from '../errors.js';
 import { openCheckpoint } from '../io/checkpoint.js';
 import { resolveModelPath } from '../models/hub.js';
@@ -106,9 +106,13 @@ export function detrR50Config(numLabels = 1): DetrConfig {
 /** The name of the random-weights preset (benchmarks and tests: its boxes mean nothing). */
 export const DETR_PRESET = 'detr-r50';
 
-/** Whether a detector spec (without `detr:`) names the preset. */
+/**
+ * Whether a detector spec (without `detr:`) names the preset: a file or folder of that name here is
+ * what the user named (a path wins over a name, as for encoders: resolveModelPath), so the preset is
+ * taken only when no such path exists.
+ */
 export function isDetrPreset(target: string): boolean {
-  return target === DETR_PRESET;
+  return target === DETR_PRESET && !existsSync(target);
 }
 
 /**
@@ -122,8 +126,16 @@ export function detectorFolder(spec: string): string | null {
   return resolveModelPath(target, { quiet: true });
 }
 
-/** `detr-r50` preset (random weights of the real shape) or a folder. */
-export function loadDetrOrPreset(spec: string, seed = 0): DetrModel {
-  if (isDetrPreset(spec)) return detrFromSource(detrR50Config(), syntheticSource(detrR50Config(), { seed }));
+/**
+ * `detr-r50` preset (random weights of the real shape) or a folder. The preset's boxes mean
+ * nothing: it is never loaded without a warning, even for the library API (`quiet` silences notes
+ * only), so it cannot stand in for a real detector unnoticed.
+ */
+export function loadDetrOrPreset(spec: string, seed = 0, o: { quiet?: boolean } = {}): DetrModel {
+  if (isDetrPreset(spec)) {
+    log('warn', `detector ${DETR_PRESET}: random weights of facebook/detr-resnet-50's shapes (seed ${seed}), for benchmarks and tests: its boxes mean nothing`);
+    return detrFromSource(detrR50Config(), syntheticSource(detrR50Config(), { seed }));
+  }
+  if (spec === DETR_PRESET && !o.quiet) log('info', `${spec}: the folder ${resolve(spec)}, not the random-weights preset of that name`);
   return loadDetrModel(spec);
 }

@@ -1,6 +1,7 @@
 /**
  * The DETR detector's settings and names as the user gives them: the flags' ranges are the ones the
- * detector accepts (refused by the parser, naming the flag).
+ * detector accepts (refused by the parser, naming the flag); `detr-r50` is the user's folder of
+ * that name when there is one, and the random-weights preset is never loaded silently.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { FIXTURES, ROOT, tmpDir } from '../helpers.js';
 import { expectFailure, runCli } from '../cli/run.js';
 import { iou } from '../../src/detect/postprocess.js';
+import { loadDetector } from '../../src/detect/detector.js';
 import type { Box } from '../../src/util/box.js';
 
 const IMG = join(FIXTURES, 'images/small_40x23.png');
@@ -42,5 +44,57 @@ test('--nms-iou 0 (the flags\' range) is accepted: any overlap is suppressed, di
   for (const im of j.images) {
     assert.ok(im.detections.length >= 1);
     for (let a = 0; a < im.detections.length; a++) for (let b = a + 1; b < im.detections.length; b++) assert.equal(iou(im.detections[a]!.box, im.detections[b]!.box), 0);
+  }
+});
+
+/** stderr (as the CLI's log writes it) while `fn` runs, with LOGOLAB_QUIET lifted. */
+async function stderrOf<T>(fn: () => Promise<T> | T): Promise<{ value: T; err: string }> {
+  let err = '';
+  const ew = process.stderr.write.bind(process.stderr);
+  const quiet = process.env.LOGOLAB_QUIET;
+  delete process.env.LOGOLAB_QUIET;
+  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? ((err += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
+  try {
+    return { value: await fn(), err };
+  } finally {
+    process.stderr.write = ew;
+    if (quiet !== undefined) process.env.LOGOLAB_QUIET = quiet;
+  }
+}
+
+test('--detector detr-r50 with a folder of that name here: the folder is used, not the random-weights preset', async () => {
+  const cwd = join(W, 'cwd');
+  cpSync(DET, join(cwd, 'detr-r50'), { recursive: true });
+  const home = process.cwd();
+  process.chdir(cwd);
+  try {
+    const run = async (spec: string) => {
+      const r = await runCli(['detect', '--backend', 'wasm', IMG, '--detector', spec, '--threshold', '0']);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { detector: string; images: unknown[] };
+    };
+    const named = await run('detr-r50');
+    assert.equal(named.detector, 'detr:detr-r50');
+    assert.deepEqual(named.images, (await run(join(cwd, 'detr-r50'))).images);
+    // the library API loads the same way (quiet: no note)
+    const api = await stderrOf(() => loadDetector('detr-r50', { quiet: true }));
+    assert.equal(api.value.name, 'detr:detr-r50');
+    api.value.dispose();
+    assert.equal(api.err, '');
+  } finally {
+    process.chdir(home);
+  }
+});
+
+test('the random-weights preset is never loaded silently, not even quietly (the library API)', async () => {
+  const home = process.cwd();
+  process.chdir(W);
+  try {
+    const { value, err } = await stderrOf(() => loadDetector('detr-r50', { quiet: true }));
+    value.dispose();
+    assert.equal(value.name, 'detr-r50 (random weights)');
+    assert.match(err, /warn: detector detr-r50: random weights of facebook\/detr-resnet-50's shapes \(seed 0\), for benchmarks and tests: its boxes mean nothing/);
+  } finally {
+    process.chdir(home);
   }
 });
