@@ -105,9 +105,17 @@ export function detrConfigFromJson(cfg: Record<string, unknown>, src = 'config.j
   else if (bc && bc.model_type === 'timm_backbone') backbone = timmSpec(String(bc.backbone ?? cfg.backbone ?? 'resnet50'), src);
   else if (!bc && (cfg.use_timm_backbone === true || typeof cfg.backbone === 'string')) backbone = timmSpec(String(cfg.backbone ?? 'resnet50'), src);
   else throw new LogolabError(`${src}: backbone_config.model_type '${String(bc?.model_type)}' is not supported (resnet or timm resnet50/101)`);
-  const id2labelRaw = (cfg.id2label ?? { 0: 'LABEL_0' }) as Record<string, string>;
+  // HF's PretrainedConfig: without id2label, num_labels (default 2) labels LABEL_0… — and
+  // save_pretrained leaves out an id2label equal to that default, so a 2-class fine-tune saved
+  // without label names has none
   const id2label: Record<number, string> = {};
-  for (const [k, v] of Object.entries(id2labelRaw)) id2label[Number(k)] = String(v);
+  if (cfg.id2label === undefined || cfg.id2label === null) {
+    const n = num(cfg, 'num_labels', src, 2);
+    if (!(Number.isInteger(n) && n >= 1)) throw new LogolabError(`${src}: field 'num_labels' must be a positive integer (got ${JSON.stringify(cfg.num_labels)})`);
+    for (let i = 0; i < n; i++) id2label[i] = `LABEL_${i}`;
+  } else {
+    for (const [k, v] of Object.entries(cfg.id2label as Record<string, string>)) id2label[Number(k)] = String(v);
+  }
   const numLabels = Object.keys(id2label).length;
   const c: DetrConfig = {
     backbone,

@@ -12,6 +12,7 @@ import { FIXTURES, ROOT, tmpDir } from '../helpers.js';
 import { expectFailure, runCli } from '../cli/run.js';
 import { iou } from '../../src/detect/postprocess.js';
 import { loadDetector } from '../../src/detect/detector.js';
+import { detrConfigFromJson } from '../../src/detect/config.js';
 import type { Box } from '../../src/util/box.js';
 
 const IMG = join(FIXTURES, 'images/small_40x23.png');
@@ -97,4 +98,23 @@ test('the random-weights preset is never loaded silently, not even quietly (the 
   } finally {
     process.chdir(home);
   }
+});
+
+test('a config.json without id2label has num_labels labels (default 2) named LABEL_i, as HF reads it', async () => {
+  const cfg = JSON.parse(readFileSync(join(DET, 'config.json'), 'utf8')) as Record<string, unknown>;
+  delete cfg.id2label;
+  delete cfg.label2id;
+  const c2 = detrConfigFromJson(cfg, 'config.json');
+  assert.equal(c2.numLabels, 2);
+  assert.deepEqual(c2.id2label, { 0: 'LABEL_0', 1: 'LABEL_1' });
+  assert.equal(detrConfigFromJson({ ...cfg, num_labels: 3 }, 'config.json').numLabels, 3);
+  assert.throws(() => detrConfigFromJson({ ...cfg, num_labels: 0 }, 'x/config.json'), /x\/config\.json: field 'num_labels' must be a positive integer \(got 0\)/);
+  // the 2-class fixture saved without label names loads and runs
+  const noid = join(W, 'noid');
+  cpSync(DET, noid, { recursive: true });
+  writeFileSync(join(noid, 'config.json'), JSON.stringify(cfg));
+  const r = await runCli(['detect', '--backend', 'wasm', IMG, '--detector', noid, '--threshold', '0', '--min-box-size', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  const names = (JSON.parse(r.stdout) as { images: { detections: { label_name: string }[] }[] }).images[0]!.detections.map((d) => d.label_name);
+  assert.ok(names.length > 0 && names.every((n) => /^LABEL_[01]$/.test(n)), names.join(', '));
 });
