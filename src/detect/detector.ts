@@ -107,7 +107,11 @@ export class DetrDetector implements Detector {
       // a NaN logit loses every score comparison: a broken detector would read as "no logos here"
       for (const [what, data, per] of [['logits', logits!, cfg.numQueries * C], ['pred_boxes', boxes!, cfg.numQueries * 4]] as const) {
         const bad = firstNonFinite(data);
-        if (bad >= 0) throw new LogolabError(`${this.name}: the detector's ${what} hold ${nonFiniteName(data[bad]!)} for image ${i + Math.floor(bad / per) + 1} of ${images.length}; its weights are broken`);
+        if (bad < 0) continue;
+        // the image by its file where the caller gave names: a caller that passes one chunk at a
+        // time would otherwise read "image 1 of 1" for every image of the run
+        const k = i + Math.floor(bad / per);
+        throw new LogolabError(`${this.name}: the detector's ${what} hold ${nonFiniteName(data[bad]!)} for ${opts.names?.[k] ?? `image ${k + 1} of ${images.length}`}; its weights are broken`);
       }
       // Boxes are relative to the padded canvas's image region: HF rescales the normalised boxes by
       // the ORIGINAL size (the model predicts relative to the un-padded image).

@@ -13,6 +13,7 @@ import { expectFailure, runCli } from '../cli/run.js';
 import { iou } from '../../src/detect/postprocess.js';
 import { loadDetector } from '../../src/detect/detector.js';
 import { detrConfigFromJson } from '../../src/detect/config.js';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import type { Box } from '../../src/util/box.js';
 
 const IMG = join(FIXTURES, 'images/small_40x23.png');
@@ -117,4 +118,23 @@ test('a config.json without id2label has num_labels labels (default 2) named LAB
   assert.equal(r.code, 0, r.stderr);
   const names = (JSON.parse(r.stdout) as { images: { detections: { label_name: string }[] }[] }).images[0]!.detections.map((d) => d.label_name);
   assert.ok(names.length > 0 && names.every((n) => /^LABEL_[01]$/.test(n)), names.join(', '));
+});
+
+test('a detector whose outputs overflow to NaN names the image file, not "image 1 of 1"', async () => {
+  const inf = join(W, 'inf');
+  cpSync(DET, inf, { recursive: true });
+  const t = new Map<string, { shape: number[]; data: Float32Array; dtype: 'F32' }>();
+  for (const [k, v] of readSafetensors(join(inf, 'model.safetensors'))) t.set(k, { shape: v.shape, data: Float32Array.from(v.data as Float32Array), dtype: 'F32' });
+  t.get('class_labels_classifier.weight')!.data.fill(3e38);
+  writeSafetensors(join(inf, 'model.safetensors'), t);
+  const line = expectFailure(await runCli(['detect', '--backend', 'wasm', IMG, WIDE, '--detector', inf]), 1, /detr:.*inf: the detector's logits hold (NaN|Infinity|-Infinity) for .*small_40x23\.png; its weights are broken/);
+  assert.doesNotMatch(line, / of 1\b/);
+  // without names (the library's own callers): the index among the images given
+  const d = loadDetector(inf, { quiet: true });
+  try {
+    const img = { width: 8, height: 6, data: new Uint8Array(8 * 6 * 3) };
+    await assert.rejects(d.detect([img, img]), /for image 1 of 2; its weights are broken/);
+  } finally {
+    d.dispose();
+  }
 });
