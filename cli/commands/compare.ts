@@ -13,7 +13,7 @@ import { makePidTempDir, withSignalsHeld } from '../../src/util/process.js';
 import { log } from '../../src/util/log.js';
 import { drawSample, embeddingPass, openSource, preprocessModeOf, type Source } from '../../src/eval/run.js';
 import { PREPROCESS_MODES } from '../../src/preprocess/processors.js';
-import { DETR_DEFAULTS, detrSettingsText, type DetrSettings } from '../../src/eval/proposals.js';
+import { DETR_DEFAULTS, detectorMismatch, detrSettingsText, type DetectorIdentity, type DetrSettings } from '../../src/eval/proposals.js';
 import { parseCalibrationTarget, parseNumberList } from '../../src/eval/sweep.js';
 import { compareModels } from '../../src/report/compare.js';
 import { buildGallery } from '../../src/report/gallery.js';
@@ -193,10 +193,14 @@ export const command: CommandModule = {
     // DETR folders of other paths may be one model on two machines (sharded embedding): a warning
     const [pb, pc] = [b.proposals, c.proposals];
     const bothDetr = pb.name.startsWith('detr:') && pc.name.startsWith('detr:');
-    if ((pb.name !== pc.name && !bothDetr) || (pb.settings && pc.settings && detrSettingsText(pb.settings) !== detrSettingsText(pc.settings))) {
-      throw new LogolabError(`the baseline's regions come from ${b.detector}, the candidate's from ${c.detector}: both models must score the same regions (embed both with the same --detector and DETR settings)`);
+    // a DETR is known by its fingerprint where both sides record one (older files: by name only)
+    const [ib, ic] = [b.prepared.set.meta as unknown as DetectorIdentity, c.prepared.set.meta as unknown as DetectorIdentity];
+    const printed = !!(ib.detectorFingerprint && ic.detectorFingerprint);
+    const otherDetr = printed ? detectorMismatch(ib, ic) : null;
+    if (otherDetr || (pb.name !== pc.name && !bothDetr) || (pb.settings && pc.settings && detrSettingsText(pb.settings) !== detrSettingsText(pc.settings))) {
+      throw new LogolabError(`the baseline's regions come from ${b.detector}, the candidate's from ${c.detector}${otherDetr ? ` (${otherDetr})` : ''}: both models must score the same regions (embed both with the same --detector and DETR settings)`);
     }
-    if (pb.name !== pc.name) log('warn', `the baseline's regions come from ${pb.name}, the candidate's from ${pc.name}: compared as one detector (same settings); if these are different DETR models the two rows score different regions`);
+    if (pb.name !== pc.name && !printed) log('warn', `the baseline's regions come from ${pb.name}, the candidate's from ${pc.name}: compared as one detector (same settings); if these are different DETR models the two rows score different regions`);
     if (b.prepared.set.meta.fingerprint === c.prepared.set.meta.fingerprint)
       log('warn', `baseline and candidate are the same model (fingerprint ${String(b.prepared.set.meta.fingerprint).slice(0, 16)}…): the comparison cannot show a difference`);
     // the curves (and "best F1") span the whole 0:1 grid plus the listed thresholds; --calibrate

@@ -165,7 +165,7 @@ test('a DETR embeddings file carries its settings: eval reports them, a computed
   assert.equal(ok.code, 0, ok.stderr);
   const j = JSON.parse(readFileSync(join(W, 'r-detr', 'report.json'), 'utf8')) as { detector: string };
   assert.equal(j.detector, `detr:${DETR} (threshold 0.05, min box 2 px, NMS IoU 0.9)`);
-  // one DETR at two paths (embedded on two machines), same settings: compared, with a warning
+  // one DETR at two paths (embedded on two machines), same weights (its fingerprint) and settings: compared
   const moved = readExchangeFile(D);
   moved.meta.detector = 'detr:/mnt/other/detr-model';
   moved.meta.fingerprint = 'fp-moved';
@@ -173,7 +173,18 @@ test('a DETR embeddings file carries its settings: eval reports them, a computed
   writeSafetensors(M, { embeddings: { shape: [moved.data.length / moved.meta.dim, moved.meta.dim], data: moved.data } }, { logolab_embeddings: JSON.stringify(moved.meta) });
   const two = await runCli(['compare', '--baseline-embeddings', D, '--candidate-embeddings', M, ...SMALL, '--report', join(W, 'r-detr-moved')]);
   assert.equal(two.code, 0, two.stderr);
-  assert.match(two.stderr, /compared as one detector \(same settings\)/);
+  assert.doesNotMatch(two.stderr, /compared as one detector/);
+  // another DETR's weights at the same settings are refused, by fingerprint
+  const other = { ...moved.meta, detectorFingerprint: 'f'.repeat(64) };
+  writeSafetensors(M, { embeddings: { shape: [moved.data.length / moved.meta.dim, moved.meta.dim], data: moved.data } }, { logolab_embeddings: JSON.stringify(other) });
+  expectFailure(await runCli(['compare', '--baseline-embeddings', D, '--candidate-embeddings', M, ...SMALL, '--report', join(W, 'r-detr-weights')]), 1, /fingerprint f{12}…\) are different detectors .*both models must score the same regions/);
+  // files of an older logolab (no detector fingerprint): compared by settings alone, with a warning
+  const unprinted = (m: typeof moved.meta) => { const c = { ...m }; delete c.detectorFingerprint; return c; };
+  const U = join(W, 'detr-unprinted.safetensors');
+  writeSafetensors(U, { embeddings: { shape: [moved.data.length / moved.meta.dim, moved.meta.dim], data: moved.data } }, { logolab_embeddings: JSON.stringify(unprinted(moved.meta)) });
+  const legacy = await runCli(['compare', '--baseline-embeddings', D, '--candidate-embeddings', U, ...SMALL, '--report', join(W, 'r-detr-unprinted')]);
+  assert.equal(legacy.code, 0, legacy.stderr);
+  assert.match(legacy.stderr, /compared as one detector \(same settings\)/);
   // other settings are refused
   moved.meta.detectorSettings = { threshold: 0.3, minBoxSize: 2, nmsIou: 0.9 };
   writeSafetensors(M, { embeddings: { shape: [moved.data.length / moved.meta.dim, moved.meta.dim], data: moved.data } }, { logolab_embeddings: JSON.stringify(moved.meta) });
