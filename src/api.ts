@@ -14,7 +14,7 @@ import { BACKEND_CHOICES, initBackend, type BackendChoice } from './backend/inde
 import { LogolabError } from './errors.js';
 import { DETR_RANGES, loadDetector, type Detector } from './detect/detector.js';
 import { loadVisionModel, type VisionModel } from './models/vision/index.js';
-import { checkRgbImage, cropImage, decodeImage, type RgbImage } from './preprocess/image.js';
+import { checkRgbImage, cropImage, decodeImage, hasPixels, type RgbImage } from './preprocess/image.js';
 import type { PreprocessMode } from './preprocess/processors.js';
 import { averagedEmbedding as averageOf, cosine } from './match/similarity.js';
 import { DEFAULT_MATCH, METHOD_OPTIONS, validateMatchOptions, type MatchOptions } from './match/matchers.js';
@@ -25,6 +25,7 @@ import type { CropEncoder } from './eval/encoder.js';
 import type { Box } from './util/box.js';
 import { firstNonFinite, nonFiniteName } from './util/finite.js';
 import { l2normalize } from './util/vector.js';
+import { log } from './util/log.js';
 
 export type ImageInput = string | Buffer | RgbImage;
 
@@ -78,7 +79,7 @@ const DETECTOR_OPTIONS = ['detrThreshold', 'minBoxSize', 'nmsIouThreshold'] as c
 const LOAD_OPTIONS: readonly (keyof LoadOptions)[] = ['encoder', 'adapter', 'detector', ...DETECTOR_OPTIONS, 'preprocessMode', 'backend', 'batchSize'];
 
 /** The detector settings' ranges, under LoadOptions' names (the CLI's flags check the same DETR_RANGES). */
-const DETECTOR_RANGES: Record<(typeof DETECTOR_OPTIONS)[number], { min: number; max?: number }> = { detrThreshold: DETR_RANGES.threshold, minBoxSize: DETR_RANGES.minBoxSize, nmsIouThreshold: DETR_RANGES.nmsIouThreshold };
+const DETECTOR_RANGES: Record<(typeof DETECTOR_OPTIONS)[number], { min: number; max?: number; lt?: number }> = { detrThreshold: DETR_RANGES.threshold, minBoxSize: DETR_RANGES.minBoxSize, nmsIouThreshold: DETR_RANGES.nmsIouThreshold };
 
 /** Every MatchOptions key (a misspelt one would leave the default in force silently). */
 const MATCH_OPTIONS: readonly (keyof MatchOptions)[] = ['method', 'threshold', 'margin', 'minMatchingRefs', 'aggregation'];
@@ -112,8 +113,10 @@ function checkLoadOptions(o: unknown): LoadOptions {
     const v = lo[k];
     if (v === undefined) continue;
     const r = DETECTOR_RANGES[k];
-    const ok = typeof v === 'number' && Number.isFinite(v) && v >= r.min && (r.max === undefined || v <= r.max);
-    if (!ok) throw new LogolabError(`LogoLab.load: \`${k}\` must be a number ${r.max === undefined ? `≥ ${r.min}` : `in [${r.min}, ${r.max}]`}, got ${typeof v === 'string' ? `'${v}'` : String(v)}`);
+    // lt: an exclusive bound (a DETR threshold of 1 keeps no box: scores are probabilities < 1)
+    const ok = typeof v === 'number' && Number.isFinite(v) && v >= r.min && (r.lt === undefined ? r.max === undefined || v <= r.max : v < r.lt);
+    const range = r.lt !== undefined ? `in [${r.min}, ${r.lt})` : r.max === undefined ? `≥ ${r.min}` : `in [${r.min}, ${r.max}]`;
+    if (!ok) throw new LogolabError(`LogoLab.load: \`${k}\` must be a number ${range}, got ${typeof v === 'string' ? `'${v}'` : String(v)}`);
   }
   if (lo.batchSize !== undefined && !(typeof lo.batchSize === 'number' && Number.isInteger(lo.batchSize) && lo.batchSize >= 1)) {
     throw new LogolabError(`LogoLab.load: LoadOptions.batchSize must be a positive integer, got ${typeof lo.batchSize === 'string' ? `'${lo.batchSize}'` : String(lo.batchSize)}`);
@@ -260,7 +263,10 @@ export class LogoLab {
     let regions: { box: Box; score: number; label: string }[];
     if (this.detector) {
       const [r] = await this.detector.detect([img], { names: [typeof input === 'string' ? input : label] });
-      regions = r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]!, label: r!.labelNames[i] ?? 'logo' }));
+      const all = r!.boxes.map((b, i) => ({ box: [...b] as Box, score: r!.scores[i]!, label: r!.labelNames[i] ?? 'logo' }));
+      // with minBoxSize 0 (or 1) a box may cover no whole pixel: there is no crop to embed
+      regions = all.filter((x) => hasPixels(x.box, img.width, img.height));
+      if (regions.length < all.length) log('warn', `${typeof input === 'string' ? input : label}: ${all.length - regions.length} DETR box(es) cover no whole pixel and were dropped (minBoxSize 0 or 1 can let such boxes through)`);
     } else regions = [{ box: [0, 0, img.width, img.height], score: 1, label: 'image' }];
     if (!regions.length) return [];
     const name = typeof input === 'string' ? input : label;

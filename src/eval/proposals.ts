@@ -7,7 +7,7 @@
  *                reference's DetectLogosDETR (`detr:detr-r50` = random weights of the real shape)
  */
 import { LogolabError } from '../errors.js';
-import { roundHalfEven, type RgbImage } from '../preprocess/image.js';
+import { hasPixels, type RgbImage } from '../preprocess/image.js';
 import { log } from '../util/log.js';
 import type { DatasetImage } from './dataset.js';
 import type { Box } from '../util/box.js';
@@ -76,17 +76,6 @@ export const wholeImage: RegionProposer = {
     return [{ box: [0, 0, im.width, im.height], score: 1 }];
   },
 };
-
-/**
- * Whether a box keeps at least one whole pixel once rounded and clipped as cropImage does: DETR
- * boxes are real-valued, and with --min-box-size 0 (or 1: [11.5, 12.5] rounds to [12, 12]) one
- * can cover no pixel at all.
- */
-export function hasPixels(box: Box, width: number, height: number): boolean {
-  const w = Math.min(width, roundHalfEven(box[2])) - Math.max(0, roundHalfEven(box[0]));
-  const h = Math.min(height, roundHalfEven(box[3])) - Math.max(0, roundHalfEven(box[1]));
-  return w >= 1 && h >= 1;
-}
 
 /**
  * `detr:<dir|detr-r50>`: the detector of src/detect (HF post-processing, then the Python original's

@@ -138,14 +138,22 @@ export function roundHalfEven(x: number): number {
  * Crop [x0, y0, x1, y1) in pixel coordinates (floats rounded like PIL's crop), clipped to the
  * image. A box with no area left after clipping is an error (the caller asked for nothing).
  */
-export function cropImage(img: RgbImage, box: [number, number, number, number] | readonly number[]): RgbImage {
-  if (box.length !== 4 || box.some((v) => !Number.isFinite(v))) throw new LogolabError(`invalid crop box [${box.join(', ')}]`);
+/** The pixels cropImage cuts for `box` in a width×height image: corners rounded half to even (PIL's crop), clipped. */
+function cropRect(box: readonly number[], width: number, height: number): { x0: number; y0: number; w: number; h: number } {
   const x0 = Math.max(0, roundHalfEven(box[0]!));
   const y0 = Math.max(0, roundHalfEven(box[1]!));
-  const x1 = Math.min(img.width, roundHalfEven(box[2]!));
-  const y1 = Math.min(img.height, roundHalfEven(box[3]!));
-  const w = x1 - x0;
-  const h = y1 - y0;
+  return { x0, y0, w: Math.min(width, roundHalfEven(box[2]!)) - x0, h: Math.min(height, roundHalfEven(box[3]!)) - y0 };
+}
+
+/** Whether cropImage would cut at least one pixel for `box` (a detector's sub-pixel box would not). */
+export function hasPixels(box: readonly number[], width: number, height: number): boolean {
+  const { w, h } = cropRect(box, width, height);
+  return w >= 1 && h >= 1;
+}
+
+export function cropImage(img: RgbImage, box: [number, number, number, number] | readonly number[]): RgbImage {
+  if (box.length !== 4 || box.some((v) => !Number.isFinite(v))) throw new LogolabError(`invalid crop box [${box.join(', ')}]`);
+  const { x0, y0, w, h } = cropRect(box, img.width, img.height);
   if (w < 1 || h < 1) {
     throw new LogolabError(`crop box [${box.join(', ')}] is empty inside the ${img.width}x${img.height} image`);
   }

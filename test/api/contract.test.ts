@@ -220,8 +220,10 @@ test('LogoLab.load: LoadOptions are checked (unknown keys, ranges, batchSize, em
   process.env.LOGOLAB_QUIET = '1';
   await refuses(() => LogoLab.load(undefined as never), /LogoLab.load: expected an options object/);
   await refuses(() => LogoLab.load({ encoder: CLIP, backend: 'cpu', detectr: DETR } as never), /unknown option `detectr`/);
-  await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, detrThreshold: '0.3' as never }), /`detrThreshold` must be a number in \[0, 1\], got '0.3'/);
+  await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, detrThreshold: '0.3' as never }), /`detrThreshold` must be a number in \[0, 1\), got '0.3'/);
   await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, minBoxSize: NaN }), /`minBoxSize` must be a number ≥ 0, got NaN/);
+  // a threshold of 1 keeps no box (scores are probabilities): refused before anything loads, as the CLI refuses it
+  await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, detrThreshold: 1 }), /`detrThreshold` must be a number in \[0, 1\), got 1/);
   await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, nmsIouThreshold: 5 }), /`nmsIouThreshold` must be a number in \[0, 1\], got 5/);
   await refuses(() => LogoLab.load({ encoder: CLIP, backend: 'cpu', batchSize: 0 }), /LoadOptions.batchSize must be a positive integer, got 0/);
   await refuses(() => LogoLab.load({ encoder: CLIP, backend: 'cpu', batchSize: '4' as never }), /LoadOptions.batchSize must be a positive integer, got '4'/);

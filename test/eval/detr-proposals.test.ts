@@ -11,7 +11,8 @@ import { FIXTURES, tmpDir, useBackend } from '../helpers.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { datasetFromDataDir } from '../../src/eval/dataset.js';
 import { embedItems, embedSet } from '../../src/eval/pipeline.js';
-import { detrProposer, hasPixels } from '../../src/eval/proposals.js';
+import { detrProposer } from '../../src/eval/proposals.js';
+import { hasPixels } from '../../src/preprocess/image.js';
 import { fakeEncoder, makeTinyDataDir } from './tinydata.js';
 
 let W = '';
@@ -76,4 +77,24 @@ test('embedItems: a crop the image cannot give names the file', async () => {
   const ds = datasetFromDataDir(DATA);
   const path = ds.images[0]!.path;
   await assert.rejects(embedItems(fakeEncoder(), [{ path, box: [70, 50, 80, 60] }], { quiet: true }), (e: Error) => e.message.startsWith(`${path}: crop box [70, 50, 80, 60] is empty inside the 64x48 image`));
+});
+
+test('LogoLab.detect: a DETR box with no whole pixel is dropped with a warning, not a failed crop', async () => {
+  const det = join(W, 'subpixel-api');
+  subPixelDetector(det);
+  const { LogoLab } = await import('../../src/api.js');
+  const ll = await LogoLab.load({ encoder: join(FIXTURES, 'clip_tiny/model'), detector: det, detrThreshold: 0.1, minBoxSize: 0, backend: 'wasm' });
+  let err = '';
+  const ew = process.stderr.write.bind(process.stderr);
+  const quiet = process.env.LOGOLAB_QUIET;
+  delete process.env.LOGOLAB_QUIET;
+  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? ((err += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
+  try {
+    assert.deepEqual(await ll.detect(join(FIXTURES, 'images/wide_300x200.png')), []);
+  } finally {
+    process.stderr.write = ew;
+    if (quiet !== undefined) process.env.LOGOLAB_QUIET = quiet;
+    ll.dispose();
+  }
+  assert.match(err, /wide_300x200\.png: \d+ DETR box\(es\) cover no whole pixel and were dropped/);
 });
