@@ -5,7 +5,7 @@ import { extname, resolve } from 'node:path';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { assertOutputFile } from '../../src/io/file-kind.js';
 import { givenOptions } from '../option-forms.js';
-import { synthesize, type SynthLayout } from '../../src/data/synth/writer.js';
+import { MAX_SCENE_SIDE, synthesize, type SynthLayout } from '../../src/data/synth/writer.js';
 import { listBrands, type BrandSet } from '../../src/data/synth/sources.js';
 
 export const command: CommandModule = {
@@ -21,8 +21,8 @@ export const command: CommandModule = {
       .option('negatives', numberOption('negatives', { int: true, min: 0, describe: 'scenes with no selected brand (default 15% of the brand scenes)' }))
       .option('layout', { type: 'string', choices: ['logodet3k', 'folders'], default: 'logodet3k' })
       .option('brand-set', { type: 'string', choices: ['A', 'B', 'all'], default: 'all', describe: 'disjoint halves by a fixed hash of the brand slug (train on A, evaluate on B)' })
-      .option('min-side', numberOption('min-side', { default: 256, int: true, min: 64, describe: 'scene size range (px)' }))
-      .option('max-side', numberOption('max-side', { default: 512, int: true, min: 64 }))
+      .option('min-side', numberOption('min-side', { default: 256, int: true, min: 64, max: MAX_SCENE_SIDE, describe: 'scene size range (px)' }))
+      .option('max-side', numberOption('max-side', { default: 512, int: true, min: 64, max: MAX_SCENE_SIDE }))
       // no yargs default (synthesize's is 4): the logodet3k layout must tell a given value from none
       .option('references-per-brand', numberOption('references-per-brand', { int: true, min: 1, describe: 'folders layout only: clean reference images per brand (default 4)' }))
       .option('label-by', { type: 'string', choices: ['brand', 'shape'], default: 'brand', describe: 'logo identity: brand (any rendition) or shape (one drawing of a brand in all its colour styles; pre-training data, folders <slug>-<k>)' })

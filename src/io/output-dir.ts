@@ -75,7 +75,7 @@ function readMarker(dir: string): { command: string; files: string[] | null } | 
 }
 
 /** The files below `dir`, as sorted paths relative to it ('adapter/adapter_config.json'); symlinks count as files. */
-function filesBelow(dir: string, rel = ''): string[] {
+export function filesBelow(dir: string, rel = ''): string[] {
   const out: string[] = [];
   for (const e of readdirSync(join(dir, rel)).sort()) {
     const r = rel ? `${rel}/${e}` : e;

@@ -66,7 +66,9 @@ test('synth --out: an earlier synth folder with only its own files is replaced (
     await synthesize({ ...small, ...o, seed: 1, out });
     const marker = JSON.parse(readFileSync(join(out, MARKER), 'utf8')) as { command: string; files: string[] };
     assert.equal(marker.command, 'synth');
-    assert.deepEqual(marker.files, readdirSync(out).filter((f) => f !== MARKER).sort(), name);
+    // every file, nested ones included
+    const below = (rel: string): string[] => readdirSync(join(out, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? below(rel ? `${rel}/${e.name}` : e.name) : [rel ? `${rel}/${e.name}` : e.name]));
+    assert.deepEqual(marker.files, below('').filter((f) => f !== MARKER).sort(), name);
   }
 });
 
@@ -81,6 +83,38 @@ test('synth --out: a contact sheet inside --out is part of the output (the next 
   await synthesize({ ...small, seed: 3, out, contactSheet: join(out, 'sheet.png') });
   rmSync(join(out, MARKER));
   await assert.rejects(synthesize({ ...small, seed: 4, out, contactSheet: join(out, 'other.png') }), /holds files it did not write \(sheet\.png\)/);
+});
+
+test('synth --out: a file or folder a user put inside one of synth\'s folders is refused, the files kept', async () => {
+  const out = join(tmpDir('logolab-synth-guard-'), 's');
+  await synthesize({ ...small, out });
+  const brandDir = readdirSync(out, { withFileTypes: true }).find((e) => e.isDirectory() && e.name !== 'Negatives')!.name;
+  const inner = readdirSync(join(out, brandDir))[0]!;
+  writeFileSync(join(out, brandDir, inner, 'notes.txt'), 'mine\n');
+  mkdirSync(join(out, brandDir, 'myresults'));
+  writeFileSync(join(out, brandDir, 'myresults', 'r.csv'), 'x\n');
+  const r = await runCli(['synth', '--out', out, ...cliSmall, '--seed', '1']);
+  expectFailure(r, 1, new RegExp(`holds files it did not write \\(${brandDir}/${inner}/notes\\.txt, ${brandDir}/myresults\\)`));
+  assert.equal(readFileSync(join(out, brandDir, inner, 'notes.txt'), 'utf8'), 'mine\n');
+  assert.equal(readFileSync(join(out, brandDir, 'myresults', 'r.csv'), 'utf8'), 'x\n');
+});
+
+test('synth --out: in a folder from before the marker, a --contact-sheet inside a user subfolder does not make that subfolder synth\'s', async () => {
+  const out = join(tmpDir('logolab-synth-guard-'), 'leg');
+  await legacySynth(out);
+  mkdirSync(join(out, 'results'));
+  writeFileSync(join(out, 'results', 'keep.txt'), 'user data\n');
+  await assert.rejects(synthesize({ ...small, seed: 1, out, contactSheet: join(out, 'results', 'sheet.png') }), /holds files it did not write \(results\)/);
+  assert.equal(readFileSync(join(out, 'results', 'keep.txt'), 'utf8'), 'user data\n');
+});
+
+test('synth: scene sides and targets per scene are checked, naming the flag', async () => {
+  const out = join(tmpDir('logolab-synth-guard-'), 'x');
+  expectFailure(await runCli(['synth', '--out', out, '--brands', '1', '--images-per-brand', '1', '--min-side', '40000', '--max-side', '40000']), 2, /--min-side: '40000' is out of range/);
+  await assert.rejects(synthesize({ ...small, out, minSide: 600, maxSide: 512 }), /--min-side 600 exceeds --max-side 512/);
+  await assert.rejects(synthesize({ ...small, out, minSide: 64, maxSide: 20000 }), /--max-side 20000: a scene side must be an integer in \[64, 4096\] px/);
+  await assert.rejects(synthesize({ ...small, brands: 2, out, labelBy: 'shape', targetsPerScene: 500 }), /--targets-per-scene 500: exceeds the \d+ shapes of the selected brands/);
+  assert.ok(!existsSync(out));
 });
 
 test('synth --out: never the working directory, nor a folder of other data', async () => {

@@ -5,10 +5,9 @@
  * Notes or results a user keeps in an earlier synth folder, a folder of other data, the working
  * directory, / and the home folder are refused (--overwrite lifts the first two only).
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../io/atomic.js';
-import { checkOutputDir, OUTPUT_MARKER, type OutputGuard } from '../../io/output-dir.js';
+import { checkOutputDir, filesBelow, OUTPUT_MARKER, type OutputGuard } from '../../io/output-dir.js';
 import { listBrands } from './sources.js';
 
 export const MANIFEST_FILE = 'synth.json';
@@ -35,7 +34,7 @@ export function isSynthTopLevelName(name: string): boolean {
   return legacyNames.has(name);
 }
 
-/** `sheet`: the top-level name of this run's --contact-sheet inside --out, if any (synth's own in a legacy folder too). */
+/** `sheet`: this run's --contact-sheet when it lies directly in --out (synth's own in a legacy folder too). */
 export function synthOutputGuard(o: { overwrite?: boolean; sheet?: string } = {}): OutputGuard {
   return { command: 'synth', flag: '--out', legacyMarkers: [MANIFEST_FILE], ownFile: (name) => isSynthTopLevelName(name) || name === o.sheet, overwrite: o.overwrite };
 }
@@ -46,11 +45,12 @@ export function checkSynthOut(out: string, o: { overwrite?: boolean; sheet?: str
 }
 
 /**
- * The marker of a finished build, listing its top-level entries. Written here rather than by
+ * The marker of a finished build, listing every file it wrote, nested ones included (a user's notes
+ * put in a brand folder are then foreign, as one beside the marker is). Written here rather than by
  * replaceOutputDir, which stamps the time: two synth runs with the same options must stay
  * byte-identical, marker included (`diff -r`, checksums of a dataset).
  */
 export function writeSynthMarker(tmp: string): void {
-  const files = readdirSync(tmp).sort();
+  const files = filesBelow(tmp);
   writeJsonAtomic(join(tmp, OUTPUT_MARKER), { command: 'synth', files, note: 'written by logolab synth; synth may replace this folder while it holds only these files' });
 }

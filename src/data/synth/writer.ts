@@ -65,7 +65,9 @@ export interface SynthOptions {
   /**
    * labelBy 'shape': annotated logos per scene — the folder's own shape plus targetsPerScene − 1
    * others in a fixed rotation (scene m of label i adds labels i + k·⌊N/T⌋ + m − 1 mod N), so every
-   * label is drawn exactly imagesPerBrand × targetsPerScene times (fewer where placement fails).
+   * label is drawn imagesPerBrand × targetsPerScene times, fewer where placement fails or where the
+   * rotation comes back to the scene's own label (k·⌊N/T⌋ + m − 1 ≡ 0 mod N: that slot is left
+   * empty; kept so, as the shipped baseline's data were made with it). At most N.
    */
   targetsPerScene?: number;
   /**
@@ -137,6 +139,9 @@ function sceneSpec(rng: Rng, job: Job, selected: Brand[], pool: Brand[], o: Requ
   return { targets, distractors, minSide: o.minSide, maxSide: o.maxSide };
 }
 
+/** Largest scene side: a 4096² scene's float canvas is already 200 MB, and sharp refuses past 16383 px */
+export const MAX_SCENE_SIDE = 4096;
+
 const asTarget = (s: Shape): LabelledTarget => ({ name: s.label, key: s.brand.slug, renditions: s.renditions });
 
 /** labelBy 'shape': the job's own shape, T − 1 others in rotation, 0–2 unlabelled distractors of other brands. */
@@ -180,7 +185,10 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   const M = opts.imagesPerBrand ?? 6;
   if (!Number.isInteger(M) || M < 1) throw new LogolabError(`--images-per-brand: ${String(M)} is not a positive integer`);
   const minSide = opts.minSide ?? 256, maxSide = opts.maxSide ?? 512;
-  if (!(Number.isInteger(minSide) && Number.isInteger(maxSide) && minSide >= 64 && maxSide >= minSide)) throw new LogolabError(`scene size: min ${minSide} / max ${maxSide} invalid (need 64 ≤ min ≤ max)`);
+  for (const [flag, v] of [['--min-side', minSide], ['--max-side', maxSide]] as const) {
+    if (!(Number.isInteger(v) && v >= 64 && v <= MAX_SCENE_SIDE)) throw new LogolabError(`${flag} ${v}: a scene side must be an integer in [64, ${MAX_SCENE_SIDE}] px`);
+  }
+  if (minSide > maxSide) throw new LogolabError(`--min-side ${minSide} exceeds --max-side ${maxSide}`);
   const labelBy = opts.labelBy ?? 'brand';
   if (labelBy !== 'brand' && labelBy !== 'shape') throw new LogolabError(`--label-by: '${String(labelBy)}' is not brand or shape`);
   const T = opts.targetsPerScene ?? 1;
@@ -197,6 +205,8 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   if (rps !== undefined && (!Number.isInteger(rps) || rps < 1 || labelBy !== 'shape')) throw new LogolabError(`--renditions-per-shape: ${String(rps)} needs --label-by shape and a positive integer`);
   const keep = (s: Shape): Shape => (rps === undefined || s.renditions.length <= rps ? s : { ...s, renditions: makeRng(`synth-shape-renditions:${opts.seed}:${s.label}`).shuffle(s.renditions.slice()).slice(0, rps) });
   const shapeList = labelBy === 'shape' ? selected.flatMap((b) => shapes(b)).map(keep) : [];
+  // the rotation draws T distinct labels from N: more than N would repeat labels in one scene
+  if (labelBy === 'shape' && T > shapeList.length) throw new LogolabError(`--targets-per-scene ${T}: exceeds the ${shapeList.length} shapes of the selected brands`);
   const selectedSlugs = new Set(selected.map((b) => b.slug));
   // unlabelled distractors come from the same brand set but outside the selection, so a set-A
   // dataset never shows set-B logos (and vice versa)
@@ -211,9 +221,9 @@ export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   const sheetIn = opts.contactSheet !== undefined && isWithin(opts.contactSheet, opts.out) ? relative(resolve(opts.out), resolve(opts.contactSheet)) : null;
   if (sheetIn === '') throw new UsageError(`--contact-sheet ${opts.contactSheet}: is the --out folder itself; give a .png file name`);
   // before the (long) rendering; again before the swap, for files added to --out meanwhile. A synth
-  // from before the marker wrote the same --contact-sheet there after its swap: its top-level name
-  // is synth's own in such a folder
-  const guard = { overwrite: opts.overwrite, sheet: sheetIn === null ? undefined : sheetIn.split(sep)[0] };
+  // from before the marker wrote the same --contact-sheet there after its swap: that file is synth's
+  // own in such a folder, but not a subfolder holding it (the user's results/ with sheet.png in it)
+  const guard = { overwrite: opts.overwrite, sheet: sheetIn === null || sheetIn.includes(sep) ? undefined : sheetIn };
   checkSynthOut(opts.out, guard);
 
   const jobs: Job[] = [];
