@@ -205,7 +205,7 @@ export class LogoLab {
     // without `backend`, a live instance's backend is kept: auto selection (or $LOGOLAB_BACKEND)
     // could pick another and switch the process under the instance, which then refuses every call
     const keep = o.backend === undefined && before !== null && [...LogoLab.alive].some((l) => l.backend === before);
-    if (!keep) await initBackend(o.backend, { quiet: true, workload: o.detector ? 'detector' : 'encoder' });
+    if (!keep) await initBackend(o.backend, { quiet: true, workload: o.detector ? 'detector' : 'encoder', option: 'LogoLab.load: `backend`' });
     let model: VisionModel | null = null;
     let detector: Detector | null = null;
     try {

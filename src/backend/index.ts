@@ -104,10 +104,12 @@ export interface BackendSteps {
  * requested backend that cannot be used is an error; `auto` falls through the list. `steps`
  * replaces machine steps (tests).
  */
-export async function initBackend(requested?: string, opts: { quiet?: boolean; workload?: Workload; steps?: Partial<BackendSteps> } = {}): Promise<BackendReport> {
+export async function initBackend(requested?: string, opts: { quiet?: boolean; workload?: Workload; steps?: Partial<BackendSteps>; option?: string } = {}): Promise<BackendReport> {
   const activateStep = opts.steps?.activate ?? activate;
   const want = (requested ?? process.env.LOGOLAB_BACKEND ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`--backend: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
+  // errors name where the choice came from: the caller's option (--backend, the API's `backend`) or the environment
+  const source = requested === undefined && process.env.LOGOLAB_BACKEND !== undefined ? 'LOGOLAB_BACKEND' : (opts.option ?? '--backend');
+  if (!BACKEND_CHOICES.includes(want)) throw new LogolabError(`${source}: unknown backend '${want}' (choose ${BACKEND_CHOICES.join('|')})`);
   // under auto a missing addon would only move the choice on to wasm: LOGOLAB_NATIVE=1 (the
   // kernels asked for by name) is refused before any backend is tried, as --backend cpu refuses it
   if (want === 'auto') requireNativeIfAsked('let auto choose a backend without them');
@@ -152,7 +154,7 @@ export async function initBackend(requested?: string, opts: { quiet?: boolean; w
     }
     if (why === null && !(await activateStep(tfName))) why = `tf.setBackend('${tfName}') failed`;
     if (why !== null) {
-      if (want !== 'auto') throw new LogolabError(`--backend ${name}: not available: ${why}`);
+      if (want !== 'auto') throw new LogolabError(`${source === 'LOGOLAB_BACKEND' ? `LOGOLAB_BACKEND=${name}` : `${source} ${name}`}: not available: ${why}`);
       skipped.push({ name, why });
       continue;
     }

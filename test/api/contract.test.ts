@@ -222,6 +222,9 @@ test('LogoLab.load: LoadOptions are checked (unknown keys, ranges, batchSize, em
   await refuses(() => LogoLab.load({ encoder: CLIP, backend: 'cpu', detectr: DETR } as never), /unknown option `detectr`/);
   await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, detrThreshold: '0.3' as never }), /`detrThreshold` must be a number in \[0, 1\), got '0.3'/);
   await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, minBoxSize: NaN }), /`minBoxSize` must be a number ≥ 0, got NaN/);
+  // an unavailable backend is named by the API's option, not a CLI flag (where tfjs-node is
+  // installed the load succeeds; it is not in CI)
+  await LogoLab.load({ encoder: CLIP, backend: 'tensorflow' }).then((ll) => ll.dispose(), (e: Error) => assert.match(e.message, /^LogoLab\.load: `backend` tensorflow: not available: /));
   // a threshold of 1 keeps no box (scores are probabilities): refused before anything loads, as the CLI refuses it
   await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, detrThreshold: 1 }), /`detrThreshold` must be a number in \[0, 1\), got 1/);
   await refuses(() => LogoLab.load({ encoder: CLIP, detector: DETR, nmsIouThreshold: 5 }), /`nmsIouThreshold` must be a number in \[0, 1\], got 5/);

@@ -5,10 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CUDA_LIBS, findCudaLibs, formatCudaReadiness, tensorflowGpuPostcheck, tensorflowGpuPrecheck, type SearchPaths } from '../../src/backend/cuda.js';
-import { tmpDir } from '../helpers.js';
+import { FIXTURES, ROOT, tmpDir } from '../helpers.js';
 import { runCli } from '../cli/run.js';
 
 function fakeLibs(dir: string, names: string[]): string {
@@ -87,4 +88,12 @@ test('doctor lists every CUDA soname and the auto order', async () => {
   for (const l of CUDA_LIBS) assert.match(r.stdout, new RegExp(`  ${l.soname.replace(/\./g, '\\.')}\\s+(found|NOT on|MISSING)`));
   assert.match(r.stdout, /auto picks: \S+ \(order: tensorflow-gpu → webgpu on a hardware adapter → tensorflow → cpu\+native → wasm → cpu\)/);
   assert.match(r.stdout, /^ {2}webgpu: (available|unavailable)/m);
+});
+
+test('LOGOLAB_BACKEND naming an unavailable backend: the error names the variable, not --backend', () => {
+  const r = spawnSync(process.execPath, ['bin/logolab.mjs', 'embed', '--model', join(ROOT, 'models/logolab-tiny-clip'), '--out', join(tmpDir(), 'e.jsonl'), join(FIXTURES, 'images/square_224.png')], {
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, LOGOLAB_BACKEND: 'tensorflow-gpu' },
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^logolab: error: LOGOLAB_BACKEND=tensorflow-gpu: not available: /m);
 });
