@@ -97,3 +97,18 @@ export async function expectNoLeak<T>(fn: () => Promise<T> | T): Promise<T> {
   if (after !== before) throw new Error(`tensor leak: ${before} → ${after}`);
   return r;
 }
+
+/** stderr (as the CLI's log writes it) while `fn` runs, with LOGOLAB_QUIET lifted; the value or the error of `fn` passes through. */
+export async function stderrOf<T>(fn: () => Promise<T> | T): Promise<{ value: T; err: string }> {
+  let err = '';
+  const ew = process.stderr.write.bind(process.stderr);
+  const quiet = process.env.LOGOLAB_QUIET;
+  delete process.env.LOGOLAB_QUIET;
+  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? ((err += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
+  try {
+    return { value: await fn(), err };
+  } finally {
+    process.stderr.write = ew;
+    if (quiet !== undefined) process.env.LOGOLAB_QUIET = quiet;
+  }
+}

@@ -8,7 +8,7 @@
  * top-down for a negative height. Everything else is refused as PIL refuses it.
  * Fixtures: scripts/torch_ref/make_bmp_fixtures.py.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { bytesIfMagic } from './magic.js';
 
 /** sharp's default limitInputPixels (16383²): a header may claim any size, and we allocate it */
 const PIXEL_LIMIT = 0x3fff * 0x3fff;
@@ -26,17 +26,9 @@ export interface BmpImage {
 
 const isBmp = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d;
 
-/** The file's bytes when it is a BMP (the magic read first: other images are not read twice), else null. */
+/** The file's bytes when it is a BMP, else null. */
 export function bmpBytes(src: string | Buffer): Buffer | null {
-  if (Buffer.isBuffer(src)) return isBmp(src) ? src : null;
-  const head = Buffer.alloc(2);
-  const fd = openSync(src, 'r');
-  try {
-    if (readSync(fd, head, 0, 2, 0) < 2 || !isBmp(head)) return null;
-  } finally {
-    closeSync(fd);
-  }
-  return readFileSync(src);
+  return bytesIfMagic(src, 2, isBmp);
 }
 
 /** Byte order of a 32/24-bit pixel's colours, by PIL's raw mode name; 'X' is ignored. */

@@ -6,21 +6,13 @@
  * the first frame's palette (local, else global) and its Graphic Control Extension's transparent
  * index (GIF89a spec, sections 18–23).
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { bytesIfMagic } from './magic.js';
 
 const isGif = (b: Buffer): boolean => b.length >= 6 && (b.toString('latin1', 0, 6) === 'GIF87a' || b.toString('latin1', 0, 6) === 'GIF89a');
 
-/** The file's bytes when it is a GIF (the magic read first: other images are not read twice), else null. */
+/** The file's bytes when it is a GIF, else null. */
 export function gifBytes(src: string | Buffer): Buffer | null {
-  if (Buffer.isBuffer(src)) return isGif(src) ? src : null;
-  const head = Buffer.alloc(6);
-  const fd = openSync(src, 'r');
-  try {
-    if (readSync(fd, head, 0, 6, 0) < 6 || !isGif(head)) return null;
-  } finally {
-    closeSync(fd);
-  }
-  return readFileSync(src);
+  return bytesIfMagic(src, 6, isGif);
 }
 
 /** [r, g, b] of the first frame's transparent palette entry, or null (no transparency, or a malformed stream: libvips then decides). */

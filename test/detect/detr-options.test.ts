@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FIXTURES, ROOT, tmpDir } from '../helpers.js';
+import { FIXTURES, ROOT, stderrOf, tmpDir } from '../helpers.js';
 import { expectFailure, runCli } from '../cli/run.js';
 import { iou } from '../../src/detect/postprocess.js';
 import { loadDetector } from '../../src/detect/detector.js';
@@ -48,21 +48,6 @@ test('--nms-iou 0 (the flags\' range) is accepted: any overlap is suppressed, di
     for (let a = 0; a < im.detections.length; a++) for (let b = a + 1; b < im.detections.length; b++) assert.equal(iou(im.detections[a]!.box, im.detections[b]!.box), 0);
   }
 });
-
-/** stderr (as the CLI's log writes it) while `fn` runs, with LOGOLAB_QUIET lifted. */
-async function stderrOf<T>(fn: () => Promise<T> | T): Promise<{ value: T; err: string }> {
-  let err = '';
-  const ew = process.stderr.write.bind(process.stderr);
-  const quiet = process.env.LOGOLAB_QUIET;
-  delete process.env.LOGOLAB_QUIET;
-  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? ((err += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
-  try {
-    return { value: await fn(), err };
-  } finally {
-    process.stderr.write = ew;
-    if (quiet !== undefined) process.env.LOGOLAB_QUIET = quiet;
-  }
-}
 
 test('--detector detr-r50 with a folder of that name here: the folder is used, not the random-weights preset', async () => {
   const cwd = join(W, 'cwd');

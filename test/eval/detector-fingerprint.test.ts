@@ -8,7 +8,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, tmpDir, useBackend } from '../helpers.js';
+import { FIXTURES, stderrOf, tmpDir, useBackend } from '../helpers.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { loadDetector } from '../../src/detect/detector.js';
 import { exportDataEmbeddings, readExchange, readExchangeFile, setFromExchange } from '../../src/eval/exchange.js';
@@ -39,20 +39,6 @@ async function exportWith(detr: string, out: string, shard?: { index: number; co
     await exportDataEmbeddings(DATA, fakeEncoder(), proposer, out, { quiet: true, ...(shard ? { shard } : {}) });
   } finally {
     proposer.dispose?.();
-  }
-}
-
-function captureStderr<T>(fn: () => T): { value: T; err: string } {
-  let err = '';
-  const ew = process.stderr.write.bind(process.stderr);
-  const quiet = process.env.LOGOLAB_QUIET;
-  delete process.env.LOGOLAB_QUIET;
-  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? ((err += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
-  try {
-    return { value: fn(), err };
-  } finally {
-    process.stderr.write = ew;
-    if (quiet !== undefined) process.env.LOGOLAB_QUIET = quiet;
   }
 }
 
@@ -114,7 +100,7 @@ test('merge: shards of other DETR weights at one path are refused; one DETR at t
   const s1q = join(W, 's1q.safetensors');
   await exportWith(Q, s1q, { index: 1, count: 2 });
   const out = join(W, 'merged.safetensors');
-  const { err } = captureStderr(() => mergeShards([s0, s1q], out));
+  const { err } = await stderrOf(() => mergeShards([s0, s1q], out));
   assert.match(err, /detector named 'detr:.*elsewhere', s0\.safetensors 'detr:.*md' \(same fingerprint\)/);
   const merged = readExchange(out);
   assert.equal(merged.meta.detectorFingerprint, f0);
@@ -126,7 +112,7 @@ test('merge: shards of other DETR weights at one path are refused; one DETR at t
     delete m.detectorFingerprint;
     m.detector = readExchangeFile(s0).meta.detector;
   });
-  const r = captureStderr(() => mergeShards([s0, old], join(W, 'merged-old.safetensors')));
+  const r = await stderrOf(() => mergeShards([s0, old], join(W, 'merged-old.safetensors')));
   assert.match(r.err, /s1-old\.safetensors: no detector fingerprint recorded \(an older logolab\); the shards' DETR weights cannot be checked/);
   assert.equal(readExchangeFile(join(W, 'merged-old.safetensors')).meta.detectorFingerprint, undefined);
 });

@@ -7,7 +7,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, tmpDir, useBackend } from '../helpers.js';
+import { FIXTURES, stderrOf, tmpDir, useBackend } from '../helpers.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { datasetFromDataDir } from '../../src/eval/dataset.js';
 import { embedItems, embedSet } from '../../src/eval/pipeline.js';
@@ -55,19 +55,13 @@ test('a DETR box with no whole pixel is dropped with a warning; the run complete
   subPixelDetector(det);
   const ds = datasetFromDataDir(DATA);
   const proposer = detrProposer(det, { detrThreshold: 0.1, minBoxSize: 0, nmsIou: 0.5 });
-  let err = '';
-  const ew = process.stderr.write.bind(process.stderr);
-  const quiet = process.env.LOGOLAB_QUIET;
-  delete process.env.LOGOLAB_QUIET;
-  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? ((err += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
-  let set;
-  try {
-    set = await embedSet(fakeEncoder(), proposer, ds.refs.slice(0, 2), ds.images, ds.logos, { quiet: true });
-    proposer.dispose?.();
-  } finally {
-    process.stderr.write = ew;
-    if (quiet !== undefined) process.env.LOGOLAB_QUIET = quiet;
-  }
+  const { value: set, err } = await stderrOf(async () => {
+    try {
+      return await embedSet(fakeEncoder(), proposer, ds.refs.slice(0, 2), ds.images, ds.logos, { quiet: true });
+    } finally {
+      proposer.dispose?.();
+    }
+  });
   assert.equal(set.images.length, ds.images.length);
   assert.ok(set.images.every((im) => im.regions.length === 0), 'no region without pixels');
   assert.match(err, new RegExp(`warn: \\d+ DETR box\\(es\\) in ${ds.images.length} image\\(s\\) cover no whole pixel and were dropped \\(e\\.g\\. .*\\.png box \\[`));
@@ -84,17 +78,11 @@ test('LogoLab.detect: a DETR box with no whole pixel is dropped with a warning, 
   subPixelDetector(det);
   const { LogoLab } = await import('../../src/api.js');
   const ll = await LogoLab.load({ encoder: join(FIXTURES, 'clip_tiny/model'), detector: det, detrThreshold: 0.1, minBoxSize: 0, backend: 'wasm' });
-  let err = '';
-  const ew = process.stderr.write.bind(process.stderr);
-  const quiet = process.env.LOGOLAB_QUIET;
-  delete process.env.LOGOLAB_QUIET;
-  process.stderr.write = ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? ((err += c), true) : (ew as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stderr.write;
   try {
-    assert.deepEqual(await ll.detect(join(FIXTURES, 'images/wide_300x200.png')), []);
+    const { value, err } = await stderrOf(() => ll.detect(join(FIXTURES, 'images/wide_300x200.png')));
+    assert.deepEqual(value, []);
+    assert.match(err, /wide_300x200\.png: \d+ DETR box\(es\) cover no whole pixel and were dropped/);
   } finally {
-    process.stderr.write = ew;
-    if (quiet !== undefined) process.env.LOGOLAB_QUIET = quiet;
     ll.dispose();
   }
-  assert.match(err, /wide_300x200\.png: \d+ DETR box\(es\) cover no whole pixel and were dropped/);
 });
