@@ -90,7 +90,7 @@ export const TrainingConfigSchema = z.strictObject({
   triplet_margin: float(0.3, 'triplet margin', { min: 0 }),
   // Early stopping
   patience: int(5, 'evaluations without improvement before stopping', 1),
-  min_delta: float(0.001, 'separation improvement that counts', { min: 0 }),
+  min_delta: float(0.001, 'improvement of best_metric that counts as a new best (and resets patience)', { min: 0 }),
   // Checkpoints and output
   checkpoint_dir: str('checkpoints', 'checkpoint folder'),
   output_dir: str('models/logo_detection/clip_finetuned', 'export folder at the end'),

@@ -112,7 +112,7 @@ export function withEvalOptions<T>(y: Argv<T>, command: 'eval' | 'compare' = 'ev
     .option('nms-iou', numberOption('nms-iou', { ...DETR_RANGES.nmsIouThreshold, describe: `NMS IoU threshold [default: ${DETR_DEFAULTS.nmsIou}]` }))
     .option('preprocess-mode', { type: 'string', choices: ['default', 'letterbox', 'stretch'], describe: "[default: the model's own (recorded at export), else default]" })
     .option('batch-size', numberOption('batch-size', { int: true, min: 1, describe: `crops per forward pass [default: ${DEFAULT_BATCH}]` }))
-    .option('cache', { type: 'string', describe: 'embedding cache file (default <data>/embedding_cache.sqlite or $LOGOLAB_CACHE)' })
+    .option('cache', { type: 'string', describe: 'embedding cache file (default $LOGOLAB_CACHE, else <data>/embedding_cache.sqlite)' })
     .option('no-cache', { type: 'boolean', describe: 'do not read or write the embedding cache' })
     .option('clear-cache', { type: 'boolean', describe: 'delete the embedding cache first' })
     .option('sweep-thresholds', { type: 'string', describe: `sweep (and --calibrate) thresholds: start:end:step or a,b,c [default: ${DEFAULT_SWEEP_THRESHOLDS}]` })

@@ -37,7 +37,7 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .option('out', { type: 'string', default: 'runs/demo', describe: 'work folder (re-run with the same folder to resume)' })
-      .option('quick', { type: 'boolean', default: false, describe: 'smaller data and training (~3 min on 2 cores)' })
+      .option('quick', { type: 'boolean', default: false, describe: 'smaller data and training (about 1–2 min on 2 cores; the default run about 4 min)' })
       .option('mode', { type: 'string', choices: DEMO_MODES as unknown as string[], describe: 'default | quick | tiny (tiny: the test suite\'s < 1 min run)' })
       .option('baseline', { type: 'string', describe: `baseline model folder (default: the shipped ${BASELINE_MODEL})` })
       .option('synth-seed', numberOption('synth-seed', COUNT("another held-out sample of set B (other brands, other scenes): tune the demo's settings on it, never on the default sample's test half"))),

@@ -1,6 +1,6 @@
 /**
  * The demo's plan: which data, which training config, which evaluation sample, per mode.
- *   default — ~5 min on 2 cores; quick — ~2 min; tiny — well under a minute (the test's mode).
+ *   default — ~4 min on 2 cores; quick — 1–2 min; tiny — well under a minute (the test's mode).
  * Everything is seeded, so a mode always builds the same data and the same sample.
  */
 import { LogolabError } from '../errors.js';

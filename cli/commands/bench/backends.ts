@@ -25,7 +25,7 @@ export const command: CommandModule = {
       .option('section', { type: 'string', default: 'matmul,e2e', describe: 'matmul (GFLOP/s on ViT-L shapes) and/or e2e (images/s)' })
       .option('models', { type: 'string', default: 'tiny,vit-l14', describe: 'tiny (64 px, patch 8, 4×128, MLP 512), vit-b16, vit-l14' })
       .option('modes', { type: 'string', default: 'infer,train', describe: 'infer (embed) and/or train (LoRA r=8 on q,v of the upper half)' })
-      .option('backends', { type: 'string', default: 'cpu,native,wasm,torch,torchvision', describe: 'cpu = stock tfjs cpu, native = cpu + native kernels, torch = PyTorch peer (same module), torchvision = torchvision ViT (inference peer)' })
+      .option('backends', { type: 'string', default: 'cpu,native,wasm,torch,torchvision', describe: 'cpu = stock tfjs cpu, native = cpu + native kernels, native-noreuse = native with output-buffer reuse off (LOGOLAB_RECYCLE_MB=0), torch = PyTorch peer (same module), torchvision = torchvision ViT (inference peer)' })
       .option('tiny-batch', numberOption('tiny-batch', POSITIVE_INT('batch of the tiny model', 64)))
       .option('l14-batch', numberOption('l14-batch', POSITIVE_INT('batch of vit-b16 / vit-l14', 1)))
       .option('layers', numberOption('layers', POSITIVE_INT('override the number of layers of vit-b16 / vit-l14 (same widths)')))
