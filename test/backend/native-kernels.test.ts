@@ -345,6 +345,41 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test('Conv2DBackpropFilter and Conv2DBackpropInput with a dy that does not match the conv geometry (conv2dTranspose with a non-inverse outputShape) equal the stock kernels', () => {
+    // [x or input shape, filter shape, strides, pad, dy shape]: tfjs accepts all of these (dy's spatial size is not checked)
+    const cases: [number[], number[], number, 'same' | 'valid', number[]][] = [
+      [[2, 8, 8, 3], [3, 3, 3, 2], 2, 'valid', [2, 4, 4, 2]], // geometry says 3×3
+      [[2, 5, 5, 3], [3, 3, 3, 2], 1, 'same', [2, 4, 4, 2]], // geometry says 5×5: dy smaller than the addon would read
+      [[1, 6, 6, 2], [2, 2, 2, 3], 2, 'valid', [1, 2, 4, 3]], // one spatial dim off
+    ];
+    /** compare(), or where the stock kernel refuses the shapes (it reads dy out of range), the same error natively. */
+    const compareOrSameError = (name: string, inputs: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap): void => {
+      let stockError: unknown = null;
+      try { dispose(stockKernel(name)({ inputs, backend, attrs }) as tf.TensorInfo); } catch (e) { stockError = e; }
+      if (stockError === null) compare(name, inputs, attrs);
+      else assert.throws(() => nativeKernel(name)({ inputs, backend, attrs }), { message: (stockError as Error).message }, `${name} ${JSON.stringify(attrs)}`);
+    };
+    for (const [xs, fs, strides, pad, dys] of cases) {
+      const x = t(xs), filter = t(fs), dy = t(dys);
+      compareOrSameError('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: fs } as unknown as tf.NamedAttrMap);
+      compareOrSameError('Conv2DBackpropInput', { dy, filter }, { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xs } as unknown as tf.NamedAttrMap);
+      tf.dispose([x, filter, dy]);
+    }
+    // the same through the public op and its filter gradient (tfjs itself refuses the gradient of its input here)
+    const x = t([2, 4, 4, 2]), f = t([3, 3, 3, 2]);
+    const run = (): Float32Array[] => tf.tidy(() => {
+      const fn = (ff: tf.Tensor): tf.Tensor => tf.conv2dTranspose(x as tf.Tensor4D, ff as tf.Tensor4D, [2, 8, 8, 3], 2, 'valid').square().sum();
+      const y = tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, [2, 8, 8, 3], 2, 'valid');
+      return [y, tf.grad(fn)(f)].map((r) => r.dataSync() as Float32Array);
+    });
+    const nat = run();
+    uninstallNativeKernels();
+    let stk: Float32Array[];
+    try { stk = run(); } finally { installNativeKernels(); }
+    for (let i = 0; i < nat.length; i++) assert.ok(relErr(nat[i]!, stk[i]!) <= TOL, `conv2dTranspose output/gradient ${i}: rel err ${relErr(nat[i]!, stk[i]!)}`);
+    tf.dispose([x, f]);
+  });
+
   // FusedConv2D / MaxPool / AvgPool (native-conv.ts): ≤ 1e-6 relative to the stock kernel.
   const CONV_TOL = 1e-6;
   type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];

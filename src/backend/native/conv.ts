@@ -40,6 +40,15 @@ function convInfo(xShape: number[], filterShape: number[], a: ConvAttrs, dilatio
   return { c, params };
 }
 
+/**
+ * The addon reads dy as a dense [N·outH·outW, outC] array of the geometry it was given, but tfjs does
+ * not require dy to match it (a conv2dTranspose whose outputShape is not the exact inverse of the
+ * forward conv reaches these kernels): any other shape → stock kernel, never a misread dy.
+ */
+function dyMatches(dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): boolean {
+  return dy.shape.length === c.outShape.length && dy.shape.every((d, i) => d === c.outShape[i]);
+}
+
 export const conv2d: Impl = ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const xv = f32(backend, x), fv = f32(backend, filter);
@@ -56,7 +65,7 @@ export const conv2dBackpropFilter: Impl = ({ inputs, backend, attrs }) => {
   const xv = f32(backend, x), dv = f32(backend, dy);
   const a = attrs as unknown as ConvAttrs;
   const g = xv && dv && a.filterShape ? convInfo(x.shape, a.filterShape, a, 1) : null;
-  if (!g) return null;
+  if (!g || !dyMatches(dy, g.c)) return null;
   const out = alloc(size(a.filterShape!));
   theAddon().conv2dBackpropFilter(xv!, dv!, out, g.params);
   return backend.makeTensorInfo(a.filterShape!.slice(), 'float32', out);
@@ -67,7 +76,7 @@ export const conv2dBackpropInput: Impl = ({ inputs, backend, attrs }) => {
   const dv = f32(backend, dy), fv = f32(backend, filter);
   const a = attrs as unknown as ConvAttrs;
   const g = dv && fv && a.inputShape ? convInfo(a.inputShape, filter.shape, a, 1) : null;
-  if (!g) return null;
+  if (!g || !dyMatches(dy, g.c)) return null;
   const out = alloc(size(a.inputShape!));
   theAddon().conv2dBackpropInput(dv!, fv!, out, g.params);
   return backend.makeTensorInfo(a.inputShape!.slice(), 'float32', out);
