@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, maxAbsDiff } from '../helpers.js';
-import '../../training/kernels/wasm_conv_grad.js';
+import { conv2dBackpropFilterHost } from '../../training/kernels/wasm_conv_grad.js';
 
 /** d/dW of Σ(conv2d(x, W) ⊙ G) on a backend. */
 async function filterGrad(backend: string, x: Float32Array, xs: number[], w: Float32Array, ws: number[], stride: number, pad: 'valid' | 'same', fmt: 'NHWC' | 'NCHW', seed: number) {
@@ -36,4 +36,25 @@ describe('Conv2DBackpropFilter on wasm (training/kernels/wasm_conv_grad.ts)', ()
       assert.ok(d <= 1e-4 * Math.max(1, Math.max(...Array.from(a, Math.abs))), `max |Δ| ${d}`);
     });
   }
+
+  it('propagates NaN and ±Infinity in dy where x is 0, as the cpu kernel does (and stays exact for finite dy)', async () => {
+    await useBackend('cpu');
+    const xs: [number, number, number, number] = [2, 4, 5, 2], fs: [number, number, number, number] = [2, 2, 2, 3];
+    const n = xs.reduce((a, b) => a * b, 1);
+    const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37));
+    x.fill(0, 0, 2 * 5 * 2); // the first two rows of image 0 are zero
+    const info = tf.backend_util.computeConv2DInfo(xs, fs, 1, 1, 'valid');
+    for (const bad of [NaN, Infinity, -Infinity, null]) {
+      const dy = Float32Array.from({ length: info.outShape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.23));
+      if (bad !== null) dy[1] = bad; // image 0, output (0, 0), channel 1: meets only zero x
+      const attrs = { strides: 1, pad: 'valid' as const, dataFormat: 'NHWC' as const, dimRoundingMode: undefined, filterShape: fs };
+      const want = tf.tidy(() => (tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, xs), dy: tf.tensor4d(dy, info.outShape) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync().slice());
+      const got = conv2dBackpropFilterHost(x, xs, dy, info.outShape, attrs);
+      for (let i = 0; i < want.length; i++) {
+        const ok = Number.isNaN(want[i]!) ? Number.isNaN(got[i]!) : Math.abs(got[i]! - want[i]!) <= 1e-5 * Math.max(1, Math.abs(want[i]!));
+        assert.ok(ok, `dy[1] = ${bad}: dW[${i}] = ${got[i]}, cpu ${want[i]}`);
+      }
+      if (bad !== null) assert.ok(Array.from(want).some(Number.isNaN), 'the case reaches a 0 · non-finite product');
+    }
+  });
 });

@@ -35,6 +35,12 @@ export function conv2dBackpropFilterHost(x: Float32Array, xShape: number[], dy: 
   // strides of x and dy in either layout
   const xs = last ? [H * W * C, W * C, C, 1] : [C * H * W, W, 1, H * W]; // b, row, col, channel
   const ds = last ? [OH * OW * O, OW * O, O, 1] : [O * OH * OW, OW, 1, OH * OW];
+  // Skipping x == 0 saves the inner loop over O (zero padding, relu'd inputs), but 0 · NaN and
+  // 0 · ±Inf are NaN: only when every dy is finite does a zero x add nothing (the stock kernel's sum).
+  let dyFinite = true;
+  for (let k = 0; k < dy.length; k++) {
+    if (!Number.isFinite(dy[k]!)) { dyFinite = false; break; }
+  }
   for (let r = 0; r < fh; r++) {
     const y0 = Math.max(0, Math.ceil((top - r) / sh));
     const y1 = Math.min(OH, Math.floor((H + top - r - 1) / sh) + 1);
@@ -50,7 +56,7 @@ export function conv2dBackpropFilterHost(x: Float32Array, xShape: number[], dy: 
             const dBase = b * ds[0]! + y * ds[1]! + xx * ds[2]!;
             for (let i = 0; i < C; i++) {
               const xv = x[xBase + i * xs[3]!]!;
-              if (xv === 0) continue;
+              if (xv === 0 && dyFinite) continue;
               const wBase = ((r * fw + c) * C + i) * O;
               for (let o = 0; o < O; o++) dW[wBase + o]! += xv * dy[dBase + o * ds[3]!]!;
             }
