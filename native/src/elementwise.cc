@@ -22,6 +22,8 @@ template <int OP> inline float bop(float x, float y) {
   if (OP == 4) { float d = x - y; return d * d; }
   if (OP == 5) return (x != x || y != y) ? NAN : (x > y ? x : y);
   if (OP == 6) return (x != x || y != y) ? NAN : (x < y ? x : y);
+  // JS Math.pow (the stock kernel) gives NaN for a NaN exponent and for (±1)^±Inf; C's pow gives 1
+  if (y != y || (std::isinf(y) && std::fabs(x) == 1.0f)) return NAN;
   return float(std::pow(double(x), double(y)));
 }
 

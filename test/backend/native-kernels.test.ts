@@ -277,6 +277,11 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
       compare('Pow', { a, b });
       tf.dispose([a, b]);
     }
+    // every pairing of special bases and exponents (JS Math.pow: NaN for a NaN exponent and for (±1)^±Infinity)
+    const specials = [1, -1, 0, -0, 2, -2, 0.5, -0.5, 3.5, NaN, Infinity, -Infinity];
+    const sa = tf.tensor(specials, [specials.length, 1]), sb = tf.tensor(specials, [1, specials.length]);
+    compare('Pow', { a: sa, b: sb });
+    tf.dispose([sa, sb]);
     // integer exponents 2 and 3 (scalar and [1]) take the x², x³ path; negative bases too
     for (const e of [2, 3]) {
       for (const b of [tf.scalar(e), tf.tensor([e])]) {
