@@ -35,6 +35,8 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   if (bias.p && bias.n != size_t(N)) return a.fail("bias length must be N");
   if (act < int64_t(Activation::Linear) || act > int64_t(Activation::Elu) || act == int64_t(Activation::Prelu)) return a.fail("unsupported activation");
   for (size_t i = 0; i < batch; i++) {
+    // −1 would pass the bound below ((−1 + 1)·size = 0) and address the matrix before the array
+    if (ai.p[i] < 0 || bi.p[i] < 0) return a.fail("batch index out of range");
     if (!holds(A.n, mulSize(int64_t(ai.p[i]) + 1, aSz)) || !holds(B.n, mulSize(int64_t(bi.p[i]) + 1, bSz))) return a.fail("batch index out of range");
   }
   matmul(A.p, B.p, C.p, M, N, K, ta, tb, ai.p, bi.p, batch, bias.p, Activation(act), float(alpha));

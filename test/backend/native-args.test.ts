@@ -36,6 +36,14 @@ test('native args: size products that overflow are refused, not wrapped', { skip
   threw(() => a.matmul(f(1), f(1), f(1), BIG, BIG, BIG, false, false, i([0, 0, 0, 0, 0]), i([0, 0, 0, 0, 0])), /matmul: out too small/);
   // a batch index whose index + 1 overflowed int32 in the old check
   threw(() => a.matmul(f(4), f(4), f(1), 1, 1, 1, false, false, i([BIG]), i([0])), /matmul: batch index out of range/);
+  // a negative batch index: −1 passed the bound ((−1 + 1)·size = 0) and read the matrix before the array
+  const big = new Float32Array(8).fill(7).fill(1, 4);
+  for (const [ai, bi] of [[-1, 0], [0, -1], [-2, 0], [0, -(2 ** 31)]] as [number, number][]) {
+    const out = f(8);
+    threw(() => a.matmul(big.subarray(4), big.subarray(4), out, 2, 2, 2, false, false, i([0, ai]), i([0, bi])), /matmul: batch index out of range/);
+    // also when the matrices are empty (nothing is read, but the index is still not one)
+    threw(() => a.matmul(f(0), f(0), f(0), 0, 2, 0, false, false, i([ai]), i([bi])), /matmul: batch index out of range/);
+  }
   // conv / pool sizes N·H·W·C = 2^120
   const G = 2 ** 30;
   threw(() => a.conv2d(f(1), f(1), f(1), i([G, G, G, G, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1])), /conv2d: geometry sizes overflow/);
