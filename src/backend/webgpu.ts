@@ -124,6 +124,13 @@ async function requestAdapter(d: Dawn, kind: AdapterKind): Promise<{ adapter: GP
     return `Dawn ${backendType}: ${firstLine(e)}`;
   }
   if (!adapter) {
+    // an EGL_PLATFORM the user set (x11 without a display, a typo) fails the same way as missing
+    // Mesa packages; Dawn's own reason goes to stderr only, so name the variable here
+    const egl = process.env.EGL_PLATFORM;
+    if (kind === 'software' && egl !== 'surfaceless') {
+      return `no Mesa OpenGL ES adapter with EGL_PLATFORM=${egl || "''"} (without a display it needs EGL_PLATFORM=surfaceless or unset; `
+        + 'if that fails too, Debian libegl1 libegl-mesa0 libgles2 libegl-dev libgl1-mesa-dri)';
+    }
     return kind === 'software'
       ? 'no Mesa OpenGL ES adapter (needs Debian libegl1 libegl-mesa0 libgles2 libegl-dev libgl1-mesa-dri)'
       : `no ${backendType} adapter (${backendType === 'vulkan' ? VULKAN_NEEDS : 'GPU driver'})`;

@@ -6,6 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index.js';
 import { webgpuAdapter } from '../../src/backend/webgpu.js';
@@ -28,6 +30,21 @@ run('webgpu: adapter reported (backend type, software/hardware, binding limit); 
   assert.deepEqual(Array.from(y.dataSync()), [5, 11, 11, 25]);
   assert.deepEqual(await tf.add(y, 1).array(), [[6, 12], [12, 26]]);
   tf.dispose([x, y]);
+});
+
+run('webgpu: a software adapter that fails under a user-set EGL_PLATFORM names the variable, not missing packages', () => {
+  // a fresh process: Dawn's instance and EGL_PLATFORM are per process
+  const index = fileURLToPath(new URL('../../src/backend/index.ts', import.meta.url));
+  const script = `const { initBackend } = await import(${JSON.stringify(index)});
+    try { await initBackend('webgpu', { quiet: true }); console.log('OK'); } catch (e) { console.log('ERR ' + e.message); }
+    process.exit(0);`;
+  for (const egl of ['bogus', 'x11']) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8', timeout: 120_000, env: { ...process.env, EGL_PLATFORM: egl, DISPLAY: '', WAYLAND_DISPLAY: '', LOGOLAB_WEBGPU_ADAPTER: 'software' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^ERR .*no Mesa OpenGL ES adapter with EGL_PLATFORM=${egl} \\(.*EGL_PLATFORM=surfaceless or unset`, 'm'), r.stdout);
+  }
 });
 
 run('webgpu: a tensor over the binding limit fails the read (LogolabError), and every later read', async () => {
