@@ -290,7 +290,7 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   if (!a.ok()) return nullptr;
   const int64_t cap = 4 * std::max<int64_t>(1, std::thread::hardware_concurrency());
   const int n = int(std::min(std::max<int64_t>(1, want), cap));
-  openblas_set_num_threads(n);
+  setBlasThreads(n);
   g_threads = n;
   return nullptr;
 }
@@ -304,12 +304,14 @@ napi_value SetBatchThreads(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// info(): { threads, blas }
+// info(): { threads, blasThreadsNow, blas }
 napi_value GetInfo(napi_env env, napi_callback_info) {
   napi_value obj, v;
   napi_create_object(env, &obj);
-  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_create_int32(env, blasThreads(), &v);  // not OpenBLAS's count: 1 while another thread's section runs
   napi_set_named_property(env, obj, "threads", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);  // OpenBLAS's own count now
+  napi_set_named_property(env, obj, "blasThreadsNow", v);
   const char *cfg = openblas_get_config();
   napi_create_string_utf8(env, cfg ? cfg : "", NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "blas", v);

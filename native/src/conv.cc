@@ -95,7 +95,7 @@ constexpr int64_t OUT_CHUNK_FLOATS = int64_t(1) << 18;  // epilogue blocks after
 // mode: 0 auto, 1 row chunks over own threads, 2 one im2col + output channels over own threads (benchmarks compare)
 void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, const Epilogue &e, int mode, int64_t rowsPerChunk) {
   const int64_t KK = G.KK(), oc = G.oc, rowsTotal = G.N * G.P();
-  const int threads = std::max(1, openblas_get_num_threads());
+  const int threads = blasThreads();
   const bool direct = G.pointwise();
   if (mode == 0) mode = rowsTotal >= int64_t(threads) * MIN_ROWS_PER_THREAD ? 1 : 2;
   if (mode == 2) {
@@ -114,12 +114,13 @@ void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, co
     // single-threaded sgemm packing only its own filter columns
     const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(threads, oc / 16));
     const int64_t step = ((oc + parts - 1) / parts + 15) / 16 * 16;
-    openblas_set_num_threads(1);
-    forEachDynamic((oc + step - 1) / step, threads, [&](int64_t pi, int) {
-      const int64_t j0 = pi * step, nj = std::min(step, oc - j0);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rowsTotal), int(nj), int(KK), 1.0f, a, int(KK), w + j0, int(oc), 0.0f, out + j0, int(oc));
-    });
-    openblas_set_num_threads(threads);
+    {
+      SingleThreadedBlas single;
+      forEachDynamic((oc + step - 1) / step, threads, [&](int64_t pi, int) {
+        const int64_t j0 = pi * step, nj = std::min(step, oc - j0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rowsTotal), int(nj), int(KK), 1.0f, a, int(KK), w + j0, int(oc), 0.0f, out + j0, int(oc));
+      });
+    }
     if (e.bias || e.res || e.act != LINEAR) {
       const int64_t blk = std::max<int64_t>(1, OUT_CHUNK_FLOATS / std::max<int64_t>(1, oc));
       forEachDynamic((rowsTotal + blk - 1) / blk, threads, [&](int64_t b, int) {
@@ -133,7 +134,7 @@ void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, co
   R = std::min(R, std::max<int64_t>(1, (rowsTotal + threads - 1) / threads));  // every thread gets work
   const int64_t chunks = (rowsTotal + R - 1) / R;
   std::vector<std::vector<float>> cols(static_cast<size_t>(threads));
-  openblas_set_num_threads(1);
+  SingleThreadedBlas single;
   forEachDynamic(chunks, threads, [&](int64_t ch, int wk) {
     const int64_t r0 = ch * R, n = std::min(R, rowsTotal - r0);
     const float *a = x + r0 * KK;
@@ -147,7 +148,6 @@ void fusedConv(const ConvGeom &G, const float *x, const float *w, float *out, co
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(oc), int(KK), 1.0f, a, int(KK), w, int(oc), 0.0f, o, int(oc));
     epilogueRows(o, r0, n, oc, e);
   });
-  openblas_set_num_threads(threads);
 }
 
 // fusedConv2d(x, filter, bias|null, prelu|null, out, params Int32Array[N,H,W,C, fh,fw, sh,sw, dh,dw,

@@ -33,12 +33,10 @@ void epilogue(float *c, int64_t M, int64_t N, const float *bias, Activation act,
 // threads (threadpool.cc), each calling single-threaded sgemm (OpenBLAS's own threading does not
 // pay for small gemms). Used by the batched matmul and by attention's per-(batch, head) products.
 template <class F> void smallGemmsOverThreads(int64_t n, F one) {
-  const int nt = openblas_get_num_threads();
-  const int workers = int(std::min<int64_t>(nt, n));
+  const int workers = int(std::min<int64_t>(blasThreads(), n));
   if (workers <= 1) { for (int64_t i = 0; i < n; i++) one(i); return; }
-  openblas_set_num_threads(1);
+  SingleThreadedBlas single;
   parallelRun(n, 1, workers, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; i++) one(i); });
-  openblas_set_num_threads(nt);
 }
 
 }  // namespace

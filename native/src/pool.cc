@@ -8,12 +8,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include "blas.h"
 #include "conv_pool.h"
 #include "napi_args.h"
 #include "op_codes.h"
 #include "parallel.h"
-
-extern "C" int openblas_get_num_threads(void);
 
 namespace llk {
 namespace {
@@ -70,7 +69,7 @@ napi_value Pool2d(napi_env env, napi_callback_info info) {
   if (rows * G.ow * G.C == 0) return nullptr;
   // rows of ≥ 64K output values per thread item, at least one row
   const int64_t blk = std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, G.ow * G.C));
-  const int threads = std::max(1, openblas_get_num_threads());
+  const int threads = blasThreads();
   std::vector<std::vector<double>> accs(static_cast<size_t>(threads));
   forEachDynamic((rows + blk - 1) / blk, threads, [&](int64_t b, int wk) {
     for (int64_t rr = b * blk; rr < std::min(rows, (b + 1) * blk); rr++) {

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAddon, addonLoadError } from '../../src/backend/native/addon.js';
+import { spawnSync } from 'node:child_process';
+import { loadAddon, addonLoadError, ADDON_PATH } from '../../src/backend/native/addon.js';
 import { collapseDims } from '../../src/backend/native/cpu.js';
 import { UnaryOp } from '../../src/backend/native/op-codes.js';
 
@@ -28,6 +29,38 @@ test('native binding: wrong argument types and counts are errors naming the entr
   const sq = f(3);
   a.unary(UnaryOp.Square, Float32Array.from([1, -2, 3]), sq);
   assert.deepEqual([...sq], [1, 4, 9]);
+});
+
+test('native binding: concurrent calls from worker threads leave OpenBLAS at the configured thread count', { skip }, () => {
+  // a fresh process, as the count is process-wide: workers run the kernels that use single-threaded
+  // sgemm sections (fusedConv2d's row chunks, batched small matmuls) at the same time, and check results
+  const worker = `const { parentPort, workerData } = require('node:worker_threads');
+    const a = require(workerData.path);
+    const x = new Float32Array(20 * 20 * 4).fill(1), w = new Float32Array(3 * 3 * 4 * 8).fill(1), o = new Float32Array(18 * 18 * 8);
+    const params = Int32Array.from([1, 20, 20, 4, 3, 3, 1, 1, 1, 1, 0, 0, 18, 18, 8]);
+    const A = new Float32Array(8 * 256).fill(1), C = new Float32Array(8 * 256), idx = Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]);
+    let bad = 0;
+    for (let i = 0; i < workerData.iters; i++) {
+      a.fusedConv2d(x, w, null, null, o, params, 0, 0);
+      if (o.some((v) => v !== 36)) bad++;
+      a.matmul(A, A, C, 16, 16, 16, false, false, idx, idx);
+      if (C.some((v) => v !== 16)) bad++;
+    }
+    parentPort.postMessage(bad);`;
+  const main = `const { Worker } = require('node:worker_threads');
+    const a = require(${JSON.stringify(ADDON_PATH)});
+    a.setThreads(2);
+    const runs = [0, 1, 2].map(() => new Promise((res, rej) => {
+      const w = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: { path: ${JSON.stringify(ADDON_PATH)}, iters: 1500 } });
+      w.on('message', res); w.on('error', rej);
+    }));
+    Promise.all(runs).then((bad) => console.log(JSON.stringify({ bad, info: a.info() })));`;
+  const r = spawnSync(process.execPath, ['-e', main], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const { bad, info } = JSON.parse(r.stdout) as { bad: number[]; info: { threads: number; blasThreadsNow: number } };
+  assert.deepEqual(bad, [0, 0, 0], 'wrong results');
+  assert.equal(info.threads, 2, 'configured count');
+  assert.equal(info.blasThreadsNow, 2, 'OpenBLAS\'s own count after the calls');
 });
 
 test('collapseDims: size-1 dims dropped, dims contiguous in every stride set merged', () => {

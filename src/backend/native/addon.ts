@@ -35,7 +35,8 @@ export interface Addon {
     act: number, alpha: number, tuning?: Int32Array | null, residual?: Float32Array | null): void;
   pool2d(x: Float32Array, out: Float32Array, params: Int32Array, kind: number): void;
   setThreads(n: number): void;
-  info(): { threads: number; blas: string };
+  /** threads: as setThreads configured it; blasThreadsNow: OpenBLAS's own count at this moment (1 while a kernel's single-threaded section runs). */
+  info(): { threads: number; blasThreadsNow: number; blas: string };
   mallocTune(mmapMax: number, trimThreshold: number): boolean;
   mallocInfo(): { heap: number; inUse: number; free: number; mmapped: number };
 }
