@@ -86,7 +86,9 @@ namespace {
 // Branch-free so loops over it become SIMD; hot loops are compiled for AVX2+FMA and baseline.
 #define LL_CLONES __attribute__((target_clones("avx2", "default")))
 static inline float fexp(float x) {
-  const float xc = std::min(std::max(x, -88.0f), 88.75f);
+  // the lower clamp is where the result rounds to 0 (below, the 0 select): n ≥ −150 is two factors
+  // of ≥ 2^−75, so the subnormal results of (−103.98, −87.3) come out graded, not stuck at e^−88
+  const float xc = std::min(std::max(x, -103.98f), 88.75f);
   const float t = xc * 1.44269504088896341f + 12582912.0f;  // round to nearest via the 1.5·2^23 trick
   const float n = t - 12582912.0f;
   float r = xc - n * 0.693359375f;

@@ -272,6 +272,22 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
       dispose(got); dispose(want);
     }
     wide.dispose();
+    // the subnormal range of exp (x in [-104, -88]): within 2 ulp of float32 (2^-149 there) of the stock
+    // value, not merely tiny; also through Softmax, rows [0, x]
+    const xsUnder = Array.from({ length: 161 }, (_, i) => -104 + i * 0.1);
+    const under = tf.tensor(xsUnder), rows = tf.tensor(xsUnder.flatMap((v) => [0, v]), [xsUnder.length, 2]);
+    for (const [name, x] of [['Exp', under], ['Softmax', rows]] as const) {
+      const attrs: tf.NamedAttrMap = name === 'Softmax' ? { dim: -1 } : {};
+      const got = nativeKernel(name)({ inputs: name === 'Softmax' ? { logits: x } : { x }, backend, attrs }) as tf.TensorInfo;
+      const want = stockKernel(name)({ inputs: name === 'Softmax' ? { logits: x } : { x }, backend, attrs }) as tf.TensorInfo;
+      const g = values(got), w = values(want);
+      for (let i = 0; i < w.length; i++) {
+        const at = name === 'Softmax' ? `[0, ${xsUnder[i >> 1]}][${i & 1}]` : `${xsUnder[i]}`;
+        assert.ok(Math.abs(g[i]! - w[i]!) <= Math.max(2 * 2 ** -149, 4 * TOL * Math.abs(w[i]!)), `${name}(${at}) = ${g[i]}, stock ${w[i]}`);
+      }
+      dispose(got); dispose(want);
+    }
+    tf.dispose([under, rows]);
     for (const [as, bs] of [[[4, 5], []], [[4, 5], [5]], [[3, 1], [1, 4]]] as [number[], number[]][]) {
       const a = t(as, { positive: true }), b = tf.mul(t(bs), 3);
       compare('Pow', { a, b });
