@@ -57,4 +57,32 @@ describe('Conv2DBackpropFilter on wasm (training/kernels/wasm_conv_grad.ts)', ()
       if (bad !== null) assert.ok(Array.from(want).some(Number.isNaN), 'the case reaches a 0 · non-finite product');
     }
   });
+
+  it('reads a dy that does not match the conv geometry as the cpu kernel does, or refuses it as the cpu kernel does', async () => {
+    await useBackend('cpu');
+    // tfjs does not check dy against the geometry (conv2dTranspose with a non-inverse outputShape)
+    const cases: [string, number[], [number, number, number, number], number, 'same' | 'valid', number[], 'NHWC' | 'NCHW'][] = [
+      ['dy larger than the output', [2, 8, 8, 3], [3, 3, 3, 2], 2, 'valid', [2, 4, 4, 2], 'NHWC'],
+      ['dy larger, one dim', [1, 6, 6, 2], [2, 2, 2, 3], 2, 'valid', [1, 3, 5, 3], 'NHWC'],
+      ['dy larger, NCHW', [2, 3, 8, 8], [3, 3, 3, 2], 2, 'valid', [2, 2, 4, 4], 'NCHW'],
+      ['dy smaller than the output', [2, 5, 5, 3], [3, 3, 3, 2], 1, 'same', [2, 4, 4, 2], 'NHWC'],
+    ];
+    for (const [name, xs, fs, strides, pad, dys, fmt] of cases) {
+      const x = Float32Array.from({ length: xs.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37));
+      const dy = Float32Array.from({ length: dys.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.23));
+      const attrs = { strides, pad, dataFormat: fmt, dimRoundingMode: undefined, filterShape: fs };
+      let want: Float32Array | null = null;
+      try {
+        want = tf.tidy(() => (tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, xs as [number, number, number, number]), dy: tf.tensor4d(dy, dys as [number, number, number, number]) },
+          attrs as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync().slice() as Float32Array);
+      } catch { /* the cpu kernel refuses it: so must this one */ }
+      if (want === null) {
+        assert.throws(() => conv2dBackpropFilterHost(x, xs, dy, dys, attrs), /does not hold the conv's output/, name);
+        continue;
+      }
+      const got = conv2dBackpropFilterHost(x, xs, dy, dys, attrs);
+      const d = maxAbsDiff(got, want);
+      assert.ok(d <= 1e-5 * Math.max(1, ...Array.from(want, Math.abs)), `${name}: max |Δ| ${d}`);
+    }
+  });
 });

@@ -34,7 +34,14 @@ export function conv2dBackpropFilterHost(x: Float32Array, xShape: number[], dy: 
   const dW = new Float32Array(fh * fw * C * O);
   // strides of x and dy in either layout
   const xs = last ? [H * W * C, W * C, C, 1] : [C * H * W, W, 1, H * W]; // b, row, col, channel
-  const ds = last ? [OH * OW * O, OW * O, O, 1] : [O * OH * OW, OW, 1, OH * OW];
+  // dy as it is, which tfjs does not check against this geometry (a conv2dTranspose whose outputShape
+  // is not the exact inverse of the forward conv): read with its own strides, as the cpu kernel does,
+  // and refused where the geometry reaches outside it (the cpu kernel's out-of-range error)
+  const [dB, dH, dW_, dC] = last ? dyShape : [dyShape[0]!, dyShape[2]!, dyShape[3]!, dyShape[1]!];
+  if (dyShape.length !== 4 || dB !== B || dC !== O || dH! < OH || dW_! < OW) {
+    throw new Error(`Conv2DBackpropFilter (wasm): dy shape [${dyShape.join(',')}] does not hold the conv's output [${info.outShape.join(',')}]`);
+  }
+  const ds = last ? [dH! * dW_! * O, dW_! * O, O, 1] : [O * dH! * dW_!, dW_!, 1, dH! * dW_!];
   // Skipping x == 0 saves the inner loop over O (zero padding, relu'd inputs), but 0 · NaN and
   // 0 · ±Inf are NaN: only when every dy is finite does a zero x add nothing (the stock kernel's sum).
   let dyFinite = true;
