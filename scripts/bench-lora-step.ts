@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/index.js';
+import { backendLabel } from '../src/backend/label.js';
 import { buildVisionModel } from '../src/models/vision/index.js';
 import { applyLora, loraSummary } from '../src/models/lora/index.js';
 import { createHead } from '../src/models/heads.js';
@@ -65,8 +66,9 @@ const { profile: prof } = await profileKernels(() => {
   for (const g of Object.values(r.grads)) g.dispose();
 });
 const stepS = (performance.now() - t0) / 1000;
+// the label, not the bare name: cpu with and without the native kernels differ 10–30× in speed
 console.log(JSON.stringify({
-  preset: a.preset, backend: backendReport.name, batch: b, recompute: a.recompute, layers_adapted: applied.layers.length, of_layers: L,
+  preset: a.preset, backend: backendLabel(backendReport), batch: b, recompute: a.recompute, layers_adapted: applied.layers.length, of_layers: L,
   r: Number(a.r), targets: a.targets, trainable: summary.trainable, frozen: summary.frozen,
   build_s: +buildS.toFixed(1), step_s: +stepS.toFixed(2), loss: +loss.toFixed(4),
   tf_bytes_before_mb: mb(before.tfBytes), tf_peak_mb: mb(prof.peakBytes), tf_peak_above_weights_mb: mb(prof.peakBytes - before.tfBytes),

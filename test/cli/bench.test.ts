@@ -49,6 +49,37 @@ test('bench train --profile runs one LoRA step in its own process and prints the
   assert.match(r.stderr, /\| BatchMatMul \|/);
 });
 
+test('bench embed / detect / train label cpu with the native kernels apart from stock cpu', async () => {
+  const { nativeKernelsStatus } = await import('../../src/backend/native.js');
+  // with the addon the label names the native kernels; without it, why they are off: never bare 'cpu'
+  const nativeLabel = nativeKernelsStatus().available ? /^cpu \(native kernels: OpenBLAS ×\d+ threads/ : /^cpu \(native kernels off: /;
+  const embed = ['bench', 'embed', '--model', 'tiny', '--batch', '1', '--iters', '1', '--warmup', '0', '--backend', 'cpu'];
+  const detect = ['bench', 'detect', '--detector', `detr:${join(FIXTURES, 'detr_tiny', 'model')}`, '--size', '32', '--images', '1', '--warmup', '0', '--backend', 'cpu'];
+  const train = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'bench', 'train', '--preset', 'tiny', '--batch', '4', '--backend', 'cpu'], { encoding: 'utf8', env });
+  const labels = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for (const args of [embed, detect]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 0, r.stderr);
+      out.push(JSON.parse(r.stdout.trim()).backend as string);
+    }
+    const t = train({ ...process.env });
+    assert.equal(t.status, 0, t.stderr);
+    out.push(JSON.parse(t.stdout.trim().split('\n').pop()!).backend as string);
+    return out;
+  };
+  const prev = process.env.LOGOLAB_NATIVE;
+  try {
+    delete process.env.LOGOLAB_NATIVE;
+    for (const l of await labels()) assert.match(l, nativeLabel);
+    process.env.LOGOLAB_NATIVE = '0';
+    assert.deepEqual(await labels(), ['cpu', 'cpu', 'cpu']);
+  } finally {
+    if (prev === undefined) delete process.env.LOGOLAB_NATIVE;
+    else process.env.LOGOLAB_NATIVE = prev;
+  }
+});
+
 test('bench train: a batch below 2 is refused before any work', async () => {
   const bad = await runCli(['bench', 'train', '--batch', '1']);
   assert.equal(bad.code, 2);

@@ -7,6 +7,7 @@
 import type { CommandModule } from 'yargs';
 import { numberOption, POSITIVE_INT, COUNT } from '../../options.js';
 import { initBackend } from '../../../src/backend/index.js';
+import { backendLabel } from '../../../src/backend/label.js';
 import { benchDetect } from '../../../src/detect/bench.js';
 import { formatKernelProfile, kernelProfileJson } from '../../../src/backend/kernel-profile.js';
 
@@ -41,6 +42,7 @@ export const command: CommandModule = {
     });
     const { kernel_profile: prof, ...rest } = r;
     if (prof) process.stderr.write(formatKernelProfile(prof, { title: `bench detect ${r.detector} ${r.input_hw.join('×')}` }) + '\n');
-    process.stdout.write(JSON.stringify({ ...rest, backend: backend.name, ...(prof ? { kernel_profile: kernelProfileJson(prof) } : {}) }) + '\n');
+    // the label, not the bare name: cpu with and without the native kernels differ 10–30× in speed
+    process.stdout.write(JSON.stringify({ ...rest, backend: backendLabel(backend), ...(prof ? { kernel_profile: kernelProfileJson(prof) } : {}) }) + '\n');
   },
 };

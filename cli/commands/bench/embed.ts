@@ -13,6 +13,7 @@ import { UsageError } from '../../../src/errors.js';
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/backend/index.js';
+import { backendLabel } from '../../../src/backend/label.js';
 import { buildVisionModel, loadVisionModel, type VisionModel } from '../../../src/models/vision/index.js';
 import { VISION_FAMILIES, type VisionFamily } from '../../../src/models/vision/config.js';
 import { isPresetName, PRESET_NAMES } from '../../../src/models/vision/presets.js';
@@ -55,7 +56,8 @@ export const command: CommandModule = {
       const x = tf.randomUniform([batch, 3, h, w], -2, 2, 'float32', argv.seed as number) as tf.Tensor4D;
       let profile: KernelProfile | undefined;
       const result: Record<string, unknown> = {
-        model: name, family: model.family, backend: backend.name, batch, image_size: h, layers: model.layers.length, load_s: +loadS.toFixed(2),
+        // the label, not the bare name: cpu with and without the native kernels differ 10–30× in speed
+        model: name, family: model.family, backend: backendLabel(backend), batch, image_size: h, layers: model.layers.length, load_s: +loadS.toFixed(2),
       };
       if (argv['per-layer']) {
         // embeddings + one layer + pool, extrapolated to all layers
