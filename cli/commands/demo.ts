@@ -14,6 +14,7 @@ import type { CommandModule } from 'yargs';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { COUNT, numberOption } from '../options.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
+import { initBackend } from '../../src/backend/index.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../src/demo/plan.js';
 import { splitSynthScenes } from '../../src/demo/split.js';
@@ -67,6 +68,9 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
   // auto = cpu + native OpenBLAS kernels where they built (≈3× wasm for training on 2 cores), else wasm
   const backend = (argv.backend as string | undefined) ?? process.env.LOGOLAB_BACKEND ?? 'auto';
   const be = ['--backend', backend];
+  // checked here, not by the first stage that uses it (eval-baseline, after minutes of synth and
+  // prepare, then a second error line from the demo); auto falls back as far as the stock cpu backend
+  if (backend !== 'auto') await initBackend(argv.backend as string | undefined, { quiet: true, workload: 'train' });
   const planFile = join(out, 'demo_plan.json');
   // the demo writes (and replaces) sub-folders of --out: only in an empty folder or its own earlier run
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(planFile)) throw new LogolabError(`--out ${argv.out as string}: folder is not empty and holds no demo run (no demo_plan.json); choose another folder`);
