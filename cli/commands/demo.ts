@@ -5,7 +5,8 @@
  *   LoRA fine-tune on the train scenes' crops (image-level split) → export (hf, merged) →
  *   compare baseline vs fine-tuned on the test scenes → side-by-side table + report path.
  * Re-running with the same --out resumes: finished stages are skipped (atomic markers in
- * <out>/stages/), training continues from <out>/checkpoints/last.ckpt.
+ * <out>/stages/), training continues from <out>/checkpoints/last.ckpt. A re-run with another mode,
+ * baseline, seed or backend is refused (demo_plan.json records them), never mixed into the run.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -29,6 +30,16 @@ function lastJson(stdout: string, what: string): Record<string, unknown> {
     return JSON.parse(text) as Record<string, unknown>;
   } catch {
     throw new LogolabError(`${what}: no JSON result on stdout`);
+  }
+}
+
+/** The backend an earlier run's demo_plan.json records, or null when it records none or is unreadable. */
+function earlierBackend(planText: string): string | null {
+  try {
+    const b = (JSON.parse(planText) as { backend?: unknown }).backend;
+    return typeof b === 'string' ? b : null;
+  } catch {
+    return null;
   }
 }
 
@@ -79,8 +90,16 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
   const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16) : null);
   // `out` too: the stage records name files by absolute path, so a copied work folder would resume
   // from the original folder's files
-  const planId = { mode, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
-  if (existsSync(planFile) && readFileSync(planFile, 'utf8') !== JSON.stringify(planId, null, 2) + '\n') {
+  // `backend` too: a re-run on another one would skip the stages finished on the first and run the
+  // rest on the second, and nothing in the results would say so
+  const planId = { mode, backend, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
+  const earlier = existsSync(planFile) ? readFileSync(planFile, 'utf8') : null;
+  if (earlier !== null && earlier !== JSON.stringify(planId, null, 2) + '\n') {
+    const was = earlierBackend(earlier);
+    if (was !== null && was !== backend) {
+      const asked = argv.backend !== undefined ? `--backend ${backend}` : process.env.LOGOLAB_BACKEND !== undefined ? `LOGOLAB_BACKEND=${backend}` : `backend ${backend} (the default)`;
+      throw new LogolabError(`${asked}: ${out} holds a demo run on backend ${was}; resuming would mix the two backends' stages: give --backend ${was} to resume it, or use another --out`);
+    }
     throw new LogolabError(`${out}: holds a demo run of another mode, baseline, config or work folder (a copied run names the original's files; see demo_plan.json); use another --out or delete it`);
   }
   const run = new StageRunner(out, 8);
@@ -128,7 +147,7 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
     return { report: p('report', 'report.html') };
   });
   const cmp = await run.stage('summary', 'side-by-side table', async () => readComparison(p('report', 'report.json')));
-  const summary = { mode, out, ...cmp, timings: run.timings, wallSeconds: +run.elapsed().toFixed(1) };
+  const summary = { mode, backend, out, ...cmp, timings: run.timings, wallSeconds: +run.elapsed().toFixed(1) };
   writeJsonAtomic(p('demo_summary.json'), summary);
   process.stdout.write(`\n${formatComparison(cmp)}\n\nreport: ${p('report', 'report.html')}\n`);
   process.stderr.write(`[demo] stages: ${run.timings.map((t) => `${t.stage} ${formatDuration(t.seconds)}${t.resumed ? ' (earlier run)' : ''}`).join(', ')}; this run ${formatDuration(run.elapsed())}\n`);

@@ -1,8 +1,8 @@
 /** `logolab demo --backend`: checked before any stage runs; part of the run a re-run resumes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tmpDir } from '../helpers.js';
 
@@ -26,5 +26,42 @@ test('demo: an unavailable backend is one error line before any stage, from --ba
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** Runs the tiny demo; `stopAt` on stderr sends it SIGTERM (a running stage is stopped, the demo exits 143). */
+function demo(out: string, backend: string, stopAt: RegExp): Promise<{ code: number | null; signal: string | null; stderr: string; stopped: boolean }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, ['bin/logolab.mjs', 'demo', '--mode', 'tiny', '--out', out, '--backend', backend], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let stopped = false;
+    p.stderr.on('data', (d) => {
+      stderr += d;
+      if (!stopped && stopAt.test(stderr)) {
+        stopped = true;
+        p.kill('SIGTERM');
+      }
+    });
+    p.on('exit', (code, signal) => res({ code, signal, stderr, stopped }));
+  });
+}
+
+test('demo: a re-run with another backend is refused with one line naming both, no stage run', async () => {
+  const out = tmpDir('logolab-demo-rebackend-');
+  try {
+    // the plan is recorded before the demo's header line: stop the first run there (143 when its
+    // synth stage had started, else ended by the signal itself)
+    const first = await demo(out, 'wasm', /\[demo\] mode tiny/);
+    assert.ok(first.stopped && (first.code === 143 || first.signal === 'SIGTERM'), `first run: exit ${first.code ?? first.signal}; stderr:\n${first.stderr}`);
+    const plan = JSON.parse(readFileSync(join(out, 'demo_plan.json'), 'utf8')) as { backend: string };
+    assert.equal(plan.backend, 'wasm');
+    // stopped too if it resumes, so a wrong resume fails here instead of running the whole demo
+    const again = await demo(out, 'cpu', /stage 1\/8 synth/);
+    assert.ok(!again.stopped, `resumed on another backend; stderr:\n${again.stderr}`);
+    assert.equal(again.code, 1, again.stderr);
+    assert.equal(again.stderr.trim(), `logolab: error: --backend cpu: ${out} holds a demo run on backend wasm; resuming would mix the two backends' stages: give --backend wasm to resume it, or use another --out`);
+    assert.equal(JSON.parse(readFileSync(join(out, 'demo_plan.json'), 'utf8')).backend, 'wasm', 'plan left as it was');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
