@@ -3,8 +3,8 @@
  * CLIP vision tower, with or without per-block recomputation. Prints one JSON line to stdout:
  * trainable parameters, step time, tf peak bytes (tf.profile peakBytes: all live tensors, weights
  * included) and the process's peak RSS. Run each mode in its own process so peak RSS is its own:
- *   node --import tsx scripts/bench-lora-step.ts --preset vit-l14 --batch 2 --recompute
- * Options: --preset tiny|vit-b16|vit-l14 (default tiny) --batch N (2) --recompute --backend wasm|cpu
+ *   node --import tsx scripts/bench-lora-step.ts --preset vit-l14 --batch 4 --recompute
+ * Options: --preset tiny|vit-b16|vit-l14 (default tiny) --batch N (4; ≥ 3) --recompute --backend wasm|cpu
  *          --r 16 --alpha 32 --freeze-layers N (default: half the layers) --targets q_proj,v_proj
  *          --profile (per-kernel table of the step on stderr: time, calls, native or stock JS)
  * (also as `logolab bench train ...`)
@@ -25,7 +25,7 @@ import { visionGraph } from '../training/vision_graph.js';
 const { values: a } = parseArgs({
   options: {
     preset: { type: 'string', default: 'tiny' },
-    batch: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '4' },
     recompute: { type: 'boolean', default: false },
     backend: { type: 'string', default: 'wasm' },
     r: { type: 'string', default: '16' },
@@ -50,6 +50,9 @@ const applied = applyLora(model, {
 const summary = loraSummary(model);
 log('info', summary.text);
 const b = Number(a.batch);
+// images 2k and 2k+1 share a label: a batch of 2 is one positive pair with no negative, whose
+// InfoNCE loss and gradients are exactly 0 (a step that trains nothing)
+if (!Number.isInteger(b) || b < 3) throw new Error(`--batch: ${a.batch}: InfoNCE needs a positive pair and a negative, a batch of at least 3`);
 const s = model.config.image_size;
 const pixels = tf.randomNormal([b, 3, s, s], 0, 1, 'float32', 1) as tf.Tensor4D;
 const labels = Int32Array.from({ length: b }, (_, i) => Math.floor(i / 2));

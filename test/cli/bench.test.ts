@@ -40,10 +40,13 @@ test('bench detect / embed --profile: per-kernel table on stderr (native or stoc
 });
 
 test('bench train --profile runs one LoRA step in its own process and prints the kernel table', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'bench', 'train', '--preset', 'tiny', '--batch', '4', '--profile', '--backend', 'cpu'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'bench', 'train', '--preset', 'tiny', '--profile', '--backend', 'cpu'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(j.preset, 'tiny');
+  // the default batch holds a negative: a real contrastive step, not InfoNCE's 0 of one lone pair
+  assert.equal(j.batch, 4);
+  assert.ok(j.loss > 0, `loss ${j.loss}`);
   assert.ok(j.step_s > 0 && j.kernels > 0);
   assert.match(r.stderr, /LoRA step tiny batch 4: backend cpu/);
   assert.match(r.stderr, /\| BatchMatMul \|/);
@@ -80,8 +83,12 @@ test('bench embed / detect / train label cpu with the native kernels apart from 
   }
 });
 
-test('bench train: a batch below 2 is refused before any work', async () => {
-  const bad = await runCli(['bench', 'train', '--batch', '1']);
-  assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /logolab: usage error: --batch: '1' is out of range: contrastive pairs need a batch of at least 2/);
+test('bench train: a batch without a negative (below 3) is refused before any work; --help says why', async () => {
+  for (const b of ['1', '2']) {
+    const bad = await runCli(['bench', 'train', '--batch', b]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, new RegExp(`logolab: usage error: --batch: '${b}' is out of range: InfoNCE needs a positive pair and a negative, a batch of at least 3`));
+  }
+  const help = spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'bench', 'train', '--help'], { encoding: 'utf8' });
+  assert.match(help.stdout.replace(/\s+/g, ' '), /--batch images per step; images 2k and 2k\+1 share a label \(at 2: one pair, no negative, loss and gradients 0\) \(integer ≥ 3\) \[string\] \[default: 4\]/);
 });

@@ -1,5 +1,5 @@
 /**
- * `logolab bench train [--preset tiny|vit-b16|vit-l14] [--batch 2] [--recompute] [--profile]`: ONE
+ * `logolab bench train [--preset tiny|vit-b16|vit-l14] [--batch 4] [--recompute] [--profile]`: ONE
  * LoRA training step (forward + backward, InfoNCE) of a random-weight CLIP vision tower: step time,
  * trainable parameters, tf peak bytes and peak RSS as one JSON line; `--profile` adds the per-kernel
  * table (time, calls, native or stock JS) on stderr. The step runs in its own process
@@ -23,7 +23,7 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .option('preset', { type: 'string', choices: ['tiny', 'vit-b16', 'vit-l14'], default: 'tiny' })
-      .option('batch', numberOption('batch', { describe: 'images per step', default: 2, int: true, min: 2, why: 'contrastive pairs need a batch of at least 2' }))
+      .option('batch', numberOption('batch', { describe: 'images per step; images 2k and 2k+1 share a label (at 2: one pair, no negative, loss and gradients 0)', default: 4, int: true, min: 3, why: 'InfoNCE needs a positive pair and a negative, a batch of at least 3' }))
       .option('recompute', { type: 'boolean', default: false, describe: 'per-block recomputation (training/recompute.ts)' })
       .option('r', numberOption('r', POSITIVE_INT('LoRA rank', 16)))
       .option('alpha', numberOption('alpha', { describe: 'LoRA alpha', default: 32, gt: 0 }))
