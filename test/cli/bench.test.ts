@@ -21,6 +21,18 @@ test('bench embed on the tiny preset prints images/s as JSON (full and --per-lay
   assert.match(bad.stderr, /logolab: error: vit-xl: model folder not found/);
 });
 
+test('bench embed: the seconds printed agree with the rate printed (a fast batch is not rounded to 0 s)', async () => {
+  for (const extra of [[], ['--per-layer']]) {
+    // batch 1 of the tiny preset takes milliseconds: the case fixed decimals printed as 0 or 0.01
+    const r = await runCli(['bench', 'embed', '--model', 'tiny', '--batch', '1', '--iters', '1', '--backend', 'cpu', ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout.trim());
+    assert.ok(j.batch_s > 0 && j.load_s > 0, r.stdout);
+    if (extra.length) assert.ok(j.layer_s > 0, r.stdout);
+    assert.ok(Math.abs(j.batch / j.batch_s / j.images_per_s - 1) < 0.01, `batch_s ${j.batch_s} vs images_per_s ${j.images_per_s}`);
+  }
+});
+
 test('bench detect / embed --profile: per-kernel table on stderr (native or stock JS), kernel_profile in the JSON', async () => {
   const { nativeKernelsStatus } = await import('../../src/backend/native.js');
   const native = nativeKernelsStatus().available;

@@ -20,6 +20,9 @@ import { isPresetName, PRESET_NAMES } from '../../../src/models/vision/presets.j
 import { log } from '../../../src/util/log.js';
 import { formatKernelProfile, kernelProfileJson, profileKernels, type KernelProfile } from '../../../src/backend/kernel-profile.js';
 
+/** Measured seconds to 3 significant digits: fixed decimals printed a fast batch as 0 beside its finite rate. */
+const secs = (s: number): number => +s.toPrecision(3);
+
 async function timeIt(fn: () => Promise<void>): Promise<number> {
   const t = performance.now();
   await fn();
@@ -57,7 +60,7 @@ export const command: CommandModule = {
       let profile: KernelProfile | undefined;
       const result: Record<string, unknown> = {
         // the label, not the bare name: cpu with and without the native kernels differ 10–30× in speed
-        model: name, family: model.family, backend: backendLabel(backend), batch, image_size: h, layers: model.layers.length, load_s: +loadS.toFixed(2),
+        model: name, family: model.family, backend: backendLabel(backend), batch, image_size: h, layers: model.layers.length, load_s: secs(loadS),
       };
       if (argv['per-layer']) {
         // embeddings + one layer + pool, extrapolated to all layers
@@ -85,7 +88,7 @@ export const command: CommandModule = {
         log('info', `bench embed: timing embeddings + 1 of ${model.layers.length} layers, batch ${batch}`);
         const r = argv.profile ? await profileKernels(run).then((p) => ((profile = p.profile), p.result)) : await run();
         const total = r.emb + model.layers.length * r.layer + r.pool;
-        Object.assign(result, { estimated: true, layer_s: +r.layer.toFixed(3), batch_s: +total.toFixed(2), images_per_s: +(batch / total).toFixed(3) });
+        Object.assign(result, { estimated: true, layer_s: secs(r.layer), batch_s: secs(total), images_per_s: +(batch / total).toFixed(3) });
       } else {
         const once = async () => {
           const out = model.forward(x);
@@ -107,7 +110,7 @@ export const command: CommandModule = {
         if (argv.profile) profile = (await profileKernels(timed)).profile;
         else await timed();
         const mean = times.reduce((a, b) => a + b, 0) / times.length;
-        Object.assign(result, { estimated: false, warmup: argv.warmup, warmup_s: +warm.toFixed(3), iters, batch_s: +mean.toFixed(3), images_per_s: +(batch / mean).toFixed(3) });
+        Object.assign(result, { estimated: false, warmup: argv.warmup, warmup_s: secs(warm), iters, batch_s: secs(mean), images_per_s: +(batch / mean).toFixed(3) });
       }
       x.dispose();
       result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
