@@ -11,6 +11,10 @@ const cases: [string[], RegExp][] = [
   [['bench', 'embed', '--model', 'tiny', '--warmup', '-1'], /--warmup: '-1' is out of range/],
   [['bench', 'detect', '--images', '1.5'], /--images: '1\.5' is not an integer/],
   [['bench', 'detect', '--size', '0x20'], /--size: '0x20' is not a number/],
+  // below the detector's minimum: refused as typed, not after the backend has started
+  [['bench', 'detect', '--size', '16', '--backend', 'wasm'], /--size: '16' is out of range: must be ≥ 32/],
+  // --model's processor decides the size: --image-size beside it would be ignored
+  [['bench', 'loader', '--data', 'x', '--model', 'models/logolab-tiny-clip', '--image-size', '128'], /--image-size 128 and --model models\/logolab-tiny-clip: the model's preprocessor_config\.json sets the image size/],
   [['bench', 'backends', '--reps', 'abc'], /--reps: 'abc' is not a number/],
   [['bench', 'backends', '--budget', '0'], /--budget: '0' is out of range: must be > 0/],
   [['bench', 'gpu', '--iters', ''], /--iters: needs a value/],

@@ -17,7 +17,7 @@ export const command: CommandModule = {
   builder: (y) =>
     y
       .option('detector', { type: 'string', default: 'detr-r50', describe: 'DETR folder, detr:<dir>, or detr-r50 (real shape, random weights)' })
-      .option('size', numberOption('size', POSITIVE_INT('shortest edge after resizing (px); longest capped at size×1333/800', 800)))
+      .option('size', numberOption('size', { describe: 'shortest edge after resizing (px); longest capped at size×1333/800', default: 800, int: true, min: 32, why: "must be ≥ 32 (the backbone's stride)" }))
       .option('image-width', numberOption('image-width', POSITIVE_INT('synthetic input width (default 4:3 at --size)')))
       .option('image-height', numberOption('image-height', POSITIVE_INT('synthetic input height (default --size)')))
       .option('images', numberOption('images', POSITIVE_INT('timed images', 2)))

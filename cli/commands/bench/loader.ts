@@ -14,7 +14,8 @@ import { numberOption, POSITIVE_INT, COUNT, refuseBackendFlag } from '../../opti
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
-import { LogolabError } from '../../../src/errors.js';
+import { LogolabError, UsageError } from '../../../src/errors.js';
+import { givenOptions } from '../../option-forms.js';
 import { referenceCropsByLogo } from '../../../src/data/db.js';
 import { writeJsonAtomic } from '../../../src/io/atomic.js';
 import { AUGMENT_STRENGTHS, type AugmentStrength } from '../../../src/preprocess/augment.js';
@@ -116,7 +117,7 @@ export const command: CommandModule = {
     y
       .option('data', { type: 'string', demandOption: true, describe: 'prepared data folder (logolab prepare)' })
       .option('workers', numberOption('workers', COUNT('loader worker threads (0 = main thread)', 2)))
-      .option('image-size', numberOption('image-size', { describe: 'CLIP processor output size', default: 224, int: true, min: 8 }))
+      .option('image-size', numberOption('image-size', { describe: 'CLIP processor output size (not with --model, whose processor sets it)', default: 224, int: true, min: 8 }))
       .option('augmentation', { type: 'string', choices: AUGMENT_STRENGTHS as unknown as string[], default: 'medium' })
       .option('seconds', numberOption('seconds', { describe: 'timed duration', default: 20, gt: 0 }))
       .option('p', numberOption('p', POSITIVE_INT('logos per batch', 8)))
@@ -126,6 +127,8 @@ export const command: CommandModule = {
       .option('json', { type: 'string', describe: 'also write the result to this file' }),
   handler: async (argv) => {
     refuseBackendFlag(argv, 'bench loader', 'measures the data loader (decode, augment, resize on worker threads) and uses no tfjs backend');
+    // the model's preprocessor_config.json decides the size: a given --image-size would be ignored
+    if (argv.model !== undefined && givenOptions(argv).has('image-size')) throw new UsageError(`--image-size ${argv['image-size'] as number} and --model ${argv.model as string}: the model's preprocessor_config.json sets the image size; give one of them`);
     const r = await benchLoader({
       data: argv.data as string, workers: argv.workers as number, imageSize: argv['image-size'] as number, augmentation: argv.augmentation as AugmentStrength,
       seconds: argv.seconds as number, p: argv.p as number, k: argv.k as number, prefetch: argv.prefetch as number, model: argv.model as string | undefined,
