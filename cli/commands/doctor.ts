@@ -77,15 +77,16 @@ async function selftest(argv: Record<string, unknown>): Promise<void> {
   const fixtures = locateFixtures(argv.fixtures as string | undefined);
   const { defaultConfig, loadConfigFile } = await import('../../training/config.js');
   const config = argv.config ? loadConfigFile(argv.config as string) : defaultConfig();
+  // before the backend starts: a misspelt group is found without loading (say) libtensorflow first
+  const { runSelftest, SELFTEST_GROUPS } = await import('../../training/selftest.js');
+  const groups = String(argv.checks ?? SELFTEST_GROUPS.join(',')).split(',').map((g) => g.trim()).filter(Boolean);
+  const bad = groups.find((g) => !(SELFTEST_GROUPS as readonly string[]).includes(g));
+  if (bad !== undefined || groups.length === 0) throw new LogolabError(`--checks: '${bad ?? ''}' is not one of ${SELFTEST_GROUPS.join(', ')}`);
   // on tensorflow-gpu: TF32 off before libtensorflow loads (the tolerances are fp32's; precision.ts)
   const { backend: b, precision } = await initSelftestBackend(argv.backend as string | undefined);
   reportBackend(b);
   const a = b.name === 'webgpu' ? webgpuAdapter() : null;
   const gpuMiB = b.name === 'tensorflow-gpu' ? (nvidiaSmi().gpus[0]?.memoryMiB ?? null) : null;
-  const { runSelftest, SELFTEST_GROUPS } = await import('../../training/selftest.js');
-  const groups = String(argv.checks ?? SELFTEST_GROUPS.join(',')).split(',').map((g) => g.trim()).filter(Boolean);
-  const bad = groups.find((g) => !(SELFTEST_GROUPS as readonly string[]).includes(g));
-  if (bad !== undefined || groups.length === 0) throw new LogolabError(`--checks: '${bad ?? ''}' is not one of ${SELFTEST_GROUPS.join(', ')}`);
   const t0 = performance.now();
   const rows = await runSelftest({
     fixtures,

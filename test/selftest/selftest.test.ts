@@ -58,6 +58,17 @@ test('selftest: a fixtures folder without the references is one error line; --ch
   const bad = await runCli(['doctor', '--selftest', '--backend', 'cpu', '--checks', 'parity,speed']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--checks: 'speed' is not one of parity, losses, lora, train, memory/);
+  // checked before the backend starts: an unavailable one is not what the line reports
+  const prev = process.env.CUDA_VISIBLE_DEVICES;
+  process.env.CUDA_VISIBLE_DEVICES = '-1';
+  try {
+    const first = await runCli(['doctor', '--selftest', '--backend', 'tensorflow-gpu', '--checks', 'speed']);
+    assert.equal(first.code, 1);
+    assert.equal(first.stderr.trim(), "logolab: error: --checks: 'speed' is not one of parity, losses, lora, train, memory");
+  } finally {
+    if (prev === undefined) delete process.env.CUDA_VISIBLE_DEVICES;
+    else process.env.CUDA_VISIBLE_DEVICES = prev;
+  }
 });
 
 test('the package ships every fixture the selftest reads (npm pack)', () => {
