@@ -16,6 +16,7 @@ import { LogolabError, UsageError } from '../../src/errors.js';
 import { COUNT, numberOption } from '../options.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
 import { initBackend } from '../../src/backend/index.js';
+import { log } from '../../src/util/log.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../src/demo/plan.js';
 import { splitSynthScenes } from '../../src/demo/split.js';
@@ -94,7 +95,11 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
   // rest on the second, and nothing in the results would say so
   const planId = { mode, backend, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
   const earlier = existsSync(planFile) ? readFileSync(planFile, 'utf8') : null;
-  if (earlier !== null && earlier !== JSON.stringify(planId, null, 2) + '\n') {
+  const { backend: _asked, ...withoutBackend } = planId;
+  // a plan written before it recorded the backend: the same run otherwise, resumed with a warning
+  const unrecorded = earlier !== null && earlier === JSON.stringify(withoutBackend, null, 2) + '\n';
+  if (unrecorded) log('warn', `${out}: demo_plan.json was written by an earlier logolab that did not record the backend; resuming on ${backend} (the stages already done do not say which backend ran them)`);
+  if (earlier !== null && !unrecorded && earlier !== JSON.stringify(planId, null, 2) + '\n') {
     const was = earlierBackend(earlier);
     if (was !== null && was !== backend) {
       const asked = argv.backend !== undefined ? `--backend ${backend}` : process.env.LOGOLAB_BACKEND !== undefined ? `LOGOLAB_BACKEND=${backend}` : `backend ${backend} (the default)`;

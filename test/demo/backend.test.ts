@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tmpDir } from '../helpers.js';
 
@@ -61,6 +61,24 @@ test('demo: a re-run with another backend is refused with one line naming both, 
     assert.equal(again.code, 1, again.stderr);
     assert.equal(again.stderr.trim(), `logolab: error: --backend cpu: ${out} holds a demo run on backend wasm; resuming would mix the two backends' stages: give --backend wasm to resume it, or use another --out`);
     assert.equal(JSON.parse(readFileSync(join(out, 'demo_plan.json'), 'utf8')).backend, 'wasm', 'plan left as it was');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('demo: a plan written before the backend was recorded resumes, with a warning saying so', async () => {
+  const out = tmpDir('logolab-demo-oldplan-');
+  try {
+    const first = await demo(out, 'wasm', /\[demo\] mode tiny/);
+    assert.ok(first.stopped, first.stderr);
+    // the plan as an earlier logolab wrote it: the same keys in the same order, no backend
+    const plan = JSON.parse(readFileSync(join(out, 'demo_plan.json'), 'utf8')) as Record<string, unknown>;
+    delete plan.backend;
+    writeFileSync(join(out, 'demo_plan.json'), JSON.stringify(plan, null, 2) + '\n');
+    const again = await demo(out, 'wasm', /stage 1\/8 synth/);
+    assert.ok(again.stopped, `not resumed; stderr:\n${again.stderr}`);
+    assert.match(again.stderr, /warn: .*demo_plan\.json was written by an earlier logolab that did not record the backend; resuming on wasm/);
+    assert.equal(JSON.parse(readFileSync(join(out, 'demo_plan.json'), 'utf8')).backend, 'wasm', 'the plan now records it');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
