@@ -8,7 +8,6 @@
  * top-down for a negative height. Everything else is refused as PIL refuses it.
  * Fixtures: scripts/torch_ref/make_bmp_fixtures.py.
  */
-import { bytesIfMagic } from './magic.js';
 
 /** sharp's default limitInputPixels (16383²): a header may claim any size, and we allocate it */
 const PIXEL_LIMIT = 0x3fff * 0x3fff;
@@ -24,12 +23,8 @@ export interface BmpImage {
   palette: boolean;
 }
 
-const isBmp = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d;
+export const isBmp = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d;
 
-/** The file's bytes when it is a BMP, else null. */
-export function bmpBytes(src: string | Buffer): Buffer | null {
-  return bytesIfMagic(src, 2, isBmp);
-}
 
 /** Byte order of a 32/24-bit pixel's colours, by PIL's raw mode name; 'X' is ignored. */
 type Layout = 'BGR' | 'BGRX' | 'XBGR' | 'ABGR' | 'RGBA' | 'BGRA' | 'BGR;15' | 'BGR;16';
@@ -178,11 +173,17 @@ function rleIndices(b: Buffer, h: Header): Uint8Array {
   return out;
 }
 
-/** Decodes a BMP file's bytes (bmpBytes) as PIL `Image.open(p)` does, before any convert(). */
+/** Size, channels (4 where PIL reads RGBA) and palette of a BMP, from its headers alone (no pixel is decoded). */
+export function bmpInfo(b: Buffer): { width: number; height: number; channels: 3 | 4; palette: boolean } {
+  const h = readHeader(b);
+  return { width: h.width, height: h.height, channels: h.layout && h.layout.includes('A') ? 4 : 3, palette: h.palette !== null };
+}
+
+/** Decodes a BMP file's bytes as PIL `Image.open(p)` does, before any convert(). */
 export function decodeBmp(b: Buffer): BmpImage {
   const h = readHeader(b);
   const { width: w, height, bits, layout } = h;
-  const channels = layout && layout.includes('A') ? 4 : 3;
+  const { channels } = bmpInfo(b);
   const data = new Uint8Array(w * height * channels);
   // stored row r is image row height-1-r (bottom-up) or r (top-down)
   const rowOf = (r: number) => (h.topDown ? r : height - 1 - r);

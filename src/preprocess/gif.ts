@@ -6,14 +6,9 @@
  * the first frame's palette (local, else global) and its Graphic Control Extension's transparent
  * index (GIF89a spec, sections 18–23).
  */
-import { bytesIfMagic } from './magic.js';
 
-const isGif = (b: Buffer): boolean => b.length >= 6 && (b.toString('latin1', 0, 6) === 'GIF87a' || b.toString('latin1', 0, 6) === 'GIF89a');
+export const isGif = (b: Buffer): boolean => b.length >= 6 && (b.toString('latin1', 0, 6) === 'GIF87a' || b.toString('latin1', 0, 6) === 'GIF89a');
 
-/** The file's bytes when it is a GIF, else null. */
-export function gifBytes(src: string | Buffer): Buffer | null {
-  return bytesIfMagic(src, 6, isGif);
-}
 
 /** [r, g, b] of the first frame's transparent palette entry, or null (no transparency, or a malformed stream: libvips then decides). */
 export function gifTransparentColour(b: Buffer): [number, number, number] | null {

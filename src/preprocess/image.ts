@@ -23,8 +23,9 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { LogolabError, firstLine } from '../errors.js';
 import { notRegularFile } from '../io/file-kind.js';
 import { withOwnVipsError } from './vips-errors.js';
-import { fillTransparent, gifBytes, gifTransparentColour } from './gif.js';
-import { bmpBytes, decodeBmp, type BmpImage } from './bmp.js';
+import { fillTransparent, gifTransparentColour } from './gif.js';
+import { bmpInfo, decodeBmp, type BmpImage } from './bmp.js';
+import { sniffImage } from './magic.js';
 
 export interface RgbImage {
   width: number;
@@ -97,10 +98,10 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
     // toColourspace('srgb'): grayscale → 3 bands, CMYK → RGB, 16-bit → 8-bit. A failure is decoded
     // again alone (vips-errors.ts): beside other decodes its message may be another file's.
     // a GIF's transparent pixels keep their palette colour, as PIL's convert('RGB') (gif.ts)
-    const gif = opts.alpha === 'white' ? null : gifBytes(src);
+    const sniffed = sniffImage(src);
+    const gif = opts.alpha === 'white' ? null : sniffed.gif;
     const gifColour = gif ? gifTransparentColour(gif) : null;
-    const bmp = gif ? null : bmpBytes(src);
-    const raw = bmp ? decodeBmp(bmp) : null;
+    const raw = sniffed.bmp ? decodeBmp(sniffed.bmp) : null;
     const { data, info } = await withOwnVipsError(() => {
       // a GIF's bytes are already read: decoded from them, not read again
       const s = (raw ? rawSharp(raw) : sharp(gif ?? src, { failOn: 'error' })).rotate().keepIccProfile();
@@ -122,10 +123,11 @@ const rawSharp = (img: BmpImage): Sharp => sharp(img.data, { raw: { width: img.w
 
 /** sharp's metadata of an image file or Buffer; a BMP's as decoded (isPalette set for a palette image). */
 export async function imageMetadata(src: string | Buffer): Promise<Metadata> {
-  const bmp = bmpBytes(src);
+  const { bmp } = sniffImage(src);
   if (!bmp) return sharp(src).metadata();
-  const img = decodeBmp(bmp);
-  return { ...(await rawSharp(img).metadata()), isPalette: img.palette };
+  // from the headers: what decodeImage will deliver (8-bit sRGB, alpha where PIL reads RGBA)
+  const i = bmpInfo(bmp);
+  return { width: i.width, height: i.height, channels: i.channels, space: 'srgb', depth: 'uchar', hasAlpha: i.channels === 4, isPalette: i.palette } as Metadata;
 }
 
 /** Python's round(): half to even (PIL's crop rounds float boxes with it). */

@@ -89,4 +89,7 @@ test('BMP: metadata reads BMPs too (prepare, eval on folders)', async () => {
   assert.deepEqual([m.width, m.height, m.isPalette, m.hasAlpha], [5, 3, true, false]);
   const a = await imageMetadata(join(DIR, 'bgra32_v4.bmp'));
   assert.deepEqual([a.width, a.height, a.hasAlpha], [5, 3, true]);
+  // from the headers alone: a file whose pixel data is cut short still has its size (decoding it fails)
+  const t = await imageMetadata(join(DIR, 'truncated.bmp'));
+  assert.deepEqual([t.width, t.height, t.isPalette], [5, 3, false]);
 });
