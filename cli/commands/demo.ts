@@ -8,6 +8,7 @@
  * <out>/stages/), training continues from <out>/checkpoints/last.ckpt. A re-run with another mode,
  * baseline, seed or backend is refused (demo_plan.json records them), never mixed into the run.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -15,12 +16,11 @@ import type { CommandModule } from 'yargs';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { COUNT, numberOption } from '../options.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
-import { initBackend } from '../../src/backend/index.js';
 import { log } from '../../src/util/log.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../src/demo/plan.js';
 import { splitSynthScenes } from '../../src/demo/split.js';
-import { DemoInterrupted, REPO_ROOT, StageRunner, runLogolab } from '../../src/demo/stages.js';
+import { BIN, DemoInterrupted, REPO_ROOT, StageRunner, runLogolab } from '../../src/demo/stages.js';
 import { formatComparison, readComparison } from '../../src/demo/table.js';
 
 /** The last top-level JSON object printed on stdout (train/export print one). */
@@ -42,6 +42,17 @@ function earlierBackend(planText: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The backend asked for (--backend, else LOGOLAB_BACKEND, which the child inherits) started and
+ * checked in a child process; its one error line becomes this command's.
+ */
+function probeBackend(flag: string | undefined): void {
+  const r = spawnSync(process.execPath, [BIN, 'doctor', '--selftest', '--checks', 'losses', ...(flag !== undefined ? ['--backend', flag] : [])], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (r.status === 0) return;
+  const line = (r.stderr ?? '').split('\n').find((l) => l.startsWith('logolab: ')) ?? `the backend check (logolab doctor --selftest --checks losses) failed: ${r.error?.message ?? (r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.status}`}`;
+  throw new LogolabError(line.replace(/^logolab: (usage )?error: /, ''));
 }
 
 export const command: CommandModule = {
@@ -81,8 +92,10 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
   const backend = (argv.backend as string | undefined) ?? process.env.LOGOLAB_BACKEND ?? 'auto';
   const be = ['--backend', backend];
   // checked here, not by the first stage that uses it (eval-baseline, after minutes of synth and
-  // prepare, then a second error line from the demo); auto falls back as far as the stock cpu backend
-  if (backend !== 'auto') await initBackend(argv.backend as string | undefined, { quiet: true, workload: 'train' });
+  // prepare, then a second error line from the demo); auto falls back as far as the stock cpu backend.
+  // In a child (the loss checks of `doctor --selftest`, about a second): started in this process, a
+  // GPU backend would hold its device beside every stage for the whole run
+  if (backend !== 'auto') probeBackend(argv.backend as string | undefined);
   const planFile = join(out, 'demo_plan.json');
   // the demo writes (and replaces) sub-folders of --out: only in an empty folder or its own earlier run
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(planFile)) throw new LogolabError(`--out ${argv.out as string}: folder is not empty and holds no demo run (no demo_plan.json); choose another folder`);

@@ -18,7 +18,7 @@ import { mkdirp } from '../io/mkdirp.js';
 
 // the package folder (a checkout, or dist/'s parent when installed): holds bin/ and the configs
 export const REPO_ROOT = PACKAGE_ROOT;
-const BIN = join(REPO_ROOT, 'bin', 'logolab.mjs');
+export const BIN = join(REPO_ROOT, 'bin', 'logolab.mjs');
 
 export interface StageRecord<T = unknown> {
   stage: string;
