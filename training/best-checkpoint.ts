@@ -25,8 +25,10 @@ export function restoreBestCheckpoint(dir: string, run: RunState, resumedFrom: s
   const best = run.best_epoch;
   if (best === null) return { kind: 'ok' };
   const history = JSON.stringify(run.history.slice(0, best));
-  const isBest = (s: Pick<TrainState, 'epoch' | 'batch_in_epoch' | 'best_epoch' | 'history'> | null): boolean =>
-    s !== null && s.epoch === best && s.batch_in_epoch === 0 && s.best_epoch === best && JSON.stringify(s.history) === history;
+  // the end of epoch `best` of this run (its history up to there): its weights are that epoch's,
+  // whichever epoch was best when it was written (a resume may change best_metric)
+  const isBest = (s: Pick<TrainState, 'epoch' | 'batch_in_epoch' | 'history'> | null): boolean =>
+    s !== null && s.epoch === best && s.batch_in_epoch === 0 && JSON.stringify(s.history) === history;
   const path = checkpointPath(dir, 'best');
   const found = peekCheckpointState(path);
   if (isBest(found)) return { kind: 'ok' };

@@ -32,9 +32,14 @@ export function freshRunState(): RunState {
   };
 }
 
-/** The run state a checkpoint holds; checkpoints older than best_score had separation as the only criterion. */
-export function runStateFrom(s: TrainState, bestMetric: TrainingConfig['best_metric']): RunState {
-  return {
+/**
+ * The run state a checkpoint holds; checkpoints older than best_score had separation as the only
+ * criterion. A resume with another best_metric or min_delta re-derives the best epoch and patience
+ * from the validations in the history: the stored best score is the old metric's, on another scale
+ * (a val_loss resume compared losses with a negated separation and stopped early on a falling loss).
+ */
+export function runStateFrom(s: TrainState, bestMetric: TrainingConfig['best_metric'], minDelta?: number): RunState {
+  const r: RunState = {
     epoch: s.epoch,
     batch_in_epoch: s.batch_in_epoch,
     global_step: s.global_step,
@@ -47,6 +52,21 @@ export function runStateFrom(s: TrainState, bestMetric: TrainingConfig['best_met
     epoch_loss_count: s.epoch_loss_count,
     history: [...s.history],
   };
+  const was = s.config as Partial<TrainingConfig> | undefined;
+  const delta = minDelta ?? was?.min_delta ?? 0;
+  if (was?.best_metric === undefined || (was.best_metric === bestMetric && was.min_delta === delta)) return r;
+  Object.assign(r, { best_score: null, best_separation: null, best_epoch: null, patience_counter: 0 });
+  const epoch = r.epoch;
+  for (const rec of s.history) {
+    const v = rec.val;
+    // a record of an older checkpoint may lack the metric: it cannot be compared, so it is passed over
+    const value = bestMetric === 'val_loss' ? v?.loss : v?.[bestMetric];
+    if (!v || value === undefined || !Number.isFinite(value) || v.separation === undefined) continue;
+    r.epoch = rec.epoch - 1;
+    recordValidation(r, bestScoreOf(bestMetric, v as { separation: number; precision_at_1: number; map_at_r: number; loss?: number }), v.separation, delta);
+  }
+  r.epoch = epoch;
+  return r;
 }
 
 /** The best-checkpoint score of a validation result, oriented so that higher is better. */

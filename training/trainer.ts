@@ -103,7 +103,7 @@ export class Trainer {
     if (refusal) throw new LogolabError(refusal);
     assignParams(this.params, ck.params, source);
     this.optimizer.setState(ck.optimizer);
-    this.run = runStateFrom(ck.state, this.config.best_metric);
+    this.run = runStateFrom(ck.state, this.config.best_metric, this.config.min_delta);
     this.rng = makeRng(`train:${this.config.seed}`, ck.state.rng);
     this.resumedFrom = source;
     this.dataDigest ??= ck.state.data_digest ?? null;
@@ -194,6 +194,9 @@ export class Trainer {
   private async trainLocked(t0: number): Promise<TrainResult> {
     this.logStart();
     this.ensureBestCheckpoint();
+    // a resume from an older checkpoint (epoch_N.ckpt) starts from a shorter history than the file
+    // of the abandoned continuation holds: the file follows the run from here
+    if (this.resumedFrom !== null) this.writeHistory();
     // an early-stopped run resumed with its patience: it stays stopped, as a run finished at
     // max_epochs does (another epoch per resume could change the exported best)
     const stopped = this.alreadyStopped();
@@ -284,7 +287,9 @@ export class Trainer {
     const firstStep = this.run.batch_in_epoch / c.gradient_accumulation_steps;
     const bar = new Progress({ label: `epoch ${this.run.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
     if (firstStep > 0) bar.tick(firstStep);
-    let lastLr = this.lr(this.run.global_step);
+    // resumed after the epoch's last step (a stop during it or during validation): the epoch's lr
+    // is its last step's, one schedule step back
+    let lastLr = this.lr(firstStep >= spe && this.run.global_step > 0 ? this.run.global_step - 1 : this.run.global_step);
     for (let s = firstStep; s < spe; s++) {
       if (this.stopRequested || (this.opts.stopAfterSteps !== undefined && thisProcess.steps >= this.opts.stopAfterSteps)) return null;
       lastLr = this.lr(this.run.global_step);
@@ -369,8 +374,12 @@ export class Trainer {
     if (rec.epoch % this.config.save_every_n_epochs === 0) this.save(`epoch_${rec.epoch}`, 'epoch');
     const last = this.save('last', 'epoch');
     // after last.ckpt: the history file is never ahead of the checkpoint a resume starts from
-    writeJsonAtomic(join(this.dir, 'training_history.json'), this.run.history);
+    this.writeHistory();
     return last;
+  }
+
+  private writeHistory(): void {
+    writeJsonAtomic(join(this.dir, 'training_history.json'), this.run.history);
   }
 
   /** stop_after_epochs reached (epoch-policy.ts); logs why. */
@@ -390,6 +399,7 @@ export class Trainer {
   /** A requested stop (signal or stopAfterSteps): last.ckpt mid-epoch, resumable exactly. */
   private saveInterrupted(): string {
     const path = this.save('last', this.stopRequested ? 'interrupt' : 'stop');
+    this.writeHistory();
     const msg = `${this.stopRequested ?? 'stopped'}: checkpoint saved to ${path} (epoch ${this.run.epoch + 1}, step ${this.run.global_step}); resume with --resume ${path}`;
     this.trainLog.both('warn', msg);
     return path;

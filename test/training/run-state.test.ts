@@ -22,8 +22,25 @@ describe('run state', () => {
     const s = oldState();
     assert.equal(runStateFrom(s, 'separation').best_score, 0.25);
     assert.equal(runStateFrom(s, 'map_at_r').best_score, null);
-    const r = runStateFrom({ ...s, best_score: 0.6 }, 'map_at_r');
+    const r = runStateFrom({ ...s, best_score: 0.6, config: { ...s.config, best_metric: 'map_at_r' } }, 'map_at_r');
     assert.deepEqual([r.epoch, r.batch_in_epoch, r.global_step, r.best_score, r.best_epoch, r.patience_counter, r.epoch_loss_sum], [3, 2, 14, 0.6, 2, 1, 7.5]);
+  });
+
+  it('a resume with another best_metric or min_delta re-derives the best epoch and patience from the history', () => {
+    const val = (separation: number, map_at_r: number, loss: number) => ({ separation, precision_at_1: 0.5, map_at_r, loss, num_items: 8 });
+    // separation best at epoch 1; val_loss falls to epoch 3; map_at_r best at epoch 2 (epoch 4 not validated)
+    const history = [{ ...rec(1), val: val(0.4, 0.2, 1.0) }, { ...rec(2), val: val(0.3, 0.5, 0.8) }, { ...rec(3), val: val(0.35, 0.45, 0.6) }, rec(4)];
+    const s: TrainState = { ...oldState(), epoch: 4, batch_in_epoch: 0, history, best_score: 0.4, best_separation: 0.4, best_epoch: 1, patience_counter: 2, config: { ...defaultConfig(), best_metric: 'separation', min_delta: 0.001 } };
+    const same = runStateFrom(s, 'separation', 0.001);
+    assert.deepEqual([same.best_score, same.best_epoch, same.patience_counter], [0.4, 1, 2], 'unchanged metric: as stored');
+    const loss = runStateFrom(s, 'val_loss', 0.001);
+    assert.deepEqual([bestMetricValue('val_loss', loss), loss.best_epoch, loss.best_separation, loss.patience_counter], [0.6, 3, 0.35, 0]);
+    const map = runStateFrom(s, 'map_at_r', 0.001);
+    assert.deepEqual([map.best_score, map.best_epoch, map.patience_counter], [0.5, 2, 1]);
+    // a larger min_delta: neither later loss is more than 0.45 below epoch 1's 1.0
+    const strict = runStateFrom({ ...s, config: { ...s.config, best_metric: 'val_loss' } }, 'val_loss', 0.45);
+    assert.deepEqual([strict.best_epoch, strict.patience_counter], [1, 2]);
+    assert.equal(loss.epoch, 4, 'the position is the checkpoint\'s');
   });
 
   it('history is copied, not shared with the checkpoint', () => {
