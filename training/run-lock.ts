@@ -11,7 +11,7 @@
  * every resume until removed by hand (two live runs on two hosts sharing one folder is the rare
  * case, and the warning says what to do).
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
@@ -48,11 +48,16 @@ function judgeLock(o: LockOwner | null, path: string, dir: string): { held: stri
   return { held: `checkpoint_dir ${dir}: in use by another training run (process ${o.pid}; ${path}); wait for it, or use another checkpoint_dir (if no training run uses ${dir}, remove ${path})` };
 }
 
-/** Takes the lock of `dir` (which must exist); returns its release. */
-export function acquireRunLock(dir: string): () => void {
+/**
+ * Takes the lock of `dir` (which must exist); returns its release. A stale lock is moved aside
+ * before it is removed and checked to be the lock that was judged: two runs taking over one stale
+ * lock at once cannot remove each other's new lock. (Created with O_EXCL, not a hard link: network
+ * and FUSE mounts that hold checkpoint folders often have no links.)
+ */
+export function acquireRunLock(dir: string, hooks: { beforeTakeover?: () => void } = {}): () => void {
   const path = join(dir, LOCK_FILE);
   const mine = `${process.pid} ${hostname()} ${processStartTime(process.pid) ?? '-'}\n`;
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 4; attempt++) {
     try {
       const fd = openSync(path, 'wx'); // fails if it exists: no two runs can both take it
       writeSync(fd, mine);
@@ -69,17 +74,40 @@ export function acquireRunLock(dir: string): () => void {
       return release;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner: LockOwner | null = null;
-      try {
-        owner = readLockOwner(readFileSync(path, 'utf8'));
-      } catch {
-        // removed meanwhile: retry
-      }
-      const verdict = judgeLock(owner, path, dir);
-      if ('held' in verdict) throw new LogolabError(verdict.held);
-      log('warn', verdict.stale);
-      rmSync(path, { force: true });
     }
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      continue; // removed meanwhile: retry
+    }
+    // empty: its run created it and is writing its owner line this instant (or died doing so:
+    // still empty on the last try, it is judged as an unreadable lock)
+    if (text === '' && attempt < 2) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      continue;
+    }
+    const verdict = judgeLock(readLockOwner(text), path, dir);
+    if ('held' in verdict) throw new LogolabError(verdict.held);
+    hooks.beforeTakeover?.(); // tests: another run acts between our judgement and our move
+    const aside = join(dir, `${LOCK_FILE}.${process.pid}.stale`);
+    try {
+      renameSync(path, aside); // of two runs taking over, one moves it, the other gets ENOENT
+    } catch {
+      continue;
+    }
+    const moved = readFileSync(aside, 'utf8');
+    if (moved === text) log('warn', verdict.stale);
+    else {
+      // another run took the lock over between our read and our move: it is theirs, put it back
+      try {
+        linkSync(aside, path); // not over a lock a third run may have taken meanwhile
+      } catch (e) {
+        // a mount without links: moved back (over a third run's lock only in that rarest case)
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') renameSync(aside, path);
+      }
+    }
+    rmSync(aside, { force: true });
   }
   throw new LogolabError(`checkpoint_dir ${dir}: cannot take ${path}`);
 }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
@@ -45,4 +45,25 @@ test('run lock: live owner refused naming the file; dead or reused pid taken ove
   writeFileSync(lock, `999999999 ${hostname()} 5\n`);
   acquireRunLock(dir)();
   assert.ok(!existsSync(lock));
+});
+
+test('run lock: a run that took a stale lock over first keeps it; the second taker does not remove it', () => {
+  const dir = tmpDir('logolab-lock-race-');
+  const path = join(dir, '.lock');
+  writeFileSync(path, `999999999 ${hostname()} 1\n`); // a run that is gone
+  // the other run (the test's parent process, alive) takes the stale lock over between this run's
+  // judgement and its takeover
+  const theirs = `${process.ppid} ${hostname()} ${processStartTime(process.ppid) ?? '-'}\n`;
+  assert.throws(() => acquireRunLock(dir, { beforeTakeover: () => writeFileSync(path, theirs) }), (e: Error) => e instanceof LogolabError && /in use by another training run \(process \d+/.test(e.message));
+  assert.equal(readFileSync(path, 'utf8'), theirs, 'their lock is still in place');
+  assert.deepEqual(readdirSync(dir), ['.lock'], 'no temp or aside file left');
+});
+
+test('run lock: an empty lock (a run that died before writing its owner) is taken over after a short wait', () => {
+  const dir = tmpDir('logolab-lock-empty-');
+  writeFileSync(join(dir, '.lock'), '');
+  const release = acquireRunLock(dir);
+  assert.match(readFileSync(join(dir, '.lock'), 'utf8'), new RegExp(`^${process.pid} `));
+  release();
+  assert.ok(!existsSync(join(dir, '.lock')));
 });
