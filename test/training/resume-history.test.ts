@@ -10,11 +10,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir, useBackend } from '../helpers.js';
 import { parseConfig, type TrainingConfig } from '../../training/config.js';
-import { buildTrainableModel } from '../../training/model.js';
-import { Trainer } from '../../training/trainer.js';
 import type { DataSource } from '../../training/batch.js';
 import { loadCheckpoint, type EpochRecord } from '../../training/checkpoint.js';
 import { synthSource } from './synth-source.js';
+import { trainRun } from './run-trainer.js';
 
 function cfg(over: Record<string, unknown> = {}): TrainingConfig {
   return parseConfig({ base_model: 'preset:tiny', lora_r: 4, lora_alpha: 8, freeze_layers: 2, logos_per_batch: 2, samples_per_logo: 2,
@@ -24,32 +23,20 @@ function cfg(over: Record<string, unknown> = {}): TrainingConfig {
 const small = () => synthSource({ classes: 6, itemsPerClass: 8, size: 32, P: 2, K: 2, seed: 1, valBatches: 2 });
 const history = (dir: string) => JSON.parse(readFileSync(join(dir, 'training_history.json'), 'utf8')) as EpochRecord[];
 
-async function run(c: TrainingConfig, data: DataSource, o: { resume?: string; handleSignals?: boolean; stopAfterSteps?: number } = {}) {
-  const tm = await buildTrainableModel(c);
-  const tr = new Trainer(c, tm, data, { quiet: true, ...(o.handleSignals ? { handleSignals: true } : {}), ...(o.stopAfterSteps !== undefined ? { stopAfterSteps: o.stopAfterSteps } : {}) });
-  try {
-    if (o.resume) tr.resume(loadCheckpoint(o.resume), o.resume);
-    return await tr.train();
-  } finally {
-    tr.dispose();
-    tm.dispose();
-  }
-}
-
 describe('training history across resumes', () => {
   before(() => useBackend('wasm'));
 
   it('an epoch whose validation was interrupted, resumed, has the uninterrupted record (lr of its last step)', async () => {
     const a = cfg();
-    await run(a, small());
+    await trainRun(a, small());
     const b = cfg();
     let n = 0;
     const src = small();
     const interrupting: DataSource = { ...src, async valBatch(i) { if (n++ === 0) process.emit('SIGINT'); return src.valBatch(i); } };
-    assert.equal((await run(b, interrupting, { handleSignals: true })).status, 'interrupted');
+    assert.equal((await trainRun(b, interrupting, { handleSignals: true })).status, 'interrupted');
     // the interrupted save writes the history of the checkpoint it saved (no epoch closed yet)
     assert.deepEqual(history(b.checkpoint_dir), loadCheckpoint(join(b.checkpoint_dir, 'last.ckpt')).state.history);
-    await run(b, small(), { resume: join(b.checkpoint_dir, 'last.ckpt') });
+    await trainRun(b, small(), { resume: join(b.checkpoint_dir, 'last.ckpt') });
     const [ha, hb] = [history(a.checkpoint_dir), history(b.checkpoint_dir)];
     assert.equal(hb.length, ha.length);
     for (let e = 0; e < ha.length; e++) for (const k of ['train_loss', 'lr', 'val', 'nonfinite_steps'] as const) assert.deepEqual(hb[e]![k], ha[e]![k], `epoch ${e + 1} ${k}`);
@@ -57,10 +44,10 @@ describe('training history across resumes', () => {
 
   it('a resume from an older epoch checkpoint in the same folder: the history file is the resumed run\'s, not the abandoned one\'s', async () => {
     const c = cfg({ max_epochs: 3, save_every_n_epochs: 1 });
-    await run(c, small());
+    await trainRun(c, small());
     assert.equal(history(c.checkpoint_dir).length, 3);
     // resumed from epoch 1 and stopped after one step: last.ckpt holds epoch 1 only
-    assert.equal((await run(c, small(), { resume: join(c.checkpoint_dir, 'epoch_1.ckpt'), stopAfterSteps: 1 })).status, 'interrupted');
+    assert.equal((await trainRun(c, small(), { resume: join(c.checkpoint_dir, 'epoch_1.ckpt'), stopAfterSteps: 1 })).status, 'interrupted');
     const last = loadCheckpoint(join(c.checkpoint_dir, 'last.ckpt')).state;
     assert.equal(last.history.length, 1);
     assert.deepEqual(history(c.checkpoint_dir), last.history);
