@@ -1,10 +1,11 @@
 /** `detect --out F --visualize D`: the two outputs are checked together before any work, and F may lie inside D. */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, tmpDir } from '../helpers.js';
 import { expectFailure, runCli } from '../cli/run.js';
+import { tinyDetrCopy } from './tiny-detr.js';
 
 const IMG = join(FIXTURES, 'images/small_40x23.png');
 let W = '';
@@ -12,9 +13,7 @@ let DET = '';
 
 before(() => {
   W = tmpDir('logolab-detect-out-vis-');
-  DET = join(W, 'detr');
-  cpSync(join(FIXTURES, 'detr_tiny/model'), DET, { recursive: true });
-  writeFileSync(join(DET, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 64, longest_edge: 96 } }));
+  DET = tinyDetrCopy(join(W, 'detr'));
 });
 
 test('--out and --visualize at one path: a usage error naming both, before any work', async () => {

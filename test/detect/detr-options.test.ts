@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FIXTURES, ROOT, stderrOf, tmpDir } from '../helpers.js';
 import { expectFailure, runCli } from '../cli/run.js';
+import { tinyDetrCopy } from './tiny-detr.js';
 import { iou } from '../../src/detect/postprocess.js';
 import { loadDetector } from '../../src/detect/detector.js';
 import { detrConfigFromJson } from '../../src/detect/config.js';
@@ -23,9 +24,7 @@ let DET = '';
 
 before(() => {
   W = tmpDir('logolab-detr-options-');
-  DET = join(W, 'detr');
-  cpSync(join(FIXTURES, 'detr_tiny/model'), DET, { recursive: true });
-  writeFileSync(join(DET, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 64, longest_edge: 96 } }));
+  DET = tinyDetrCopy(join(W, 'detr'));
 });
 
 test('threshold 1 (keeps nothing) is a usage error naming the flag, before any model loads; --help shows [0, 1)', async () => {

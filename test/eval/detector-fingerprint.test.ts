@@ -6,31 +6,24 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, stderrOf, tmpDir, useBackend } from '../helpers.js';
-import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { stderrOf, tmpDir, useBackend } from '../helpers.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
 import { loadDetector } from '../../src/detect/detector.js';
 import { exportDataEmbeddings, readExchange, readExchangeFile, setFromExchange } from '../../src/eval/exchange.js';
 import { mergeShards } from '../../src/eval/merge.js';
 import { detectorMismatch, makeProposer } from '../../src/eval/proposals.js';
 import { sampleAll } from '../../src/eval/sample.js';
 import { fakeEncoder, makeTinyDataDir } from './tinydata.js';
+import { tinyDetrCopy } from '../detect/tiny-detr.js';
 
 let W = '';
 let DATA = '';
 
 /** A copy of the fixture DETR at a small input size; `bias` changes one weight (other weights, same shapes). */
 function detrCopy(dir: string, bias?: number): string {
-  cpSync(join(FIXTURES, 'detr_tiny/model'), dir, { recursive: true });
-  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 64, longest_edge: 96 } }));
-  if (bias !== undefined) {
-    const t = new Map<string, { shape: number[]; data: Float32Array; dtype: 'F32' }>();
-    for (const [k, v] of readSafetensors(join(dir, 'model.safetensors'))) t.set(k, { shape: v.shape, data: Float32Array.from(v.data as Float32Array), dtype: 'F32' });
-    t.get('class_labels_classifier.bias')!.data[0] = bias;
-    writeSafetensors(join(dir, 'model.safetensors'), t);
-  }
-  return dir;
+  return tinyDetrCopy(dir, bias === undefined ? undefined : (t) => (t.get('class_labels_classifier.bias')!.data[0] = bias));
 }
 
 async function exportWith(detr: string, out: string, shard?: { index: number; count: number }): Promise<void> {

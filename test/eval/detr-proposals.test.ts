@@ -5,32 +5,26 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, stderrOf, tmpDir, useBackend } from '../helpers.js';
-import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { datasetFromDataDir } from '../../src/eval/dataset.js';
 import { embedItems, embedSet } from '../../src/eval/pipeline.js';
 import { detrProposer } from '../../src/eval/proposals.js';
 import { hasPixels } from '../../src/preprocess/image.js';
 import { fakeEncoder, makeTinyDataDir } from './tinydata.js';
+import { tinyDetrCopy } from '../detect/tiny-detr.js';
 
 let W = '';
 let DATA = '';
 
 /** The fixture DETR with every query certain of class 0 and a box of sigmoid(-20) ≈ 2e-9 of the image: no whole pixel. */
 function subPixelDetector(dir: string): void {
-  const src = join(FIXTURES, 'detr_tiny/model');
-  mkdirSync(dir, { recursive: true });
-  copyFileSync(join(src, 'config.json'), join(dir, 'config.json'));
-  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 64, longest_edge: 96 } }));
-  const t = new Map<string, { shape: number[]; data: Float32Array; dtype: 'F32' }>();
-  for (const [k, v] of readSafetensors(join(src, 'model.safetensors'))) t.set(k, { shape: v.shape, data: Float32Array.from(v.data as Float32Array), dtype: 'F32' });
-  t.get('bbox_predictor.layers.2.weight')!.data.fill(0);
-  t.get('bbox_predictor.layers.2.bias')!.data.set([0, 0, -20, -20]);
-  t.get('class_labels_classifier.weight')!.data.fill(0);
-  t.get('class_labels_classifier.bias')!.data.set([5, 0, 0]);
-  writeSafetensors(join(dir, 'model.safetensors'), t);
+  tinyDetrCopy(dir, (t) => {
+    t.get('bbox_predictor.layers.2.weight')!.data.fill(0);
+    t.get('bbox_predictor.layers.2.bias')!.data.set([0, 0, -20, -20]);
+    t.get('class_labels_classifier.weight')!.data.fill(0);
+    t.get('class_labels_classifier.bias')!.data.set([5, 0, 0]);
+  });
 }
 
 before(async () => {
