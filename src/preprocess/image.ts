@@ -147,8 +147,9 @@ function cropRect(box: readonly number[], width: number, height: number): { x0: 
   return { x0, y0, w: Math.min(width, roundHalfEven(box[2]!)) - x0, h: Math.min(height, roundHalfEven(box[3]!)) - y0 };
 }
 
-/** Whether cropImage would cut at least one pixel for `box` (a detector's sub-pixel box would not). */
+/** Whether cropImage would cut at least one pixel for `box` (a detector's sub-pixel box would not; a non-finite one it refuses). */
 export function hasPixels(box: readonly number[], width: number, height: number): boolean {
+  if (!box.every(Number.isFinite)) return false;
   const { w, h } = cropRect(box, width, height);
   return w >= 1 && h >= 1;
 }

@@ -4,7 +4,7 @@
  * Only file I/O and encoding live here; what to show is decided by compare.ts / gallery.ts.
  */
 import { firstLine } from '../errors.js';
-import { cropImage, decodeImage, roundHalfEven, toSharp, type RgbImage } from '../preprocess/image.js';
+import { cropImage, decodeImage, hasPixels, toSharp } from '../preprocess/image.js';
 import type { Box } from '../util/box.js';
 import type { ModelGallery } from './gallery.js';
 
@@ -12,14 +12,6 @@ import type { ModelGallery } from './gallery.js';
 // they stay sharp on high-density screens
 export const GALLERY_THUMB = [240, 160] as const;
 export const LOGO_THUMB = [144, 80] as const;
-
-/** Does `box` keep at least one pixel inside `img`, rounded and clipped as cropImage does? */
-function boxInside(box: Box, img: RgbImage): boolean {
-  if (!box.every(Number.isFinite)) return false;
-  const w = Math.min(img.width, roundHalfEven(box[2])) - Math.max(0, roundHalfEven(box[0]));
-  const h = Math.min(img.height, roundHalfEven(box[3])) - Math.max(0, roundHalfEven(box[1]));
-  return w >= 1 && h >= 1;
-}
 
 /**
  * JPEG data URI of `path` (cut to `box` when given), fitted inside `fit` [width, height] and never
@@ -32,7 +24,7 @@ function boxInside(box: Box, img: RgbImage): boolean {
 export async function cropThumbnail(path: string, box: Box | null, fit: readonly [number, number] = GALLERY_THUMB): Promise<string | null> {
   let img = await decodeImage(path);
   if (box) {
-    if (!boxInside(box, img)) return null;
+    if (!hasPixels(box, img.width, img.height)) return null;
     img = cropImage(img, box);
   }
   const buf = await toSharp(img).resize({ width: fit[0], height: fit[1], fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' }).jpeg({ quality: 82 }).toBuffer();

@@ -42,6 +42,7 @@ test('hasPixels: rounded (half to even) and clipped as cropImage crops', () => {
   assert.equal(hasPixels([11.4, 0, 12.6, 10], 64, 48), true);
   assert.equal(hasPixels([64.2, 0, 70, 10], 64, 48), false); // outside the image
   assert.equal(hasPixels([0, 0, 64, 48], 64, 48), true);
+  assert.equal(hasPixels([0, 0, Infinity, 10], 64, 48), false); // cropImage refuses it
 });
 
 test('a DETR box with no whole pixel is dropped with a warning; the run completes', async () => {
