@@ -13,7 +13,9 @@
  *
  * Disjoint brand sets: brandSet(slug) = 'A' when the first byte of sha256(slug) is even, else
  * 'B' — a fixed rule, independent of seed and package versions, so a model trained on set A
- * can be evaluated on unseen set B.
+ * can be evaluated on unseen set B. The slugs are disjoint, not always the logos: a brand the
+ * packs name differently can sit in both sets; selectBrands skips such set-B brands
+ * (set-aliases.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { makeRng } from '../../util/rng.js';
+import { isSetBAlias } from './set-aliases.js';
 
 export type BrandSet = 'A' | 'B' | 'all';
 
@@ -125,16 +128,20 @@ export function listBrands(set: BrandSet = 'all'): Brand[] {
 
 /**
  * N brands, a deterministic function of (seed, set, catalogue): brands with renditions from both
- * packs first (richer appearance variety), each tier shuffled by the seeded generator.
+ * packs first (richer appearance variety), each tier shuffled by the seeded generator. Set B
+ * skips its aliases of set-A brands (set-aliases.ts) in draw order, taking the next brand: the
+ * shuffle runs over the same pool as without them, so a draw that meets no alias is unchanged.
  */
 export function selectBrands(opts: { seed: number; count: number; set?: BrandSet }): Brand[] {
   const pool = listBrands(opts.set ?? 'all');
+  const drawable = opts.set === 'B' ? (b: Brand) => !isSetBAlias(b.slug) : () => true;
+  const available = pool.filter(drawable).length;
   if (!Number.isInteger(opts.count) || opts.count < 1) throw new LogolabError(`--brands: ${String(opts.count)} is not a positive integer`);
-  if (opts.count > pool.length) throw new LogolabError(`--brands: ${opts.count} requested but brand set ${opts.set ?? 'all'} has ${pool.length}`);
+  if (opts.count > available) throw new LogolabError(`--brands: ${opts.count} requested but brand set ${opts.set ?? 'all'} has ${available}${available < pool.length ? ` (${pool.length - available} aliases of set-A brands left out)` : ''}`);
   const rng = makeRng(`synth-brands:${opts.seed}`);
   const rich = rng.shuffle(pool.filter((b) => b.simpleIcon && b.logos.length > 0));
   const rest = rng.shuffle(pool.filter((b) => !(b.simpleIcon && b.logos.length > 0)));
-  return [...rich, ...rest].slice(0, opts.count);
+  return [...rich, ...rest].filter(drawable).slice(0, opts.count);
 }
 
 function hexRgb(hex: string): [number, number, number] {
