@@ -20,6 +20,8 @@ import { LogolabError, UsageError } from '../src/errors.js';
 import { notRegularFile } from '../src/io/file-kind.js';
 import { DECIMAL_TEXT } from '../src/util/finite.js';
 import { LOSS_NAMES } from './losses/names.js';
+import { VISION_CONFIG_KEYS } from '../src/models/vision/config.js';
+import { PROCESSOR_CONFIG_KEYS } from '../src/preprocess/processor-config.js';
 
 // Field builders: each takes the reference's default and the --help text, so one line says the
 // field's type, bounds, default and help.
@@ -204,7 +206,22 @@ export function coerceField(key: string, value: unknown, where: string, fromCli 
   // undefined would take the default: a key given without a value is an error, as in YAML
   const r = v === undefined ? null : f.safeParse(v);
   if (!r || !r.success) throw new LogolabError(issueMessage(f, r?.error.issues[0] ?? ({ code: 'invalid_type' } as z.core.$ZodIssue), key, value, where));
+  checkNestedKeys(key, r.data, where);
   return r.data;
+}
+
+/**
+ * The keys a mapping field's value may hold: its values are checked when the model is built (they
+ * depend on base_model's family), but a typo is caught here, named with the file, like a top-level
+ * one, before the backend or the model is started.
+ */
+const NESTED_KEYS: Record<string, readonly string[]> = { vision_config: VISION_CONFIG_KEYS, image_processor: PROCESSOR_CONFIG_KEYS };
+
+function checkNestedKeys(key: string, value: unknown, where: string): void {
+  const known = NESTED_KEYS[key];
+  if (!known) return;
+  for (const k of Object.keys(value as Record<string, unknown>))
+    if (!known.includes(k)) throw new LogolabError(`${where}: unknown key '${key}.${k}'${suggest(k, known, `${key}.`)}`);
 }
 
 function editDistance(a: string, b: string): number {
@@ -215,15 +232,15 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-function suggest(key: string): string {
+function suggest(key: string, keys: readonly string[] = CONFIG_KEYS, prefix = ''): string {
   const norm = key.replace(/-/g, '_').toLowerCase();
   let best: string | null = null;
   let bestD = 3; // suggest only close matches (≤ 2 edits)
-  for (const k of CONFIG_KEYS) {
+  for (const k of keys) {
     const dist = k.replace(/_/g, '') === norm.replace(/_/g, '') ? 0 : editDistance(k, norm);
     if (dist < bestD) [best, bestD] = [k, dist];
   }
-  return best && best !== key ? ` (did you mean '${best}'?)` : '';
+  return best && best !== key ? ` (did you mean '${prefix}${best}'?)` : '';
 }
 
 /** Builds a config from a parsed object (e.g. YAML) on top of the defaults; `where` names the source. */

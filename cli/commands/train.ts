@@ -51,7 +51,6 @@ export const command: CommandModule = {
     return b;
   },
   handler: async (argv) => {
-    await initBackend(argv.backend as string | undefined, { workload: 'train' });
     const resume = argv.resume as string | undefined;
     const ck = resume ? loadCheckpoint(resume) : null;
     // a checkpoint of a logolab before val_subset validated on the first crops: it resumes so (exactly)
@@ -66,6 +65,8 @@ export const command: CommandModule = {
     if (argv['skip-export'] && overrides.output_dir !== undefined) log('warn', `--output-dir ${String(overrides.output_dir)}: not written, --skip-export writes no export`);
     const r = applyOverrides(cfg, overrides);
     cfg = r.config;
+    // after the config is read: a typo in it is reported before the backend starts
+    await initBackend(argv.backend as string | undefined, { workload: 'train' });
     for (const a of r.applied) log('info', `override: ${a}`);
     // paths are fixed now, so the checkpoint (and a resume from any directory) means the same files
     cfg = absolutePaths(cfg);

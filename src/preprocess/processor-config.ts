@@ -114,6 +114,9 @@ const FIELDS = new Set([
   'do_normalize', 'image_mean', 'image_std', 'do_convert_rgb', 'default_to_square',
 ]);
 
+/** Every key resolveProcessorConfig accepts (the same for each processor class). */
+export const PROCESSOR_CONFIG_KEYS: readonly string[] = [...FIELDS, ...METADATA_KEYS, ...Object.keys(NEUTRAL_KEYS)];
+
 function bad(source: string, field: string, why: string): never {
   throw new LogolabError(`${source}: field '${field}' ${why}`);
 }

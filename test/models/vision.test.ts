@@ -101,6 +101,8 @@ test('a LoRA adapter on layers[i].q_proj changes outputs and fingerprint; gradie
 
 test('config validation: unknown keys, bad types, inconsistent fields are one-line errors', () => {
   assert.throws(() => validateVisionConfig({ family: 'clip', hidden_sise: 3 }, 'cfg'), (e: Error) => e instanceof LogolabError && e.message === "cfg: field 'hidden_sise': unknown key");
+  // an inherited property name is no field either
+  assert.throws(() => validateVisionConfig({ family: 'clip', constructor: 3 }, 'cfg'), (e: Error) => e instanceof LogolabError && e.message === "cfg: field 'constructor': unknown key");
   assert.throws(() => validateVisionConfig({ family: 'vit' }, 'cfg'), /field 'family'/);
   assert.throws(() => validateVisionConfig({ family: 'clip', hidden_size: 100, num_attention_heads: 12 }, 'cfg'), /num_attention_heads/);
   assert.throws(() => validateVisionConfig({ family: 'dinov2', projection_dim: 10 }, 'cfg'), /only CLIP has a visual projection/);

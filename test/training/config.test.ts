@@ -4,7 +4,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tmpDir } from '../helpers.js';
-import { LogolabError } from '../../src/errors.js';
+import { LogolabError, UsageError } from '../../src/errors.js';
 import {
   CONFIG_KEYS,
   TrainingConfigSchema,
@@ -115,6 +115,25 @@ describe('training config', () => {
     assert.match(mixedPrecisionNote(defaultConfig())!, /float32/);
     assert.equal(totalSteps(defaultConfig()), 125 * 20);
     assert.throws(() => validateConfig(parseConfig({ batches_per_epoch: 4, gradient_accumulation_steps: 8 }, 't')), /no optimizer step/);
+  });
+
+  it('a typo under vision_config: or image_processor: names the file and the dotted key, like a top-level one', () => {
+    const p = yamlFile('base_model: preset:tiny\nvision_config:\n  hiden_size: 64\n');
+    const esc = p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.throws(() => loadConfigFile(p), (e: unknown) => e instanceof LogolabError && new RegExp(`^config ${esc}: unknown key 'vision_config\\.hiden_size' \\(did you mean 'vision_config\\.hidden_size'\\?\\)$`).test(e.message));
+    assert.throws(() => loadConfigFile(yamlFile('image_processor:\n  do_centre_crop: false\n')), /: unknown key 'image_processor\.do_centre_crop' \(did you mean 'image_processor\.do_center_crop'\?\)$/);
+    // the keys the model builder accepts are accepted here (their values are checked there)
+    const ok = parseConfig({ vision_config: { image_size: 64, hidden_size: 32, use_swiglu_ffn: false }, image_processor: { do_center_crop: false, size: { height: 64, width: 64 }, use_fast: true } }, 't');
+    assert.equal(ok.vision_config.image_size, 64);
+    // a JSON override on the command line: a usage error naming the option and the dotted key
+    assert.throws(() => applyOverrides(defaultConfig(), { 'vision-config': '{"hiden_size":1}' }), (e: unknown) => e instanceof UsageError && e.message === "command line --vision-config: unknown key 'vision_config.hiden_size' (did you mean 'vision_config.hidden_size'?)");
+  });
+
+  it('`logolab train` reports a nested config typo before the backend starts, as one line, exit 1', () => {
+    const p = yamlFile('base_model: preset:tiny\nvision_config:\n  hiden_size: 64\n');
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/logolab.mjs'), 'train', '--backend', 'cpu', '--config', p], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `logolab: error: config ${p}: unknown key 'vision_config.hiden_size' (did you mean 'vision_config.hidden_size'?)\n`);
   });
 
   it('`logolab train` reports a bad config key as a one-line error and exits 1', () => {

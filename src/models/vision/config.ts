@@ -65,6 +65,12 @@ export const FAMILY_DEFAULTS: Record<VisionFamily, Defaults> = {
   },
 };
 
+/**
+ * The keys validateVisionConfig accepts (every family has the same fields; `use_swiglu_ffn` is
+ * optional). Also what a training config's `vision_config:` overrides may name.
+ */
+export const VISION_CONFIG_KEYS: readonly string[] = ['family', ...Object.keys(FAMILY_DEFAULTS.clip), 'use_swiglu_ffn'];
+
 const INT_FIELDS = ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'patch_size', 'image_size', 'num_channels'] as const;
 
 function bad(source: string, field: string, why: string): never {
@@ -100,7 +106,7 @@ export function validateVisionConfig(obj: unknown, source = 'vision config'): Vi
     bad(source, 'family', `must be one of ${VISION_FAMILIES.join(', ')}, got ${JSON.stringify(family)}`);
   }
   const defaults = FAMILY_DEFAULTS[family as VisionFamily];
-  for (const k of Object.keys(o)) if (k !== 'family' && k !== 'use_swiglu_ffn' && !(k in defaults)) bad(source, k, 'unknown key');
+  for (const k of Object.keys(o)) if (!VISION_CONFIG_KEYS.includes(k)) bad(source, k, 'unknown key');
   const c = { family, ...defaults, ...o } as VisionConfig;
   if ((c.use_swiglu_ffn as unknown) === false) delete c.use_swiglu_ffn; // absent = false (see VisionConfig)
   return checkInvariants(c, source);
