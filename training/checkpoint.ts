@@ -29,10 +29,11 @@ export interface EpochRecord {
   /** null when every step of the epoch was skipped */
   train_loss: number | null;
   lr: number;
-  images_per_s: number;
+  /** null when this process ran none of the epoch's steps (resumed after its last step) */
+  images_per_s: number | null;
   seconds: number;
-  /** share of the epoch's training time spent waiting for batches, loader start-up excluded (absent in older checkpoints) */
-  data_wait_fraction?: number;
+  /** share of the epoch's training time spent waiting for batches, loader start-up excluded (absent in older checkpoints; null as images_per_s) */
+  data_wait_fraction?: number | null;
   /** the process's first batch, in the epoch where it fell: worker start-up with nothing prefetched yet */
   loader_startup_s?: number;
   /** validation metrics (absent when this epoch was not evaluated) */

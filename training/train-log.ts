@@ -59,7 +59,9 @@ export function stepStatus(loss: number, lr: number, imagesPerS: number, dataWai
 
 /** One line per epoch: training figures, then the validation metrics when the epoch was evaluated. */
 export function epochSummary(rec: EpochRecord, maxEpochs: number, improved: boolean): string {
-  const train = `epoch ${rec.epoch}/${maxEpochs}: train_loss ${rec.train_loss === null ? 'n/a' : rec.train_loss.toFixed(4)}, ${rec.images_per_s.toFixed(1)} img/s, data wait ${(100 * rec.data_wait_fraction!).toFixed(1)}%, ${formatDuration(rec.seconds)}`;
+  // null: no figure (an epoch resumed after its last step ran none of its steps in this process)
+  const fixed = (v: number | null | undefined, digits: number, unit = '', scale = 1) => (v === null || v === undefined ? 'n/a' : `${(scale * v).toFixed(digits)}${unit}`);
+  const train = `epoch ${rec.epoch}/${maxEpochs}: train_loss ${fixed(rec.train_loss, 4)}, ${fixed(rec.images_per_s, 1)} img/s, data wait ${fixed(rec.data_wait_fraction, 1, '%', 100)}, ${formatDuration(rec.seconds)}`;
   const v = rec.val;
   if (!v) return train;
   return `${train} | val loss ${v.loss!.toFixed(4)} pos ${v.mean_pos_sim!.toFixed(3)} neg ${v.mean_neg_sim!.toFixed(3)} separation ${v.separation!.toFixed(4)} R@1 ${v.recall_at_1!.toFixed(3)} P@1 ${v.precision_at_1!.toFixed(3)} MAP@R ${v.map_at_r!.toFixed(3)}${improved ? ' (best)' : ''}`;

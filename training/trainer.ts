@@ -312,11 +312,12 @@ export class Trainer {
       epoch: this.run.epoch + 1,
       train_loss: this.run.epoch_loss_count ? this.run.epoch_loss_sum / this.run.epoch_loss_count : null,
       lr: lastLr,
-      images_per_s: epochImages / Math.max(seconds, 1e-9),
+      // resumed after the epoch's last step, this process ran none of its steps: no figure, not 0
+      images_per_s: epochImages ? epochImages / Math.max(seconds, 1e-9) : null,
       seconds,
       // share of this epoch's training time (this process's part of it, after a resume) spent
       // waiting for batches, loader start-up excluded (reported as loader_startup_s)
-      data_wait_fraction: Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)),
+      data_wait_fraction: epochImages ? Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)) : null,
       ...(this.epochStartupMs ? { loader_startup_s: this.epochStartupMs / 1000 } : {}),
       nonfinite_steps: this.run.nonfinite_steps,
       backend: backendLabel() ?? 'unknown',

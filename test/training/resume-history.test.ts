@@ -26,7 +26,7 @@ const history = (dir: string) => JSON.parse(readFileSync(join(dir, 'training_his
 describe('training history across resumes', () => {
   before(() => useBackend('wasm'));
 
-  it('an epoch whose validation was interrupted, resumed, has the uninterrupted record (lr of its last step)', async () => {
+  it('an epoch whose validation was interrupted, resumed, has the uninterrupted record (lr of its last step), and no throughput figure instead of a false 0', async () => {
     const a = cfg();
     await trainRun(a, small());
     const b = cfg();
@@ -40,6 +40,12 @@ describe('training history across resumes', () => {
     const [ha, hb] = [history(a.checkpoint_dir), history(b.checkpoint_dir)];
     assert.equal(hb.length, ha.length);
     for (let e = 0; e < ha.length; e++) for (const k of ['train_loss', 'lr', 'val', 'nonfinite_steps'] as const) assert.deepEqual(hb[e]![k], ha[e]![k], `epoch ${e + 1} ${k}`);
+    // the resumed process ran none of epoch 1's steps: no throughput figure rather than a false 0;
+    // epoch 2 was trained whole in it
+    assert.equal(hb[0]!.images_per_s, null);
+    assert.equal(hb[0]!.data_wait_fraction, null);
+    assert.ok(hb[1]!.images_per_s! > 0 && hb[1]!.data_wait_fraction !== null);
+    assert.match(readFileSync(join(b.checkpoint_dir, 'train.log'), 'utf8'), /epoch 1\/2: train_loss [\d.]+, n\/a img\/s, data wait n\/a, /);
   });
 
   it('a resume from an older epoch checkpoint in the same folder: the history file is the resumed run\'s, not the abandoned one\'s', async () => {
