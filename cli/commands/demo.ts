@@ -10,7 +10,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { LogolabError, UsageError } from '../../src/errors.js';
@@ -19,6 +20,7 @@ import { writeJsonAtomic } from '../../src/io/atomic.js';
 import { log } from '../../src/util/log.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../src/demo/plan.js';
+import { checkEarlierPlan, type PlanRecord } from '../../src/demo/plan-record.js';
 import { splitSynthScenes } from '../../src/demo/split.js';
 import { BIN, DemoInterrupted, REPO_ROOT, StageRunner, runLogolab } from '../../src/demo/stages.js';
 import { formatComparison, readComparison } from '../../src/demo/table.js';
@@ -34,25 +36,22 @@ function lastJson(stdout: string, what: string): Record<string, unknown> {
   }
 }
 
-/** The backend an earlier run's demo_plan.json records, or null when it records none or is unreadable. */
-function earlierBackend(planText: string): string | null {
-  try {
-    const b = (JSON.parse(planText) as { backend?: unknown }).backend;
-    return typeof b === 'string' ? b : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * The backend asked for (--backend, else LOGOLAB_BACKEND, which the child inherits) started and
- * checked in a child process; its one error line becomes this command's.
+ * checked in a child process; its one error line becomes this command's. Returns the backend it
+ * started: the one asked for, or auto's pick.
  */
-function probeBackend(flag: string | undefined): void {
-  const r = spawnSync(process.execPath, [BIN, 'doctor', '--selftest', '--checks', 'losses', ...(flag !== undefined ? ['--backend', flag] : [])], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (r.status === 0) return;
-  const line = (r.stderr ?? '').split('\n').find((l) => l.startsWith('logolab: ')) ?? `the backend check (logolab doctor --selftest --checks losses) failed: ${r.error?.message ?? (r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.status}`}`;
-  throw new LogolabError(line.replace(/^logolab: (usage )?error: /, ''));
+function probeBackend(flag: string | undefined): string {
+  const tmp = mkdtempSync(join(tmpdir(), 'logolab-demo-probe-'));
+  try {
+    const json = join(tmp, 'selftest.json');
+    const r = spawnSync(process.execPath, [BIN, 'doctor', '--selftest', '--checks', 'losses', '--json', json, ...(flag !== undefined ? ['--backend', flag] : [])], { cwd: REPO_ROOT, encoding: 'utf8' });
+    if (r.status === 0 && existsSync(json)) return (JSON.parse(readFileSync(json, 'utf8')) as { backend: string }).backend;
+    const line = (r.stderr ?? '').split('\n').find((l) => l.startsWith('logolab: ')) ?? `the backend check (logolab doctor --selftest --checks losses) failed: ${r.error?.message ?? (r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.status}`}`;
+    throw new LogolabError(line.replace(/^logolab: (usage )?error: /, ''));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 export const command: CommandModule = {
@@ -92,10 +91,10 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
   const backend = (argv.backend as string | undefined) ?? process.env.LOGOLAB_BACKEND ?? 'auto';
   const be = ['--backend', backend];
   // checked here, not by the first stage that uses it (eval-baseline, after minutes of synth and
-  // prepare, then a second error line from the demo); auto falls back as far as the stock cpu backend.
-  // In a child (the loss checks of `doctor --selftest`, about a second): started in this process, a
-  // GPU backend would hold its device beside every stage for the whole run
-  if (backend !== 'auto') probeBackend(argv.backend as string | undefined);
+  // prepare, then a second error line from the demo); auto: which backend it picks, recorded in the
+  // plan. In a child (the loss checks of `doctor --selftest`, about a second): started in this
+  // process, a GPU backend would hold its device beside every stage for the whole run
+  const resolved = probeBackend(argv.backend as string | undefined);
   const planFile = join(out, 'demo_plan.json');
   // the demo writes (and replaces) sub-folders of --out: only in an empty folder or its own earlier run
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(planFile)) throw new LogolabError(`--out ${argv.out as string}: folder is not empty and holds no demo run (no demo_plan.json); choose another folder`);
@@ -103,26 +102,14 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
   // config must not resume into a half-old run)
   const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16) : null);
   // `out` too: the stage records name files by absolute path, so a copied work folder would resume
-  // from the original folder's files
-  // `backend` too: a re-run on another one would skip the stages finished on the first and run the
-  // rest on the second, and nothing in the results would say so
-  const planId = { mode, backend, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
-  const earlier = existsSync(planFile) ? readFileSync(planFile, 'utf8') : null;
-  const { backend: _asked, ...withoutBackend } = planId;
-  // a plan written before it recorded the backend: the same run otherwise, resumed with a warning
-  const unrecorded = earlier !== null && earlier === JSON.stringify(withoutBackend, null, 2) + '\n';
-  if (unrecorded) log('warn', `${out}: demo_plan.json was written by an earlier logolab that did not record the backend; resuming on ${backend} (the stages already done do not say which backend ran them)`);
-  if (earlier !== null && !unrecorded && earlier !== JSON.stringify(planId, null, 2) + '\n') {
-    const was = earlierBackend(earlier);
-    if (was !== null && was !== backend) {
-      const asked = argv.backend !== undefined ? `--backend ${backend}` : process.env.LOGOLAB_BACKEND !== undefined ? `LOGOLAB_BACKEND=${backend}` : `backend ${backend} (the default)`;
-      throw new LogolabError(`${asked}: ${out} holds a demo run on backend ${was}; resuming would mix the two backends' stages: give --backend ${was} to resume it, or use another --out`);
-    }
-    throw new LogolabError(`${out}: holds a demo run of another mode, baseline, config or work folder (a copied run names the original's files; see demo_plan.json); use another --out or delete it`);
-  }
+  // from the original folder's files; the backend: src/demo/plan-record.ts
+  const planId: PlanRecord = { mode, backend: resolved, backend_requested: backend, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
+  const asked = argv.backend !== undefined ? `--backend ${backend}` : process.env.LOGOLAB_BACKEND !== undefined ? `LOGOLAB_BACKEND=${backend}` : `backend ${backend} (the default)`;
+  const warning = checkEarlierPlan(existsSync(planFile) ? readFileSync(planFile, 'utf8') : null, planId, out, asked);
+  if (warning) log('warn', warning);
   const run = new StageRunner(out, 8);
   writeJsonAtomic(planFile, planId);
-  process.stderr.write(`[demo] mode ${mode}, work folder ${out}, baseline ${relative(REPO_ROOT, baseline) || baseline}, backend ${backend}\n`);
+  process.stderr.write(`[demo] mode ${mode}, work folder ${out}, baseline ${relative(REPO_ROOT, baseline) || baseline}, backend ${backend}${resolved !== backend ? ` (${resolved})` : ''}\n`);
   const p = (...s: string[]) => join(out, ...s);
   const s = plan.synth;
 

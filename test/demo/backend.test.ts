@@ -30,9 +30,9 @@ test('demo: an unavailable backend is one error line before any stage, from --ba
 });
 
 /** Runs the tiny demo; `stopAt` on stderr sends it SIGTERM (a running stage is stopped, the demo exits 143). */
-function demo(out: string, backend: string, stopAt: RegExp): Promise<{ code: number | null; signal: string | null; stderr: string; stopped: boolean }> {
+function demo(out: string, backend: string, stopAt: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; signal: string | null; stderr: string; stopped: boolean }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, ['bin/logolab.mjs', 'demo', '--mode', 'tiny', '--out', out, '--backend', backend], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, ['bin/logolab.mjs', 'demo', '--mode', 'tiny', '--out', out, '--backend', backend], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     let stopped = false;
     p.stderr.on('data', (d) => {
@@ -74,11 +74,44 @@ test('demo: a plan written before the backend was recorded resumes, with a warni
     // the plan as an earlier logolab wrote it: the same keys in the same order, no backend
     const plan = JSON.parse(readFileSync(join(out, 'demo_plan.json'), 'utf8')) as Record<string, unknown>;
     delete plan.backend;
+    delete plan.backend_requested;
     writeFileSync(join(out, 'demo_plan.json'), JSON.stringify(plan, null, 2) + '\n');
     const again = await demo(out, 'wasm', /stage 1\/8 synth/);
     assert.ok(again.stopped, `not resumed; stderr:\n${again.stderr}`);
     assert.match(again.stderr, /warn: .*demo_plan\.json was written by an earlier logolab that did not record the backend; resuming on wasm/);
     assert.equal(JSON.parse(readFileSync(join(out, 'demo_plan.json'), 'utf8')).backend, 'wasm', 'the plan now records it');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("demo --backend auto: the plan records auto's pick; a resume where auto picks another backend is refused", async () => {
+  const out = tmpDir('logolab-demo-autopick-');
+  // no GPU backend can be auto's pick: only the native addon decides between cpu and wasm
+  const env: NodeJS.ProcessEnv = { ...process.env, CUDA_VISIBLE_DEVICES: '-1' };
+  delete env.LOGOLAB_NATIVE;
+  delete env.LOGOLAB_BACKEND;
+  const planFile = join(out, 'demo_plan.json');
+  const readPlan = () => JSON.parse(readFileSync(planFile, 'utf8')) as { backend: string; backend_requested: string };
+  try {
+    // LOGOLAB_NATIVE=0: auto picks wasm whether or not the addon is built
+    const first = await demo(out, 'auto', /\[demo\] mode tiny/, { ...env, LOGOLAB_NATIVE: '0' });
+    assert.ok(first.stopped, first.stderr);
+    assert.deepEqual([readPlan().backend_requested, readPlan().backend], ['auto', 'wasm']);
+    assert.match(first.stderr, /\[demo\] mode tiny, .*, backend auto \(wasm\)/);
+    // the same pick resumes
+    const same = await demo(out, 'auto', /stage 1\/8 synth/, { ...env, LOGOLAB_NATIVE: '0' });
+    assert.ok(same.stopped && !/warn|error/.test(same.stderr), `not resumed; stderr:\n${same.stderr}`);
+    // with the native kernels on, auto picks cpu where the addon is built; where it is not (auto
+    // picks wasm again), a recorded pick of cpu stands in for the change
+    const built = existsSync(join(ROOT, 'native/build/Release/logolab_native.node'));
+    if (!built) writeFileSync(planFile, JSON.stringify({ ...readPlan(), backend: 'cpu' }, null, 2) + '\n');
+    const [was, now] = built ? ['wasm', 'cpu'] : ['cpu', 'wasm'];
+    const again = await demo(out, 'auto', /stage 1\/8 synth/, env);
+    assert.ok(!again.stopped, `resumed on another backend; stderr:\n${again.stderr}`);
+    assert.equal(again.code, 1, again.stderr);
+    assert.equal(again.stderr.trim(), `logolab: error: --backend auto picks ${now}: ${out} holds a demo run on backend ${was} (auto's pick then); resuming would mix the two backends' stages: give --backend ${was} to resume it, or use another --out`);
+    assert.equal(readPlan().backend, was, 'plan left as it was');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
