@@ -4,9 +4,9 @@
  * Only file I/O and encoding live here; what to show is decided by compare.ts / gallery.ts.
  */
 import { firstLine } from '../errors.js';
-import { cropImage, decodeImage, hasPixels, toSharp } from '../preprocess/image.js';
+import { cropImage, decodeImage, hasPixels, toSharp, type RgbImage } from '../preprocess/image.js';
 import type { Box } from '../util/box.js';
-import type { ModelGallery } from './gallery.js';
+import type { GalleryItem, ModelGallery } from './gallery.js';
 
 // twice the CSS boxes report.html shows them in (gallery 120 × 80, per-logo table 72 × 40), so
 // they stay sharp on high-density screens
@@ -22,7 +22,12 @@ export const LOGO_THUMB = [144, 80] as const;
  * transparent pixels in their palette colour, a BMP read as PIL reads it.
  */
 export async function cropThumbnail(path: string, box: Box | null, fit: readonly [number, number] = GALLERY_THUMB): Promise<string | null> {
-  let img = await decodeImage(path);
+  return thumbnailOf(await decodeImage(path), box, fit);
+}
+
+/** cropThumbnail of a picture already decoded (decodeImage's pixels). */
+async function thumbnailOf(decoded: RgbImage, box: Box | null, fit: readonly [number, number]): Promise<string | null> {
+  let img = decoded;
   if (box) {
     if (!hasPixels(box, img.width, img.height)) return null;
     img = cropImage(img, box);
@@ -57,11 +62,37 @@ export async function logoThumbnails(refs: readonly { logo: string; path: string
   return out;
 }
 
-/** Fills in `thumb` for every gallery item with a box; `imagePath(i)` = file of sample image i; `failures` as logoThumbnails'. */
-export async function galleryThumbnails(galleries: ModelGallery[], imagePath: (imageIndex: number) => string, failures: string[] = []): Promise<void> {
+/**
+ * Fills in `thumb` for every gallery item with a box; `imagePath(i)` = file of sample image i;
+ * `failures` as logoThumbnails' (one message per item left out). Items are taken picture by
+ * picture: each picture is decoded once however many of its regions are shown (both models' mistakes
+ * are often in one photo), and only one decoded picture is held at a time. `decode`: tests count the calls.
+ */
+export async function galleryThumbnails(galleries: ModelGallery[], imagePath: (imageIndex: number) => string, failures: string[] = [], decode: (path: string) => Promise<RgbImage> = decodeImage): Promise<void> {
+  const byPath = new Map<string, { item: GalleryItem; box: Box }[]>();
   for (const g of galleries)
-    for (const it of [...g.falsePositives, ...g.falseNegatives]) {
-      const t = it.box ? await tryThumbnail(imagePath(it.imageIndex), it.box, GALLERY_THUMB, failures) : null;
-      if (t) it.thumb = t;
+    for (const item of [...g.falsePositives, ...g.falseNegatives]) {
+      if (!item.box) continue;
+      const path = imagePath(item.imageIndex);
+      const list = byPath.get(path) ?? [];
+      list.push({ item, box: item.box });
+      byPath.set(path, list);
     }
+  for (const [path, items] of byPath) {
+    let img: RgbImage;
+    try {
+      img = await decode(path);
+    } catch (e) {
+      for (let i = 0; i < items.length; i++) failures.push(firstLine(e));
+      continue;
+    }
+    for (const { item, box } of items) {
+      try {
+        const t = await thumbnailOf(img, box, GALLERY_THUMB);
+        if (t) item.thumb = t;
+      } catch (e) {
+        failures.push(firstLine(e));
+      }
+    }
+  }
 }

@@ -49,6 +49,30 @@ test('galleryThumbnails: a box outside the picture leaves out its own thumbnail 
   assert.ok(g.falseNegatives[0]!.thumb);
 });
 
+test('galleryThumbnails: each picture is decoded once however many regions of it are shown, with the same thumbnails', async () => {
+  const a = await rotatedJpeg();
+  const b = join(tmpDir(), 'plain.png');
+  writeFileSync(b, await sharp({ create: { width: 40, height: 24, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png().toBuffer());
+  const paths = [a, b];
+  const item = (imageIndex: number, box: [number, number, number, number] | null) => ({ imageIndex, box }) as unknown as ModelGallery['falsePositives'][number];
+  // both models' mistakes in both pictures, interleaved; a box-less item and one outside its picture
+  const boxes: [number, [number, number, number, number] | null][] = [[0, [0, 22, 20, 30]], [1, [0, 0, 20, 12]], [0, [0, 0, 10, 10]], [1, null], [0, [25, 40, 30, 50]]];
+  const gallery = (label: string) => ({ label, threshold: 0.5, falsePositives: boxes.slice(0, 3).map(([i, bx]) => item(i, bx)), falseNegatives: boxes.slice(3).map(([i, bx]) => item(i, bx)) }) as unknown as ModelGallery;
+  const galleries = [gallery('baseline'), gallery('candidate')];
+  const decoded: string[] = [];
+  const failures: string[] = [];
+  await galleryThumbnails(galleries, (i) => paths[i]!, failures, (p) => (decoded.push(p), decodeImage(p)));
+  assert.deepEqual(decoded, [a, b]);
+  assert.deepEqual(failures, []);
+  for (const g of galleries)
+    for (const it of [...g.falsePositives, ...g.falseNegatives]) {
+      // what a thumbnail decoded on its own is, byte for byte
+      const alone = it.box ? await cropThumbnail(paths[it.imageIndex]!, it.box) : null;
+      assert.equal(it.thumb ?? null, alone, `image ${it.imageIndex} box ${JSON.stringify(it.box)}`);
+    }
+  assert.equal(galleries.flatMap((g) => [...g.falsePositives, ...g.falseNegatives]).filter((it) => it.thumb).length, 6);
+});
+
 test('logoThumbnails: a logo named __proto__ or constructor gets its own thumbnail key', async () => {
   const p = await rotatedJpeg();
   const t = await logoThumbnails([{ logo: '__proto__', path: p }, { logo: 'constructor', path: p }], ['__proto__', 'constructor', 'absent']);
