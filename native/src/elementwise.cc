@@ -174,8 +174,17 @@ LL_CLONES void softmaxRowsSimd(const float *x, float *o, int64_t rows, int64_t c
     for (j = 0; j < cols; j++) orow[j] *= inv;
   }
 }
+// σ(x) = 1 / (1 + e^−x) in float32, except below −88 where e^−x overflows float32 and that form
+// gives 0: there σ(x) = e^x / (1 + e^x) = e^x in float32 (1 + e^x rounds to 1), graded down through
+// the subnormals as the stock kernel's double arithmetic gives them (0 only below about −103.9).
+// One exp and selects, so loops over it still vectorise; above −88 the values are the same as before.
+static inline float fsigmoid(float x) {
+  const bool low = x < -88.0f;
+  const float e = fexp(low ? x : -x);
+  return low ? e : 1.0f / (1.0f + e);
+}
 LL_CLONES void sigmoidF(const float *x, float *o, size_t n) {
-  for (size_t i = 0; i < n; i++) o[i] = 1.0f / (1.0f + fexp(-x[i]));
+  for (size_t i = 0; i < n; i++) o[i] = fsigmoid(x[i]);
 }
 LL_CLONES void expF(const float *x, float *o, size_t n) {
   for (size_t i = 0; i < n; i++) o[i] = fexp(x[i]);
@@ -184,14 +193,14 @@ LL_CLONES void expF(const float *x, float *o, size_t n) {
 constexpr float QG = 1.702f;
 LL_CLONES void quickGeluF(const float *x, float *o, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    const float t = x[i] * QG, sg = 1.0f / (1.0f + fexp(-t));
+    const float t = x[i] * QG, sg = fsigmoid(t);
     o[i] = x[i] * sg;
   }
 }
 // d/dx: dy·σ + 1.702·(dy·x)·σ·(1 − σ), the terms tfjs's autodiff of the composite adds up
 LL_CLONES void quickGeluGradF(const float *dy, const float *x, float *o, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    const float t = x[i] * QG, sg = 1.0f / (1.0f + fexp(-t));
+    const float t = x[i] * QG, sg = fsigmoid(t);
     o[i] = dy[i] * sg + ((dy[i] * x[i]) * (sg * (1.0f - sg))) * QG;
   }
 }

@@ -22,7 +22,8 @@ void epilogue(float *c, int64_t M, int64_t N, const float *bias, Activation act,
   switch (act) {
     case Activation::Relu: for (int64_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? 0.f : c[i]; break;
     case Activation::Relu6: for (int64_t i = 0; i < n; i++) c[i] = std::min(std::max(c[i], 0.f), 6.f); break;
-    case Activation::Sigmoid: for (int64_t i = 0; i < n; i++) c[i] = 1.f / (1.f + std::exp(-c[i])); break;
+    // below −88 e^−x overflows float32 (σ would be 0): σ(x) = e^x / (1 + e^x) = e^x there, as elementwise.cc fsigmoid
+    case Activation::Sigmoid: for (int64_t i = 0; i < n; i++) c[i] = c[i] < -88.f ? std::exp(c[i]) : 1.f / (1.f + std::exp(-c[i])); break;
     case Activation::LeakyRelu: for (int64_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? alpha * c[i] : c[i]; break;
     case Activation::Elu: for (int64_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? std::expm1(c[i]) : c[i]; break;
     default: break;  // Linear (Prelu is refused by the binding)

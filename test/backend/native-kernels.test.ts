@@ -618,6 +618,40 @@ describe('native cpu kernels vs stock tfjs-backend-cpu', { skip }, () => {
     }
   });
 
+  test('Sigmoid below −88, where e^−x overflows float32: e^x graded through the subnormals as the stock kernel gives it, not 0 (elementwise, fused matmul activation, quick_gelu and its gradient)', () => {
+    // 2 ulp of float32's subnormal spacing (2^-149), or 4·TOL relative above it
+    const near = (g: number, w: number, scale = 1) => Math.abs(g - w) <= Math.max(scale * 2 * 2 ** -149, 4 * TOL * Math.abs(w));
+    const xs = Array.from({ length: 181 }, (_, i) => -106 + i * 0.1); // [-106, -88]: stock σ is 0 only below about −103.9
+    const x = tf.tensor(xs), col = tf.tensor(xs, [xs.length, 1]), one = tf.tensor([[1]]);
+    const cases: [string, () => tf.TensorInfo, () => tf.TensorInfo][] = [
+      ['Sigmoid', () => nativeKernel('Sigmoid')({ inputs: { x }, backend }) as tf.TensorInfo, () => stockKernel('Sigmoid')({ inputs: { x }, backend }) as tf.TensorInfo],
+      // x·[[1]] with the sigmoid activation: σ(x) through the fused matmul's own activation pass
+      ['_FusedMatMul sigmoid', () => nativeKernel('_FusedMatMul')({ inputs: { a: col, b: one }, backend, attrs: { transposeA: false, transposeB: false, activation: 'sigmoid' } }) as tf.TensorInfo,
+        () => stockKernel('_FusedMatMul')({ inputs: { a: col, b: one }, backend, attrs: { transposeA: false, transposeB: false, activation: 'sigmoid' } }) as tf.TensorInfo],
+    ];
+    for (const [name, nat, stock] of cases) {
+      const got = nat(), want = stock();
+      const g = values(got), w = values(want);
+      assert.ok(w.filter((v) => v > 0).length > 150, `${name}: the stock values are nonzero down to about −103.9`);
+      for (let i = 0; i < w.length; i++) assert.ok(near(g[i]!, w[i]!), `${name}(${xs[i]}) = ${g[i]}, stock ${w[i]}`);
+      dispose(got); dispose(want);
+    }
+    // quick_gelu x·σ(1.702x) where 1.702x lies in [-106, -88], and d/dx of Σ quick_gelu(x), against
+    // the composite's float32 steps (Multiply, then the stock Sigmoid in double, then Multiply)
+    const f = Math.fround;
+    const qx = xs.map((v) => f(v / 1.702));
+    const q = tf.tensor(qx);
+    const y = fusedQuickGelu(q)!, dx = tf.grad((a: tf.Tensor) => tf.sum(fusedQuickGelu(a)!))(q);
+    const [yv, dxv] = [y.dataSync(), dx.dataSync()];
+    for (const [i, v] of qx.entries()) {
+      const sg = f(1 / (1 + Math.exp(-f(v * 1.702))));
+      assert.ok(near(yv[i]!, f(v * sg), Math.abs(v)), `quick_gelu(${v}) = ${yv[i]}, composite ${f(v * sg)}`);
+      const d = f(sg + 1.702 * v * sg * (1 - sg));
+      assert.ok(near(dxv[i]!, d, 1 + 1.702 * Math.abs(v)), `quick_gelu'(${v}) = ${dxv[i]}, composite ${d}`);
+    }
+    tf.dispose([x, col, one, q, y, dx]);
+  });
+
   test('fused quick_gelu (forward and gradient) equals the composite x·σ(1.702x) on stock kernels', async () => {
     for (const shape of [[2, 5, 16], [3, 65, 512], [7], [100003]]) {
       // wide range (|x| up to ~12) so both saturated tails and the middle are exercised
