@@ -39,20 +39,25 @@ export function installEventPump(): void {
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
-/** Blocks until `buffer` is mapped for reading, driving Dawn's events; throws after `timeoutMs`. */
+/**
+ * Blocks until `buffer` is mapped for reading, driving Dawn's events; throws after `timeoutMs`. A
+ * map that fails or is cancelled (a lost device cancels it) is one LogolabError naming the backend:
+ * a GPU reset or driver fault is an expected fault, not an internal error with a stack.
+ */
 function waitMappedSync(buffer: GPUBuffer, pending: Promise<void>, timeoutMs: number): void {
   let failure: unknown = null;
   pending.catch((e) => (failure = e));
   const t0 = Date.now();
   let spins = 0;
   while (buffer.mapState !== 'mapped') {
-    if (failure !== null) throw new Error(`webgpu: mapping a read buffer failed: ${(failure as Error).message ?? failure}`);
+    if (failure !== null) throw new LogolabError(`webgpu: mapping a read buffer failed: ${errorText(failure)}`);
     if (processEvents === null) throw new Error('webgpu: synchronous read unavailable (dawn.node scheduled no event processing); use await tensor.data()');
-    if (buffer.mapState === 'unmapped' && spins > 0) throw new Error('webgpu: mapping a read buffer was cancelled (device lost?)');
+    // the device's lost promise cannot settle inside this synchronous loop: its reason is not known here
+    if (buffer.mapState === 'unmapped' && spins > 0) throw new LogolabError(`webgpu: ${deviceError ?? 'mapping a read buffer was cancelled (the device was lost?), results are invalid'}`);
     processEvents();
     // spin briefly, then yield the core in 50 µs sleeps (a long GPU step should not burn a CPU)
     if (++spins > 64) Atomics.wait(sleepCell, 0, 0, 0.05);
-    if (Date.now() - t0 > timeoutMs) throw new Error(`webgpu: synchronous read did not complete in ${timeoutMs / 1000} s`);
+    if (Date.now() - t0 > timeoutMs) throw new LogolabError(`webgpu: synchronous read did not complete in ${timeoutMs / 1000} s`);
   }
 }
 
@@ -65,6 +70,12 @@ interface TensorData {
   complexTensorInfos?: unknown;
 }
 
+/** An error's message; a DOMException from dawn.node may have an empty one (its name says what). */
+function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  return e.message.split('\n')[0] || e.name;
+}
+
 interface WebGPUBackendLike extends tf.KernelBackend {
   device: GPUDevice;
   tensorMap: { get(dataId: object): TensorData };
@@ -74,16 +85,21 @@ interface WebGPUBackendLike extends tf.KernelBackend {
   submitQueue(): void;
   commandEncoder: GPUCommandEncoder;
   convertAndCacheOnCPU(dataId: object, data: unknown): unknown;
+  runWebGPUProgram(...args: unknown[]): tf.TensorInfo;
 }
 
+/** The first device error (a rejected dispatch, or the device lost), as the message says it; null while none. */
 let deviceError: string | null = null;
 
-/** Sticky: after the device rejected work, values computed from its results are suspect, so every later read fails too. */
+/**
+ * Sticky: after the device rejected work (or was lost), values computed from its results are
+ * suspect, so every later kernel and read fails too.
+ */
 function throwDeviceError(): void {
   if (deviceError === null) return;
   const msg = deviceError;
   const hint = /binding size/i.test(msg) ? ' — a tensor is larger than this adapter allows in one binding: use a smaller batch' : '';
-  throw new LogolabError(`webgpu: the device rejected work, results are invalid: ${msg}${hint}`);
+  throw new LogolabError(`webgpu: ${msg}${hint}`);
 }
 
 /** A WebGPUBackend whose readSync works in Node (see the file comment) and whose reads fail after a device error. */
@@ -93,8 +109,28 @@ export async function makeBackend(device: GPUDevice, info: GPUAdapterInfo, gpu: 
   };
   const Base = mod.WebGPUBackend;
   const NodeWebGPUBackend = class extends Base {
+    // Dawn reports a rejected dispatch while the kernel records it (uncapturederror fires then): the
+    // kernel that caused it, or the first after it, throws, instead of the rest of a training step
+    // running on invalid values until its loss is read. A null check per kernel.
+    override runWebGPUProgram(...args: unknown[]): tf.TensorInfo {
+      throwDeviceError();
+      const out = super.runWebGPUProgram(...args);
+      if (deviceError !== null) {
+        this.disposeData(out.dataId);
+        throwDeviceError();
+      }
+      return out;
+    }
+
     override async read(dataId: object): Promise<tf.backend_util.BackendValues> {
-      const v = await super.read(dataId);
+      let v: tf.backend_util.BackendValues;
+      try {
+        v = await super.read(dataId);
+      } catch (e) {
+        // a lost device rejects the map (a DOMException with no message): say why, on one line
+        throwDeviceError();
+        throw new LogolabError(`webgpu: reading a result failed: ${errorText(e)}`);
+      }
       throwDeviceError();
       return v;
     }
@@ -129,10 +165,14 @@ const SYNC_READ_TIMEOUT_MS = 600_000;
 
 /**
  * A failed validation (e.g. a tensor over the binding limit) skips the dispatch and would leave
- * stale values behind: the first error is remembered and every later read fails.
+ * stale values behind, and a lost device (GPU reset, driver fault) runs nothing more: the first of
+ * either is remembered and every later kernel and read fails (throwDeviceError).
  */
 export function watchDeviceErrors(device: GPUDevice): void {
   device.addEventListener?.('uncapturederror', (ev) => {
-    deviceError ??= (ev as GPUUncapturedErrorEvent).error.message.split('\n')[0] ?? 'unknown error';
+    deviceError ??= `the device rejected work, results are invalid: ${(ev as GPUUncapturedErrorEvent).error.message.split('\n')[0] || 'unknown error'}`;
+  });
+  void device.lost?.then((info) => {
+    deviceError ??= `the device was lost (${info.reason}${info.message ? `: ${info.message.split('\n')[0]}` : ''}), results are invalid`;
   });
 }
