@@ -14,7 +14,8 @@ import { FIXTURES, tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
 import { readSafetensors, rewriteDtype } from '../../src/io/safetensors.js';
 import { TorchCheckpoint } from '../../src/io/torch/checkpoint.js';
-import { unpickle, PyDict } from '../../src/io/torch/pickle.js';
+import { unpickle } from '../../src/io/torch/pickle.js';
+import { PyDict } from '../../src/io/torch/pickle-globals.js';
 
 const CRAFTED = join(FIXTURES, 'generated/bin/crafted');
 const MARKER = '/tmp/logolab-unpickle-executed'; // what the malicious pickles would create

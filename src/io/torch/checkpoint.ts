@@ -13,7 +13,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { LogolabError } from '../../errors.js';
 import { halfTable } from '../half.js';
 import { numel, type HostTensor, type TensorInfo } from '../safetensors.js';
-import { PyDict, storageFromPid, unpickle, type StorageDtype, type TorchTensorRef } from './pickle.js';
+import { unpickle } from './pickle.js';
+import { PyDict, storageFromPid, type StorageDtype, type TorchTensorRef } from './pickle-globals.js';
 import { ZipReader } from './zip.js';
 import { assertRegularFile } from '../file-kind.js';
 
