@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { LogolabError, namingErrors } from '../errors.js';
 import { log } from '../util/log.js';
 import type { RgbImage } from './image.js';
-import { PIL_RESAMPLE, resize, type ResampleFilter } from './resize.js';
+import { PIL_RESAMPLE, type ResampleFilter } from './resample-filters.js';
+import { resize } from './resize.js';
 import { checkWorkingSize } from './transforms.js';
 import { readJsonObject } from '../util/json.js';
 

@@ -5,7 +5,7 @@
  * values that change nothing.
  */
 import { LogolabError } from '../errors.js';
-import { PIL_RESAMPLE } from './resize.js';
+import { PIL_RESAMPLE } from './resample-filters.js';
 import { pixelValueTables } from './transforms.js';
 
 export type ProcessorKind = 'CLIPImageProcessor' | 'BitImageProcessor' | 'SiglipImageProcessor';

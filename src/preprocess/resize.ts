@@ -21,136 +21,16 @@
  * ImagingScaleAffine does (kernel ignored).
  *
  * `resizeFloat` is the same convolution on float planes without fixed point or clipping.
+ *
+ * The filters and their windows are in resample-filters.ts, the fixed-point weights in
+ * resample-fixed-point.ts; this file holds the resize passes.
  */
 import { LogolabError } from '../errors.js';
 import type { RgbImage } from './image.js';
+import { KERNELS, precomputeCoeffs, type ResampleFilter } from './resample-filters.js';
+import { clip8, fixedCoeffs, type ResizeKernel } from './resample-fixed-point.js';
 
-export type ResampleFilter = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos' | 'box' | 'hamming';
-
-/** PIL's `Image.Resampling` integer codes as stored in preprocessor_config.json `resample`. */
-export const PIL_RESAMPLE: Record<number, ResampleFilter> = {
-  0: 'nearest',
-  1: 'lanczos',
-  2: 'bilinear',
-  3: 'bicubic',
-  4: 'box',
-  5: 'hamming',
-};
-
-interface Kernel {
-  support: number;
-  f(x: number): number;
-}
-
-function sinc(x: number): number {
-  if (x === 0) return 1;
-  x *= Math.PI;
-  return Math.sin(x) / x;
-}
-
-const KERNELS: Record<Exclude<ResampleFilter, 'nearest'>, Kernel> = {
-  box: { support: 0.5, f: (x) => (x > -0.5 && x <= 0.5 ? 1 : 0) },
-  bilinear: {
-    support: 1,
-    f: (x) => {
-      if (x < 0) x = -x;
-      return x < 1 ? 1 - x : 0;
-    },
-  },
-  hamming: {
-    support: 1,
-    f: (x) => {
-      if (x < 0) x = -x;
-      if (x === 0) return 1;
-      if (x >= 1) return 0;
-      x *= Math.PI;
-      return (Math.sin(x) / x) * (0.54 + 0.46 * Math.cos(x));
-    },
-  },
-  bicubic: {
-    support: 2,
-    f: (x) => {
-      const a = -0.5;
-      if (x < 0) x = -x;
-      if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-      if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-      return 0;
-    },
-  },
-  lanczos: { support: 3, f: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
-};
-
-const PRECISION_BITS = 32 - 8 - 2;
-
-/** One output coordinate's window: taps k[0..n) applied to input min..min+n. */
-export interface Coeffs {
-  ksize: number;
-  /** [outSize*2]: xmin, count */
-  bounds: Int32Array;
-  /** [outSize*ksize] normalised double weights */
-  kk: Float64Array;
-}
-
-/** precompute_coeffs() of Resample.c, for the full input range [0, inSize). */
-export function precomputeCoeffs(inSize: number, outSize: number, filter: Exclude<ResampleFilter, 'nearest'>): Coeffs {
-  const kern = KERNELS[filter];
-  const scale = inSize / outSize;
-  const filterscale = scale < 1 ? 1 : scale;
-  const support = kern.support * filterscale;
-  const ksize = Math.ceil(support) * 2 + 1;
-  const kk = new Float64Array(outSize * ksize);
-  const bounds = new Int32Array(outSize * 2);
-  const ss = 1 / filterscale;
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    // C's (int) truncates toward zero; negative values are clamped to 0 anyway.
-    let xmin = Math.trunc(center - support + 0.5);
-    if (xmin < 0) xmin = 0;
-    let xmax = Math.trunc(center + support + 0.5);
-    if (xmax > inSize) xmax = inSize;
-    xmax -= xmin;
-    const o = xx * ksize;
-    let ww = 0;
-    for (let x = 0; x < xmax; x++) {
-      const w = kern.f((x + xmin - center + 0.5) * ss);
-      kk[o + x] = w;
-      ww += w;
-    }
-    if (ww !== 0) for (let x = 0; x < xmax; x++) kk[o + x]! /= ww;
-    bounds[xx * 2] = xmin;
-    bounds[xx * 2 + 1] = xmax;
-  }
-  return { ksize, bounds, kk };
-}
-
-/**
- * Fixed-point weights. PIL (normalize_coeffs_8bpc): 22 bits. torch's uint8 antialias kernels
- * (_compute_index_ranges_int16_weights, used by torchvision and so by HF's fast processors):
- * int16 weights with the most bits that keep the largest weight below 2^15. Both round half away
- * from zero.
- */
-function fixedCoeffs(kk: Float64Array, kernel: ResizeKernel): { k: Int32Array; bits: number } {
-  let bits = PRECISION_BITS;
-  if (kernel === 'torch') {
-    let wmax = 0;
-    for (let i = 0; i < kk.length; i++) if (kk[i]! > wmax) wmax = kk[i]!;
-    for (bits = 0; bits < 22; bits++) if (Math.trunc(0.5 + wmax * 2 ** (bits + 1)) >= 1 << 15) break;
-  }
-  const one = 2 ** bits;
-  const k = new Int32Array(kk.length);
-  for (let i = 0; i < kk.length; i++) {
-    const v = kk[i]! * one;
-    k[i] = v < 0 ? Math.trunc(v - 0.5) : Math.trunc(v + 0.5);
-  }
-  return { k, bits };
-}
-
-/** (v >> bits) clamped to 0..255; v is an exact integer below 2^31. */
-function clip8(v: number, bits: number): number {
-  if (v <= 0) return 0;
-  const r = v >> bits;
-  return r > 255 ? 255 : r;
-}
+export type { ResizeKernel } from './resample-fixed-point.js';
 
 function checkSize(w: number, h: number, what: string): void {
   if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) {
@@ -183,14 +63,6 @@ function resizeNearest(img: RgbImage, width: number, height: number): RgbImage {
   }
   return { width, height, data: out };
 }
-
-/**
- * Which integer kernel: 'pil' = Pillow's Image.resize (HF slow processors); 'torch' = torch's
- * uint8 antialiased interpolate (torchvision F.resize(antialias=True), HF fast processors, the
- * default of transformers 5). Same filters and windows; only the weight precision differs.
- */
-export type ResizeKernel = 'pil' | 'torch';
-
 /** PIL `img.resize((width, height), filter)` on an RGB uint8 image; bit-exact with Pillow (kernel 'pil'). */
 export function resize(img: RgbImage, width: number, height: number, filter: ResampleFilter = 'bicubic', kernel: ResizeKernel = 'pil'): RgbImage {
   checkSize(img.width, img.height, 'input');

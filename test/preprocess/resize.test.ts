@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { SafetensorsFile, readSafetensors } from '../../src/io/safetensors.js';
 import { decodeImage, type RgbImage } from '../../src/preprocess/image.js';
-import { precomputeCoeffs, resize, resizeFloat, type ResampleFilter } from '../../src/preprocess/resize.js';
+import { precomputeCoeffs, type ResampleFilter } from '../../src/preprocess/resample-filters.js';
+import { resize, resizeFloat } from '../../src/preprocess/resize.js';
 import { toPixelValues } from '../../src/preprocess/processors.js';
 import { FIXTURES, maxAbsDiff, meanAbsDiff } from '../helpers.js';
 
