@@ -26,7 +26,13 @@ export function linkOrCopy(src: string, dst: string): void {
   } catch {
     copyFileSync(real, tmp);
   }
-  renameSync(tmp, dst);
+  try {
+    renameSync(tmp, dst);
+  } finally {
+    // rename() of two links to one file does nothing and leaves both: dst already linked to the
+    // source (a run killed after its link, before its transaction) would keep the temp name
+    rmSync(tmp, { force: true });
+  }
 }
 
 /**
