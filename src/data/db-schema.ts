@@ -62,6 +62,14 @@ export const TEST_IMAGES_DIR = 'test_images';
 export const SCHEMA_VERSION = 1;
 
 /**
+ * meta key: 'running' from the start of a `prepare` until it has recorded every source, then
+ * 'complete'. A data dir left 'running' (a prepare killed or failed mid-way, or still at work)
+ * holds only part of its dataset and is refused by its readers (db.ts openDataDb). Absent in data
+ * dirs written before it and in ones written without `prepare`.
+ */
+export const PREPARE_STATE = 'prepare_state';
+
+/**
  * The files of a data dir that commands read, which no output may replace (eval --json, embed
  * --out …): the database with SQLite's side files, the crops and the test images. Other files
  * there (results a user keeps beside the data) may be rewritten.

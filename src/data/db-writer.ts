@@ -7,7 +7,7 @@ import { formatFsError } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
 import type { Box } from '../util/box.js';
 import { DataDb, sqliteErrorLine } from './db.js';
-import { DB_FILENAME, REFERENCE_DIR, SCHEMA, SCHEMA_VERSION, TEST_IMAGES_DIR, type DataLayout, type Row, type SkippedRow } from './db-schema.js';
+import { DB_FILENAME, PREPARE_STATE, REFERENCE_DIR, SCHEMA, SCHEMA_VERSION, TEST_IMAGES_DIR, type DataLayout, type Row, type SkippedRow } from './db-schema.js';
 import { mkdirp } from '../io/mkdirp.js';
 
 /** Category of the logos of a folder-layout data dir (that layout has no categories). */
@@ -109,6 +109,8 @@ export class DataDbWriter extends DataDb {
     }
     const w = DataDbWriter.open(dir);
     w.setMeta('layout', layout);
+    // until finish(): a kill from here on leaves a data dir that readers refuse as unfinished
+    w.setMeta(PREPARE_STATE, 'running');
     return w;
   }
 
@@ -304,9 +306,10 @@ export class DataDbWriter extends DataDb {
     );
   }
 
-  /** End of a run: fold the WAL into the main file and leave rollback-journal mode, so the .db
-   * alone is complete and read-only openers need no -wal/-shm files. */
+  /** End of a run: marks the data dir complete, folds the WAL into the main file and leaves
+   * rollback-journal mode, so the .db alone is complete and read-only openers need no -wal/-shm files. */
   finish(): void {
+    this.setMeta(PREPARE_STATE, 'complete');
     this.write(() => {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.pragma('journal_mode = DELETE');

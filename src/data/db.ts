@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { LogolabError, firstLine } from '../errors.js';
 import { describeCode, sqliteCode } from '../io/fs-errors.js';
 import { busyTimeoutMs } from '../io/sqlite.js';
-import { DB_FILENAME, REFERENCE_DIR, SCHEMA_VERSION, TEST_IMAGES_DIR, type DataLayout, type DataStats, type GroundTruthObject, type LogoInfo, type ReferenceCrop, type Row, type SkipKind, type SkippedRow, type TestImage } from './db-schema.js';
+import { DB_FILENAME, PREPARE_STATE, REFERENCE_DIR, SCHEMA_VERSION, TEST_IMAGES_DIR, type DataLayout, type DataStats, type GroundTruthObject, type LogoInfo, type ReferenceCrop, type Row, type SkipKind, type SkippedRow, type TestImage } from './db-schema.js';
 
 /** Read API over a prepared data dir. Cheap to open; call close() when done. */
 export class DataDb {
@@ -247,6 +247,8 @@ export function openDataDb(dir: string): DataDb {
   // before opening: a bad $LOGOLAB_DB_BUSY_TIMEOUT_MS is its own error, not a fault of the file
   const busyMs = busyTimeoutMs();
   let db: Database.Database | null = null;
+  let state: Row | undefined;
+  let done = 0;
   try {
     db = new Database(p, { readonly: true, fileMustExist: true });
     // a prepare writing this dir holds its lock for a while: wait as long as for logolab's other
@@ -255,6 +257,8 @@ export function openDataDb(dir: string): DataDb {
     const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as Row | undefined;
     if (!v) throw new Error('no schema_version in meta');
     if (Number(v.value) !== SCHEMA_VERSION) throw new Error(`schema_version ${String(v.value)}, this logolab reads ${SCHEMA_VERSION}`);
+    state = db.prepare('SELECT value FROM meta WHERE key = ?').get(PREPARE_STATE) as Row | undefined;
+    if (state?.value === 'running') done = Number((db.prepare('SELECT COUNT(*) AS n FROM progress').get() as Row).n);
   } catch (e) {
     db?.close();
     const code = sqliteCode(e);
@@ -265,6 +269,11 @@ export function openDataDb(dir: string): DataDb {
       throw new LogolabError(`${sqliteErrorLine(e, p)!}${hint}`);
     }
     throw new LogolabError(`${p}: not a logolab data database (${firstLine(e)})`);
+  }
+  // a part of the dataset, evaluated or trained on as if it were all of it: wrong numbers, silently
+  if (state?.value === 'running') {
+    db.close();
+    throw new LogolabError(`${resolve(dir)}: an unfinished \`logolab prepare\` (killed or failed mid-way, or still running; ${done} sources recorded): run prepare again with the same --dataset to finish it`);
   }
   return new DataDb(dir, db);
 }

@@ -14,6 +14,8 @@ import { prepareDataset } from '../../src/data/prepare.js';
 import { DataDbWriter } from '../../src/data/db-writer.js';
 import { linkOrCopy } from '../../src/data/sync.js';
 import { DB_FILENAME } from '../../src/data/db-schema.js';
+import { openDataDb, referenceCropsByLogo } from '../../src/data/db.js';
+import { LogolabError } from '../../src/errors.js';
 
 process.env.LOGOLAB_QUIET = '1';
 
@@ -63,4 +65,23 @@ test('a run killed after linking a test image, before its transaction: the re-ru
   const again = await prepareDataset({ dataset: ds, out, quiet: true });
   assert.equal(again.processed, 1);
   assert.deepEqual(hashTree(out), clean);
+});
+
+test('a data dir of a prepare killed mid-way is refused by its readers (eval, train) until a re-run finishes it', async () => {
+  const root = tmpDir('logolab-prep-crash-');
+  const ds = await dataset(root);
+  const full = join(root, 'full');
+  await prepareDataset({ dataset: ds, out: full, quiet: true });
+  const all = openDataDb(full);
+  const refs = all.referenceCrops().length;
+  all.close();
+  // killed after 2 sources (SIGKILL reaches no finally: the abort hook's throw leaves the same rows)
+  const out = join(root, 'out');
+  await assert.rejects(prepareDataset({ dataset: ds, out, quiet: true, abortAfter: 2 }), /aborted after 2 sources/);
+  assert.throws(() => openDataDb(out), (e: Error) => e instanceof LogolabError && /out: an unfinished `logolab prepare` \(.*2 sources recorded\): run prepare again/.test(e.message));
+  assert.throws(() => referenceCropsByLogo(out), /an unfinished `logolab prepare`/);
+  await prepareDataset({ dataset: ds, out, quiet: true });
+  const db = openDataDb(out);
+  assert.equal(db.referenceCrops().length, refs);
+  db.close();
 });
