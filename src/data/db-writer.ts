@@ -10,6 +10,14 @@ import { DataDb, sqliteErrorLine } from './db.js';
 import { DB_FILENAME, PREPARE_STATE, REFERENCE_DIR, SCHEMA, SCHEMA_VERSION, TEST_IMAGES_DIR, type DataLayout, type Row, type SkippedRow } from './db-schema.js';
 import { mkdirp } from '../io/mkdirp.js';
 
+/** The tables SCHEMA creates. */
+const SCHEMA_TABLES = [...SCHEMA.matchAll(/CREATE TABLE IF NOT EXISTS (\w+)/g)].map((m) => m[1]!);
+
+/** Whether `dir` holds nothing but empty reference_logos/ and test_images/ folders (what open() makes first). */
+function onlyEmptyDataFolders(dir: string): boolean {
+  return readdirSync(dir).every((e) => [REFERENCE_DIR, TEST_IMAGES_DIR].includes(e) && statSync(join(dir, e)).isDirectory() && readdirSync(join(dir, e)).length === 0);
+}
+
 /** Category of the logos of a folder-layout data dir (that layout has no categories). */
 export const FOLDER_CATEGORY = 'folders';
 
@@ -82,8 +90,9 @@ export class DataDbWriter extends DataDb {
    */
   static openFor(dir: string, layout: DataLayout, source?: { dataset: string; replaceDataset?: boolean }): DataDbWriter {
     const path = join(resolve(dir), DB_FILENAME);
-    // prepare adds to its own data dir (resume); a folder holding anything else is not ours to write into
-    if (!existsSync(path) && existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).length > 0)
+    // prepare adds to its own data dir (resume); a folder holding anything else is not ours to write
+    // into — but the empty folders open() makes before the database are a prepare killed at once
+    if (!existsSync(path) && existsSync(dir) && statSync(dir).isDirectory() && !onlyEmptyDataFolders(dir))
       throw new LogolabError(`--out ${dir}: folder is not empty and holds no ${DB_FILENAME} (not a data dir of \`logolab prepare\`); refusing to write into it — choose another folder`);
     if (existsSync(path)) {
       let had: DataLayout | null = null;
@@ -93,8 +102,15 @@ export class DataDbWriter extends DataDb {
         try {
           // the same wait for another process's lock as every logolab database (not better-sqlite3's 5 s)
           ro.db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
-          had = ro.meta('layout') === 'folders' ? 'folders' : ro.db.prepare('SELECT 1 FROM test_images LIMIT 1').get() ? 'logodet3k' : null;
-          from = ro.meta('dataset');
+          // a prepare killed while open() created the file (0 bytes) or its schema has none or
+          // part of our tables: nothing recorded yet, open() completes the schema. Another
+          // SQLite file's tables are not ours: it fails below, as before.
+          const tables = (ro.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Row[]).map((r) => String(r.name));
+          const partSchema = tables.every((t) => SCHEMA_TABLES.includes(t)) && !(tables.includes('meta') && tables.includes('test_images'));
+          if (!partSchema) {
+            had = ro.meta('layout') === 'folders' ? 'folders' : ro.db.prepare('SELECT 1 FROM test_images LIMIT 1').get() ? 'logodet3k' : null;
+            from = ro.meta('dataset');
+          }
         } finally {
           ro.close();
         }

@@ -6,14 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { synthesize } from '../../src/data/synth/writer.js';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { DataDbWriter } from '../../src/data/db-writer.js';
 import { linkOrCopy } from '../../src/data/sync.js';
-import { DB_FILENAME } from '../../src/data/db-schema.js';
+import Database from 'better-sqlite3';
+import { DB_FILENAME, REFERENCE_DIR, TEST_IMAGES_DIR } from '../../src/data/db-schema.js';
 import { openDataDb, referenceCropsByLogo } from '../../src/data/db.js';
 import { LogolabError } from '../../src/errors.js';
 
@@ -84,4 +85,45 @@ test('a data dir of a prepare killed mid-way is refused by its readers (eval, tr
   const db = openDataDb(out);
   assert.equal(db.referenceCrops().length, refs);
   db.close();
+});
+
+test('a prepare killed as it created the data dir (empty folders, a 0-byte or schema-less database) is resumed by the re-run, not refused', async () => {
+  const root = tmpDir('logolab-prep-crash-');
+  const ds = await dataset(root);
+  const full = join(root, 'full');
+  await prepareDataset({ dataset: ds, out: full, quiet: true });
+  const clean = hashTree(full);
+  const killedAt: Record<string, (out: string) => void> = {
+    // open() makes the folders, then the database
+    folders: () => {},
+    // the database file is created (0 bytes) before its first page is written
+    'empty database': (out) => writeFileSync(join(out, DB_FILENAME), ''),
+    // each CREATE TABLE of the schema commits on its own
+    'part of the schema': (out) => {
+      const db = new Database(join(out, DB_FILENAME));
+      db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      db.close();
+    },
+  };
+  for (const [what, leave] of Object.entries(killedAt)) {
+    const out = join(root, what.replace(/ /g, '-'));
+    mkdirSync(join(out, REFERENCE_DIR), { recursive: true });
+    mkdirSync(join(out, TEST_IMAGES_DIR));
+    leave(out);
+    const sum = await prepareDataset({ dataset: ds, out, quiet: true });
+    assert.equal(sum.alreadyDone, 0, what);
+    assert.deepEqual(hashTree(out), clean, what);
+    openDataDb(out).close();
+  }
+  // a folder holding anything else stays refused: a file in test_images/, a foreign database
+  const foreign = join(root, 'foreign');
+  mkdirSync(join(foreign, TEST_IMAGES_DIR), { recursive: true });
+  writeFileSync(join(foreign, TEST_IMAGES_DIR, 'mine.jpg'), 'x');
+  await assert.rejects(prepareDataset({ dataset: ds, out: foreign, quiet: true }), /folder is not empty and holds no test_data_mapping\.db/);
+  const other = join(root, 'other-db');
+  mkdirSync(other);
+  const db = new Database(join(other, DB_FILENAME));
+  db.exec('CREATE TABLE notes (t TEXT)');
+  db.close();
+  await assert.rejects(prepareDataset({ dataset: ds, out: other, quiet: true }), /no such table: meta/);
 });
