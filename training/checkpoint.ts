@@ -248,12 +248,15 @@ export function peekCheckpointState(path: string): TrainState | null {
   }
 }
 
-/** Removes temp files left by writers that were killed (names like `.last.ckpt.<pid>.<n>.tmp`). */
+/**
+ * Removes temp files left by writers that were killed (names like `.last.ckpt.<pid>.<n>.tmp`, and
+ * the history's `.training_history.json.<pid>.<n>.tmp`, written beside them).
+ */
 export function cleanStaleTemps(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const gone: string[] = [];
   for (const f of readdirSync(dir)) {
-    const m = /^\..+\.ckpt\.(\d+)\.\d+\.tmp$/.exec(f);
+    const m = /^\.(?:.+\.ckpt|training_history\.json)\.(\d+)\.\d+\.tmp$/.exec(f);
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || isAlive(pid)) continue;

@@ -70,6 +70,17 @@ describe('checkpoints', () => {
   });
 });
 
+describe('stale temp files', () => {
+  it('a killed run\'s temps of checkpoints and of training_history.json go; a live writer\'s and other files stay', () => {
+    const dir = tmpDir();
+    const dead = ['.last.ckpt.999999999.3.tmp', '.epoch_2.ckpt.999999999.1.tmp', '.training_history.json.999999999.4.tmp'];
+    const kept = [`.last.ckpt.${process.pid}.1.tmp`, `.training_history.json.${process.pid}.2.tmp`, '.notes.json.999999999.1.tmp', 'training_history.json'];
+    for (const f of [...dead, ...kept]) writeFileSync(join(dir, f), 'x');
+    assert.deepEqual(cleanStaleTemps(dir).sort(), dead.slice().sort());
+    assert.deepEqual(readdirSync(dir).sort(), kept.slice().sort());
+  });
+});
+
 describe('data digest', () => {
   it('covers the listing and, where recorded, the crop files\' sizes; an older digest is checked by its listing only', () => {
     const dir = tmpDir();
