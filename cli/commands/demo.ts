@@ -1,6 +1,6 @@
 /**
  * `logolab demo [--out runs/demo] [--quick]`: the whole job on held-out brands, no download:
- *   synth brand set B (disjoint from the shipped baseline's set A) → split scenes train/test →
+ *   synth brand set B (brands the shipped baseline never saw: no set-A slug, no set-A logo under another name) → split scenes train/test →
  *   prepare both → eval the shipped baseline (models/logolab-tiny-clip) on the test scenes →
  *   LoRA fine-tune on the train scenes' crops (image-level split) → export (hf, merged) →
  *   compare baseline vs fine-tuned on the test scenes → side-by-side table + report path.

@@ -13,7 +13,7 @@ export const BASELINE_MODEL = 'models/logolab-tiny-clip';
 
 export interface DemoPlan {
   mode: DemoMode;
-  /** synth of held-out brand set B (disjoint from the baseline's set A) */
+  /** synth of held-out brand set B (no set-A slug; selectBrands skips set-A logos under other names) */
   synth: { brands: number; imagesPerBrand: number; seed: number; minSide: number; maxSide: number };
   /** LoRA training config (configs/demo_*.yaml); the demo overrides its paths */
   trainConfig: string;
