@@ -6,7 +6,14 @@
  * This script only proposes pairs; a person judges them (look at the sheet), and the confirmed
  * ones go into src/data/synth/set-aliases.ts.
  *
- *   npx tsx scripts/find-set-aliases.ts <out dir> [--top N] [--min-score S]
+ *   npx tsx scripts/find-set-aliases.ts <out dir> [--top N] [--min-score S] [--within-b]
+ *
+ * --within-b compares set B with itself instead (two set-B brands with one logo: the iconify
+ * variants `x-monochromatic`, `x-icon-round`, `x-2`, … that normaliseKey keeps apart, or two pack
+ * names for one brand): the same finders over every pair of drawings of two different set-B
+ * brands, each pair reported once (the two slugs in sorted order, as `b` and `a`), and CSLS taken
+ * over the other set-B brands' drawings. Confirmed pairs go into set-aliases.ts's
+ * SET_B_DUPLICATES.
  *
  * Three finders, each over every drawing (sources.ts shapes(): a simple-icons glyph, an iconify
  * icon) of every brand of set B against every drawing of set A:
@@ -35,7 +42,10 @@
  * different forms (wordmark only in B, icon only in A) is found by name, if at all; and the name
  * finder proposes many unrelated pairs (google / googledrive), judged by eye like the rest.
  * With simple-icons 16.37.0 and @iconify-json/logos 1.2.19 (2,941 B × 2,832 A drawings, about
- * 1–2 min): 661 candidates (exact 1, shared path 18, name 529, perceptual 150), 66 confirmed.
+ * 1–2 min): 661 candidates (exact 1, shared path 18, name 529, perceptual 150), 65 confirmed
+ * (two more, androidvertical and nodejsiconalt, were found while judging set B with itself).
+ * --within-b --top 200 (2,941 drawings, under a minute): 428 candidates (exact 0, shared path 17,
+ * name 226, perceptual 200), 33 confirmed.
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
@@ -174,7 +184,7 @@ function nameRule(x: string, y: string): string | null {
   return null;
 }
 
-async function sheet(path: string, items: { k: number; c: Candidate }[]): Promise<void> {
+async function sheet(path: string, items: { k: number; c: Candidate }[], sides: string[]): Promise<void> {
   const T = 96, cellW = 2 * T + 12, cellH = T + 34, cols = 4, rows = Math.ceil(items.length / cols);
   const W = cols * cellW + (cols + 1) * 8, H = rows * cellH + (rows + 1) * 8;
   const comps: OverlayOptions[] = [];
@@ -187,7 +197,7 @@ async function sheet(path: string, items: { k: number; c: Candidate }[]): Promis
       const tile = await sharp(await renderRgba(d.rendition, T), { raw: { width: T, height: T, channels: 4 } }).flatten({ background: '#ffffff' }).png().toBuffer();
       comps.push({ input: tile, left: ox + j * (T + 12), top: oy });
     }
-    text += `<text x="${ox}" y="${oy + T + 14}" font-size="12" font-family="DejaVu Sans" fill="#fff">${k}. ${esc(c.b)} (B) ~ ${esc(c.a)} (A)</text>`;
+    text += `<text x="${ox}" y="${oy + T + 14}" font-size="12" font-family="DejaVu Sans" fill="#fff">${k}. ${esc(c.b)} (${sides[0]}) ~ ${esc(c.a)} (${sides[1]})</text>`;
     text += `<text x="${ox}" y="${oy + T + 28}" font-size="11" font-family="DejaVu Sans" fill="#ccc">${c.score.toFixed(2)} csls ${c.csls.toFixed(2)} ${esc([...c.finders].join('+'))}</text>`;
   }
   comps.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${text}</svg>`), left: 0, top: 0 });
@@ -202,15 +212,21 @@ async function main(argv: string[]): Promise<void> {
     if (!Number.isFinite(v)) throw new Error(`${flag}: '${argv[i + 1]}' is not a number`);
     return v;
   };
-  if (!out || out.startsWith('--')) throw new Error('usage: find-set-aliases.ts <out dir> [--top N] [--min-score S]');
+  if (!out || out.startsWith('--')) throw new Error('usage: find-set-aliases.ts <out dir> [--top N] [--min-score S] [--within-b]');
   if (existsSync(out)) throw new Error(`${out}: exists; give a new folder`);
   const top = opt('--top', 150), minScore = opt('--min-score', 0);
+  // within B: the "A" side is set B itself (the same drawings), a pair of one brand is no candidate,
+  // and each pair is kept once, its slugs in sorted order
+  const within = argv.includes('--within-b');
+  const sides = within ? ['B', 'B'] : ['B', 'A'];
 
   const siMeta = simpleIconsMeta();
-  const setA = listBrands('A'), setB = listBrands('B');
-  const drawingsA = setA.flatMap((b) => shapes(b).map(drawingOf)), drawingsB = setB.flatMap((b) => shapes(b).map(drawingOf));
+  const setB = listBrands('B'), setA = within ? setB : listBrands('A');
+  const drawingsB = setB.flatMap((b) => shapes(b).map(drawingOf)), drawingsA = within ? drawingsB : setA.flatMap((b) => shapes(b).map(drawingOf));
   const cands = new Map<string, Candidate>();
-  const cand = (b: string, a: string): Candidate => {
+  // the finders skip a brand against itself (possible within B only)
+  const cand = (x: string, y: string): Candidate => {
+    const [b, a] = within && y < x ? [y, x] : [x, y];
     const key = `${b} ${a}`;
     let c = cands.get(key);
     if (!c) cands.set(key, (c = { b, a, finders: new Set(), reasons: [], score: -1, csls: -9 }));
@@ -225,11 +241,13 @@ async function main(argv: string[]): Promise<void> {
   }
   for (const d of drawingsB) {
     for (const a of bodyA.get(d.body) ?? []) {
+      if (a.shape.brand === d.shape.brand) continue;
       const c = cand(d.shape.brand.slug, a.shape.brand.slug);
       c.finders.add('exact');
       c.reasons.push(`${d.shape.label} and ${a.shape.label} are byte-identical drawings`);
     }
     for (const p of d.paths) for (const a of pathA.get(p) ?? []) {
+      if (a.shape.brand === d.shape.brand) continue;
       const c = cand(d.shape.brand.slug, a.shape.brand.slug);
       if (c.finders.has('exact')) continue;
       c.finders.add('path');
@@ -243,11 +261,13 @@ async function main(argv: string[]): Promise<void> {
   for (const b of setB) {
     const mine = namesOf(b, siMeta);
     for (const n of mine) for (const a of nameA.get(n) ?? []) {
+      if (a === b) continue;
       const c = cand(b.slug, a.slug);
       c.finders.add('name');
       c.reasons.push(`both known as '${n}'`);
     }
     for (const a of setA) {
+      if (a === b) continue;
       const rule = nameRule(b.slug, a.slug);
       if (rule) {
         const c = cand(b.slug, a.slug);
@@ -258,14 +278,16 @@ async function main(argv: string[]): Promise<void> {
   }
 
   // perceptual
-  process.stderr.write(`rendering ${drawingsA.length + drawingsB.length} drawings at ${SIDE} px…\n`);
-  for (const d of [...drawingsA, ...drawingsB]) Object.assign(d, await mapsOf(d.rendition));
+  const drawings = within ? drawingsB : [...drawingsA, ...drawingsB];
+  process.stderr.write(`rendering ${drawings.length} drawings at ${SIDE} px…\n`);
+  for (const d of drawings) Object.assign(d, await mapsOf(d.rendition));
   process.stderr.write(`comparing ${drawingsB.length} × ${drawingsA.length} drawings…\n`);
   const nA = drawingsA.length, nB = drawingsB.length;
   // ink boxes of other shapes (a wordmark and an icon) are not one drawing: −1
-  const score = (x: Drawing, y: Drawing) => (Math.max(x.aspect!, y.aspect!) / Math.min(x.aspect!, y.aspect!) > MAX_ASPECT_RATIO ? -1 : (dot(x.maps![0]!, y.maps![0]!) + dot(x.maps![1]!, y.maps![1]!)) / 2);
+  // within B, two drawings of one brand are no pair (−1, below any real score)
+  const score = (x: Drawing, y: Drawing) => (x.shape.brand === y.shape.brand ? -1 : Math.max(x.aspect!, y.aspect!) / Math.min(x.aspect!, y.aspect!) > MAX_ASPECT_RATIO ? -1 : (dot(x.maps![0]!, y.maps![0]!) + dot(x.maps![1]!, y.maps![1]!)) / 2);
   const S = new Float32Array(nB * nA); // [B drawing, A drawing]
-  for (let i = 0; i < nB; i++) for (let j = 0; j < nA; j++) S[i * nA + j] = score(drawingsB[i]!, drawingsA[j]!);
+  for (let i = 0; i < nB; i++) for (let j = within ? i : 0; j < nA; j++) S[i * nA + j] = within ? (S[j * nA + i] = score(drawingsB[i]!, drawingsA[j]!)) : score(drawingsB[i]!, drawingsA[j]!);
   // CSLS (cross-domain similarity local scaling): a plain disc is close to every disc; a drawing's
   // mean score to its K nearest drawings of the other set is subtracted, so a hub ranks below a
   // pair that stands out for both drawings
@@ -281,9 +303,11 @@ async function main(argv: string[]): Promise<void> {
   const csls = (i: number, j: number) => 2 * S[i * nA + j]! - rB[i]! - rA[j]!;
   const brandBest = new Map<string, number>();
   for (let i = 0; i < nB; i++) {
-    let bj = 0;
-    for (let j = 1; j < nA; j++) if (csls(i, j) > csls(i, bj)) bj = j;
-    const key = `${drawingsB[i]!.shape.brand.slug} ${drawingsA[bj]!.shape.brand.slug}`;
+    let bj = -1;
+    for (let j = 0; j < nA; j++) if (drawingsA[j]!.shape.brand !== drawingsB[i]!.shape.brand && (bj < 0 || csls(i, j) > csls(i, bj))) bj = j;
+    if (bj < 0) continue;
+    const [x, y] = [drawingsB[i]!.shape.brand.slug, drawingsA[bj]!.shape.brand.slug];
+    const key = within && y < x ? `${y} ${x}` : `${x} ${y}`;
     brandBest.set(key, Math.max(brandBest.get(key) ?? -9, csls(i, bj)));
   }
   const ranked = [...brandBest].filter(([, v]) => v >= minScore).sort((p, q) => q[1] - p[1]).slice(0, top);
@@ -305,8 +329,8 @@ async function main(argv: string[]): Promise<void> {
   const list = [...cands.values()].sort((p, q) => q.csls - p.csls || (p.b < q.b ? -1 : 1));
   const tmp = `${resolve(out)}.tmp-${process.pid}`;
   mkdirSync(tmp, { recursive: true });
-  writeFileAtomic(join(tmp, 'candidates.json'), JSON.stringify(list.map((c, i) => ({ k: i + 1, b: c.b, a: c.a, finders: [...c.finders], score: Number(c.score.toFixed(4)), csls: Number(c.csls.toFixed(4)), drawings: [c.bDrawing?.rendition.id && `${c.bDrawing.shape.label} ${c.bDrawing.rendition.id}`, c.aDrawing?.rendition.id && `${c.aDrawing.shape.label} ${c.aDrawing.rendition.id}`], reasons: c.reasons })), null, 1) + '\n');
-  for (let s = 0; s * 40 < list.length; s++) await sheet(join(tmp, `candidates-${s + 1}.png`), list.slice(s * 40, s * 40 + 40).map((c, i) => ({ k: s * 40 + i + 1, c })));
+  writeFileAtomic(join(tmp, 'candidates.json'), JSON.stringify(list.map((c, i) => ({ k: i + 1, sets: sides.join('~'), b: c.b, a: c.a, finders: [...c.finders], score: Number(c.score.toFixed(4)), csls: Number(c.csls.toFixed(4)), drawings: [c.bDrawing?.rendition.id && `${c.bDrawing.shape.label} ${c.bDrawing.rendition.id}`, c.aDrawing?.rendition.id && `${c.aDrawing.shape.label} ${c.aDrawing.rendition.id}`], reasons: [...new Set(c.reasons)] })), null, 1) + '\n');
+  for (let s = 0; s * 40 < list.length; s++) await sheet(join(tmp, `candidates-${s + 1}.png`), list.slice(s * 40, s * 40 + 40).map((c, i) => ({ k: s * 40 + i + 1, c })), sides);
   renameSync(tmp, out);
   const count = (f: string) => list.filter((c) => c.finders.has(f)).length;
   process.stdout.write(`${list.length} candidate pairs (exact ${count('exact')}, path ${count('path')}, name ${count('name')}, perceptual ${count('perceptual')}: best CSLS ≥ ${minScore}, top ${top}) → ${out}\n`);

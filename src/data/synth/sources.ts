@@ -14,8 +14,8 @@
  * Disjoint brand sets: brandSet(slug) = 'A' when the first byte of sha256(slug) is even, else
  * 'B' — a fixed rule, independent of seed and package versions, so a model trained on set A
  * can be evaluated on unseen set B. The slugs are disjoint, not always the logos: a brand the
- * packs name differently can sit in both sets; selectBrands skips such set-B brands
- * (set-aliases.ts).
+ * packs name differently can sit in both sets, or twice in set B; selectBrands skips such set-B
+ * brands (set-aliases.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { makeRng } from '../../util/rng.js';
-import { isSetBAlias } from './set-aliases.js';
+import { isSetBAlias, isSetBDuplicate, isSkippedInSetB } from './set-aliases.js';
 
 export type BrandSet = 'A' | 'B' | 'all';
 
@@ -126,18 +126,38 @@ export function listBrands(set: BrandSet = 'all'): Brand[] {
   return set === 'all' ? all.slice() : all.filter((b) => b.set === set);
 }
 
+/** Whether selectBrands can return the brand for this set: set B leaves out its aliases of set-A brands and its duplicates of other set-B brands (set-aliases.ts). */
+export function isDrawable(b: Brand, set: BrandSet = 'all'): boolean {
+  return set !== 'B' || !isSkippedInSetB(b.slug);
+}
+
+/** The brands selectBrands draws from, sorted by slug (listBrands less what isDrawable leaves out). */
+export function drawableBrands(set: BrandSet = 'all'): Brand[] {
+  return listBrands(set).filter((b) => isDrawable(b, set));
+}
+
+/** What drawableBrands leaves out of a set, e.g. ' (66 aliases of set-A brands and 33 duplicates of set-B brands left out)'; '' when nothing. */
+export function leftOutNote(set: BrandSet = 'all'): string {
+  const out = listBrands(set).filter((b) => !isDrawable(b, set));
+  if (out.length === 0) return '';
+  const aliases = out.filter((b) => isSetBAlias(b.slug)).length, duplicates = out.filter((b) => isSetBDuplicate(b.slug)).length;
+  return ` (${[aliases ? `${aliases} aliases of set-A brands` : '', duplicates ? `${duplicates} duplicates of set-B brands` : ''].filter(Boolean).join(' and ')} left out)`;
+}
+
 /**
  * N brands, a deterministic function of (seed, set, catalogue): brands with renditions from both
  * packs first (richer appearance variety), each tier shuffled by the seeded generator. Set B
- * skips its aliases of set-A brands (set-aliases.ts) in draw order, taking the next brand: the
- * shuffle runs over the same pool as without them, so a draw that meets no alias is unchanged.
+ * skips its aliases of set-A brands and its duplicates of other set-B brands (set-aliases.ts) in
+ * draw order, taking the next brand: the shuffle runs over the same pool as without them, so a
+ * draw that meets none is unchanged.
  */
 export function selectBrands(opts: { seed: number; count: number; set?: BrandSet }): Brand[] {
-  const pool = listBrands(opts.set ?? 'all');
-  const drawable = opts.set === 'B' ? (b: Brand) => !isSetBAlias(b.slug) : () => true;
+  const set = opts.set ?? 'all';
+  const pool = listBrands(set);
+  const drawable = (b: Brand) => isDrawable(b, set);
   const available = pool.filter(drawable).length;
   if (!Number.isInteger(opts.count) || opts.count < 1) throw new LogolabError(`--brands: ${String(opts.count)} is not a positive integer`);
-  if (opts.count > available) throw new LogolabError(`--brands: ${opts.count} requested but brand set ${opts.set ?? 'all'} has ${available}${available < pool.length ? ` (${pool.length - available} aliases of set-A brands left out)` : ''}`);
+  if (opts.count > available) throw new LogolabError(`--brands: ${opts.count} requested but brand set ${set} has ${available}${leftOutNote(set)}`);
   const rng = makeRng(`synth-brands:${opts.seed}`);
   const rich = rng.shuffle(pool.filter((b) => b.simpleIcon && b.logos.length > 0));
   const rest = rng.shuffle(pool.filter((b) => !(b.simpleIcon && b.logos.length > 0)));
