@@ -6,7 +6,7 @@ import { LogolabError, UsageError } from '../../src/errors.js';
 import { assertOutputFile } from '../../src/io/file-kind.js';
 import { givenOptions } from '../option-forms.js';
 import { MAX_SCENE_SIDE, synthesize, type SynthLayout } from '../../src/data/synth/writer.js';
-import { listBrands, type BrandSet } from '../../src/data/synth/sources.js';
+import { drawableBrands, leftOutNote, type BrandSet } from '../../src/data/synth/sources.js';
 
 export const command: CommandModule = {
   command: 'synth',
@@ -20,7 +20,7 @@ export const command: CommandModule = {
       .option('images-per-brand', numberOption('images-per-brand', { default: 6, int: true, min: 1, describe: 'scenes per brand' }))
       .option('negatives', numberOption('negatives', { int: true, min: 0, describe: 'scenes with no selected brand (default 15% of the brand scenes)' }))
       .option('layout', { type: 'string', choices: ['logodet3k', 'folders'], default: 'logodet3k' })
-      .option('brand-set', { type: 'string', choices: ['A', 'B', 'all'], default: 'all', describe: 'disjoint halves by a fixed hash of the brand slug (train on A, evaluate on B; B never selects its brands that are set-A logos under another name)' })
+      .option('brand-set', { type: 'string', choices: ['A', 'B', 'all'], default: 'all', describe: 'disjoint halves by a fixed hash of the brand slug (train on A, evaluate on B; B never selects its brands that are set-A logos under another name, nor both of two set-B brands with one logo)' })
       .option('min-side', numberOption('min-side', { default: 256, int: true, min: 64, max: MAX_SCENE_SIDE, describe: 'scene size range (px)' }))
       .option('max-side', numberOption('max-side', { default: 512, int: true, min: 64, max: MAX_SCENE_SIDE }))
       // no yargs default (synthesize's is 4): the logodet3k layout must tell a given value from none
@@ -30,16 +30,19 @@ export const command: CommandModule = {
       .option('renditions-per-shape', numberOption('renditions-per-shape', { int: true, min: 1, describe: 'with --label-by shape: keep this many renditions per shape (seeded choice; 1 = a label always has the same colours)' }))
       .option('record-renditions', { type: 'boolean', default: false, describe: 'logodet3k layout only: also write renditions.json (each annotated object\'s drawn rendition, for evaluation by drawing)' })
       .option('contact-sheet', { type: 'string', describe: 'also write a PNG grid of sample scenes with their boxes' })
-      .option('list-brands', { type: 'boolean', default: false, describe: 'print the available brands (slug, set, packs) and exit' }),
+      .option('list-brands', { type: 'boolean', default: false, describe: 'print the brands --brand-set can select (slug, set, packs) and exit; set B leaves out the brands it never selects' }),
   handler: async (argv) => {
     refuseBackendFlag(argv, 'synth', 'renders scenes with sharp and uses no tfjs backend');
     if (argv['list-brands']) {
       // the listing reads --brand-set only: a scene option given with it would be silently ignored
       const ignored = [...givenOptions(argv)].filter((k) => !['list-brands', 'brand-set', 'log-level'].includes(k));
       if (ignored.length) throw new UsageError(`--list-brands prints the brand list and writes nothing: ${ignored.map((k) => `--${k}`).join(', ')} would be ignored; leave ${ignored.length > 1 ? 'them' : 'it'} out`);
-      const bs = listBrands((argv['brand-set'] as BrandSet) ?? 'all');
+      // the brands synth can select for this set, so the list and --brands agree (set B's skipped
+      // aliases and duplicates are left out and counted on stderr; the TSV columns stay as they were)
+      const set = (argv['brand-set'] as BrandSet) ?? 'all';
+      const bs = drawableBrands(set);
       for (const b of bs) process.stdout.write(`${b.slug}\t${b.set}\t${b.category}\t${[b.simpleIcon ? 'simple-icons' : '', b.logos.length ? `logos×${b.logos.length}` : ''].filter(Boolean).join(',')}\t${b.title}\n`);
-      process.stderr.write(`[logolab] ${bs.length} brands\n`);
+      process.stderr.write(`[logolab] ${bs.length} brands${leftOutNote(set)}\n`);
       return;
     }
     if (argv.out === undefined) throw new LogolabError('--out is required');

@@ -4,9 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { brandSet, listBrands, selectBrands, type Brand } from '../../../src/data/synth/sources.js';
-import { isSetBAlias, isSkippedInSetB, keptDuplicate, SET_B_ALIASES, SET_B_DUPLICATES } from '../../../src/data/synth/set-aliases.js';
+import { brandSet, drawableBrands, listBrands, selectBrands, type Brand } from '../../../src/data/synth/sources.js';
+import { isSetBAlias, isSetBDuplicate, isSkippedInSetB, keptDuplicate, SET_B_ALIASES, SET_B_DUPLICATES } from '../../../src/data/synth/set-aliases.js';
 import { makeRng } from '../../../src/util/rng.js';
+import { runCli } from '../../cli/run.js';
 
 /** selectBrands before aliases were skipped: the seeded shuffle of both tiers, cut at count. */
 function shuffledPool(seed: number): string[] {
@@ -106,6 +107,22 @@ test('selectBrands set B: the same seeded order with the aliases and duplicates 
   // the demo's samples (seed 7: 40, 16, 8 brands) meet no duplicate: as after the aliases were skipped
   for (const count of [40, 16, 8]) assert.deepEqual(slugs(selectBrands({ seed: 7, count, set: 'B' })), shuffledPool(7).filter((s) => !isSetBAlias(s)).slice(0, count));
   assert.deepEqual(slugs(selectBrands({ seed: 7, count: 16, set: 'B' })), shuffledPool(7).slice(0, 16));
+});
+
+test('synth --list-brands --brand-set B lists exactly the brands selectBrands can draw; other sets list every brand', async () => {
+  const b = await runCli(['synth', '--list-brands', '--brand-set', 'B']);
+  assert.equal(b.code, 0, b.stderr);
+  const listed = b.stdout.trim().split('\n').map((l) => l.split('\t')[0]!);
+  assert.deepEqual(listed, slugs(drawableBrands('B')));
+  assert.deepEqual(listed, slugs(selectBrands({ seed: 0, count: listed.length, set: 'B' })).sort());
+  for (const s of ['mailchimp', 'chrome', 'openroutericonmono', 'twitter']) assert.ok(!listed.includes(s), s);
+  for (const s of ['openrouter', 'x', 'weightsandbiases']) assert.ok(listed.includes(s), s);
+  assert.equal(listed.filter(isSetBDuplicate).length, 0);
+  assert.match(b.stderr, new RegExp(`\\[logolab\\] ${listed.length} brands \\(${Object.keys(SET_B_ALIASES).length} aliases of set-A brands and ${Object.keys(SET_B_DUPLICATES).length} duplicates of set-B brands left out\\)`));
+  const all = await runCli(['synth', '--list-brands', '--brand-set', 'all']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(all.stdout.trim().split('\n').length, listBrands('all').length);
+  assert.match(all.stderr, new RegExp(`\\[logolab\\] ${listBrands('all').length} brands\\n$`));
 });
 
 test('selectBrands set A and all: unchanged (the baseline was trained on set A)', () => {
