@@ -136,7 +136,7 @@ export function drawableBrands(set: BrandSet = 'all'): Brand[] {
   return listBrands(set).filter((b) => isDrawable(b, set));
 }
 
-/** What drawableBrands leaves out of a set, e.g. ' (66 aliases of set-A brands and 33 duplicates of set-B brands left out)'; '' when nothing. */
+/** What drawableBrands leaves out of a set, e.g. ' (67 aliases of set-A brands and 33 duplicates of set-B brands left out)'; '' when nothing. */
 export function leftOutNote(set: BrandSet = 'all'): string {
   const out = listBrands(set).filter((b) => !isDrawable(b, set));
   if (out.length === 0) return '';
