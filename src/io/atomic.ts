@@ -77,8 +77,13 @@ function removeQuietly(p: string): void {
   }
 }
 
-/** Runs `write(fd)` against a new temp name of `path` and fsyncs it; returns that name (removed on error). */
+/**
+ * Runs `write(fd)` against a new temp name of `path` and fsyncs it; returns that name (removed on
+ * error). Temps of `path` that killed writers left are removed first: an OOM-killed `embed --out`
+ * of a large dataset would otherwise leave gigabytes beside the output for good.
+ */
 function writeTemp(path: string, write: (fd: number) => void): string {
+  removeStaleTemps(path);
   mkdirp(dirname(path));
   const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'w');
@@ -104,7 +109,10 @@ const writeAll = (data: string | Uint8Array) => (fd: number) => {
   while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
 };
 
-/** Runs `write(fd)` against a temp file, then renames it to `path`. The temp file is removed on error. */
+/**
+ * Runs `write(fd)` against a temp file, then renames it to `path`. The temp file is removed on
+ * error; those of dead writers of `path` are removed before (see writeTemp).
+ */
 export function withAtomicFile(path: string, write: (fd: number) => void): void {
   const tmp = writeTemp(path, write);
   try {
@@ -149,10 +157,7 @@ export function writeFilesAtomic(files: [path: string, data: string | Uint8Array
   let renamed = 0;
   try {
     for (const [path] of files) assertReplaceableFile(path);
-    for (const [path, data] of files) {
-      removeStaleTemps(path);
-      staged.push([writeTemp(path, writeAll(data)), path]);
-    }
+    for (const [path, data] of files) staged.push([writeTemp(path, writeAll(data)), path]);
     // checked again right before the renames: the folder may have changed while the temps were written
     for (const [path] of files) assertReplaceableFile(path);
     for (const [tmp, path] of staged) {

@@ -1,16 +1,18 @@
 /**
  * writeFilesAtomic writes a set of files as one: a target that cannot be replaced (a folder where a
  * report file should be) is an error before anything is renamed, and a rename that fails anyway
- * leaves no temp files behind.
+ * leaves no temp files behind. withAtomicFile (every single-file output) removes the temp file a
+ * killed writer of the same target left, and only that: never a live writer's, never another name.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs, { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import fs, { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { tmpDir } from '../helpers.js';
 import { LogolabError } from '../../src/errors.js';
-import { writeFilesAtomic } from '../../src/io/atomic.js';
+import { withAtomicFile, writeFilesAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
 
 const NAMES = ['report.json', 'report.md', 'report.html', '.logolab-output.json'];
 
@@ -62,4 +64,69 @@ test('writeFilesAtomic: missing targets and regular files are written', () => {
   writeFilesAtomic([...NAMES, 'extra.txt'].map((n) => [join(d, n), `new ${n}`]));
   for (const n of [...NAMES, 'extra.txt']) assert.equal(readFileSync(join(d, n), 'utf8'), `new ${n}`, n);
   assert.deepEqual(readdirSync(d).sort(), [...NAMES, 'extra.txt'].sort());
+});
+
+/** A pid that certainly belonged to a process that has ended. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid!;
+}
+
+/** Runs `fn` with the pid of another process that is alive (a sleeping child) throughout. */
+async function withLivePid(fn: (pid: number) => void | Promise<void>): Promise<void> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    await fn(child.pid!);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+test("withAtomicFile: a dead writer's temp of the same target is removed; a live writer's temp and other names stay", async () => {
+  const d = tmpDir('logolab-atomic-');
+  const out = join(d, 'emb.jsonl');
+  const dead = deadPid();
+  await withLivePid(async (live) => {
+    const stale = `.emb.jsonl.${dead}.1.tmp`;
+    const keep = [
+      `.emb.jsonl.${live}.1.tmp`, // a concurrent writer, still running
+      `.emb.jsonl.5.${dead}.1.tmp`, // the target emb.jsonl.5's temp, not emb.jsonl's
+      `.emb.jsonl.${dead}.1.tmp.bak`, // not our pattern
+      `.emb.jsonl.${dead}.tmp`, // not our pattern
+      `emb.jsonl.${dead}.1.tmp`, // not hidden: not our pattern
+      `.other.jsonl.${dead}.1.tmp`, // another target
+      'notes.txt',
+    ];
+    for (const f of [stale, ...keep]) writeFileSync(join(d, f), 'half-written');
+    withAtomicFile(out, (fd) => fs.writeSync(fd, 'new\n'));
+    assert.equal(readFileSync(out, 'utf8'), 'new\n');
+    assert.ok(!existsSync(join(d, stale)), 'the temp of a dead writer is removed');
+    assert.deepEqual(readdirSync(d).sort(), [...keep, 'emb.jsonl'].sort());
+    for (const f of keep) assert.equal(readFileSync(join(d, f), 'utf8'), 'half-written', f);
+  });
+});
+
+test('withAtomicFile: the temp a SIGKILLed writer left mid-write is removed by the next write of the same file', async () => {
+  const d = tmpDir('logolab-atomic-');
+  const out = join(d, 'result.json');
+  const atomic = new URL('../../src/io/atomic.ts', import.meta.url).href;
+  // a writer that blocks inside its write callback, after some bytes reached the temp file
+  const script = `import { writeSync } from 'node:fs';
+import { withAtomicFile } from ${JSON.stringify(atomic)};
+withAtomicFile(${JSON.stringify(out)}, (fd) => {
+  writeSync(fd, 'x'.repeat(1 << 16));
+  process.stdout.write('writing\\n');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until killed
+});`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    child.stdout.on('data', (b: Buffer) => b.toString().includes('writing') && res());
+    child.on('exit', (c) => rej(new Error(`writer ended (${c}) before writing`)));
+  });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  const temps = () => readdirSync(d).filter((f) => f !== 'result.json');
+  assert.deepEqual(temps(), [`.result.json.${child.pid}.1.tmp`], 'the killed writer left its temp (the case under test)');
+  writeJsonAtomic(out, { ok: true });
+  assert.deepEqual(temps(), [], 'the next write removed it');
+  assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), { ok: true });
 });
