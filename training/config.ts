@@ -21,6 +21,7 @@ import { notRegularFile } from '../src/io/file-kind.js';
 import { DECIMAL_TEXT } from '../src/util/finite.js';
 import { LOSS_NAMES } from './losses/names.js';
 import { VISION_CONFIG_KEYS } from '../src/models/vision/config.js';
+import { presetFamilyClash } from './base-model-spec.js';
 import { PROCESSOR_CONFIG_KEYS } from '../src/preprocess/processor-config.js';
 
 // Field builders: each takes the reference's default and the --help text, so one line says the
@@ -132,7 +133,8 @@ export const TrainingConfigSchema = z.strictObject({
   // LoRA target modules (peft names)
   lora_target_modules: z.array(z.string()).default(() => ['q_proj', 'v_proj']).describe('LoRA targets'),
   preprocess_mode: oneOf(['default', 'letterbox', 'stretch'], 'default', 'image preprocessing mode'),
-  // with base_model preset:…: overrides of the preset's vision config (e.g. image_size, hidden_size)
+  // with base_model preset:…: overrides of the preset's vision config (e.g. image_size, hidden_size);
+  // family may only repeat base_model's (training/base-model-spec.ts)
   vision_config: mapping('preset vision-config overrides (JSON on the command line)'),
   // validation metric that picks the best checkpoint and drives early stopping (val_loss: lower is better)
   best_metric: oneOf(['separation', 'precision_at_1', 'map_at_r', 'val_loss'], 'separation', 'best-checkpoint / early-stopping metric (reference: separation)'),
@@ -249,7 +251,10 @@ export function parseConfig(obj: unknown, where: string, base: TrainingConfig = 
   if (typeof obj !== 'object' || Array.isArray(obj)) throw new LogolabError(`${where}: expected a mapping of keys to values`);
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) out[k] = coerceField(k, v, where);
-  return out as unknown as TrainingConfig;
+  const cfg = out as unknown as TrainingConfig;
+  const clash = presetFamilyClash(cfg.base_model, cfg.vision_config.family);
+  if (clash) throw new LogolabError(`${where}: ${clash}`);
+  return cfg;
 }
 
 export function loadConfigFile(path: string): TrainingConfig {
@@ -283,7 +288,15 @@ export function applyOverrides(cfg: TrainingConfig, overrides: Record<string, un
     }
     applied.push(`${k} = ${JSON.stringify(out[k])}`);
   }
-  return { config: out as unknown as TrainingConfig, applied };
+  const cfgOut = out as unknown as TrainingConfig;
+  // the override that made base_model and vision_config.family disagree (the other may be the file's)
+  const by = ['vision_config', 'base_model'].find((k) => overrides[k] !== undefined || overrides[k.replace(/_/g, '-')] !== undefined);
+  const clash = by ? presetFamilyClash(cfgOut.base_model, cfgOut.vision_config.family) : null;
+  if (clash) {
+    const msg = `${where} --${by!.replace(/_/g, '-')}: ${clash}`;
+    throw where === 'command line' ? new UsageError(msg) : new LogolabError(msg);
+  }
+  return { config: cfgOut, applied };
 }
 
 export function configToYaml(cfg: TrainingConfig): string {

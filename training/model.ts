@@ -21,8 +21,9 @@ import { activeSites, applyLora, mergeLora } from '../src/models/lora/apply.js';
 import { log } from '../src/util/log.js';
 import { baseFingerprint, baseModelRepoId, resolveBaseModel } from './provenance.js';
 import { buildVisionModel, loadVisionModel, modelFromTensors, type VisionModel } from '../src/models/vision/index.js';
-import { VISION_FAMILIES, type VisionConfig, type VisionFamily } from '../src/models/vision/config.js';
+import type { VisionConfig, VisionFamily } from '../src/models/vision/config.js';
 import { presetConfig } from '../src/models/vision/presets.js';
+import { parseBaseModel, presetFamilyClash } from './base-model-spec.js';
 import type { TrainingConfig } from './config.js';
 import type { ModelDescription } from './checkpoint.js';
 
@@ -34,19 +35,13 @@ export interface TrainableModel {
   dispose(): void;
 }
 
-/** `preset:<name>` or `preset:<family>/<name>` → buildVisionModel; else a model folder. */
-export function parseBaseModel(base: string): { preset: { family: VisionFamily; name: string } | null; dir: string | null } {
-  if (!base.startsWith('preset:')) return { preset: null, dir: base };
-  const spec = base.slice('preset:'.length);
-  const [a, b] = spec.includes('/') ? spec.split('/', 2) : ['clip', spec];
-  if (!VISION_FAMILIES.includes(a as VisionFamily)) throw new LogolabError(`base_model '${base}': unknown family '${a}' (${VISION_FAMILIES.join(', ')})`);
-  return { preset: { family: a as VisionFamily, name: b! }, dir: null };
-}
-
 export async function loadBaseModel(cfg: Pick<TrainingConfig, 'base_model' | 'seed' | 'preprocess_mode' | 'vision_config'> & { image_processor?: Record<string, unknown>; random_init?: TrainingConfig['random_init'] }, overrides?: Partial<VisionConfig>): Promise<VisionModel> {
   const { preset, dir } = parseBaseModel(cfg.base_model);
   const modelOverrides = { ...(cfg.vision_config ?? {}), ...(overrides ?? {}) } as Partial<VisionConfig>;
   if (!preset && Object.keys(cfg.vision_config ?? {}).length) throw new LogolabError(`vision_config: only applies to base_model preset:… (got a model folder '${cfg.base_model}')`);
+  // build-time too: --base-model or --vision-config on the command line may clash with the file's
+  const clash = presetFamilyClash(cfg.base_model, modelOverrides.family);
+  if (clash) throw new LogolabError(clash);
   // a model folder brings its own preprocessor_config.json; silently overriding it would make the
   // adapter disagree with the base model it is applied to
   if (!preset && Object.keys(cfg.image_processor ?? {}).length) throw new LogolabError(`image_processor: only applies to base_model preset:… (got a model folder '${cfg.base_model}'; edit its preprocessor_config.json)`);
