@@ -17,30 +17,32 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { LogolabError } from '../src/errors.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
-import { makeRng, type Rng } from '../src/util/rng.js';
+import type { Rng } from '../src/util/rng.js';
 import { Progress } from '../src/util/progress.js';
 import { log } from '../src/util/log.js';
 import { backendLabel } from '../src/backend/label.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type DataDigest, type EpochRecord, type TrainState } from './checkpoint.js';
+import { checkpointPath, cleanStaleTemps, saveCheckpoint, type Checkpoint, type DataDigest, type EpochRecord } from './checkpoint.js';
 import { setAsideEarlierRun } from './run-paths.js';
 import { restoreBestCheckpoint } from './best-checkpoint.js';
-import { stepsPerEpoch, totalSteps, type TrainingConfig } from './config.js';
+import { stepsPerEpoch, type TrainingConfig } from './config.js';
 import { mixedPrecisionNote } from './config-checks.js';
 import { lossAndGrads, type GradFn } from './grads.js';
-import { getLoss, type LossFn } from './losses/index.js';
+import type { LossFn } from './losses/index.js';
 import { assignParams, paramsToHost, type TrainableModel } from './model.js';
-import { AdamW } from './optim/adamw.js';
+import type { AdamW } from './optim/adamw.js';
 import { clipByGlobalNorm, disposeGrads, globalNorm } from './optim/accumulate.js';
-import { cosineWithWarmup } from './optim/schedule.js';
 import type { Batch, DataSource } from './batch.js';
 import { stepGradients } from './step-grads.js';
 import { validateModel } from './validate-model.js';
 import type { ValidationMetrics } from './validation.js';
 import { acquireRunLock } from './run-lock.js';
-import { bestMetricValue, bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom, type RunState } from './run-state.js';
+import { bestScoreOf, closeEpoch, freshRunState, recordValidation, runStateFrom, type RunState } from './run-state.js';
 import type { TrainerOptions, TrainResult } from './trainer-types.js';
 import { earlyStopMessage, epochBudgetMessage, nonfiniteLimitMessage, nonfiniteValidationMessage, plannedSteps, reachedNonfiniteLimit, resumePositionRefusal, skippedStepMessage, unpairedValidationWarning } from './epoch-policy.js';
-import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage, runStatus, stepStatus } from './train-log.js';
+import { TrainLog, epochSummary, inputBoundHint, installStopHandlers, startMessage } from './train-log.js';
+import { EpochClock } from './epoch-clock.js';
+import { checkTrainable, lossFor, lrScheduleFor, optimizerFor, trainerRng } from './trainer-setup.js';
+import { trainResult, trainState } from './trainer-records.js';
 // the wasm backend has no gradient for conv filters: register ours (full training of the patch embedding)
 import './kernels/wasm_conv_grad.js';
 import { mkdirp } from '../src/io/mkdirp.js';
@@ -63,14 +65,8 @@ export class Trainer {
   /** whether the last validation had two images of one label (else its metrics measure nothing) */
   private validationHasPairs = false;
   private warnedNoVal = false;
-  /** ms this epoch's steps spent waiting for training batches (data_wait_fraction) */
-  private dataWaitMs = 0;
-  /** ms the first batch of this process took (loader start-up: workers booting, nothing prefetched); null until then */
-  private startupMs: number | null = null;
-  /** startupMs when it fell in the current epoch, else 0 */
-  private epochStartupMs = 0;
-  /** when this process's first optimizer step ended, and the step count then: the run ETA's origin */
-  private firstStepAt: { ms: number; step: number } | null = null;
+  /** data wait, loader start-up, throughput and the run ETA's origin */
+  private readonly clock = new EpochClock();
   /** what the run trains on (checkpoint.ts dataDigest), recorded in every checkpoint; set by the caller, or kept from the resumed checkpoint */
   dataDigest: DataDigest | null = null;
   private readonly gradFn: GradFn;
@@ -84,14 +80,11 @@ export class Trainer {
     readonly opts: TrainerOptions = {},
   ) {
     this.params = tm.params;
-    if (this.params.has('embeddings.patch_embedding.weight') && !tf.getKernel('Conv2DBackpropFilter', tf.getBackend()))
-      throw new LogolabError(
-        `freeze_layers 0 with lora_r 0 trains the patch embedding, whose gradient (Conv2DBackpropFilter) the '${tf.getBackend()}' backend lacks; use --backend cpu or tensorflow, or freeze_layers ≥ 1`,
-      );
-    this.optimizer = new AdamW(this.params, { beta1: config.adam_beta1, beta2: config.adam_beta2, epsilon: config.adam_epsilon, weightDecay: config.weight_decay });
-    this.lr = cosineWithWarmup({ baseLr: config.learning_rate, warmupSteps: config.warmup_steps, totalSteps: totalSteps(config), minLrRatio: config.min_lr_ratio });
-    this.loss = getLoss(config.loss_type, { temperature: config.temperature, margin: config.triplet_margin });
-    this.rng = makeRng(`train:${config.seed}`);
+    checkTrainable(this.params);
+    this.optimizer = optimizerFor(config, this.params);
+    this.lr = lrScheduleFor(config);
+    this.loss = lossFor(config);
+    this.rng = trainerRng(config);
     this.gradFn = opts.gradFn ?? lossAndGrads;
     this.dir = config.checkpoint_dir;
     this.trainLog = new TrainLog(this.dir);
@@ -104,49 +97,20 @@ export class Trainer {
     assignParams(this.params, ck.params, source);
     this.optimizer.setState(ck.optimizer);
     this.run = runStateFrom(ck.state, this.config.best_metric, this.config.min_delta);
-    this.rng = makeRng(`train:${this.config.seed}`, ck.state.rng);
+    this.rng = trainerRng(this.config, ck.state.rng);
     this.resumedFrom = source;
     this.dataDigest ??= ck.state.data_digest ?? null;
   }
 
-  private state(reason: string): TrainState {
-    const c = this.config;
-    return {
-      format: CHECKPOINT_FORMAT,
-      version: CHECKPOINT_VERSION,
-      ...this.run,
-      scheduler: { kind: 'cosine_with_warmup', base_lr: c.learning_rate, warmup_steps: c.warmup_steps, total_steps: totalSteps(c), min_lr_ratio: c.min_lr_ratio },
-      rng: this.rng.state(),
-      adam_t: this.optimizer.t,
-      config: c,
-      model: this.tm.description,
-      ...(this.dataDigest ? { data_digest: this.dataDigest } : {}),
-      reason,
-      saved_at: new Date().toISOString(),
-    };
-  }
-
   save(name: string, reason: string): string {
     const path = checkpointPath(this.dir, name);
-    saveCheckpoint(path, { state: this.state(reason), params: paramsToHost(this.params), optimizer: this.optimizer.getState() });
+    saveCheckpoint(path, { state: trainState({ config: this.config, run: this.run, rng: this.rng, optimizer: this.optimizer, tm: this.tm, dataDigest: this.dataDigest }, reason), params: paramsToHost(this.params), optimizer: this.optimizer.getState() });
     return path;
   }
 
-  /**
-   * Training micro-batch `index` of the current epoch; the time spent waiting counts as data wait,
-   * except for the first batch of the process (loader start-up), which is reported on its own.
-   */
-  private async trainBatch(index: number): Promise<Batch> {
-    const t0 = performance.now();
-    try {
-      return await this.data.trainBatch(this.run.epoch, index);
-    } finally {
-      const ms = performance.now() - t0;
-      if (this.startupMs === null) {
-        this.startupMs = this.epochStartupMs = ms;
-        log('info', `first batch after ${(ms / 1000).toFixed(1)} s (loader start-up; not counted in data_wait_fraction)`);
-      } else this.dataWaitMs += ms;
-    }
+  /** Training micro-batch `index` of the current epoch, timed by the clock (data wait, loader start-up). */
+  private trainBatch(index: number): Promise<Batch> {
+    return this.clock.timeBatch(() => this.data.trainBatch(this.run.epoch, index));
   }
 
   /** One optimizer step over micro-batches [first, first + accum) of the current epoch. */
@@ -280,9 +244,7 @@ export class Trainer {
   private async trainEpoch(thisProcess: { steps: number }): Promise<EpochRecord | null> {
     const c = this.config;
     const spe = stepsPerEpoch(c);
-    const epochStart = Date.now();
-    this.dataWaitMs = 0;
-    this.epochStartupMs = 0;
+    this.clock.startEpoch();
     let epochImages = 0;
     const firstStep = this.run.batch_in_epoch / c.gradient_accumulation_steps;
     const bar = new Progress({ label: `epoch ${this.run.epoch + 1}/${c.max_epochs}`, total: spe, unit: 'step', ...(this.opts.quiet ? { quiet: true } : {}) });
@@ -299,26 +261,19 @@ export class Trainer {
       thisProcess.steps += 1;
       epochImages += r.images;
       this.recordStep(r, lastLr);
-      const el = (Date.now() - epochStart) / 1000;
-      const now = Date.now();
-      this.firstStepAt ??= { ms: now, step: this.run.global_step };
-      const run = runStatus(this.run.global_step, plannedSteps(c, this.run.epoch), this.run.global_step - this.firstStepAt.step, (now - this.firstStepAt.ms) / 1000);
-      bar.tick(1, `${stepStatus(r.loss, lastLr, epochImages / Math.max(el, 1e-9), this.dataWaitMs / Math.max(el * 1000 - this.epochStartupMs, 1e-6))} | ${run}`);
+      bar.tick(1, this.clock.stepLine(r.loss, lastLr, epochImages, this.run.global_step, plannedSteps(c, this.run.epoch)));
       if (this.run.global_step % c.log_every_n_steps === 0) this.trainLog.line(`step ${this.run.global_step} epoch ${this.run.epoch + 1} loss ${r.loss.toFixed(6)} lr ${lastLr.toExponential(4)} grad_norm ${r.gradNorm.toFixed(4)}`);
     }
-    const seconds = (Date.now() - epochStart) / 1000;
+    const seconds = this.clock.epochSeconds();
     if (process.stderr.isTTY) bar.finish(); // off a TTY the tick at 100% already printed the line
     return {
       epoch: this.run.epoch + 1,
       train_loss: this.run.epoch_loss_count ? this.run.epoch_loss_sum / this.run.epoch_loss_count : null,
       lr: lastLr,
-      // resumed after the epoch's last step, this process ran none of its steps: no figure, not 0
-      images_per_s: epochImages ? epochImages / Math.max(seconds, 1e-9) : null,
+      images_per_s: this.clock.imagesPerS(epochImages, seconds),
       seconds,
-      // share of this epoch's training time (this process's part of it, after a resume) spent
-      // waiting for batches, loader start-up excluded (reported as loader_startup_s)
-      data_wait_fraction: epochImages ? Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)) : null,
-      ...(this.epochStartupMs ? { loader_startup_s: this.epochStartupMs / 1000 } : {}),
+      data_wait_fraction: this.clock.dataWaitFraction(epochImages, seconds),
+      ...this.clock.loaderStartup(),
       nonfinite_steps: this.run.nonfinite_steps,
       backend: backendLabel() ?? 'unknown',
     };
@@ -407,21 +362,7 @@ export class Trainer {
   }
 
   private result(status: TrainResult['status'], lastPath: string, t0: number): TrainResult {
-    const c = this.config;
-    return {
-      status,
-      epochs: this.run.epoch,
-      steps: this.run.global_step,
-      best_separation: this.run.best_separation,
-      best_metric: c.best_metric,
-      best_score: bestMetricValue(c.best_metric, this.run),
-      best_epoch: this.run.best_epoch,
-      history: this.run.history,
-      last_checkpoint: lastPath,
-      best_checkpoint: this.run.best_epoch !== null && this.bestMissing === null ? checkpointPath(this.dir, 'best') : null,
-      best_missing: this.run.best_epoch !== null ? this.bestMissing : null,
-      seconds: (Date.now() - t0) / 1000,
-    };
+    return trainResult(this.config, this.run, this.dir, this.bestMissing, status, lastPath, t0);
   }
 
   get signal(): string | null {
