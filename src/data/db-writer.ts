@@ -53,6 +53,7 @@ export class DataDbWriter extends DataDb {
     checkDataDirFor(dir, layout, source);
     const w = DataDbWriter.open(dir);
     w.setMeta('layout', layout);
+    w.unfinishedBefore = w.meta(PREPARE_STATE) === 'running';
     // until finish(): a kill from here on leaves a data dir that readers refuse as unfinished
     w.setMeta(PREPARE_STATE, 'running');
     return w;
@@ -250,10 +251,17 @@ export class DataDbWriter extends DataDb {
     );
   }
 
-  /** End of a run: marks the data dir complete, folds the WAL into the main file and leaves
-   * rollback-journal mode, so the .db alone is complete and read-only openers need no -wal/-shm files. */
-  finish(): void {
-    this.setMeta(PREPARE_STATE, 'complete');
+  /**
+   * True when openFor found the data dir left unfinished by an earlier prepare (killed or failed):
+   * a run that covers only part of the dataset (--limit-brands) cannot finish it.
+   */
+  unfinishedBefore = false;
+
+  /** End of a run: marks the data dir complete (or leaves it unfinished: `complete` false), folds
+   * the WAL into the main file and leaves rollback-journal mode, so the .db alone is complete and
+   * read-only openers need no -wal/-shm files. */
+  finish(complete = true): void {
+    if (complete) this.setMeta(PREPARE_STATE, 'complete');
     this.write(() => {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.pragma('journal_mode = DELETE');

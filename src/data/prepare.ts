@@ -177,7 +177,11 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     if (sameBytes.length) log('warn', sameBytesWarning(sameBytes.sort()));
     db.setMeta('prepared_sources', String(sources.length));
     summary.totals = db.stats();
-    db.finish();
+    // a limited run leaves the brands past the limit as they were: those of an earlier, unfinished
+    // full run stay part-ingested, so the data dir stays unfinished (its readers refuse it)
+    const stillUnfinished = used.length < brands.length && db.unfinishedBefore;
+    if (stillUnfinished) log('warn', `prepare: ${out} stays unfinished: an earlier prepare of the whole dataset did not finish, and --limit-brands ${opts.limitBrands} left the brands past the limit as it left them; run prepare without --limit-brands to finish it`);
+    db.finish(!stillUnfinished);
     return summary;
   } finally {
     db.close();

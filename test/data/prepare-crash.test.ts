@@ -87,6 +87,29 @@ test('a data dir of a prepare killed mid-way is refused by its readers (eval, tr
   db.close();
 });
 
+test('a --limit-brands run after a killed full prepare leaves the data dir unfinished; a full run finishes it', async () => {
+  const root = tmpDir('logolab-prep-crash-');
+  const ds = await dataset(root);
+  const full = join(root, 'full');
+  await prepareDataset({ dataset: ds, out: full, quiet: true });
+  const all = openDataDb(full);
+  const refs = all.referenceCrops().length;
+  all.close();
+  const out = join(root, 'out');
+  await assert.rejects(prepareDataset({ dataset: ds, out, quiet: true, abortAfter: 2 }), /aborted after 2 sources/);
+  // the limited run covers one of the two brands: the other stays as the killed run left it
+  await prepareDataset({ dataset: ds, out, quiet: true, limitBrands: 1 });
+  assert.throws(() => openDataDb(out), /an unfinished `logolab prepare`/);
+  await prepareDataset({ dataset: ds, out, quiet: true });
+  const db = openDataDb(out);
+  assert.equal(db.referenceCrops().length, refs);
+  db.close();
+  // a limited prepare of a fresh dir is a finished (smaller) data dir, read as before
+  const lim = join(root, 'lim');
+  await prepareDataset({ dataset: ds, out: lim, quiet: true, limitBrands: 1 });
+  openDataDb(lim).close();
+});
+
 test('a prepare killed as it created the data dir (empty folders, a 0-byte or schema-less database) is resumed by the re-run, not refused', async () => {
   const root = tmpDir('logolab-prep-crash-');
   const ds = await dataset(root);
