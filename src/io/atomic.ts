@@ -77,13 +77,41 @@ function removeQuietly(p: string): void {
   }
 }
 
+/** Temp-pattern names seen in a folder when this process first wrote there (see removeStaleTempsOnce). */
+const tempNamesByDir = new Map<string, string[]>();
+const TEMP_NAME = /^\..+\.\d+\.\d+\.(tmp|old)$/;
+
+/**
+ * removeStaleTemps for single-file writes, with one listing of a folder per process: loops that
+ * write thousands of files into one folder (prepare's crops, detect --draw) would otherwise list
+ * and sort it once per file (10,000 writes: 3.5 s → 43 s). Temps that writers killed while this
+ * process runs leave are removed by the next run.
+ */
+function removeStaleTempsOnce(path: string): void {
+  const parent = dirname(resolve(path));
+  let names = tempNamesByDir.get(parent);
+  if (!names) {
+    try {
+      names = readdirSync(parent).filter((f) => TEMP_NAME.test(f));
+    } catch {
+      names = []; // no folder yet: nothing can be stale
+    }
+    if (tempNamesByDir.size >= 4096) tempNamesByDir.clear();
+    tempNamesByDir.set(parent, names);
+  }
+  const prefix = `.${basename(resolve(path))}.`;
+  if (!names.some((f) => f.startsWith(prefix))) return;
+  removeStaleTemps(path);
+  tempNamesByDir.set(parent, names.filter((f) => !f.startsWith(prefix)));
+}
+
 /**
  * Runs `write(fd)` against a new temp name of `path` and fsyncs it; returns that name (removed on
- * error). Temps of `path` that killed writers left are removed first: an OOM-killed `embed --out`
- * of a large dataset would otherwise leave gigabytes beside the output for good.
+ * error). Temps of `path` that killed writers left are removed first (removeStaleTempsOnce): an
+ * OOM-killed `embed --out` of a large dataset would otherwise leave gigabytes beside the output.
  */
 function writeTemp(path: string, write: (fd: number) => void): string {
-  removeStaleTemps(path);
+  removeStaleTempsOnce(path);
   mkdirp(dirname(path));
   const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'w');

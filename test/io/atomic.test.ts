@@ -130,3 +130,26 @@ withAtomicFile(${JSON.stringify(out)}, (fd) => {
   assert.deepEqual(temps(), [], 'the next write removed it');
   assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), { ok: true });
 });
+
+test('withAtomicFile: many files written into one folder list it once, not once per file; a stale temp seen then is still removed', () => {
+  const d = tmpDir('logolab-atomic-');
+  const stale = `.file-7.json.${deadPid()}.1.tmp`;
+  writeFileSync(join(d, stale), 'half-written');
+  const real = fs.readdirSync;
+  let listings = 0;
+  fs.readdirSync = ((p: fs.PathLike, ...rest: unknown[]) => {
+    if (String(p) === d) listings++;
+    return (real as (...a: unknown[]) => unknown)(p, ...rest);
+  }) as typeof fs.readdirSync;
+  syncBuiltinESMExports();
+  try {
+    for (let i = 0; i < 50; i++) withAtomicFile(join(d, `file-${i}.json`), (fd) => fs.writeSync(fd, `${i}\n`));
+  } finally {
+    fs.readdirSync = real;
+    syncBuiltinESMExports();
+  }
+  // one listing for the folder, one more for file-7's own stale temp (removeStaleTemps' exact rule)
+  assert.ok(listings <= 2, `the folder was listed ${listings} times for 50 writes`);
+  assert.ok(!existsSync(join(d, stale)), 'the dead writer\'s temp of file-7.json is removed');
+  assert.equal(readdirSync(d).length, 50);
+});
