@@ -20,7 +20,7 @@ export const command: CommandModule = {
       .option('images-per-brand', numberOption('images-per-brand', { default: 6, int: true, min: 1, describe: 'scenes per brand' }))
       .option('negatives', numberOption('negatives', { int: true, min: 0, describe: 'scenes with no selected brand (default 15% of the brand scenes)' }))
       .option('layout', { type: 'string', choices: ['logodet3k', 'folders'], default: 'logodet3k' })
-      .option('brand-set', { type: 'string', choices: ['A', 'B', 'all'], default: 'all', describe: 'disjoint halves by a fixed hash of the brand slug (train on A, evaluate on B; B never selects its brands that are set-A logos under another name, nor both of two set-B brands with one logo)' })
+      .option('brand-set', { type: 'string', choices: ['A', 'B', 'all'], default: 'all', describe: 'disjoint halves by a fixed hash of the brand slug (train on A, evaluate on B; B never selects its brands that are set-A logos under another name, nor both of two set-B brands with one logo, as labelled brands; they can still appear as unlabelled distractors)' })
       .option('min-side', numberOption('min-side', { default: 256, int: true, min: 64, max: MAX_SCENE_SIDE, describe: 'scene size range (px)' }))
       .option('max-side', numberOption('max-side', { default: 512, int: true, min: 64, max: MAX_SCENE_SIDE }))
       // no yargs default (synthesize's is 4): the logodet3k layout must tell a given value from none

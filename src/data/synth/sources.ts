@@ -15,7 +15,9 @@
  * 'B' — a fixed rule, independent of seed and package versions, so a model trained on set A
  * can be evaluated on unseen set B. The slugs are disjoint, not always the logos: a brand the
  * packs name differently can sit in both sets, or twice in set B; selectBrands skips such set-B
- * brands (set-aliases.ts).
+ * brands as labelled brands (set-aliases.ts). They stay in the distractor pool (writer), so one can
+ * still appear unlabelled in a scene, even beside its labelled twin: taking them out would change
+ * every set-B scene drawn so far.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
