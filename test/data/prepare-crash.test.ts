@@ -40,6 +40,20 @@ async function dataset(root: string): Promise<string> {
   return ds;
 }
 
+/** A full prepare's reference-crop count, and a second prepare of the same data killed after 2 sources. */
+async function killedAfterTwo(root: string): Promise<{ ds: string; refs: number; out: string }> {
+  const ds = await dataset(root);
+  const full = join(root, 'full');
+  await prepareDataset({ dataset: ds, out: full, quiet: true });
+  const all = openDataDb(full);
+  const refs = all.referenceCrops().length;
+  all.close();
+  // killed after 2 sources (SIGKILL reaches no finally: the abort hook's throw leaves the same rows)
+  const out = join(root, 'out');
+  await assert.rejects(prepareDataset({ dataset: ds, out, quiet: true, abortAfter: 2 }), /aborted after 2 sources/);
+  return { ds, refs, out };
+}
+
 test('linkOrCopy onto a link of the same file leaves no temp name beside it', () => {
   const root = tmpDir('logolab-link-');
   const src = join(root, 'src.jpg');
@@ -70,15 +84,7 @@ test('a run killed after linking a test image, before its transaction: the re-ru
 
 test('a data dir of a prepare killed mid-way is refused by its readers (eval, train) until a re-run finishes it', async () => {
   const root = tmpDir('logolab-prep-crash-');
-  const ds = await dataset(root);
-  const full = join(root, 'full');
-  await prepareDataset({ dataset: ds, out: full, quiet: true });
-  const all = openDataDb(full);
-  const refs = all.referenceCrops().length;
-  all.close();
-  // killed after 2 sources (SIGKILL reaches no finally: the abort hook's throw leaves the same rows)
-  const out = join(root, 'out');
-  await assert.rejects(prepareDataset({ dataset: ds, out, quiet: true, abortAfter: 2 }), /aborted after 2 sources/);
+  const { ds, refs, out } = await killedAfterTwo(root);
   assert.throws(() => openDataDb(out), (e: Error) => e instanceof LogolabError && /out: an unfinished `logolab prepare` \(.*2 sources recorded\): run prepare again/.test(e.message));
   assert.throws(() => referenceCropsByLogo(out), /an unfinished `logolab prepare`/);
   await prepareDataset({ dataset: ds, out, quiet: true });
@@ -89,14 +95,7 @@ test('a data dir of a prepare killed mid-way is refused by its readers (eval, tr
 
 test('a --limit-brands run after a killed full prepare leaves the data dir unfinished; a full run finishes it', async () => {
   const root = tmpDir('logolab-prep-crash-');
-  const ds = await dataset(root);
-  const full = join(root, 'full');
-  await prepareDataset({ dataset: ds, out: full, quiet: true });
-  const all = openDataDb(full);
-  const refs = all.referenceCrops().length;
-  all.close();
-  const out = join(root, 'out');
-  await assert.rejects(prepareDataset({ dataset: ds, out, quiet: true, abortAfter: 2 }), /aborted after 2 sources/);
+  const { ds, refs, out } = await killedAfterTwo(root);
   // the limited run covers one of the two brands: the other stays as the killed run left it
   await prepareDataset({ dataset: ds, out, quiet: true, limitBrands: 1 });
   assert.throws(() => openDataDb(out), /an unfinished `logolab prepare`/);
