@@ -166,6 +166,8 @@ CREATE TABLE IF NOT EXISTS image_labels (
 CREATE INDEX IF NOT EXISTS idx_ref_logo ON reference_logos(logo_name_id);
 CREATE INDEX IF NOT EXISTS idx_gt_image ON test_image_logos(test_image_id);
 CREATE INDEX IF NOT EXISTS idx_gt_logo ON test_image_logos(logo_name_id);
+-- a re-run forgets a changed source's skipped rows by source: without it, each forget scans the table
+CREATE INDEX IF NOT EXISTS idx_skipped_source ON skipped(source);
 `;
 
 export interface LogoInfo {

@@ -142,7 +142,8 @@ export interface SourcePlan {
   sameBytesAs?: Source;
 }
 
-export function planSources(sources: readonly Source[], brands: readonly BrandFolder[]): Map<string, SourcePlan> {
+/** Each source's signature and copy status, in source order; `onSource` is called after each (progress). */
+export function planSources(sources: readonly Source[], brands: readonly BrandFolder[], onSource?: () => void): Map<string, SourcePlan> {
   const brandOf = objectBrandResolver(brands);
   const folderOf = new Map(brands.map((b) => [`${b.category}/${b.folder}`, b] as const));
   const firstWith = new Map<string, { source: Source; logos: Set<string> }>();
@@ -171,6 +172,7 @@ export function planSources(sources: readonly Source[], brands: readonly BrandFo
     }
     const signature = `sha256:${xmlHash}:${imageHash}|logos:${(logos ?? []).join(',')}${duplicateOf ? `|copy-of:${duplicateOf.key}` : ''}`;
     plans.set(s.key, { signature, ...(duplicateOf ? { duplicateOf } : {}), ...(sameBytesAs ? { sameBytesAs } : {}) });
+    onSource?.();
   }
   return plans;
 }

@@ -110,7 +110,10 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     removeStaleTemps(join(out, TEST_IMAGES_DIR));
     db.setMeta('dataset', dataset);
     const done = db.doneSources();
-    const plans = planSources(sources, brands);
+    // every XML parsed and every file hashed before ingest: ~30 s for LogoDet-3K's 158k sources
+    const checking = new Progress({ label: 'check', total: sources.length, unit: 'src', quiet: opts.quiet });
+    const plans = planSources(sources, brands, () => checking.tick(1));
+    checking.finish(`${sources.length} sources hashed`);
     const signatures = new Map([...plans].map(([k, p]) => [k, p.signature]));
     const sync = syncWithSources(db, done, signatures, scopeOf(brands, used));
     if (used.length < brands.length) sync.removed += forgetTakenLogos(db, done, brands);
