@@ -49,11 +49,10 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { listBrands, normaliseKey, shapes, type Brand, type Rendition, type Shape } from '../src/data/synth/sources.js';
+import { listBrands, normaliseKey, packageDir, shapes, type Brand, type Rendition, type Shape } from '../src/data/synth/sources.js';
 
 /** shortest slug that the name finder extends by a word (shorter ones are inside too many names) */
 const MIN_AFFIX_STEM = 4;
@@ -61,7 +60,7 @@ const SIDE = 32;
 /** largest ratio of two drawings' ink-box aspects still compared */
 const MAX_ASPECT_RATIO = 1.3;
 
-export interface Drawing {
+interface Drawing {
   shape: Shape;
   /** the rendition compared: a glyph in black, an icon in colour */
   rendition: Rendition;
@@ -86,7 +85,7 @@ interface Candidate {
 }
 
 /** The compared rendition of a shape: the simple-icons glyph in black, an iconify icon in colour. */
-export function drawingOf(shape: Shape): Drawing {
+function drawingOf(shape: Shape): Drawing {
   const r = shape.renditions.find((x) => x.style === 'black' || x.style === 'colour') ?? shape.renditions[0]!;
   const inner = r.svg.replace(/^<svg[^>]*>/, '').replace(/<\/svg>$/, '');
   // iconify prefixes ids with the icon's own name: renumber them in order of appearance
@@ -165,11 +164,8 @@ function namesOf(b: Brand, siMeta: Map<string, string[]>): Set<string> {
 }
 
 function simpleIconsMeta(): Map<string, string[]> {
-  const require = createRequire(import.meta.url);
-  let dir = dirname(require.resolve('simple-icons'));
-  while (!existsSync(join(dir, 'data', 'simple-icons.json'))) dir = dirname(dir);
   type Entry = { slug: string; title: string; aliases?: { aka?: string[]; dup?: { title: string }[]; loc?: Record<string, string> } };
-  const data = JSON.parse(readFileSync(join(dir, 'data', 'simple-icons.json'), 'utf8')) as Entry[];
+  const data = JSON.parse(readFileSync(join(packageDir('simple-icons'), 'data', 'simple-icons.json'), 'utf8')) as Entry[];
   return new Map(data.map((e) => [e.slug, [e.title, ...(e.aliases?.aka ?? []), ...(e.aliases?.dup ?? []).map((d) => d.title), ...Object.values(e.aliases?.loc ?? {})]]));
 }
 

@@ -183,6 +183,6 @@ export async function ingestSource(s: Source, ctx: IngestContext): Promise<Outco
     return { image: { filename: rel, source: relPath(dataset, s.image), width: img.width, height: img.height, converted, objects }, skips };
 }
 
-export function relPath(root: string, p: string): string {
+function relPath(root: string, p: string): string {
   return p.startsWith(root + '/') ? p.slice(root.length + 1) : p;
 }

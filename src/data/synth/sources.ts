@@ -56,7 +56,7 @@ export interface Brand {
 const require = createRequire(import.meta.url);
 /** Root folder of an installed package (found from its main entry: not every package exports
  * its package.json). */
-function packageDir(pkg: string): string {
+export function packageDir(pkg: string): string {
   let dir: string;
   try {
     dir = dirname(require.resolve(pkg));
@@ -129,7 +129,7 @@ export function listBrands(set: BrandSet = 'all'): Brand[] {
 }
 
 /** Whether selectBrands can return the brand for this set: set B leaves out its aliases of set-A brands and its duplicates of other set-B brands (set-aliases.ts). */
-export function isDrawable(b: Brand, set: BrandSet = 'all'): boolean {
+function isDrawable(b: Brand, set: BrandSet = 'all'): boolean {
   return set !== 'B' || !isSkippedInSetB(b.slug);
 }
 
