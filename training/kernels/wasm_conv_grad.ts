@@ -10,6 +10,7 @@
  * import, only when the wasm backend has no kernel of its own.
  */
 import * as tf from '@tensorflow/tfjs';
+import { firstNonFinite } from '../../src/util/finite.js';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -44,10 +45,7 @@ export function conv2dBackpropFilterHost(x: Float32Array, xShape: number[], dy: 
   const ds = last ? [dH! * dW_! * O, dW_! * O, O, 1] : [O * dH! * dW_!, dW_!, 1, dH! * dW_!];
   // Skipping x == 0 saves the inner loop over O (zero padding, relu'd inputs), but 0 · NaN and
   // 0 · ±Inf are NaN: only when every dy is finite does a zero x add nothing (the stock kernel's sum).
-  let dyFinite = true;
-  for (let k = 0; k < dy.length; k++) {
-    if (!Number.isFinite(dy[k]!)) { dyFinite = false; break; }
-  }
+  const dyFinite = firstNonFinite(dy) < 0;
   for (let r = 0; r < fh; r++) {
     const y0 = Math.max(0, Math.ceil((top - r) / sh));
     const y1 = Math.min(OH, Math.floor((H + top - r - 1) / sh) + 1);
