@@ -10,14 +10,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { LogolabError, UsageError } from '../../src/errors.js';
 import { COUNT, numberOption } from '../options.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
 import { log } from '../../src/util/log.js';
+import { makePidTempDir } from '../../src/util/process.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { BASELINE_MODEL, DEMO_MODES, demoPlan, type DemoMode } from '../../src/demo/plan.js';
 import { checkEarlierPlan, type PlanRecord } from '../../src/demo/plan-record.js';
@@ -42,15 +42,15 @@ function lastJson(stdout: string, what: string): Record<string, unknown> {
  * started: the one asked for, or auto's pick.
  */
 function probeBackend(flag: string | undefined): string {
-  const tmp = mkdtempSync(join(tmpdir(), 'logolab-demo-probe-'));
+  const tmp = makePidTempDir('logolab-demo-probe-');
   try {
-    const json = join(tmp, 'selftest.json');
+    const json = join(tmp.dir, 'selftest.json');
     const r = spawnSync(process.execPath, [BIN, 'doctor', '--selftest', '--checks', 'losses', '--json', json, ...(flag !== undefined ? ['--backend', flag] : [])], { cwd: REPO_ROOT, encoding: 'utf8' });
     if (r.status === 0 && existsSync(json)) return (JSON.parse(readFileSync(json, 'utf8')) as { backend: string }).backend;
     const line = (r.stderr ?? '').split('\n').find((l) => l.startsWith('logolab: ')) ?? `the backend check (logolab doctor --selftest --checks losses) failed: ${r.error?.message ?? (r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.status}`}`;
     throw new LogolabError(line.replace(/^logolab: (usage )?error: /, ''));
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    tmp.remove();
   }
 }
 
