@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogolabError } from '../../errors.js';
 import { readJsonFile, readJsonObject } from '../../util/json.js';
-import { validateVisionConfig, visionConfigFromHf, type VisionConfig, type VisionFamily } from './config.js';
+import { validateVisionConfig, visionConfigFromHf, type HfVisionConfig, type VisionConfig, type VisionFamily } from './config.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../../preprocess/processors.js';
 
 export const FORMAT_NAME = 'logolab-vision';
@@ -115,9 +115,7 @@ function checkConfigJsonAgrees(dir: string, meta: LogolabMeta): void {
   const hfPath = join(dir, 'config.json');
   if (!existsSync(hfPath)) return;
   const hf = visionConfigFromHf(readJsonFile(hfPath), hfPath);
-  // transformers builds the CLIP projection for CLIPModel and CLIPVisionModelWithProjection only; a
-  // clip_vision_model config naming no such class loads as CLIPVisionModel, which has none
-  const projected = hf.modelType === 'clip' || /WithProjection$/.test(hf.architecture ?? '');
+  const projected = hasProjection(hf);
   const theirs: VisionConfig = { ...hf.config, projection_dim: hf.config.family === 'clip' && projected ? hf.config.projection_dim : null };
   const ours = meta.vision_config;
   for (const f of COMPUTED_FIELDS) {
@@ -127,6 +125,14 @@ function checkConfigJsonAgrees(dir: string, meta: LogolabMeta): void {
     if (a !== b)
       throw new LogolabError(`${dir}: '${f}' is ${JSON.stringify(a)} in ${join(dir, 'logolab.json')} (vision_config) but ${JSON.stringify(b)} in ${hfPath}${hfSpelling(f, ours.family)}; transformers builds the model from config.json and logolab from logolab.json, make them agree`);
   }
+}
+
+/**
+ * transformers builds the CLIP projection for CLIPModel and CLIPVisionModelWithProjection only; a
+ * clip_vision_model config naming no such class loads as CLIPVisionModel, which has none.
+ */
+function hasProjection(hf: HfVisionConfig): boolean {
+  return hf.modelType === 'clip' || /WithProjection$/.test(hf.architecture ?? '');
 }
 
 /**
@@ -143,6 +149,6 @@ export function readModelConfig(dir: string): { config: VisionConfig; architectu
   if (!existsSync(p)) throw new LogolabError(`${dir}: not a model folder (no config.json)`);
   const raw = readJsonFile(p);
   const hf = visionConfigFromHf(raw, p);
-  const requireProjection = hf.modelType === 'clip' || /WithProjection$/.test(hf.architecture ?? '');
+  const requireProjection = hasProjection(hf);
   return { config: hf.config, architecture: hf.architecture ?? hf.modelType, converted: false, requireProjection };
 }
