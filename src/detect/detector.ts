@@ -49,10 +49,9 @@ export interface DetrDetectorOptions {
 /**
  * The post-processing settings' valid ranges (CLI flags and LoadOptions check against these; the
  * detector's own check below accepts exactly these). A score is a probability, so threshold 1 would
- * keep nothing without a word: `lt` is its bound, and `max` is kept for readers of inclusive bounds
- * only. NMS IoU 0 is torchvision's "suppress any overlap" (disjoint boxes have IoU 0 and stay).
+ * keep nothing without a word: `lt` is its bound. NMS IoU 0 is torchvision's "suppress any overlap" (disjoint boxes have IoU 0 and stay).
  */
-export const DETR_RANGES: Readonly<Record<'threshold' | 'minBoxSize' | 'nmsIouThreshold', { min: number; max?: number; lt?: number }>> = { threshold: { min: 0, max: 1, lt: 1 }, minBoxSize: { min: 0 }, nmsIouThreshold: { min: 0, max: 1 } };
+export const DETR_RANGES: Readonly<Record<'threshold' | 'minBoxSize' | 'nmsIouThreshold', { min: number; max?: number; lt?: number }>> = { threshold: { min: 0, lt: 1 }, minBoxSize: { min: 0 }, nmsIouThreshold: { min: 0, max: 1 } };
 
 export const DETR_DETECTOR_DEFAULTS: Required<DetrDetectorOptions> = { threshold: 0.5, minBoxSize: 20, nmsIouThreshold: 0.5, nmsPerClass: false, batchSize: 1, integerBoxes: false };
 
