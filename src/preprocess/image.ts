@@ -25,7 +25,7 @@ import { notRegularFile } from '../io/file-kind.js';
 import { withOwnVipsError } from './vips-errors.js';
 import { fillTransparent, gifTransparentColour } from './gif.js';
 import { bmpInfo, decodeBmp, type BmpImage } from './bmp.js';
-import { sniffImage } from './magic.js';
+import { imageKind, sniffImage } from './magic.js';
 
 export interface RgbImage {
   width: number;
@@ -104,7 +104,7 @@ export async function decodeImage(src: string | Buffer, name?: string, opts: Dec
     const raw = sniffed.bmp ? decodeBmp(sniffed.bmp) : null;
     const { data, info } = await withOwnVipsError(() => {
       // a GIF's bytes are already read: decoded from them, not read again
-      const s = (raw ? rawSharp(raw) : sharp(gif ?? src, { failOn: 'error' })).rotate().keepIccProfile();
+      const s = (raw ? rawSharp(raw) : sharp(sniffed.gif ?? src, { failOn: 'error' })).rotate().keepIccProfile();
       const rgb = gifColour ? s.ensureAlpha() : opts.alpha === 'white' ? s.flatten({ background: { r: 255, g: 255, b: 255 } }) : s.removeAlpha();
       return rgb.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     });
@@ -123,10 +123,11 @@ const rawSharp = (img: BmpImage): Sharp => sharp(img.data, { raw: { width: img.w
 
 /** sharp's metadata of an image file or Buffer; a BMP's as decoded (isPalette set for a palette image). */
 export async function imageMetadata(src: string | Buffer): Promise<Metadata> {
-  const { bmp } = sniffImage(src);
-  if (!bmp) return sharp(src).metadata();
+  // a GIF's first 6 bytes only: sharp reads its header itself (its bytes are wanted only to decode it)
+  const kind = imageKind(src);
+  if (kind !== 'bmp') return sharp(src).metadata();
   // from the headers: what decodeImage will deliver (8-bit sRGB, alpha where PIL reads RGBA)
-  const i = bmpInfo(bmp);
+  const i = bmpInfo(sniffImage(src, kind).bmp!);
   return { width: i.width, height: i.height, channels: i.channels, space: 'srgb', depth: 'uchar', hasAlpha: i.channels === 4, isPalette: i.palette } as Metadata;
 }
 
