@@ -173,17 +173,20 @@ function rleIndices(b: Buffer, h: Header): Uint8Array {
   return out;
 }
 
+/** BmpImage.channels for a header: 4 for a layout with alpha */
+const channelsOf = (h: Header): 3 | 4 => (h.layout && h.layout.includes('A') ? 4 : 3);
+
 /** Size, channels (4 where PIL reads RGBA) and palette of a BMP, from its headers alone (no pixel is decoded). */
 export function bmpInfo(b: Buffer): { width: number; height: number; channels: 3 | 4; palette: boolean } {
   const h = readHeader(b);
-  return { width: h.width, height: h.height, channels: h.layout && h.layout.includes('A') ? 4 : 3, palette: h.palette !== null };
+  return { width: h.width, height: h.height, channels: channelsOf(h), palette: h.palette !== null };
 }
 
 /** Decodes a BMP file's bytes as PIL `Image.open(p)` does, before any convert(). */
 export function decodeBmp(b: Buffer): BmpImage {
   const h = readHeader(b);
   const { width: w, height, bits, layout } = h;
-  const { channels } = bmpInfo(b);
+  const channels = channelsOf(h);
   const data = new Uint8Array(w * height * channels);
   // stored row r is image row height-1-r (bottom-up) or r (top-down)
   const rowOf = (r: number) => (h.topDown ? r : height - 1 - r);

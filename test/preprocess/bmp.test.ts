@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES } from '../helpers.js';
 import { decodeImage, imageMetadata } from '../../src/preprocess/image.js';
-import { decodeBmp } from '../../src/preprocess/bmp.js';
+import { bmpInfo, decodeBmp } from '../../src/preprocess/bmp.js';
 
 const DIR = join(FIXTURES, 'bmp');
 type Case = { width: number; height: number; mode: string; rgb: number[] } | { pil_error: string };
@@ -92,4 +92,12 @@ test('BMP: metadata reads BMPs too (prepare, eval on folders)', async () => {
   // from the headers alone: a file whose pixel data is cut short still has its size (decoding it fails)
   const t = await imageMetadata(join(DIR, 'truncated.bmp'));
   assert.deepEqual([t.width, t.height, t.isPalette], [5, 3, false]);
+});
+
+test('BMP: bmpInfo (headers only) tells what decodeBmp delivers, for every fixture PIL reads', () => {
+  for (const [name] of read) {
+    const b = readFileSync(join(DIR, name));
+    const { width, height, channels, palette } = decodeBmp(b);
+    assert.deepEqual(bmpInfo(b), { width, height, channels, palette }, name);
+  }
 });
