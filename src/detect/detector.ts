@@ -9,7 +9,7 @@ import { LogolabError } from '../errors.js';
 import type { RgbImage } from '../preprocess/image.js';
 import { DetrImageProcessor, loadDetrProcessor, type DetrProcessorConfig } from '../preprocess/detr.js';
 import type { Progress } from '../util/progress.js';
-import { isDetrPreset, loadDetrOrPreset, type DetrModel } from './load.js';
+import { detrTarget, isDetrPreset, loadDetrOrPreset, type DetrModel } from './load.js';
 import { filterMinBoxSize, nms, postProcessObjectDetection } from './postprocess.js';
 import type { Box } from '../util/box.js';
 import { firstNonFinite, nonFiniteName } from '../util/finite.js';
@@ -136,7 +136,7 @@ export class DetrDetector implements Detector {
  * warning; a folder named detr-r50 here is taken instead) → a detector.
  */
 export function loadDetector(spec: string, opts: DetrDetectorOptions & { seed?: number; processor?: Partial<DetrProcessorConfig>; /** no notes on stderr (the library API) */ quiet?: boolean } = {}): DetrDetector {
-  const target = spec.startsWith('detr:') ? spec.slice(5) : spec;
+  const target = detrTarget(spec);
   if (!target) throw new LogolabError(`detector '${spec}': expected detr:<dir> or detr-r50`);
   const model = loadDetrOrPreset(target, opts.seed ?? 0, { quiet: opts.quiet });
   try {

@@ -115,13 +115,18 @@ export function isDetrPreset(target: string): boolean {
   return target === DETR_PRESET && !existsSync(target);
 }
 
+/** A detector spec without its `detr:` prefix (`detr:<dir>` → `<dir>`; `detr:` → ''); any other spec as it is. */
+export function detrTarget(spec: string): string {
+  return spec.startsWith('detr:') ? spec.slice(5) : spec;
+}
+
 /**
  * The folder a detector spec (`detr:<dir|repo id>`, `<dir|repo id>`) reads its weights and configs
  * from — an HF repo id's cached snapshot — or null for the preset, which reads none. Outputs must
  * not replace files in it.
  */
 export function detectorFolder(spec: string): string | null {
-  const target = spec.startsWith('detr:') ? spec.slice(5) : spec;
+  const target = detrTarget(spec);
   if (!target || isDetrPreset(target)) return null;
   return resolveModelPath(target, { quiet: true });
 }

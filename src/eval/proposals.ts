@@ -12,6 +12,7 @@ import { log } from '../util/log.js';
 import type { DatasetImage } from './dataset.js';
 import type { Box } from '../util/box.js';
 import { DETR_DETECTOR_DEFAULTS, loadDetector } from '../detect/detector.js';
+import { detrTarget } from '../detect/load.js';
 
 export interface Proposal {
   box: Box;
@@ -135,6 +136,8 @@ export function detectorMismatch(a: DetectorIdentity, b: DetectorIdentity): stri
 export function makeProposer(spec: string, o: { detrThreshold: number; minBoxSize: number; nmsIou: number }): RegionProposer {
   if (spec === 'gt-boxes') return gtBoxes;
   if (spec === 'whole-image') return wholeImage;
-  if (spec.startsWith('detr:') && spec.length > 5) return detrProposer(spec.slice(5), o);
+  // only a `detr:` spec with a folder after it: a bare folder is not taken here, unlike loadDetector
+  const target = detrTarget(spec);
+  if (target !== spec && target) return detrProposer(target, o);
   throw new LogolabError(`--detector: '${spec}' is not gt-boxes, whole-image or detr:<model dir>`);
 }
