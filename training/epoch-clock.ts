@@ -49,7 +49,7 @@ export class EpochClock {
     const now = Date.now();
     this.firstStepAt ??= { ms: now, step: globalStep };
     const run = runStatus(globalStep, plannedSteps, globalStep - this.firstStepAt.step, (now - this.firstStepAt.ms) / 1000);
-    return `${stepStatus(loss, lr, epochImages / Math.max(el, 1e-9), this.dataWaitMs / Math.max(el * 1000 - this.epochStartupMs, 1e-6))} | ${run}`;
+    return `${stepStatus(loss, lr, epochImages / Math.max(el, 1e-9), this.waitShare(el))} | ${run}`;
   }
 
   /** Seconds since startEpoch(). */
@@ -68,7 +68,12 @@ export class EpochClock {
    * for batches, loader start-up excluded (reported as loader_startup_s); null as imagesPerS.
    */
   dataWaitFraction(epochImages: number, seconds: number): number | null {
-    return epochImages ? Math.min(1, this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6)) : null;
+    return epochImages ? Math.min(1, this.waitShare(seconds)) : null;
+  }
+
+  /** data wait / (`seconds` of this epoch less the loader start-up); the step line shows it unclamped, as before. */
+  private waitShare(seconds: number): number {
+    return this.dataWaitMs / Math.max(seconds * 1000 - this.epochStartupMs, 1e-6);
   }
 
   /** The epoch record's loader_startup_s, present only when the loader started in this epoch. */
