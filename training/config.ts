@@ -276,9 +276,11 @@ export function loadConfigFile(path: string): TrainingConfig {
 export function applyOverrides(cfg: TrainingConfig, overrides: Record<string, unknown>, where = 'command line'): { config: TrainingConfig; applied: string[] } {
   const out: Record<string, unknown> = { ...cfg };
   const applied: string[] = [];
+  const given = new Set<string>(); // the overridden keys, snake_case (--base-model and base_model alike)
   for (const [raw, v] of Object.entries(overrides)) {
     if (v === undefined) continue;
     const k = raw.replace(/-/g, '_');
+    given.add(k);
     try {
       out[k] = coerceField(k, v, `${where} --${k.replace(/_/g, '-')}`, true);
     } catch (e) {
@@ -290,7 +292,7 @@ export function applyOverrides(cfg: TrainingConfig, overrides: Record<string, un
   }
   const cfgOut = out as unknown as TrainingConfig;
   // the override that made base_model and vision_config.family disagree (the other may be the file's)
-  const by = ['vision_config', 'base_model'].find((k) => overrides[k] !== undefined || overrides[k.replace(/_/g, '-')] !== undefined);
+  const by = ['vision_config', 'base_model'].find((k) => given.has(k));
   const clash = by ? presetFamilyClash(cfgOut.base_model, cfgOut.vision_config.family) : null;
   if (clash) {
     const msg = `${where} --${by!.replace(/_/g, '-')}: ${clash}`;

@@ -59,6 +59,8 @@ describe('vision_config.family and base_model preset:…', () => {
     const file = parseConfig({ base_model: 'preset:dinov2/tiny', vision_config: { family: 'dinov2' } }, 't');
     assert.throws(() => applyOverrides(file, { base_model: 'preset:tiny' }), (e: unknown) => e instanceof UsageError && e.message === `command line --base-model: ${clash('dinov2', 'preset:tiny', 'clip')}`);
     assert.throws(() => applyOverrides(file, { 'vision-config': '{"family":"siglip"}' }), (e: unknown) => e instanceof UsageError && e.message === `command line --vision-config: ${clash('siglip', 'preset:dinov2/tiny', 'dinov2')}`);
+    // either spelling names the option; an option left unset (undefined) is not the one that clashed
+    assert.throws(() => applyOverrides(file, { vision_config: undefined, 'base-model': 'preset:tiny' }), (e: unknown) => e instanceof UsageError && e.message === `command line --base-model: ${clash('dinov2', 'preset:tiny', 'clip')}`);
     assert.equal(applyOverrides(file, { base_model: 'preset:dinov2/vit-b16' }).config.base_model, 'preset:dinov2/vit-b16');
   });
 
