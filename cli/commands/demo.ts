@@ -39,14 +39,17 @@ function lastJson(stdout: string, what: string): Record<string, unknown> {
 /**
  * The backend asked for (--backend, else LOGOLAB_BACKEND, which the child inherits) started and
  * checked in a child process; its one error line becomes this command's. Returns the backend it
- * started: the one asked for, or auto's pick.
+ * started (the one asked for, or auto's pick) and whether cpu's native kernels served it.
  */
-function probeBackend(flag: string | undefined): string {
+function probeBackend(flag: string | undefined): { backend: string; native_kernels: boolean } {
   const tmp = makePidTempDir('logolab-demo-probe-');
   try {
     const json = join(tmp.dir, 'selftest.json');
     const r = spawnSync(process.execPath, [BIN, 'doctor', '--selftest', '--checks', 'losses', '--json', json, ...(flag !== undefined ? ['--backend', flag] : [])], { cwd: REPO_ROOT, encoding: 'utf8' });
-    if (r.status === 0 && existsSync(json)) return (JSON.parse(readFileSync(json, 'utf8')) as { backend: string }).backend;
+    if (r.status === 0 && existsSync(json)) {
+      const j = JSON.parse(readFileSync(json, 'utf8')) as { backend: string; native_kernels: boolean };
+      return { backend: j.backend, native_kernels: j.native_kernels };
+    }
     const line = (r.stderr ?? '').split('\n').find((l) => l.startsWith('logolab: ')) ?? `the backend check (logolab doctor --selftest --checks losses) failed: ${r.error?.message ?? (r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.status}`}`;
     throw new LogolabError(line.replace(/^logolab: (usage )?error: /, ''));
   } finally {
@@ -94,7 +97,7 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
   // prepare, then a second error line from the demo); auto: which backend it picks, recorded in the
   // plan. In a child (the loss checks of `doctor --selftest`, about a second): started in this
   // process, a GPU backend would hold its device beside every stage for the whole run
-  const resolved = probeBackend(argv.backend as string | undefined);
+  const { backend: resolved, native_kernels } = probeBackend(argv.backend as string | undefined);
   const planFile = join(out, 'demo_plan.json');
   // the demo writes (and replaces) sub-folders of --out: only in an empty folder or its own earlier run
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(planFile)) throw new LogolabError(`--out ${argv.out as string}: folder is not empty and holds no demo run (no demo_plan.json); choose another folder`);
@@ -103,13 +106,13 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
   const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 16) : null);
   // `out` too: the stage records name files by absolute path, so a copied work folder would resume
   // from the original folder's files; the backend: src/demo/plan-record.ts
-  const planId: PlanRecord = { mode, backend: resolved, backend_requested: backend, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
+  const planId: PlanRecord = { mode, backend: resolved, backend_requested: backend, native_kernels, baseline, out, plan, contents: { train_config: sha(resolve(REPO_ROOT, plan.trainConfig)), baseline_weights: sha(join(baseline, 'model.safetensors')), baseline_preprocessor: sha(join(baseline, 'preprocessor_config.json')) } };
   const asked = argv.backend !== undefined ? `--backend ${backend}` : process.env.LOGOLAB_BACKEND !== undefined ? `LOGOLAB_BACKEND=${backend}` : `backend ${backend} (the default)`;
   const warning = checkEarlierPlan(existsSync(planFile) ? readFileSync(planFile, 'utf8') : null, planId, out, asked);
   if (warning) log('warn', warning);
   const run = new StageRunner(out, 8);
   writeJsonAtomic(planFile, planId);
-  process.stderr.write(`[demo] mode ${mode}, work folder ${out}, baseline ${relative(REPO_ROOT, baseline) || baseline}, backend ${backend}${resolved !== backend ? ` (${resolved})` : ''}\n`);
+  process.stderr.write(`[demo] mode ${mode}, work folder ${out}, baseline ${relative(REPO_ROOT, baseline) || baseline}, backend ${backend}${resolved !== backend ? ` (${resolved})` : ''}${resolved === 'cpu' ? `, native kernels ${native_kernels ? 'on' : 'off'}` : ''}\n`);
   const p = (...s: string[]) => join(out, ...s);
   const s = plan.synth;
 
@@ -152,7 +155,7 @@ async function runDemo(argv: Record<string, unknown>): Promise<void> {
     return { report: p('report', 'report.html') };
   });
   const cmp = await run.stage('summary', 'side-by-side table', async () => readComparison(p('report', 'report.json')));
-  const summary = { mode, backend, out, ...cmp, timings: run.timings, wallSeconds: +run.elapsed().toFixed(1) };
+  const summary = { mode, backend, native_kernels, out, ...cmp, timings: run.timings, wallSeconds: +run.elapsed().toFixed(1) };
   writeJsonAtomic(p('demo_summary.json'), summary);
   process.stdout.write(`\n${formatComparison(cmp)}\n\nreport: ${p('report', 'report.html')}\n`);
   process.stderr.write(`[demo] stages: ${run.timings.map((t) => `${t.stage} ${formatDuration(t.seconds)}${t.resumed ? ' (earlier run)' : ''}`).join(', ')}; this run ${formatDuration(run.elapsed())}\n`);

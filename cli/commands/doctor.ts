@@ -100,7 +100,9 @@ async function selftest(argv: Record<string, unknown>): Promise<void> {
   const header = `logolab selftest on ${backend.name}${a ? ` — ${describeAdapter(a)}` : ''}; fixtures ${fixtures}; ${((performance.now() - t0) / 1000).toFixed(0)} s` +
     (precision ? `\n${precision}` : '');
   process.stdout.write(formatTable(rows, header) + '\n');
-  if (argv.json) writeJsonAtomic(argv.json as string, { backend: backend.name, adapter: a, precision, fixtures, checks: rows });
+  // native_kernels: cpu's OpenBLAS kernels served the checks (the backend name alone does not say; the demo records it)
+  const { nativeKernelsInstalled } = await import('../../src/backend/native.js');
+  if (argv.json) writeJsonAtomic(argv.json as string, { backend: backend.name, native_kernels: backend.name === 'cpu' && nativeKernelsInstalled(), adapter: a, precision, fixtures, checks: rows });
   if (rows.some((r) => !r.ok)) process.exitCode = 1;
 }
 

@@ -6,6 +6,9 @@
  * the second, with nothing in the results saying so. `auto` is recorded as the backend it picked
  * (backend) beside the request (backend_requested): the pick can change between runs (the native
  * addon built or removed, LOGOLAB_NATIVE=0, a GPU appearing) while the request stays `auto`.
+ * The same changes turn cpu's native OpenBLAS kernels on or off under one backend name (other
+ * float rounding, other speed): native_kernels records it apart from `backend`, so older records,
+ * which lack it, still compare by backend name.
  */
 import { LogolabError } from '../errors.js';
 
@@ -15,12 +18,14 @@ export interface PlanRecord {
   backend: string;
   /** --backend, else LOGOLAB_BACKEND, else auto */
   backend_requested: string;
+  /** the stages run with cpu's native (OpenBLAS) kernels; false on every other backend */
+  native_kernels: boolean;
   [key: string]: unknown;
 }
 
 /** The record without its backend keys: what else must be the same for a resume. */
 function runOf(p: Record<string, unknown>): string {
-  const { backend: _b, backend_requested: _r, ...rest } = p;
+  const { backend: _b, backend_requested: _r, native_kernels: _n, ...rest } = p;
   return JSON.stringify(rest);
 }
 
@@ -53,6 +58,16 @@ export function checkEarlierPlan(earlier: string | null, now: PlanRecord, out: s
   if (w.backend !== now.backend) {
     const then = !requestOnly && w.backend_requested === 'auto' ? " (auto's pick then)" : '';
     throw new LogolabError(`${asked}${now.backend_requested === 'auto' ? ` picks ${now.backend}` : ''}: ${out} holds a demo run on backend ${w.backend}${then}; resuming would mix the two backends' stages: give --backend ${w.backend} to resume it, or use another --out`);
+  }
+  // the same backend: on cpu, with or without the native kernels (records before native_kernels: not known)
+  if (typeof w.native_kernels !== 'boolean') {
+    return now.backend === 'cpu'
+      ? `${out}: demo_plan.json was written by an earlier logolab that did not record whether the native kernels ran; resuming on cpu ${now.native_kernels ? 'with' : 'without'} them (the stages already done do not say which kernels ran them)`
+      : null;
+  }
+  if (w.native_kernels !== now.native_kernels) {
+    const fix = w.native_kernels ? 'turn them on (LOGOLAB_NATIVE unset or 1, the addon built: node scripts/build-native.mjs)' : 'set LOGOLAB_NATIVE=0';
+    throw new LogolabError(`${asked}: ${out} holds a demo run on backend ${w.backend} ${w.native_kernels ? 'with' : 'without'} the native kernels, and they are ${now.native_kernels ? 'on' : 'off'} now; resuming would mix the two kernel sets' stages: ${fix} to resume it, or use another --out`);
   }
   return null;
 }

@@ -116,3 +116,29 @@ test("demo --backend auto: the plan records auto's pick; a resume where auto pic
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('demo --backend cpu: the plan records whether the native kernels ran; a resume with them switched is refused', async () => {
+  const out = tmpDir('logolab-demo-native-');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.LOGOLAB_NATIVE;
+  delete env.LOGOLAB_BACKEND;
+  const planFile = join(out, 'demo_plan.json');
+  const readPlan = () => JSON.parse(readFileSync(planFile, 'utf8')) as { backend: string; native_kernels: boolean };
+  try {
+    const off = { ...env, LOGOLAB_NATIVE: '0' };
+    const first = await demo(out, 'cpu', /\[demo\] mode tiny/, off);
+    assert.ok(first.stopped, first.stderr);
+    assert.deepEqual([readPlan().backend, readPlan().native_kernels], ['cpu', false]);
+    assert.match(first.stderr, /\[demo\] mode tiny, .*, backend cpu, native kernels off/);
+    // with the kernels on where the addon is built; where it is not, a recorded run with them stands in
+    const built = existsSync(join(ROOT, 'native/build/Release/logolab_native.node'));
+    if (!built) writeFileSync(planFile, JSON.stringify({ ...readPlan(), native_kernels: true }, null, 2) + '\n');
+    const again = await demo(out, 'cpu', /stage 1\/8 synth/, built ? env : off);
+    assert.ok(!again.stopped, `resumed with the other kernels; stderr:\n${again.stderr}`);
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stderr.trim(), new RegExp(`^logolab: error: --backend cpu: .* holds a demo run on backend cpu ${built ? 'without' : 'with'} the native kernels, and they are ${built ? 'on' : 'off'} now; resuming would mix`));
+    assert.equal(readPlan().native_kernels, !built, 'plan left as it was');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,7 @@ import { LogolabError } from '../../src/errors.js';
 import { checkEarlierPlan, type PlanRecord } from '../../src/demo/plan-record.js';
 
 const OUT = '/runs/demo';
-const record = (backend: string, requested: string): PlanRecord => ({ mode: 'tiny', backend, backend_requested: requested, baseline: '/m', out: OUT, plan: { a: 1 }, contents: { train_config: 'abc' } });
+const record = (backend: string, requested: string, native = false): PlanRecord => ({ mode: 'tiny', backend, backend_requested: requested, native_kernels: native, baseline: '/m', out: OUT, plan: { a: 1 }, contents: { train_config: 'abc' } });
 const text = (p: Record<string, unknown>) => JSON.stringify(p, null, 2) + '\n';
 const fails = (fn: () => unknown, message: string) => assert.throws(fn, (e: unknown) => e instanceof LogolabError && e.message === message);
 
@@ -31,6 +31,20 @@ test('demo plan: records of an earlier logolab resume with a warning when they c
   const { backend_requested: _w, ...named } = record('wasm', 'wasm');
   assert.equal(checkEarlierPlan(text(named), record('wasm', 'auto'), OUT, 'x'), null);
   fails(() => checkEarlierPlan(text(named), record('cpu', 'auto'), OUT, 'x'), `x picks cpu: ${OUT} holds a demo run on backend wasm; resuming would mix the two backends' stages: give --backend wasm to resume it, or use another --out`);
+});
+
+test("demo plan: cpu with and without the native kernels are not one backend; records without native_kernels resume", () => {
+  assert.equal(checkEarlierPlan(text(record('cpu', 'auto', true)), record('cpu', 'cpu', true), OUT, '--backend cpu'), null);
+  fails(() => checkEarlierPlan(text(record('cpu', 'cpu', true)), record('cpu', 'cpu', false), OUT, '--backend cpu'),
+    `--backend cpu: ${OUT} holds a demo run on backend cpu with the native kernels, and they are off now; resuming would mix the two kernel sets' stages: turn them on (LOGOLAB_NATIVE unset or 1, the addon built: node scripts/build-native.mjs) to resume it, or use another --out`);
+  fails(() => checkEarlierPlan(text(record('cpu', 'cpu', false)), record('cpu', 'cpu', true), OUT, 'LOGOLAB_BACKEND=cpu'),
+    `LOGOLAB_BACKEND=cpu: ${OUT} holds a demo run on backend cpu without the native kernels, and they are on now; resuming would mix the two kernel sets' stages: set LOGOLAB_NATIVE=0 to resume it, or use another --out`);
+  // a record from before native_kernels: compared by backend name as before; on cpu, a warning that the kernels then are not known
+  const { native_kernels: _n, ...older } = record('cpu', 'auto');
+  assert.match(checkEarlierPlan(text(older), record('cpu', 'auto', true), OUT, 'x')!, /did not record whether the native kernels ran; resuming on cpu with them/);
+  const { native_kernels: _w, ...olderWasm } = record('wasm', 'auto');
+  assert.equal(checkEarlierPlan(text(olderWasm), record('wasm', 'auto'), OUT, 'x'), null);
+  fails(() => checkEarlierPlan(text(older), record('wasm', 'auto'), OUT, 'x'), `x picks wasm: ${OUT} holds a demo run on backend cpu (auto's pick then); resuming would mix the two backends' stages: give --backend cpu to resume it, or use another --out`);
 });
 
 test('demo plan: another run (or an unreadable record) is refused whatever its backend', () => {
