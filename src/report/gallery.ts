@@ -75,44 +75,47 @@ export function truthOf(box: Box, gt: readonly { logo: string; box?: Box }[]): s
 export function buildGallery(label: string, p: SimilaritySet, gt: readonly (readonly { logo: string; box?: Box }[])[], o: MatchOptions, threshold: number, counting: Counting, limit = 8): ModelGallery {
   const { set } = p;
   const logoIndex = new Map(set.logos.map((l, i) => [l, i]));
-  /** per-logo similarities [L] of region r of image i, as the matcher scores logos (−∞: a logo without references) */
-  const logoScores = (i: number, r: number): ArrayLike<number> => {
-    if (o.method === 'averaged') return row(p.logoSims[i]!, r);
+  /**
+   * per-logo similarities [L] of region r of image i, as the matcher scores logos (−∞: a logo
+   * without references); multi-ref also its per-logo count [L] of references at or above the threshold
+   */
+  const logoScores = (i: number, r: number): { score: ArrayLike<number>; count?: Int32Array } => {
+    if (o.method === 'averaged') return { score: row(p.logoSims[i]!, r) };
     const sims = row(p.refSims[i]!, r);
     // multi-ref's match similarity is the aggregate (a mean is below the best reference)
-    if (o.method === 'multi-ref') return aggregatePerLogo(sims, p.index.refLabels, threshold, o.aggregation).score;
+    if (o.method === 'multi-ref') return aggregatePerLogo(sims, p.index.refLabels, threshold, o.aggregation);
     const best = new Float64Array(set.logos.length).fill(-Infinity);
     for (let j = 0; j < sims.length; j++) {
       const l = p.index.refLabels.labels[j]!;
       if (sims[j]! > best[l]!) best[l] = sims[j]!;
     }
-    return best;
+    return { score: best };
   };
-  const simTo = (i: number, r: number, l: number): number => logoScores(i, r)[l]!;
-  const bestLogo = (i: number, r: number): { logo: string; sim: number; index: number } => {
-    const sc = logoScores(i, r);
+  const simTo = (i: number, r: number, l: number): number => logoScores(i, r).score[l]!;
+  /** The logo region r of image i scores highest, and (multi-ref) how many of its references reach the threshold. */
+  const bestLogo = (i: number, r: number): { logo: string; sim: number; refsAtThreshold: number } => {
+    const { score: sc, count } = logoScores(i, r);
     let b = 0;
     let s = -Infinity;
     for (let l = 0; l < set.logos.length; l++) {
       const v = sc[l]!;
       if (v > s) [b, s] = [l, v];
     }
-    return { logo: set.logos[b]!, sim: s, index: b };
+    return { logo: set.logos[b]!, sim: s, refsAtThreshold: count?.[b] ?? 0 };
   };
   /**
-   * Why region r of image i, which matched nothing, did not match its best logo b (similarity s).
-   * b scores highest of all logos (ties to the lower index, as in the matchers), so once it passes
-   * multi-ref's min-refs it is the matcher's best candidate; simple matches every reference at or
-   * above the threshold, so a region it left unmatched is below it.
+   * Why a region that matched nothing did not match its best logo b (bestLogo's). b scores highest
+   * of all logos (ties to the lower index, as in the matchers), so once it passes multi-ref's
+   * min-refs it is the matcher's best candidate; simple matches every reference at or above the
+   * threshold, so a region it left unmatched is below it.
    */
-  const whyUnmatched = (i: number, r: number, b: number, s: number): Unmatched => {
+  const whyUnmatched = (b: { sim: number; refsAtThreshold: number }): Unmatched => {
     if (o.method === 'multi-ref') {
-      const n = aggregatePerLogo(row(p.refSims[i]!, r), p.index.refLabels, threshold, o.aggregation).count[b]!;
       // none of its references reaches the threshold: that says more than "fewer than min-refs"
-      if (n === 0) return 'threshold';
-      if (n < o.minMatchingRefs) return 'min-refs';
+      if (b.refsAtThreshold === 0) return 'threshold';
+      if (b.refsAtThreshold < o.minMatchingRefs) return 'min-refs';
     }
-    return s >= threshold && o.method !== 'simple' ? 'margin' : 'threshold';
+    return b.sim >= threshold && o.method !== 'simple' ? 'margin' : 'threshold';
   };
   /**
    * The logos region r of image i holds: its gt box (IoU ≥ 0.5); without boxes to match (a folder
@@ -158,7 +161,7 @@ export function buildGallery(label: string, p: SimilaritySet, gt: readonly (read
       if (got) [item.takenFor, item.takenForSimilarity] = [got.logo, got.similarity];
       else {
         const b = bestLogo(i, r);
-        [item.takenFor, item.takenForSimilarity, item.unmatched] = [b.logo, b.sim, whyUnmatched(i, r, b.index, b.sim)];
+        [item.takenFor, item.takenForSimilarity, item.unmatched] = [b.logo, b.sim, whyUnmatched(b)];
       }
       fns.push(item);
     }
