@@ -48,10 +48,11 @@
  * name 226, perceptual 200), 33 confirmed.
  */
 import sharp, { type OverlayOptions } from 'sharp';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { withAtomicDir, writeFileAtomic } from '../src/io/atomic.js';
+import { sizedSvg } from '../src/data/synth/render.js';
 import { listBrands, normaliseKey, packageDir, shapes, type Brand, type Rendition, type Shape } from '../src/data/synth/sources.js';
 
 /** shortest slug that the name finder extends by a word (shorter ones are inside too many names) */
@@ -99,12 +100,8 @@ function drawingOf(shape: Shape): Drawing {
 }
 
 async function renderRgba(r: Rendition, side: number): Promise<Buffer> {
-  const long = side * 2;
-  const w = r.aspect >= 1 ? long : Math.max(4, Math.round(long * r.aspect));
-  const h = r.aspect >= 1 ? Math.max(4, Math.round(long / r.aspect)) : long;
-  let svg = r.svg.replace(/^<svg\b/, `<svg width="${w}" height="${h}" preserveAspectRatio="none"`);
-  if (svg.includes('xlink:') && !svg.includes('xmlns:xlink')) svg = svg.replace(/^<svg\b/, '<svg xmlns:xlink="http://www.w3.org/1999/xlink"');
-  return sharp(Buffer.from(svg)).ensureAlpha().resize(side, side, { fit: 'contain', background: { r: 255, g: 255, b: 255, alpha: 0 } }).ensureAlpha().raw().toBuffer();
+  // rendered at twice the side, then fitted into the square
+  return sharp(Buffer.from(sizedSvg(r, side * 2))).ensureAlpha().resize(side, side, { fit: 'contain', background: { r: 255, g: 255, b: 255, alpha: 0 } }).ensureAlpha().raw().toBuffer();
 }
 
 function standardise(v: Float32Array): Float32Array {
@@ -323,11 +320,10 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const list = [...cands.values()].sort((p, q) => q.csls - p.csls || (p.b < q.b ? -1 : 1));
-  const tmp = `${resolve(out)}.tmp-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
-  writeFileAtomic(join(tmp, 'candidates.json'), JSON.stringify(list.map((c, i) => ({ k: i + 1, sets: sides.join('~'), b: c.b, a: c.a, finders: [...c.finders], score: Number(c.score.toFixed(4)), csls: Number(c.csls.toFixed(4)), drawings: [c.bDrawing?.rendition.id && `${c.bDrawing.shape.label} ${c.bDrawing.rendition.id}`, c.aDrawing?.rendition.id && `${c.aDrawing.shape.label} ${c.aDrawing.rendition.id}`], reasons: [...new Set(c.reasons)] })), null, 1) + '\n');
-  for (let s = 0; s * 40 < list.length; s++) await sheet(join(tmp, `candidates-${s + 1}.png`), list.slice(s * 40, s * 40 + 40).map((c, i) => ({ k: s * 40 + i + 1, c })), sides);
-  renameSync(tmp, out);
+  await withAtomicDir(resolve(out), async (tmp) => {
+    writeFileAtomic(join(tmp, 'candidates.json'), JSON.stringify(list.map((c, i) => ({ k: i + 1, sets: sides.join('~'), b: c.b, a: c.a, finders: [...c.finders], score: Number(c.score.toFixed(4)), csls: Number(c.csls.toFixed(4)), drawings: [c.bDrawing?.rendition.id && `${c.bDrawing.shape.label} ${c.bDrawing.rendition.id}`, c.aDrawing?.rendition.id && `${c.aDrawing.shape.label} ${c.aDrawing.rendition.id}`], reasons: [...new Set(c.reasons)] })), null, 1) + '\n');
+    for (let s = 0; s * 40 < list.length; s++) await sheet(join(tmp, `candidates-${s + 1}.png`), list.slice(s * 40, s * 40 + 40).map((c, i) => ({ k: s * 40 + i + 1, c })), sides);
+  });
   const count = (f: string) => list.filter((c) => c.finders.has(f)).length;
   process.stdout.write(`${list.length} candidate pairs (exact ${count('exact')}, path ${count('path')}, name ${count('name')}, perceptual ${count('perceptual')}: best CSLS ≥ ${minScore}, top ${top}) → ${out}\n`);
 }

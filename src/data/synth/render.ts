@@ -37,6 +37,19 @@ export function renderSizeFor(longSide: number): number {
   return SIZES[SIZES.length - 1]!;
 }
 
+/**
+ * The rendition's SVG sized for librsvg: its longer side `longSide` px, the other by its aspect
+ * (≥ 4 px), stretched to fill (preserveAspectRatio none).
+ */
+export function sizedSvg(r: Rendition, longSide: number): string {
+  const w = r.aspect >= 1 ? longSide : Math.max(4, Math.round(longSide * r.aspect));
+  const h = r.aspect >= 1 ? Math.max(4, Math.round(longSide / r.aspect)) : longSide;
+  const svg = r.svg.replace(/^<svg\b/, `<svg width="${w}" height="${h}" preserveAspectRatio="none"`);
+  // Some iconify bodies use xlink:href without declaring the namespace (browsers tolerate it,
+  // librsvg's XML parser does not): declare it.
+  return svg.includes('xlink:') && !svg.includes('xmlns:xlink') ? svg.replace(/^<svg\b/, '<svg xmlns:xlink="http://www.w3.org/1999/xlink"') : svg;
+}
+
 /** Rasterises a rendition so that its longer side is `longSide` px (one of SIZES). */
 export async function rasterize(key: string, r: Rendition, longSide: number): Promise<Rgba> {
   const size = renderSizeFor(longSide);
@@ -47,13 +60,7 @@ export async function rasterize(key: string, r: Rendition, longSide: number): Pr
     cache.set(ck, hit);
     return hit;
   }
-  const w = r.aspect >= 1 ? size : Math.max(4, Math.round(size * r.aspect));
-  const h = r.aspect >= 1 ? Math.max(4, Math.round(size / r.aspect)) : size;
-  let svg = r.svg.replace(/^<svg\b/, `<svg width="${w}" height="${h}" preserveAspectRatio="none"`);
-  // Some iconify bodies use xlink:href without declaring the namespace (browsers tolerate it,
-  // librsvg's XML parser does not): declare it.
-  if (svg.includes('xlink:') && !svg.includes('xmlns:xlink')) svg = svg.replace(/^<svg\b/, '<svg xmlns:xlink="http://www.w3.org/1999/xlink"');
-  const { data, info } = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(Buffer.from(sizedSvg(r, size))).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   const out: Rgba = { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   if (r.style === 'gray') {
     const d = out.data;
