@@ -8,6 +8,7 @@
 import type { CommandModule } from 'yargs';
 import { BACKEND_CHOICES, currentBackend, initBackend, packageVersion, reportBackend } from '../../src/backend/index.js';
 import { cudaReadiness, formatCudaReadiness, nvidiaSmi } from '../../src/backend/cuda.js';
+import { nativeKernelsInstalled } from '../../src/backend/native.js';
 import { describeAdapter, webgpuAdapter, webgpuHardwareStatus, type WebGPUAdapterReport } from '../../src/backend/webgpu.js';
 import { initSelftestBackend } from '../../src/selftest/precision.js';
 import { formatTable } from '../../src/selftest/report.js';
@@ -101,7 +102,6 @@ async function selftest(argv: Record<string, unknown>): Promise<void> {
     (precision ? `\n${precision}` : '');
   process.stdout.write(formatTable(rows, header) + '\n');
   // native_kernels: cpu's OpenBLAS kernels served the checks (the backend name alone does not say; the demo records it)
-  const { nativeKernelsInstalled } = await import('../../src/backend/native.js');
   if (argv.json) writeJsonAtomic(argv.json as string, { backend: backend.name, native_kernels: backend.name === 'cpu' && nativeKernelsInstalled(), adapter: a, precision, fixtures, checks: rows });
   if (rows.some((r) => !r.ok)) process.exitCode = 1;
 }
